@@ -1,0 +1,61 @@
+# mexlab — two commands on a fresh machine:
+#   make run    installs everything (system packages too) into .venv and starts mexlab on the simulated rig
+#   make test   installs the same plus the test tools and runs the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+# system libraries: librealsense (libusb), Qt/OpenCV/MediaPipe (GL, EGL, glib, xkb, xcb), Xvfb for real
+# windows in tests and screenshots, PostgreSQL for the catalog tests against a real server
+APT_PACKAGES := libusb-1.0-0 libgl1 libegl1 libglib2.0-0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 \
+	libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0 \
+	libxcb-render-util0 libxcb-image0 libxcb-xinerama0 xvfb xauth postgresql
+SIM_OUT ?= $(HOME)/mexlab-sessions
+
+.PHONY: run test install install-test system-deps bench clean help
+
+help:
+	@echo "make run   - install and start mexlab on the simulated rig"
+	@echo "make test  - install and run the test suite"
+	@echo "make bench - run the benchmarks (figures for docs/benchmarks.md)"
+
+system-deps:
+	@if command -v apt-get >/dev/null 2>&1; then \
+	  missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then \
+	    SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	    echo "installing system packages:$$missing"; \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	  fi; \
+	else echo "not a Debian/Ubuntu system: install libusb-1.0, OpenGL/EGL, xcb and Xvfb yourself"; fi
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(PIP) install -q -e ".[test]"
+	touch $@
+
+install: system-deps $(VENV)/.installed
+install-test: system-deps $(VENV)/.installed-test
+
+run: install
+	@mkdir -p "$(SIM_OUT)"
+	$(VENV)/bin/mexlab record --simulate --duration 30 --participant demo \
+	  --out "$(SIM_OUT)/sim-$$(date +%Y%m%d-%H%M%S)"
+
+test: install-test
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
+
+bench: install-test
+	$(PY) bench/record_throughput.py
+	$(PY) bench/sync_accuracy.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

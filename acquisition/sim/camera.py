@@ -1,0 +1,134 @@
+"""The simulated RealSense camera: an ``rs.software_device`` fed by the synthetic participant.
+
+It has the sensors of a D400 camera ("RGB Camera" with an rgb8 stream, "Stereo Module" with a z16
+stream and a depth-units option), so the recorder opens it through the same code as hardware.
+A generator thread renders frame k at the capture time ``t0 + k / fps`` (LSL clock), stamps it in the
+global time domain (host milliseconds, as a D400 with global time enabled does) and injects it.
+If rendering falls behind by more than a frame, the frame is skipped and the camera's frame counter
+jumps, as a real camera's does, so the recorder sees and counts the drop.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pylsl
+
+from acquisition.realsense.devices import require_rs
+from acquisition.realsense.modes import Mode
+
+SIM_NAME = "mexlab simulated participant (software device)"
+
+
+def _intrinsics(rs, mode: Mode):
+    intr = rs.intrinsics()
+    intr.width, intr.height = mode.width, mode.height
+    intr.ppx, intr.ppy = mode.width / 2.0, mode.height / 2.0
+    # a D435 colour camera: about 69 x 42 degrees field of view
+    intr.fx = intr.fy = mode.width / (2 * np.tan(np.radians(69.0 / 2)))
+    intr.model = rs.distortion.brown_conrady
+    intr.coeffs = [0.0, 0.0, 0.0, 0.0, 0.0]
+    return intr
+
+
+class SimulatedCamera:
+    def __init__(self, schedule, rgb: Mode, depth: Mode, clock, seed: int = 0, serial: str = "SIM-0001"):
+        from acquisition.sim.depth import DepthRenderer
+        from acquisition.sim.face import FaceRenderer
+
+        rs = require_rs()
+        self.rs = rs
+        self.schedule = schedule
+        self.clock = clock
+        self.rgb_mode, self.depth_mode = rgb, depth
+        self.face = FaceRenderer(rgb.width, rgb.height, seed=seed)
+        self.depth = DepthRenderer(depth.width, depth.height)
+        sd = rs.software_device()
+        self._color_sensor = sd.add_sensor("RGB Camera")
+        self._depth_sensor = sd.add_sensor("Stereo Module")
+        self._color_profile = self._add_stream(self._color_sensor, rs.stream.color, rgb, rs.format.rgb8, 3, 0)
+        self._depth_profile = self._add_stream(self._depth_sensor, rs.stream.depth, depth, rs.format.z16, 2, 1)
+        self._depth_sensor.add_read_only_option(rs.option.depth_units, 0.001)
+        sd.register_info(rs.camera_info.name, SIM_NAME)
+        sd.register_info(rs.camera_info.serial_number, serial)
+        sd.register_info(rs.camera_info.firmware_version, "sim-1")
+        sd.register_info(rs.camera_info.product_line, "D400")
+        self.device = sd
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.frames_generated = 0
+        self.frames_skipped = 0
+        self.capture_times: list[tuple[int, float]] = []  # (frame, true capture time on the LSL clock)
+        self.render_seconds = 0.0
+
+    def _add_stream(self, sensor, stype, mode: Mode, fmt, bpp: int, uid: int):
+        rs = self.rs
+        vs = rs.video_stream()
+        vs.type, vs.index, vs.uid = stype, 0, uid
+        vs.width, vs.height, vs.fps, vs.bpp, vs.fmt = mode.width, mode.height, mode.fps, bpp, fmt
+        vs.intrinsics = _intrinsics(rs, mode)
+        return sensor.add_video_stream(vs).as_video_stream_profile()
+
+    def _inject(self, sensor, profile, pixels: np.ndarray, bpp: int, width: int, ts_ms: float, k: int) -> None:
+        rs = self.rs
+        f = rs.software_video_frame()
+        f.pixels = pixels
+        f.bpp = bpp
+        f.stride = width * bpp
+        f.timestamp = ts_ms
+        f.domain = rs.timestamp_domain.global_time
+        f.frame_number = k
+        f.profile = profile
+        if bpp == 2:
+            f.depth_units = 0.001
+        sensor.on_video_frame(f)
+
+    def start(self, t0_lsl: float) -> None:
+        self._t0 = t0_lsl
+        self._thread = threading.Thread(target=self._run, name="mexlab-sim-camera", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        fps = float(self.rgb_mode.fps)
+        period = 1.0 / fps
+        k = 0
+        n_frames = getattr(self.schedule, "n_frames", None)
+        while not self._stop.is_set():
+            if n_frames is not None and k >= n_frames:
+                break
+            due = self._t0 + k * period
+            now = pylsl.local_clock()
+            if now < due:
+                time.sleep(due - now)
+            elif now - due > period:  # fell behind: a real camera would skip this exposure
+                k += 1
+                self.frames_skipped += 1
+                continue
+            t_render = time.perf_counter()
+            rgb, pose = self.face.render(k, self.schedule)
+            depth = self.depth.render(self._scale_pose(pose))
+            self.render_seconds += time.perf_counter() - t_render
+            ts_ms = self.clock.to_wall_ms(due)
+            self._inject(self._color_sensor, self._color_profile, rgb, 3, self.rgb_mode.width, ts_ms, k)
+            self._inject(self._depth_sensor, self._depth_profile, depth, 2, self.depth_mode.width, ts_ms, k)
+            self.capture_times.append((k, due))
+            self.frames_generated += 1
+            k += 1
+
+    def _scale_pose(self, pose):
+        if (self.depth_mode.width, self.depth_mode.height) == (self.rgb_mode.width, self.rgb_mode.height):
+            return pose
+        import dataclasses
+
+        sx = self.depth_mode.width / self.rgb_mode.width
+        sy = self.depth_mode.height / self.rgb_mode.height
+        x0, y0, x1, y1 = pose.face_box
+        return dataclasses.replace(pose, tx=pose.tx * sx, ty=pose.ty * sy,
+                                   face_box=(x0 * sx, y0 * sy, x1 * sx, y1 * sy))

@@ -1,0 +1,177 @@
+"""Lossless video files: FFV1 in Matroska, written off the capture thread.
+
+* colour: the camera's ``rgb8`` frames are stored as FFV1 ``bgr0`` — a lossless repacking, so a frame
+  decoded as ``rgb24`` is bit-identical to what the camera delivered;
+* depth: ``z16`` frames are stored as FFV1 ``gray16le`` (raw uint16 depth values).
+
+Every frame is an intra frame (``g=1``), so any frame can be decoded without its neighbours and seeking
+is frame-accurate. Matroska clusters are closed at least every 500 ms and the file is flushed after
+each frame, so a process killed with SIGKILL leaves a file readable up to the last flushed frame.
+
+:class:`VideoWriterThread` owns one file and a bounded queue. The capture side calls :meth:`offer`,
+which never blocks for live cameras (a full queue drops the frame and counts it) and blocks for file
+playback (where the producer can wait, so nothing is lost).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable
+
+import av
+import numpy as np
+
+FFV1_OPTIONS = {"level": "3", "slices": "4", "slicecrc": "1", "g": "1"}
+_STOP = object()
+
+
+@dataclass
+class QueuedFrame:
+    image: np.ndarray
+    camera_frame: int
+    camera_timestamp_ms: float
+    lsl_time: float
+
+
+@dataclass
+class WriterStats:
+    frames_offered: int = 0
+    frames_written: int = 0
+    dropped_queue_overflow: int = 0
+    encode_seconds: float = 0.0
+    bytes_written: int = 0
+    error: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class VideoFile:
+    """A synchronous FFV1/MKV writer (used by the writer thread and by tests/tools)."""
+
+    def __init__(self, path: Path, width: int, height: int, fps: float, kind: str, threads: int = 2):
+        if kind not in ("rgb", "depth"):
+            raise ValueError(f"kind must be 'rgb' or 'depth', not {kind!r}")
+        self.path = Path(path)
+        self.kind = kind
+        self.width, self.height = int(width), int(height)
+        self._in_format = "rgb24" if kind == "rgb" else "gray16le"
+        self._container = av.open(
+            str(self.path),
+            mode="w",
+            format="matroska",
+            options={"cluster_time_limit": "500", "flush_packets": "1"},
+        )
+        rate = Fraction(fps).limit_denominator(1001)
+        stream = self._container.add_stream("ffv1", rate=rate)
+        stream.width, stream.height = self.width, self.height
+        stream.pix_fmt = "bgr0" if kind == "rgb" else "gray16le"
+        stream.options = dict(FFV1_OPTIONS)
+        stream.codec_context.thread_count = threads
+        stream.time_base = Fraction(1, 1000)
+        self._stream = stream
+        self._fps = float(fps)
+        self.frames = 0
+
+    def write(self, image: np.ndarray, pts_ms: int | None = None) -> None:
+        if image.shape[:2] != (self.height, self.width):
+            raise ValueError(
+                f"{self.path.name}: frame of {image.shape[1]}x{image.shape[0]}, expected "
+                f"{self.width}x{self.height}"
+            )
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=self._in_format)
+        # pts in ms from the frame's position: monotonic, one frame per index
+        frame.pts = int(round(self.frames * 1000.0 / self._fps)) if pts_ms is None else int(pts_ms)
+        frame.time_base = Fraction(1, 1000)
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+        self.frames += 1
+
+    def close(self) -> None:
+        if self._container is None:
+            return
+        try:
+            for packet in self._stream.encode():
+                self._container.mux(packet)
+        finally:
+            self._container.close()
+            self._container = None
+
+
+class VideoWriterThread(threading.Thread):
+    """Encode frames from a bounded queue into one file; report each written frame.
+
+    ``on_written(frame_in_file, queued_frame)`` runs after the frame is muxed: the recorder pushes
+    the frame-index sample there, so the index never names a frame the file does not hold.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        width: int,
+        height: int,
+        fps: float,
+        kind: str,
+        on_written: Callable[[int, QueuedFrame], None],
+        max_queue: int = 90,
+        threads: int = 2,
+    ):
+        super().__init__(name=f"mexlab-encoder-{kind}", daemon=True)
+        self.kind = kind
+        self.stats = WriterStats()
+        self._queue: queue.Queue = queue.Queue(maxsize=max_queue)
+        self._on_written = on_written
+        self._file = VideoFile(path, width, height, fps, kind, threads=threads)
+        self._failed = threading.Event()
+
+    @property
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
+    def offer(self, item: QueuedFrame, block: bool = False, timeout: float | None = None) -> bool:
+        """Queue a frame; False (and counted) when dropped because the encoder fell behind."""
+        self.stats.frames_offered += 1
+        if self._failed.is_set():
+            self.stats.dropped_queue_overflow += 1
+            return False
+        try:
+            self._queue.put(item, block=block, timeout=timeout)
+            return True
+        except queue.Full:
+            self.stats.dropped_queue_overflow += 1
+            return False
+
+    def finish(self, timeout: float | None = None) -> None:
+        """Encode everything queued, close the file, and end the thread."""
+        self._queue.put(_STOP)
+        self.join(timeout)
+
+    def run(self) -> None:
+        import time
+
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _STOP:
+                    break
+                if self._failed.is_set():
+                    continue
+                t0 = time.perf_counter()
+                try:
+                    self._file.write(item.image)
+                except (OSError, av.error.FFmpegError) as exc:
+                    self.stats.error = f"{self._file.path}: {exc}"
+                    self._failed.set()
+                    continue
+                self.stats.encode_seconds += time.perf_counter() - t0
+                index = self.stats.frames_written
+                self.stats.frames_written += 1
+                self._on_written(index, item)
+        finally:
+            try:
+                self._file.close()
+            except (OSError, av.error.FFmpegError) as exc:
+                if self.stats.error is None:
+                    self.stats.error = f"{self._file.path}: {exc}"

@@ -1,0 +1,56 @@
+"""The ``mexlab`` command line: a thin shell over acquisition/, analysis/ and protocols/.
+
+Every command is a function ``run(args) -> int`` in ``app.commands``; this module builds the parser
+and turns user-facing errors (:class:`acquisition.errors.MexlabError`) into one line on stderr and a
+non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from acquisition.errors import MexlabError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from app.commands import check, devices, record, rig, sessions
+
+    parser = argparse.ArgumentParser(
+        prog="mexlab",
+        description="mexlab: record, code and analyse micro-expressions with RGB-D video, EMG and physiology.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (record, check, sessions, devices, rig):
+        module.add_parser(sub)
+    return parser
+
+
+class _Parser(argparse.ArgumentParser):
+    pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        parser.print_help()
+        return 0
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except MexlabError as exc:
+        print(f"mexlab {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"mexlab {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 141
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""``mexlab record``: one session from the camera source and LSL streams."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import signal
+import sys
+import time
+from pathlib import Path
+
+from acquisition.errors import MexlabError
+from acquisition.lsl_streams import StreamRequest
+from acquisition.realsense.modes import DEFAULT_DEPTH, DEFAULT_RGB, parse_mode
+from acquisition.sources import RecordConfig
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("record", help="record a session (simulated rig, camera file, live camera, LSL streams)",
+                       description="Record one session into a new folder: XDF (LabRecorder) + lossless video + session.json.")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--simulate", action="store_true", help="record the simulated participant rig")
+    src.add_argument("--camera-file", type=Path, metavar="FILE", help="play a RealSense .db3/.bag file as the camera")
+    p.add_argument("--no-camera", action="store_true", help="record LSL streams only (no video)")
+    p.add_argument("--lsl", action="append", default=[], metavar="NAME",
+                   help="an LSL stream to record: NAME, name=NAME, type=TYPE or source_id=ID (repeatable)")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: until Ctrl+C)")
+    p.add_argument("--participant", metavar="ID", help="participant pseudonym")
+    p.add_argument("--rgb", metavar="WxH@FPS", help=f"colour mode (default {DEFAULT_RGB})")
+    p.add_argument("--depth", metavar="WxH@FPS", help=f"depth mode (default {DEFAULT_DEPTH})")
+    p.add_argument("--serial", help="the camera's serial number when several are connected")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="the new session folder")
+    p.add_argument("--db", metavar="URL", help="catalog database URL (default: MEXLAB_DB or SQLite in the user data folder)")
+    p.add_argument("--no-catalog", action="store_true", help="do not register the session in the catalog")
+    p.add_argument("--lsl-timeout", type=float, default=5.0, metavar="S", help="how long to look for LSL streams")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the simulated participant")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=run)
+
+
+def config_from_args(args: argparse.Namespace) -> RecordConfig:
+    if args.simulate:
+        source = "simulate"
+    elif args.camera_file is not None:
+        source = "camera-file"
+    elif args.no_camera:
+        source = "none"
+    else:
+        source = "live"
+    if args.duration is not None and (math.isnan(args.duration) or args.duration <= 0):
+        raise MexlabError(f"--duration {args.duration:g}: must be a positive number of seconds")
+    return RecordConfig(
+        out=args.out, source=source, camera_file=args.camera_file, no_camera=args.no_camera,
+        lsl=[StreamRequest.parse(s) for s in args.lsl], duration=args.duration, participant=args.participant,
+        rgb=parse_mode(args.rgb, "--rgb") if args.rgb else DEFAULT_RGB,
+        depth=parse_mode(args.depth, "--depth") if args.depth else DEFAULT_DEPTH,
+        rgb_given=bool(args.rgb), depth_given=bool(args.depth), db=args.db, register=not args.no_catalog,
+        serial=args.serial, lsl_timeout=args.lsl_timeout, seed=args.seed,
+    )
+
+
+def progress_line(snap: dict) -> str:
+    t = snap["elapsed"]
+    parts = [f"[{int(t // 60):02d}:{t % 60:04.1f}]"]
+    for key, v in snap["videos"].items():
+        drops = v["dropped_counter_gap"] + v["dropped_queue_overflow"]
+        parts.append(f"{key} {v['frames_written']} fr" + (f" ({drops} DROPPED)" if drops else "") + f" q{v['queue']}")
+    for name, s in snap["streams"].items():
+        parts.append(f"{name} {s['samples']}" + (f" ({s['missing']} LOST)" if s["missing"] else ""))
+    parts.append(f"{snap['bytes'] / 1e6:.1f} MB")
+    return " | ".join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    from acquisition.recorder import Recorder
+
+    config = config_from_args(args)
+    rec = Recorder(config)
+    rec.prepare()
+    stop_signals = {"n": 0}
+
+    def on_signal(signum, frame):  # noqa: ARG001
+        stop_signals["n"] += 1
+        rec.request_stop()
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            rec.start()
+        except MexlabError:
+            rec.abandon()
+            raise
+        print(f"recording to {rec.folder} (Ctrl+C stops)", file=sys.stderr)
+        tty = sys.stderr.isatty() and not args.quiet
+        last_line = 0.0
+        reason = None
+        while reason is None:
+            time.sleep(0.1 if config.duration is None or config.duration > 1 else 0.02)
+            reason = rec.should_stop()
+            now = time.monotonic()
+            if now - last_line >= (1.0 if tty else 5.0):
+                last_line = now
+                snap = rec.write_progress()
+                if not args.quiet:
+                    line = progress_line(snap)
+                    print(("\r" + line + "\x1b[K") if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
+        if tty:
+            print(file=sys.stderr)
+        print(f"stopping ({reason}) …", file=sys.stderr)
+        meta = rec.stop(reason)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    print_summary(rec, meta)
+    failed = [e for e in rec.errors]
+    if reason and reason.startswith(("cannot write", "LabRecorderCLI exited")):
+        failed.insert(0, reason)
+    if failed:
+        for e in failed:
+            print(f"mexlab record: error: {e}", file=sys.stderr)
+        print(f"mexlab record: what was recorded up to then is kept in {rec.folder}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def print_summary(rec, meta: dict) -> None:
+    print(f"session {meta['session_id']} in {rec.folder}")
+    print(f"  status {meta['status']}, {meta['duration_s']:.1f} s, participant {meta.get('participant') or '-'}")
+    for key, c in meta.get("counts", {}).items():
+        print(f"  {key}: {c['frames_written']} frames written, {c['frames_received']} received, "
+              f"dropped {c['dropped_counter_gap']} (camera) + {c['dropped_queue_overflow']} (encoder queue)")
+    for s in meta.get("streams", []):
+        print(f"  {s['name']} [{s['type']}] {s['samples']} samples, {s['gaps']} gaps")
+    print(f"  dropped frames {meta['dropped_frames']}, lost samples {meta['dropped_samples']}")
