@@ -53,6 +53,11 @@ def _version(dist: str) -> str:
         return "unknown"
 
 
+RESERVE_NAME = ".mexlab-reserve"
+RESERVE_BYTES = 1 << 20
+FAILURE_PREFIXES = ("cannot write", "LabRecorderCLI exited")
+
+
 class Recorder:
     def __init__(self, config: RecordConfig):
         self.config = config
@@ -140,6 +145,11 @@ class Recorder:
         if self.camera is not None:
             self.meta.update(self.camera.describe())
         sess.write_sidecar(self.folder, self.meta)
+        # a little reserved space, freed at stop: the final sidecar can be written even on a full disk
+        try:
+            (self.folder / RESERVE_NAME).write_bytes(b"\0" * RESERVE_BYTES)
+        except OSError as exc:
+            raise OutputError(f"cannot write in {self.folder}: {exc.strerror}") from None
 
     # ---------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -197,6 +207,10 @@ class Recorder:
     def _abort_start(self) -> None:
         self.meta["status"] = "interrupted"
         self.meta["error"] = "recording did not start"
+        try:
+            (self.folder / RESERVE_NAME).unlink()
+        except OSError:
+            pass
         sess.write_sidecar(self.folder, self.meta)
 
     def _make_on_written(self, key: str):
@@ -269,7 +283,9 @@ class Recorder:
             videos[key] = dict(c, queue=w.queue_depth if w else 0)
         streams = {m.stream.name: {"samples": m.samples, "gaps": m.gaps, "missing": m.missing_samples,
                                    "rate": m.stream.nominal_srate} for m in self.monitors}
-        size = sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file()) if self.folder.exists() else 0
+        size = 0
+        if self.folder.exists():
+            size = sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file() and p.name != RESERVE_NAME)
         return {"elapsed": self.elapsed, "videos": videos, "streams": streams, "bytes": size,
                 "dropped_frames": sum(v["dropped_counter_gap"] + v["dropped_queue_overflow"] for v in videos.values()),
                 "dropped_samples": sum(s["missing"] for s in streams.values())}
@@ -342,7 +358,12 @@ class Recorder:
         if self.rig is not None:
             files = self.rig.write_ground_truth(self.folder, self._camera_frame_map.get("rgb", {}))
             self.meta["files"].update(files)
-        self.meta["status"] = "complete"
+        failed = reason.startswith(FAILURE_PREFIXES) or any("No space left" in e for e in self.errors)
+        self.meta["status"] = "interrupted" if failed else "complete"
+        try:
+            (self.folder / RESERVE_NAME).unlink()
+        except OSError:
+            pass
         if self.errors:
             self.meta["errors"] = list(self.errors)
         self.write_progress(final=True)

@@ -94,6 +94,16 @@ def writer_alive(meta: dict) -> bool:
         return False
 
 
+STALE_AFTER_S = 30.0  # a recording rewrites its sidecar every second
+
+
+def _age_s(iso: str | None) -> float:
+    try:
+        return (datetime.now(timezone.utc) - datetime.fromisoformat(iso)).total_seconds()
+    except (TypeError, ValueError):
+        return float("inf")
+
+
 def effective_status(meta: dict) -> str:
     """``complete``, ``interrupted``, ``recording`` (writer still alive) or ``unknown``.
 
@@ -104,7 +114,8 @@ def effective_status(meta: dict) -> str:
     if status in ("complete", "interrupted"):
         return status
     if status == "recording":
-        if writer_alive(meta):
-            return "recording"
-        return "interrupted"
+        if meta.get("host") == socket.gethostname():
+            return "recording" if writer_alive(meta) else "interrupted"
+        # written on another machine (a shared catalog): alive while its sidecar is fresh
+        return "recording" if _age_s(meta.get("updated_at")) < STALE_AFTER_S else "interrupted"
     return "unknown"

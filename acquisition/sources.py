@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,8 @@ class RecordConfig:
     serial: str | None = None
     lsl_timeout: float = 5.0
     seed: int = 0
-    min_free_mb: float = 200.0
+    # refuse to start with less free disk than this (MEXLAB_MIN_FREE_MB overrides)
+    min_free_mb: float = field(default_factory=lambda: float(os.environ.get("MEXLAB_MIN_FREE_MB", "200")))
     drain_s: float = 1.5  # LabRecorder pulls every ~0.5 s and drops what it has not pulled at stop
 
     def validate(self) -> None:

@@ -1,0 +1,5 @@
+"""The session catalog: one database of every recording (SQLite by default, PostgreSQL by URL)."""
+
+from acquisition.catalog.db import Catalog, mask_url, resolve_url
+
+__all__ = ["Catalog", "mask_url", "resolve_url"]

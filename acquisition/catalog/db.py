@@ -1,0 +1,736 @@
+"""The session catalog: one database listing every recording.
+
+Where it lives: the URL given (``--db URL`` on the command line), else the ``MEXLAB_DB`` environment
+variable, else a SQLite file ``catalog.sqlite`` in the user data directory. Any database SQLAlchemy
+can reach works; SQLite and PostgreSQL (driver ``psycopg``) are the ones tested.
+
+The session folders stay the truth: a row is only what was read from a folder's ``session.json``
+and files, and can always be rebuilt from them (:meth:`Catalog.register_session`,
+:meth:`Catalog.rescan`). Deleting a row never deletes files.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import re
+import stat
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path, PurePath
+from typing import Any
+
+import platformdirs
+from sqlalchemy import create_engine, event, func, or_, select
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.orm import Session as DBSession
+from sqlalchemy.orm import contains_eager, selectinload, sessionmaker
+
+from acquisition import session as sessionfmt
+from acquisition.catalog.models import (
+    Participant,
+    ParticipantIdentity,
+    Session,
+    SessionFile,
+    Stream,
+    utcnow,
+)
+from acquisition.errors import CatalogError, SessionFormatError
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "mexlab"
+ENV_VAR = "MEXLAB_DB"
+DEFAULT_FILENAME = "catalog.sqlite"
+CONNECT_TIMEOUT_S = 5  # PostgreSQL: give up on an unreachable server quickly
+SQLITE_BUSY_TIMEOUT_S = 30  # SQLite: wait this long for another process's write to finish
+MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
+
+URL_EXAMPLES = "sqlite:///path/to/catalog.sqlite or postgresql+psycopg://user:password@host:5432/dbname"
+
+# Files of a session folder by name, and their role in the catalog.
+_KNOWN_ROLES = {
+    sessionfmt.SIDECAR: "sidecar",
+    sessionfmt.XDF_NAME: "xdf",
+    sessionfmt.RGB_NAME: "rgb",
+    sessionfmt.DEPTH_NAME: "depth",
+    sessionfmt.GROUND_TRUTH_NAME: "ground_truth",
+    sessionfmt.GROUND_TRUTH_PHYSIO_NAME: "ground_truth_physio",
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# URLs
+
+
+def default_db_path() -> Path:
+    """The SQLite file used when no URL is given."""
+    return Path(platformdirs.user_data_dir(APP_NAME)) / DEFAULT_FILENAME
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The catalog's database URL: ``url`` if given, else ``$MEXLAB_DB``, else the default SQLite file.
+
+    For the default file its folder is created. ``postgresql://`` and ``postgres://`` URLs are given
+    the ``psycopg`` (version 3) driver, the one mexlab installs.
+    """
+    if url is not None and str(url).strip():
+        return _normalize_url(str(url).strip())
+    env = os.environ.get(ENV_VAR, "").strip()
+    if env:
+        return _normalize_url(env)
+    path = default_db_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CatalogError(
+            f"cannot create the catalog folder {path.parent}: {exc.strerror or exc}"
+        ) from None
+    return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
+
+
+def _normalize_url(url: str) -> str:
+    for prefix in ("postgresql://", "postgres://"):
+        if url[: len(prefix)].lower() == prefix:
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``: safe to print."""
+    try:
+        text = make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not parseable as a URL: mask what looks like user:password@
+        text = re.sub(r"(://[^:/@\s]*:)[^@/\s]*@", r"\1***@", str(url))
+    return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", text)
+
+
+def _cause(exc: BaseException, secret: str | None = None) -> str:
+    """The driver's own message of a database error, on one line."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc)
+    # SQLAlchemy appends "(Background on this error at: https://sqlalche.me/…)" and the SQL: drop them
+    text = text.split("(Background on this error")[0]
+    text = text.split("\n[SQL:")[0]
+    text = " ".join(text.split())
+    if secret:  # drivers do not echo passwords, but be sure; only whole words, not "ex-p-ired"
+        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", "***", text)
+    return text or type(exc).__name__
+
+
+# --------------------------------------------------------------------------------------------------
+# small conversions of sidecar values (lenient: a catalog row is better than none)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+def _iso(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.isoformat()
+
+
+def _int(value: Any, default: int | None = 0) -> int | None:
+    if value is None or isinstance(value, bool):
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+
+
+def _float(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _str(value: Any, limit: int | None = None) -> str | None:
+    if value is None:
+        return None
+    text = str(value)
+    if not text:
+        return None
+    return text[:limit] if limit else text
+
+
+def scan_files(folder: Path, meta: dict) -> list[tuple[str, str, int]]:
+    """``(role, relative path, size in bytes)`` of every file in a session folder."""
+    roles = dict(_KNOWN_ROLES)
+    named = meta.get("files")
+    if isinstance(named, dict):
+        for role, rel in named.items():
+            if isinstance(rel, str) and rel:
+                roles[PurePath(rel).as_posix()] = str(role)
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        for name in sorted(filenames):
+            if name.startswith(".session.") and name.endswith(".tmp"):
+                continue  # a sidecar being written this instant
+            path = Path(dirpath) / name
+            try:
+                st = path.stat()
+            except OSError:
+                continue  # vanished while we looked
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            rel = path.relative_to(folder).as_posix()
+            found.append((roles.get(rel, "other"), rel, st.st_size))
+    return found
+
+
+# --------------------------------------------------------------------------------------------------
+# engine and schema
+
+
+def _create_engine(url: str, shown: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except sa_exc.ArgumentError:
+        raise CatalogError(
+            f"catalog database {shown}: not a database URL (expected e.g. {URL_EXAMPLES})"
+        ) from None
+    backend = parsed.get_backend_name()
+    connect_args: dict[str, Any] = {}
+    if backend == "postgresql" and "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
+    if backend == "sqlite":
+        _check_sqlite_file(parsed, shown)
+        if parsed.get_driver_name() == "pysqlite":
+            connect_args["timeout"] = SQLITE_BUSY_TIMEOUT_S
+    try:
+        engine = create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
+    except sa_exc.NoSuchModuleError:
+        raise CatalogError(
+            f"catalog database {shown}: unknown database type '{parsed.drivername}' "
+            f"(expected e.g. {URL_EXAMPLES})"
+        ) from None
+    except ImportError as exc:
+        hint = " (pip install 'mexlab[postgres]')" if backend == "postgresql" else ""
+        raise CatalogError(
+            f"catalog database {shown}: the driver for '{parsed.drivername}' is not installed: "
+            f"{exc}{hint}"
+        ) from None
+    except (sa_exc.ArgumentError, TypeError, ValueError) as exc:
+        raise CatalogError(f"catalog database {shown}: {_cause(exc, parsed.password)}") from None
+    if backend == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_foreign_keys(dbapi_connection, _record):  # noqa: ANN001
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+    return engine
+
+
+def _check_sqlite_file(url: URL, shown: str) -> None:
+    """A clear message for the usual SQLite mistakes, before SQLite's terse 'unable to open'."""
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise CatalogError(f"catalog database {shown}: {path} is a folder, not a database file")
+    if not parent.is_dir():
+        raise CatalogError(f"catalog database {shown}: the folder {parent} does not exist")
+    if path.exists():
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise CatalogError(f"catalog database {shown}: {path} is not writable (permission denied)")
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        raise CatalogError(
+            f"catalog database {shown}: cannot create {path.name} in {parent} (permission denied)"
+        )
+
+
+def alembic_config(connection=None):
+    """An Alembic config for the catalog's migrations; no ``alembic.ini`` needed."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _db_errors(method):
+    """Database errors met while using the catalog become one-line :class:`CatalogError`."""
+
+    @functools.wraps(method)
+    def wrapper(self: Catalog, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sa_exc.SQLAlchemyError as exc:
+            raise CatalogError(
+                f"catalog database {self.url}: {_cause(exc, self._password)}"
+            ) from None
+
+    return wrapper
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+class Catalog:
+    """The catalog of recorded sessions.
+
+    Opening it connects and brings the schema up to date (Alembic); every failure to do so is a
+    :class:`~acquisition.errors.CatalogError` naming the URL (password masked) and the cause.
+    ``url`` is the masked URL, safe to show.
+    """
+
+    def __init__(self, url: str | None = None):
+        real = resolve_url(url)
+        self.url = mask_url(real)
+        try:
+            self._password = make_url(real).password
+        except sa_exc.ArgumentError:
+            self._password = None
+        if self._password is not None:
+            self._password = str(self._password) or None
+        self.engine = _create_engine(real, self.url)
+        try:
+            self._connect_and_upgrade()
+        except BaseException:
+            self.engine.dispose()
+            raise
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def __repr__(self) -> str:
+        return f"Catalog({self.url!r})"
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---------------------------------------------------------------- schema
+
+    def _connect_and_upgrade(self) -> None:
+        from alembic import command
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+        from alembic.util.exc import CommandError
+
+        try:
+            conn = self.engine.connect()
+        except sa_exc.SQLAlchemyError as exc:
+            raise CatalogError(
+                f"cannot connect to the catalog database {self.url}: {_cause(exc, self._password)}"
+            ) from None
+        except ImportError as exc:  # a driver importing its own C parts lazily
+            raise CatalogError(f"catalog database {self.url}: driver not usable: {exc}") from None
+        try:
+            with conn:
+                cfg = alembic_config(conn)
+                script = ScriptDirectory.from_config(cfg)
+                current = set(MigrationContext.configure(conn).get_current_heads())
+                conn.rollback()  # end the implicit transaction of the look-up
+                heads = set(script.get_heads())
+                if current == heads:
+                    return
+                known = {rev.revision for rev in script.walk_revisions()}
+                unknown = sorted(current - known)
+                if unknown:
+                    raise CatalogError(
+                        f"catalog database {self.url}: its schema (revision {', '.join(unknown)}) "
+                        "was made by a newer mexlab; update mexlab to use this catalog"
+                    )
+                with conn.begin():
+                    command.upgrade(cfg, "head")
+        except CatalogError:
+            raise
+        except sa_exc.SQLAlchemyError as exc:
+            raise CatalogError(
+                f"cannot create or upgrade the catalog schema in {self.url}: "
+                f"{_cause(exc, self._password)}"
+            ) from None
+        except CommandError as exc:
+            raise CatalogError(
+                f"cannot create or upgrade the catalog schema in {self.url}: {exc}"
+            ) from None
+
+    def schema_revision(self) -> str | None:
+        """The Alembic revision the database is at."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    # ---------------------------------------------------------------- helpers
+
+    def _db(self) -> DBSession:
+        return self._sessions()
+
+    def _find(self, db: DBSession, session_id: str) -> Session | None:
+        """The row of a session by its id, or by a unique prefix of it (at least 4 characters)."""
+        session_id = str(session_id).strip().lower()
+        row = db.scalar(select(Session).where(Session.session_id == session_id))
+        if row is not None or len(session_id) < 4:
+            return row
+        like = session_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = db.scalars(
+            select(Session).where(Session.session_id.like(like, escape="\\")).limit(2)
+        ).all()
+        if len(rows) > 1:
+            raise CatalogError(f"session id '{session_id}' is ambiguous: more than one session starts so")
+        return rows[0] if rows else None
+
+    @staticmethod
+    def _participant(db: DBSession, pseudonym: str) -> Participant:
+        row = db.scalar(select(Participant).where(Participant.pseudonym == pseudonym))
+        if row is None:
+            row = Participant(pseudonym=pseudonym, created_at=utcnow())
+            db.add(row)
+            db.flush()
+        return row
+
+    @staticmethod
+    def _summary(row: Session) -> dict:
+        return {
+            "session_id": row.session_id,
+            "participant": row.participant.pseudonym if row.participant else None,
+            "protocol": row.protocol,
+            "folder": row.folder,
+            "status": row.status,
+            "started_at": _iso(row.started_at),
+            "duration_s": row.duration_s,
+            "streams": [s.name for s in row.streams],
+            "dropped_frames": row.dropped_frames,
+            "dropped_samples": row.dropped_samples,
+            "disk_bytes": row.disk_bytes,
+        }
+
+    @classmethod
+    def _details(cls, row: Session) -> dict:
+        out = cls._summary(row)
+        try:
+            sidecar = json.loads(row.sidecar) if row.sidecar else None
+        except ValueError:
+            sidecar = None
+        out.update(
+            {
+                "source": row.source,
+                "stopped_at": _iso(row.stopped_at),
+                "host": row.host,
+                "pid": row.pid,
+                "registered_at": _iso(row.registered_at),
+                "updated_at": _iso(row.updated_at),
+                "files": [
+                    {"role": f.role, "path": f.path, "size_bytes": f.size_bytes} for f in row.files
+                ],
+                "stream_details": [
+                    {
+                        "name": s.name,
+                        "type": s.type,
+                        "source_id": s.source_id,
+                        "role": s.role,
+                        "channel_count": s.channel_count,
+                        "nominal_srate": s.nominal_srate,
+                        "samples": s.samples,
+                        "gaps": s.gaps,
+                    }
+                    for s in row.streams
+                ],
+                "sidecar": sidecar,
+            }
+        )
+        return out
+
+    # ---------------------------------------------------------------- sessions
+
+    @_db_errors
+    def register_session(self, folder: Path) -> dict:
+        """Add or update the session in ``folder`` from its ``session.json`` and files.
+
+        Keyed by the sidecar's ``session_id``: registering again (or from a moved folder) updates
+        the same row. Returns the session as :meth:`get_session` does.
+        """
+        folder = Path(folder).expanduser().resolve()
+        meta = sessionfmt.read_sidecar(folder)
+        session_id = meta.get("session_id")
+        if not isinstance(session_id, str) or not session_id.strip():
+            raise SessionFormatError(f"{folder / sessionfmt.SIDECAR}: no 'session_id'")
+        session_id = session_id.strip().lower()
+        files = scan_files(folder, meta)
+        status = sessionfmt.effective_status(meta)
+        for attempt in (1, 2):
+            try:
+                with self._db() as db, db.begin():
+                    row = self._upsert(db, session_id, folder, meta, files, status)
+                    return self._details(row)
+            except sa_exc.IntegrityError:
+                # another process registered the same session or participant at the same moment
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _upsert(self, db, session_id, folder, meta, files, status) -> Session:
+        row = db.scalar(
+            select(Session)
+            .where(Session.session_id == session_id)
+            .options(selectinload(Session.files), selectinload(Session.streams))
+        )
+        now = utcnow()
+        pseudonym = (_str(meta.get("participant"), 255) or "").strip()
+        participant = self._participant(db, pseudonym) if pseudonym else None
+        if row is None:
+            row = Session(session_id=session_id, registered_at=now)
+            db.add(row)
+        row.participant = participant
+        row.protocol = _str(meta.get("protocol"), 255)
+        row.folder = str(folder)
+        row.status = status
+        row.source = _str(meta.get("source"), 64)
+        row.started_at = _parse_time(meta.get("started_at"))
+        row.stopped_at = _parse_time(meta.get("stopped_at"))
+        row.duration_s = _float(meta.get("duration_s"))
+        row.dropped_frames = _int(meta.get("dropped_frames"))
+        row.dropped_samples = _int(meta.get("dropped_samples"))
+        row.disk_bytes = sum(size for _, _, size in files)
+        row.host = _str(meta.get("host"), 255)
+        row.pid = _int(meta.get("pid"), None)
+        row.updated_at = now
+        row.sidecar = json.dumps(meta, ensure_ascii=False)
+        # files and streams are replaced wholesale; flush the removals first (unique paths)
+        row.files.clear()
+        row.streams.clear()
+        db.flush()
+        for role, rel, size in files:
+            row.files.append(SessionFile(role=role[:64], path=rel, size_bytes=size))
+        streams = meta.get("streams")
+        for s in streams if isinstance(streams, list) else []:
+            if not isinstance(s, dict):
+                continue
+            row.streams.append(
+                Stream(
+                    name=_str(s.get("name")) or "",
+                    type=_str(s.get("type")),
+                    source_id=_str(s.get("source_id")),
+                    role=_str(s.get("role"), 32),
+                    channel_count=_int(s.get("channel_count"), None),
+                    nominal_srate=_float(s.get("nominal_srate")),
+                    samples=_int(s.get("samples"), None),
+                    gaps=_int(s.get("gaps"), None),
+                )
+            )
+        db.flush()
+        return row
+
+    @_db_errors
+    def reconcile(self) -> int:
+        """Re-check every session still marked ``recording``; returns how many changed status.
+
+        A session whose writer is gone becomes ``interrupted``. When its folder is still there the
+        sidecar is read again (the recording may have finished since) and the whole row refreshed.
+        """
+        with self._db() as db:
+            pending = [
+                (r.session_id, r.folder, r.sidecar)
+                for r in db.scalars(select(Session).where(Session.status == "recording"))
+            ]
+        changed = 0
+        for session_id, folder, stored in pending:
+            path = Path(folder)
+            if sessionfmt.is_session_folder(path):
+                try:
+                    meta = sessionfmt.read_sidecar(path)
+                except SessionFormatError:
+                    meta = None
+                if meta is not None and str(meta.get("session_id", "")).strip().lower() == session_id:
+                    if self.register_session(path)["status"] != "recording":
+                        changed += 1
+                    continue
+            # the folder is gone or holds something else: judge from the sidecar last read
+            try:
+                meta = json.loads(stored) if stored else {}
+            except ValueError:
+                meta = {}
+            status = sessionfmt.effective_status(meta) if isinstance(meta, dict) else "unknown"
+            if status == "unknown":
+                status = "interrupted"  # marked recording, and nothing shows its writer alive
+            if status != "recording":
+                with self._db() as db, db.begin():
+                    row = db.scalar(select(Session).where(Session.session_id == session_id))
+                    if row is not None and row.status == "recording":
+                        row.status = status
+                        row.updated_at = utcnow()
+                        changed += 1
+        return changed
+
+    @_db_errors
+    def list_sessions(
+        self,
+        *,
+        participant: str | None = None,
+        status: str | None = None,
+        search: str | None = None,
+    ) -> list[dict]:
+        """Sessions, newest first, after :meth:`reconcile`.
+
+        ``participant``: pseudonym (exact); ``status``: complete | interrupted | recording | unknown;
+        ``search``: case-insensitive text in the session id, participant, protocol, folder, source,
+        host or a stream name.
+        """
+        self.reconcile()
+        query = (
+            select(Session)
+            .outerjoin(Session.participant)
+            .options(contains_eager(Session.participant), selectinload(Session.streams))
+        )
+        if participant:
+            query = query.where(Participant.pseudonym == participant)
+        if status:
+            query = query.where(Session.status == status)
+        if search and search.strip():
+            text = search.strip().lower()
+
+            def has(column):
+                return func.lower(column).contains(text, autoescape=True)
+
+            query = query.where(
+                or_(
+                    has(Session.session_id),
+                    has(Participant.pseudonym),
+                    has(Session.protocol),
+                    has(Session.folder),
+                    has(Session.source),
+                    has(Session.host),
+                    Session.streams.any(has(Stream.name)),
+                )
+            )
+        query = query.order_by(
+            func.coalesce(Session.started_at, Session.registered_at).desc(), Session.id.desc()
+        )
+        with self._db() as db:
+            return [self._summary(row) for row in db.scalars(query).unique()]
+
+    @_db_errors
+    def get_session(self, session_id: str) -> dict | None:
+        """One session with its files, streams and sidecar; ``None`` when not in the catalog.
+
+        ``session_id`` may be a unique prefix (4 characters or more) of the id.
+        """
+        with self._db() as db:
+            row = self._find(db, session_id)
+            return self._details(row) if row is not None else None
+
+    @_db_errors
+    def delete_session(self, session_id: str) -> bool:
+        """Remove a session from the catalog (its folder and files are left alone).
+
+        Returns False when no such session is catalogued.
+        """
+        with self._db() as db, db.begin():
+            row = self._find(db, session_id)
+            if row is None:
+                return False
+            db.delete(row)
+            return True
+
+    def rescan(
+        self, root: Path, *, on_error: Callable[[Path, Exception], None] | None = None
+    ) -> int:
+        """Register every session folder under ``root`` (``root`` itself included).
+
+        Returns how many were registered. A folder whose sidecar is malformed is skipped:
+        ``on_error(folder, error)`` is called for it (by default a warning is logged).
+        """
+        root = Path(root).expanduser()
+        if not root.is_dir():
+            raise CatalogError(f"cannot rescan {root}: no such folder")
+        count = 0
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            if sessionfmt.SIDECAR not in filenames:
+                continue
+            dirnames[:] = []  # a session folder holds no other sessions
+            try:
+                self.register_session(Path(dirpath))
+                count += 1
+            except SessionFormatError as exc:
+                if on_error is not None:
+                    on_error(Path(dirpath), exc)
+                else:
+                    log.warning("skipped %s: %s", dirpath, exc)
+        return count
+
+    # ---------------------------------------------------------------- participants
+
+    @_db_errors
+    def set_identity(
+        self,
+        pseudonym: str,
+        *,
+        real_name: str | None = None,
+        contact: str | None = None,
+        notes: str | None = None,
+    ) -> None:
+        """Store who a pseudonym is, in the separate identity table (created if need be)."""
+        pseudonym = str(pseudonym).strip()
+        if not pseudonym:
+            raise CatalogError("a participant needs a pseudonym")
+        with self._db() as db, db.begin():
+            participant = self._participant(db, pseudonym)
+            identity = participant.identity
+            if identity is None:
+                identity = ParticipantIdentity(participant=participant)
+                db.add(identity)
+            identity.real_name = real_name
+            identity.contact = contact
+            identity.notes = notes
+
+    @_db_errors
+    def get_identity(self, pseudonym: str) -> dict | None:
+        """The identifying details stored for a pseudonym, or ``None``."""
+        with self._db() as db:
+            identity = db.scalar(
+                select(ParticipantIdentity)
+                .join(ParticipantIdentity.participant)
+                .where(Participant.pseudonym == str(pseudonym).strip())
+            )
+            if identity is None:
+                return None
+            return {
+                "pseudonym": identity.participant.pseudonym,
+                "real_name": identity.real_name,
+                "contact": identity.contact,
+                "notes": identity.notes,
+            }
+
+    @_db_errors
+    def list_participants(self) -> list[dict]:
+        """Every pseudonym with its number of sessions (no identifying details)."""
+        with self._db() as db:
+            rows = db.execute(
+                select(Participant.pseudonym, func.count(Session.id))
+                .outerjoin(Session, Session.participant_id == Participant.id)
+                .group_by(Participant.id, Participant.pseudonym)
+                .order_by(Participant.pseudonym)
+            ).all()
+            return [{"pseudonym": p, "sessions": n} for p, n in rows]
