@@ -48,6 +48,14 @@ class WriterStats:
     extra: dict = field(default_factory=dict)
 
 
+def _reason(exc: BaseException) -> str:
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return "No space left on device (the disk is full)"
+    return getattr(exc, "strerror", None) or str(exc)
+
+
 class VideoFile:
     """A synchronous FFV1/MKV writer (used by the writer thread and by tests/tools)."""
 
@@ -162,7 +170,7 @@ class VideoWriterThread(threading.Thread):
                 try:
                     self._file.write(item.image)
                 except (OSError, av.error.FFmpegError) as exc:
-                    self.stats.error = f"{self._file.path}: {exc}"
+                    self.stats.error = f"{self._file.path}: {_reason(exc)}"
                     self._failed.set()
                     continue
                 self.stats.encode_seconds += time.perf_counter() - t0
@@ -174,4 +182,4 @@ class VideoWriterThread(threading.Thread):
                 self._file.close()
             except (OSError, av.error.FFmpegError) as exc:
                 if self.stats.error is None:
-                    self.stats.error = f"{self._file.path}: {exc}"
+                    self.stats.error = f"{self._file.path}: {_reason(exc)}"

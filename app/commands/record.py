@@ -112,13 +112,17 @@ def run(args: argparse.Namespace) -> int:
         for s, h in old.items():
             signal.signal(s, h)
     print_summary(rec, meta)
-    failed = [e for e in rec.errors]
+    failed = list(rec.errors)
     if reason and reason.startswith(("cannot write", "LabRecorderCLI exited")):
         failed.insert(0, reason)
     if failed:
-        for e in failed:
-            print(f"mexlab record: error: {e}", file=sys.stderr)
-        print(f"mexlab record: what was recorded up to then is kept in {rec.folder}", file=sys.stderr)
+        first = failed[0]
+        print(f"mexlab record: error: {first}; the recording stopped after {meta['duration_s']:.1f} s and what "
+              f"was recorded up to then is kept in {rec.folder}", file=sys.stderr)
+        for other in failed[1:]:
+            if "the disk is full" in other and "the disk is full" in first:
+                continue  # the same cause, seen by another file
+            print(f"mexlab record: note: {other}", file=sys.stderr)
         return 1
     return 0
 
