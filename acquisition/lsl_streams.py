@@ -135,6 +135,9 @@ class StreamMonitor(threading.Thread):
         self._values: deque = deque(maxlen=keep)
         self._inlet = pylsl.StreamInlet(stream.info, max_buflen=60, recover=True)
         self.started = threading.Event()
+        # count only what belongs to the recording: samples stamped inside [window_start, window_end]
+        self.window_start: float | None = None
+        self.window_end: float | None = None
 
     def stop(self) -> None:
         self._stop_evt.set()
@@ -148,6 +151,12 @@ class StreamMonitor(threading.Thread):
         if not stamps:
             return
         ts = np.asarray(stamps, dtype=float)
+        if self.window_start is not None:
+            ts = ts[ts >= self.window_start]
+        if self.window_end is not None:
+            ts = ts[ts <= self.window_end]
+        if not len(ts):
+            return
         if self._period is not None:
             prev = self.last_timestamp
             seq = ts if prev is None else np.concatenate(([prev], ts))
@@ -183,3 +192,4 @@ class StreamMonitor(threading.Thread):
             self._inlet.close_stream()
         except Exception:  # noqa: BLE001
             pass
+        self._inlet = None  # destroys the inlet: no reconnection attempts after the recording

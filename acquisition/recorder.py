@@ -193,6 +193,8 @@ class Recorder:
                 )
                 self.writers[key].start()
         self.started_lsl = pylsl.local_clock()
+        for m in self.monitors:
+            m.window_start = self.started_lsl
         self.meta["started_at"] = sess.now_iso()
         self.meta["started_lsl"] = self.started_lsl
         self.markers.push("recording_start", self.started_lsl, session=self.session_id)
@@ -340,6 +342,8 @@ class Recorder:
                 self.errors.append(w.stats.error)
         stop_lsl = pylsl.local_clock()
         self._stopped_at_lsl = stop_lsl
+        for m in self.monitors:
+            m.window_end = stop_lsl
         if self.markers is not None:
             self.markers.push("recording_stop", stop_lsl, session=self.session_id, reason=reason)
         time.sleep(self.config.drain_s)

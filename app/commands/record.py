@@ -90,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
         except MexlabError:
             rec.abandon()
             raise
+        if not args.quiet:
+            for line in preflight_lines(rec):
+                print(line, file=sys.stderr)
         print(f"recording to {rec.folder} (Ctrl+C stops)", file=sys.stderr)
         tty = sys.stderr.isatty() and not args.quiet
         last_line = 0.0
@@ -127,12 +130,28 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def preflight_lines(rec) -> list[str]:
+    lines = []
+    if rec.camera is not None:
+        d = rec.camera.describe()
+        dev = d["devices"][0]
+        modes = ", ".join(f"{k} {m['width']}x{m['height']}@{m['fps']} {m['format']}" for k, m in d["modes"].items())
+        lines.append(f"camera: {dev['name']} #{dev['serial']} ({rec.camera.kind}): {modes}")
+    for s in rec.inputs:
+        lines.append(f"lsl: {s.describe()}")
+    return lines
+
+
 def print_summary(rec, meta: dict) -> None:
     print(f"session {meta['session_id']} in {rec.folder}")
     print(f"  status {meta['status']}, {meta['duration_s']:.1f} s, participant {meta.get('participant') or '-'}")
     for key, c in meta.get("counts", {}).items():
         print(f"  {key}: {c['frames_written']} frames written, {c['frames_received']} received, "
               f"dropped {c['dropped_counter_gap']} (camera) + {c['dropped_queue_overflow']} (encoder queue)")
+    dur = max(meta["duration_s"], 1e-9)
     for s in meta.get("streams", []):
-        print(f"  {s['name']} [{s['type']}] {s['samples']} samples, {s['gaps']} gaps")
+        rate = ""
+        if s["nominal_srate"] > 0:
+            rate = f", {s['samples'] / dur:.1f} Hz measured ({s['nominal_srate']:g} Hz nominal)"
+        print(f"  {s['name']} [{s['type']}] {s['samples']} samples, {s['gaps']} gaps{rate}")
     print(f"  dropped frames {meta['dropped_frames']}, lost samples {meta['dropped_samples']}")
