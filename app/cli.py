@@ -13,21 +13,32 @@ import sys
 from acquisition.errors import MexlabError
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from app.commands import check, devices, record, rig, sessions
+def command_modules() -> list:
+    """Every module in app/commands with an ``add_parser`` is a command (in ORDER, then by name)."""
+    import importlib
+    import pkgutil
 
+    import app.commands as pkg
+
+    names = [m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")]
+    order = {n: i for i, n in enumerate(ORDER)}
+    names.sort(key=lambda n: (order.get(n, len(ORDER)), n))
+    mods = [importlib.import_module(f"app.commands.{n}") for n in names]
+    return [m for m in mods if hasattr(m, "add_parser")]
+
+
+ORDER = ("record", "check", "sessions", "devices", "rig")
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mexlab",
         description="mexlab: record, code and analyse micro-expressions with RGB-D video, EMG and physiology.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (record, check, sessions, devices, rig):
+    for module in command_modules():
         module.add_parser(sub)
     return parser
-
-
-class _Parser(argparse.ArgumentParser):
-    pass
 
 
 def main(argv: list[str] | None = None) -> int:
