@@ -11,7 +11,6 @@ PIP := $(VENV)/bin/pip
 APT_PACKAGES := libusb-1.0-0 libgl1 libegl1 libglib2.0-0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 \
 	libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0 \
 	libxcb-render-util0 libxcb-image0 libxcb-xinerama0 xvfb xauth postgresql
-SIM_OUT ?= $(HOME)/mexlab-sessions
 
 .PHONY: run test install install-test system-deps bench clean help
 
@@ -46,9 +45,7 @@ install: system-deps $(VENV)/.installed
 install-test: system-deps $(VENV)/.installed-test
 
 run: install
-	@mkdir -p "$(SIM_OUT)"
-	$(VENV)/bin/mexlab record --simulate --duration 30 --participant demo \
-	  --out "$(SIM_OUT)/sim-$$(date +%Y%m%d-%H%M%S)"
+	$(VENV)/bin/mexlab gui --simulate
 
 test: install-test
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider

@@ -79,6 +79,7 @@ class Recorder:
         self._last_camera_frame: dict[str, int | None] = {}
         self._stop_requested = threading.Event()
         self.errors: list[str] = []
+        self.latest_frames: dict[str, CameraFrame] = {}  # for live previews: a reference, no copy
         self.started_lsl: float | None = None
         self.stopped = False
 
@@ -231,6 +232,7 @@ class Recorder:
         key = frame.stream
         counts = self._counts[key]
         counts["frames_received"] += 1
+        self.latest_frames[key] = frame
         last = self._last_camera_frame.get(key)
         if last is not None and frame.camera_frame > last + 1:
             counts["dropped_counter_gap"] += frame.camera_frame - last - 1

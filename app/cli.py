@@ -27,7 +27,7 @@ def command_modules() -> list:
     return [m for m in mods if hasattr(m, "add_parser")]
 
 
-ORDER = ("record", "check", "sessions", "devices", "rig")
+ORDER = ("gui", "record", "check", "sessions", "devices", "rig")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,8 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
-        parser.print_help()
-        return 0
+        argv = ["gui"]  # `mexlab` alone starts the desktop application
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -94,9 +94,8 @@ class SimulatedRig:
         if self.outlets is not None and self.t0 is not None:
             from acquisition.sim.physio import ground_truth_physio
 
-            gt = ground_truth_physio(self.schedule, duration_s=max(0.0, pylsl.local_clock() - self.t0))
-            gt["t0_lsl"] = self.t0
-            gt["note"] = "times in seconds after t0_lsl (the LSL time of video frame 0 and sample 0)"
+            gt = ground_truth_physio(self.schedule, t0_lsl=self.t0,
+                                     duration_s=max(0.0, pylsl.local_clock() - self.t0))
             path = Path(folder) / sess.GROUND_TRUTH_PHYSIO_NAME
             path.write_text(json.dumps(gt, indent=1), encoding="utf-8")
             files["ground_truth_physio"] = sess.GROUND_TRUTH_PHYSIO_NAME

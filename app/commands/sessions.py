@@ -21,7 +21,12 @@ def add_parser(sub) -> None:
     rs = ss.add_parser("rescan", help="register every session folder under a root folder")
     rs.add_argument("root", type=Path)
     rs.set_defaults(func=run_rescan)
-    for q in (ls, rg, rs):
+    dl = ss.add_parser("delete", help="remove a session from the catalog (files kept unless --files)")
+    dl.add_argument("session_id", help="the session id (or a unique prefix of it)")
+    dl.add_argument("--files", action="store_true", help="also delete the session folder from disk")
+    dl.add_argument("--yes", action="store_true", help="confirm (required: nothing is deleted silently)")
+    dl.set_defaults(func=run_delete)
+    for q in (ls, rg, rs, dl):
         q.add_argument("--db", metavar="URL", help="catalog database URL")
 
 
@@ -62,4 +67,16 @@ def run_rescan(args) -> int:
     n = cat.rescan(args.root)
     cat.close()
     print(f"registered {n} session folder(s) under {args.root}")
+    return 0
+
+
+def run_delete(args) -> int:
+    from acquisition.errors import MexlabError
+    from app.session_ops import delete_session
+
+    if not args.yes:
+        raise MexlabError("deleting needs --yes (and --files to remove the folder from disk too)")
+    row = delete_session(args.session_id, args.db, delete_files=args.files)
+    print(f"deleted session {row['session_id']} from the catalog" + (f" and {row['folder']}" if args.files else
+                                                                      f"; files kept in {row['folder']}"))
     return 0

@@ -1,0 +1,406 @@
+"""The simulated participant's face: a real photograph animated with AU-like local deformations.
+
+The face is ``skimage.data.astronaut()`` (NASA portrait of Eileen Collins, public domain), cut out
+of its studio background and placed on a plain backdrop. Each frame is the neutral picture plus
+
+1. **AU deformations** (stage 1): a displacement field, the sum of precomputed per-AU bases scaled
+   by the active events' amplitude × envelope, applied with ``cv2.remap`` to the face ROI only.
+   A basis is a sum of Gaussian bumps around the AU's landmarks, each pushing the skin in the
+   muscle's direction, normalised so that its peak displacement is 1 px: an event of amplitude
+   ``A`` moves the skin by ``A`` px at its apex. Outside events the field is exactly zero.
+2. **Rigid head motion** (stage 2): roll about the neck, yaw/pitch as the matching shift of the
+   face (weak-perspective approximation: a head of radius ~90 px turning by θ moves its front by
+   ``r·sin θ``, foreshortened by ``cos θ``) and a translation, blended smoothly into the static
+   torso across the neck. Applied with one more remap of the head ROI.
+
+A frame with no active event is exactly the neutral picture; a frame with only head motion is
+exactly :meth:`FaceRenderer.neutral` at that pose (no noise is ever added).
+
+Conventions: image x to the right, y down. ``yaw > 0`` turns the face towards image right,
+``pitch > 0`` lifts the chin (face moves up), ``roll > 0`` tilts the head counter-clockwise as
+seen in the image. "L"/"R" in landmark names are image-left/right.
+
+Measured speed (848×480, ``cv2.setNumThreads(1)``, 2-core development machine; printed by
+``tests/test_sim_content.py::test_face_render_speed``): median 0.7 ms per frame over frames with
+active events, 1.9 ms with an ME + blink + speech + head motion all active, 0.05 ms for a frame
+at rest (a copy of the neutral picture). Budget: 6 ms.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from acquisition.sim.schedule import Schedule
+
+# Landmarks on skimage.data.astronaut() (512×512 source pixels). Measured once with the MediaPipe
+# Face Landmarker (face_landmarker.task, 478-point mesh) on the unmodified image and checked by
+# eye on an overlay; the number after each name is the MediaPipe mesh index.
+SRC_LM = {
+    "brow_in_L": (215.1, 89.8),    # 107
+    "brow_in_R": (236.0, 90.6),    # 336
+    "brow_mi_L": (205.6, 87.8),    # 66
+    "brow_mi_R": (245.9, 89.7),    # 296
+    "brow_mid_L": (197.5, 86.6),   # 105
+    "brow_mid_R": (254.2, 89.6),   # 334
+    "brow_out_L": (187.9, 90.7),   # 70
+    "brow_out_R": (263.7, 94.9),   # 300
+    "glabella": (225.4, 91.1),     # 9
+    "eye_lo_L": (204.2, 104.2),    # 145
+    "eye_lo_R": (245.9, 106.5),    # 374
+    "eye_out_L": (195.3, 100.6),   # 33
+    "eye_out_R": (255.3, 103.8),   # 263
+    "cheek_L": (191.0, 119.7),     # 50
+    "cheek_R": (257.8, 123.2),     # 280
+    "nose_side_L": (214.8, 119.4),  # 198
+    "nose_side_R": (233.7, 120.3),  # 420
+    "ala_L": (209.2, 124.9),       # 129
+    "ala_R": (238.9, 126.4),       # 358
+    "nose_tip": (223.5, 131.1),    # 1
+    "lip_up": (223.4, 140.6),      # 0
+    "lip_up_L": (217.3, 139.4),    # 37
+    "lip_up_R": (229.7, 139.8),    # 267
+    "lip_up_in": (223.3, 143.2),   # 13
+    "lip_lo_in": (223.0, 149.2),   # 14
+    "lip_lo": (222.7, 154.7),      # 17
+    "lip_lo_L": (216.5, 153.7),    # 84
+    "lip_lo_R": (229.1, 154.1),    # 314
+    "mouth_L": (202.3, 139.2),     # 61
+    "mouth_R": (244.5, 140.6),     # 291
+    "mentalis": (222.2, 164.1),    # 200
+    "chin": (221.4, 177.4),        # 152
+    "jaw_L": (185.3, 149.0),       # 172
+    "jaw_R": (260.9, 152.7),       # 397
+}
+# Eyelid margins, corner to corner (MediaPipe 33,246,161,160,159,158,157,173,133 / 33,7,163,144,
+# 145,153,154,155,133 for image-left; 362,398,384,385,386,387,388,466,263 / 362,382,381,380,374,
+# 373,390,249,263 for image-right).
+SRC_LIDS = {
+    "L": ([(195.3, 100.6), (196.1, 99.9), (197.2, 99.1), (199.2, 98.2), (202.6, 97.8),
+           (206.1, 98.4), (209.7, 100.1), (212.4, 102.3), (213.6, 103.6)],
+          [(195.3, 100.6), (196.7, 101.9), (198.3, 102.9), (200.7, 103.7), (204.2, 104.2),
+           (207.6, 104.0), (210.8, 103.8), (212.8, 103.8), (213.6, 103.6)]),
+    "R": ([(236.4, 104.9), (237.8, 103.6), (240.6, 101.7), (244.3, 100.3), (248.1, 100.2),
+           (251.4, 101.0), (253.5, 102.2), (254.6, 103.1), (255.3, 103.8)],
+          [(236.4, 104.9), (237.3, 105.1), (239.2, 105.4), (242.3, 106.0), (245.9, 106.5),
+           (249.4, 106.4), (252.0, 105.8), (253.7, 105.0), (255.3, 103.8)]),
+}
+# Face oval box (MediaPipe 234 / 10 / 454 / 152): what a face detector would report.
+SRC_FACE_BOX = (180.9, 72.2, 269.8, 177.4)
+# Head (hair + face) ellipse, by inspection: centre, semi-axes.
+SRC_HEAD = ((226.5, 100.0), (80.0, 86.0))
+# Pivot of roll: the neck, below the chin (by inspection).
+SRC_NECK = (222.0, 205.0)
+# Outline of the person (head, neck, collar ring, shoulders), cut out of the studio background
+# once with cv2.grabCut (mask-initialised, 8 iterations), simplified with approxPolyDP(1.5 px)
+# and corrected by hand on the right side of the neck ring.
+SRC_OUTLINE = [
+    (207, 20), (175, 39), (156, 58), (153, 68), (154, 92), (157, 104), (170, 116), (170, 121),
+    (174, 128), (182, 132), (183, 147), (153, 151), (140, 158), (131, 167), (127, 176),
+    (123, 178), (120, 194), (115, 196), (113, 202), (121, 220), (123, 220), (124, 216),
+    (128, 216), (134, 224), (134, 232), (137, 233), (139, 245), (130, 253), (131, 262),
+    (123, 272), (128, 297), (127, 512), (346, 512), (350, 325), (357, 323), (357, 310),
+    (352, 287), (347, 283), (346, 275), (340, 262), (319, 243), (303, 233), (298, 217),
+    (283, 196), (270, 184), (257, 175), (255, 173), (256, 163), (264, 149), (266, 137),
+    (275, 134), (296, 107), (300, 93), (300, 78), (296, 66), (296, 58), (282, 36), (259, 22),
+    (248, 18), (238, 18), (237, 16), (227, 16), (214, 21),
+]
+BACKGROUND_RGB = (196, 200, 204)
+SRC_SCALE_AT_480 = 1.75        # source px -> frame px at 480 lines (face ≈ 156 px wide)
+SRC_ANCHOR = (227.0, 100.0)    # source point placed at (width/2, 0.396·height)
+HEAD_RADIUS_SRC = 52.0         # head radius used for yaw/pitch shifts (≈ 9 cm), source px
+
+# AU bases: (landmark, direction of skin motion, sigma in source px, weight).
+_D = 1 / math.sqrt(2)
+AU_BASES: dict[str, list[tuple[str, tuple[float, float], float, float]]] = {
+    "AU1": [("brow_in_L", (0, -1), 6, 1), ("brow_in_R", (0, -1), 6, 1),
+            ("brow_mi_L", (0, -1), 6, .6), ("brow_mi_R", (0, -1), 6, .6)],
+    "AU2": [("brow_out_L", (0, -1), 6, 1), ("brow_out_R", (0, -1), 6, 1),
+            ("brow_mid_L", (0, -1), 6, .7), ("brow_mid_R", (0, -1), 6, .7)],
+    "AU4": [("brow_in_L", (.5, .87), 6, 1), ("brow_in_R", (-.5, .87), 6, 1),
+            ("brow_mi_L", (.3, .95), 6, .6), ("brow_mi_R", (-.3, .95), 6, .6)],
+    "AU6": [("cheek_L", (0, -1), 8, 1), ("cheek_R", (0, -1), 8, 1),
+            ("eye_lo_L", (0, -1), 5, .6), ("eye_lo_R", (0, -1), 5, .6),
+            ("eye_out_L", (.3, -.95), 5, .5), ("eye_out_R", (-.3, -.95), 5, .5)],
+    "AU7": [("eye_lo_L", (0, -1), 4, 1), ("eye_lo_R", (0, -1), 4, 1)],
+    "AU9": [("ala_L", (0, -1), 5, 1), ("ala_R", (0, -1), 5, 1),
+            ("nose_side_L", (0, -1), 5, .8), ("nose_side_R", (0, -1), 5, .8)],
+    "AU10": [("lip_up", (0, -1), 5, 1), ("lip_up_L", (0, -1), 5, .8),
+             ("lip_up_R", (0, -1), 5, .8)],
+    "AU12": [("mouth_L", (-.6, -.8), 6, 1), ("mouth_R", (.6, -.8), 6, 1)],
+    "AU14": [("mouth_L", (1, 0), 5, 1), ("mouth_R", (-1, 0), 5, 1)],
+    "AU15": [("mouth_L", (0, 1), 6, 1), ("mouth_R", (0, 1), 6, 1)],
+    "AU17": [("mentalis", (0, -1), 8, 1), ("lip_lo", (0, -1), 6, .7)],
+    "AU20": [("mouth_L", (-1, 0), 6, 1), ("mouth_R", (1, 0), 6, 1)],
+    "AU24": [("lip_up_in", (0, 1), 4, 1), ("lip_lo_in", (0, -1), 4, 1),
+             ("lip_up_L", (0, 1), 4, .6), ("lip_up_R", (0, 1), 4, .6),
+             ("lip_lo_L", (0, -1), 4, .6), ("lip_lo_R", (0, -1), 4, .6)],
+    "AU25": [("lip_lo_in", (0, 1), 5, 1), ("lip_lo", (0, 1), 6, .8)],
+    "AU26": [("lip_lo", (0, 1), 10, 1), ("mentalis", (0, 1), 10, 1), ("chin", (0, 1), 10, 1)],
+}
+
+
+def frame_mapping(width: int, height: int) -> tuple[float, float, float]:
+    """``(scale, ox, oy)``: source pixel ``(x, y)`` lands at ``(x·scale + ox, y·scale + oy)``."""
+    s = SRC_SCALE_AT_480 * height / 480.0
+    return s, width / 2.0 - SRC_ANCHOR[0] * s, 0.396 * height - SRC_ANCHOR[1] * s
+
+
+@dataclass(frozen=True)
+class HeadPose:
+    yaw: float = 0.0     # degrees
+    pitch: float = 0.0   # degrees
+    roll: float = 0.0    # degrees
+    tx: float = 0.0      # px
+    ty: float = 0.0      # px
+    face_box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # x0, y0, x1, y1 in frame
+
+    @property
+    def is_neutral(self) -> bool:
+        return self.yaw == 0 and self.pitch == 0 and self.roll == 0 and self.tx == 0 \
+            and self.ty == 0
+
+
+class FaceRenderer:
+    """Renders frames of the simulated participant. One renderer per thread (buffers are reused).
+
+    ``seed`` is kept for symmetry with the rest of the rig; the face itself has no random part
+    (everything random comes from the :class:`Schedule`). Returned frames are new arrays.
+    """
+
+    def __init__(self, width: int = 848, height: int = 480, seed: int = 0):
+        from skimage import data
+
+        self.width, self.height, self.seed = int(width), int(height), int(seed)
+        s, ox, oy = frame_mapping(self.width, self.height)
+        self.scale = s
+        self._to_frame = lambda p: (p[0] * s + ox, p[1] * s + oy)   # noqa: E731
+        self.landmarks = {k: self._to_frame(v) for k, v in SRC_LM.items()}
+
+        # --- the neutral picture: photo cut-out over a plain backdrop
+        src = data.astronaut()
+        m = np.float32([[s, 0, ox], [0, s, oy]])
+        person = cv2.warpAffine(src, m, (self.width, self.height), flags=cv2.INTER_CUBIC,
+                                borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+        ss = 4   # draw the outline at 4× and area-downsample: an anti-aliased edge
+        poly = np.array([self._to_frame(p) for p in SRC_OUTLINE]) * ss
+        big = np.zeros((self.height * ss, self.width * ss), np.uint8)
+        cv2.fillPoly(big, [np.round(poly).astype(np.int32)], 255, lineType=cv2.LINE_8)
+        alpha = cv2.resize(big, (self.width, self.height), interpolation=cv2.INTER_AREA)
+        alpha = cv2.GaussianBlur(alpha.astype(np.float32) / 255.0, (0, 0), 0.8)[..., None]
+        bg = np.float32(BACKGROUND_RGB)
+        self._neutral = np.clip(alpha * person + (1 - alpha) * bg + 0.5, 0, 255).astype(np.uint8)
+        self._work = self._neutral.copy()
+        self._work_dirty = False
+
+        self._build_au_bases()
+        self._build_head_warp()
+        x0, y0 = self._to_frame(SRC_FACE_BOX[:2])
+        x1, y1 = self._to_frame(SRC_FACE_BOX[2:])
+        self.neutral_face_box = (x0, y0, x1, y1)
+
+    # ------------------------------------------------------------------ precomputation
+    def _build_au_bases(self) -> None:
+        s = self.scale
+        max_sigma = max(sig for b in AU_BASES.values() for _, _, sig, _ in b) * s
+        pts = np.array(list(self.landmarks.values()))
+        x0 = int(max(0, pts[:, 0].min() - 4 * max_sigma))
+        x1 = int(min(self.width, pts[:, 0].max() + 4 * max_sigma))
+        y0 = int(max(0, pts[:, 1].min() - 4 * max_sigma))
+        y1 = int(min(self.height, pts[:, 1].max() + 4 * max_sigma))
+        gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        bases: dict[str, np.ndarray] = {}
+        for name, bumps in AU_BASES.items():
+            f = np.zeros((2,) + gx.shape, np.float32)
+            for lm, (dx, dy), sig, w in bumps:
+                cx, cy = self.landmarks[lm]
+                g = w * np.exp(-((gx - cx) ** 2 + (gy - cy) ** 2) / (2 * (sig * s) ** 2))
+                f[0] += g * dx
+                f[1] += g * dy
+            bases[name] = f / np.hypot(f[0], f[1]).max()
+        # speech: lips part and the jaw drops; 1 px of basis = 1 px of mouth opening
+        jaw = bases["AU26"] * 0.6 + bases["AU25"] * 0.4
+        bases["JAW"] = jaw / np.hypot(jaw[0], jaw[1]).max()
+        # crop to the joint support and make the field exactly zero where it is negligible
+        mag = np.max([np.hypot(b[0], b[1]) for b in bases.values()], axis=0)
+        ys, xs = np.nonzero(mag > 2e-3)
+        sl = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
+        for k, b in bases.items():
+            b = np.ascontiguousarray(b[:, sl[0], sl[1]])
+            b[:, np.hypot(b[0], b[1]) <= 2e-3] = 0.0
+            bases[k] = b
+        self._bases = bases
+        self.face_roi = (int(x0 + sl[1].start), int(y0 + sl[0].start), int(x0 + sl[1].stop),
+                         int(y0 + sl[0].stop))        # x0, y0, x1, y1 of the AU deformations
+        self._fgx = np.ascontiguousarray(gx[sl])
+        self._fgy = np.ascontiguousarray(gy[sl])
+        self._mapx = np.empty_like(self._fgx)
+        self._mapy = np.empty_like(self._fgy)
+        self._build_blink()
+
+    def _build_blink(self) -> None:
+        """Per-eye geometry of the upper-lid closure (AU45), in face-ROI coordinates.
+
+        A blink is an occlusion, not a smooth flow: the lid margin slides from the upper lid
+        ``yu(x)`` towards the lower lid ``yl(x)``, the lid skin between the crease ``yc(x)`` and
+        the margin stretches over the covered part, and the eyeball below the margin stays put.
+        The map is monotonic in y (nothing folds) and is the identity outside the eye.
+        """
+        fx0, fy0 = self.face_roi[:2]
+        self._eyes = []
+        open_max = 0.0
+        for up, lo in SRC_LIDS.values():
+            up = np.array([self._to_frame(p) for p in up])
+            lo = np.array([self._to_frame(p) for p in lo])
+            x0, x1 = int(np.floor(up[0, 0])), int(np.ceil(up[-1, 0])) + 1
+            xs = np.arange(x0, x1, dtype=np.float32)
+            yu = np.interp(xs, up[:, 0], up[:, 1]).astype(np.float32)
+            yl = np.interp(xs, lo[:, 0], lo[:, 1]).astype(np.float32)
+            yl = np.maximum(yl, yu)
+            open_max = max(open_max, float((yl - yu).max()))
+            crease = 1.0 * float((yl - yu).max())
+            yc = yu - crease
+            y0, y1 = int(np.floor(yc.min())) - 1, int(np.ceil(yl.max())) + 2
+            gy = np.arange(y0, y1, dtype=np.float32)[:, None]
+            sl = (slice(y0 - fy0, y1 - fy0), slice(x0 - fx0, x1 - fx0))
+            self._eyes.append((sl, gy, yu[None, :], yl[None, :], yc[None, :]))
+        self.eye_opening_px = open_max
+        self._lash_px = np.float32(0.25 * open_max)
+
+    def _apply_blink(self, amplitude: float) -> None:
+        k = min(1.0, max(0.0, amplitude / self.eye_opening_px))
+        for sl, gy, yu, yl, yc in self._eyes:
+            ym = yu + np.float32(k) * (yl - yu)          # where the lid margin is now
+            lash = self._lash_px
+            # skin between crease and lashes stretches; the lash line itself moves rigidly
+            skin = yc + (gy - yc) * (yu - lash - yc) / np.maximum(ym - lash - yc, 1e-3)
+            src = np.where(gy < ym - lash, skin, gy - (ym - yu))
+            src = np.where((gy >= yc) & (gy < ym), src, gy)
+            self._mapy[sl] += src - gy
+
+    def _build_head_warp(self) -> None:
+        s = self.scale
+        (cx, cy), (ax, ay) = SRC_HEAD
+        cx, cy = self._to_frame((cx, cy))
+        ax, ay = ax * s, ay * s
+        inner, outer = 10.0, 34.0          # w = 1 up to 10 px outside the head, 0 from 34 px
+        x0 = int(max(0, cx - ax - outer)); x1 = int(min(self.width, cx + ax + outer))
+        y0 = int(max(0, cy - ay - outer)); y1 = int(min(self.height, cy + ay + outer))
+        gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        # approximate distance outside the ellipse, in px
+        r = np.hypot((gx - cx) / ax, (gy - cy) / ay)
+        dist = (r - 1.0) * np.minimum(ax, ay)
+        u = np.clip((outer - dist) / (outer - inner), 0, 1)
+        self._hw = (u * u * (3 - 2 * u)).astype(np.float32)   # smoothstep
+        self.head_roi = (x0, y0, x1, y1)
+        self._hgx, self._hgy = gx, gy
+        self._hmapx = np.empty_like(gx)
+        self._hmapy = np.empty_like(gy)
+        self._neck = self._to_frame(SRC_NECK)
+        self._head_r = HEAD_RADIUS_SRC * s
+
+    # ------------------------------------------------------------------ pose
+    def _affine(self, pose: HeadPose) -> np.ndarray:
+        """Forward 2×3 map of head content for ``pose`` (neutral frame px -> posed frame px)."""
+        yaw, pitch, roll = (math.radians(v) for v in (pose.yaw, pose.pitch, pose.roll))
+        c, sn = math.cos(roll), math.sin(roll)
+        a = np.array([[c, sn], [-sn, c]]) @ np.diag([math.cos(yaw), math.cos(pitch)])
+        px, py = self._neck
+        t = np.array([px + pose.tx + self._head_r * math.sin(yaw),
+                      py + pose.ty - self._head_r * math.sin(pitch)])
+        return np.hstack([a, (t - a @ np.array([px, py]))[:, None]])
+
+    def pose_at(self, frame: int, schedule: Schedule) -> HeadPose:
+        """Head pose at ``frame``: the sum of the active head-motion episodes."""
+        v = np.zeros(5)
+        px = self.height / 480.0          # schedule translations are px at 480 lines
+        for ev, env in schedule.active(frame):
+            if ev.kind == "head":
+                p = schedule.params(ev)
+                v += ev.amplitude * env * np.array([p["yaw"], p["pitch"], p["roll"],
+                                                    p["tx"] * px, p["ty"] * px])
+        return self.make_pose(*v)
+
+    def make_pose(self, yaw=0.0, pitch=0.0, roll=0.0, tx=0.0, ty=0.0) -> HeadPose:
+        """A :class:`HeadPose` with its ``face_box`` computed for this renderer."""
+        pose = HeadPose(float(yaw), float(pitch), float(roll), float(tx), float(ty))
+        x0, y0, x1, y1 = self.neutral_face_box
+        if pose.is_neutral:
+            box = (x0, y0, x1, y1)
+        else:
+            m = self._affine(pose)
+            c = m[:, :2] @ np.array([[x0, x1, x0, x1], [y0, y0, y1, y1]]) + m[:, 2:]
+            box = (c[0].min(), c[1].min(), c[0].max(), c[1].max())
+        return HeadPose(pose.yaw, pose.pitch, pose.roll, pose.tx, pose.ty,
+                        tuple(round(float(v), 2) for v in box))
+
+    # ------------------------------------------------------------------ rendering
+    def au_coefficients(self, frame: int, schedule: Schedule) -> dict[str, float]:
+        """Displacement (px) of each basis at ``frame``; empty when the face is at rest."""
+        co: dict[str, float] = {}
+        for ev, env in schedule.active(frame):
+            if ev.kind in ("micro", "macro"):
+                for au in ev.aus:
+                    co[au] = co.get(au, 0.0) + ev.amplitude * env
+            elif ev.kind == "blink":
+                co["AU45"] = co.get("AU45", 0.0) + ev.amplitude * env
+            elif ev.kind == "speech":
+                co["JAW"] = co.get("JAW", 0.0) + schedule.speech_opening(ev, frame)
+        return {k: v for k, v in co.items() if v != 0.0}
+
+    def render(self, frame: int, schedule: Schedule) -> tuple[np.ndarray, HeadPose]:
+        """The RGB frame (a new ``uint8`` H×W×3 array) and the head pose at ``frame``."""
+        return self.render_with(self.au_coefficients(frame, schedule),
+                                self.pose_at(frame, schedule))
+
+    def neutral(self, pose: HeadPose | None = None) -> np.ndarray:
+        """The face at rest, at ``pose`` (default: neutral pose)."""
+        return self.render_with({}, pose or self.make_pose())[0]
+
+    def render_with(self, coefficients: dict[str, float],
+                    pose: HeadPose) -> tuple[np.ndarray, HeadPose]:
+        """Render explicit basis coefficients (px; keys AU1…AU26, AU45, JAW) at ``pose``."""
+        out = self._neutral.copy()
+        fx0, fy0, fx1, fy1 = self.face_roi
+        if coefficients:
+            np.copyto(self._mapx, self._fgx)
+            np.copyto(self._mapy, self._fgy)
+            for name, c in coefficients.items():
+                if name == "AU45":
+                    continue
+                b = self._bases[name]
+                # remap samples the source at p - v(p): the content moves by +v
+                self._mapx -= np.float32(c) * b[0]
+                self._mapy -= np.float32(c) * b[1]
+            if coefficients.get("AU45", 0.0) > 0:
+                self._apply_blink(coefficients["AU45"])
+            cv2.remap(self._neutral, self._mapx, self._mapy, cv2.INTER_LINEAR,
+                      dst=self._work[fy0:fy1, fx0:fx1], borderMode=cv2.BORDER_REPLICATE)
+            self._work_dirty = True
+        elif self._work_dirty:
+            self._work[fy0:fy1, fx0:fx1] = self._neutral[fy0:fy1, fx0:fx1]
+            self._work_dirty = False
+        if self._work_dirty:
+            out[fy0:fy1, fx0:fx1] = self._work[fy0:fy1, fx0:fx1]
+        if not pose.is_neutral:
+            m = self._affine(pose)
+            inv = cv2.invertAffineTransform(m) - np.float64([[1, 0, 0], [0, 1, 0]])
+            # map = p + w(p)·(H⁻¹(p) − p): head follows H, torso stays, the neck blends
+            hx, hy = self._hgx, self._hgy
+            np.multiply(hx, np.float32(inv[0, 0]), out=self._hmapx)
+            self._hmapx += np.float32(inv[0, 1]) * hy
+            self._hmapx += np.float32(inv[0, 2])
+            self._hmapx *= self._hw
+            self._hmapx += hx
+            np.multiply(hx, np.float32(inv[1, 0]), out=self._hmapy)
+            self._hmapy += np.float32(inv[1, 1]) * hy
+            self._hmapy += np.float32(inv[1, 2])
+            self._hmapy *= self._hw
+            self._hmapy += hy
+            x0, y0, x1, y1 = self.head_roi
+            cv2.remap(self._work, self._hmapx, self._hmapy, cv2.INTER_LINEAR,
+                      dst=out[y0:y1, x0:x1], borderMode=cv2.BORDER_REPLICATE)
+        return out, pose

@@ -1,0 +1,58 @@
+"""Options shared by ``mexlab physio``, ``mexlab stats`` and ``mexlab report``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from acquisition.errors import MexlabError
+
+
+def add_stream_args(p) -> None:
+    g = p.add_argument_group("streams (default: found by LSL type)")
+    g.add_argument("--ecg", metavar="NAME", help="the ECG stream (name or source_id)")
+    g.add_argument("--ppg", metavar="NAME", help="a PPG (pulse) stream, used for the heart instead of ECG")
+    g.add_argument("--eda", metavar="NAME", help="the EDA/GSR stream")
+    g.add_argument("--emg", metavar="NAME", action="append", help="an EMG stream (repeatable)")
+
+
+def stream_names(args) -> dict:
+    return {"ecg": args.ecg, "ppg": args.ppg, "eda": args.eda, "emg": args.emg}
+
+
+def add_study_args(p) -> None:
+    p.add_argument("paths", nargs="*", type=Path, metavar="SESSION_OR_XDF",
+                   help="session folders or XDF files (or use --db/--participant/--protocol)")
+    p.add_argument("--by", choices=["protocol", "condition"], default="protocol",
+                   help="group by paradigm (session.json 'protocol') or by the markers' 'condition'")
+    p.add_argument("--design", choices=["auto", "paired", "independent"], default="auto",
+                   help="t tests: paired when the same participants are in both groups (auto)")
+    q = p.add_argument_group("catalog query (instead of, or added to, the paths)")
+    q.add_argument("--db", metavar="URL", help="catalog database URL (default: MEXLAB_DB or the user's SQLite)")
+    q.add_argument("--participant", metavar="ID", help="sessions of this participant")
+    q.add_argument("--protocol", metavar="NAME", help="sessions of this protocol (paradigm)")
+    add_stream_args(p)
+
+
+def study_paths(args) -> list[Path]:
+    paths = list(args.paths)
+    if args.db is not None or args.participant is not None or args.protocol is not None:
+        from analysis.study import study_paths as query
+
+        found = query(args.db, participant=args.participant, protocol=args.protocol)
+        if not found:
+            raise MexlabError("the catalog query found no sessions"
+                              + (f" of participant {args.participant!r}" if args.participant else "")
+                              + (f" with protocol {args.protocol!r}" if args.protocol else ""))
+        paths += [f for f in found if f not in paths]
+    if not paths:
+        raise MexlabError("no sessions given: name session folders or XDF files, or query the catalog "
+                          "with --db/--participant/--protocol")
+    return paths
+
+
+def progress(command: str):
+    def say(message: str) -> None:
+        print(f"mexlab {command}: {message}", file=sys.stderr, flush=True)
+
+    return say

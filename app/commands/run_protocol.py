@@ -1,0 +1,182 @@
+"""``mexlab run-protocol``: run an elicitation protocol while recording everything ``mexlab record`` does,
+plus the protocol's markers, the self-reports and the run log (see docs/protocols.md)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from acquisition.errors import MexlabError
+from acquisition.realsense.modes import DEFAULT_DEPTH, DEFAULT_RGB
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("run-protocol", help="run an elicitation protocol and record the session",
+                       description="Run a protocol (a built-in NAME or a FILE.yaml) for one participant: the "
+                                   "participant display full screen, the experimenter's control panel, and a "
+                                   "recording like 'mexlab record' with every protocol event as an LSL marker.")
+    p.add_argument("protocol", metavar="NAME|FILE", help="built-in or user protocol name, or a protocol file")
+    p.add_argument("--participant", required=True, metavar="ID", help="participant pseudonym (sets group and order)")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="the new session folder")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--simulate", action="store_true", help="record the simulated participant rig")
+    src.add_argument("--camera-file", type=Path, metavar="FILE", help="play a RealSense .db3/.bag file as the camera")
+    p.add_argument("--no-camera", action="store_true", help="record LSL streams only (no video)")
+    p.add_argument("--lsl", action="append", default=[], metavar="NAME",
+                   help="an LSL stream to record: NAME, name=NAME, type=TYPE or source_id=ID (repeatable)")
+    p.add_argument("--rgb", metavar="WxH@FPS", help=f"colour mode (default {DEFAULT_RGB})")
+    p.add_argument("--depth", metavar="WxH@FPS", help=f"depth mode (default {DEFAULT_DEPTH})")
+    p.add_argument("--serial", help="the camera's serial number when several are connected")
+    p.add_argument("--db", metavar="URL", help="catalog database URL")
+    p.add_argument("--no-catalog", action="store_true", help="do not register the session in the catalog")
+    p.add_argument("--lsl-timeout", type=float, default=5.0, metavar="S", help="how long to look for LSL streams")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the simulated participant and rig")
+    p.add_argument("--headless", action="store_true",
+                   help="offscreen display and simulated participant and experimenter (to check a protocol)")
+    p.add_argument("--quick", action="store_true", help="first trial of each block, every duration cut to <= 2 s")
+    p.add_argument("--screen", type=int, metavar="N",
+                   help="the participant's screen (0, 1, ...; default: the second screen when there are two)")
+    p.add_argument("--windowed", action="store_true", help="participant display in a window, not full screen")
+    p.add_argument("--group", help="counterbalancing group to use instead of the one the participant ID gives")
+    p.set_defaults(func=run)
+
+
+def _qt_app(headless: bool):
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is not None:
+        return app
+    if headless:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    elif sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                                                   or os.environ.get("QT_QPA_PLATFORM")):
+        raise MexlabError("no display to show the participant screen on (DISPLAY is not set); "
+                          "run it on the lab computer's desktop, or use --headless to check a protocol")
+    return QApplication(["mexlab"])
+
+
+def pick_screen(app, index: int | None):
+    screens = app.screens()
+    if index is None:
+        return screens[1] if len(screens) > 1 else screens[0]
+    if not 0 <= index < len(screens):
+        have = "; ".join(f"{i} = '{s.name() or 'screen'}' {s.geometry().width()}x{s.geometry().height()}"
+                         for i, s in enumerate(screens))
+        raise MexlabError(f"--screen {index}: there is no such screen; this computer has {len(screens)} "
+                          f"screen{'s' if len(screens) != 1 else ''}: {have}")
+    return screens[index]
+
+
+def _wait_first_frame(rec, timeout: float = 15.0) -> None:
+    """Markers must fall inside the video: start the protocol once the first frame is in the file."""
+    if rec.camera is None:
+        return
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if any(v["frames_written"] > 0 for v in rec.snapshot()["videos"].values()):
+            return
+        reason = rec.should_stop()
+        if reason:
+            raise MexlabError(f"the recording stopped before the protocol began: {reason}")
+        time.sleep(0.02)
+    raise MexlabError(f"no video frame was recorded within {timeout:g} s of the start; the protocol did not begin")
+
+
+def _pump(app, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def run(args: argparse.Namespace) -> int:
+    from PySide6.QtCore import QEventLoop
+
+    from acquisition.recorder import Recorder
+    from app.commands.record import config_from_args
+    from app.protocol_display import ParticipantDisplay
+    from app.protocol_panel import ProtocolPanel
+    from app.protocol_run import ProtocolRun
+    from protocols.library import find_protocol
+    from protocols.loader import load_protocol
+    from protocols.plan import build_plan
+    from protocols.runlog import RunLog
+
+    proto = load_protocol(find_protocol(args.protocol))
+    plan = build_plan(proto, args.participant, quick=args.quick, group=args.group)
+    app = _qt_app(args.headless)
+    screen = pick_screen(app, args.screen)
+    args.duration = None
+    config = config_from_args(args)
+    config.protocol = proto.name
+    rec = Recorder(config)
+    rec.prepare()
+    state = {"run": None}
+
+    def on_signal(signum, frame):  # noqa: ARG001
+        if state["run"] is not None and not state["run"].done:
+            state["run"].abort("interrupted (Ctrl+C)" if signum == signal.SIGINT else "terminated (SIGTERM)")
+        else:
+            rec.request_stop()
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    display = panel = None
+    try:
+        try:
+            rec.start()
+            _wait_first_frame(rec)
+        except MexlabError:
+            rec.abandon()
+            raise
+        display = ParticipantDisplay(proto.screen)
+        display.show_on(screen, fullscreen=not args.windowed, size=(1024, 640) if args.windowed else None)
+        panel = ProtocolPanel()
+        panel.confirm_abort = not args.headless
+        run = ProtocolRun(plan, rec.markers, rec.folder, display, recorder=rec, simulate=args.headless,
+                          seed=args.seed)
+        state["run"] = run
+        panel.attach(run)
+        panel.show()
+        if not args.headless:
+            panel.raise_()
+        print(f"running protocol '{proto.name}' for {plan.participant}"
+              + (f" (group {plan.group})" if plan.group else "") + f", recording to {rec.folder}", file=sys.stderr)
+        loop = QEventLoop()
+        run.finished.connect(loop.quit)
+        run.start()
+        if not run.done:
+            loop.exec()
+        _pump(app, 0.5)  # the video runs on a little after protocol_end
+        reason = "protocol finished" if run.state == "finished" else f"protocol aborted: {run.engine.abort_reason}"
+        rec.meta["files"].update(RunLog.files())
+        rec.meta["protocol_run"] = {
+            "name": proto.name, "file": str(proto.path), "group": plan.group, "quick": plan.quick,
+            "simulated_responses": args.headless, "state": run.state, "reason": run.engine.abort_reason,
+            "markers": run.engine.pushed, "stimulus_frames_dropped": sum(v["dropped"] for v in run.videos)}
+        meta = rec.stop(reason)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        for w in (display, panel):
+            if w is not None:
+                w.close()
+                w.deleteLater()
+    from app.commands.record import print_summary
+
+    print_summary(rec, meta)
+    dropped = sum(v["dropped"] for v in run.videos)
+    print(f"  protocol {proto.name}: {run.state}, {run.engine.pushed} markers, {len(run.videos)} clips, "
+          f"{dropped} stimulus frames dropped")
+    if run.state != "finished":
+        print(f"mexlab run-protocol: error: the protocol was aborted ({run.engine.abort_reason}); what was recorded "
+              f"is kept in {rec.folder}, closed and marked", file=sys.stderr)
+        return 1
+    if rec.errors:
+        print(f"mexlab run-protocol: error: {rec.errors[0]}", file=sys.stderr)
+        return 1
+    return 0

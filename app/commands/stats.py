@@ -1,0 +1,64 @@
+"""``mexlab stats STUDY...``: ME and physiological measures per participant and paradigm/condition, tests."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+from app.commands._study_args import add_study_args, progress, stream_names, study_paths
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("stats", help="statistics of a study: groups, t tests, correlations",
+                       description="ME count, rate and duration, heart-rate and SCR responses per participant "
+                                   "and paradigm (or condition); paired/independent t tests with Cohen's d and "
+                                   "95 % CIs; Pearson correlations between ME measures and physiology.")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    add_study_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from analysis.study import analyse_study
+
+    paths = study_paths(args)
+    quiet = len(paths) < 2
+    study = analyse_study(paths, by=args.by, names=stream_names(args), design=args.design,
+                          progress=None if quiet else progress("stats"))
+    for note in study.notes:
+        print(f"mexlab stats: note: {note}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(study.to_json(), indent=2))
+    else:
+        print(format_study(study))
+    return 0
+
+
+def _n(v, nd=2) -> str:
+    return "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.{nd}f}"
+
+
+def format_study(study) -> str:
+    from analysis.stats import MEASURES
+
+    t = study.table
+    lines = [f"{len(study.sessions)} session(s), {t['participant'].nunique()} participant(s), grouped by {study.by}"]
+    cols = ["duration_min", "me_count", "me_rate_per_min", "me_mean_duration_s", "mean_hr_bpm",
+            "scr_per_min", "hr_response_stim_bpm", "scr_amp_stim", "hr_response_me_bpm", "scr_amp_me"]
+    lines.append("participant  group  " + "  ".join(cols))
+    for _, r in t.iterrows():
+        lines.append(f"{r['participant']}  {r['group']}  " + "  ".join(_n(r[c]) for c in cols))
+    if study.tests:
+        lines.append("tests (two-sided, 95 % CI of the difference and of Cohen's d):")
+    for x in study.tests:
+        name = MEASURES[x.measure][0]
+        lines.append(f"  {name}: {x.group_a} {_n(x.mean_a)} vs {x.group_b} {_n(x.mean_b)} ({x.test}, n={x.n_a}/{x.n_b}): "
+                     f"diff {_n(x.diff)} [{_n(x.ci_low)}, {_n(x.ci_high)}], t({_n(x.df, 1)}) = {_n(x.t)}, "
+                     f"p = {_n(x.p, 4)}, d = {_n(x.d)} [{_n(x.d_ci_low)}, {_n(x.d_ci_high)}]")
+    if study.correlations:
+        lines.append("Pearson correlations (95 % CI):")
+    for c in study.correlations:
+        lines.append(f"  {MEASURES[c.x][0]} ~ {MEASURES[c.y][0]}: r = {_n(c.r)} [{_n(c.ci_low)}, {_n(c.ci_high)}], "
+                     f"n = {c.n}, p = {_n(c.p, 4)}")
+    return "\n".join(lines)

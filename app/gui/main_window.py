@@ -1,0 +1,75 @@
+"""The main window: a thin frame around the workspaces (no god object: each workspace owns its logic)."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget
+
+from app.gui.shortcuts import shortcut
+from app.gui.workspaces.record import RecordWorkspace
+from app.gui.workspaces.sessions import SessionsWorkspace
+from app.settings import Settings
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: Settings | None = None, simulate: bool = False):
+        super().__init__()
+        self.settings = settings or Settings.load()
+        if simulate:
+            self.settings.source = "simulate"
+        self.setWindowTitle("mexlab — micro-expression lab")
+        self.resize(1400, 860)
+        db = self.settings.database_url or None
+        self.sessions = SessionsWorkspace(db)
+        self.record = RecordWorkspace(self.settings)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.sessions, "Sessions")
+        self.tabs.addTab(self.record, "Record")
+        self.setCentralWidget(self.tabs)
+        self.record.session_finished.connect(lambda _meta: self.sessions.refresh())
+        self.banner = QLabel("")
+        self.statusBar().addPermanentWidget(self.banner)
+        self._actions()
+        self.confirm_close = None  # tests replace the question box
+        self.sessions.refresh()
+
+    def _actions(self) -> None:
+        def add(action_id, text, fn):
+            a = QAction(text, self)
+            a.setShortcut(QKeySequence(shortcut(action_id)))
+            a.triggered.connect(fn)
+            self.addAction(a)
+            return a
+
+        add("workspace.sessions", "Sessions", lambda: self.tabs.setCurrentWidget(self.sessions))
+        add("workspace.record", "Record", lambda: self.tabs.setCurrentWidget(self.record))
+        add("record.preflight", "Pre-flight", self.record.run_preflight)
+        add("record.start", "Start recording", self.record.start_recording)
+        add("record.stop", "Stop recording", self.record.stop_recording)
+        add("record.mark", "Mark", self.record.mark)
+        add("sessions.refresh", "Refresh sessions", self.sessions.refresh)
+        add("sessions.recheck", "Re-check session", self.sessions.recheck)
+        add("app.quit", "Quit", self.close)
+
+    def say(self, text: str) -> None:
+        self.banner.setText(text)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        ctrl = self.record.controller
+        if ctrl.recording:
+            box = QMessageBox(QMessageBox.Question, "Recording in progress",
+                              "A recording is running. Stop it cleanly and quit?",
+                              QMessageBox.Yes | QMessageBox.No, self)
+            answer = self.confirm_close(box) if self.confirm_close else box.exec()
+            if answer != QMessageBox.Yes:
+                event.ignore()
+                return
+            self.say("stopping the recording …")
+            ctrl.stop("window closed")
+        self.settings.save()
+        self.record.timer.stop()
+        self.record.traces.clear()
+        from PySide6.QtCore import QThreadPool
+
+        QThreadPool.globalInstance().waitForDone(15000)  # let running jobs (a stop, a check) finish
+        event.accept()

@@ -1,0 +1,263 @@
+"""The Record workspace: devices and pre-flight, live previews and traces, counters, start/stop/mark,
+the protocol panel and the live spotted-micro-expressions panel. A view over RecordController."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QListWidget, QMessageBox, QPlainTextEdit, QPushButton, QScrollArea, QSplitter,
+                               QVBoxLayout, QWidget)
+
+from acquisition.errors import MexlabError
+from app.record_controller import RecordController, config_from_settings, next_session_folder
+from app.settings import Settings
+from app.gui.widgets.counters import CountersTable
+from app.gui.widgets.preview import FramePreview
+from app.gui.widgets.traces import TracesPanel
+from app.gui.workers import run_in_thread
+
+SOURCES = [("simulate", "Simulated participant rig"), ("live", "RealSense camera"),
+           ("camera-file", "RealSense camera file (.db3/.bag)"), ("none", "No camera (LSL streams only)")]
+
+
+class RecordWorkspace(QWidget):
+    session_finished = Signal(object)   # final sidecar dict
+    _state_changed = Signal()
+
+    def __init__(self, settings: Settings, controller: RecordController | None = None, parent=None):
+        super().__init__(parent)
+        self.settings = settings
+        self.controller = controller or RecordController()
+        self.state = self.controller.state
+        self.preflight_ok = False
+        self._build()
+        self.state.events.phase.connect(lambda _v: self._state_changed.emit())
+        self.state.events.preflight.connect(lambda _v: self._state_changed.emit())
+        self._state_changed.connect(self._refresh_buttons)
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start(int(1000 / max(1, settings.preview_fps)))
+        self._refresh_buttons()
+
+    # -- layout ---------------------------------------------------------------------------------
+    def _build(self) -> None:
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        dev = QGroupBox("Devices")
+        form = QFormLayout(dev)
+        self.source = QComboBox()
+        for key, text in SOURCES:
+            self.source.addItem(text, key)
+        self.source.setCurrentIndex(max(0, [k for k, _ in SOURCES].index(self.settings.source)))
+        self.source.currentIndexChanged.connect(self._settings_changed)
+        form.addRow("Source", self.source)
+        self.camera_file = QLineEdit(self.settings.camera_file)
+        browse = QPushButton("…")
+        browse.clicked.connect(self._browse_camera_file)
+        row = QHBoxLayout()
+        row.addWidget(self.camera_file)
+        row.addWidget(browse)
+        form.addRow("Camera file", row)
+        self.rgb_mode = QLineEdit(self.settings.rgb_mode)
+        self.depth_mode = QLineEdit(self.settings.depth_mode)
+        form.addRow("RGB mode", self.rgb_mode)
+        form.addRow("Depth mode", self.depth_mode)
+        self.required = QLineEdit(", ".join(self.settings.required_streams))
+        self.required.setPlaceholderText("e.g. EMG, type=ECG, source_id=amp-1")
+        form.addRow("Required LSL streams", self.required)
+        for w in (self.camera_file, self.rgb_mode, self.depth_mode, self.required):
+            w.editingFinished.connect(self._settings_changed)
+        lv.addWidget(dev)
+        pf = QGroupBox("Pre-flight")
+        pv = QVBoxLayout(pf)
+        self.preflight_btn = QPushButton("Run pre-flight")
+        self.preflight_btn.clicked.connect(self.run_preflight)
+        self.preflight_text = QPlainTextEdit()
+        self.preflight_text.setReadOnly(True)
+        self.preflight_text.setPlaceholderText("Run the pre-flight: cameras, LSL streams and their rates, disk space.")
+        pv.addWidget(self.preflight_btn)
+        pv.addWidget(self.preflight_text)
+        lv.addWidget(pf)
+        sess = QGroupBox("Session")
+        sf = QFormLayout(sess)
+        self.participant = QLineEdit()
+        self.participant.setPlaceholderText("pseudonym, e.g. P001")
+        sf.addRow("Participant", self.participant)
+        self.out_root = QLineEdit(self.settings.output_folder)
+        self.out_root.editingFinished.connect(self._settings_changed)
+        sf.addRow("Output folder", self.out_root)
+        lv.addWidget(sess)
+        lv.addStretch(1)
+
+        center = QWidget()
+        cv = QVBoxLayout(center)
+        previews = QHBoxLayout()
+        self.rgb_preview = FramePreview("RGB")
+        self.depth_preview = FramePreview("Depth")
+        previews.addWidget(self.rgb_preview)
+        previews.addWidget(self.depth_preview)
+        cv.addLayout(previews, 3)
+        self.traces = TracesPanel()
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.traces)
+        cv.addWidget(scroll, 2)
+
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        buttons = QHBoxLayout()
+        self.start_btn = QPushButton("● Start")
+        self.stop_btn = QPushButton("■ Stop")
+        self.mark_btn = QPushButton("Mark")
+        self.start_btn.setStyleSheet("font-weight:bold;")
+        self.start_btn.clicked.connect(self.start_recording)
+        self.stop_btn.clicked.connect(self.stop_recording)
+        self.mark_btn.clicked.connect(self.mark)
+        for b in (self.start_btn, self.stop_btn, self.mark_btn):
+            buttons.addWidget(b)
+        rv.addLayout(buttons)
+        self.elapsed = QLabel("00:00.0")
+        self.elapsed.setAlignment(Qt.AlignCenter)
+        self.elapsed.setStyleSheet("font-size:28px; font-family:monospace;")
+        rv.addWidget(self.elapsed)
+        self.status = QLabel("idle")
+        self.status.setWordWrap(True)
+        rv.addWidget(self.status)
+        self.counters = CountersTable()
+        rv.addWidget(self.counters, 2)
+        self.protocol_box = QGroupBox("Protocol")
+        QVBoxLayout(self.protocol_box).addWidget(QLabel("Protocol runs: see the Protocol panel (mexlab run-protocol)."))
+        rv.addWidget(self.protocol_box)
+        spot = QGroupBox("Spotted micro-expressions (live)")
+        sv = QVBoxLayout(spot)
+        self.spotted = QListWidget()
+        self.spotted_note = QLabel("Live spotting is not available in this version: flags will appear here.")
+        self.spotted_note.setWordWrap(True)
+        sv.addWidget(self.spotted_note)
+        sv.addWidget(self.spotted)
+        rv.addWidget(spot, 1)
+
+        split = QSplitter()
+        for w in (left, center, right):
+            split.addWidget(w)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 3)
+        split.setStretchFactor(2, 1)
+        lay = QVBoxLayout(self)
+        lay.addWidget(split)
+
+    # -- settings -------------------------------------------------------------------------------
+    def _browse_camera_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "RealSense camera file", "", "RealSense files (*.db3 *.bag)")
+        if path:
+            self.camera_file.setText(path)
+            self._settings_changed()
+
+    def _settings_changed(self, *_):
+        s = self.settings
+        s.source = self.source.currentData()
+        s.camera_file = self.camera_file.text().strip()
+        s.rgb_mode, s.depth_mode = self.rgb_mode.text().strip(), self.depth_mode.text().strip()
+        s.required_streams = [x.strip() for x in self.required.text().split(",") if x.strip()]
+        s.output_folder = self.out_root.text().strip()
+        s.save()
+        self.preflight_ok = False
+        self._refresh_buttons()
+
+    # -- actions --------------------------------------------------------------------------------
+    def run_preflight(self) -> None:
+        self._settings_changed()
+        self.preflight_text.setPlainText("checking cameras, LSL streams (measuring rates) and disk space …")
+        self.preflight_btn.setEnabled(False)
+        run_in_thread(lambda: self.controller.preflight(self.settings), self._preflight_done, self._failed)
+
+    def _preflight_done(self, rep) -> None:
+        self.preflight_ok = rep.ok
+        text = "\n".join(rep.lines())
+        text += "\n\nREADY: Start is enabled." if rep.ok else "\n\nNOT READY: fix the problems above."
+        if self.settings.source == "simulate":
+            text = "Source: the simulated participant rig (no hardware needed).\n" + text
+        self.preflight_text.setPlainText(text)
+        self.preflight_btn.setEnabled(True)
+        self._refresh_buttons()
+
+    def start_recording(self) -> None:
+        if not self.preflight_ok or self.controller.recording:
+            return
+        participant = self.participant.text().strip()
+        try:
+            Path(self.settings.output_folder).mkdir(parents=True, exist_ok=True)
+            folder = next_session_folder(Path(self.settings.output_folder), participant)
+            cfg = config_from_settings(self.settings, participant, folder)
+        except (MexlabError, OSError) as exc:
+            self._failed(str(exc))
+            return
+        self.start_btn.setEnabled(False)
+        self.status.setText(f"starting … ({folder})")
+        self.traces.clear()
+        run_in_thread(lambda: self.controller.start(cfg), lambda f: self.status.setText(f"recording to {f}"),
+                      self._failed)
+
+    def stop_recording(self) -> None:
+        if not self.controller.recording:
+            return
+        self.stop_btn.setEnabled(False)
+        self.status.setText("stopping: letting LabRecorder take the last samples …")
+        run_in_thread(lambda: self.controller.stop(), self._stopped, self._failed)
+
+    def _stopped(self, meta) -> None:
+        self._refresh_buttons()
+        if meta is not None:
+            self.status.setText(self.state.message)
+            self.session_finished.emit(meta)
+
+    def mark(self) -> None:
+        if self.controller.recording:
+            self.controller.mark("manual")
+            self.status.setText("marker sent")
+
+    def _failed(self, message: str) -> None:
+        self.preflight_btn.setEnabled(True)
+        self.status.setText(f"error: {message}")
+        self._refresh_buttons()
+        QMessageBox.warning(self, "mexlab", message)
+
+    # -- live view ------------------------------------------------------------------------------
+    def _refresh_buttons(self) -> None:
+        rec = self.controller.recording
+        phase = self.state.phase
+        self.start_btn.setEnabled(self.preflight_ok and not rec and phase == "idle")
+        self.stop_btn.setEnabled(rec and phase == "recording")
+        self.mark_btn.setEnabled(rec and phase == "recording")
+        for w in (self.source, self.camera_file, self.rgb_mode, self.depth_mode, self.required, self.out_root,
+                  self.participant, self.preflight_btn):
+            w.setEnabled(not rec)
+        if not rec and self.controller.recorder is not None and self.controller.recorder.stopped and phase == "idle":
+            self.status.setText(self.state.message)
+
+    def _tick(self) -> None:
+        if not self.controller.recording:
+            if self.stop_btn.isEnabled():
+                self._refresh_buttons()
+            return
+        frames = self.controller.latest_frames()
+        f = frames.get("rgb")
+        if f is not None and f.camera_frame != self.rgb_preview.last_camera_frame:
+            self.rgb_preview.show_rgb(f.image)
+            self.rgb_preview.last_camera_frame = f.camera_frame
+        d = frames.get("depth")
+        if d is not None and d.camera_frame != self.depth_preview.last_camera_frame:
+            self.depth_preview.show_depth(d.image)
+            self.depth_preview.last_camera_frame = d.camera_frame
+        snap = self.state.snapshot
+        if snap:
+            t = snap["elapsed"]
+            self.elapsed.setText(f"{int(t // 60):02d}:{t % 60:04.1f}")
+            self.counters.update_from(snap)
+        self._ticks = getattr(self, "_ticks", 0) + 1
+        if self._ticks % 3 == 0:  # traces at a third of the preview rate
+            self.traces.update_from(self.controller.monitors())
+        if self.stop_btn.isEnabled() != (self.state.phase == "recording"):
+            self._refresh_buttons()

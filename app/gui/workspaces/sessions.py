@@ -1,0 +1,204 @@
+"""The Sessions workspace: the catalog — participants, sessions with status, duration, protocol,
+streams, drops and size; search and filter; open the folder; re-check; delete only after asking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QColor, QDesktopServices
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+                               QMessageBox, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from app import session_ops
+from app.gui.workers import run_in_thread
+from app.state import SessionsState
+
+COLUMNS = ("started", "participant", "protocol", "status", "duration", "streams", "drops", "size", "folder")
+STATUS_COLOURS = {"complete": "#2a7", "interrupted": "#d33", "recording": "#d90", "unknown": "#888"}
+
+
+def _fmt_duration(s) -> str:
+    if s is None:
+        return "-"
+    s = float(s)
+    return f"{int(s // 60)}:{s % 60:04.1f}"
+
+
+def _fmt_size(b) -> str:
+    b = float(b or 0)
+    for unit in ("B", "kB", "MB", "GB"):
+        if b < 1000 or unit == "GB":
+            return f"{b:.0f} {unit}" if unit == "B" else f"{b:.1f} {unit}"
+        b /= 1000.0
+    return f"{b:.1f} GB"
+
+
+def _is_own_stream(name: str) -> bool:
+    """mexlab's own bookkeeping streams (markers, frame indices) are in every session: not listed."""
+    return name == "mexlab-markers" or (name.startswith("mexlab-") and name.endswith("-frames"))
+
+
+class SessionsWorkspace(QWidget):
+    _rows_ready = Signal(object)
+
+    def __init__(self, db_url: str | None = None, parent=None):
+        super().__init__(parent)
+        self.db_url = db_url
+        self.state = SessionsState()
+        top = QHBoxLayout()
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("search participant, protocol, folder, stream …")
+        self.search.textChanged.connect(self._apply_filter)
+        self.status_filter = QComboBox()
+        self.status_filter.addItem("all statuses", None)
+        for s in ("complete", "interrupted", "recording"):
+            self.status_filter.addItem(s, s)
+        self.status_filter.currentIndexChanged.connect(self._apply_filter)
+        self.participant_filter = QComboBox()
+        self.participant_filter.addItem("all participants", None)
+        self.participant_filter.currentIndexChanged.connect(self._apply_filter)
+        top.addWidget(self.participant_filter)
+        self.refresh_btn = QPushButton("Refresh")
+        self.refresh_btn.clicked.connect(self.refresh)
+        top.addWidget(self.search, 1)
+        top.addWidget(self.status_filter)
+        top.addWidget(self.refresh_btn)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setSortingEnabled(True)
+        bottom = QHBoxLayout()
+        self.open_btn = QPushButton("Open folder")
+        self.recheck_btn = QPushButton("Re-check")
+        self.delete_btn = QPushButton("Delete…")
+        self.open_btn.clicked.connect(self.open_folder)
+        self.recheck_btn.clicked.connect(self.recheck)
+        self.delete_btn.clicked.connect(self.delete)
+        self.info = QLabel("")
+        for b in (self.open_btn, self.recheck_btn, self.delete_btn):
+            bottom.addWidget(b)
+        bottom.addWidget(self.info, 1)
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(self.table, 1)
+        lay.addLayout(bottom)
+        self._rows_ready.connect(self._show_rows)
+
+    # -- data -----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        self.info.setText("loading the catalog …")
+        run_in_thread(lambda: session_ops.list_sessions(self.db_url), self._show_rows, self._failed)
+
+    def _show_rows(self, rows) -> None:
+        self.state.rows = rows
+        current = self.participant_filter.currentData()
+        self.participant_filter.blockSignals(True)
+        self.participant_filter.clear()
+        self.participant_filter.addItem("all participants", None)
+        for p in sorted({r.get("participant") for r in rows if r.get("participant")}):
+            n = sum(1 for r in rows if r.get("participant") == p)
+            self.participant_filter.addItem(f"{p} ({n})", p)
+        idx = self.participant_filter.findData(current)
+        self.participant_filter.setCurrentIndex(max(0, idx))
+        self.participant_filter.blockSignals(False)
+        self._apply_filter()
+        n_int = sum(1 for r in rows if r["status"] == "interrupted")
+        self.info.setText(f"{len(rows)} session(s)" + (f", {n_int} interrupted" if n_int else ""))
+
+    def _visible_rows(self) -> list[dict]:
+        q = self.search.text().strip().lower()
+        st = self.status_filter.currentData()
+        who = self.participant_filter.currentData()
+        out = []
+        for r in self.state.rows:
+            if st and r["status"] != st:
+                continue
+            if who and r.get("participant") != who:
+                continue
+            hay = " ".join(str(r.get(k) or "") for k in ("participant", "protocol", "folder", "session_id")).lower()
+            hay += " " + " ".join(r.get("streams") or []).lower()
+            if q and q not in hay:
+                continue
+            out.append(r)
+        return out
+
+    def _apply_filter(self, *_):
+        rows = self._visible_rows()
+        self.table.setSortingEnabled(False)
+        self.table.setRowCount(len(rows))
+        for i, r in enumerate(rows):
+            drops = (r.get("dropped_frames") or 0) + (r.get("dropped_samples") or 0)
+            vals = (str(r.get("started_at") or "")[:19].replace("T", " "), r.get("participant") or "-",
+                    r.get("protocol") or "-", r["status"], _fmt_duration(r.get("duration_s")),
+                    ", ".join(x for x in (r.get("streams") or []) if not _is_own_stream(x)), str(drops), _fmt_size(r.get("disk_bytes")), r["folder"])
+            for c, v in enumerate(vals):
+                item = QTableWidgetItem(v)
+                item.setData(Qt.UserRole, r["session_id"])
+                if COLUMNS[c] == "status":
+                    item.setForeground(QColor(STATUS_COLOURS.get(v, "#888")))
+                if COLUMNS[c] == "drops" and drops:
+                    item.setForeground(QColor("#d33"))
+                self.table.setItem(i, c, item)
+        self.table.setSortingEnabled(True)
+
+    def selected(self) -> dict | None:
+        items = self.table.selectedItems()
+        if not items:
+            return None
+        sid = items[0].data(Qt.UserRole)
+        return next((r for r in self.state.rows if r["session_id"] == sid), None)
+
+    def select_session(self, session_id: str) -> bool:
+        for i in range(self.table.rowCount()):
+            if self.table.item(i, 0).data(Qt.UserRole) == session_id:
+                self.table.selectRow(i)
+                return True
+        return False
+
+    # -- actions --------------------------------------------------------------------------------
+    def open_folder(self) -> None:
+        r = self.selected()
+        if r:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(r["folder"]))
+
+    def recheck(self) -> None:
+        r = self.selected()
+        if not r:
+            return
+        self.info.setText(f"checking {r['folder']} …")
+        run_in_thread(lambda: session_ops.recheck(Path(r["folder"]), self.db_url), self._rechecked, self._failed)
+
+    def _rechecked(self, report) -> None:
+        text = "OK" if report["ok"] else "NOT OK: " + "; ".join(report["problems"][:3])
+        self.info.setText(f"{report['path']}: {report['status']} — {text}")
+        self.last_report = report
+        self.refresh()
+
+    def delete(self, *, confirm=None) -> bool:
+        """Ask, then remove from the catalog (and the files only when that box is ticked)."""
+        r = self.selected()
+        if not r:
+            return False
+        box = QMessageBox(QMessageBox.Warning, "Delete session",
+                          f"Remove session {r['session_id'][:8]} ({r.get('participant') or '-'}, "
+                          f"{r['folder']}) from the catalog?", QMessageBox.Yes | QMessageBox.Cancel, self)
+        also_files = QCheckBox("Also delete the session folder and its files from disk (cannot be undone)")
+        box.setCheckBox(also_files)
+        answer = confirm(box) if confirm else box.exec()
+        if answer != QMessageBox.Yes:
+            self.info.setText("nothing deleted")
+            return False
+        session_ops.delete_session(r["session_id"], self.db_url, delete_files=also_files.isChecked())
+        self.info.setText(f"deleted {r['session_id'][:8]} from the catalog" +
+                          (" and its files" if also_files.isChecked() else " (files kept)"))
+        self.refresh()
+        return True
+
+    def _failed(self, message: str) -> None:
+        self.info.setText(f"error: {message}")

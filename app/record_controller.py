@@ -1,0 +1,159 @@
+"""The Record workspace's logic without Qt: pre-flight, start, live snapshots, marks, stop.
+
+``RecordController`` owns one ``Recorder`` at a time and a watcher thread that ends the recording when
+it should (duration reached, end of a camera file, a write error) and publishes snapshots to
+``RecordState`` a few times a second. The GUI calls these methods from worker threads and listens to
+the state's events; tests drive the same methods without a display.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from acquisition.errors import MexlabError
+from acquisition.preflight import PreflightReport, run_preflight
+from acquisition.realsense.modes import parse_mode
+from acquisition.sources import RecordConfig
+from app.settings import Settings
+from app.state import RecordState
+
+
+def config_from_settings(settings: Settings, participant: str, folder: Path, duration: float | None = None,
+                         source: str | None = None, protocol: str | None = None) -> RecordConfig:
+    source = source or settings.source
+    cfg = RecordConfig(
+        out=Path(folder), source=source if source != "none" else "none",
+        camera_file=Path(settings.camera_file) if source == "camera-file" and settings.camera_file else None,
+        no_camera=source == "none",
+        lsl=[], duration=duration, participant=participant or None, protocol=protocol,
+        rgb=parse_mode(settings.rgb_mode, "RGB mode"), depth=parse_mode(settings.depth_mode, "depth mode"),
+        rgb_given=True, depth_given=True, db=settings.database_url or None,
+    )
+    from acquisition.lsl_streams import StreamRequest
+
+    cfg.lsl = [StreamRequest.parse(r) for r in settings.required_streams]
+    if source == "none" and not cfg.lsl:
+        raise MexlabError("nothing to record: no camera and no LSL streams chosen")
+    return cfg
+
+
+def next_session_folder(root: Path, participant: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = Path(root) / f"{participant or 'session'}-{stamp}"
+    folder, i = base, 1
+    while folder.exists():
+        i += 1
+        folder = base.with_name(f"{base.name}-{i}")
+    return folder
+
+
+class RecordController:
+    def __init__(self, state: RecordState | None = None, poll_s: float = 0.2):
+        self.state = state or RecordState()
+        self.recorder = None
+        self._watch: threading.Thread | None = None
+        self._poll_s = poll_s
+        self._lock = threading.Lock()
+        self.stop_reason: str | None = None
+
+    # -- pre-flight ----------------------------------------------------------------------------
+    def preflight(self, settings: Settings) -> PreflightReport:
+        self.state.phase = "preflight"
+        try:
+            rgb = depth = None
+            if settings.source != "none":
+                rgb, depth = parse_mode(settings.rgb_mode, "RGB mode"), parse_mode(settings.depth_mode, "depth mode")
+            rep = run_preflight(settings.required_streams, Path(settings.output_folder), rgb, depth,
+                                look_for_cameras=settings.source == "live")
+            if settings.source == "live" and not rep.cameras:
+                rep.problems.append("no RealSense camera is connected: choose the simulated rig, a camera file "
+                                    "or 'no camera'")
+            if settings.source == "camera-file" and not Path(settings.camera_file or "").is_file():
+                rep.problems.append(f"camera file {settings.camera_file or '(none chosen)'} does not exist")
+            self.state.preflight = rep
+            return rep
+        finally:
+            self.state.phase = "idle"
+
+    # -- recording -----------------------------------------------------------------------------
+    @property
+    def recording(self) -> bool:
+        return self.recorder is not None and not self.recorder.stopped
+
+    def start(self, config: RecordConfig) -> Path:
+        """Prepare and start (blocking: seconds). Errors leave no half-started recording behind."""
+        from acquisition.recorder import Recorder
+
+        with self._lock:
+            if self.recording:
+                raise MexlabError("a recording is already running")
+            rec = Recorder(config)
+            self.state.error = None
+            rec.prepare()
+            try:
+                rec.start()
+            except MexlabError:
+                rec.abandon()
+                raise
+            self.recorder = rec
+            self.stop_reason = None
+            self.state.folder = rec.folder
+            self.state.phase = "recording"
+            self.state.message = f"recording to {rec.folder}"
+            self._watch = threading.Thread(target=self._watch_loop, name="mexlab-record-watch", daemon=True)
+            self._watch.start()
+            return rec.folder
+
+    def _watch_loop(self) -> None:
+        rec = self.recorder
+        last_write = 0.0
+        while rec is not None and not rec.stopped:
+            reason = rec.should_stop()
+            if reason is not None:
+                self.stop(reason)
+                return
+            now = time.monotonic()
+            if now - last_write >= 1.0:
+                self.state.snapshot = rec.write_progress()
+                last_write = now
+            else:
+                self.state.snapshot = rec.snapshot()
+            time.sleep(self._poll_s)
+
+    def wait(self, timeout: float | None = None) -> dict | None:
+        """Block until the running recording has ended (by duration, file end or an error)."""
+        if self._watch is not None:
+            self._watch.join(timeout)
+        return self.state.last_session
+
+    def mark(self, text: str = "manual") -> float:
+        if not self.recording:
+            raise MexlabError("no recording is running")
+        return self.recorder.mark("note" if text != "manual" else "manual", text=text)
+
+    def stop(self, reason: str = "stopped by the experimenter") -> dict | None:
+        """Stop cleanly (blocking: a few seconds while LabRecorder pulls its last chunk)."""
+        with self._lock:
+            rec = self.recorder
+            if rec is None or rec.stopped:
+                return None
+            self.state.phase = "stopping"
+            self.stop_reason = reason
+            meta = rec.stop(reason)
+            self.state.snapshot = rec.snapshot()
+            self.state.last_session = meta
+            if rec.errors:
+                self.state.error = "; ".join(rec.errors)
+            self.state.phase = "idle"
+            self.state.message = f"session saved in {rec.folder} ({meta['status']}, {meta['duration_s']:.1f} s)"
+            return meta
+
+    def latest_frames(self) -> dict:
+        rec = self.recorder
+        return {} if rec is None else dict(rec.latest_frames)
+
+    def monitors(self) -> list:
+        rec = self.recorder
+        return [] if rec is None else list(rec.monitors)

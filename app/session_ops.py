@@ -1,0 +1,51 @@
+"""Session operations shared by the GUI and the CLI (commands, after SLEAP): list, re-check, delete."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from acquisition.errors import MexlabError
+
+
+def list_sessions(db_url: str | None = None, **filters) -> list[dict]:
+    from acquisition.catalog import Catalog
+
+    cat = Catalog(db_url)
+    try:
+        return cat.list_sessions(**filters)
+    finally:
+        cat.close()
+
+
+def recheck(folder: Path, db_url: str | None = None) -> dict:
+    """Run ``mexlab check`` on a session folder and update its catalog entry."""
+    from acquisition.catalog import Catalog
+    from acquisition.check import check_path
+
+    report = check_path(Path(folder))
+    cat = Catalog(db_url)
+    try:
+        cat.register_session(Path(folder))
+    finally:
+        cat.close()
+    return report
+
+
+def delete_session(session_id: str, db_url: str | None = None, delete_files: bool = False) -> dict:
+    """Remove a session from the catalog; its folder too only when ``delete_files`` is asked for."""
+    from acquisition.catalog import Catalog
+
+    cat = Catalog(db_url)
+    try:
+        row = cat.get_session(session_id)
+        if row is None:
+            raise MexlabError(f"no session {session_id} in the catalog")
+        cat.delete_session(row["session_id"])
+    finally:
+        cat.close()
+    if delete_files:
+        folder = Path(row["folder"])
+        if folder.is_dir() and (folder / "session.json").is_file():
+            shutil.rmtree(folder)
+    return row

@@ -1,0 +1,52 @@
+"""Settings that persist between runs: a JSON file in the user config folder (no Qt needed).
+
+``MEXLAB_CONFIG_DIR`` moves the folder (tests use a temporary one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import platformdirs
+
+
+def config_dir() -> Path:
+    env = os.environ.get("MEXLAB_CONFIG_DIR")
+    return Path(env) if env else Path(platformdirs.user_config_dir("mexlab"))
+
+
+@dataclass
+class Settings:
+    output_folder: str = field(default_factory=lambda: str(Path.home() / "mexlab-sessions"))
+    database_url: str = ""            # empty: MEXLAB_DB or the default SQLite catalog
+    required_streams: list[str] = field(default_factory=list)   # LSL requests (NAME, type=..., source_id=...)
+    rgb_mode: str = "848x480@30"
+    depth_mode: str = "848x480@30"
+    source: str = "simulate"          # simulate | live | camera-file | none
+    camera_file: str = ""
+    participant_prefix: str = "P"
+    preview_fps: int = 30
+
+    @classmethod
+    def path(cls) -> Path:
+        return config_dir() / "settings.json"
+
+    @classmethod
+    def load(cls) -> "Settings":
+        p = cls.path()
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return cls()
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def save(self) -> None:
+        p = self.path()
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        os.replace(tmp, p)
