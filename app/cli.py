@@ -23,8 +23,16 @@ def command_modules() -> list:
     names = [m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")]
     order = {n: i for i, n in enumerate(ORDER)}
     names.sort(key=lambda n: (order.get(n, len(ORDER)), n))
-    mods = [importlib.import_module(f"app.commands.{n}") for n in names]
+    mods = []
+    for n in names:
+        try:
+            mods.append(importlib.import_module(f"app.commands.{n}"))
+        except ImportError as exc:  # one broken command must not take the others down
+            BROKEN_COMMANDS[n] = str(exc)
     return [m for m in mods if hasattr(m, "add_parser")]
+
+
+BROKEN_COMMANDS: dict[str, str] = {}  # tests/test_cli.py asserts this stays empty
 
 
 ORDER = ("gui", "record", "check", "sessions", "devices", "rig")

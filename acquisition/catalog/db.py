@@ -40,6 +40,10 @@ from acquisition.catalog.models import (
 )
 from acquisition.errors import CatalogError, SessionFormatError
 
+import threading
+
+_MIGRATION_LOCK = threading.RLock()
+
 log = logging.getLogger(__name__)
 
 APP_NAME = "mexlab"
@@ -361,7 +365,7 @@ class Catalog:
                         f"catalog database {self.url}: its schema (revision {', '.join(unknown)}) "
                         "was made by a newer mexlab; update mexlab to use this catalog"
                     )
-                with conn.begin():
+                with _MIGRATION_LOCK, conn.begin():  # Alembic's context is global: one at a time
                     command.upgrade(cfg, "head")
         except CatalogError:
             raise

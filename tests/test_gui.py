@@ -1,0 +1,127 @@
+"""The desktop application, driven as a user would (offscreen): pre-flight, record from the simulated
+rig, see frames and traces arrive, stop, find the session in the Sessions workspace; pre-flight blocks
+Start when a required stream is missing; closing while recording asks first; delete asks first."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from app.settings import Settings
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEXLAB_CONFIG_DIR", str(tmp_path / "config"))
+    return Settings(output_folder=str(tmp_path / "sessions"), source="simulate")
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    from app.gui.main_window import MainWindow
+
+    win = MainWindow(settings, simulate=True)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    if win.record.controller.recording:
+        win.record.controller.stop("test teardown")
+
+
+def _preflight(qtbot, win):
+    win.record.run_preflight()
+    qtbot.waitUntil(lambda: win.record.preflight_btn.isEnabled() and "READY" in win.record.preflight_text.toPlainText(),
+                    timeout=30000)
+
+
+def test_record_from_the_gui_and_find_the_session(qtbot, window):
+    win = window
+    win.tabs.setCurrentWidget(win.record)
+    win.record.participant.setText("P007")
+    assert not win.record.start_btn.isEnabled()  # no Start before a pre-flight
+    _preflight(qtbot, win)
+    assert win.record.start_btn.isEnabled(), win.record.preflight_text.toPlainText()
+    qtbot.mouseClick(win.record.start_btn, Qt.LeftButton)
+    qtbot.waitUntil(lambda: win.record.controller.recording, timeout=30000)
+    qtbot.waitUntil(lambda: win.record.rgb_preview.frames_shown >= 15 and win.record.depth_preview.frames_shown >= 15,
+                    timeout=30000)
+    qtbot.waitUntil(lambda: win.record.traces.updates >= 3 and len(win.record.traces._plots) == 3, timeout=20000)
+    assert win.record.counters.rowCount() >= 5  # 2 videos + EMG, ECG, EDA
+    qtbot.mouseClick(win.record.mark_btn, Qt.LeftButton)
+    qtbot.mouseClick(win.record.stop_btn, Qt.LeftButton)
+    qtbot.waitUntil(lambda: win.record.controller.state.last_session is not None and
+                    win.record.controller.state.phase == "idle", timeout=60000)
+    meta = win.record.controller.state.last_session
+    assert meta["status"] == "complete" and meta["participant"] == "P007"
+    assert meta["dropped_frames"] == 0 and meta["dropped_samples"] == 0
+    folder = Path(win.record.controller.recorder.folder)
+    assert json.loads((folder / "session.json").read_text())["counts"]["rgb"]["frames_written"] > 0
+    win.tabs.setCurrentWidget(win.sessions)
+    qtbot.waitUntil(lambda: any(r["session_id"] == meta["session_id"] for r in win.sessions.state.rows), timeout=20000)
+    row = next(r for r in win.sessions.state.rows if r["session_id"] == meta["session_id"])
+    assert row["status"] == "complete" and row["participant"] == "P007"
+    assert row["duration_s"] == pytest.approx(meta["duration_s"], abs=0.01)
+    assert row["dropped_frames"] == 0
+    assert "mexlab-sim-EMG" in row["streams"]
+    assert win.sessions.table.rowCount() == 1
+    # re-check from the Sessions workspace
+    assert win.sessions.select_session(meta["session_id"])
+    win.sessions.recheck()
+    qtbot.waitUntil(lambda: getattr(win.sessions, "last_report", None) is not None, timeout=30000)
+    assert win.sessions.last_report["ok"], win.sessions.last_report["problems"]
+
+
+def test_preflight_blocks_start_when_a_required_stream_is_missing(qtbot, window):
+    win = window
+    win.record.required.setText("NoSuchAmplifier-4b1e")
+    win.record.required.editingFinished.emit()
+    win.record.run_preflight()
+    qtbot.waitUntil(lambda: "NOT READY" in win.record.preflight_text.toPlainText(), timeout=30000)
+    assert "NoSuchAmplifier-4b1e" in win.record.preflight_text.toPlainText()
+    assert not win.record.start_btn.isEnabled()
+    win.record.start_recording()  # even forced, nothing starts
+    assert not win.record.controller.recording
+    assert Settings.load().required_streams == ["NoSuchAmplifier-4b1e"]  # settings persist
+
+
+def test_closing_while_recording_asks_then_stops_cleanly(qtbot, window):
+    win = window
+    _preflight(qtbot, win)
+    win.record.start_recording()
+    qtbot.waitUntil(lambda: win.record.controller.recording, timeout=30000)
+    asked = []
+    win.confirm_close = lambda box: asked.append(box.text()) or QMessageBox.No
+    win.close()
+    assert asked and "recording is running" in asked[0]
+    assert win.record.controller.recording  # said no: still recording
+    win.confirm_close = lambda box: QMessageBox.Yes
+    win.close()
+    assert not win.record.controller.recording
+    meta = json.loads((Path(win.record.controller.recorder.folder) / "session.json").read_text())
+    assert meta["status"] == "complete" and meta["stop_reason"] == "window closed"
+
+
+def test_delete_asks_and_keeps_files_unless_told(qtbot, window, tmp_path):
+    from acquisition.recorder import Recorder
+    from acquisition.sources import RecordConfig
+
+    rec = Recorder(RecordConfig(out=tmp_path / "s1", source="simulate", duration=1.0, no_camera=True))
+    rec.prepare()
+    rec.start()
+    import time
+
+    time.sleep(1.0)
+    rec.stop()
+    win = window
+    win.sessions.refresh()
+    qtbot.waitUntil(lambda: len(win.sessions.state.rows) == 1, timeout=20000)
+    assert win.sessions.select_session(win.sessions.state.rows[0]["session_id"])
+    assert win.sessions.delete(confirm=lambda box: QMessageBox.Cancel) is False
+    assert len(win.sessions.state.rows) == 1
+    assert win.sessions.delete(confirm=lambda box: QMessageBox.Yes) is True
+    qtbot.waitUntil(lambda: len(win.sessions.state.rows) == 0, timeout=20000)
+    assert (tmp_path / "s1" / "recording.xdf").exists()  # files kept
