@@ -131,6 +131,12 @@ class StreamMonitor(threading.Thread):
         self._period = 1.0 / rate if rate > 0 else None
         keep = int(max(1, rate) * keep_seconds) if rate > 0 else 1000
         self._lock = threading.Lock()
+        self._numeric = stream.channel_format != pylsl.cf_string
+        # numeric streams: a ring buffer (cheap to read 30 times a second); strings: a deque
+        self._keep = keep
+        self._ring_t = np.zeros(keep)
+        self._ring_v = np.zeros((keep, max(1, stream.channel_count)), dtype=np.float32) if self._numeric else None
+        self._ring_n = 0  # samples written so far
         self._times: deque = deque(maxlen=keep)
         self._values: deque = deque(maxlen=keep)
         self._inlet = pylsl.StreamInlet(stream.info, max_buflen=60, recover=True)
@@ -143,9 +149,33 @@ class StreamMonitor(threading.Thread):
         self._stop_evt.set()
 
     def recent(self) -> tuple[np.ndarray, np.ndarray]:
-        """(timestamps, values) of the last seconds (numeric streams) for live display."""
+        """(timestamps, values) of the last seconds, oldest first, for live display."""
         with self._lock:
-            return np.asarray(self._times), np.asarray(list(self._values))
+            if not self._numeric:
+                return np.asarray(self._times), np.asarray(list(self._values))
+            n, k = self._ring_n, self._keep
+            if n <= k:
+                return self._ring_t[:n].copy(), self._ring_v[:n].copy()
+            i = n % k
+            return (np.concatenate((self._ring_t[i:], self._ring_t[:i])),
+                    np.concatenate((self._ring_v[i:], self._ring_v[:i])))
+
+    def _store(self, data, stamps) -> None:
+        ts = np.asarray(stamps, dtype=float)
+        vals = np.asarray(data, dtype=np.float32).reshape(len(ts), -1)
+        k = self._keep
+        if len(ts) > k:
+            ts, vals = ts[-k:], vals[-k:]
+        with self._lock:
+            i = self._ring_n % k
+            first = min(len(ts), k - i)
+            self._ring_t[i:i + first] = ts[:first]
+            self._ring_v[i:i + first] = vals[:first]
+            rest = len(ts) - first
+            if rest:
+                self._ring_t[:rest] = ts[first:]
+                self._ring_v[:rest] = vals[first:]
+            self._ring_n += len(ts)
 
     def _count(self, stamps: list[float]) -> None:
         if not stamps:
@@ -182,11 +212,11 @@ class StreamMonitor(threading.Thread):
                 continue
             if stamps:
                 self._count(stamps)
-                with self._lock:
-                    self._times.extend(stamps)
-                    if numeric:
-                        self._values.extend(data)
-                    else:
+                if numeric:
+                    self._store(data, stamps)
+                else:
+                    with self._lock:
+                        self._times.extend(stamps)
                         self._values.extend(d[0] for d in data)
         try:
             self._inlet.close_stream()

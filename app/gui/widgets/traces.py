@@ -30,6 +30,19 @@ def envelope(t: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS):
     return tt, yy
 
 
+def envelope_y(y: np.ndarray, max_points: int = MAX_POINTS) -> np.ndarray:
+    """The values half of :func:`envelope` (the times are shared by all channels)."""
+    n = len(y)
+    if n <= max_points:
+        return y
+    bins = max_points // 2
+    edges = np.linspace(0, n, bins + 1).astype(int)
+    yy = np.empty(2 * bins)
+    yy[0::2] = np.minimum.reduceat(y, edges[:-1])
+    yy[1::2] = np.maximum.reduceat(y, edges[:-1])
+    return yy
+
+
 class TracesPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -65,10 +78,12 @@ class TracesPanel(QWidget):
             pw, curves = self._plots[name]
             keep = t >= t[-1] - WINDOW_S
             tt = t[keep] - t[-1]
+            vk = v[keep]
+            tt, _ = envelope(tt, vk[:, 0])
             for i, c in enumerate(curves):
-                y = v[keep, i]
-                lo, hi = np.percentile(y, 1), np.percentile(y, 99)
+                y = vk[:, i]
+                lo, hi = float(y.min()), float(y.max())
                 span = hi - lo if hi > lo else 1.0
                 y = (y - lo) / span - i * 1.2  # per-channel scaling, stacked
-                c.setData(*envelope(tt, y))
+                c.setData(tt, envelope_y(y))
         self.updates += 1
