@@ -10,7 +10,7 @@ PIP := $(VENV)/bin/pip
 # windows in tests and screenshots, PostgreSQL for the catalog tests against a real server
 APT_PACKAGES := libusb-1.0-0 libgl1 libegl1 libglib2.0-0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 \
 	libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0 \
-	libxcb-render-util0 libxcb-image0 libxcb-xinerama0 xvfb xauth postgresql
+	libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libpulse0 xvfb xauth postgresql
 
 .PHONY: run test install install-test system-deps bench clean help
 

@@ -78,8 +78,10 @@ def measure_rates(streams: list[FoundStream], seconds: float = 1.0) -> dict[str,
     out: dict[str, float | None] = {}
 
     def one(s: FoundStream):
+        inlet = None
         try:
-            inlet = pylsl.StreamInlet(s.info, max_buflen=5)
+            # recover=False: a stream whose program has gone must not leave a reconnecting inlet behind
+            inlet = pylsl.StreamInlet(s.info, max_buflen=5, recover=False)
             inlet.open_stream(timeout=2.0)
             inlet.pull_chunk(timeout=0.0)  # discard anything queued
             n = 0
@@ -98,6 +100,8 @@ def measure_rates(streams: list[FoundStream], seconds: float = 1.0) -> dict[str,
             inlet.close_stream()
         except Exception:  # noqa: BLE001 - a stream that vanished measures as silent
             out[s.uid] = None
+        finally:
+            del inlet  # destroyed here, in this thread, never later by the GUI thread's garbage collector
 
     threads = [threading.Thread(target=one, args=(s,), daemon=True) for s in streams]
     for t in threads:

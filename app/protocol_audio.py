@@ -1,5 +1,5 @@
-"""A clip's sound, played through QtMultimedia's QAudioSink (PySide6-Addons), started at the flip of
-the clip's first frame. Decoding is done ahead by :class:`protocols.media.AudioReader`.
+"""A clip's sound, played through QtMultimedia's QAudioSink (PySide6-Addons), started right after the
+flip of the clip's first frame. Decoding is done ahead by :class:`protocols.media.AudioReader`.
 
 Without QtMultimedia (PySide6-Essentials only), without libpulse, or without an audio output device
 (the offscreen platform of ``--headless``), :func:`audio_unavailable` says why and clips play silent;
@@ -40,7 +40,16 @@ def audio_unavailable() -> str | None:
 
 
 class AudioPlayer(QObject):
-    """One clip's sound at a time: ``start(path)``, ``pause()``, ``resume()``, ``stop()``."""
+    """One sound stream for the whole run: silence between clips, a clip's sound from ``start(reader)``.
+
+    Opening a stream takes the sound system a second or more (PulseAudio here: 1.2-1.5 s before the first
+    sample is played), so the stream is opened once by ``open()`` when the run starts and kept fed with
+    silence; only ``QUEUE_MS`` of silence is ever queued ahead, so a clip's sound follows its first frame
+    by at most that much plus the device's own latency.
+    """
+
+    QUEUE_MS = 30
+    BYTES_PER_S = AUDIO_RATE * AUDIO_CHANNELS * 2
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -48,16 +57,19 @@ class AudioPlayer(QObject):
         self.reader: AudioReader | None = None
         self._io = None
         self._pending = b""
+        self._paused = False
         self.error: str | None = None
         self._timer = QTimer(self)
-        self._timer.setInterval(10)
+        self._timer.setInterval(5)
         self._timer.timeout.connect(self._pump)
 
-    def start(self, reader: AudioReader) -> bool:
-        """Play ``reader`` (decoding ahead since before the clip's first flip) from now on."""
-        self.stop()
-        self.reader = reader
-        if audio_unavailable():
+    def open(self) -> bool:
+        """Open the stream (at the start of a run); False (and ``error``) when there is no sound."""
+        if self.sink is not None:
+            return True
+        why = audio_unavailable()
+        if why:
+            self.error = why
             return False
         from PySide6.QtMultimedia import QAudioFormat, QAudioSink, QMediaDevices
 
@@ -70,55 +82,67 @@ class AudioPlayer(QObject):
             self.error = f"the audio device {dev.description()} cannot play 48 kHz 16-bit stereo"
             return False
         self.sink = QAudioSink(dev, fmt, self)
-        self.sink.setBufferSize(AUDIO_RATE * AUDIO_CHANNELS * 2 // 5)  # 200 ms
+        self.sink.setBufferSize(self.BYTES_PER_S // 10)  # 100 ms of room; only QUEUE_MS is kept filled
         self._io = self.sink.start()
         self._pump()
         self._timer.start()
         return True
 
+    def start(self, reader: AudioReader) -> bool:
+        """Play ``reader`` (decoding ahead since before the clip's first flip) from now on."""
+        self.stop()
+        self.reader = reader
+        self._paused = False
+        if self.sink is None:
+            return False
+        self._pump()
+        return True
+
     def _pump(self) -> None:
-        if self._io is None or self.reader is None:
+        if self._io is None:
             return
-        free = self.sink.bytesFree()
-        while free > 0:
-            if not self._pending:
-                chunk = self.reader.read()
-                if chunk is None:  # end of the sound track
-                    self._timer.stop()
+        queued = self.sink.bufferSize() - self.sink.bytesFree()
+        room = self.sink.bytesFree()
+        if self.reader is not None and not self._paused:
+            while room > 0:
+                if not self._pending:
+                    chunk = self.reader.read()
+                    if not chunk:  # None at the end, b"" when the decoder is behind: silence meanwhile
+                        break
+                    self._pending = chunk
+                n = min(room, len(self._pending))
+                n -= n % 4
+                written = self._io.write(self._pending[:n]) if n > 0 else 0
+                if written <= 0:
                     return
-                if not chunk:
-                    return
-                self._pending = chunk
-            n = min(free, len(self._pending))
-            n -= n % 4
-            if n <= 0:
-                return
-            written = self._io.write(self._pending[:n])
-            if written <= 0:
-                return
-            self._pending = self._pending[written:]
-            free -= written
+                self._pending = self._pending[written:]
+                room -= written
+                queued += written
+        want = self.BYTES_PER_S * self.QUEUE_MS // 1000 - queued
+        want -= want % 4
+        if want > 0:
+            self._io.write(bytes(min(want, room)))
 
     def pause(self) -> None:
-        if self.sink is not None:
-            self._timer.stop()
-            self.sink.suspend()
+        self._paused = True
 
     def resume(self) -> None:
-        if self.sink is not None:
-            self.sink.resume()
-            self._timer.start()
+        self._paused = False
 
     def stop(self) -> None:
-        self._timer.stop()
-        if self.sink is not None:
-            self.sink.stop()
-            self.sink.deleteLater()
-            self.sink = None
-        self._io = None
+        """End the clip's sound (the stream goes on with silence)."""
         self._pending = b""
         if self.reader is not None:
             if self.reader.error:
                 self.error = self.reader.error
             self.reader.close()
             self.reader = None
+
+    def close(self) -> None:
+        self.stop()
+        self._timer.stop()
+        if self.sink is not None:
+            self.sink.stop()
+            self.sink.deleteLater()
+            self.sink = None
+        self._io = None

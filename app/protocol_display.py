@@ -1,9 +1,10 @@
 """The participant display: what the participant sees, and the LSL time each picture reached the screen.
 
 Every change of picture goes through :meth:`ParticipantDisplay.flip`: a synchronous
-``QWidget.repaint()`` (paint into the window's backing store and flush it to the window system),
-then ``QGuiApplication.sync()`` (on X11 a round trip: the X server has executed the drawing), then
-``pylsl.local_clock()``. That last time is the flip time given to the engine, and so the timestamp of
+``QWidget.repaint()`` of the page on screen (paint into the window's backing store and flush it to the
+window system),
+then, on X11, a round trip to the X server (it has executed the drawing: :func:`window_system_sync`),
+then ``pylsl.local_clock()``. That last time is the flip time given to the engine, and so the timestamp of
 the markers of the new picture. docs/protocol-timing.md says what it means on each platform and how
 close it is (bench/marker_timing.py measures it with a second X client watching the screen).
 
@@ -27,6 +28,43 @@ from app.protocol_form import SelfReportForm
 PATCH_PX = 40
 
 
+def window_system_sync():
+    """A function that returns once the window system has executed every drawing request sent so far,
+    without processing Qt events; None where none is needed or known (see docs/protocol-timing.md).
+
+    * ``xcb`` (X11, Xvfb): ``xcb_get_input_focus`` and its reply on Qt's own connection, a round trip,
+      so the X server has drawn the picture (an XSync, about 40 us on Xvfb).
+    * ``offscreen``: painting writes the window's picture directly; nothing to wait for.
+    ``QGuiApplication.sync()`` is not used: it processes events, so timers would run inside a flip.
+    """
+    name = QGuiApplication.platformName()
+    if name != "xcb":
+        return None
+    import ctypes
+
+    class Cookie(ctypes.Structure):
+        _fields_ = [("sequence", ctypes.c_uint)]
+
+    try:
+        conn = int(QGuiApplication.instance().nativeInterface().connection())
+        xcb = ctypes.CDLL("libxcb.so.1")
+        libc = ctypes.CDLL(None)
+    except (OSError, AttributeError, TypeError):
+        return None
+    xcb.xcb_get_input_focus.restype = Cookie
+    xcb.xcb_get_input_focus.argtypes = [ctypes.c_void_p]
+    xcb.xcb_get_input_focus_reply.restype = ctypes.c_void_p
+    xcb.xcb_get_input_focus_reply.argtypes = [ctypes.c_void_p, Cookie, ctypes.c_void_p]
+    libc.free.argtypes = [ctypes.c_void_p]
+
+    def sync() -> None:
+        reply = xcb.xcb_get_input_focus_reply(conn, xcb.xcb_get_input_focus(conn), None)
+        if reply:
+            libc.free(reply)
+
+    return sync
+
+
 class Canvas(QWidget):
     """Text, fixation cross, picture or video frame, painted only when the display flips."""
 
@@ -39,6 +77,7 @@ class Canvas(QWidget):
         self.image: QImage | None = None
         self.frame: QImage | None = None
         self._frame_ref = None
+        self.paints = 0
 
     def set_content(self, text: str = "", symbol: str = "", image: QImage | None = None) -> None:
         self.text, self.symbol, self.image, self.frame, self._frame_ref = text, symbol, image, None, None
@@ -50,6 +89,7 @@ class Canvas(QWidget):
         self.frame = QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888)
 
     def paintEvent(self, _ev) -> None:  # noqa: N802 - Qt
+        self.paints += 1
         p = QPainter(self)
         r = self.rect()
         p.fillRect(r, self.bg)
@@ -83,6 +123,20 @@ class Canvas(QWidget):
         p.end()
 
 
+class Patch(QWidget):
+    """The photodiode patch: white after odd flips, black after even ones."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setAttribute(Qt.WA_OpaquePaintEvent)
+        self.color = QColor("black")
+
+    def paintEvent(self, _ev) -> None:  # noqa: N802 - Qt
+        p = QPainter(self)
+        p.fillRect(self.rect(), self.color)
+        p.end()
+
+
 class ParticipantDisplay(QWidget):
     """The participant's screen. ``continued(t)``: Space, Enter or a click on an instructions screen;
     ``responded(answers, t)``: a self-report was submitted (``t`` in LSL seconds)."""
@@ -96,8 +150,10 @@ class ParticipantDisplay(QWidget):
         self.settings = s
         self.bg, self.fg = QColor(s["background"]), QColor(s["foreground"])
         self.setWindowTitle("mexlab - participant")
-        self.setAutoFillBackground(False)
-        self.setAttribute(Qt.WA_OpaquePaintEvent)
+        pal = self.palette()
+        pal.setColor(self.backgroundRole(), self.bg)
+        self.setPalette(pal)
+        self.setAutoFillBackground(True)
         self.setCursor(Qt.BlankCursor)
         self._font_base = int(s["font_size"])
         self._stack = QStackedLayout(self)
@@ -107,13 +163,15 @@ class ParticipantDisplay(QWidget):
         self._stack.addWidget(self.canvas)
         self._stack.addWidget(self.form)
         self.form.submitted.connect(lambda a: self.responded.emit(a, pylsl.local_clock()))
-        self.patch = QWidget(self)
-        self.patch.setAttribute(Qt.WA_OpaquePaintEvent)
-        self.patch.setAutoFillBackground(True)
+        self.patch = Patch(self)
         self.patch.setVisible(bool(s["photodiode"]))
         self.flips = 0
+        self.unpainted = 0
         self.accept_continue = False
         self._images: dict = {}
+        self._prepared: int | None = None
+        self._sync = window_system_sync()
+        self.sync_method = "xcb round trip" if self._sync else "none (" + QGuiApplication.platformName() + ")"
 
     # -- placement ------------------------------------------------------------------------------
     def show_on(self, screen=None, fullscreen: bool = True, size: tuple[int, int] | None = None) -> None:
@@ -167,7 +225,8 @@ class ParticipantDisplay(QWidget):
             return
         st, p = scene.step, scene.step.params
         if st.type == "self_report":
-            self.form.setup(p["items"], p["categories"], p["prompt"])
+            self.prepare(st, force=True)
+            self._prepared = None  # a form is used once
             self._stack.setCurrentWidget(self.form)
             return
         self._stack.setCurrentWidget(self.canvas)
@@ -193,6 +252,19 @@ class ParticipantDisplay(QWidget):
         elif st.type == "pause":
             self.canvas.set_content(p["text"])
 
+    def prepare(self, step, force: bool = False) -> None:
+        """Build a self-report form ahead, while the step before it is on screen (building widgets
+        takes tens of ms, which would otherwise lengthen the step before)."""
+        if not force and self._stack.currentWidget() is self.form:
+            return  # the form on screen is still in use
+        if step.type == "self_report" and self._prepared != step.seq:
+            p = step.params
+            self.form.setup(p["items"], p["categories"], p["prompt"])
+            self._prepared = step.seq
+            for w in [self.form, *self.form.findChildren(QWidget)]:
+                w.ensurePolished()
+            self.form.layout().activate()
+
     def set_video_frame(self, rgb: np.ndarray) -> None:
         self.canvas.set_frame(rgb)
 
@@ -200,14 +272,18 @@ class ParticipantDisplay(QWidget):
     def flip(self) -> tuple[float, float]:
         """Put the prepared picture on the screen now; (LSL time before, LSL time after = flip time)."""
         self.flips += 1
-        if self.patch.isVisible():
-            pal = self.patch.palette()
-            pal.setColor(self.patch.backgroundRole(), QColor("white") if self.flips % 2 else QColor("black"))
-            self.patch.setPalette(pal)
+        self.patch.color = QColor("white") if self.flips % 2 else QColor("black")
+        page = self._stack.currentWidget()
+        before = self.canvas.paints
         t0 = pylsl.local_clock()
-        self.repaint()
-        QGuiApplication.sync()
+        page.repaint()  # the page, not the window: QWidget.repaint() of a top-level may be deferred
+        if self.patch.isVisible():
+            self.patch.repaint()
+        if self._sync is not None:
+            self._sync()
         t1 = pylsl.local_clock()
+        if page is self.canvas and self.canvas.paints == before:
+            self.unpainted += 1  # Qt did not paint synchronously: this flip's time is not trustworthy
         return t0, t1
 
     # -- participant input ----------------------------------------------------------------------

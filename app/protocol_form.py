@@ -86,7 +86,7 @@ class SelfReportForm(QWidget):
         while self._layout.count():
             it = self._layout.takeAt(0)
             if it.widget():
-                it.widget().deleteLater()
+                _drop(it.widget())
             elif it.layout():
                 _clear(it.layout())
         self.items, self.groups, self.text_edit = list(items), {}, None
@@ -137,7 +137,7 @@ class SelfReportForm(QWidget):
         left, right = QLabel(lo), QLabel(hi)
         row.addWidget(left)
         group = QButtonGroup(self)
-        icon_px = int(self.font_px * 2.6)
+        icon_px = int(self.font_px * 3.2)
         for v in range(1, 10):
             b = QPushButton(str(v) if item == "intensity" else "")
             b.setCheckable(True)
@@ -185,6 +185,13 @@ def _clear(layout) -> None:
     while layout.count():
         it = layout.takeAt(0)
         if it.widget():
-            it.widget().deleteLater()
+            _drop(it.widget())
         elif it.layout():
             _clear(it.layout())
+
+
+def _drop(w: QWidget) -> None:
+    """Gone from the screen at once (deleteLater alone would leave it drawn until the event loop runs)."""
+    w.hide()
+    w.setParent(None)
+    w.deleteLater()

@@ -22,15 +22,33 @@ import traceback
 import pylsl
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from app.protocol_audio import AudioPlayer, audio_unavailable
+from app.protocol_audio import AudioPlayer
 from protocols.engine import Engine
 from protocols.errors import ProtocolError
 from protocols.media import AudioReader, VideoReader
 from protocols.plan import Plan
 from protocols.runlog import RunLog
 
-SIM_DELAYS = {"instructions": 0.4, "self_report": 1.2, "question": 1.5, "act": 1.0, "pause": 0.5}
+# seconds a simulated participant or experimenter takes (--quick; twice as long otherwise)
+SIM_DELAYS = {"instructions": 0.3, "self_report": 0.7, "question": 0.8, "act": 0.5, "pause": 0.3}
 EARLY_S = 0.001  # a frame due within 1 ms is shown now
+
+
+def _guarded(method):
+    """A control call that fails aborts the run (closed and marked) instead of escaping into Qt."""
+
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except ProtocolError as exc:
+            self._fail(str(exc))
+        except Exception as exc:  # noqa: BLE001
+            self.log.write("error", traceback=traceback.format_exc())
+            self._fail(f"internal error: {type(exc).__name__}: {exc}")
+        self._kick()
+
+    wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
+    return wrapper
 
 
 class ProtocolRun(QObject):
@@ -57,6 +75,7 @@ class ProtocolRun(QObject):
         self._prefetch: dict = {}
         self._sim: tuple | None = None
         self._simulating = False
+        self._in_service = False
         self._next_progress = 0.0
         self.flips: list[tuple[float, float, str]] = []  # (before, after, what) of every flip
         self.videos: list[dict] = []  # per clip: frames shown, dropped, worst lateness
@@ -67,18 +86,23 @@ class ProtocolRun(QObject):
 
     # -- control (panel buttons, CLI, main window) -----------------------------------------------
     def start(self) -> None:
-        why = audio_unavailable() if self.audio else "sound disabled"
+        why = "sound disabled"
+        if self.audio is not None:
+            why = None if self.audio.open() else self.audio.error
         self.log.write("setup", platform=_platform(), screen=_screen(self.display), audio=why or "played",
-                       timing="QWidget.repaint + QGuiApplication.sync, then pylsl.local_clock()",
+                       timing="QWidget.repaint, window-system sync: " + self.display.sync_method
+                       + ", then pylsl.local_clock()",
                        simulate=self.simulate)
         self.state = "running"
         self.engine.start()
         self._kick()
 
+    @_guarded
     def experimenter_next(self) -> None:
         self.engine.experimenter_next(pylsl.local_clock(), simulated=self._simulating)
         self._kick()
 
+    @_guarded
     def pause(self) -> None:
         t = pylsl.local_clock()
         if self.engine.pause(t):
@@ -88,6 +112,7 @@ class ProtocolRun(QObject):
                 self.audio.pause()
         self._kick()
 
+    @_guarded
     def resume(self) -> None:
         t = pylsl.local_clock()
         if self.engine.resume(t):
@@ -99,14 +124,17 @@ class ProtocolRun(QObject):
                 self.audio.resume()
         self._kick()
 
+    @_guarded
     def skip(self) -> None:
         self.engine.skip(pylsl.local_clock())
         self._kick()
 
+    @_guarded
     def abort(self, reason: str = "aborted by the experimenter") -> None:
         self.engine.abort(reason, pylsl.local_clock())
         self._kick()
 
+    @_guarded
     def note(self, text: str, kind: str = "note") -> None:
         self.engine.note(text, pylsl.local_clock(), kind)
 
@@ -125,17 +153,20 @@ class ProtocolRun(QObject):
         else:
             self.marker.emit(event, ts, fields)
 
+    @_guarded
     def _on_continue(self, t: float) -> None:
         self.engine.respond({}, t, simulated=self._simulating)
         self._kick()
 
+    @_guarded
     def _on_response(self, answers: dict, t: float) -> None:
         self.engine.respond(answers, t, simulated=self._simulating)
         self._kick()
 
     def _service(self) -> None:
-        if self.done:
+        if self.done or self._in_service:
             return
+        self._in_service = True
         eng = self.engine
         try:
             now = pylsl.local_clock()
@@ -151,6 +182,8 @@ class ProtocolRun(QObject):
         except Exception as exc:  # noqa: BLE001 - an aborted run must still be a closed, marked session
             self.log.write("error", traceback=traceback.format_exc())
             self._fail(f"internal error: {type(exc).__name__}: {exc}")
+        finally:
+            self._in_service = False
         if eng.done:
             self._finish()
         else:
@@ -194,8 +227,10 @@ class ProtocolRun(QObject):
 
     def _finish(self) -> None:
         self._stop_video()
-        for reader in self._prefetch.values():
-            for r in reader:
+        if self.audio is not None:
+            self.audio.close()
+        for readers in self._prefetch.values():
+            for r in readers:
                 if r is not None:
                     r.close()
         self._prefetch.clear()
@@ -203,6 +238,7 @@ class ProtocolRun(QObject):
         late = [(a - b) * 1000 for b, a, _ in self.flips]
         self.log.write("summary", state=self.state, reason=self.engine.abort_reason, markers=self.engine.pushed,
                        flips=len(self.flips), flip_call_ms_max=round(max(late, default=0.0), 3),
+                       unpainted_flips=self.display.unpainted,
                        videos=self.videos, frames_dropped=sum(v["dropped"] for v in self.videos))
         self.log.close()
         self.finished.emit(self.state)
@@ -214,13 +250,20 @@ class ProtocolRun(QObject):
         return t1
 
     def _present(self, scene) -> None:
-        self._stop_video()
+        old = self._stop_video(close=False)  # closed after the flip: closing takes milliseconds
+        try:
+            self._present_scene(scene)
+        finally:
+            if old is not None:
+                old.close()
+
+    def _present_scene(self, scene) -> None:
         st = scene.step
         if scene.kind == "step" and st.type == "stimulus" and st.params["kind"] == "video":
             reader, audio = self._prefetch.pop(st.seq, (None, None))
             if reader is None:
                 reader = VideoReader(st.params["file"], self.display.video_box())
-                audio = AudioReader(st.params["file"]) if st.params["audio"] else None
+                audio = AudioReader(st.params["file"]) if self._sound(st) else None
             first = reader.next(timeout=5.0)
             if first is None:
                 reader.close()
@@ -241,8 +284,7 @@ class ProtocolRun(QObject):
                 audio.close()
             self._peek(self._video)
         else:
-            if scene.kind == "step" or scene.kind in ("end", "aborted"):
-                self.display.show_scene(scene)
+            self.display.show_scene(scene)
             t = self._flip(scene.kind if st is None else st.type)
             self._shown_version = scene.version
             self.engine.flipped(scene.version, t)
@@ -253,9 +295,14 @@ class ProtocolRun(QObject):
         if not nxt:
             return
         s = nxt[0]
+        if s.type == "self_report":
+            self.display.prepare(s)
         if s.type == "stimulus" and s.params["kind"] == "video" and s.seq not in self._prefetch:
             self._prefetch[s.seq] = (VideoReader(s.params["file"], self.display.video_box()),
-                                     AudioReader(s.params["file"]) if s.params["audio"] else None)
+                                     AudioReader(s.params["file"]) if self._sound(s) else None)
+
+    def _sound(self, step) -> bool:
+        return bool(step.params["audio"]) and self.audio is not None and self.audio.sink is not None
 
     def _peek(self, v: dict) -> None:
         if v["next"] is None and not v["eof"]:
@@ -290,14 +337,15 @@ class ProtocolRun(QObject):
             if pylsl.local_clock() >= end - EARLY_S:
                 self.engine.video_finished(end)
 
-    def _stop_video(self) -> None:
+    def _stop_video(self, close: bool = True):
+        """End the clip on screen (its summary goes to the log); returns its reader unless ``close``."""
         v, self._video = self._video, None
         if self.audio is not None:
             self.audio.stop()
         if v is None:
-            return
-        # frames decoded but due before the clip was ended (time cap, skip, abort) are not "dropped"
-        v["reader"].close()
+            return None
+        if close:
+            v["reader"].close()
         total = v["last"].index + 1
         info = {"stimulus": v["step"].params["stimulus"], "step_seq": v["step"].seq, "frames_shown": v["shown"],
                 "dropped": v["dropped"], "last_frame": v["last"].index, "fps": v["fps"],
@@ -306,6 +354,7 @@ class ProtocolRun(QObject):
         info["frames_in_span"] = total
         self.videos.append(info)
         self.log.write("video_summary", **info)
+        return None if close else v["reader"]
 
     # -- the simulated participant and experimenter (--headless) --------------------------------
     def _simulate(self, now: float) -> None:

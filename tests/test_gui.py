@@ -38,6 +38,14 @@ def _preflight(qtbot, win):
                     timeout=30000)
 
 
+def _wait_recording(qtbot, win):
+    def check():
+        assert win.record.last_error is None, win.record.last_error
+        assert win.record.controller.recording
+
+    qtbot.waitUntil(check, timeout=30000)
+
+
 def test_record_from_the_gui_and_find_the_session(qtbot, window):
     win = window
     win.tabs.setCurrentWidget(win.record)
@@ -46,7 +54,7 @@ def test_record_from_the_gui_and_find_the_session(qtbot, window):
     _preflight(qtbot, win)
     assert win.record.start_btn.isEnabled(), win.record.preflight_text.toPlainText()
     qtbot.mouseClick(win.record.start_btn, Qt.LeftButton)
-    qtbot.waitUntil(lambda: win.record.controller.recording, timeout=30000)
+    _wait_recording(qtbot, win)
     qtbot.waitUntil(lambda: win.record.rgb_preview.frames_shown >= 15 and win.record.depth_preview.frames_shown >= 15,
                     timeout=30000)
     qtbot.waitUntil(lambda: win.record.traces.updates >= 3 and len(win.record.traces._plots) == 3, timeout=20000)
@@ -92,7 +100,7 @@ def test_closing_while_recording_asks_then_stops_cleanly(qtbot, window):
     win = window
     _preflight(qtbot, win)
     win.record.start_recording()
-    qtbot.waitUntil(lambda: win.record.controller.recording, timeout=30000)
+    _wait_recording(qtbot, win)
     asked = []
     win.confirm_close = lambda box: asked.append(box.text()) or QMessageBox.No
     win.close()

@@ -44,6 +44,43 @@ import threading
 
 _MIGRATION_LOCK = threading.RLock()
 
+
+class _process_lock:
+    """Serialise schema migrations between processes sharing one catalog."""
+
+    def __init__(self, engine, conn):
+        self.engine, self.conn, self._fh = engine, conn, None
+
+    def __enter__(self):
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            import fcntl
+
+            self._fh = open(f"{url.database}.lock", "a+")
+            fcntl.flock(self._fh, fcntl.LOCK_EX)
+        elif url.get_backend_name() == "postgresql":
+            from sqlalchemy import text
+
+            self.conn.execute(text("SELECT pg_advisory_lock(727011)"))
+            self.conn.commit()
+        return self
+
+    def __exit__(self, *exc):
+        if self._fh is not None:
+            import fcntl
+
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
+        elif self.engine.url.get_backend_name() == "postgresql":
+            from sqlalchemy import text
+
+            try:
+                self.conn.rollback()
+                self.conn.execute(text("SELECT pg_advisory_unlock(727011)"))
+                self.conn.commit()
+            except Exception:  # noqa: BLE001 - the lock ends with the connection anyway
+                pass
+
 log = logging.getLogger(__name__)
 
 APP_NAME = "mexlab"
@@ -365,8 +402,12 @@ class Catalog:
                         f"catalog database {self.url}: its schema (revision {', '.join(unknown)}) "
                         "was made by a newer mexlab; update mexlab to use this catalog"
                     )
-                with _MIGRATION_LOCK, conn.begin():  # Alembic's context is global: one at a time
-                    command.upgrade(cfg, "head")
+                # one migration at a time: threads (Alembic's context is global) and processes
+                # (a file lock beside a SQLite file; an advisory lock on PostgreSQL)
+                with _MIGRATION_LOCK, _process_lock(self.engine, conn):
+                    conn.rollback()
+                    with conn.begin():
+                        command.upgrade(cfg, "head")
         except CatalogError:
             raise
         except sa_exc.SQLAlchemyError as exc:

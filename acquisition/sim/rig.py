@@ -91,6 +91,18 @@ class SimulatedRig:
                 for r in kept:
                     w.writerow({k: r.get(k, "") for k in w.fieldnames})
             files["ground_truth"] = sess.GROUND_TRUTH_NAME
+        elif self.camera is None and self.t0 is not None:
+            # no video: frame k is the nominal instant t0_lsl + k / fps (see ground_truth_physio.json)
+            elapsed = max(0.0, pylsl.local_clock() - self.t0)
+            last = int(elapsed * self.fps)
+            path = Path(folder) / sess.GROUND_TRUTH_NAME
+            with open(path, "w", newline="", encoding="utf-8") as fh:
+                w = csv.DictWriter(fh, fieldnames=["onset", "apex", "offset", "type", "aus", "kind"])
+                w.writeheader()
+                for r in rows:
+                    if r["offset"] <= last:
+                        w.writerow({k: r.get(k, "") for k in w.fieldnames})
+            files["ground_truth"] = sess.GROUND_TRUTH_NAME
         if self.outlets is not None and self.t0 is not None:
             from acquisition.sim.physio import ground_truth_physio
 

@@ -102,10 +102,13 @@ def run_show(args: argparse.Namespace) -> int:
     print(f"participant {plan.participant} (number {plan.number})" + (f", group {plan.group}" if plan.group else ""))
     for s in plan.steps:
         p = s.params
-        how = {"time": f"{p['duration']:g} s", "video_end": "to the end of the clip" +
-               (f" (at most {p['duration']:g} s)" if p["duration"] else ""),
-               "participant": "until the participant continues", "experimenter": "until the experimenter continues"
-               }[p["advance"]]
+        adv, dur = p["advance"], p["duration"]
+        if adv == "time":
+            how = f"{dur:g} s"
+        elif adv == "video_end":
+            how = "to the end of the clip" + (f" (at most {dur:g} s)" if dur else "")
+        else:
+            how = f"until the {adv} continues"
         if p["advance"] in ("participant", "experimenter") and p["duration"]:
             how += f" (at most {p['duration']:g} s)"
         cond = f" [{s.vars['condition']}]" if "condition" in s.vars else ""

@@ -53,11 +53,29 @@ def _qt_app(headless: bool):
         return app
     if headless:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        _quiet_offscreen()
     elif sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
                                                    or os.environ.get("QT_QPA_PLATFORM")):
         raise MexlabError("no display to show the participant screen on (DISPLAY is not set); "
                           "run it on the lab computer's desktop, or use --headless to check a protocol")
     return QApplication(["mexlab"])
+
+
+def _quiet_offscreen() -> None:
+    """The offscreen platform warns about window hints it ignores; keep every other message."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    previous = None
+
+    def handler(mode, context, message):
+        if "propagateSizeHints" in message:
+            return
+        if previous is not None:
+            previous(mode, context, message)
+        else:
+            print(message, file=sys.stderr)
+
+    previous = qInstallMessageHandler(handler)
 
 
 def pick_screen(app, index: int | None):

@@ -44,11 +44,15 @@ def format_study(study) -> str:
 
     t = study.table
     lines = [f"{len(study.sessions)} session(s), {t['participant'].nunique()} participant(s), grouped by {study.by}"]
-    cols = ["duration_min", "me_count", "me_rate_per_min", "me_mean_duration_s", "mean_hr_bpm",
-            "scr_per_min", "hr_response_stim_bpm", "scr_amp_stim", "hr_response_me_bpm", "scr_amp_me"]
-    lines.append("participant  group  " + "  ".join(cols))
-    for _, r in t.iterrows():
-        lines.append(f"{r['participant']}  {r['group']}  " + "  ".join(_n(r[c]) for c in cols))
+    cols = ["duration_min", *MEASURES]
+    heads = ["participant", study.by, "min"] + [MEASURES[c][0] for c in cols[1:]]
+    keep = [i for i, c in enumerate(cols) if c == "duration_min" or t[c].notna().any()]
+    heads = heads[:2] + [heads[2 + i] for i in keep]
+    body = [[str(r["participant"]), str(r["group"])] + [_n(r[cols[i]], 0 if cols[i] == "me_count" else 2)
+                                                        for i in keep] for _, r in t.iterrows()]
+    widths = [max(len(h), *(len(b[j]) for b in body)) if body else len(h) for j, h in enumerate(heads)]
+    for row in [heads, *body]:
+        lines.append("  ".join(v.ljust(w) if j < 2 else v.rjust(w) for j, (v, w) in enumerate(zip(row, widths))))
     if study.tests:
         lines.append("tests (two-sided, 95 % CI of the difference and of Cohen's d):")
     for x in study.tests:

@@ -32,6 +32,7 @@ class RecordWorkspace(QWidget):
         self.controller = controller or RecordController()
         self.state = self.controller.state
         self.preflight_ok = False
+        self.last_error: str | None = None
         self._build()
         self.state.events.phase.connect(lambda _v: self._state_changed.emit())
         self.state.events.preflight.connect(lambda _v: self._state_changed.emit())
@@ -222,7 +223,10 @@ class RecordWorkspace(QWidget):
         self.preflight_btn.setEnabled(True)
         self.status.setText(f"error: {message}")
         self._refresh_buttons()
-        QMessageBox.warning(self, "mexlab", message)
+        self.last_error = message
+        box = QMessageBox(QMessageBox.Warning, "mexlab", message, QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()  # not exec(): the event loop (previews, a running recording) keeps going
 
     # -- live view ------------------------------------------------------------------------------
     def _refresh_buttons(self) -> None:

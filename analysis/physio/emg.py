@@ -1,0 +1,162 @@
+"""Facial EMG: filtered, rectified envelope; burst onsets and intensity relative to a baseline.
+
+Shared with the annotation tool's EMG coding, so the two functions it uses take plain arrays:
+
+* :func:`emg_envelope` ``(signal, fs) -> envelope`` (same length, signal units): band-pass
+  20-450 Hz (``nk.signal_filter``, 4th-order Butterworth, zero phase; the upper edge is lowered to
+  0.45·fs for slow streams), full-wave rectification, then a 10 Hz low-pass (2nd-order
+  Butterworth, zero phase) — the "linear envelope" (≈ 0.8 × the RMS of the filtered signal).
+* :func:`emg_onsets` ``(signal, fs, baseline=(t0, t1) or None)`` -> ``[(onset_s, offset_s,
+  peak_intensity_relative_to_baseline)]``, times in seconds from the first sample.
+
+Baseline: the envelope's median (level) and 1.4826 × median absolute deviation (sd) over
+``baseline`` (seconds from the first sample, e.g. a rest step) or, when None, over the whole signal.
+Both are robust: a blink or an expression during the rest step, or the bursts themselves (brief and
+rare), do not raise the baseline. A burst is a stretch where the envelope stays
+above ``level + k_off·sd`` (onset and offset) and rises above ``level + k_on·sd`` and above
+``min_ratio × level`` (k_on = 5, k_off = 2, min_ratio = 1.5); bursts less than 0.1 s apart are
+merged, bursts shorter than 30 ms dropped. Intensity = peak envelope / baseline level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from analysis.physio.common import analysis_rate, check_stream, gap_note, signal_of, unit_scale
+from analysis.session_data import Stream
+
+BAND_HZ = (20.0, 450.0)
+LOWPASS_HZ = 10.0
+K_ON, K_OFF, MIN_RATIO = 5.0, 2.0, 1.5
+MERGE_GAP_S, MIN_DURATION_S = 0.1, 0.03
+ENVELOPE_OUT_HZ = 100.0   # envelope kept by analyse_emg (plots and event windows)
+
+
+def emg_envelope(signal, fs: float, *, band=BAND_HZ, lowpass_hz: float = LOWPASS_HZ) -> np.ndarray:
+    """Linear envelope of an EMG signal (see the module doc), in the signal's units."""
+    import neurokit2 as nk
+
+    x = np.asarray(signal, dtype=np.float64)
+    if x.size < 16:
+        raise ValueError("emg_envelope needs at least 16 samples")
+    x = x - np.mean(x)
+    hi = min(band[1], 0.45 * fs)
+    filtered = nk.signal_filter(x, sampling_rate=fs, lowcut=band[0], highcut=hi,
+                                method="butterworth", order=4)
+    env = nk.signal_filter(np.abs(filtered), sampling_rate=fs, highcut=lowpass_hz,
+                           method="butterworth", order=2)
+    return np.maximum(env, 0.0)
+
+
+def baseline_level(envelope: np.ndarray, fs: float, baseline=None) -> tuple[float, float]:
+    """``(level, sd)`` of the envelope at rest (see the module doc)."""
+    env = np.asarray(envelope, dtype=np.float64)
+    if baseline is not None:
+        i0, i1 = (int(round(float(b) * fs)) for b in baseline)
+        i0, i1 = max(0, i0), min(env.size, i1)
+        if i1 - i0 < max(2, int(0.2 * fs)):
+            raise ValueError(f"baseline window {tuple(baseline)} s holds less than 0.2 s of signal")
+        env = env[i0:i1]
+    level = float(np.median(env))
+    return level, float(1.4826 * np.median(np.abs(env - level)))
+
+
+def _bursts(env: np.ndarray, fs: float, level: float, sd: float, *, k_on=K_ON, k_off=K_OFF,
+            min_ratio=MIN_RATIO) -> list[tuple[int, int, float]]:
+    if level <= 0:
+        return []
+    thr_off = level + k_off * sd
+    thr_on = max(level + k_on * sd, min_ratio * level)
+    above = np.concatenate([[False], env > thr_off, [False]])
+    edges = np.flatnonzero(np.diff(above.astype(np.int8)))
+    runs = [[a, b] for a, b in zip(edges[::2], edges[1::2])]      # [start, stop) sample indices
+    merged: list[list[int]] = []
+    for a, b in runs:
+        if merged and a - merged[-1][1] < MERGE_GAP_S * fs:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    out = []
+    for a, b in merged:
+        peak = float(env[a:b].max())
+        if peak >= thr_on and (b - a) >= MIN_DURATION_S * fs:
+            out.append((a, b, peak / level))
+    return out
+
+
+def emg_onsets(signal, fs: float, baseline=None, **kw) -> list[tuple[float, float, float]]:
+    """``[(onset_s, offset_s, peak_intensity_relative_to_baseline)]`` of the EMG bursts.
+
+    Times in seconds from the first sample; ``baseline`` = ``(t0, t1)`` s from the first sample, or
+    None for a robust baseline over the whole signal (module doc). ``kw``: ``k_on``, ``k_off``,
+    ``min_ratio``.
+    """
+    env = emg_envelope(signal, fs)
+    level, sd = baseline_level(env, fs, baseline)
+    return [(a / fs, b / fs, round(rel, 4)) for a, b, rel in _bursts(env, fs, level, sd, **kw)]
+
+
+@dataclass
+class EmgChannelResult:
+    stream: str
+    channel: str
+    index: int
+    fs: float
+    unit: str
+    baseline_level: float          # envelope units (unit)
+    baseline_from: str             # "rest window t0-t1" | "whole signal (robust)"
+    onsets: list[tuple[float, float, float]]   # (onset LSL s, offset LSL s, peak / baseline)
+    env_t: np.ndarray              # LSL s, ENVELOPE_OUT_HZ
+    env: np.ndarray                # envelope, unit
+    notes: list[str] = field(default_factory=list)
+
+    def relative(self, t0: float, t1: float, how: str = "max") -> float:
+        """Envelope over ``[t0, t1]`` (LSL s) relative to the baseline (max or mean); NaN if none."""
+        m = (self.env_t >= t0) & (self.env_t <= t1)
+        if not m.any() or self.baseline_level <= 0:
+            return float("nan")
+        v = self.env[m].max() if how == "max" else self.env[m].mean()
+        return float(v / self.baseline_level)
+
+    def to_json(self) -> dict:
+        return {"stream": self.stream, "channel": self.channel, "index": self.index, "fs": self.fs,
+                "unit": self.unit, "baseline_level": round(self.baseline_level, 4),
+                "baseline_from": self.baseline_from, "n_onsets": len(self.onsets),
+                "onsets": [{"onset": round(a, 4), "offset": round(b, 4), "intensity": r}
+                           for a, b, r in self.onsets], "notes": list(self.notes)}
+
+
+def analyse_emg(stream: Stream, baseline=None, channels=None) -> list[EmgChannelResult]:
+    """Envelope and bursts of every channel (or ``channels``) of an EMG stream.
+
+    ``baseline``: ``(t0, t1)`` in LSL seconds (a rest step), or None (robust, whole signal).
+    """
+    check_stream(stream, "emg")
+    factor, unit, note = unit_scale("emg", stream.units[0], stream.name)
+    fs, rate_note = analysis_rate(stream)
+    notes = [n for n in (rate_note, gap_note(stream), note) if n]
+    idx = range(stream.n_channels) if channels is None else [stream.channel_index(c) for c in channels]
+    step = max(1, int(round(fs / ENVELOPE_OUT_HZ)))
+    out = []
+    for c in idx:
+        x, ts = signal_of(stream, c)
+        env = emg_envelope(x * factor, fs)
+        rel_baseline = None
+        where = "whole signal (robust)"
+        if baseline is not None:
+            rel_baseline = (baseline[0] - ts[0], baseline[1] - ts[0])
+            where = f"rest window {baseline[0] - ts[0]:.1f}-{baseline[1] - ts[0]:.1f} s"
+        try:
+            level, sd = baseline_level(env, fs, rel_baseline)
+        except ValueError:
+            level, sd = baseline_level(env, fs, None)
+            where = "whole signal (robust; the rest window holds too little EMG)"
+        bursts = _bursts(env, fs, level, sd)
+        onsets = [(float(ts[a]), float(ts[min(b, ts.size - 1)]), round(rel, 4)) for a, b, rel in bursts]
+        out.append(EmgChannelResult(stream=stream.name, channel=stream.labels[c], index=c,
+                                    fs=fs, unit=unit, baseline_level=level,
+                                    baseline_from=where, onsets=onsets, env_t=ts[::step],
+                                    env=env[::step], notes=list(notes)))
+    return out

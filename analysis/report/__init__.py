@@ -1,0 +1,1 @@
+"""The physiology and statistics report (HTML with embedded figures); see :mod:`.html`."""

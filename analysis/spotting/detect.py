@@ -1,0 +1,235 @@
+"""Interval detection in the per-region motion signals (frame numbers are 0-based, inclusive).
+
+For every region the residual flow ``v(t)`` (crop px, frame t-1 → t) is integrated into a
+displacement trajectory ``D(t)``. A facial movement is a bump of ``D``: away from rest to an apex and
+back. Detection, with all time constants scaled by the frame rate:
+
+1. **activity**: the region's speed ``|v|`` (smoothed over 0.1 s) exceeds ``max(speed_floor,
+   k_speed·σ)``, σ being the robust (MAD) noise of the speed over the video; gaps shorter than
+   0.1 s (the slow-down at an apex) are closed, and two stretches separated by a pause of up to
+   1.5 s are joined when they make one excursion (the face still displaced in the pause — a held
+   apex — and back at rest after the second);
+2. **main-direction magnitude**: over an active stretch, ``d(t) = |D(t) - B(t)|`` with ``B`` the
+   straight line between the rest positions just before and just after it; the apex is where ``d``
+   peaks, the main direction is that of ``D(apex) - B(apex)``, the amplitude ``d(apex)``;
+3. **interval**: onset/offset are the first/last frames where ``d`` reaches ``alpha`` of the
+   amplitude (the frames whose face is displaced);
+4. **threshold**: a candidate is kept if its amplitude exceeds ``max(amp_floor, k_amp·σ_v·√L)``
+   (σ_v the per-frame flow noise, L the stretch length: the random-walk noise of ``D``);
+   ``score = amplitude / threshold`` (≥ 1 kept; from ``pre_score`` on it may be raised by EMG);
+5. **type**: micro if ``(offset - onset)/fps ≤ micro_max_s`` (0.5 s), else macro.
+
+Candidates of different regions that overlap in time are grouped into one interval (the strongest
+region's onset/apex/offset; the regions and AUs of all members).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+
+from analysis.spotting import regions as R
+
+
+@dataclass
+class DetectParams:
+    smooth_s: float = 0.1          # speed smoothing window
+    gap_s: float = 0.1             # activity gaps closed
+    hold_s: float = 1.5            # longer pauses with the face still displaced are joined too
+    returned: float = 0.5          # … "still displaced": more than this share of the peak
+    k_speed: float = 4.0
+    speed_floor: float = 0.02      # crop px / frame
+    k_amp: float = 5.0
+    amp_floor: float = 0.12        # crop px (crop = 128 px; inter-ocular distance 46 px)
+    alpha: float = 0.1
+    micro_max_s: float = 0.5
+    max_len_s: float = 6.0         # longer stretches are not expressions (posture, drift)
+    pre_score: float = 0.6         # candidates from this score on are kept for EMG
+    group_overlap: float = 0.3
+
+
+@dataclass
+class Candidate:
+    region: str
+    onset: int
+    apex: int
+    offset: int
+    amplitude: float
+    threshold: float
+    direction: tuple[float, float]
+    aus: tuple[str, ...]
+    score: float = 0.0
+
+    def __post_init__(self):
+        self.score = self.amplitude / self.threshold if self.threshold > 0 else 0.0
+
+
+@dataclass
+class Group:
+    onset: int
+    apex: int
+    offset: int
+    score: float
+    members: list[Candidate] = field(default_factory=list)
+    type: str = "micro"
+    emg: list = field(default_factory=list)     # [(channel label, z), …] when EMG raised it
+
+    @property
+    def regions(self) -> list[str]:
+        return sorted({m.region for m in self.members}, key=R.REGION_NAMES.index)
+
+    @property
+    def aus(self) -> list[str]:
+        s = {a for m in self.members for a in m.aus}
+        return sorted(s, key=lambda a: int(a[2:]))
+
+    @property
+    def best(self) -> Candidate:
+        return max(self.members, key=lambda m: m.score)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Inclusive [start, end] runs of True."""
+    m = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    d = np.diff(m)
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1) - 1))
+
+
+def robust_sigma(x: np.ndarray) -> float:
+    x = np.asarray(x, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+
+
+def noise_levels(flow: np.ndarray, valid: np.ndarray, fps: float, p: DetectParams):
+    """Smoothed speed (n, n_regions), activity threshold and per-frame flow noise σ_v of every
+    region (arrays (n_regions,)), from robust statistics over the valid frames."""
+    k = max(1, int(round(p.smooth_s * fps)))
+    sp = uniform_filter1d(np.linalg.norm(flow, axis=2), size=k, axis=0, mode="nearest")
+    n_reg = flow.shape[1]
+    thr = np.full(n_reg, p.speed_floor)
+    s_v = np.zeros(n_reg)
+    if valid.sum() > 10:
+        for r in range(n_reg):
+            x = sp[valid, r]
+            thr[r] = max(p.speed_floor, float(np.median(x)) + p.k_speed * robust_sigma(x))
+            s_v[r] = max(robust_sigma(flow[valid, r, 0]), robust_sigma(flow[valid, r, 1]))
+    return sp, thr, s_v
+
+
+def region_candidates(r: int, flow: np.ndarray, valid: np.ndarray, speed: np.ndarray,
+                      thr_speed: float, sig_v: float, fps: float, p: DetectParams,
+                      start: int = 0) -> list[Candidate]:
+    """Candidates of region ``r`` (flow (n, n_regions, 2) in frames ``start..``)."""
+    name = R.REGION_NAMES[r]
+    v = np.where(valid[:, None], flow[:, r, :], 0.0).astype(np.float64)
+    disp = np.cumsum(v, axis=0)
+    n = len(v)
+    active = valid & (speed[:, r] > thr_speed)
+    gap = max(1, int(round(p.gap_s * fps)))
+    runs = _runs(active)
+    merged: list[list[int]] = []
+    for a, b in runs:
+        if merged and a - merged[-1][1] - 1 <= gap and valid[merged[-1][1]:a + 1].all():
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    merged = _merge_unreturned(merged, disp, valid, int(round(p.hold_s * fps)), p.returned)
+    out = []
+    max_len = int(p.max_len_s * fps)
+    for a, b in merged:
+        if b - a + 1 > max_len:
+            continue
+        # velocity frames a..b move the face: displaced frames are a..b-1, rest at a-1 and b
+        i0, i1 = max(a - 1, 0), min(b, n - 1)
+        if i1 - i0 < 2:
+            continue
+        t = np.arange(i0, i1 + 1)
+        w = (t - i0) / (i1 - i0)
+        base = disp[i0] * (1 - w)[:, None] + disp[i1] * w[:, None]
+        dv = disp[i0:i1 + 1] - base
+        d = np.hypot(dv[:, 0], dv[:, 1])
+        k = int(np.argmax(d))
+        amp = float(d[k])
+        if amp <= 0:
+            continue
+        thr = max(p.amp_floor, p.k_amp * sig_v * np.sqrt(i1 - i0 + 1))
+        if amp < p.pre_score * thr:
+            continue
+        above = np.flatnonzero(d >= p.alpha * amp)
+        on, off = int(t[above[0]]), int(t[above[-1]])
+        direction = (float(dv[k, 0]), float(dv[k, 1]))
+        out.append(Candidate(name, start + on, start + int(t[k]), start + off, amp, thr,
+                             direction, R.aus_for(name, np.array(direction))))
+    return out
+
+
+def _merge_unreturned(segs: list[list[int]], disp: np.ndarray, valid: np.ndarray, hold: int,
+                      returned: float) -> list[list[int]]:
+    """Join a stretch of activity to the next one when together they make one excursion: the face
+    has not come back to rest in the pause between them (a held apex, up to ``hold`` frames: more
+    than ``returned`` × the first stretch's peak displacement remains), and it has after the second
+    (less than ``returned`` × the peak remains). Drift that never comes back is not joined."""
+    out: list[list[int]] = []
+    for seg in segs:
+        if out:
+            a, b = out[-1]
+            c, e = seg
+            base = disp[max(a - 1, 0)]
+            peak = float(np.max(np.linalg.norm(disp[a:b + 1] - base, axis=1)))
+            still = float(np.linalg.norm(disp[c - 1] - base))
+            back = float(np.linalg.norm(disp[min(e + 1, len(disp) - 1)] - base))
+            if c - b - 1 <= hold and valid[b:c].all() and still > returned * peak \
+                    and back < returned * peak:
+                out[-1][1] = e
+                continue
+        out.append(list(seg))
+    return out
+
+
+def all_candidates(flow: np.ndarray, valid: np.ndarray, fps: float, p: DetectParams,
+                   skip=(R.REF,), start: int = 0) -> list[Candidate]:
+    speed, s_sp, s_v = noise_levels(flow, valid, fps, p)
+    out: list[Candidate] = []
+    for r in range(flow.shape[1]):
+        if r in skip:
+            continue
+        out.extend(region_candidates(r, flow, valid, speed, s_sp[r], s_v[r], fps, p, start))
+    return out
+
+
+def iou(a0: int, a1: int, b0: int, b1: int) -> float:
+    inter = min(a1, b1) - max(a0, b0) + 1
+    if inter <= 0:
+        return 0.0
+    return inter / ((a1 - a0 + 1) + (b1 - b0 + 1) - inter)
+
+
+def group_candidates(cands: list[Candidate], fps: float, p: DetectParams) -> list[Group]:
+    """Group overlapping candidates of different regions (strongest first)."""
+    groups: list[Group] = []
+    for c in sorted(cands, key=lambda c: -c.score):
+        home = None
+        for g in groups:
+            b = g.best
+            if iou(c.onset, c.offset, b.onset, b.offset) >= p.group_overlap or \
+                    (b.onset <= c.apex <= b.offset and c.onset <= b.apex <= c.offset):
+                home = g
+                break
+        if home is None:
+            groups.append(Group(c.onset, c.apex, c.offset, c.score, [c]))
+        else:
+            home.members.append(c)
+    for g in groups:
+        finish_group(g, fps, p)
+    return sorted(groups, key=lambda g: g.onset)
+
+
+def finish_group(g: Group, fps: float, p: DetectParams) -> None:
+    b = g.best
+    g.onset, g.apex, g.offset, g.score = b.onset, b.apex, b.offset, b.score
+    g.type = "micro" if (g.offset - g.onset) / fps <= p.micro_max_s else "macro"

@@ -1,0 +1,161 @@
+"""Facial EMG as evidence for spotting: a burst on a muscle raises the score of a candidate in the
+face region that muscle moves.
+
+Channel → muscle → AU map: from the EMG stream's ``desc/channels/channel`` (``label``, ``muscle``,
+and ``au`` or ``aus`` with AUs joined by ``+``) when present, else :data:`DEFAULT_MAP` by channel
+label, which matches the simulated rig's electrode montage (``acquisition/sim/physio.py``).
+
+Processing per channel: 20 Hz high-pass (4th-order Butterworth, zero phase), 50 ms RMS envelope,
+robust z-score (median, MAD) over the recording, sampled at each video frame's LSL time (from the
+``mexlab-rgb-frames`` index stream). A candidate whose regions belong to a channel's AUs gets
+``score × (1 + gain · min(z / z_full, 1))`` from the channel's peak z in ``[onset − lead, offset]``
+when that peak reaches ``z_min``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from analysis.spotting.regions import AU_REGIONS
+
+#: label → (muscle, AUs): the simulated rig's montage (acquisition.sim.physio.EMG_CHANNELS).
+DEFAULT_MAP: dict[str, tuple[str, tuple[str, ...]]] = {
+    "EMG1": ("frontalis medialis", ("AU1",)),
+    "EMG2": ("frontalis lateralis", ("AU2",)),
+    "EMG3": ("corrugator supercilii", ("AU4",)),
+    "EMG4": ("orbicularis oculi", ("AU6", "AU7")),
+    "EMG5": ("levator labii superioris", ("AU9", "AU10")),
+    "EMG6": ("zygomaticus major", ("AU12", "AU14")),
+    "EMG7": ("depressor anguli oris", ("AU15", "AU20")),
+    "EMG8": ("mentalis", ("AU17", "AU24")),
+}
+
+
+@dataclass
+class EmgParams:
+    highpass_hz: float = 20.0
+    rms_s: float = 0.05
+    z_min: float = 5.0
+    z_full: float = 20.0
+    gain: float = 1.0
+    lead_s: float = 0.1
+
+
+@dataclass
+class EmgChannel:
+    label: str
+    muscle: str
+    aus: tuple[str, ...]
+
+    @property
+    def regions(self) -> set[str]:
+        return {r for au in self.aus for r in AU_REGIONS.get(au, ())}
+
+
+@dataclass
+class EmgEvidence:
+    channels: list[EmgChannel]
+    z: np.ndarray                  # (n_frames, n_channels) robust z of the RMS envelope
+    notes: list[str] = field(default_factory=list)
+
+    def boost(self, regions, onset: int, offset: int, fps: float, p: EmgParams):
+        """``(factor, [(label, z), …])`` for a candidate in ``regions`` over ``onset..offset``."""
+        a = max(0, onset - int(round(p.lead_s * fps)))
+        b = min(len(self.z), offset + 1)
+        best, hits = 0.0, []
+        if b <= a:
+            return 1.0, hits
+        regions = set(regions)
+        for c, ch in enumerate(self.channels):
+            if not (ch.regions & regions):
+                continue
+            z = float(np.nanmax(self.z[a:b, c]))
+            if z >= p.z_min:
+                hits.append((ch.label, round(z, 1)))
+                best = max(best, z)
+        if not hits:
+            return 1.0, hits
+        return 1.0 + p.gain * min(best / p.z_full, 1.0), hits
+
+
+def _first(v, default=None):
+    if isinstance(v, list):
+        v = v[0] if v else None
+    return default if v in (None, "") else v
+
+
+def channel_map(info: dict, n: int) -> list[EmgChannel]:
+    """The channels of an EMG stream (from its XDF header ``info``)."""
+    desc = _first(info.get("desc"))
+    chans = _first(desc.get("channels")) if isinstance(desc, dict) else None
+    lst = chans.get("channel", []) if isinstance(chans, dict) else []
+    out = []
+    for i in range(n):
+        ch = lst[i] if i < len(lst) and isinstance(lst[i], dict) else {}
+        label = str(_first(ch.get("label"), f"EMG{i + 1}"))
+        muscle = _first(ch.get("muscle"))
+        aus = _first(ch.get("au")) or _first(ch.get("aus"))
+        if aus:
+            aus_t = tuple(a.strip().upper() for a in str(aus).replace(",", "+").split("+")
+                          if a.strip())
+        else:
+            muscle_d, aus_t = DEFAULT_MAP.get(label, (None, ()))
+            muscle = muscle or muscle_d
+        out.append(EmgChannel(label, str(muscle or "?"), aus_t))
+    return out
+
+
+def envelope_z(x: np.ndarray, fs: float, p: EmgParams) -> np.ndarray:
+    """Robust z-score of the RMS envelope of each column of ``x`` (n, channels)."""
+    from scipy.ndimage import uniform_filter1d
+    from scipy.signal import butter, sosfiltfilt
+
+    x = np.asarray(x, dtype=np.float64)
+    if fs > 2.5 * p.highpass_hz and len(x) > 30:
+        sos = butter(4, p.highpass_hz, btype="highpass", fs=fs, output="sos")
+        x = sosfiltfilt(sos, x, axis=0)
+    k = max(1, int(round(p.rms_s * fs)))
+    env = np.sqrt(uniform_filter1d(x * x, size=k, axis=0, mode="nearest"))
+    med = np.median(env, axis=0)
+    mad = 1.4826 * np.median(np.abs(env - med), axis=0)
+    return (env - med) / np.maximum(mad, 1e-9)
+
+
+def load_emg(xdf: Path, n_frames: int, p: EmgParams | None = None) -> EmgEvidence | None:
+    """EMG evidence of a session's XDF, on the frames of ``rgb.mkv``; None without EMG or without a
+    frame index (frames cannot be placed in time)."""
+    import pyxdf
+
+    p = p or EmgParams()
+    try:
+        streams, _ = pyxdf.load_xdf(str(xdf), select_streams=[{"type": "EMG"},
+                                                              {"name": "mexlab-rgb-frames"}],
+                                    dejitter_timestamps=False)
+    except Exception as exc:      # an XDF pyxdf cannot read: spot without EMG, and say so
+        return EmgEvidence([], np.zeros((n_frames, 0)), [f"{xdf}: EMG not used ({exc})"])
+    emg = [s for s in streams if str(_first(s["info"].get("type"), "")).upper() == "EMG"
+           and len(s["time_stamps"])]
+    idx = [s for s in streams if _first(s["info"].get("name")) == "mexlab-rgb-frames"
+           and len(s["time_stamps"])]
+    if not emg:
+        return None
+    if not idx:
+        return EmgEvidence([], np.zeros((n_frames, 0)),
+                           [f"{xdf}: EMG not used (no mexlab-rgb-frames index to place frames)"])
+    s = max(emg, key=lambda s: len(s["time_stamps"]))
+    data = np.asarray(s["time_series"], dtype=np.float64)
+    ts = np.asarray(s["time_stamps"], dtype=np.float64)
+    fs = float(_first(s["info"].get("nominal_srate"), 0) or 0) or \
+        (len(ts) - 1) / max(ts[-1] - ts[0], 1e-9)
+    chans = channel_map(s["info"], data.shape[1])
+    z = envelope_z(data, fs, p)
+    fi = idx[0]
+    frames = np.asarray(fi["time_series"], dtype=np.float64)[:, 0]
+    order = np.argsort(frames)
+    ft = np.interp(np.arange(n_frames), frames[order], np.asarray(fi["time_stamps"])[order])
+    zf = np.stack([np.interp(ft, ts, z[:, c], left=np.nan, right=np.nan)
+                   for c in range(z.shape[1])], axis=1)
+    return EmgEvidence(chans, zf.astype(np.float32))

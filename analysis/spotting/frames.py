@@ -1,0 +1,242 @@
+"""One frame at a time: face tracking (every ``stride``-th frame) and registered optical flow (every
+frame). Shared by the offline extractor (:mod:`analysis.spotting.features`) and the live
+:class:`~analysis.spotting.live.StreamingSpotter`.
+
+Between two runs of the face model the registration is held (the head moves little in 1/15 s and
+the flow pair is always warped alike, so this costs no accuracy); face presence is held too. The
+face model runs in a thread of its own, in parallel with the flow of the following frames.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from analysis.face.landmarker import BLENDSHAPE_NAMES, FaceTracker
+from analysis.spotting import regions as R
+from analysis.spotting.flow import N_GLOBAL, FlowEstimator
+
+N_REG = len(R.REGION_NAMES)
+
+
+@dataclass
+class FrameRecord:
+    index: int
+    t: float
+    keyframe: bool
+    present: bool
+    confidence: float = 0.0
+    pose: np.ndarray | None = None          # (6,) at keyframes with a face
+    blendshapes: np.ndarray | None = None   # (52,) at keyframes with a face
+    landmarks: np.ndarray | None = None     # (478, 2) at keyframes with a face
+    box: tuple | None = None
+    flow: np.ndarray | None = None          # (n_regions, 2) residual motion since the last frame
+    head_flow: np.ndarray | None = None     # (n_regions, 2) rigid motion taken out of it
+    glob: np.ndarray | None = None          # (N_GLOBAL,) global (head) motion model
+    rms: float = 0.0
+    depth_face: np.ndarray | None = None    # (4,) distance, X, Y, Z (mm)
+
+
+@dataclass
+class StageTimes:
+    face: float = 0.0           # time in the face model (its own thread when threaded)
+    face_wait: float = 0.0      # time the frame loop waited for it
+    flow: float = 0.0
+    depth: float = 0.0
+    face_calls: int = 0
+    frames: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+class _Done:
+    """A finished 'future' (the face model run inline)."""
+
+    def __init__(self, value):
+        self._v = value
+
+    def result(self):
+        return self._v
+
+
+class FrameProcessor:
+    """Face model every ``stride``-th frame, flow every frame.
+
+    The face model runs in its own thread (``threaded``), in parallel with the flow of the next
+    frames; the result for keyframe ``k`` is applied when frame ``k + lag`` is processed (waiting
+    for it if need be), so the output does not depend on timing. ``process`` returns the records
+    that are final: frames up to ``index - lag`` (``flush`` returns the rest).
+    """
+
+    def __init__(self, *, stride: int = 2, crop: int = 128, max_side: int = 640,
+                 depth_mapper=None, threaded: bool = True, lag: int | None = None):
+        self.stride = max(1, int(stride))
+        self.lag = self.stride if lag is None else max(0, int(lag))
+        self.flow = FlowEstimator(crop)
+        self.depth_mapper = depth_mapper
+        self.times = StageTimes()
+        self._pool = None
+        if threaded:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="mexlab-face")
+            self.tracker = self._pool.submit(FaceTracker, max_side=max_side).result()
+        else:
+            self.tracker = FaceTracker(max_side=max_side)
+        self._present = False
+        self._conf = 0.0
+        self._box = None
+        self._pending: deque = deque()       # (keyframe index, future, submit time)
+        self._window: deque = deque()        # records not yet final
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.submit(self.tracker.close).result()
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        else:
+            self.tracker.close()
+
+    def wants_rgb(self, index: int) -> bool:
+        return index % self.stride == 0
+
+    def _timed_face(self, rgb, t_ms):
+        t0 = time.perf_counter()
+        ff = self.tracker.process(rgb, t_ms)
+        self.times.face += time.perf_counter() - t0
+        self.times.face_calls += 1
+        return ff
+
+    def _apply(self, k: int, ff) -> None:
+        """Apply the face model's result for keyframe ``k`` to the records from ``k`` on."""
+        self._present = ff is not None
+        if ff is None:
+            self.flow.reset()
+            for r in self._window:
+                if r.index >= k:
+                    r.present, r.confidence, r.box = False, 0.0, None
+                    r.flow = r.head_flow = r.glob = r.depth_face = None
+            return
+        self._conf, self._box = ff.confidence, ff.box
+        t0 = time.perf_counter()
+        self.flow.set_landmarks(ff.landmarks)
+        self.times.flow += time.perf_counter() - t0
+        for r in self._window:
+            if r.index == k:
+                r.pose, r.blendshapes, r.landmarks = ff.pose, ff.blendshapes, ff.landmarks[:, :2]
+            if r.index >= k:
+                r.present, r.confidence, r.box = True, ff.confidence, ff.box
+
+    def process(self, index: int, t: float, gray: np.ndarray, rgb: np.ndarray | None = None,
+                depth_raw: np.ndarray | None = None) -> list[FrameRecord]:
+        rec = FrameRecord(index, t, keyframe=rgb is not None, present=self._present,
+                          confidence=self._conf if self._present else 0.0,
+                          box=self._box if self._present else None)
+        self.times.frames += 1
+        self._window.append(rec)
+        if rgb is not None:
+            fut = (self._pool.submit(self._timed_face, rgb, t * 1000.0) if self._pool
+                   else _Done(self._timed_face(rgb, t * 1000.0)))
+            self._pending.append((index, fut))
+        while self._pending and self._pending[0][0] <= index - self.lag:
+            k, fut = self._pending.popleft()
+            t0 = time.perf_counter()
+            ff = fut.result()
+            self.times.face_wait += time.perf_counter() - t0
+            self._apply(k, ff)
+        rec.present = self._present
+        if self._present and self.flow.m is not None:
+            self._flow(rec, gray, depth_raw)
+        out = []
+        while self._window and self._window[0].index <= index - self.lag:
+            out.append(self._window.popleft())
+        return out
+
+    def flush(self) -> list[FrameRecord]:
+        """Wait for the face model and return the records still held back."""
+        while self._pending:
+            k, fut = self._pending.popleft()
+            self._apply(k, fut.result())
+        out = list(self._window)
+        self._window.clear()
+        return out
+
+    def _flow(self, rec: FrameRecord, gray: np.ndarray, depth_raw) -> None:
+        depth_mm = None
+        if depth_raw is not None and self.depth_mapper is not None:
+            t0 = time.perf_counter()
+            rec.depth_face = self.depth_mapper.face(depth_raw, self._box)
+            if self.depth_mapper.registered:
+                depth_mm = self.depth_mapper.mm(depth_raw)
+            self.times.depth += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        out = self.flow.step(gray, depth_mm)
+        self.times.flow += time.perf_counter() - t0
+        if out is not None:
+            rec.flow, rec.head_flow, rec.glob, rec.rms = out
+
+
+class RecordArrays:
+    """Column store of FrameRecords (grown in blocks)."""
+
+    def __init__(self, n_hint: int = 1024):
+        self.n = 0
+        self._cap = 0
+        self.kf_index: list[int] = []
+        self.kf_landmarks: list[np.ndarray] = []
+        self._grow(max(64, n_hint))
+
+    def _grow(self, cap: int) -> None:
+        def g(name, shape, dtype, fill):
+            new = np.full((cap,) + shape, fill, dtype)
+            old = getattr(self, name, None)
+            if old is not None:
+                new[: self.n] = old[: self.n]
+            setattr(self, name, new)
+
+        g("t", (), np.float64, np.nan)
+        g("present", (), bool, False)
+        g("keyframe", (), bool, False)
+        g("confidence", (), np.float32, 0.0)
+        g("pose", (6,), np.float32, np.nan)
+        g("blendshapes", (len(BLENDSHAPE_NAMES),), np.float32, np.nan)
+        g("box", (4,), np.float32, np.nan)
+        g("flow", (N_REG, 2), np.float32, 0.0)
+        g("head_flow", (N_REG, 2), np.float32, 0.0)
+        g("flow_valid", (), bool, False)
+        g("glob", (N_GLOBAL,), np.float32, 0.0)
+        g("rms", (), np.float32, 0.0)
+        g("depth_face", (4,), np.float32, np.nan)
+        self._cap = cap
+
+    def add(self, r: FrameRecord) -> None:
+        if self.n >= self._cap:
+            self._grow(self._cap * 2)
+        i = self.n
+        self.t[i], self.present[i], self.keyframe[i] = r.t, r.present, r.keyframe
+        self.confidence[i] = r.confidence
+        if r.pose is not None:
+            self.pose[i], self.blendshapes[i] = r.pose, r.blendshapes
+        if r.landmarks is not None:
+            self.kf_index.append(r.index)
+            self.kf_landmarks.append(r.landmarks.astype(np.float16))
+        if r.box is not None:
+            self.box[i] = r.box
+        if r.flow is not None:
+            self.flow[i], self.head_flow[i] = r.flow, r.head_flow
+            self.glob[i], self.rms[i] = r.glob, r.rms
+            self.flow_valid[i] = True
+        if r.depth_face is not None:
+            self.depth_face[i] = r.depth_face
+        self.n += 1
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        names = ("t", "present", "keyframe", "confidence", "pose", "blendshapes", "box", "flow",
+                 "head_flow", "flow_valid", "glob", "rms", "depth_face")
+        out = {k: getattr(self, k)[: self.n].copy() for k in names}
+        out["kf_index"] = np.array(self.kf_index, np.int32)
+        out["kf_landmarks"] = (np.stack(self.kf_landmarks) if self.kf_landmarks
+                               else np.zeros((0, 478, 2), np.float16))
+        return out

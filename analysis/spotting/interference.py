@@ -1,0 +1,194 @@
+"""Interference elimination: blinks, speech and head motion are not expressions.
+
+Rigid head motion is first *compensated* (registration on the landmarks, the global motion model
+with its depth parallax term, the nose-bridge reference — see :mod:`analysis.spotting.flow`). What
+compensation leaves is handled here, and every candidate taken away is reported with its reason:
+
+``blink``
+    A blink is a fast (≤ 0.6 s) downward motion of an upper lid of at least ``blink_amp`` crop px,
+    or an eye-closure proxy (AU45 from the blendshapes) reaching ``blink_closure``. Upper/lower lid
+    candidates overlapping a blink are removed; brow candidates too unless they are clearly larger
+    than what the lid motion leaks into the brows (``brow_leak`` × the lid amplitude). A group left
+    without members is suppressed.
+``speech``
+    Speech-like lip movement: the mouth opening (lower-lip minus upper-lip motion) oscillating at a
+    syllable rate, i.e. at least ``speech_peaks`` opening peaks (prominence above the noise) with
+    spacing 1/8 … 1/3 s within 1.2 s. Mouth-region candidates overlapping such stretches are removed.
+``head motion``
+    The rigid head motion along the candidate (path length of the global model, crop px) exceeds
+    ``head_ratio`` × the candidate's amplitude — what is left after compensation is then mostly
+    compensation error — or the head turns faster than ``fast_deg_s`` (pose, in-plane rotation) or
+    moves faster than ``fast_mm_s`` in 3-D (depth).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+from scipy.signal import find_peaks
+
+from analysis.spotting import regions as R
+from analysis.spotting.detect import Candidate, DetectParams, Group, finish_group, robust_sigma
+from analysis.spotting.flow import head_motion_px, head_rotation_deg
+
+BROW = ("brow_in_l", "brow_in_r", "brow_out_l", "brow_out_r")
+LIDS = R.EYE_REGIONS
+
+
+@dataclass
+class InterferenceParams:
+    blink_amp: float = 0.4          # crop px of downward upper-lid motion
+    blink_max_s: float = 0.6
+    blink_closure: float = 0.5      # AU45 proxy (eyeBlink blendshapes, 0..1)
+    brow_leak: float = 0.6
+    speech_peaks: int = 3
+    speech_window_s: float = 1.2
+    speech_prom: float = 0.3        # crop px of mouth opening
+    speech_pad_s: float = 0.2
+    head_ratio: float = 6.0
+    fast_deg_s: float = 30.0
+    fast_mm_s: float = 150.0
+
+
+@dataclass
+class Suppressed:
+    onset: int
+    offset: int
+    reason: str
+    apex: int = -1
+    score: float = 0.0
+
+
+# --------------------------------------------------------------------------- per-frame signals
+def blink_intervals(cands: list[Candidate], closure: np.ndarray | None, fps: float,
+                    p: InterferenceParams) -> list[tuple[int, int, float]]:
+    """``[(onset, offset, lid_amplitude), …]`` of blinks (from lid motion and eye closure)."""
+    out = []
+    for c in cands:
+        if c.region.startswith("lid_up") and c.direction[1] > abs(c.direction[0]) \
+                and c.amplitude >= p.blink_amp and (c.offset - c.onset) / fps <= p.blink_max_s:
+            out.append((c.onset, c.offset, c.amplitude))
+    if closure is not None and len(closure):
+        x = np.nan_to_num(np.asarray(closure, dtype=np.float64), nan=0.0)
+        for on, off in _runs(x >= p.blink_closure):
+            if (off - on) / fps <= p.blink_max_s:
+                out.append((int(on), int(off), float("inf")))
+    return out
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    m = np.concatenate([[False], np.asarray(mask, bool), [False]]).astype(np.int8)
+    d = np.diff(m)
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1) - 1))
+
+
+def speech_mask(flow: np.ndarray, valid: np.ndarray, fps: float,
+                p: InterferenceParams) -> np.ndarray:
+    """Frames with speech-like (syllable-rate) oscillation of the mouth opening."""
+    n = len(flow)
+    mask = np.zeros(n, bool)
+    if n < 3:
+        return mask
+    lo, up = R.REGION_NAMES.index("lip_lo"), R.REGION_NAMES.index("lip_up")
+    v = np.where(valid[:, None], flow[:, lo, :] - flow[:, up, :], 0.0)
+    opening = np.cumsum(v[:, 1])
+    k = max(3, int(round(0.5 * fps)) | 1)
+    hp = opening - uniform_filter1d(opening, size=k, mode="nearest")
+    prom = max(p.speech_prom, 6.0 * robust_sigma(np.diff(hp)))
+    peaks, _ = find_peaks(hp, prominence=prom, distance=max(1, int(fps / 8.0)))
+    if len(peaks) < p.speech_peaks:
+        return mask
+    win = p.speech_window_s * fps
+    pad = int(round(p.speech_pad_s * fps))
+    for i in range(len(peaks) - p.speech_peaks + 1):
+        grp = peaks[i:i + p.speech_peaks]
+        gaps = np.diff(grp) / fps
+        if grp[-1] - grp[0] <= win and (gaps <= 1 / 3.0 + 1e-9).all():
+            mask[max(0, grp[0] - pad): min(n, grp[-1] + pad + 1)] = True
+    return mask
+
+
+def head_signals(glob: np.ndarray, pose: np.ndarray | None, depth_face: np.ndarray | None,
+                 fps: float, size: int) -> dict[str, np.ndarray]:
+    """Per-frame head motion: ``path_px`` (rigid motion, crop px/frame), ``deg_s`` (rotation
+    speed: yaw/pitch from the pose, roll from the flow) and ``mm_s`` (3-D speed from depth)."""
+    n = len(glob)
+    out = {"path_px": head_motion_px(glob).astype(np.float32)}
+    roll = np.abs(head_rotation_deg(glob, size)) * fps
+    deg = roll
+    if pose is not None and len(pose) == n and np.isfinite(pose[:, 0]).sum() > 2:
+        k = max(1, int(round(0.1 * fps)))
+        yp = np.nan_to_num(pose[:, :2].astype(np.float64), nan=0.0)
+        ok = np.isfinite(pose[:, 0])
+        yp = uniform_filter1d(yp, size=2 * k + 1, axis=0, mode="nearest")
+        d = np.zeros(n)
+        d[1:] = np.hypot(*np.diff(yp, axis=0).T) * fps
+        d[~ok | ~np.roll(ok, 1)] = 0.0
+        deg = np.hypot(roll, d)
+    out["deg_s"] = deg.astype(np.float32)
+    if depth_face is not None and np.isfinite(depth_face[:, 0]).any():
+        from analysis.face.depth import head_speed_3d
+
+        out["mm_s"] = head_speed_3d(depth_face[:, 1:4], fps)
+    return out
+
+
+# --------------------------------------------------------------------------- suppression
+def _overlaps(a0, a1, b0, b1) -> bool:
+    return a0 <= b1 and b0 <= a1
+
+
+def eliminate(groups: list[Group], blinks, speech: np.ndarray, head: dict, fps: float,
+              dp: DetectParams, p: InterferenceParams) -> tuple[list[Group], list[Suppressed]]:
+    """Apply blink, speech and head-motion elimination to ``groups`` (already scored)."""
+    kept: list[Group] = []
+    dropped: list[Suppressed] = []
+    for g in groups:
+        members = list(g.members)
+        reasons = []
+        # blinks
+        over = [b for b in blinks if _overlaps(g.onset - 1, g.offset + 1, b[0], b[1])]
+        if over:
+            lid_amp = max(b[2] for b in over)
+            keep = []
+            for m in members:
+                hit = any(_overlaps(m.onset, m.offset, b[0], b[1]) for b in over)
+                if hit and (m.region in LIDS or (m.region in BROW and
+                                                 m.amplitude < p.brow_leak * lid_amp)):
+                    continue
+                keep.append(m)
+            if len(keep) < len(members):
+                reasons.append("blink")
+            members = keep
+        # speech
+        if members and speech.any():
+            keep = [m for m in members if not (m.region in R.MOUTH_REGIONS and
+                                               speech[m.onset:m.offset + 1].any())]
+            if len(keep) < len(members):
+                reasons.append("speech")
+            members = keep
+        if not members:
+            dropped.append(Suppressed(g.onset, g.offset, reasons[-1] if reasons else "blink",
+                                      g.apex, g.score))
+            continue
+        if len(members) < len(g.members):
+            g = Group(0, 0, 0, 0.0, members, emg=g.emg)
+            finish_group(g, fps, dp)
+        # head motion
+        sl = slice(g.onset, g.offset + 1)
+        path = float(head["path_px"][sl].sum())
+        amp = g.best.amplitude
+        why = None
+        if path > p.head_ratio * amp:
+            why = f"head motion ({path:.2f} px rigid vs {amp:.2f} px local)"
+        elif head["deg_s"][sl].max(initial=0.0) > p.fast_deg_s:
+            why = f"fast head rotation ({head['deg_s'][sl].max():.0f} deg/s)"
+        elif "mm_s" in head and head["mm_s"][sl].max(initial=0.0) > p.fast_mm_s:
+            why = f"fast head movement ({head['mm_s'][sl].max():.0f} mm/s, depth)"
+        if why:
+            dropped.append(Suppressed(g.onset, g.offset, why, g.apex, g.score))
+            continue
+        kept.append(g)
+    return kept, dropped

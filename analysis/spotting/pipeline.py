@@ -1,0 +1,219 @@
+"""Spotting, end to end: :func:`spot` takes a video file or a session folder and returns the
+micro- and macro-expression intervals, with what interference elimination suppressed and why.
+
+A session folder contributes everything it has: ``rgb.mkv`` (required), ``depth.mkv`` (head distance,
+3-D head speed and the depth parallax term of head-motion compensation), the EMG stream of
+``recording.xdf`` (bursts raise the score of candidates in the muscle's region) and its frame index
+(to place EMG on video frames). The result is also written to ``<session>/analysis/spotting.json``.
+
+This is the function the GUI and the ``mexlab spot`` command call::
+
+    result = spot(path, progress=lambda done, total, stage: ...)
+    result.as_dict()      # the JSON of `mexlab spot --json`
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from acquisition.errors import MexlabError
+from analysis.face.video import VIDEO_SUFFIXES, probe
+from analysis.spotting.detect import (DetectParams, Group, all_candidates, finish_group,
+                                      group_candidates)
+from analysis.spotting.emg import EmgEvidence, EmgParams, load_emg
+from analysis.spotting.features import Features, extract_features
+from analysis.spotting.interference import (InterferenceParams, Suppressed, blink_intervals,
+                                            eliminate, head_signals, speech_mask)
+
+SPOTTING_JSON = Path("analysis") / "spotting.json"
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class SpotParams:
+    detect: DetectParams = field(default_factory=DetectParams)
+    interference: InterferenceParams = field(default_factory=InterferenceParams)
+    emg: EmgParams = field(default_factory=EmgParams)
+    stride: int = 2                # run the face model on every stride-th frame
+    crop: int = 128
+
+
+@dataclass
+class SpotInput:
+    path: Path
+    video: Path
+    depth: Path | None = None
+    xdf: Path | None = None
+    session: dict | None = None
+
+    @property
+    def is_session(self) -> bool:
+        return self.session is not None
+
+
+@dataclass
+class SpotResult:
+    input: str
+    fps: float
+    n_frames: int
+    frames_with_face: int
+    intervals: list[dict]
+    suppressed: list[dict]
+    interference_elimination: bool = True
+    features: Features | None = None
+    notes: list[str] = field(default_factory=list)
+    written: str | None = None
+
+    def as_dict(self) -> dict:
+        d = {"input": self.input, "fps": self.fps, "n_frames": self.n_frames,
+             "frames_with_face": self.frames_with_face, "intervals": self.intervals,
+             "suppressed": self.suppressed,
+             "interference_elimination": self.interference_elimination}
+        if self.notes:
+            d["notes"] = self.notes
+        return d
+
+
+def resolve_input(path) -> SpotInput:
+    """A video file or a session folder → the files to use (MexlabError when neither)."""
+    from acquisition.session import is_session_folder, read_sidecar
+
+    path = Path(path)
+    if not path.exists():
+        raise MexlabError(f"{path}: no such file or folder")
+    if path.is_dir():
+        if not is_session_folder(path):
+            raise MexlabError(f"{path}: not a mexlab session folder (no session.json) "
+                              f"and not a video file")
+        meta = read_sidecar(path)
+        files = meta.get("files") or {}
+        rgb = path / (files.get("rgb") or "rgb.mkv")
+        if not files.get("rgb") or not rgb.is_file():
+            raise MexlabError(f"{path}: the session has no video ({rgb.name} missing); "
+                              f"there is nothing to spot")
+        depth = path / files["depth"] if files.get("depth") else None
+        xdf = path / files["xdf"] if files.get("xdf") else None
+        return SpotInput(path, rgb, depth if depth and depth.is_file() else None,
+                         xdf if xdf and xdf.is_file() else None, meta)
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        probe(path)               # not a known suffix: accept it if FFmpeg reads a video from it
+    return SpotInput(path, path)
+
+
+def _depth_mapper(inp: SpotInput, video_info):
+    from analysis.face.depth import DepthMapper
+
+    meta = inp.session or {}
+    try:
+        dinfo = probe(inp.depth)
+    except MexlabError:
+        return None
+    intr = meta.get("intrinsics") or {}
+    return DepthMapper(float(meta.get("depth_units_m") or 0.001), intr.get("rgb"),
+                       intr.get("depth"), (video_info.width, video_info.height),
+                       (dinfo.width, dinfo.height))
+
+
+def spot(path, *, interference: bool = True, progress: Progress | None = None,
+         use_cache: bool = True, params: SpotParams | None = None,
+         write_session_json: bool = True) -> SpotResult:
+    """Spot micro- and macro-expressions in a video file or a session folder."""
+    p = params or SpotParams()
+    inp = resolve_input(path)
+    info = probe(inp.video)
+    mapper = _depth_mapper(inp, info) if inp.depth is not None else None
+    feat = extract_features(inp.video, depth=inp.depth if mapper else None, depth_mapper=mapper,
+                            stride=p.stride, crop=p.crop, progress=progress, use_cache=use_cache)
+    if feat.n_frames == 0:
+        raise MexlabError(f"{inp.video}: the video holds no frame")
+    if feat.frames_with_face == 0:
+        raise MexlabError(f"{inp.video}: no face found in any of its {feat.n_frames} frames")
+    notes: list[str] = []
+    emg = None
+    if inp.xdf is not None:
+        if progress:
+            progress(0, 1, "EMG")
+        emg = load_emg(inp.xdf, feat.n_frames, p.emg)
+        if emg is not None:
+            notes.extend(emg.notes)
+    groups, suppressed = spot_features(feat, feat.fps, interference=interference, emg=emg,
+                                       params=p)
+    res = SpotResult(str(inp.path), round(float(feat.fps), 6), feat.n_frames,
+                     feat.frames_with_face, [interval_dict(g) for g in groups],
+                     [suppressed_dict(s) for s in suppressed], interference, feat, notes)
+    if inp.is_session and write_session_json:
+        res.written = str(write_json(inp.path / SPOTTING_JSON, res.as_dict()))
+    return res
+
+
+def spot_features(feat: Features, fps: float, *, interference: bool = True,
+                  emg: EmgEvidence | None = None, params: SpotParams | None = None
+                  ) -> tuple[list[Group], list[Suppressed]]:
+    """Detection (+ EMG scoring, + interference elimination) on extracted features."""
+    p = params or SpotParams()
+    dp, ip = p.detect, p.interference
+    flow = feat.flow if interference else feat.flow + feat.head_flow
+    valid = feat.flow_valid
+    cands = all_candidates(flow, valid, fps, dp)
+    cands = [c for c in cands if not _touches_end(c, valid)]
+    groups = group_candidates(cands, fps, dp)
+    for g in groups:
+        if emg is not None and emg.channels:
+            factor, hits = emg.boost(g.regions, g.onset, g.offset, fps, p.emg)
+            if hits:
+                for m in g.members:
+                    m.score *= factor
+                finish_group(g, fps, dp)
+                g.emg = hits
+    groups = [g for g in groups if g.score >= 1.0]
+    if not interference:
+        return groups, []
+    from analysis.face.aus import AU_NAMES, au_proxies
+
+    closure = au_proxies(feat.blendshapes)[:, AU_NAMES.index("AU45")]
+    blinks = blink_intervals(cands, closure, fps, ip)
+    speech = speech_mask(feat.flow, valid, fps, ip)
+    head = head_signals(feat.glob, feat.pose, feat.depth_face, fps, feat.crop)
+    return eliminate(groups, blinks, speech, head, fps, dp, ip)
+
+
+def _touches_end(c, valid: np.ndarray) -> bool:
+    """A candidate running into the end of the video or of a stretch with face cannot be seen to
+    return to rest: it is not reported."""
+    end = c.offset + 1
+    return end >= len(valid) - 1 or not valid[min(end + 1, len(valid) - 1)]
+
+
+def interval_dict(g: Group) -> dict:
+    d = {"onset": int(g.onset), "apex": int(g.apex), "offset": int(g.offset), "type": g.type,
+         "score": round(float(g.score), 3), "aus": g.aus, "regions": g.regions}
+    if g.emg:
+        d["emg"] = [{"channel": c, "z": z} for c, z in g.emg]
+    return d
+
+
+def suppressed_dict(s: Suppressed) -> dict:
+    return {"onset": int(s.onset), "offset": int(s.offset), "reason": s.reason}
+
+
+def write_json(path: Path, obj: dict) -> Path:
+    """Atomic JSON write (MexlabError naming the file when it cannot be written)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, indent=1)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise MexlabError(f"{path}: cannot write the spotting result ({exc.strerror})") from None
+    return path
+

@@ -1,0 +1,85 @@
+"""``mexlab spot INPUT``: spot micro- and macro-expressions in a video file or a session folder."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "spot", help="spot micro- and macro-expressions in a video or a session",
+        description="Find micro- (<= 0.5 s) and macro-expression intervals with optical flow in "
+                    "landmark-defined face regions. INPUT is a video file (mp4, mkv, avi, mov; "
+                    "H.264, HEVC, FFV1) or a session folder (then depth, EMG and markers are used "
+                    "too, and the result is also written to <session>/analysis/spotting.json). "
+                    "Frame numbers are 0-based and inclusive.")
+    p.add_argument("input", type=Path, metavar="INPUT")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--out", type=Path, metavar="FILE", help="also write the JSON result to FILE")
+    p.add_argument("--no-interference-elimination", action="store_true",
+                   help="keep candidates caused by blinks, speech and head motion (and do not "
+                        "remove rigid head motion from the regions' flow)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="recompute the per-video features even if a cache exists")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=run)
+
+
+class _Progress:
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.t0 = time.monotonic()
+        self.last = self.t0
+
+    def __call__(self, done: int, total: int, stage: str) -> None:
+        if self.quiet:
+            return
+        now = time.monotonic()
+        if now - self.last < 1.0 and done < total:
+            return
+        self.last = now
+        el = now - self.t0
+        rate = done / el if el > 0 else 0.0
+        pct = 100.0 * done / total if total else 0.0
+        print(f"mexlab spot: {stage}: {done}/{total} frames ({pct:.0f} %, {rate:.0f} fps)",
+              file=sys.stderr, flush=True)
+
+
+def run(args) -> int:
+    from analysis.spotting.pipeline import spot, write_json
+
+    res = spot(args.input, interference=not args.no_interference_elimination,
+               progress=_Progress(args.quiet), use_cache=not args.no_cache)
+    out = res.as_dict()
+    if args.out is not None:
+        write_json(args.out, out)
+    for note in res.notes:
+        print(f"mexlab spot: note: {note}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(out, indent=1))
+        return 0
+    print(format_result(out))
+    if res.written:
+        print(f"written: {res.written}")
+    return 0
+
+
+def format_result(d: dict) -> str:
+    fps = d["fps"]
+    lines = [f"{d['input']}: {d['n_frames']} frames at {fps:g} fps, face in "
+             f"{d['frames_with_face']}",
+             f"{len(d['intervals'])} interval(s)"
+             + ("" if d.get("interference_elimination", True) else
+                " (interference elimination off)")]
+    for i in d["intervals"]:
+        lines.append(f"  {i['type']:5s} frames {i['onset']:6d}-{i['offset']:<6d} apex {i['apex']:6d}"
+                     f"  ({i['onset'] / fps:7.2f}-{i['offset'] / fps:7.2f} s)  score "
+                     f"{i['score']:5.2f}  {'+'.join(i['aus']) or '-'}")
+    if d["suppressed"]:
+        lines.append(f"{len(d['suppressed'])} suppressed")
+        for s in d["suppressed"]:
+            lines.append(f"  frames {s['onset']:6d}-{s['offset']:<6d} {s['reason']}")
+    return "\n".join(lines)

@@ -1,0 +1,32 @@
+"""The one error a protocol file, its conditions tables or its stimuli can raise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from acquisition.errors import MexlabError
+
+
+class ProtocolError(MexlabError):
+    """A protocol that cannot be run as written: the message names the file, the line and the field."""
+
+
+def where(path: Path | str, line: int | None = None, field: str | None = None) -> str:
+    """``FILE, line N, field 'a.b[2].c'`` (parts that are unknown are left out)."""
+    out = str(path)
+    if line:
+        out += f", line {line}"
+    if field:
+        out += f", field '{field}'"
+    return out
+
+
+def field_path(parts) -> str:
+    """``('blocks', 0, 'trials', 'steps', 2)`` -> ``blocks[0].trials.steps[2]``."""
+    out = ""
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += ("." if out else "") + str(p)
+    return out

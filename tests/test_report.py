@@ -1,0 +1,71 @@
+"""The HTML report: self-contained (embedded PNG figures), with timelines, group plots and tests."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import matplotlib.image as mpimg
+import pytest
+from matplotlib.figure import Figure
+
+from acquisition.errors import OutputError
+from app.cli import main
+from analysis.report import plots
+from analysis.report.html import write_report
+from analysis.study import analyse_study
+from tests.helpers_physio import analysed, record_early, study  # noqa: F401 (fixtures)
+
+
+def _images(text: str) -> list:
+    out = []
+    for b64 in re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text):
+        raw = base64.b64decode(b64)
+        assert raw[:8] == b"\x89PNG\r\n\x1a\n"
+        out.append(mpimg.imread(io.BytesIO(raw), format="png"))
+    return out
+
+
+def test_report_cli(study, tmp_path, capsys):
+    out = tmp_path / "report.html"
+    rc = main(["report", str(study["sim1"]), str(study["sim2"]), str(study["lsl"]), "--by", "condition",
+               "--out", str(out), "--title", "Deception <pilot>"])
+    cap = capsys.readouterr()
+    assert rc == 0 and f"report written to {out}" in cap.out
+    assert "[3/3] timeline of lsl" in cap.err                  # progress on stderr
+    text = out.read_text(encoding="utf-8")
+    assert "Deception &lt;pilot&gt;" in text                   # user text is escaped
+    assert "http" not in text.split("<body>")[1].split("docs/physiology.md")[0]   # nothing fetched
+    images = _images(text)
+    # 3 timelines + group plot + event-locked HR + correlations
+    assert len(images) == 6
+    assert all(img.shape[0] > 150 and img.shape[1] > 300 for img in images)
+    for label in ("sim1", "sim2", "lsl", "SIM1", "SIM2", "P3", "truthful", "deceptive"):
+        assert label in text
+    assert text.count("paired t") >= 3                         # rows of the tests table
+    assert "Cohen's d [95 % CI]" in text and "no EMG" in text
+
+
+def test_timeline_panels(analysed):
+    res = analyse_study([], sessions=analysed, by="condition")
+    sim, _, lsl = res.sessions
+    fig = plots.timeline_figure(sim)
+    assert isinstance(fig, Figure)
+    # events, heart rate, EDA, EMG (+ the EMG colour bar)
+    assert [a.get_ylabel() for a in fig.axes[:4]][1:3] == ["HR (bpm)", "EDA (µS)"]
+    assert len(fig.axes) == 5
+    assert len(plots.timeline_figure(lsl).axes) == 3           # no EMG in the lsl session
+    assert plots.to_png(fig)[:4] == b"\x89PNG"
+    g = plots.group_figure(res.table, "condition")
+    assert g is not None and any("ME rate" in a.get_title() for a in g.axes)
+
+
+def test_report_output_errors(analysed, tmp_path, capsys):
+    res = analyse_study([], sessions=analysed[2:])
+    with pytest.raises(OutputError, match="does not exist"):
+        write_report(res, tmp_path / "no" / "r.html")
+    with pytest.raises(OutputError, match="is a folder"):
+        write_report(res, tmp_path)
+    rc = main(["report", str(tmp_path / "missing-session"), "--out", str(tmp_path / "r.html")])
+    assert rc == 2 and "no such file or folder" in capsys.readouterr().err
