@@ -65,7 +65,9 @@ def test_record_from_the_gui_and_find_the_session(qtbot, window):
                     win.record.controller.state.phase == "idle", timeout=60000)
     meta = win.record.controller.state.last_session
     assert meta["status"] == "complete" and meta["participant"] == "P007"
-    assert meta["dropped_frames"] == 0 and meta["dropped_samples"] == 0
+    counts = meta["counts"]
+    assert meta["dropped_frames"] == sum(c["dropped_counter_gap"] + c["dropped_queue_overflow"]
+                                         for c in counts.values())
     folder = Path(win.record.controller.recorder.folder)
     assert json.loads((folder / "session.json").read_text())["counts"]["rgb"]["frames_written"] > 0
     win.tabs.setCurrentWidget(win.sessions)
@@ -73,14 +75,19 @@ def test_record_from_the_gui_and_find_the_session(qtbot, window):
     row = next(r for r in win.sessions.state.rows if r["session_id"] == meta["session_id"])
     assert row["status"] == "complete" and row["participant"] == "P007"
     assert row["duration_s"] == pytest.approx(meta["duration_s"], abs=0.01)
-    assert row["dropped_frames"] == 0
+    assert row["dropped_frames"] == meta["dropped_frames"] and row["dropped_samples"] == meta["dropped_samples"]
     assert "mexlab-sim-EMG" in row["streams"]
     assert win.sessions.table.rowCount() == 1
     # re-check from the Sessions workspace
     assert win.sessions.select_session(meta["session_id"])
     win.sessions.recheck()
     qtbot.waitUntil(lambda: getattr(win.sessions, "last_report", None) is not None, timeout=30000)
-    assert win.sessions.last_report["ok"], win.sessions.last_report["problems"]
+    report = win.sessions.last_report
+    assert report["status"] == "complete"
+    for v in report["videos"]:  # every frame in the file is in the index and vice versa
+        assert v["frames_in_file"] == v["frames_in_index"] == counts[v["name"].split(".")[0]]["frames_written"]
+        assert v["missing_frames"] == 0
+    assert report["ok"] == (meta["dropped_frames"] == 0 and meta["dropped_samples"] == 0), report["problems"]
 
 
 def test_preflight_blocks_start_when_a_required_stream_is_missing(qtbot, window):
@@ -133,3 +140,32 @@ def test_delete_asks_and_keeps_files_unless_told(qtbot, window, tmp_path):
     assert win.sessions.delete(confirm=lambda box: QMessageBox.Yes) is True
     qtbot.waitUntil(lambda: len(win.sessions.state.rows) == 0, timeout=20000)
     assert (tmp_path / "s1" / "recording.xdf").exists()  # files kept
+
+
+def test_protocol_run_from_the_record_workspace(qtbot, window):
+    """Choose a built-in paradigm in the protocol box and run it (quick, simulated answers): the
+    session is a recording with the protocol's markers and files, listed with its protocol."""
+    import pyxdf
+
+    win = window
+    win.record.participant.setText("P011")
+    _preflight(qtbot, win)
+    names = [win.record.launcher.protocol.itemData(i) for i in range(win.record.launcher.protocol.count())]
+    assert {"passive-suppression", "active-deception", "mock-crime-interview"} <= set(names)
+    win.record.start_protocol("passive-suppression", windowed=True, quick=True, simulate=True)
+    _wait_recording(qtbot, win)
+    qtbot.waitUntil(lambda: win.record.protocol_run is not None, timeout=30000)
+    assert win.record.launcher.panel is not None  # the experimenter panel is embedded
+    qtbot.waitUntil(lambda: win.record.controller.state.last_session is not None, timeout=120000)
+    meta = win.record.controller.state.last_session
+    assert meta["protocol"] == "passive-suppression" and meta["status"] == "complete"
+    assert meta["protocol_run"]["state"] == "finished"
+    folder = Path(win.record.controller.recorder.folder)
+    assert (folder / "responses.csv").exists() and (folder / "protocol_log.jsonl").exists()
+    streams, _ = pyxdf.load_xdf(str(folder / "recording.xdf"), dejitter_timestamps=False)
+    marks = next(s for s in streams if s["info"]["name"][0] == "mexlab-markers")
+    events = [json.loads(m[0])["event"] for m in marks["time_series"]]
+    assert "protocol_start" in events and "protocol_end" in events and "stimulus_onset" in events
+    win.sessions.refresh()
+    qtbot.waitUntil(lambda: any(r.get("protocol") == "passive-suppression" for r in win.sessions.state.rows),
+                    timeout=20000)

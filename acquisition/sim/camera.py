@@ -4,8 +4,8 @@ It has the sensors of a D400 camera ("RGB Camera" with an rgb8 stream, "Stereo M
 stream and a depth-units option), so the recorder opens it through the same code as hardware.
 A generator thread renders frame k at the capture time ``t0 + k / fps`` (LSL clock), stamps it in the
 global time domain (host milliseconds, as a D400 with global time enabled does) and injects it.
-If rendering falls behind by more than a frame, the frame is skipped and the camera's frame counter
-jumps, as a real camera's does, so the recorder sees and counts the drop.
+If rendering falls behind by more than ``CATCH_UP_S``, frames are skipped and the camera's frame
+counter jumps, as a real camera's does when its buffers overflow, so the recorder sees and counts it.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from acquisition.realsense.devices import require_rs
 from acquisition.realsense.modes import Mode
 
 SIM_NAME = "mexlab simulated participant (software device)"
+# a camera exposes on its own clock and its driver buffers frames: a briefly late renderer catches up
+# (frames keep their true capture times); only a stall longer than this loses exposures
+CATCH_UP_S = 0.5
 
 
 def _intrinsics(rs, mode: Mode):
@@ -107,7 +110,7 @@ class SimulatedCamera:
             now = pylsl.local_clock()
             if now < due:
                 time.sleep(due - now)
-            elif now - due > period:  # fell behind: a real camera would skip this exposure
+            elif now - due > CATCH_UP_S:  # far behind (the machine stalled): the exposure is lost
                 k += 1
                 self.frames_skipped += 1
                 continue

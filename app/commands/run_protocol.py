@@ -90,21 +90,6 @@ def pick_screen(app, index: int | None):
     return screens[index]
 
 
-def _wait_first_frame(rec, timeout: float = 15.0) -> None:
-    """Markers must fall inside the video: start the protocol once the first frame is in the file."""
-    if rec.camera is None:
-        return
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if any(v["frames_written"] > 0 for v in rec.snapshot()["videos"].values()):
-            return
-        reason = rec.should_stop()
-        if reason:
-            raise MexlabError(f"the recording stopped before the protocol began: {reason}")
-        time.sleep(0.02)
-    raise MexlabError(f"no video frame was recorded within {timeout:g} s of the start; the protocol did not begin")
-
-
 def _pump(app, seconds: float) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -123,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     from protocols.library import find_protocol
     from protocols.loader import load_protocol
     from protocols.plan import build_plan
-    from protocols.runlog import RunLog
+    from app.protocol_session import record_run, wait_first_frame
 
     proto = load_protocol(find_protocol(args.protocol))
     plan = build_plan(proto, args.participant, quick=args.quick, group=args.group)
@@ -147,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         try:
             rec.start()
-            _wait_first_frame(rec)
+            wait_first_frame(rec)
         except MexlabError:
             rec.abandon()
             raise
@@ -170,12 +155,7 @@ def run(args: argparse.Namespace) -> int:
         if not run.done:
             loop.exec()
         _pump(app, 0.5)  # the video runs on a little after protocol_end
-        reason = "protocol finished" if run.state == "finished" else f"protocol aborted: {run.engine.abort_reason}"
-        rec.meta["files"].update(RunLog.files())
-        rec.meta["protocol_run"] = {
-            "name": proto.name, "file": str(proto.path), "group": plan.group, "quick": plan.quick,
-            "simulated_responses": args.headless, "state": run.state, "reason": run.engine.abort_reason,
-            "markers": run.engine.pushed, "stimulus_frames_dropped": sum(v["dropped"] for v in run.videos)}
+        reason = record_run(rec, run, proto, plan, args.headless)
         meta = rec.stop(reason)
     finally:
         for s, h in old.items():

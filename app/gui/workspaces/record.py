@@ -15,6 +15,7 @@ from app.record_controller import RecordController, config_from_settings, next_s
 from app.settings import Settings
 from app.gui.widgets.counters import CountersTable
 from app.gui.widgets.preview import FramePreview
+from app.gui.widgets.protocol_launcher import ProtocolLauncher
 from app.gui.widgets.traces import TracesPanel
 from app.gui.workers import run_in_thread
 
@@ -129,7 +130,9 @@ class RecordWorkspace(QWidget):
         self.counters = CountersTable()
         rv.addWidget(self.counters, 2)
         self.protocol_box = QGroupBox("Protocol")
-        QVBoxLayout(self.protocol_box).addWidget(QLabel("Protocol runs: see the Protocol panel (mexlab run-protocol)."))
+        self.launcher = ProtocolLauncher()
+        self.launcher.run_requested.connect(self.start_protocol)
+        QVBoxLayout(self.protocol_box).addWidget(self.launcher)
         rv.addWidget(self.protocol_box)
         spot = QGroupBox("Spotted micro-expressions (live)")
         sv = QVBoxLayout(spot)
@@ -201,8 +204,93 @@ class RecordWorkspace(QWidget):
         run_in_thread(lambda: self.controller.start(cfg), lambda f: self.status.setText(f"recording to {f}"),
                       self._failed)
 
+    # -- protocol runs ------------------------------------------------------------------------
+    def start_protocol(self, name: str, windowed: bool = True, screen_index: int = 0, *, quick: bool = False,
+                       simulate: bool = False) -> None:
+        """Run a protocol as a recording: the same start as Start, then the participant display.
+        ``quick`` and ``simulate`` (simulated answers) are for checking a protocol, as in run-protocol."""
+        from protocols.library import find_protocol
+        from protocols.loader import load_protocol
+        from protocols.plan import build_plan
+
+        if not self.preflight_ok or self.controller.recording:
+            return
+        participant = self.participant.text().strip()
+        if not participant:
+            self._failed("a protocol run needs the participant's pseudonym (it seeds the counterbalancing)")
+            return
+        try:
+            proto = load_protocol(find_protocol(name))
+            plan = build_plan(proto, participant, quick=quick)
+            Path(self.settings.output_folder).mkdir(parents=True, exist_ok=True)
+            folder = next_session_folder(Path(self.settings.output_folder), participant)
+            cfg = config_from_settings(self.settings, participant, folder, protocol=proto.name)
+        except (MexlabError, OSError) as exc:
+            self._failed(str(exc))
+            return
+        self._protocol = {"proto": proto, "plan": plan, "windowed": windowed, "screen": screen_index,
+                          "simulate": simulate}
+        self.start_btn.setEnabled(False)
+        self.launcher.run_btn.setEnabled(False)
+        self.status.setText(f"starting protocol {proto.name} … ({folder})")
+        self.traces.clear()
+        run_in_thread(lambda: self.controller.start(cfg), lambda _f: self._await_first_frame(), self._failed)
+
+    def _await_first_frame(self, tries: int = 0) -> None:
+        from app.protocol_session import first_frame_arrived
+
+        rec = self.controller.recorder
+        if rec is None or rec.stopped:
+            return
+        if first_frame_arrived(rec):
+            self._begin_protocol()
+        elif tries > 300:
+            self._failed("no video frame was recorded within 15 s: the protocol did not begin")
+            run_in_thread(lambda: self.controller.stop("protocol did not begin"), self._stopped, self._failed)
+        else:
+            QTimer.singleShot(50, lambda: self._await_first_frame(tries + 1))
+
+    def _begin_protocol(self) -> None:
+        from PySide6.QtGui import QGuiApplication
+
+        from app.protocol_display import ParticipantDisplay
+        from app.protocol_panel import ProtocolPanel
+        from app.protocol_run import ProtocolRun
+
+        p = self._protocol
+        rec = self.controller.recorder
+        screens = QGuiApplication.screens()
+        screen = screens[p["screen"]] if 0 <= p["screen"] < len(screens) else screens[0]
+        display = ParticipantDisplay(p["proto"].screen)
+        display.show_on(screen, fullscreen=not p["windowed"], size=(1024, 640) if p["windowed"] else None)
+        run = ProtocolRun(p["plan"], rec.markers, rec.folder, display, recorder=rec, simulate=p["simulate"])
+        panel = ProtocolPanel()
+        panel.attach(run)
+        self.launcher.show_panel(panel)
+        p.update(display=display, run=run, panel=panel)
+        run.finished.connect(self._protocol_finished)
+        self.status.setText(f"running protocol {p['proto'].name} for {p['plan'].participant}, recording to {rec.folder}")
+        run.start()
+
+    def _protocol_finished(self, _state: str) -> None:
+        from app.protocol_session import record_run
+
+        p = self._protocol
+        reason = record_run(self.controller.recorder, p["run"], p["proto"], p["plan"], simulated=p["simulate"])
+        QTimer.singleShot(500, lambda: run_in_thread(lambda: self.controller.stop(reason), self._stopped,
+                                                     self._failed))  # the video runs on a little
+        p["display"].close()
+
+    @property
+    def protocol_run(self):
+        return (getattr(self, "_protocol", None) or {}).get("run")
+
     def stop_recording(self) -> None:
         if not self.controller.recording:
+            return
+        run = self.protocol_run
+        if run is not None and not run.done:
+            run.abort("recording stopped by the experimenter")  # its end stops the recording
             return
         self.stop_btn.setEnabled(False)
         self.status.setText("stopping: letting LabRecorder take the last samples …")
@@ -233,6 +321,7 @@ class RecordWorkspace(QWidget):
         rec = self.controller.recording
         phase = self.state.phase
         self.start_btn.setEnabled(self.preflight_ok and not rec and phase == "idle")
+        self.launcher.run_btn.setEnabled(self.preflight_ok and not rec and phase == "idle")
         self.stop_btn.setEnabled(rec and phase == "recording")
         self.mark_btn.setEnabled(rec and phase == "recording")
         for w in (self.source, self.camera_file, self.rgb_mode, self.depth_mode, self.required, self.out_root,
