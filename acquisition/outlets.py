@@ -63,6 +63,14 @@ class MarkerOutlet:
         self.source_id = info.source_id()
         self.pushed = 0
         self._lock = threading.Lock()
+        self.history: list[tuple[float, dict]] = []  # (timestamp, payload) of every marker pushed
+
+    def nearest(self, t: float, max_distance_s: float = 30.0, skip: tuple = ()) -> tuple[float, dict] | None:
+        """The marker closest in time to ``t`` (for "what was happening when…")."""
+        with self._lock:
+            cands = [h for h in self.history if h[1].get("event") not in skip]
+            best = min(cands, key=lambda h: abs(h[0] - t), default=None)
+        return best if best is not None and abs(best[0] - t) <= max_distance_s else None
 
     def push(self, event: str, timestamp: float | None = None, **fields) -> float:
         """Push one marker; returns its LSL timestamp (``timestamp`` or now)."""
@@ -71,4 +79,5 @@ class MarkerOutlet:
         with self._lock:
             self.outlet.push_sample([json.dumps(payload, sort_keys=True)], ts)
             self.pushed += 1
+            self.history.append((ts, payload))
         return ts

@@ -80,6 +80,7 @@ class Recorder:
         self._stop_requested = threading.Event()
         self.errors: list[str] = []
         self.latest_frames: dict[str, CameraFrame] = {}  # for live previews: a reference, no copy
+        self.frame_listeners: list = []  # callables(CameraFrame), e.g. live spotting; must not block
         self.started_lsl: float | None = None
         self.stopped = False
 
@@ -234,6 +235,8 @@ class Recorder:
         if last is not None and frame.camera_frame > last + 1:
             counts["dropped_counter_gap"] += frame.camera_frame - last - 1
         self._last_camera_frame[key] = frame.camera_frame
+        for listener in self.frame_listeners:
+            listener(frame)
         blocking = self.camera.kind == "playback"
         ok = self.writers[key].offer(
             QueuedFrame(frame.image, frame.camera_frame, frame.camera_timestamp_ms, frame.lsl_time),

@@ -59,6 +59,8 @@ def test_record_from_the_gui_and_find_the_session(qtbot, window):
                     timeout=30000)
     qtbot.waitUntil(lambda: win.record.traces.updates >= 3 and len(win.record.traces._plots) == 3, timeout=20000)
     assert win.record.counters.rowCount() >= 5  # 2 videos + EMG, ECG, EDA
+    qtbot.waitUntil(lambda: win.record.live_spotting is not None and win.record.live_spotting.frames_in > 10,
+                    timeout=20000)  # live spotting receives the frames (its flags: test_live_spotting_record)
     qtbot.mouseClick(win.record.mark_btn, Qt.LeftButton)
     qtbot.mouseClick(win.record.stop_btn, Qt.LeftButton)
     qtbot.waitUntil(lambda: win.record.controller.state.last_session is not None and

@@ -16,6 +16,7 @@ from app.settings import Settings
 from app.gui.widgets.counters import CountersTable
 from app.gui.widgets.preview import FramePreview
 from app.gui.widgets.protocol_launcher import ProtocolLauncher
+from app.gui.widgets.spotted import SpottedPanel
 from app.gui.widgets.traces import TracesPanel
 from app.gui.workers import run_in_thread
 
@@ -135,13 +136,10 @@ class RecordWorkspace(QWidget):
         QVBoxLayout(self.protocol_box).addWidget(self.launcher)
         rv.addWidget(self.protocol_box)
         spot = QGroupBox("Spotted micro-expressions (live)")
-        sv = QVBoxLayout(spot)
-        self.spotted = QListWidget()
-        self.spotted_note = QLabel("Live spotting is not available in this version: flags will appear here.")
-        self.spotted_note.setWordWrap(True)
-        sv.addWidget(self.spotted_note)
-        sv.addWidget(self.spotted)
+        self.spotted = SpottedPanel()
+        QVBoxLayout(spot).addWidget(self.spotted)
         rv.addWidget(spot, 1)
+        self.live_spotting = None
 
         split = QSplitter()
         for w in (left, center, right):
@@ -201,8 +199,30 @@ class RecordWorkspace(QWidget):
         self.start_btn.setEnabled(False)
         self.status.setText(f"starting … ({folder})")
         self.traces.clear()
-        run_in_thread(lambda: self.controller.start(cfg), lambda f: self.status.setText(f"recording to {f}"),
-                      self._failed)
+        run_in_thread(lambda: self.controller.start(cfg), self._started, self._failed)
+
+    def _started(self, folder) -> None:
+        self.status.setText(f"recording to {folder}")
+        self._start_live_spotting()
+
+    def _start_live_spotting(self) -> None:
+        from app.live_spotting import LiveSpotting
+
+        rec = self.controller.recorder
+        self.spotted.reset(rec.started_lsl if rec else None)
+        if rec is None or rec.camera is None or "rgb" not in rec.camera.streams or not self.spotted.enabled.isChecked():
+            self.spotted.note.setText("live spotting is off (no colour video, or switched off)")
+            return
+        self.live_spotting = LiveSpotting(rec, self.spotted.flag_arrived.emit)
+        self.live_spotting.start()
+
+    def _stop_live_spotting(self) -> None:
+        if self.live_spotting is not None:
+            ls = self.live_spotting
+            self.live_spotting = None
+            ls.stop()
+            if ls.error:
+                self.spotted.note.setText(ls.error)
 
     # -- protocol runs ------------------------------------------------------------------------
     def start_protocol(self, name: str, windowed: bool = True, screen_index: int = 0, *, quick: bool = False,
@@ -234,7 +254,8 @@ class RecordWorkspace(QWidget):
         self.launcher.run_btn.setEnabled(False)
         self.status.setText(f"starting protocol {proto.name} … ({folder})")
         self.traces.clear()
-        run_in_thread(lambda: self.controller.start(cfg), lambda _f: self._await_first_frame(), self._failed)
+        run_in_thread(lambda: self.controller.start(cfg), lambda f: (self._started(f), self._await_first_frame()),
+                      self._failed)
 
     def _await_first_frame(self, tries: int = 0) -> None:
         from app.protocol_session import first_frame_arrived
@@ -297,6 +318,7 @@ class RecordWorkspace(QWidget):
         run_in_thread(lambda: self.controller.stop(), self._stopped, self._failed)
 
     def _stopped(self, meta) -> None:
+        self._stop_live_spotting()
         self._refresh_buttons()
         if meta is not None:
             self.status.setText(self.state.message)
@@ -331,6 +353,8 @@ class RecordWorkspace(QWidget):
             self.status.setText(self.state.message)
 
     def _tick(self) -> None:
+        if not self.controller.recording and self.live_spotting is not None:
+            self._stop_live_spotting()
         if not self.controller.recording:
             if self.stop_btn.isEnabled():
                 self._refresh_buttons()
