@@ -171,3 +171,37 @@ def test_protocol_run_from_the_record_workspace(qtbot, window):
     win.sessions.refresh()
     qtbot.waitUntil(lambda: any(r.get("protocol") == "passive-suppression" for r in win.sessions.state.rows),
                     timeout=20000)
+
+
+def test_analyze_workspace_spots_and_plots_a_session(qtbot, window, tmp_path):
+    """Record the rig, then in Analyze: run spotting (progress bar), see intervals on the timeline and
+    in the table, jump to an apex frame; analyse its physiology (figure shown)."""
+    from acquisition.recorder import Recorder
+    from acquisition.sources import RecordConfig
+
+    rec = Recorder(RecordConfig(out=tmp_path / "s", source="simulate", duration=14, seed=1))
+    rec.prepare()
+    rec.start()
+    import time
+
+    while rec.should_stop() is None:
+        time.sleep(0.2)
+    rec.stop()
+    win = window
+    win.analyze.open_session(tmp_path / "s")
+    win.tabs.setCurrentWidget(win.analyze)
+    win.analyze.run_spotting()
+    qtbot.waitUntil(lambda: bool(win.analyze.result is not None or win.analyze.last_error), timeout=120000)
+    assert win.analyze.result is not None, win.analyze.last_error
+    assert win.analyze.bar.value() == win.analyze.bar.maximum() > 0
+    micro = [i for i in win.analyze.result.intervals if i["type"] == "micro"]
+    assert micro and win.analyze.table.rowCount() >= len(micro)
+    assert (tmp_path / "s" / "analysis" / "spotting.json").exists()
+    win.analyze.table.selectRow(0)
+    assert getattr(win.analyze, "jumped_to", None) == int(win.analyze.table.item(0, 2).text())
+    assert win.analyze.frame.frames_shown == 1
+    win.analyze.tabs.setCurrentIndex(1)
+    win.analyze.run_physio()
+    qtbot.waitUntil(lambda: bool(win.analyze.canvas is not None or win.analyze.last_error), timeout=120000)
+    assert win.analyze.canvas is not None, getattr(win.analyze, "last_error", None)
+    assert "mean HR" in win.analyze.physio_info.text()

@@ -6,6 +6,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from app.gui.shortcuts import shortcut
+from app.gui.workspaces.analyze import AnalyzeWorkspace
 from app.gui.workspaces.record import RecordWorkspace
 from app.gui.workspaces.sessions import SessionsWorkspace
 from app.settings import Settings
@@ -25,13 +26,17 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.sessions, "Sessions")
         self.tabs.addTab(self.record, "Record")
+        self.analyze = AnalyzeWorkspace(db)
+        self.tabs.addTab(self.analyze, "Analyze")
+        self.sessions.open_in_analyze = self._analyze_session
         self.setCentralWidget(self.tabs)
-        self.record.session_finished.connect(lambda _meta: self.sessions.refresh())
+        self.record.session_finished.connect(lambda _meta: (self.sessions.refresh(), self.analyze.refresh()))
         self.banner = QLabel("")
         self.statusBar().addPermanentWidget(self.banner)
         self._actions()
         self.confirm_close = None  # tests replace the question box
         self.sessions.refresh()
+        self.analyze.refresh()
 
     def _actions(self) -> None:
         def add(action_id, text, fn):
@@ -43,6 +48,7 @@ class MainWindow(QMainWindow):
 
         add("workspace.sessions", "Sessions", lambda: self.tabs.setCurrentWidget(self.sessions))
         add("workspace.record", "Record", lambda: self.tabs.setCurrentWidget(self.record))
+        add("workspace.analyze", "Analyze", lambda: self.tabs.setCurrentWidget(self.analyze))
         add("record.preflight", "Pre-flight", self.record.run_preflight)
         add("record.start", "Start recording", self.record.start_recording)
         add("record.stop", "Stop recording", self.record.stop_recording)
@@ -50,6 +56,10 @@ class MainWindow(QMainWindow):
         add("sessions.refresh", "Refresh sessions", self.sessions.refresh)
         add("sessions.recheck", "Re-check session", self.sessions.recheck)
         add("app.quit", "Quit", self.close)
+
+    def _analyze_session(self, folder) -> None:
+        self.analyze.open_session(folder)
+        self.tabs.setCurrentWidget(self.analyze)
 
     def say(self, text: str) -> None:
         self.banner.setText(text)

@@ -6,6 +6,8 @@ from __future__ import annotations
 SHORTCUTS: dict[str, str] = {
     "workspace.sessions": "Ctrl+1",
     "workspace.record": "Ctrl+2",
+    "workspace.analyze": "Ctrl+3",
+    "workspace.annotate": "Ctrl+4",
     "record.preflight": "Ctrl+P",
     "record.start": "Ctrl+R",
     "record.stop": "Ctrl+.",

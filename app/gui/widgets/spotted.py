@@ -24,6 +24,7 @@ class SpottedPanel(QWidget):
         lay.addWidget(self.note)
         self.list = QListWidget()
         self.list.setIconSize(QSize(64, 64))
+        self.list.setWordWrap(True)
         lay.addWidget(self.list, 1)
         self.flag_arrived.connect(self._add)
         self.t0: float | None = None

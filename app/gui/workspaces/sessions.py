@@ -77,11 +77,14 @@ class SessionsWorkspace(QWidget):
         self.open_btn = QPushButton("Open folder")
         self.recheck_btn = QPushButton("Re-check")
         self.delete_btn = QPushButton("Delete…")
+        self.analyze_btn = QPushButton("Analyze")
+        self.analyze_btn.clicked.connect(self._analyze)
+        self.open_in_analyze = None  # set by the main window
         self.open_btn.clicked.connect(self.open_folder)
         self.recheck_btn.clicked.connect(self.recheck)
         self.delete_btn.clicked.connect(self.delete)
         self.info = QLabel("")
-        for b in (self.open_btn, self.recheck_btn, self.delete_btn):
+        for b in (self.open_btn, self.recheck_btn, self.analyze_btn, self.delete_btn):
             bottom.addWidget(b)
         bottom.addWidget(self.info, 1)
         lay = QVBoxLayout(self)
@@ -166,6 +169,11 @@ class SessionsWorkspace(QWidget):
         r = self.selected()
         if r:
             QDesktopServices.openUrl(QUrl.fromLocalFile(r["folder"]))
+
+    def _analyze(self) -> None:
+        r = self.selected()
+        if r and self.open_in_analyze:
+            self.open_in_analyze(Path(r["folder"]))
 
     def recheck(self) -> None:
         r = self.selected()

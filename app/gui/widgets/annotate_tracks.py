@@ -1,0 +1,126 @@
+"""The time-series tracks under the annotation video: EMG per channel at full rate (a min/max
+envelope when zoomed out, so no burst is ever decimated away), ECG with heart rate, EDA, protocol
+markers, coded events and candidates; one time axis (seconds from the first video frame) that
+follows the playhead."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+
+EVENT_BRUSH = {"accepted": (40, 160, 90, 70), "candidate": (230, 160, 20, 60), "rejected": (150, 150, 150, 30)}
+
+
+def minmax_envelope(t: np.ndarray, x: np.ndarray, t0: float, t1: float, n_bins: int):
+    """``(t, y)`` to draw ``x`` over ``[t0, t1]`` with at most ``2·n_bins`` points: every sample
+    when they fit, else each bin's minimum and maximum in time order (peaks are kept)."""
+    i0, i1 = np.searchsorted(t, [t0, t1])
+    i0, i1 = max(0, i0 - 1), min(t.size, i1 + 1)
+    tt, xx = t[i0:i1], x[i0:i1]
+    if xx.size <= 2 * n_bins or n_bins < 1:
+        return tt, xx
+    per = int(np.ceil(xx.size / n_bins))
+    n = (xx.size // per) * per
+    blocks = xx[:n].reshape(-1, per)
+    lo, hi = blocks.min(axis=1), blocks.max(axis=1)
+    tb = tt[:n].reshape(-1, per)[:, 0]
+    return np.repeat(tb, 2), np.column_stack([lo, hi]).ravel()
+
+
+class Tracks(pg.GraphicsLayoutWidget):
+    seek_requested = Signal(float)     # seconds from the first frame
+    WINDOW_S = 6.0
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setBackground("w")
+        self._series: list[tuple[pg.PlotDataItem, np.ndarray, np.ndarray]] = []
+        self._plots: list[pg.PlotItem] = []
+        self._playheads: list[pg.InfiniteLine] = []
+        self._regions: list = []
+        self._follow = True
+
+    def clear_tracks(self) -> None:
+        self.clear()
+        self._series, self._plots, self._playheads, self._regions = [], [], [], []
+
+    def _plot(self, label: str, height: int = 60) -> pg.PlotItem:
+        p = self.addPlot(row=len(self._plots), col=0)
+        p.setLabel("left", label)
+        p.getAxis("left").setWidth(70)
+        p.setMouseEnabled(x=True, y=False)
+        p.hideButtons()
+        p.setMaximumHeight(height * 2)
+        if self._plots:
+            p.setXLink(self._plots[0])
+            self._plots[-1].getAxis("bottom").setStyle(showValues=False)
+        else:
+            p.sigXRangeChanged.connect(lambda *_: self._redraw())
+        line = pg.InfiniteLine(0, angle=90, pen=pg.mkPen("r", width=1.5))
+        p.addItem(line)
+        p.scene().sigMouseClicked.connect(self._clicked) if not self._plots else None
+        self._playheads.append(line)
+        self._plots.append(p)
+        return p
+
+    def add_series(self, label: str, t: np.ndarray, x: np.ndarray, color="k", height: int = 60) -> pg.PlotItem:
+        p = self._plot(label, height)
+        item = p.plot(pen=pg.mkPen(color, width=1))
+        self._series.append((item, np.asarray(t, float), np.asarray(x, float)))
+        finite = x[np.isfinite(x)] if x.size else x
+        if finite.size:
+            lo, hi = np.percentile(finite, [0.1, 99.9])
+            p.setYRange(lo, hi if hi > lo else lo + 1, padding=0.1)
+        return p
+
+    def add_markers(self, markers: list[tuple[float, str]]) -> None:
+        p = self._plot("markers", 30)
+        p.getAxis("left").setTicks([[]])
+        for t, text in markers:
+            p.addItem(pg.InfiniteLine(t, angle=90, pen=pg.mkPen((80, 80, 200), width=1),
+                                      label=text[:18], labelOpts={"position": 0.8, "color": (60, 60, 160)}))
+
+    def set_events(self, spans: list[tuple[float, float, str, str]]) -> None:
+        """``(t0, t1, status, label)``: shown on every plot's background, labelled on the last."""
+        for p, r in self._regions:
+            p.removeItem(r)
+        self._regions = []
+        if not self._plots:
+            self._plot("events", 30)
+        for t0, t1, status, label in spans:
+            for k, p in enumerate(self._plots):
+                r = pg.LinearRegionItem((t0, t1), movable=False, brush=EVENT_BRUSH.get(status, EVENT_BRUSH["accepted"]),
+                                        pen=pg.mkPen(None))
+                r.setZValue(-10)
+                p.addItem(r)
+                self._regions.append((p, r))
+                if k == len(self._plots) - 1 and label:
+                    txt = pg.TextItem(label, color=(20, 90, 50), anchor=(0, 1))
+                    txt.setPos(t0, p.viewRange()[1][0])
+                    p.addItem(txt)
+                    self._regions.append((p, txt))
+
+    def set_playhead(self, t: float) -> None:
+        for line in self._playheads:
+            line.setValue(t)
+        if self._plots and self._follow:
+            x0, x1 = self._plots[0].viewRange()[0]
+            w = x1 - x0 if x1 - x0 > 0.05 else self.WINDOW_S
+            if not (x0 + 0.1 * w <= t <= x1 - 0.1 * w):
+                self._plots[0].setXRange(t - w / 2, t + w / 2, padding=0)
+
+    def _redraw(self) -> None:
+        if not self._plots:
+            return
+        x0, x1 = self._plots[0].viewRange()[0]
+        px = max(100, int(self._plots[0].vb.width()))
+        for item, t, x in self._series:
+            tt, yy = minmax_envelope(t, x, x0, x1, px)
+            item.setData(tt, yy)
+
+    def _clicked(self, ev) -> None:
+        if not self._plots:
+            return
+        pos = self._plots[0].vb.mapSceneToView(ev.scenePos())
+        self.seek_requested.emit(float(pos.x()))

@@ -1,0 +1,83 @@
+"""Take the documentation screenshots from the real running application (offscreen):
+docs/img/record-workspace.png, sessions-workspace.png, analyze-spotting.png, analyze-physiology.png.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots.py
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+IMG = ROOT / "docs" / "img"
+
+
+def main() -> int:
+    work = Path(tempfile.mkdtemp(prefix="mexlab-shots-"))
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["MEXLAB_CONFIG_DIR"] = str(work / "config")
+    os.environ["MEXLAB_DB"] = f"sqlite:///{work / 'catalog.sqlite'}"
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.gui.main_window import MainWindow
+    from app.settings import Settings
+
+    app = QApplication.instance() or QApplication([])
+
+    def wait(sec: float) -> None:
+        loop = QEventLoop()
+        QTimer.singleShot(int(sec * 1000), loop.quit)
+        loop.exec()
+
+    def until(cond, timeout=120.0) -> None:
+        end = time.monotonic() + timeout
+        while not cond() and time.monotonic() < end:
+            wait(0.2)
+
+    win = MainWindow(Settings(output_folder=str(work / "sessions"), source="simulate"), simulate=True)
+    win.resize(1500, 900)
+    win.show()
+    win.tabs.setCurrentWidget(win.record)
+    win.record.participant.setText("P001")
+    win.record.run_preflight()
+    until(lambda: win.record.preflight_ok)
+    win.record.start_recording()
+    until(lambda: win.record.controller.recording)
+    until(lambda: win.record.spotted.count >= 2, timeout=40)
+    wait(1.0)
+    win.grab().save(str(IMG / "record-workspace.png"))
+    win.record.stop_recording()
+    until(lambda: win.record.controller.state.phase == "idle" and not win.record.controller.recording)
+    wait(2.0)
+    win.tabs.setCurrentWidget(win.sessions)
+    until(lambda: len(win.sessions.state.rows) >= 1)
+    win.sessions.select_session(win.sessions.state.rows[0]["session_id"])
+    wait(0.5)
+    win.grab().save(str(IMG / "sessions-workspace.png"))
+    folder = Path(win.sessions.state.rows[0]["folder"])
+    win.analyze.open_session(folder)
+    win.tabs.setCurrentWidget(win.analyze)
+    win.analyze.run_spotting()
+    until(lambda: win.analyze.result is not None or bool(win.analyze.last_error), timeout=300)
+    if win.analyze.table.rowCount():
+        win.analyze.table.selectRow(0)
+    wait(0.5)
+    win.grab().save(str(IMG / "analyze-spotting.png"))
+    win.analyze.tabs.setCurrentIndex(1)
+    win.analyze.run_physio()
+    until(lambda: win.analyze.canvas is not None or bool(win.analyze.last_error), timeout=300)
+    wait(1.0)
+    win.grab().save(str(IMG / "analyze-physiology.png"))
+    win.close()
+    print("screenshots in", IMG)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
