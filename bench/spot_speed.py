@@ -6,12 +6,12 @@ Speed is measured on a 640x480 @ 30 fps H.264 video. Without ``--video`` one is 
 face video ``../shared/data/video/WolfgangLanger_Pexels.mp4`` (640x360, letterboxed to 640x480,
 re-labelled 30 fps). Stages:
 
-* ``decode``   decoding alone, as the pipeline does it (luma every frame, RGB every 2nd frame);
-* ``face``     the MediaPipe Face Landmarker on every 2nd frame (the pipeline's stride);
+* ``decode``   decoding alone, as the pipeline does it (luma every frame, RGB every 3rd frame);
+* ``face``     the MediaPipe Face Landmarker on every 3rd frame (the pipeline's stride), alone;
 * ``flow``     registration + DIS optical flow + rigid-motion fit, every frame;
 * ``spotting`` detection and interference elimination on the extracted features;
-* ``pipeline`` the whole of ``spot()`` without cache (decoding runs in its own thread, overlapped
-  with the rest), and ``cached`` a second run that reads the feature cache.
+* ``pipeline`` the whole of ``spot()`` without cache (decoding and the face model run in threads
+  of their own, overlapped with the flow), and ``cached`` a second run that reads the cache.
 
 Live latency (``--session``, a simulated-rig session with ground_truth.csv): the session's frames
 are pushed into :class:`StreamingSpotter` with their frame times; for every ground-truth
@@ -73,11 +73,14 @@ def bench_stages(video: Path) -> dict:
     from analysis.spotting.flow import FlowEstimator
     from analysis.spotting.pipeline import spot, spot_features
 
+    from analysis.spotting.pipeline import SpotParams
+
+    stride = SpotParams().stride
     info = probe(video)
     res = {"video": str(video), "size": f"{info.width}x{info.height}", "fps": info.fps,
            "codec": info.codec}
     t0 = time.perf_counter()
-    frames = list(iter_frames(video, want_rgb=lambda i: i % 2 == 0))
+    frames = list(iter_frames(video, want_rgb=lambda i: i % stride == 0))
     dt = time.perf_counter() - t0
     n = len(frames)
     res["frames"] = n
@@ -85,11 +88,11 @@ def bench_stages(video: Path) -> dict:
     with FaceTracker() as tr:
         t0 = time.perf_counter()
         last = None
-        for fr in frames[::2]:
+        for fr in frames[::stride]:
             ff = tr.process(fr.rgb, fr.t * 1000)
             last = ff or last
         dt = time.perf_counter() - t0
-    res["face_ms_per_call"] = 1000 * dt / len(frames[::2])
+    res["face_ms_per_call"] = 1000 * dt / len(frames[::stride])
     res["face_ms_per_frame"] = 1000 * dt / n
     fe = FlowEstimator(128)
     t0 = time.perf_counter()
