@@ -52,6 +52,7 @@ class Tracks(pg.GraphicsLayoutWidget):
         p.setMouseEnabled(x=True, y=False)
         p.hideButtons()
         p.setMaximumHeight(height * 2)
+        p.setMinimumHeight(height * 0.7)
         if self._plots:
             p.setXLink(self._plots[0])
             self._plots[-1].getAxis("bottom").setStyle(showValues=False)
@@ -100,6 +101,11 @@ class Tracks(pg.GraphicsLayoutWidget):
                     txt.setPos(t0, p.viewRange()[1][0])
                     p.addItem(txt)
                     self._regions.append((p, txt))
+
+    def show_window(self, t: float) -> None:
+        if self._plots:
+            self._plots[0].setXRange(t - 0.1 * self.WINDOW_S, t + 0.9 * self.WINDOW_S, padding=0)
+        self.set_playhead(t)
 
     def set_playhead(self, t: float) -> None:
         for line in self._playheads:

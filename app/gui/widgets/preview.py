@@ -31,17 +31,27 @@ class FramePreview(QLabel):
         self.last_camera_frame: int | None = None
         self._image: QImage | None = None
 
-    def show_rgb(self, rgb: np.ndarray, box=None) -> None:
+    def _fit(self, image: np.ndarray, interpolation) -> np.ndarray:
+        """Shrink to the label's size first (numpy/OpenCV): everything after works on few pixels."""
+        h, w = image.shape[:2]
+        scale = min(self.width() / w, self.height() / h, 1.0)
+        if scale < 0.98:
+            image = cv2.resize(image, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=interpolation)
+        return image
+
+    def show_rgb(self, rgb: np.ndarray, box=None, *, fitted: bool = False) -> None:
+        h0, w0 = rgb.shape[:2]
+        small = rgb if fitted else self._fit(rgb, cv2.INTER_AREA)
         if box is not None:
-            rgb = rgb.copy()
-            x0, y0, x1, y1 = (int(v) for v in box)
-            cv2.rectangle(rgb, (x0, y0), (x1, y1), (40, 220, 90), 2)
-        h, w = rgb.shape[:2]
-        rgb = np.ascontiguousarray(rgb)
-        self._image = QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888).copy()
-        pix = QPixmap.fromImage(self._image).scaled(self.size(), Qt.KeepAspectRatio, Qt.FastTransformation)
-        self.setPixmap(pix)
+            small = small.copy()
+            sx, sy = small.shape[1] / w0, small.shape[0] / h0
+            x0, y0, x1, y1 = (int(box[0] * sx), int(box[1] * sy), int(box[2] * sx), int(box[3] * sy))
+            cv2.rectangle(small, (x0, y0), (x1, y1), (40, 220, 90), 2)
+        h, w = small.shape[:2]
+        small = np.ascontiguousarray(small)
+        self._image = QImage(small.data, w, h, 3 * w, QImage.Format_RGB888).copy()
+        self.setPixmap(QPixmap.fromImage(self._image))
         self.frames_shown += 1
 
     def show_depth(self, depth: np.ndarray) -> None:
-        self.show_rgb(colorize_depth(depth))
+        self.show_rgb(colorize_depth(self._fit(depth, cv2.INTER_NEAREST)), fitted=True)

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 pg.setConfigOptions(exitCleanup=False)
 
 WINDOW_S = 5.0
-MAX_POINTS = 2000  # per channel drawn: min/max envelope keeps bursts visible
+MAX_POINTS = 1200  # per channel drawn: min/max envelope keeps bursts visible
 
 
 def envelope(t: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS):

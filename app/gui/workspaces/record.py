@@ -41,7 +41,8 @@ class RecordWorkspace(QWidget):
         self._state_changed.connect(self._refresh_buttons)
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
-        self.timer.start(int(1000 / max(1, settings.preview_fps)))
+        # poll at twice the preview rate: a new frame is shown on the first tick after it arrives
+        self.timer.start(max(5, int(500 / max(1, settings.preview_fps))))
         self._refresh_buttons()
 
     # -- layout ---------------------------------------------------------------------------------
@@ -368,13 +369,18 @@ class RecordWorkspace(QWidget):
         if d is not None and d.camera_frame != self.depth_preview.last_camera_frame:
             self.depth_preview.show_depth(d.image)
             self.depth_preview.last_camera_frame = d.camera_frame
+        import time as _time
+
+        now = _time.monotonic()
+        slow = now - getattr(self, "_last_slow", 0.0) >= 0.1  # text and traces at 10 Hz
+        if slow:
+            self._last_slow = now
         snap = self.state.snapshot
-        if snap:
+        if snap and slow:
             t = snap["elapsed"]
             self.elapsed.setText(f"{int(t // 60):02d}:{t % 60:04.1f}")
             self.counters.update_from(snap)
-        self._ticks = getattr(self, "_ticks", 0) + 1
-        if self._ticks % 3 == 0:  # traces at a third of the preview rate
+        if slow:
             self.traces.update_from(self.controller.monitors())
         if self.stop_btn.isEnabled() != (self.state.phase == "recording"):
             self._refresh_buttons()
