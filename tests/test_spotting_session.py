@@ -48,9 +48,9 @@ def test_session_spotting_uses_depth_and_emg(session):
         assert hit, (on, off, aus, d)
         assert hit[0]["type"] == "micro" and "emg" in hit[0], hit[0]
         assert all(e["z"] >= 5 for e in hit[0]["emg"])
-    no_emg = spot(session, write_session_json=False)
-    assert no_emg.intervals == res.intervals      # deterministic (second run from the cache)
-    assert res.features.from_cache is False and no_emg.features.from_cache is True
+    again = spot(session, write_session_json=False)
+    assert again.intervals == res.intervals       # deterministic (second run from the cache)
+    assert res.features.from_cache is False and again.features.from_cache is True
 
 
 def test_session_result_is_read_back_by_session_data(session):

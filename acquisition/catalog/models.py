@@ -179,3 +179,7 @@ class Stream(Base):
     gaps: Mapped[int | None] = mapped_column(Integer)
 
     session: Mapped[Session] = relationship(back_populates="streams")
+
+
+# the annotation tables (issue 6) share Base: imported here so every user of Base.metadata sees them
+from acquisition.catalog import annotation_models  # noqa: E402,F401

@@ -82,7 +82,10 @@ class Group:
 
     @property
     def aus(self) -> list[str]:
-        s = {a for m in self.members for a in m.aus}
+        """AUs of the members that carry the movement (score ≥ 35 % of the strongest): weaker
+        members are mostly motion spreading from a neighbouring region."""
+        top = max((m.score for m in self.members), default=0.0)
+        s = {a for m in self.members if m.score >= 0.35 * top for a in m.aus}
         return sorted(s, key=lambda a: int(a[2:]))
 
     @property

@@ -74,7 +74,7 @@ def _interpolate_keyframes(a: dict) -> None:
             src[fill, c] = np.interp(idx[fill], have, src[have, c])
 
 
-def extract_features(video, *, depth=None, depth_mapper=None, stride: int = 2, crop: int = 128,
+def extract_features(video, *, depth=None, depth_mapper=None, stride: int = 3, crop: int = 128,
                      max_side: int = 640, progress: Progress | None = None,
                      use_cache: bool = True) -> Features:
     """Features of ``video`` (and its registered ``depth`` video, with ``depth_mapper``)."""

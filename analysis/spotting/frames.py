@@ -70,7 +70,7 @@ class FrameProcessor:
     that are final: frames up to ``index - lag`` (``flush`` returns the rest).
     """
 
-    def __init__(self, *, stride: int = 2, crop: int = 128, max_side: int = 640,
+    def __init__(self, *, stride: int = 3, crop: int = 128, max_side: int = 640,
                  depth_mapper=None, threaded: bool = True, lag: int | None = None):
         self.stride = max(1, int(stride))
         self.lag = self.stride if lag is None else max(0, int(lag))

@@ -15,10 +15,11 @@ compensation leaves is handled here, and every candidate taken away is reported 
     syllable rate, i.e. at least ``speech_peaks`` opening peaks (prominence above the noise) with
     spacing 1/8 … 1/3 s within 1.2 s. Mouth-region candidates overlapping such stretches are removed.
 ``head motion``
-    The rigid head motion along the candidate (path length of the global model, crop px) exceeds
-    ``head_ratio`` × the candidate's amplitude — what is left after compensation is then mostly
-    compensation error — or the head turns faster than ``fast_deg_s`` (pose, in-plane rotation) or
-    moves faster than ``fast_mm_s`` in 3-D (depth).
+    Region by region, the score is discounted by the rigid head motion along the candidate (path
+    length of the global model, crop px) relative to ``head_ratio`` × its amplitude —
+    ``score × (1 - path / (head_ratio·amplitude))``, since what compensation leaves is proportional to
+    the motion — and the region is removed when that falls below 1; or the head turns faster than
+    ``fast_deg_s`` (pose, in-plane rotation) or moves faster than ``fast_mm_s`` in 3-D (depth).
 """
 
 from __future__ import annotations
@@ -169,21 +170,30 @@ def eliminate(groups: list[Group], blinks, speech: np.ndarray, head: dict, fps: 
             if len(keep) < len(members):
                 reasons.append("speech")
             members = keep
+        # head motion, member by member: what compensation leaves is proportional to the motion
+        head_why = None
+        if members:
+            keep = []
+            for m in members:
+                path = float(head["path_px"][m.onset:m.offset + 1].sum())
+                m.score *= max(0.0, 1.0 - path / (p.head_ratio * m.amplitude))
+                if m.score < 1.0:
+                    head_why = head_why or (f"head motion ({path:.2f} px rigid vs "
+                                            f"{m.amplitude:.2f} px local)")
+                    continue
+                keep.append(m)
+            if len(keep) < len(members):
+                reasons.append(head_why)
+            members = keep
         if not members:
             dropped.append(Suppressed(g.onset, g.offset, reasons[-1] if reasons else "blink",
                                       g.apex, g.score))
             continue
-        if len(members) < len(g.members):
-            g = Group(0, 0, 0, 0.0, members, emg=g.emg)
-            finish_group(g, fps, dp)
-        # head motion
+        g = Group(0, 0, 0, 0.0, members, emg=g.emg)
+        finish_group(g, fps, dp)
         sl = slice(g.onset, g.offset + 1)
-        path = float(head["path_px"][sl].sum())
-        amp = g.best.amplitude
         why = None
-        if path > p.head_ratio * amp:
-            why = f"head motion ({path:.2f} px rigid vs {amp:.2f} px local)"
-        elif head["deg_s"][sl].max(initial=0.0) > p.fast_deg_s:
+        if head["deg_s"][sl].max(initial=0.0) > p.fast_deg_s:
             why = f"fast head rotation ({head['deg_s'][sl].max():.0f} deg/s)"
         elif "mm_s" in head and head["mm_s"][sl].max(initial=0.0) > p.fast_mm_s:
             why = f"fast head movement ({head['mm_s'][sl].max():.0f} mm/s, depth)"

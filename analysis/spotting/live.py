@@ -62,7 +62,7 @@ class LiveStats:
 
 
 class StreamingSpotter:
-    def __init__(self, fps: float, *, stride: int = 2, crop: int = 128, window_s: float = 8.0,
+    def __init__(self, fps: float, *, stride: int = 3, crop: int = 128, window_s: float = 8.0,
                  check_s: float = 0.1, confirm_s: float = 0.1, min_history_s: float = 2.0,
                  interference: bool = True, thumb: int = 96, params=None, max_side: int = 640):
         from analysis.spotting.pipeline import SpotParams

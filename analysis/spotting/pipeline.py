@@ -41,7 +41,7 @@ class SpotParams:
     detect: DetectParams = field(default_factory=DetectParams)
     interference: InterferenceParams = field(default_factory=InterferenceParams)
     emg: EmgParams = field(default_factory=EmgParams)
-    stride: int = 2                # run the face model on every stride-th frame
+    stride: int = 3                # run the face model on every stride-th frame
     crop: int = 128
 
 

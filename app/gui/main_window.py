@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from app.gui.shortcuts import shortcut
 from app.gui.workspaces.analyze import AnalyzeWorkspace
+from app.gui.workspaces.annotate import AnnotateWorkspace
 from app.gui.workspaces.record import RecordWorkspace
 from app.gui.workspaces.sessions import SessionsWorkspace
 from app.settings import Settings
@@ -28,6 +29,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.record, "Record")
         self.analyze = AnalyzeWorkspace(db)
         self.tabs.addTab(self.analyze, "Analyze")
+        self.annotate = AnnotateWorkspace(db)
+        self.tabs.addTab(self.annotate, "Annotate")
+        self.sessions.open_in_annotate = self._annotate_session
         self.sessions.open_in_analyze = self._analyze_session
         self.setCentralWidget(self.tabs)
         self.record.session_finished.connect(lambda _meta: (self.sessions.refresh(), self.analyze.refresh()))
@@ -49,6 +53,7 @@ class MainWindow(QMainWindow):
         add("workspace.sessions", "Sessions", lambda: self.tabs.setCurrentWidget(self.sessions))
         add("workspace.record", "Record", lambda: self.tabs.setCurrentWidget(self.record))
         add("workspace.analyze", "Analyze", lambda: self.tabs.setCurrentWidget(self.analyze))
+        add("workspace.annotate", "Annotate", lambda: self.tabs.setCurrentWidget(self.annotate))
         add("record.preflight", "Pre-flight", self.record.run_preflight)
         add("record.start", "Start recording", self.record.start_recording)
         add("record.stop", "Stop recording", self.record.stop_recording)
@@ -60,6 +65,10 @@ class MainWindow(QMainWindow):
     def _analyze_session(self, folder) -> None:
         self.analyze.open_session(folder)
         self.tabs.setCurrentWidget(self.analyze)
+
+    def _annotate_session(self, folder) -> None:
+        self.annotate.open_session(folder)
+        self.tabs.setCurrentWidget(self.annotate)
 
     def say(self, text: str) -> None:
         self.banner.setText(text)

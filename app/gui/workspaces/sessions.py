@@ -80,11 +80,14 @@ class SessionsWorkspace(QWidget):
         self.analyze_btn = QPushButton("Analyze")
         self.analyze_btn.clicked.connect(self._analyze)
         self.open_in_analyze = None  # set by the main window
+        self.annotate_btn = QPushButton("Annotate")
+        self.annotate_btn.clicked.connect(self._annotate)
+        self.open_in_annotate = None
         self.open_btn.clicked.connect(self.open_folder)
         self.recheck_btn.clicked.connect(self.recheck)
         self.delete_btn.clicked.connect(self.delete)
         self.info = QLabel("")
-        for b in (self.open_btn, self.recheck_btn, self.analyze_btn, self.delete_btn):
+        for b in (self.open_btn, self.recheck_btn, self.analyze_btn, self.annotate_btn, self.delete_btn):
             bottom.addWidget(b)
         bottom.addWidget(self.info, 1)
         lay = QVBoxLayout(self)
@@ -174,6 +177,11 @@ class SessionsWorkspace(QWidget):
         r = self.selected()
         if r and self.open_in_analyze:
             self.open_in_analyze(Path(r["folder"]))
+
+    def _annotate(self) -> None:
+        r = self.selected()
+        if r and self.open_in_annotate:
+            self.open_in_annotate(Path(r["folder"]))
 
     def recheck(self) -> None:
         r = self.selected()

@@ -1,0 +1,139 @@
+"""EMG coding: which muscle each EMG channel records and which AUs that muscle produces, and the
+EMG bursts of a session as candidate events a coder accepts, edits or rejects.
+
+The channel map comes from the XDF (``desc/channels/channel/{label, muscle, aus}``, as the
+simulated rig writes) when present, else from :data:`DEFAULT_MUSCLE_AUS` by the channel label
+naming a muscle, and can be overridden by the user (``{label: {"muscle": ..., "aus": "AU12"}}``).
+Onsets: :func:`analysis.physio.emg.emg_onsets` (rectified, band-passed and low-passed envelope,
+neurokit2), intensity = peak envelope / baseline level, over a baseline segment when given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from analysis.annotation.clip import Clip
+from analysis.annotation.model import Event
+
+#: muscle -> AUs (seed of the EMG coding system; electrodes placed peripherally)
+DEFAULT_MUSCLE_AUS: dict[str, str] = {
+    "frontalis medialis": "AU1", "frontalis lateralis": "AU2", "frontalis": "AU1+AU2",
+    "corrugator supercilii": "AU4", "orbicularis oculi": "AU6", "levator labii superioris": "AU9+AU10",
+    "zygomaticus major": "AU12", "depressor anguli oris": "AU15", "mentalis": "AU17",
+}
+
+
+@dataclass
+class ChannelMap:
+    label: str
+    muscle: str
+    aus: str
+
+
+def channel_maps(xdf: Path, overrides: dict | None = None) -> tuple[str | None, list[ChannelMap]]:
+    """(name of the EMG stream, its channels' maps) read from an XDF's stream description."""
+    import pyxdf
+
+    try:
+        streams, _ = pyxdf.load_xdf(str(xdf), select_streams=[{"type": "EMG"}], dejitter_timestamps=False)
+    except Exception:  # noqa: BLE001 - no EMG stream or unreadable: nothing to map
+        return None, []
+    if not streams:
+        return None, []
+    info = streams[0]["info"]
+    desc = (info.get("desc") or [None])[0] or {}
+    chans = ((desc.get("channels") or [{}])[0] or {}).get("channel", []) if isinstance(desc, dict) else []
+    n = int(info["channel_count"][0])
+    out = []
+    for i in range(n):
+        ch = chans[i] if i < len(chans) and isinstance(chans[i], dict) else {}
+        first = lambda k: (ch.get(k) or [""])[0] or ""  # noqa: E731
+        label = first("label") or f"ch{i + 1}"
+        muscle = first("muscle") or (label if label.lower() in DEFAULT_MUSCLE_AUS else "")
+        aus = first("aus") or DEFAULT_MUSCLE_AUS.get(muscle.lower(), "")
+        o = (overrides or {}).get(label, {})
+        out.append(ChannelMap(label, o.get("muscle", muscle), o.get("aus", aus)))
+    return info["name"][0], out
+
+
+def emg_candidates(signal_by_label: dict[str, tuple[np.ndarray, np.ndarray, float]],
+                   maps: list[ChannelMap], clip: Clip, baseline: tuple[float, float] | None = None,
+                   coder: str = "") -> list[Event]:
+    """Candidate events from the EMG bursts of each mapped channel.
+
+    ``signal_by_label``: ``{label: (samples, lsl_timestamps, fs)}``; ``baseline``: (t0, t1) LSL s.
+    A burst becomes an event (status candidate, source emg) with the channel's AUs, its frames the
+    frames shown during the burst, its apex at the envelope peak, and
+    ``notes = "EMG <label> (<muscle>) x<intensity>"``.
+    """
+    from analysis.physio.emg import emg_envelope, emg_onsets
+
+    out = []
+    t_frames = clip.frame_times
+    for m in maps:
+        if m.label not in signal_by_label or not m.aus:
+            continue
+        x, ts, fs = signal_by_label[m.label]
+        rel = None if baseline is None else (baseline[0] - ts[0], baseline[1] - ts[0])
+        try:
+            bursts = emg_onsets(x, fs, rel)
+        except ValueError:
+            bursts = emg_onsets(x, fs, None)
+        env = emg_envelope(x, fs) if bursts else None
+        for on, off, inten in bursts:
+            a, b = int(on * fs), min(int(off * fs), len(x) - 1)
+            peak = a + int(np.argmax(env[a:b + 1]))
+            fr = np.searchsorted(t_frames, [ts[a], ts[peak], ts[b]])
+            f_on, f_ap, f_off = (int(min(max(f, 0), max(clip.n_frames - 1, 0))) for f in fr)
+            out.append(Event(onset=f_on, offset=max(f_on, f_off), apex=min(max(f_ap, f_on), max(f_on, f_off)),
+                             aus=m.aus, status="candidate", source="emg", coder=coder,
+                             confidence=None, notes=f"EMG {m.label} ({m.muscle}) x{inten:.1f}").retyped(clip.fps))
+    return sorted(out, key=lambda e: e.onset)
+
+
+def session_candidates(clip: Clip, coder: str = "", overrides: dict | None = None,
+                       baseline: tuple[float, float] | None = None):
+    """EMG candidates of a session folder: (events, channel maps)."""
+    from analysis.session_data import load
+
+    if clip.folder is None:
+        return [], []
+    data = load(clip.folder)
+    emg = data.of_kind("emg")
+    if not emg:
+        return [], []
+    stream = emg[0]
+    _, maps = channel_maps(data.xdf, overrides)
+    signals = {lab: (np.asarray(stream.data[:, i], dtype=float), stream.timestamps, stream.fs)
+               for i, lab in enumerate(stream.labels)}
+    return emg_candidates(signals, maps, clip, baseline, coder), maps
+
+
+def spotting_candidates(clip: Clip, coder: str = "") -> list[Event]:
+    """The intervals of ``<session>/analysis/spotting.json`` as candidate events (source spotting)."""
+    import json
+
+    if clip.folder is None:
+        return []
+    path = clip.folder / "analysis" / "spotting.json"
+    if not path.is_file():
+        return []
+    from acquisition.errors import SessionFormatError
+
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))["intervals"]
+        out = []
+        for r in rows:
+            if str(r.get("type", "micro")) not in ("micro", "macro"):
+                continue
+            aus = r.get("aus") or ""
+            out.append(Event(onset=int(r["onset"]), offset=int(r["offset"]), apex=int(r["apex"]),
+                             aus="+".join(map(str, aus)) if isinstance(aus, list) else str(aus),
+                             type=str(r.get("type", "micro")), status="candidate", source="spotting",
+                             coder=coder, confidence=r.get("score")))
+        return out
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SessionFormatError(f"{path}: not a spotting result ({exc})") from None

@@ -1,0 +1,56 @@
+"""What the CLI and the workspace do with codings: import a file into the catalog, export a
+session's codings, compute a session's or a study's reliability."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from acquisition.errors import MexlabError
+from analysis.annotation import formats
+from analysis.annotation.clip import Clip, open_clip
+from analysis.annotation.reliability import reliability
+from analysis.annotation.store import AnnotationStore
+
+
+def import_coding(store: AnnotationStore, file: Path, session: Path | str, coder: str | None,
+                  fmt: str | None = None) -> dict[str, int]:
+    """Import ``file`` into the catalog as the coding(s) of ``session``; ``{coder: n events}``.
+    A coder's earlier coding of the session is replaced (its revisions keep it)."""
+    clip = open_clip(session)
+    got = formats.import_file(Path(file), clip, coder=coder, fmt=fmt)
+    return {c: len(store.replace_coding(clip.session_id, c, evs)) for c, evs in got.items()}
+
+
+def codings(store: AnnotationStore, clip: Clip, coder: str | None = None,
+            include_rejected: bool = False, include_candidates: bool = False) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for e in store.events(clip.session_id, coder, include_rejected=include_rejected):
+        if e.status == "candidate" and not include_candidates:
+            continue
+        out.setdefault(e.coder, []).append(e)
+    return out
+
+
+def export_coding(store: AnnotationStore, session: Path | str, fmt: str, out: Path,
+                  coder: str | None = None) -> int:
+    clip = open_clip(session)
+    got = codings(store, clip, coder)
+    if coder and coder not in got:
+        have = ", ".join(store.coders(clip.session_id)) or "none"
+        raise MexlabError(f"{session}: no events of coder {coder!r} in the catalog (coders: {have})")
+    if not got:
+        raise MexlabError(f"{session}: nothing coded yet in the catalog {store.catalog.url}")
+    return formats.export(Path(out), fmt, clip, got)
+
+
+def session_reliability(store: AnnotationStore, sessions: list[Path | str]) -> dict:
+    clips, frames = {}, {}
+    for s in sessions:
+        clip = open_clip(s)
+        clips[clip.video_name] = codings(store, clip)
+        frames[clip.video_name] = clip.n_frames
+    coders = {c for cod in clips.values() for c in cod}
+    if len(coders) < 2:
+        raise MexlabError(f"reliability needs two coders or more; coded here: "
+                          f"{', '.join(sorted(coders)) or 'nobody'}")
+    return reliability(clips, frames)
