@@ -74,23 +74,29 @@ def _interpolate_keyframes(a: dict) -> None:
             src[fill, c] = np.interp(idx[fill], have, src[have, c])
 
 
+def cache_key(video, depth=None, depth_mapper=None, stride: int = 3, crop: int = 128,
+              max_side: int = 640) -> str:
+    """The feature cache key of ``video`` extracted with these parameters (see :func:`extract_features`)."""
+    params = {"v": VERSION, "stride": stride, "crop": crop, "max_side": max_side,
+              "depth": depth is not None,
+              "depth_map": None if depth_mapper is None else
+              [depth_mapper.to_mm, depth_mapper.rgb_size, depth_mapper.depth_size,
+               depth_mapper.fx, depth_mapper.ppx, depth_mapper.cfx, depth_mapper.cppx]}
+    return features_cache.cache_key([Path(video), depth], params)
+
+
 def extract_features(video, *, depth=None, depth_mapper=None, stride: int = 3, crop: int = 128,
                      max_side: int = 640, progress: Progress | None = None,
                      use_cache: bool = True) -> Features:
     """Features of ``video`` (and its registered ``depth`` video, with ``depth_mapper``)."""
     video = Path(video)
     info = probe(video)
-    params = {"v": VERSION, "stride": stride, "crop": crop, "max_side": max_side,
-              "depth": depth is not None,
-              "depth_map": None if depth_mapper is None else
-              [depth_mapper.to_mm, depth_mapper.rgb_size, depth_mapper.depth_size,
-               depth_mapper.fx, depth_mapper.ppx, depth_mapper.cfx, depth_mapper.cppx]}
     key = None
     meta = dict(video=str(video), fps=info.fps, width=info.width, height=info.height,
                 crop=crop, stride=stride)
     if use_cache:
         t0 = time.perf_counter()
-        key = features_cache.cache_key([video, depth], params)
+        key = cache_key(video, depth, depth_mapper, stride, crop, max_side)
         cached = features_cache.load(video, key)
         if cached is not None:
             n = len(cached["t"])

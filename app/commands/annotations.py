@@ -1,4 +1,5 @@
-"""``mexlab annotations import|export``: exchange codings with other tools."""
+"""``mexlab annotations import|export|consensus``: exchange codings with other tools, and store the
+consensus of two coders."""
 
 from __future__ import annotations
 
@@ -23,6 +24,17 @@ def add_parser(sub) -> None:
     e.add_argument("--format", choices=FORMATS, required=True)
     e.add_argument("--out", type=Path, required=True, metavar="FILE", help="sheets: .xlsx or .csv")
     e.add_argument("--db", metavar="URL")
+    c = s.add_parser("consensus", help="store the consensus of two coders' codings (coder 'consensus')",
+                     description="Pair two coders' events one-to-one at IoU >= 0.5 and store the consensus "
+                                 "as coder 'consensus' (replacing an earlier one).")
+    c.add_argument("session", type=Path, metavar="DIR")
+    c.add_argument("--coders", nargs=2, required=True, metavar=("A", "B"))
+    c.add_argument("--rule", choices=("union", "intersection", "a", "b"), default="union",
+                   help="for every pair: merge (mean frames) with the union / intersection of the AUs, "
+                        "or take coder A's / B's event (default: union)")
+    c.add_argument("--unpaired", choices=("keep", "drop"), default="keep",
+                   help="events only one coder coded (default: keep)")
+    c.add_argument("--db", metavar="URL")
     p.set_defaults(func=run)
 
 
@@ -35,6 +47,13 @@ def run(args) -> int:
             got = import_coding(store, args.file, args.session, args.coder, args.format)
             for coder, n in got.items():
                 print(f"imported {n} event(s) of coder {coder} into {args.session}")
+        elif args.action == "consensus":
+            from analysis.annotation.consensus import session_consensus
+
+            rec, evs = session_consensus(store, args.session, *args.coders, rule=args.rule,
+                                         unpaired=args.unpaired)
+            print(f"{len(rec.pairs)} pair(s), {len(rec.only_a)} only {rec.coder_a}, {len(rec.only_b)} only "
+                  f"{rec.coder_b}: stored {len(evs)} consensus event(s) ({args.rule}, unpaired {args.unpaired})")
         else:
             n = export_coding(store, args.session, args.format, args.out, args.coder)
             print(f"wrote {n} event(s) to {args.out}")

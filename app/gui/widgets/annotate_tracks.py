@@ -1,15 +1,23 @@
 """The time-series tracks under the annotation video: EMG per channel at full rate (a min/max
 envelope when zoomed out, so no burst is ever decimated away), ECG with heart rate, EDA, protocol
-markers, coded events and candidates; one time axis (seconds from the first video frame) that
-follows the playhead."""
+markers, spotted intervals, AU proxy traces, coded events and candidates; one time axis (seconds
+from the first video frame) that follows the playhead.
+
+Every track has a minimum height (:data:`MIN_HEIGHT`) and its name written inside the plot
+(horizontal, top left) rather than on a rotated axis label, so eight EMG channels never squeeze the
+names into each other: the widget grows and the workspace scrolls it (:class:`TrackScroll`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QScrollArea
 
 EVENT_BRUSH = {"accepted": (40, 160, 90, 70), "candidate": (230, 160, 20, 60), "rejected": (150, 150, 150, 30)}
+SPOT_BRUSH = {"micro": (150, 60, 200, 110), "macro": (60, 110, 220, 90)}
+AU_COLORS = ((200, 30, 30), (30, 120, 200), (20, 150, 60), (220, 130, 0), (140, 60, 180), (90, 90, 90))
+MIN_HEIGHT = 56          # px of a track (plot area + its margins); the markers track too
 
 
 def minmax_envelope(t: np.ndarray, x: np.ndarray, t0: float, t1: float, n_bins: int):
@@ -40,19 +48,25 @@ class Tracks(pg.GraphicsLayoutWidget):
         self._playheads: list[pg.InfiniteLine] = []
         self._regions: list = []
         self._follow = True
+        self.spotted: list = []
+        self.notes: list[str] = []      # what could not be drawn, and why
 
     def clear_tracks(self) -> None:
         self.clear()
         self._series, self._plots, self._playheads, self._regions = [], [], [], []
+        self.spotted, self.notes = [], []
 
     def _plot(self, label: str, height: int = 60) -> pg.PlotItem:
         p = self.addPlot(row=len(self._plots), col=0)
-        p.setLabel("left", label)
-        p.getAxis("left").setWidth(70)
+        p.getAxis("left").setWidth(52)
         p.setMouseEnabled(x=True, y=False)
         p.hideButtons()
-        p.setMaximumHeight(height * 2)
-        p.setMinimumHeight(height * 0.7)
+        p.setMaximumHeight(max(height, MIN_HEIGHT) * 2)
+        p.setMinimumHeight(max(height, MIN_HEIGHT))
+        name = pg.TextItem(label, color=(20, 20, 20), anchor=(0, 0), fill=pg.mkBrush(255, 255, 255, 190))
+        name.setParentItem(p.vb)          # fixed in the plot's corner, not in data coordinates
+        name.setPos(2, 0)
+        p.track_name = label
         if self._plots:
             p.setXLink(self._plots[0])
             self._plots[-1].getAxis("bottom").setStyle(showValues=False)
@@ -63,7 +77,16 @@ class Tracks(pg.GraphicsLayoutWidget):
         p.scene().sigMouseClicked.connect(self._clicked) if not self._plots else None
         self._playheads.append(line)
         self._plots.append(p)
+        self._fit_height()
         return p
+
+    def _fit_height(self) -> None:
+        """Tall enough for every track at its minimum height (the scroll area scrolls the rest)."""
+        need = sum(int(p.minimumHeight()) for p in self._plots) + 40
+        self.setMinimumHeight(need)
+
+    def track_names(self) -> list[str]:
+        return [getattr(p, "track_name", "") for p in self._plots]
 
     def add_series(self, label: str, t: np.ndarray, x: np.ndarray, color="k", height: int = 60) -> pg.PlotItem:
         p = self._plot(label, height)
@@ -75,8 +98,35 @@ class Tracks(pg.GraphicsLayoutWidget):
             p.setYRange(lo, hi if hi > lo else lo + 1, padding=0.1)
         return p
 
+    def add_lines(self, label: str, t: np.ndarray, lines: dict[str, np.ndarray], height: int = 90) -> pg.PlotItem:
+        """Several series in one track (AU proxies), each named in a legend."""
+        p = self._plot(label, height)
+        legend = p.addLegend(offset=(-4, 2), labelTextSize="7pt", colCount=len(lines), verSpacing=-8)
+        legend.setLabelTextColor((30, 30, 30))
+        for k, (name, x) in enumerate(lines.items()):
+            item = p.plot(pen=pg.mkPen(AU_COLORS[k % len(AU_COLORS)], width=1.2), name=name)
+            self._series.append((item, np.asarray(t, float), np.asarray(x, float)))
+        p.setYRange(0, 1, padding=0.05)
+        return p
+
+    def add_intervals(self, label: str, spans: list[tuple[float, float, str, str]]) -> pg.PlotItem:
+        """``(t0, t1, type, text)`` as coloured bands (spotted intervals), labelled."""
+        p = self._plot(label, MIN_HEIGHT)
+        p.getAxis("left").setTicks([[]])
+        p.setYRange(0, 1, padding=0)
+        for t0, t1, typ, text in spans:
+            r = pg.LinearRegionItem((t0, t1), movable=False, brush=SPOT_BRUSH.get(typ, SPOT_BRUSH["micro"]),
+                                    pen=pg.mkPen((90, 40, 140), width=1))
+            p.addItem(r)
+            if text:
+                txt = pg.TextItem(text, color=(70, 20, 110), anchor=(0, 1))
+                txt.setPos(t0, 0.05)
+                p.addItem(txt)
+        self.spotted = list(spans)
+        return p
+
     def add_markers(self, markers: list[tuple[float, str]]) -> None:
-        p = self._plot("markers", 30)
+        p = self._plot("markers", MIN_HEIGHT)
         p.getAxis("left").setTicks([[]])
         for t, text in markers:
             p.addItem(pg.InfiniteLine(t, angle=90, pen=pg.mkPen((80, 80, 200), width=1),
@@ -88,7 +138,7 @@ class Tracks(pg.GraphicsLayoutWidget):
             p.removeItem(r)
         self._regions = []
         if not self._plots:
-            self._plot("events", 30)
+            self._plot("events", MIN_HEIGHT)
         for t0, t1, status, label in spans:
             for k, p in enumerate(self._plots):
                 r = pg.LinearRegionItem((t0, t1), movable=False, brush=EVENT_BRUSH.get(status, EVENT_BRUSH["accepted"]),
@@ -130,3 +180,14 @@ class Tracks(pg.GraphicsLayoutWidget):
             return
         pos = self._plots[0].vb.mapSceneToView(ev.scenePos())
         self.seek_requested.emit(float(pos.x()))
+
+
+class TrackScroll(QScrollArea):
+    """The tracks in a vertical scroll area: they keep their minimum heights however many there are."""
+
+    def __init__(self, tracks: Tracks, parent=None):
+        super().__init__(parent)
+        self.setWidget(tracks)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setMinimumHeight(3 * MIN_HEIGHT)
