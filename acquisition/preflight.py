@@ -64,7 +64,9 @@ class PreflightReport:
         if self.camera_error:
             out.append(f"cameras: {self.camera_error}")
         for c in self.cameras:
-            out.append(f"camera: {c['name']} #{c['serial']}")
+            out.append(f"camera: {c['name']} #{c['serial']} firmware {c['firmware']} {c['usb']}")
+            out.append(f"  colour modes: {', '.join(c['rgb_modes']) or 'none'}")
+            out.append(f"  depth modes: {', '.join(c['depth_modes']) or 'none'}")
         for s in self.streams:
             out.append(f"lsl: {s.describe()}")
         mins = self.minutes_free

@@ -27,6 +27,7 @@ class LiveSpotting:
         self.frames_skipped = 0
         self.flags: list[SpotFlag] = []
         self.error: str | None = None
+        self.face_box: tuple | None = None  # for the preview's face box
         self._thread = threading.Thread(target=self._run, name="mexlab-live-spotting", daemon=True)
 
     def start(self) -> None:
@@ -75,7 +76,9 @@ class LiveSpotting:
                     frame = self._queue.get(timeout=0.2)
                 except queue.Empty:
                     continue
-                for flag in spotter.push(frame.image, frame.lsl_time):
+                flags = spotter.push(frame.image, frame.lsl_time)
+                self.face_box = spotter.last_box
+                for flag in flags:
                     sf = SpotFlag(flag, self._describe(flag.apex_t))
                     self.flags.append(sf)
                     self.on_flag(sf)

@@ -205,3 +205,11 @@ def test_analyze_workspace_spots_and_plots_a_session(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: bool(win.analyze.canvas is not None or win.analyze.last_error), timeout=120000)
     assert win.analyze.canvas is not None, getattr(win.analyze, "last_error", None)
     assert "mean HR" in win.analyze.physio_info.text()
+    # the study over the sessions of the same protocol: each figure view shows a figure or says why not
+    win.analyze.run_study()
+    qtbot.waitUntil(lambda: bool(getattr(win.analyze, "study", None) is not None or win.analyze.last_error),
+                    timeout=120000)
+    assert getattr(win.analyze, "study", None) is not None, win.analyze.last_error
+    for i in range(win.analyze.study_view.count()):
+        win.analyze.study_view.setCurrentIndex(i)
+        assert "study" in win.analyze.physio_info.text()

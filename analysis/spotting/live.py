@@ -128,8 +128,12 @@ class StreamingSpotter:
         self.flags.extend(out)
         return out
 
+    last_box: tuple | None = None  # the face box of the latest frame with a face (frame pixels)
+
     def _add(self, rec) -> None:
         self._recs.append(rec)
+        if rec.present and rec.box is not None and np.all(np.isfinite(rec.box)):
+            self.last_box = tuple(float(v) for v in rec.box)
         self.stats.frames += 1
         self.stats.frames_with_face += int(rec.present)
         first = self._recs[0].index

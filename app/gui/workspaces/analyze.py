@@ -249,8 +249,14 @@ class AnalyzeWorkspace(QWidget):
         self.physio_btn.clicked.connect(self.run_physio)
         self.study_btn = QPushButton("Study: all sessions of this protocol")
         self.study_btn.clicked.connect(self.run_study)
+        self.study_view = QComboBox()
+        for key, text in (("group", "ME and physiology by group (95% CI)"), ("event", "event-locked heart rate"),
+                          ("correlation", "ME measures vs physiology (Pearson)")):
+            self.study_view.addItem(text, key)
+        self.study_view.currentIndexChanged.connect(self._show_study_view)
         bar.addWidget(self.physio_btn)
         bar.addWidget(self.study_btn)
+        bar.addWidget(self.study_view)
         bar.addStretch(1)
         self.physio_info = QLabel("choose a session")
         self.physio_info.setWordWrap(True)
@@ -297,7 +303,6 @@ class AnalyzeWorkspace(QWidget):
     def run_study(self) -> None:
         if self.folder is None:
             return
-        from analysis.report.plots import group_figure
         from analysis.study import analyse_study
 
         rows = session_ops.list_sessions(self.db_url)
@@ -307,17 +312,32 @@ class AnalyzeWorkspace(QWidget):
         self.physio_info.setText(f"study of {len(paths)} session(s) of protocol {proto or '(none)'} …")
 
         def work():
-            study = analyse_study(paths, by="condition" if proto else "protocol")
-            return study, group_figure(study.table, study.by)
+            return analyse_study(paths, by="condition" if proto else "protocol")
 
         run_in_thread(work, self._study_done, self._failed)
 
-    def _study_done(self, out) -> None:
-        study, fig = out
-        if fig is None:
-            self.physio_info.setText("not enough sessions or groups for a study figure")
+    def _study_done(self, study) -> None:
+        self.study = study
+        self._show_study_view()
+
+    def _show_study_view(self, *_):
+        from analysis.report.plots import correlation_figure, event_locked_figure, group_figure
+
+        study = getattr(self, "study", None)
+        if study is None:
             return
-        self.physio_info.setText(f"study: {len(study.table)} row(s), grouped by {study.by}")
+        view = self.study_view.currentData()
+        if view == "event":
+            fig = event_locked_figure(study)
+        elif view == "correlation":
+            fig = correlation_figure(study.table, study.correlations)
+        else:
+            fig = group_figure(study.table, study.by)
+        if fig is None:
+            self.physio_info.setText(f"study: not enough sessions or groups for the {self.study_view.currentText()} figure")
+            return
+        self.physio_info.setText(f"study: {len(study.table)} row(s), grouped by {study.by}; "
+                                 f"{len(study.tests)} test(s), {len(study.correlations)} correlation(s)")
         self._show_figure(fig)
 
     def _failed(self, message: str) -> None:

@@ -363,7 +363,8 @@ class RecordWorkspace(QWidget):
         frames = self.controller.latest_frames()
         f = frames.get("rgb")
         if f is not None and f.camera_frame != self.rgb_preview.last_camera_frame:
-            self.rgb_preview.show_rgb(f.image)
+            box = self.live_spotting.face_box if self.live_spotting is not None else None
+            self.rgb_preview.show_rgb(f.image, box=box)
             self.rgb_preview.last_camera_frame = f.camera_frame
         d = frames.get("depth")
         if d is not None and d.camera_frame != self.depth_preview.last_camera_frame:
