@@ -1,6 +1,6 @@
 """The Annotate workspace driven from the keyboard on a real recorded (simulated) session: code an
 event, undo, redo, (auto)save, reopen; EMG candidates; the min/max envelope keeps every peak;
-screenshots in docs/img/annotate-*.png."""
+screenshot docs/img/annotate-candidates.png."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def test_keyboard_workflow_code_undo_redo_save_reopen(qtbot, session_dir, tmp_pa
     IMG.mkdir(parents=True, exist_ok=True)
     ws.seek(13)
     qtbot.wait(50)
-    ws.grab().save(str(IMG / "annotate-coding.png"))
+    # docs/img/annotate-coding.png: tests/test_annotation_workspace.py (with spotting and AU tracks)
     ws.setFocus()
     qtbot.keyClick(ws, Qt.Key_Z, Qt.ControlModifier)    # undo the AUs
     assert ws.coding.sorted()[0].aus == ""

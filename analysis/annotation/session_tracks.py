@@ -86,3 +86,34 @@ def au_traces(clip: Clip, top: int = 6) -> tuple[np.ndarray, dict[str, np.ndarra
     spread = np.nan_to_num(hi - lo, nan=-1.0)
     order = [i for i in np.argsort(-spread)[:top] if spread[i] > 0]
     return t, {AU_NAMES[i]: au[:, i].astype(float) for i in sorted(order)}, ""
+
+
+def face_boxes(clip: Clip) -> np.ndarray | None:
+    """Per-frame face boxes (x0, y0, x1, y1 in frame pixels; NaN without a face) from the cached
+    spotting features, for the face zoom; None when there is no cache."""
+    from analysis import features_cache
+
+    try:
+        got = spotting_cache(clip)
+    except MexlabError:
+        return None
+    arrays = features_cache.load(*got) if got is not None else None
+    if arrays is None or "box" not in arrays:
+        return None
+    return np.asarray(arrays["box"], dtype=float)
+
+
+def zoom_window(shape: tuple[int, int], zoom: float, box=None) -> tuple[int, int, int, int]:
+    """The (y0, y1, x0, x1) crop for a zoom factor: centred on the face box when one is known (and
+    never smaller than the face with a margin), else on the picture's centre."""
+    h, w = shape
+    ch, cw = int(h / zoom), int(w / zoom)
+    cy, cx = h / 2.0, w / 2.0
+    if box is not None and np.all(np.isfinite(box)):
+        x0, y0, x1, y1 = box
+        cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+        scale = max((y1 - y0) * 1.4 / ch, (x1 - x0) * 1.4 / cw, 1.0)
+        ch, cw = min(h, int(ch * scale)), min(w, int(cw * scale))
+    y0 = int(min(max(0, cy - ch / 2), h - ch))
+    x0 = int(min(max(0, cx - cw / 2), w - cw))
+    return y0, y0 + ch, x0, x0 + cw

@@ -20,7 +20,7 @@ PAIR_CHOICES = ("union", "intersection", "a", "b", "drop")
 
 
 def _frames(e) -> str:
-    return f"{e.onset}–{'' if e.apex is None else e.apex}–{e.offset}"
+    return f"{e.onset}–{e.offset}" if e.apex is None else f"{e.onset}–{e.apex}–{e.offset}"
 
 
 class ReconcileDialog(QDialog):
@@ -46,6 +46,7 @@ class ReconcileDialog(QDialog):
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.NoSelection)
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.summary = QLabel("")
         self.save_btn = QPushButton("Save consensus", clicked=self.save)
         bottom = QHBoxLayout()
@@ -56,7 +57,7 @@ class ReconcileDialog(QDialog):
         root.addLayout(top)
         root.addWidget(self.table, 1)
         root.addLayout(bottom)
-        self.resize(980, 480)
+        self.resize(900, 360)
         self.load()
 
     # ------------------------------------------------------------------ content
@@ -94,7 +95,7 @@ class ReconcileDialog(QDialog):
                 keep.append(box)
                 r += 1
         self.table.resizeColumnsToContents()
-        self.table.setColumnWidth(7, max(self.table.columnWidth(7), 130))
+        self.table.setColumnWidth(7, max(self.table.columnWidth(7), 170))
         self.save_btn.setEnabled(True)
         self.summary.setText(f"{len(self.rec.pairs)} pair(s) at IoU ≥ 0.5 · {len(self.rec.only_a)} only {a} · "
                              f"{len(self.rec.only_b)} only {b}")

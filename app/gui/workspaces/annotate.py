@@ -2,9 +2,10 @@
 markers; every change saved to the catalog at once (undo/redo); EMG and spotting candidates to
 accept or reject; blind coding (a coder sees only their own events).
 
-Keys: ←/→ one frame, Shift+←/→ ten frames, Space play/pause, I onset, P apex, O offset
-(I then O makes a new event), A accept, R reject, Delete remove, Ctrl+Z / Ctrl+Shift+Z undo/redo,
-Ctrl+G go to a frame or time (``123`` or ``4.5s``).
+Keys (app/gui/shortcuts.py, ``annotate.*``): ←/→ one frame, Shift+←/→ ten frames, Space
+play/pause, I onset, P apex, O offset (I then O makes a new event), A accept, R reject, Delete
+remove, Ctrl+Z / Ctrl+Shift+Z undo/redo, Ctrl+G go to a frame or time (``123`` or ``4.5s``).
+Tracks, candidates, reconciliation, the crash journal and the keys: annotate_extras.py.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QKeyCombination, Qt, QTimer
-from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget, QAbstractItemView)
@@ -22,7 +23,8 @@ from acquisition.errors import MexlabError
 from analysis.annotation.clip import Clip, open_clip
 from analysis.annotation.model import EMOTION_SCHEMES, Coding, Event
 from analysis.annotation.video_reader import VideoReader, colorize_depth
-from app.gui.widgets.annotate_tracks import Tracks
+from app.gui.widgets.annotate_tracks import Tracks, TrackScroll
+from app.gui.workspaces.annotate_extras import AnnotateExtras
 
 SPEEDS = (0.1, 0.25, 0.5, 1.0, 2.0)
 COLUMNS = ("onset", "apex", "offset", "type", "AUs", "emotion", "status", "source")
@@ -34,8 +36,8 @@ def _pixmap(img: np.ndarray) -> QPixmap:
     return QPixmap.fromImage(QImage(img.data, w, h, 3 * w, QImage.Format_RGB888).copy())
 
 
-class AnnotateWorkspace(QWidget):
-    def __init__(self, db_url: str | None, coder: str | None = None, parent=None):
+class AnnotateWorkspace(AnnotateExtras, QWidget):
+    def __init__(self, db_url: str | None, coder: str | None = None, parent=None, journal_dir=None):
         super().__init__(parent)
         import getpass
 
@@ -49,6 +51,10 @@ class AnnotateWorkspace(QWidget):
         self.pending_onset: int | None = None
         self.loop: tuple[int, int] | None = None
         self._building = False
+        self.journal = None
+        self.journal_dir = journal_dir       # None: the user data folder
+        self._notes_uid: str | None = None
+        self.reconcile_dialog = None
         self._build()
         self.setFocusPolicy(Qt.StrongFocus)
         self._timer = QTimer(self, timeout=self._tick)
@@ -102,7 +108,8 @@ class AnnotateWorkspace(QWidget):
         lv = QVBoxLayout(left)
         lv.addLayout(videos, 3)
         lv.addLayout(transport)
-        lv.addWidget(self.tracks, 4)
+        self.track_scroll = TrackScroll(self.tracks)
+        lv.addWidget(self.track_scroll, 4)
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -112,7 +119,8 @@ class AnnotateWorkspace(QWidget):
         self.table.itemSelectionChanged.connect(self._selected)
         self.table.verticalHeader().hide()
         self.aus = QLineEdit(placeholderText="AU4+R12C")
-        self.aus.editingFinished.connect(lambda: self._edit(aus=self.aus.text()))
+        self.aus.editingFinished.connect(self._save_aus)
+        self.aus.textEdited.connect(lambda text: self._typed("aus", text))
         self.scheme = QComboBox()
         self.scheme.addItems(list(EMOTION_SCHEMES))
         self.scheme.currentTextChanged.connect(self._fill_emotions)
@@ -125,7 +133,7 @@ class AnnotateWorkspace(QWidget):
         self.conf = QDoubleSpinBox(minimum=0, maximum=1, singleStep=0.1, specialValueText="-")
         self.conf.editingFinished.connect(lambda: self._edit(confidence=self.conf.value() or None))
         self.notes = QPlainTextEdit(maximumHeight=80)
-        self.notes.textChanged.connect(lambda: None if self._building else self._notes_timer.start())
+        self.notes.textChanged.connect(lambda: self._typed("notes", self.notes.toPlainText()))
         form = QFormLayout()
         for lab, w in (("AUs", self.aus), ("scheme", self.scheme), ("emotion", self.emotion), ("type", self.type),
                        ("confidence", self.conf), ("notes", self.notes)):
@@ -141,6 +149,7 @@ class AnnotateWorkspace(QWidget):
         rv.addWidget(self.table, 1)
         rv.addLayout(form)
         rv.addLayout(buttons)
+        lv.addLayout(self._build_extras())
 
         split = QSplitter(Qt.Horizontal)
         split.addWidget(left)
@@ -150,35 +159,6 @@ class AnnotateWorkspace(QWidget):
         root = QVBoxLayout(self)
         root.addLayout(top)
         root.addWidget(split, 1)
-
-    def _keys(self) -> None:
-        """Shortcuts (when the window is active); keyPressEvent does the same for keys sent here."""
-        shift, ctrl = Qt.ShiftModifier, Qt.ControlModifier
-        self._keymap = {
-            (Qt.Key_Right, 0): lambda: self.step(1), (Qt.Key_Left, 0): lambda: self.step(-1),
-            (Qt.Key_Right, shift): lambda: self.step(10), (Qt.Key_Left, shift): lambda: self.step(-10),
-            (Qt.Key_Space, 0): self.toggle_play, (Qt.Key_I, 0): self.mark_onset,
-            (Qt.Key_P, 0): self.mark_apex, (Qt.Key_O, 0): self.mark_offset,
-            (Qt.Key_A, 0): lambda: self._set_status("accepted"),
-            (Qt.Key_R, 0): lambda: self._set_status("rejected"),
-            (Qt.Key_Delete, 0): self.delete_selected, (Qt.Key_Z, ctrl): self.undo,
-            (Qt.Key_Z, ctrl | shift): self.redo, (Qt.Key_Y, ctrl): self.redo,
-            (Qt.Key_G, ctrl): lambda: self.goto.setFocus(),
-        }
-        for (key, mods), fn in self._keymap.items():
-            s = QShortcut(QKeySequence(QKeyCombination(Qt.KeyboardModifier(mods), key)), self, activated=fn)
-            s.setContext(Qt.WidgetWithChildrenShortcut)
-
-    def keyPressEvent(self, ev) -> None:
-        mods = ev.modifiers() & (Qt.ShiftModifier | Qt.ControlModifier)
-        fn = self._keymap.get((Qt.Key(ev.key()), mods.value if hasattr(mods, "value") else int(mods)))
-        if fn is None:
-            fn = self._keymap.get((Qt.Key(ev.key()), mods))
-        if fn is not None:
-            fn()
-            ev.accept()
-        else:
-            super().keyPressEvent(ev)
 
     # ------------------------------------------------------------------ opening
     def _store(self):
@@ -203,15 +183,24 @@ class AnnotateWorkspace(QWidget):
         if self.clip.rgb is None:
             raise MexlabError(f"{folder}: the session has no video (rgb.mkv) to code")
         self.rgb = VideoReader(self.clip.rgb)
-        self.depth = VideoReader(self.clip.depth, "gray16le") if self.clip.depth else None
+        self.depth = VideoReader(self.clip.depth, "gray16le", convert=colorize_depth) if self.clip.depth else None
         if self.clip.n_frames == 0:
             self.clip.frame_times = np.arange(self.rgb.n_frames) / self.clip.fps
+        from analysis.annotation.session_tracks import face_boxes
+
+        self._face_boxes = face_boxes(self.clip)  # face zoom follows the face when spotting has run
         self._load_tracks()
         self._load_coding()
         self.seek(0)
 
     def close_session(self) -> None:
         self._timer.stop()
+        if self._notes_timer.isActive():
+            self._notes_timer.stop()
+            self._save_notes()
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = None
         for r in (self.rgb, self.depth):
             if r is not None:
                 r.close()
@@ -227,33 +216,8 @@ class AnnotateWorkspace(QWidget):
     def _load_coding(self) -> None:
         evs = self._store().events(self.clip.session_id, self.coder)
         self.coding = Coding(self.coder, self.clip.fps, evs, on_change=self._save)
+        self._open_journal()
         self._refresh_events()
-
-    def _load_tracks(self) -> None:
-        self.tracks.clear_tracks()
-        if self.clip.folder is None:
-            self.tracks.set_events([])
-            return
-        from analysis.session_data import load
-
-        data = load(self.clip.folder)
-        t0 = float(self.clip.frame_times[0]) if self.clip.n_frames else data.start
-        for s in data.of_kind("emg")[:1]:
-            for i, lab in enumerate(s.labels):
-                self.tracks.add_series(lab, s.timestamps - t0, s.data[:, i].astype(float), (30, 60, 160), 45)
-        for s in data.of_kind("ecg")[:1]:
-            self.tracks.add_series("ECG", s.timestamps - t0, s.data[:, 0].astype(float), (170, 30, 30))
-            try:
-                from analysis.physio.ecg import analyse_cardiac
-
-                hr = analyse_cardiac(s, "ecg")
-                self.tracks.add_series("HR bpm", np.asarray(hr.hr_t) - t0, np.asarray(hr.hr_bpm), (200, 80, 0), 40)
-            except Exception:  # noqa: BLE001 - heart rate is a help, not a requirement
-                pass
-        for s in data.of_kind("eda")[:1]:
-            self.tracks.add_series("EDA", s.timestamps - t0, s.data[:, 0].astype(float), (20, 130, 60), 40)
-        self.tracks.add_markers([(m.time - t0, m.event) for m in data.markers])
-        self.tracks.show_window(0.0)
 
     # ------------------------------------------------------------------ video
     def seek(self, n: int) -> None:
@@ -281,17 +245,30 @@ class AnnotateWorkspace(QWidget):
         self.frame = n
         zoom = float(self.zoom.currentText()[:-1])
         try:
-            imgs = [self.rgb.frame(n)]
+            imgs = [self.rgb.frame(n, ahead=False)]
             if self.depth is not None:
-                imgs.append(colorize_depth(self.depth.frame(n)))
+                imgs.append(self.depth.frame(n, ahead=False))
+            for r in (self.rgb, self.depth):        # read the next frames ahead, both videos decoded first
+                if r is not None:
+                    r.prefetch(n)
         except (IndexError, MexlabError) as exc:
             self.status.setText(str(exc))
             return
+        box = None
+        boxes = getattr(self, "_face_boxes", None)
+        if zoom > 1 and boxes is not None and 0 <= n < len(boxes):
+            box = boxes[n]
         for view, img in zip((self.rgb_view, self.depth_view), imgs):
             if zoom > 1:
+                from analysis.annotation.session_tracks import zoom_window
+
                 h, w = img.shape[:2]
-                ch, cw = int(h / zoom), int(w / zoom)
-                img = img[(h - ch) // 2:(h + ch) // 2, (w - cw) // 2:(w + cw) // 2]
+                b = None
+                if box is not None:  # boxes are in colour pixels; depth may be another size
+                    sx, sy = w / imgs[0].shape[1], h / imgs[0].shape[0]
+                    b = (box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy)
+                y0, y1, x0, x1 = zoom_window((h, w), zoom, b)
+                img = img[y0:y1, x0:x1]
             view.setPixmap(_pixmap(img).scaled(view.size(), Qt.KeepAspectRatio, Qt.SmoothTransformation))
         t = self.clip.time_of(n)
         pend = f"   onset set at {self.pending_onset}, O to close" if self.pending_onset is not None else ""
@@ -386,9 +363,6 @@ class AnnotateWorkspace(QWidget):
     def _set_status(self, status: str) -> None:
         self._edit(status=status)
 
-    def _save_notes(self) -> None:
-        self._edit(notes=self.notes.toPlainText())
-
     def delete_selected(self) -> None:
         sel = self.selected()
         if sel is not None:
@@ -404,11 +378,17 @@ class AnnotateWorkspace(QWidget):
             self._refresh_events()
 
     def add_candidates(self, events: list[Event]) -> int:
-        """Add EMG or spotting candidates (status candidate) to this coder's events."""
+        """Add EMG or spotting candidates (status candidate) to this coder's events; one already
+        there (same source and frames) is not added twice. Returns how many were added."""
+        have = {(e.source, e.onset, e.offset, e.aus) for e in self.coding.events.values()}
+        n = 0
         for e in events:
+            if (e.source, e.onset, e.offset, e.aus) in have:
+                continue
             self.coding.add(Event(**{**e.content(), "coder": self.coder}))
+            n += 1
         self._refresh_events()
-        return len(events)
+        return n
 
     def _fill_emotions(self, scheme: str) -> None:
         self.emotion.clear()
@@ -447,12 +427,3 @@ class AnnotateWorkspace(QWidget):
         if not self.notes.hasFocus():
             self.notes.setPlainText(e.notes if e else "")
         self._building = False
-
-    def _export(self) -> None:
-        from analysis.annotation import formats
-
-        path, _ = QFileDialog.getSaveFileName(self, "Export coding", "", "CSV (*.csv);;ELAN (*.eaf);;Excel (*.xlsx)")
-        if path:
-            fmt = "eaf" if path.endswith(".eaf") else "csv" if path.endswith(".csv") else "casme2"
-            formats.export(Path(path), fmt, self.clip, {self.coder: self.coding.sorted()})
-            self.status.setText(f"exported to {path}")
