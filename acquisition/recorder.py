@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import platform
 import shutil
-import signal
 import threading
 import uuid
 from pathlib import Path

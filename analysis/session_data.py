@@ -331,7 +331,8 @@ def _frame_clock(data: SessionData, fps_hint: float | None):
     return None, f"the XDF has no frame-index stream {FRAME_INDEX_STREAM!r} (no video was recorded)"
 
 
-def _read_spotting(path: Path) -> tuple[list[dict], float | None]:
+def read_spotting(path: Path) -> tuple[list[dict], float | None]:
+    """The interval rows and fps of a ``spotting.json``; one clear error when it is not one."""
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
         rows = obj["intervals"]
@@ -355,7 +356,7 @@ def _read_ground_truth(path: Path) -> list[dict]:
 def _load_me_events(data: SessionData) -> None:
     spot, gt = data.folder / SPOTTING_FILE, data.folder / GROUND_TRUTH_NAME
     if spot.is_file():
-        rows, fps = _read_spotting(spot)
+        rows, fps = read_spotting(spot)
         source = SPOTTING_FILE
     elif gt.is_file():
         rows, fps, source = _read_ground_truth(gt), None, GROUND_TRUTH_NAME

@@ -114,17 +114,15 @@ def session_candidates(clip: Clip, coder: str = "", overrides: dict | None = Non
 
 def spotting_candidates(clip: Clip, coder: str = "") -> list[Event]:
     """The intervals of ``<session>/analysis/spotting.json`` as candidate events (source spotting)."""
-    import json
+    from analysis.session_data import SPOTTING_FILE, read_spotting
 
-    if clip.folder is None:
+    if clip.folder is None or not (clip.folder / SPOTTING_FILE).is_file():
         return []
-    path = clip.folder / "analysis" / "spotting.json"
-    if not path.is_file():
-        return []
+    path = clip.folder / SPOTTING_FILE
+    rows, _ = read_spotting(path)
     from acquisition.errors import SessionFormatError
 
     try:
-        rows = json.loads(path.read_text(encoding="utf-8"))["intervals"]
         out = []
         for r in rows:
             if str(r.get("type", "micro")) not in ("micro", "macro"):
@@ -135,5 +133,5 @@ def spotting_candidates(clip: Clip, coder: str = "") -> list[Event]:
                              type=str(r.get("type", "micro")), status="candidate", source="spotting",
                              coder=coder, confidence=r.get("score")))
         return out
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise SessionFormatError(f"{path}: not a spotting result ({exc})") from None

@@ -9,7 +9,6 @@ session never runs the face model. No cache: no traces, and a note saying why.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,13 +28,13 @@ class Spotted:
 
 def spotted_intervals(clip: Clip) -> list[Spotted]:
     """The intervals of the session's spotting.json ([] when the session was not spotted)."""
-    if clip.folder is None:
+    from analysis.session_data import SPOTTING_FILE, read_spotting
+
+    if clip.folder is None or not (clip.folder / SPOTTING_FILE).is_file():
         return []
-    path = clip.folder / "analysis" / "spotting.json"
-    if not path.is_file():
-        return []
+    path = clip.folder / SPOTTING_FILE
+    rows, _ = read_spotting(path)
     try:
-        rows = json.loads(path.read_text(encoding="utf-8"))["intervals"]
         out = []
         for r in rows:
             aus = r.get("aus") or ""
@@ -43,7 +42,7 @@ def spotted_intervals(clip: Clip) -> list[Spotted]:
                                str(r.get("type", "micro")), None if r.get("score") is None else float(r["score"]),
                                "+".join(map(str, aus)) if isinstance(aus, list) else str(aus)))
         return out
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise SessionFormatError(f"{path}: not a spotting result ({exc})") from None
 
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from acquisition.errors import MexlabError
 from analysis.face.video import VIDEO_SUFFIXES, probe
+from analysis.session_data import SPOTTING_FILE
 from analysis.spotting.detect import (DetectParams, Group, all_candidates, finish_group,
                                       group_candidates)
 from analysis.spotting.emg import EmgEvidence, EmgParams, load_emg
@@ -32,7 +33,7 @@ from analysis.spotting.features import Features, extract_features
 from analysis.spotting.interference import (InterferenceParams, Suppressed, blink_intervals,
                                             eliminate, head_signals, speech_mask)
 
-SPOTTING_JSON = Path("analysis") / "spotting.json"
+SPOTTING_JSON = Path(SPOTTING_FILE)  # where session_data.load looks for it
 Progress = Callable[[int, int, str], None]
 
 

@@ -18,24 +18,29 @@ from acquisition.sources import RecordConfig
 def add_parser(sub) -> None:
     p = sub.add_parser("record", help="record a session (simulated rig, camera file, live camera, LSL streams)",
                        description="Record one session into a new folder: XDF (LabRecorder) + lossless video + session.json.")
+    add_source_arguments(p)
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: until Ctrl+C)")
+    p.add_argument("--participant", metavar="ID", help="participant pseudonym")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="the new session folder")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=run)
+
+
+def add_source_arguments(p) -> None:
+    """What is recorded and where it is catalogued: shared by ``record`` and ``run-protocol``."""
     src = p.add_mutually_exclusive_group()
     src.add_argument("--simulate", action="store_true", help="record the simulated participant rig")
     src.add_argument("--camera-file", type=Path, metavar="FILE", help="play a RealSense .db3/.bag file as the camera")
     p.add_argument("--no-camera", action="store_true", help="record LSL streams only (no video)")
     p.add_argument("--lsl", action="append", default=[], metavar="NAME",
                    help="an LSL stream to record: NAME, name=NAME, type=TYPE or source_id=ID (repeatable)")
-    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: until Ctrl+C)")
-    p.add_argument("--participant", metavar="ID", help="participant pseudonym")
     p.add_argument("--rgb", metavar="WxH@FPS", help=f"colour mode (default {DEFAULT_RGB})")
     p.add_argument("--depth", metavar="WxH@FPS", help=f"depth mode (default {DEFAULT_DEPTH})")
     p.add_argument("--serial", help="the camera's serial number when several are connected")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="the new session folder")
     p.add_argument("--db", metavar="URL", help="catalog database URL (default: MEXLAB_DB or SQLite in the user data folder)")
     p.add_argument("--no-catalog", action="store_true", help="do not register the session in the catalog")
     p.add_argument("--lsl-timeout", type=float, default=5.0, metavar="S", help="how long to look for LSL streams")
     p.add_argument("--seed", type=int, default=0, help="random seed of the simulated participant")
-    p.add_argument("--quiet", action="store_true", help="no progress line")
-    p.set_defaults(func=run)
 
 
 def config_from_args(args: argparse.Namespace) -> RecordConfig:
@@ -72,7 +77,7 @@ def progress_line(snap: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from acquisition.recorder import Recorder
+    from acquisition.recorder import FAILURE_PREFIXES, Recorder
 
     config = config_from_args(args)
     rec = Recorder(config)
@@ -116,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(s, h)
     print_summary(rec, meta)
     failed = list(rec.errors)
-    if reason and reason.startswith(("cannot write", "LabRecorderCLI exited")):
+    if reason and reason.startswith(FAILURE_PREFIXES):
         failed.insert(0, reason)
     if failed:
         first = failed[0]

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from acquisition.errors import MexlabError
-from acquisition.realsense.modes import DEFAULT_DEPTH, DEFAULT_RGB
+from app.commands.record import add_source_arguments
 
 
 def add_parser(sub) -> None:
@@ -22,19 +22,7 @@ def add_parser(sub) -> None:
     p.add_argument("protocol", metavar="NAME|FILE", help="built-in or user protocol name, or a protocol file")
     p.add_argument("--participant", required=True, metavar="ID", help="participant pseudonym (sets group and order)")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="the new session folder")
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--simulate", action="store_true", help="record the simulated participant rig")
-    src.add_argument("--camera-file", type=Path, metavar="FILE", help="play a RealSense .db3/.bag file as the camera")
-    p.add_argument("--no-camera", action="store_true", help="record LSL streams only (no video)")
-    p.add_argument("--lsl", action="append", default=[], metavar="NAME",
-                   help="an LSL stream to record: NAME, name=NAME, type=TYPE or source_id=ID (repeatable)")
-    p.add_argument("--rgb", metavar="WxH@FPS", help=f"colour mode (default {DEFAULT_RGB})")
-    p.add_argument("--depth", metavar="WxH@FPS", help=f"depth mode (default {DEFAULT_DEPTH})")
-    p.add_argument("--serial", help="the camera's serial number when several are connected")
-    p.add_argument("--db", metavar="URL", help="catalog database URL")
-    p.add_argument("--no-catalog", action="store_true", help="do not register the session in the catalog")
-    p.add_argument("--lsl-timeout", type=float, default=5.0, metavar="S", help="how long to look for LSL streams")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the simulated participant and rig")
+    add_source_arguments(p)
     p.add_argument("--headless", action="store_true",
                    help="offscreen display and simulated participant and experimenter (to check a protocol)")
     p.add_argument("--quick", action="store_true", help="first trial of each block, every duration cut to <= 2 s")

@@ -14,26 +14,12 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QScrollArea
 
+from app.gui.widgets.traces import minmax_envelope  # the live traces' min/max envelope
+
 EVENT_BRUSH = {"accepted": (40, 160, 90, 70), "candidate": (230, 160, 20, 60), "rejected": (150, 150, 150, 30)}
 SPOT_BRUSH = {"micro": (150, 60, 200, 110), "macro": (60, 110, 220, 90)}
 AU_COLORS = ((200, 30, 30), (30, 120, 200), (20, 150, 60), (220, 130, 0), (140, 60, 180), (90, 90, 90))
 MIN_HEIGHT = 56          # px of a track (plot area + its margins); the markers track too
-
-
-def minmax_envelope(t: np.ndarray, x: np.ndarray, t0: float, t1: float, n_bins: int):
-    """``(t, y)`` to draw ``x`` over ``[t0, t1]`` with at most ``2·n_bins`` points: every sample
-    when they fit, else each bin's minimum and maximum in time order (peaks are kept)."""
-    i0, i1 = np.searchsorted(t, [t0, t1])
-    i0, i1 = max(0, i0 - 1), min(t.size, i1 + 1)
-    tt, xx = t[i0:i1], x[i0:i1]
-    if xx.size <= 2 * n_bins or n_bins < 1:
-        return tt, xx
-    per = int(np.ceil(xx.size / n_bins))
-    n = (xx.size // per) * per
-    blocks = xx[:n].reshape(-1, per)
-    lo, hi = blocks.min(axis=1), blocks.max(axis=1)
-    tb = tt[:n].reshape(-1, per)[:, 0]
-    return np.repeat(tb, 2), np.column_stack([lo, hi]).ravel()
 
 
 class Tracks(pg.GraphicsLayoutWidget):

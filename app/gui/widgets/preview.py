@@ -8,14 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy
 
-
-def colorize_depth(depth: np.ndarray, near_mm: float = 300.0, far_mm: float = 2000.0) -> np.ndarray:
-    """uint16 depth (mm) -> RGB; invalid (0) stays black."""
-    d = depth.astype(np.float32)
-    norm = np.clip((d - near_mm) * (255.0 / (far_mm - near_mm)), 0, 255).astype(np.uint8)
-    rgb = cv2.applyColorMap(255 - norm, cv2.COLORMAP_TURBO)[:, :, ::-1]
-    rgb[depth == 0] = 0
-    return np.ascontiguousarray(rgb)
+from analysis.annotation.video_reader import colorize_depth  # one depth colour map for every view
 
 
 class FramePreview(QLabel):

@@ -15,32 +15,18 @@ WINDOW_S = 5.0
 MAX_POINTS = 1200  # per channel drawn: min/max envelope keeps bursts visible
 
 
-def envelope(t: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS):
-    """Downsample for display keeping each bin's min and max (bursts are never decimated away)."""
-    n = len(t)
-    if n <= max_points:
-        return t, y
-    bins = max_points // 2
-    edges = np.linspace(0, n, bins + 1).astype(int)
-    tt = np.repeat(t[edges[:-1]], 2)
-    ymin = np.minimum.reduceat(y, edges[:-1])
-    ymax = np.maximum.reduceat(y, edges[:-1])
-    yy = np.empty(2 * bins)
-    yy[0::2], yy[1::2] = ymin, ymax
-    return tt, yy
-
-
-def envelope_y(y: np.ndarray, max_points: int = MAX_POINTS) -> np.ndarray:
-    """The values half of :func:`envelope` (the times are shared by all channels)."""
-    n = len(y)
-    if n <= max_points:
-        return y
-    bins = max_points // 2
-    edges = np.linspace(0, n, bins + 1).astype(int)
-    yy = np.empty(2 * bins)
-    yy[0::2] = np.minimum.reduceat(y, edges[:-1])
-    yy[1::2] = np.maximum.reduceat(y, edges[:-1])
-    return yy
+def minmax_envelope(t: np.ndarray, x: np.ndarray, t0: float, t1: float, n_bins: int):
+    """``(t, y)`` to draw ``x`` over ``[t0, t1]`` with at most ``2·n_bins`` points: every sample
+    when they fit, else each bin's minimum and maximum in time order (peaks are kept)."""
+    i0, i1 = np.searchsorted(t, [t0, t1])
+    i0, i1 = max(0, i0 - 1), min(t.size, i1 + 1)
+    tt, xx = t[i0:i1], x[i0:i1]
+    if xx.size <= 2 * n_bins or n_bins < 1:
+        return tt, xx
+    per = int(np.ceil(xx.size / n_bins))
+    starts = np.arange(0, xx.size, per)  # the last bin may be shorter: the newest samples count too
+    lo, hi = np.minimum.reduceat(xx, starts), np.maximum.reduceat(xx, starts)
+    return np.repeat(tt[starts], 2), np.column_stack([lo, hi]).ravel()
 
 
 class TracesPanel(QWidget):
@@ -79,11 +65,10 @@ class TracesPanel(QWidget):
             keep = t >= t[-1] - WINDOW_S
             tt = t[keep] - t[-1]
             vk = v[keep]
-            tt, _ = envelope(tt, vk[:, 0])
             for i, c in enumerate(curves):
                 y = vk[:, i]
                 lo, hi = float(y.min()), float(y.max())
                 span = hi - lo if hi > lo else 1.0
                 y = (y - lo) / span - i * 1.2  # per-channel scaling, stacked
-                c.setData(tt, envelope_y(y))
+                c.setData(*minmax_envelope(tt, y, tt[0], tt[-1], MAX_POINTS // 2))
         self.updates += 1
