@@ -81,27 +81,12 @@ class VideoReader:
                 t = float(fr.time) if fr.time is not None else i / self.fps
                 first = t if first is None else first
                 img = fr.to_ndarray(format="rgb24", width=self.size[0], height=self.size[1])
-                item = VideoFrame(i, t - first, img)
-                while not self._stop.is_set():
-                    try:
-                        self._q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if self._stop.is_set():
+                if not _put(self._q, self._stop, VideoFrame(i, t - first, img)):
                     return
         except (av.error.FFmpegError, OSError, ValueError) as exc:
             self.error = f"{self.path}: decoding stopped ({exc})"
         finally:
-            self._put_end()
-
-    def _put_end(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._q.put(None, timeout=0.1)
-                return
-            except queue.Full:
-                continue
+            _put(self._q, self._stop, None)
 
     def next(self, timeout: float = 2.0) -> VideoFrame | None:
         """The next frame in file order, or None at the end of the file."""
@@ -125,6 +110,17 @@ class VideoReader:
             self._c.close()
         except Exception:  # noqa: BLE001 - closing after a decode error
             pass
+
+
+def _put(q: queue.Queue, stop: threading.Event, item) -> bool:
+    """Queue ``item`` from a decoding thread, waiting while the queue is full; False once stopped."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
 
 
 def _drain(q: queue.Queue) -> None:
@@ -155,23 +151,14 @@ class AudioReader:
                 res = av.AudioResampler(format="s16", layout="stereo", rate=AUDIO_RATE)
                 for fr in c.decode(audio=0):
                     for out in res.resample(fr):
-                        if not self._put(bytes(out.planes[0])[: out.samples * 4]):
+                        if not _put(self._q, self._stop, bytes(out.planes[0])[: out.samples * 4]):
                             return
                 for out in res.resample(None):
-                    self._put(bytes(out.planes[0])[: out.samples * 4])
+                    _put(self._q, self._stop, bytes(out.planes[0])[: out.samples * 4])
         except (av.error.FFmpegError, OSError, ValueError) as exc:
             self.error = f"{self.path}: audio decoding stopped ({exc})"
         finally:
-            self._put(None)
-
-    def _put(self, item) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+            _put(self._q, self._stop, None)
 
     def read(self) -> bytes | None:
         """The next chunk (b'' when none is decoded yet), None at the end."""
