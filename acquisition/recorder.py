@@ -170,6 +170,12 @@ class Recorder:
         predicates = [s.predicate() for s in self.inputs]
         predicates.append({"name": self.markers.name, "source_id": self.markers.source_id})
         predicates += [{"name": o.name, "source_id": o.source_id} for o in self.index_outlets.values()]
+        # mexlab's own outlets are new: make sure the network sees them before LabRecorder looks
+        for own in [self.markers, *self.index_outlets.values()]:
+            if not pylsl.resolve_byprop("source_id", own.source_id, minimum=1, timeout=10.0):
+                self._abort_start()
+                raise MexlabError(f"LSL cannot see mexlab's own stream {own.name} on this machine "
+                                  "(is the network interface down or LSL blocked by a firewall?)")
         self._labrecorder = LabRecorder()
         xdf = self.folder / sess.XDF_NAME
         # LabRecorderCLI ignores Ctrl+C: mexlab stops it (Enter on its stdin) after the last chunk

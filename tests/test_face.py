@@ -27,7 +27,8 @@ def videos(tmp_path_factory):
         pytest.skip("../shared/data/video (real face videos) is absent")
     d = tmp_path_factory.mktemp("videos")
     for f in VIDEO.iterdir():
-        shutil.copyfile(f, d / f.name)
+        if f.is_file():  # the videos only (a user's run may have left a cache folder beside them)
+            shutil.copyfile(f, d / f.name)
     return d
 
 
