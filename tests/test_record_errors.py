@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import shared_file
 from tests.helpers_camera import make_camera_file
+from tests.helpers_lsl import unique_name
 
 
 def mexlab(*args, env=None, timeout=120):
@@ -128,3 +129,18 @@ def test_disk_full_keeps_what_was_recorded(tmp_path):
         assert rgb["frames_in_file"] > 0
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def test_labrecorder_names_a_stream_nobody_offers(tmp_path):
+    """LabRecorderCLI's one-second look-up is retried; the final error names the predicate, the
+    number of tries and what mexlab's own look-up saw, and leaves no half-made XDF behind."""
+    from acquisition.labrecorder import LabRecorder
+
+    name = unique_name("nobody")
+    xdf = tmp_path / "r.xdf"
+    with pytest.raises(RuntimeError) as err:
+        LabRecorder().start(xdf, [{"name": name, "source_id": name}], attempts=2)
+    text = str(err.value)
+    assert f"name='{name}'" in text and "matched no stream" in text
+    assert "after 2 tries" in text and "0 of the 1 asked for" in text
+    assert not xdf.exists()
