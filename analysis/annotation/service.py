@@ -8,7 +8,9 @@ from pathlib import Path
 from acquisition.errors import MexlabError
 from analysis.annotation import formats
 from analysis.annotation.clip import Clip, open_clip
+from analysis.annotation.consensus import CONSENSUS_CODER
 from analysis.annotation.reliability import reliability
+from analysis.annotation.stimulus_clips import split_codings, stimulus_segments
 from analysis.annotation.store import AnnotationStore
 
 
@@ -44,13 +46,30 @@ def export_coding(store: AnnotationStore, session: Path | str, fmt: str, out: Pa
 
 
 def session_reliability(store: AnnotationStore, sessions: list[Path | str]) -> dict:
-    clips, frames = {}, {}
+    """Reliability per session, per clip and for the study (all sessions pooled).
+
+    ``sessions`` holds the per-session reports; ``clips`` the per-clip ones: the coded protocol
+    steps (stimuli, questions) cut from each session's markers (:mod:`stimulus_clips`); a session
+    or video without protocol markers is one clip. The top-level figures are the study's. The
+    ``consensus`` coding is not a coder and is left out.
+    """
+    per_session, frames, clips, clip_frames = {}, {}, {}, {}
     for s in sessions:
         clip = open_clip(s)
-        clips[clip.video_name] = codings(store, clip)
+        cod = {c: evs for c, evs in codings(store, clip).items() if c != CONSENSUS_CODER}
+        per_session[clip.video_name] = cod
         frames[clip.video_name] = clip.n_frames
-    coders = {c for cod in clips.values() for c in cod}
+        segments = stimulus_segments(clip)
+        if segments:
+            clips.update(split_codings(cod, segments))
+            clip_frames.update({seg.name: seg.n_frames for seg in segments})
+        else:
+            clips[clip.video_name] = cod
+            clip_frames[clip.video_name] = clip.n_frames
+    coders = {c for cod in per_session.values() for c in cod}
     if len(coders) < 2:
         raise MexlabError(f"reliability needs two coders or more; coded here: "
                           f"{', '.join(sorted(coders)) or 'nobody'}")
-    return reliability(clips, frames)
+    study = reliability(per_session, frames)
+    by_clip = reliability(clips, clip_frames)
+    return {"coders": study["coders"], "sessions": study.pop("clips"), "clips": by_clip["clips"], **study}

@@ -30,9 +30,19 @@ def run(args) -> int:
         print(json.dumps(rep, indent=2))
         return 0
     print(f"coders: {', '.join(rep['coders'])}")
-    for name, clip in {**rep["clips"], "ALL": rep}.items():
+    sessions = rep["sessions"]
+    clips = {k: v for k, v in rep["clips"].items() if k not in sessions}
+    for title, rows in (("clips", clips), ("sessions", sessions), ("study", {"ALL": rep})):
+        if rows:
+            print(f"-- {title}")
+            _print_rows(rep["coders"], rows)
+    return 0
+
+
+def _print_rows(coders, rows: dict) -> None:
+    for name, clip in rows.items():
         ia = clip["interval_agreement"]
-        if len(rep["coders"]) == 2:
+        if len(coders) == 2:
             diffs = ", ".join(f"{k} {_f(v['mean'], '{:+.1f}')}" for k, v in ia["frame_differences"].items())
             print(f"{name}: CASME R {_f(clip['casme_r'])}; matched {ia['matched']} "
                   f"(unmatched {ia['unmatched_1']}/{ia['unmatched_2']}), mean IoU {_f(ia['mean_iou'])}; "
@@ -40,4 +50,3 @@ def run(args) -> int:
         else:
             print(f"{name}: mean CASME R {_f(clip['casme_r'])}; kappa ({clip['kappa']['method']}) "
                   f"{_f(clip['kappa']['value'])}")
-    return 0

@@ -55,6 +55,7 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
         self.journal_dir = journal_dir       # None: the user data folder
         self._notes_uid: str | None = None
         self.reconcile_dialog = None
+        self.reliability_dialog = None
         self._build()
         self.setFocusPolicy(Qt.StrongFocus)
         self._timer = QTimer(self, timeout=self._tick)

@@ -32,7 +32,10 @@ class AnnotateExtras:
                                     toolTip="the intervals of analysis/spotting.json as candidate events")
         self.reconcile_btn = QPushButton("Reconcile…", clicked=self.reconcile,
                                          toolTip="two coders side by side; store the consensus")
-        for w in (self.emg_btn, QLabel("baseline"), self.baseline, self.baseline_s, self.spot_btn, self.reconcile_btn):
+        self.reliability_btn = QPushButton("Reliability…", clicked=self.show_reliability,
+                                           toolTip="agreement between the coders, per clip and for the session")
+        for w in (self.emg_btn, QLabel("baseline"), self.baseline, self.baseline_s, self.spot_btn, self.reconcile_btn,
+                  self.reliability_btn):
             row.addWidget(w)
         row.addStretch(1)
         return row
@@ -184,6 +187,34 @@ class AnnotateExtras:
         self.reconcile_dialog = ReconcileDialog(self._store(), self.clip, coders, self)
         self.reconcile_dialog.show()
         return self.reconcile_dialog
+
+    def show_reliability(self) -> None:
+        """Compute the session's reliability in a worker thread (it reads the XDF for the clips),
+        then show it in :class:`ReliabilityDialog` (``self.reliability_dialog``)."""
+        from analysis.annotation.service import session_reliability
+        from analysis.annotation.store import AnnotationStore
+        from app.gui.widgets.annotate_reliability import ReliabilityDialog
+        from app.gui.workers import run_in_thread
+
+        if self.clip is None:
+            self._say("open a session first", error=True)
+            return
+        target = self.clip.folder or self.clip.rgb
+
+        def work():
+            with AnnotationStore(self.db_url) as store:   # its own connection: this runs off the GUI thread
+                return session_reliability(store, [target])
+
+        def done(rep):
+            self.reliability_dialog = ReliabilityDialog(rep, self)
+            self.reliability_dialog.show()
+            self._say(f"reliability of {len(rep['clips'])} clip(s) between {', '.join(rep['coders'])}")
+
+        self.reliability_btn.setEnabled(False)
+        self._say("computing reliability…")
+        self.reliability_job = run_in_thread(work, done, lambda msg: self._say(msg, error=True))
+        self.reliability_job.signals.done.connect(lambda *_: self.reliability_btn.setEnabled(True))
+        self.reliability_job.signals.failed.connect(lambda *_: self.reliability_btn.setEnabled(True))
 
     # ------------------------------------------------------------------ journal
     def _open_journal(self) -> None:
