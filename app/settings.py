@@ -29,6 +29,7 @@ class Settings:
     camera_file: str = ""
     participant_prefix: str = "P"
     preview_fps: int = 30
+    shortcuts: dict[str, str] = field(default_factory=dict)   # action id -> keys (app/gui/shortcuts.py)
 
     @classmethod
     def path(cls) -> Path:

@@ -21,6 +21,12 @@ def shared_file(rel: str) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def private_settings(tmp_path_factory, monkeypatch):
+    """Every test gets its own settings folder; nothing reads or writes the user's real settings."""
+    monkeypatch.setenv("MEXLAB_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
+
+
+@pytest.fixture(autouse=True)
 def private_catalog(tmp_path_factory, monkeypatch):
     """Every test gets its own SQLite catalog; nothing touches the user's real one."""
     db = tmp_path_factory.mktemp("catalog") / "catalog.sqlite"

@@ -24,6 +24,7 @@ from analysis.annotation.model import Event
 from analysis.annotation.session_tracks import au_traces, spotting_cache
 from analysis.annotation.store import AnnotationStore
 from analysis.face.landmarker import BLENDSHAPE_INDEX
+from app.cli import main
 from app.gui import shortcuts
 from app.gui.widgets.annotate_tracks import MIN_HEIGHT
 from app.gui.workspaces.annotate import AnnotateWorkspace
@@ -137,6 +138,15 @@ def test_reconcile_dialog_stores_the_consensus(qtbot, session_dir, tmp_path):
     ws.coder_edit.setText(CONSENSUS_CODER)              # the consensus opens as a coding like any other
     ws.coder_edit.editingFinished.emit()
     assert [e.onset for e in ws.coding.sorted()] == [49, 100, 151]
+    # reliability between ann and bob (the stored consensus is not a coder): 2 pairs, AUs 12 and 4 agreed
+    qtbot.mouseClick(ws.reliability_btn, Qt.LeftButton)
+    qtbot.waitUntil(lambda: ws.reliability_dialog is not None, timeout=30000)
+    rel = ws.reliability_dialog
+    assert rel.report["coders"] == ["ann", "bob"]
+    cells = [rel.table.item(0, c).text() for c in range(rel.table.columnCount())]
+    assert cells[:5] == ["session", session_dir.name, "0.500", "2", "1 / 1"]
+    assert rel.table.rowCount() == 1                    # no protocol markers: the session is the one clip
+    rel.close()
     dlg.close()
     ws.close_session()
     ws.store.close()
@@ -169,7 +179,9 @@ def test_candidate_buttons_and_baseline(qtbot, session_dir, tmp_path):
 
 def test_shortcuts_are_data(qtbot, session_dir, tmp_path, monkeypatch):
     assert shortcuts.shortcut("annotate.onset") == "I" and len(shortcuts.shortcuts("annotate.")) == 15
-    monkeypatch.setitem(shortcuts.SHORTCUTS, "annotate.onset", "U")
+    # the user's own key, stored in the settings by the CLI, replaces the default in the workspace
+    assert main(["shortcuts", "set", "annotate.onset", "u"]) == 0
+    assert shortcuts.shortcut("annotate.onset") == "U" and shortcuts.SHORTCUTS["annotate.onset"] == "I"
     ws = workspace(qtbot, f"sqlite:///{tmp_path / 'k.sqlite'}", journal_dir=tmp_path / "j")
     ws.open_session(session_dir)
     ws.setFocus()
@@ -229,3 +241,21 @@ def test_notes_typed_before_a_crash_are_not_lost(qtbot, session_dir, tmp_path):
     assert ws.journal.pending() == {}
     ws.close_session()
     ws.store.close()
+
+
+def test_bad_user_shortcuts_are_named_and_defaults_kept(capsys):
+    from app.settings import Settings
+
+    st = Settings.load()
+    st.shortcuts = {"annotate.apex": "Foo+", "annotate.nothing": "X", "annotate.accept": "R"}
+    st.save()
+    assert shortcuts.shortcut("annotate.apex") == "P"            # unreadable: the default stays
+    assert shortcuts.shortcut("annotate.accept") == "R"
+    probs = shortcuts.problems()
+    assert any("'Foo+' is not a key sequence" in p for p in probs)
+    assert any("unknown action 'annotate.nothing'" in p for p in probs)
+    assert "R is used by annotate.accept and annotate.reject" in probs
+    assert main(["shortcuts", "set", "annotate.onset", "Ctrl+"]) == 2
+    assert "is not a key sequence" in capsys.readouterr().err
+    assert main(["shortcuts", "reset", "--all"]) == 0
+    assert Settings.load().shortcuts == {} and shortcuts.problems() == []
