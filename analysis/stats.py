@@ -28,6 +28,11 @@ approximation of its standard error (Hedges & Olkin; as ``pingouin.compute_esci`
 variance (every difference the same) t and p are undefined: NaN, with a note.
 Correlations (:func:`correlate`): Pearson r (``scipy.stats.pearsonr``) across participant × group
 rows (at least 4), with its Fisher-z 95 % CI; r is the effect size.
+
+Multiple comparisons (:func:`run_tests`): a study runs many tests at once (every measure × every
+pair of groups), so each result also carries ``p_holm``, its p value adjusted by Holm's step-down
+method (``pingouin.multicomp(method="holm")``) within its family: the t tests are one family, the
+correlations another. Reports mark a result significant on ``p_holm`` < 0.05.
 """
 
 from __future__ import annotations
@@ -124,6 +129,7 @@ class TestResult:
     d_ci_low: float
     d_ci_high: float
     note: str = ""
+    p_holm: float = math.nan  # p adjusted over the study's t tests (Holm), set by run_tests
 
     def to_json(self) -> dict:
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
@@ -219,6 +225,7 @@ class Correlation:
     p: float
     ci_low: float
     ci_high: float
+    p_holm: float = math.nan  # p adjusted over the study's correlations (Holm), set by run_tests
 
     def to_json(self) -> dict:
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
@@ -259,4 +266,18 @@ def run_tests(table, design: str = "auto") -> tuple[list[TestResult], list[Corre
             c = correlate(table, x, y)
             if c is not None:
                 corrs.append(c)
+    adjust_holm(tests)
+    adjust_holm(corrs)
     return tests, corrs
+
+
+def adjust_holm(results: list) -> None:
+    """Set ``p_holm`` of each result: Holm's step-down adjustment of their ``p`` values as one
+    family (an undefined p stays NaN and is not counted)."""
+    import pingouin as pg
+
+    if not results:
+        return
+    _, adjusted = pg.multicomp([r.p for r in results], method="holm")
+    for r, a in zip(results, adjusted):
+        r.p_holm = float(a)

@@ -157,6 +157,14 @@ def test_study_by_condition(study, analysed):
     assert hr.p == pytest.approx(stats.ttest_rel(a, b).pvalue)
     tests, corrs = run_tests(t)
     assert len(tests) == len(res.tests) and len(corrs) == len(res.correlations)
+    # Holm over the family of t tests, by hand: sort p, multiply the k-th smallest by (m - k), keep monotone
+    ps = np.array([x.p for x in tests if np.isfinite(x.p)])
+    m, order = ps.size, np.argsort(ps)
+    want = np.empty(m)
+    want[order] = np.minimum(1, np.maximum.accumulate(ps[order] * (m - np.arange(m))))
+    got = np.array([x.p_holm for x in tests if np.isfinite(x.p)])
+    assert m >= 2 and got == pytest.approx(want)
+    assert all(np.isnan(x.p_holm) for x in tests if not np.isfinite(x.p))
     # stimuli: only the "stimulus" and "question" steps of the trials, not fixations or the rest step
     sim = res.sessions[0]
     stim = [r for r in sim.responses if r.source == "marker"]
@@ -184,6 +192,7 @@ def test_stats_cli(study, capsys):
     out = json.loads(cap.out)
     assert out["by"] == "condition" and len(out["table"]) == 6
     assert {x["test"] for x in out["tests"]} == {"paired t"}
+    assert all(x["p_holm"] is None or x["p_holm"] >= x["p"] for x in out["tests"])
     assert "[3/3] analysing" in cap.err and "no EMG" in cap.err
     # a catalog query: every recording of the helper was registered in its catalog
     rc = main(["stats", "--db", study["db"], "--participant", "SIM2"])

@@ -99,11 +99,11 @@ def _tests_table(study) -> str:
         rows.append([_e(name + (f" ({unit})" if unit else "")), _e(f"{x.group_a} − {x.group_b}"), _e(x.test),
                      f"{x.n_a}/{x.n_b}", _n(x.mean_a), _n(x.mean_b),
                      f"{_n(x.diff)} [{_n(x.ci_low)}, {_n(x.ci_high)}]",
-                     f"t({_n(x.df, 1)}) = {_n(x.t)}", _n(x.p, 4),
+                     f"t({_n(x.df, 1)}) = {_n(x.t)}", _n(x.p, 4), _n(x.p_holm, 4),
                      f"{_n(x.d)} [{_n(x.d_ci_low)}, {_n(x.d_ci_high)}]", _e(x.note)])
-        cls.append("sig" if x.p < 0.05 else "")
+        cls.append("sig" if x.p_holm < 0.05 else "")
     return _table(["measure", "groups", "test", "n", "mean A", "mean B", "difference [95 % CI]", "t",
-                   "p", "Cohen's d [95 % CI]", "note"], rows, left=3, classes=cls, wrap_last=True)
+                   "p", "p (Holm)", "Cohen's d [95 % CI]", "note"], rows, left=3, classes=cls, wrap_last=True)
 
 
 def _corr_table(study) -> str:
@@ -113,9 +113,10 @@ def _corr_table(study) -> str:
     rows, cls = [], []
     for c in study.correlations:
         rows.append([_e(MEASURES[c.x][0]), _e(MEASURES[c.y][0]), str(c.n), _n(c.r),
-                     f"[{_n(c.ci_low)}, {_n(c.ci_high)}]", _n(c.p, 4)])
-        cls.append("sig" if c.p < 0.05 else "")
-    return _table(["ME measure", "physiological measure", "n", "r", "95 % CI", "p"], rows, left=2, classes=cls)
+                     f"[{_n(c.ci_low)}, {_n(c.ci_high)}]", _n(c.p, 4), _n(c.p_holm, 4)])
+        cls.append("sig" if c.p_holm < 0.05 else "")
+    return _table(["ME measure", "physiological measure", "n", "r", "95 % CI", "p", "p (Holm)"], rows, left=2,
+                  classes=cls)
 
 
 METHODS = """<p>Heart: R peaks (ECG: <code>nk.ecg_clean</code> + <code>nk.ecg_peaks</code>, artifact
@@ -126,7 +127,8 @@ rectified, 10 Hz low-pass envelope; bursts above the baseline level + 5 SD (and 
 Event-locked: ΔHR = mean HR 0–6 s after the event − baseline (rest step, else 3 s before); SCR = first
 SCR with onset 1–5 s after (0 if none); EMG = peak envelope −0.25–1 s / baseline. Tests: paired or
 Welch t tests (scipy), Cohen's d with approximate 95 % CI; Pearson r with Fisher-z 95 % CI.
-Rows with p &lt; 0.05 are highlighted; no correction for multiple comparisons is applied.
+p (Holm) is p adjusted by Holm's step-down method over all the t tests of the report (and, separately,
+over all its correlations); rows with p (Holm) &lt; 0.05 are highlighted.
 See docs/physiology.md.</p>"""
 
 

@@ -54,15 +54,15 @@ def format_study(study) -> str:
     for row in [heads, *body]:
         lines.append("  ".join(v.ljust(w) if j < 2 else v.rjust(w) for j, (v, w) in enumerate(zip(row, widths))))
     if study.tests:
-        lines.append("tests (two-sided, 95 % CI of the difference and of Cohen's d):")
+        lines.append("tests (two-sided, 95 % CI of the difference and of Cohen's d; Holm: p adjusted over all tests):")
     for x in study.tests:
         name = MEASURES[x.measure][0]
         lines.append(f"  {name}: {x.group_a} {_n(x.mean_a)} vs {x.group_b} {_n(x.mean_b)} ({x.test}, n={x.n_a}/{x.n_b}): "
                      f"diff {_n(x.diff)} [{_n(x.ci_low)}, {_n(x.ci_high)}], t({_n(x.df, 1)}) = {_n(x.t)}, "
-                     f"p = {_n(x.p, 4)}, d = {_n(x.d)} [{_n(x.d_ci_low)}, {_n(x.d_ci_high)}]")
+                     f"p = {_n(x.p, 4)} (Holm {_n(x.p_holm, 4)}), d = {_n(x.d)} [{_n(x.d_ci_low)}, {_n(x.d_ci_high)}]")
     if study.correlations:
-        lines.append("Pearson correlations (95 % CI):")
+        lines.append("Pearson correlations (95 % CI; Holm: p adjusted over all correlations):")
     for c in study.correlations:
         lines.append(f"  {MEASURES[c.x][0]} ~ {MEASURES[c.y][0]}: r = {_n(c.r)} [{_n(c.ci_low)}, {_n(c.ci_high)}], "
-                     f"n = {c.n}, p = {_n(c.p, 4)}")
+                     f"n = {c.n}, p = {_n(c.p, 4)} (Holm {_n(c.p_holm, 4)})")
     return "\n".join(lines)
