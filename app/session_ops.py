@@ -26,7 +26,7 @@ def recheck(folder: Path, db_url: str | None = None) -> dict:
     report = check_path(Path(folder))
     cat = Catalog(db_url)
     try:
-        cat.register_session(Path(folder))
+        report["catalog_warnings"] = cat.register_session(Path(folder)).get("warnings", [])
     finally:
         cat.close()
     return report

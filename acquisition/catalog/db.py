@@ -1,12 +1,13 @@
 """The session catalog: one database listing every recording.
 
-Where it lives: the URL given (``--db URL`` on the command line), else the ``MEXLAB_DB`` environment
-variable, else a SQLite file ``catalog.sqlite`` in the user data directory. Any database SQLAlchemy
-can reach works; SQLite and PostgreSQL (driver ``psycopg``) are the ones tested.
+Where it lives: see :mod:`acquisition.catalog.connection` (``--db URL``, else ``$MEXLAB_DB``, else a
+SQLite file in the user data directory). Any database SQLAlchemy can reach works; SQLite and
+PostgreSQL (driver ``psycopg``) are the ones tested.
 
 The session folders stay the truth: a row is only what was read from a folder's ``session.json``
-and files, and can always be rebuilt from them (:meth:`Catalog.register_session`,
-:meth:`Catalog.rescan`). Deleting a row never deletes files.
+and files (with the self-report answers of its ``responses.csv``, :mod:`acquisition.catalog.responses`),
+and can always be rebuilt from them (:meth:`Catalog.register_session`, :meth:`Catalog.rescan`).
+Deleting a row never deletes files.
 """
 
 from __future__ import annotations
@@ -15,21 +16,43 @@ import functools
 import json
 import logging
 import os
-import re
 import stat
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path, PurePath
 from typing import Any
 
-import platformdirs
-from sqlalchemy import create_engine, event, func, or_, select
+import platformdirs  # noqa: F401  (tests patch catalog_db.platformdirs)
+from sqlalchemy import func, or_, select
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session as DBSession
 from sqlalchemy.orm import contains_eager, selectinload, sessionmaker
 
 from acquisition import session as sessionfmt
+from acquisition.catalog import responses as responses_mod
+
+# the URL, engine and migration helpers live in connection.py; importable from here as before
+from acquisition.catalog.connection import (  # noqa: F401
+    _MIGRATION_LOCK,
+    APP_NAME,
+    CONNECT_TIMEOUT_S,
+    DEFAULT_FILENAME,
+    ENV_VAR,
+    MIGRATIONS_DIR,
+    SQLITE_BUSY_TIMEOUT_S,
+    URL_EXAMPLES,
+    _cause,
+    _check_sqlite_file,
+    _create_engine,
+    _normalize_url,
+    _process_lock,
+    alembic_config,
+    connect_and_upgrade,
+    default_db_path,
+    mask_url,
+    resolve_url,
+)
 from acquisition.catalog.models import (
     Participant,
     ParticipantIdentity,
@@ -40,57 +63,7 @@ from acquisition.catalog.models import (
 )
 from acquisition.errors import CatalogError, SessionFormatError
 
-import threading
-
-_MIGRATION_LOCK = threading.RLock()
-
-
-class _process_lock:
-    """Serialise schema migrations between processes sharing one catalog."""
-
-    def __init__(self, engine, conn):
-        self.engine, self.conn, self._fh = engine, conn, None
-
-    def __enter__(self):
-        url = self.engine.url
-        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-            import fcntl
-
-            self._fh = open(f"{url.database}.lock", "a+")
-            fcntl.flock(self._fh, fcntl.LOCK_EX)
-        elif url.get_backend_name() == "postgresql":
-            from sqlalchemy import text
-
-            self.conn.execute(text("SELECT pg_advisory_lock(727011)"))
-            self.conn.commit()
-        return self
-
-    def __exit__(self, *exc):
-        if self._fh is not None:
-            import fcntl
-
-            fcntl.flock(self._fh, fcntl.LOCK_UN)
-            self._fh.close()
-        elif self.engine.url.get_backend_name() == "postgresql":
-            from sqlalchemy import text
-
-            try:
-                self.conn.rollback()
-                self.conn.execute(text("SELECT pg_advisory_unlock(727011)"))
-                self.conn.commit()
-            except Exception:  # noqa: BLE001 - the lock ends with the connection anyway
-                pass
-
 log = logging.getLogger(__name__)
-
-APP_NAME = "mexlab"
-ENV_VAR = "MEXLAB_DB"
-DEFAULT_FILENAME = "catalog.sqlite"
-CONNECT_TIMEOUT_S = 5  # PostgreSQL: give up on an unreachable server quickly
-SQLITE_BUSY_TIMEOUT_S = 30  # SQLite: wait this long for another process's write to finish
-MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
-
-URL_EXAMPLES = "sqlite:///path/to/catalog.sqlite or postgresql+psycopg://user:password@host:5432/dbname"
 
 # Files of a session folder by name, and their role in the catalog.
 _KNOWN_ROLES = {
@@ -101,65 +74,6 @@ _KNOWN_ROLES = {
     sessionfmt.GROUND_TRUTH_NAME: "ground_truth",
     sessionfmt.GROUND_TRUTH_PHYSIO_NAME: "ground_truth_physio",
 }
-
-
-# --------------------------------------------------------------------------------------------------
-# URLs
-
-
-def default_db_path() -> Path:
-    """The SQLite file used when no URL is given."""
-    return Path(platformdirs.user_data_dir(APP_NAME)) / DEFAULT_FILENAME
-
-
-def resolve_url(url: str | None = None) -> str:
-    """The catalog's database URL: ``url`` if given, else ``$MEXLAB_DB``, else the default SQLite file.
-
-    For the default file its folder is created. ``postgresql://`` and ``postgres://`` URLs are given
-    the ``psycopg`` (version 3) driver, the one mexlab installs.
-    """
-    if url is not None and str(url).strip():
-        return _normalize_url(str(url).strip())
-    env = os.environ.get(ENV_VAR, "").strip()
-    if env:
-        return _normalize_url(env)
-    path = default_db_path()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CatalogError(
-            f"cannot create the catalog folder {path.parent}: {exc.strerror or exc}"
-        ) from None
-    return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
-
-
-def _normalize_url(url: str) -> str:
-    for prefix in ("postgresql://", "postgres://"):
-        if url[: len(prefix)].lower() == prefix:
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
-
-
-def mask_url(url: str) -> str:
-    """``url`` with its password (if any) replaced by ``***``: safe to print."""
-    try:
-        text = make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not parseable as a URL: mask what looks like user:password@
-        text = re.sub(r"(://[^:/@\s]*:)[^@/\s]*@", r"\1***@", str(url))
-    return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", text)
-
-
-def _cause(exc: BaseException, secret: str | None = None) -> str:
-    """The driver's own message of a database error, on one line."""
-    orig = getattr(exc, "orig", None)
-    text = str(orig if orig is not None else exc)
-    # SQLAlchemy appends "(Background on this error at: https://sqlalche.me/…)" and the SQL: drop them
-    text = text.split("(Background on this error")[0]
-    text = text.split("\n[SQL:")[0]
-    text = " ".join(text.split())
-    if secret:  # drivers do not echo passwords, but be sure; only whole words, not "ex-p-ired"
-        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", "***", text)
-    return text or type(exc).__name__
 
 
 # --------------------------------------------------------------------------------------------------
@@ -239,82 +153,6 @@ def scan_files(folder: Path, meta: dict) -> list[tuple[str, str, int]]:
     return found
 
 
-# --------------------------------------------------------------------------------------------------
-# engine and schema
-
-
-def _create_engine(url: str, shown: str) -> Engine:
-    try:
-        parsed = make_url(url)
-    except sa_exc.ArgumentError:
-        raise CatalogError(
-            f"catalog database {shown}: not a database URL (expected e.g. {URL_EXAMPLES})"
-        ) from None
-    backend = parsed.get_backend_name()
-    connect_args: dict[str, Any] = {}
-    if backend == "postgresql" and "connect_timeout" not in parsed.query:
-        connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
-    if backend == "sqlite":
-        _check_sqlite_file(parsed, shown)
-        if parsed.get_driver_name() == "pysqlite":
-            connect_args["timeout"] = SQLITE_BUSY_TIMEOUT_S
-    try:
-        engine = create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
-    except sa_exc.NoSuchModuleError:
-        raise CatalogError(
-            f"catalog database {shown}: unknown database type '{parsed.drivername}' "
-            f"(expected e.g. {URL_EXAMPLES})"
-        ) from None
-    except ImportError as exc:
-        hint = " (pip install 'mexlab[postgres]')" if backend == "postgresql" else ""
-        raise CatalogError(
-            f"catalog database {shown}: the driver for '{parsed.drivername}' is not installed: "
-            f"{exc}{hint}"
-        ) from None
-    except (sa_exc.ArgumentError, TypeError, ValueError) as exc:
-        raise CatalogError(f"catalog database {shown}: {_cause(exc, parsed.password)}") from None
-    if backend == "sqlite":
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_foreign_keys(dbapi_connection, _record):  # noqa: ANN001
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-    return engine
-
-
-def _check_sqlite_file(url: URL, shown: str) -> None:
-    """A clear message for the usual SQLite mistakes, before SQLite's terse 'unable to open'."""
-    database = url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return
-    path = Path(database)
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise CatalogError(f"catalog database {shown}: {path} is a folder, not a database file")
-    if not parent.is_dir():
-        raise CatalogError(f"catalog database {shown}: the folder {parent} does not exist")
-    if path.exists():
-        if not os.access(path, os.R_OK | os.W_OK):
-            raise CatalogError(f"catalog database {shown}: {path} is not writable (permission denied)")
-    elif not os.access(parent, os.W_OK | os.X_OK):
-        raise CatalogError(
-            f"catalog database {shown}: cannot create {path.name} in {parent} (permission denied)"
-        )
-
-
-def alembic_config(connection=None):
-    """An Alembic config for the catalog's migrations; no ``alembic.ini`` needed."""
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
-    if connection is not None:
-        cfg.attributes["connection"] = connection
-    return cfg
-
-
 def _db_errors(method):
     """Database errors met while using the catalog become one-line :class:`CatalogError`."""
 
@@ -373,52 +211,7 @@ class Catalog:
     # ---------------------------------------------------------------- schema
 
     def _connect_and_upgrade(self) -> None:
-        from alembic import command
-        from alembic.runtime.migration import MigrationContext
-        from alembic.script import ScriptDirectory
-        from alembic.util.exc import CommandError
-
-        try:
-            conn = self.engine.connect()
-        except sa_exc.SQLAlchemyError as exc:
-            raise CatalogError(
-                f"cannot connect to the catalog database {self.url}: {_cause(exc, self._password)}"
-            ) from None
-        except ImportError as exc:  # a driver importing its own C parts lazily
-            raise CatalogError(f"catalog database {self.url}: driver not usable: {exc}") from None
-        try:
-            with conn:
-                cfg = alembic_config(conn)
-                script = ScriptDirectory.from_config(cfg)
-                current = set(MigrationContext.configure(conn).get_current_heads())
-                conn.rollback()  # end the implicit transaction of the look-up
-                heads = set(script.get_heads())
-                if current == heads:
-                    return
-                known = {rev.revision for rev in script.walk_revisions()}
-                unknown = sorted(current - known)
-                if unknown:
-                    raise CatalogError(
-                        f"catalog database {self.url}: its schema (revision {', '.join(unknown)}) "
-                        "was made by a newer mexlab; update mexlab to use this catalog"
-                    )
-                # one migration at a time: threads (Alembic's context is global) and processes
-                # (a file lock beside a SQLite file; an advisory lock on PostgreSQL)
-                with _MIGRATION_LOCK, _process_lock(self.engine, conn):
-                    conn.rollback()
-                    with conn.begin():
-                        command.upgrade(cfg, "head")
-        except CatalogError:
-            raise
-        except sa_exc.SQLAlchemyError as exc:
-            raise CatalogError(
-                f"cannot create or upgrade the catalog schema in {self.url}: "
-                f"{_cause(exc, self._password)}"
-            ) from None
-        except CommandError as exc:
-            raise CatalogError(
-                f"cannot create or upgrade the catalog schema in {self.url}: {exc}"
-            ) from None
+        connect_and_upgrade(self.engine, self.url, self._password)
 
     def schema_revision(self) -> str | None:
         """The Alembic revision the database is at."""
@@ -514,7 +307,9 @@ class Catalog:
         """Add or update the session in ``folder`` from its ``session.json`` and files.
 
         Keyed by the sidecar's ``session_id``: registering again (or from a moved folder) updates
-        the same row. Returns the session as :meth:`get_session` does.
+        the same row. The answers of its ``responses.csv`` replace the session's ``responses`` rows.
+        Returns the session as :meth:`get_session` does, plus ``responses`` (how many rows) and
+        ``warnings`` (problems met reading ``responses.csv``: lines skipped, values left empty).
         """
         folder = Path(folder).expanduser().resolve()
         meta = sessionfmt.read_sidecar(folder)
@@ -524,11 +319,13 @@ class Catalog:
         session_id = session_id.strip().lower()
         files = scan_files(folder, meta)
         status = sessionfmt.effective_status(meta)
+        answers, warnings = responses_mod.read_responses(folder, meta)
         for attempt in (1, 2):
             try:
                 with self._db() as db, db.begin():
                     row = self._upsert(db, session_id, folder, meta, files, status)
-                    return self._details(row)
+                    n = responses_mod.replace_rows(db, session_id, answers)
+                    return {**self._details(row), "responses": n, "warnings": warnings}
             except sa_exc.IntegrityError:
                 # another process registered the same session or participant at the same moment
                 if attempt == 2:
@@ -695,16 +492,23 @@ class Catalog:
             row = self._find(db, session_id)
             if row is None:
                 return False
+            responses_mod.delete_rows(db, row.session_id)
             db.delete(row)
             return True
 
     def rescan(
-        self, root: Path, *, on_error: Callable[[Path, Exception], None] | None = None
+        self,
+        root: Path,
+        *,
+        on_error: Callable[[Path, Exception], None] | None = None,
+        on_warning: Callable[[Path, str], None] | None = None,
     ) -> int:
         """Register every session folder under ``root`` (``root`` itself included).
 
         Returns how many were registered. A folder whose sidecar is malformed is skipped:
-        ``on_error(folder, error)`` is called for it (by default a warning is logged).
+        ``on_error(folder, error)`` is called for it (by default a warning is logged). A problem in
+        a registered folder's ``responses.csv`` calls ``on_warning(folder, message)`` (by default
+        logged too).
         """
         root = Path(root).expanduser()
         if not root.is_dir():
@@ -716,14 +520,47 @@ class Catalog:
                 continue
             dirnames[:] = []  # a session folder holds no other sessions
             try:
-                self.register_session(Path(dirpath))
+                registered = self.register_session(Path(dirpath))
                 count += 1
             except SessionFormatError as exc:
                 if on_error is not None:
                     on_error(Path(dirpath), exc)
                 else:
                     log.warning("skipped %s: %s", dirpath, exc)
+                continue
+            for message in registered["warnings"]:
+                if on_warning is not None:
+                    on_warning(Path(dirpath), message)
+                else:
+                    log.warning("%s", message)
         return count
+
+    # ---------------------------------------------------------------- responses
+
+    @_db_errors
+    def list_responses(
+        self,
+        session_id: str | None = None,
+        *,
+        participant: str | None = None,
+        protocol: str | None = None,
+    ) -> list[dict]:
+        """Self-report answers of protocol runs (rows of the sessions' ``responses.csv``).
+
+        ``session_id`` (or a unique prefix of it, 4 characters or more) must be catalogued, else a
+        :class:`CatalogError`; ``participant`` (pseudonym) and ``protocol`` (name) are exact. Each
+        row is a dict: ``session_id`` and the columns of ``responses.csv``, typed (``None`` when
+        empty); sessions oldest first, each in the order of its file.
+        """
+        with self._db() as db:
+            if session_id is not None:
+                row = self._find(db, session_id)
+                if row is None:
+                    raise CatalogError(f"no session {str(session_id).strip()} in the catalog")
+                session_id = row.session_id
+            return responses_mod.list_rows(
+                db, session_id=session_id, participant=participant, protocol=protocol
+            )
 
     # ---------------------------------------------------------------- participants
 

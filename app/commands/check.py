@@ -45,7 +45,10 @@ def _update_catalog(path: Path, db: str | None) -> None:
         from acquisition.catalog import Catalog
 
         cat = Catalog(db)
-        cat.register_session(path)
-        cat.close()
+        try:
+            for warning in cat.register_session(path).get("warnings", []):
+                print(f"mexlab check: note: {warning}", file=sys.stderr)
+        finally:
+            cat.close()
     except MexlabError as exc:
         print(f"mexlab check: note: catalog not updated: {exc}", file=sys.stderr)

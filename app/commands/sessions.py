@@ -1,8 +1,9 @@
-"""``mexlab sessions list|register|rescan``: the catalog of recordings."""
+"""``mexlab sessions list|register|rescan|delete|responses``: the catalog of recordings."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 
@@ -26,7 +27,16 @@ def add_parser(sub) -> None:
     dl.add_argument("--files", action="store_true", help="also delete the session folder from disk")
     dl.add_argument("--yes", action="store_true", help="confirm (required: nothing is deleted silently)")
     dl.set_defaults(func=run_delete)
-    for q in (ls, rg, rs, dl):
+    rp = ss.add_parser("responses", help="self-report answers of protocol runs (from responses.csv)")
+    rp.add_argument("session_id", nargs="?", metavar="SESSION_ID",
+                    help="only this session (its id or a unique prefix of it)")
+    rp.add_argument("--participant", help="only this participant (pseudonym)")
+    rp.add_argument("--protocol", metavar="NAME", help="only this protocol")
+    out = rp.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print the rows as JSON")
+    out.add_argument("--csv", metavar="FILE", type=Path, help="write the rows to a CSV file ('-': print)")
+    rp.set_defaults(func=run_responses)
+    for q in (ls, rg, rs, dl, rp):
         q.add_argument("--db", metavar="URL", help="catalog database URL")
 
 
@@ -53,7 +63,9 @@ def run_register(args) -> int:
     cat = _catalog(args)
     for folder in args.folders:
         row = cat.register_session(folder)
-        print(f"registered {folder} ({row.get('status')})")
+        _warn(row.get("warnings", []))
+        print(f"registered {folder} ({row.get('status')}" + (f", {row['responses']} response(s))" if
+                                                            row.get("responses") else ")"))
     cat.close()
     return 0
 
@@ -64,7 +76,7 @@ def run_rescan(args) -> int:
     if not args.root.is_dir():
         raise MexlabError(f"{args.root}: not a folder")
     cat = _catalog(args)
-    n = cat.rescan(args.root)
+    n = cat.rescan(args.root, on_warning=lambda _folder, message: _warn([message]))
     cat.close()
     print(f"registered {n} session folder(s) under {args.root}")
     return 0
@@ -80,3 +92,47 @@ def run_delete(args) -> int:
     print(f"deleted session {row['session_id']} from the catalog" + (f" and {row['folder']}" if args.files else
                                                                       f"; files kept in {row['folder']}"))
     return 0
+
+
+def _warn(messages) -> None:
+    for message in messages:
+        print(f"mexlab sessions: warning: {message}", file=sys.stderr)
+
+
+def run_responses(args) -> int:
+    import csv
+
+    from acquisition.catalog.responses import COLUMNS, format_responses_table
+    from acquisition.errors import MexlabError
+
+    cat = _catalog(args)
+    try:
+        rows = cat.list_responses(args.session_id, participant=args.participant, protocol=args.protocol)
+    finally:
+        cat.close()
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+    elif args.csv is not None:
+        fields = ["session_id", *COLUMNS]
+        if str(args.csv) == "-":
+            writer = csv.DictWriter(sys.stdout, fields, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows({k: _csv_value(v) for k, v in r.items()} for r in rows)
+            return 0
+        try:
+            with open(args.csv, "w", newline="", encoding="utf-8") as fh:
+                writer = csv.DictWriter(fh, fields)
+                writer.writeheader()
+                writer.writerows({k: _csv_value(v) for k, v in r.items()} for r in rows)
+        except OSError as exc:
+            raise MexlabError(f"cannot write {args.csv}: {exc.strerror or exc}") from None
+        print(f"wrote {len(rows)} response(s) to {args.csv}")
+    else:
+        print(format_responses_table(rows))
+    return 0
+
+
+def _csv_value(value):
+    if isinstance(value, bool):
+        return int(value)  # as in responses.csv
+    return "" if value is None else value

@@ -192,6 +192,9 @@ class SessionsWorkspace(QWidget):
 
     def _rechecked(self, report) -> None:
         text = "OK" if report["ok"] else "NOT OK: " + "; ".join(report["problems"][:3])
+        warnings = report.get("catalog_warnings") or []
+        if warnings:
+            text += f" · catalog: {warnings[0]}" + (f" (+{len(warnings) - 1} more)" if len(warnings) > 1 else "")
         self.info.setText(f"{report['path']}: {report['status']} — {text}")
         self.last_report = report
         self.refresh()
