@@ -17,6 +17,9 @@ pools the rows of one participant and group:
 ``hr_response_me_bpm``      mean HR change after ME onsets
 ``scr_amp_me``              mean SCR amplitude after ME onsets, µS
 ``emg_me``                  mean peak EMG (largest channel) after ME onsets, × baseline
+``self_intensity``          mean self-reported intensity (1–9) of the protocol's self-reports
+``self_valence``            mean self-reported valence (SAM, 1–9)
+``self_arousal``            mean self-reported arousal (SAM, 1–9)
 ==========================  =====================================================================
 
 Tests (:func:`compare`): a two-sided t test between two groups of one measure — **paired**
@@ -55,10 +58,15 @@ MEASURES: dict[str, tuple[str, str]] = {
     "hr_response_me_bpm": ("HR change after MEs", "bpm"),
     "scr_amp_me": ("SCR amplitude after MEs", "µS"),
     "emg_me": ("EMG peak after MEs", "× baseline"),
+    "self_intensity": ("self-reported intensity", "1–9"),
+    "self_valence": ("self-reported valence", "SAM 1–9"),
+    "self_arousal": ("self-reported arousal", "SAM 1–9"),
 }
 ME_MEASURES = ("me_count", "me_rate_per_min", "me_mean_duration_s")
+# the responses an ME measure is correlated with: physiology and self-report
 PHYSIO_MEASURES = tuple(m for m in MEASURES if m not in ME_MEASURES)
-LIST_FIELDS = ("me_durations", "stim_hr", "stim_scr", "me_hr", "me_scr", "me_emg")
+LIST_FIELDS = ("me_durations", "stim_hr", "stim_scr", "me_hr", "me_scr", "me_emg",
+               "self_intensity", "self_valence", "self_arousal")
 
 
 def _mean(values) -> float:
@@ -72,7 +80,8 @@ def aggregate(rows: list[dict]):
 
     Each input row: ``participant``, ``group``, ``session``, ``duration_min``, ``has_me`` (bool),
     ``hr_mean_bpm`` (NaN if unknown), ``scr_count`` (None if no EDA) and the lists
-    :data:`LIST_FIELDS` (ME durations; HR change / SCR amplitude / EMG after stimuli and MEs).
+    :data:`LIST_FIELDS` (ME durations; HR change / SCR amplitude / EMG after stimuli and MEs;
+    self-reported intensity, valence, arousal).
     """
     import pandas as pd
 
@@ -101,6 +110,9 @@ def aggregate(rows: list[dict]):
             "hr_response_me_bpm": _mean(lists["me_hr"]),
             "scr_amp_me": _mean(lists["me_scr"]),
             "emg_me": _mean(lists["me_emg"]),
+            "self_intensity": _mean(lists["self_intensity"]),
+            "self_valence": _mean(lists["self_valence"]),
+            "self_arousal": _mean(lists["self_arousal"]),
             "n_stimuli": len(lists["stim_hr"]), "n_me_events": len(lists["me_hr"]),
         })
     cols = ["participant", "group", "sessions", "duration_min", *MEASURES, "n_stimuli", "n_me_events"]
@@ -250,7 +262,8 @@ def correlate(table, x: str, y: str) -> Correlation | None:
 
 
 def run_tests(table, design: str = "auto") -> tuple[list[TestResult], list[Correlation]]:
-    """Every pair of groups × every measure with data; every ME measure × physiological measure."""
+    """Every pair of groups × every measure with data; every ME measure × physiological or
+    self-report measure."""
     groups = sorted(str(g) for g in table["group"].unique())
     tests = []
     for a, b in itertools.combinations(groups, 2):

@@ -29,6 +29,7 @@ class SessionResult:
     physio: PhysioAnalysis
     responses: list[EventResponse]
     spans: list[tuple[float, float, str]]      # condition spans (LSL s)
+    self_reports: list[dict] = field(default_factory=list)   # the self_report rows of responses.csv
 
     @property
     def session(self):
@@ -90,6 +91,7 @@ def session_rows(sr: SessionResult, by: str) -> list[dict]:
                 and (by == "protocol" or r.condition == group)]
         mes = [r for r in sr.responses if r.source == "me" and inside(r.time)]
         me_events = [e for e in data.me_events if inside(e.onset)]
+        reports = [r for r in sr.self_reports if by == "protocol" or r.get("condition") == group]
         rows.append({
             "participant": sr.participant, "group": str(group), "session": data.label,
             "duration_min": seconds / 60.0, "has_me": data.me_source is not None,
@@ -98,6 +100,7 @@ def session_rows(sr: SessionResult, by: str) -> list[dict]:
             "stim_hr": [r.hr_change_bpm for r in stim], "stim_scr": [r.scr_amplitude for r in stim],
             "me_hr": [r.hr_change_bpm for r in mes], "me_scr": [r.scr_amplitude for r in mes],
             "me_emg": [r.emg_max for r in mes],
+            **{f"self_{k}": [r[k] for r in reports if r.get(k) is not None] for k in SELF_REPORT_SCALES},
         })
     return rows
 
@@ -117,10 +120,37 @@ def study_paths(db: str | None = None, *, participant: str | None = None,
     return [Path(r["folder"]) for r in rows if r.get("folder")]
 
 
+SELF_REPORT_SCALES = ("intensity", "valence", "arousal")
+
+
+def read_self_reports(folder: Path | None, meta: dict) -> list[dict]:
+    """The ``self_report`` rows of a protocol run's ``responses.csv`` (none without one), with the
+    scales as numbers (None where empty or not a number)."""
+    import csv
+
+    if folder is None:
+        return []
+    path = Path(folder) / ((meta.get("files") or {}).get("responses") or "responses.csv")
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = [r for r in csv.DictReader(fh) if r.get("kind") == "self_report"]
+    except (OSError, csv.Error, UnicodeDecodeError):
+        return []
+    for r in rows:
+        for k in SELF_REPORT_SCALES:
+            try:
+                r[k] = float(r.get(k) or "nan")
+            except ValueError:
+                r[k] = float("nan")
+            r[k] = r[k] if np.isfinite(r[k]) else None
+    return rows
+
+
 def analyse_session(path, *, names: dict | None = None, windows: Windows = Windows()) -> SessionResult:
     pa = analyse(path, **(names or {}))
+    data = pa.session
     return SessionResult(physio=pa, responses=event_responses(pa, windows),
-                         spans=condition_spans(pa.session))
+                         spans=condition_spans(data), self_reports=read_self_reports(data.folder, data.meta))
 
 
 def analyse_study(paths, *, by: str = "protocol", names: dict | None = None,

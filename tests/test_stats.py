@@ -111,6 +111,44 @@ def test_aggregate_pools_sessions():
     assert np.isnan(r["me_count"]) and np.isnan(r["scr_per_min"])    # unknown, not zero
 
 
+def test_self_reports_by_condition_are_tested_like_any_measure(tmp_path):
+    """responses.csv as a protocol run writes it -> per-condition means -> a paired t test."""
+    from protocols.runlog import RunLog
+    from analysis.study import read_self_reports
+
+    rng = np.random.default_rng(3)
+    rows, want = [], {}
+    for i in range(6):
+        folder = tmp_path / f"s{i}"
+        folder.mkdir()
+        log = RunLog(folder)
+        for cond, base in (("truthful", 3.0), ("deceptive", 6.0)):
+            vals = [int(np.clip(round(base + rng.normal(0, 1.5)), 1, 9)) for _ in range(3)]
+            want[(f"P{i}", cond)] = np.mean(vals)
+            for v in vals:
+                log.response({"participant": f"P{i}", "kind": "self_report", "condition": cond, "intensity": v,
+                              "valence": 10 - v, "arousal": ""})
+        log.response({"participant": f"P{i}", "kind": "answer", "condition": "truthful", "intensity": 9})
+        log.close()
+        reports = read_self_reports(folder, {})
+        assert len(reports) == 6 and all(r["arousal"] is None for r in reports)   # the answer row is not one
+        for cond in ("truthful", "deceptive"):
+            mine = [r for r in reports if r["condition"] == cond]
+            rows.append({"participant": f"P{i}", "group": cond, "session": f"s{i}", "duration_min": 1.0,
+                         "has_me": False, "hr_mean_bpm": float("nan"), "scr_count": None,
+                         "self_intensity": [r["intensity"] for r in mine],
+                         "self_valence": [r["valence"] for r in mine], "self_arousal": []})
+    t = aggregate(rows)
+    for (pid, cond), v in want.items():
+        assert t[(t.participant == pid) & (t.group == cond)]["self_intensity"].iloc[0] == pytest.approx(v)
+    assert t["self_arousal"].isna().all()
+    res = compare(t, "self_intensity", "deceptive", "truthful")
+    a = [want[(f"P{i}", "deceptive")] for i in range(6)]
+    b = [want[(f"P{i}", "truthful")] for i in range(6)]
+    assert res.test == "paired t" and res.p == pytest.approx(stats.ttest_rel(a, b).pvalue)
+    assert compare(t, "self_arousal", "deceptive", "truthful") is None
+
+
 # --------------------------------------------------------------------------- recorded study
 def _expected_me_counts(folder, seed):
     """ME onsets per condition, from the raw XDF markers and the rig's schedule (not mexlab's code)."""
