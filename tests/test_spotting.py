@@ -121,6 +121,20 @@ def test_cli_spot_json_and_out_file(sim_video, tmp_path, capsys):
     assert "interference elimination off" in text and "micro" in text
 
 
+def test_cli_stderr_has_progress_not_mediapipe_chatter(sim_video, tmp_path):
+    """The face model's C++ start-up lines (glog/absl/TFLite) are kept off the command's stderr."""
+    import subprocess
+    import sys
+
+    path, _ = sim_video
+    r = subprocess.run([sys.executable, "-m", "app.cli", "spot", str(path), "--no-cache"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.splitlines()
+    assert lines and all(line.startswith("mexlab spot: ") for line in lines), lines[:5]
+    assert any("features:" in line and "100 %" in line for line in lines)
+
+
 @pytest.mark.skipif(not VIDEO.is_dir(), reason="../shared/data/video (real face videos) is absent")
 @pytest.mark.parametrize("name", ["single_face.mp4", "face_noface.mov", "WolfgangLanger_Pexels.mp4"])
 def test_real_videos(tmp_path, name):

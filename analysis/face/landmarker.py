@@ -22,8 +22,11 @@ most reliably).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +104,36 @@ class FaceFrame:
         return float(self.blendshapes[BLENDSHAPE_INDEX[name]])
 
 
+#: Command-line tools set this: MediaPipe's C++ start-up chatter ("Logging before InitGoogle()",
+#: "Sets FaceBlendshapesGraph acceleration …", "Created TensorFlow Lite XNNPACK delegate") bypasses
+#: Python and every logging switch (google-ai-edge/mediapipe#5371, #5737), so the process's stderr
+#: is pointed at /dev/null while the model starts and runs its first frame. Off by default: in the
+#: GUI and during a recording other threads write to stderr and must not be silenced.
+QUIET_NATIVE_START = False
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr(active: bool):
+    if not active:
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        fd = sys.stderr.fileno()
+        saved = os.dup(fd)
+    except (AttributeError, OSError, ValueError):   # no real stderr (e.g. captured): nothing to do
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
 class FaceTracker:
     """MediaPipe Face Landmarker in VIDEO mode (one face). Use as a context manager or close().
 
@@ -119,8 +152,10 @@ class FaceTracker:
             min_face_detection_confidence=min_confidence,
             min_face_presence_confidence=min_confidence, min_tracking_confidence=min_confidence,
             output_face_blendshapes=True, output_facial_transformation_matrixes=True)
+        self._quiet = QUIET_NATIVE_START     # until the first frame has run
         try:
-            self._lm = vision.FaceLandmarker.create_from_options(opts)
+            with _quiet_native_stderr(self._quiet):
+                self._lm = vision.FaceLandmarker.create_from_options(opts)
         except Exception as exc:
             raise MexlabError(f"the face model could not be started ({exc})") from None
         self.max_side = max_side
@@ -161,8 +196,10 @@ class FaceTracker:
         if ts <= self._last_ts:
             ts = self._last_ts + 1
         self._last_ts = ts
-        res = self._lm.detect_for_video(
-            mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(img)), ts)
+        with _quiet_native_stderr(self._quiet):
+            res = self._lm.detect_for_video(
+                mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(img)), ts)
+        self._quiet = False
         if not res.face_landmarks:
             return None
         lms = np.array([(p.x * w, p.y * h, p.z * w) for p in res.face_landmarks[0]],

@@ -31,6 +31,16 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from analysis.face import landmarker
+
+    landmarker.QUIET_NATIVE_START = True      # MediaPipe's start-up chatter off this command's stderr
+    try:
+        return _run(args)
+    finally:
+        landmarker.QUIET_NATIVE_START = False
+
+
+def _run(args) -> int:
     from analysis.spotting.samples import make_samples
 
     if args.span is not None and args.span < 1:

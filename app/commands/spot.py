@@ -49,6 +49,16 @@ class _Progress:
 
 
 def run(args) -> int:
+    from analysis.face import landmarker
+
+    landmarker.QUIET_NATIVE_START = True      # MediaPipe's start-up chatter off this command's stderr
+    try:
+        return _run(args)
+    finally:
+        landmarker.QUIET_NATIVE_START = False
+
+
+def _run(args) -> int:
     from analysis.spotting.pipeline import spot, write_json
 
     res = spot(args.input, interference=not args.no_interference_elimination,
