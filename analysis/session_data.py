@@ -224,9 +224,9 @@ def load(path: Path | str) -> SessionData:
 
 
 def _read_xdf(xdf: Path) -> tuple[list, list[str]]:
-    # acquisition.check reads XDF files robustly (a file cut by a crash is read up to its last
+    # acquisition.xdf_read reads XDF files robustly (a file cut by a crash is read up to its last
     # complete chunk; clock resets handled; timestamps not dejittered).
-    from acquisition.check import _read_xdf as read_checked
+    from acquisition.xdf_read import read_xdf_robust as read_checked
 
     got = read_checked(xdf)
     notes = list(got.problems)

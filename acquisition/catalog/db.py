@@ -8,6 +8,11 @@ The session folders stay the truth: a row is only what was read from a folder's 
 and files (with the self-report answers of its ``responses.csv``, :mod:`acquisition.catalog.responses`),
 and can always be rebuilt from them (:meth:`Catalog.register_session`, :meth:`Catalog.rescan`).
 Deleting a row never deletes files.
+
+This module holds :class:`Catalog` (register, list with reconciliation, rescan, delete, responses,
+participants). A folder's values are read by :mod:`acquisition.catalog.values`, a row is turned into
+the dicts returned by :mod:`acquisition.catalog.rows`, and the URL, engine and migrations are in
+:mod:`acquisition.catalog.connection`.
 """
 
 from __future__ import annotations
@@ -16,11 +21,8 @@ import functools
 import json
 import logging
 import os
-import stat
 from collections.abc import Callable
-from datetime import datetime, timezone
-from pathlib import Path, PurePath
-from typing import Any
+from pathlib import Path
 
 import platformdirs  # noqa: F401  (tests patch catalog_db.platformdirs)
 from sqlalchemy import func, or_, select
@@ -61,96 +63,21 @@ from acquisition.catalog.models import (
     Stream,
     utcnow,
 )
+from acquisition.catalog.rows import session_details, session_summary
+
+# the sidecar value conversions and the file scan live in values.py; importable from here as before
+from acquisition.catalog.values import (  # noqa: F401
+    _KNOWN_ROLES,
+    _float,
+    _int,
+    _iso,
+    _parse_time,
+    _str,
+    scan_files,
+)
 from acquisition.errors import CatalogError, SessionFormatError
 
 log = logging.getLogger(__name__)
-
-# Files of a session folder by name, and their role in the catalog.
-_KNOWN_ROLES = {
-    sessionfmt.SIDECAR: "sidecar",
-    sessionfmt.XDF_NAME: "xdf",
-    sessionfmt.RGB_NAME: "rgb",
-    sessionfmt.DEPTH_NAME: "depth",
-    sessionfmt.GROUND_TRUTH_NAME: "ground_truth",
-    sessionfmt.GROUND_TRUTH_PHYSIO_NAME: "ground_truth_physio",
-}
-
-
-# --------------------------------------------------------------------------------------------------
-# small conversions of sidecar values (lenient: a catalog row is better than none)
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
-
-
-def _iso(dt: datetime | None) -> str | None:
-    if dt is None:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.isoformat()
-
-
-def _int(value: Any, default: int | None = 0) -> int | None:
-    if value is None or isinstance(value, bool):
-        return default
-    try:
-        return int(value)
-    except (TypeError, ValueError, OverflowError):
-        return default
-
-
-def _float(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-def _str(value: Any, limit: int | None = None) -> str | None:
-    if value is None:
-        return None
-    text = str(value)
-    if not text:
-        return None
-    return text[:limit] if limit else text
-
-
-def scan_files(folder: Path, meta: dict) -> list[tuple[str, str, int]]:
-    """``(role, relative path, size in bytes)`` of every file in a session folder."""
-    roles = dict(_KNOWN_ROLES)
-    named = meta.get("files")
-    if isinstance(named, dict):
-        for role, rel in named.items():
-            if isinstance(rel, str) and rel:
-                roles[PurePath(rel).as_posix()] = str(role)
-    found = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames.sort()
-        for name in sorted(filenames):
-            if name.startswith(".session.") and name.endswith(".tmp"):
-                continue  # a sidecar being written this instant
-            path = Path(dirpath) / name
-            try:
-                st = path.stat()
-            except OSError:
-                continue  # vanished while we looked
-            if not stat.S_ISREG(st.st_mode):
-                continue
-            rel = path.relative_to(folder).as_posix()
-            found.append((roles.get(rel, "other"), rel, st.st_size))
-    return found
 
 
 def _db_errors(method):
@@ -248,57 +175,9 @@ class Catalog:
             db.flush()
         return row
 
-    @staticmethod
-    def _summary(row: Session) -> dict:
-        return {
-            "session_id": row.session_id,
-            "participant": row.participant.pseudonym if row.participant else None,
-            "protocol": row.protocol,
-            "folder": row.folder,
-            "status": row.status,
-            "started_at": _iso(row.started_at),
-            "duration_s": row.duration_s,
-            "streams": [s.name for s in row.streams],
-            "dropped_frames": row.dropped_frames,
-            "dropped_samples": row.dropped_samples,
-            "disk_bytes": row.disk_bytes,
-        }
-
-    @classmethod
-    def _details(cls, row: Session) -> dict:
-        out = cls._summary(row)
-        try:
-            sidecar = json.loads(row.sidecar) if row.sidecar else None
-        except ValueError:
-            sidecar = None
-        out.update(
-            {
-                "source": row.source,
-                "stopped_at": _iso(row.stopped_at),
-                "host": row.host,
-                "pid": row.pid,
-                "registered_at": _iso(row.registered_at),
-                "updated_at": _iso(row.updated_at),
-                "files": [
-                    {"role": f.role, "path": f.path, "size_bytes": f.size_bytes} for f in row.files
-                ],
-                "stream_details": [
-                    {
-                        "name": s.name,
-                        "type": s.type,
-                        "source_id": s.source_id,
-                        "role": s.role,
-                        "channel_count": s.channel_count,
-                        "nominal_srate": s.nominal_srate,
-                        "samples": s.samples,
-                        "gaps": s.gaps,
-                    }
-                    for s in row.streams
-                ],
-                "sidecar": sidecar,
-            }
-        )
-        return out
+    # a session row as the dicts returned (rows.py)
+    _summary = staticmethod(session_summary)
+    _details = staticmethod(session_details)
 
     # ---------------------------------------------------------------- sessions
 

@@ -1,0 +1,165 @@
+"""The video checks of ``mexlab check``: frames in each video file against its frame-index stream.
+
+:func:`check_video` returns a video entry of an :func:`acquisition.check.check_path` report
+(``{"name", "frames_in_file", "frames_in_index", "missing_frames"}``) and :func:`video_problems` the
+problems it shows. A video is demuxed without decoding (:func:`count_video_frames`); a file cut by a
+crash counts the packets that were complete. A video that cannot be opened raises
+:class:`~acquisition.errors.SessionFormatError`.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from acquisition.errors import SessionFormatError
+from acquisition.xdf_read import XdfContents, desc_value, info_value
+
+FRAME_INDEX_TYPE = "VideoFrameIndex"
+
+
+def count_video_frames(path: Path) -> int:
+    """Number of complete video packets in ``path``, counted by demuxing (no decoding).
+
+    Every codec mexlab writes (FFV1) is intra-only: one packet is one frame. A file cut by a crash
+    is counted up to its first broken or incomplete packet.
+    """
+    import av
+
+    try:
+        container = av.open(str(path), mode="r")
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise SessionFormatError(f"{path}: cannot be read as a video ({exc})") from None
+    with container:
+        if not container.streams.video:
+            raise SessionFormatError(f"{path}: holds no video stream")
+        stream = container.streams.video[0]
+        size = path.stat().st_size
+        count = 0
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0:  # the empty packet that ends demuxing
+                    continue
+                if packet.is_corrupt:
+                    break
+                pos = packet.pos
+                if pos is not None and pos >= 0 and pos + packet.size > size:
+                    break  # a packet that runs past the end of the file
+                count += 1
+        except (av.error.FFmpegError, OSError):
+            pass  # the first broken packet ends the count: what came before it is good
+    return count
+
+
+def _find_index_stream(xdf: XdfContents, kind: str, file_name: str):
+    """The frame-index stream of one video: by desc/video/file, then exact name, then name part."""
+    candidates = [
+        s for s in xdf.streams if info_value(s["info"], "type") == FRAME_INDEX_TYPE
+    ]
+    for s in candidates:
+        if desc_value(s["info"], "video", "file") == file_name:
+            return s
+    for s in candidates:
+        if info_value(s["info"], "name") == f"mexlab-{kind}-frames":
+            return s
+    for s in candidates:
+        if kind in str(info_value(s["info"], "name", "")).lower():
+            return s
+    return None
+
+
+def _index_frame_numbers(stream) -> np.ndarray:
+    series = stream["time_series"]
+    if isinstance(series, list):  # a string-format stream: not what the format says, but cope
+        values = []
+        for row in series:
+            try:
+                values.append(float(row[0]))
+            except (TypeError, ValueError, IndexError):
+                values.append(math.nan)
+        col = np.asarray(values, dtype=float)
+    else:
+        arr = np.asarray(series)
+        col = arr[:, 0].astype(float) if arr.ndim == 2 and arr.shape[1] else np.zeros(0)
+    col = col[np.isfinite(col)]
+    return np.rint(col).astype(np.int64)
+
+
+def check_video(
+    folder: Path,
+    kind: str,
+    file_name: str,
+    xdf: XdfContents | None,
+    xdf_name: str,
+    problems: list[str],
+) -> dict:
+    """The report entry of one video of a session folder.
+
+    Problems met on the way (file missing, no frame-index stream) are appended to ``problems``.
+    The entry may carry ``_detail`` (frames unmatched either way) for :func:`video_problems`; the
+    caller removes it before reporting.
+    """
+    video_path = folder / file_name
+    frames_in_file = None
+    if video_path.is_file():
+        frames_in_file = count_video_frames(video_path)
+    else:
+        problems.append(f"{file_name} is named in session.json but missing")
+
+    frames_in_index = None
+    frame_numbers = None
+    if xdf is not None:
+        index = _find_index_stream(xdf, kind, file_name)
+        if index is None:
+            problems.append(
+                f"{file_name}: no frame-index stream ({FRAME_INDEX_TYPE}, '{kind}') in {xdf_name}"
+            )
+            frames_in_index = 0
+            frame_numbers = np.zeros(0, dtype=np.int64)
+        else:
+            frames_in_index = len(index["time_stamps"])
+            frame_numbers = _index_frame_numbers(index)
+
+    missing = None
+    if frames_in_file is not None and frame_numbers is not None:
+        listed = np.unique(frame_numbers)
+        in_file = (listed >= 0) & (listed < frames_in_file)
+        not_indexed = frames_in_file - int(np.count_nonzero(in_file))
+        not_in_file = int(listed.size - np.count_nonzero(in_file))
+        missing = not_indexed + not_in_file
+        video = _video(file_name, frames_in_file, frames_in_index, missing)
+        video["_detail"] = (not_indexed, not_in_file)
+        return video
+    return _video(file_name, frames_in_file, frames_in_index, missing)
+
+
+def _video(name, frames_in_file, frames_in_index, missing) -> dict:
+    return {
+        "name": name,
+        "frames_in_file": frames_in_file,
+        "frames_in_index": frames_in_index,
+        "missing_frames": missing,
+    }
+
+
+def video_problems(video: dict) -> list[str]:
+    """The problems one :func:`check_video` entry shows (frame counts that do not match)."""
+    out = []
+    name, n_file, n_index = video["name"], video["frames_in_file"], video["frames_in_index"]
+    if n_file is not None and n_index is not None and n_file != n_index:
+        out.append(f"{name}: {n_file} frames in the file but {n_index} in the frame index")
+    if video["missing_frames"]:
+        not_indexed, not_in_file = video.get("_detail", (None, None))
+        parts = []
+        if not_indexed:
+            parts.append(f"{not_indexed} frame(s) of the file have no index entry")
+        if not_in_file:
+            parts.append(f"{not_in_file} index entr(y/ies) name frames the file does not hold")
+        out.append(
+            f"{name}: {video['missing_frames']} frame(s) unmatched between the file and the "
+            f"frame index ({'; '.join(parts)})"
+        )
+    return out
+
