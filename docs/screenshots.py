@@ -49,9 +49,11 @@ def main() -> int:
     until(lambda: win.record.preflight_ok)
     win.record.start_recording()
     until(lambda: win.record.controller.recording)
+    started = time.monotonic()
     until(lambda: win.record.spotted.count >= 2, timeout=40)
     wait(1.0)
     win.grab().save(str(IMG / "record-workspace.png"))
+    wait(max(0.0, 16.0 - (time.monotonic() - started)))   # ECG and EDA need 10 s for the Analyze view
     win.record.stop_recording()
     until(lambda: win.record.controller.state.phase == "idle" and not win.record.controller.recording)
     wait(2.0)

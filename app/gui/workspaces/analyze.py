@@ -296,7 +296,10 @@ class AnalyzeWorkspace(QWidget):
             bits.append(f"mean HR {d['ecg'].get('mean_hr_bpm', float('nan')):.1f} bpm ({d['ecg'].get('n_beats')} beats)")
         if d.get("eda"):
             bits.append(f"{d['eda'].get('n_scr')} SCRs")
-        self.physio_info.setText(f"{self.folder}: " + (", ".join(bits) or "no ECG/EDA stream"))
+        for kind, why in (getattr(pa, "missing", None) or {}).items():
+            if kind in ("ecg", "eda") and not d.get(kind):
+                bits.append(f"no {kind.upper()} ({why})")
+        self.physio_info.setText(f"{self.folder}: " + ("; ".join(bits) or "no ECG or EDA stream"))
         self._show_figure(fig)
         self.physio_result = sr
 
