@@ -124,26 +124,15 @@ SELF_REPORT_SCALES = ("intensity", "valence", "arousal")
 
 
 def read_self_reports(folder: Path | None, meta: dict) -> list[dict]:
-    """The ``self_report`` rows of a protocol run's ``responses.csv`` (none without one), with the
-    scales as numbers (None where empty or not a number)."""
-    import csv
+    """The ``self_report`` rows of a protocol run's ``responses.csv`` (none without one), read as
+    the catalog reads them (:func:`acquisition.catalog.responses.read_responses`: the scales as
+    numbers, None where empty or not a number)."""
+    from acquisition.catalog.responses import read_responses
 
     if folder is None:
         return []
-    path = Path(folder) / ((meta.get("files") or {}).get("responses") or "responses.csv")
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = [r for r in csv.DictReader(fh) if r.get("kind") == "self_report"]
-    except (OSError, csv.Error, UnicodeDecodeError):
-        return []
-    for r in rows:
-        for k in SELF_REPORT_SCALES:
-            try:
-                r[k] = float(r.get(k) or "nan")
-            except ValueError:
-                r[k] = float("nan")
-            r[k] = r[k] if np.isfinite(r[k]) else None
-    return rows
+    rows, _warnings = read_responses(Path(folder), meta)
+    return [r for r in rows if r.get("kind") == "self_report"]
 
 
 def analyse_session(path, *, names: dict | None = None, windows: Windows = Windows()) -> SessionResult:
