@@ -22,6 +22,7 @@ from analysis.physio.events import EventResponse, Windows, condition_spans, even
 from analysis.stats import Correlation, TestResult, aggregate, run_tests
 
 NO_PROTOCOL = "(no protocol)"
+SELF_REPORT_SCALES = ("intensity", "valence", "arousal")   # columns of responses.csv
 
 
 @dataclass
@@ -118,9 +119,6 @@ def study_paths(db: str | None = None, *, participant: str | None = None,
     if protocol is not None:
         rows = [r for r in rows if (r.get("protocol") or "") == protocol]
     return [Path(r["folder"]) for r in rows if r.get("folder")]
-
-
-SELF_REPORT_SCALES = ("intensity", "valence", "arousal")
 
 
 def read_self_reports(folder: Path | None, meta: dict) -> list[dict]:
