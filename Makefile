@@ -7,10 +7,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # system libraries: librealsense (libusb), Qt/OpenCV/MediaPipe (GL, EGL, glib, xkb, xcb), Xvfb for real
-# windows in tests and screenshots, PostgreSQL for the catalog tests against a real server
+# windows in tests and screenshots, PostgreSQL for the catalog tests against a real server, iproute2
+# for the recording test in a network namespace without multicast
 APT_PACKAGES := libusb-1.0-0 libgl1 libegl1 libglib2.0-0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 \
 	libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0 \
-	libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libpulse0 xvfb xauth postgresql
+	libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libpulse0 xvfb xauth postgresql iproute2
 
 .PHONY: run test install install-test system-deps bench clean help
 

