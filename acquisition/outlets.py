@@ -47,8 +47,14 @@ class FrameIndexOutlet:
         self.pushed = 0
 
     def push(self, frame_in_file: int, camera_frame: int, camera_ts_ms: float, lsl_time: float) -> None:
+        if self.outlet is None:
+            return                      # closed: the recording is over
         self.outlet.push_sample([float(frame_in_file), float(camera_frame), float(camera_ts_ms)], lsl_time)
         self.pushed += 1
+
+    def close(self) -> None:
+        """Take the stream off the network (frees its ports); later pushes go nowhere."""
+        self.outlet = None
 
 
 class MarkerOutlet:
@@ -77,7 +83,13 @@ class MarkerOutlet:
         ts = pylsl.local_clock() if timestamp is None else float(timestamp)
         payload = {"event": event, **fields}
         with self._lock:
-            self.outlet.push_sample([json.dumps(payload, sort_keys=True)], ts)
-            self.pushed += 1
+            if self.outlet is not None:     # closed: the recording is over, only the history keeps it
+                self.outlet.push_sample([json.dumps(payload, sort_keys=True)], ts)
+                self.pushed += 1
             self.history.append((ts, payload))
         return ts
+
+    def close(self) -> None:
+        """Take the stream off the network (frees its ports); the history stays readable."""
+        with self._lock:
+            self.outlet = None

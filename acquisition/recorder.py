@@ -364,6 +364,7 @@ class Recorder:
             m.stop()
         for m in self.monitors:
             m.join(timeout=2)
+        self._close_outlets()
         self.meta["stopped_at"] = sess.now_iso()
         self.meta["stopped_lsl"] = stop_lsl
         self.meta["stop_reason"] = reason
@@ -386,6 +387,17 @@ class Recorder:
                 self.errors.append(str(exc))
         return self.meta
 
+    def _close_outlets(self) -> None:
+        """Take mexlab's own outlets (markers, frame indexes, the rig's) off the network once
+        LabRecorder has stopped: each holds LSL ports of this machine (liblsl's range fits about 16
+        outlets), and a recorder kept around (a GUI, a test process) must not hold them."""
+        if self.markers is not None:
+            self.markers.close()
+        for outlet in self.index_outlets.values():
+            outlet.close()
+        if self.rig is not None and self.rig.outlets is not None:
+            self.rig.outlets.close()
+
     def abandon(self) -> None:
         """Stop everything after a failure during start; the folder stays, marked interrupted."""
         try:
@@ -395,3 +407,5 @@ class Recorder:
                 sess.write_sidecar(self.folder, self.meta)
         except Exception:  # noqa: BLE001 - best effort on the failure path
             pass
+        finally:
+            self._close_outlets()

@@ -70,8 +70,15 @@ def test_record_from_the_gui_and_find_the_session(qtbot, window):
     counts = meta["counts"]
     assert meta["dropped_frames"] == sum(c["dropped_counter_gap"] + c["dropped_queue_overflow"]
                                          for c in counts.values())
-    folder = Path(win.record.controller.recorder.folder)
+    rec = win.record.controller.recorder
+    folder = Path(rec.folder)
     assert json.loads((folder / "session.json").read_text())["counts"]["rgb"]["frames_written"] > 0
+    # the window keeps the recorder, but its outlets are off the network (their LSL ports are free)
+    import pylsl
+
+    own = [rec.markers.source_id, *(o.source_id for o in rec.index_outlets.values())]
+    own += [s["source_id"] for s in rec.rig.outlets.streams.values()]
+    assert len(own) == 6 and not any(pylsl.resolve_byprop("source_id", sid, timeout=0.5) for sid in own)
     win.tabs.setCurrentWidget(win.sessions)
     qtbot.waitUntil(lambda: any(r["session_id"] == meta["session_id"] for r in win.sessions.state.rows), timeout=20000)
     row = next(r for r in win.sessions.state.rows if r["session_id"] == meta["session_id"])
