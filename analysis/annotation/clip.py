@@ -1,5 +1,6 @@
-"""What coding needs to know of a session or a plain video: its id, names, frame rate and the
-timestamp of every frame (seconds, on the LSL clock for a session; media time for a plain video)."""
+"""What coding needs to know of a session or a plain video: its id, names, frame rate, the
+timestamp of every frame (seconds, on the LSL clock for a session; media time for a plain video)
+and, for a session, its protocol markers (the frame index and the markers read in one pass)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ import numpy as np
 
 from acquisition.errors import SessionFormatError
 from acquisition.session import SIDECAR, XDF_NAME, read_sidecar
-
-FRAME_INDEX_STREAM = "mexlab-rgb-frames"
+from analysis.session_data import FRAME_INDEX_STREAM, MARKER_STREAM
 
 
 @dataclass
@@ -26,6 +26,7 @@ class Clip:
     rgb: Path | None = None
     depth: Path | None = None
     meta: dict = field(default_factory=dict)
+    markers: list = field(default_factory=list)   # (LSL time, JSON marker) of mexlab-markers, by time
 
     @property
     def n_frames(self) -> int:
@@ -56,23 +57,35 @@ class Clip:
         return i
 
 
-def _frame_index(xdf: Path) -> tuple[np.ndarray, float] | None:
+def _read_xdf(xdf: Path) -> tuple[tuple[np.ndarray, float] | None, list[tuple[float, dict]]]:
+    """The frame index (every frame's timestamp, fps) and the JSON markers of a session's XDF, read
+    in one pass; (None, []) for an unreadable or cut file."""
+    import json
+
     import pyxdf
 
     try:
-        streams, _ = pyxdf.load_xdf(str(xdf), select_streams=[{"name": FRAME_INDEX_STREAM}],
+        streams, _ = pyxdf.load_xdf(str(xdf), select_streams=[{"name": FRAME_INDEX_STREAM}, {"name": MARKER_STREAM}],
                                     dejitter_timestamps=False, synchronize_clocks=True)
     except Exception:  # noqa: BLE001 - unreadable or cut XDF: fall back to the fps
-        return None
-    if not streams or len(streams[0]["time_stamps"]) == 0:
-        return None
-    s = streams[0]
-    frames = np.asarray(s["time_series"])[:, 0].astype(int)
-    ts = np.asarray(s["time_stamps"], dtype=float)
-    fps = float(s["info"]["nominal_srate"][0] or 30.0)
-    n = int(frames.max()) + 1
-    times = np.interp(np.arange(n), frames[np.argsort(frames)], ts[np.argsort(frames)])
-    return times, fps
+        return None, []
+    index, markers = None, []
+    for s in streams:
+        if s["info"]["name"][0] == MARKER_STREAM:
+            for t, v in zip(s["time_stamps"], s["time_series"]):
+                try:
+                    m = json.loads(v[0])
+                except (ValueError, TypeError, IndexError):
+                    continue
+                if isinstance(m, dict):
+                    markers.append((float(t), m))
+        elif len(s["time_stamps"]):
+            frames = np.asarray(s["time_series"])[:, 0].astype(int)
+            ts = np.asarray(s["time_stamps"], dtype=float)
+            fps = float(s["info"]["nominal_srate"][0] or 30.0)
+            order = np.argsort(frames)
+            index = np.interp(np.arange(int(frames.max()) + 1), frames[order], ts[order]), fps
+    return index, sorted(markers, key=lambda x: x[0])
 
 
 def video_id(path: Path) -> str:
@@ -92,7 +105,8 @@ def open_clip(path: Path | str) -> Clip:
         rgb = path / files.get("rgb", "rgb.mkv")
         depth = path / files.get("depth", "depth.mkv")
         fps = float(((meta.get("modes") or {}).get("rgb") or {}).get("fps") or 30.0)
-        got = _frame_index(path / files.get("xdf", XDF_NAME)) if (path / files.get("xdf", XDF_NAME)).is_file() else None
+        xdf = path / files.get("xdf", XDF_NAME)
+        got, markers = _read_xdf(xdf) if xdf.is_file() else (None, [])
         if got is not None:
             times, fps = got
         elif rgb.is_file():
@@ -101,7 +115,8 @@ def open_clip(path: Path | str) -> Clip:
             times = np.zeros(0)
         return Clip(session_id=str(meta.get("session_id") or path.name), subject=str(meta.get("participant") or ""),
                     video_name=path.name, fps=fps, frame_times=times, folder=path,
-                    rgb=rgb if rgb.is_file() else None, depth=depth if depth.is_file() else None, meta=meta)
+                    rgb=rgb if rgb.is_file() else None, depth=depth if depth.is_file() else None, meta=meta,
+                    markers=markers)
     times = _video_times(path)
     fps = 1.0 / float(np.median(np.diff(times))) if times.size > 1 else 30.0
     return Clip(session_id=video_id(path), subject="", video_name=path.stem, fps=fps,

@@ -16,7 +16,6 @@ not for a clip.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,7 +24,6 @@ import numpy as np
 from analysis.annotation.clip import Clip
 from analysis.annotation.model import Event
 
-MARKER_STREAM = "mexlab-markers"
 CODED_STEPS = ("stimulus", "question")
 
 
@@ -41,38 +39,15 @@ class Segment:
         return self.end - self.start + 1
 
 
-def _markers(xdf: Path) -> list[tuple[float, dict]]:
-    import pyxdf
-
-    try:
-        streams, _ = pyxdf.load_xdf(str(xdf), select_streams=[{"name": MARKER_STREAM}],
-                                    dejitter_timestamps=False, synchronize_clocks=True)
-    except Exception:  # noqa: BLE001 - an unreadable or cut XDF: no clips, the session still counts
-        return []
-    out = []
-    for s in streams:
-        for t, v in zip(s["time_stamps"], s["time_series"]):
-            try:
-                m = json.loads(v[0])
-            except (ValueError, TypeError, IndexError):
-                continue
-            if isinstance(m, dict):
-                out.append((float(t), m))
-    return sorted(out, key=lambda x: x[0])
-
-
 def stimulus_segments(clip: Clip) -> list[Segment]:
     """The coded steps of ``clip``'s session as frame segments (none for a plain video, a session
     without protocol markers or without frame timestamps)."""
     if clip.folder is None or clip.n_frames == 0:
         return []
-    xdf = clip.folder / ((clip.meta.get("files") or {}).get("xdf") or "recording.xdf")
-    if not xdf.is_file():
-        return []
     times = clip.frame_times
     onsets: dict = {}
     segments = []
-    for t, m in _markers(xdf):
+    for t, m in clip.markers:
         event, seq = m.get("event"), m.get("seq")
         if m.get("step") not in CODED_STEPS or seq is None:
             continue
