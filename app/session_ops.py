@@ -1,4 +1,5 @@
-"""Session operations shared by the GUI and the CLI (commands, after SLEAP): list, re-check, delete."""
+"""Session operations shared by the GUI and the CLI (commands, after SLEAP): list, re-check, delete,
+the self-report answers of a session."""
 
 from __future__ import annotations
 
@@ -14,6 +15,17 @@ def list_sessions(db_url: str | None = None, **filters) -> list[dict]:
     cat = Catalog(db_url)
     try:
         return cat.list_sessions(**filters)
+    finally:
+        cat.close()
+
+
+def responses(session_id: str | None = None, db_url: str | None = None, **filters) -> list[dict]:
+    """Self-report answers from the catalog (``mexlab sessions responses``)."""
+    from acquisition.catalog import Catalog
+
+    cat = Catalog(db_url)
+    try:
+        return cat.list_responses(session_id, **filters)
     finally:
         cat.close()
 

@@ -4,6 +4,7 @@ Start when a required stream is missing; closing while recording asks first; del
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from app.settings import Settings
+
+IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
 
 
 @pytest.fixture
@@ -178,6 +181,18 @@ def test_protocol_run_from_the_record_workspace(qtbot, window):
     win.sessions.refresh()
     qtbot.waitUntil(lambda: any(r.get("protocol") == "passive-suppression" for r in win.sessions.state.rows),
                     timeout=20000)
+    # its self-report answers, from the catalog, in the Sessions workspace
+    win.tabs.setCurrentWidget(win.sessions)
+    assert win.sessions.select_session(meta["session_id"])
+    qtbot.mouseClick(win.sessions.responses_btn, Qt.LeftButton)
+    qtbot.waitUntil(lambda: win.sessions.responses_dialog is not None, timeout=20000)
+    table = win.sessions.responses_dialog.table
+    with open(folder / "responses.csv", newline="") as fh:
+        want = [r for r in csv.DictReader(fh)]
+    assert table.rowCount() == len(want) >= 1
+    assert table.item(0, 3).text().startswith(want[0]["kind"]) and table.item(0, 6).text() == want[0]["intensity"]
+    win.sessions.responses_dialog.grab().save(str(IMG / "sessions-self-reports.png"))
+    win.sessions.responses_dialog.close()
 
 
 def test_analyze_workspace_spots_and_plots_a_session(qtbot, window, tmp_path):

@@ -104,12 +104,9 @@ def run_responses(args) -> int:
 
     from acquisition.catalog.responses import COLUMNS, format_responses_table
     from acquisition.errors import MexlabError
+    from app.session_ops import responses
 
-    cat = _catalog(args)
-    try:
-        rows = cat.list_responses(args.session_id, participant=args.participant, protocol=args.protocol)
-    finally:
-        cat.close()
+    rows = responses(args.session_id, args.db, participant=args.participant, protocol=args.protocol)
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
     elif args.csv is not None:

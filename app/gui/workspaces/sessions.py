@@ -83,11 +83,16 @@ class SessionsWorkspace(QWidget):
         self.annotate_btn = QPushButton("Annotate")
         self.annotate_btn.clicked.connect(self._annotate)
         self.open_in_annotate = None
+        self.responses_btn = QPushButton("Self-reports…")
+        self.responses_btn.setToolTip("the self-report answers of the session's protocol run, from the catalog")
+        self.responses_btn.clicked.connect(self.show_responses)
+        self.responses_dialog = None
         self.open_btn.clicked.connect(self.open_folder)
         self.recheck_btn.clicked.connect(self.recheck)
         self.delete_btn.clicked.connect(self.delete)
         self.info = QLabel("")
-        for b in (self.open_btn, self.recheck_btn, self.analyze_btn, self.annotate_btn, self.delete_btn):
+        for b in (self.open_btn, self.recheck_btn, self.analyze_btn, self.annotate_btn, self.responses_btn,
+                  self.delete_btn):
             bottom.addWidget(b)
         bottom.addWidget(self.info, 1)
         lay = QVBoxLayout(self)
@@ -182,6 +187,23 @@ class SessionsWorkspace(QWidget):
         r = self.selected()
         if r and self.open_in_annotate:
             self.open_in_annotate(Path(r["folder"]))
+
+    def show_responses(self) -> None:
+        """The selected session's self-report answers (catalog rows) in a dialog."""
+        from app.gui.widgets.responses_dialog import ResponsesDialog
+
+        r = self.selected()
+        if not r:
+            return
+
+        def done(rows):
+            if not rows:
+                self.info.setText(f"{r['session_id'][:8]}: no self-report answers in the catalog")
+                return
+            self.responses_dialog = ResponsesDialog(r, rows, self)
+            self.responses_dialog.show()
+
+        run_in_thread(lambda: session_ops.responses(r["session_id"], self.db_url), done, self._failed)
 
     def recheck(self) -> None:
         r = self.selected()
