@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 from sqlalchemy.orm import Session as ORMSession
 
 from acquisition.catalog import Catalog
@@ -20,30 +20,12 @@ from acquisition.catalog.models import utcnow
 from acquisition.errors import CatalogError
 from app.cli import main as cli_main
 from protocols.runlog import RESPONSE_COLUMNS, RESPONSES_NAME, RunLog
-from tests.test_catalog import make_session
+from tests.test_catalog import catalog, db_url, engine_of, make_session  # noqa: F401  (fixtures)
 
 try:
     from tests.pg_server import pg_server  # noqa: F401  (fixture)
 except ImportError:  # tests/ itself on sys.path
     from pg_server import pg_server  # noqa: F401  (fixture)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'catalog.sqlite'}"
-    return request.getfixturevalue("pg_server").create_database()
-
-
-@pytest.fixture
-def catalog(db_url):
-    cat = Catalog(db_url)
-    yield cat
-    cat.close()
-
-
-def engine_of(url: str):
-    return create_engine(url, connect_args={"connect_timeout": 5} if url.startswith("postgresql") else {})
 
 
 # Rows as protocols/engine.py hands them to RunLog.response (numbers already formatted as text).
