@@ -113,6 +113,18 @@ QUIET_NATIVE_START = False
 
 
 @contextlib.contextmanager
+def quiet_native_start():
+    """Within this block (a command-line tool's whole run), face trackers start quietly
+    (:data:`QUIET_NATIVE_START`); the setting is restored afterwards."""
+    global QUIET_NATIVE_START
+    before, QUIET_NATIVE_START = QUIET_NATIVE_START, True
+    try:
+        yield
+    finally:
+        QUIET_NATIVE_START = before
+
+
+@contextlib.contextmanager
 def _quiet_native_stderr(active: bool):
     if not active:
         yield

@@ -31,13 +31,10 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from analysis.face import landmarker
+    from analysis.face.landmarker import quiet_native_start
 
-    landmarker.QUIET_NATIVE_START = True      # MediaPipe's start-up chatter off this command's stderr
-    try:
+    with quiet_native_start():                # MediaPipe's start-up chatter off this command's stderr
         return _run(args)
-    finally:
-        landmarker.QUIET_NATIVE_START = False
 
 
 def _run(args) -> int:
