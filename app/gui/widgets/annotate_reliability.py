@@ -5,7 +5,9 @@ report as ``mexlab reliability --json``)."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QAbstractItemView, QDialog, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout
+from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout
+
+from app.gui.widgets.tables import fit_dialog, text_table
 
 COLS = ("level", "clip / session", "CASME R", "matched", "unmatched", "mean IoU", "onset Δ", "offset Δ", "kappa")
 
@@ -45,14 +47,6 @@ class ReliabilityDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel(f"coders: {', '.join(rep['coders'])} · events paired one-to-one at IoU ≥ 0.5; "
                              "CASME R = 2·|AU agreed| / (|AU 1| + |AU 2|); Δ in frames (coder 2 − coder 1)"))
-        self.table = QTableWidget(0, len(COLS))
-        self.table.setHorizontalHeaderLabels(COLS)
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        for r, row in enumerate(rows(rep)):
-            self.table.insertRow(r)
-            for c, text in enumerate(row):
-                self.table.setItem(r, c, QTableWidgetItem(text))
-        self.table.resizeColumnsToContents()
+        self.table = text_table(COLS, rows(rep))
         lay.addWidget(self.table)
-        self.resize(min(1200, 60 + self.table.horizontalHeader().length()),
-                    min(600, 110 + 30 * self.table.rowCount()))
+        fit_dialog(self, self.table, 110)

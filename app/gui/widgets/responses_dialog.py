@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QAbstractItemView, QDialog, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout
+from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout
+
+from app.gui.widgets.tables import fit_dialog, text_table
 
 COLS = ("block", "trial", "condition", "kind", "stimulus / question", "category", "intensity", "valence",
         "arousal", "rt (s)", "text")
@@ -26,13 +28,6 @@ class ResponsesDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel(f"{len(rows)} answer(s) · protocol {session.get('protocol') or '-'} · "
                              "intensity 1–9, valence and arousal on SAM scales 1–9"))
-        self.table = QTableWidget(0, len(COLS))
-        self.table.setHorizontalHeaderLabels(COLS)
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        for i, r in enumerate(rows):
-            self.table.insertRow(i)
-            for c, text in enumerate(cells(r)):
-                self.table.setItem(i, c, QTableWidgetItem(text))
-        self.table.resizeColumnsToContents()
+        self.table = text_table(COLS, (cells(r) for r in rows))
         lay.addWidget(self.table)
-        self.resize(min(1200, 60 + self.table.horizontalHeader().length()), min(600, 120 + 30 * len(rows)))
+        fit_dialog(self, self.table, 120)
