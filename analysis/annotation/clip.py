@@ -12,7 +12,7 @@ import numpy as np
 
 from acquisition.errors import SessionFormatError
 from acquisition.session import SIDECAR, XDF_NAME, read_sidecar
-from analysis.session_data import FRAME_INDEX_STREAM, MARKER_STREAM
+from analysis.session_data import FRAME_INDEX_STREAM, MARKER_STREAM, parse_marker
 
 
 @dataclass
@@ -60,8 +60,6 @@ class Clip:
 def _read_xdf(xdf: Path) -> tuple[tuple[np.ndarray, float] | None, list[tuple[float, dict]]]:
     """The frame index (every frame's timestamp, fps) and the JSON markers of a session's XDF, read
     in one pass; (None, []) for an unreadable or cut file."""
-    import json
-
     import pyxdf
 
     try:
@@ -73,12 +71,9 @@ def _read_xdf(xdf: Path) -> tuple[tuple[np.ndarray, float] | None, list[tuple[fl
     for s in streams:
         if s["info"]["name"][0] == MARKER_STREAM:
             for t, v in zip(s["time_stamps"], s["time_series"]):
-                try:
-                    m = json.loads(v[0])
-                except (ValueError, TypeError, IndexError):
-                    continue
-                if isinstance(m, dict):
-                    markers.append((float(t), m))
+                _event, fields = parse_marker(v[0]) if len(v) else ("", {})
+                if fields:                                   # a JSON object (mexlab's own markers)
+                    markers.append((float(t), fields))
         elif len(s["time_stamps"]):
             frames = np.asarray(s["time_series"])[:, 0].astype(int)
             ts = np.asarray(s["time_stamps"], dtype=float)
