@@ -212,7 +212,7 @@ def test_openface_errors(tmp_path):
 
 def test_depth_face_distance_and_head_speed():
     """Face depth of the simulated participant's depth frames (head front ~620 mm)."""
-    depth_mod = pytest.importorskip("acquisition.sim.depth", reason="simulated rig not available")
+    from acquisition.sim import depth as depth_mod
     from analysis.face.depth import DepthMapper, head_speed_3d
 
     r = depth_mod.DepthRenderer(848, 480)

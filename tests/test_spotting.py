@@ -21,7 +21,7 @@ def render_video(path: Path, duration_s: float, seed: int, codec: str = "libx264
     """Render the simulated face (640x480 @ 30 fps) into a video; returns its ground truth rows."""
     import av
 
-    sim_face = pytest.importorskip("acquisition.sim.face", reason="simulated rig not available")
+    from acquisition.sim import face as sim_face
     from acquisition.sim.schedule import make_schedule
 
     sch = make_schedule(duration_s, fps=30, seed=seed, rate_per_min=RATES)
