@@ -1,0 +1,209 @@
+"""The merge arithmetic of asynchronous federated learning (numpy only, no flwr, no torch).
+
+A site trains from global version ``base`` and sends ``delta = w_local - w_base`` with its sample
+count ``n``. Its staleness is ``tau = current_version - base`` and its staleness factor
+``s(tau) = (1 + tau) ** -a`` (a = 0.5: 1/sqrt(1+tau), as in FLSim's FedBuff).
+
+* :class:`FedBuff` (Nguyen et al. 2022) buffers K valid updates, then takes one server step
+  ``x <- x + eta * sum_i n_i s(tau_i) delta_i / sum_i n_i``: sample counts weigh the sites against each
+  other and the staleness factor damps stale updates in absolute terms (all fresh: plain FedAvg of
+  the deltas). Updates staler than ``tau_max`` are dropped.
+* :class:`FedAsync` (Xie et al. 2019) merges each update on arrival:
+  ``x <- (1 - alpha_t) x + alpha_t x_new`` with ``x_new = x_base + delta`` and
+  ``alpha_t = alpha * s(tau)``; it keeps the last ``tau_max + 1`` versions to rebuild ``x_new``.
+
+Every update is checked before it can touch the model (:func:`check_update`): finite values, the
+global model's shapes, a version the server issued and still knows, a positive sample count. A
+rejected update is an :class:`Event` with its reason; nothing of it is merged.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Weights = list[np.ndarray]
+
+
+def staleness_weight(tau: int, a: float = 0.5) -> float:
+    """s(tau) = (1 + tau) ** -a; 1 for a fresh update."""
+    if tau < 0:
+        raise ValueError(f"staleness must be >= 0, got {tau}")
+    return float((1.0 + tau) ** (-a))
+
+
+@dataclass
+class Update:
+    """One site's reply: parameter deltas from global version ``base_version``."""
+
+    site: str
+    base_version: int
+    delta: Weights
+    n: int
+    metrics: dict = field(default_factory=dict)
+
+
+@dataclass
+class Event:
+    """What happened to one update (or to a site): kept in the run log."""
+
+    kind: str                 # "merged" | "buffered" | "rejected" | "dropped-stale" | "site-lost" | ...
+    site: str
+    version: int              # the global version after the event
+    reason: str = ""
+    staleness: int | None = None
+    weight: float | None = None
+
+    def as_dict(self) -> dict:
+        d = {"kind": self.kind, "site": self.site, "version": self.version}
+        if self.reason:
+            d["reason"] = self.reason
+        if self.staleness is not None:
+            d["staleness"] = self.staleness
+        if self.weight is not None:
+            d["weight"] = round(self.weight, 6)
+        return d
+
+
+def check_update(u: Update, shapes: list[tuple], current_version: int,
+                 known_versions: set[int] | None = None) -> str | None:
+    """The reason this update must not be merged, or None when it may be."""
+    if not isinstance(u.base_version, (int, np.integer)) or isinstance(u.base_version, bool):
+        return f"version {u.base_version!r} is not a version number"
+    if u.base_version > current_version or u.base_version < 0:
+        return f"unknown version {u.base_version} (the server is at version {current_version})"
+    if known_versions is not None and u.base_version not in known_versions:
+        return f"version {u.base_version} is no longer held by the server"
+    if not isinstance(u.n, (int, np.integer)) or isinstance(u.n, bool) or u.n <= 0:
+        return f"sample count {u.n!r} is not a positive integer"
+    if len(u.delta) != len(shapes):
+        return f"wrong shape: {len(u.delta)} arrays, the model has {len(shapes)}"
+    for i, (arr, shape) in enumerate(zip(u.delta, shapes)):
+        if tuple(np.shape(arr)) != tuple(shape):
+            return f"wrong shape: array {i} is {tuple(np.shape(arr))}, the model's is {tuple(shape)}"
+        if not np.issubdtype(np.asarray(arr).dtype, np.floating):
+            return f"array {i} has dtype {np.asarray(arr).dtype}, not floating point"
+        if not np.all(np.isfinite(arr)):
+            return f"array {i} holds NaN or infinite values"
+    return None
+
+
+class _Base:
+    name = "base"
+
+    def __init__(self, weights: Weights, *, a: float = 0.5, tau_max: int = 8):
+        if a < 0:
+            raise ValueError("the staleness exponent a must be >= 0")
+        if tau_max < 0:
+            raise ValueError("tau_max must be >= 0")
+        self.x: Weights = [np.array(w, dtype=np.float32, copy=True) for w in weights]
+        self.shapes = [w.shape for w in self.x]
+        self.version = 0
+        self.a = a
+        self.tau_max = tau_max
+        self.events: list[Event] = []
+        self.merged_sites: dict[int, list[str]] = {}   # version -> sites whose updates made it
+
+    def weights(self) -> Weights:
+        return [w.copy() for w in self.x]
+
+    def _log(self, ev: Event) -> Event:
+        self.events.append(ev)
+        return ev
+
+    def _screen(self, u: Update, known: set[int] | None = None) -> Event | None:
+        reason = check_update(u, self.shapes, self.version, known)
+        if reason:
+            return self._log(Event("rejected", u.site, self.version, reason))
+        tau = self.version - int(u.base_version)
+        if tau > self.tau_max:
+            return self._log(Event("dropped-stale", u.site, self.version,
+                                   f"staleness {tau} > tau_max {self.tau_max}", staleness=tau))
+        return None
+
+
+class FedBuff(_Base):
+    """Buffered asynchronous aggregation: one server step per K valid updates."""
+
+    name = "fedbuff"
+
+    def __init__(self, weights: Weights, *, k: int = 3, a: float = 0.5, tau_max: int = 8,
+                 server_lr: float = 1.0):
+        super().__init__(weights, a=a, tau_max=tau_max)
+        if k < 1:
+            raise ValueError("the buffer size K must be >= 1")
+        self.k = k
+        self.server_lr = server_lr
+        self.buffer: list[tuple[Update, float, int]] = []   # (update, s(tau), tau)
+
+    def receive(self, u: Update) -> Event:
+        bad = self._screen(u)
+        if bad:
+            return bad
+        tau = self.version - int(u.base_version)
+        s = staleness_weight(tau, self.a)
+        self.buffer.append((u, s, tau))
+        if len(self.buffer) < self.k:
+            return self._log(Event("buffered", u.site, self.version, staleness=tau, weight=s))
+        return self._step(u.site, tau, s)
+
+    def _step(self, site: str, tau: int, s: float) -> Event:
+        total_n = float(sum(b[0].n for b in self.buffer))
+        step = [np.zeros_like(w, dtype=np.float64) for w in self.x]
+        for u, s_i, _ in self.buffer:
+            for acc, d in zip(step, u.delta):
+                acc += (u.n * s_i / total_n) * np.asarray(d, dtype=np.float64)
+        self.x = [(w + self.server_lr * d).astype(np.float32) for w, d in zip(self.x, step)]
+        self.version += 1
+        self.merged_sites[self.version] = [b[0].site for b in self.buffer]
+        self.buffer = []
+        return self._log(Event("merged", site, self.version, staleness=tau, weight=s))
+
+
+class FedAsync(_Base):
+    """Merge on arrival with a staleness-damped mixing weight."""
+
+    name = "fedasync"
+
+    def __init__(self, weights: Weights, *, alpha: float = 0.5, a: float = 0.5, tau_max: int = 8):
+        super().__init__(weights, a=a, tau_max=tau_max)
+        if not 0 < alpha <= 1:
+            raise ValueError("alpha must be in (0, 1]")
+        self.alpha = alpha
+        self.history: dict[int, Weights] = {0: self.weights()}
+
+    def receive(self, u: Update) -> Event:
+        bad = self._screen(u, set(self.history))
+        if bad:
+            return bad
+        tau = self.version - int(u.base_version)
+        alpha_t = self.alpha * staleness_weight(tau, self.a)
+        base = self.history[int(u.base_version)]
+        self.x = [((1.0 - alpha_t) * w.astype(np.float64)
+                   + alpha_t * (b.astype(np.float64) + np.asarray(d, dtype=np.float64))).astype(np.float32)
+                  for w, b, d in zip(self.x, base, u.delta)]
+        self.version += 1
+        self.merged_sites[self.version] = [u.site]
+        self.history[self.version] = self.weights()
+        for v in [v for v in self.history if v < self.version - self.tau_max]:
+            del self.history[v]
+        return self._log(Event("merged", u.site, self.version, staleness=tau, weight=alpha_t))
+
+
+def make_strategy(name: str, weights: Weights, **kw):
+    """FedBuff or FedAsync by name (FedAvg is Flower's own, run by the server loop)."""
+    if name == "fedbuff":
+        return FedBuff(weights, **{k: v for k, v in kw.items() if k in ("k", "a", "tau_max", "server_lr")})
+    if name == "fedasync":
+        return FedAsync(weights, **{k: v for k, v in kw.items() if k in ("alpha", "a", "tau_max")})
+    raise ValueError(f"unknown asynchronous strategy {name!r} (fedbuff, fedasync)")
+
+
+def nbytes(arrays: Weights) -> int:
+    return int(sum(np.asarray(a).nbytes for a in arrays))
+
+
+def is_finite_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
