@@ -15,6 +15,7 @@ Order of work (see docs/architecture.md):
 
 from __future__ import annotations
 
+import errno
 import platform
 import shutil
 import threading
@@ -368,15 +369,20 @@ class Recorder:
         self.meta["stopped_at"] = sess.now_iso()
         self.meta["stopped_lsl"] = stop_lsl
         self.meta["stop_reason"] = reason
-        if self.rig is not None:
-            files = self.rig.write_ground_truth(self.folder, self._camera_frame_map.get("rgb", {}))
-            self.meta["files"].update(files)
-        failed = reason.startswith(FAILURE_PREFIXES) or any("No space left" in e for e in self.errors)
-        self.meta["status"] = "interrupted" if failed else "complete"
-        try:
+        try:  # the reserve is there to make room for the files written now, at stop
             (self.folder / RESERVE_NAME).unlink()
         except OSError:
             pass
+        if self.rig is not None:
+            try:  # each file written by temp-and-rename: a full disk leaves none half-written
+                files = self.rig.write_ground_truth(self.folder, self._camera_frame_map.get("rgb", {}))
+                self.meta["files"].update(files)
+            except OSError as exc:
+                full = " (the disk is full)" if exc.errno == errno.ENOSPC else ""
+                self.errors.append(f"cannot write the simulated rig's ground truth in {self.folder}: "
+                                   f"{exc.strerror or exc}{full}")
+        failed = reason.startswith(FAILURE_PREFIXES) or any("No space left" in e for e in self.errors)
+        self.meta["status"] = "interrupted" if failed else "complete"
         if self.errors:
             self.meta["errors"] = list(self.errors)
         self.write_progress(final=True)

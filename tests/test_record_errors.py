@@ -131,6 +131,29 @@ def test_disk_full_keeps_what_was_recorded(tmp_path):
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
 
 
+def test_disk_full_on_the_simulated_rig_ends_interrupted(tmp_path):
+    """The rig writes its ground truth at stop: with the disk full that used to end in a traceback,
+    session.json left 'recording' and an empty ground_truth.csv. Now every writer at stop copes: the
+    session ends 'interrupted' with one message, and no file is left half-written."""
+    disk = tmp_path / "small"
+    if not _mount_tmpfs(disk, "3m"):
+        pytest.skip("needs root and tmpfs to make a small disk")
+    try:
+        res = mexlab("record", "--simulate", "--duration", "10", "--out", disk / "s", "--no-catalog",
+                     env={"MEXLAB_MIN_FREE_MB": "1"})
+        assert_clean_error(res, "No space left", "kept")
+        meta = json.loads((disk / "s" / "session.json").read_text())
+        assert meta["status"] == "interrupted"
+        assert any("No space left" in e for e in meta["errors"])
+        for name in ("ground_truth.csv", "sim_capture_times.csv", "ground_truth_physio.json"):
+            p = disk / "s" / name
+            if p.exists():   # written whole (header at least) or not at all
+                assert p.stat().st_size > 0, name
+        assert not [p.name for p in (disk / "s").iterdir() if ".tmp" in p.name]
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
 def test_labrecorder_names_a_stream_nobody_offers(tmp_path):
     """LabRecorderCLI's one-second look-up is retried; the final error names the predicate, the
     number of tries and what mexlab's own look-up saw, and leaves no half-made XDF behind."""

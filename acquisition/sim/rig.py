@@ -18,6 +18,8 @@ from pathlib import Path
 import pylsl
 
 from acquisition import session as sess
+from acquisition.atomic import atomic_write
+from acquisition.atomic import write_text as atomic_text
 from acquisition.lsl_streams import FoundStream
 from acquisition.realsense.modes import DEFAULT_DEPTH, DEFAULT_RGB, Mode
 
@@ -85,7 +87,7 @@ class SimulatedRig:
                     continue  # not wholly inside the recorded video
                 kept.append(dict(r, onset=to_file(r["onset"]), apex=to_file(r["apex"]), offset=to_file(r["offset"])))
             path = Path(folder) / sess.GROUND_TRUTH_NAME
-            with open(path, "w", newline="", encoding="utf-8") as fh:
+            with atomic_write(path, newline="") as fh:
                 w = csv.DictWriter(fh, fieldnames=["onset", "apex", "offset", "type", "aus", "kind"])
                 w.writeheader()
                 for r in kept:
@@ -96,7 +98,7 @@ class SimulatedRig:
             elapsed = max(0.0, pylsl.local_clock() - self.t0)
             last = int(elapsed * self.fps)
             path = Path(folder) / sess.GROUND_TRUTH_NAME
-            with open(path, "w", newline="", encoding="utf-8") as fh:
+            with atomic_write(path, newline="") as fh:
                 w = csv.DictWriter(fh, fieldnames=["onset", "apex", "offset", "type", "aus", "kind"])
                 w.writeheader()
                 for r in rows:
@@ -109,7 +111,7 @@ class SimulatedRig:
             gt = ground_truth_physio(self.schedule, t0_lsl=self.t0,
                                      duration_s=max(0.0, pylsl.local_clock() - self.t0))
             path = Path(folder) / sess.GROUND_TRUTH_PHYSIO_NAME
-            path.write_text(json.dumps(gt, indent=1), encoding="utf-8")
+            atomic_text(path, json.dumps(gt, indent=1))
             files["ground_truth_physio"] = sess.GROUND_TRUTH_PHYSIO_NAME
         if self.camera is not None:
             files["capture_times"] = self._write_capture_times(Path(folder), camera_to_file)
@@ -118,7 +120,7 @@ class SimulatedRig:
     def _write_capture_times(self, folder: Path, camera_to_file: dict[int, int]) -> str:
         """The rig's true capture time of every recorded frame (for the sync benchmark)."""
         name = "sim_capture_times.csv"
-        with open(folder / name, "w", newline="", encoding="utf-8") as fh:
+        with atomic_write(folder / name, newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["frame", "camera_frame", "true_capture_lsl"])
             for k, t in self.camera.capture_times:

@@ -23,6 +23,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from pathlib import Path
 
+from acquisition.atomic import atomic_path, atomic_write
 from acquisition.errors import MexlabError
 from analysis.annotation.clip import Clip
 from analysis.annotation.model import Event, derive_type, parse_aus
@@ -148,9 +149,10 @@ def _write_rows(path: Path, header: list[str], rows: list[list]) -> None:
         ws.append(header)
         for r in rows:
             ws.append(r)
-        wb.save(path)
+        with atomic_path(path) as tmp:  # a killed or failed export leaves the earlier file whole
+            wb.save(tmp)
         return
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    with atomic_write(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(header)
         w.writerows(rows)
@@ -207,7 +209,8 @@ def _write_eaf(path: Path, clip: Clip, codings: dict[str, list[Event]]) -> None:
                                             "LINGUISTIC_TYPE_ID": "mexlab", "TIME_ALIGNABLE": "true"})
     tree = ET.ElementTree(root)
     ET.indent(tree)
-    tree.write(path, encoding="UTF-8", xml_declaration=True)
+    with atomic_path(path) as tmp:
+        tree.write(tmp, encoding="UTF-8", xml_declaration=True)
 
 
 def _annotation(tier, aid, ts1, ts2, value) -> None:
