@@ -202,9 +202,19 @@ class RealSenseCamera:
             for sensor, items in by_sensor.values():
                 sensor.open([p for _, p in items] if len(items) > 1 else items[0][1])
                 self._sensors.append(sensor)
+            # a playback device starts reading when its FIRST sensor starts, and a frame read before its
+            # own sensor has started is dropped for good (the depth video of a file then lacked its first
+            # frame, every frame shifted by one): hold the file until every sensor is started
+            if self._playback is not None:
+                self._playback.pause()
             self._t_start = pylsl.local_clock()
-            for sensor in self._sensors:
+            for i, sensor in enumerate(self._sensors):
                 sensor.start(self._callback)
+                if i == 0 and self._after_first_start is not None:
+                    self._after_first_start()
+            if self._playback is not None:
+                self._t_start = pylsl.local_clock()
+                self._playback.resume()
         except RuntimeError as exc:
             self.stop()
             raise DeviceError(f"{self._name()}: cannot start streaming ({exc})") from None
@@ -257,6 +267,8 @@ class RealSenseCamera:
             self.error = f"frame callback failed: {exc!r}"
 
     error: str | None = None
+    # tests: called between the first and the second sensor's start (a pre-empted start thread)
+    _after_first_start: Callable[[], None] | None = None
 
     def stop(self) -> None:
         for sensor in self._sensors:
