@@ -20,6 +20,33 @@ from acquisition.realsense.devices import require_rs
 from acquisition.realsense.modes import Mode
 
 SIM_NAME = "mexlab simulated participant (software device)"
+
+# the modes of the D435 the rig imitates (librealsense 2.59 lists these for an Intel RealSense D435):
+# colour rgb8 and depth z16, width x height -> frame rates
+D400_RGB_MODES = {(1920, 1080): (6, 15, 30), (1280, 720): (6, 15, 30), (960, 540): (6, 15, 30, 60),
+                  (848, 480): (6, 15, 30, 60), (640, 480): (6, 15, 30, 60), (640, 360): (6, 15, 30, 60),
+                  (424, 240): (6, 15, 30, 60), (320, 240): (6, 30, 60), (320, 180): (6, 30, 60)}
+D400_DEPTH_MODES = {(1280, 720): (6, 15, 30), (848, 480): (6, 15, 30, 60, 90), (640, 480): (6, 15, 30, 60, 90),
+                    (640, 360): (6, 15, 30, 60, 90), (480, 270): (6, 15, 30, 60, 90),
+                    (424, 240): (6, 15, 30, 60, 90)}
+
+
+def _mode_list(table: dict) -> str:
+    return ", ".join(f"{w}x{h}@{'/'.join(str(f) for f in fps)}" for (w, h), fps in table.items())
+
+
+def check_sim_modes(rgb: Mode, depth: Mode) -> None:
+    """Refuse, like a D400 would, a mode the camera does not offer (naming the ones it does); the rig
+    renders colour and depth of one instant together, so both run at one frame rate."""
+    from acquisition.errors import DeviceError
+
+    for what, mode, table in (("colour", rgb, D400_RGB_MODES), ("depth", depth, D400_DEPTH_MODES)):
+        if mode.fps not in table.get((mode.width, mode.height), ()):
+            raise DeviceError(f"{SIM_NAME}: {what} mode {mode} is not offered by the D400 it imitates; "
+                              f"{what} modes: {_mode_list(table)}")
+    if rgb.fps != depth.fps:
+        raise DeviceError(f"{SIM_NAME}: colour at {rgb.fps} fps and depth at {depth.fps} fps: the simulated rig "
+                          "renders both of one instant together; give both the same frame rate")
 # a camera exposes on its own clock and its driver buffers frames: a briefly late renderer catches up
 # (frames keep their true capture times); only a stall longer than this loses exposures
 CATCH_UP_S = 0.5
@@ -41,6 +68,7 @@ class SimulatedCamera:
         from acquisition.sim.depth import DepthRenderer
         from acquisition.sim.face import FaceRenderer
 
+        check_sim_modes(rgb, depth)
         rs = require_rs()
         self.rs = rs
         self.schedule = schedule

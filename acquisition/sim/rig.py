@@ -28,8 +28,11 @@ class SimulatedRig:
     def __init__(self, rgb: Mode = DEFAULT_RGB, depth: Mode = DEFAULT_DEPTH, duration_s: float | None = None,
                  seed: int = 0, clock=None, camera: bool = True, outlets: bool = True):
         from acquisition.clock import WallToLsl
+        from acquisition.sim.camera import check_sim_modes
         from acquisition.sim.outlets import SimOutlets
         from acquisition.sim.schedule import make_schedule
+
+        check_sim_modes(rgb, depth)  # like a D400: its own modes only, before anything starts
 
         self.clock = clock or WallToLsl()
         self.fps = float(rgb.fps)
