@@ -1,0 +1,43 @@
+"""Recognition datasets: one reader per kind, one :class:`Sample` type (``sample.py``).
+
+``read_spec("KIND:ROOT", classes="3")`` → :class:`DatasetRead`. Kinds: ``casme2``, ``samm``,
+``smic``, ``casme3``, ``mexlab`` (see each reader's module). Every trainer, evaluator and exporter
+reads samples through here.
+"""
+
+from __future__ import annotations
+
+from acquisition.errors import MexlabError
+from analysis.datasets.classes import Scheme, get_scheme
+from analysis.datasets.sample import DatasetRead, FrameSource, Sample
+
+KINDS = ("casme2", "samm", "smic", "casme3", "mexlab")
+
+__all__ = ["KINDS", "DatasetRead", "FrameSource", "Sample", "Scheme", "get_scheme", "parse_spec",
+           "read_spec"]
+
+
+def parse_spec(spec: str) -> tuple[str, list[str]]:
+    kind, sep, rest = str(spec).partition(":")
+    kind = kind.strip().lower()
+    if not sep or kind not in KINDS or not rest.strip():
+        raise MexlabError(f"dataset {spec!r}: expected KIND:ROOT with KIND one of "
+                          f"{', '.join(KINDS)} (e.g. casme2:/data/CASME2)")
+    if kind == "mexlab":
+        return kind, [p for p in rest.split(",") if p.strip()]
+    return kind, [rest]
+
+
+def read_spec(spec: str, classes: str | Scheme = "3", *, truth: str | None = None,
+              coder: str | None = None, include_macro: bool = False, catalog=None) -> DatasetRead:
+    scheme = classes if isinstance(classes, Scheme) else get_scheme(classes)
+    kind, roots = parse_spec(spec)
+    if kind == "mexlab":
+        from analysis.datasets import mexlab_reader
+        return mexlab_reader.read(roots, scheme, truth=truth, coder=coder, catalog=catalog,
+                                  include_macro=include_macro)
+    import importlib
+    mod = importlib.import_module(f"analysis.datasets.{kind}")
+    if kind == "casme3":
+        return mod.read(roots[0], scheme, include_macro=include_macro)
+    return mod.read(roots[0], scheme)

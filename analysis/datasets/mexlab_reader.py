@@ -1,0 +1,142 @@
+"""``mexlab:SESSION_OR_FOLDER...`` — a lab's own sessions as a recognition dataset.
+
+Labels, in this order of preference: the coders' consensus coding in the catalog (coder
+``consensus``); else, when ``coder`` is given, that coder's coding; else, only when asked
+(``truth="rig"``), the simulated rig's ``ground_truth.csv`` (its AUs give the emotion, see
+:data:`analysis.datasets.classes.RIG_AU_EMOTION`). RGB frames come from ``rgb.mkv``, depth from
+``depth.mkv`` (frame numbers = the files' 0-based frame numbers). The subject is the session's
+participant, else the session folder's name. A folder that is not a session is searched one level
+down for sessions.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from acquisition.errors import MexlabError
+from analysis.datasets.classes import Scheme, rig_emotion
+from analysis.datasets.sample import DatasetRead, FrameSource, Sample
+
+TRUTHS = ("annotations", "rig")
+
+
+def find_sessions(paths: list[str]) -> list[Path]:
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw).expanduser()
+        if not p.exists():
+            raise MexlabError(f"{p}: no such session or folder")
+        if not p.is_dir():
+            raise MexlabError(f"{p}: not a folder (a mexlab session folder, or a folder of them)")
+        if (p / "session.json").is_file():
+            out.append(p)
+            continue
+        subs = sorted(q for q in p.iterdir() if (q / "session.json").is_file())
+        if not subs:
+            raise MexlabError(f"{p}: holds no mexlab session (no session.json in it or one "
+                              f"level down)")
+        out.extend(subs)
+    return out
+
+
+def _meta(folder: Path) -> dict:
+    try:
+        obj = json.loads((folder / "session.json").read_text(encoding="utf-8"))
+        return obj if isinstance(obj, dict) else {}
+    except (OSError, ValueError) as exc:
+        raise MexlabError(f"{folder / 'session.json'}: cannot be read ({exc})") from None
+
+
+def _rig_rows(folder: Path) -> list[dict]:
+    gt = folder / "ground_truth.csv"
+    if not gt.is_file():
+        raise MexlabError(f"{folder}: no ground_truth.csv (only sessions of the simulated rig "
+                          f"have one; code the session, or leave out --truth rig)")
+    try:
+        with open(gt, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, csv.Error) as exc:
+        raise MexlabError(f"{gt}: cannot be read ({exc})") from None
+    out = []
+    for n, r in enumerate(rows, 2):
+        if (r.get("type") or "").strip() not in ("micro", "macro"):
+            continue
+        try:
+            on, ap, off = (int(float(r[k])) for k in ("onset", "apex", "offset"))
+        except (KeyError, TypeError, ValueError):
+            raise MexlabError(f"{gt}, line {n}: onset/apex/offset are not frame numbers") from None
+        aus = (r.get("aus") or "").strip()
+        out.append({"onset": on, "apex": ap, "offset": off, "aus": aus, "type": r["type"].strip(),
+                    "emotion": rig_emotion(aus), "origin": f"{gt.name} line {n}"})
+    return out
+
+
+def _coded_rows(folder: Path, meta: dict, coder: str | None, store) -> tuple[list[dict], str] | None:
+    from analysis.annotation.consensus import CONSENSUS_CODER
+
+    sid = meta.get("session_id")
+    if not sid:
+        return None
+    for who in ([CONSENSUS_CODER] + ([coder] if coder else [])):
+        events = [e for e in store.events(str(sid), who, include_rejected=False)
+                  if e.status == "accepted"]
+        if events:
+            return ([{"onset": e.onset, "apex": e.apex if e.apex is not None else
+                      (e.onset + e.offset) // 2, "offset": e.offset, "aus": e.aus,
+                      "type": e.type, "emotion": e.emotion or "",
+                      "origin": f"coder {who} event {e.uid}"} for e in events], who)
+    return None
+
+
+def read(paths: list[str], scheme: Scheme, *, truth: str | None = None, coder: str | None = None,
+         catalog=None, include_macro: bool = False) -> DatasetRead:
+    if truth not in (None, "annotations", "rig"):
+        raise MexlabError(f"--truth {truth!r}: expected 'rig' (or nothing, for the annotations)")
+    sessions = find_sessions(paths)
+    res = DatasetRead("mexlab", ",".join(paths), scheme.name)
+    store = None
+    if truth != "rig":
+        from analysis.annotation.store import AnnotationStore
+        store = AnnotationStore(catalog)
+    labels: dict[str, list[str]] = {}
+    try:
+        for folder in sessions:
+            meta = _meta(folder)
+            rgb = folder / "rgb.mkv"
+            if not rgb.is_file():
+                raise MexlabError(f"{folder}: no rgb.mkv")
+            depth = folder / "depth.mkv"
+            subject = str(meta.get("participant") or folder.name)
+            if truth == "rig":
+                rows = _rig_rows(folder)
+            else:
+                got = _coded_rows(folder, meta, coder, store)
+                if got is None:
+                    who = f"no consensus and no coding by {coder!r}" if coder else \
+                        "no consensus coding (name a coder with --coder, or for the simulated " \
+                        "rig use --truth rig)"
+                    res.problems.append(f"{folder}: {who}; session left out")
+                    continue
+                rows = got[0]
+            for r in rows:
+                if r["type"] == "macro" and not include_macro:
+                    res.left_out["macro-expression"] = res.left_out.get("macro-expression", 0) + 1
+                    continue
+                labels.setdefault(r["emotion"], []).append(f"{folder.name} {r['origin']}")
+                known, cls = scheme.classify(r["emotion"])
+                res.samples.append(Sample(
+                    "mexlab", subject, folder.name, r["onset"], r["apex"], r["offset"], r["aus"],
+                    r["emotion"], cls, FrameSource(str(rgb)),
+                    FrameSource(str(depth)) if depth.is_file() else None,
+                    origin=f"{folder} {r['origin']}", type=r["type"]))
+    finally:
+        if store is not None:
+            store.close()
+    scheme.check(labels, f"mexlab:{res.root}")
+    for s in res.samples:
+        if s.label is None:
+            key = f"label {s.emotion or '(none)'} left out by scheme {scheme.name}"
+            res.left_out[key] = res.left_out.get(key, 0) + 1
+    return res

@@ -1,0 +1,58 @@
+"""The recognition task contract (analysis/recognition/task.py) on tiny synthetic feature arrays."""
+
+import numpy as np
+import pytest
+
+from acquisition.errors import MexlabError
+from analysis.recognition import task as T
+
+
+def _set(n=48, seed=0, views=("rgb", "depth")):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    x = {v: rng.normal(size=(n, 3, 32, 32)).astype(np.float32) for v in views}
+    x[views[0]][:, 0, 8:16, 8:16] += 2.0 * y[:, None, None]      # the class is in the first view
+    return T.FeatureSet(x, y.astype(np.int64), [f"s{i % 4}" for i in range(n)],
+                        ["negative", "positive", "surprise"], tuple(views))
+
+
+def test_weights_round_trip_and_shape_check():
+    m = T.new_model(3, ("rgb", "depth"), seed=0)
+    w = T.get_weights(m)
+    assert all(isinstance(a, np.ndarray) for a in w)
+    m2 = T.new_model(3, ("rgb", "depth"), seed=5)
+    assert any(not np.array_equal(a, b) for a, b in zip(w, T.get_weights(m2)))
+    T.set_weights(m2, w)
+    assert all(np.array_equal(a, b) for a, b in zip(w, T.get_weights(m2)))
+    bad = [a.copy() for a in w]
+    bad[-1] = np.zeros((7,), np.float32)
+    with pytest.raises(MexlabError, match="head.bias has shape"):
+        T.set_weights(m2, bad)
+    with pytest.raises(MexlabError, match="arrays given"):
+        T.set_weights(T.new_model(3, ("rgb",)), w)
+
+
+def test_train_evaluate_subset():
+    data = _set()
+    tr = T.subset(data, np.array([s != "s0" for s in data.subjects]))
+    te = T.subset(data, [i for i, s in enumerate(data.subjects) if s == "s0"])
+    assert len(tr) + len(te) == len(data) and set(te.subjects) == {"s0"}
+    m = T.new_model(3, data.views, seed=0)
+    before = T.evaluate(m, te)
+    out = T.train(m, tr, epochs=15, lr=3e-3, seed=0, batch_size=16)
+    assert out["n"] == len(tr) and np.isfinite(out["loss"])
+    res = T.evaluate(m, te)
+    assert set(res) >= {"uf1", "uar", "accuracy", "n"} and res["n"] == len(te)
+    assert res["uf1"] > 0.9 and res["uf1"] >= before["uf1"]
+
+
+def test_mvcl_pretraining_lowers_the_contrastive_loss():
+    data = _set(n=64, views=("rgb", "diff"))
+    data.x["diff"] = data.x["rgb"] * 0.5 + 0.1 * np.random.default_rng(1).normal(
+        size=data.x["rgb"].shape).astype(np.float32)       # a second view of the same segments
+    m = T.new_model(3, data.views, seed=0)
+    first = T.pretrain_mvcl(m, data, epochs=1, lr=2e-3, seed=0, batch_size=32)["loss"]
+    last = T.pretrain_mvcl(m, data, epochs=15, lr=2e-3, seed=0, batch_size=32)["loss"]
+    assert last < first
+    with pytest.raises(MexlabError, match="two views"):
+        T.pretrain_mvcl(T.new_model(3, ("rgb",)), data, epochs=1, lr=1e-3)
