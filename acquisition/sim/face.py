@@ -143,6 +143,42 @@ AU_BASES: dict[str, list[tuple[str, tuple[float, float], float, float]]] = {
 }
 
 
+@dataclass(frozen=True)
+class FaceSource:
+    """A photograph and its geometry, in source pixels: what :class:`FaceRenderer` animates.
+
+    The default is the astronaut (the module constants above). Other faces (the varied rig,
+    :mod:`acquisition.sim.identities`) give their own image and landmarks; ``unit`` is the size of
+    one astronaut source pixel in this source's pixels (face width ratio), so the AU bases keep
+    their shape relative to the face; ``outline`` ``None`` means the photo keeps its own background,
+    faded into the backdrop at its edges.
+    """
+
+    image: np.ndarray
+    landmarks: dict
+    lids: dict
+    face_box: tuple
+    head: tuple
+    neck: tuple
+    head_radius: float
+    outline: list | None = None
+    background: tuple = BACKGROUND_RGB
+    unit: float = 1.0
+    scale_at_480: float = SRC_SCALE_AT_480
+    anchor: tuple = SRC_ANCHOR
+
+    def mapping(self, width: int, height: int) -> tuple[float, float, float]:
+        s = self.scale_at_480 * height / 480.0
+        return s, width / 2.0 - self.anchor[0] * s, 0.396 * height - self.anchor[1] * s
+
+
+def astronaut_source() -> FaceSource:
+    from skimage import data
+
+    return FaceSource(data.astronaut(), SRC_LM, SRC_LIDS, SRC_FACE_BOX, SRC_HEAD, SRC_NECK,
+                      HEAD_RADIUS_SRC, SRC_OUTLINE)
+
+
 def frame_mapping(width: int, height: int) -> tuple[float, float, float]:
     """``(scale, ox, oy)``: source pixel ``(x, y)`` lands at ``(x·scale + ox, y·scale + oy)``."""
     s = SRC_SCALE_AT_480 * height / 480.0
@@ -171,40 +207,66 @@ class FaceRenderer:
     (everything random comes from the :class:`Schedule`). Returned frames are new arrays.
     """
 
-    def __init__(self, width: int = 848, height: int = 480, seed: int = 0):
-        from skimage import data
-
+    def __init__(self, width: int = 848, height: int = 480, seed: int = 0, *,
+                 source: FaceSource | None = None,
+                 mapping: tuple[float, float, float] | None = None):
         self.width, self.height, self.seed = int(width), int(height), int(seed)
-        s, ox, oy = frame_mapping(self.width, self.height)
+        src_face = source if source is not None else astronaut_source()
+        self.source = src_face
+        s, ox, oy = mapping if mapping is not None else src_face.mapping(self.width, self.height)
         self.scale = s
         self._to_frame = lambda p: (p[0] * s + ox, p[1] * s + oy)   # noqa: E731
-        self.landmarks = {k: self._to_frame(v) for k, v in SRC_LM.items()}
+        self.landmarks = {k: self._to_frame(v) for k, v in src_face.landmarks.items()}
 
         # --- the neutral picture: photo cut-out over a plain backdrop
-        src = data.astronaut()
+        src = src_face.image
         m = np.float32([[s, 0, ox], [0, s, oy]])
         person = cv2.warpAffine(src, m, (self.width, self.height), flags=cv2.INTER_CUBIC,
                                 borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
         ss = 4   # draw the outline at 4× and area-downsample: an anti-aliased edge
-        poly = np.array([self._to_frame(p) for p in SRC_OUTLINE]) * ss
         big = np.zeros((self.height * ss, self.width * ss), np.uint8)
+        if src_face.outline is not None:
+            poly = np.array([self._to_frame(p) for p in src_face.outline]) * ss
+        else:        # the photo's own rectangle, its edges faded into the backdrop
+            h, w = src.shape[:2]
+            poly = np.array([self._to_frame(p) for p in ((0, 0), (w, 0), (w, h), (0, h))]) * ss
         cv2.fillPoly(big, [np.round(poly).astype(np.int32)], 255, lineType=cv2.LINE_8)
         alpha = cv2.resize(big, (self.width, self.height), interpolation=cv2.INTER_AREA)
-        alpha = cv2.GaussianBlur(alpha.astype(np.float32) / 255.0, (0, 0), 0.8)[..., None]
-        bg = np.float32(BACKGROUND_RGB)
+        blur = 0.8 if src_face.outline is not None else 4.0
+        alpha = cv2.GaussianBlur(alpha.astype(np.float32) / 255.0, (0, 0), blur)[..., None]
+        bg = np.float32(src_face.background)
         self._neutral = np.clip(alpha * person + (1 - alpha) * bg + 0.5, 0, 255).astype(np.uint8)
+        self._skin = self._neutral        # what the AU deformations move (no occluder on it)
+        self._occluder = None
         self._work = self._neutral.copy()
         self._work_dirty = False
 
         self._build_au_bases()
         self._build_head_warp()
-        x0, y0 = self._to_frame(SRC_FACE_BOX[:2])
-        x1, y1 = self._to_frame(SRC_FACE_BOX[2:])
+        x0, y0 = self._to_frame(src_face.face_box[:2])
+        x1, y1 = self._to_frame(src_face.face_box[2:])
         self.neutral_face_box = (x0, y0, x1, y1)
+
+    def add_occluder(self, alpha: np.ndarray, colour: np.ndarray) -> None:
+        """Put a rigid occluder (glasses) in front of the face: ``alpha`` (H×W, 0..1) and
+        ``colour`` (H×W×3 or RGB) in frame pixels. It moves with the head, not with the skin."""
+        a = np.clip(np.asarray(alpha, np.float32), 0, 1)
+        col = np.broadcast_to(np.asarray(colour, np.float32), a.shape + (3,))
+        skin = self._neutral
+        self._neutral = np.clip(skin * (1 - a[..., None]) + col * a[..., None] + 0.5, 0,
+                                255).astype(np.uint8)
+        self._skin = skin
+        fx0, fy0, fx1, fy1 = self.face_roi
+        ys, xs = np.nonzero(a[fy0:fy1, fx0:fx1] > 1e-3)
+        if len(ys):
+            sl = (slice(fy0 + ys.min(), fy0 + ys.max() + 1), slice(fx0 + xs.min(), fx0 + xs.max() + 1))
+            self._occluder = (sl, a[sl][..., None].copy(), col[sl].copy())
+        self._work = self._neutral.copy()
+        self._work_dirty = False
 
     # ------------------------------------------------------------------ precomputation
     def _build_au_bases(self) -> None:
-        s = self.scale
+        s = self.scale * self.source.unit       # frame px per astronaut source px
         max_sigma = max(sig for b in AU_BASES.values() for _, _, sig, _ in b) * s
         pts = np.array(list(self.landmarks.values()))
         x0 = int(max(0, pts[:, 0].min() - 4 * max_sigma))
@@ -252,7 +314,7 @@ class FaceRenderer:
         fx0, fy0 = self.face_roi[:2]
         self._eyes = []
         open_max = 0.0
-        for up, lo in SRC_LIDS.values():
+        for up, lo in self.source.lids.values():
             up = np.array([self._to_frame(p) for p in up])
             lo = np.array([self._to_frame(p) for p in lo])
             x0, x1 = int(np.floor(up[0, 0])), int(np.ceil(up[-1, 0])) + 1
@@ -283,7 +345,7 @@ class FaceRenderer:
 
     def _build_head_warp(self) -> None:
         s = self.scale
-        (cx, cy), (ax, ay) = SRC_HEAD
+        (cx, cy), (ax, ay) = self.source.head
         cx, cy = self._to_frame((cx, cy))
         ax, ay = ax * s, ay * s
         inner, outer = 10.0, 34.0          # w = 1 up to 10 px outside the head, 0 from 34 px
@@ -299,8 +361,8 @@ class FaceRenderer:
         self._hgx, self._hgy = gx, gy
         self._hmapx = np.empty_like(gx)
         self._hmapy = np.empty_like(gy)
-        self._neck = self._to_frame(SRC_NECK)
-        self._head_r = HEAD_RADIUS_SRC * s
+        self._neck = self._to_frame(self.source.neck)
+        self._head_r = self.source.head_radius * s
 
     # ------------------------------------------------------------------ pose
     def _affine(self, pose: HeadPose) -> np.ndarray:
@@ -377,8 +439,12 @@ class FaceRenderer:
                 self._mapy -= np.float32(c) * b[1]
             if coefficients.get("AU45", 0.0) > 0:
                 self._apply_blink(coefficients["AU45"])
-            cv2.remap(self._neutral, self._mapx, self._mapy, cv2.INTER_LINEAR,
+            cv2.remap(self._skin, self._mapx, self._mapy, cv2.INTER_LINEAR,
                       dst=self._work[fy0:fy1, fx0:fx1], borderMode=cv2.BORDER_REPLICATE)
+            if self._occluder is not None:
+                sl, a, col = self._occluder
+                w = self._work[sl]
+                w[...] = np.clip(w * (1 - a) + col * a + 0.5, 0, 255).astype(np.uint8)
             self._work_dirty = True
         elif self._work_dirty:
             self._work[fy0:fy1, fx0:fx1] = self._neutral[fy0:fy1, fx0:fx1]

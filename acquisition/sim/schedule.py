@@ -153,6 +153,11 @@ class Schedule:
             self._params[ev] = p
         return p
 
+    def set_params(self, ev: FacialEvent, params: dict) -> None:
+        """Give ``ev`` its own parameters (the varied rig's head drift and turns, speech); the
+        same keys as :meth:`params` returns."""
+        self._params[ev] = dict(params)
+
     def speech_opening(self, ev: FacialEvent, f) -> np.ndarray | float:
         """Mouth opening (px) of speech event ``ev`` at frame(s) ``f``: envelope × syllables."""
         p = self.params(ev)
