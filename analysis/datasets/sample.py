@@ -67,7 +67,8 @@ class DatasetRead:
     root: str
     scheme: str
     samples: list[Sample] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)     # notes (a session without coding …)
+    errors: list[str] = field(default_factory=list)       # bad input (frames named but absent …)
     dropped: dict[str, int] = field(default_factory=dict)   # video → frames missing in its range
     left_out: dict[str, int] = field(default_factory=dict)  # reason → count
 

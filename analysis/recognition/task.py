@@ -69,6 +69,10 @@ def load_dataset(specs: list[str], classes: str = "3", views: tuple[str, ...] = 
     samples, problems, per_ds = [], [], {}
     for spec in specs:
         res = read_spec(spec, scheme, truth=truth, coder=coder)
+        if res.errors:
+            more = f" (and {len(res.errors) - 1} more; see mexlab datasets show {spec})" \
+                if len(res.errors) > 1 else ""
+            raise MexlabError(f"{res.errors[0]}{more}")
         problems += res.problems
         keep = res.samples if include_unlabelled else res.usable
         per_ds[spec] = len(keep)

@@ -1,0 +1,135 @@
+"""Coding sheets of the public releases: .xlsx (openpyxl), .csv, and .xls only when xlrd is installed.
+
+Sheets carry preambles (SAMM) and blank columns (CASME II): :func:`find_header` looks for the first
+row holding every required column (case, spaces and punctuation ignored), never a fixed row.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+from acquisition.errors import MexlabError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
+_NUM = re.compile(r"(\d+)$")
+
+
+def norm(name) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(name or "").lower())
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def read_rows(path: Path) -> list[list[str]]:
+    """Every row of the first worksheet (or CSV) as text cells."""
+    suf = path.suffix.lower()
+    try:
+        if suf == ".csv":
+            with open(path, newline="", encoding="utf-8-sig") as fh:
+                return [[c.strip() for c in r] for r in csv.reader(fh)]
+        if suf in (".xlsx", ".xlsm"):
+            import openpyxl
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            try:
+                ws = wb.worksheets[0]
+                return [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
+            finally:
+                wb.close()
+        if suf == ".xls":
+            try:
+                import xlrd
+            except ImportError:
+                raise MexlabError(f"{path}: reading .xls needs the xlrd package, which is not "
+                                  f"installed; open the sheet and save it as .xlsx next to it "
+                                  f"(or pip install xlrd)") from None
+            book = xlrd.open_workbook(str(path))
+            sh = book.sheet_by_index(0)
+            return [[_cell(sh.cell_value(r, c)) for c in range(sh.ncols)] for r in range(sh.nrows)]
+    except MexlabError:
+        raise
+    except Exception as exc:
+        raise MexlabError(f"{path}: cannot read the sheet ({exc})") from None
+    raise MexlabError(f"{path}: not a sheet mexlab reads (.xlsx, .csv, .xls)")
+
+
+def find_header(rows: list[list[str]], columns: dict[str, tuple[str, ...]], path: Path,
+                optional: dict[str, tuple[str, ...]] | None = None) -> tuple[int, dict[str, int]]:
+    """``(header row index, {field: column index})``: the first row with every required column.
+    ``columns``: field → accepted spellings (normalised with :func:`norm`)."""
+    optional = optional or {}
+    best, best_missing = None, None
+    for i, row in enumerate(rows[:200]):
+        cells = [norm(c) for c in row]
+        col = {}
+        for f, names in {**columns, **optional}.items():
+            for n in names:
+                if norm(n) in cells:
+                    col[f] = cells.index(norm(n))
+                    break
+        missing = [f for f in columns if f not in col]
+        if not missing:
+            return i, col
+        if sum(1 for c in cells if c) >= 2 and (best_missing is None
+                                                or len(missing) < len(best_missing)):
+            best, best_missing = i, missing
+    if best is None:
+        raise MexlabError(f"{path}: no header row found (need columns "
+                          f"{', '.join(columns[f][0] for f in columns)})")
+    raise MexlabError(f"{path}: missing column(s) "
+                      f"{', '.join(columns[f][0] for f in best_missing)} (closest header: row "
+                      f"{best + 1})")
+
+
+def frame_number(path: Path) -> int | None:
+    m = _NUM.search(path.stem)
+    return int(m.group(1)) if m else None
+
+
+def image_frames(folder: Path) -> dict[int, str]:
+    """frame number (the last number in the file name) → path, for the images in ``folder``."""
+    out: dict[int, str] = {}
+    if not folder.is_dir():
+        return out
+    for p in folder.iterdir():
+        if p.suffix.lower() in IMAGE_SUFFIXES:
+            k = frame_number(p)
+            if k is not None:
+                out[k] = str(p)
+    return out
+
+
+def find_sheet(root: Path, patterns: tuple[str, ...], what: str) -> Path:
+    for pat in patterns:
+        hits = sorted(p for p in root.rglob(pat) if p.is_file() and not p.name.startswith("~$"))
+        if hits:
+            xlsx = [p for p in hits if p.suffix.lower() != ".xls"]
+            return xlsx[0] if xlsx else hits[0]
+    raise MexlabError(f"{root}: no {what} coding sheet found (looked for "
+                      f"{', '.join(patterns)})")
+
+
+def to_int(value: str, path: Path, row: int, field: str) -> int:
+    try:
+        f = float(str(value).strip())
+        if not f.is_integer():
+            raise ValueError
+        return int(f)
+    except ValueError:
+        raise MexlabError(f"{path}, row {row}: {field} {value!r} is not a frame number") from None
+
+
+def check_root(root: str) -> Path:
+    p = Path(root).expanduser()
+    if not p.exists():
+        raise MexlabError(f"{p}: no such folder")
+    if not p.is_dir():
+        raise MexlabError(f"{p}: not a folder")
+    return p
