@@ -2,13 +2,22 @@
 
 :func:`check_path` returns a JSON-able report::
 
-    {"path": str, "status": "complete" | "interrupted" | "unknown", "ok": bool, "problems": [str],
+    {"path": str, "status": "complete" | "aborted" | "interrupted" | "unknown",
+     "status_detail": str | None,            # e.g. "aborted at step 7 of 24, mission (act)"
+     "ok": bool, "problems": [str],
+     "health": {"verdict": "ok" | "warning" | "bad", "reasons": [str]},   # acquisition.health
+     "duration_s": float | None, "duration_from": "session.json" | "files",
      "streams": [{"name", "type", "channel_count", "nominal_srate", "effective_srate",
                   "sample_count", "first_timestamp", "last_timestamp", "gaps"}],
-     "videos": [{"name", "frames_in_file", "frames_in_index", "missing_frames"}]}
+     "videos": [{"name", "frames_in_file", "frames_in_index", "missing_frames", "width", "height",
+                 "first_timestamp", "last_timestamp"}]}
 
 and :func:`format_check` turns it into readable text. ``ok`` is True exactly when ``problems`` is
-empty. Paths that cannot be checked at all (missing, not a session folder, not an XDF file, a video
+empty, which is exactly when the health verdict is ``ok``. Every problem has a severity (bad or
+warning, see :mod:`acquisition.health`); the fields of ``session.json`` are verified
+(:func:`acquisition.session.sidecar_problems`) and each video's picture size against its
+``modes`` entry. An interrupted recording's duration is recovered from the files
+(:func:`recover_interrupted` writes it into the sidecar). Paths that cannot be checked at all (missing, not a session folder, not an XDF file, a video
 that cannot be opened) raise :class:`~acquisition.errors.SessionFormatError` with one message that
 names the file and what is wrong.
 
@@ -37,16 +46,23 @@ from pathlib import Path
 from acquisition.check_video import (  # noqa: F401  (FRAME_INDEX_TYPE: importable from here)
     FRAME_INDEX_TYPE,
     check_video,
+    mode_problem,
     video_problems,
 )
 from acquisition.errors import MexlabError, SessionFormatError
+from acquisition.health import BAD, WARNING, drop_issues, format_health, health_of
 from acquisition.session import (
     DEPTH_NAME,
+    FINAL_STATUSES,
     RGB_NAME,
     XDF_NAME,
     effective_status,
     is_session_folder,
+    now_iso,
     read_sidecar,
+    sidecar_problems,
+    status_detail,
+    write_sidecar,
 )
 from acquisition.xdf_read import (  # noqa: F401  (GAP_FACTOR: importable from here)
     GAP_FACTOR,
@@ -85,7 +101,16 @@ def check_path(path: Path | str) -> dict:
 def format_check(report: dict) -> str:
     """A readable multi-line text version of a :func:`check_path` report."""
     verdict = "OK" if report.get("ok") else "NOT OK"
-    lines = [f"{report.get('path')}", f"  status: {report.get('status')} — {verdict}"]
+    status = str(report.get("status"))
+    if report.get("status_detail"):
+        status += f" ({report['status_detail']})"
+    lines = [f"{report.get('path')}", f"  status: {status} — {verdict}"]
+    if report.get("health") is not None:
+        lines.append(f"  health: {format_health(report['health'])}")
+    if report.get("duration_s") is not None:
+        src = " (recovered from the files)" if report.get("duration_from") == "files" and \
+            report.get("status") == "interrupted" else ""
+        lines.append(f"  duration: {report['duration_s']:.1f} s{src}")
     streams = report.get("streams") or []
     lines.append(f"  streams ({len(streams)}):")
     for s in streams:
@@ -131,10 +156,17 @@ def format_check(report: dict) -> str:
 
 def _check_xdf_file(path: Path) -> dict:
     xdf = read_xdf_robust(path)
-    problems = list(xdf.problems)
+    issues = [(WARNING, text) for text in xdf.problems]
     if xdf.status == "interrupted":
-        problems.insert(0, INTERRUPTED_PROBLEM)
-    return _report(path, xdf.status, problems, xdf.summaries, [])
+        issues.insert(0, (WARNING, INTERRUPTED_PROBLEM))
+    report = _report(path, xdf.status, [t for _, t in issues], xdf.summaries, [])
+    lasts = [s["last_timestamp"] for s in xdf.summaries if s.get("last_timestamp") is not None]
+    firsts = [s["first_timestamp"] for s in xdf.summaries if s.get("first_timestamp") is not None]
+    report["status_detail"] = None
+    report["duration_s"] = round(max(lasts) - min(firsts), 3) if lasts and firsts else None
+    report["duration_from"] = "files"
+    report["health"] = health_of(issues)
+    return report
 
 
 # --------------------------------------------------------------------------------------------
@@ -143,7 +175,13 @@ def _check_xdf_file(path: Path) -> dict:
 
 def _check_session(folder: Path) -> dict:
     meta = read_sidecar(folder)
-    problems: list[str] = []
+    issues: list[tuple[str, str]] = []  # (severity, text): health.BAD or health.WARNING
+
+    def bad(text: str) -> None:
+        issues.append((BAD, text))
+
+    def warn(text: str) -> None:
+        issues.append((WARNING, text))
 
     sidecar_status = effective_status(meta)
     in_progress = sidecar_status == "recording"
@@ -151,86 +189,142 @@ def _check_session(folder: Path) -> dict:
         # "recording" is not a status of the report: the writer is alive, so the files are not
         # finished and nothing final can be said yet.
         status = "unknown"
-        problems.append(
-            f"{IN_PROGRESS_PROBLEM} (writer pid {meta.get('pid')} on {meta.get('host')})"
-        )
-    elif sidecar_status in ("complete", "interrupted"):
+        warn(f"{IN_PROGRESS_PROBLEM} (writer pid {meta.get('pid')} on {meta.get('host')})")
+    elif sidecar_status in FINAL_STATUSES:
         status = sidecar_status
     else:
         status = "unknown"
-        problems.append(f"session.json has no valid status ({meta.get('status')!r})")
+        bad(f"session.json has no valid status (field 'status' is {meta.get('status')!r})")
     if status == "interrupted":
-        problems.append(INTERRUPTED_PROBLEM)
+        warn(INTERRUPTED_PROBLEM)
+    elif status == "aborted":
+        warn(status_detail(meta) or "protocol aborted")
+    for text in sidecar_problems(meta):
+        bad(text)
 
     files = meta.get("files") if isinstance(meta.get("files"), dict) else {}
-    xdf_name = files.get("xdf") or XDF_NAME
+    xdf_name = files.get("xdf") if isinstance(files.get("xdf"), str) and files.get("xdf") else XDF_NAME
     xdf_path = folder / xdf_name
     xdf: XdfContents | None = None
     summaries: list[dict] = []
     if not xdf_path.is_file():
-        problems.append(f"{xdf_name} is missing")
+        bad(f"{xdf_name} is missing")
     else:
         try:
             xdf = read_xdf_robust(xdf_path)
         except MexlabError as exc:
-            problems.append(str(exc))
+            bad(str(exc))
         else:
             summaries = xdf.summaries
-            problems.extend(xdf.problems)
-            if status == "complete" and xdf.status == "interrupted":
-                problems.append(
-                    f"{xdf_name} ends without stream footers although session.json says complete:"
+            for text in xdf.problems:
+                warn(text)
+            if status in ("complete", "aborted") and xdf.status == "interrupted":
+                bad(
+                    f"{xdf_name} ends without stream footers although session.json says {status}:"
                     " the recorder (LabRecorderCLI) did not finish the file"
                 )
             present = {s["name"] for s in summaries}
-            for listed in meta.get("streams") or []:
+            listed_streams = meta.get("streams") if isinstance(meta.get("streams"), list) else []
+            for listed in listed_streams:
                 name = listed.get("name") if isinstance(listed, dict) else None
                 if name and name not in present:
-                    problems.append(
-                        f"stream {name!r} listed in session.json is absent from {xdf_name}"
-                    )
+                    bad(f"stream {name!r} listed in session.json is absent from {xdf_name}")
 
     videos = []
+    modes = meta.get("modes") if isinstance(meta.get("modes"), dict) else {}
     for kind, default in _VIDEO_KINDS:
         named = files.get(kind)
-        if named:
-            file_name = str(named)
+        if named and isinstance(named, str):
+            file_name = named
         elif (folder / default).is_file():
             file_name = default
         else:
             continue
-        video = check_video(folder, kind, file_name, xdf, xdf_name, problems)
+        found: list[str] = []
+        video = check_video(folder, kind, file_name, xdf, xdf_name, found)  # unreadable: raises
+        for text in found:
+            bad(text)
         if not in_progress:  # a file still being written never matches its index exactly
-            problems.extend(video_problems(video))
+            for text in video_problems(video):
+                bad(text)
+        size_problem = mode_problem(video, kind, modes.get(kind))
+        if size_problem:
+            bad(size_problem)
         video.pop("_detail", None)
         videos.append(video)
 
-    problems.extend(_loss_problems(meta))
-    return _report(folder, status, problems, summaries, videos)
+    issues.extend(drop_issues(meta))
+    report = _report(folder, status, [t for _, t in issues], summaries, videos)
+    report["status_detail"] = status_detail(meta)
+    report["duration_s"], report["duration_from"] = _duration(meta, status, summaries, videos)
+    report["health"] = health_of(issues)
+    return report
 
 
-def _loss_problems(meta: dict) -> list[str]:
-    """The losses the recorder itself counted (session.json); each is real missing data."""
-    out = []
-    dropped_frames = to_int(meta.get("dropped_frames"))
-    if dropped_frames > 0:
-        detail = []
-        counts = meta.get("counts") if isinstance(meta.get("counts"), dict) else {}
-        for kind, c in counts.items():
-            if not isinstance(c, dict):
-                continue
-            gap = to_int(c.get("dropped_counter_gap"))
-            overflow = to_int(c.get("dropped_queue_overflow"))
-            if gap or overflow:
-                detail.append(f"{kind}: {gap} missed by the camera, {overflow} by a full queue")
-        text = f"{dropped_frames} video frame(s) were dropped during the recording"
-        if detail:
-            text += " (" + "; ".join(detail) + ")"
-        out.append(text)
-    dropped_samples = to_int(meta.get("dropped_samples"))
-    if dropped_samples > 0:
-        out.append(f"{dropped_samples} LSL sample(s) were dropped during the recording")
-    return out
+def _duration(meta: dict, status: str, summaries: list[dict], videos: list[dict]):
+    """The session's duration and where it comes from.
+
+    A clean stop writes ``duration_s`` in session.json. An interrupted recording's sidecar holds the
+    last checkpoint (up to a second old, or nothing); its true length is read from the files: the
+    last timestamp in the XDF (any stream, the frame indexes included) after ``started_lsl``.
+    """
+    stored = meta.get("duration_s")
+    stored = float(stored) if isinstance(stored, (int, float)) and not isinstance(stored, bool) else None
+    if status != "interrupted" and not (status == "unknown" and stored is None):
+        return stored, "session.json"
+    lasts = [s["last_timestamp"] for s in summaries if s.get("last_timestamp") is not None]
+    lasts += [v["last_timestamp"] for v in videos if v.get("last_timestamp") is not None]
+    firsts = [s["first_timestamp"] for s in summaries if s.get("first_timestamp") is not None]
+    start = meta.get("started_lsl")
+    if not isinstance(start, (int, float)) or isinstance(start, bool):
+        start = min(firsts) if firsts else None
+    if lasts and start is not None:
+        recovered = round(max(lasts) - float(start), 3)
+        if recovered >= 0 and (stored is None or recovered >= stored):
+            return recovered, "files"
+    frames = [(v.get("frames_in_file"), (meta.get("modes") or {}).get(v["name"].split(".")[0]))
+              for v in videos]
+    for n, mode in frames:
+        if n and isinstance(mode, dict) and isinstance(mode.get("fps"), int) and mode["fps"] > 0:
+            recovered = round(n / mode["fps"], 3)
+            if stored is None or recovered >= stored:
+                return recovered, "files"
+    return stored, "session.json"
+
+
+def recover_interrupted(folder: Path, report: dict) -> bool:
+    """Write what a check found out about an interrupted recording into its ``session.json``.
+
+    A sidecar still saying ``recording`` whose writer is gone on this host (killed, crashed) is set
+    to ``interrupted`` with the duration found in the files (``duration_s``; the old checkpoint value
+    kept as ``checkpoint_duration_s``) and ``recovered_at``. Written atomically; nothing else
+    changes. Returns True when the sidecar was rewritten; a folder that cannot be written is left
+    as it is (the check report still says it).
+    """
+    import socket
+
+    folder = Path(folder)
+    if report.get("status") != "interrupted":
+        return False
+    try:
+        meta = read_sidecar(folder)
+    except SessionFormatError:
+        return False
+    if meta.get("status") != "recording" or meta.get("host") != socket.gethostname():
+        return False  # another machine's recording: only that machine can know its writer is gone
+    if effective_status(meta) != "interrupted":
+        return False
+    meta["status"] = "interrupted"
+    if report.get("duration_from") == "files" and report.get("duration_s") is not None:
+        meta["checkpoint_duration_s"] = meta.get("duration_s")
+        meta["duration_s"] = report["duration_s"]
+    meta["recovered_at"] = now_iso()
+    meta.setdefault("stop_reason", "interrupted (the recording process ended without stopping)")
+    try:
+        write_sidecar(folder, meta)
+    except OSError:
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------------------------

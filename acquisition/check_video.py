@@ -26,6 +26,12 @@ def count_video_frames(path: Path) -> int:
     Every codec mexlab writes (FFV1) is intra-only: one packet is one frame. A file cut by a crash
     is counted up to its first broken or incomplete packet.
     """
+    return video_facts(path)[0]
+
+
+def video_facts(path: Path) -> tuple[int, int | None, int | None]:
+    """``(frames, width, height)`` of a video file: frames counted as :func:`count_video_frames`
+    says, the picture size from the stream's header (None when the header does not say)."""
     import av
 
     try:
@@ -36,6 +42,8 @@ def count_video_frames(path: Path) -> int:
         if not container.streams.video:
             raise SessionFormatError(f"{path}: holds no video stream")
         stream = container.streams.video[0]
+        width = stream.codec_context.width or None
+        height = stream.codec_context.height or None
         size = path.stat().st_size
         count = 0
         try:
@@ -50,7 +58,7 @@ def count_video_frames(path: Path) -> int:
                 count += 1
         except (av.error.FFmpegError, OSError):
             pass  # the first broken packet ends the count: what came before it is good
-    return count
+    return count, width, height
 
 
 def _find_index_stream(xdf: XdfContents, kind: str, file_name: str):
@@ -103,13 +111,16 @@ def check_video(
     """
     video_path = folder / file_name
     frames_in_file = None
+    size = None
     if video_path.is_file():
-        frames_in_file = count_video_frames(video_path)
+        frames_in_file, width, height = video_facts(video_path)
+        size = (width, height)
     else:
         problems.append(f"{file_name} is named in session.json but missing")
 
     frames_in_index = None
     frame_numbers = None
+    index = None
     if xdf is not None:
         index = _find_index_stream(xdf, kind, file_name)
         if index is None:
@@ -131,8 +142,27 @@ def check_video(
         missing = not_indexed + not_in_file
         video = _video(file_name, frames_in_file, frames_in_index, missing)
         video["_detail"] = (not_indexed, not_in_file)
-        return video
-    return _video(file_name, frames_in_file, frames_in_index, missing)
+    else:
+        video = _video(file_name, frames_in_file, frames_in_index, missing)
+    if size is not None:
+        video["width"], video["height"] = size
+    if frame_numbers is not None and len(frame_numbers) and xdf is not None and index is not None:
+        ts = index["time_stamps"]
+        video["first_timestamp"], video["last_timestamp"] = float(ts[0]), float(ts[-1])
+    return video
+
+
+def mode_problem(video: dict, kind: str, mode) -> str | None:
+    """The video's picture size against ``modes.<kind>`` of session.json; None when they agree."""
+    if not isinstance(mode, dict) or video.get("width") is None:
+        return None
+    w, h = mode.get("width"), mode.get("height")
+    if not isinstance(w, int) or not isinstance(h, int):
+        return None  # reported by the sidecar field check
+    if (w, h) != (video["width"], video["height"]):
+        return (f"{video['name']} is {video['width']}x{video['height']} but session.json field "
+                f"'modes.{kind}' says {w}x{h}")
+    return None
 
 
 def _video(name, frames_in_file, frames_in_index, missing) -> dict:

@@ -382,7 +382,7 @@ class Recorder:
                 self.errors.append(f"cannot write the simulated rig's ground truth in {self.folder}: "
                                    f"{exc.strerror or exc}{full}")
         failed = reason.startswith(FAILURE_PREFIXES) or any("No space left" in e for e in self.errors)
-        self.meta["status"] = "interrupted" if failed else "complete"
+        self.meta["status"] = "interrupted" if failed else getattr(self, "end_status", "complete")  # aborted protocol: app/protocol_session.record_run
         if self.errors:
             self.meta["errors"] = list(self.errors)
         self.write_progress(final=True)

@@ -104,14 +104,20 @@ def _age_s(iso: str | None) -> float:
         return float("inf")
 
 
-def effective_status(meta: dict) -> str:
-    """``complete``, ``interrupted``, ``recording`` (writer still alive) or ``unknown``.
+FINAL_STATUSES = ("complete", "aborted", "interrupted")
+STATUSES = (*FINAL_STATUSES, "recording", "unknown")
 
-    A sidecar left at ``recording`` whose writer process is gone (or was on another host and never
-    finished) means the recording was interrupted: killed, crashed, or the machine lost power.
+
+def effective_status(meta: dict) -> str:
+    """``complete``, ``aborted``, ``interrupted``, ``recording`` (writer still alive) or ``unknown``.
+
+    ``aborted``: the recording stopped cleanly, but the protocol it ran was aborted before its end
+    (``aborted_at`` says at which step). A sidecar left at ``recording`` whose writer process is
+    gone (or was on another host and never finished) means the recording was interrupted: killed,
+    crashed, or the machine lost power.
     """
     status = meta.get("status")
-    if status in ("complete", "interrupted"):
+    if status in FINAL_STATUSES:
         return status
     if status == "recording":
         if meta.get("host") == socket.gethostname():
@@ -119,3 +125,99 @@ def effective_status(meta: dict) -> str:
         # written on another machine (a shared catalog): alive while its sidecar is fresh
         return "recording" if _age_s(meta.get("updated_at")) < STALE_AFTER_S else "interrupted"
     return "unknown"
+
+
+def status_detail(meta: dict) -> str | None:
+    """A line saying more about a status: where an aborted protocol stopped, why a recording ended."""
+    status = meta.get("status")
+    if status == "aborted":
+        at = meta.get("aborted_at")
+        text = at.get("text") if isinstance(at, dict) else None
+        return str(text) if text else "protocol aborted"
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# the sidecar's fields, as ``mexlab check`` verifies them
+
+
+def _type_name(value) -> str:
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "a list", str: "a string", bool: "true/false"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_num(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def sidecar_problems(meta: dict) -> list[str]:
+    """What is missing or of the wrong type in a ``session.json`` (each message names the field).
+
+    The fields every session has (docs/session-format.md): ``session_id`` (text), ``status`` (text),
+    ``files`` (an object naming at least ``xdf``), ``modes`` (an object, empty without a camera;
+    each mode an object with integer ``width``, ``height`` and ``fps``), ``streams`` (a list of
+    objects with a ``name``), ``duration_s`` (a number), ``dropped_frames`` and
+    ``dropped_samples`` (integers, when present), ``counts`` (an object, when present).
+    """
+    out: list[str] = []
+
+    def bad(field: str, want: str, value) -> None:
+        out.append(f"session.json: field '{field}' must be {want} (it is {_type_name(value)})")
+
+    for field, want, ok in (("session_id", "text", lambda v: isinstance(v, str) and v.strip()),
+                            ("status", "text", lambda v: isinstance(v, str))):
+        if field not in meta:
+            out.append(f"session.json: field '{field}' is missing")
+        elif not ok(meta[field]):
+            bad(field, want, meta[field])
+    files = meta.get("files")
+    if "files" not in meta:
+        out.append("session.json: field 'files' is missing (it names the session's files)")
+    elif not isinstance(files, dict):
+        bad("files", "an object of role: file name", files)
+    else:
+        if "xdf" not in files:
+            out.append("session.json: field 'files.xdf' is missing")
+        for role, name in files.items():
+            if name is not None and (not isinstance(name, str) or not name):  # null: no such file
+                bad(f"files.{role}", "a file name (or null)", name)
+    modes = meta.get("modes")
+    if "modes" not in meta:
+        out.append("session.json: field 'modes' is missing (the camera modes; {} without a camera)")
+    elif not isinstance(modes, dict):
+        bad("modes", "an object", modes)
+    else:
+        for kind, mode in modes.items():
+            if not isinstance(mode, dict):
+                bad(f"modes.{kind}", "an object with width, height, fps", mode)
+                continue
+            for key in ("width", "height", "fps"):
+                if key not in mode:
+                    out.append(f"session.json: field 'modes.{kind}.{key}' is missing")
+                elif not _is_int(mode[key]) or mode[key] <= 0:
+                    bad(f"modes.{kind}.{key}", "a positive integer", mode[key])
+    streams = meta.get("streams")
+    if "streams" not in meta:
+        out.append("session.json: field 'streams' is missing")
+    elif not isinstance(streams, list):
+        bad("streams", "a list", streams)
+    else:
+        for i, s in enumerate(streams):
+            if not isinstance(s, dict) or not isinstance(s.get("name"), str):
+                out.append(f"session.json: field 'streams[{i}]' must be an object with a 'name'")
+    if "duration_s" not in meta:
+        out.append("session.json: field 'duration_s' is missing")
+    elif not _is_num(meta["duration_s"]):
+        bad("duration_s", "a number", meta["duration_s"])
+    for field in ("dropped_frames", "dropped_samples"):
+        if field in meta and not (_is_int(meta[field]) and meta[field] >= 0):
+            bad(field, "a whole number >= 0", meta[field])
+    if "counts" in meta and not isinstance(meta["counts"], dict):
+        bad("counts", "an object", meta["counts"])
+    return out

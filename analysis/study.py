@@ -5,7 +5,9 @@
 session and group), pools them per participant and group (:func:`analysis.stats.aggregate`) and
 runs the tests (:func:`analysis.stats.run_tests`). :func:`study_paths` finds the sessions of a
 catalog query. A session without a participant pseudonym counts as its own participant (its folder
-name).
+name). Sessions whose protocol was aborted are left out unless asked for (``include_aborted``); ME
+events are spotting results, never the simulated rig's ground truth unless asked for
+(``use_truth``), and each session carries its health verdict (:mod:`acquisition.health`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ class SessionResult:
     responses: list[EventResponse]
     spans: list[tuple[float, float, str]]      # condition spans (LSL s)
     self_reports: list[dict] = field(default_factory=list)   # the self_report rows of responses.csv
+    health: dict | None = None                 # acquisition.health verdict (session folders)
+    status: str | None = None                  # complete, aborted, interrupted, … (session folders)
+    status_detail: str | None = None           # e.g. "aborted at step 7 of 24, …"
+    truth_not_used: bool = False               # ground_truth.csv there, not spotted, not used
 
     @property
     def session(self):
@@ -49,10 +55,14 @@ class StudyResult:
     tests: list[TestResult]
     correlations: list[Correlation]
     notes: list[str] = field(default_factory=list)
+    excluded: list[dict] = field(default_factory=list)    # {"path", "why"}: sessions left out on purpose
+    truth_used: list[str] = field(default_factory=list)   # sessions whose MEs are the rig's ground truth
 
     def to_json(self) -> dict:
         rows = self.table.replace({np.nan: None}).to_dict(orient="records")
         return {"by": self.by, "sessions": [s.session.label for s in self.sessions],
+                "health": {s.session.label: s.health for s in self.sessions},
+                "excluded": list(self.excluded), "ground_truth_used": list(self.truth_used),
                 "table": rows, "tests": [t.to_json() for t in self.tests],
                 "correlations": [c.to_json() for c in self.correlations], "notes": list(self.notes)}
 
@@ -133,25 +143,57 @@ def read_self_reports(folder: Path | None, meta: dict) -> list[dict]:
     return [r for r in rows if r.get("kind") == "self_report"]
 
 
-def analyse_session(path, *, names: dict | None = None, windows: Windows = Windows()) -> SessionResult:
+def session_state(path) -> tuple[str | None, str | None, dict | None]:
+    """``(status, status detail, health)`` of a session folder (all None for a plain XDF file), from
+    its check (:func:`acquisition.check.check_path`, the verdict of :mod:`acquisition.health`)."""
+    from acquisition.catalog.db import check_for_catalog
+    from acquisition.session import is_session_folder
+
+    path = Path(path)
+    if not is_session_folder(path):
+        return None, None, None
+    report = check_for_catalog(path)
+    return report.get("status"), report.get("status_detail"), report.get("health")
+
+
+def analyse_session(path, *, names: dict | None = None, windows: Windows = Windows(),
+                    use_truth: bool = False) -> SessionResult:
+    """One session analysed. Its ME events are spotting results (``analysis/spotting.json``) only:
+    the simulated rig's ``ground_truth.csv`` is used in their place only with ``use_truth`` (and
+    the report then says so on the page)."""
+    from acquisition.session import GROUND_TRUTH_NAME
+
     pa = analyse(path, **(names or {}))
     data = pa.session
+    truth_not_used = False
+    if data.me_source == GROUND_TRUTH_NAME and not use_truth:
+        data.me_events, data.me_source, truth_not_used = [], None, True
+    status, detail, health = session_state(path)
     return SessionResult(physio=pa, responses=event_responses(pa, windows),
-                         spans=condition_spans(data), self_reports=read_self_reports(data.folder, data.meta))
+                         spans=condition_spans(data), self_reports=read_self_reports(data.folder, data.meta),
+                         health=health, status=status, status_detail=detail, truth_not_used=truth_not_used)
 
 
 def analyse_study(paths, *, by: str = "protocol", names: dict | None = None,
                   windows: Windows = Windows(), design: str = "auto",
                   progress: Callable[[str], None] | None = None,
-                  sessions: list[SessionResult] | None = None) -> StudyResult:
+                  sessions: list[SessionResult] | None = None,
+                  include_aborted: bool = False, use_truth: bool = False) -> StudyResult:
     """Analyse every session of ``paths`` (or reuse ``sessions``) and test the groups (module doc).
 
     A session that cannot be read is left out with a note; when none can, the first error is
     raised. ``names``: stream names for :func:`analysis.physio.analyse` (ecg, ppg, eda, emg).
+    A session whose protocol was aborted is left out unless ``include_aborted`` (``excluded`` and
+    the notes say so). ME events are spotting results only; ``use_truth`` takes the simulated rig's
+    ``ground_truth.csv`` for sessions not spotted (``truth_used`` names them; the report shows a
+    banner).
     """
+    from acquisition.session import is_session_folder, read_sidecar
+
     if by not in ("protocol", "condition"):
         raise MexlabError(f"cannot group by {by!r}: use 'protocol' or 'condition'")
     notes: list[str] = []
+    excluded: list[dict] = []
     results = list(sessions or [])
     paths = list(paths or [])
     first_error: MexlabError | None = None
@@ -159,7 +201,17 @@ def analyse_study(paths, *, by: str = "protocol", names: dict | None = None,
         if progress:
             progress(f"[{i}/{len(paths)}] analysing {path}")
         try:
-            sr = analyse_session(path, names=names, windows=windows)
+            if not include_aborted and is_session_folder(Path(path)):
+                from acquisition.session import status_detail
+
+                meta = read_sidecar(Path(path))
+                if meta.get("status") == "aborted":
+                    why = (status_detail(meta) or "protocol aborted") + \
+                        " (the protocol did not run to its end; --include-aborted to include it)"
+                    excluded.append({"path": str(path), "why": why})
+                    notes.append(f"{path} left out: {why}")
+                    continue
+            sr = analyse_session(path, names=names, windows=windows, use_truth=use_truth)
             seen = [r for r in results if r.session.session_id == sr.session.session_id]
             if seen:
                 notes.append(f"{path} left out: the same session as {seen[0].session.path}")
@@ -171,8 +223,19 @@ def analyse_study(paths, *, by: str = "protocol", names: dict | None = None,
     if not results:
         if first_error is not None:
             raise first_error
+        if excluded:
+            raise MexlabError(f"no sessions to analyse: all {len(excluded)} were aborted protocol runs "
+                              f"(--include-aborted to include them)")
         raise MexlabError("no sessions to analyse (give session folders or XDF files, or a catalog query "
                           "that finds some)")
+    truth_used = [sr.session.label for sr in results if sr.session.me_source == "ground_truth.csv"]
+    for sr in results:
+        if sr.truth_not_used:
+            notes.append(f"{sr.session.label}: not spotted (no analysis/spotting.json), so no ME events; "
+                         f"the simulated rig's ground_truth.csv is not used as results (run 'mexlab spot', "
+                         f"or --use-ground-truth to use the truth, marked as such)")
+        if sr.status == "aborted" and include_aborted:
+            notes.append(f"{sr.session.label}: included although {sr.status_detail or 'aborted'}")
     rows = []
     for sr in results:
         got = session_rows(sr, by)
@@ -193,4 +256,4 @@ def analyse_study(paths, *, by: str = "protocol", names: dict | None = None,
         notes.extend(f"{sr.session.label}: {n}" for n in sr.physio.notes)
         notes.extend(f"{sr.session.label}: no {k.upper()}: {why}" for k, why in sr.physio.missing.items())
     return StudyResult(by=by, sessions=results, table=table, tests=tests, correlations=corrs,
-                       notes=notes)
+                       notes=notes, excluded=excluded, truth_used=truth_used)

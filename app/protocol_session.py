@@ -25,7 +25,13 @@ def wait_first_frame(rec, timeout: float = 15.0) -> None:
 
 
 def record_run(rec, run, proto, plan, simulated: bool) -> str:
-    """Name the run's files and outcome in the sidecar; returns the stop reason."""
+    """Name the run's files and outcome in the sidecar; returns the stop reason.
+
+    An aborted run makes the session ``aborted`` (not ``complete``) with the step it reached in
+    ``aborted_at``: the recorder's clean stop ends with ``rec.end_status``, unless the recording
+    itself failed (then it is ``interrupted``). Used by ``mexlab run-protocol`` and the Record
+    workspace alike.
+    """
     from protocols.runlog import RunLog
 
     rec.meta["files"].update(RunLog.files())
@@ -33,4 +39,12 @@ def record_run(rec, run, proto, plan, simulated: bool) -> str:
         "name": proto.name, "file": str(proto.path), "group": plan.group, "quick": plan.quick,
         "simulated_responses": simulated, "state": run.state, "reason": run.engine.abort_reason,
         "markers": run.engine.pushed, "stimulus_frames_dropped": sum(v["dropped"] for v in run.videos)}
-    return "protocol finished" if run.state == "finished" else f"protocol aborted: {run.engine.abort_reason}"
+    if run.state == "finished":
+        return "protocol finished"
+    at = dict(run.engine.aborted_at or run.engine.step_reached())
+    at["text"] = f"aborted at {at['text']}"
+    at["reason"] = run.engine.abort_reason
+    rec.meta["aborted_at"] = at
+    rec.meta["protocol_run"]["aborted_at"] = at["text"]
+    rec.end_status = "aborted"
+    return f"protocol aborted: {run.engine.abort_reason}"

@@ -38,10 +38,39 @@ def recheck(folder: Path, db_url: str | None = None) -> dict:
     report = check_path(Path(folder))
     cat = Catalog(db_url)
     try:
-        report["catalog_warnings"] = cat.register_session(Path(folder)).get("warnings", [])
+        report["catalog_warnings"] = cat.register_session(Path(folder), check=report).get("warnings", [])
     finally:
         cat.close()
     return report
+
+
+def session_health(folder: Path, db_url: str | None = None) -> dict:
+    """The health verdict of a session folder (:mod:`acquisition.health`), as the Sessions list shows
+    it: the catalog's when the session is catalogued and was checked, else from a check now.
+    Returns ``{"verdict", "reasons", "status", "status_detail"}``."""
+    from acquisition.catalog.db import check_for_catalog
+    from acquisition.session import read_sidecar
+
+    folder = Path(folder)
+    try:
+        sid = str(read_sidecar(folder).get("session_id") or "")
+    except MexlabError as exc:
+        return {"verdict": "bad", "reasons": [str(exc)], "status": "unknown", "status_detail": None}
+    if sid:
+        try:
+            from acquisition.catalog import Catalog
+
+            cat = Catalog(db_url)
+            try:
+                row = cat.get_session(sid)
+            finally:
+                cat.close()
+            if row is not None and row.get("health") and Path(row["folder"]) == folder.resolve():
+                return {**row["health"], "status": row["status"], "status_detail": row.get("status_detail")}
+        except MexlabError:
+            pass
+    report = check_for_catalog(folder)
+    return {**report["health"], "status": report.get("status"), "status_detail": report.get("status_detail")}
 
 
 def delete_session(session_id: str, db_url: str | None = None, delete_files: bool = False) -> dict:

@@ -56,6 +56,7 @@ class Engine:
         self._shown = False  # the current step reached the screen
         self._skipped = False
         self.abort_reason: str | None = None
+        self.aborted_at: dict | None = None  # the step reached when aborted (see abort())
         self.listeners: list = []  # f(event, ts, fields) after every marker; f("scene", None, {}) on change
         self.pushed = 0
 
@@ -75,6 +76,15 @@ class Engine:
         if s is None or self.onset is None or self.scene.pending:
             return None
         return s.params["advance"]
+
+    def step_reached(self) -> dict:
+        """Where the run is: ``{"step": 1-based or 0 before the first, "of", "step_id", "label",
+        "text"}``; ``text`` reads e.g. "step 7 of 24, interview trial 1: act mission"."""
+        n, s = len(self.plan.steps), self.step
+        if s is None:
+            return {"step": 0, "of": n, "step_id": None, "label": None, "text": f"before step 1 of {n}"}
+        return {"step": s.seq + 1, "of": n, "step_id": s.id, "label": s.label(),
+                "text": f"step {s.seq + 1} of {n}, {s.label()}"}
 
     def upcoming(self, n: int = 6) -> list[PlanStep]:
         return self.plan.steps[self.index + 1:self.index + 1 + n]
@@ -245,6 +255,7 @@ class Engine:
         if self.done or self.scene.kind in ("aborted", "end"):
             return False
         self.abort_reason = reason
+        self.aborted_at = self.step_reached()
         self.state = "running" if self.state == "paused" else self.state
         if self.state == "ready":
             self.state = "running"

@@ -119,7 +119,7 @@ def test_schema_is_created_by_the_migration_at_head(db_url):
     cat = Catalog(db_url)
     try:
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-        assert head == "0003"
+        assert head == "0004"
         assert cat.schema_revision() == head
         engine = engine_of(db_url)
         try:
@@ -206,7 +206,7 @@ def test_register_and_list(catalog, tmp_path):
 
     table = format_sessions_table(rows)
     lines = table.splitlines()
-    assert lines[0].split() == ["started", "participant", "protocol", "status", "duration",
+    assert lines[0].split() == ["started", "participant", "protocol", "status", "health", "duration",
                                 "streams", "drops", "size", "folder"]
     assert "P001" in lines[2] and "complete" in lines[2] and "1:30" in lines[2] and "2/7" in lines[2]
     assert lines[2].endswith(str(folder.resolve()))

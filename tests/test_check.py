@@ -23,6 +23,8 @@ from acquisition.session import FORMAT, process_identity, write_sidecar
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from helpers_lsl import make_outlet, push_regular, record, unique_name  # noqa: E402
 
+pytestmark = [pytest.mark.lsl, pytest.mark.labrecorder, pytest.mark.shared]
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 XDF_DIR = SHARED / "data" / "xdf"
 N_FRAMES = 20
@@ -35,6 +37,11 @@ def shared_xdf(name: str) -> Path:
     return path
 
 
+def counts(video: dict) -> dict:
+    """The frame counts of a report's video entry (without its size and times)."""
+    return {k: video[k] for k in ("name", "frames_in_file", "frames_in_index", "missing_frames")}
+
+
 def stream_named(report: dict, name: str) -> dict:
     matches = [s for s in report["streams"] if s["name"] == name]
     assert len(matches) == 1, [s["name"] for s in report["streams"]]
@@ -43,16 +50,23 @@ def stream_named(report: dict, name: str) -> dict:
 
 def assert_shape(report: dict) -> None:
     """The report has exactly the documented keys and survives JSON."""
-    assert set(report) == {"path", "status", "ok", "problems", "streams", "videos"}
-    assert report["status"] in ("complete", "interrupted", "unknown")
+    assert set(report) == {"path", "status", "status_detail", "ok", "problems", "health", "duration_s",
+                           "duration_from", "streams", "videos"}
+    assert report["status"] in ("complete", "aborted", "interrupted", "unknown")
     assert report["ok"] == (not report["problems"])
+    # one verdict: ok exactly when check says OK, every problem a reason
+    assert set(report["health"]) == {"verdict", "reasons"}
+    assert (report["health"]["verdict"] == "ok") == report["ok"]
+    assert sorted(report["health"]["reasons"]) == sorted(report["problems"])
     for s in report["streams"]:
         assert set(s) == {
             "name", "type", "channel_count", "nominal_srate", "effective_srate",
             "sample_count", "first_timestamp", "last_timestamp", "gaps",
         }
     for v in report["videos"]:
-        assert set(v) == {"name", "frames_in_file", "frames_in_index", "missing_frames"}
+        assert {"name", "frames_in_file", "frames_in_index", "missing_frames"} <= set(v) <= {
+            "name", "frames_in_file", "frames_in_index", "missing_frames", "width", "height",
+            "first_timestamp", "last_timestamp"}
     assert json.loads(json.dumps(report)) == report
 
 
@@ -304,10 +318,12 @@ def test_consistent_session_is_ok(recorded, tmp_path):
     report = check_path(folder)
     assert_shape(report)
     assert report["status"] == "complete" and report["ok"], report["problems"]
-    assert report["videos"] == [
+    assert [counts(v) for v in report["videos"]] == [
         {"name": "rgb.mkv", "frames_in_file": N_FRAMES, "frames_in_index": N_FRAMES,
          "missing_frames": 0}
     ]
+    assert (report["videos"][0]["width"], report["videos"][0]["height"]) == (64, 48)
+    assert report["health"] == {"verdict": "ok", "reasons": []}
     index = stream_named(report, "mexlab-rgb-frames")
     assert index["type"] == "VideoFrameIndex" and index["channel_count"] == 3
     assert index["sample_count"] == N_FRAMES and index["gaps"] == 0
@@ -321,8 +337,9 @@ def test_index_lacking_a_frame_is_not_ok(recorded, tmp_path):
     assert_shape(report)
     assert not report["ok"]
     (video,) = report["videos"]
-    assert video == {"name": "rgb.mkv", "frames_in_file": N_FRAMES,
-                     "frames_in_index": N_FRAMES - 1, "missing_frames": 1}
+    assert counts(video) == {"name": "rgb.mkv", "frames_in_file": N_FRAMES,
+                             "frames_in_index": N_FRAMES - 1, "missing_frames": 1}
+    assert report["health"]["verdict"] == "bad"
     assert any(p.startswith("rgb.mkv:") for p in report["problems"])
     assert "rgb.mkv" in format_check(report)
 
@@ -361,8 +378,9 @@ def test_session_problems(recorded, tmp_path):
     problems = "\n".join(report["problems"])
     assert "depth.mkv is named in session.json but missing" in problems
     assert "'mexlab-sim-EMG' listed in session.json is absent from recording.xdf" in problems
-    assert "3 video frame(s) were dropped" in problems
-    assert "12 LSL sample(s) were dropped" in problems
+    assert "3 RGB frames dropped (13 %; 2 missed by the camera, 1 by a full queue)" in problems
+    assert "12 LSL sample(s) lost" in problems
+    assert report["health"]["verdict"] == "bad"
     names = [v["name"] for v in report["videos"]]
     assert names == ["rgb.mkv", "depth.mkv"]
     depth = report["videos"][1]
@@ -397,8 +415,9 @@ def test_session_without_xdf(recorded, tmp_path):
     assert not report["ok"]
     assert "recording.xdf is missing" in report["problems"]
     assert report["streams"] == []
-    assert report["videos"] == [{"name": "rgb.mkv", "frames_in_file": N_FRAMES,
-                                 "frames_in_index": None, "missing_frames": None}]
+    assert [counts(v) for v in report["videos"]] == [{"name": "rgb.mkv", "frames_in_file": N_FRAMES,
+                                                      "frames_in_index": None, "missing_frames": None}]
+    assert report["health"]["verdict"] == "bad" and "recording.xdf is missing" in report["health"]["reasons"]
 
 
 def test_unreadable_xdf_in_session_is_a_problem(recorded, tmp_path):

@@ -17,6 +17,8 @@ from app.cli import main
 from protocols.engine import EVENTS
 from protocols.runlog import read_log
 
+pytestmark = [pytest.mark.rig, pytest.mark.labrecorder]
+
 PAIRS = {"protocol_start": "protocol_end", "block_start": "block_end", "trial_start": "trial_end",
          "stimulus_onset": "stimulus_offset"}
 SMALL = ["--rgb", "424x240@30", "--depth", "424x240@30"]
@@ -77,18 +79,21 @@ def check_structure(markers, first_frame: float, last_frame: float) -> list:
     return proto
 
 
-def check_session_files(out: Path, proto) -> dict:
+def check_session_files(out: Path, proto, status: str = "complete") -> dict:
+    """The session's files agree with the XDF; session.json and the catalog say ``status``."""
     log = read_log(out)
     logged = [(r["lsl"], r["event"]) for r in log if r["record"] == "marker"]
     assert logged == [(t, m["event"]) for t, m in proto]  # the run log and the XDF agree to the last bit
     meta = json.loads((out / "session.json").read_text())
-    assert meta["status"] == "complete" and meta["protocol"] == proto[0][1]["protocol"]
+    assert meta["status"] == status and meta["protocol"] == proto[0][1]["protocol"]
     assert meta["files"]["responses"] == "responses.csv"
     from acquisition.catalog import Catalog
 
     with Catalog() as cat:
-        roles = {f["role"] for f in cat.get_session(meta["session_id"])["files"]}
+        row = cat.get_session(meta["session_id"])
+    roles = {f["role"] for f in row["files"]}
     assert {"responses", "protocol_log", "xdf"} <= roles
+    assert row["status"] == status
     return meta
 
 
@@ -177,5 +182,21 @@ def test_mock_crime_interview_and_abort(tmp_path):
     assert "abort" in events and proto[-1][1]["aborted"] is True
     after = events[events.index("abort") + 1:]
     assert after[-1] == "protocol_end" and "block_end" in after
-    meta = check_session_files(out2, proto)
+    # an aborted run is not a complete session: session.json, the catalog and check say so, with the
+    # step it reached (the defect: it was saved 'complete' and counted as a full session)
+    meta = check_session_files(out2, proto, status="aborted")
     assert meta["protocol_run"]["state"] == "aborted" and "Ctrl+C" in meta["protocol_run"]["reason"]
+    at = meta["aborted_at"]
+    mission = next(m for _, m in proto if m["event"] == "stimulus_onset" and m.get("step_id") == "mission")
+    assert at["step"] == mission["seq"] + 1 and at["of"] == proto[0][1]["steps"] and at["step_id"] == "mission"
+    assert at["text"].startswith(f"aborted at step {at['step']} of {at['of']}, ") and "mission" in at["text"]
+    from acquisition.catalog import Catalog
+    from acquisition.check import check_path
+
+    with Catalog() as cat:
+        row = cat.get_session(meta["session_id"])
+    assert row["status_detail"] == at["text"]
+    assert row["health"]["verdict"] == "warning" and at["text"] in row["health"]["reasons"]
+    report = check_path(out2)
+    assert report["status"] == "aborted" and report["status_detail"] == at["text"] and not report["ok"]
+    assert report["health"] == row["health"]

@@ -80,6 +80,18 @@ from acquisition.errors import CatalogError, SessionFormatError
 log = logging.getLogger(__name__)
 
 
+def check_for_catalog(folder: Path) -> dict:
+    """The check of a session folder as the catalog keeps it; a folder the check cannot read at
+    all (a video that is not one, …) is ``bad`` with that message, and still catalogued."""
+    from acquisition.check import check_path
+    from acquisition.errors import MexlabError
+
+    try:
+        return check_path(folder)
+    except MexlabError as exc:
+        return {"status": None, "health": {"verdict": "bad", "reasons": [str(exc)]}, "duration_s": None}
+
+
 def _db_errors(method):
     """Database errors met while using the catalog become one-line :class:`CatalogError`."""
 
@@ -182,20 +194,30 @@ class Catalog:
     # ---------------------------------------------------------------- sessions
 
     @_db_errors
-    def register_session(self, folder: Path) -> dict:
+    def register_session(self, folder: Path, check: dict | None = None) -> dict:
         """Add or update the session in ``folder`` from its ``session.json`` and files.
 
         Keyed by the sidecar's ``session_id``: registering again (or from a moved folder) updates
         the same row. The answers of its ``responses.csv`` replace the session's ``responses`` rows.
+        The session is checked (:func:`acquisition.check.check_path`, or ``check`` when the caller
+        has just run it): the row keeps the health verdict (:mod:`acquisition.health`) and, for an
+        interrupted recording, the duration found in the files, which is also written into its
+        sidecar (:func:`acquisition.check.recover_interrupted`).
         Returns the session as :meth:`get_session` does, plus ``responses`` (how many rows) and
         ``warnings`` (problems met reading ``responses.csv``: lines skipped, values left empty).
         """
+        from acquisition.check import recover_interrupted
+
         folder = Path(folder).expanduser().resolve()
         meta = sessionfmt.read_sidecar(folder)
         session_id = meta.get("session_id")
         if not isinstance(session_id, str) or not session_id.strip():
             raise SessionFormatError(f"{folder / sessionfmt.SIDECAR}: no 'session_id'")
         session_id = session_id.strip().lower()
+        if check is None:
+            check = check_for_catalog(folder)
+        if recover_interrupted(folder, check):
+            meta = sessionfmt.read_sidecar(folder)
         files = scan_files(folder, meta)
         status = sessionfmt.effective_status(meta)
         answers, warnings = responses_mod.read_responses(folder, meta)
@@ -203,6 +225,13 @@ class Catalog:
             try:
                 with self._db() as db, db.begin():
                     row = self._upsert(db, session_id, folder, meta, files, status)
+                    health = check.get("health") or {}
+                    row.health = _str(health.get("verdict"), 16)
+                    row.health_reasons = json.dumps(list(health.get("reasons") or []), ensure_ascii=False)
+                    row.status_detail = sessionfmt.status_detail(meta)
+                    if status == "interrupted" and check.get("duration_s") is not None:
+                        row.duration_s = float(check["duration_s"])
+                    db.flush()
                     n = responses_mod.replace_rows(db, session_id, answers)
                     return {**self._details(row), "responses": n, "warnings": warnings}
             except sa_exc.IntegrityError:
@@ -314,7 +343,8 @@ class Catalog:
     ) -> list[dict]:
         """Sessions, newest first, after :meth:`reconcile`.
 
-        ``participant``: pseudonym (exact); ``status``: complete | interrupted | recording | unknown;
+        ``participant``: pseudonym (exact); ``status``: complete | aborted | interrupted | recording |
+        unknown;
         ``search``: case-insensitive text in the session id, participant, protocol, folder, source,
         host or a stream name.
         """

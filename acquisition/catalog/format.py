@@ -5,9 +5,32 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-COLUMNS = ("started", "participant", "protocol", "status", "duration", "streams", "drops", "size", "folder")
+COLUMNS = ("started", "participant", "protocol", "status", "health", "duration", "streams", "drops", "size",
+           "folder")
 RIGHT_ALIGNED = {"duration", "drops", "size"}
 STREAMS_WIDTH = 40
+HEALTH_WIDTH = 48
+
+
+def format_status(row: dict) -> str:
+    """``aborted (at step 7 of 24)``: the status with the short form of its detail."""
+    status = row.get("status") or "-"
+    detail = row.get("status_detail")
+    if status == "aborted" and detail:
+        short = str(detail).removeprefix("aborted ").split(",")[0]
+        return f"{status} ({short})"
+    return status
+
+
+def format_health_cell(row: dict, width: int | None = HEALTH_WIDTH) -> str:
+    """``bad: 158 RGB frames dropped (9 %; …)`` shortened to ``width``; ``-`` when not checked."""
+    from acquisition.health import format_health
+
+    health = row.get("health")
+    if not health:
+        return "-"
+    text = format_health(health, limit=1)
+    return _shorten(text, width) if width else text
 
 
 def format_started(value: str | None) -> str:
@@ -57,7 +80,8 @@ def _cells(row: dict) -> dict[str, str]:
         "started": format_started(row.get("started_at")),
         "participant": row.get("participant") or "-",
         "protocol": row.get("protocol") or "-",
-        "status": row.get("status") or "-",
+        "status": format_status(row),
+        "health": format_health_cell(row),
         "duration": format_duration(row.get("duration_s")),
         "streams": _shorten(", ".join(streams), STREAMS_WIDTH) if streams else "-",
         "drops": f"{row.get('dropped_frames') or 0}/{row.get('dropped_samples') or 0}",
@@ -69,7 +93,8 @@ def _cells(row: dict) -> dict[str, str]:
 def format_sessions_table(rows: Iterable[dict]) -> str:
     """A plain-text table of sessions as :meth:`Catalog.list_sessions` returns them.
 
-    ``drops`` is dropped video frames / dropped samples. Times are shown in the local time zone.
+    ``drops`` is dropped video frames / dropped samples; ``health`` the check's verdict with its
+    first reason (:mod:`acquisition.health`). Times are shown in the local time zone.
     """
     cells: Sequence[dict[str, str]] = [_cells(row) for row in rows]
     if not cells:

@@ -132,6 +132,10 @@ class Session(Base):
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     sidecar: Mapped[str | None] = mapped_column(Text)  # session.json as last read, verbatim JSON
+    # the check's verdict (acquisition.health), computed at register: ok | warning | bad
+    health: Mapped[str | None] = mapped_column(String(16))
+    health_reasons: Mapped[str | None] = mapped_column(Text)  # JSON list of sentences
+    status_detail: Mapped[str | None] = mapped_column(Text)  # e.g. "aborted at step 7 of 24, …"
 
     participant: Mapped[Participant | None] = relationship(back_populates="sessions")
     files: Mapped[list[SessionFile]] = relationship(

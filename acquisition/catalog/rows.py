@@ -13,14 +13,28 @@ from acquisition.catalog.models import Session
 from acquisition.catalog.values import _iso
 
 
+def _reasons(row: Session) -> list[str]:
+    try:
+        reasons = json.loads(row.health_reasons) if row.health_reasons else []
+    except ValueError:
+        reasons = []
+    return [str(r) for r in reasons] if isinstance(reasons, list) else []
+
+
 def session_summary(row: Session) -> dict:
-    """A session row as a line of the list (``mexlab sessions list``, the sessions table)."""
+    """A session row as a line of the list (``mexlab sessions list``, the sessions table).
+
+    ``health`` is ``{"verdict": "ok" | "warning" | "bad", "reasons": [...]}`` (None: not checked
+    since the catalog had the column); ``status_detail`` e.g. "aborted at step 7 of 24, …".
+    """
     return {
         "session_id": row.session_id,
         "participant": row.participant.pseudonym if row.participant else None,
         "protocol": row.protocol,
         "folder": row.folder,
         "status": row.status,
+        "status_detail": row.status_detail,
+        "health": {"verdict": row.health, "reasons": _reasons(row)} if row.health else None,
         "started_at": _iso(row.started_at),
         "duration_s": row.duration_s,
         "streams": [s.name for s in row.streams],

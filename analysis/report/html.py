@@ -1,6 +1,7 @@
 """The study report: one self-contained HTML file (figures embedded as base64 PNG, inline CSS).
 
-Sections: the sessions (what was found in each), a timeline per session, the per-group table,
+Sections: banners (ground truth used in place of spotting results, sessions left out such as aborted
+protocol runs, sessions not spotted), the sessions (status, health verdict, what was found in each), a timeline per session, the per-group table,
 plots per group with 95 % CIs, the event-locked heart rate, the t tests, the correlations, notes,
 and a short methods paragraph (the full text is docs/physiology.md).
 """
@@ -27,6 +28,9 @@ table{border-collapse:collapse;font-size:12px;margin:6px 0}th,td{border:1px soli
 text-align:right;white-space:nowrap}td.w{white-space:normal;text-align:left;min-width:12em}th{background:#f3f3f3;white-space:normal}td.l,th.l{text-align:left}tr.sig td{background:#fff6d5}
 img{max-width:100%;display:block;margin:6px 0}.meta{color:#666;font-size:12px}
 ul.notes{font-size:12px;color:#555}.missing{color:#a04000}
+.banner{border:2px solid #c60;background:#fff1e0;padding:8px 12px;margin:10px 0;font-weight:600}
+.excluded{border:1px solid #bbb;background:#f6f6f6;padding:6px 12px;margin:10px 0}
+.h-ok{color:#2a7}.h-warning{color:#b70}.h-bad{color:#d33;font-weight:600}
 """
 
 
@@ -70,13 +74,49 @@ def _sessions_table(study) -> str:
         c, e = pa.cardiac, pa.eda
         emg = f"{len(pa.emg)} ch, {sum(len(ch.onsets) for ch in pa.emg)} bursts" if pa.emg else "–"
         missing = "; ".join(f"no {k.upper()}" for k in pa.missing)
-        rows.append([_e(d.label), _e(d.participant or "–"), _e(d.protocol or "–"), _n(d.duration_s / 60, 1),
+        me = _e(f"{len(d.me_events)} ({d.me_source})") if d.me_source else "–"
+        if d.me_source == "ground_truth.csv":
+            me = f'<span class="h-bad">{me}: simulated truth, not spotting results</span>'
+        elif sr.truth_not_used:
+            me = "– (not spotted)"
+        rows.append([_e(d.label), _e(d.participant or "–"), _e(d.protocol or "–"),
+                     _e((sr.status or "–") + (f" ({sr.status_detail})" if sr.status_detail else "")),
+                     _health(sr.health), _n(d.duration_s / 60, 1),
                      _e(f"{c.kind.upper()}: {c.n_beats} beats, {c.mean_hr_bpm:.1f} bpm") if c else "–",
                      _e(f"{e.n_scr} SCR" + ("" if e.n_scr == 1 else "s")) if e else "–", _e(emg),
-                     _e(f"{len(d.me_events)} ({d.me_source})") if d.me_source else "–",
-                     str(len(d.markers)), f'<span class="missing">{_e(missing)}</span>'])
-    return _table(["session", "participant", "protocol", "min", "heart", "EDA", "EMG", "MEs", "markers",
-                   "missing"], rows, left=3)
+                     me, str(len(d.markers)), f'<span class="missing">{_e(missing)}</span>'])
+    return _table(["session", "participant", "protocol", "status", "health", "min", "heart", "EDA", "EMG",
+                   "MEs", "markers", "missing"], rows, left=5)
+
+
+def _health(health: dict | None) -> str:
+    """The session's health verdict (acquisition.health), as everywhere else: verdict and reasons."""
+    from acquisition.health import format_health
+
+    if not health:
+        return "–"
+    return f'<span class="h-{_e(health.get("verdict"))}">{_e(format_health(health))}</span>'
+
+
+def _banners(study) -> list[str]:
+    """What the page must say before any figure: ground truth used as results, sessions left out."""
+    out = []
+    truth = getattr(study, "truth_used", None) or []
+    if truth:
+        out.append("<div class='banner'>Ground truth used as results: the ME events of "
+                   + ", ".join(_e(x) for x in truth) + " are the simulated rig's ground_truth.csv "
+                   "(asked for with --use-ground-truth), not spotting results. Every ME measure of "
+                   "these sessions below is the truth the simulation planted.</div>")
+    excluded = getattr(study, "excluded", None) or []
+    if excluded:
+        out.append("<div class='excluded'><b>Left out: " + str(len(excluded)) + " session(s)</b><ul>"
+                   + "".join(f"<li>{_e(x['path'])}: {_e(x['why'])}</li>" for x in excluded) + "</ul></div>")
+    not_spotted = [sr.session.label for sr in study.sessions if getattr(sr, "truth_not_used", False)]
+    if not_spotted:
+        out.append("<div class='excluded'>Not spotted, so without ME events: " + ", ".join(_e(x) for x in
+                   not_spotted) + " (their ground_truth.csv is not used as results; run "
+                   "<code>mexlab spot</code>).</div>")
+    return out
 
 
 def _group_table(study) -> str:
@@ -141,7 +181,7 @@ def render_report(study, title: str | None = None,
              f"<style>{CSS}</style></head><body>",
              f"<h1>{_e(title)}</h1><p class='meta'>generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by "
              f"mexlab; grouped by {_e(study.by)}; {study.table['participant'].nunique()} participant(s)</p>",
-             "<h2>Sessions</h2>", _sessions_table(study)]
+             *_banners(study), "<h2>Sessions</h2>", _sessions_table(study)]
     parts.append("<h2>Timelines</h2>")
     for i, sr in enumerate(study.sessions, 1):
         say(f"[{i}/{len(study.sessions)}] timeline of {sr.session.label}")

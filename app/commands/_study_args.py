@@ -27,11 +27,22 @@ def add_study_args(p) -> None:
                    help="group by paradigm (session.json 'protocol') or by the markers' 'condition'")
     p.add_argument("--design", choices=["auto", "paired", "independent"], default="auto",
                    help="t tests: paired when the same participants are in both groups (auto)")
+    p.add_argument("--include-aborted", action="store_true",
+                   help="include sessions whose protocol was aborted (left out by default, and said so)")
+    p.add_argument("--use-ground-truth", action="store_true",
+                   help="for sessions of the simulated rig not spotted, use its ground_truth.csv as ME events "
+                        "(marked as such; by default only spotting results are used)")
     q = p.add_argument_group("catalog query (instead of, or added to, the paths)")
     q.add_argument("--db", metavar="URL", help="catalog database URL (default: MEXLAB_DB or the user's SQLite)")
     q.add_argument("--participant", metavar="ID", help="sessions of this participant")
     q.add_argument("--protocol", metavar="NAME", help="sessions of this protocol (paradigm)")
     add_stream_args(p)
+
+
+def study_options(args) -> dict:
+    """The keyword arguments of :func:`analysis.study.analyse_study` that the options give."""
+    return {"include_aborted": bool(getattr(args, "include_aborted", False)),
+            "use_truth": bool(getattr(args, "use_ground_truth", False))}
 
 
 def study_paths(args) -> list[Path]:

@@ -24,7 +24,7 @@ def run(args) -> int:
     else:
         print(format_check(report))
     if args.db is not None or _is_session(args.path):
-        _update_catalog(args.path, args.db)
+        _update_catalog(args.path, args.db, report)
     return 0 if report["ok"] else 1
 
 
@@ -34,7 +34,7 @@ def _is_session(path: Path) -> bool:
     return is_session_folder(path)
 
 
-def _update_catalog(path: Path, db: str | None) -> None:
+def _update_catalog(path: Path, db: str | None, report: dict) -> None:
     import sys
 
     from acquisition.errors import MexlabError
@@ -46,7 +46,7 @@ def _update_catalog(path: Path, db: str | None) -> None:
 
         cat = Catalog(db)
         try:
-            for warning in cat.register_session(path).get("warnings", []):
+            for warning in cat.register_session(path, check=report).get("warnings", []):
                 print(f"mexlab check: note: {warning}", file=sys.stderr)
         finally:
             cat.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from app.commands._study_args import add_study_args, progress, stream_names, study_paths
+from app.commands._study_args import add_study_args, progress, stream_names, study_options, study_paths
 
 
 def add_parser(sub) -> None:
@@ -24,7 +24,8 @@ def run(args) -> int:
 
     say = progress("report")
     paths = study_paths(args)
-    study = analyse_study(paths, by=args.by, names=stream_names(args), design=args.design, progress=say)
+    study = analyse_study(paths, by=args.by, names=stream_names(args), design=args.design, progress=say,
+                           **study_options(args))
     for note in study.notes:
         print(f"mexlab report: note: {note}", file=sys.stderr)
     out = write_report(study, args.out, title=args.title, progress=say)

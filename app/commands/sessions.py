@@ -12,7 +12,8 @@ def add_parser(sub) -> None:
     ss = p.add_subparsers(dest="sessions_command", metavar="SUBCOMMAND", required=True)
     ls = ss.add_parser("list", help="list sessions")
     ls.add_argument("--participant")
-    ls.add_argument("--status", choices=["complete", "interrupted", "recording", "unknown"])
+    ls.add_argument("--status", choices=["complete", "aborted", "interrupted", "recording", "unknown"])
+    ls.add_argument("--health", choices=["ok", "warning", "bad"], help="only sessions with this health verdict")
     ls.add_argument("--search", help="text to find in participant, protocol or folder")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=run_list)
@@ -52,6 +53,8 @@ def run_list(args) -> int:
     cat = _catalog(args)
     rows = cat.list_sessions(participant=args.participant, status=args.status, search=args.search)
     cat.close()
+    if args.health:
+        rows = [r for r in rows if (r.get("health") or {}).get("verdict") == args.health]
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
     else:
@@ -60,12 +63,22 @@ def run_list(args) -> int:
 
 
 def run_register(args) -> int:
+    from acquisition.health import format_health
+
     cat = _catalog(args)
     for folder in args.folders:
         row = cat.register_session(folder)
         _warn(row.get("warnings", []))
-        print(f"registered {folder} ({row.get('status')}" + (f", {row['responses']} response(s))" if
-                                                            row.get("responses") else ")"))
+        health = row.get("health") or {}
+        status = row.get("status")
+        if row.get("status_detail"):
+            status += f", {row['status_detail']}"
+        if health.get("verdict") not in (None, "ok"):
+            # a session with missing or damaged data is never announced as plainly "complete"
+            verdict, _, reasons = format_health(health, limit=3).partition(": ")
+            status = f"{verdict.upper()}: {reasons} — session.json says {status}"
+        print(f"registered {folder} ({status}" + (f", {row['responses']} response(s))" if
+                                                  row.get("responses") else ")"))
     cat.close()
     return 0
 

@@ -6,7 +6,7 @@ import json
 import math
 import sys
 
-from app.commands._study_args import add_study_args, progress, stream_names, study_paths
+from app.commands._study_args import add_study_args, progress, stream_names, study_options, study_paths
 
 
 def add_parser(sub) -> None:
@@ -25,7 +25,7 @@ def run(args) -> int:
     paths = study_paths(args)
     quiet = len(paths) < 2
     study = analyse_study(paths, by=args.by, names=stream_names(args), design=args.design,
-                          progress=None if quiet else progress("stats"))
+                          progress=None if quiet else progress("stats"), **study_options(args))
     for note in study.notes:
         print(f"mexlab stats: note: {note}", file=sys.stderr)
     if args.json:
@@ -44,6 +44,11 @@ def format_study(study) -> str:
 
     t = study.table
     lines = [f"{len(study.sessions)} session(s), {t['participant'].nunique()} participant(s), grouped by {study.by}"]
+    for x in getattr(study, "excluded", []):
+        lines.append(f"left out: {x['path']}: {x['why']}")
+    if getattr(study, "truth_used", None):
+        lines.append("GROUND TRUTH USED AS RESULTS (--use-ground-truth): the ME events of "
+                     + ", ".join(study.truth_used) + " are the simulated rig's ground_truth.csv, not spotting")
     cols = ["duration_min", *MEASURES]
     heads = ["participant", study.by, "min"] + [MEASURES[c][0] for c in cols[1:]]
     keep = [i for i, c in enumerate(cols) if c == "duration_min" or t[c].notna().any()]

@@ -1,5 +1,6 @@
-"""The Sessions workspace: the catalog — participants, sessions with status, duration, protocol,
-streams, drops and size; search and filter; open the folder; re-check; delete only after asking."""
+"""The Sessions workspace: the catalog — participants, sessions with status (aborted: the step reached
+in its tooltip), health (the check's verdict, acquisition.health; reasons in its tooltip), duration,
+protocol, streams, drops and size; search and filter; open the folder; re-check; delete only after asking."""
 
 from __future__ import annotations
 
@@ -14,8 +15,23 @@ from app import session_ops
 from app.gui.workers import run_in_thread
 from app.state import SessionsState
 
-COLUMNS = ("started", "participant", "protocol", "status", "duration", "streams", "drops", "size", "folder")
-STATUS_COLOURS = {"complete": "#2a7", "interrupted": "#d33", "recording": "#d90", "unknown": "#888"}
+from acquisition.catalog.format import format_health_cell, format_status
+from acquisition.health import COLOURS as HEALTH_COLOURS
+
+COLUMNS = ("started", "participant", "protocol", "status", "health", "duration", "streams", "drops", "size",
+           "folder")
+STATUS_COLOURS = {"complete": "#2a7", "aborted": "#d90", "interrupted": "#d33", "recording": "#d90",
+                  "unknown": "#888"}
+NOT_CHECKED = "#888"
+
+
+def status_colour(row: dict) -> str:
+    """Green only for a complete session whose health is ok: the status never looks better than the
+    check (a complete session with 9 % of its frames dropped is red)."""
+    verdict = (row.get("health") or {}).get("verdict")
+    if row.get("status") == "complete":
+        return HEALTH_COLOURS.get(verdict, NOT_CHECKED)
+    return STATUS_COLOURS.get(row.get("status"), "#888")
 
 
 def _fmt_duration(s) -> str:
@@ -52,8 +68,10 @@ class SessionsWorkspace(QWidget):
         self.search.textChanged.connect(self._apply_filter)
         self.status_filter = QComboBox()
         self.status_filter.addItem("all statuses", None)
-        for s in ("complete", "interrupted", "recording"):
+        for s in ("complete", "aborted", "interrupted", "recording"):
             self.status_filter.addItem(s, s)
+        for v in ("ok", "warning", "bad"):
+            self.status_filter.addItem(f"health: {v}", f"health:{v}")
         self.status_filter.currentIndexChanged.connect(self._apply_filter)
         self.participant_filter = QComboBox()
         self.participant_filter.addItem("all participants", None)
@@ -120,7 +138,10 @@ class SessionsWorkspace(QWidget):
         self.participant_filter.blockSignals(False)
         self._apply_filter()
         n_int = sum(1 for r in rows if r["status"] == "interrupted")
-        self.info.setText(f"{len(rows)} session(s)" + (f", {n_int} interrupted" if n_int else ""))
+        n_abort = sum(1 for r in rows if r["status"] == "aborted")
+        n_bad = sum(1 for r in rows if (r.get("health") or {}).get("verdict") == "bad")
+        self.info.setText(f"{len(rows)} session(s)" + (f", {n_int} interrupted" if n_int else "")
+                          + (f", {n_abort} aborted" if n_abort else "") + (f", {n_bad} bad" if n_bad else ""))
 
     def _visible_rows(self) -> list[dict]:
         q = self.search.text().strip().lower()
@@ -128,7 +149,10 @@ class SessionsWorkspace(QWidget):
         who = self.participant_filter.currentData()
         out = []
         for r in self.state.rows:
-            if st and r["status"] != st:
+            if st and st.startswith("health:"):
+                if (r.get("health") or {}).get("verdict") != st.split(":", 1)[1]:
+                    continue
+            elif st and r["status"] != st:
                 continue
             if who and r.get("participant") != who:
                 continue
@@ -146,13 +170,22 @@ class SessionsWorkspace(QWidget):
         for i, r in enumerate(rows):
             drops = (r.get("dropped_frames") or 0) + (r.get("dropped_samples") or 0)
             vals = (str(r.get("started_at") or "")[:19].replace("T", " "), r.get("participant") or "-",
-                    r.get("protocol") or "-", r["status"], _fmt_duration(r.get("duration_s")),
+                    r.get("protocol") or "-", format_status(r), format_health_cell(r, width=60),
+                    _fmt_duration(r.get("duration_s")),
                     ", ".join(x for x in (r.get("streams") or []) if not _is_own_stream(x)), str(drops), _fmt_size(r.get("disk_bytes")), r["folder"])
             for c, v in enumerate(vals):
                 item = QTableWidgetItem(v)
                 item.setData(Qt.UserRole, r["session_id"])
                 if COLUMNS[c] == "status":
-                    item.setForeground(QColor(STATUS_COLOURS.get(v, "#888")))
+                    item.setForeground(QColor(status_colour(r)))
+                    if r.get("status_detail"):
+                        item.setToolTip(r["status_detail"])
+                if COLUMNS[c] == "health":
+                    health = r.get("health") or {}
+                    item.setForeground(QColor(HEALTH_COLOURS.get(health.get("verdict"), NOT_CHECKED)))
+                    item.setToolTip("\n".join(health.get("reasons") or []) or
+                                    ("no problems found" if health else "not checked since the catalog had "
+                                     "health: Re-check"))
                 if COLUMNS[c] == "drops" and drops:
                     item.setForeground(QColor("#d33"))
                 self.table.setItem(i, c, item)
@@ -213,7 +246,9 @@ class SessionsWorkspace(QWidget):
         run_in_thread(lambda: session_ops.recheck(Path(r["folder"]), self.db_url), self._rechecked, self._failed)
 
     def _rechecked(self, report) -> None:
-        text = "OK" if report["ok"] else "NOT OK: " + "; ".join(report["problems"][:3])
+        from acquisition.health import format_health
+
+        text = "OK" if report["ok"] else "NOT OK — " + format_health(report.get("health"), limit=3)
         warnings = report.get("catalog_warnings") or []
         if warnings:
             text += f" · catalog: {warnings[0]}" + (f" (+{len(warnings) - 1} more)" if len(warnings) > 1 else "")
