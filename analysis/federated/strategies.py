@@ -155,7 +155,7 @@ class FedBuff(_Base):
         for u, s_i, _ in self.buffer:
             for acc, d in zip(step, u.delta):
                 acc += (u.n * s_i / total_n) * np.asarray(d, dtype=np.float64)
-        self.x = [(w + self.server_lr * d).astype(np.float32) for w, d in zip(self.x, step)]
+        self.x = [np.asarray(w + self.server_lr * d, dtype=np.float32) for w, d in zip(self.x, step)]
         self.version += 1
         self.merged_sites[self.version] = [b[0].site for b in self.buffer]
         self.buffer = []
@@ -181,8 +181,9 @@ class FedAsync(_Base):
         tau = self.version - int(u.base_version)
         alpha_t = self.alpha * staleness_weight(tau, self.a)
         base = self.history[int(u.base_version)]
-        self.x = [((1.0 - alpha_t) * w.astype(np.float64)
-                   + alpha_t * (b.astype(np.float64) + np.asarray(d, dtype=np.float64))).astype(np.float32)
+        self.x = [np.asarray((1.0 - alpha_t) * w.astype(np.float64)
+                             + alpha_t * (b.astype(np.float64) + np.asarray(d, dtype=np.float64)),
+                             dtype=np.float32)
                   for w, b, d in zip(self.x, base, u.delta)]
         self.version += 1
         self.merged_sites[self.version] = [u.site]

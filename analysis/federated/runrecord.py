@@ -1,0 +1,94 @@
+"""A federated run's folder: every global version with its lineage, the event log and the status
+that ``mexlab fl status`` shows. All files are written by temp-and-rename.
+
+    OUT/run.json                 strategy, settings, sites, the final summary
+    OUT/status.json              sites (last update, staleness, updates, rejected), global metrics
+    OUT/events.jsonl             every event (merged, buffered, rejected + reason, site-lost, ...)
+    OUT/versions/vNNNNN.npz      the global weights of version N (arrays in the model's order)
+    OUT/versions/vNNNNN.json     its lineage: strategy, parent version, versions/sites merged, metrics
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: Path, obj) -> None:
+    _atomic(Path(path), (json.dumps(obj, indent=1, default=_plain) + "\n").encode())
+
+
+def _plain(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    return str(o)
+
+
+class RunRecord:
+    def __init__(self, out: Path | None, meta: dict):
+        self.out = Path(out) if out else None
+        self.meta = dict(meta)
+        self.metrics: dict[int, dict] = {}
+        if self.out:
+            self.out.mkdir(parents=True, exist_ok=True)
+            write_json(self.out / "run.json", {**self.meta, "started": time.time()})
+
+    def version(self, v: int, weights, strategy, t: float, metrics: dict | None = None) -> None:
+        if metrics:
+            self.metrics[v] = metrics
+        if not self.out:
+            return
+        import io
+
+        buf = io.BytesIO()
+        np.savez(buf, *[np.asarray(w) for w in weights])
+        name = f"v{v:05d}"
+        _atomic(self.out / "versions" / f"{name}.npz", buf.getvalue())
+        lineage = {"version": v, "parent": v - 1 if v else None, "strategy": strategy.name,
+                   "sites_merged": list(getattr(strategy, "merged_sites", {}).get(v, [])),
+                   "t": round(t, 3), "time": time.time(), "metrics": metrics or {},
+                   "classes": self.meta.get("classes"), "views": self.meta.get("views"),
+                   "model_sig": self.meta.get("model_sig")}
+        write_json(self.out / "versions" / f"{name}.json", lineage)
+
+    def status(self, log, version: int, t: float, final: dict | None = None) -> None:
+        if not self.out:
+            return
+        write_json(self.out / "status.json", {
+            "strategy": self.meta.get("strategy"), "version": version, "t": round(t, 3),
+            "updated": time.time(), "sites": log.sites, "global_metrics": self.metrics.get(version, {}),
+            "final": final, "bytes_up": log.bytes_up, "bytes_down": log.bytes_down})
+        data = "".join(json.dumps(e, default=_plain) + "\n" for e in log.events)
+        _atomic(self.out / "events.jsonl", data.encode())
+
+
+def read_status(out: Path) -> dict:
+    from acquisition.errors import MexlabError
+
+    p = Path(out) / "status.json"
+    if not p.is_file():
+        raise MexlabError(f"{out}: no federated run here (no status.json); give the coordinator's --out folder")
+    try:
+        return json.loads(p.read_text())
+    except (OSError, ValueError) as exc:
+        raise MexlabError(f"{p}: unreadable ({exc})") from None

@@ -1,0 +1,204 @@
+"""The coordinator's asynchronous loop on Flower's Grid API (push_messages / pull_messages).
+
+Every site with no work gets the current global version at once; each reply is checked and merged
+on arrival (FedAsync) or buffered (FedBuff); the site that replied gets the newest version straight
+away. A site that vanishes (Flower answers its message with an error), comes back under a new node
+id, sends a bad update or runs slow never stops the run: the event is logged with its reason.
+Works on a real deployment Grid and on :class:`analysis.federated.virtual_grid.VirtualGrid`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from analysis.federated.protocol import parse_reply, train_content
+from analysis.federated.strategies import Event, Update, make_strategy
+
+
+@dataclass
+class LoopConfig:
+    strategy: str = "fedbuff"
+    updates: int = 30            # accepted site updates (async) / rounds (fedavg)
+    epochs: int = 2
+    lr: float = 3e-3
+    batch_size: int = 32
+    k: int = 3
+    alpha: float = 0.5
+    a: float = 0.5
+    tau_max: int = 8
+    clip: float | None = None
+    noise: float = 0.0
+    seed: int = 0
+    min_sites: int = 1
+    wait_sites_s: float = 60.0
+    deadline_s: float = 3600.0
+    site_backoff_s: float = 5.0
+
+    def site_config(self, sig: str) -> dict:
+        return {"epochs": self.epochs, "lr": self.lr, "batch-size": self.batch_size,
+                "seed": self.seed, "clip": self.clip, "noise": self.noise, "model-sig": sig}
+
+
+class WallClock:
+    def __init__(self, poll_s: float = 0.2):
+        self.t0 = time.monotonic()
+        self.poll_s = poll_s
+
+    def now(self) -> float:
+        return time.monotonic() - self.t0
+
+    def idle(self, grid) -> None:
+        time.sleep(self.poll_s)
+
+
+@dataclass
+class RunLog:
+    events: list = field(default_factory=list)
+    sites: dict = field(default_factory=dict)       # site -> {"updates", "last_t", "last_staleness", ...}
+    bytes_down: int = 0
+    bytes_up: int = 0
+    n_up: int = 0
+
+    def event(self, t: float, ev: Event | dict, say=None) -> None:
+        d = ev.as_dict() if isinstance(ev, Event) else dict(ev)
+        d["t"] = round(float(t), 3)
+        self.events.append(d)
+        if say and d["kind"] not in ("buffered",):
+            say(_describe(d))
+
+
+def _describe(d: dict) -> str:
+    s = f"[t={d['t']:.1f}] {d['kind']}: site {d.get('site', '?')}, version {d.get('version', '?')}"
+    if "staleness" in d:
+        s += f", staleness {d['staleness']}"
+    if d.get("reason"):
+        s += f" ({d['reason']})"
+    return s
+
+
+def _nbytes(arrs) -> int:
+    return int(sum(np.asarray(a).nbytes for a in arrs))
+
+
+def run_async(grid, weights, cfg: LoopConfig, sig: str, *, clock=None, on_version=None,
+              say=None, log: RunLog | None = None):
+    """Run FedBuff / FedAsync until ``cfg.updates`` updates were accepted (or the deadline).
+    ``on_version(version, weights, strategy, clock_t)`` is called for every new global version."""
+    from flwr.app import Message
+
+    clock = clock or WallClock()
+    log = log or RunLog()
+    strat = make_strategy(cfg.strategy, weights, k=cfg.k, a=cfg.a, tau_max=cfg.tau_max,
+                          alpha=cfg.alpha)
+    if on_version:
+        on_version(0, strat.weights(), strat, clock.now())
+    pending: dict[str, tuple[int, int]] = {}         # message id -> (node, version sent)
+    busy: set[int] = set()
+    banned: dict[int, str] = {}
+    backoff: dict[int, float] = {}
+    node_site: dict[int, str] = {}
+    known_nodes: set[int] = set()
+    accepted = 0
+    started = False
+    while accepted < cfg.updates and clock.now() < cfg.deadline_s:
+        nodes = set(grid.get_node_ids())
+        for n in sorted(nodes - known_nodes):
+            log.event(clock.now(), {"kind": "site-joined", "site": f"node {n}", "version": strat.version}, say)
+        for n in sorted(known_nodes - nodes):
+            log.event(clock.now(), {"kind": "site-left", "site": node_site.get(n, f"node {n}"),
+                                    "version": strat.version,
+                                    "reason": "no longer connected to the coordinator"}, say)
+        known_nodes = nodes
+        if not started:
+            if len(nodes) < cfg.min_sites and clock.now() < cfg.wait_sites_s:
+                clock.idle(grid)
+                continue
+            started = True
+        now = clock.now()
+        free = [n for n in sorted(nodes) if n not in busy and n not in banned and backoff.get(n, -1) <= now]
+        if free:
+            w = strat.weights()
+            content_cfg = cfg.site_config(sig)
+            msgs = [Message(train_content(w, strat.version, content_cfg), dst_node_id=n,
+                            message_type="train") for n in free]
+            ids = list(grid.push_messages(msgs))
+            for n, mid in zip(free, ids):
+                if mid:
+                    pending[mid] = (n, strat.version)
+                    busy.add(n)
+                    log.bytes_down += _nbytes(w)
+        replies = list(grid.pull_messages(list(pending))) if pending else []
+        for r in replies:
+            mid = r.metadata.reply_to_message_id
+            if mid not in pending:
+                continue
+            node, v_sent = pending.pop(mid)
+            busy.discard(node)
+            site = node_site.get(node, f"node {node}")
+            if r.has_error():
+                backoff[node] = clock.now() + cfg.site_backoff_s
+                log.event(clock.now(), {"kind": "site-lost", "site": site, "version": strat.version,
+                                        "reason": f"its update for version {v_sent} did not come: "
+                                                  f"{r.error.reason}"}, say)
+                continue
+            p = parse_reply(r)
+            site = node_site[node] = p["site"]
+            if p["error"]:
+                banned[node] = p["error"]
+                log.event(clock.now(), {"kind": "site-refused", "site": site, "version": strat.version,
+                                        "reason": p["error"]}, say)
+                continue
+            if p["sig"] != sig:
+                banned[node] = "incompatible-model"
+                log.event(clock.now(), {"kind": "rejected", "site": site, "version": strat.version,
+                                        "reason": f"incompatible model (site {p['sig']}, "
+                                                  f"coordinator {sig})"}, say)
+                continue
+            log.bytes_up += _nbytes(p["delta"] or [])
+            log.n_up += 1
+            m = p["metrics"]
+            base = m.get("version", v_sent)
+            u = Update(site, int(base) if isinstance(base, (int, np.integer)) else base,
+                       p["delta"] or [], int(m.get("num-examples", 0)), m)
+            before = strat.version
+            ev = strat.receive(u)
+            log.event(clock.now(), ev, say)
+            st = log.sites.setdefault(site, {"updates": 0, "rejected": 0})
+            st["last_t"] = round(clock.now(), 3)
+            st["last_staleness"] = ev.staleness
+            st["site_uf1_of_version"] = [int(base) if isinstance(base, (int, np.integer)) else -1,
+                                         m.get("uf1")]
+            if ev.kind in ("merged", "buffered"):
+                accepted += 1
+                st["updates"] += 1
+            else:
+                st["rejected"] += 1
+            if strat.version != before and on_version:
+                on_version(strat.version, strat.weights(), strat, clock.now())
+        if not replies:
+            clock.idle(grid)
+    for mid, (node, v) in pending.items():        # still out at the end: not waited for
+        log.event(clock.now(), {"kind": "not-waited", "site": node_site.get(node, f"node {node}"),
+                                "version": strat.version,
+                                "reason": f"still training on version {v} when the run ended"}, None)
+    return strat, log
+
+
+def evaluate_everywhere(grid, weights, version: int, sig: str, timeout: float = 120.0) -> dict:
+    """Each site's own held-out scores for ``weights`` (site name → metrics)."""
+    from flwr.app import Message
+
+    nodes = sorted(grid.get_node_ids())
+    msgs = [Message(train_content(weights, version, {"model-sig": sig}), dst_node_id=n,
+                    message_type="evaluate") for n in nodes]
+    out = {}
+    for r in grid.send_and_receive(msgs, timeout=timeout):
+        if r.has_error():
+            continue
+        p = parse_reply(r)
+        if not p["error"]:
+            out[p["site"]] = p["metrics"]
+    return out
