@@ -20,7 +20,7 @@ client = ClientApp()
 server = ServerApp()
 
 _SITES: dict = {}          # node config → SiteData (kept for the life of the ClientApp process)
-_STATUS: dict = {}
+_SIGS: dict = {}           # id(SiteData) → this site's model signature
 
 
 def node_site(node_config) -> tuple[str, object]:
@@ -73,8 +73,10 @@ def _handle(msg: Message, context: Context, training: bool) -> Message:
     weights = msg.content["arrays"].to_numpy_ndarrays()
     if isinstance(sd, str):
         return _refuse(msg, context, name, "", "no-usable-data", sd)
-    sig = site_mod.model_signature(site_mod.initial_weights(len(sd.class_names), sd.views), sd.class_names,
-                                   sd.views)
+    if id(sd) not in _SIGS:
+        _SIGS[id(sd)] = site_mod.model_signature(site_mod.initial_weights(len(sd.class_names), sd.views),
+                                                 sd.class_names, sd.views)
+    sig = _SIGS[id(sd)]
     if sig != conf.get("model-sig") or site_mod.model_signature(weights, sd.class_names, sd.views) != sig:
         return _refuse(msg, context, name, sig, "incompatible-model",
                        f"the coordinator's model ({conf.get('model-sig')}) is not this site's ({sig}): "

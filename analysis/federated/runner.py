@@ -139,8 +139,7 @@ def simulate(specs: list[str], n_sites: int, speeds: list[float], rc: dict, *, t
         ep = max(cfg.epochs, int(round(cfg.epochs * max(res["updates"], 1) / n_sites)))
         task.train(model, train_all, epochs=ep, lr=cfg.lr, seed=cfg.seed, batch_size=cfg.batch_size)
         m = task.evaluate(model, held)
-        out["pooled"] = {"uf1": round(float(m["uf1"]), 4), "uar": round(float(m["uar"]), 4),
-                         "epochs": ep}
+        out["pooled"] = {"uf1": round(float(m["uf1"]), 4), "uar": round(float(m["uar"]), 4)}
     out["history"] = res["history"]
     out["per_site"] = [{"site": c["site-name"], "speed": sp,
                         "updates": res["sites"].get(c["site-name"], {}).get("updates", 0),
