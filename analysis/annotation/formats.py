@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from pathlib import Path
@@ -64,8 +65,10 @@ def guess_format(path: Path) -> str:
         return "megc"
     if "onset" in header and "offset" in header:
         return "csv"
-    raise MexlabError(f"{path}: cannot tell its format from its columns ({', '.join(header[:12])}); "
-                      f"give --format ({'|'.join(FORMATS)})")
+    missing = " and ".join(repr(c) for c in ("onset", "offset") if c not in header)
+    raise MexlabError(f"{path}: cannot tell its format from its columns ({', '.join(header[:12])}): "
+                      f"a mexlab CSV needs columns 'onset' and 'offset' (missing: {missing or 'none'}); "
+                      f"for a sheet give --format ({'|'.join(FORMATS)})")
 
 
 def _read_table(path: Path) -> list[list[str]]:
@@ -149,8 +152,10 @@ def _write_rows(path: Path, header: list[str], rows: list[list]) -> None:
         ws.append(header)
         for r in rows:
             ws.append(r)
-        with atomic_path(path) as tmp:  # a killed or failed export leaves the earlier file whole
-            wb.save(tmp)
+        buf = io.BytesIO()   # built in memory, then written by temp-and-rename: a killed or
+        wb.save(buf)         # failed export leaves the earlier file whole
+        with atomic_write(path, "wb") as fh:
+            fh.write(buf.getvalue())
         return
     with atomic_write(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
@@ -220,6 +225,21 @@ def _annotation(tier, aid, ts1, ts2, value) -> None:
 
 
 # ------------------------------------------------------------------------------------ import
+MAX_IMPORT_BYTES = 64 << 20   # a coding file is kilobytes; refuse what no coding file can be
+
+
+def check_import_file(path: Path) -> None:
+    """A coding file that exists, is not empty and is of a size a coding can have."""
+    if not path.is_file():
+        raise MexlabError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+    size = path.stat().st_size
+    if size == 0:
+        raise MexlabError(f"{path}: the file is empty (no header row, no events)")
+    if size > MAX_IMPORT_BYTES:
+        raise MexlabError(f"{path}: {size / 2**20:.0f} MB is far more than a coding file holds "
+                          f"(limit {MAX_IMPORT_BYTES >> 20} MB); not read")
+
+
 def import_file(path: Path, clip: Clip, coder: str | None = None, fmt: str | None = None) -> dict[str, list[Event]]:
     """The codings in ``path`` for ``clip``: ``{coder: events}``.
 
@@ -227,6 +247,7 @@ def import_file(path: Path, clip: Clip, coder: str | None = None, fmt: str | Non
     ``coder`` then keeps only that coder's events (or names them, when the file names none).
     """
     path = Path(path)
+    check_import_file(path)
     fmt = fmt or guess_format(path)
     if fmt not in FORMATS:
         raise MexlabError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
@@ -258,33 +279,98 @@ def _cell(row, idx, name):
     return row[i].strip() if i is not None and i < len(row) else ""
 
 
-def _int(path, line, name, text, base=0, required=True):
+def _int(path, line, name, text, base=0, required=True, column=None):
+    column = column or name
     if text == "" or text.lower() in ("/", "-", "nan"):
         if required:
-            raise MexlabError(f"{path}: row {line}: no {name} frame")
+            raise MexlabError(f"{path}: row {line}: no {name} frame (column {column!r})")
         return None
     try:
-        return int(float(text)) - base
+        value = float(text)
     except ValueError:
-        raise MexlabError(f"{path}: row {line}: {name} {text!r} is not a frame number") from None
+        value = float("nan")
+    if not math.isfinite(value) or not value.is_integer() or abs(value) > 1e12:
+        raise MexlabError(f"{path}: row {line}: {name} {text!r} is not a frame number (column {column!r})")
+    return int(value) - base
 
 
-def _event(path, line, clip, **kw) -> Event:
+_TYPE_WORDS = {"micro": "micro", "macro": "macro", "micro-expression": "micro", "macro-expression": "macro",
+               "me": "micro", "mae": "macro"}
+
+
+def _type_of(text: str) -> str | None:
+    """micro/macro of a type cell ('' when empty); None when it says something else. SAMM writes
+    'Micro - 1/2' and 'Macro'."""
+    t = (text or "").strip().lower()
+    if not t:
+        return ""
+    if t in _TYPE_WORDS:
+        return _TYPE_WORDS[t]
+    head = t.replace("_", " ").split(" - ")[0].split()[0]
+    return _TYPE_WORDS.get(head)
+
+
+def _event(path, line, clip, cols=None, base=0, **kw) -> Event:
+    """One row's event, checked against the clip: frames inside the video, onset <= apex <=
+    offset, a known type. MexlabError naming the file, the row and the column otherwise."""
+    cols = cols or {}
+    col = lambda f: repr(cols.get(f, f))  # noqa: E731
+    where = f"{path}: row {line}"
     try:
         parse_aus(kw.get("aus", ""))
     except MexlabError as exc:
-        raise MexlabError(f"{path}: row {line}: {exc}") from None
-    t = (kw.pop("type", "") or "").strip().lower()
+        raise MexlabError(f"{where}: column {col('aus')}: {exc}") from None
+    onset, offset, apex = kw["onset"], kw["offset"], kw.get("apex")
+    shown = lambda f: f + base  # noqa: E731 - frame numbers as the file writes them
+    for name, f in (("onset", onset), ("apex", apex), ("offset", offset)):
+        if f is not None and f < 0:
+            raise MexlabError(f"{where}: {name} frame {shown(f)} (column {col(name)}) is before the first "
+                              f"frame ({base})")
+    if offset < onset:
+        raise MexlabError(f"{where}: onset {shown(onset)} (column {col('onset')}) is after offset "
+                          f"{shown(offset)} (column {col('offset')})")
+    n = clip.n_frames
+    if n:
+        for name, f in (("onset", onset), ("apex", apex), ("offset", offset)):
+            if f is not None and f >= n:
+                raise MexlabError(f"{where}: {name} frame {shown(f)} (column {col(name)}) is beyond the "
+                                  f"video ({n} frames: {base}..{n - 1 + base})")
+    if apex is not None and not onset <= apex <= offset:
+        raise MexlabError(f"{where}: apex {shown(apex)} (column {col('apex')}) is outside the event "
+                          f"{shown(onset)}-{shown(offset)}")
+    conf = kw.get("confidence")
+    if conf is not None and not (math.isfinite(conf) and 0.0 <= conf <= 1.0):
+        raise MexlabError(f"{where}: confidence {conf!r} (column {col('confidence')}) is not between 0 and 1")
+    raw = kw.pop("type", "") or ""
+    t = _type_of(raw)
+    if t is None:
+        raise MexlabError(f"{where}: type {raw.strip()!r} (column {col('type')}) is not micro or macro "
+                          f"(leave it empty to derive it from the duration)")
     kw = {k: v for k, v in kw.items() if v not in (None, "") or k in ("apex",)}
-    if t in ("micro", "macro", "micro-expression", "macro-expression"):
-        t = t.split("-")[0]
-        ev = Event(type=t, type_overridden=t != derive_type(kw["onset"], kw["offset"], clip.fps), **kw)
-    else:
+    try:
+        if t:
+            return Event(type=t, type_overridden=t != derive_type(onset, offset, clip.fps), **kw)
+        return Event(**kw).retyped(clip.fps)
+    except MexlabError as exc:
+        raise MexlabError(f"{where}: {exc}") from None
+
+
+def _rows_checked(path, rows):
+    """Run ``rows`` (callables giving an event) and collect every row's error: one message naming
+    each bad row (the first eight), raised before anything is stored."""
+    out, errors = [], []
+    for make in rows:
         try:
-            ev = Event(**kw).retyped(clip.fps)
+            out.append(make())
         except MexlabError as exc:
-            raise MexlabError(f"{path}: row {line}: {exc}") from None
-    return ev
+            errors.append(str(exc).removeprefix(f"{path}: "))
+    if len(errors) == 1:
+        raise MexlabError(f"{path}: {errors[0]}; nothing imported")
+    if errors:
+        more = f"; and {len(errors) - 8} more" if len(errors) > 8 else ""
+        raise MexlabError(f"{path}: {len(errors)} bad row(s), nothing imported: "
+                          f"{'; '.join(errors[:8])}{more}")
+    return out
 
 
 def _read_csv(path, header, body, clip, coder) -> dict[str, list[Event]]:
@@ -293,8 +379,12 @@ def _read_csv(path, header, body, clip, coder) -> dict[str, list[Event]]:
         for alt in ("au", "action units", "action_units"):
             if alt in idx:
                 idx["aus"] = idx[alt]
-    out: dict[str, list[Event]] = {}
-    for n, r in enumerate(body, start=2):
+    missing = [c for c in ("onset", "offset") if c not in idx]
+    if missing:
+        raise MexlabError(f"{path}: no column {' or '.join(repr(c) for c in missing)} (columns: "
+                          f"{', '.join(header[:12])}); a CSV coding needs onset and offset")
+
+    def row(n, r):
         g = lambda k: _cell(r, idx, k)  # noqa: E731
         conf = g("confidence")
         kw = dict(onset=_int(path, n, "onset", g("onset")), offset=_int(path, n, "offset", g("offset")),
@@ -307,7 +397,11 @@ def _read_csv(path, header, body, clip, coder) -> dict[str, list[Event]]:
             kw["confidence"] = float(conf) if conf else None
         except ValueError:
             raise MexlabError(f"{path}: row {n}: confidence {conf!r} is not a number") from None
-        out.setdefault(g("coder") or "", []).append(_event(path, n, clip, **kw))
+        return g("coder") or "", _event(path, n, clip, **kw)
+
+    out: dict[str, list[Event]] = {}
+    for c, ev in _rows_checked(path, [lambda n=n, r=r: row(n, r) for n, r in enumerate(body, start=2)]):
+        out.setdefault(c, []).append(ev)
     return out
 
 
@@ -323,17 +417,17 @@ def _read_sheet(path, fmt, header, body, clip) -> list[Event]:
     if videos and not keep and len(videos) > 1:
         raise MexlabError(f"{path}: no rows for {clip.video_name} (videos in the sheet: "
                           f"{', '.join(sorted(videos)[:10])})")
-    out = []
-    for n, r in enumerate(body, start=2):
-        if keep and _cell(r, idx, cols["video"]) not in keep:
-            continue
+
+    def row(n, r):
         g = lambda k: _cell(r, idx, cols[k]) if k in cols else ""  # noqa: E731
-        out.append(_event(path, n, clip, onset=_int(path, n, "onset", g("onset"), 1),
-                          offset=_int(path, n, "offset", g("offset"), 1),
-                          apex=_int(path, n, "apex", g("apex"), 1, required=False), aus=g("aus"),
-                          emotion=g("emotion") or None, type=g("type"), notes=g("notes"),
-                          source="import"))
-    return out
+        return _event(path, n, clip, cols, 1, onset=_int(path, n, "onset", g("onset"), 1, column=cols["onset"]),
+                      offset=_int(path, n, "offset", g("offset"), 1, column=cols["offset"]),
+                      apex=_int(path, n, "apex", g("apex"), 1, required=False, column=cols.get("apex")),
+                      aus=g("aus"), emotion=g("emotion") or None, type=g("type"), notes=g("notes"),
+                      source="import")
+
+    return _rows_checked(path, [lambda n=n, r=r: row(n, r) for n, r in enumerate(body, start=2)
+                                if not (keep and _cell(r, idx, cols["video"]) not in keep)])
 
 
 def _read_eaf(path: Path, clip: Clip) -> dict[str, list[Event]]:
@@ -341,7 +435,10 @@ def _read_eaf(path: Path, clip: Clip) -> dict[str, list[Event]]:
         root = ET.parse(path).getroot()
     except (ET.ParseError, OSError) as exc:
         raise MexlabError(f"{path}: not a readable ELAN .eaf file ({exc})") from None
-    slots = {s.get("TIME_SLOT_ID"): int(s.get("TIME_VALUE", "0")) for s in root.iter("TIME_SLOT")}
+    try:
+        slots = {s.get("TIME_SLOT_ID"): int(s.get("TIME_VALUE", "0")) for s in root.iter("TIME_SLOT")}
+    except ValueError as exc:
+        raise MexlabError(f"{path}: a TIME_SLOT has a TIME_VALUE that is not whole milliseconds ({exc})") from None
     tiers: dict[str, dict[str, list]] = {}
     for tier in root.iter("TIER"):
         tid = tier.get("TIER_ID", "")
@@ -359,16 +456,24 @@ def _read_eaf(path: Path, clip: Clip) -> dict[str, list[Event]]:
         raise MexlabError(f"{path}: no tiers named CODER/event (an ELAN file written by mexlab)")
     out = {}
     for coder, fields in tiers.items():
-        evs = []
-        for t0, t1, value in fields.get("event", []):
+        def row(t0, t1, value, fields=fields):
+            if t1 < t0:
+                raise MexlabError(f"{path}: row at {t0} ms: tier {coder + '/event'!r} ends before it starts "
+                                  f"({t1} ms)")
             onset, offset = clip.frame_at(t0 / 1000), clip.frame_at(t1 / 1000) - 1
             within = lambda f: [v for a, b, v in fields.get(f, []) if a == t0 and b == t1]  # noqa: E731
             apex = [clip.frame_at(a / 1000) for a, b, _ in fields.get("apex", []) if t0 <= a < t1]
             conf = within("confidence")
-            evs.append(_event(path, f"at {t0} ms", clip, onset=onset, offset=max(onset, offset),
-                              apex=apex[0] if apex else None, aus="+".join(within("AUs")),
-                              emotion=(within("emotion") or [None])[0], type=value,
-                              notes=" ".join(within("notes")),
-                              confidence=float(conf[0]) if conf else None, source="import"))
+            try:
+                confidence = float(conf[0]) if conf else None
+            except ValueError:
+                raise MexlabError(f"{path}: row at {t0} ms: confidence {conf[0]!r} (tier "
+                                  f"{coder + '/confidence'!r}) is not a number") from None
+            return _event(path, f"at {t0} ms", clip, {"type": f"{coder}/event"}, onset=onset,
+                          offset=max(onset, offset), apex=apex[0] if apex else None,
+                          aus="+".join(within("AUs")), emotion=(within("emotion") or [None])[0], type=value,
+                          notes=" ".join(within("notes")), confidence=confidence, source="import")
+
+        evs = _rows_checked(path, [lambda a=a: row(*a) for a in fields.get("event", [])])
         out[coder] = evs
     return out

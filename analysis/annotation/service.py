@@ -15,12 +15,27 @@ from analysis.annotation.store import AnnotationStore
 
 
 def import_coding(store: AnnotationStore, file: Path, session: Path | str, coder: str | None,
-                  fmt: str | None = None) -> dict[str, int]:
-    """Import ``file`` into the catalog as the coding(s) of ``session``; ``{coder: n events}``.
-    A coder's earlier coding of the session is replaced (its revisions keep it)."""
+                  fmt: str | None = None, replace: bool = False) -> dict[str, dict]:
+    """Import ``file`` into the catalog as the coding(s) of ``session``:
+    ``{coder: {"imported": n, "replaced": m}}``.
+
+    Every row is checked (frames inside the video, onset <= apex <= offset, a known type) before
+    the catalog is touched. A coder who already coded the session keeps that coding unless
+    ``replace`` is given (MexlabError saying what would be replaced); with it, the earlier coding is
+    replaced in one transaction (its revisions keep it).
+    """
     clip = open_clip(session)
     got = formats.import_file(Path(file), clip, coder=coder, fmt=fmt)
-    return {c: len(store.replace_coding(clip.session_id, c, evs)) for c, evs in got.items()}
+    existing = {c: store.events(clip.session_id, c) for c in got}
+    existing = {c: evs for c, evs in existing.items() if evs}
+    if existing and not replace:
+        what = "; ".join(f"coder {c!r} has {len(evs)} event(s) (frames {evs[0].onset}-{evs[-1].offset})"
+                         for c, evs in existing.items())
+        raise MexlabError(f"{session}: already coded in the catalog: {what}; importing {file} would "
+                          f"replace them: give --replace to do so (the earlier coding stays in the "
+                          f"revision history)")
+    return {c: {"imported": len(store.replace_coding(clip.session_id, c, evs)),
+                "replaced": len(existing.get(c, []))} for c, evs in got.items()}
 
 
 def codings(store: AnnotationStore, clip: Clip, coder: str | None = None,

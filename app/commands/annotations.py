@@ -17,6 +17,8 @@ def add_parser(sub) -> None:
     i.add_argument("--session", type=Path, required=True, metavar="DIR", help="the session folder (or video) coded")
     i.add_argument("--coder", help="who coded it (needed for sheets, which do not say)")
     i.add_argument("--format", choices=FORMATS, help="default: guessed from the file")
+    i.add_argument("--replace", action="store_true",
+                   help="replace the coder's earlier coding of the session (refused without it)")
     i.add_argument("--db", metavar="URL", help="catalog database (default: $MEXLAB_DB or the local one)")
     e = s.add_parser("export", help="export a session's codings")
     e.add_argument("session", type=Path, metavar="DIR")
@@ -44,9 +46,11 @@ def run(args) -> int:
 
     with AnnotationStore(args.db) as store:
         if args.action == "import":
-            got = import_coding(store, args.file, args.session, args.coder, args.format)
+            got = import_coding(store, args.file, args.session, args.coder, args.format,
+                                replace=args.replace)
             for coder, n in got.items():
-                print(f"imported {n} event(s) of coder {coder} into {args.session}")
+                was = f", replacing their {n['replaced']} earlier event(s)" if n["replaced"] else ""
+                print(f"imported {n['imported']} event(s) of coder {coder} into {args.session}{was}")
         elif args.action == "consensus":
             from analysis.annotation.consensus import session_consensus
 
