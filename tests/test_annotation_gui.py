@@ -1,6 +1,7 @@
 """The Annotate workspace driven from the keyboard on a real recorded (simulated) session: code an
-event, undo, redo, (auto)save, reopen; EMG candidates; the min/max envelope keeps every peak;
-screenshot docs/img/annotate-candidates.png."""
+event, undo, redo, (auto)save, reopen; EMG candidates accepted and rejected with the keys, one that
+coincides with a coded event shown as such; the min/max envelope keeps every peak. The screenshot
+goes to the test's temporary folder."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from analysis.annotation.clip import open_clip
 from analysis.annotation.emg_coding import channel_maps, session_candidates
 from analysis.annotation.store import AnnotationStore
 from app.gui.widgets.annotate_tracks import minmax_envelope
-from app.gui.workspaces.annotate import AnnotateWorkspace
+from app.gui.workspaces.annotate import COLUMNS, AnnotateWorkspace
+
+pytestmark = [pytest.mark.rig, pytest.mark.labrecorder]
 
 REPO = Path(__file__).resolve().parents[1]
-IMG = REPO / "docs" / "img"
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +40,12 @@ def test_minmax_envelope_keeps_every_peak():
     tt, yy = minmax_envelope(t, x, 0, 100, 800)
     assert yy.size <= 1600 and yy.max() == 9.0 and yy.min() == -7.0
     assert np.all(np.diff(tt) >= 0)
-    tt, yy = minmax_envelope(t, x, 61.7, 61.8, 800)     # zoomed in: every sample
-    assert np.array_equal(yy, x[(t >= 61.7 - 1e-9) & (t <= 61.8 + 1e-9)][: yy.size]) or yy.size >= 200
+    x[123_500] = 3.0
+    tt, yy = minmax_envelope(t, x, 61.7, 61.8, 800)     # zoomed in: every sample, one more on each side
+    i0, i1 = np.searchsorted(t, [61.7, 61.8])
+    assert i1 - i0 >= 200
+    assert np.array_equal(tt, t[i0 - 1:i1 + 1]) and np.array_equal(yy, x[i0 - 1:i1 + 1])
+    assert yy.max() == 9.0 and 3.0 in yy                # both spikes of the window (61.7285 s, 61.75 s)
 
 
 def test_emg_map_from_the_xdf_and_candidates(session_dir):
@@ -48,6 +54,7 @@ def test_emg_map_from_the_xdf_and_candidates(session_dir):
     by = {m.muscle: m.aus for m in maps}
     assert by["zygomaticus major"].startswith("AU12") and by["corrugator supercilii"] == "AU4"
     cands, _ = session_candidates(open_clip(session_dir), coder="ann")
+    assert cands, "the simulated session has EMG bursts"
     assert all(c.status == "candidate" and c.source == "emg" for c in cands)
     assert all(0 <= c.onset <= c.apex <= c.offset for c in cands)
 
@@ -79,7 +86,6 @@ def test_keyboard_workflow_code_undo_redo_save_reopen(qtbot, session_dir, tmp_pa
     ws.aus.setText("AU4+R12C")
     ws.aus.editingFinished.emit()
     assert ws.selected().apex == 13 and ws.selected().aus == "4+R12C"
-    IMG.mkdir(parents=True, exist_ok=True)
     ws.seek(13)
     qtbot.wait(50)
     # docs/img/annotate-coding.png: tests/test_annotation_workspace.py (with spotting and AU tracks)
@@ -103,17 +109,48 @@ def test_keyboard_workflow_code_undo_redo_save_reopen(qtbot, session_dir, tmp_pa
     qtbot.addWidget(ws3)
     ws3.open_session(session_dir)
     assert ws3.coding.sorted() == []
-    # EMG candidates are shown, then accepted or rejected
+    # EMG candidates: one coinciding with an event the coder made is shown there, not added; the
+    # others are accepted (A) and rejected (R) with the keys, and saved so
     cands, _ = session_candidates(clip, coder="ann")
-    if cands:
-        ws2.resize(1400, 900)
-        ws2.show()
-        ws2.add_candidates(cands)
-        ws2.zoom.setCurrentIndex(2)
-        ws2.seek(cands[0].apex)
-        ws2.table.selectRow([e.uid for e in ws2.coding.sorted()].index(cands[0].uid) if False else 0)
-        qtbot.wait(50)
-        ws2.grab().save(str(IMG / "annotate-candidates.png"))
+    assert len(cands) >= 2, "the simulated session has EMG bursts"
+    burst, other_burst = cands[0], cands[-1]
+    ws2.resize(1400, 900)
+    ws.close()                                          # keys go to the active window's shortcuts
+    ws2.show()
+    with qtbot.waitActive(ws2):
+        ws2.activateWindow()
+    ws2.setFocus()
+    ws2.seek(burst.onset)
+    qtbot.keyClick(ws2, Qt.Key_I)
+    ws2.seek(burst.offset)
+    qtbot.keyClick(ws2, Qt.Key_O)                        # the coder's own event over that burst
+    mine = ws2.selected()
+    assert mine is not None, (ws2.status.text(), ws2.info.text(), [(e.onset, e.offset) for e in ws2.coding.sorted()])
+    assert (mine.onset, mine.offset, mine.source) == (burst.onset, burst.offset, "manual")
+    assert ws2.add_emg_candidates() == len(cands) - 1
+    assert "1 coincide with events you coded" in ws2.status.text()
+    assert not [e for e in ws2.coding.events.values() if e.source == "emg" and e.onset == burst.onset]
+    row = [e.uid for e in ws2.coding.sorted()].index(mine.uid)
+    assert ws2.table.item(row, len(COLUMNS) - 1).text() == f"emg {burst.onset}-{burst.offset}"
+    cand = next(e for e in ws2.coding.events.values() if e.source == "emg" and e.onset == other_burst.onset)
+    assert cand.status == "candidate"
+
+    def stored():
+        with AnnotationStore(db) as other:
+            return {(e.onset, e.offset): (e.status, e.source) for e in other.events(clip.session_id, "ann")}
+
+    ws2.table.selectRow([e.uid for e in ws2.coding.sorted()].index(cand.uid))
+    qtbot.keyClick(ws2, Qt.Key_A)
+    assert stored()[(cand.onset, cand.offset)] == ("accepted", "emg")
+    assert f"{cand.onset}-{cand.offset}: accepted" in ws2.status.text()
+    qtbot.keyClick(ws2, Qt.Key_R)
+    assert stored()[(cand.onset, cand.offset)] == ("rejected", "emg")
+    assert stored()[(burst.onset, burst.offset)] == ("accepted", "manual")
+    assert len(stored()) == 1 + len(cands) - 1 + 1       # (11-16), the coder's event, the candidates
+    ws2.zoom.setCurrentIndex(2)
+    ws2.seek(cand.apex)
+    qtbot.wait(50)
+    ws2.grab().save(str(tmp_path / "annotate-candidates.png"))
     for w in (ws, ws2, ws3):
         w.close_session()
         w.store.close()

@@ -29,6 +29,8 @@ from app.gui import shortcuts
 from app.gui.widgets.annotate_tracks import MIN_HEIGHT
 from app.gui.workspaces.annotate import AnnotateWorkspace
 
+pytestmark = [pytest.mark.rig, pytest.mark.labrecorder]
+
 REPO = Path(__file__).resolve().parents[1]
 IMG = REPO / "docs" / "img"
 
@@ -70,7 +72,11 @@ def test_tracks_spotted_intervals_au_traces_and_heights(qtbot, session_dir, tmp_
     ws = workspace(qtbot, f"sqlite:///{tmp_path / 't.sqlite'}", journal_dir=tmp_path / "j")
     ws.open_session(session_dir)
     names = ws.tracks.track_names()
-    assert names[:2] == ["spotted", "AU proxies"] and {"ECG", "EDA", "markers"} <= set(names)
+    # every track names its unit, from the XDF's channel metadata (the rig: EMG µV, ECG mV, EDA µS)
+    assert names[:2] == ["spotted", "AU proxies (0-1)"] and {"ECG (mV)", "EDA (µS)", "markers"} <= set(names)
+    assert "HR (bpm)" not in names and "no HR track" in ws.status.text()    # 8 s: too short, and said
+    emg = [n for n in names if n.startswith("EMG")]
+    assert len(emg) == 8 and all(n.endswith(" (µV)") for n in emg), emg
     assert len(names) >= 8 + 5                              # 8 EMG channels, ECG, HR, EDA, markers, ...
     assert [(round(a, 3), round(b, 3), typ) for a, b, typ, _ in ws.tracks.spotted] == \
         [(round(clip.time_of(48), 3), round(clip.time_of(63), 3), "micro"),
@@ -178,7 +184,7 @@ def test_candidate_buttons_and_baseline(qtbot, session_dir, tmp_path):
 
 
 def test_shortcuts_are_data(qtbot, session_dir, tmp_path, monkeypatch):
-    assert shortcuts.shortcut("annotate.onset") == "I" and len(shortcuts.shortcuts("annotate.")) == 15
+    assert shortcuts.shortcut("annotate.onset") == "I" and len(shortcuts.shortcuts("annotate.")) == 17
     # the user's own key, stored in the settings by the CLI, replaces the default in the workspace
     assert main(["shortcuts", "set", "annotate.onset", "u"]) == 0
     assert shortcuts.shortcut("annotate.onset") == "U" and shortcuts.SHORTCUTS["annotate.onset"] == "I"
@@ -192,6 +198,20 @@ def test_shortcuts_are_data(qtbot, session_dir, tmp_path, monkeypatch):
     qtbot.keyClick(ws, Qt.Key_Right)
     qtbot.keyClick(ws, Qt.Key_O)
     assert [(e.onset, e.offset) for e in ws.coding.sorted()] == [(10, 11)]
+    # the help (? and F1) is made from the same data: it lists the user's U for the onset
+    assert set(shortcuts.DESCRIPTIONS) == set(shortcuts.SHORTCUTS)
+    assert not ws.help_overlay.isVisible()
+    qtbot.keyClick(ws, Qt.Key_Question)
+    assert ws.help_overlay.isVisible()
+    text = ws.help_overlay.text()
+    assert "<b>U</b></code></td><td>onset here" in text and "<b>I</b>" not in text
+    for aid, keys in shortcuts.shortcuts("annotate.").items():
+        assert f"<b>{keys}</b>" in text and shortcuts.DESCRIPTIONS[aid] in text
+    qtbot.keyClick(ws.help_overlay, Qt.Key_Space)           # any key closes it
+    assert not ws.help_overlay.isVisible()
+    qtbot.keyClick(ws, Qt.Key_F1)
+    assert ws.help_overlay.isVisible()
+    ws.help_overlay.close_help()
     ws.close_session()
     ws.store.close()
 

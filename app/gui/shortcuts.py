@@ -25,6 +25,7 @@ SHORTCUTS: dict[str, str] = {
     "sessions.recheck": "Ctrl+K",
     "sessions.open_folder": "Ctrl+O",
     "app.quit": "Ctrl+Q",
+    "app.help": "F1",
     # Annotate workspace (active while it has the focus; typing in a text field takes precedence)
     "annotate.step_forward": "Right",
     "annotate.step_back": "Left",
@@ -41,7 +42,46 @@ SHORTCUTS: dict[str, str] = {
     "annotate.redo": "Ctrl+Shift+Z",
     "annotate.redo_alt": "Ctrl+Y",
     "annotate.goto": "Ctrl+G",
+    "annotate.cancel": "Escape",
+    "annotate.help": "?",
 }
+
+#: what each action does, in the words the help overlay (F1, ?) shows
+DESCRIPTIONS: dict[str, str] = {
+    "workspace.sessions": "show the Sessions workspace",
+    "workspace.record": "show the Record workspace",
+    "workspace.analyze": "show the Analyze workspace",
+    "workspace.annotate": "show the Annotate workspace",
+    "record.preflight": "run the pre-flight check",
+    "record.start": "start recording",
+    "record.stop": "stop recording",
+    "record.mark": "put a marker in the recording",
+    "sessions.refresh": "refresh the session list",
+    "sessions.recheck": "re-check the selected session",
+    "sessions.open_folder": "open the selected session's folder",
+    "app.quit": "quit mexlab",
+    "app.help": "show or hide this list of keys",
+    "annotate.step_forward": "next frame",
+    "annotate.step_back": "previous frame",
+    "annotate.step_forward_10": "ten frames forward",
+    "annotate.step_back_10": "ten frames back",
+    "annotate.play": "play / pause (1x is real time)",
+    "annotate.onset": "onset here: of the new event, or of the selected event when the frame is inside it",
+    "annotate.apex": "apex here: of the new event, or of the selected event when the frame is inside it",
+    "annotate.offset": "offset here: stores the new event once it has an onset (any order)",
+    "annotate.accept": "accept the selected event (or candidate)",
+    "annotate.reject": "reject the selected event (or candidate)",
+    "annotate.delete": "delete the selected event",
+    "annotate.undo": "undo (first the marks of the event being coded)",
+    "annotate.redo": "redo",
+    "annotate.redo_alt": "redo",
+    "annotate.goto": "go to a frame (123) or a time (4.5s)",
+    "annotate.cancel": "drop the event being coded, else clear the selection",
+    "annotate.help": "show or hide this list of keys",
+}
+
+GROUPS = {"workspace": "Workspaces", "record": "Record", "sessions": "Sessions", "app": "Application",
+          "annotate": "Annotate (while the workspace has the focus)"}
 
 
 def normalize(keys: str) -> str | None:
@@ -113,6 +153,14 @@ def reset_all() -> None:
 
 def shortcut(action_id: str) -> str:
     return in_force().get(action_id, "")
+
+
+def help_rows() -> list[tuple[str, str, str]]:
+    """``(group, keys in force, what it does)`` for every action, in :data:`SHORTCUTS` order: what
+    the help overlay shows, so it always says the keys the user has set."""
+    keys = in_force()
+    return [(GROUPS.get(aid.split(".", 1)[0], aid.split(".", 1)[0]), keys[aid] or "(none)",
+             DESCRIPTIONS.get(aid, aid)) for aid in SHORTCUTS]
 
 
 def shortcuts(prefix: str) -> dict[str, str]:

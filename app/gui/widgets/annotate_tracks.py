@@ -5,7 +5,10 @@ from the first video frame) that follows the playhead.
 
 Every track has a minimum height (:data:`MIN_HEIGHT`) and its name written inside the plot
 (horizontal, top left) rather than on a rotated axis label, so eight EMG channels never squeeze the
-names into each other: the widget grows and the workspace scrolls it (:class:`TrackScroll`)."""
+names into each other: the widget grows and the workspace scrolls it (:class:`TrackScroll`). Each
+name carries its unit (``EMG zygomaticus (µV)``, ``EDA (µS)``, ``HR (bpm)``, from the XDF's channel
+metadata). Under the scrolled tracks, always in view, :class:`TimeAxis` labels the time (s from the
+first frame) and the frame number of the visible window, so the zoom can be read."""
 
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ class Tracks(pg.GraphicsLayoutWidget):
         self._follow = True
         self.spotted: list = []
         self.notes: list[str] = []      # what could not be drawn, and why
+        self.time_axis = None           # TimeAxis, linked to the first plot when there is one
 
     def clear_tracks(self) -> None:
         self.clear()
@@ -58,6 +62,8 @@ class Tracks(pg.GraphicsLayoutWidget):
             self._plots[-1].getAxis("bottom").setStyle(showValues=False)
         else:
             p.sigXRangeChanged.connect(lambda *_: self._redraw())
+            if self.time_axis is not None:
+                self.time_axis.link(p.vb)
         line = pg.InfiniteLine(0, angle=90, pen=pg.mkPen("r", width=1.5))
         p.addItem(line)
         p.scene().sigMouseClicked.connect(self._clicked) if not self._plots else None
@@ -68,7 +74,9 @@ class Tracks(pg.GraphicsLayoutWidget):
 
     def _fit_height(self) -> None:
         """Tall enough for every track at its minimum height (the scroll area scrolls the rest)."""
-        need = sum(int(p.minimumHeight()) for p in self._plots) + 40
+        lay = self.ci.layout
+        spacing = lay.verticalSpacing() if lay.verticalSpacing() >= 0 else 6
+        need = sum(int(p.minimumHeight()) for p in self._plots) + spacing * len(self._plots) + 60
         self.setMinimumHeight(need)
 
     def track_names(self) -> list[str]:
@@ -177,3 +185,57 @@ class TrackScroll(QScrollArea):
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.setMinimumHeight(3 * MIN_HEIGHT)
+
+
+class TimeAxis(pg.GraphicsLayoutWidget):
+    """Two axes under the tracks, x-linked to them and lined up with their plot area: the time in s
+    from the first video frame, and the frame number (time × fps)."""
+
+    def __init__(self, tracks: Tracks, parent=None):
+        super().__init__(parent)
+        self.setBackground("w")
+        self.setFixedHeight(78)
+        self.ci.layout.setContentsMargins(0, 0, 0, 0)
+        self.ci.layout.setSpacing(0)
+        self.seconds = pg.AxisItem("bottom")
+        self.seconds.setLabel("time from the first frame", units="s")
+        self.seconds.enableAutoSIPrefix(False)
+        self.frames = pg.AxisItem("bottom")
+        self.frames.setLabel("frame")
+        self.frames.enableAutoSIPrefix(False)
+        self.addItem(self.frames, row=0, col=0)
+        self.addItem(self.seconds, row=1, col=0)
+        self._vb = None
+        tracks.time_axis = self
+
+    def set_fps(self, fps: float) -> None:
+        self.frames.setScale(float(fps))
+
+    def link(self, vb) -> None:
+        self._vb = vb
+        for ax in (self.seconds, self.frames):
+            ax.linkToView(vb)
+        vb.sigResized.connect(self._align)
+        self._align()
+
+    def _align(self, *_) -> None:
+        """Put the axes exactly under the plot area of the tracks (their left axis and the
+        scroll bar take room the axes must leave)."""
+        vb = getattr(self, "_vb", None)
+        if vb is None or vb.scene() is None or not vb.scene().views():
+            return
+        view = vb.scene().views()[0]
+        r = vb.sceneBoundingRect()
+        a = self.mapFromGlobal(view.mapToGlobal(view.mapFromScene(r.topLeft()))).x()
+        b = self.mapFromGlobal(view.mapToGlobal(view.mapFromScene(r.topRight()))).x()
+        left, right = max(0, a), max(0, self.width() - b)
+        self.ci.layout.setContentsMargins(left, 0, right, 0)
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(ev)
+        if ev is not None:
+            self._align()
+
+    def showEvent(self, ev) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(ev)
+        self._align()

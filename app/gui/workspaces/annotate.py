@@ -2,10 +2,14 @@
 markers; every change saved to the catalog at once (undo/redo); EMG and spotting candidates to
 accept or reject; blind coding (a coder sees only their own events).
 
-Keys (app/gui/shortcuts.py, ``annotate.*``): ←/→ one frame, Shift+←/→ ten frames, Space
-play/pause, I onset, P apex, O offset (I then O makes a new event), A accept, R reject, Delete
-remove, Ctrl+Z / Ctrl+Shift+Z undo/redo, Ctrl+G go to a frame or time (``123`` or ``4.5s``).
-Tracks, candidates, reconciliation, the crash journal and the keys: annotate_extras.py.
+Keys (app/gui/shortcuts.py, ``annotate.*``; F1 or ? shows them): ←/→ one frame, Shift+←/→ ten
+frames, Space play/pause, I onset, P apex, O offset, Escape drop the new event, A accept, R reject,
+Delete remove, Ctrl+Z / Ctrl+Shift+Z undo/redo, Ctrl+G go to a frame or time (``123`` or ``4.5s``).
+
+The coding rules (which event a key changes), the selection, the pending event, the candidates and
+the playback clock live in the Qt-free :class:`analysis.annotation.workspace_model.AnnotateModel`;
+this widget renders it and forwards keys. Tracks, candidates, reconciliation, the crash journal and
+the keys: annotate_extras.py.
 """
 
 from __future__ import annotations
@@ -22,12 +26,14 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 from acquisition.errors import MexlabError
 from analysis.annotation.clip import Clip, open_clip
 from analysis.annotation.model import EMOTION_SCHEMES, Coding, Event
+from analysis.annotation.workspace_model import AnnotateModel, PlayClock
 from analysis.annotation.video_reader import VideoReader, colorize_depth
-from app.gui.widgets.annotate_tracks import Tracks, TrackScroll
+from app.gui.widgets.annotate_tracks import TimeAxis, Tracks, TrackScroll
+from app.gui.widgets.shortcut_help import ShortcutHelp
 from app.gui.workspaces.annotate_extras import AnnotateExtras
 
 SPEEDS = (0.1, 0.25, 0.5, 1.0, 2.0)
-COLUMNS = ("onset", "apex", "offset", "type", "AUs", "emotion", "status", "source")
+COLUMNS = ("#", "onset", "apex", "offset", "type", "AUs", "emotion", "status", "source", "matches")
 
 
 def _pixmap(img: np.ndarray) -> QPixmap:
@@ -46,9 +52,10 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
         self.store = None
         self.clip: Clip | None = None
         self.coding: Coding | None = None
+        self.model: AnnotateModel | None = None
         self.rgb = self.depth = None
-        self.frame = 0
-        self.pending_onset: int | None = None
+        self._clock: PlayClock | None = None
+        self.play_stats = {"shown": 0, "skipped": 0}
         self.loop: tuple[int, int] | None = None
         self._building = False
         self.journal = None
@@ -57,8 +64,10 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
         self.reconcile_dialog = None
         self.reliability_dialog = None
         self._build()
+        self.help_overlay = ShortcutHelp(self)
         self.setFocusPolicy(Qt.StrongFocus)
         self._timer = QTimer(self, timeout=self._tick)
+        self._timer.setTimerType(Qt.PreciseTimer)
         self._notes_timer = QTimer(self, singleShot=True, interval=600, timeout=self._save_notes)
         self._keys()
 
@@ -104,6 +113,7 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
 
         self.tracks = Tracks()
         self.tracks.seek_requested.connect(lambda t: self.seek(self.clip.frame_at(t) if self.clip else 0))
+        self.time_axis = TimeAxis(self.tracks)
 
         left = QWidget()
         lv = QVBoxLayout(left)
@@ -111,6 +121,7 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
         lv.addLayout(transport)
         self.track_scroll = TrackScroll(self.tracks)
         lv.addWidget(self.track_scroll, 4)
+        lv.addWidget(self.time_axis)
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -146,7 +157,7 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
             buttons.addWidget(QPushButton(text, clicked=fn))
         right = QWidget()
         rv = QVBoxLayout(right)
-        rv.addWidget(QLabel("events (I onset · P apex · O offset)"))
+        rv.addWidget(QLabel("events (I onset · P apex · O offset · Esc drop · F1 or ? all keys)"))
         rv.addWidget(self.table, 1)
         rv.addLayout(form)
         rv.addLayout(buttons)
@@ -205,7 +216,7 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
         for r in (self.rgb, self.depth):
             if r is not None:
                 r.close()
-        self.rgb = self.depth = self.clip = self.coding = None
+        self.rgb = self.depth = self.clip = self.coding = self.model = None
 
     def _coder_changed(self) -> None:
         name = self.coder_edit.text().strip()
@@ -217,15 +228,27 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
     def _load_coding(self) -> None:
         evs = self._store().events(self.clip.session_id, self.coder)
         self.coding = Coding(self.coder, self.clip.fps, evs, on_change=self._save)
+        n = max(self.rgb.n_frames, self.clip.n_frames) if self.rgb is not None else self.clip.n_frames
+        frame = self.model.frame if self.model is not None else 0
+        self.model = AnnotateModel(self.coding, n)
+        self.model.seek(frame)
         self._open_journal()
         self._refresh_events()
 
     # ------------------------------------------------------------------ video
+    @property
+    def frame(self) -> int:
+        return self.model.frame if self.model is not None else 0
+
+    @property
+    def pending_onset(self) -> int | None:
+        p = self.model.pending if self.model is not None else None
+        return p.onset if p is not None else None
+
     def seek(self, n: int) -> None:
-        if self.clip is None:
+        if self.clip is None or self.model is None:
             return
-        n = int(min(max(n, 0), max(self.rgb.n_frames, self.clip.n_frames) - 1))
-        self.show_frame(n)
+        self.show_frame(self.model.seek(n))
 
     def step(self, k: int) -> None:
         self.seek(self.frame + k)
@@ -241,9 +264,9 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
         self.setFocus()
 
     def show_frame(self, n: int) -> None:
-        if self.clip is None:
+        if self.clip is None or self.model is None:
             return
-        self.frame = n
+        self.model.seek(n)
         zoom = float(self.zoom.currentText()[:-1])
         try:
             imgs = [self.rgb.frame(n, ahead=False)]
@@ -271,10 +294,21 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
                 y0, y1, x0, x1 = zoom_window((h, w), zoom, b)
                 img = img[y0:y1, x0:x1]
             view.setPixmap(_pixmap(img).scaled(view.size(), Qt.KeepAspectRatio, Qt.SmoothTransformation))
-        t = self.clip.time_of(n)
-        pend = f"   onset set at {self.pending_onset}, O to close" if self.pending_onset is not None else ""
-        self.info.setText(f"frame {n} / {self.clip.n_frames - 1}   t = {t:8.3f} s{pend}")
-        self.tracks.set_playhead(t)
+        self._show_info()
+        self.tracks.set_playhead(self.clip.time_of(n))
+
+    def _show_info(self) -> None:
+        """Frame, time, and what the coding keys will change: the pending event or the selected one."""
+        m = self.model
+        n = m.frame
+        sel = m.selected()
+        if m.pending is not None:
+            what = "   " + m.pending.describe()
+        elif sel is not None and sel.onset <= n <= sel.offset:
+            what = f"   I/P/O edit event #{m.number(sel.uid)} ({sel.onset}-{sel.offset})"
+        else:
+            what = ""
+        self.info.setText(f"frame {n} / {self.clip.n_frames - 1}   t = {self.clip.time_of(n):8.3f} s{what}")
 
     def toggle_play(self) -> None:
         if self.clip is None:
@@ -286,16 +320,24 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
             speed = SPEEDS[self.speed.currentIndex()]
             sel = self.selected()
             self.loop = (sel.onset, sel.offset) if (sel and self.loop_box.isChecked()) else None
-            self._timer.start(max(1, int(1000 / (self.clip.fps * speed))))
+            self._clock = PlayClock(self.clip.fps, speed, self.frame)
+            self.play_stats = {"shown": 0, "skipped": 0}
+            # tick at twice the frame rate: the frame shown is the wall clock's, not one per tick
+            self._timer.start(max(1, int(500 / (self.clip.fps * speed))))
             self.play_btn.setChecked(True)
 
     def _tick(self) -> None:
-        nxt = self.frame + 1
+        nxt = self._clock.frame()
+        if nxt == self.frame:
+            return
         if self.loop and nxt > self.loop[1]:
             nxt = self.loop[0]
+            self._clock = PlayClock(self.clip.fps, self._clock.speed, nxt)
         if nxt >= self.rgb.n_frames:
             self.toggle_play()
             return
+        self.play_stats["skipped"] += max(0, nxt - self.frame - 1)
+        self.play_stats["shown"] += 1
         self.show_frame(nxt)
 
     # ------------------------------------------------------------------ coding
@@ -309,100 +351,93 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
             return None
 
     def selected(self) -> Event | None:
-        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
-        if not rows or self.coding is None:
-            return None
-        uid = self.table.item(rows[0].row(), 0).data(Qt.UserRole)
-        return self.coding.events.get(uid)
+        return self.model.selected() if self.model is not None else None
+
+    def _after(self) -> None:
+        """Show what the model did: the events, the selection, its message, the info line."""
+        self._refresh_events()
+        self._say(self.model.message, error=self.model.error)
+        if self.clip is not None:
+            self._show_info()
+
+    def _mark(self, which: str) -> None:
+        if self.model is None or self._building:
+            return
+        self.model.mark(which)
+        self._after()
 
     def mark_onset(self) -> None:
-        sel = self.selected()
-        if sel is not None and self.pending_onset is None and sel.onset <= self.frame <= sel.offset:
-            self._edit(onset=self.frame)
-        else:
-            self.pending_onset = self.frame
-            self.show_frame(self.frame)
-
-    def mark_offset(self) -> None:
-        if self.coding is None:
-            return
-        if self.pending_onset is not None:
-            on, off = sorted((self.pending_onset, self.frame))
-            self.pending_onset = None
-            e = self.coding.add(Event(onset=on, offset=off, coder=self.coder))
-            self._refresh_events(select=e.uid)
-            self.show_frame(self.frame)
-        elif self.selected() is not None:
-            self._edit(offset=max(self.frame, self.selected().onset))
+        self._mark("onset")
 
     def mark_apex(self) -> None:
-        sel = self.selected()
-        if sel is not None:
-            self._edit(apex=min(max(self.frame, sel.onset), sel.offset))
+        self._mark("apex")
+
+    def mark_offset(self) -> None:
+        self._mark("offset")
+
+    def cancel(self) -> None:
+        if self.model is not None:
+            self.model.cancel()
+            self._after()
 
     def _edit(self, **changes) -> None:
-        sel = self.selected()
-        if sel is None or self.coding is None or self._building:
+        if self.model is None or self._building or self.model.selected() is None:
             return
-        if "onset" in changes and sel.apex is not None and changes["onset"] > sel.apex:
-            changes["apex"] = None
-        if "offset" in changes and sel.apex is not None and changes["offset"] < sel.apex:
-            changes["apex"] = None
-        try:
-            if all(getattr(sel, k) == v for k, v in changes.items()):
-                return
-            self.coding.update(sel.uid, **changes)
-        except MexlabError as exc:
-            self.status.setText(str(exc))
-            return
-        self._refresh_events(select=sel.uid)
+        if self.model.edit(**changes) is not None:
+            self._refresh_events()
+        elif self.model.error:
+            self._say(self.model.message, error=True)
 
     def _type_changed(self) -> None:
         t = self.type.currentText()
         self._edit(type_overridden=False) if t == "auto" else self._edit(type=t, type_overridden=True)
 
     def _set_status(self, status: str) -> None:
-        self._edit(status=status)
+        if self.model is not None:
+            self.model.set_status(status)
+            self._after()
 
     def delete_selected(self) -> None:
-        sel = self.selected()
-        if sel is not None:
-            self.coding.remove(sel.uid)
-            self._refresh_events()
+        if self.model is not None and self.model.delete_selected():
+            self._after()
 
     def undo(self) -> None:
-        if self.coding and self.coding.undo():
-            self._refresh_events()
+        if self.model is not None:
+            self.model.undo()
+            self._after()
 
     def redo(self) -> None:
-        if self.coding and self.coding.redo():
-            self._refresh_events()
+        if self.model is not None:
+            self.model.redo()
+            self._after()
 
     def add_candidates(self, events: list[Event]) -> int:
         """Add EMG or spotting candidates (status candidate) to this coder's events; one already
-        there (same source and frames) is not added twice. Returns how many were added."""
-        have = {(e.source, e.onset, e.offset, e.aus) for e in self.coding.events.values()}
-        n = 0
-        for e in events:
-            if (e.source, e.onset, e.offset, e.aus) in have:
-                continue
-            self.coding.add(Event(**{**e.content(), "coder": self.coder}))
-            n += 1
+        there (same source and frames) is not added twice, one that coincides with an event the
+        coder made is shown in that event's *matches* column instead. Returns how many were added
+        (``self.last_matched``: how many coincided)."""
+        added, self.last_matched = self.model.add_candidates(events)
         self._refresh_events()
-        return n
+        return added
 
     def _fill_emotions(self, scheme: str) -> None:
         self.emotion.clear()
         self.emotion.addItems([""] + list(EMOTION_SCHEMES[scheme]))
 
     def _refresh_events(self, select: str | None = None) -> None:
+        """Redraw the table and the event bands from the model; the model's selection is the
+        table's (``select`` makes that event the selection first)."""
+        if self.model is not None and select is not None:
+            self.model.select(select)
         self._building = True
-        keep = select or (self.selected().uid if self.selected() else None)
+        keep = self.model.selected_uid if self.model is not None else None
         evs = self.coding.sorted() if self.coding else []
+        self.table.clearSelection()
         self.table.setRowCount(len(evs))
         for r, e in enumerate(evs):
-            vals = (e.onset, "" if e.apex is None else e.apex, e.offset, e.type + ("*" if e.type_overridden else ""),
-                    e.aus, e.emotion or "", e.status, e.source)
+            vals = (r + 1, e.onset, "" if e.apex is None else e.apex, e.offset,
+                    e.type + ("*" if e.type_overridden else ""), e.aus, e.emotion or "", e.status, e.source,
+                    self.model.match_text(e.uid) if self.model is not None else "")
             for c, v in enumerate(vals):
                 it = QTableWidgetItem(str(v))
                 it.setData(Qt.UserRole, e.uid)
@@ -411,14 +446,24 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
                 self.table.selectRow(r)
         self.table.resizeColumnsToContents()
         self._building = False
-        self._selected()
+        self._show_selected()
         t = self.clip.time_of if self.clip else (lambda f: 0.0)
-        self.tracks.set_events([(t(e.onset), t(e.offset + 1), e.status, f"{e.aus} {e.emotion or ''}".strip())
-                                for e in evs])
+        self.tracks.set_events([(t(e.onset), t(e.offset + 1), e.status, f"#{k} {e.aus} {e.emotion or ''}".strip())
+                                for k, e in enumerate(evs, 1)])
 
     def _selected(self) -> None:
+        """The user picked a row (or cleared the selection): that is the model's selection now."""
         if self._building:
             return
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        uid = self.table.item(rows[0].row(), 0).data(Qt.UserRole) if rows else None
+        if self.model is not None:
+            self.model.select(uid)
+            if self.clip is not None:
+                self._show_info()
+        self._show_selected()
+
+    def _show_selected(self) -> None:
         e = self.selected()
         self._building = True
         self.aus.setText(e.aus if e else "")

@@ -11,7 +11,8 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox
 
 from acquisition.errors import MexlabError
-from app.gui.shortcuts import shortcuts
+from analysis.annotation.workspace_model import track_label
+from app.gui.shortcuts import shortcut, shortcuts
 
 BASELINES = ("first seconds", "selected event", "none")
 
@@ -49,9 +50,12 @@ class AnnotateExtras:
             "play": self.toggle_play, "onset": self.mark_onset, "apex": self.mark_apex, "offset": self.mark_offset,
             "accept": lambda: self._set_status("accepted"), "reject": lambda: self._set_status("rejected"),
             "delete": self.delete_selected, "undo": self.undo, "redo": self.redo, "redo_alt": self.redo,
-            "goto": lambda: self.goto.setFocus(),
+            "goto": lambda: self.goto.setFocus(), "cancel": self.cancel, "help": self.help_overlay.toggle,
         }
         self._keymap = {}
+        f1 = QKeySequence(shortcut("app.help"))     # the window's key: here only for key presses sent
+        if not f1.isEmpty():                        # straight to the workspace (no QShortcut: the main
+            self._keymap[f1.toString()] = self.help_overlay.toggle   # window's action would be ambiguous)
         for aid, keys in shortcuts("annotate.").items():
             fn = fns.get(aid.split(".", 1)[1])
             seq = QKeySequence(keys)
@@ -64,6 +68,9 @@ class AnnotateExtras:
     def keyPressEvent(self, ev) -> None:
         mods = ev.modifiers() & (Qt.ShiftModifier | Qt.ControlModifier | Qt.AltModifier)
         fn = self._keymap.get(QKeySequence(QKeyCombination(mods, Qt.Key(ev.key()))).toString())
+        if fn is None and mods & Qt.ShiftModifier:      # "?" is Shift+/ on many keyboards
+            fn = self._keymap.get(QKeySequence(QKeyCombination(mods & ~Qt.ShiftModifier,
+                                                               Qt.Key(ev.key()))).toString())
         if fn is not None:
             fn()
             ev.accept()
@@ -94,24 +101,32 @@ class AnnotateExtras:
             self.tracks.notes.append("spotted: no analysis/spotting.json (run Spot in Analyze)")
         t, aus, note = au_traces(self.clip)
         if aus:
-            self.tracks.add_lines("AU proxies", t, aus)
+            self.tracks.add_lines("AU proxies (0-1)", t, aus)
         elif note:
             self.tracks.notes.append(note)
+        def unit(s, i):
+            return s.units[i] if i < len(s.units or []) else None
+
         for s in data.of_kind("emg")[:1]:
             for i, lab in enumerate(s.labels):
-                self.tracks.add_series(lab, s.timestamps - t0, s.data[:, i].astype(float), (30, 60, 160))
+                name = lab if lab.upper().startswith("EMG") else f"EMG {lab}"
+                self.tracks.add_series(track_label(name, unit(s, i)), s.timestamps - t0,
+                                       s.data[:, i].astype(float), (30, 60, 160))
         for s in data.of_kind("ecg")[:1]:
-            self.tracks.add_series("ECG", s.timestamps - t0, s.data[:, 0].astype(float), (170, 30, 30))
+            self.tracks.add_series(track_label("ECG", unit(s, 0)), s.timestamps - t0, s.data[:, 0].astype(float),
+                                   (170, 30, 30))
             try:
                 from analysis.physio.ecg import analyse_cardiac
 
                 hr = analyse_cardiac(s, "ecg")
-                self.tracks.add_series("HR bpm", np.asarray(hr.hr_t) - t0, np.asarray(hr.hr_bpm), (200, 80, 0))
-            except Exception:  # noqa: BLE001 - heart rate is a help, not a requirement
-                pass
+                self.tracks.add_series("HR (bpm)", np.asarray(hr.hr_t) - t0, np.asarray(hr.hr_bpm), (200, 80, 0))
+            except MexlabError as exc:   # heart rate is a help, not a requirement: say why it is missing
+                self.tracks.notes.append(f"no HR track: {exc}")
         for s in data.of_kind("eda")[:1]:
-            self.tracks.add_series("EDA", s.timestamps - t0, s.data[:, 0].astype(float), (20, 130, 60))
+            self.tracks.add_series(track_label("EDA", unit(s, 0)), s.timestamps - t0, s.data[:, 0].astype(float),
+                                   (20, 130, 60))
         self.tracks.add_markers([(m.time - t0, m.event) for m in data.markers])
+        self.time_axis.set_fps(self.clip.fps)
         self.tracks.show_window(0.0)
         if self.tracks.notes:
             self.status.setText(" · ".join(self.tracks.notes))
@@ -147,7 +162,8 @@ class AnnotateExtras:
             self._say("EMG candidates: the session has no EMG stream", error=True)
             return 0
         n = self.add_candidates(evs)
-        self._say(f"EMG candidates: {n} new of {len(evs)} burst(s) on {len(maps)} channel(s)")
+        self._say(f"EMG candidates: {n} new of {len(evs)} burst(s) on {len(maps)} channel(s)"
+                  + self._matched_note())
         return n
 
     def add_spotting_candidates(self) -> int:
@@ -164,8 +180,12 @@ class AnnotateExtras:
             self._say("spotting candidates: no analysis/spotting.json (run Spot in Analyze first)", error=True)
             return 0
         n = self.add_candidates(evs)
-        self._say(f"spotting candidates: {n} new of {len(evs)} interval(s)")
+        self._say(f"spotting candidates: {n} new of {len(evs)} interval(s)" + self._matched_note())
         return n
+
+    def _matched_note(self) -> str:
+        m = getattr(self, "last_matched", 0)
+        return f"; {m} coincide with events you coded (not added: see their 'matches' column)" if m else ""
 
     def _say(self, text: str, error: bool = False) -> None:
         self.status.setText(text)
