@@ -166,6 +166,7 @@ class FaceSource:
     unit: float = 1.0
     scale_at_480: float = SRC_SCALE_AT_480
     anchor: tuple = SRC_ANCHOR
+    au_bases: dict | None = None     # this face's own AU_BASES (same layout); None: AU_BASES
 
     def mapping(self, width: int, height: int) -> tuple[float, float, float]:
         s = self.scale_at_480 * height / 480.0
@@ -267,7 +268,8 @@ class FaceRenderer:
     # ------------------------------------------------------------------ precomputation
     def _build_au_bases(self) -> None:
         s = self.scale * self.source.unit       # frame px per astronaut source px
-        max_sigma = max(sig for b in AU_BASES.values() for _, _, sig, _ in b) * s
+        au_bases = self.source.au_bases or AU_BASES
+        max_sigma = max(sig for b in au_bases.values() for _, _, sig, _ in b) * s
         pts = np.array(list(self.landmarks.values()))
         x0 = int(max(0, pts[:, 0].min() - 4 * max_sigma))
         x1 = int(min(self.width, pts[:, 0].max() + 4 * max_sigma))
@@ -275,7 +277,7 @@ class FaceRenderer:
         y1 = int(min(self.height, pts[:, 1].max() + 4 * max_sigma))
         gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         bases: dict[str, np.ndarray] = {}
-        for name, bumps in AU_BASES.items():
+        for name, bumps in au_bases.items():
             f = np.zeros((2,) + gx.shape, np.float32)
             for lm, (dx, dy), sig, w in bumps:
                 cx, cy = self.landmarks[lm]

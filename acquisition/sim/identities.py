@@ -23,7 +23,8 @@ pyfeat_man      heldout  frame 17 of ``../shared/data/video/single_face.mp4`` (p
 The two video frames are read from the reference folder (``$MEXLAB_SHARED`` or ``../shared`` next
 to the checkout); without it only the astronaut and Grace Hopper are available
 (:func:`available_persons`). Variant 0 is the photograph as it is; variant ``k ≥ 1`` is a
-deterministic identity warp drawn from ``k``: face geometry (aspect, eye spacing, nose length,
+deterministic identity warp drawn from ``k``: the face's own muscle style (every AU bump
+moved, widened or narrowed, turned: see :func:`_muscle_style`), face geometry (aspect, eye spacing, nose length,
 mouth width and height, jaw width: a smooth displacement field of up to ~6 % of the face), skin
 tone and tint, directional lighting (up to ±60 % across the face) and, for about 40 % of the
 variants, glasses (rims, bridge, temples, sometimes tinted lenses) drawn as a rigid occluder that
@@ -235,9 +236,35 @@ def _source(person: str, variant: int) -> F.FaceSource:
     neck = (lm["chin"][0], y1 + 0.26 * fh)
     if person == "astronaut" and not p:
         head, neck = F.SRC_HEAD, F.SRC_NECK
+    unit = fw / (F.SRC_FACE_BOX[2] - F.SRC_FACE_BOX[0])
+    au_bases = None
+    if p:
+        lm, au_bases = _muscle_style(lm, unit, _rng(person, variant + 7919))
     return F.FaceSource(np.ascontiguousarray(img), lm, lids, tuple(box), head, neck,
-                        0.585 * fw, outline, unit=fw / (F.SRC_FACE_BOX[2] - F.SRC_FACE_BOX[0]),
-                        anchor=(cx, y0 + 0.27 * fh))
+                        0.585 * fw, outline, unit=unit, anchor=(cx, y0 + 0.27 * fh),
+                        au_bases=au_bases)
+
+
+def _muscle_style(lm: dict, unit: float, rng) -> tuple[dict, dict]:
+    """This face's own way of moving: every bump of every AU basis moved by up to ±4 astronaut
+    px (~4 % of the face), its width scaled by a per-face factor (0.65-1.5) and a per-bump one
+    (0.85-1.15), its direction turned by up to ±20° and its weight by ±30 %. Shifted bump centres
+    become extra landmarks ``name@AUk.i``."""
+    lm = dict(lm)
+    width = rng.uniform(0.65, 1.5)
+    out: dict = {}
+    for au, bumps in F.AU_BASES.items():
+        nb = []
+        for i, (name, (dx, dy), sig, w) in enumerate(bumps):
+            key = f"{name}@{au}.{i}"
+            off = rng.uniform(-4.0, 4.0, 2) * unit
+            lm[key] = (lm[name][0] + float(off[0]), lm[name][1] + float(off[1]))
+            a = np.radians(rng.uniform(-20, 20))
+            d = (dx * np.cos(a) - dy * np.sin(a), dx * np.sin(a) + dy * np.cos(a))
+            nb.append((key, (float(d[0]), float(d[1])), sig * width * rng.uniform(0.85, 1.15),
+                       w * rng.uniform(0.7, 1.3)))
+        out[au] = nb
+    return lm, out
 
 
 def _warp_geometry(img, lm, box, p):

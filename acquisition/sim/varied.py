@@ -54,6 +54,8 @@ ME_AU_SETS: tuple[tuple[tuple[str, ...], float], ...] = (
 )
 INTERFERENCE = ("blink", "drift", "turn", "speech")
 RATES = {"micro": 6.0, "macro": 1.5, "blink": 15.0, "drift": 2.0, "turn": 2.5, "speech": 1.5}
+#: Bumped whenever the same arguments render different pictures (caches compare it).
+RIG_VERSION = 2
 NOMINAL_FACE_W = 156.0     # the face width (px) the schedule's speech amplitudes refer to
 BLINK_NOMINAL = 10.0       # a blink of amplitude 10 closes the eye fully
 
@@ -265,7 +267,7 @@ def render_video(identity, schedule: Schedule, size: tuple[int, int], fps: float
         wr.writeheader()
         wr.writerows(ground_truth_rows(schedule))
     os.replace(tmp, gt)
-    meta = {"identity": identity.name, "person": identity.person, "split": identity.split,
+    meta = {"rig_version": RIG_VERSION, "identity": identity.name, "person": identity.person, "split": identity.split,
             "width": width, "height": height, "fps": float(fps), "n_frames": schedule.n_frames,
             "face_width_px": round(float(fw), 1), "codec": codec, "crf": crf if codec == "h264"
             else None, "noise": float(noise), "seed": int(seed), "schedule_seed": schedule.seed,

@@ -1,0 +1,221 @@
+"""Spotting quality on the varied rig: tuning faces and held-out faces (docs/spotting.md).
+
+Renders two bounded sets of labelled videos with :mod:`acquisition.sim.varied` — the **tuning** set
+(people ``astronaut``, ``pexels_woman``) and the **held-out** set (``grace_hopper``, ``pyfeat_man``:
+other photographs of other people) — each video with its own identity warp, frame size (640x360 …
+1280x720), face width (120 … 400 px, at most 0.55 × the height), codec (H.264 at CRF 18-28; one
+FFV1 per set), frame rate (30, one in five at 25 fps), sensor noise (none on every third video)
+and schedule (MEs of 1-4 px,
+blinks, head drift, quick head turns, speech). Then it runs the spotter as ``mexlab spot`` does
+(:func:`analysis.spotting.pipeline.spot`, feature cache on) and scores it with the MEGC protocol of
+:mod:`analysis.evaluation` (IoU ≥ 0.5, one-to-one).
+
+Reported per set: overall / micro / macro F1 with TP/FP/FN, precision and recall; ME recall per AU
+set, per face width and per amplitude; false flags per minute overlapping head turns, speech and
+in all; pipeline fps (videos whose features were not cached).
+
+    nice -n 10 .venv/bin/python bench/spot_quality.py                   # both sets, 10 × 30 s each
+    nice -n 10 .venv/bin/python bench/spot_quality.py --set heldout --n 6 --duration 20 --json
+
+Videos and their feature caches are kept in ``--dir`` (default /tmp/mexlab-spot-quality): a second
+run re-renders nothing and reads the features from the cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from acquisition.sim.identities import identities  # noqa: E402
+from acquisition.sim.varied import (RIG_VERSION, make_varied_schedule, read_ground_truth,  # noqa: E402
+                                    render_video)
+from analysis.evaluation import evaluate_spotting, match_intervals  # noqa: E402
+
+SIZES = ((640, 360), (1280, 720), (848, 480), (960, 540))
+WIDTH_BINS = ((120, 180), (180, 260), (260, 401))
+AMP_BINS = ((1.0, 2.0), (2.0, 3.0), (3.0, 4.01))
+
+
+def plan(split: str, n: int, duration: float, seed: int = 0) -> list[dict]:
+    """The videos of a set (deterministic)."""
+    out = []
+    for i, ident in enumerate(identities(split, n)):
+        rng = np.random.default_rng([seed, i, 1 if split == "heldout" else 0, 4242])
+        w, h = SIZES[i % len(SIZES)]
+        codec = "ffv1" if i == n - 1 and n > 2 else "h264"
+        if codec == "ffv1":
+            w, h = 640, 360
+        fps = 25 if i % 5 == 3 else 30
+        fw = float(rng.uniform(120, min(400, 0.55 * h)))
+        out.append({"name": f"{split}-{i:02d}-{ident.person}-{ident.variant}", "identity": ident,
+                    "size": (w, h), "fps": fps, "face_width": round(fw, 1), "codec": codec,
+                    "noise": 0.0 if i % 3 == 0 else round(float(rng.uniform(0.5, 2.5)), 2),
+                    "crf": int(rng.choice([18, 21, 23, 26, 28])), "duration": duration,
+                    "schedule_seed": (5000 if split == "heldout" else 0) + 37 * seed + i})
+    return out
+
+
+def render(item: dict, folder: Path) -> dict:
+    ext = ".mkv" if item["codec"] == "ffv1" else ".mp4"
+    video = folder / (item["name"] + ext)
+    meta_path = video.with_name(video.stem + ".json")
+    sched = make_varied_schedule(item["duration"], fps=item["fps"], seed=item["schedule_seed"])
+    want = {"rig_version": RIG_VERSION, "identity": item["identity"].name, "width": item["size"][0],
+            "height": item["size"][1], "fps": float(item["fps"]), "codec": item["codec"],
+            "noise": item["noise"], "schedule_seed": item["schedule_seed"],
+            "n_frames": sched.n_frames}
+    if video.is_file() and meta_path.is_file():
+        meta = json.loads(meta_path.read_text())
+        if all(meta.get(k) == v for k, v in want.items()):
+            return dict(item, video=video, gt=read_ground_truth(
+                video.with_name(video.stem + ".gt.csv")), meta=meta)
+    out = render_video(item["identity"], sched, item["size"], item["fps"], video,
+                       codec=item["codec"], face_width=item["face_width"], noise=item["noise"],
+                       crf=item["crf"], seed=item["schedule_seed"])
+    return dict(item, video=video, gt=read_ground_truth(out.ground_truth), meta=out.meta)
+
+
+def _overlaps(a0, a1, b0, b1) -> bool:
+    return a0 <= b1 and b0 <= a1
+
+
+def score(items: list[dict], preds: dict[str, list[dict]]) -> dict:
+    """MEGC scores and the breakdowns of one set; ``preds[name]`` are interval dicts."""
+    gt = {it["name"]: [(r["onset"], r["offset"], r["type"]) for r in it["gt"]
+                       if r["kind"] == "expression"] for it in items}
+    pr = {it["name"]: [(p["onset"], p["offset"], p["type"]) for p in preds[it["name"]]]
+          for it in items}
+    res = evaluate_spotting(gt, pr)
+    by_au, by_w, by_amp = defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0]), \
+        defaultdict(lambda: [0, 0])
+    ff_turn = ff_speech = ff_all = 0
+    minutes = 0.0
+    for it in items:
+        name = it["name"]
+        rows = [r for r in it["gt"] if r["kind"] == "expression"]
+        pairs = match_intervals(gt[name], pr[name])
+        hit_g = {g for g, _ in pairs}
+        hit_p = {p for _, p in pairs}
+        fw = it["meta"]["face_width_px"]
+        for gi, r in enumerate(rows):
+            if r["type"] != "micro":
+                continue
+            ok = gi in hit_g
+            for table, key in ((by_au, r["aus"]),
+                               (by_w, next(f"{a}-{b - 1}" for a, b in WIDTH_BINS if a <= fw < b)),
+                               (by_amp, next((f"{a:g}-{b:g}" for a, b in AMP_BINS
+                                              if a <= r["amplitude"] < b), "other"))):
+                table[key][0] += ok
+                table[key][1] += 1
+        turns = [r for r in it["gt"] if r["type"] == "head" and r["detail"] == "turn"]
+        speech = [r for r in it["gt"] if r["type"] == "speech"]
+        for pi, (on, off, _) in enumerate(pr[name]):
+            if pi in hit_p:
+                continue
+            ff_all += 1
+            ff_turn += any(_overlaps(on, off, r["onset"], r["offset"]) for r in turns)
+            ff_speech += any(_overlaps(on, off, r["onset"], r["offset"]) for r in speech)
+        minutes += it["meta"]["n_frames"] / it["meta"]["fps"] / 60.0
+
+    def rec(t):
+        return {k: {"recall": round(v[0] / v[1], 3), "found": v[0], "of": v[1]}
+                for k, v in sorted(t.items())}
+    res["me_recall_by_aus"] = rec(by_au)
+    res["me_recall_by_face_width"] = rec(by_w)
+    res["me_recall_by_amplitude"] = rec(by_amp)
+    res["minutes"] = round(minutes, 2)
+    res["false_flags_per_min"] = {"head_turn": round(ff_turn / minutes, 3),
+                                  "speech": round(ff_speech / minutes, 3),
+                                  "turn_or_speech": round((ff_turn + ff_speech) / minutes, 3),
+                                  "all": round(ff_all / minutes, 3)}
+    return res
+
+
+def run_spotter(items: list[dict], use_cache: bool = True) -> tuple[dict, list[float]]:
+    from analysis.spotting.pipeline import spot
+
+    preds, fps = {}, []
+    for it in items:
+        r = spot(it["video"], use_cache=use_cache)
+        preds[it["name"]] = r.intervals
+        tm = r.features.timings if r.features is not None else {}
+        if not r.features.from_cache and tm.get("total_s"):
+            fps.append(r.n_frames / tm["total_s"])
+    return preds, fps
+
+
+def build(split: str, n: int, duration: float, folder: Path, seed: int = 0,
+          log=print) -> list[dict]:
+    folder.mkdir(parents=True, exist_ok=True)
+    items = []
+    for it in plan(split, n, duration, seed):
+        t0 = time.perf_counter()
+        items.append(render(it, folder))
+        dt = time.perf_counter() - t0
+        if dt > 1:
+            log(f"rendered {it['name']} {it['size'][0]}x{it['size'][1]} {it['codec']} "
+                f"face {it['face_width']:.0f}px in {dt:.0f} s")
+    return items
+
+
+def format_result(split: str, res: dict, fps: list[float]) -> str:
+    o, mi, ma = res["overall"], res["micro"], res["macro"]
+    lines = [f"== {split}: {res['minutes']} min of video",
+             f"overall F1 {o['f1']:.3f} (TP {o['tp']} FP {o['fp']} FN {o['fn']}; "
+             f"P {o['precision']:.3f} R {o['recall']:.3f})",
+             f"micro   F1 {mi['f1']:.3f} (TP {mi['tp']} FP {mi['fp']} FN {mi['fn']}; "
+             f"P {mi['precision']:.3f} R {mi['recall']:.3f})",
+             f"macro   F1 {ma['f1']:.3f} (TP {ma['tp']} FP {ma['fp']} FN {ma['fn']})",
+             "false flags/min: " + ", ".join(f"{k} {v}" for k, v in
+                                             res["false_flags_per_min"].items())]
+    for key in ("me_recall_by_aus", "me_recall_by_face_width", "me_recall_by_amplitude"):
+        lines.append(key + ": " + ", ".join(f"{k} {v['found']}/{v['of']}"
+                                            for k, v in res[key].items()))
+    if fps:
+        lines.append(f"pipeline fps (uncached videos): median {np.median(fps):.0f} "
+                     f"(n={len(fps)})")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--set", choices=("tuning", "heldout", "both"), default="both")
+    ap.add_argument("--n", type=int, default=10, help="videos per set")
+    ap.add_argument("--duration", type=float, default=30.0, help="seconds per video")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dir", type=Path, default=Path("/tmp/mexlab-spot-quality"))
+    ap.add_argument("--no-cache", action="store_true", help="re-extract the features")
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args(argv)
+    log = (lambda *x: print(*x, file=sys.stderr)) if a.json else print
+    out = {}
+    for split in (("tuning", "heldout") if a.set == "both" else (a.set,)):
+        items = build(split, a.n, a.duration, a.dir, a.seed, log)
+        t0 = time.perf_counter()
+        preds, fps = run_spotter(items, use_cache=not a.no_cache)
+        res = score(items, preds)
+        res["fps_uncached"] = [round(f, 1) for f in fps]
+        res["spot_s"] = round(time.perf_counter() - t0, 1)
+        res["videos"] = [{k: (v if k != "identity" else v.name) for k, v in it.items()
+                          if k in ("name", "identity", "size", "fps", "face_width", "codec")}
+                         for it in items]
+        out[split] = res
+        if not a.json:
+            print(format_result(split, res, fps))
+    if a.json:
+        print(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
