@@ -1,11 +1,19 @@
-"""The main window: a thin frame around the workspaces (no god object: each workspace owns its logic)."""
+"""The main window: a thin frame around the workspaces (no god object: each workspace owns its logic).
+
+It keeps one thing of its own: the session open. A session opened in Sessions or Analyze is the one
+Annotate shows when its tab is next shown (a double-click on a spotted interval in Analyze opens it in
+Annotate at that frame). F1 shows the keys (app/gui/shortcuts.py) over the window."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget
 
+from acquisition.errors import MexlabError
 from app.gui.shortcuts import shortcut
+from app.gui.widgets.shortcut_help import ShortcutHelp
 from app.gui.workspaces.analyze import AnalyzeWorkspace
 from app.gui.workspaces.annotate import AnnotateWorkspace
 from app.gui.workspaces.record import RecordWorkspace
@@ -34,6 +42,11 @@ class MainWindow(QMainWindow):
         self.sessions.open_in_annotate = self._annotate_session
         self.sessions.open_in_analyze = self._analyze_session
         self.setCentralWidget(self.tabs)
+        self.current_folder = None          # the session open in Sessions/Analyze: Annotate follows it
+        self.analyze.session_opened.connect(self._session_opened)
+        self.analyze.open_in_annotate.connect(self.annotate_at)
+        self.tabs.currentChanged.connect(self._tab_shown)
+        self.help_overlay = ShortcutHelp(self.tabs)
         self.record.session_finished.connect(lambda _meta: (self.sessions.refresh(), self.analyze.refresh()))
         self.banner = QLabel("")
         self.statusBar().addPermanentWidget(self.banner)
@@ -61,14 +74,57 @@ class MainWindow(QMainWindow):
         add("sessions.refresh", "Refresh sessions", self.sessions.refresh)
         add("sessions.recheck", "Re-check session", self.sessions.recheck)
         add("app.quit", "Quit", self.close)
+        add("app.help", "Keyboard shortcuts", self.toggle_help)
+
+    def toggle_help(self) -> None:
+        """F1: the keys over the window (in Annotate, its own overlay, which ? opens too)."""
+        if self.tabs.currentWidget() is self.annotate:
+            self.annotate.help_overlay.toggle()
+        else:
+            self.help_overlay.toggle()
+
+    def _session_opened(self, folder) -> None:
+        self.current_folder = folder
+        if self.tabs.currentWidget() is self.annotate:
+            self._follow()
+
+    def _tab_shown(self, *_):
+        if self.tabs.currentWidget() is self.annotate:
+            self._follow()
+
+    def _follow(self) -> bool:
+        """Annotate shows the session open elsewhere (if it can; else it says why)."""
+        folder = self.current_folder
+        clip = self.annotate.clip
+        if folder is None or (clip is not None and clip.folder is not None
+                              and clip.folder.resolve() == Path(folder).resolve()):
+            return False
+        try:
+            self.annotate.open_session(folder)
+        except MexlabError as exc:
+            self.annotate._say(str(exc), error=True)
+            self.say(str(exc))
+            return False
+        return True
+
+    def annotate_at(self, folder, frame: int) -> None:
+        """Open ``folder`` in Annotate (unless it is open there) at ``frame``."""
+        self.current_folder = folder
+        self.tabs.setCurrentWidget(self.annotate)
+        self._follow()
+        if self.annotate.clip is not None:
+            self.annotate.seek(int(frame))
+            self.annotate.setFocus()
 
     def _analyze_session(self, folder) -> None:
-        self.analyze.open_session(folder)
+        self.analyze.open_session(folder)          # Annotate follows (session_opened)
         self.tabs.setCurrentWidget(self.analyze)
 
     def _annotate_session(self, folder) -> None:
-        self.annotate.open_session(folder)
+        self.current_folder = folder
+        self.analyze.open_session(folder)
         self.tabs.setCurrentWidget(self.annotate)
+        self._follow()
 
     def say(self, text: str) -> None:
         self.banner.setText(text)

@@ -1,9 +1,15 @@
 """The Analyze workspace: spotting on a session (progress bar; intervals on a timeline with AU traces,
 head pose and EMG; jump to a frame) and its physiology (the report's timeline figure; the study
-figures over the sessions of the same protocol). A view over analysis.spotting and analysis.study."""
+figures over the sessions of the same protocol). A view over analysis.spotting and analysis.study.
+
+The session combo shows the session open (however it was opened); a running spotting can be
+cancelled (the worker stops at its next progress report); the apex preview is cropped to the face
+the spotting found; a double-click on an interval opens it in Annotate at its onset
+(:attr:`AnalyzeWorkspace.open_in_annotate`); every plot names its axes and units."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +19,13 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout,
                                QWidget)
 
+from acquisition.errors import MexlabError
 from app import session_ops
 from app.gui.widgets.preview import FramePreview
 from app.gui.workers import run_in_thread
 
 COLOURS = {"micro": (220, 40, 40, 70), "macro": (40, 90, 220, 60), "suppressed": (120, 120, 120, 50)}
+PLACEHOLDER = "choose a session …"
 SHOW_AUS = ("AU1", "AU2", "AU4", "AU6", "AU7", "AU9", "AU10", "AU12", "AU14", "AU15", "AU26", "AU45")
 
 
@@ -36,8 +44,29 @@ def read_frame(video: Path, index: int) -> np.ndarray | None:
     return None
 
 
+def face_crop(img: np.ndarray, box, margin: float = 0.35) -> np.ndarray:
+    """``img`` cropped to the face ``box`` (x0, y0, x1, y1 in the frame's pixels) with a margin on
+    every side; the whole frame when the box is unknown (NaN) or empty."""
+    if box is None:
+        return img
+    box = np.asarray(box, float)
+    if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= box[0] or box[3] <= box[1]:
+        return img
+    h, w = img.shape[:2]
+    mx, my = (box[2] - box[0]) * margin, (box[3] - box[1]) * margin
+    x0, y0 = int(max(0, box[0] - mx)), int(max(0, box[1] - my))
+    x1, y1 = int(min(w, box[2] + mx)), int(min(h, box[3] + my))
+    return img[y0:y1, x0:x1] if (x1 - x0 > 4 and y1 - y0 > 4) else img
+
+
+class SpottingCancelled(MexlabError):
+    """The user pressed Cancel: the spotting stopped at its next progress report."""
+
+
 class AnalyzeWorkspace(QWidget):
     progress_changed = Signal(int, int, str)
+    session_opened = Signal(object)            # Path: a session was opened here
+    open_in_annotate = Signal(object, int)     # (session folder, frame): double-click on an interval
 
     def __init__(self, db_url: str | None = None, parent=None):
         super().__init__(parent)
@@ -46,6 +75,8 @@ class AnalyzeWorkspace(QWidget):
         self.result = None
         self.last_error: str | None = None
         self.jumped_to: int | None = None
+        self.cropped_to: tuple[int, int] | None = None     # (h, w) of the apex preview's crop
+        self._cancel: threading.Event | None = None
         top = QHBoxLayout()
         self.session = QComboBox()
         self.session.setMinimumWidth(420)
@@ -73,11 +104,25 @@ class AnalyzeWorkspace(QWidget):
     def _fill(self, rows) -> None:
         self.session.blockSignals(True)
         self.session.clear()
-        self.session.addItem("choose a session …", None)
+        self.session.addItem(PLACEHOLDER, None)
         for r in rows:
             label = f"{str(r.get('started_at') or '')[:16]}  {r.get('participant') or '-'}  " \
                     f"{r.get('protocol') or ''}  [{r['status']}]  {r['folder']}"
             self.session.addItem(label, r["folder"])
+        self.session.blockSignals(False)
+        self._show_in_combo()
+
+    def _show_in_combo(self) -> None:
+        """The combo says which session is open: its row, or one added for a folder not in the list."""
+        if self.folder is None:
+            return
+        self.session.blockSignals(True)
+        idx = next((i for i in range(1, self.session.count())
+                    if self.session.itemData(i) and Path(self.session.itemData(i)) == self.folder), -1)
+        if idx < 0:
+            self.session.addItem(f"{self.folder}  (opened as a folder)", str(self.folder))
+            idx = self.session.count() - 1
+        self.session.setCurrentIndex(idx)
         self.session.blockSignals(False)
 
     def _browse(self) -> None:
@@ -91,12 +136,18 @@ class AnalyzeWorkspace(QWidget):
             self.open_session(Path(folder))
 
     def open_session(self, folder: Path) -> None:
+        if self.folder is not None and Path(folder) == self.folder:
+            self._show_in_combo()
+            return
+        self.cancel()
         self.folder = Path(folder)
         self.result = None
         self.info.setText(f"{self.folder}: press Run spotting")
         self.physio_info.setText(f"{self.folder}: press Analyse")
         self.table.setRowCount(0)
         self.plot.clear()
+        self._show_in_combo()
+        self.session_opened.emit(self.folder)
 
     # -- spotting -------------------------------------------------------------------------------
     def _spotting_tab(self) -> QWidget:
@@ -104,11 +155,14 @@ class AnalyzeWorkspace(QWidget):
         bar = QHBoxLayout()
         self.run_btn = QPushButton("Run spotting")
         self.run_btn.clicked.connect(self.run_spotting)
+        self.cancel_btn = QPushButton("Cancel", enabled=False, toolTip="stop the running spotting")
+        self.cancel_btn.clicked.connect(self.cancel)
         self.ie = QCheckBox("interference elimination (head motion, speech, blinks)")
         self.ie.setChecked(True)
         self.bar = QProgressBar()
         self.bar.setFormat("%p% %v/%m")
         bar.addWidget(self.run_btn)
+        bar.addWidget(self.cancel_btn)
         bar.addWidget(self.ie)
         bar.addWidget(self.bar, 1)
         self.info = QLabel("choose a session")
@@ -120,6 +174,8 @@ class AnalyzeWorkspace(QWidget):
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectRows)
         self.table.itemSelectionChanged.connect(self._jump)
+        self.table.cellDoubleClicked.connect(self._to_annotate)
+        self.table.setToolTip("double-click: open the interval in Annotate at its onset")
         self.frame = FramePreview("apex frame")
         below = QSplitter()
         below.addWidget(self.table)
@@ -140,10 +196,28 @@ class AnalyzeWorkspace(QWidget):
         from analysis.spotting.pipeline import spot
 
         folder, ie = self.folder, self.ie.isChecked()
+        cancel = self._cancel = threading.Event()
+
+        def progress(done, total, stage):
+            if cancel.is_set():
+                raise SpottingCancelled(f"spotting of {folder} cancelled at {stage} {done}/{total}; "
+                                        "nothing was written")
+            self.progress_changed.emit(done, total, stage)
+
+        def work():   # spot() writes spotting.json only once complete: a cancelled run writes nothing
+            return spot(folder, interference=ie, progress=progress)
+
         self.run_btn.setEnabled(False)
+        self.cancel_btn.setEnabled(True)
         self.info.setText(f"spotting {folder} …")
-        run_in_thread(lambda: spot(folder, interference=ie, progress=self.progress_changed.emit),
-                      self._spotted, self._failed)
+        self.job = run_in_thread(work, self._spotted, self._failed)
+
+    def cancel(self) -> None:
+        """Stop the running spotting (the worker raises at its next progress report)."""
+        if self._cancel is not None and not self._cancel.is_set():
+            self._cancel.set()
+            self.info.setText("cancelling …")
+        self.cancel_btn.setEnabled(False)
 
     def _progress(self, done: int, total: int, stage: str) -> None:
         self.bar.setMaximum(max(total, 1))
@@ -153,6 +227,8 @@ class AnalyzeWorkspace(QWidget):
     def _spotted(self, result) -> None:
         self.result = result
         self.run_btn.setEnabled(True)
+        self.cancel_btn.setEnabled(False)
+        self._cancel = None
         self.bar.setValue(self.bar.maximum())
         n_micro = sum(1 for i in result.intervals if i["type"] == "micro")
         self.info.setText(f"{len(result.intervals)} interval(s) ({n_micro} micro), {len(result.suppressed)} "
@@ -175,18 +251,25 @@ class AnalyzeWorkspace(QWidget):
         n = result.n_frames
         x = np.arange(n)
         p_au = self.plot.addPlot(row=0, col=0, title="AU intensity proxies (blendshapes)")
+        p_au.setLabel("left", "AU proxy (0-1)")
         p_au.addLegend(offset=(-10, 5), labelTextSize="7pt")
         if feat is not None:
             aus = au_proxies(np.nan_to_num(feat.blendshapes))
             for k, name in enumerate(AU_NAMES):
                 if name in SHOW_AUS:
                     p_au.plot(x, aus[:, k], pen=pg.intColor(k, hues=len(AU_NAMES)), name=name)
-        p_pose = self.plot.addPlot(row=1, col=0, title="head pose (deg)")
+        p_pose = self.plot.addPlot(row=1, col=0, title="head pose")
+        p_pose.setLabel("left", "angle (deg)")
+        p_pose.addLegend(offset=(-10, 5), labelTextSize="7pt")
         p_pose.setXLink(p_au)
         if feat is not None:
             for k, name in enumerate(("yaw", "pitch", "roll")):
                 p_pose.plot(x, feat.pose[:, k], pen=pg.intColor(k, hues=3), name=name)
         p_emg = self.plot.addPlot(row=2, col=0, title="EMG envelope (per channel, scaled)")
+        p_emg.setLabel("left", "envelope / its 99th pct")
+        p_emg.setLabel("bottom", f"frame of rgb.mkv (at {result.fps:g} fps)")
+        for p in (p_au, p_pose):
+            p.setLabel("bottom", "frame")
         p_emg.setXLink(p_au)
         self._draw_emg(p_emg)
         self._apex_lines = []
@@ -237,9 +320,24 @@ class AnalyzeWorkspace(QWidget):
         video = self.folder / "rgb.mkv" if self.folder.is_dir() else self.folder
         img = read_frame(video, frame)
         if img is not None:
+            img = face_crop(img, self._face_box(frame))
+            self.cropped_to = img.shape[:2]
             self.frame.show_rgb(img)
             self.frame.setToolTip(f"frame {frame}")
             self.jumped_to = frame
+
+    def _face_box(self, frame: int):
+        """The face box of the spotting's features at ``frame`` (None when unknown)."""
+        feat = getattr(self.result, "features", None)
+        boxes = feat.arrays.get("box") if feat is not None else None
+        if boxes is None or not 0 <= frame < len(boxes):
+            return None
+        return boxes[frame]
+
+    def _to_annotate(self, row: int, _col: int = 0) -> None:
+        if self.folder is None or self.table.item(row, 1) is None:
+            return
+        self.open_in_annotate.emit(self.folder, int(self.table.item(row, 1).text()))
 
     # -- physiology -----------------------------------------------------------------------------
     def _physio_tab(self) -> QWidget:
@@ -344,7 +442,14 @@ class AnalyzeWorkspace(QWidget):
         self._show_figure(fig)
 
     def _failed(self, message: str) -> None:
+        cancelled = self._cancel is not None and self._cancel.is_set()
         self.run_btn.setEnabled(True)
+        self.cancel_btn.setEnabled(False)
+        self._cancel = None
+        if cancelled:
+            self.info.setText(message)
+            self.last_error = message
+            return
         self.info.setText(f"error: {message}")
         self.physio_info.setText(f"error: {message}")
         self.last_error = message

@@ -1,0 +1,111 @@
+"""The Analyze workspace on a real recorded (simulated) session, and the main window around it: the
+session combo shows the session open; every plot names its axes; the apex preview is cropped to the
+face; Cancel stops a running spotting (nothing written); a double-click on an interval opens it in
+Annotate at its onset; Annotate follows the session opened in Analyze; F1 shows the keys."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QThreadPool
+
+from app.gui.workspaces.analyze import PLACEHOLDER, AnalyzeWorkspace, face_crop
+from app.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def spotted(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("analyze") / "s1"
+    r = subprocess.run([str(REPO / ".venv/bin/mexlab"), "record", "--simulate", "--duration", "8",
+                        "--out", str(out), "--no-catalog"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([str(REPO / ".venv/bin/mexlab"), "spot", str(out)], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_face_crop():
+    import numpy as np
+
+    img = np.zeros((480, 848, 3), np.uint8)
+    assert face_crop(img, (400, 100, 500, 240)).shape == (int(240 + 0.35 * 140) - int(100 - 0.35 * 140),
+                                                         int(500 + 35) - int(400 - 35), 3)
+    assert face_crop(img, (np.nan,) * 4) is img and face_crop(img, None) is img
+
+
+def test_combo_labels_crop_and_double_click(qtbot, spotted):
+    ws = AnalyzeWorkspace(None)
+    qtbot.addWidget(ws)
+    ws.resize(1300, 850)
+    ws.show()
+    ws._fill([])                                       # the catalog's list, without this folder in it
+    assert ws.session.currentText() == PLACEHOLDER
+    ws.open_session(spotted)
+    assert ws.session.currentText() != PLACEHOLDER and str(spotted) in ws.session.currentText()
+    ws._fill([{"folder": str(spotted), "status": "complete", "participant": "P1"}])   # a refresh keeps it
+    assert ws.session.currentIndex() == 1 and "P1" in ws.session.currentText()
+    ws.run_spotting()                                  # the features are cached: quick
+    qtbot.waitUntil(lambda: ws.result is not None or ws.last_error is not None, timeout=120000)
+    assert ws.result is not None, ws.last_error
+    plots = [ws.plot.getItem(r, 0) for r in range(3)]
+    for p in plots:
+        assert p.getAxis("left").labelText and p.getAxis("bottom").labelText
+    assert plots[1].getAxis("left").labelText == "angle (deg)"
+    assert ws.result.intervals, "the simulated participant makes expressions"
+    ws.table.selectRow(0)
+    h, w = ws.cropped_to
+    assert h < 480 and w < 848                          # the face, not the 848x480 frame
+    onset = int(ws.table.item(0, 1).text())
+    with qtbot.waitSignal(ws.open_in_annotate, timeout=2000) as sig:
+        ws.table.cellDoubleClicked.emit(0, 3)
+    assert sig.args == [spotted, onset]
+
+
+def test_cancel_stops_the_spotting(qtbot, spotted, tmp_path):
+    fresh = tmp_path / "fresh"                          # no cached features: the face model runs
+    shutil.copytree(spotted, fresh, ignore=shutil.ignore_patterns(".mexlab-cache", "analysis"))
+    ws = AnalyzeWorkspace(None)
+    qtbot.addWidget(ws)
+    ws.open_session(fresh)
+    assert not ws.cancel_btn.isEnabled()
+    ws.run_spotting()
+    assert ws.cancel_btn.isEnabled() and not ws.run_btn.isEnabled()
+    ws.cancel_btn.click()
+    qtbot.waitUntil(lambda: ws.run_btn.isEnabled(), timeout=120000)
+    assert ws.result is None and "cancelled" in ws.info.text() and not ws.info.text().startswith("error")
+    assert QThreadPool.globalInstance().waitForDone(30000)     # the worker has stopped
+    assert not (fresh / "analysis" / "spotting.json").exists()
+
+
+def test_main_window_annotate_follows_and_opens_at_the_frame(qtbot, spotted, tmp_path, monkeypatch):
+    from app.gui.main_window import MainWindow
+
+    monkeypatch.setenv("MEXLAB_CONFIG_DIR", str(tmp_path / "config"))
+    settings = Settings(output_folder=str(tmp_path / "sessions"), source="simulate",
+                        database_url=f"sqlite:///{tmp_path / 'cat.sqlite'}")
+    win = MainWindow(settings, simulate=True)
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    win._analyze_session(spotted)                       # as Sessions' "Analyze" does
+    assert win.tabs.currentWidget() is win.analyze and win.annotate.clip is None   # not opened eagerly
+    win.tabs.setCurrentWidget(win.annotate)             # Annotate shows the session open
+    assert win.annotate.clip is not None and win.annotate.clip.folder == spotted
+    win.tabs.setCurrentWidget(win.analyze)
+    win.analyze.open_in_annotate.emit(spotted, 96)
+    assert win.tabs.currentWidget() is win.annotate and win.annotate.frame == 96
+    win.toggle_help()                                   # F1
+    assert win.annotate.help_overlay.isVisible() and "F1" in win.annotate.help_overlay.text()
+    win.annotate.help_overlay.close_help()
+    win.tabs.setCurrentWidget(win.analyze)
+    win.toggle_help()
+    assert win.help_overlay.isVisible() and "start recording" in win.help_overlay.text()
+    win.help_overlay.close_help()
+    win.annotate.close_session()
+    win.annotate.store.close()
