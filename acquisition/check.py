@@ -246,7 +246,9 @@ def _check_session(folder: Path) -> dict:
             bad(text)
         if not in_progress:  # a file still being written never matches its index exactly
             for text in video_problems(video):
-                bad(text)
+                # cut by a crash, a video and its index may differ in the frames of the last moment
+                # (expected, said as a warning); after a clean stop they must match exactly
+                (warn if status == "interrupted" else bad)(text)
         size_problem = mode_problem(video, kind, modes.get(kind))
         if size_problem:
             bad(size_problem)

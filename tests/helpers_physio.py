@@ -171,7 +171,8 @@ def analysed(study):
 
     # imported into several test modules (one fixture each): analyse once for all of them
     if "analysed" not in _BACKGROUND:
-        _BACKGROUND["analysed"] = [analyse_session(study[k]) for k in ("sim1", "sim2", "lsl")]
+        # the rig's planted truth as ME events (use_truth): these tests check the statistics against it
+        _BACKGROUND["analysed"] = [analyse_session(study[k], use_truth=True) for k in ("sim1", "sim2", "lsl")]
     return _BACKGROUND["analysed"]
 
 

@@ -1,5 +1,6 @@
 """kill -9 of the whole process group in the middle of a recording: files stay readable up to at most
-1 s before the kill, and check + catalog report the session as interrupted."""
+1 s before the kill, and check + catalog report the session as interrupted, with its true duration read
+from the files (written into session.json)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,15 @@ import time
 import av
 import numpy as np
 import pylsl
+import pytest
 import pyxdf
 
 from acquisition.catalog import Catalog
+from acquisition.check import INTERRUPTED_PROBLEM
 from tests.helpers_camera import make_camera_file
 from tests.helpers_lsl import make_outlet, unique_name
+
+pytestmark = [pytest.mark.lsl, pytest.mark.labrecorder]
 
 
 def test_sigkill_process_group(tmp_path, private_catalog):
@@ -92,13 +97,31 @@ def test_sigkill_process_group(tmp_path, private_catalog):
     assert kill_lsl - t_last <= 1.0, f"video ends {kill_lsl - t_last:.2f} s before the kill"
     assert n_file >= 90
 
+    before = json.loads((out / "session.json").read_text())
+    assert before["status"] == "recording"  # what the killed process left
     check = subprocess.run([sys.executable, "-m", "app.cli", "check", str(out), "--json"],
                            capture_output=True, text=True, timeout=60)
     assert "Traceback" not in check.stderr
     report = json.loads(check.stdout)
     assert report["status"] == "interrupted"
     assert check.returncode != 0
+    # the true duration comes from the files, not from the last checkpoint of the sidecar
+    last = max(max(s["time_stamps"][-1] for s in streams if len(s["time_stamps"])), idx["time_stamps"][-1])
+    true_s = last - before["started_lsl"]
+    assert report["duration_from"] == "files"
+    assert report["duration_s"] == pytest.approx(true_s, abs=0.01)
+    assert report["duration_s"] >= before["duration_s"]
+    assert kill_lsl - before["started_lsl"] - report["duration_s"] <= 1.0
+    # ... and is written into session.json, now 'interrupted' (the checkpoint's value kept beside it)
+    after = json.loads((out / "session.json").read_text())
+    assert after["status"] == "interrupted" and after["duration_s"] == report["duration_s"]
+    assert after["checkpoint_duration_s"] == before["duration_s"] and after["recovered_at"]
     cat = Catalog(private_catalog)
     rows = cat.list_sessions()
     cat.close()
-    assert [r["status"] for r in rows if r["folder"].endswith("/s")] == ["interrupted"]
+    mine = [r for r in rows if r["folder"].endswith("/s")]
+    assert [r["status"] for r in mine] == ["interrupted"]
+    assert mine[0]["duration_s"] == report["duration_s"]
+    assert mine[0]["health"] == report["health"]
+    assert mine[0]["health"]["verdict"] == "warning", mine[0]["health"]
+    assert mine[0]["health"]["reasons"][0] == INTERRUPTED_PROBLEM

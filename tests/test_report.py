@@ -30,7 +30,7 @@ def _images(text: str) -> list:
 def test_report_cli(study, tmp_path, capsys):
     out = tmp_path / "report.html"
     rc = main(["report", str(study["sim1"]), str(study["sim2"]), str(study["lsl"]), "--by", "condition",
-               "--out", str(out), "--title", "Deception <pilot>"])
+               "--out", str(out), "--title", "Deception <pilot>", "--use-ground-truth"])
     cap = capsys.readouterr()
     assert rc == 0 and f"report written to {out}" in cap.out
     assert "[3/3] timeline of lsl" in cap.err                  # progress on stderr
@@ -45,6 +45,31 @@ def test_report_cli(study, tmp_path, capsys):
         assert label in text
     assert text.count("paired t") >= 3                         # rows of the tests table
     assert "Cohen's d [95 % CI]" in text and "no EMG" in text
+    # the truth was asked for: a banner says so before anything else
+    banner = text.index("class='banner'>Ground truth used as results")
+    assert banner < text.index("<h2>Sessions</h2>") and "sim1, sim2" in text[banner:banner + 200]
+
+
+def test_report_without_spotting_never_shows_truth(study, tmp_path, capsys):
+    """The defect: the report used the rig's ground truth for sessions never spotted, silently."""
+    from tests.test_stats import aborted_copy
+
+    copy = aborted_copy(study["sim1"], tmp_path)
+    out = tmp_path / "report.html"
+    rc = main(["report", str(study["sim1"]), str(copy), "--out", str(out)])
+    capsys.readouterr()
+    assert rc == 0
+    text = out.read_text(encoding="utf-8")
+    assert "Ground truth used" not in text and "ground_truth.csv)" not in text
+    assert "Not spotted, so without ME events: sim1" in text
+    # the aborted run is left out, and the page says which and why
+    left = text.index("<b>Left out: 1 session(s)</b>")
+    assert left < text.index("<h2>Sessions</h2>") and "aborted at step 3 of 9" in text[left:left + 400]
+    # the health verdict, as check gives it, in the sessions table
+    from acquisition.check import check_path
+    from acquisition.health import format_health
+
+    assert format_health(check_path(study["sim1"])["health"]) in text
 
 
 def test_timeline_panels(analysed):

@@ -233,11 +233,12 @@ def test_stats_cli(study, capsys):
     assert all(x["p_holm"] is None or x["p_holm"] >= x["p"] for x in out["tests"])
     assert "[3/3] analysing" in cap.err and "no EMG" in cap.err
     # a catalog query: every recording of the helper was registered in its catalog
-    rc = main(["stats", "--db", study["db"], "--participant", "SIM2"])
+    rc = main(["stats", "--db", study["db"], "--participant", "SIM2", "--use-ground-truth"])
     lines = capsys.readouterr().out.splitlines()
     assert rc == 0 and lines[0] == "1 session(s), 1 participant(s), grouped by protocol"
-    assert lines[2].split()[:2] == ["SIM2", "active-deception"]
-    assert lines[2].split()[3] == str(len(ground_truth_me(study["sim2"])))     # the ME count
+    assert lines[1].startswith("GROUND TRUTH USED AS RESULTS (--use-ground-truth)") and "sim2" in lines[1]
+    assert lines[3].split()[:2] == ["SIM2", "active-deception"]
+    assert lines[3].split()[3] == str(len(ground_truth_me(study["sim2"])))     # the ME count
     rc = main(["stats", "--db", study["db"], "--participant", "NOBODY"])
     assert rc == 2 and "found no sessions of participant 'NOBODY'" in capsys.readouterr().err
     assert main(["stats"]) == 2
@@ -259,3 +260,56 @@ def test_no_variance_is_not_significant():
     r = compare(t, "me_rate_per_min", "A", "B")
     assert r.test == "paired t" and r.diff == -1.0
     assert np.isnan(r.t) and np.isnan(r.p) and "no variance" in r.note
+
+
+def test_truth_is_never_used_silently(study, capsys):
+    """A session not spotted has no ME events: the simulated rig's ground_truth.csv is not taken as
+    results (the defect: the report used it silently), unless asked for, and then it is said."""
+    rc = main(["stats", str(study["sim2"]), "--json"])
+    cap = capsys.readouterr()
+    out = json.loads(cap.out)
+    assert rc == 0 and out["ground_truth_used"] == []
+    assert out["table"][0]["me_count"] is None                                   # unknown, not the truth
+    assert "not spotted (no analysis/spotting.json)" in cap.err and "ground_truth.csv is not used" in cap.err
+    rc = main(["stats", str(study["sim2"]), "--json", "--use-ground-truth"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["ground_truth_used"] == ["sim2"]
+    assert out["table"][0]["me_count"] == len(ground_truth_me(study["sim2"]))
+
+
+def aborted_copy(folder, tmp_path, name="aborted"):
+    """A copy of a recorded session whose protocol was aborted at step 3 of 9 (as run-protocol writes it)."""
+    import shutil
+    import uuid
+
+    from acquisition.session import write_sidecar
+
+    copy = tmp_path / name
+    shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("analysis"))
+    meta = json.loads((copy / "session.json").read_text())
+    meta.update(session_id=uuid.uuid4().hex, participant="ABORT1", status="aborted",
+                aborted_at={"step": 3, "of": 9, "step_id": "clip1",
+                            "text": "aborted at step 3 of 9, trials trial 1: stimulus clip1"})
+    write_sidecar(copy, meta)
+    return copy
+
+
+def test_aborted_sessions_left_out_unless_asked(study, tmp_path, capsys):
+    """An aborted protocol run is not a full session: stats leave it out by default and say so."""
+    copy = aborted_copy(study["sim1"], tmp_path)
+    rc = main(["stats", str(study["sim1"]), str(copy), "--json"])
+    cap = capsys.readouterr()
+    out = json.loads(cap.out)
+    assert rc == 0 and out["sessions"] == ["sim1"]
+    assert [x["path"] for x in out["excluded"]] == [str(copy)]
+    assert "aborted at step 3 of 9" in out["excluded"][0]["why"] and "--include-aborted" in cap.err
+    assert {r["participant"] for r in out["table"]} == {"SIM1"}
+    rc = main(["stats", str(study["sim1"]), str(copy), "--json", "--include-aborted"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["sessions"] == ["sim1", "aborted"] and out["excluded"] == []
+    assert {r["participant"] for r in out["table"]} == {"SIM1", "ABORT1"}
+    assert out["health"]["aborted"]["verdict"] == "warning"
+    assert "aborted at step 3 of 9" in out["health"]["aborted"]["reasons"][0]
+    # only aborted sessions: nothing to analyse, said plainly
+    assert main(["stats", str(copy)]) == 2
+    assert "all 1 were aborted protocol runs" in capsys.readouterr().err

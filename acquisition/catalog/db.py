@@ -80,6 +80,20 @@ from acquisition.errors import CatalogError, SessionFormatError
 log = logging.getLogger(__name__)
 
 
+def _folder_gone(row: dict) -> str | None:
+    """Why a catalogued session's folder no longer holds it (moved, deleted, replaced), or None."""
+    folder = Path(row.get("folder") or "")
+    if not row.get("folder") or not folder.is_dir():
+        return f"the session folder {folder} is gone (moved or deleted): rescan its new place"
+    try:
+        sid = str(sessionfmt.read_sidecar(folder).get("session_id") or "").strip().lower()
+    except SessionFormatError:
+        return f"the session folder {folder} has no readable session.json any more"
+    if sid != row["session_id"]:
+        return f"the session folder {folder} now holds another session ({sid[:8] or 'no id'})"
+    return None
+
+
 def check_for_catalog(folder: Path) -> dict:
     """The check of a session folder as the catalog keeps it; a folder the check cannot read at
     all (a video that is not one, …) is ``bad`` with that message, and still catalogued."""
@@ -379,7 +393,12 @@ class Catalog:
             func.coalesce(Session.started_at, Session.registered_at).desc(), Session.id.desc()
         )
         with self._db() as db:
-            return [self._summary(row) for row in db.scalars(query).unique()]
+            rows = [self._summary(row) for row in db.scalars(query).unique()]
+        for r in rows:
+            gone = _folder_gone(r)
+            if gone:
+                r["health"] = {"verdict": "bad", "reasons": [gone]}
+        return rows
 
     @_db_errors
     def get_session(self, session_id: str) -> dict | None:

@@ -159,8 +159,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"  protocol {proto.name}: {run.state}, {run.engine.pushed} markers, {len(run.videos)} clips, "
           f"{dropped} stimulus frames dropped")
     if run.state != "finished":
+        at = (meta.get("aborted_at") or {}).get("text") or "aborted"
         print(f"mexlab run-protocol: error: the protocol was aborted ({run.engine.abort_reason}); what was recorded "
-              f"is kept in {rec.folder}, closed and marked", file=sys.stderr)
+              f"is kept in {rec.folder}, closed and marked '{meta.get('status')}' ({at})", file=sys.stderr)
         return 1
     if rec.errors:
         print(f"mexlab run-protocol: error: {rec.errors[0]}", file=sys.stderr)

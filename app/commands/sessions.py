@@ -71,7 +71,7 @@ def run_register(args) -> int:
         _warn(row.get("warnings", []))
         health = row.get("health") or {}
         status = row.get("status")
-        if row.get("status_detail"):
+        if row.get("status_detail") and row["status_detail"] not in (health.get("reasons") or []):
             status += f", {row['status_detail']}"
         if health.get("verdict") not in (None, "ok"):
             # a session with missing or damaged data is never announced as plainly "complete"
@@ -130,7 +130,9 @@ def run_responses(args) -> int:
             writer.writerows({k: _csv_value(v) for k, v in r.items()} for r in rows)
             return 0
         try:
-            with open(args.csv, "w", newline="", encoding="utf-8") as fh:
+            from acquisition.atomic import atomic_write
+
+            with atomic_write(args.csv, newline="") as fh:   # an earlier file is kept if this fails
                 writer = csv.DictWriter(fh, fields)
                 writer.writeheader()
                 writer.writerows({k: _csv_value(v) for k, v in r.items()} for r in rows)
