@@ -101,8 +101,32 @@ def _yaml_lines(node, parts=(), out=None) -> dict:
     return out
 
 
+MAX_FILE_BYTES = 4 << 20      # a protocol file is kilobytes
+MAX_NODES = 200_000           # values once YAML aliases are expanded (an alias bomb has billions)
+
+
+def _expanded_size(node, memo: dict) -> int:
+    """How many values ``node`` stands for with every alias expanded (linear in the node graph)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 1   # a cycle counts once
+    if isinstance(node, yaml.MappingNode):
+        n = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        n = 1 + sum(_expanded_size(v, memo) for v in node.value)
+    else:
+        n = 1
+    memo[key] = min(n, 10 ** 15)
+    return memo[key]
+
+
 def read_yaml(path: Path) -> tuple[object, dict]:
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ProtocolError(f"{path}: {size / 2**20:.1f} MB is far more than a protocol file holds "
+                                f"(limit {MAX_FILE_BYTES >> 20} MB); not read")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProtocolError(f"{path}: no such protocol file") from None
@@ -110,7 +134,14 @@ def read_yaml(path: Path) -> tuple[object, dict]:
         raise ProtocolError(f"{path}: cannot be read ({exc})") from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None:
+            n = _expanded_size(node, {})
+            if n > MAX_NODES:
+                raise ProtocolError(f"{path}: its YAML aliases (*name) expand to {n:,} values, more than "
+                                    f"a protocol can hold ({MAX_NODES:,}); not loaded")
         data = yaml.load(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise ProtocolError(f"{path}: nested too deeply to be a protocol file") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)

@@ -205,9 +205,16 @@ def _parts(path: str) -> list:
     return [int(x) if x.isdigit() else x for x in re.findall(r"[A-Za-z_][A-Za-z0-9_]*|\d+", path)]
 
 
+MAX_PLAN_STEPS = 100_000   # a day of 1-s steps is 86,400
+
+
 def build_plan(proto: Protocol, participant: str, *, quick: bool = False, group: str | None = None,
                shuffle: bool = True) -> Plan:
     """The participant's run. ``group`` overrides the assignment by participant number."""
+    if not (participant or "").strip() or any(c in participant for c in "/\\\n\t"):
+        raise ProtocolError(f"participant {participant!r}: give a pseudonym of letters, digits, - or _")
+    if group is not None and not proto.groups:
+        raise ProtocolError(f"group {group!r}: {proto.path} has no counterbalancing groups")
     number = participant_number(participant)
     g = None
     if proto.groups:
@@ -240,6 +247,11 @@ def build_plan(proto: Protocol, participant: str, *, quick: bool = False, group:
                 if quick:
                     trials = trials[:1]
             n = len(trials)
+
+            if len(plan.steps) + n * len(b.trial_steps) > MAX_PLAN_STEPS:
+                raise ProtocolError(f"{where(proto.path, b.line, b.path)}: "
+                                    f"block {b.id!r} makes the run longer than {MAX_PLAN_STEPS:,} steps "
+                                    f"(repeat {b.repeat}, {n} trial(s)); no session can run that")
 
             def add(step: Step, trial, row, tvars, values=None, _b=b, _n=n, _bn=block_n, _c=conds):
                 rsrc = ""

@@ -61,7 +61,7 @@ BLOCK = {
         "id": ID,
         "title": TEXT,
         "comment": TEXT,
-        "repeat": {"type": "integer", "minimum": 1},
+        "repeat": {"type": "integer", "minimum": 1, "maximum": 1000},
         "variables": VARIABLES,
         "before": STEPS,
         "trials": {
@@ -72,7 +72,7 @@ BLOCK = {
                 "conditions": {"anyOf": [FILE, {"type": "array", "items": VARIABLES, "minItems": 1}],
                                "x-message": "must be a CSV file name or a list of variable mappings"},
                 "order": ORDER,
-                "repeat": {"type": "integer", "minimum": 1},
+                "repeat": {"type": "integer", "minimum": 1, "maximum": 1000},
                 "steps": STEPS,
             },
         },

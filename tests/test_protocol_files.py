@@ -151,3 +151,40 @@ def test_latin_and_repeats(tmp_path):
     assert words("P2")[:3] == ["b", "c", "a"] and words("P3")[:3] == ["c", "a", "b"]
     blocks = {s.block_n for s in build_plan(proto, "P1").steps}
     assert blocks == {1, 2}
+
+
+# --------------------------------------------------------------- what a file or flag may ask for
+def test_a_huge_repeat_is_refused_not_hung(tmp_path, capsys):
+    path = write_tiny(tmp_path / "p", GOOD.replace("  - id: one\n", "  - id: one\n    repeat: 1000000000\n"))
+    for argv in (["protocols", "validate", str(path)], ["protocols", "show", str(path), "--participant", "P1"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "blocks[0].repeat" in err and "1000000000" in err and "1000" in err, err
+    path = write_tiny(tmp_path / "q", GOOD.replace("      order: random\n", "      order: random\n      repeat: 1000\n"),
+                      "word,secs\n" + "".join(f"w{i},1\n" for i in range(200)))
+    assert main(["protocols", "show", str(path), "--participant", "P1"]) == 2   # 200 x 1000 x 3 steps
+    err = capsys.readouterr().err
+    assert "block 'one'" in err and "100,000 steps" in err and str(path) in err, err
+
+
+def test_a_yaml_alias_bomb_is_refused_with_a_message(tmp_path, capsys):
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{i}: &a{i} [{','.join(['*a' + str(i - 1)] * 9)}]" for i in range(1, 10)]
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("format: mexlab-protocol/1\nname: bomb\n" + "\n".join(lines) + "\n")
+    assert main(["protocols", "validate", str(bomb)]) == 2
+    err = capsys.readouterr().err
+    assert "bomb.yaml" in err and "aliases" in err and "Traceback" not in err, err
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("x: " + "[" * 5000 + "]" * 5000 + "\n")
+    assert main(["protocols", "validate", str(deep)]) == 2
+    assert "deep.yaml" in capsys.readouterr().err
+
+
+def test_group_and_participant_are_checked(tmp_path, capsys):
+    path = write_tiny(tmp_path / "p")
+    assert main(["protocols", "show", str(path), "--participant", "P1", "--group", "ZZ"]) == 2
+    err = capsys.readouterr().err
+    assert "group 'ZZ'" in err and "no counterbalancing groups" in err, err
+    assert main(["protocols", "show", str(path), "--participant", ""]) == 2
+    assert "participant ''" in capsys.readouterr().err

@@ -179,7 +179,9 @@ class Schedule:
 
     def write_ground_truth_csv(self, path) -> None:
         """Write ``ground_truth.csv`` (columns onset,apex,offset,type,aus,kind)."""
-        with open(Path(path), "w", newline="", encoding="utf-8") as fh:
+        from acquisition.atomic import atomic_write
+
+        with atomic_write(Path(path), newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=["onset", "apex", "offset", "type", "aus", "kind"])
             w.writeheader()
             w.writerows(self.ground_truth_rows())
@@ -194,6 +196,9 @@ def _overlaps(a0: int, a1: int, iv: np.ndarray, guard: int = 0) -> np.ndarray:
     return (iv[:, 0] <= a1 + guard) & (iv[:, 1] >= a0 - guard)
 
 
+MAX_SCHEDULE_S = 4 * 3600.0   # built in a few seconds (2 h: ~1.5 s of CPU); 1e12 s would never finish
+
+
 def make_schedule(duration_s: float | None, fps: float = 30.0, seed: int = 0, *,
                   rate_per_min: dict | None = None) -> Schedule:
     """A deterministic schedule of ``duration_s`` seconds (None: a 2-hour horizon)."""
@@ -206,6 +211,11 @@ def make_schedule(duration_s: float | None, fps: float = 30.0, seed: int = 0, *,
             raise ValueError(f"unknown event kinds in rate_per_min: {sorted(unknown)}")
         rates.update({k: float(v) for k, v in rate_per_min.items()})
     horizon = DEFAULT_HORIZON_S if duration_s is None else float(duration_s)
+    if not (math.isfinite(horizon) and 0 < horizon <= MAX_SCHEDULE_S):
+        from acquisition.errors import MexlabError
+
+        raise MexlabError(f"the simulated participant's schedule is for 0-{MAX_SCHEDULE_S / 3600:g} h; "
+                          f"{horizon:g} s asked for")
     n_frames = max(1, int(round(horizon * fps)))
     rng = np.random.default_rng([int(seed), 20261124])
     sec = lambda s: int(round(s * fps))            # noqa: E731

@@ -210,7 +210,9 @@ def write_report(study, out: Path | str, *, title: str | None = None,
         raise OutputError(f"--out {out}: the folder {out.parent} does not exist")
     text = render_report(study, title=title, progress=progress)
     try:
-        out.write_text(text, encoding="utf-8")
+        from acquisition.atomic import write_text
+
+        write_text(out, text)   # temp-and-rename: a failed write keeps an earlier report whole
     except OSError as exc:
         raise OutputError(f"cannot write the report {out}: {exc.strerror or exc}") from None
     return out

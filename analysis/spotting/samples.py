@@ -151,7 +151,9 @@ def write_sheet(out_dir: Path, samples: list[Sample]) -> list[Path]:
     """``samples.csv`` (always) and ``samples.xlsx`` (when openpyxl is installed)."""
     out_dir = Path(out_dir)
     written = [out_dir / "samples.csv"]
-    with open(written[0], "w", newline="", encoding="utf-8") as fh:
+    from acquisition.atomic import atomic_path, atomic_write
+
+    with atomic_write(written[0], newline="") as fh:   # temp-and-rename: never half a sheet
         w = csv.DictWriter(fh, fieldnames=COLUMNS)
         w.writeheader()
         for s in samples:
@@ -167,6 +169,7 @@ def write_sheet(out_dir: Path, samples: list[Sample]) -> list[Path]:
     for s in samples:
         r = s.row()
         ws.append([r[c] for c in COLUMNS])
-    wb.save(out_dir / "samples.xlsx")
+    with atomic_path(out_dir / "samples.xlsx") as tmp:
+        wb.save(tmp)
     written.append(out_dir / "samples.xlsx")
     return written

@@ -16,7 +16,9 @@ def run(args) -> int:
     from acquisition.errors import DeviceError
     from acquisition.lsl_streams import list_streams
     from acquisition.realsense.devices import list_devices
+    from app.commands._bounds import MAX_WAIT_S, seconds
 
+    seconds(args.wait, "--wait", maximum=MAX_WAIT_S, zero=True)
     try:
         cams = [d.as_dict() for d in list_devices()]
         cam_error = None

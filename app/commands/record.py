@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import signal
 import sys
 import time
@@ -52,8 +51,17 @@ def config_from_args(args: argparse.Namespace) -> RecordConfig:
         source = "none"
     else:
         source = "live"
-    if args.duration is not None and (math.isnan(args.duration) or args.duration <= 0):
-        raise MexlabError(f"--duration {args.duration:g}: must be a positive number of seconds")
+    from app.commands._bounds import MAX_SESSION_S, MAX_WAIT_S, seconds
+
+    if args.simulate:
+        from acquisition.sim.schedule import MAX_SCHEDULE_S
+
+        seconds(args.duration, "--duration", maximum=MAX_SCHEDULE_S, who="the simulated participant")
+    seconds(args.duration, "--duration", maximum=MAX_SESSION_S)
+    seconds(args.lsl_timeout, "--lsl-timeout", maximum=MAX_WAIT_S)
+    if args.participant is not None and not args.participant.strip():
+        raise MexlabError("--participant '': give the participant's pseudonym (letters, digits, - or _), "
+                          "or leave the flag out")
     return RecordConfig(
         out=args.out, source=source, camera_file=args.camera_file, no_camera=args.no_camera,
         lsl=[StreamRequest.parse(s) for s in args.lsl], duration=args.duration, participant=args.participant,
