@@ -214,3 +214,18 @@ def test_sessions_list_shows_aborted_and_dropped(recorded, tmp_path, qtbot):
     ws.status_filter.setCurrentIndex(0)
     ws.grab().save(str(tmp_path / "sessions-health.png"))
     assert (tmp_path / "sessions-health.png").stat().st_size > 0
+
+
+def test_analyze_header_shows_the_same_verdict(recorded, tmp_path, qtbot):
+    from app.gui.workspaces.analyze import AnalyzeWorkspace
+
+    dropped = dropped_session(recorded, tmp_path)
+    with Catalog() as cat:
+        row = cat.register_session(dropped)
+    ws = AnalyzeWorkspace()
+    qtbot.addWidget(ws)
+    ws.open_session(dropped)
+    qtbot.waitUntil(lambda: "health:" in ws.health.text(), timeout=60000)
+    assert "<b>complete</b>" in ws.health.text()
+    assert f"health: {format_health(row['health'])}" in ws.health.text()
+    assert "bad: 2 RGB frames dropped (9 %" in ws.health.text()

@@ -9,6 +9,8 @@ the spotting found; a double-click on an interval opens it in Annotate at its on
 
 from __future__ import annotations
 
+import html
+
 import threading
 from pathlib import Path
 
@@ -92,8 +94,11 @@ class AnalyzeWorkspace(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(self._spotting_tab(), "Spotting")
         self.tabs.addTab(self._physio_tab(), "Physiology")
+        self.health = QLabel("")  # the session's status and health verdict, as in the Sessions list
+        self.health.setWordWrap(True)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
+        lay.addWidget(self.health)
         lay.addWidget(self.tabs, 1)
         self.progress_changed.connect(self._progress)
 
@@ -147,7 +152,24 @@ class AnalyzeWorkspace(QWidget):
         self.table.setRowCount(0)
         self.plot.clear()
         self._show_in_combo()
+        self.health.setText(f"{self.folder}: checking …")
+        folder = self.folder
+        run_in_thread(lambda: session_ops.session_health(folder, self.db_url),
+                      lambda h: self._show_health(folder, h),
+                      lambda m: self.health.setText(f"health not checked: {html.escape(str(m))}"))
         self.session_opened.emit(self.folder)
+
+    def _show_health(self, folder: Path, h: dict) -> None:
+        """One line: status and the health verdict (acquisition.health), the same as everywhere."""
+        from acquisition.health import COLOURS, format_health
+
+        if folder != self.folder:
+            return
+        status = h.get("status") or "unknown"
+        verdict = format_health(h)
+        self.health.setText(f"<b>{status}</b> · <span style='color:{COLOURS.get(h.get('verdict'), '#888')}'>"
+                            f"health: {html.escape(verdict)}</span>")
+        self.health.setToolTip("\n".join(h.get("reasons") or []))
 
     # -- spotting -------------------------------------------------------------------------------
     def _spotting_tab(self) -> QWidget:
@@ -230,6 +252,7 @@ class AnalyzeWorkspace(QWidget):
         self.cancel_btn.setEnabled(False)
         self._cancel = None
         self.bar.setValue(self.bar.maximum())
+        self.bar.setFormat("done")
         n_micro = sum(1 for i in result.intervals if i["type"] == "micro")
         self.info.setText(f"{len(result.intervals)} interval(s) ({n_micro} micro), {len(result.suppressed)} "
                           f"suppressed; {result.frames_with_face}/{result.n_frames} frames with a face"
