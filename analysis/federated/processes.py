@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import signal
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,6 +36,7 @@ def coordinator(address: str, run_config: dict, out: Path, *, insecure: bool, ce
     if supernode_auth:
         cmd.append("--enable-supernode-auth")
     (out / "status.json").unlink(missing_ok=True)
+    deploy.term_as_interrupt()
     log = out / "superlink.log"
     link = None
     try:
@@ -105,14 +106,10 @@ def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, 
         node = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT, env=deploy.flower_env(state),
                                 start_new_session=True)
     last = ""
-    stop_now = {"sig": None}
-
-    def _term(signum, _frame):
-        stop_now["sig"] = signum
-
-    old = signal.signal(signal.SIGTERM, _term)
+    stopped = False
+    deploy.term_as_interrupt()
     try:
-        while node.poll() is None and stop_now["sig"] is None:
+        while node.poll() is None:
             time.sleep(0.5)
             if status_file.exists():
                 text = status_file.read_text(errors="replace").strip()
@@ -122,10 +119,14 @@ def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, 
                     if code in ("incompatible-model", "no-usable-data"):
                         raise MexlabError(f"site {name}: {detail}")
                     print(f"mexlab fl: site {name}: {text.splitlines()[0]}", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        stopped = True
     finally:
-        signal.signal(signal.SIGTERM, old)
         deploy.stop(node)
-    if stop_now["sig"] is not None:
+        if stopped or node.returncode in (0, None, -15):
+            shutil.rmtree(state, ignore_errors=True)
+    if stopped:
+        print(f"mexlab fl: site {name}: stopped", file=sys.stderr)
         return 0
     if node.returncode not in (0, None):
         raise MexlabError(f"site {name}: the SuperNode stopped (exit {node.returncode}): "

@@ -65,16 +65,17 @@ class VirtualGrid(Grid):
     def create_message(self, content, message_type, dst_node_id, group_id, ttl=None):
         return Message(content, dst_node_id, message_type, ttl=ttl, group_id=group_id)
 
-    def _offline(self, node: int, t0: float, t1: float) -> bool:
+    def _offline(self, node: int, t0: float, t1: float) -> float | None:
+        """When the node is offline within [t0, t1] (the outage's start, or t0), else None."""
         idx = node - 1000
         for a, b in self.outages.get(idx, []):
             if a < t1 and t0 < b:
-                return True
-        return False
+                return max(a, t0)
+        return None
 
     def get_node_ids(self):
         t = self.clock.now()
-        return [n for n in self.nodes if not self._offline(n, t, t + 1e-9)]
+        return [n for n in self.nodes if self._offline(n, t, t + 1e-9) is None]
 
     def push_messages(self, messages):
         ids = []
@@ -95,8 +96,10 @@ class VirtualGrid(Grid):
             if self.tamper is not None:
                 reply = self.tamper(node - 1000, msg, reply)
             due = self.clock.now() + cost
-            if self._offline(node, self.clock.now(), due):
+            lost = self._offline(node, self.clock.now(), due)
+            if lost is not None:      # the site drops out mid-update: Flower answers with an error
                 reply = Message(Error(code=5, reason="Node Unavailable (virtual outage)"), reply_to=msg)
+                due = lost
             self.seq += 1
             heapq.heappush(self.queue, (due, self.seq, mid, reply))
             ids.append(mid)
