@@ -38,10 +38,18 @@ TYPES = ("micro", "macro")
 Interval = tuple[int, int, str]          # onset, offset, type
 
 
+MAX_CSV_BYTES = 256 << 20
+
+
 def read_intervals(path) -> dict[str, list[Interval]]:
-    """``{video: [(onset, offset, type), …]}`` from a spotting CSV (an empty file: no intervals)."""
+    """``{video: [(onset, offset, type), …]}`` from a spotting CSV. A file with the header row and
+    no rows holds no intervals; an empty file is refused (a results file that was never written
+    is not "nothing found")."""
     path = Path(path)
     try:
+        if path.is_file() and path.stat().st_size > MAX_CSV_BYTES:
+            raise MexlabError(f"{path}: {path.stat().st_size / 2**20:.0f} MB is far more than a spotting "
+                              f"CSV holds (limit {MAX_CSV_BYTES >> 20} MB); not read")
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise MexlabError(f"{path}: no such file") from None
@@ -49,7 +57,8 @@ def read_intervals(path) -> dict[str, list[Interval]]:
         raise MexlabError(f"{path}: cannot read the CSV ({exc})") from None
     out: dict[str, list[Interval]] = defaultdict(list)
     if not text.strip():
-        return {}
+        raise MexlabError(f"{path}: the file is empty; a file of no intervals still has its header "
+                          f"row (video,onset,offset,type)")
     rows = csv.reader(text.splitlines())
     header = [h.strip().lower() for h in next(rows)]
     missing = [c for c in ("video", "onset", "offset", "type") if c not in header]

@@ -331,6 +331,19 @@ def _frame_clock(data: SessionData, fps_hint: float | None):
     return None, f"the XDF has no frame-index stream {FRAME_INDEX_STREAM!r} (no video was recorded)"
 
 
+def video_shortfall(meta: dict | None, key: str, n_read: int, video: Path) -> str | None:
+    """A note when the session's video ``key`` (rgb, depth) gave fewer frames than the session
+    recorded into it (``counts.<key>.frames_written`` of session.json, what the frame index holds):
+    a truncated or damaged file that would otherwise be analysed in part without a word."""
+    counts = ((meta or {}).get("counts") or {}).get(key)
+    expected = counts.get("frames_written") if isinstance(counts, dict) else None
+    if not isinstance(expected, int) or isinstance(expected, bool) or n_read >= expected:
+        return None
+    return (f"{Path(video).name} gave only {n_read} of the {expected} frames the session recorded "
+            f"(session.json counts, as in the frame index): the file is truncated or damaged; frames "
+            f"{n_read}-{expected - 1} were not analysed")
+
+
 def read_spotting(path: Path) -> tuple[list[dict], float | None]:
     """The interval rows and fps of a ``spotting.json``; one clear error when it is not one."""
     try:

@@ -82,11 +82,14 @@ def test_empty_files(tmp_path):
     empty.write_text("")
     header_only = write(tmp_path / "h.csv", [])
     gt = write(tmp_path / "gt.csv", [("v", 0, 9, "micro")])
-    assert read_intervals(empty) == {} and read_intervals(header_only) == {}
-    r = evaluate_spotting_files(gt, empty)["overall"]
+    assert read_intervals(header_only) == {}     # a header and no rows: nothing spotted
+    r = evaluate_spotting_files(gt, header_only)["overall"]
     assert (r["tp"], r["fp"], r["fn"], r["precision"], r["recall"], r["f1"]) == (0, 0, 1, 0, 0, 0)
-    r = evaluate_spotting_files(empty, header_only)["overall"]
+    r = evaluate_spotting_files(header_only, header_only)["overall"]
     assert (r["tp"], r["fp"], r["fn"], r["f1"]) == (0, 0, 0, 0.0)
+    for args in ((gt, empty), (empty, gt)):   # an empty file was read as "no predictions"
+        with pytest.raises(MexlabError, match=r"empty\.csv: the file is empty"):
+            evaluate_spotting_files(*args)
 
 
 def test_apex_column_is_optional_and_ignored(tmp_path):

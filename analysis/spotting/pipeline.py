@@ -137,6 +137,12 @@ def spot(path, *, interference: bool = True, progress: Progress | None = None,
     if feat.frames_with_face == 0:
         raise MexlabError(f"{inp.video}: no face found in any of its {feat.n_frames} frames")
     notes: list[str] = []
+    if inp.is_session:
+        from analysis.session_data import video_shortfall
+
+        short = video_shortfall(inp.session, "rgb", feat.n_frames, inp.video)
+        if short:
+            notes.append(short)
     if inp.depth is not None and mapper is None:
         notes.append(f"{inp.depth}: not a readable video; depth not used")
     emg = None

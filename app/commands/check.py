@@ -18,6 +18,10 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from acquisition.check import check_path, format_check
 
+    if args.db is not None:   # a catalog asked for by name must be usable: refused before the check
+        from acquisition.catalog import Catalog
+
+        Catalog(args.db).close()   # MexlabError (exit 2) naming the URL when it is not
     report = check_path(args.path)
     if args.json:
         print(json.dumps(report, indent=2))

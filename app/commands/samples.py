@@ -40,10 +40,13 @@ def run(args) -> int:
 def _run(args) -> int:
     from analysis.spotting.samples import make_samples
 
-    if args.span is not None and args.span < 1:
+    from app.commands._bounds import number
+
+    number(args.threshold, "--threshold", 0.0, 5.0)   # proxies 0..1, OpenFace 0..5; nan/inf refused
+    if args.span is not None and not 1 <= args.span <= 100_000:
         from acquisition.errors import MexlabError
 
-        raise MexlabError(f"--span must be at least 1 frame, not {args.span}")
+        raise MexlabError(f"--span must be 1 to 100000 frames, not {args.span}")
     samples = make_samples(args.input, args.au, args.threshold, args.out, span=args.span,
                            openface=args.openface, subject=args.subject, emotion=args.emotion,
                            crop="full" if args.full_frame else "face")
