@@ -1,12 +1,21 @@
-"""Take the documentation screenshots from the real running application (offscreen):
-docs/img/record-workspace.png, sessions-workspace.png, analyze-spotting.png, analyze-physiology.png.
+"""Make the documentation's screenshots (docs/img/), from the real running application (offscreen).
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots.py
+    make screenshots          (= QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots.py)
+    docs/screenshots.py --app     only the main window: record-workspace, sessions-workspace,
+                                  analyze-spotting, analyze-physiology
+    docs/screenshots.py --tests   only the views the GUI tests drive into place (annotate-coding,
+                                  annotate-reconcile, annotate-reliability, sessions-self-reports, the
+                                  protocol display and panel): those tests, run with
+                                  MEXLAB_SCREENSHOTS=docs/img (tests/screens.py)
+
+Tests themselves never write into docs/img (a test run leaves the working tree clean).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -16,8 +25,36 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 IMG = ROOT / "docs" / "img"
 
+#: the GUI tests that take the remaining documentation screenshots (tests/screens.py)
+SCREENSHOT_TESTS = (
+    "tests/test_annotation_workspace.py::test_tracks_spotted_intervals_au_traces_and_heights",
+    "tests/test_annotation_workspace.py::test_reconcile_dialog_stores_the_consensus",
+    "tests/test_annotation_clips.py::test_reliability_per_clip_session_and_study_cli_and_gui",
+    "tests/test_gui.py::test_protocol_run_from_the_record_workspace",
+    "tests/test_protocol_panel.py",
+)
 
-def main() -> int:
+
+def from_tests() -> int:
+    env = {**os.environ, "MEXLAB_SCREENSHOTS": str(IMG), "QT_QPA_PLATFORM": "offscreen"}
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SCREENSHOT_TESTS],
+                          cwd=ROOT, env=env).returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="make the documentation's screenshots (docs/img/)")
+    which = ap.add_mutually_exclusive_group()
+    which.add_argument("--app", action="store_true", help="only the main window's views")
+    which.add_argument("--tests", action="store_true", help="only the views the GUI tests drive")
+    args = ap.parse_args(argv)
+    rc = 0 if args.tests else from_app()
+    if not args.app:
+        rc = rc or from_tests()
+    print("screenshots in", IMG)
+    return rc
+
+
+def from_app() -> int:
     work = Path(tempfile.mkdtemp(prefix="mexlab-shots-"))
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["MEXLAB_CONFIG_DIR"] = str(work / "config")
@@ -77,7 +114,6 @@ def main() -> int:
     wait(1.0)
     win.grab().save(str(IMG / "analyze-physiology.png"))
     win.close()
-    print("screenshots in", IMG)
     return 0
 
 

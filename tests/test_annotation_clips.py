@@ -14,6 +14,9 @@ import pytest
 from analysis.annotation.clip import open_clip
 from analysis.annotation.stimulus_clips import split_codings, stimulus_segments
 from analysis.annotation.model import Event
+from tests.screens import save_screenshot
+
+pytestmark = [pytest.mark.rig, pytest.mark.labrecorder]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -105,7 +108,7 @@ def test_reliability_per_clip_session_and_study_cli_and_gui(qtbot, protocol_sess
     assert got == [["clip", seg.name, "0.667", "1"], ["session", protocol_session.name, "0.500", "1"]]
     ws.reliability_dialog.show()
     qtbot.wait(100)
-    ws.reliability_dialog.grab().save(str(REPO / "docs" / "img" / "annotate-reliability.png"))
+    save_screenshot(ws.reliability_dialog, "annotate-reliability", tmp_path)
     ws.reliability_dialog.close()
     ws.close_session()
     ws.store.close()

@@ -1,6 +1,7 @@
 """The Annotate workspace's reconciliation dialog, tracks (spotted intervals, AU proxies, minimum
 heights), candidate buttons, shortcuts from data and the notes journal surviving a killed process,
-on a real recorded (simulated) session; screenshots docs/img/annotate-{coding,reconcile}.png."""
+on a real recorded (simulated) session; screenshots annotate-{coding,reconcile}.png (into the test's
+temporary folder: tests/screens.py)."""
 
 from __future__ import annotations
 
@@ -28,11 +29,11 @@ from app.cli import main
 from app.gui import shortcuts
 from app.gui.widgets.annotate_tracks import MIN_HEIGHT
 from app.gui.workspaces.annotate import AnnotateWorkspace
+from tests.screens import save_screenshot
 
 pytestmark = [pytest.mark.rig, pytest.mark.labrecorder]
 
 REPO = Path(__file__).resolve().parents[1]
-IMG = REPO / "docs" / "img"
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +99,7 @@ def test_tracks_spotted_intervals_au_traces_and_heights(qtbot, session_dir, tmp_
     ws.tracks.show_window(clip.time_of(20))
     ws.seek(55)
     qtbot.wait(100)
-    IMG.mkdir(parents=True, exist_ok=True)
-    ws.grab().save(str(IMG / "annotate-coding.png"))
+    save_screenshot(ws, "annotate-coding", tmp_path)
     ws.close_session()
     ws.store.close()
 
@@ -135,7 +135,7 @@ def test_reconcile_dialog_stores_the_consensus(qtbot, session_dir, tmp_path):
     dlg.set_choice(1, "intersection")
     dlg.set_keep("b", 0, False)
     qtbot.wait(100)
-    dlg.grab().save(str(IMG / "annotate-reconcile.png"))
+    save_screenshot(dlg, "annotate-reconcile", tmp_path)
     qtbot.mouseClick(dlg.save_btn, Qt.LeftButton)
     with AnnotationStore(db) as st:
         got = [(e.onset, e.apex, e.offset, e.aus) for e in st.events(sid, CONSENSUS_CODER)]

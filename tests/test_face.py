@@ -13,6 +13,8 @@ import pytest
 
 from acquisition.errors import MexlabError
 
+pytestmark = [pytest.mark.face_model, pytest.mark.shared]
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 VIDEO = SHARED / "data" / "video"
 OPENFACE = SHARED / "data" / "openface" / "OpenFace_Test_legacy_layout.csv"

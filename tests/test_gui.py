@@ -13,8 +13,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from app.settings import Settings
+from tests.screens import save_screenshot
 
-IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
+pytestmark = [pytest.mark.lsl]
+
 
 
 @pytest.fixture
@@ -154,7 +156,7 @@ def test_delete_asks_and_keeps_files_unless_told(qtbot, window, tmp_path):
     assert (tmp_path / "s1" / "recording.xdf").exists()  # files kept
 
 
-def test_protocol_run_from_the_record_workspace(qtbot, window):
+def test_protocol_run_from_the_record_workspace(qtbot, window, tmp_path):
     """Choose a built-in paradigm in the protocol box and run it (quick, simulated answers): the
     session is a recording with the protocol's markers and files, listed with its protocol."""
     import pyxdf
@@ -191,7 +193,7 @@ def test_protocol_run_from_the_record_workspace(qtbot, window):
         want = [r for r in csv.DictReader(fh)]
     assert table.rowCount() == len(want) >= 1
     assert table.item(0, 3).text().startswith(want[0]["kind"]) and table.item(0, 6).text() == want[0]["intensity"]
-    win.sessions.responses_dialog.grab().save(str(IMG / "sessions-self-reports.png"))
+    save_screenshot(win.sessions.responses_dialog, "sessions-self-reports", tmp_path)
     win.sessions.responses_dialog.close()
 
 

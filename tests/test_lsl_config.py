@@ -16,6 +16,8 @@ import pytest
 
 from acquisition.lsl_config import child_config_text, user_config_file, with_known_peer
 
+pytestmark = [pytest.mark.netns, pytest.mark.rig, pytest.mark.labrecorder]
+
 
 def test_known_peer_added_and_the_rest_kept():
     assert with_known_peer("") == "[lab]\nKnownPeers = {127.0.0.1}\n"

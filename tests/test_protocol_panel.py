@@ -20,6 +20,8 @@ from protocols.loader import load_protocol
 from protocols.plan import build_plan
 from protocols.runlog import read_log
 
+pytestmark = [pytest.mark.lsl]
+
 TEXT = """\
 format: mexlab-protocol/1
 name: panel-check

@@ -32,6 +32,7 @@ def test_weights_round_trip_and_shape_check():
         T.set_weights(T.new_model(3, ("rgb",)), w)
 
 
+@pytest.mark.slow     # ~85 s on the 2 shared cores under load (torch)
 def test_train_evaluate_subset():
     data = _set()
     tr = T.subset(data, np.array([s != "s0" for s in data.subjects]))
@@ -46,6 +47,7 @@ def test_train_evaluate_subset():
     assert res["uf1"] > 0.9 and res["uf1"] >= before["uf1"]
 
 
+@pytest.mark.slow     # ~85 s on the 2 shared cores under load (torch)
 def test_mvcl_pretraining_lowers_the_contrastive_loss():
     data = _set(n=64, views=("rgb", "diff"))
     data.x["diff"] = data.x["rgb"] * 0.5 + 0.1 * np.random.default_rng(1).normal(

@@ -15,6 +15,8 @@ from tests.conftest import shared_file
 from tests.helpers_camera import make_camera_file
 from tests.helpers_lsl import unique_name
 
+pytestmark = [pytest.mark.rig, pytest.mark.labrecorder, pytest.mark.lsl, pytest.mark.privileged]
+
 
 def mexlab(*args, env=None, timeout=120):
     e = dict(os.environ)

@@ -15,6 +15,8 @@ from app.cli import main
 from tests.helpers_camera import make_camera_file
 from tests.helpers_lsl import make_outlet, unique_name
 
+pytestmark = [pytest.mark.lsl, pytest.mark.labrecorder]
+
 
 def _load(path):
     streams, _ = pyxdf.load_xdf(str(path), synchronize_clocks=False, dejitter_timestamps=False)

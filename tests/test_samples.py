@@ -11,6 +11,8 @@ import pytest
 
 from app.cli import main
 
+pytestmark = [pytest.mark.face_model, pytest.mark.shared]
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 VIDEO = SHARED / "data" / "video" / "single_face.mp4"
 OPENFACE = SHARED / "data" / "openface" / "OpenFace_Test_legacy_layout.csv"

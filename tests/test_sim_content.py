@@ -376,6 +376,7 @@ def test_ground_truth_physio_is_json():
 
 
 # --------------------------------------------------------------------------- outlets
+@pytest.mark.lsl
 def test_outlets_stream_regular_emg():
     s = make_schedule(60, seed=9)
     prefix = f"mexlab-simtest-{uuid.uuid4().hex[:8]}"

@@ -12,6 +12,8 @@ import pytest
 
 from app.cli import main
 
+pytestmark = [pytest.mark.face_model, pytest.mark.shared]
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 VIDEO = SHARED / "data" / "video"
 RATES = {"micro": 10.0, "macro": 2.0, "blink": 13.0, "head": 3.0, "speech": 2.0}

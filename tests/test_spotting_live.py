@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+pytestmark = [pytest.mark.face_model]
+
 RATES = {"micro": 10.0, "macro": 1.0, "blink": 13.0, "head": 2.0, "speech": 0.0}
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = [pytest.mark.rig, pytest.mark.labrecorder, pytest.mark.face_model]
+
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 13       # its first 9 s hold two clean micro-expressions (AU17, AU4) and a blink
 
