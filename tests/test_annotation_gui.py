@@ -131,7 +131,7 @@ def test_keyboard_workflow_code_undo_redo_save_reopen(qtbot, session_dir, tmp_pa
     assert "1 coincide with events you coded" in ws2.status.text()
     assert not [e for e in ws2.coding.events.values() if e.source == "emg" and e.onset == burst.onset]
     row = [e.uid for e in ws2.coding.sorted()].index(mine.uid)
-    assert ws2.table.item(row, len(COLUMNS) - 1).text() == f"emg {burst.onset}-{burst.offset}"
+    assert ws2.table.item(row, COLUMNS.index("matches")).text() == f"emg {burst.onset}-{burst.offset}"
     cand = next(e for e in ws2.coding.events.values() if e.source == "emg" and e.onset == other_burst.onset)
     assert cand.status == "candidate"
 

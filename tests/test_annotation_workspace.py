@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QTextCursor
 
 from analysis import features_cache
@@ -87,6 +87,18 @@ def test_tracks_spotted_intervals_au_traces_and_heights(qtbot, session_dir, tmp_
     assert all(b - a >= MIN_HEIGHT - 1 for a, b in boxes)                  # nothing squeezed
     assert all(b0 <= a1 + 0.5 for (a0, b0), (a1, b1) in zip(boxes, boxes[1:]))   # nor overlapping
     assert ws.track_scroll.verticalScrollBar().maximum() > 0                  # the rest scrolls
+    sb = ws.track_scroll.verticalScrollBar()
+    sb.setValue(sb.maximum())                                                 # ... down to the last track
+    qtbot.wait(50)
+    last = ws.tracks._plots[-1]
+    bottom = ws.tracks.mapFromScene(last.sceneBoundingRect().bottomLeft()).y()
+    seen = ws.tracks.mapTo(ws.track_scroll.viewport(), QPoint(0, int(bottom))).y()
+    assert 0 < seen <= ws.track_scroll.viewport().height(), (seen, ws.track_scroll.viewport().height())
+    sb.setValue(0)
+    # the time axis under the tracks: seconds and frames of the window shown, labelled
+    assert ws.time_axis.seconds.labelText.startswith("time from the first frame")
+    assert ws.time_axis.frames.labelText == "frame" and ws.time_axis.frames.scale == clip.fps
+    assert np.allclose(ws.time_axis.seconds.range, ws.tracks._plots[0].viewRange()[0])
     # the coding screenshot: an event coded over the spotted micro-expression
     ws.seek(48)
     ws.mark_onset()

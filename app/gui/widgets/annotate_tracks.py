@@ -194,7 +194,7 @@ class TimeAxis(pg.GraphicsLayoutWidget):
     def __init__(self, tracks: Tracks, parent=None):
         super().__init__(parent)
         self.setBackground("w")
-        self.setFixedHeight(78)
+        self.setFixedHeight(96)
         self.ci.layout.setContentsMargins(0, 0, 0, 0)
         self.ci.layout.setSpacing(0)
         self.seconds = pg.AxisItem("bottom")

@@ -33,7 +33,7 @@ from app.gui.widgets.shortcut_help import ShortcutHelp
 from app.gui.workspaces.annotate_extras import AnnotateExtras
 
 SPEEDS = (0.1, 0.25, 0.5, 1.0, 2.0)
-COLUMNS = ("#", "onset", "apex", "offset", "type", "AUs", "emotion", "status", "source", "matches")
+COLUMNS = ("#", "onset", "apex", "offset", "status", "matches", "type", "AUs", "emotion", "source")
 
 
 def _pixmap(img: np.ndarray) -> QPixmap:
@@ -435,9 +435,9 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
         self.table.clearSelection()
         self.table.setRowCount(len(evs))
         for r, e in enumerate(evs):
-            vals = (r + 1, e.onset, "" if e.apex is None else e.apex, e.offset,
-                    e.type + ("*" if e.type_overridden else ""), e.aus, e.emotion or "", e.status, e.source,
-                    self.model.match_text(e.uid) if self.model is not None else "")
+            vals = (r + 1, e.onset, "" if e.apex is None else e.apex, e.offset, e.status,
+                    self.model.match_text(e.uid) if self.model is not None else "",
+                    e.type + ("*" if e.type_overridden else ""), e.aus, e.emotion or "", e.source)
             for c, v in enumerate(vals):
                 it = QTableWidgetItem(str(v))
                 it.setData(Qt.UserRole, e.uid)
