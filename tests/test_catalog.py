@@ -29,7 +29,7 @@ except ImportError:  # tests/ itself on sys.path
     from pg_server import pg_server  # noqa: F401  (fixture)
 
 TABLES = {"participants", "participant_identities", "sessions", "session_files", "streams",
-          "annotation_events", "annotation_revisions", "responses"}
+          "annotation_events", "annotation_revisions", "responses", "models"}
 FILE_SIZES = {"recording.xdf": 1000, "rgb.mkv": 2500, "depth.mkv": 4000, "ground_truth.csv": 64}
 
 
@@ -119,7 +119,7 @@ def test_schema_is_created_by_the_migration_at_head(db_url):
     cat = Catalog(db_url)
     try:
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-        assert head == "0004"
+        assert head == "0005"
         assert cat.schema_revision() == head
         engine = engine_of(db_url)
         try:

@@ -274,7 +274,7 @@ def test_cli_register_shows_the_warnings(tmp_path, capsys):
 # a catalog made by an older mexlab
 
 
-HEAD = "0004"
+HEAD = "0005"
 
 
 def test_a_0002_catalog_is_upgraded_and_filled_on_rescan(db_url, tmp_path):

@@ -110,6 +110,7 @@ def get_scheme(spec: str) -> Scheme:
 #: (documented in docs/recognition.md). Any other AU set is 'others'.
 RIG_AU_EMOTION = {
     frozenset({"AU12"}): "positive", frozenset({"AU6", "AU12"}): "positive",
+    frozenset({"AU7", "AU12"}): "positive", frozenset({"AU15", "AU17"}): "negative",
     frozenset({"AU1", "AU2"}): "surprise",
     frozenset({"AU4"}): "negative", frozenset({"AU9"}): "negative", frozenset({"AU14"}): "negative",
     frozenset({"AU15"}): "negative", frozenset({"AU4", "AU7"}): "negative",

@@ -1,0 +1,142 @@
+"""A trained recognition model as a file: tensors and plain metadata only (safetensors, never pickle).
+
+The file is a safetensors file (its header is JSON; loading it never runs code from it). Its
+``__metadata__`` holds one entry, ``mexlab``: a JSON object with the format
+(:data:`FORMAT`), the feature version (:data:`analysis.recognition.features.VERSION`), classes,
+views, network width, the training data summary, metrics, date, mexlab version and
+``tensors_sha256`` — the sha256 of every tensor's name, shape, dtype and bytes in file order. A file
+whose checksum, format, feature version or shapes do not match is refused with a message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from acquisition.errors import MexlabError, OutputError
+
+FORMAT = "mexlab-recognition-model/1"
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "recognition_default.safetensors"
+
+
+def mexlab_version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("mexlab")
+    except Exception:
+        return "unknown"
+
+
+def tensors_sha256(arrays: dict[str, np.ndarray]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}|{a.shape}|{a.dtype.str}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def file_sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save(path, model, meta: dict) -> dict:
+    """Write ``model`` with ``meta`` (temp file + rename). Returns the metadata written."""
+    from safetensors.numpy import save_file
+
+    path = Path(path)
+    arrays = {k: np.ascontiguousarray(v.detach().cpu().numpy()).reshape(v.shape or (1,))
+              for k, v in model.state_dict().items()}      # scalars stored as shape (1,)
+    from analysis.recognition.features import PARAMS, VERSION
+    full = {"format": FORMAT, "feature_version": VERSION, "features": PARAMS,
+            "classes": list(meta.get("classes") or []), "views": list(model.views),
+            "width": int(meta.get("width", 16)),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "mexlab_version": mexlab_version(), **meta}
+    full["views"] = list(model.views)
+    full["tensors_sha256"] = tensors_sha256(arrays)
+    if not path.parent.is_dir():
+        raise OutputError(f"{path.parent}: no such folder")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(arrays, tmp, metadata={"mexlab": json.dumps(full)})
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write the model ({exc})") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return full
+
+
+def read_meta(path) -> tuple[dict, dict[str, np.ndarray]]:
+    """The metadata and tensors of a model file, checked (format, feature version, checksum)."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise MexlabError(f"{path}: no such model file")
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            raw = (f.metadata() or {}).get("mexlab")
+            arrays = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as exc:
+        raise MexlabError(f"{path}: not a mexlab model file (not a readable safetensors file: "
+                          f"{' '.join(str(exc).split())[:160]})") from None
+    try:
+        meta = json.loads(raw) if raw else None
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict) or "format" not in meta:
+        raise MexlabError(f"{path}: not a mexlab model file (no mexlab metadata)")
+    if meta["format"] != FORMAT:
+        raise MexlabError(f"{path}: model format {meta['format']!r}, this mexlab "
+                          f"({mexlab_version()}) reads {FORMAT!r}")
+    from analysis.recognition.features import VERSION
+    if meta.get("feature_version") != VERSION:
+        raise MexlabError(f"{path}: made by mexlab {meta.get('mexlab_version', '?')} with "
+                          f"features v{meta.get('feature_version')}; this mexlab "
+                          f"({mexlab_version()}) computes v{VERSION}: retrain the model")
+    got = tensors_sha256(arrays)
+    if got != meta.get("tensors_sha256"):
+        raise MexlabError(f"{path}: checksum mismatch (the tensors do not match the sha256 in "
+                          f"its metadata: the file is damaged or was altered)")
+    return meta, arrays
+
+
+def load(path):
+    """``(model, meta)`` from a model file; refused with a message when anything does not fit."""
+    from analysis.recognition.task import new_model, set_weights
+
+    meta, arrays = read_meta(path)
+    try:
+        model = new_model(len(meta["classes"]), tuple(meta["views"]), width=int(meta["width"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MexlabError(f"{path}: metadata lacks or garbles {exc}") from None
+    names = list(model.state_dict())
+    if sorted(names) != sorted(arrays):
+        extra = sorted(set(arrays) - set(names))[:3]
+        lack = sorted(set(names) - set(arrays))[:3]
+        raise MexlabError(f"{path}: tensors do not fit the network (unexpected {extra}, "
+                          f"missing {lack})")
+    sd = model.state_dict()
+    fixed = [arrays[n].reshape(()) if sd[n].dim() == 0 and arrays[n].shape == (1,) else arrays[n]
+             for n in names]
+    try:
+        set_weights(model, fixed)
+    except MexlabError as exc:
+        raise MexlabError(f"{path}: {exc}") from None
+    model.eval()
+    return model, meta

@@ -1,0 +1,227 @@
+"""``mexlab recognition pretrain|train|evaluate``: micro-expression recognition models (MvCL)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from acquisition.errors import MexlabError
+
+
+def _common(p, *, classes=True) -> None:
+    p.add_argument("--dataset", action="append", required=True, metavar="SPEC",
+                   help="KIND:ROOT (casme2, samm, smic, casme3, mexlab:SESSION[,SESSION…]); "
+                        "repeat for several")
+    if classes:
+        p.add_argument("--classes", default="3", help="class scheme 3, 5, 4, 7 or a mapping "
+                                                      "file (default 3)")
+    p.add_argument("--views", default="rgb,depth",
+                   help="views: rgb (optical flow), depth, diff (apex-onset image); default "
+                        "rgb,depth")
+    p.add_argument("--truth", choices=["rig"], help="mexlab sessions: labels from the simulated "
+                                                    "rig's ground_truth.csv")
+    p.add_argument("--coder", help="mexlab sessions: this coder's coding when there is no "
+                                   "consensus")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("recognition", help="train and evaluate ME recognition models (MvCL)",
+                       description="Micro-expression recognition with multi-view contrastive "
+                                   "learning (RGB flow + depth). See docs/recognition.md.")
+    s = p.add_subparsers(dest="recognition_command", metavar="ACTION")
+    pre = s.add_parser("pretrain", help="MvCL pretraining on every segment, labelled or not")
+    _common(pre)
+    pre.add_argument("--out", required=True, type=Path, metavar="M.pt")
+    pre.add_argument("--epochs", type=int, default=30)
+    pre.add_argument("--temperature", type=float, default=0.1)
+    pre.add_argument("--batch", type=int, default=64)
+    pre.set_defaults(func=run_pretrain)
+    tr = s.add_parser("train", help="train a classifier (optionally from a pretrained model)")
+    _common(tr)
+    tr.add_argument("--init", type=Path, metavar="M.pt", help="start from this (pretrained) model")
+    tr.add_argument("--out", required=True, type=Path, metavar="M.pt")
+    tr.add_argument("--epochs", type=int, default=40)
+    tr.add_argument("--lr", type=float, default=2e-3)
+    tr.set_defaults(func=run_train)
+    ev = s.add_parser("evaluate", help="leave-one-subject-out evaluation, fixed training budget")
+    _common(ev)
+    ev.add_argument("--protocol", choices=["loso"], default="loso")
+    ev.add_argument("--pretrain", choices=["none", "mvcl"], default="none")
+    ev.add_argument("--regime", choices=["strict", "transductive"], default="strict",
+                    help="MvCL pretraining without (strict) or with the held-out subject's "
+                         "unlabelled segments")
+    ev.add_argument("--label-fraction", type=float, default=1.0, metavar="F",
+                    help="keep this share of each training fold's labels (>= 1 per class)")
+    ev.add_argument("--epochs", type=int, default=40)
+    ev.add_argument("--pretrain-epochs", type=int, default=30)
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=run_evaluate)
+    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+
+
+def _views(text: str) -> tuple[str, ...]:
+    from analysis.recognition.features import check_views
+    return check_views(tuple(v.strip() for v in text.split(",") if v.strip()))
+
+
+def _say(args, msg: str) -> None:
+    if not args.quiet:
+        print(msg, file=sys.stderr, flush=True)
+
+
+def _load(args, views, *, unlabelled=False):
+    from analysis.recognition.task import load_dataset
+
+    t0 = time.perf_counter()
+    _say(args, f"reading {', '.join(args.dataset)} …")
+
+    def prog(done, total):
+        if done == total or done % 25 == 0:
+            _say(args, f"features {done}/{total}")
+    data = load_dataset(args.dataset, args.classes, views, truth=args.truth, coder=args.coder,
+                        include_unlabelled=unlabelled, progress=prog)
+    for p in data.problems[:20]:
+        _say(args, f"note: {p}")
+    _say(args, f"{len(data)} samples of {data.summary['n_subjects']} subjects "
+               f"({', '.join(f'{c}: {n}' for c, n in data.summary['per_class'].items())}) "
+               f"in {time.perf_counter() - t0:.0f} s")
+    return data
+
+
+def _check_out(path: Path) -> None:
+    if not path.parent.is_dir():
+        raise MexlabError(f"{path.parent}: no such folder (for --out)")
+
+
+def _epoch_progress(args, what: str, checkpoint=None):
+    t0 = time.perf_counter()
+
+    def prog(ep, n, loss):
+        el = time.perf_counter() - t0
+        if checkpoint is not None:
+            checkpoint(ep)
+        _say(args, f"{what} epoch {ep}/{n}: loss {loss:.4f}; elapsed {el:.0f} s, "
+                   f"ETA {el / ep * (n - ep):.0f} s")
+    return prog
+
+
+def _register(path: Path, meta: dict) -> None:
+    try:
+        from acquisition.catalog.recognition_models import register_model
+    except ImportError:
+        return
+    register_model(path, meta)
+
+
+def run_pretrain(args) -> int:
+    from analysis.recognition import modelfile
+    from analysis.recognition.task import new_model, pretrain_mvcl
+
+    views = _views(args.views)
+    _check_out(args.out)
+    data = _load(args, views, unlabelled=True)
+    model = new_model(len(data.class_names), views, seed=args.seed)
+    meta = {"classes": data.class_names, "kind": "pretrained (MvCL; classifier untrained)",
+            "training": {**data.summary, "labels_used": False}}
+    ck = args.out.with_name(args.out.name + ".checkpoint")
+    try:
+        rec = pretrain_mvcl(model, data, args.epochs, 2e-3, seed=args.seed,
+                            batch_size=args.batch, temperature=args.temperature,
+                            progress=_epoch_progress(args, "pretrain", lambda ep: modelfile.save(
+                                ck, model, {**meta, "epochs_done": ep})))
+    except KeyboardInterrupt:
+        _say(args, f"interrupted; the last checkpoint is {ck}" if ck.exists() else "interrupted")
+        return 130
+    meta["pretrain"] = rec
+    full = modelfile.save(args.out, model, meta)
+    ck.unlink(missing_ok=True)
+    _register(args.out, full)
+    print(f"pretrained model written to {args.out} (views {','.join(views)}, {rec['n']} "
+          f"segments, final InfoNCE loss {rec['loss']:.3f})")
+    return 0
+
+
+def run_train(args) -> int:
+    from analysis.recognition import modelfile
+    from analysis.recognition.task import get_weights, new_model, set_weights, train
+
+    views = _views(args.views)
+    _check_out(args.out)
+    init_meta = None
+    if args.init is not None:
+        init_model, init_meta = modelfile.load(args.init)
+        if tuple(init_meta["views"]) != views:
+            raise MexlabError(f"{args.init}: a model of views {','.join(init_meta['views'])}, "
+                              f"not {','.join(views)} (give --views "
+                              f"{','.join(init_meta['views'])})")
+    data = _load(args, views)
+    model = new_model(len(data.class_names), views, seed=args.seed)
+    if init_meta is not None:
+        if list(init_meta["classes"]) == data.class_names:
+            set_weights(model, get_weights(init_model))
+        else:          # same encoders, a new classifier for these classes
+            sd = init_model.state_dict()
+            own = model.state_dict()
+            for k in own:
+                if not k.startswith("head.") and k in sd and sd[k].shape == own[k].shape:
+                    own[k] = sd[k]
+            model.load_state_dict(own)
+    meta = {"classes": data.class_names, "kind": "classifier",
+            "init": str(args.init) if args.init else None,
+            "training": {**data.summary, "epochs": args.epochs, "lr": args.lr, "seed": args.seed,
+                         "views": list(views)},
+            "metrics": {"note": "none measured at training; run mexlab recognition evaluate"}}
+    ck = args.out.with_name(args.out.name + ".checkpoint")
+    try:
+        rec = train(model, data, args.epochs, args.lr, seed=args.seed,
+                    progress=_epoch_progress(args, "train", lambda ep: modelfile.save(
+                        ck, model, {**meta, "epochs_done": ep})))
+    except KeyboardInterrupt:
+        _say(args, f"interrupted; the last checkpoint is {ck}" if ck.exists() else "interrupted")
+        return 130
+    full = modelfile.save(args.out, model, meta)
+    ck.unlink(missing_ok=True)
+    _register(args.out, full)
+    print(f"model written to {args.out} (classes {', '.join(data.class_names)}; views "
+          f"{','.join(views)}; {rec['n']} labelled samples; final loss {rec['loss']:.3f})")
+    return 0
+
+
+def format_result(r: dict) -> str:
+    lines = [f"LOSO over {r['n_subjects']} subjects, {r['n_samples']} samples "
+             f"({r['config']['pretrain']} pretraining, {r['config']['regime']}, "
+             f"{r['config']['label_fraction']:.0%} labels, views {','.join(r['config']['views'])}, "
+             f"{r['config']['epochs']} epochs fixed)",
+             f"UF1 {r['uf1']:.3f}  UAR {r['uar']:.3f}  accuracy {r['accuracy']:.3f}",
+             "class        f1     recall   n"]
+    for c, v in r["per_class"].items():
+        lines.append(f"{c[:11]:<11} {v['f1']:.3f}  {v['recall']:.3f}  {v['n']:>4}")
+    labs = r["confusion"]["labels"]
+    lines.append("confusion (rows true, columns predicted): " + " ".join(l[:8] for l in labs))
+    for l, row in zip(labs, r["confusion"]["matrix"]):
+        lines.append(f"  {l[:10]:<10} " + " ".join(f"{v:>8}" for v in row))
+    lines.append(f"time {r['seconds']:.0f} s")
+    return "\n".join(lines)
+
+
+def run_evaluate(args) -> int:
+    from analysis.recognition.protocol import Config, check_data, loso
+
+    views = _views(args.views)
+    cfg = Config(views=views, pretrain=args.pretrain, regime=args.regime,
+                 label_fraction=args.label_fraction, epochs=args.epochs,
+                 pretrain_epochs=args.pretrain_epochs, seed=args.seed)
+    cfg.check()
+    data = _load(args, views, unlabelled=args.pretrain == "mvcl")
+    check_data(data)
+    try:
+        res = loso(data, cfg, progress=lambda m: _say(args, m))
+    except KeyboardInterrupt:
+        _say(args, "interrupted; no result (LOSO folds are pooled only when all are done)")
+        return 130
+    print(json.dumps(res, indent=1) if args.json else format_result(res))
+    return 0

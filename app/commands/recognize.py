@@ -1,0 +1,39 @@
+"""``mexlab recognize INPUT [--model M.pt] [--json]``: the class of every spotted micro-expression."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("recognize", help="classify the spotted micro-expressions of a session or "
+                                         "video",
+                       description="Spots first where the session has no analysis/spotting.json, "
+                                   "then classifies each micro interval with the model (default: "
+                                   "the model shipped with mexlab, trained on the simulated rig "
+                                   "only). Writes <session>/analysis/recognition.json "
+                                   "(<video>.recognition.json for a video file).")
+    p.add_argument("input", type=Path, metavar="INPUT", help="a session folder or a video file")
+    p.add_argument("--model", type=Path, metavar="M.pt", help="a model file (mexlab recognition "
+                                                              "train)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from analysis.recognition.recognize import recognize
+
+    res = recognize(args.input, args.model)
+    if args.json:
+        print(json.dumps(res, indent=1))
+        return 0
+    print(f"{res['input']}: {len(res['expressions'])} micro-expression(s); model "
+          f"{Path(res['model']).name} (classes {', '.join(res['classes'])})")
+    for e in res["expressions"]:
+        print(f"  frames {e['onset']}-{e['apex']}-{e['offset']}: {e['class']} "
+              f"(confidence {e['confidence']:.2f})")
+    for p in res["problems"]:
+        print(f"  note: {p}")
+    print(f"written to {res['written']}")
+    return 0
