@@ -136,28 +136,30 @@ def tool(name: str) -> str:
 
 
 def stop(proc, timeout: float = 10.0) -> None:
-    """Stop a process started with ``start_new_session=True`` and its children (its process group:
-    a SuperNode's flower-superexec and flwr-clientapp, a SuperLink's flwr-serverapp)."""
-    import signal
+    """Stop a process we started and every process below it (a SuperLink's flower-superexec and
+    flwr-serverapp, a SuperNode's flower-superexec and flwr-clientapp: Flower starts some of them
+    in sessions of their own, so the process tree is walked, not the process group)."""
+    import psutil
 
     if proc is None:
         return
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+    try:
+        root = psutil.Process(proc.pid)
+        tree = [root] + root.children(recursive=True)
+    except psutil.NoSuchProcess:
+        tree = []
+    for p in tree:
         try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            break
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < wait:
-            try:
-                os.killpg(proc.pid, 0)
-            except ProcessLookupError:
-                break
-            proc.poll()
-            time.sleep(0.1)
-        else:
-            continue
-        break
+            p.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(tree, timeout=timeout)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=5)
     try:
         proc.wait(1)
     except subprocess.TimeoutExpired:

@@ -1,0 +1,183 @@
+"""The real Flower deployment engine on loopback: `mexlab fl coordinator` (flower-superlink + the
+ServerApp through `flwr run`) and three `mexlab fl site`s (flower-supernode + the ClientApp), one
+pulled out mid-run and started again; plus the bad-input cases of both commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.federated import site, synthetic
+
+MEXLAB = [sys.executable, "-m", "app.cli"]
+REPO = Path(__file__).resolve().parents[1]
+LIMIT_S = 90
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(tmp: Path) -> dict:
+    env = dict(os.environ)
+    env.update({"FLWR_TELEMETRY_ENABLED": "0", "FLWR_DISABLE_UPDATE_CHECK": "1",
+                "FLWR_HOME": str(tmp / "flwr-home"), "PYTHONPATH": str(REPO)})
+    return env
+
+
+def _start(args, tmp: Path, name: str):
+    out = open(tmp / f"{name}.err", "wb")
+    return subprocess.Popen(MEXLAB + args, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+                            env=_env(tmp), start_new_session=True)
+
+
+def _kill_group(p, sig=signal.SIGKILL):
+    """Signal a process we started and everything below it (Flower's helpers included)."""
+    import psutil
+
+    try:
+        root = psutil.Process(p.pid)
+        tree = [root] + root.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return
+    for q in tree:
+        try:
+            q.send_signal(sig)
+        except psutil.NoSuchProcess:
+            pass
+
+
+def _files(tmp: Path, n: int = 3) -> list[str]:
+    specs = []
+    for i in range(n):
+        p = tmp / f"site{i}.npz"
+        site.save_features(p, synthetic.make(3, per_subject=6, seed=20 + i, prefix=f"p{i}x"))
+        specs.append(f"features:{p}")
+    return specs
+
+
+def _status(out: Path) -> dict:
+    try:
+        return json.loads((out / "status.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(LIMIT_S + 60)
+def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
+    specs = _files(tmp_path)
+    port = _port()
+    out = tmp_path / "run"
+    procs = []
+    t0 = time.monotonic()
+    try:
+        coord = _start(["fl", "coordinator", "--address", f"127.0.0.1:{port}", "--insecure",
+                        "--updates", "4", "--buffer", "2", "--epochs", "1", "--min-sites", "3",
+                        "--wait-sites", "60", "--out", str(out)], tmp_path, "coord")
+        procs.append(coord)
+        while not (tmp_path / "coord.err").read_text(errors="replace").count("listening"):
+            assert coord.poll() is None, (tmp_path / "coord.err").read_text()
+            assert time.monotonic() - t0 < 30, "the coordinator did not start"
+            time.sleep(0.3)
+        sites = {}
+        for i, spec in enumerate(specs):
+            sites[i] = _start(["fl", "site", "--coordinator", f"127.0.0.1:{port}", "--insecure",
+                               "--data", spec, "--site-name", f"lab{i}"], tmp_path, f"site{i}")
+            procs.append(sites[i])
+        # a site whose model is not the coordinator's (other views): refused, clear message, exit != 0
+        odd = _start(["fl", "site", "--coordinator", f"127.0.0.1:{port}", "--insecure", "--data", specs[0],
+                      "--views", "rgb", "--site-name", "odd"], tmp_path, "odd")
+        procs.append(odd)
+        while _status(out).get("version", 0) < 1:
+            assert coord.poll() is None, (tmp_path / "coord.err").read_text()
+            assert time.monotonic() - t0 < LIMIT_S, "no merge in time"
+            time.sleep(0.3)
+        _kill_group(sites[2])                           # lab2 pulled out mid-run
+        sites[2].wait(10)
+        time.sleep(1.0)
+        sites[2] = _start(["fl", "site", "--coordinator", f"127.0.0.1:{port}", "--insecure",
+                           "--data", specs[2], "--site-name", "lab2"], tmp_path, "site2b")
+        procs.append(sites[2])
+        rc = coord.wait(max(1.0, LIMIT_S - (time.monotonic() - t0)))
+        took = time.monotonic() - t0
+        err = (tmp_path / "coord.err").read_text()
+        assert rc == 0, err
+        assert took <= LIMIT_S
+        odd_rc = odd.wait(20)
+        odd_err = (tmp_path / "odd.err").read_text()
+        assert odd_rc != 0 and "site odd:" in odd_err and "Traceback" not in odd_err, odd_err
+        assert "incompatible" in odd_err or "is not this site's" in odd_err
+    finally:
+        from analysis.federated.deploy import stop
+
+        for p in procs:
+            stop(p, timeout=15)
+    st = _status(out)
+    assert st["final"]["per_site"], st
+    events = [json.loads(ln) for ln in (out / "events.jsonl").read_text().splitlines()]
+    kinds = {e["kind"] for e in events}
+    assert "site-refused" in kinds                          # the odd site
+    assert kinds & {"site-lost", "site-left"}, kinds        # lab2's disconnection, with a reason
+    # the global model improves over its start on the sites' held-out subjects
+    from analysis.federated.runner import _concat
+    from analysis.recognition import task
+
+    held = _concat([site.split_site(site.load_features([s])).held for s in specs])
+    versions = sorted((out / "versions").glob("v*.npz"))
+    lineage = json.loads(versions[-1].with_suffix(".json").read_text())
+    assert lineage["strategy"] == "fedbuff" and lineage["sites_merged"]
+
+    def uf1(p):
+        z = np.load(p)
+        m = task.new_model(3, ("rgb", "depth"))
+        task.set_weights(m, [z[k] for k in z.files])
+        return task.evaluate(m, held)["uf1"]
+
+    assert uf1(versions[-1]) > uf1(versions[0])
+
+
+def test_bad_input_one_clear_message(tmp_path):
+    specs = _files(tmp_path, 1)
+    one = tmp_path / "one.npz"
+    site.save_features(one, synthetic.make(1, per_subject=6, seed=1))
+    free = _port()
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    try:
+        cases = [
+            (["fl", "site", "--coordinator", f"127.0.0.1:{free}", "--insecure", "--data", specs[0]],
+             "cannot reach the coordinator"),
+            (["fl", "site", "--coordinator", "no-such-host.invalid:9093", "--insecure", "--data", specs[0]],
+             "unknown host"),
+            (["fl", "site", "--coordinator", "127.0.0.1", "--insecure", "--data", specs[0]], "HOST:PORT"),
+            (["fl", "site", "--coordinator", f"127.0.0.1:{free}", "--insecure", "--data",
+              f"features:{one}"], "no usable data"),
+            (["fl", "site", "--coordinator", "192.0.2.1:9093", "--insecure", "--data", specs[0]],
+             "only for loopback"),
+            (["fl", "coordinator", "--address", f"127.0.0.1:{busy.getsockname()[1]}", "--insecure",
+              "--out", str(tmp_path / "o")], "in use"),
+            (["fl", "coordinator", "--address", "127.0.0.1:9093", "--out", str(tmp_path / "o")],
+             "TLS needs"),
+            (["fl", "status", "--out", str(tmp_path / "none")], "no federated run here"),
+        ]
+        for argv, words in cases:
+            r = subprocess.run(MEXLAB + argv, capture_output=True, text=True, cwd=REPO,
+                               env=_env(tmp_path), timeout=120)
+            assert r.returncode != 0, (argv, r.stderr)
+            assert words in r.stderr and "Traceback" not in r.stderr, (argv, r.stderr)
+            assert len([ln for ln in r.stderr.splitlines() if "error" in ln]) == 1, r.stderr
+    finally:
+        busy.close()
