@@ -28,6 +28,14 @@ def run(args) -> int:
                                                  or os.environ.get("QT_QPA_PLATFORM")):
         raise MexlabError("no display to show the window on (DISPLAY is not set): start mexlab from a desktop "
                           "session, or under a virtual screen with `xvfb-run mexlab gui`")
+    from app.gui.stderr_noise import filtered_stderr
+
+    # MediaPipe/TFLite/Qt start-up chatter off the terminal; every other line still shows
+    with filtered_stderr():
+        return _run_window(args)
+
+
+def _run_window(args) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
