@@ -49,7 +49,8 @@ AMP_BINS = ((1.0, 2.0), (2.0, 3.0), (3.0, 4.01))
 def plan(split: str, n: int, duration: float, seed: int = 0) -> list[dict]:
     """The videos of a set (deterministic)."""
     out = []
-    for i, ident in enumerate(identities(split, n)):
+    tag = split if seed == 0 else f"{split}-s{seed}"
+    for i, ident in enumerate(identities(split, n, start=seed * ((n + 1) // 2))):
         rng = np.random.default_rng([seed, i, 1 if split == "heldout" else 0, 4242])
         w, h = SIZES[i % len(SIZES)]
         codec = "ffv1" if i == n - 1 and n > 2 else "h264"
@@ -57,7 +58,7 @@ def plan(split: str, n: int, duration: float, seed: int = 0) -> list[dict]:
             w, h = 640, 360
         fps = 25 if i % 5 == 3 else 30
         fw = float(rng.uniform(120, min(400, 0.55 * h)))
-        out.append({"name": f"{split}-{i:02d}-{ident.person}-{ident.variant}", "identity": ident,
+        out.append({"name": f"{tag}-{i:02d}-{ident.person}-{ident.variant}", "identity": ident,
                     "size": (w, h), "fps": fps, "face_width": round(fw, 1), "codec": codec,
                     "noise": 0.0 if i % 3 == 0 else round(float(rng.uniform(0.5, 2.5)), 2),
                     "crf": int(rng.choice([18, 21, 23, 26, 28])), "duration": duration,

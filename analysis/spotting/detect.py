@@ -48,6 +48,9 @@ class DetectParams:
     max_len_s: float = 6.0         # longer stretches are not expressions (posture, drift)
     pre_score: float = 0.6         # candidates from this score on are kept for EMG
     group_overlap: float = 0.3
+    pairs: bool = False            # also detect on bilateral channels (regions.PAIR_NAMES)
+    detrend_s: float = 0.0         # subtract the moving mean of each region's flow (0: off)
+    micro_pass_s: float = 0.0      # second pass for micro-expressions, detrended (pipeline)
 
 
 @dataclass
@@ -78,7 +81,8 @@ class Group:
 
     @property
     def regions(self) -> list[str]:
-        return sorted({m.region for m in self.members}, key=R.REGION_NAMES.index)
+        return sorted({r for m in self.members for r in R.member_regions(m.region)},
+                      key=R.REGION_NAMES.index)
 
     @property
     def aus(self) -> list[str]:
@@ -128,7 +132,7 @@ def region_candidates(r: int, flow: np.ndarray, valid: np.ndarray, speed: np.nda
                       thr_speed: float, sig_v: float, fps: float, p: DetectParams,
                       start: int = 0) -> list[Candidate]:
     """Candidates of region ``r`` (flow (n, n_regions, 2) in frames ``start..``)."""
-    name = R.REGION_NAMES[r]
+    name = R.CHANNEL_NAMES[r]
     v = np.where(valid[:, None], flow[:, r, :], 0.0).astype(np.float64)
     disp = np.cumsum(v, axis=0)
     n = len(v)
@@ -194,8 +198,26 @@ def _merge_unreturned(segs: list[list[int]], disp: np.ndarray, valid: np.ndarray
     return out
 
 
+def detrend(flow: np.ndarray, valid: np.ndarray, fps: float, seconds: float) -> np.ndarray:
+    """Each region's flow minus its moving mean over ``seconds`` (frames without flow count as
+    0 and are left at 0): slow residual drift (compensation error of slow head motion) out, the
+    up-and-back velocity of an expression kept."""
+    k = int(round(seconds * fps))
+    if k < 3:
+        return flow
+    f = np.where(valid[:, None, None], flow, 0.0)
+    w = uniform_filter1d(valid.astype(np.float64), size=k, mode="nearest")
+    m = uniform_filter1d(f.astype(np.float64), size=k, axis=0, mode="nearest")
+    m /= np.maximum(w, 1e-6)[:, None, None]
+    return np.where(valid[:, None, None], f - m, 0.0).astype(flow.dtype)
+
+
 def all_candidates(flow: np.ndarray, valid: np.ndarray, fps: float, p: DetectParams,
                    skip=(R.REF,), start: int = 0) -> list[Candidate]:
+    if p.detrend_s > 0:
+        flow = detrend(flow, valid, fps, p.detrend_s)
+    if p.pairs and flow.shape[1] == len(R.REGION_NAMES):
+        flow = R.with_pairs(flow)
     speed, s_sp, s_v = noise_levels(flow, valid, fps, p)
     out: list[Candidate] = []
     for r in range(flow.shape[1]):

@@ -34,7 +34,7 @@ from analysis.spotting import regions as R
 from analysis.spotting.detect import Candidate, DetectParams, Group, finish_group, robust_sigma
 from analysis.spotting.flow import head_motion_px, head_rotation_deg
 
-BROW = ("brow_in_l", "brow_in_r", "brow_out_l", "brow_out_r")
+BROW = ("brow_in_l", "brow_in_r", "brow_out_l", "brow_out_r", "brow_in_lr", "brow_out_lr")
 LIDS = R.EYE_REGIONS
 
 
@@ -49,6 +49,8 @@ class InterferenceParams:
     speech_prom: float = 0.3        # crop px of mouth opening
     speech_pad_s: float = 0.2
     head_ratio: float = 6.0
+    head_nonuniform: bool = False   # count only the rigid motion that is not uniform over the
+                                    # candidate (what the rest-to-rest baseline cannot remove)
     fast_deg_s: float = 30.0
     fast_mm_s: float = 150.0
 
@@ -116,7 +118,7 @@ def head_signals(glob: np.ndarray, pose: np.ndarray | None, depth_face: np.ndarr
     """Per-frame head motion: ``path_px`` (rigid motion, crop px/frame), ``deg_s`` (rotation
     speed: yaw/pitch from the pose, roll from the flow) and ``mm_s`` (3-D speed from depth)."""
     n = len(glob)
-    out = {"path_px": head_motion_px(glob).astype(np.float32)}
+    out = {"path_px": head_motion_px(glob).astype(np.float32), "glob": glob}
     roll = np.abs(head_rotation_deg(glob, size)) * fps
     deg = roll
     if pose is not None and len(pose) == n and np.isfinite(pose[:, 0]).sum() > 2:
@@ -175,7 +177,11 @@ def eliminate(groups: list[Group], blinks, speech: np.ndarray, head: dict, fps: 
         if members:
             keep = []
             for m in members:
-                path = float(head["path_px"][m.onset:m.offset + 1].sum())
+                if p.head_nonuniform:
+                    gl = np.asarray(head["glob"][m.onset:m.offset + 1], dtype=np.float64)
+                    path = float(head_motion_px(gl - gl.mean(axis=0)).sum())
+                else:
+                    path = float(head["path_px"][m.onset:m.offset + 1].sum())
                 m.score *= max(0.0, 1.0 - path / (p.head_ratio * m.amplitude))
                 if m.score < 1.0:
                     head_why = head_why or (f"head motion ({path:.2f} px rigid vs "

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -165,11 +165,39 @@ def spot(path, *, interference: bool = True, progress: Progress | None = None,
 def spot_features(feat: Features, fps: float, *, interference: bool = True,
                   emg: EmgEvidence | None = None, params: SpotParams | None = None
                   ) -> tuple[list[Group], list[Suppressed]]:
-    """Detection (+ EMG scoring, + interference elimination) on extracted features."""
+    """Detection (+ EMG scoring, + interference elimination) on extracted features.
+
+    With ``detect.micro_pass_s`` > 0 a second pass looks for micro-expressions in the flow with
+    its moving mean over that many seconds taken out (slow head drift, what the first pass merges
+    an expression into): its micro intervals that overlap nothing the first pass kept are added.
+    """
     p = params or SpotParams()
     dp, ip = p.detect, p.interference
     flow = feat.flow if interference else feat.flow + feat.head_flow
     valid = feat.flow_valid
+    ctx = None
+    if interference:
+        from analysis.face.aus import AU_NAMES, au_proxies
+
+        closure = au_proxies(feat.blendshapes)[:, AU_NAMES.index("AU45")]
+        ctx = (closure, speech_mask(feat.flow, valid, fps, ip),
+               head_signals(feat.glob, feat.pose, feat.depth_face, fps, feat.crop))
+    groups, suppressed = _one_pass(flow, valid, fps, dp, p, emg, ctx)
+    if dp.micro_pass_s > 0:
+        dp2 = replace(dp, detrend_s=dp.micro_pass_s)
+        more, more_s = _one_pass(flow, valid, fps, dp2, p, emg, ctx)
+
+        def free(a):
+            return not any(a.onset <= g.offset and g.onset <= a.offset for g in groups)
+        more = [g for g in more if g.type == "micro" and free(g)]
+        suppressed += [x for x in more_s if free(x) and not any(
+            x.onset <= y.offset and y.onset <= x.offset for y in suppressed)]
+        groups = sorted(groups + more, key=lambda g: g.onset)
+        suppressed.sort(key=lambda x: x.onset)
+    return groups, suppressed
+
+
+def _one_pass(flow, valid, fps, dp, p, emg, ctx):
     cands = all_candidates(flow, valid, fps, dp)
     cands = [c for c in cands if not _touches_end(c, valid)]
     groups = group_candidates(cands, fps, dp)
@@ -182,15 +210,11 @@ def spot_features(feat: Features, fps: float, *, interference: bool = True,
                 finish_group(g, fps, dp)
                 g.emg = hits
     groups = [g for g in groups if g.score >= 1.0]
-    if not interference:
+    if ctx is None:
         return groups, []
-    from analysis.face.aus import AU_NAMES, au_proxies
-
-    closure = au_proxies(feat.blendshapes)[:, AU_NAMES.index("AU45")]
-    blinks = blink_intervals(cands, closure, fps, ip)
-    speech = speech_mask(feat.flow, valid, fps, ip)
-    head = head_signals(feat.glob, feat.pose, feat.depth_face, fps, feat.crop)
-    return eliminate(groups, blinks, speech, head, fps, dp, ip)
+    closure, speech, head = ctx
+    blinks = blink_intervals(cands, closure, fps, p.interference)
+    return eliminate(groups, blinks, speech, head, fps, dp, p.interference)
 
 
 def _touches_end(c, valid: np.ndarray) -> bool:

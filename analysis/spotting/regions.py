@@ -45,10 +45,16 @@ REGIONS: dict[str, tuple[int, ...]] = {
     "bridge": (168, 6, 197),
 }
 REGION_NAMES = tuple(REGIONS)
+#: Left/right regions also read as one bilateral channel ``<base>_lr``: the mean of the left
+#: region's motion and the right region's motion mirrored (x negated), in the left region's frame.
+#: Most AUs are bilateral, so the pair has the same signal and √2 less noise.
+PAIR_BASES = ("brow_in", "brow_out", "lid_up", "lid_lo", "cheek", "nose", "mouth")
+PAIR_NAMES = tuple(f"{b}_lr" for b in PAIR_BASES)
+CHANNEL_NAMES = REGION_NAMES + PAIR_NAMES
 _IDX = {k: np.array(v) for k, v in REGIONS.items()}
 REF = REGION_NAMES.index("bridge")
-EYE_REGIONS = ("lid_up_l", "lid_up_r", "lid_lo_l", "lid_lo_r")
-MOUTH_REGIONS = ("lip_up", "mouth_l", "mouth_r", "lip_lo", "chin")
+EYE_REGIONS = ("lid_up_l", "lid_up_r", "lid_lo_l", "lid_lo_r", "lid_up_lr", "lid_lo_lr")
+MOUTH_REGIONS = ("lip_up", "mouth_l", "mouth_r", "lip_lo", "chin", "mouth_lr")
 EYE_CONTOUR_L = (33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7)
 EYE_CONTOUR_R = (362, 398, 384, 385, 386, 387, 388, 466, 263, 249, 390, 373, 374, 380, 381, 382)
 MOUTH_INNER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178,
@@ -60,15 +66,31 @@ FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365
 
 
 def region_side(name: str) -> int:
-    """-1 image-left, +1 image-right, 0 midline."""
-    return -1 if name.endswith("_l") else (1 if name.endswith("_r") else 0)
+    """-1 image-left (and bilateral pairs, read in the left region's frame), +1 image-right,
+    0 midline."""
+    return -1 if name.endswith(("_l", "_lr")) else (1 if name.endswith("_r") else 0)
+
+
+def with_pairs(flow: np.ndarray) -> np.ndarray:
+    """Region flow (n, len(REGION_NAMES), 2) → channel flow (n, len(CHANNEL_NAMES), 2)."""
+    li = [REGION_NAMES.index(b + "_l") for b in PAIR_BASES]
+    ri = [REGION_NAMES.index(b + "_r") for b in PAIR_BASES]
+    mirror = np.array([-1.0, 1.0], dtype=flow.dtype)
+    return np.concatenate([flow, 0.5 * (flow[:, li] + flow[:, ri] * mirror)], axis=1)
+
+
+def member_regions(name: str) -> tuple[str, ...]:
+    """The regions a channel stands for (a pair: both)."""
+    if name.endswith("_lr"):
+        return (name[:-3] + "_l", name[:-3] + "_r")
+    return (name,)
 
 
 def aus_for(name: str, d: np.ndarray) -> tuple[str, ...]:
     """The AUs that displacement ``d`` (crop px, y down) of region ``name`` stands for."""
     dx, dy = float(d[0]), float(d[1])
     out_x = dx * region_side(name)          # > 0: moving away from the midline
-    base = name.rsplit("_", 1)[0] if name.endswith(("_l", "_r")) else name
+    base = name.rsplit("_", 1)[0] if name.endswith(("_l", "_r", "_lr")) else name
     if base == "brow_in":
         return ("AU1",) if dy < 0 else ("AU4",)
     if base == "brow_out":
