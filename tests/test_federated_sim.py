@@ -141,3 +141,31 @@ def test_simulate_cli_json_and_bad_input(data_file, capsys, tmp_path):
         rc = main(["fl", "simulate", "--updates", "1", *argv])
         err = capsys.readouterr().err
         assert rc != 0 and words in err and "Traceback" not in err, err
+
+
+def test_every_version_is_a_model_file_in_the_catalog_and_status_shows_the_sites(data_file, tmp_path, capsys):
+    from acquisition.catalog.recognition_models import list_models
+    from analysis.recognition import modelfile
+    from app.cli import main
+
+    _, spec = data_file
+    out = tmp_path / "run"
+    assert main(["fl", "simulate", "--sites", "3", "--data", spec, "--updates", "4", "--buffer", "2",
+                 "--epochs", "1", "--out", str(out), "--json"]) == 0
+    capsys.readouterr()
+    files = sorted((out / "versions").glob("v*.safetensors"))
+    assert len(files) >= 3                                   # v0 and two server steps at least
+    model, meta = modelfile.load(files[-1])                  # what `mexlab recognize --model` loads
+    fed = meta["federated"]
+    assert fed["strategy"] == "fedbuff" and fed["parent"] == fed["version"] - 1
+    assert len(fed["sites_merged"]) == 2 and set(fed["sites_merged"]) <= {"site1", "site2", "site3"}
+    assert set(meta["metrics"]) == {"uf1", "uar"}
+    assert {m["sha256"] for m in list_models()} == {modelfile.file_sha256(f) for f in files}
+    assert main(["fl", "status", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "strategy fedbuff" in text and "finished" in text
+    for s in ("site1", "site2", "site3"):
+        assert s in text
+    assert main(["fl", "status", "--out", str(out), "--json"]) == 0
+    st = json.loads(capsys.readouterr().out)
+    assert st["final"]["per_site"] and st["sites"]["site1"]["updates"] >= 1

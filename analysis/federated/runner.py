@@ -126,6 +126,9 @@ def simulate(specs: list[str], n_sites: int, speeds: list[float], rc: dict, *, t
         m = task.evaluate(model, held)
         return {"uf1": round(float(m["uf1"]), 4), "uar": round(float(m["uar"]), 4)}
 
+    if quiet:                                   # Flower's own INFO lines (FedAvg's round log)
+        import logging
+        logging.getLogger("flwr").setLevel(logging.WARNING)
     clock = VirtualClock()
     grid = VirtualGrid(apps.client, configs, speeds, clock, outages=outages, tamper=tamper, on_send=on_send)
     res = serve(grid, rc, clock=clock, central_eval=central, quiet=quiet)

@@ -4,14 +4,16 @@ that ``mexlab fl status`` shows. All files are written by temp-and-rename.
     OUT/run.json                 strategy, settings, sites, the final summary
     OUT/status.json              sites (last update, staleness, updates, rejected), global metrics
     OUT/events.jsonl             every event (merged, buffered, rejected + reason, site-lost, ...)
-    OUT/versions/vNNNNN.npz      the global weights of version N (arrays in the model's order)
-    OUT/versions/vNNNNN.json     its lineage: strategy, parent version, versions/sites merged, metrics
+    OUT/versions/vNNNNN.safetensors  global version N: a recognition model file whose metadata
+                                     holds its lineage (strategy, parent, sites merged, settings)
+                                     and metrics; registered in the catalog's models table
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -49,27 +51,40 @@ class RunRecord:
         self.out = Path(out) if out else None
         self.meta = dict(meta)
         self.metrics: dict[int, dict] = {}
+        self.catalog_ok = True
         if self.out:
             self.out.mkdir(parents=True, exist_ok=True)
             write_json(self.out / "run.json", {**self.meta, "started": time.time()})
 
     def version(self, v: int, weights, strategy, t: float, metrics: dict | None = None) -> None:
+        """Global version ``v`` as a recognition model file (``analysis.recognition.modelfile``,
+        loadable by ``mexlab recognize --model``) with its lineage, registered in the catalog."""
         if metrics:
             self.metrics[v] = metrics
         if not self.out:
             return
-        import io
+        from analysis.recognition import modelfile, task
 
-        buf = io.BytesIO()
-        np.savez(buf, *[np.asarray(w) for w in weights])
-        name = f"v{v:05d}"
-        _atomic(self.out / "versions" / f"{name}.npz", buf.getvalue())
-        lineage = {"version": v, "parent": v - 1 if v else None, "strategy": strategy.name,
+        lineage = {"run": str(self.out.resolve()), "version": v, "parent": v - 1 if v else None,
+                   "strategy": strategy.name,
                    "sites_merged": list(getattr(strategy, "merged_sites", {}).get(v, [])),
-                   "t": round(t, 3), "time": time.time(), "metrics": metrics or {},
-                   "classes": self.meta.get("classes"), "views": self.meta.get("views"),
-                   "model_sig": self.meta.get("model_sig")}
-        write_json(self.out / "versions" / f"{name}.json", lineage)
+                   "virtual_or_wall_t": round(t, 3), "settings": self.meta.get("settings", {})}
+        model = task.new_model(len(self.meta["class_names"]), tuple(self.meta["views"]))
+        task.set_weights(model, weights)
+        path = self.out / "versions" / f"v{v:05d}.safetensors"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = modelfile.save(path, model, {"classes": list(self.meta["class_names"]), "width": 16,
+                                            "kind": "federated", "metrics": metrics or {},
+                                            "federated": lineage})
+        if not self.catalog_ok:
+            return
+        try:
+            from acquisition.catalog.recognition_models import register_model
+            register_model(path, meta)
+        except Exception as exc:  # noqa: BLE001 - the run goes on without the catalog; said once
+            self.catalog_ok = False
+            print(f"mexlab fl: the global versions are not registered in the catalog ({exc})",
+                  file=sys.stderr)
 
     def status(self, log, version: int, t: float, final: dict | None = None) -> None:
         if not self.out:
