@@ -80,7 +80,13 @@ class Recorder:
         self._stop_requested = threading.Event()
         self.errors: list[str] = []
         self.latest_frames: dict[str, CameraFrame] = {}  # for live previews: a reference, no copy
-        self.frame_listeners: list = []  # callables(CameraFrame), e.g. live spotting; must not block
+        # callables(CameraFrame), e.g. live spotting; called after the frame is queued for its file, with
+        # frame.file_index = its frame number in the video (None when the frame was dropped); must not
+        # block for live sources
+        self.frame_listeners: list = []
+        self.meta_providers: list = []  # callables() -> dict merged into session.json at every write
+        self.stop_hooks: list = []  # callables() run at stop once the camera has delivered its last frame
+        self.frames_queued: dict[str, int] = {}  # frames queued per video so far = the next frame's number
         self.started_lsl: float | None = None
         self.stopped = False
 
@@ -241,15 +247,18 @@ class Recorder:
         if last is not None and frame.camera_frame > last + 1:
             counts["dropped_counter_gap"] += frame.camera_frame - last - 1
         self._last_camera_frame[key] = frame.camera_frame
-        for listener in self.frame_listeners:
-            listener(frame)
         blocking = self.camera.kind == "playback"
         ok = self.writers[key].offer(
             QueuedFrame(frame.image, frame.camera_frame, frame.camera_timestamp_ms, frame.lsl_time),
             block=blocking, timeout=30.0 if blocking else None,
         )
-        if not ok:
+        if ok:  # the encoder writes queued frames in order: this one will be frame n of the file
+            frame.file_index = self.frames_queued.get(key, 0)
+            self.frames_queued[key] = frame.file_index + 1
+        else:
             counts["dropped_queue_overflow"] = self.writers[key].stats.dropped_queue_overflow
+        for listener in self.frame_listeners:
+            listener(frame)
 
     # ---------------------------------------------------------------------------------------
     def mark(self, event: str = "manual", **fields) -> float:
@@ -292,8 +301,7 @@ class Recorder:
             w = self.writers.get(key)
             c["dropped_queue_overflow"] = w.stats.dropped_queue_overflow if w else 0
             videos[key] = dict(c, queue=w.queue_depth if w else 0)
-        streams = {m.stream.name: {"samples": m.samples, "gaps": m.gaps, "missing": m.missing_samples,
-                                   "rate": m.stream.nominal_srate} for m in self.monitors}
+        streams = {m.stream.name: dict(self._counts_of(m), rate=m.stream.nominal_srate) for m in self.monitors}
         size = 0
         if self.folder.exists():
             size = sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file() and p.name != RESERVE_NAME)
@@ -309,6 +317,8 @@ class Recorder:
         m["dropped_frames"] = snap["dropped_frames"]
         m["dropped_samples"] = snap["dropped_samples"]
         m["streams"] = self._stream_entries()
+        for provide in list(self.meta_providers):
+            m.update(provide())
         try:
             sess.write_sidecar(self.folder, m)
         except OSError as exc:
@@ -321,8 +331,10 @@ class Recorder:
         out = []
         for mon in self.monitors:
             s = mon.stream
+            c = self._counts_of(mon)
             out.append({"name": s.name, "type": s.type, "source_id": s.source_id, "channel_count": s.channel_count,
-                        "nominal_srate": s.nominal_srate, "role": "input", "samples": mon.samples, "gaps": mon.gaps})
+                        "nominal_srate": s.nominal_srate, "role": "input", "samples": c["samples"], "gaps": c["gaps"],
+                        "counted_from": "file" if self._file_counts is not None else "live monitor"})
         if self.markers is not None:
             out.append({"name": self.markers.name, "type": "Markers", "source_id": self.markers.source_id,
                         "channel_count": 1, "nominal_srate": 0.0, "role": "markers",
@@ -345,6 +357,11 @@ class Recorder:
             self.camera.stop()
         if self.rig is not None:
             self.rig.stop()
+        for hook in list(self.stop_hooks):
+            try:
+                hook()
+            except Exception as exc:  # noqa: BLE001 - a listener's failure must not lose the session
+                self.errors.append(f"at stop: {exc}")
         for w in self.writers.values():
             w.finish(timeout=120)
             if w.stats.error and w.stats.error not in self.errors:
@@ -365,6 +382,7 @@ class Recorder:
             m.stop()
         for m in self.monitors:
             m.join(timeout=2)
+        self._count_from_file()
         self._close_outlets()
         self.meta["stopped_at"] = sess.now_iso()
         self.meta["stopped_lsl"] = stop_lsl
@@ -392,6 +410,28 @@ class Recorder:
             except MexlabError as exc:
                 self.errors.append(str(exc))
         return self.meta
+
+    _file_counts: dict | None = None  # per stream, from the written XDF (set at stop)
+
+    def _count_from_file(self) -> None:
+        """At stop: the streams' samples, gaps and losses as the written XDF holds them (the same
+        computation as ``mexlab check``); the live monitors' counts stay only if the file is unreadable."""
+        from acquisition.recorded_counts import stream_counts
+
+        xdf = self.folder / sess.XDF_NAME
+        if self._labrecorder is None or not xdf.exists():
+            return
+        try:
+            self._file_counts = stream_counts(xdf)
+        except MexlabError as exc:
+            self.errors.append(f"cannot count the streams in {xdf}: {exc}")
+
+    def _counts_of(self, mon: StreamMonitor) -> dict:
+        s = mon.stream
+        fc = (self._file_counts or {}).get((s.name, s.source_id or ""))
+        if fc is not None:
+            return {"samples": fc["samples"], "gaps": fc["gaps"], "missing": fc["missing"]}
+        return {"samples": mon.samples, "gaps": mon.gaps, "missing": mon.missing_samples}
 
     def _close_outlets(self) -> None:
         """Take mexlab's own outlets (markers, frame indexes, the rig's) off the network once

@@ -1,12 +1,22 @@
 """Live spotting during a recording (Qt-free): frames from the recorder's capture callback go through a
 bounded queue to a worker thread running the StreamingSpotter; each flag is reported with its apex
-thumbnail and the nearest protocol event. The capture path never waits: when the spotter falls behind,
-frames are skipped for spotting (counted), never for the recording."""
+thumbnail and the nearest protocol event.
+
+* Frame numbers: every frame is pushed with its frame number in ``rgb.mkv`` (set by the recorder when
+  it queued the frame), so a flag names the frames of the file, whatever was skipped before it.
+* The face model loads before Start (:func:`load_spotter`, called by the pre-flight) so spotting
+  covers the recording from its first frame.
+* The capture path of a live source never waits: when the spotter falls behind, frames are skipped for
+  spotting, never for the recording, and counted (``frames_skipped``, shown in the GUI and written to
+  ``session.json`` as ``live_spotting``). A camera file waits for the spotter instead (a file loses
+  nothing), so spotting a file live sees every frame.
+"""
 
 from __future__ import annotations
 
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -17,36 +27,73 @@ class SpotFlag:
     nearest_event: str | None   # e.g. "stimulus_onset clip-2 (1.2 s before)"
 
 
+def load_spotter(fps: float):
+    """A StreamingSpotter with its face model loaded (seconds: run it in the pre-flight)."""
+    from analysis.spotting.live import StreamingSpotter
+
+    return StreamingSpotter(fps=fps)
+
+
 class LiveSpotting:
-    def __init__(self, recorder, on_flag: Callable[[SpotFlag], None], max_queue: int = 60):
+    def __init__(self, recorder, on_flag: Callable[[SpotFlag], None], max_queue: int = 60, spotter=None):
         self.recorder = recorder
         self.on_flag = on_flag
         self._queue: queue.Queue = queue.Queue(maxsize=max_queue)
         self._stop = threading.Event()
-        self.frames_in = 0
-        self.frames_skipped = 0
+        self._spotter = spotter           # preloaded by the pre-flight, or loaded at start
+        self._blocking = recorder.camera is not None and recorder.camera.kind == "playback"
+        self.frames_in = 0                # frames queued for spotting
+        self.frames_spotted = 0           # frames the spotter has processed
+        self.frames_skipped = 0           # recorded frames passed over: queue full, or spotter stopped
+        self.model_load_s: float | None = None
         self.flags: list[SpotFlag] = []
         self.error: str | None = None
         self.face_box: tuple | None = None  # for the preview's face box
         self._thread = threading.Thread(target=self._run, name="mexlab-live-spotting", daemon=True)
 
     def start(self) -> None:
+        self.recorder.meta_providers.append(self.summary)
+        self.recorder.stop_hooks.append(self.stop)  # the recorder's stop spots the last frames first
         self.recorder.frame_listeners.append(self._listen)
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop listening, spot what is queued (camera files) and end the thread (once)."""
+        if self._stop.is_set():
+            return
         try:
             self.recorder.frame_listeners.remove(self._listen)
         except ValueError:
             pass
+        if self._blocking:
+            deadline = time.monotonic() + 30
+            while not self._queue.empty() and self._thread.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.05)
         self._stop.set()
         self._thread.join(timeout=10)
 
-    def _listen(self, frame) -> None:  # capture thread: never block
+    def summary(self) -> dict:
+        """What live spotting saw, for session.json (``live_spotting``) and the GUI."""
+        recorded = self.recorder.frames_queued.get("rgb", 0)
+        return {"live_spotting": {"frames_recorded": recorded, "frames_spotted": self.frames_spotted,
+                                  "frames_not_spotted": max(0, recorded - self.frames_spotted),
+                                  "frames_skipped": self.frames_skipped, "flags": len(self.flags),
+                                  "model_load_s": None if self.model_load_s is None else round(self.model_load_s, 2),
+                                  "error": self.error}}
+
+    def _listen(self, frame) -> None:  # capture thread: never blocks a live source
         if frame.stream != "rgb":
             return
+        if self.error is not None or (self._thread.ident is not None and not self._thread.is_alive()):
+            self.frames_skipped += 1   # the spotter has stopped (its error is shown)
+            return
+        if getattr(frame, "file_index", None) is None:
+            return   # not in the video (the recorder counted the drop): nothing to spot or number
         try:
-            self._queue.put_nowait(frame)
+            if self._blocking:
+                self._queue.put(frame, timeout=30.0)
+            else:
+                self._queue.put_nowait(frame)
             self.frames_in += 1
         except queue.Full:
             self.frames_skipped += 1
@@ -62,11 +109,19 @@ class LiveSpotting:
         return f"{payload.get('event')} {what}".strip() + f" ({abs(rel):.1f} s {'before' if rel >= 0 else 'after'})"
 
     def _run(self) -> None:
+        fps = self.recorder.camera.mode("rgb").fps if self.recorder.camera is not None else 30
+        spotter = self._spotter
+        self._spotter = None
         try:
-            from analysis.spotting.live import StreamingSpotter
-
-            fps = self.recorder.camera.mode("rgb").fps if self.recorder.camera is not None else 30
-            spotter = StreamingSpotter(fps=fps)
+            if spotter is not None and spotter.fps != float(fps):
+                spotter.close()
+                spotter = None
+            if spotter is None:
+                t0 = time.perf_counter()
+                spotter = load_spotter(fps)
+                self.model_load_s = time.perf_counter() - t0
+            else:
+                self.model_load_s = 0.0
         except Exception as exc:  # noqa: BLE001 - reported in the panel, the recording goes on
             self.error = f"live spotting unavailable: {exc}"
             return
@@ -76,7 +131,8 @@ class LiveSpotting:
                     frame = self._queue.get(timeout=0.2)
                 except queue.Empty:
                     continue
-                flags = spotter.push(frame.image, frame.lsl_time)
+                flags = spotter.push(frame.image, frame.lsl_time, index=frame.file_index)
+                self.frames_spotted += 1
                 self.face_box = spotter.last_box
                 for flag in flags:
                     sf = SpotFlag(flag, self._describe(flag.apex_t))

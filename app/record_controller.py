@@ -57,9 +57,12 @@ class RecordController:
         self._poll_s = poll_s
         self._lock = threading.Lock()
         self.stop_reason: str | None = None
+        self.attached = None  # what start(attach=...) attached to the recorder (live spotting)
 
     # -- pre-flight ----------------------------------------------------------------------------
-    def preflight(self, settings: Settings) -> PreflightReport:
+    def preflight(self, settings: Settings, live_spotting: bool = False) -> PreflightReport:
+        """Check what will be recorded; with ``live_spotting``, also load the face model now (seconds),
+        so spotting covers a recording from its first frame."""
         self.state.phase = "preflight"
         try:
             rgb = depth = None
@@ -72,18 +75,44 @@ class RecordController:
                                     "or 'no camera'")
             if settings.source == "camera-file" and not Path(settings.camera_file or "").is_file():
                 rep.problems.append(f"camera file {settings.camera_file or '(none chosen)'} does not exist")
+            if live_spotting and settings.source != "none":
+                self.preload_spotter(parse_mode(settings.rgb_mode, "RGB mode").fps)
             self.state.preflight = rep
             return rep
         finally:
             self.state.phase = "idle"
+
+    spotter = None          # a StreamingSpotter loaded by the pre-flight, taken by the next recording
+    spotter_load_s: float | None = None
+
+    def preload_spotter(self, fps: float) -> None:
+        from app.live_spotting import load_spotter
+
+        if self.spotter is not None and self.spotter.fps == float(fps):
+            return
+        self.discard_spotter()
+        t0 = time.perf_counter()
+        self.spotter = load_spotter(fps)
+        self.spotter_load_s = time.perf_counter() - t0
+
+    def take_spotter(self):
+        sp, self.spotter = self.spotter, None
+        return sp
+
+    def discard_spotter(self) -> None:
+        sp = self.take_spotter()
+        if sp is not None:
+            sp.close()
 
     # -- recording -----------------------------------------------------------------------------
     @property
     def recording(self) -> bool:
         return self.recorder is not None and not self.recorder.stopped
 
-    def start(self, config: RecordConfig) -> Path:
-        """Prepare and start (blocking: seconds). Errors leave no half-started recording behind."""
+    def start(self, config: RecordConfig, attach=None) -> Path:
+        """Prepare and start (blocking: seconds). Errors leave no half-started recording behind.
+        ``attach(recorder)`` runs between prepare and start (frame listeners see the first frame);
+        what it returns is kept as ``self.attached`` (e.g. the LiveSpotting) and stopped on failure."""
         from acquisition.recorder import Recorder
 
         with self._lock:
@@ -92,9 +121,14 @@ class RecordController:
             rec = Recorder(config)
             self.state.error = None
             rec.prepare()
+            self.attached = None
             try:
+                if attach is not None:
+                    self.attached = attach(rec)
                 rec.start()
             except MexlabError:
+                if self.attached is not None and hasattr(self.attached, "stop"):
+                    self.attached.stop()
                 rec.abandon()
                 raise
             self.recorder = rec

@@ -23,7 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--no-live-spotting", action="store_true", help="switch live spotting off")
     args = ap.parse_args()
+    load0 = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="mexlab-guibench-"))
     os.environ.setdefault("MEXLAB_CONFIG_DIR", str(work / "config"))
     os.environ.setdefault("MEXLAB_DB", f"sqlite:///{work / 'catalog.sqlite'}")
@@ -44,12 +46,15 @@ def main() -> int:
     win.resize(1500, 900)
     win.show()
     win.tabs.setCurrentWidget(win.record)
+    win.record.spotted.enabled.setChecked(not args.no_live_spotting)
     win.record.run_preflight()
     while not win.record.preflight_ok:
         wait(0.2)
+    t_start = time.perf_counter()
     win.record.start_recording()
     while not win.record.controller.recording:
-        wait(0.1)
+        wait(0.02)
+    start_s = time.perf_counter() - t_start
     wait(2.0)  # warm-up
     rates = []
     n0, t0 = win.record.rgb_preview.frames_shown, time.perf_counter()
@@ -59,6 +64,8 @@ def main() -> int:
         wait(5.0)
         rates.append((win.record.rgb_preview.frames_shown - a) / (time.perf_counter() - ta))
     total = (win.record.rgb_preview.frames_shown - n0) / (time.perf_counter() - t0)
+    rec = win.record.controller.recorder
+    cam = rec.rig.camera
     win.record.controller.stop("benchmark done")
     meta = win.record.controller.state.last_session
     win.confirm_close = lambda box: 0
@@ -71,7 +78,14 @@ def main() -> int:
         "preview_fps_mean": total,
         "preview_fps_median_5s": statistics.median(rates),
         "preview_fps_min_5s": min(rates),
+        "live_spotting": not args.no_live_spotting,
+        "start_s": round(start_s, 2),
         "dropped_frames": meta["dropped_frames"],
+        "dropped_by_video": {k: {"camera_counter_gap": v["dropped_counter_gap"],
+                                 "queue_overflow": v["dropped_queue_overflow"]} for k, v in meta["counts"].items()},
+        "rig_render_ms_mean": round(1000 * cam.render_seconds / max(1, cam.frames_generated), 1),
+        "live_spotting_summary": meta.get("live_spotting"),
+        "load_average": [round(load0, 1), round(os.getloadavg()[0], 1)],
         "dropped_samples": meta["dropped_samples"],
         "frames_recorded": meta["counts"]["rgb"]["frames_written"],
     }

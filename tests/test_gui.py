@@ -58,8 +58,10 @@ def test_record_from_the_gui_and_find_the_session(qtbot, window):
     assert not win.record.start_btn.isEnabled()  # no Start before a pre-flight
     _preflight(qtbot, win)
     assert win.record.start_btn.isEnabled(), win.record.preflight_text.toPlainText()
+    assert win.record.controller.spotter is not None  # the face model loads in the pre-flight, not after Start
     qtbot.mouseClick(win.record.start_btn, Qt.LeftButton)
     _wait_recording(qtbot, win)
+    assert win.record.live_spotting is not None and win.record.live_spotting.model_load_s == 0.0
     qtbot.waitUntil(lambda: win.record.rgb_preview.frames_shown >= 15 and win.record.depth_preview.frames_shown >= 15,
                     timeout=30000)
     qtbot.waitUntil(lambda: win.record.traces.updates >= 3 and len(win.record.traces._plots) == 3, timeout=20000)
@@ -77,7 +79,11 @@ def test_record_from_the_gui_and_find_the_session(qtbot, window):
                                          for c in counts.values())
     rec = win.record.controller.recorder
     folder = Path(rec.folder)
-    assert json.loads((folder / "session.json").read_text())["counts"]["rgb"]["frames_written"] > 0
+    written = json.loads((folder / "session.json").read_text())
+    assert written["counts"]["rgb"]["frames_written"] > 0
+    ls = written["live_spotting"]  # what live spotting saw, skipped frames counted
+    assert ls["frames_recorded"] == written["counts"]["rgb"]["frames_written"]
+    assert ls["frames_spotted"] + ls["frames_not_spotted"] == ls["frames_recorded"]
     # the window keeps the recorder, but its outlets are off the network (their LSL ports are free)
     import pylsl
 

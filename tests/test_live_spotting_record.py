@@ -1,9 +1,14 @@
-"""Live spotting during a real recording of the simulated rig: the micro-expressions the rig made are
-flagged while recording, each within 0.5 s of its end, with its AU and an apex thumbnail."""
+"""Live spotting during a real-time recording of the simulated rig: whatever the machine's load, every
+recorded frame is either spotted or counted as not spotted (shown in the GUI, written to session.json),
+and a flag names frames of rgb.mkv: its apex time is the time of that frame in the frame index.
+
+How well the detector finds the rig's micro-expressions is tested apart from the real-time queue
+(tests/test_live_spotting_file.py): under CPU load a real-time spotter skips frames, and this test once
+found 0 of 4 micro-expressions while the skipping went unreported."""
 
 from __future__ import annotations
 
-import csv
+import json
 import time
 
 import numpy as np
@@ -11,41 +16,38 @@ import pyxdf
 
 from acquisition.recorder import Recorder
 from acquisition.sources import RecordConfig
-from app.live_spotting import LiveSpotting
+from app.live_spotting import LiveSpotting, load_spotter
 
 
-def test_live_flags_match_the_rigs_micro_expressions(tmp_path):
+def test_live_spotting_accounts_for_every_frame_and_numbers_file_frames(tmp_path):
     out = tmp_path / "s"
+    spotter = load_spotter(30)
     rec = Recorder(RecordConfig(out=out, source="simulate", duration=21, register=False, seed=1))
     rec.prepare()
-    rec.start()
     flags = []
-    live = LiveSpotting(rec, flags.append)
-    live.start()
+    live = LiveSpotting(rec, flags.append, spotter=spotter, max_queue=10)
+    live.start()  # between prepare and start, as the GUI does: it sees the first frame
+    rec.start()
     rec.mark("stimulus_onset", stimulus="clip-1")
     while rec.should_stop() is None:
         time.sleep(0.2)
+    meta = rec.stop()
     live.stop()
-    rec.stop()
     assert live.error is None
+    ls = json.loads((out / "session.json").read_text())["live_spotting"]
+    written = meta["counts"]["rgb"]["frames_written"]
+    assert ls["frames_recorded"] == written
+    assert ls["frames_spotted"] == live.frames_spotted and 0 < ls["frames_spotted"] <= written
+    assert ls["frames_not_spotted"] == written - ls["frames_spotted"]
+    assert ls["flags"] == len(flags)
+    assert live.frames_in + live.frames_skipped == written  # every recorded frame: queued or counted skipped
+    assert ls["frames_spotted"] + live._queue.qsize() == live.frames_in  # the rest was still queued at stop
     streams, _ = pyxdf.load_xdf(str(out / "recording.xdf"), dejitter_timestamps=False)
     idx = next(s for s in streams if s["info"]["name"][0] == "mexlab-rgb-frames")
     t_of = dict(zip(np.asarray(idx["time_series"])[:, 0].astype(int), idx["time_stamps"]))
-    with open(out / "ground_truth.csv") as fh:
-        truth = [r for r in csv.DictReader(fh) if r["type"] == "micro"]
-    assert len(truth) >= 3
-    found = 0
-    for r in truth:
-        t_on, t_off = t_of[int(r["onset"])], t_of[int(r["offset"])]
-        hits = [f for f in flags if f.flag.onset_t <= t_off and f.flag.offset_t >= t_on]
-        if hits:
-            found += 1
-            f = hits[0].flag
-            assert f.latency_s <= 0.5
-            assert set(r["aus"].split("+")) & set(f.aus), (r["aus"], f.aus)
-            assert f.thumbnail is not None and f.thumbnail.ndim == 3
-            assert hits[0].nearest_event.startswith("stimulus_onset clip-1")
-    assert found >= len(truth) - 1, (found, len(truth))
-    false = [f for f in flags if not any(t_of[int(r["onset"])] - 0.2 <= f.flag.apex_t <= t_of[int(r["offset"])] + 0.2
-                                          for r in truth)]
-    assert len(false) <= 1
+    for f in flags:
+        fl = f.flag
+        assert 0 <= fl.onset <= fl.apex <= fl.offset < written
+        assert abs(t_of[fl.apex] - fl.apex_t) < 1e-3, (fl.apex, fl.apex_t, t_of[fl.apex])
+        assert abs(t_of[fl.onset] - fl.onset_t) < 1e-3
+        assert f.nearest_event.startswith("stimulus_onset clip-1")

@@ -35,6 +35,7 @@ class CameraFrame:
     camera_frame: int
     camera_timestamp_ms: float
     lsl_time: float
+    file_index: int | None = None  # its frame number in the video file, set by the recorder once queued
 
 
 def _intrinsics_dict(vprof) -> dict:
@@ -93,6 +94,8 @@ class RealSenseCamera:
         self._playback = device.as_playback() if kind == "playback" else None
         self._anchor_lock = threading.Lock()
         self._anchor: tuple[float, float] | None = None  # (camera ms, lsl s) for non-global domains
+        self._busy = 0  # frame callbacks running now (stop waits for them: no frame arrives after stop)
+        self._busy_lock = threading.Lock()
         self._choose_profiles(rgb, depth)
 
     # -- choosing modes -------------------------------------------------------------------------
@@ -246,6 +249,15 @@ class RealSenseCamera:
         return lsl0 + (ts_ms - ms0) / 1000.0
 
     def _callback(self, frame) -> None:
+        with self._busy_lock:
+            self._busy += 1
+        try:
+            self._deliver(frame)
+        finally:
+            with self._busy_lock:
+                self._busy -= 1
+
+    def _deliver(self, frame) -> None:
         rs = self.rs
         try:
             stype = frame.get_profile().stream_type()
@@ -282,4 +294,9 @@ class RealSenseCamera:
             except RuntimeError:
                 pass
         self._sensors = []
+        # sensor.stop() can return while a callback still runs (a paced file frame): wait for it, so
+        # every frame is handed over before the recorder drains its writers
+        deadline = time.monotonic() + 3.0
+        while self._busy and time.monotonic() < deadline:
+            time.sleep(0.005)
         self.finished.set() if self.kind == "playback" else None

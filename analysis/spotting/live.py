@@ -82,6 +82,7 @@ class StreamingSpotter:
         self._thumbs: dict[int, np.ndarray | None] = {}
         self._emitted: deque = deque(maxlen=256)     # (onset, apex, offset) already flagged
         self._n = 0
+        self._file_index: dict[int, int] = {}        # push number -> frame number given to push()
         self.stats = LiveStats()
         self.flags: list[LiveFlag] = []
 
@@ -95,11 +96,14 @@ class StreamingSpotter:
         self.close()
 
     # ------------------------------------------------------------------ per frame
-    def push(self, frame: np.ndarray, timestamp: float) -> list[LiveFlag]:
-        """Feed one RGB frame (H×W×3 uint8) with its timestamp (s); returns new flags."""
+    def push(self, frame: np.ndarray, timestamp: float, index: int | None = None) -> list[LiveFlag]:
+        """Feed one RGB frame (H×W×3 uint8) with its timestamp (s); returns new flags. ``index``: the
+        frame's number in the recorded video (flags then name file frames, even when frames were
+        skipped before this one); by default frames are numbered as pushed."""
         t0 = time.perf_counter()
         i = self._n
         self._n += 1
+        self._file_index[i] = i if index is None else int(index)
         gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
         rgb = frame if self.proc.wants_rgb(i) else None
         if self.proc.flow.m is not None:
@@ -139,6 +143,8 @@ class StreamingSpotter:
         first = self._recs[0].index
         for k in [k for k in self._thumbs if k < first]:
             del self._thumbs[k]
+        for k in [k for k in self._file_index if k < first]:
+            del self._file_index[k]
 
     def _thumbnail(self, frame: np.ndarray) -> np.ndarray | None:
         m = self.proc.flow.m
@@ -175,7 +181,9 @@ class StreamingSpotter:
                 continue
             self._emitted.append((on, ap, off))
             thumb = self._thumbs.get(ap)
-            out.append(LiveFlag(on, ap, off, g.type, round(float(g.score), 3), g.aus, g.regions,
+            fi = self._file_index
+            out.append(LiveFlag(fi.get(on, on), fi.get(ap, ap), fi.get(off, off), g.type,
+                                round(float(g.score), 3), g.aus, g.regions,
                                 recs[g.onset].t, recs[g.apex].t, recs[g.offset].t, now_t,
                                 now_t - recs[g.offset].t,
                                 None if thumb is None else thumb.copy()))

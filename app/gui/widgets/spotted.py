@@ -34,6 +34,20 @@ class SpottedPanel(QWidget):
         self.list.clear()
         self.t0 = t0
         self.count = 0
+        self.note.setText("Flags appear here within half a second of an expression's end.")
+
+    def show_progress(self, summary: dict) -> None:
+        """The flag count and, when the spotter could not keep up, how many frames it did not see."""
+        text = f"{self.count} expression(s) flagged"
+        skipped = summary.get("frames_skipped", 0)
+        if skipped:
+            text += (f"; {skipped} of {summary.get('frames_recorded', 0)} frames not spotted live (the machine "
+                     "was too busy; they are recorded, run Analyze → Spot afterwards)")
+        if summary.get("error"):
+            text = summary["error"]
+        if self.note.text() != text:
+            self.note.setText(text)
+            self.note.setStyleSheet("color:#c0392b;" if skipped or summary.get("error") else "")
 
     def _add(self, sf) -> None:
         f = sf.flag

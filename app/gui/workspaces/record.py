@@ -174,7 +174,9 @@ class RecordWorkspace(QWidget):
         self._settings_changed()
         self.preflight_text.setPlainText("checking cameras, LSL streams (measuring rates) and disk space …")
         self.preflight_btn.setEnabled(False)
-        run_in_thread(lambda: self.controller.preflight(self.settings), self._preflight_done, self._failed)
+        spot = self.spotted.enabled.isChecked()
+        run_in_thread(lambda: self.controller.preflight(self.settings, live_spotting=spot), self._preflight_done,
+                      self._failed)
 
     def _preflight_done(self, rep) -> None:
         self.preflight_ok = rep.ok
@@ -200,30 +202,43 @@ class RecordWorkspace(QWidget):
         self.start_btn.setEnabled(False)
         self.status.setText(f"starting … ({folder})")
         self.traces.clear()
-        run_in_thread(lambda: self.controller.start(cfg), self._started, self._failed)
+        self.spotted.reset(None)
+        run_in_thread(lambda: self.controller.start(cfg, attach=self._attach_live_spotting()), self._started,
+                      self._failed)
 
     def _started(self, folder) -> None:
         self.status.setText(f"recording to {folder}")
-        self._start_live_spotting()
-
-    def _start_live_spotting(self) -> None:
-        from app.live_spotting import LiveSpotting
-
         rec = self.controller.recorder
-        self.spotted.reset(rec.started_lsl if rec else None)
-        if rec is None or rec.camera is None or "rgb" not in rec.camera.streams or not self.spotted.enabled.isChecked():
+        self.spotted.t0 = rec.started_lsl if rec else None
+        self.live_spotting = self.controller.attached
+        if self.live_spotting is None:
             self.spotted.note.setText("live spotting is off (no colour video, or switched off)")
-            return
-        self.live_spotting = LiveSpotting(rec, self.spotted.flag_arrived.emit)
-        self.live_spotting.start()
+
+    def _attach_live_spotting(self):
+        """A function for RecordController.start: live spotting attached between prepare and start (so it
+        sees the first frame), with the face model the pre-flight loaded."""
+        if not self.spotted.enabled.isChecked():
+            self.controller.discard_spotter()
+            return None
+        emit = self.spotted.flag_arrived.emit
+
+        def attach(rec):
+            from app.live_spotting import LiveSpotting
+
+            if rec.camera is None or "rgb" not in rec.camera.streams:
+                return None
+            ls = LiveSpotting(rec, emit, spotter=self.controller.take_spotter())
+            ls.start()
+            return ls
+
+        return attach
 
     def _stop_live_spotting(self) -> None:
         if self.live_spotting is not None:
             ls = self.live_spotting
             self.live_spotting = None
-            ls.stop()
-            if ls.error:
-                self.spotted.note.setText(ls.error)
+            ls.stop()  # the recorder's stop has already stopped it (after the last frame): a no-op then
+            self.spotted.show_progress(ls.summary()["live_spotting"])
 
     # -- protocol runs ------------------------------------------------------------------------
     def start_protocol(self, name: str, windowed: bool = True, screen_index: int = 0, *, quick: bool = False,
@@ -255,8 +270,9 @@ class RecordWorkspace(QWidget):
         self.launcher.run_btn.setEnabled(False)
         self.status.setText(f"starting protocol {proto.name} … ({folder})")
         self.traces.clear()
-        run_in_thread(lambda: self.controller.start(cfg), lambda f: (self._started(f), self._await_first_frame()),
-                      self._failed)
+        self.spotted.reset(None)
+        run_in_thread(lambda: self.controller.start(cfg, attach=self._attach_live_spotting()),
+                      lambda f: (self._started(f), self._await_first_frame()), self._failed)
 
     def _await_first_frame(self, tries: int = 0) -> None:
         from app.protocol_session import first_frame_arrived
@@ -354,8 +370,8 @@ class RecordWorkspace(QWidget):
             self.status.setText(self.state.message)
 
     def _tick(self) -> None:
-        if not self.controller.recording and self.live_spotting is not None:
-            self._stop_live_spotting()
+        if self.live_spotting is not None and not self.controller.recording and self.state.phase == "idle":
+            self._stop_live_spotting()  # the recording has ended and its stop is done
         if not self.controller.recording:
             if self.stop_btn.isEnabled():
                 self._refresh_buttons()
@@ -383,5 +399,7 @@ class RecordWorkspace(QWidget):
             self.counters.update_from(snap)
         if slow:
             self.traces.update_from(self.controller.monitors())
+            if self.live_spotting is not None:
+                self.spotted.show_progress(self.live_spotting.summary()["live_spotting"])
         if self.stop_btn.isEnabled() != (self.state.phase == "recording"):
             self._refresh_buttons()

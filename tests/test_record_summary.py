@@ -1,0 +1,68 @@
+"""The recording summary (session.json, the end-of-recording lines) says what the written XDF holds,
+by the computation `mexlab check` uses. Found by a lab: after an LSL outlet vanished for 5 s and came
+back, the summary said 1,822 samples where the XDF held 1,973, and "2 gaps" where the file has one."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import pylsl
+
+from acquisition.check import check_path
+from acquisition.lsl_streams import StreamRequest
+from acquisition.recorder import Recorder
+from acquisition.sources import RecordConfig
+from tests.helpers_lsl import make_outlet, unique_name
+
+RATE = 100.0
+
+
+def test_outlet_vanishing_and_returning_summary_agrees_with_check(tmp_path):
+    name = unique_name("emg")
+    sid = unique_name("amp")
+    holder = {"outlet": make_outlet(name, "EMG", 2, RATE, source_id=sid)}
+    stop = threading.Event()
+    away = threading.Event()
+
+    def pump():
+        n = 0
+        t0 = pylsl.local_clock()
+        while not stop.is_set():
+            due = int((pylsl.local_clock() - t0) * RATE)
+            if due > n:
+                if not away.is_set() and holder["outlet"] is not None:
+                    for k in range(n, due):
+                        holder["outlet"].push_sample(np.full(2, k, np.float32), t0 + k / RATE)
+                n = due
+            stop.wait(0.005)
+
+    th = threading.Thread(target=pump, daemon=True)
+    th.start()
+    out = tmp_path / "s"
+    rec = Recorder(RecordConfig(out=out, source="none", no_camera=True, register=False,
+                                lsl=[StreamRequest("name", name)]))
+    try:
+        rec.prepare()
+        rec.start()
+        stop.wait(2.5)
+        away.set()  # the amplifier's program goes away ...
+        holder["outlet"] = None
+        stop.wait(5.0)
+        holder["outlet"] = make_outlet(name, "EMG", 2, RATE, source_id=sid)  # ... and comes back
+        away.clear()
+        stop.wait(6.0)
+        meta = rec.stop()
+    finally:
+        stop.set()
+        th.join(2)
+    entry = next(s for s in meta["streams"] if s["name"] == name)
+    report = check_path(out)
+    in_file = next(s for s in report["streams"] if s["name"] == name)
+    assert in_file["gaps"] == 1  # one pause of 5 s
+    assert entry["samples"] == in_file["sample_count"], (entry, in_file)
+    assert entry["gaps"] == in_file["gaps"] == 1
+    assert entry["counted_from"] == "file"
+    assert 400 <= meta["dropped_samples"] <= 600  # ~5 s at 100 Hz, from the file's timestamps
+    assert json.loads((out / "session.json").read_text())["streams"] == meta["streams"]
