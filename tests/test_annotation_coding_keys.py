@@ -176,6 +176,7 @@ def test_the_lab_sequence_through_the_widget(qtbot, long_video, tmp_path):
     # the table shows the selection the keys will edit; inside it, P edits it, visibly
     assert [ws.table.item(r, 0).text() for r in range(2)] == ["1", "2"]
     assert ws.selected().onset == 706 and ws.table.selectionModel().selectedRows()[0].row() == 1
+    assert ws.tracks.selected_span == (ws.clip.time_of(706), ws.clip.time_of(718))   # outlined on the tracks
     goto(qtbot, ws, 712)
     assert "I/P/O edit event #2 (706-717)" in ws.info.text()
     qtbot.keyClick(ws, Qt.Key_P)
@@ -185,9 +186,18 @@ def test_the_lab_sequence_through_the_widget(qtbot, long_video, tmp_path):
     # Escape clears the selection: then a key inside event #2 starts a new event, #2 is untouched
     qtbot.keyClick(ws, Qt.Key_Escape)
     assert ws.selected() is None and not ws.table.selectionModel().selectedRows()
+    assert ws.tracks.selected_span is None
     qtbot.keyClick(ws, Qt.Key_I)
     assert ws.pending_onset == 712 and ws.coding.sorted()[1].onset == 706
     qtbot.keyClick(ws, Qt.Key_Escape)
     assert ws.pending_onset is None and len(ws.coding.events) == 2
+    # a half-coded event is never dropped silently: changing the coder says so
+    qtbot.keyClick(ws, Qt.Key_I)
+    qtbot.keyClick(ws, Qt.Key_Delete)                   # nothing selected: said, nothing deleted
+    assert len(ws.coding.events) == 2 and "Escape drops the event being coded" in ws.status.text()
+    ws.coder_edit.setText("bob")
+    ws.coder_edit.editingFinished.emit()
+    assert ws.coding.events == {} and ws.pending_onset is None
+    assert "not stored: the new event: onset 712 was being coded" in ws.status.text()
     ws.close_session()
     ws.store.close()

@@ -170,6 +170,8 @@ class AnnotateModel:
     def delete_selected(self) -> bool:
         sel = self.selected()
         if sel is None:
+            self._say("select an event to delete it (click its row)"
+                      + ("; Escape drops the event being coded" if self.pending is not None else ""), error=True)
             return False
         n = self.number(sel.uid)
         self.coding.remove(sel.uid)

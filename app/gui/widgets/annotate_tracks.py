@@ -38,6 +38,7 @@ class Tracks(pg.GraphicsLayoutWidget):
         self._regions: list = []
         self._follow = True
         self.spotted: list = []
+        self.selected_span: tuple[float, float] | None = None
         self.notes: list[str] = []      # what could not be drawn, and why
         self.time_axis = None           # TimeAxis, linked to the first plot when there is one
 
@@ -126,17 +127,20 @@ class Tracks(pg.GraphicsLayoutWidget):
             p.addItem(pg.InfiniteLine(t, angle=90, pen=pg.mkPen((80, 80, 200), width=1),
                                       label=text[:18], labelOpts={"position": 0.8, "color": (60, 60, 160)}))
 
-    def set_events(self, spans: list[tuple[float, float, str, str]]) -> None:
-        """``(t0, t1, status, label)``: shown on every plot's background, labelled on the last."""
+    def set_events(self, spans: list[tuple[float, float, str, str]], selected: int | None = None) -> None:
+        """``(t0, t1, status, label)``: shown on every plot's background, labelled on the last; the
+        ``selected`` one (index) outlined in blue, the event the coding keys edit when inside it."""
         for p, r in self._regions:
             p.removeItem(r)
         self._regions = []
         if not self._plots:
             self._plot("events", MIN_HEIGHT)
-        for t0, t1, status, label in spans:
+        self.selected_span = spans[selected][:2] if selected is not None and 0 <= selected < len(spans) else None
+        for i, (t0, t1, status, label) in enumerate(spans):
+            pen = pg.mkPen((30, 90, 220), width=2) if i == selected else pg.mkPen(None)
             for k, p in enumerate(self._plots):
                 r = pg.LinearRegionItem((t0, t1), movable=False, brush=EVENT_BRUSH.get(status, EVENT_BRUSH["accepted"]),
-                                        pen=pg.mkPen(None))
+                                        pen=pen)
                 r.setZValue(-10)
                 p.addItem(r)
                 self._regions.append((p, r))

@@ -55,6 +55,7 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
         self.model: AnnotateModel | None = None
         self.rgb = self.depth = None
         self._clock: PlayClock | None = None
+        self._dropped: str | None = None      # an event being coded when the session was closed
         self.play_stats = {"shown": 0, "skipped": 0}
         self.loop: tuple[int, int] | None = None
         self._building = False
@@ -216,6 +217,8 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
         for r in (self.rgb, self.depth):
             if r is not None:
                 r.close()
+        if self.model is not None and self.model.pending is not None:
+            self._dropped = self.model.pending.describe()
         self.rgb = self.depth = self.clip = self.coding = self.model = None
 
     def _coder_changed(self) -> None:
@@ -229,11 +232,22 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
         evs = self._store().events(self.clip.session_id, self.coder)
         self.coding = Coding(self.coder, self.clip.fps, evs, on_change=self._save)
         n = max(self.rgb.n_frames, self.clip.n_frames) if self.rgb is not None else self.clip.n_frames
-        frame = self.model.frame if self.model is not None else 0
+        old = self.model
         self.model = AnnotateModel(self.coding, n)
-        self.model.seek(frame)
+        dropped = self._dropped
+        self._dropped = None
+        if old is not None:                       # reloaded (another coder, or the stored truth after a conflict)
+            self.model.seek(old.frame)
+            if old.coding.coder == self.coder:
+                self.model.select(old.selected_uid)
+                self.model.matches = {k: v for k, v in old.matches.items() if k in self.coding.events}
+            if old.pending is not None:
+                dropped = old.pending.describe()
         self._open_journal()
         self._refresh_events()
+        if dropped:
+            self._say(f"not stored: the {dropped.split(' (press')[0]} was being coded when the coding was "
+                      "reloaded; code it again", error=True)
 
     # ------------------------------------------------------------------ video
     @property
@@ -398,7 +412,8 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
             self._after()
 
     def delete_selected(self) -> None:
-        if self.model is not None and self.model.delete_selected():
+        if self.model is not None:
+            self.model.delete_selected()
             self._after()
 
     def undo(self) -> None:
@@ -447,9 +462,16 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
         self.table.resizeColumnsToContents()
         self._building = False
         self._show_selected()
+        self._draw_events()
+
+    def _draw_events(self) -> None:
+        """The events as bands on the tracks, numbered as in the table, the selected one outlined."""
+        evs = self.coding.sorted() if self.coding else []
+        keep = self.model.selected_uid if self.model is not None else None
         t = self.clip.time_of if self.clip else (lambda f: 0.0)
         self.tracks.set_events([(t(e.onset), t(e.offset + 1), e.status, f"#{k} {e.aus} {e.emotion or ''}".strip())
-                                for k, e in enumerate(evs, 1)])
+                                for k, e in enumerate(evs, 1)],
+                               selected=next((k for k, e in enumerate(evs) if e.uid == keep), None))
 
     def _selected(self) -> None:
         """The user picked a row (or cleared the selection): that is the model's selection now."""
@@ -462,6 +484,7 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
             if self.clip is not None:
                 self._show_info()
         self._show_selected()
+        self._draw_events()
 
     def _show_selected(self) -> None:
         e = self.selected()
