@@ -42,7 +42,7 @@ def record_run(rec, run, proto, plan, simulated: bool) -> str:
     if run.state == "finished":
         return "protocol finished"
     at = dict(run.engine.aborted_at or run.engine.step_reached())
-    at["text"] = f"aborted at {at['text']}"
+    at["text"] = f"aborted {at['text']}" if at["step"] == 0 else f"aborted at {at['text']}"
     at["reason"] = run.engine.abort_reason
     rec.meta["aborted_at"] = at
     rec.meta["protocol_run"]["aborted_at"] = at["text"]

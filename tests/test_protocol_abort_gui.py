@@ -33,8 +33,8 @@ def test_abort_in_the_record_workspace_marks_the_session_aborted(qtbot, tmp_path
         win.record.stop_recording()  # the experimenter stops: the run is aborted, then the recording
         qtbot.waitUntil(lambda: win.record.controller.state.last_session is not None, timeout=120000)
         meta = win.record.controller.state.last_session
+        assert meta["protocol_run"]["state"] == "aborted" and meta["status"] == "aborted"
         at = run.engine.aborted_at
-        assert meta["status"] == "aborted" and meta["protocol_run"]["state"] == "aborted"
         assert meta["aborted_at"]["text"] == f"aborted at {at['text']}"
         assert meta["aborted_at"]["reason"] == "recording stopped by the experimenter"
         folder = Path(win.record.controller.recorder.folder)
