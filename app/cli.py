@@ -92,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
         argv = ["gui"]  # `mexlab` alone starts the desktop application
+    if argv == ["--version"]:  # without importing a single command module
+        print(f"mexlab {version()}")
+        return 0
     only = _command_module(argv)
     parser = build_parser(only)
     if only is not None and argv[0] not in parser.get_default("command_names_known"):
