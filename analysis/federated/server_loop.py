@@ -28,7 +28,7 @@ class LoopConfig:
     k: int = 3
     alpha: float = 0.5
     a: float = 0.5
-    tau_max: int = 8
+    tau_max: int = 32
     clip: float | None = None
     noise: float = 0.0
     seed: int = 0

@@ -93,7 +93,7 @@ def check_update(u: Update, shapes: list[tuple], current_version: int,
 class _Base:
     name = "base"
 
-    def __init__(self, weights: Weights, *, a: float = 0.5, tau_max: int = 8):
+    def __init__(self, weights: Weights, *, a: float = 0.5, tau_max: int = 32):
         if a < 0:
             raise ValueError("the staleness exponent a must be >= 0")
         if tau_max < 0:
@@ -129,7 +129,7 @@ class FedBuff(_Base):
 
     name = "fedbuff"
 
-    def __init__(self, weights: Weights, *, k: int = 3, a: float = 0.5, tau_max: int = 8,
+    def __init__(self, weights: Weights, *, k: int = 3, a: float = 0.5, tau_max: int = 32,
                  server_lr: float = 1.0):
         super().__init__(weights, a=a, tau_max=tau_max)
         if k < 1:
@@ -167,7 +167,7 @@ class FedAsync(_Base):
 
     name = "fedasync"
 
-    def __init__(self, weights: Weights, *, alpha: float = 0.5, a: float = 0.5, tau_max: int = 8):
+    def __init__(self, weights: Weights, *, alpha: float = 0.5, a: float = 0.5, tau_max: int = 32):
         super().__init__(weights, a=a, tau_max=tau_max)
         if not 0 < alpha <= 1:
             raise ValueError("alpha must be in (0, 1]")

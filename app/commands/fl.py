@@ -26,8 +26,8 @@ def _common_training(p) -> None:
     p.add_argument("--alpha", type=float, default=0.5, help="FedAsync: mixing weight (default 0.5)")
     p.add_argument("--staleness-exponent", type=float, default=0.5, metavar="A",
                    help="s(tau) = (1+tau)^-A (default 0.5)")
-    p.add_argument("--max-staleness", type=int, default=8, metavar="TAU",
-                   help="drop updates staler than this (default 8)")
+    p.add_argument("--max-staleness", type=int, default=32, metavar="TAU",
+                   help="drop updates staler than this (default 32)")
     p.add_argument("--clip", type=float, default=0.0, help="clip each site update to this L2 norm")
     p.add_argument("--noise", type=float, default=0.0,
                    help="Gaussian noise multiplier on clipped updates (site side; no accounting)")
