@@ -4,7 +4,7 @@
     docs/screenshots.py --app     only the main window: record-workspace, sessions-workspace,
                                   analyze-spotting, analyze-physiology
     docs/screenshots.py --tests   only the views the GUI tests drive into place (annotate-coding,
-                                  annotate-reconcile, annotate-reliability, sessions-self-reports, the
+                                  annotate-reconcile, annotate-candidates, annotate-reliability, sessions-self-reports, the
                                   protocol display and panel): those tests, run with
                                   MEXLAB_SCREENSHOTS=docs/img (tests/screens.py)
 
@@ -29,6 +29,7 @@ IMG = ROOT / "docs" / "img"
 SCREENSHOT_TESTS = (
     "tests/test_annotation_workspace.py::test_tracks_spotted_intervals_au_traces_and_heights",
     "tests/test_annotation_workspace.py::test_reconcile_dialog_stores_the_consensus",
+    "tests/test_annotation_gui.py::test_keyboard_workflow_code_undo_redo_save_reopen",
     "tests/test_annotation_clips.py::test_reliability_per_clip_session_and_study_cli_and_gui",
     "tests/test_gui.py::test_protocol_run_from_the_record_workspace",
     "tests/test_protocol_panel.py",

@@ -1,7 +1,7 @@
 """The Annotate workspace driven from the keyboard on a real recorded (simulated) session: code an
 event, undo, redo, (auto)save, reopen; EMG candidates accepted and rejected with the keys, one that
 coincides with a coded event shown as such; the min/max envelope keeps every peak. The screenshot
-goes to the test's temporary folder."""
+annotate-candidates.png goes to the test's temporary folder (tests/screens.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from analysis.annotation.emg_coding import channel_maps, session_candidates
 from analysis.annotation.store import AnnotationStore
 from app.gui.widgets.annotate_tracks import minmax_envelope
 from app.gui.workspaces.annotate import COLUMNS, AnnotateWorkspace
+from tests.screens import save_screenshot
 
 pytestmark = [pytest.mark.rig, pytest.mark.labrecorder]
 
@@ -150,7 +151,7 @@ def test_keyboard_workflow_code_undo_redo_save_reopen(qtbot, session_dir, tmp_pa
     ws2.zoom.setCurrentIndex(2)
     ws2.seek(cand.apex)
     qtbot.wait(50)
-    ws2.grab().save(str(tmp_path / "annotate-candidates.png"))
+    save_screenshot(ws2, "annotate-candidates", tmp_path)
     for w in (ws, ws2, ws3):
         w.close_session()
         w.store.close()

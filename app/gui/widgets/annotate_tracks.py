@@ -198,9 +198,9 @@ class TimeAxis(pg.GraphicsLayoutWidget):
     def __init__(self, tracks: Tracks, parent=None):
         super().__init__(parent)
         self.setBackground("w")
-        self.setFixedHeight(96)
+        self.setFixedHeight(104)
         self.ci.layout.setContentsMargins(0, 0, 0, 0)
-        self.ci.layout.setSpacing(0)
+        self.ci.layout.setVerticalSpacing(10)
         self.seconds = pg.AxisItem("bottom")
         self.seconds.setLabel("time from the first frame", units="s")
         self.seconds.enableAutoSIPrefix(False)
