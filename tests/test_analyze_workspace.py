@@ -39,6 +39,9 @@ def test_face_crop():
     assert face_crop(img, (np.nan,) * 4) is img and face_crop(img, None) is img
 
 
+@pytest.mark.rig
+@pytest.mark.labrecorder
+@pytest.mark.face_model
 def test_combo_labels_crop_and_double_click(qtbot, spotted):
     ws = AnalyzeWorkspace(None)
     qtbot.addWidget(ws)
@@ -67,6 +70,9 @@ def test_combo_labels_crop_and_double_click(qtbot, spotted):
     assert sig.args == [spotted, onset]
 
 
+@pytest.mark.rig
+@pytest.mark.labrecorder
+@pytest.mark.face_model
 def test_cancel_stops_the_spotting(qtbot, spotted, tmp_path):
     fresh = tmp_path / "fresh"                          # no cached features: the face model runs
     shutil.copytree(spotted, fresh, ignore=shutil.ignore_patterns(".mexlab-cache", "analysis"))
@@ -83,6 +89,9 @@ def test_cancel_stops_the_spotting(qtbot, spotted, tmp_path):
     assert not (fresh / "analysis" / "spotting.json").exists()
 
 
+@pytest.mark.rig
+@pytest.mark.labrecorder
+@pytest.mark.face_model
 def test_main_window_annotate_follows_and_opens_at_the_frame(qtbot, spotted, tmp_path, monkeypatch):
     from app.gui.main_window import MainWindow
 
