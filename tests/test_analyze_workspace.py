@@ -116,5 +116,10 @@ def test_main_window_annotate_follows_and_opens_at_the_frame(qtbot, spotted, tmp
     win.toggle_help()
     assert win.help_overlay.isVisible() and "start recording" in win.help_overlay.text()
     win.help_overlay.close_help()
+    keys = {a.shortcut().toString(): a for a in win.actions()}
+    assert "F1" in keys and "?" in keys                 # both keys open it, window-wide
+    keys["?"].trigger()
+    assert win.help_overlay.isVisible()
+    win.help_overlay.close_help()
     win.annotate.close_session()
     win.annotate.store.close()

@@ -201,3 +201,46 @@ def test_the_lab_sequence_through_the_widget(qtbot, long_video, tmp_path):
     assert "not stored: the new event: onset 712 was being coded" in ws.status.text()
     ws.close_session()
     ws.store.close()
+
+
+def test_the_last_track_is_reachable_and_the_axis_follows(qtbot):
+    """Fourteen tracks in the scroll area: scrolled to the end, the last one is in view entirely; the
+    time axis under them shows the tracks' window."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    from app.gui.widgets.annotate_tracks import TimeAxis, Tracks, TrackScroll
+
+    box = QWidget()
+    qtbot.addWidget(box)
+    tracks = Tracks()
+    axis = TimeAxis(tracks)
+    scroll = TrackScroll(tracks)
+    lay = QVBoxLayout(box)
+    lay.addWidget(scroll)
+    lay.addWidget(axis)
+    t = np.arange(0, 10, 0.01)
+    for k in range(13):
+        tracks.add_series(f"EMG{k} (µV)", t, np.sin(t * (k + 1)))
+    tracks.add_markers([(1.0, "stimulus_onset")])
+    axis.set_fps(30.0)
+    tracks.show_window(2.0)
+    box.resize(900, 420)
+    box.show()
+    qtbot.wait(100)
+    sb = scroll.verticalScrollBar()
+    sb.setValue(sb.maximum())
+    qtbot.wait(50)
+    last = tracks._plots[-1]
+    top = tracks.mapTo(scroll.viewport(), QPoint(0, int(tracks.mapFromScene(last.sceneBoundingRect().topLeft()).y())))
+    bottom = tracks.mapTo(scroll.viewport(),
+                          QPoint(0, int(tracks.mapFromScene(last.sceneBoundingRect().bottomLeft()).y())))
+    assert 0 <= top.y() < bottom.y() <= scroll.viewport().height()
+    x0, x1 = tracks._plots[0].viewRange()[0]
+    assert np.allclose(axis.seconds.range, (x0, x1)) and axis.frames.scale == 30.0
+    # lined up with the plot area: the axis starts where the plots' view starts
+    vb_left = tracks._plots[0].vb.mapToScene(tracks._plots[0].vb.rect().topLeft()).x()
+    ax_left = axis.seconds.mapToScene(axis.seconds.boundingRect().topLeft()).x()
+    g_vb = tracks.mapToGlobal(tracks.mapFromScene(vb_left, 0)).x()
+    g_ax = axis.mapToGlobal(axis.mapFromScene(ax_left, 0)).x()
+    assert abs(g_vb - g_ax) <= 3, (g_vb, g_ax)

@@ -196,7 +196,7 @@ def test_candidate_buttons_and_baseline(qtbot, session_dir, tmp_path):
 
 
 def test_shortcuts_are_data(qtbot, session_dir, tmp_path, monkeypatch):
-    assert shortcuts.shortcut("annotate.onset") == "I" and len(shortcuts.shortcuts("annotate.")) == 17
+    assert shortcuts.shortcut("annotate.onset") == "I" and len(shortcuts.shortcuts("annotate.")) == 16
     # the user's own key, stored in the settings by the CLI, replaces the default in the workspace
     assert main(["shortcuts", "set", "annotate.onset", "u"]) == 0
     assert shortcuts.shortcut("annotate.onset") == "U" and shortcuts.SHORTCUTS["annotate.onset"] == "I"
@@ -217,7 +217,7 @@ def test_shortcuts_are_data(qtbot, session_dir, tmp_path, monkeypatch):
     assert ws.help_overlay.isVisible()
     text = ws.help_overlay.text()
     assert "<b>U</b></code></td><td>onset here" in text and "<b>I</b>" not in text
-    for aid, keys in shortcuts.shortcuts("annotate.").items():
+    for aid, keys in {**shortcuts.shortcuts("annotate."), **shortcuts.shortcuts("app.")}.items():
         assert f"<b>{keys}</b>" in text and shortcuts.DESCRIPTIONS[aid] in text
     qtbot.keyClick(ws.help_overlay, Qt.Key_Space)           # any key closes it
     assert not ws.help_overlay.isVisible()

@@ -2,7 +2,7 @@
 
 It keeps one thing of its own: the session open. A session opened in Sessions or Analyze is the one
 Annotate shows when its tab is next shown (a double-click on a spotted interval in Analyze opens it in
-Annotate at that frame). F1 shows the keys (app/gui/shortcuts.py) over the window."""
+Annotate at that frame). F1 or ? shows the keys (app/gui/shortcuts.py) over the window."""
 
 from __future__ import annotations
 
@@ -75,9 +75,10 @@ class MainWindow(QMainWindow):
         add("sessions.recheck", "Re-check session", self.sessions.recheck)
         add("app.quit", "Quit", self.close)
         add("app.help", "Keyboard shortcuts", self.toggle_help)
+        add("app.help_alt", "Keyboard shortcuts", self.toggle_help)
 
     def toggle_help(self) -> None:
-        """F1: the keys over the window (in Annotate, its own overlay, which ? opens too)."""
+        """F1 or ?: the keys over the window (in Annotate, over the workspace)."""
         if self.tabs.currentWidget() is self.annotate:
             self.annotate.help_overlay.toggle()
         else:

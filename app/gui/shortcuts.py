@@ -26,6 +26,7 @@ SHORTCUTS: dict[str, str] = {
     "sessions.open_folder": "Ctrl+O",
     "app.quit": "Ctrl+Q",
     "app.help": "F1",
+    "app.help_alt": "?",
     # Annotate workspace (active while it has the focus; typing in a text field takes precedence)
     "annotate.step_forward": "Right",
     "annotate.step_back": "Left",
@@ -43,7 +44,6 @@ SHORTCUTS: dict[str, str] = {
     "annotate.redo_alt": "Ctrl+Y",
     "annotate.goto": "Ctrl+G",
     "annotate.cancel": "Escape",
-    "annotate.help": "?",
 }
 
 #: what each action does, in the words the help overlay (F1, ?) shows
@@ -61,6 +61,7 @@ DESCRIPTIONS: dict[str, str] = {
     "sessions.open_folder": "open the selected session's folder",
     "app.quit": "quit mexlab",
     "app.help": "show or hide this list of keys",
+    "app.help_alt": "show or hide this list of keys",
     "annotate.step_forward": "next frame",
     "annotate.step_back": "previous frame",
     "annotate.step_forward_10": "ten frames forward",
@@ -77,7 +78,6 @@ DESCRIPTIONS: dict[str, str] = {
     "annotate.redo_alt": "redo",
     "annotate.goto": "go to a frame (123) or a time (4.5s)",
     "annotate.cancel": "drop the event being coded, else clear the selection",
-    "annotate.help": "show or hide this list of keys",
 }
 
 GROUPS = {"workspace": "Workspaces", "record": "Record", "sessions": "Sessions", "app": "Application",

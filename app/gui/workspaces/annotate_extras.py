@@ -50,12 +50,13 @@ class AnnotateExtras:
             "play": self.toggle_play, "onset": self.mark_onset, "apex": self.mark_apex, "offset": self.mark_offset,
             "accept": lambda: self._set_status("accepted"), "reject": lambda: self._set_status("rejected"),
             "delete": self.delete_selected, "undo": self.undo, "redo": self.redo, "redo_alt": self.redo,
-            "goto": lambda: self.goto.setFocus(), "cancel": self.cancel, "help": self.help_overlay.toggle,
+            "goto": lambda: self.goto.setFocus(), "cancel": self.cancel,
         }
         self._keymap = {}
-        f1 = QKeySequence(shortcut("app.help"))     # the window's key: here only for key presses sent
-        if not f1.isEmpty():                        # straight to the workspace (no QShortcut: the main
-            self._keymap[f1.toString()] = self.help_overlay.toggle   # window's action would be ambiguous)
+        for aid in ("app.help", "app.help_alt"):   # the window's keys (F1, ?): here only for key presses
+            seq = QKeySequence(shortcut(aid))      # sent straight to the workspace (no QShortcut: the
+            if not seq.isEmpty():                  # main window's action would make it ambiguous)
+                self._keymap[seq.toString()] = self.help_overlay.toggle
         for aid, keys in shortcuts("annotate.").items():
             fn = fns.get(aid.split(".", 1)[1])
             seq = QKeySequence(keys)
