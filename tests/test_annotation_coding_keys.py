@@ -193,6 +193,9 @@ def test_the_lab_sequence_through_the_widget(qtbot, long_video, tmp_path):
     assert ws.pending_onset is None and len(ws.coding.events) == 2
     # a half-coded event is never dropped silently: changing the coder says so
     qtbot.keyClick(ws, Qt.Key_I)
+    ws.table.selectRow(0)                               # a row picked meanwhile: the keys still fill the new event
+    assert "I, P and O go to it" in ws.status.text() and ws.selected().onset == 387
+    ws.table.clearSelection()
     qtbot.keyClick(ws, Qt.Key_Delete)                   # nothing selected: said, nothing deleted
     assert len(ws.coding.events) == 2 and "Escape drops the event being coded" in ws.status.text()
     ws.coder_edit.setText("bob")

@@ -481,6 +481,9 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
         uid = self.table.item(rows[0].row(), 0).data(Qt.UserRole) if rows else None
         if self.model is not None:
             self.model.select(uid)
+            if uid is not None and self.model.pending is not None:
+                self._say("a new event is being coded: I, P and O go to it until it is stored "
+                          "(Escape drops it); the fields below edit the selected event", error=True)
             if self.clip is not None:
                 self._show_info()
         self._show_selected()
