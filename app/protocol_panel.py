@@ -14,7 +14,7 @@ from __future__ import annotations
 import pylsl
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QMessageBox, QPushButton,
-                               QVBoxLayout, QWidget)
+                               QSizePolicy, QVBoxLayout, QWidget)
 
 WAIT_TEXT = {"participant": "waiting for the participant", "experimenter": "waiting for you: press Continue",
              "video_end": "playing the clip to its end", "time": "timed"}
@@ -65,9 +65,19 @@ class ProtocolPanel(QWidget):
         self.refresh()
 
     def _build(self) -> None:
+        # nothing here may change size with its text: long step texts must neither widen the window
+        # nor move the buttons between steps (a click on Skip missed when they did)
+        for label in (self.header, self.state, self.where, self.step_title, self.waiting):
+            label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
+        self.prompt.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
+        self.prompt.setFixedHeight(self.prompt.fontMetrics().height() * 2 + 26)  # two lines of the question
         lay = QVBoxLayout(self)
         lay.addWidget(self.header)
         lay.addWidget(self.state)
+        row = QHBoxLayout()  # the buttons first: whatever the step shows below, they stay put
+        for b in (self.next_button, self.pause_button, self.skip_button, self.abort_button):
+            row.addWidget(b)
+        lay.addLayout(row)
         cur = QGroupBox("Now")
         cl = QVBoxLayout(cur)
         cl.addWidget(self.where)
@@ -75,10 +85,6 @@ class ProtocolPanel(QWidget):
         cl.addWidget(self.prompt)
         cl.addWidget(self.waiting)
         lay.addWidget(cur)
-        row = QHBoxLayout()
-        for b in (self.next_button, self.pause_button, self.skip_button, self.abort_button):
-            row.addWidget(b)
-        lay.addLayout(row)
         note = QHBoxLayout()
         note.addWidget(self.note_edit, 1)
         note.addWidget(self.note_button)
@@ -92,6 +98,8 @@ class ProtocolPanel(QWidget):
         lists.addWidget(nxt)
         lists.addWidget(ev)
         lay.addLayout(lists, 1)
+        for lst in (self.upcoming, self.events):
+            lst.setMinimumHeight(60)
         self.resize(760, 620)
 
     # -- wiring ---------------------------------------------------------------------------------
@@ -156,14 +164,18 @@ class ProtocolPanel(QWidget):
         quick = " (quick)" if plan.quick else ""
         self.header.setText(f"{plan.protocol.title}{quick}  -  participant {plan.participant}{group}")
         n = len(plan.steps)
-        self.state.setText(f"{eng.state.upper()}   step {min(eng.index + 1, n)} of {n}"
-                           + (f"   ({run.error})" if run.error else ""))
+        if eng.state == "aborted" and eng.aborted_at:  # where it stopped, not the closing steps after
+            where = f"at step {eng.aborted_at['step']} of {eng.aborted_at['of']}"
+        else:
+            where = f"step {min(eng.index + 1, n)} of {n}"
+        self.state.setText(f"{eng.state.upper()}   {where}" + (f"   ({run.error})" if run.error else ""))
+        self.state.setToolTip(self.state.text())
+        self.header.setToolTip(self.header.text())
         s = eng.step
         if s is None:
             self.where.setText("")
             self.step_title.setText("run ended" if eng.done else "")
             self.prompt.setText("")
-            self.prompt.setVisible(False)
             self.waiting.setText(eng.abort_reason or "")
         else:
             trial = f", trial {s.trial} of {s.trials_in_block}" if s.trial else ""
@@ -176,7 +188,8 @@ class ProtocolPanel(QWidget):
             if s.type == "stimulus":
                 prompt = str(p.get("stimulus", ""))
             self.prompt.setText(prompt)
-            self.prompt.setVisible(bool(prompt))
+            self.prompt.setToolTip(prompt)
+            self.prompt.setVisible(True)  # always there (empty or not): nothing below moves
             wait = eng.waiting_for
             text = WAIT_TEXT.get(wait, "showing…") if wait else "showing…"
             if eng.deadline is not None and eng.state == "running":

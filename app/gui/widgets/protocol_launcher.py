@@ -62,7 +62,19 @@ class ProtocolLauncher(QWidget):
             self.run_requested.emit(name, self.windowed.isChecked(), int(self.screen.currentData() or 0))
 
     def show_panel(self, panel) -> None:
+        """Embed the run's panel in a scroll area: however much it shows, it never makes the window grow
+        (which hid the stream counters during a run)."""
+        from PySide6.QtWidgets import QFrame, QScrollArea
+
+        if getattr(self, "_scroll", None) is not None:
+            self._scroll.takeWidget()  # the previous run's panel: handed back, not destroyed here
         if self.panel is not None:
             self.panel.setParent(None)
+        if getattr(self, "_scroll", None) is None:
+            self._scroll = QScrollArea()
+            self._scroll.setWidgetResizable(True)
+            self._scroll.setFrameShape(QFrame.NoFrame)
+            self._scroll.setMinimumHeight(260)
+            self.panel_holder.addWidget(self._scroll)
         self.panel = panel
-        self.panel_holder.addWidget(panel)
+        self._scroll.setWidget(panel)

@@ -14,6 +14,7 @@ from acquisition.errors import MexlabError
 from app.record_controller import RecordController, config_from_settings, next_session_folder
 from app.settings import Settings
 from app.gui.widgets.counters import CountersTable
+from app.gui.widgets.loss_banner import LossBanner
 from app.gui.widgets.preview import FramePreview
 from app.gui.widgets.protocol_launcher import ProtocolLauncher
 from app.gui.widgets.spotted import SpottedPanel
@@ -97,6 +98,9 @@ class RecordWorkspace(QWidget):
 
         center = QWidget()
         cv = QVBoxLayout(center)
+        # losses cannot be missed: a red banner with the counts, kept after the recording stops
+        self.loss_banner = LossBanner()
+        cv.addWidget(self.loss_banner)
         previews = QHBoxLayout()
         self.rgb_preview = FramePreview("RGB")
         self.depth_preview = FramePreview("Depth")
@@ -130,14 +134,16 @@ class RecordWorkspace(QWidget):
         self.status.setWordWrap(True)
         rv.addWidget(self.status)
         self.counters = CountersTable()
+        self.counters.setMinimumHeight(150)  # two videos and a few streams stay readable during a run
         rv.addWidget(self.counters, 2)
         self.protocol_box = QGroupBox("Protocol")
         self.launcher = ProtocolLauncher()
         self.launcher.run_requested.connect(self.start_protocol)
         QVBoxLayout(self.protocol_box).addWidget(self.launcher)
-        rv.addWidget(self.protocol_box)
+        rv.addWidget(self.protocol_box, 3)
         spot = QGroupBox("Spotted micro-expressions (live)")
         self.spotted = SpottedPanel()
+        self.spotted.list.setMinimumHeight(60)
         QVBoxLayout(spot).addWidget(self.spotted)
         rv.addWidget(spot, 1)
         self.live_spotting = None
@@ -203,6 +209,7 @@ class RecordWorkspace(QWidget):
         self.status.setText(f"starting … ({folder})")
         self.traces.clear()
         self.spotted.reset(None)
+        self.loss_banner.hide()
         run_in_thread(lambda: self.controller.start(cfg, attach=self._attach_live_spotting()), self._started,
                       self._failed)
 
@@ -271,6 +278,7 @@ class RecordWorkspace(QWidget):
         self.status.setText(f"starting protocol {proto.name} … ({folder})")
         self.traces.clear()
         self.spotted.reset(None)
+        self.loss_banner.hide()
         run_in_thread(lambda: self.controller.start(cfg, attach=self._attach_live_spotting()),
                       lambda f: (self._started(f), self._await_first_frame()), self._failed)
 
@@ -336,6 +344,7 @@ class RecordWorkspace(QWidget):
 
     def _stopped(self, meta) -> None:
         self._stop_live_spotting()
+        self.show_losses(self.state.snapshot, final=True)
         self._refresh_buttons()
         if meta is not None:
             self.status.setText(self.state.message)
@@ -356,6 +365,13 @@ class RecordWorkspace(QWidget):
         box.open()  # not exec(): the event loop (previews, a running recording) keeps going
 
     # -- live view ------------------------------------------------------------------------------
+    def show_losses(self, snap: dict | None, final: bool = False) -> None:
+        self.loss_banner.show_losses(snap, final)
+
+    def _encoders_behind(self) -> bool:
+        rec = self.controller.recorder
+        return rec is not None and any(w.queue_depth > 10 for w in list(rec.writers.values()))
+
     def _refresh_buttons(self) -> None:
         rec = self.controller.recording
         phase = self.state.phase
@@ -376,7 +392,15 @@ class RecordWorkspace(QWidget):
             if self.stop_btn.isEnabled():
                 self._refresh_buttons()
             return
-        frames = self.controller.latest_frames()
+        import time as _time
+
+        now = _time.monotonic()
+        # the recording comes first: while an encoder falls behind, previews drop to ~5 fps
+        if self._encoders_behind() and now - getattr(self, "_last_preview", 0.0) < 0.2:
+            frames = {}
+        else:
+            frames = self.controller.latest_frames()
+            self._last_preview = now
         f = frames.get("rgb")
         if f is not None and f.camera_frame != self.rgb_preview.last_camera_frame:
             box = self.live_spotting.face_box if self.live_spotting is not None else None
@@ -386,9 +410,6 @@ class RecordWorkspace(QWidget):
         if d is not None and d.camera_frame != self.depth_preview.last_camera_frame:
             self.depth_preview.show_depth(d.image)
             self.depth_preview.last_camera_frame = d.camera_frame
-        import time as _time
-
-        now = _time.monotonic()
         slow = now - getattr(self, "_last_slow", 0.0) >= 0.1  # text and traces at 10 Hz
         if slow:
             self._last_slow = now
@@ -397,6 +418,7 @@ class RecordWorkspace(QWidget):
             t = snap["elapsed"]
             self.elapsed.setText(f"{int(t // 60):02d}:{t % 60:04.1f}")
             self.counters.update_from(snap)
+            self.show_losses(snap)
         if slow:
             self.traces.update_from(self.controller.monitors())
             if self.live_spotting is not None:
