@@ -1,0 +1,130 @@
+"""Recognition bench: LOSO UF1/UAR of the baselines and MvCL at several label fractions, time and
+memory of a LOSO run, per-sample inference time.
+
+    nice -n 10 .venv/bin/python bench/recognition_loso.py --data /tmp/rig_heldout \\
+        [--make heldout --subjects 12 --per-subject 40] [--runs NAME,...] [--fractions 0.05,0.1,0.25,1]
+
+``--make SPLIT`` first writes the rig data set (analysis/recognition/rigdata.py) to ``--data``.
+Runs (each a full LOSO with the fixed budget of analysis/recognition/protocol.Config):
+``sup-rgb``, ``sup-depth``, ``sup-rgb+depth``, ``sup-rgb+diff``, ``mvcl-rgb+depth``,
+``mvcl-rgb+diff`` (strict), ``mvcl-rgb+diff-trans`` (transductive). One JSON line per run is
+appended to ``--log``; a markdown table is printed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+RUNS = {
+    "sup-rgb": dict(views=("rgb",)),
+    "sup-depth": dict(views=("depth",)),
+    "sup-rgb+depth": dict(views=("rgb", "depth")),
+    "sup-rgb+diff": dict(views=("rgb", "diff")),
+    "mvcl-rgb+depth": dict(views=("rgb", "depth"), pretrain="mvcl"),
+    "mvcl-rgb+diff": dict(views=("rgb", "diff"), pretrain="mvcl"),
+    "mvcl-rgb+diff-trans": dict(views=("rgb", "diff"), pretrain="mvcl", regime="transductive"),
+}
+
+
+def inference_ms(data, n: int = 30) -> dict:
+    """Median ms per sample: the model alone (one sample at a time), and features + model on the
+    rig's frames (read from the image files, landmarks, flow)."""
+    import numpy as np
+
+    from analysis.recognition import task as T
+    model = T.new_model(len(data.class_names), ("rgb", "diff"))
+    one = []
+    for i in range(min(n, len(data))):
+        s = T.subset(data, [i])
+        t = time.perf_counter()
+        T.predict_proba(model, s)
+        one.append((time.perf_counter() - t) * 1000)
+    return {"model_ms_median": float(np.median(one))}
+
+
+def features_ms(spec: str, n: int = 20) -> float:
+    import numpy as np
+
+    from analysis.datasets import read_spec
+    from analysis.recognition.features import compute
+    res = read_spec(spec, "3")
+    ms = []
+    for s in res.usable[:n]:
+        s.rgb = type(s.rgb)(s.rgb.path, dict(s.rgb.files))
+        t = time.perf_counter()
+        from analysis.recognition import features as F
+        old = F.PARAMS
+        F.PARAMS = {**old, "bench": time.time()}      # a fresh key: no cache hit
+        try:
+            compute([s])
+        finally:
+            F.PARAMS = old
+        ms.append((time.perf_counter() - t) * 1000)
+    return float(np.median(ms[1:] or ms))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True, type=Path)
+    ap.add_argument("--make", choices=["tuning", "heldout"])
+    ap.add_argument("--subjects", type=int, default=12)
+    ap.add_argument("--per-subject", type=int, default=40)
+    ap.add_argument("--runs", default=",".join(RUNS))
+    ap.add_argument("--fractions", default="1")
+    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--pretrain-epochs", type=int, default=15)
+    ap.add_argument("--log", type=Path, default=Path("/tmp/recognition_bench.jsonl"))
+    ap.add_argument("--timing", action="store_true", help="also time inference")
+    a = ap.parse_args()
+    from analysis.recognition import task as T
+    from analysis.recognition.protocol import Config, loso
+
+    if a.make:
+        from analysis.recognition.rigdata import make_rig_release
+        make_rig_release(a.data, split=a.make, n_subjects=a.subjects, per_subject=a.per_subject,
+                         seed=1 if a.make == "heldout" else 0)
+    spec = f"casme3:{a.data}"
+    t0 = time.perf_counter()
+    data = T.load_dataset([spec], "3", ("rgb", "diff", "depth"), include_unlabelled=True)
+    print(f"# {len(data)} segments ({data.summary}), features {time.perf_counter() - t0:.0f} s",
+          flush=True)
+    rows = []
+    for name in a.runs.split(","):
+        for f in (float(x) for x in a.fractions.split(",")):
+            cfg = Config(**RUNS[name], label_fraction=f, epochs=a.epochs,
+                         pretrain_epochs=a.pretrain_epochs)
+            t, c = time.perf_counter(), time.process_time()
+            r = loso(data, cfg)
+            row = {"run": name, "fraction": f, "uf1": round(r["uf1"], 4), "uar": round(r["uar"], 4),
+                   "accuracy": round(r["accuracy"], 4), "n": r["n_samples"],
+                   "subjects": r["n_subjects"], "wall_s": round(time.perf_counter() - t, 1),
+                   "cpu_s": round(time.process_time() - c, 1),
+                   "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+                   "load": round(os.getloadavg()[0], 1), "data": str(a.data),
+                   "date": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+                   "config": cfg.as_dict()}
+            rows.append(row)
+            with open(a.log, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
+            print(json.dumps({k: row[k] for k in ("run", "fraction", "uf1", "uar", "wall_s",
+                                                  "cpu_s", "maxrss_mb", "load")}), flush=True)
+    if a.timing:
+        print(json.dumps({**inference_ms(data), "features_plus_model_ms_median":
+                          features_ms(spec)}), flush=True)
+    print("| run | labels | UF1 | UAR | wall s | CPU s |\n|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['run']} | {r['fraction']:.0%} | {r['uf1']:.3f} | {r['uar']:.3f} | "
+              f"{r['wall_s']:.0f} | {r['cpu_s']:.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
