@@ -1,6 +1,9 @@
-"""The pre-flight before Start: cameras, LSL streams with their measured rates, required streams,
-rate mismatches, free disk and how many minutes of recording it holds. Qt-free; the GUI runs it in a
-worker thread and the CLI prints it (``mexlab preflight``)."""
+"""The pre-flight before Start: exactly what will be recorded, each with a status light: the cameras,
+the required LSL streams and (with the simulated rig) the rig's own streams, measured for a second;
+free disk and how many minutes of recording it holds. Streams of other programs are listed as not
+recorded and not judged. A required stream that is missing blocks Start; one that delivers nothing
+(dead: 0 Hz) blocks Start unless the experimenter overrides it. Qt-free; the GUI runs it in a worker
+thread."""
 
 from __future__ import annotations
 
@@ -27,6 +30,21 @@ class StreamStatus:
     stream: FoundStream
     measured_srate: float | None
     required: bool = False
+    role: str = "required"  # required | rig (the simulated rig's own, measured on a test run) | other
+
+    @property
+    def dead(self) -> bool:
+        """A regular stream that delivered nothing while measured."""
+        return self.stream.nominal_srate > 0 and not self.measured_srate
+
+    @property
+    def light(self) -> str:
+        """green (flowing at its rate), amber (rate mismatch), red (dead), grey (not recorded)."""
+        if self.role == "other":
+            return "grey"
+        if self.dead:
+            return "red"
+        return "amber" if self.mismatch else "green"
 
     @property
     def mismatch(self) -> bool:
@@ -37,8 +55,10 @@ class StreamStatus:
 
     def describe(self) -> str:
         meas = "" if self.measured_srate is None else f", measured {self.measured_srate:.1f} Hz"
-        flag = " — RATE MISMATCH" if self.mismatch and self.required else ""
-        return f"{self.stream.describe()}{meas}{flag}" + (" [required]" if self.required else "")
+        flag = " — DEAD (no samples)" if self.dead and self.role != "other" else (
+            " — RATE MISMATCH" if self.mismatch and self.role != "other" else "")
+        tag = {"required": " [required]", "rig": " [simulated rig]", "other": " [not recorded]"}[self.role]
+        return f"{self.stream.describe()}{meas}{flag}{tag}"
 
 
 @dataclass
@@ -50,6 +70,17 @@ class PreflightReport:
     free_bytes: int = 0
     bytes_per_s: float = 0.0
     problems: list[str] = field(default_factory=list)
+    others: list[StreamStatus] = field(default_factory=list)  # on the network, not recorded
+    catalog: str | None = None  # "reachable" or the error
+    preview: dict = field(default_factory=dict)  # {"rgb": HxWx3 uint8, "depth": HxW uint16}: what the camera sees
+
+    @property
+    def dead(self) -> list[StreamStatus]:
+        return [s for s in self.streams if s.dead]
+
+    def ready(self, override_dead: bool = False) -> bool:
+        """Start may go ahead: no problem, and no dead stream unless the experimenter overrides."""
+        return not self.problems and (override_dead or not self.dead)
 
     @property
     def minutes_free(self) -> float:
@@ -68,7 +99,13 @@ class PreflightReport:
             out.append(f"  colour modes: {', '.join(c['rgb_modes']) or 'none'}")
             out.append(f"  depth modes: {', '.join(c['depth_modes']) or 'none'}")
         for s in self.streams:
-            out.append(f"lsl: {s.describe()}")
+            out.append(f"[{s.light}] lsl: {s.describe()}")
+        if self.catalog:
+            out.append(f"catalog: {self.catalog}")
+        for s in self.others:
+            out.append(f"[grey] other program: {s.stream.describe()} — not recorded")
+        for s in self.dead:
+            out.append(f"DEAD: {s.stream.name} delivered no sample in the measurement; Start needs an override")
         mins = self.minutes_free
         out.append(f"disk: {self.free_bytes / 1e9:.1f} GB free" + ("" if mins == float("inf") else f", about {mins:.0f} min of recording"))
         out += [f"PROBLEM: {p}" for p in self.problems]
@@ -122,10 +159,63 @@ def recording_bytes_per_s(rgb: Mode | None, depth: Mode | None) -> float:
     return b + 200_000  # XDF: EMG, physiology, indices
 
 
+def _rig_probe(fps: int):
+    """The simulated rig's own outlets, on a short test run (a unique prefix: nothing else matches)."""
+    import secrets
+
+    from acquisition.sim.outlets import SimOutlets
+    from acquisition.sim.schedule import make_schedule
+
+    probe = SimOutlets(make_schedule(30.0, fps=float(fps), seed=0), prefix="mexlab-sim",
+                       source_prefix=f"mexlab-sim-preflight-{secrets.token_hex(4)}")
+    probe.start(pylsl.local_clock())
+    return probe
+
+
 def run_preflight(required: list[str], out_folder: Path, rgb: Mode | None, depth: Mode | None,
                   wait: float = 1.0, measure_s: float = 1.0, min_minutes: float = 5.0,
-                  look_for_cameras: bool = True) -> PreflightReport:
+                  look_for_cameras: bool = True, simulate: bool = False) -> PreflightReport:
     rep = PreflightReport()
+    probe = _rig_probe(rgb.fps if rgb else 30) if simulate else None
+    try:
+        _check_streams(rep, required, wait, measure_s, probe)
+    finally:
+        if probe is not None:
+            probe.stop()
+            probe.close()
+    _check_disk_and_cameras(rep, out_folder, rgb, depth, min_minutes, look_for_cameras)
+    return rep
+
+
+def _check_streams(rep: PreflightReport, required: list[str], wait: float, measure_s: float, probe) -> None:
+    reqs = [StreamRequest.parse(r) for r in required]
+    found = list_streams(wait=wait)
+    rig_ids = {st["source_id"] for st in probe.streams.values()} if probe is not None else set()
+    own = [s for s in found if s.source_id in rig_ids]
+    if probe is not None and len(own) < len(rig_ids):  # not heard yet: ask for each by its source_id
+        for sid in rig_ids - {s.source_id for s in own}:
+            own += [FoundStream.from_info(i) for i in pylsl.resolve_byprop("source_id", sid, minimum=1, timeout=3.0)]
+    req = [s for s in found if s.source_id not in rig_ids and any(getattr(s, r.prop) == r.value for r in reqs)]
+    chosen = req + own
+    rates = measure_rates(chosen, measure_s) if chosen else {}
+    rep.streams = [StreamStatus(s, rates.get(s.uid), True, "required") for s in req]
+    rep.streams += [StreamStatus(s, rates.get(s.uid), False, "rig") for s in own]
+    rep.others = [StreamStatus(s, None, False, "other") for s in found
+                  if s.source_id not in rig_ids and all(s.uid != c.uid for c in chosen)
+                  and not s.source_id.startswith("mexlab-sim-preflight-")]
+    for r in reqs:
+        if not any(getattr(s, r.prop) == r.value for s in req):
+            rep.missing.append(str(r))
+            rep.problems.append(f"required LSL stream {r} is not on the network")
+    if probe is not None and len(own) < len(rig_ids):
+        rep.problems.append("the simulated rig's streams cannot be seen on LSL (is the network interface down?)")
+    for st in rep.streams:
+        if not st.dead and st.mismatch:
+            rep.problems.append(f"{st.stream.name}: measured {st.measured_srate:.1f} Hz, nominal {st.stream.nominal_srate:g} Hz")
+
+
+def _check_disk_and_cameras(rep: PreflightReport, out_folder: Path, rgb, depth, min_minutes: float,
+                            look_for_cameras: bool) -> None:
     if look_for_cameras:
         try:
             from acquisition.realsense.devices import list_devices
@@ -133,19 +223,6 @@ def run_preflight(required: list[str], out_folder: Path, rgb: Mode | None, depth
             rep.cameras = [d.as_dict() for d in list_devices()]
         except Exception as exc:  # noqa: BLE001 - report, don't fail the whole pre-flight
             rep.camera_error = str(exc)
-    found = list_streams(wait=wait)
-    reqs = [StreamRequest.parse(r) for r in required]
-    rates = measure_rates(found, measure_s) if found else {}
-    for s in found:
-        is_req = any(getattr(s, r.prop) == r.value for r in reqs)
-        rep.streams.append(StreamStatus(s, rates.get(s.uid), is_req))
-    for r in reqs:
-        if not any(getattr(s, r.prop) == r.value for s in found):
-            rep.missing.append(str(r))
-            rep.problems.append(f"required LSL stream {r} is not on the network")
-    for st in rep.streams:
-        if st.required and st.mismatch:  # other streams on the network are listed, not judged
-            rep.problems.append(f"{st.stream.name}: measured {st.measured_srate:.1f} Hz, nominal {st.stream.nominal_srate:g} Hz")
     probe = Path(out_folder)
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
@@ -153,4 +230,23 @@ def run_preflight(required: list[str], out_folder: Path, rgb: Mode | None, depth
     rep.bytes_per_s = recording_bytes_per_s(rgb, depth)
     if rep.minutes_free < min_minutes:
         rep.problems.append(f"only {rep.minutes_free:.1f} min of recording fit on the disk of {probe}")
-    return rep
+
+
+def rig_preview(rgb: Mode, depth: Mode, seed: int = 0) -> dict:
+    """The simulated rig's first colour and depth frames (what its camera will show at Start)."""
+    from acquisition.sim.camera import check_sim_modes
+    from acquisition.sim.depth import DepthRenderer
+    from acquisition.sim.face import FaceRenderer
+    from acquisition.sim.schedule import make_schedule
+
+    check_sim_modes(rgb, depth)
+    schedule = make_schedule(10.0, fps=float(rgb.fps), seed=seed)
+    img, pose = FaceRenderer(rgb.width, rgb.height, seed=seed).render(0, schedule)
+    if (depth.width, depth.height) != (rgb.width, rgb.height):
+        import dataclasses
+
+        sx, sy = depth.width / rgb.width, depth.height / rgb.height
+        x0, y0, x1, y1 = pose.face_box
+        pose = dataclasses.replace(pose, tx=pose.tx * sx, ty=pose.ty * sy,
+                                   face_box=(x0 * sx, y0 * sy, x1 * sx, y1 * sy))
+    return {"rgb": img, "depth": DepthRenderer(depth.width, depth.height).render(pose)}

@@ -68,8 +68,23 @@ class RecordController:
             rgb = depth = None
             if settings.source != "none":
                 rgb, depth = parse_mode(settings.rgb_mode, "RGB mode"), parse_mode(settings.depth_mode, "depth mode")
+            t0 = time.perf_counter()
             rep = run_preflight(settings.required_streams, Path(settings.output_folder), rgb, depth,
-                                look_for_cameras=settings.source == "live")
+                                look_for_cameras=settings.source == "live", simulate=settings.source == "simulate")
+            if settings.source == "simulate":
+                from acquisition.preflight import rig_preview
+
+                try:
+                    rep.preview = rig_preview(rgb, depth)
+                except MexlabError as exc:
+                    rep.problems.append(str(exc))
+            try:  # the catalog the session will be registered in (and its modules loaded before Start)
+                from acquisition.catalog import Catalog
+
+                Catalog(settings.database_url or None)
+                rep.catalog = "reachable"
+            except MexlabError as exc:
+                rep.problems.append(f"catalog: {exc}")
             if settings.source == "live" and not rep.cameras:
                 rep.problems.append("no RealSense camera is connected: choose the simulated rig, a camera file "
                                     "or 'no camera'")
@@ -77,6 +92,7 @@ class RecordController:
                 rep.problems.append(f"camera file {settings.camera_file or '(none chosen)'} does not exist")
             if live_spotting and settings.source != "none":
                 self.preload_spotter(parse_mode(settings.rgb_mode, "RGB mode").fps)
+            rep.seconds = time.perf_counter() - t0
             self.state.preflight = rep
             return rep
         finally:

@@ -243,3 +243,56 @@ def test_analyze_workspace_spots_and_plots_a_session(qtbot, window, tmp_path):
     for i in range(win.analyze.study_view.count()):
         win.analyze.study_view.setCurrentIndex(i)
         assert "study" in win.analyze.physio_info.text()
+
+
+def test_preflight_judges_exactly_what_will_be_recorded(qtbot, window, tmp_path):
+    """The pre-flight measures the rig's own streams and the required ones, each with a light; another
+    program's stream is listed as not recorded; a required stream that delivers nothing (0 Hz) blocks
+    Start until overridden; the camera's picture shows before Start. (It once listed other programs'
+    streams, said READY with a stream at 0.0 Hz and never measured the rig's.)"""
+    import threading
+
+    import numpy as np
+
+    from tests.helpers_lsl import make_outlet, unique_name
+
+    dead_name, other_name = unique_name("dead"), unique_name("other")
+    dead = make_outlet(dead_name, "EMG", 2, 100.0)  # on the network, never sends
+    other = make_outlet(other_name, "EEG", 1, 50.0)
+    stop = threading.Event()
+
+    def pump():
+        while not stop.is_set():
+            other.push_chunk(np.zeros((5, 1), np.float32))
+            stop.wait(0.1)
+
+    th = threading.Thread(target=pump, daemon=True)
+    th.start()
+    try:
+        win = window
+        win.tabs.setCurrentWidget(win.record)
+        win.record.required.setText(dead_name)
+        win.record.required.editingFinished.emit()
+        assert win.record.rgb_preview.frames_shown == 0
+        win.record.run_preflight()
+        qtbot.waitUntil(lambda: "READY" in win.record.preflight_text.toPlainText(), timeout=60000)
+        lights = win.record.lights.lights
+        text = win.record.preflight_text.toPlainText()
+        assert "NOT READY" in text and "DEAD" in text, text
+        assert lights[f"{dead_name} [EMG]: no samples (dead)"] == "red"
+        for kind in ("EMG", "ECG", "EDA"):  # the rig's own streams, measured
+            row = next(k for k in lights if k.startswith(f"mexlab-sim-{kind} "))
+            assert lights[row] == "green", (row, lights)
+        assert lights[f"{other_name}: another program's stream, not recorded"] == "grey"
+        assert lights["simulated rig camera: colour + depth video"] == "green"
+        assert not win.record.start_btn.isEnabled()
+        assert win.record.rgb_preview.frames_shown == 1 and win.record.depth_preview.frames_shown == 1
+        save_screenshot(win.record, "record-preflight", tmp_path)
+        win.record.override_dead.setChecked(True)  # the experimenter decides to go ahead
+        assert win.record.start_btn.isEnabled()
+        win.record.override_dead.setChecked(False)
+        assert not win.record.start_btn.isEnabled()
+    finally:
+        stop.set()
+        th.join(2)
+        del dead, other

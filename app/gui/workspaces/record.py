@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QListWidget, QMessageBox, QPlainTextEdit, QPushButton, QScrollArea, QSplitter,
                                QVBoxLayout, QWidget)
 
@@ -15,6 +15,7 @@ from app.record_controller import RecordController, config_from_settings, next_s
 from app.settings import Settings
 from app.gui.widgets.counters import CountersTable
 from app.gui.widgets.loss_banner import LossBanner
+from app.gui.widgets.stream_lights import StreamLights
 from app.gui.widgets.preview import FramePreview
 from app.gui.widgets.protocol_launcher import ProtocolLauncher
 from app.gui.widgets.spotted import SpottedPanel
@@ -79,10 +80,15 @@ class RecordWorkspace(QWidget):
         pv = QVBoxLayout(pf)
         self.preflight_btn = QPushButton("Run pre-flight")
         self.preflight_btn.clicked.connect(self.run_preflight)
+        self.lights = StreamLights()
+        self.override_dead = QCheckBox("start even with a dead stream (it is recorded empty)")
+        self.override_dead.toggled.connect(self._override_toggled)
         self.preflight_text = QPlainTextEdit()
         self.preflight_text.setReadOnly(True)
         self.preflight_text.setPlaceholderText("Run the pre-flight: cameras, LSL streams and their rates, disk space.")
         pv.addWidget(self.preflight_btn)
+        pv.addWidget(self.lights)
+        pv.addWidget(self.override_dead)
         pv.addWidget(self.preflight_text)
         lv.addWidget(pf)
         sess = QGroupBox("Session")
@@ -184,10 +190,26 @@ class RecordWorkspace(QWidget):
         run_in_thread(lambda: self.controller.preflight(self.settings, live_spotting=spot), self._preflight_done,
                       self._failed)
 
+    def _override_toggled(self, _on: bool) -> None:
+        rep = self.state.preflight
+        if rep is not None and not self.controller.recording:
+            self.preflight_ok = rep.ready(self.override_dead.isChecked())
+            self._refresh_buttons()
+
     def _preflight_done(self, rep) -> None:
-        self.preflight_ok = rep.ok
+        self.preflight_ok = rep.ready(self.override_dead.isChecked())
+        self.lights.show_report(rep, self.settings.source)
+        if rep.preview:  # what the camera sees, before Start
+            self.rgb_preview.show_rgb(rep.preview["rgb"])
+            self.depth_preview.show_depth(rep.preview["depth"])
         text = "\n".join(rep.lines())
-        text += "\n\nREADY: Start is enabled." if rep.ok else "\n\nNOT READY: fix the problems above."
+        if self.preflight_ok:
+            text += "\n\nREADY: Start is enabled."
+        elif not rep.problems:
+            text += "\n\nNOT READY: a stream is dead; fix it or tick 'start even with a dead stream'."
+        else:
+            text += "\n\nNOT READY: fix the problems above."
+        text += f"\n(pre-flight took {getattr(rep, 'seconds', 0.0):.1f} s)"
         if self.settings.source == "simulate":
             text = "Source: the simulated participant rig (no hardware needed).\n" + text
         self.preflight_text.setPlainText(text)
