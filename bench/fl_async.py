@@ -55,6 +55,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--seeds", default="7", help="data seeds, comma-separated (medians reported)")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
 
@@ -67,42 +68,58 @@ def main() -> int:
     out = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "load_before": os.getloadavg(),
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "speeds": speeds,
            "rounds": a.rounds, "epochs": a.epochs, "lr": a.lr, "runs": {}}
-    with tempfile.TemporaryDirectory() as tmp:
-        specs = make_sites(Path(tmp))
-        base = {"epochs": a.epochs, "lr": a.lr, "views": "rgb,depth", "k": 3, "alpha": 0.5, "a": 0.5,
-                "tau-max": 32, "min-sites": 5}
-        # the async runs get 3x FedAvg's update budget: enough virtual time for the slow site to
-        # send a few updates (FedAvg waits for it every round)
-        for strat, n in (("fedavg", a.rounds), ("fedbuff", 15 * a.rounds), ("fedasync", 15 * a.rounds)):
-            t0 = time.monotonic()
-            r = simulate(specs, 5, speeds, {**base, "strategy": strat, "updates": n},
-                         pooled=(strat == "fedavg"))
-            r["wall_s"] = round(time.monotonic() - t0, 1)
-            out["runs"][strat] = r
-            print(f"{strat}: final UF1 {r['final']['uf1']:.3f}, virtual {r['virtual_time']:.1f} s, "
-                  f"wall {r['wall_s']} s", file=sys.stderr, flush=True)
-    target = out["runs"]["fedavg"]["final"]["uf1"]
-    t_avg = out["runs"]["fedavg"]["virtual_time"]
-    summary = {"target_uf1": target, "pooled": out["runs"]["fedavg"]["pooled"]}
-    for strat, r in out["runs"].items():
-        tt = time_to(r["history"], target)
-        slow = [s["uf1"] for s in r["per_site"] if s["speed"] == 8.0][0]
-        others = [s["uf1"] for s in r["per_site"] if s["speed"] != 8.0]
-        summary[strat] = {
-            "time_to_target": tt, "time_ratio_vs_fedavg": round(tt / t_avg, 3) if tt else None,
-            "final_uf1": r["final"]["uf1"], "final_uar": r["final"]["uar"],
-            "virtual_time": r["virtual_time"], "updates": r["updates"],
-            "slow_site_uf1": slow, "other_sites_uf1_median": sorted(others)[len(others) // 2],
-            "slow_site_updates": [s["updates"] for s in r["per_site"] if s["speed"] == 8.0][0],
-            "bytes_per_update": round(r["bytes_sent"] / max(r["updates"], 1)),
-            "bytes_sent_run": r["bytes_sent"], "bytes_received_run": r["bytes_received"],
-            "wall_s": r["wall_s"]}
+    seeds = [int(x) for x in a.seeds.split(",")]
+    per_seed = []
+    for seed in seeds:
+        runs = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            specs = make_sites(Path(tmp), seed)
+            base = {"epochs": a.epochs, "lr": a.lr, "views": "rgb,depth", "k": 3, "alpha": 0.5, "a": 0.5,
+                    "tau-max": 32, "min-sites": 5, "seed": 0}
+            # the async runs get 3x FedAvg's update budget: enough virtual time for the slow site
+            # to send a few updates (FedAvg waits for it every round)
+            for strat, n in (("fedavg", a.rounds), ("fedbuff", 15 * a.rounds), ("fedasync", 15 * a.rounds)):
+                t0 = time.monotonic()
+                r = simulate(specs, 5, speeds, {**base, "strategy": strat, "updates": n})
+                r["wall_s"] = round(time.monotonic() - t0, 1)
+                r.pop("events", None)
+                runs[strat] = r
+                print(f"seed {seed} {strat}: final UF1 {r['final']['uf1']:.3f}, pooled (same budget) "
+                      f"{r['pooled']['uf1']:.3f}, virtual {r['virtual_time']:.1f} s, wall {r['wall_s']} s",
+                      file=sys.stderr, flush=True)
+        per_seed.append(runs)
+    out["runs"] = per_seed
+
+    def med(xs):
+        xs = sorted(x for x in xs if x is not None)
+        return xs[len(xs) // 2] if xs else None
+
+    rows = {}
+    for runs in per_seed:
+        target = runs["fedavg"]["final"]["uf1"]
+        t_avg = time_to(runs["fedavg"]["history"], target)
+        for strat, r in runs.items():
+            tt = time_to(r["history"], target)
+            slow = [s["uf1"] for s in r["per_site"] if s["speed"] == 8.0][0]
+            others = sorted(s["uf1"] for s in r["per_site"] if s["speed"] != 8.0)
+            rows.setdefault(strat, []).append({
+                "target_uf1": target, "time_to_target": tt, "fedavg_time_to_target": t_avg,
+                "time_ratio_vs_fedavg": round(tt / t_avg, 3) if tt is not None and t_avg else None,
+                "final_uf1": r["final"]["uf1"], "final_uar": r["final"]["uar"],
+                "pooled_uf1": r["pooled"]["uf1"], "final_minus_pooled": round(r["final"]["uf1"] - r["pooled"]["uf1"], 4),
+                "virtual_time": r["virtual_time"], "updates": r["updates"],
+                "slow_site_uf1": slow, "other_sites_uf1_median": others[len(others) // 2],
+                "slow_minus_others": round(slow - others[len(others) // 2], 4),
+                "slow_site_updates": [s["updates"] for s in r["per_site"] if s["speed"] == 8.0][0],
+                "bytes_per_update": round(r["bytes_sent"] / max(r["updates"], 1)),
+                "bytes_sent_run": r["bytes_sent"], "bytes_received_run": r["bytes_received"],
+                "wall_s": r["wall_s"]})
+    summary = {"seeds": seeds, "per_seed": rows,
+               "median": {s: {k: med([row[k] for row in v]) for k in v[0]} for s, v in rows.items()}}
     summary["peak_rss_mb_one_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     out["summary"] = summary
     out["load_after"] = os.getloadavg()
-    for r in out["runs"].values():
-        r.pop("events", None)
-    print(json.dumps(summary, indent=1))
+    print(json.dumps(summary["median"], indent=1))
     if a.json:
         a.json.write_text(json.dumps(out, indent=1))
     return 0

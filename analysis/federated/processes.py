@@ -73,7 +73,7 @@ def coordinator(address: str, run_config: dict, out: Path, *, insecure: bool, ce
 
 def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, root_cert: str | None,
          auth_key: str | None, views: str, classes: str, truth: str | None,
-         max_wait_s: float = 60.0) -> int:
+         max_wait_s: float = 60.0, wait_s: float = 30.0) -> int:
     from analysis.federated import site as site_mod
 
     host, port = deploy.parse_address(coordinator_addr, "--coordinator")
@@ -83,9 +83,13 @@ def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, 
     # the data is checked before anything connects: a site with nothing usable never joins
     data = site_mod.load_features(specs, classes=classes, views=tuple(views.split(",")), truth=truth)
     sd = site_mod.split_site(data, where=f"site {name}")
+    t0 = time.monotonic()
     why = deploy.reachable(host, port)
+    while why and time.monotonic() - t0 < wait_s:      # the coordinator may be starting
+        time.sleep(1.0)
+        why = deploy.reachable(host, port)
     if why:
-        raise MexlabError(f"cannot reach the coordinator at {host}:{port} ({why}); is "
+        raise MexlabError(f"cannot reach the coordinator at {host}:{port} ({why}, for {wait_s:.0f} s); is "
                           "`mexlab fl coordinator` running there?")
     state = Path(tempfile.mkdtemp(prefix=f"mexlab-fl-{name}-"))
     status_file = state / "status.txt"
@@ -127,6 +131,11 @@ def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, 
             shutil.rmtree(state, ignore_errors=True)
     if stopped:
         print(f"mexlab fl: site {name}: stopped", file=sys.stderr)
+        return 0
+    if node.returncode not in (0, None) and last.startswith("ok") and deploy.reachable(host, port):
+        # the coordinator went away after this site took part: the run ended (or was stopped)
+        print(f"mexlab fl: site {name}: the coordinator at {host}:{port} is gone (run over)",
+              file=sys.stderr)
         return 0
     if node.returncode not in (0, None):
         raise MexlabError(f"site {name}: the SuperNode stopped (exit {node.returncode}): "

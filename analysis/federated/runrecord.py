@@ -91,7 +91,8 @@ class RunRecord:
             return
         write_json(self.out / "status.json", {
             "strategy": self.meta.get("strategy"), "version": version, "t": round(t, 3),
-            "updated": time.time(), "sites": log.sites, "global_metrics": self.metrics.get(version, {}),
+            "updated": time.time(), "sites": log.sites,
+            "global_metrics": self.metrics.get(version) or log.scored(),
             "final": final, "bytes_up": log.bytes_up, "bytes_down": log.bytes_down})
         data = "".join(json.dumps(e, default=_plain) + "\n" for e in log.events)
         _atomic(self.out / "events.jsonl", data.encode())

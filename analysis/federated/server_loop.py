@@ -61,6 +61,17 @@ class RunLog:
     bytes_down: int = 0
     bytes_up: int = 0
     n_up: int = 0
+    site_scores: dict = field(default_factory=dict)  # version -> [(uf1, uar, n)] the sites measured
+
+    def scored(self) -> dict:
+        """The newest version the sites have scored: sample-weighted UF1/UAR of their held-out sets."""
+        if not self.site_scores:
+            return {}
+        v = max(self.site_scores)
+        rows = self.site_scores[v]
+        n = sum(r[2] for r in rows) or 1
+        return {"version": v, "uf1": round(sum(r[0] * r[2] for r in rows) / n, 4),
+                "uar": round(sum(r[1] * r[2] for r in rows) / n, 4), "sites_reporting": len(rows)}
 
     def event(self, t: float, ev: Event | dict, say=None) -> None:
         d = ev.as_dict() if isinstance(ev, Event) else dict(ev)
@@ -116,6 +127,8 @@ def run_async(grid, weights, cfg: LoopConfig, sig: str, *, clock=None, on_versio
             if len(nodes) < cfg.min_sites and clock.now() < cfg.wait_sites_s:
                 clock.idle(grid)
                 continue
+            if not nodes:
+                raise RuntimeError(f"no site joined within {cfg.wait_sites_s:.0f} s")
             started = True
         now = clock.now()
         free = [n for n in sorted(nodes) if n not in busy and n not in banned and backoff.get(n, -1) <= now]
@@ -161,6 +174,9 @@ def run_async(grid, weights, cfg: LoopConfig, sig: str, *, clock=None, on_versio
             log.n_up += 1
             m = p["metrics"]
             base = m.get("version", v_sent)
+            if isinstance(base, (int, np.integer)) and 0 <= base <= strat.version and "uf1" in m:
+                log.site_scores.setdefault(int(base), []).append(
+                    (float(m["uf1"]), float(m.get("uar", 0.0)), int(m.get("num-eval", 1))))
             u = Update(site, int(base) if isinstance(base, (int, np.integer)) else base,
                        p["delta"] or [], int(m.get("num-examples", 0)), m)
             before = strat.version

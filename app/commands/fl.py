@@ -75,6 +75,8 @@ def add_parser(sub) -> None:
     s.add_argument("--insecure", action="store_true", help="no TLS: loopback tests only")
     s.add_argument("--root-certificates", metavar="CA.pem", help="CA that signed the coordinator's certificate")
     s.add_argument("--auth-key", metavar="FILE", help="this site's private key (SuperNode authentication)")
+    s.add_argument("--wait", type=float, default=30.0, metavar="S",
+                   help="seconds to wait for the coordinator to answer (default 30)")
     s.set_defaults(func=run_site)
 
     st = fsub.add_parser("status", help="sites, their last update and staleness, the global model's metrics")
@@ -126,7 +128,7 @@ def run_site(args) -> int:
         raise MexlabError(f"--site-name {name!r}: letters, digits, - and _ only")
     return site(args.coordinator, args.data, name, insecure=args.insecure,
                 root_cert=args.root_certificates, auth_key=args.auth_key, views=args.views,
-                classes=str(args.classes), truth=args.truth)
+                classes=str(args.classes), truth=args.truth, wait_s=max(0.0, args.wait))
 
 
 def run_status(args) -> int:
