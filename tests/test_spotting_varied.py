@@ -84,3 +84,15 @@ def test_held_out_face_micro_expressions_are_spotted(tmp_path):
     ev = evaluate_spotting(gt, pred)["overall"]
     assert ev["tp"] >= 3, (res.intervals, res.suppressed)
     assert ev["fp"] <= 1, res.intervals
+
+
+def test_ffv1_and_the_face_width_asked_for(tmp_path):
+    s = make_varied_schedule(1.0, fps=25, seed=4, interference=("blink",))
+    out = render_video(make_identity("grace_hopper/2"), s, (640, 360), 25, tmp_path / "g.mkv",
+                       codec="ffv1", face_width=180, noise=0.0)
+    with av.open(str(out.video)) as c:
+        st = c.streams.video[0]
+        assert st.codec_context.name == "ffv1"
+        assert sum(1 for _ in c.decode(st)) == 25
+    assert abs(out.meta["face_width_px"] - 180) < 1
+    assert out.meta["split"] == "heldout"

@@ -41,7 +41,7 @@ class DetectParams:
     returned: float = 0.5          # … "still displaced": more than this share of the peak
     k_speed: float = 4.0
     speed_floor: float = 0.02      # crop px / frame
-    k_amp: float = 5.0
+    k_amp: float = 6.0             # 5 before the varied rig (chosen on its tuning faces)
     amp_floor: float = 0.12        # crop px (crop = 128 px; inter-ocular distance 46 px)
     alpha: float = 0.1
     micro_max_s: float = 0.5
@@ -49,8 +49,10 @@ class DetectParams:
     pre_score: float = 0.6         # candidates from this score on are kept for EMG
     group_overlap: float = 0.3
     pairs: bool = False            # also detect on bilateral channels (regions.PAIR_NAMES)
-    detrend_s: float = 0.0         # subtract the moving mean of each region's flow (0: off)
+    detrend_s: float = 2.0         # subtract the moving mean of each region's flow (0: off)
     micro_pass_s: float = 0.0      # second pass for micro-expressions, detrended (pipeline)
+    min_len_s: float = 0.13        # shorter candidates are not expressions (a blink's are
+                                   # still used to find the blink; pipeline)
 
 
 @dataclass

@@ -43,12 +43,12 @@ class InterferenceParams:
     blink_amp: float = 0.4          # crop px of downward upper-lid motion
     blink_max_s: float = 0.6
     blink_closure: float = 0.5      # AU45 proxy (eyeBlink blendshapes, 0..1)
-    brow_leak: float = 0.6
+    brow_leak: float = 1.0          # 0.6 before the varied rig
     speech_peaks: int = 3
     speech_window_s: float = 1.2
     speech_prom: float = 0.3        # crop px of mouth opening
     speech_pad_s: float = 0.2
-    head_ratio: float = 6.0
+    head_ratio: float = 10.0        # 6 before the varied rig
     head_nonuniform: bool = False   # count only the rigid motion that is not uniform over the
                                     # candidate (what the rest-to-rest baseline cannot remove)
     fast_deg_s: float = 30.0

@@ -200,7 +200,8 @@ def spot_features(feat: Features, fps: float, *, interference: bool = True,
 def _one_pass(flow, valid, fps, dp, p, emg, ctx):
     cands = all_candidates(flow, valid, fps, dp)
     cands = [c for c in cands if not _touches_end(c, valid)]
-    groups = group_candidates(cands, fps, dp)
+    groups = group_candidates([c for c in cands if c.offset - c.onset + 1 >= dp.min_len_s * fps],
+                              fps, dp)
     for g in groups:
         if emg is not None and emg.channels:
             factor, hits = emg.boost(g.regions, g.onset, g.offset, fps, p.emg)
