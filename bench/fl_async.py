@@ -11,7 +11,8 @@ Data: analysis.federated.synthetic feature sets (the recognition task's input sh
 micro-expressions: no public ME database is on this machine). Model, training, evaluation: the
 recognition task's. Settings were chosen before the run and not tuned on its results.
 
-    nice -n 10 .venv/bin/python bench/fl_async.py [--rounds 6] [--json out.json]
+    nice -n 10 .venv/bin/python bench/fl_async.py [--rounds 6] [--seeds 7,8,9] [--json out.json]
+    nice -n 10 .venv/bin/python bench/fl_async.py --deploy 3 --rounds 2     # one real loopback run
 """
 
 from __future__ import annotations
@@ -50,6 +51,71 @@ def time_to(history: list[dict], target: float) -> float | None:
     return None
 
 
+def deploy_run(n_sites: int, updates: int, seed: int) -> dict:
+    """One real loopback deployment (mexlab fl coordinator + N mexlab fl site): wall time, bytes,
+    peak RSS of the coordinator's and the sites' process trees (sampled every 0.5 s)."""
+    import psutil
+    import socket
+    import subprocess
+
+    from analysis.federated.deploy import stop
+
+    def tree_rss(p):
+        try:
+            root = psutil.Process(p.pid)
+            procs = [root] + root.children(recursive=True)
+        except psutil.NoSuchProcess:
+            return 0, {}
+        per = {}
+        for q in procs:
+            try:
+                per[q.name()] = max(per.get(q.name(), 0), q.memory_info().rss)
+            except psutil.NoSuchProcess:
+                pass
+        return sum(per.values()), per
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        specs = make_sites(tmp, seed)[:n_sites]
+        with socket.socket() as s_:
+            s_.bind(("127.0.0.1", 0))
+            port = s_.getsockname()[1]
+        mexlab = [sys.executable, "-m", "app.cli", "fl"]
+        env = dict(os.environ, FLWR_TELEMETRY_ENABLED="0")
+        cwd = Path(__file__).resolve().parents[1]
+        t0 = time.monotonic()
+        coord = subprocess.Popen(mexlab + ["coordinator", "--address", f"127.0.0.1:{port}", "--insecure",
+                                           "--updates", str(updates), "--epochs", "1", "--min-sites",
+                                           str(n_sites), "--out", str(tmp / "run")],
+                                 cwd=cwd, env=env, stderr=subprocess.DEVNULL)
+        time.sleep(3)
+        sites = [subprocess.Popen(mexlab + ["site", "--coordinator", f"127.0.0.1:{port}", "--insecure",
+                                            "--data", sp, "--site-name", f"site{i + 1}"],
+                                  cwd=cwd, env=env, stderr=subprocess.DEVNULL) for i, sp in enumerate(specs)]
+        peak_c, peak_s, per_c, per_s = 0, 0, {}, {}
+        try:
+            while coord.poll() is None and time.monotonic() - t0 < 1800:
+                c, pc = tree_rss(coord)
+                if c > peak_c:
+                    peak_c, per_c = c, pc
+                for sp in sites:
+                    v, ps = tree_rss(sp)
+                    if v > peak_s:
+                        peak_s, per_s = v, ps
+                time.sleep(0.5)
+        finally:
+            for p in [coord] + sites:
+                stop(p, timeout=10)
+        wall = time.monotonic() - t0
+        st = json.loads((tmp / "run" / "status.json").read_text())
+        mb = 1024 * 1024
+        return {"sites": n_sites, "updates": updates, "rc": coord.returncode, "wall_s": round(wall, 1),
+                "versions": st["version"], "bytes_up": st["bytes_up"], "bytes_down": st["bytes_down"],
+                "coordinator_peak_rss_mb": round(peak_c / mb), "site_peak_rss_mb": round(peak_s / mb),
+                "coordinator_processes_mb": {k: round(v / mb) for k, v in per_c.items()},
+                "site_processes_mb": {k: round(v / mb) for k, v in per_s.items()}}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=6)
@@ -57,8 +123,17 @@ def main() -> int:
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seeds", default="7", help="data seeds, comma-separated (medians reported)")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--deploy", type=int, default=0, metavar="N",
+                    help="instead: one real loopback deployment with N sites (wall time, memory)")
     a = ap.parse_args()
 
+    if a.deploy:
+        res = deploy_run(a.deploy, 5 * a.rounds, 7)
+        res["load"] = os.getloadavg()
+        print(json.dumps(res, indent=1))
+        if a.json:
+            a.json.write_text(json.dumps(res, indent=1))
+        return 0
     import torch
 
     torch.set_num_threads(1)
