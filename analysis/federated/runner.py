@@ -67,7 +67,8 @@ def serve(grid, rc: dict, *, clock=None, central_eval=None, quiet: bool = False)
         final_w = run_fedavg(grid, w0, cfg, sig, on_version=on_version, say=say, log=log, clock=clock)
         final_v = cfg.updates
     else:
-        strat, log = run_async(grid, w0, cfg, sig, clock=clock, on_version=on_version, say=say, log=log)
+        strat, log = run_async(grid, w0, cfg, sig, clock=clock, on_version=on_version, say=say, log=log,
+                               on_reply=lambda v, t: rec.status(log, v, t))
         final_w, final_v = strat.weights(), strat.version
     per_site = evaluate_everywhere(grid, final_w, final_v, sig)
     summary = {"strategy": cfg.strategy, "version": final_v, "virtual_time": round(clock.now(), 3),

@@ -95,7 +95,7 @@ def _nbytes(arrs) -> int:
 
 
 def run_async(grid, weights, cfg: LoopConfig, sig: str, *, clock=None, on_version=None,
-              say=None, log: RunLog | None = None):
+              say=None, log: RunLog | None = None, on_reply=None):
     """Run FedBuff / FedAsync until ``cfg.updates`` updates were accepted (or the deadline).
     ``on_version(version, weights, strategy, clock_t)`` is called for every new global version."""
     from flwr.app import Message
@@ -194,6 +194,8 @@ def run_async(grid, weights, cfg: LoopConfig, sig: str, *, clock=None, on_versio
                 st["rejected"] += 1
             if strat.version != before and on_version:
                 on_version(strat.version, strat.weights(), strat, clock.now())
+            elif on_reply:
+                on_reply(strat.version, clock.now())
         if not replies:
             clock.idle(grid)
     for mid, (node, v) in pending.items():        # still out at the end: not waited for
