@@ -28,6 +28,12 @@ def _common(p, *, classes=True) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
+def _catalog_args(p) -> None:
+    p.add_argument("--db", metavar="URL", help="catalog to register the model in (default: "
+                                               "$MEXLAB_DB or the user's catalog)")
+    p.add_argument("--no-catalog", action="store_true", help="do not register the model")
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("recognition", help="train and evaluate ME recognition models (MvCL)",
                        description="Micro-expression recognition with multi-view contrastive "
@@ -39,6 +45,7 @@ def add_parser(sub) -> None:
     pre.add_argument("--epochs", type=int, default=30)
     pre.add_argument("--temperature", type=float, default=0.1)
     pre.add_argument("--batch", type=int, default=64)
+    _catalog_args(pre)
     pre.set_defaults(func=run_pretrain)
     tr = s.add_parser("train", help="train a classifier (optionally from a pretrained model)")
     _common(tr)
@@ -46,6 +53,7 @@ def add_parser(sub) -> None:
     tr.add_argument("--out", required=True, type=Path, metavar="M.pt")
     tr.add_argument("--epochs", type=int, default=40)
     tr.add_argument("--lr", type=float, default=2e-3)
+    _catalog_args(tr)
     tr.set_defaults(func=run_train)
     ev = s.add_parser("evaluate", help="leave-one-subject-out evaluation, fixed training budget")
     _common(ev)
@@ -109,18 +117,24 @@ def _epoch_progress(args, what: str, checkpoint=None):
     return prog
 
 
-def _register(path: Path, meta: dict) -> None:
-    try:
-        from acquisition.catalog.recognition_models import register_model
-    except ImportError:
+def _register(args, path: Path, meta: dict) -> None:
+    if args.no_catalog:
         return
-    register_model(path, meta)
+    from acquisition.catalog.recognition_models import register_model
+    row = register_model(path, meta, args.db)
+    _say(args, f"registered in the catalog as model {row['sha256'][:12]}")
+
+
+def _quiet_native() -> None:
+    from analysis.face import landmarker
+    landmarker.QUIET_NATIVE_START = True
 
 
 def run_pretrain(args) -> int:
     from analysis.recognition import modelfile
     from analysis.recognition.task import new_model, pretrain_mvcl
 
+    _quiet_native()
     views = _views(args.views)
     _check_out(args.out)
     data = _load(args, views, unlabelled=True)
@@ -139,7 +153,7 @@ def run_pretrain(args) -> int:
     meta["pretrain"] = rec
     full = modelfile.save(args.out, model, meta)
     ck.unlink(missing_ok=True)
-    _register(args.out, full)
+    _register(args, args.out, full)
     print(f"pretrained model written to {args.out} (views {','.join(views)}, {rec['n']} "
           f"segments, final InfoNCE loss {rec['loss']:.3f})")
     return 0
@@ -149,6 +163,7 @@ def run_train(args) -> int:
     from analysis.recognition import modelfile
     from analysis.recognition.task import get_weights, new_model, set_weights, train
 
+    _quiet_native()
     views = _views(args.views)
     _check_out(args.out)
     init_meta = None
@@ -185,7 +200,7 @@ def run_train(args) -> int:
         return 130
     full = modelfile.save(args.out, model, meta)
     ck.unlink(missing_ok=True)
-    _register(args.out, full)
+    _register(args, args.out, full)
     print(f"model written to {args.out} (classes {', '.join(data.class_names)}; views "
           f"{','.join(views)}; {rec['n']} labelled samples; final loss {rec['loss']:.3f})")
     return 0
@@ -211,6 +226,7 @@ def format_result(r: dict) -> str:
 def run_evaluate(args) -> int:
     from analysis.recognition.protocol import Config, check_data, loso
 
+    _quiet_native()
     views = _views(args.views)
     cfg = Config(views=views, pretrain=args.pretrain, regime=args.regime,
                  label_fraction=args.label_fraction, epochs=args.epochs,

@@ -22,7 +22,10 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from analysis.face import landmarker
     from analysis.recognition.recognize import recognize
+
+    landmarker.QUIET_NATIVE_START = True
 
     res = recognize(args.input, args.model)
     if args.json:
