@@ -50,6 +50,16 @@ def main() -> int:
     win.record.run_preflight()
     while not win.record.preflight_ok:
         wait(0.2)
+    tick_s = [0.0]
+    orig_tick = win.record._tick
+
+    def timed_tick():
+        t = time.perf_counter()
+        orig_tick()
+        tick_s[0] += time.perf_counter() - t
+
+    win.record.timer.timeout.disconnect()
+    win.record.timer.timeout.connect(timed_tick)
     t_start = time.perf_counter()
     win.record.start_recording()
     while not win.record.controller.recording:
@@ -66,6 +76,9 @@ def main() -> int:
     total = (win.record.rgb_preview.frames_shown - n0) / (time.perf_counter() - t0)
     rec = win.record.controller.recorder
     cam = rec.rig.camera
+    gui_busy = tick_s[0] / (time.perf_counter() - t_start)
+    encode_ms = {k: round(1000 * w.stats.encode_seconds / max(1, w.stats.frames_written), 1)
+                 for k, w in rec.writers.items()}
     win.record.controller.stop("benchmark done")
     meta = win.record.controller.state.last_session
     win.confirm_close = lambda box: 0
@@ -83,6 +96,8 @@ def main() -> int:
         "dropped_frames": meta["dropped_frames"],
         "dropped_by_video": {k: {"camera_counter_gap": v["dropped_counter_gap"],
                                  "queue_overflow": v["dropped_queue_overflow"]} for k, v in meta["counts"].items()},
+        "encode_ms_per_frame": encode_ms,
+        "gui_thread_busy_in_timer": round(gui_busy, 3),
         "rig_render_ms_mean": round(1000 * cam.render_seconds / max(1, cam.frames_generated), 1),
         "live_spotting_summary": meta.get("live_spotting"),
         "load_average": [round(load0, 1), round(os.getloadavg()[0], 1)],

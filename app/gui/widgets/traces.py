@@ -70,5 +70,8 @@ class TracesPanel(QWidget):
                 lo, hi = float(y.min()), float(y.max())
                 span = hi - lo if hi > lo else 1.0
                 y = (y - lo) / span - i * 1.2  # per-channel scaling, stacked
-                c.setData(*minmax_envelope(tt, y, tt[0], tt[-1], MAX_POINTS // 2))
+                # one min/max pair per two pixel columns: more points cannot be seen, and every point
+                # is Python work on the GUI thread that a recording's encoders wait for (the GIL)
+                bins = max(50, min(MAX_POINTS // 2, pw.width() // 2))
+                c.setData(*minmax_envelope(tt, y, tt[0], tt[-1], bins), skipFiniteCheck=True)
         self.updates += 1

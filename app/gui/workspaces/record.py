@@ -417,8 +417,8 @@ class RecordWorkspace(QWidget):
         import time as _time
 
         now = _time.monotonic()
-        # the recording comes first: while an encoder falls behind, previews drop to ~5 fps
-        if self._encoders_behind() and now - getattr(self, "_last_preview", 0.0) < 0.2:
+        # the recording comes first: while an encoder falls behind, previews drop to 2 fps
+        if self._encoders_behind() and now - getattr(self, "_last_preview", 0.0) < 0.5:
             frames = {}
         else:
             frames = self.controller.latest_frames()
@@ -432,7 +432,9 @@ class RecordWorkspace(QWidget):
         if d is not None and d.camera_frame != self.depth_preview.last_camera_frame:
             self.depth_preview.show_depth(d.image)
             self.depth_preview.last_camera_frame = d.camera_frame
-        slow = now - getattr(self, "_last_slow", 0.0) >= 0.1  # text and traces at 10 Hz
+        behind = self._encoders_behind()
+        # text and traces at 10 Hz; at 2 Hz while an encoder falls behind (the recording comes first)
+        slow = now - getattr(self, "_last_slow", 0.0) >= (0.5 if behind else 0.1)
         if slow:
             self._last_slow = now
         snap = self.state.snapshot
