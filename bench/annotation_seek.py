@@ -70,7 +70,7 @@ def playback(folder: str, seconds: float = 6.0) -> list[tuple[str, float, int, i
 
         ws.speed.setCurrentIndex(3)            # 1x
         out.append(("now: frame of the wall clock",) + run(ws.toggle_play, ws.toggle_play,
-                                                            lambda: (ws.play_stats["shown"], ws.play_stats["skipped"])))
+                                                            lambda: (ws.playback.stats["shown"], ws.playback.stats["skipped"])))
         shown = [0]
 
         def tick():                            # the old playback: one frame per timer tick

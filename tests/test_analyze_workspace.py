@@ -68,6 +68,14 @@ def test_combo_labels_crop_and_double_click(qtbot, spotted):
     with qtbot.waitSignal(ws.open_in_annotate, timeout=2000) as sig:
         ws.table.cellDoubleClicked.emit(0, 3)
     assert sig.args == [spotted, onset]
+    settle(qtbot)
+
+
+def settle(qtbot) -> None:
+    """Let the workspace's background jobs (the health check of an opened session) finish and
+    deliver their results while the widgets are still alive."""
+    assert QThreadPool.globalInstance().waitForDone(60000)
+    qtbot.wait(50)
 
 
 @pytest.mark.rig
@@ -87,6 +95,7 @@ def test_cancel_stops_the_spotting(qtbot, spotted, tmp_path):
     assert ws.result is None and "cancelled" in ws.info.text() and not ws.info.text().startswith("error")
     assert QThreadPool.globalInstance().waitForDone(30000)     # the worker has stopped
     assert not (fresh / "analysis" / "spotting.json").exists()
+    settle(qtbot)
 
 
 @pytest.mark.rig
@@ -121,5 +130,6 @@ def test_main_window_annotate_follows_and_opens_at_the_frame(qtbot, spotted, tmp
     keys["?"].trigger()
     assert win.help_overlay.isVisible()
     win.help_overlay.close_help()
+    settle(qtbot)
     win.annotate.close_session()
     win.annotate.store.close()

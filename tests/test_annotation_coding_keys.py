@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from analysis.annotation.model import Coding, Event
-from analysis.annotation.workspace_model import AnnotateModel, PlayClock, track_label, unit_symbol
+from analysis.annotation.workspace_model import AnnotateModel, PlayClock, Playback, track_label, unit_symbol
 
 
 def model(events=(), n=1000) -> AnnotateModel:
@@ -114,6 +114,12 @@ def test_play_clock_is_the_wall_clock_and_units():
     c = PlayClock(30.0, 1.0, 100, now=10.0)
     assert c.frame(10.0) == 100 and c.frame(11.0) == 130 and c.frame(12.5) == 175
     assert PlayClock(30.0, 0.25, 0, now=0.0).frame(4.0) == 30
+    p = Playback(30.0, 1.0, 100, 200, loop=(100, 130), now=0.0)
+    assert p.due(100, now=0.01) is None                      # still frame 100
+    assert p.due(100, now=0.5) == 115 and p.stats == {"shown": 1, "skipped": 14}
+    assert p.due(115, now=1.1) == 100                        # past the loop's offset: back to its onset
+    end = Playback(30.0, 2.0, 190, 200, now=0.0)
+    assert end.due(190, now=1.0) == -1                       # the end of the video
     assert unit_symbol("microvolts") == "µV" and unit_symbol("millivolts") == "mV"
     assert unit_symbol("microsiemens") == "µS" and unit_symbol(None) is None
     assert track_label("EDA", "microsiemens") == "EDA (µS)"
@@ -247,3 +253,28 @@ def test_the_last_track_is_reachable_and_the_axis_follows(qtbot):
     g_vb = tracks.mapToGlobal(tracks.mapFromScene(vb_left, 0)).x()
     g_ax = axis.mapToGlobal(axis.mapFromScene(ax_left, 0)).x()
     assert abs(g_vb - g_ax) <= 3, (g_vb, g_ax)
+
+
+def test_space_plays_on_the_wall_clock(qtbot, long_video, tmp_path):
+    """Space plays: the frame shown follows the wall clock (never ahead of it), Space stops."""
+    import time
+
+    from app.gui.workspaces.annotate import AnnotateWorkspace
+
+    ws = AnnotateWorkspace(f"sqlite:///{tmp_path / 'p.sqlite'}", coder="ann", journal_dir=tmp_path / "j")
+    qtbot.addWidget(ws)
+    ws.show()
+    ws.open_session(long_video)
+    t0 = time.perf_counter()
+    qtbot.keyClick(ws, Qt.Key_Space)
+    qtbot.waitUntil(lambda: ws.frame >= 6, timeout=20000)
+    qtbot.keyClick(ws, Qt.Key_Space)
+    elapsed = time.perf_counter() - t0
+    assert not ws._timer.isActive() and not ws.play_btn.isChecked()
+    assert 6 <= ws.frame <= elapsed * ws.clip.fps + 1
+    assert ws.playback.stats["shown"] >= 1
+    stopped = ws.frame
+    qtbot.wait(200)
+    assert ws.frame == stopped
+    ws.close_session()
+    ws.store.close()

@@ -269,6 +269,31 @@ class PlayClock:
         return self.start + int(t * self.fps * self.speed)
 
 
+class Playback:
+    """What to show while playing: the frame of the :class:`PlayClock`, wrapped inside ``loop``
+    (onset, offset) when given, None when it is still the frame shown, -1 at the end of the video.
+    Counts the frames drawn and skipped (``stats``)."""
+
+    def __init__(self, fps: float, speed: float, frame: int, n_frames: int, loop: tuple[int, int] | None = None,
+                 now: float | None = None):
+        self.clock = PlayClock(fps, speed, frame, now)
+        self.n_frames, self.loop = int(n_frames), loop
+        self.stats = {"shown": 0, "skipped": 0}
+
+    def due(self, shown: int, now: float | None = None) -> int | None:
+        nxt = self.clock.frame(now)
+        if self.loop and nxt > self.loop[1]:
+            nxt = self.loop[0]
+            self.clock = PlayClock(self.clock.fps, self.clock.speed, nxt, now)
+        if nxt == shown:
+            return None
+        if nxt >= self.n_frames:
+            return -1
+        self.stats["skipped"] += max(0, nxt - shown - 1)
+        self.stats["shown"] += 1
+        return nxt
+
+
 UNIT_SYMBOLS = {"microvolts": "µV", "microvolt": "µV", "uv": "µV", "µv": "µV", "millivolts": "mV",
                 "millivolt": "mV", "mv": "mV", "volts": "V", "v": "V", "microsiemens": "µS",
                 "microsiemen": "µS", "us": "µS", "µs": "µS", "bpm": "bpm", "beats per minute": "bpm"}

@@ -18,28 +18,20 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSplitter, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget, QAbstractItemView)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QSplitter, QVBoxLayout, QWidget)
 
 from acquisition.errors import MexlabError
 from analysis.annotation.clip import Clip, open_clip
-from analysis.annotation.model import EMOTION_SCHEMES, Coding, Event
-from analysis.annotation.workspace_model import AnnotateModel, PlayClock
+from analysis.annotation.model import Coding, Event
+from analysis.annotation.workspace_model import AnnotateModel, Playback
 from analysis.annotation.video_reader import VideoReader, colorize_depth
 from app.gui.widgets.annotate_tracks import TimeAxis, Tracks, TrackScroll
+from app.gui.widgets.annotate_views import COLUMNS, EventForm, EventTable, VideoPanes  # noqa: F401 - COLUMNS
 from app.gui.widgets.shortcut_help import ShortcutHelp
 from app.gui.workspaces.annotate_extras import AnnotateExtras
 
 SPEEDS = (0.1, 0.25, 0.5, 1.0, 2.0)
-COLUMNS = ("#", "onset", "apex", "offset", "status", "matches", "type", "AUs", "emotion", "source")
-
-
-def _pixmap(img: np.ndarray) -> QPixmap:
-    img = np.ascontiguousarray(img)
-    h, w = img.shape[:2]
-    return QPixmap.fromImage(QImage(img.data, w, h, 3 * w, QImage.Format_RGB888).copy())
 
 
 class AnnotateWorkspace(AnnotateExtras, QWidget):
@@ -54,10 +46,8 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
         self.coding: Coding | None = None
         self.model: AnnotateModel | None = None
         self.rgb = self.depth = None
-        self._clock: PlayClock | None = None
+        self.playback: Playback | None = None
         self._dropped: str | None = None      # an event being coded when the session was closed
-        self.play_stats = {"shown": 0, "skipped": 0}
-        self.loop: tuple[int, int] | None = None
         self._building = False
         self.journal = None
         self.journal_dir = journal_dir       # None: the user data folder
@@ -87,14 +77,7 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
         top.addWidget(self.info, 1)
         top.addWidget(self.status, 2)
 
-        self.rgb_view, self.depth_view = QLabel(), QLabel()
-        for v in (self.rgb_view, self.depth_view):
-            v.setMinimumSize(320, 180)
-            v.setAlignment(Qt.AlignCenter)
-            v.setStyleSheet("background: #111;")
-        videos = QHBoxLayout()
-        videos.addWidget(self.rgb_view, 1)
-        videos.addWidget(self.depth_view, 1)
+        self.videos = VideoPanes()
 
         transport = QHBoxLayout()
         self.play_btn = QPushButton("Play", clicked=self.toggle_play, checkable=True)
@@ -118,39 +101,24 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
 
         left = QWidget()
         lv = QVBoxLayout(left)
-        lv.addLayout(videos, 3)
+        lv.addWidget(self.videos, 3)
         lv.addLayout(transport)
         self.track_scroll = TrackScroll(self.tracks)
         lv.addWidget(self.track_scroll, 4)
         lv.addWidget(self.time_axis)
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table = EventTable()
         self.table.itemSelectionChanged.connect(self._selected)
-        self.table.verticalHeader().hide()
-        self.aus = QLineEdit(placeholderText="AU4+R12C")
+        self.form = EventForm()
+        f = self.form
+        self.aus, self.scheme, self.emotion, self.type, self.conf, self.notes = \
+            f.aus, f.scheme, f.emotion, f.type, f.conf, f.notes
         self.aus.editingFinished.connect(self._save_aus)
         self.aus.textEdited.connect(lambda text: self._typed("aus", text))
-        self.scheme = QComboBox()
-        self.scheme.addItems(list(EMOTION_SCHEMES))
-        self.scheme.currentTextChanged.connect(self._fill_emotions)
-        self.emotion = QComboBox()
-        self._fill_emotions(self.scheme.currentText())
         self.emotion.activated.connect(lambda *_: self._edit(emotion=self.emotion.currentText() or None))
-        self.type = QComboBox()
-        self.type.addItems(["auto", "micro", "macro"])
         self.type.activated.connect(self._type_changed)
-        self.conf = QDoubleSpinBox(minimum=0, maximum=1, singleStep=0.1, specialValueText="-")
         self.conf.editingFinished.connect(lambda: self._edit(confidence=self.conf.value() or None))
-        self.notes = QPlainTextEdit(maximumHeight=80)
         self.notes.textChanged.connect(lambda: self._typed("notes", self.notes.toPlainText()))
-        form = QFormLayout()
-        for lab, w in (("AUs", self.aus), ("scheme", self.scheme), ("emotion", self.emotion), ("type", self.type),
-                       ("confidence", self.conf), ("notes", self.notes)):
-            form.addRow(lab, w)
         buttons = QHBoxLayout()
         for text, fn in (("Accept (A)", lambda: self._set_status("accepted")),
                          ("Reject (R)", lambda: self._set_status("rejected")),
@@ -160,7 +128,7 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
         rv = QVBoxLayout(right)
         rv.addWidget(QLabel("events (I onset · P apex · O offset · Esc drop · F1 or ? all keys)"))
         rv.addWidget(self.table, 1)
-        rv.addLayout(form)
+        rv.addWidget(self.form)
         rv.addLayout(buttons)
         lv.addLayout(self._build_extras())
 
@@ -292,22 +260,9 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
         except (IndexError, MexlabError) as exc:
             self.status.setText(str(exc))
             return
-        box = None
-        boxes = getattr(self, "_face_boxes", None)
-        if zoom > 1 and boxes is not None and 0 <= n < len(boxes):
-            box = boxes[n]
-        for view, img in zip((self.rgb_view, self.depth_view), imgs):
-            if zoom > 1:
-                from analysis.annotation.session_tracks import zoom_window
-
-                h, w = img.shape[:2]
-                b = None
-                if box is not None:  # boxes are in colour pixels; depth may be another size
-                    sx, sy = w / imgs[0].shape[1], h / imgs[0].shape[0]
-                    b = (box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy)
-                y0, y1, x0, x1 = zoom_window((h, w), zoom, b)
-                img = img[y0:y1, x0:x1]
-            view.setPixmap(_pixmap(img).scaled(view.size(), Qt.KeepAspectRatio, Qt.SmoothTransformation))
+        boxes = getattr(self, "_face_boxes", None)      # the face zoom follows the face once spotted
+        box = boxes[n] if (zoom > 1 and boxes is not None and 0 <= n < len(boxes)) else None
+        self.videos.show_frames(imgs, zoom, box)
         self._show_info()
         self.tracks.set_playhead(self.clip.time_of(n))
 
@@ -333,26 +288,18 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
         else:
             speed = SPEEDS[self.speed.currentIndex()]
             sel = self.selected()
-            self.loop = (sel.onset, sel.offset) if (sel and self.loop_box.isChecked()) else None
-            self._clock = PlayClock(self.clip.fps, speed, self.frame)
-            self.play_stats = {"shown": 0, "skipped": 0}
+            loop = (sel.onset, sel.offset) if (sel and self.loop_box.isChecked()) else None
+            self.playback = Playback(self.clip.fps, speed, self.frame, self.rgb.n_frames, loop)
             # tick at twice the frame rate: the frame shown is the wall clock's, not one per tick
             self._timer.start(max(1, int(500 / (self.clip.fps * speed))))
             self.play_btn.setChecked(True)
 
     def _tick(self) -> None:
-        nxt = self._clock.frame()
-        if nxt == self.frame:
-            return
-        if self.loop and nxt > self.loop[1]:
-            nxt = self.loop[0]
-            self._clock = PlayClock(self.clip.fps, self._clock.speed, nxt)
-        if nxt >= self.rgb.n_frames:
+        nxt = self.playback.due(self.frame)
+        if nxt == -1:
             self.toggle_play()
-            return
-        self.play_stats["skipped"] += max(0, nxt - self.frame - 1)
-        self.play_stats["shown"] += 1
-        self.show_frame(nxt)
+        elif nxt is not None:
+            self.show_frame(nxt)
 
     # ------------------------------------------------------------------ coding
     def _save(self, before, after):
@@ -435,31 +382,15 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
         self._refresh_events()
         return added
 
-    def _fill_emotions(self, scheme: str) -> None:
-        self.emotion.clear()
-        self.emotion.addItems([""] + list(EMOTION_SCHEMES[scheme]))
-
     def _refresh_events(self, select: str | None = None) -> None:
         """Redraw the table and the event bands from the model; the model's selection is the
         table's (``select`` makes that event the selection first)."""
         if self.model is not None and select is not None:
             self.model.select(select)
         self._building = True
-        keep = self.model.selected_uid if self.model is not None else None
-        evs = self.coding.sorted() if self.coding else []
-        self.table.clearSelection()
-        self.table.setRowCount(len(evs))
-        for r, e in enumerate(evs):
-            vals = (r + 1, e.onset, "" if e.apex is None else e.apex, e.offset, e.status,
-                    self.model.match_text(e.uid) if self.model is not None else "",
-                    e.type + ("*" if e.type_overridden else ""), e.aus, e.emotion or "", e.source)
-            for c, v in enumerate(vals):
-                it = QTableWidgetItem(str(v))
-                it.setData(Qt.UserRole, e.uid)
-                self.table.setItem(r, c, it)
-            if e.uid == keep:
-                self.table.selectRow(r)
-        self.table.resizeColumnsToContents()
+        m = self.model
+        self.table.fill(self.coding.sorted() if self.coding else [], m.selected_uid if m else None,
+                        m.match_text if m else (lambda uid: ""))
         self._building = False
         self._show_selected()
         self._draw_events()
@@ -477,8 +408,7 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
         """The user picked a row (or cleared the selection): that is the model's selection now."""
         if self._building:
             return
-        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
-        uid = self.table.item(rows[0].row(), 0).data(Qt.UserRole) if rows else None
+        uid = self.table.picked_uid()
         if self.model is not None:
             self.model.select(uid)
             if uid is not None and self.model.pending is not None:
@@ -490,12 +420,6 @@ class AnnotateWorkspace(AnnotateExtras, QWidget):
         self._draw_events()
 
     def _show_selected(self) -> None:
-        e = self.selected()
         self._building = True
-        self.aus.setText(e.aus if e else "")
-        self.emotion.setCurrentText(e.emotion or "" if e else "")
-        self.type.setCurrentText(("micro" if e.type == "micro" else "macro") if e and e.type_overridden else "auto")
-        self.conf.setValue(e.confidence or 0 if e else 0)
-        if not self.notes.hasFocus():
-            self.notes.setPlainText(e.notes if e else "")
+        self.form.show_event(self.selected())
         self._building = False
