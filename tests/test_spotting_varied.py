@@ -96,3 +96,50 @@ def test_ffv1_and_the_face_width_asked_for(tmp_path):
         assert sum(1 for _ in c.decode(st)) == 25
     assert abs(out.meta["face_width_px"] - 180) < 1
     assert out.meta["split"] == "heldout"
+
+
+def _casme3_tree(root, ident, s):
+    """A CAS(ME)^3 Part A release of one long video: JPG frames of a varied-rig face + the sheet."""
+    import cv2
+    import openpyxl
+
+    from analysis.datasets.export import HEADER
+
+    color = root / "part_A" / "data" / "part_A" / "spNO.1" / "a" / "color"
+    color.mkdir(parents=True)
+    (color.parent / "depth").mkdir()
+    face = ident.renderer(640, 360, face_width=160)
+    rng = np.random.default_rng(1)
+    for k in range(s.n_frames):
+        img, _ = face.render(k, s)
+        img = np.clip(img + rng.normal(0, 1.0, img.shape), 0, 255).astype(np.uint8)
+        cv2.imwrite(str(color / f"{k}.jpg"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR),
+                    [cv2.IMWRITE_JPEG_QUALITY, 92])
+    (root / "part_A" / "annotation").mkdir(parents=True)
+    wb = openpyxl.Workbook()
+    wb.active.append(HEADER)
+    for e in s.of_kind("micro", "macro"):
+        wb.active.append(["spNO.1", "a", e.onset, e.apex, e.offset, "+".join(e.aus), "1",
+                          "others", "Micro-expression" if e.kind == "micro"
+                          else "Macro-expression"])
+    wb.save(root / "part_A" / "annotation" / "CAS(ME)3_part_A_v2.xlsx")
+
+
+def test_evaluate_spotting_on_a_casme3_release(tmp_path, capsys):
+    """`mexlab evaluate-spotting --dataset casme3:ROOT` spots the release's long video (frames as
+    images) and scores it against the sheet with the MEGC protocol."""
+    import json
+
+    from app.cli import main
+
+    root = tmp_path / "C3"
+    _casme3_tree(root, make_identity("grace_hopper/1"), _clip_schedule())
+    assert main(["evaluate-spotting", "--dataset", f"casme3:{root}", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["dataset"] == "casme3" and len(res["videos"]) == 1
+    assert res["videos"][0]["frames"] == 240 and res["videos"][0]["truth"] == 4
+    assert res["overall"]["tp"] >= 3 and res["overall"]["fp"] <= 1, res["videos"]
+    # a reader of clips, not long videos: one line, non-zero
+    assert main(["evaluate-spotting", "--dataset", f"samm:{root}"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "long videos" in err
