@@ -5,7 +5,8 @@ registered optical flow every frame); every ``check_s`` it runs detection and in
 elimination on the last ``window_s`` seconds. An interval is flagged once the face has been back at
 rest for ``confirm_s`` after its offset, so a micro-expression is flagged a few frames after it
 ends (the measured delay is in docs/spotting.md). Each flag carries the interval (frame numbers
-counted from the first frame pushed, 0-based, inclusive), the timestamps of its frames, and a
+as given to ``push(..., index=)`` — a recording passes rgb.mkv's — else counted from the first frame
+pushed; 0-based, inclusive), the timestamps of its frames, and a
 thumbnail of the apex (the aligned face crop).
 
     spotter = StreamingSpotter(fps=30)
