@@ -77,3 +77,31 @@ def test_export_casme3_round_trip(session_dir, tmp_path):
                         "--truth", "rig", "--format", "casme3", "--out", str(out)],
                        capture_output=True, text=True, cwd=REPO)
     assert r.returncode != 0 and "already exists" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_recognize_a_session_writes_recognition_json(session_dir, tmp_path):
+    import shutil
+
+    from analysis.recognition import modelfile
+    from analysis.recognition.task import new_model
+
+    sess = tmp_path / "s"
+    shutil.copytree(session_dir, sess)
+    rows = [r.split(",") for r in (sess / "ground_truth.csv").read_text().splitlines()[1:]]
+    micro = [dict(onset=int(r[0]), apex=int(r[1]), offset=int(r[2]), type="micro")
+             for r in rows if r[3] == "micro"]
+    (sess / "analysis").mkdir(exist_ok=True)
+    (sess / "analysis" / "spotting.json").write_text(json.dumps({"fps": 30.0, "intervals": micro}))
+    model = tmp_path / "m.safetensors"
+    modelfile.save(model, new_model(3, ("rgb", "depth")),
+                   {"classes": ["negative", "positive", "surprise"], "kind": "test"})
+    r = subprocess.run([sys.executable, "-m", "app.cli", "recognize", str(sess), "--model",
+                        str(model), "--json"], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    written = json.loads((sess / "analysis" / "recognition.json").read_text())
+    assert written["model_sha256"] == modelfile.file_sha256(model)
+    assert [(e["onset"], e["offset"]) for e in written["expressions"]] == \
+        [(m["onset"], m["offset"]) for m in micro]
+    assert all(e["class"] in out["classes"] and 0 < e["confidence"] <= 1
+               for e in out["expressions"])
