@@ -92,9 +92,14 @@ def make_samples(input_path, au: str, threshold: float, out_dir, *, span: int | 
     if crop not in ("face", "full"):
         raise MexlabError(f"crop must be 'face' or 'full', not {crop!r}")
     inp = resolve_input(input_path)
+    # the OpenFace CSV is read (and checked) before the minutes the face model takes
+    openface_aus = read_openface_csv(openface) if openface is not None else None
+    if openface_aus is None and au not in AU_NAMES:
+        raise MexlabError(f"{au} has no blendshape proxy (proxies: {', '.join(AU_NAMES)}); "
+                          f"give its intensities with --openface")
     feat = extract_features(inp.video, progress=progress)
-    if openface is not None:
-        inten = read_openface_csv(openface).intensity_at(au, feat.n_frames)
+    if openface_aus is not None:
+        inten = openface_aus.intensity_at(au, feat.n_frames)
     else:
         if au not in AU_NAMES:
             raise MexlabError(f"{au} has no blendshape proxy (proxies: {', '.join(AU_NAMES)}); "

@@ -24,6 +24,13 @@ def run(args) -> int:
     from analysis.physio.events import event_responses
 
     pa = analyse(args.path, **stream_names(args))
+    if not any((pa.to_json().get(k) for k in ("ecg", "ppg", "eda", "emg"))):
+        from acquisition.errors import MexlabError
+
+        have = ", ".join(f"{s.name} [{s.type}]" for s in pa.session.streams) or "none"
+        extra = " (the recording was interrupted)" if any("interrupted" in n for n in pa.notes) else ""
+        raise MexlabError(f"{args.path}: no ECG, PPG, EDA or EMG signal to analyse{extra}; streams in it: "
+                          f"{have}")
     responses = event_responses(pa)
     for kind, why in pa.missing.items():
         print(f"mexlab physio: note: no {kind.upper()}: {why}", file=sys.stderr)

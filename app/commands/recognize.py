@@ -27,6 +27,11 @@ def run(args) -> int:
 
     landmarker.QUIET_NATIVE_START = True
 
+    from analysis.face.video import probe
+    from analysis.spotting.pipeline import resolve_input
+
+    inp = resolve_input(args.input)   # the input is checked before the model is looked for
+    probe(inp.video)
     res = recognize(args.input, args.model)
     if args.json:
         print(json.dumps(res, indent=1))
