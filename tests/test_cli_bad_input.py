@@ -85,6 +85,8 @@ MISSING = [
     ("recognize", "recognize {B}/nope.mkv", ["nope.mkv"]),
     ("recognize-model", "recognize {S} --model {B}/nope.pt", ["nope.pt"]),
     ("datasets-show", "datasets show mexlab:{B}/nope", ["nope"]),
+    ("run-protocol", "run-protocol {B}/nope.yaml --participant P1 --simulate --headless --out {B}/r1",
+     ["nope.yaml"]),
 ]
 EMPTY = [
     ("check", "check {B}/empty/e.xdf", ["e.xdf"]),
@@ -174,6 +176,14 @@ OUT_OF_RANGE = [
      ["nothing coded"]),
     ("report-out-dir", "report {S} --out {B}/empty", ["empty"]),
     ("sessions-delete", "sessions delete no-such-session --yes", ["no-such-session"]),
+    ("run-protocol-group", "run-protocol passive-suppression --participant P1 --group ZZ --simulate --headless "
+     "--out {B}/r1", ["ZZ"]),
+    ("run-protocol-participant", ["run-protocol", "passive-suppression", "--participant", "", "--simulate",
+                                  "--headless", "--out", "{B}/r1"], ["participant"]),
+    ("run-protocol-lsl-timeout", "run-protocol passive-suppression --participant P1 --lsl-timeout -1 --simulate "
+     "--headless --out {B}/r1", ["--lsl-timeout"]),
+    ("run-protocol-repeat", "run-protocol {B}/proto.yaml --participant P1 --simulate --headless --out {B}/r1",
+     ["repeat", "1000000000"]),
 ]
 HOSTILE = [
     ("check", "check {B}/big/h.xdf", ["h.xdf"]),
@@ -221,3 +231,20 @@ def test_bad_input_is_refused_and_changes_nothing(w, private_catalog, argv, need
     assert not changed, (res.stderr, changed)
     for made in ("r1", "so", "r.html", "o.csv", "x.db3"):
         assert not (w["B"] / made).exists(), made
+
+
+def test_spot_says_when_the_video_is_shorter_than_the_session_recorded(w, tmp_path):
+    """An rgb.mkv cut at 30 % was spotted in part without a word; now the note gives both counts."""
+    s = copy_session(w["S"], tmp_path / "cut")
+    meta = json.loads((s / "session.json").read_text())
+    expected = meta["counts"]["rgb"]["frames_written"]
+    video = s / "rgb.mkv"
+    with open(video, "r+b") as fh:
+        fh.truncate(int(video.stat().st_size * 0.3))
+    res = cli("spot", s, "--json", "--quiet", "--no-cache")
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    got = json.loads(res.stdout)["n_frames"]
+    assert got < expected
+    assert f"rgb.mkv gave only {got} of the {expected} frames the session recorded" in res.stderr, res.stderr
+    assert "truncated" in res.stderr
+    shutil.rmtree(s)
