@@ -36,11 +36,27 @@ class Settings:
         return config_dir() / "settings.json"
 
     @classmethod
+    def problem(cls) -> str | None:
+        """What is wrong with the settings file (None: fine or absent)."""
+        p = cls.path()
+        if not p.exists():
+            return None
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            return f"{p}: not readable as JSON ({exc})"
+        if not isinstance(data, dict):
+            return f"{p}: not a JSON object of settings"
+        return None
+
+    @classmethod
     def load(cls) -> "Settings":
         p = cls.path()
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, ValueError):
+            return cls()
+        if not isinstance(data, dict):
             return cls()
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
@@ -48,6 +64,8 @@ class Settings:
     def save(self) -> None:
         p = self.path()
         p.parent.mkdir(parents=True, exist_ok=True)
+        if self.problem() is not None:   # an unreadable file is kept aside, never overwritten and lost
+            os.replace(p, p.with_name(p.name + ".unreadable"))
         tmp = p.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
         os.replace(tmp, p)

@@ -19,6 +19,8 @@ import pytest
 
 from tests.helpers_badinput import assert_refused, cli, copy_session, fingerprint, recorded_session
 
+pytestmark = [pytest.mark.rig, pytest.mark.labrecorder]
+
 HOSTILE_BYTES = 300 << 20    # sparse: costs no disk, but a reader that slurps it would
 
 
@@ -248,3 +250,18 @@ def test_spot_says_when_the_video_is_shorter_than_the_session_recorded(w, tmp_pa
     assert f"rgb.mkv gave only {got} of the {expected} frames the session recorded" in res.stderr, res.stderr
     assert "truncated" in res.stderr
     shutil.rmtree(s)
+
+
+@pytest.mark.parametrize("content", ['{"shortcuts": ', "[1, 2]", "\x00" * 100])
+@pytest.mark.parametrize("argv", [["shortcuts", "list"], ["shortcuts", "set", "annotate.onset", "U"],
+                                  ["shortcuts", "reset", "--all"]])
+def test_a_corrupt_settings_file_is_named_and_never_overwritten(tmp_path, monkeypatch, content, argv):
+    """'shortcuts set' used to write defaults over an unreadable settings.json (and a JSON list in
+    it ended in a traceback): the user's other settings were lost."""
+    monkeypatch.setenv("MEXLAB_CONFIG_DIR", str(tmp_path))
+    f = tmp_path / "settings.json"
+    f.write_text(content)
+    before = fingerprint(tmp_path)
+    res = cli(*argv)
+    assert_refused(res, "settings.json")
+    assert fingerprint(tmp_path) == before

@@ -26,7 +26,11 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from app.gui import shortcuts as sc
+    from app.settings import Settings
 
+    bad = Settings.problem()
+    if bad:   # the GUI starts on defaults; the command says it, and never writes over the file
+        raise MexlabError(f"{bad}; fix it or move it away (mexlab keeps it as it is)")
     try:
         if args.action == "set":
             keys = sc.set_user(args.action_id, args.keys)
