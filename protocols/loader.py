@@ -315,6 +315,9 @@ def read_conditions(csv_path: Path, proto_path: Path, line: int | None, fpath: s
     """A conditions table: a CSV file with a header row of variable names, one trial per row."""
     if not csv_path.is_file():
         raise ProtocolError(f"{where(proto_path, line, fpath)}: conditions file {csv_path} does not exist")
+    if csv_path.stat().st_size > MAX_FILE_BYTES:
+        raise ProtocolError(f"{csv_path}: {csv_path.stat().st_size / 2**20:.1f} MB is far more than a conditions "
+                            f"table holds (limit {MAX_FILE_BYTES >> 20} MB); not read")
     try:
         with open(csv_path, newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.reader(fh))

@@ -188,3 +188,12 @@ def test_group_and_participant_are_checked(tmp_path, capsys):
     assert "group 'ZZ'" in err and "no counterbalancing groups" in err, err
     assert main(["protocols", "show", str(path), "--participant", ""]) == 2
     assert "participant ''" in capsys.readouterr().err
+
+
+def test_a_hostile_conditions_table_is_refused_unread(tmp_path, capsys):
+    path = write_tiny(tmp_path / "p")
+    with open(tmp_path / "p" / "words.csv", "wb") as fh:   # sparse: no disk, but 300 MB to a reader
+        fh.truncate(300 << 20)
+    assert main(["protocols", "validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "words.csv" in err and "limit 4 MB" in err, err
