@@ -142,12 +142,25 @@ def score(items: list[dict], preds: dict[str, list[dict]]) -> dict:
     return res
 
 
-def run_spotter(items: list[dict], use_cache: bool = True) -> tuple[dict, list[float]]:
+def spot_params(which: str):
+    """``now``: the defaults; ``before``: the parameters before the varied rig (issue 15)."""
+    from analysis.spotting.detect import DetectParams
+    from analysis.spotting.interference import InterferenceParams
+    from analysis.spotting.pipeline import SpotParams
+
+    if which == "before":
+        return SpotParams(detect=DetectParams(k_amp=5.0, detrend_s=0.0, min_len_s=0.0),
+                          interference=InterferenceParams(brow_leak=0.6, head_ratio=6.0))
+    return SpotParams()
+
+
+def run_spotter(items: list[dict], use_cache: bool = True, params=None
+                ) -> tuple[dict, list[float]]:
     from analysis.spotting.pipeline import spot
 
     preds, fps = {}, []
     for it in items:
-        r = spot(it["video"], use_cache=use_cache)
+        r = spot(it["video"], use_cache=use_cache, params=params)
         preds[it["name"]] = r.intervals
         tm = r.features.timings if r.features is not None else {}
         if not r.features.from_cache and tm.get("total_s"):
@@ -155,7 +168,7 @@ def run_spotter(items: list[dict], use_cache: bool = True) -> tuple[dict, list[f
     return preds, fps
 
 
-def run_live(items: list[dict]) -> tuple[dict, list[float]]:
+def run_live(items: list[dict], params=None) -> tuple[dict, list[float]]:
     """The same videos through :class:`StreamingSpotter` (frames pushed one by one with their
     times); its flags are the predictions. Returns them and the latency (flag − ME offset, s) of
     every flag that matches a micro-expression."""
@@ -165,7 +178,7 @@ def run_live(items: list[dict]) -> tuple[dict, list[float]]:
 
     preds, lat = {}, []
     for it in items:
-        with av.open(str(it["video"])) as c, StreamingSpotter(it["fps"]) as sp:
+        with av.open(str(it["video"])) as c, StreamingSpotter(it["fps"], params=params) as sp:
             for k, fr in enumerate(c.decode(video=0)):
                 sp.push(fr.to_ndarray(format="rgb24"), k / it["fps"])
             sp.flush()
@@ -220,6 +233,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dir", type=Path, default=Path("/tmp/mexlab-spot-quality"))
     ap.add_argument("--no-cache", action="store_true", help="re-extract the features")
+    ap.add_argument("--params", choices=("now", "before"), default="now",
+                    help="the spotter's parameters: now (defaults) or before the varied rig")
     ap.add_argument("--live", action="store_true",
                     help="score the live StreamingSpotter's flags instead (slower)")
     ap.add_argument("--json", action="store_true")
@@ -230,10 +245,11 @@ def main(argv=None) -> int:
         items = build(split, a.n, a.duration, a.dir, a.seed, log)
         t0 = time.perf_counter()
         if a.live:
-            preds, lat = run_live(items)
+            preds, lat = run_live(items, spot_params(a.params))
             fps = []
         else:
-            preds, fps = run_spotter(items, use_cache=not a.no_cache)
+            preds, fps = run_spotter(items, use_cache=not a.no_cache,
+                                     params=spot_params(a.params))
         res = score(items, preds)
         if a.live:
             res["live_latency_s"] = {"median": round(float(np.median(lat)), 3) if lat else None,
