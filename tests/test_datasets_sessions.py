@@ -16,6 +16,7 @@ from analysis.annotation.store import AnnotationStore
 from analysis.datasets import read_spec
 
 REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.face_model
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,10 @@ import pytest
 from acquisition.errors import MexlabError
 from analysis.recognition import task as T
 
+pytestmark = pytest.mark.learning
+
+pytestmark = [pytest.mark.learning]
+
 
 def _set(n=48, seed=0, views=("rgb", "depth")):
     rng = np.random.default_rng(seed)
