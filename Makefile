@@ -1,7 +1,8 @@
 # mexlab — two commands on a fresh machine:
 #   make run    installs everything (system packages too) into .venv and starts mexlab on the simulated rig
 #   make test   installs the same plus the test tools and runs the whole test suite (CI: a skip fails)
-#   make test-fast  the pure-logic tests only (no Qt, LSL, LabRecorder, rig, PostgreSQL, root, face model)
+#   make test-fast  the pure-logic tests only (no Qt, LSL, LabRecorder, rig, PostgreSQL, root, face model,
+#                   training or Flower)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -55,7 +56,7 @@ run: install
 # On a machine without PostgreSQL, root or ../shared: make test MEXLAB_REQUIRE_ALL=0
 MEXLAB_REQUIRE_ALL ?= 1
 # what a test touches (markers registered in pyproject.toml); test-fast leaves these out
-HEAVY_MARKS := slow or gui or lsl or labrecorder or rig or postgres or netns or privileged or face_model
+HEAVY_MARKS := slow or gui or lsl or labrecorder or rig or postgres or netns or privileged or face_model or learning
 
 test: install-test
 	MEXLAB_REQUIRE_ALL=$(MEXLAB_REQUIRE_ALL) QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider

@@ -66,3 +66,51 @@ def pytest_collection_modifyitems(config, items):
         params = getattr(getattr(item, "callspec", None), "params", {})
         if any(isinstance(v, str) and v.startswith("postgres") for v in params.values()):
             item.add_marker("postgres")       # a catalog test run against the PostgreSQL server
+
+
+def _module_marks(path: Path) -> set[str] | None:
+    """The names in a test module's top-level ``pytestmark = [pytest.mark.x, ...]``, read without
+    importing it (None when it has none or it cannot be read)."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark"
+                                                for t in node.targets):
+            items = node.value.elts if isinstance(node.value, (ast.List, ast.Tuple)) else [node.value]
+            return {i.attr for i in items if isinstance(i, ast.Attribute)}
+    return None
+
+
+def pytest_ignore_collect(collection_path, config):
+    """With ``-m EXPR`` (make test-fast), a module whose own marks already deselect every test in it,
+    whatever marks its tests add, is not imported at all (torch, Qt and MediaPipe take seconds)."""
+    expr = config.getoption("markexpr", "")
+    if not expr or collection_path.suffix != ".py" or not collection_path.name.startswith("test_"):
+        return None
+    marks = _module_marks(collection_path)
+    if not marks:
+        return None
+    import itertools
+
+    try:
+        from _pytest.mark.expression import Expression   # pytest's own -m parser (private: guarded)
+
+        compiled = Expression.compile(expr)
+    except Exception:  # noqa: BLE001 - a bad expression pytest reports itself; another pytest
+        return None
+    import re
+
+    named = set(re.findall(r"[A-Za-z_]\w*", expr)) - {"and", "or", "not"}   # all the expression looks at
+    others = sorted(named - marks)
+    if len(others) > 16:
+        return None
+    for n in range(len(others) + 1):
+        for extra in itertools.combinations(others, n):
+            have = marks | set(extra)
+            if compiled.evaluate(lambda name, have=have, **kw: name in have):
+                return None        # some test in it could still be selected: collect it
+    return True

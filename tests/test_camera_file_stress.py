@@ -23,6 +23,8 @@ from acquisition.sources import RecordConfig
 from tests.helpers_camera import make_camera_file
 from tests.helpers_lsl import make_outlet, unique_name
 
+pytestmark = [pytest.mark.lsl, pytest.mark.labrecorder]
+
 RUNS = 8
 
 

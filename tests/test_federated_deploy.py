@@ -18,6 +18,8 @@ import pytest
 
 from analysis.federated import site, synthetic
 
+pytestmark = [pytest.mark.learning]
+
 MEXLAB = [sys.executable, "-m", "app.cli"]
 REPO = Path(__file__).resolve().parents[1]
 LIMIT_S = 90

@@ -14,6 +14,8 @@ import pytest
 from analysis.federated import site, synthetic
 from analysis.federated.runner import simulate
 
+pytestmark = [pytest.mark.learning]
+
 RC = {"strategy": "fedbuff", "updates": 6, "epochs": 1, "lr": 3e-3, "k": 2, "views": "rgb,depth"}
 
 

@@ -13,8 +13,6 @@ from analysis.recognition import modelfile
 from analysis.recognition import task as T
 from analysis.recognition.protocol import Config, check_data, loso, thin_labels
 
-pytestmark = [pytest.mark.learning]
-
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.learning
 

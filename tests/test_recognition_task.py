@@ -8,8 +8,6 @@ from analysis.recognition import task as T
 
 pytestmark = pytest.mark.learning
 
-pytestmark = [pytest.mark.learning]
-
 
 def _set(n=48, seed=0, views=("rgb", "depth")):
     rng = np.random.default_rng(seed)

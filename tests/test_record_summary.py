@@ -8,6 +8,7 @@ import json
 import threading
 
 import numpy as np
+import pytest
 import pylsl
 
 from acquisition.check import check_path
@@ -15,6 +16,8 @@ from acquisition.lsl_streams import StreamRequest
 from acquisition.recorder import Recorder
 from acquisition.sources import RecordConfig
 from tests.helpers_lsl import make_outlet, unique_name
+
+pytestmark = [pytest.mark.lsl, pytest.mark.labrecorder]
 
 RATE = 100.0
 

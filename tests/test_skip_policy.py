@@ -1,4 +1,6 @@
-"""The skip policy (tests/skip_policy.py): with MEXLAB_REQUIRE_ALL=1 a skip fails, with the reason."""
+"""The suite's own tooling: the skip policy (tests/skip_policy.py: with MEXLAB_REQUIRE_ALL=1 a skip
+fails, with the reason) and make test-fast's collection (tests/conftest.py: a module its own marks
+deselect is not imported)."""
 
 from __future__ import annotations
 
@@ -69,3 +71,40 @@ def test_skips_stay_skips_elsewhere(tmp_path):
         assert r.returncode == 0, r.stdout
         assert "1 passed, 4 skipped, 1 xfailed" in r.stdout, r.stdout
         assert "SKIPPED [1] test_sample.py" in r.stdout     # -rs lists every one with its reason
+
+
+# ------------------------------------------------------------------ make test-fast: modules not imported
+class _Config:
+    def __init__(self, expr):
+        self.expr = expr
+
+    def getoption(self, name, default=None):
+        assert name == "markexpr"
+        return self.expr
+
+
+FAST = "not (slow or gui or lsl or labrecorder or rig or postgres or netns or privileged or face_model or learning)"
+
+
+def test_modules_deselected_by_their_own_marks_are_not_imported(tmp_path):
+    from tests.conftest import pytest_ignore_collect
+
+    def module(name, head):
+        p = tmp_path / name
+        p.write_text(f"import pytest\n\n{head}\n\ndef test_x():\n    pass\n")
+        return p
+
+    gui = module("test_a.py", "pytestmark = [pytest.mark.gui, pytest.mark.lsl]")
+    single = module("test_b.py", "pytestmark = pytest.mark.learning")
+    pure = module("test_c.py", "")
+    shared = module("test_d.py", "pytestmark = [pytest.mark.shared]")
+    assert pytest_ignore_collect(gui, _Config(FAST)) is True
+    assert pytest_ignore_collect(single, _Config(FAST)) is True
+    assert pytest_ignore_collect(pure, _Config(FAST)) is None
+    assert pytest_ignore_collect(shared, _Config(FAST)) is None      # 'shared' is not left out
+    # a test in the module may add a mark the expression selects: the module is collected
+    assert pytest_ignore_collect(gui, _Config("gui")) is None
+    assert pytest_ignore_collect(pure, _Config("gui")) is None
+    assert pytest_ignore_collect(shared, _Config("gui or postgres")) is None
+    assert pytest_ignore_collect(gui, _Config("not lsl")) is True
+    assert pytest_ignore_collect(gui, _Config("")) is None          # no -m: everything is collected
