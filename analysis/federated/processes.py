@@ -121,6 +121,11 @@ def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, 
                     last = text
                     code, _, detail = text.partition(": ")
                     if code in ("incompatible-model", "no-usable-data"):
+                        # the ClientApp wrote this just before replying: give the SuperNode time
+                        # to deliver the refusal, so the coordinator logs it (not a lost site)
+                        t_ref = time.monotonic()
+                        while node.poll() is None and time.monotonic() - t_ref < 10:
+                            time.sleep(0.5)
                         raise MexlabError(f"site {name}: {detail}")
                     print(f"mexlab fl: site {name}: {text.splitlines()[0]}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
