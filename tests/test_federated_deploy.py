@@ -86,7 +86,7 @@ def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
     t0 = time.monotonic()
     try:
         coord = _start(["fl", "coordinator", "--address", f"127.0.0.1:{port}", "--insecure",
-                        "--updates", "4", "--buffer", "2", "--epochs", "1", "--min-sites", "3",
+                        "--updates", "6", "--buffer", "2", "--epochs", "1", "--min-sites", "3",
                         "--wait-sites", "60", "--out", str(out)], tmp_path, "coord")
         procs.append(coord)
         while not (tmp_path / "coord.err").read_text(errors="replace").count("listening"):
@@ -131,7 +131,11 @@ def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
     events = [json.loads(ln) for ln in (out / "events.jsonl").read_text().splitlines()]
     kinds = {e["kind"] for e in events}
     assert "site-refused" in kinds                          # the odd site
-    assert kinds & {"site-lost", "site-left"}, kinds        # lab2's disconnection, with a reason
+    # lab2's disconnection is logged with a reason: lost/left once Flower misses its heartbeat, or,
+    # when the run ends first, its update "not waited" for
+    gone = [e for e in events if e["kind"] in ("site-lost", "site-left", "not-waited")
+            and e.get("reason") and e["site"] not in ("lab0", "lab1", "odd")]
+    assert gone, events
     # the global model improves over its start on the sites' held-out subjects
     from analysis.federated.runner import _concat
     from analysis.recognition import task
