@@ -46,6 +46,7 @@ def _spin(stop):  # a Python thread that wants the GIL all the time
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # 8 recordings on a loaded 2-core machine
 def test_camera_file_recorded_many_times_under_load_every_frame_identical(tmp_path):
     db3 = tmp_path / "cam.db3"
     rgbs, depths, _ = make_camera_file(db3, 45, width=320, height=240, seed=3)
@@ -55,7 +56,9 @@ def test_camera_file_recorded_many_times_under_load_every_frame_identical(tmp_pa
     threads = [threading.Thread(target=_pump, args=(outlets[0], 2000.0, 8, stop), daemon=True),
                threading.Thread(target=_pump, args=(outlets[1], 500.0, 1, stop), daemon=True),
                threading.Thread(target=_spin, args=(stop,), daemon=True)]
-    load = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    # busy processes that end by themselves (even if this test is killed by its timeout)
+    busy = "import time\nend = time.monotonic() + 300\nwhile time.monotonic() < end: pass"
+    load = [subprocess.Popen([sys.executable, "-c", busy]) for _ in range(2)]
     for t in threads:
         t.start()
     bad = []
