@@ -44,6 +44,7 @@ def _run(tmp_path: Path, require: str | None) -> subprocess.CompletedProcess:
     (tmp_path / "test_sample.py").write_text(SAMPLE)
     env = {k: v for k, v in os.environ.items() if k != "MEXLAB_REQUIRE_ALL"}
     env["PYTHONPATH"] = str(REPO)
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"     # only the hook under test (Qt and the rest load slowly)
     if require is not None:
         env["MEXLAB_REQUIRE_ALL"] = require
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rfEs", "-p", "no:cacheprovider",
