@@ -66,8 +66,19 @@ def test_damaged_altered_and_foreign_model_files_are_refused(tmp_path):
     _rewrite_meta(other, format="someone-else/9")
     with pytest.raises(MexlabError, match="model format"):
         modelfile.load(other)
+    video = tmp_path / "v.mkv"                   # a valid input: the model is what is wrong
+    import av
+    with av.open(str(video), "w") as c:
+        st = c.add_stream("ffv1", rate=30)
+        st.width, st.height, st.pix_fmt = 64, 64, "bgr0"
+        for _ in range(5):
+            for pkt in st.encode(av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8),
+                                                            format="rgb24")):
+                c.mux(pkt)
+        for pkt in st.encode():
+            c.mux(pkt)
     for f in (bad, junk, old):
-        r = subprocess.run([sys.executable, "-m", "app.cli", "recognize", str(tmp_path),
+        r = subprocess.run([sys.executable, "-m", "app.cli", "recognize", str(video),
                             "--model", str(f)], capture_output=True, text=True, cwd=REPO)
         assert r.returncode != 0 and "Traceback" not in r.stderr
         assert str(f) in r.stderr and r.stderr.count("\n") == 1
