@@ -121,11 +121,15 @@ def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, 
                     last = text
                     code, _, detail = text.partition(": ")
                     if code in ("incompatible-model", "no-usable-data"):
-                        # the ClientApp wrote this just before replying: give the SuperNode time
-                        # to deliver the refusal, so the coordinator logs it (not a lost site)
+                        # the ClientApp wrote this just before replying: wait until the SuperNode
+                        # has sent the refusal (its log says so; 60 s at most), so the coordinator
+                        # logs a refused site, not a lost one
+                        sent0 = _count(log, "Sent successfully")
                         t_ref = time.monotonic()
-                        while node.poll() is None and time.monotonic() - t_ref < 10:
+                        while (node.poll() is None and time.monotonic() - t_ref < 60
+                               and _count(log, "Sent successfully") <= sent0):
                             time.sleep(0.5)
+                        time.sleep(1.0)
                         raise MexlabError(f"site {name}: {detail}")
                     print(f"mexlab fl: site {name}: {text.splitlines()[0]}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
@@ -146,3 +150,10 @@ def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, 
         raise MexlabError(f"site {name}: the SuperNode stopped (exit {node.returncode}): "
                           f"{deploy.last_line(log)}")
     return 0
+
+
+def _count(log: Path, text: str) -> int:
+    try:
+        return log.read_text(errors="replace").count(text)
+    except OSError:
+        return 0
