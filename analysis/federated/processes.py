@@ -124,10 +124,10 @@ def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, 
                         # the ClientApp wrote this just before replying: wait until the SuperNode
                         # has sent the refusal (its log says so; 60 s at most), so the coordinator
                         # logs a refused site, not a lost one
-                        sent0 = _count(log, "Sent successfully")
                         t_ref = time.monotonic()
                         while (node.poll() is None and time.monotonic() - t_ref < 60
-                               and _count(log, "Sent successfully") <= sent0):
+                               and _count(log, "Sent successfully")
+                               < _count(log, "Start `flwr-clientapp` process")):
                             time.sleep(0.5)
                         time.sleep(1.0)
                         raise MexlabError(f"site {name}: {detail}")
