@@ -38,6 +38,7 @@ def flower_env(home: Path) -> dict:
     # the SuperLink and SuperNode start Flower's helper processes (flower-superexec, flwr-serverapp,
     # flwr-clientapp) by name: this Python's scripts folder comes first on PATH
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["PYTHONUNBUFFERED"] = "1"          # their logs are read while they run (fl site)
     env.update({"FLWR_HOME": str(home), "FLWR_TELEMETRY_ENABLED": "0", "FLWR_DISABLE_UPDATE_CHECK": "1"})
     return env
 
