@@ -196,8 +196,7 @@ def compute(samples: list, *, progress=None) -> tuple[list[dict | None], list[st
                         to_mm = 1.0     # the releases store depth in mm
                     feats["depth"] = depth_view(depths[on], depths[ap], _compose(m, a), mask, to_mm)
                 feats = {k: v.astype(np.float32) for k, v in feats.items()}
-                from analysis import features_cache as fc2
-                fc2.save(c["anchor"], c["key"], feats)
+                fc.save(c["anchor"], c["key"], feats)
                 out[i] = feats
                 if progress is not None:
                     progress(done, total)
