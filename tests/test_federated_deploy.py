@@ -86,7 +86,7 @@ def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
     t0 = time.monotonic()
     try:
         coord = _start(["fl", "coordinator", "--address", f"127.0.0.1:{port}", "--insecure",
-                        "--updates", "6", "--buffer", "2", "--epochs", "1", "--min-sites", "3",
+                        "--updates", "5", "--buffer", "2", "--epochs", "1", "--min-sites", "3",
                         "--wait-sites", "60", "--out", str(out)], tmp_path, "coord")
         procs.append(coord)
         while not (tmp_path / "coord.err").read_text(errors="replace").count("listening"):
