@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 
-YIELD_QUEUE = 10  # frames waiting in an encoder's queue beyond which live spotting stands aside
+YIELD_QUEUE = 30  # frames waiting in an encoder's queue beyond which live spotting stands aside
 
 
 @dataclass

@@ -21,6 +21,7 @@ from app.gui.widgets.protocol_launcher import ProtocolLauncher
 from app.gui.widgets.spotted import SpottedPanel
 from app.gui.widgets.traces import TracesPanel
 from app.gui.workers import run_in_thread
+from app.live_spotting import YIELD_QUEUE
 
 SOURCES = [("simulate", "Simulated participant rig"), ("live", "RealSense camera"),
            ("camera-file", "RealSense camera file (.db3/.bag)"), ("none", "No camera (LSL streams only)")]
@@ -392,7 +393,7 @@ class RecordWorkspace(QWidget):
 
     def _encoders_behind(self) -> bool:
         rec = self.controller.recorder
-        return rec is not None and any(w.queue_depth > 10 for w in list(rec.writers.values()))
+        return rec is not None and any(w.queue_depth > YIELD_QUEUE for w in list(rec.writers.values()))
 
     def _refresh_buttons(self) -> None:
         rec = self.controller.recording
