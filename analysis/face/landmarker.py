@@ -34,6 +34,14 @@ import numpy as np
 
 from acquisition.errors import MexlabError
 
+# Every open MediaPipe landmarker, held here until FaceTracker.close(). MediaPipe runs each
+# landmarker's C calls on a one-thread executor of its own and closes it from __del__; when a
+# landmarker is collected as part of a reference cycle, the executor's weak reference callback ends
+# that thread first and the close() then waits forever on a future no thread will run (seen: a GUI
+# test hung inside a matplotlib draw). Held here, a landmarker never becomes cyclic garbage, so its
+# executor is alive whenever FaceTracker closes it, explicitly or from FaceTracker.__del__.
+_OPEN_LANDMARKERS: set = set()
+
 MODEL_PATH = Path(__file__).resolve().parents[1] / "models" / "face_landmarker.task"
 MODEL_SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"
 N_LANDMARKS = 478
@@ -168,15 +176,19 @@ class FaceTracker:
         try:
             with _quiet_native_stderr(self._quiet):
                 self._lm = vision.FaceLandmarker.create_from_options(opts)
+            _OPEN_LANDMARKERS.add(self._lm)
         except Exception as exc:
             raise MexlabError(f"the face model could not be started ({exc})") from None
         self.max_side = max_side
         self._last_ts = -1
 
     def close(self) -> None:
-        if self._lm is not None:
-            self._lm.close()
-            self._lm = None
+        lm, self._lm = self._lm, None
+        if lm is not None:
+            try:
+                lm.close()
+            finally:
+                _OPEN_LANDMARKERS.discard(lm)
 
     def __enter__(self):
         return self
