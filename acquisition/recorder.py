@@ -353,6 +353,8 @@ class Recorder:
         if self.stopped:
             return self.meta
         self.stopped = True
+        if self.rig is not None and self.rig.camera is not None:
+            self.rig.camera.stop()  # the rig stops injecting frames before its software sensors are let go
         if self.camera is not None:
             self.camera.stop()
         if self.rig is not None:

@@ -28,6 +28,9 @@ from acquisition.realsense.devices import describe_device, require_rs
 from acquisition.realsense.modes import Mode
 
 
+_KEPT_SOFTWARE_SENSORS: list = []  # the simulated rig's sensors, never stopped (see RealSenseCamera.stop)
+
+
 @dataclass
 class CameraFrame:
     stream: str  # "rgb" | "depth"
@@ -248,7 +251,11 @@ class RealSenseCamera:
             ms0, lsl0 = self._anchor
         return lsl0 + (ts_ms - ms0) / 1000.0
 
+    _callback_enabled = True
+
     def _callback(self, frame) -> None:
+        if not self._callback_enabled:
+            return
         with self._busy_lock:
             self._busy += 1
         try:
@@ -283,6 +290,15 @@ class RealSenseCamera:
     _after_first_start: Callable[[], None] | None = None
 
     def stop(self) -> None:
+        if self.kind == "software":
+            # The simulated rig's software sensors are not stopped: stopping one (librealsense's
+            # software_sensor::stop) destroyed its frame callback in a double free that aborted the
+            # process in GUI recordings with live spotting (2026-12-02, cause not found). The rig has
+            # stopped injecting (Recorder.stop), so no frame follows; the sensors are kept for the
+            # life of the process (one pair per simulated recording).
+            self._callback_enabled = False
+            _KEPT_SOFTWARE_SENSORS.extend(self._sensors)
+            self._sensors = []
         for sensor in self._sensors:
             try:
                 sensor.stop()
