@@ -67,5 +67,6 @@ def test_outlet_vanishing_and_returning_summary_agrees_with_check(tmp_path):
     assert entry["samples"] == in_file["sample_count"], (entry, in_file)
     assert entry["gaps"] == in_file["gaps"] == 1
     assert entry["counted_from"] == "file"
-    assert 400 <= meta["dropped_samples"] <= 600  # ~5 s at 100 Hz, from the file's timestamps
+    # ~5 s at 100 Hz from the file's timestamps, plus the 1-3 s LabRecorder takes to find the outlet again
+    assert 400 <= meta["dropped_samples"] <= 1000
     assert json.loads((out / "session.json").read_text())["streams"] == meta["streams"]
