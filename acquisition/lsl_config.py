@@ -87,3 +87,28 @@ def write_child_config(cwd: Path | None = None) -> Path:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(child_config_text(cwd))
     return Path(name)
+
+
+def quiet_liblsl() -> Path | None:
+    """liblsl logs INFO lines to stderr at start-up. Unless the lab has its own LSL configuration
+    (LSLAPICFG or an lsl_api.cfg in the usual places — kept untouched), use one that only logs errors.
+
+    Called where a recording (or a pre-flight, or the rig) starts, before liblsl's first call: liblsl
+    reads its configuration once per process. Sets ``LSLAPICFG`` for this process (inherited by
+    LabRecorderCLI, which mexlab starts) and returns the file, or None when the lab's own is kept.
+    Importing mexlab never does this."""
+    if os.environ.get("LSLAPICFG"):
+        return None
+    for p in ("lsl_api.cfg", "~/lsl_api/lsl_api.cfg", "/etc/lsl_api/lsl_api.cfg"):
+        if Path(p).expanduser().exists():
+            return None
+    path = Path(tempfile.gettempdir()) / f"mexlab-lsl_api-{os.getuid() if hasattr(os, 'getuid') else 0}.cfg"
+    try:
+        if not path.exists():
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp.write_text("[log]\nlevel = -2\n", encoding="utf-8")
+            os.replace(tmp, path)
+        os.environ["LSLAPICFG"] = str(path)
+    except OSError:
+        return None
+    return path

@@ -16,6 +16,7 @@ import numpy as np
 import pylsl
 
 from acquisition.errors import MexlabError, StreamNotFoundError
+from acquisition.lsl_config import quiet_liblsl
 
 _PROPS = ("name", "type", "source_id")
 
@@ -88,10 +89,12 @@ class FoundStream:
 
 
 def list_streams(wait: float = 1.0) -> list[FoundStream]:
+    quiet_liblsl()
     return [FoundStream.from_info(i) for i in pylsl.resolve_streams(wait_time=wait)]
 
 
 def preflight(requests: list[StreamRequest], timeout: float = 5.0) -> list[FoundStream]:
+    quiet_liblsl()
     """Resolve every request; one clear error naming all that are missing and what exists."""
     found: list[FoundStream] = []
     missing: list[StreamRequest] = []
@@ -201,14 +204,14 @@ class StreamMonitor(threading.Thread):
     def run(self) -> None:
         try:
             self._inlet.open_stream(timeout=5.0)
-        except Exception:  # noqa: BLE001 - a stream that vanished is counted as silent
+        except Exception:
             pass
         self.started.set()
         numeric = self.stream.channel_format != pylsl.cf_string
         while not self._stop_evt.is_set():
             try:
                 data, stamps = self._inlet.pull_chunk(timeout=0.1, max_samples=4096)
-            except Exception:  # noqa: BLE001 - lost stream: keep trying (recover=True)
+            except Exception:
                 continue
             if stamps:
                 self._count(stamps)
@@ -220,6 +223,6 @@ class StreamMonitor(threading.Thread):
                         self._values.extend(d[0] for d in data)
         try:
             self._inlet.close_stream()
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
         self._inlet = None  # destroys the inlet: no reconnection attempts after the recording

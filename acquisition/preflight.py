@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pylsl
 
+from acquisition.lsl_config import quiet_liblsl
 from acquisition.lsl_streams import FoundStream, StreamRequest, list_streams
 from acquisition.realsense.modes import Mode
 
@@ -137,7 +138,7 @@ def measure_rates(streams: list[FoundStream], seconds: float = 1.0) -> dict[str,
             else:
                 out[s.uid] = 0.0 if s.nominal_srate > 0 else None
             inlet.close_stream()
-        except Exception:  # noqa: BLE001 - a stream that vanished measures as silent
+        except Exception:
             out[s.uid] = None
         finally:
             del inlet  # destroyed here, in this thread, never later by the GUI thread's garbage collector
@@ -175,6 +176,7 @@ def _rig_probe(fps: int):
 def run_preflight(required: list[str], out_folder: Path, rgb: Mode | None, depth: Mode | None,
                   wait: float = 1.0, measure_s: float = 1.0, min_minutes: float = 5.0,
                   look_for_cameras: bool = True, simulate: bool = False) -> PreflightReport:
+    quiet_liblsl()
     rep = PreflightReport()
     probe = _rig_probe(rgb.fps if rgb else 30) if simulate else None
     try:
@@ -221,7 +223,7 @@ def _check_disk_and_cameras(rep: PreflightReport, out_folder: Path, rgb, depth, 
             from acquisition.realsense.devices import list_devices
 
             rep.cameras = [d.as_dict() for d in list_devices()]
-        except Exception as exc:  # noqa: BLE001 - report, don't fail the whole pre-flight
+        except Exception as exc:
             rep.camera_error = str(exc)
     probe = Path(out_folder)
     while not probe.exists() and probe != probe.parent:

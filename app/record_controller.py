@@ -22,21 +22,19 @@ from app.state import RecordState
 
 def config_from_settings(settings: Settings, participant: str, folder: Path, duration: float | None = None,
                          source: str | None = None, protocol: str | None = None) -> RecordConfig:
-    source = source or settings.source
-    cfg = RecordConfig(
-        out=Path(folder), source=source if source != "none" else "none",
-        camera_file=Path(settings.camera_file) if source == "camera-file" and settings.camera_file else None,
-        no_camera=source == "none",
-        lsl=[], duration=duration, participant=participant or None, protocol=protocol,
-        rgb=parse_mode(settings.rgb_mode, "RGB mode"), depth=parse_mode(settings.depth_mode, "depth mode"),
-        rgb_given=True, depth_given=True, db=settings.database_url or None,
-    )
-    from acquisition.lsl_streams import StreamRequest
+    """The Record workspace's request, through the one RecordConfig builder (app/recording.py)."""
+    from app.recording import build_config
 
-    cfg.lsl = [StreamRequest.parse(r) for r in settings.required_streams]
-    if source == "none" and not cfg.lsl:
+    source = source or settings.source
+    if source == "none" and not settings.required_streams:
         raise MexlabError("nothing to record: no camera and no LSL streams chosen")
-    return cfg
+    return build_config(
+        out=Path(folder), source=source,
+        camera_file=settings.camera_file if source == "camera-file" and settings.camera_file else None,
+        lsl=settings.required_streams, duration=duration, participant=participant or None, protocol=protocol,
+        rgb=settings.rgb_mode, depth=settings.depth_mode, db=settings.database_url or None,
+        rgb_flag="RGB mode", depth_flag="depth mode",
+    )
 
 
 def next_session_folder(root: Path, participant: str) -> Path:
@@ -58,6 +56,7 @@ class RecordController:
         self._lock = threading.Lock()
         self.stop_reason: str | None = None
         self.attached = None  # what start(attach=...) attached to the recorder (live spotting)
+        self.recording_run = None  # the app.recording.Recording of self.recorder
 
     # -- pre-flight ----------------------------------------------------------------------------
     def preflight(self, settings: Settings, live_spotting: bool = False) -> PreflightReport:
@@ -129,25 +128,18 @@ class RecordController:
         """Prepare and start (blocking: seconds). Errors leave no half-started recording behind.
         ``attach(recorder)`` runs between prepare and start (frame listeners see the first frame);
         what it returns is kept as ``self.attached`` (e.g. the LiveSpotting) and stopped on failure."""
-        from acquisition.recorder import Recorder
+        from app.recording import Recording
 
         with self._lock:
             if self.recording:
                 raise MexlabError("a recording is already running")
-            rec = Recorder(config)
+            recording = Recording(config)
             self.state.error = None
-            rec.prepare()
+            recording.prepare()
             self.attached = None
-            try:
-                if attach is not None:
-                    self.attached = attach(rec)
-                rec.start()
-            except MexlabError:
-                if self.attached is not None and hasattr(self.attached, "stop"):
-                    self.attached.stop()
-                rec.abandon()
-                raise
-            self.recorder = rec
+            self.attached = recording.start(attach)  # a failed start is abandoned and raised
+            self.recording_run = recording
+            rec = self.recorder = recording.recorder
             self.stop_reason = None
             self.state.folder = rec.folder
             self.state.phase = "recording"
@@ -191,7 +183,7 @@ class RecordController:
                 return None
             self.state.phase = "stopping"
             self.stop_reason = reason
-            meta = rec.stop(reason)
+            meta = self.recording_run.stop(reason)  # and registered in the catalog
             self.state.snapshot = rec.snapshot()
             self.state.last_session = meta
             if rec.errors:

@@ -141,10 +141,10 @@ def test_closing_while_recording_asks_then_stops_cleanly(qtbot, window):
 
 
 def test_delete_asks_and_keeps_files_unless_told(qtbot, window, tmp_path):
-    from acquisition.recorder import Recorder
     from acquisition.sources import RecordConfig
+    from app.recording import Recording  # the recording, registered in the catalog by its caller
 
-    rec = Recorder(RecordConfig(out=tmp_path / "s1", source="simulate", duration=1.0, no_camera=True))
+    rec = Recording(RecordConfig(out=tmp_path / "s1", source="simulate", duration=1.0, no_camera=True))
     rec.prepare()
     rec.start()
     import time

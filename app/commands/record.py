@@ -8,9 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from acquisition.errors import MexlabError
-from acquisition.lsl_streams import StreamRequest
-from acquisition.realsense.modes import DEFAULT_DEPTH, DEFAULT_RGB, parse_mode
+from acquisition.realsense.modes import DEFAULT_DEPTH, DEFAULT_RGB
 from acquisition.sources import RecordConfig
 
 
@@ -43,6 +41,9 @@ def add_source_arguments(p) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> RecordConfig:
+    """The command line's request, through the one RecordConfig builder (app/recording.py)."""
+    from app.recording import build_config
+
     if args.simulate:
         source = "simulate"
     elif args.camera_file is not None:
@@ -51,23 +52,9 @@ def config_from_args(args: argparse.Namespace) -> RecordConfig:
         source = "none"
     else:
         source = "live"
-    from app.commands._bounds import MAX_SESSION_S, MAX_WAIT_S, seconds
-
-    if args.simulate:
-        from acquisition.sim.schedule import MAX_SCHEDULE_S
-
-        seconds(args.duration, "--duration", maximum=MAX_SCHEDULE_S, who="the simulated participant")
-    seconds(args.duration, "--duration", maximum=MAX_SESSION_S)
-    seconds(args.lsl_timeout, "--lsl-timeout", maximum=MAX_WAIT_S)
-    if args.participant is not None and not args.participant.strip():
-        raise MexlabError("--participant '': give the participant's pseudonym (letters, digits, - or _), "
-                          "or leave the flag out")
-    return RecordConfig(
-        out=args.out, source=source, camera_file=args.camera_file, no_camera=args.no_camera,
-        lsl=[StreamRequest.parse(s) for s in args.lsl], duration=args.duration, participant=args.participant,
-        rgb=parse_mode(args.rgb, "--rgb") if args.rgb else DEFAULT_RGB,
-        depth=parse_mode(args.depth, "--depth") if args.depth else DEFAULT_DEPTH,
-        rgb_given=bool(args.rgb), depth_given=bool(args.depth), db=args.db, register=not args.no_catalog,
+    return build_config(
+        out=args.out, source=source, camera_file=args.camera_file, no_camera=args.no_camera, lsl=args.lsl, duration=args.duration,
+        participant=args.participant, rgb=args.rgb, depth=args.depth, db=args.db, register=not args.no_catalog,
         serial=args.serial, lsl_timeout=args.lsl_timeout, seed=args.seed,
     )
 
@@ -85,24 +72,22 @@ def progress_line(snap: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from acquisition.recorder import FAILURE_PREFIXES, Recorder
+    from acquisition.recorder import FAILURE_PREFIXES
+    from app.recording import Recording
 
     config = config_from_args(args)
-    rec = Recorder(config)
-    rec.prepare()
+    recording = Recording(config)
+    recording.prepare()
+    rec = recording.recorder
     stop_signals = {"n": 0}
 
-    def on_signal(signum, frame):  # noqa: ARG001
+    def on_signal(signum, frame):
         stop_signals["n"] += 1
         rec.request_stop()
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        try:
-            rec.start()
-        except MexlabError:
-            rec.abandon()
-            raise
+        recording.start()  # a failed start is abandoned (folder marked interrupted) and raised
         if not args.quiet:
             for line in preflight_lines(rec):
                 print(line, file=sys.stderr)
@@ -123,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         if tty:
             print(file=sys.stderr)
         print(f"stopping ({reason}) …", file=sys.stderr)
-        meta = rec.stop(reason)
+        meta = recording.stop(reason)
     finally:
         for s, h in old.items():
             signal.signal(s, h)
@@ -158,13 +143,26 @@ def preflight_lines(rec) -> list[str]:
 def print_summary(rec, meta: dict) -> None:
     print(f"session {meta['session_id']} in {rec.folder}")
     print(f"  status {meta['status']}, {meta['duration_s']:.1f} s, participant {meta.get('participant') or '-'}")
-    for key, c in meta.get("counts", {}).items():
-        print(f"  {key}: {c['frames_written']} frames written, {c['frames_received']} received, "
-              f"dropped {c['dropped_counter_gap']} (camera) + {c['dropped_queue_overflow']} (encoder queue)")
     dur = max(meta["duration_s"], 1e-9)
+    for key, c in meta.get("counts", {}).items():
+        fps = (meta.get("modes") or {}).get(key, {}).get("fps")
+        index = next((s for s in meta.get("streams", []) if s.get("role") == "frame_index"
+                      and s["name"] == f"mexlab-{key}-frames"), {})
+        measured = index.get("measured_hz") or c["frames_written"] / dur
+        rate = f", {measured:.2f} fps measured" + (f" ({fps:g} nominal)" if fps else "")
+        print(f"  {key}: {c['frames_written']} frames written, {c['frames_received']} received, "
+              f"dropped {c['dropped_counter_gap']} (camera) + {c['dropped_queue_overflow']} (encoder queue){rate}")
     for s in meta.get("streams", []):
-        rate = ""
-        if s["nominal_srate"] > 0:
-            rate = f", {s['samples'] / dur:.1f} Hz measured ({s['nominal_srate']:g} Hz nominal)"
-        print(f"  {s['name']} [{s['type']}] {s['samples']} samples, {s['gaps']} gaps{rate}")
+        print(f"  {s['name']} [{s['type']}] {s['samples']} samples, {s['gaps']} gaps{stream_rate(s, dur)}")
     print(f"  dropped frames {meta['dropped_frames']}, lost samples {meta['dropped_samples']}")
+
+
+def stream_rate(s: dict, duration: float) -> str:
+    """``, 99.87 Hz measured (100 Hz nominal)`` for a regular stream (the rate the file holds when
+    the recorder counted it there, else samples over the duration); ``, irregular`` for markers."""
+    hz = s.get("measured_hz")
+    if hz is None and duration > 0:
+        hz = s["samples"] / duration
+    if s["nominal_srate"] > 0:
+        return f", {hz or 0.0:.2f} Hz measured ({s['nominal_srate']:g} Hz nominal)"
+    return f", irregular ({hz or 0.0:.2f} per s)" if s["samples"] else ", irregular"

@@ -31,6 +31,9 @@ def run(args) -> int:
     from app.commands._bounds import seconds
 
     seconds(args.duration, "--duration", maximum=MAX_SCHEDULE_S, who="the simulated participant")
+    from acquisition.lsl_config import quiet_liblsl
+
+    quiet_liblsl()  # before liblsl's first call (it reads its configuration once)
     rgb = parse_mode(args.rgb, "--rgb") if args.rgb else DEFAULT_RGB
     depth = parse_mode(args.depth, "--depth") if args.depth else DEFAULT_DEPTH
     if args.write_camera_file:

@@ -86,75 +86,53 @@ def _pump(app, seconds: float) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """The shared orchestration (app/protocol_session.ProtocolSession over app/recording.Recording),
+    waited on with a blocking loop."""
     from PySide6.QtCore import QEventLoop
 
-    from acquisition.recorder import Recorder
-    from app.commands.record import config_from_args
-    from app.protocol_display import ParticipantDisplay
-    from app.protocol_panel import ProtocolPanel
-    from app.protocol_run import ProtocolRun
-    from protocols.library import find_protocol
-    from protocols.loader import load_protocol
-    from protocols.plan import build_plan
-    from app.protocol_session import record_run, wait_first_frame
+    from app.commands.record import config_from_args, print_summary
+    from app.protocol_session import ProtocolSession, wait_first_frame
+    from app.recording import Recording
 
-    proto = load_protocol(find_protocol(args.protocol))
-    plan = build_plan(proto, args.participant, quick=args.quick, group=args.group)
+    ps = ProtocolSession(args.protocol, args.participant, quick=args.quick, group=args.group,
+                         simulate=args.headless, seed=args.seed)
     app = _qt_app(args.headless)
     screen = pick_screen(app, args.screen)
     args.duration = None
-    config = config_from_args(args)
-    config.protocol = proto.name
-    rec = Recorder(config)
-    rec.prepare()
+    recording = Recording(ps.configure(config_from_args(args)))
+    recording.prepare()
+    rec = recording.recorder
     state = {"run": None}
 
-    def on_signal(signum, frame):  # noqa: ARG001
+    def on_signal(signum, frame):
         if state["run"] is not None and not state["run"].done:
             state["run"].abort("interrupted (Ctrl+C)" if signum == signal.SIGINT else "terminated (SIGTERM)")
         else:
             rec.request_stop()
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    display = panel = None
     try:
+        recording.start()
         try:
-            rec.start()
             wait_first_frame(rec)
         except MexlabError:
-            rec.abandon()
+            recording.abandon()
             raise
-        display = ParticipantDisplay(proto.screen)
-        display.show_on(screen, fullscreen=not args.windowed, size=(1024, 640) if args.windowed else None)
-        panel = ProtocolPanel()
-        panel.confirm_abort = not args.headless
-        run = ProtocolRun(plan, rec.markers, rec.folder, display, recorder=rec, simulate=args.headless,
-                          seed=args.seed)
-        state["run"] = run
-        panel.attach(run)
-        panel.show()
-        if not args.headless:
-            panel.raise_()
-        print(f"running protocol '{proto.name}' for {plan.participant}"
-              + (f" (group {plan.group})" if plan.group else "") + f", recording to {rec.folder}", file=sys.stderr)
+        run = state["run"] = ps.begin(rec, screen, windowed=args.windowed, confirm_abort=not args.headless)
+        print(f"running {ps.describe()}, recording to {rec.folder}", file=sys.stderr)
         loop = QEventLoop()
         run.finished.connect(loop.quit)
         run.start()
         if not run.done:
             loop.exec()
         _pump(app, 0.5)  # the video runs on a little after protocol_end
-        reason = record_run(rec, run, proto, plan, args.headless)
-        meta = rec.stop(reason)
+        meta = recording.stop(ps.finish())
     finally:
         for s, h in old.items():
             signal.signal(s, h)
-        for w in (display, panel):
-            if w is not None:
-                w.close()
-                w.deleteLater()
-    from app.commands.record import print_summary
-
+        ps.close()
     print_summary(rec, meta)
+    proto = ps.proto
     dropped = sum(v["dropped"] for v in run.videos)
     print(f"  protocol {proto.name}: {run.state}, {run.engine.pushed} markers, {len(run.videos)} clips, "
           f"{dropped} stimulus frames dropped")
@@ -163,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"mexlab run-protocol: error: the protocol was aborted ({run.engine.abort_reason}); what was recorded "
               f"is kept in {rec.folder}, closed and marked '{meta.get('status')}' ({at})", file=sys.stderr)
         return 1
-    if rec.errors:
-        print(f"mexlab run-protocol: error: {rec.errors[0]}", file=sys.stderr)
+    if recording.errors:
+        print(f"mexlab run-protocol: error: {recording.errors[0]}", file=sys.stderr)
         return 1
     return 0

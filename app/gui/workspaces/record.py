@@ -6,22 +6,40 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QListWidget, QMessageBox, QPlainTextEdit, QPushButton, QScrollArea, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from acquisition.errors import MexlabError
-from app.record_controller import RecordController, config_from_settings, next_session_folder
-from app.settings import Settings
 from app.gui.widgets.counters import CountersTable
 from app.gui.widgets.loss_banner import LossBanner
-from app.gui.widgets.stream_lights import StreamLights
 from app.gui.widgets.preview import FramePreview
 from app.gui.widgets.protocol_launcher import ProtocolLauncher
 from app.gui.widgets.spotted import SpottedPanel
+from app.gui.widgets.stream_lights import StreamLights
 from app.gui.widgets.traces import TracesPanel
 from app.gui.workers import run_in_thread
 from app.live_spotting import YIELD_QUEUE
+from app.record_controller import (
+    RecordController,
+    config_from_settings,
+    next_session_folder,
+)
+from app.settings import Settings
 
 SOURCES = [("simulate", "Simulated participant rig"), ("live", "RealSense camera"),
            ("camera-file", "RealSense camera file (.db3/.bag)"), ("none", "No camera (LSL streams only)")]
@@ -230,11 +248,14 @@ class RecordWorkspace(QWidget):
             return
         self.start_btn.setEnabled(False)
         self.status.setText(f"starting … ({folder})")
+        self._clear_live_view()
+        run_in_thread(lambda: self.controller.start(cfg, attach=self._attach_live_spotting()), self._started,
+                      self._failed)
+
+    def _clear_live_view(self) -> None:
         self.traces.clear()
         self.spotted.reset(None)
         self.loss_banner.hide()
-        run_in_thread(lambda: self.controller.start(cfg, attach=self._attach_live_spotting()), self._started,
-                      self._failed)
 
     def _started(self, folder) -> None:
         self.status.setText(f"recording to {folder}")
@@ -273,35 +294,27 @@ class RecordWorkspace(QWidget):
     # -- protocol runs ------------------------------------------------------------------------
     def start_protocol(self, name: str, windowed: bool = True, screen_index: int = 0, *, quick: bool = False,
                        simulate: bool = False) -> None:
-        """Run a protocol as a recording: the same start as Start, then the participant display.
-        ``quick`` and ``simulate`` (simulated answers) are for checking a protocol, as in run-protocol."""
-        from protocols.library import find_protocol
-        from protocols.loader import load_protocol
-        from protocols.plan import build_plan
+        """Run a protocol as a recording: the orchestration ``mexlab run-protocol`` uses
+        (app/protocol_session.ProtocolSession), waited on with Qt timers. ``quick`` and ``simulate``
+        (simulated answers) are for checking a protocol, as in run-protocol."""
+        from app.protocol_session import ProtocolSession
 
         if not self.preflight_ok or self.controller.recording:
             return
         participant = self.participant.text().strip()
-        if not participant:
-            self._failed("a protocol run needs the participant's pseudonym (it seeds the counterbalancing)")
-            return
         try:
-            proto = load_protocol(find_protocol(name))
-            plan = build_plan(proto, participant, quick=quick)
+            ps = ProtocolSession(name, participant, quick=quick, simulate=simulate)
             Path(self.settings.output_folder).mkdir(parents=True, exist_ok=True)
             folder = next_session_folder(Path(self.settings.output_folder), participant)
-            cfg = config_from_settings(self.settings, participant, folder, protocol=proto.name)
+            cfg = ps.configure(config_from_settings(self.settings, participant, folder))
         except (MexlabError, OSError) as exc:
             self._failed(str(exc))
             return
-        self._protocol = {"proto": proto, "plan": plan, "windowed": windowed, "screen": screen_index,
-                          "simulate": simulate}
+        self._protocol = {"session": ps, "windowed": windowed, "screen": screen_index}
         self.start_btn.setEnabled(False)
         self.launcher.run_btn.setEnabled(False)
-        self.status.setText(f"starting protocol {proto.name} … ({folder})")
-        self.traces.clear()
-        self.spotted.reset(None)
-        self.loss_banner.hide()
+        self.status.setText(f"starting protocol {ps.proto.name} … ({folder})")
+        self._clear_live_view()
         run_in_thread(lambda: self.controller.start(cfg, attach=self._attach_live_spotting()),
                       lambda f: (self._started(f), self._await_first_frame()), self._failed)
 
@@ -322,37 +335,24 @@ class RecordWorkspace(QWidget):
     def _begin_protocol(self) -> None:
         from PySide6.QtGui import QGuiApplication
 
-        from app.protocol_display import ParticipantDisplay
-        from app.protocol_panel import ProtocolPanel
-        from app.protocol_run import ProtocolRun
-
         p = self._protocol
-        rec = self.controller.recorder
+        ps, rec = p["session"], self.controller.recorder
         screens = QGuiApplication.screens()
         screen = screens[p["screen"]] if 0 <= p["screen"] < len(screens) else screens[0]
-        display = ParticipantDisplay(p["proto"].screen)
-        display.show_on(screen, fullscreen=not p["windowed"], size=(1024, 640) if p["windowed"] else None)
-        run = ProtocolRun(p["plan"], rec.markers, rec.folder, display, recorder=rec, simulate=p["simulate"])
-        panel = ProtocolPanel()
-        panel.attach(run)
-        self.launcher.show_panel(panel)
-        p.update(display=display, run=run, panel=panel)
+        run = ps.begin(rec, screen, windowed=p["windowed"], panel_host=self.launcher.show_panel)
         run.finished.connect(self._protocol_finished)
-        self.status.setText(f"running protocol {p['proto'].name} for {p['plan'].participant}, recording to {rec.folder}")
+        self.status.setText(f"running {ps.describe()}, recording to {rec.folder}")
         run.start()
 
     def _protocol_finished(self, _state: str) -> None:
-        from app.protocol_session import record_run
-
-        p = self._protocol
-        reason = record_run(self.controller.recorder, p["run"], p["proto"], p["plan"], simulated=p["simulate"])
+        reason = self._protocol["session"].finish()
         QTimer.singleShot(500, lambda: run_in_thread(lambda: self.controller.stop(reason), self._stopped,
                                                      self._failed))  # the video runs on a little
-        p["display"].close()
 
     @property
     def protocol_run(self):
-        return (getattr(self, "_protocol", None) or {}).get("run")
+        ps = (getattr(self, "_protocol", None) or {}).get("session")
+        return ps.run if ps is not None else None
 
     def stop_recording(self) -> None:
         if not self.controller.recording:
