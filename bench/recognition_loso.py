@@ -31,6 +31,7 @@ RUNS = {
     "mvcl-rgb+depth": dict(views=("rgb", "depth"), pretrain="mvcl"),
     "mvcl-rgb+diff": dict(views=("rgb", "diff"), pretrain="mvcl"),
     "mvcl-rgb+diff-trans": dict(views=("rgb", "diff"), pretrain="mvcl", regime="transductive"),
+    "mvcl-rgb+depth-trans": dict(views=("rgb", "depth"), pretrain="mvcl", regime="transductive"),
 }
 
 
@@ -94,6 +95,7 @@ def main() -> int:
     ap.add_argument("--per-subject", type=int, default=40)
     ap.add_argument("--runs", default=",".join(RUNS))
     ap.add_argument("--fractions", default="1")
+    ap.add_argument("--plan", help="RUN@FRACTION,... in this order (instead of --runs × --fractions)")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--pretrain-epochs", type=int, default=15)
     ap.add_argument("--log", type=Path, default=Path("/tmp/recognition_bench.jsonl"))
@@ -112,8 +114,12 @@ def main() -> int:
     print(f"# {len(data)} segments ({data.summary}), features {time.perf_counter() - t0:.0f} s",
           flush=True)
     rows = []
-    for name in a.runs.split(","):
-        for f in (float(x) for x in a.fractions.split(",")):
+    if a.plan:
+        plan = [(p.split("@")[0], float(p.split("@")[1])) for p in a.plan.split(",")]
+    else:
+        plan = [(n, float(f)) for n in a.runs.split(",") for f in a.fractions.split(",")]
+    for name, f in plan:
+        if True:
             cfg = Config(**RUNS[name], label_fraction=f, epochs=a.epochs,
                          pretrain_epochs=a.pretrain_epochs)
             t, c = time.perf_counter(), time.process_time()

@@ -11,7 +11,18 @@ The scene, as a depth camera registered to the colour camera would see it:
   follows :class:`~acquisition.sim.face.HeadPose`: centred on ``face_box``, rolled by ``roll``, the
   nose shifted by yaw/pitch.
 
-No noise and no invalid pixels: the same pose always gives the same frame.
+Expressions (optional, ``DepthRenderer(..., face=FaceRenderer)`` and ``render(pose, coefficients)``):
+the skin surface moves along the optical axis with the same AU coefficients that deform the colour
+face at that frame (:meth:`acquisition.sim.face.FaceRenderer.au_coefficients`). Each bump of the
+face's own AU bases (its muscle style included) becomes a Gaussian depth bump of the same width,
+centred 0.8 σ ahead of the bump's skin motion (where the moved tissue piles up), of height
+:data:`AU_DEPTH_MM` × the coefficient (px) × mm per face px: cheeks, brows, glabella, nose sides,
+lower lids and chin bulge towards the camera (−), dimples, stretched/pressed lips and a parting
+mouth recede (+). A micro-expression of 1-4 px thus moves the surface by ~1-4 mm at its apex
+(quantised to the 1 mm depth unit). Without ``coefficients`` the surface follows the pose only,
+exactly as before.
+
+No noise and no invalid pixels: the same pose (and coefficients) always give the same frame.
 Speed: median 0.65 ms per 848×480 frame on one core (printed by
 tests/test_sim_content.py::test_depth_render_speed). Budget: 3 ms.
 """
@@ -32,10 +43,18 @@ FACE_FRONT_MM = 620.0
 HEAD_DEPTH_MM = 95.0     # semi-axis of the head ellipsoid along the optical axis
 NOSE_MM = 25.0
 EYE_SOCKET_MM = 8.0
+FACE_WIDTH_MM = 150.0    # face-oval width: converts the face's px of AU motion into mm
+# Surface motion along the optical axis (mm per mm of the AU's skin motion at its apex;
+# − = towards the camera). Rough anatomy: contracting muscles bunch tissue forwards
+# (cheek raiser, brow lowerer, nose wrinkler, chin raiser), lips pressed or stretched against the
+# teeth and a dimple recede, an opening mouth shows its inside.
+AU_DEPTH_MM = {"AU1": -0.5, "AU2": -0.5, "AU4": -0.8, "AU6": -1.0, "AU7": -0.6, "AU9": -0.8,
+               "AU10": -0.6, "AU12": -0.8, "AU14": 0.8, "AU15": 0.5, "AU17": -1.0, "AU20": 0.5,
+               "AU24": 0.6, "AU25": 1.5, "AU26": 1.5}
 
 
 class DepthRenderer:
-    def __init__(self, width: int = 848, height: int = 480):
+    def __init__(self, width: int = 848, height: int = 480, face=None):
         self.width, self.height = int(width), int(height)
         s, ox, oy = frame_mapping(self.width, self.height)
         to = lambda p: (p[0] * s + ox, p[1] * s + oy)      # noqa: E731
@@ -76,9 +95,38 @@ class DepthRenderer:
         static = np.where(neck, np.minimum(static, 685.0 + 35.0 * dx * dx), static)
         self._static = static.round().astype(np.uint16)
         self._roi_margin = 4
+        self._au_bumps = self._build_au_bumps(face) if face is not None else {}
 
-    def render(self, pose: HeadPose) -> np.ndarray:
-        """The depth frame (a new ``uint16`` H×W array, mm) for head pose ``pose``."""
+    def _build_au_bumps(self, face) -> dict:
+        """Per AU: ``[(offset from the neutral face-box centre, σ, mm per px of coefficient)]`` in
+        this frame's px, from ``face``'s own AU bases (a colour frame of another size is scaled,
+        the same field of view assumed, as the simulated camera does)."""
+        from acquisition.sim.face import AU_BASES
+
+        k = self.width / face.width
+        x0, y0, x1, y1 = face.neutral_face_box
+        fc = np.array([(x0 + x1) / 2, (y0 + y1) / 2]) * k
+        unit = face.scale * face.source.unit * k          # depth px per astronaut source px
+        mm_per_px = FACE_WIDTH_MM / (x1 - x0)             # mm of skin per colour-face px
+        bases = dict(face.source.au_bases or AU_BASES)
+        if "AU25" in bases and "AU26" in bases:           # speech opens the mouth like AU25+26
+            bases["JAW"] = [(n, d, s, 0.4 * w) for n, d, s, w in bases["AU25"]] + \
+                           [(n, d, s, 0.6 * w) for n, d, s, w in bases["AU26"]]
+        out = {}
+        for au, bumps in bases.items():
+            gain = AU_DEPTH_MM.get(au, 1.5 if au == "JAW" else 0.0)
+            if gain == 0.0:
+                continue
+            wmax = max(w for *_, w in bumps)
+            out[au] = [(np.array(face.landmarks[n]) * k + 0.8 * sig * unit * np.array(d) - fc,
+                        sig * unit, gain * mm_per_px * w / wmax)
+                       for n, d, sig, w in bumps]
+        return out
+
+    def render(self, pose: HeadPose, coefficients: dict | None = None) -> np.ndarray:
+        """The depth frame (a new ``uint16`` H×W array, mm) for head pose ``pose`` and, with a
+        ``face`` given at construction, the AU ``coefficients`` (px of the colour face, as
+        :meth:`~acquisition.sim.face.FaceRenderer.render_with` takes them) of the same frame."""
         out = self._static.copy()
         x0, y0, x1, y1 = pose.face_box
         if x1 <= x0 or y1 <= y0:
@@ -107,10 +155,14 @@ class DepthRenderer:
         yaw, pitch = math.radians(pose.yaw), math.radians(pose.pitch)
         shift = np.array([self._head_r * math.sin(yaw), -self._head_r * math.sin(pitch)])
         fw = self._face_w
-        for off, sx, sy, h in [(self._nose_off, 0.07 * fw, 0.16 * fw, -NOSE_MM),
-                               (self._eye_off[0], 0.09 * fw, 0.06 * fw, EYE_SOCKET_MM),
-                               (self._eye_off[1], 0.09 * fw, 0.06 * fw, EYE_SOCKET_MM)]:
-            p = fc + rot @ off + (shift if h < 0 else 0.6 * shift) - np.array([rx0, ry0])
+        bumps = [(self._nose_off, 0.07 * fw, 0.16 * fw, -NOSE_MM, shift),
+                 (self._eye_off[0], 0.09 * fw, 0.06 * fw, EYE_SOCKET_MM, 0.6 * shift),
+                 (self._eye_off[1], 0.09 * fw, 0.06 * fw, EYE_SOCKET_MM, 0.6 * shift)]
+        for name, c in (coefficients or {}).items():
+            for off, sig, mm in self._au_bumps.get(name, ()):
+                bumps.append((off, sig, sig, float(c) * mm, shift))
+        for off, sx, sy, h, sh in bumps:
+            p = fc + rot @ off + sh - np.array([rx0, ry0])
             gx = np.exp(-0.5 * ((np.arange(rx1 - rx0) - p[0]) / sx) ** 2).astype(np.float32)
             gy = np.exp(-0.5 * ((np.arange(ry1 - ry0) - p[1]) / sy) ** 2).astype(np.float32)
             z += np.float32(h) * gy[:, None] * gx[None, :]

@@ -6,7 +6,8 @@ photographs and identity warps, glasses, lighting), with a schedule of the varie
 drift and turns, speech), rendered at 640×480 and cut to a fixed square around the face (1.6 ×
 the face box, the same for colour and depth, like a release's cropped frames). For every micro-expression the frames onset … offset are rendered
 (colour with the varied rig's sensor noise, σ = 1 grey level, saved as JPEG quality 95; depth from
-the rig's head model, :class:`acquisition.sim.depth.DepthRenderer`, 16-bit PNG in mm) and listed in
+the rig's head model, :class:`acquisition.sim.depth.DepthRenderer`, 16-bit PNG in mm, its surface
+moved by the same AU coefficients as the colour face at that frame) and listed in
 ``part_A/annotation/CAS(ME)3_part_A_v2.xlsx``; the data set is then read through the ``casme3``
 reader like any release.
 
@@ -15,8 +16,10 @@ The rig codes AUs, not emotions: the emotion is derived from the AUs
 surprise; AU4, AU4+7, AU9, AU14, AU15, AU15+17 → negative; every other AU set → others, which the
 3-class scheme leaves out but MvCL pretraining uses unlabelled).
 
-Limits, said plainly: the rig's depth follows the head pose only — its surface does not move with
-the AUs — so on this data the depth view carries head motion and no expression.
+Limits, said plainly: the depth bumps of the AUs (1-4 mm for a micro-expression, see
+:mod:`acquisition.sim.depth`) are a rough anatomical model, noise-free apart from the 1 mm
+quantisation; a real sensor's noise (~1-2 mm at 60 cm) is not simulated, so depth's contribution
+on this data is an upper bound for a real camera.
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ def make_rig_release(out, *, split: str = "tuning", n_subjects: int = 12, per_su
             sched = make_varied_schedule(dur, fps=FPS, seed=seed * 1000 + si + 17 * start)
             micro = [e for e in sched.events if e.kind == "micro"][:per_subject]
             face = ident.renderer(w, h)
-            depth = DepthRenderer(w, h)
+            depth = DepthRenderer(w, h, face=face)
             x0, y0, x1, y1 = face.neutral_face_box
             half = int(round(0.8 * max(x1 - x0, y1 - y0)))
             cx, cy = int(round((x0 + x1) / 2)), int(round((y0 + y1) / 2))
@@ -85,7 +88,7 @@ def make_rig_release(out, *, split: str = "tuning", n_subjects: int = 12, per_su
                                        [cv2.IMWRITE_JPEG_QUALITY, 95]):
                         raise OSError(f"cannot write {vdir / 'color'}")
                     cv2.imwrite(str(vdir / "depth" / f"{k}.png"),
-                                np.ascontiguousarray(depth.render(pose)[ys, xs]))
+                                np.ascontiguousarray(depth.render(pose, co)[ys, xs]))
                 aus = "+".join(a.replace("AU", "") for a in e.aus)
                 emo = rig_emotion("+".join(e.aus))
                 per_class[emo] = per_class.get(emo, 0) + 1
