@@ -140,3 +140,64 @@ def load(path):
         raise MexlabError(f"{path}: {exc}") from None
     model.eval()
     return model, meta
+
+
+# ------------------------------------------------------------------ the lab's default model
+def _choice_file() -> Path:
+    """Where the lab's default model is remembered: ``recognition_default.json`` in mexlab's config
+    folder (``MEXLAB_CONFIG_DIR`` or the user config folder, as ``app/settings.py``)."""
+    env = os.environ.get("MEXLAB_CONFIG_DIR")
+    if env:
+        return Path(env) / "recognition_default.json"
+    import platformdirs
+    return Path(platformdirs.user_config_dir("mexlab")) / "recognition_default.json"
+
+
+def default_choice() -> dict | None:
+    """``{"path", "sha256"}`` set by :func:`set_default_model`, or None (the shipped model)."""
+    try:
+        d = json.loads(_choice_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return d if isinstance(d, dict) and d.get("path") else None
+
+
+def default_model() -> Path:
+    """The model used when none is named: the lab's choice, else the shipped one. A chosen file
+    that is gone or whose content changed is refused with a message (never silently replaced)."""
+    c = default_choice()
+    if c is None:
+        return DEFAULT_MODEL
+    p = Path(c["path"])
+    if not p.is_file():
+        raise MexlabError(f"the default recognition model {p} (chosen in the Models view) is "
+                          f"missing; choose another there or with `mexlab recognition default`")
+    if c.get("sha256") and file_sha256(p) != c["sha256"]:
+        raise MexlabError(f"the default recognition model {p} has changed since it was chosen "
+                          f"(sha256 differs); choose it again to trust the new file")
+    return p
+
+
+def set_default_model(path) -> dict | None:
+    """Make ``path`` (checked: a loadable model) the default; ``None`` goes back to the shipped
+    model. Written by temp file + rename."""
+    f = _choice_file()
+    if path is None:
+        try:
+            f.unlink()
+        except FileNotFoundError:
+            pass
+        return None
+    p = Path(path).resolve()
+    read_meta(p)                                   # refuses a damaged or foreign file
+    choice = {"path": str(p), "sha256": file_sha256(p),
+              "chosen": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    try:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=f.parent, prefix=".tmp-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(choice, fh, indent=1)
+        os.replace(tmp, f)
+    except OSError as exc:
+        raise OutputError(f"{f}: cannot write ({exc})") from None
+    return choice

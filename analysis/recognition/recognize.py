@@ -38,7 +38,7 @@ def recognize(path, model_path=None, *, progress=None) -> dict:
     from analysis.recognition.task import FeatureSet, predict_proba
     from analysis.spotting.pipeline import resolve_input
 
-    model_path = Path(model_path) if model_path else modelfile.DEFAULT_MODEL
+    model_path = Path(model_path) if model_path else modelfile.default_model()
     model, meta = modelfile.load(model_path)
     inp = resolve_input(path)
     views = tuple(meta["views"])

@@ -16,6 +16,7 @@ from app.gui.shortcuts import shortcut
 from app.gui.widgets.shortcut_help import ShortcutHelp
 from app.gui.workspaces.analyze import AnalyzeWorkspace
 from app.gui.workspaces.annotate import AnnotateWorkspace
+from app.gui.workspaces.models import ModelsWorkspace
 from app.gui.workspaces.record import RecordWorkspace
 from app.gui.workspaces.sessions import SessionsWorkspace
 from app.settings import Settings
@@ -39,6 +40,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.analyze, "Analyze")
         self.annotate = AnnotateWorkspace(db)
         self.tabs.addTab(self.annotate, "Annotate")
+        self.tabs.addTab(ModelsWorkspace(db), "Models")
         self.sessions.open_in_annotate = self._annotate_session
         self.sessions.open_in_analyze = self._analyze_session
         self.setCentralWidget(self.tabs)

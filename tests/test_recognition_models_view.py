@@ -1,0 +1,109 @@
+"""The Models view: its Qt-free state (catalog models + the shipped one, metrics, sha256, the
+default model) and the workspace offscreen (a screenshot)."""
+
+from pathlib import Path
+
+import pytest
+
+from acquisition.errors import MexlabError
+from analysis.recognition import modelfile
+from analysis.recognition import task as T
+
+pytestmark = pytest.mark.learning
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEXLAB_CONFIG_DIR", str(tmp_path / "config"))
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    from acquisition.catalog.recognition_models import register_model
+
+    paths = []
+    for k, uf1 in ((1, 0.61), (2, 0.83)):
+        p = tmp_path / f"lab{k}.safetensors"
+        meta = modelfile.save(p, T.new_model(3, ("rgb", "diff"), seed=k), {
+            "classes": ["negative", "positive", "surprise"], "kind": "classifier",
+            "training": {"n": 40 + k},
+            "metrics": {"uf1": uf1, "uar": uf1 - 0.01, "accuracy": 0.7, "n": 30,
+                        "test": "LOSO on lab data",
+                        "per_class": {"negative": {"f1": 0.7, "recall": 0.8, "n": 10}},
+                        "confusion": {"labels": ["negative", "positive", "surprise"],
+                                      "matrix": [[8, 1, 1], [2, 7, 1], [0, 3, 7]]}}})
+        register_model(p, meta, url)
+        paths.append(p)
+    return url, paths
+
+
+def test_models_state_lists_sets_and_refuses(env, tmp_path):
+    from app.models_state import COLUMNS, ModelsState
+
+    url, (p1, p2) = env
+    st = ModelsState(url)
+    rows = st.refresh()
+    assert st.error is None
+    names = [r["name"] for r in rows]
+    assert names[0] == modelfile.DEFAULT_MODEL.name and names[1:] == ["lab1.safetensors",
+                                                                      "lab2.safetensors"]
+    assert rows[0]["shipped"] and rows[0]["default"] and st.default_index() == 0
+    assert st.cell(0, "default") == "★" and st.cell(1, "default") == ""
+    assert st.cell(2, "UF1") == "0.830" and st.cell(2, "UAR") == "0.820"
+    assert st.cell(2, "sha256") == modelfile.file_sha256(p2)[:12]
+    assert st.tooltip(2, "sha256") == modelfile.file_sha256(p2)
+    assert st.cell(0, "UF1") == f"{rows[0]['metrics']['uf1']:.3f}"     # the shipped metrics
+    assert all(isinstance(st.cell(i, c), str) for i in range(3) for c in COLUMNS)
+    assert st.confusion(2) == (["negative", "positive", "surprise"],
+                               [[8, 1, 1], [2, 7, 1], [0, 3, 7]])
+    assert "LOSO on lab data" in st.details(2)
+
+    st.set_default(2)                                       # the lab's model becomes the default
+    assert st.default_index() == 2 and modelfile.default_model() == p2.resolve()
+    assert ModelsState(url).refresh()[2]["default"]        # remembered (config folder)
+    st.use_shipped()
+    assert st.default_index() == 0 and modelfile.default_model() == modelfile.DEFAULT_MODEL
+
+    p1.write_bytes(p1.read_bytes()[:-7] + b"garbage")      # changed since it was registered
+    st.refresh()
+    with pytest.raises(MexlabError, match="changed since it was registered"):
+        st.set_default(1)
+    assert st.default_index() == 0
+    st.set_default(2)
+    p2.unlink()                                             # the chosen default disappears
+    rows = st.refresh()
+    assert st.default_error and "missing" in st.default_error and not rows[2]["exists"]
+    assert "file missing" in st.cell(2, "name")
+    with pytest.raises(MexlabError, match="missing"):
+        modelfile.default_model()
+    with pytest.raises(MexlabError, match="missing"):
+        st.set_default(2)
+
+
+def test_models_state_without_a_readable_catalog(tmp_path, monkeypatch):
+    from app.models_state import ModelsState
+
+    monkeypatch.setenv("MEXLAB_CONFIG_DIR", str(tmp_path / "config"))
+    bad = tmp_path / "not-a-db.db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    st = ModelsState(f"sqlite:///{bad}")
+    rows = st.refresh()
+    assert st.error and len(rows) == 1 and rows[0]["shipped"]     # said, and the shipped model
+
+
+@pytest.mark.gui
+def test_models_workspace_offscreen(env, qtbot, tmp_path):
+    from app.gui.workspaces.models import ModelsWorkspace
+    from tests.screens import save_screenshot
+
+    url, (_, p2) = env
+    w = ModelsWorkspace(url)
+    qtbot.addWidget(w)
+    w.resize(1200, 700)
+    w.refresh()
+    w.show()
+    assert w.table.rowCount() == 3 and w.table.item(0, 0).text() == "★"
+    w.table.selectRow(2)
+    assert w.plot.matrix == [[8, 1, 1], [2, 7, 1], [0, 3, 7]]
+    assert "lab2.safetensors" in w.details.toPlainText()
+    w.default_btn.click()
+    assert w.table.item(2, 0).text() == "★" and modelfile.default_model() == p2.resolve()
+    assert not w.default_btn.isEnabled()
+    save_screenshot(w, "models_view", tmp_path)
