@@ -25,16 +25,37 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from acquisition.errors import SessionFormatError, StreamNotFoundError
-from acquisition.session import (GROUND_TRUTH_NAME, GROUND_TRUTH_PHYSIO_NAME, SIDECAR, XDF_NAME,
-                                 is_session_folder, read_sidecar)
+from acquisition.session import is_session_folder, read_sidecar
+from acquisition.session_read.frame_clock import FrameClock
+from acquisition.session_read.names import (
+    GROUND_TRUTH_NAME,
+    GROUND_TRUTH_PHYSIO_NAME,
+    MARKER_STREAM,
+    RGB_FRAMES_STREAM,
+    SIDECAR,
+    SPOTTING_FILE,
+    XDF_NAME,
+)
+from acquisition.session_read.streams import Stream, parse_marker, read_streams
+from acquisition.session_read.streams import markers as _marker_tuples
 
-MARKER_STREAM = "mexlab-markers"
-FRAME_INDEX_STREAM = "mexlab-rgb-frames"
-SPOTTING_FILE = "analysis/spotting.json"
+FRAME_INDEX_STREAM = RGB_FRAMES_STREAM
 ME_TYPES = ("micro", "macro")
+__all__ = [
+    "FRAME_INDEX_STREAM",
+    "MARKER_STREAM",
+    "SPOTTING_FILE",
+    "STREAM_TYPES",
+    "Marker",
+    "MeEvent",
+    "SessionData",
+    "Stream",
+    "load",
+    "parse_marker",
+    "read_spotting",
+    "video_shortfall",
+]
 
 #: LSL stream types of each kind of signal (compared case-insensitively).
 STREAM_TYPES: dict[str, tuple[str, ...]] = {
@@ -43,52 +64,6 @@ STREAM_TYPES: dict[str, tuple[str, ...]] = {
     "eda": ("EDA", "GSR"),
     "emg": ("EMG",),
 }
-
-
-@dataclass
-class Stream:
-    name: str
-    type: str
-    source_id: str
-    fs: float                      # nominal sampling rate (0: irregular)
-    channel_format: str
-    labels: list[str]
-    units: list[str | None]
-    data: np.ndarray               # (n, channels): floating (as recorded), or object (strings)
-    timestamps: np.ndarray         # (n,) LSL seconds
-
-    @property
-    def n_samples(self) -> int:
-        return int(self.timestamps.size)
-
-    @property
-    def n_channels(self) -> int:
-        return int(self.data.shape[1]) if self.data.ndim == 2 else 1
-
-    @property
-    def is_numeric(self) -> bool:
-        return self.channel_format != "string" and self.data.dtype != object
-
-    @property
-    def duration_s(self) -> float:
-        return float(self.timestamps[-1] - self.timestamps[0]) if self.n_samples > 1 else 0.0
-
-    def describe(self) -> str:
-        rate = f"{self.fs:g} Hz" if self.fs > 0 else "irregular"
-        return f"{self.name!r} (type {self.type or '-'}, {rate}, {self.n_channels} channel(s))"
-
-    def channel_index(self, channel: int | str) -> int:
-        """A channel by 0-based index or label; a clear error when there is no such channel."""
-        if isinstance(channel, str) and not channel.isdigit():
-            if channel in self.labels:
-                return self.labels.index(channel)
-            raise StreamNotFoundError(f"stream {self.name!r} has no channel labelled {channel!r} "
-                                      f"(channels: {', '.join(self.labels)})")
-        i = int(channel)
-        if not 0 <= i < self.n_channels:
-            raise StreamNotFoundError(f"stream {self.name!r} has {self.n_channels} channel(s); "
-                                      f"there is no channel {i}")
-        return i
 
 
 @dataclass
@@ -192,6 +167,12 @@ class SessionData:
     def markers_of(self, *events: str) -> list[Marker]:
         return [m for m in self.markers if m.event in events]
 
+    def frame_clock(self, fps_hint: float | None = None) -> FrameClock | None:
+        """rgb.mkv frame number <-> LSL time from the frame-index stream; None without one."""
+        from acquisition.session_read.streams import frame_clock
+
+        return frame_clock(self.streams, "rgb", fps_hint)
+
 
 # --------------------------------------------------------------------------------------------
 def load(path: Path | str) -> SessionData:
@@ -214,112 +195,26 @@ def load(path: Path | str) -> SessionData:
             raise SessionFormatError(f"{folder}: the session has no XDF file ({xdf.name} is missing)")
     else:
         xdf = path
-    raw, notes = _read_xdf(xdf)
+    rec = read_streams(xdf)
     data = SessionData(path=path, xdf=xdf, folder=folder, meta=meta,
-                       streams=[_stream(s) for s in raw], notes=notes)
+                       streams=list(rec.streams), notes=list(rec.notes))
     data.markers = _markers(data.streams)
     if folder is not None:
         _load_me_events(data)
     return data
 
 
-def _read_xdf(xdf: Path) -> tuple[list, list[str]]:
-    # acquisition.xdf_read reads XDF files robustly (a file cut by a crash is read up to its last
-    # complete chunk; clock resets handled; timestamps not dejittered).
-    from acquisition.xdf_read import read_xdf_robust as read_checked
-
-    got = read_checked(xdf)
-    notes = list(got.problems)
-    if got.status == "interrupted":
-        notes.append(f"{xdf.name}: the recording was interrupted; analysing what was recorded")
-    return got.streams, notes
-
-
-def _first(value, default=None):
-    if isinstance(value, list):
-        value = value[0] if value else None
-    return default if value is None else value
-
-
-def _stream(raw: dict) -> Stream:
-    info = raw["info"]
-    n_ch = int(_first(info.get("channel_count"), 1) or 1)
-    fmt = str(_first(info.get("channel_format"), "float32"))
-    labels: list[str] = []
-    units: list[str | None] = []
-    desc = _first(info.get("desc"))
-    chans = _first(desc.get("channels")) if isinstance(desc, dict) else None
-    chan_list = chans.get("channel", []) if isinstance(chans, dict) else []
-    for i in range(n_ch):
-        ch = chan_list[i] if i < len(chan_list) and isinstance(chan_list[i], dict) else {}
-        labels.append(str(_first(ch.get("label"), f"ch{i + 1}")))
-        unit = _first(ch.get("unit"))
-        units.append(str(unit).strip() if unit not in (None, "") else None)
-    ts = np.asarray(raw.get("time_stamps", []), dtype=np.float64).reshape(-1)
-    series = raw.get("time_series")
-    if fmt == "string":
-        data = np.empty((len(series or []), n_ch), dtype=object)
-        for i, row in enumerate(series or []):
-            data[i, : len(row)] = row
-    else:
-        # kept in the stream's own numeric type (float32 for most devices): a long EMG recording
-        # would double in memory as float64; the analyses convert one channel at a time
-        data = np.asarray(series if series is not None else np.zeros((0, n_ch)))
-        if not np.issubdtype(data.dtype, np.floating):
-            data = data.astype(np.float64)
-        data = data.reshape(len(ts), -1) if data.size else np.zeros((len(ts), n_ch))
-    try:
-        fs = float(_first(info.get("nominal_srate"), 0.0))
-    except (TypeError, ValueError):
-        fs = 0.0
-    return Stream(name=str(_first(info.get("name"), "")), type=str(_first(info.get("type"), "")),
-                  source_id=str(_first(info.get("source_id"), "")), fs=fs, channel_format=fmt,
-                  labels=labels, units=units, data=data, timestamps=ts)
-
-
-def parse_marker(text: str) -> tuple[str, dict]:
-    """``(event, fields)`` of one marker string: a JSON object with "event", else the plain text."""
-    try:
-        obj = json.loads(text)
-    except (TypeError, ValueError):
-        return str(text), {}
-    if isinstance(obj, dict):
-        return str(obj.get("event", "")), obj
-    return str(text), {}
-
-
 def _markers(streams: list[Stream]) -> list[Marker]:
-    out = []
-    for s in streams:
-        if s.channel_format != "string" or not (s.name == MARKER_STREAM or s.type.lower() == "markers"):
-            continue
-        for t, row in zip(s.timestamps, s.data):
-            event, fields = parse_marker(row[0])
-            out.append(Marker(time=float(t), event=event, fields=fields, stream=s.name))
-    out.sort(key=lambda m: m.time)
-    return out
+    return [Marker(time=t, event=e, fields=f, stream=n) for t, e, f, n in _marker_tuples(streams)]
 
 
 # --------------------------------------------------------------------------------------------
 # micro-expression events
-def _frame_clock(data: SessionData, fps_hint: float | None):
-    """A function frame numbers -> LSL times, and a note saying how; (None, why) when impossible."""
-    idx = [s for s in data.streams if s.name == FRAME_INDEX_STREAM and s.is_numeric and s.n_samples]
-    if idx:
-        s = max(idx, key=lambda s: s.n_samples)
-        frames = s.data[:, 0]
-        order = np.argsort(frames, kind="stable")
-        frames, times = frames[order], s.timestamps[order]
-        fps = s.fs if s.fs > 0 else (fps_hint or 30.0)
-
-        def from_index(f):
-            f = np.asarray(f, dtype=np.float64)
-            t = np.interp(f, frames, times)
-            # frames beyond the index (the last second before a crash): extrapolate at the fps
-            t = np.where(f > frames[-1], times[-1] + (f - frames[-1]) / fps, t)
-            return np.where(f < frames[0], times[0] - (frames[0] - f) / fps, t)
-
-        return from_index, None
+def _frame_clock(data: SessionData, fps_hint: float | None) -> tuple[FrameClock | None, str | None]:
+    """The clock of rgb.mkv's frames and None, or (None, why) when frames cannot be placed in time."""
+    clock = data.frame_clock(fps_hint)
+    if clock is not None:
+        return clock, None
     gt_path = data.folder / GROUND_TRUTH_PHYSIO_NAME
     if gt_path.is_file():
         try:
@@ -327,7 +222,7 @@ def _frame_clock(data: SessionData, fps_hint: float | None):
             t0, fps = float(gt["t0_lsl"]), float(gt.get("fps") or fps_hint)
         except (OSError, ValueError, KeyError, TypeError):
             return None, f"{gt_path.name} is unreadable or has no t0_lsl/fps"
-        return (lambda f: t0 + np.asarray(f, dtype=np.float64) / fps), None
+        return FrameClock.linear(t0, fps, source=gt_path.name), None
     return None, f"the XDF has no frame-index stream {FRAME_INDEX_STREAM!r} (no video was recorded)"
 
 
@@ -392,7 +287,7 @@ def _load_me_events(data: SessionData) -> None:
         score = r.get("score")
         aus = r.get("aus") or ""
         aus = "+".join(map(str, aus)) if isinstance(aus, (list, tuple)) else str(aus)
-        t_on, t_ap, t_off = (float(x) for x in clock([on, ap, off]))
+        t_on, t_ap, t_off = (float(x) for x in clock.time_of([on, ap, off]))
         events.append(MeEvent(onset=t_on, apex=t_ap, offset=t_off, onset_frame=on, apex_frame=ap,
                               offset_frame=off, type=kind, aus=aus,
                               score=float(score) if isinstance(score, (int, float)) else None,

@@ -1,21 +1,22 @@
 """Stimulus media without Qt: probing files, and decoding video frames and audio ahead of display.
 
-A :class:`VideoReader` decodes in a thread of its own into a bounded queue, already scaled to the
-size it will be drawn at (the display thread only copies a finished picture), and keeps every
-frame's presentation time in the file (``pts`` seconds). An :class:`AudioReader` does the same for
-the sound track as 16-bit stereo PCM at 48 kHz.
+A :class:`VideoReader` decodes ahead into a bounded queue, already scaled to the size it will be
+drawn at (the display thread only copies a finished picture), and keeps every frame's presentation
+time in the file (``pts`` seconds). An :class:`AudioReader` does the same for the sound track as
+16-bit stereo PCM at 48 kHz. Both decode through the session-reading layer's one thread-plus-queue
+decoder (:class:`acquisition.session_read.ahead.DecodeAhead`).
 """
 
 from __future__ import annotations
 
 import queue
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
 import numpy as np
 
+from acquisition.session_read.ahead import END, DecodeAhead
 from protocols.errors import ProtocolError
 
 AUDIO_RATE = 48000
@@ -51,7 +52,7 @@ class VideoFrame:
 
 
 class VideoReader:
-    """Frames of a video file, decoded ahead in a thread and scaled to fit ``box`` (w, h)."""
+    """Frames of a stimulus video, decoded ahead in a thread and scaled to fit ``box`` (w, h)."""
 
     def __init__(self, path: Path, box: tuple[int, int], ahead: int = 24):
         self.path = Path(path)
@@ -67,68 +68,45 @@ class VideoReader:
         s = min(box[0] / w, box[1] / h)
         self.size = (max(2, int(w * s) // 2 * 2), max(2, int(h * s) // 2 * 2))
         self.has_audio = bool(self._c.streams.audio)
-        self._q: queue.Queue = queue.Queue(maxsize=ahead)
-        self._stop = threading.Event()
         self.error: str | None = None
         self.eof = False
-        self._t = threading.Thread(target=self._run, name="mexlab-video-decode", daemon=True)
-        self._t.start()
+        self._ahead = DecodeAhead(self._run, ahead, "mexlab-video-decode")
 
-    def _run(self) -> None:
+    def _run(self, put) -> None:
         first = None
         try:
             for i, fr in enumerate(self._c.decode(video=0)):
                 t = float(fr.time) if fr.time is not None else i / self.fps
                 first = t if first is None else first
                 img = fr.to_ndarray(format="rgb24", width=self.size[0], height=self.size[1])
-                if not _put(self._q, self._stop, VideoFrame(i, t - first, img)):
+                if not put(VideoFrame(i, t - first, img)):
                     return
         except (av.error.FFmpegError, OSError, ValueError) as exc:
             self.error = f"{self.path}: decoding stopped ({exc})"
-        finally:
-            _put(self._q, self._stop, None)
 
     def next(self, timeout: float = 2.0) -> VideoFrame | None:
         """The next frame in file order, or None at the end of the file."""
         if self.eof:
             return None
         try:
-            item = self._q.get(timeout=timeout)
+            item = self._ahead.get(timeout=timeout)
         except queue.Empty:
             self.error = self.error or f"{self.path}: the decoder fell behind by more than {timeout:g} s"
             self.eof = True
             return None
-        if item is None:
+        if item is END or isinstance(item, BaseException):
+            if isinstance(item, BaseException):
+                self.error = self.error or f"{self.path}: decoding stopped ({item})"
             self.eof = True
+            return None
         return item
 
     def close(self) -> None:
-        self._stop.set()
-        _drain(self._q)
-        self._t.join(timeout=2)
+        self._ahead.close(timeout=2)
         try:
             self._c.close()
         except Exception:  # noqa: BLE001 - closing after a decode error
             pass
-
-
-def _put(q: queue.Queue, stop: threading.Event, item) -> bool:
-    """Queue ``item`` from a decoding thread, waiting while the queue is full; False once stopped."""
-    while not stop.is_set():
-        try:
-            q.put(item, timeout=0.1)
-            return True
-        except queue.Full:
-            continue
-    return False
-
-
-def _drain(q: queue.Queue) -> None:
-    try:
-        while True:
-            q.get_nowait()
-    except queue.Empty:
-        pass
 
 
 class AudioReader:
@@ -136,14 +114,11 @@ class AudioReader:
 
     def __init__(self, path: Path, ahead_chunks: int = 64):
         self.path = Path(path)
-        self._q: queue.Queue = queue.Queue(maxsize=ahead_chunks)
-        self._stop = threading.Event()
         self.error: str | None = None
         self.eof = False
-        self._t = threading.Thread(target=self._run, name="mexlab-audio-decode", daemon=True)
-        self._t.start()
+        self._ahead = DecodeAhead(self._run, ahead_chunks, "mexlab-audio-decode")
 
-    def _run(self) -> None:
+    def _run(self, put) -> None:
         try:
             with av.open(str(self.path)) as c:
                 if not c.streams.audio:
@@ -151,28 +126,27 @@ class AudioReader:
                 res = av.AudioResampler(format="s16", layout="stereo", rate=AUDIO_RATE)
                 for fr in c.decode(audio=0):
                     for out in res.resample(fr):
-                        if not _put(self._q, self._stop, bytes(out.planes[0])[: out.samples * 4]):
+                        if not put(bytes(out.planes[0])[: out.samples * 4]):
                             return
                 for out in res.resample(None):
-                    _put(self._q, self._stop, bytes(out.planes[0])[: out.samples * 4])
+                    put(bytes(out.planes[0])[: out.samples * 4])
         except (av.error.FFmpegError, OSError, ValueError) as exc:
             self.error = f"{self.path}: audio decoding stopped ({exc})"
-        finally:
-            _put(self._q, self._stop, None)
 
     def read(self) -> bytes | None:
         """The next chunk (b'' when none is decoded yet), None at the end."""
         if self.eof:
             return None
         try:
-            item = self._q.get_nowait()
+            item = self._ahead.get(timeout=0)
         except queue.Empty:
             return b""
-        if item is None:
+        if item is END or isinstance(item, BaseException):
+            if isinstance(item, BaseException):
+                self.error = self.error or f"{self.path}: audio decoding stopped ({item})"
             self.eof = True
+            return None
         return item
 
     def close(self) -> None:
-        self._stop.set()
-        _drain(self._q)
-        self._t.join(timeout=2)
+        self._ahead.close(timeout=2)

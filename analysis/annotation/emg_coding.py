@@ -34,29 +34,30 @@ class ChannelMap:
 
 
 def channel_maps(xdf: Path, overrides: dict | None = None) -> tuple[str | None, list[ChannelMap]]:
-    """(name of the EMG stream, its channels' maps) read from an XDF's stream description."""
-    import pyxdf
+    """(name of the EMG stream, its channels' maps) read from an XDF's stream description (through
+    the crash-tolerant reader: a cut file gives the channels it describes; an unreadable one none)."""
+    from acquisition.errors import MexlabError
+    from acquisition.session_read.streams import read_streams
 
     try:
-        streams, _ = pyxdf.load_xdf(str(xdf), select_streams=[{"type": "EMG"}], dejitter_timestamps=False)
-    except Exception:  # noqa: BLE001 - no EMG stream or unreadable: nothing to map
+        emg = read_streams(xdf).of_type("EMG")
+    except MexlabError:              # unreadable: nothing to map (the caller's load says why)
         return None, []
-    if not streams:
+    if not emg:
         return None, []
-    info = streams[0]["info"]
-    desc = (info.get("desc") or [None])[0] or {}
-    chans = ((desc.get("channels") or [{}])[0] or {}).get("channel", []) if isinstance(desc, dict) else []
-    n = int(info["channel_count"][0])
+    return emg[0].name, stream_channel_maps(emg[0], overrides)
+
+
+def stream_channel_maps(stream, overrides: dict | None = None) -> list[ChannelMap]:
+    """The maps of an EMG :class:`~acquisition.session_read.streams.Stream`'s channels."""
     out = []
-    for i in range(n):
-        ch = chans[i] if i < len(chans) and isinstance(chans[i], dict) else {}
-        first = lambda k: (ch.get(k) or [""])[0] or ""  # noqa: E731
-        label = first("label") or f"ch{i + 1}"
-        muscle = first("muscle") or (label if label.lower() in DEFAULT_MUSCLE_AUS else "")
-        aus = first("aus") or DEFAULT_MUSCLE_AUS.get(muscle.lower(), "")
+    for i, ch in enumerate(stream.channel_desc()):
+        label = str(ch.get("label") or "") or f"ch{i + 1}"
+        muscle = str(ch.get("muscle") or "") or (label if label.lower() in DEFAULT_MUSCLE_AUS else "")
+        aus = str(ch.get("aus") or "") or DEFAULT_MUSCLE_AUS.get(muscle.lower(), "")
         o = (overrides or {}).get(label, {})
         out.append(ChannelMap(label, o.get("muscle", muscle), o.get("aus", aus)))
-    return info["name"][0], out
+    return out
 
 
 def emg_candidates(signal_by_label: dict[str, tuple[np.ndarray, np.ndarray, float]],
@@ -106,7 +107,7 @@ def session_candidates(clip: Clip, coder: str = "", overrides: dict | None = Non
     if not emg:
         return [], []
     stream = emg[0]
-    _, maps = channel_maps(data.xdf, overrides)
+    maps = stream_channel_maps(stream, overrides)
     signals = {lab: (np.asarray(stream.data[:, i], dtype=float), stream.timestamps, stream.fs)
                for i, lab in enumerate(stream.labels)}
     return emg_candidates(signals, maps, clip, baseline, coder), maps
@@ -114,7 +115,8 @@ def session_candidates(clip: Clip, coder: str = "", overrides: dict | None = Non
 
 def spotting_candidates(clip: Clip, coder: str = "") -> list[Event]:
     """The intervals of ``<session>/analysis/spotting.json`` as candidate events (source spotting)."""
-    from analysis.session_data import SPOTTING_FILE, read_spotting
+    from acquisition.session_read.names import SPOTTING_FILE
+    from analysis.session_data import read_spotting
 
     if clip.folder is None or not (clip.folder / SPOTTING_FILE).is_file():
         return []

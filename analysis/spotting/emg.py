@@ -7,7 +7,7 @@ label, which matches the simulated rig's electrode montage (``acquisition/sim/ph
 
 Processing per channel: 20 Hz high-pass (4th-order Butterworth, zero phase), 50 ms RMS envelope,
 robust z-score (median, MAD) over the recording, sampled at each video frame's LSL time (from the
-``mexlab-rgb-frames`` index stream). A candidate whose regions belong to a channel's AUs gets
+``mexlab-rgb-frames`` index stream, :mod:`acquisition.session_read.frame_clock`). A candidate whose regions belong to a channel's AUs gets
 ``score × (1 + gain · min(z / z_full, 1))`` from the channel's peak z in ``[onset − lead, offset]``
 when that peak reaches ``z_min``.
 """
@@ -125,37 +125,33 @@ def envelope_z(x: np.ndarray, fs: float, p: EmgParams) -> np.ndarray:
 
 
 def load_emg(xdf: Path, n_frames: int, p: EmgParams | None = None) -> EmgEvidence | None:
-    """EMG evidence of a session's XDF, on the frames of ``rgb.mkv``; None without EMG or without a
-    frame index (frames cannot be placed in time)."""
-    import pyxdf
+    """EMG evidence of a session's XDF, on the frames of ``rgb.mkv``; None without EMG. The XDF is
+    read through the crash-tolerant reader (a file cut by a crash gives what it holds); an
+    unreadable one, or one without a frame index, gives evidence without channels and a note."""
+    from acquisition.errors import MexlabError
+    from acquisition.session_read.names import RGB_FRAMES_STREAM
+    from acquisition.session_read.streams import read_streams
 
     p = p or EmgParams()
     try:
-        streams, _ = pyxdf.load_xdf(str(xdf), select_streams=[{"type": "EMG"},
-                                                              {"name": "mexlab-rgb-frames"}],
-                                    dejitter_timestamps=False)
-    except Exception as exc:      # an XDF pyxdf cannot read: spot without EMG, and say so
+        rec = read_streams(xdf)
+    except MexlabError as exc:    # an XDF that cannot be read: spot without EMG, and say so
         return EmgEvidence([], np.zeros((n_frames, 0)), [f"{xdf}: EMG not used ({exc})"])
-    emg = [s for s in streams if str(_first(s["info"].get("type"), "")).upper() == "EMG"
-           and len(s["time_stamps"])]
-    idx = [s for s in streams if _first(s["info"].get("name")) == "mexlab-rgb-frames"
-           and len(s["time_stamps"])]
+    emg = [s for s in rec.of_type("EMG") if s.n_samples and s.is_numeric]
     if not emg:
         return None
-    if not idx:
+    clock = rec.frame_clock()
+    if clock is None:
         return EmgEvidence([], np.zeros((n_frames, 0)),
-                           [f"{xdf}: EMG not used (no mexlab-rgb-frames index to place frames)"])
-    s = max(emg, key=lambda s: len(s["time_stamps"]))
-    data = np.asarray(s["time_series"], dtype=np.float64)
-    ts = np.asarray(s["time_stamps"], dtype=np.float64)
-    fs = float(_first(s["info"].get("nominal_srate"), 0) or 0) or \
-        (len(ts) - 1) / max(ts[-1] - ts[0], 1e-9)
-    chans = channel_map(s["info"], data.shape[1])
+                           [f"{xdf}: EMG not used (no {RGB_FRAMES_STREAM} index to place frames)"])
+    s = emg[0]
+    data = np.asarray(s.data, dtype=np.float64)
+    ts = s.timestamps
+    fs = s.fs or (len(ts) - 1) / max(ts[-1] - ts[0], 1e-9)
+    chans = channel_map(s.info, data.shape[1])
     z = envelope_z(data, fs, p)
-    fi = idx[0]
-    frames = np.asarray(fi["time_series"], dtype=np.float64)[:, 0]
-    order = np.argsort(frames)
-    ft = np.interp(np.arange(n_frames), frames[order], np.asarray(fi["time_stamps"])[order])
+    ft = clock.grid(n_frames)
     zf = np.stack([np.interp(ft, ts, z[:, c], left=np.nan, right=np.nan)
                    for c in range(z.shape[1])], axis=1)
-    return EmgEvidence(chans, zf.astype(np.float32))
+    notes = list(rec.notes)             # a cut or damaged file: said, and read up to its end
+    return EmgEvidence(chans, zf.astype(np.float32), notes)

@@ -1,0 +1,214 @@
+"""The one PyAV video layer: opening with clear errors, probing, presentation times, and decoding
+ahead in a thread (:class:`~acquisition.session_read.ahead.DecodeAhead`). Frame-accurate random
+access with a cache is :class:`acquisition.session_read.frame_reader.FrameReader`.
+
+MP4/MKV/AVI/MOV holding H.264, HEVC, FFV1 (whatever FFmpeg decodes). Frames are numbered from 0 in
+decoding order, which for the files mexlab writes (``rgb.mkv``, ``depth.mkv``) is the frame number
+of the session's frame-index streams and ground truth. A grey image for optical flow is the luma
+plane as is for YUV video (no colour conversion); an RGB image is made only for the frames asked
+for. Every problem a user can meet (missing file, not a video, undecodable) is a
+:class:`~acquisition.errors.MexlabError` naming the file; a file cut by a crash is read up to its
+last decodable frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from acquisition.errors import MexlabError
+from acquisition.session_read.ahead import DecodeAhead
+
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".m4v", ".webm")
+_YUV_LUMA = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21",
+             "gray"}
+
+
+@dataclass
+class VideoFrame:
+    index: int                 # 0-based frame number in decoding order
+    t: float                   # seconds from the first frame (presentation time)
+    gray: np.ndarray | None    # H×W uint8 (luma), or None for 16-bit (depth) video
+    rgb: np.ndarray | None     # H×W×3 uint8 when asked for, else None
+    raw: np.ndarray | None = None  # H×W uint16 for gray16 (depth) video
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: str
+    codec: str
+    pix_fmt: str
+    width: int
+    height: int
+    fps: float
+    n_frames: int              # from the container, or estimated from the duration (0 if unknown)
+
+
+def reason(exc: Exception) -> str:
+    """A short reason from a PyAV error (without the repeated file name)."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.split(": '")[0]
+
+
+def open_video(path, error: type[MexlabError] = MexlabError):
+    """An open PyAV container holding a video stream; ``error`` (naming the file) otherwise."""
+    import av
+
+    path = Path(path)
+    if not path.exists():
+        raise error(f"{path}: no such video file")
+    if path.is_dir():
+        raise error(f"{path}: is a folder, not a video file")
+    try:
+        container = av.open(str(path))
+    except Exception as exc:  # noqa: BLE001 - av.error.* (InvalidDataError, …): not a container FFmpeg knows
+        raise error(f"{path}: not a readable video file ({reason(exc)})") from None
+    if not container.streams.video:
+        container.close()
+        raise error(f"{path}: holds no video stream")
+    return container
+
+
+def stream_fps(s, default: float = 0.0) -> float:
+    rate = s.average_rate or s.guessed_rate or s.base_rate
+    fps = float(rate) if rate else 0.0
+    return fps if fps > 0 and np.isfinite(fps) else default
+
+
+def probe(path) -> VideoInfo:
+    """Codec, size, frame rate and frame count of ``path`` (raises MexlabError if unreadable)."""
+    c = open_video(Path(path))
+    try:
+        s = c.streams.video[0]
+        fps = stream_fps(s)
+        if not fps:
+            raise MexlabError(f"{path}: the video stream has no frame rate")
+        n = int(s.frames or 0)
+        if n <= 0:
+            dur = None
+            if s.duration is not None and s.time_base is not None:
+                dur = float(s.duration * s.time_base)
+            elif c.duration is not None:
+                dur = c.duration / 1e6
+            n = int(round(dur * fps)) if dur else 0
+        fmt = s.codec_context.format
+        return VideoInfo(str(path), s.codec_context.name, fmt.name if fmt else "?",
+                         int(s.codec_context.width), int(s.codec_context.height), fps, n)
+    finally:
+        c.close()
+
+
+def frame_times(path) -> np.ndarray:
+    """Presentation time (s) of every frame of ``path``, from its packets (no decoding); a file cut
+    by a crash gives the frames it holds."""
+    from acquisition.errors import SessionFormatError
+
+    c = open_video(Path(path), SessionFormatError)
+    pts: list[int] = []
+    try:
+        s = c.streams.video[0]
+        try:
+            pts = [p.pts for p in c.demux(s) if p.pts is not None]
+        except Exception:  # noqa: BLE001, S110 - a cut file: keep the packets read so far
+            pass
+        return np.sort(np.asarray(pts, dtype=float)) * float(s.time_base)
+    finally:
+        c.close()
+
+
+def gray_of(frame) -> np.ndarray:
+    """Luma of a decoded frame, as a new H×W uint8 array (no colour conversion for YUV)."""
+    import cv2
+
+    name = frame.format.name
+    h, w = frame.height, frame.width
+    if name in _YUV_LUMA:
+        p = frame.planes[0]
+        return np.frombuffer(p, np.uint8).reshape(h, p.line_size)[:, :w].copy()
+    if name in ("bgr0", "bgra"):
+        p = frame.planes[0]
+        bgra = np.frombuffer(p, np.uint8).reshape(h, p.line_size // 4, 4)[:, :w]
+        return cv2.cvtColor(bgra, cv2.COLOR_BGRA2GRAY)
+    return frame.to_ndarray(format="gray")
+
+
+def rgb_of(frame) -> np.ndarray:
+    import cv2
+
+    if frame.format.name in ("bgr0", "bgra"):
+        p = frame.planes[0]
+        bgra = np.frombuffer(p, np.uint8).reshape(frame.height, p.line_size // 4, 4)[:, :frame.width]
+        return cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGB)
+    return frame.to_ndarray(format="rgb24")
+
+
+def iter_frames(path, *, want_rgb: Callable[[int], bool] | bool = False, gray: bool = True,
+                start: int = 0, stop: int | None = None, prefetch: int = 8
+                ) -> Iterator[VideoFrame]:
+    """Frames ``start .. stop-1`` of ``path``, decoded ahead in a background thread.
+
+    ``want_rgb``: True, False or a predicate on the frame number. 16-bit grey video (depth) comes
+    as ``raw`` (uint16). A file that breaks off (a recording cut by a crash) ends the iteration at
+    the last frame that decodes; a file whose first frame does not decode raises MexlabError.
+    """
+    path = Path(path)
+    container = open_video(path)
+    wants = want_rgb if callable(want_rgb) else (lambda _i, _v=bool(want_rgb): _v)
+
+    def produce(put) -> None:
+        s = container.streams.video[0]
+        s.thread_type = "AUTO"
+        tb = float(s.time_base) if s.time_base else 0.0
+        t0 = None
+        i = -1
+        n_out = 0
+        try:
+            for frame in container.decode(s):
+                i += 1
+                if i < start:
+                    continue
+                if stop is not None and i >= stop:
+                    break
+                pts = frame.pts if frame.pts is not None else i
+                t0 = pts if t0 is None else t0
+                t = (pts - t0) * tb if tb else float(i)
+                fmt = frame.format.name
+                if fmt.startswith(("gray16", "gray1")):
+                    item = VideoFrame(i, t, None, None, frame.to_ndarray())
+                else:
+                    item = VideoFrame(i, t, gray_of(frame) if gray else None,
+                                      rgb_of(frame) if wants(i) else None)
+                if not put(item):
+                    return
+                n_out += 1
+        except Exception as exc:  # noqa: BLE001 - corrupt/truncated stream
+            if n_out == 0:
+                put(MexlabError(f"{path}: the video cannot be decoded ({reason(exc)})"))
+            return
+        if n_out == 0:
+            put(MexlabError(f"{path}: the video holds no decodable frame"
+                            + (f" at or after frame {start}" if start else "")))
+
+    ahead = DecodeAhead(produce, prefetch)
+    try:
+        yield from ahead
+    finally:
+        ahead.close()
+        container.close()
+
+
+def read_frames(path, indices, *, rgb: bool = True) -> dict[int, np.ndarray]:
+    """The frames ``indices`` (a set of frame numbers) of ``path``, RGB (or grey) arrays."""
+    want = sorted({int(i) for i in indices})
+    out: dict[int, np.ndarray] = {}
+    if not want:
+        return out
+    wanted = set(want)
+    for fr in iter_frames(path, want_rgb=lambda i: i in wanted, gray=not rgb,
+                          start=want[0], stop=want[-1] + 1):
+        if fr.index in wanted:
+            out[fr.index] = fr.rgb if rgb else fr.gray
+    return out
