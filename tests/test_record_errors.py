@@ -156,6 +156,37 @@ def test_disk_full_on_the_simulated_rig_ends_interrupted(tmp_path):
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
 
 
+@pytest.mark.parametrize("left_kb", [0, 500])
+def test_disk_full_before_the_start_never_leaves_a_session_recording(tmp_path, left_kb):
+    """Less than 1 MB left (the space the recorder reserves for its last writes): the session used to
+    stay 'recording' for ever. Now the start is refused with one message, and what is left on the disk
+    is either nothing or a session marked 'interrupted' that says why."""
+    disk = tmp_path / "small"
+    if not _mount_tmpfs(disk, "2m"):
+        pytest.skip("needs root and tmpfs to make a small disk")
+    try:
+        filler = disk / "filler.bin"
+        with open(filler, "wb") as fh:  # fill the disk, then give back left_kb
+            try:
+                while True:
+                    fh.write(b"\0" * 65536)
+            except OSError:
+                pass
+        os.truncate(filler, max(0, filler.stat().st_size - left_kb * 1024))
+        res = mexlab("record", "--simulate", "--duration", "2", "--out", disk / "s", "--no-catalog",
+                     env={"MEXLAB_MIN_FREE_MB": "0"})
+        assert_clean_error(res, "No space left")
+        if (disk / "s").exists():
+            meta = json.loads((disk / "s" / "session.json").read_text())
+            assert meta["status"] == "interrupted", meta
+            assert "No space left" in meta["error"] and "nothing was recorded" in meta["error"]
+            assert not (disk / "s" / ".mexlab-reserve").exists()
+            chk = mexlab("check", disk / "s", "--json")
+            assert "Traceback" not in chk.stderr and json.loads(chk.stdout)["status"] == "interrupted"
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
 def test_labrecorder_names_a_stream_nobody_offers(tmp_path):
     """LabRecorderCLI's one-second look-up is retried; the final error names the predicate, the
     number of tries and what mexlab's own look-up saw, and leaves no half-made XDF behind."""
