@@ -94,3 +94,49 @@ def test_report_output_errors(analysed, tmp_path, capsys):
         write_report(res, tmp_path)
     rc = main(["report", str(tmp_path / "missing-session"), "--out", str(tmp_path / "r.html")])
     assert rc == 2 and "no such file or folder" in capsys.readouterr().err
+
+
+def test_report_counts_recognised_mes_per_class_and_paradigm(tmp_path):
+    """Per-class counts from each session's analysis/recognition.json, per paradigm (protocol);
+    sessions without a result and unreadable results are named; several models are flagged."""
+    import json
+    from types import SimpleNamespace as NS
+
+    from analysis.report.classes import class_counts
+    from analysis.report.html import _classes_section
+
+    def session(name, protocol, classes, sha="a" * 64, raw=None):
+        f = tmp_path / name
+        (f / "analysis").mkdir(parents=True)
+        if raw is not None:
+            (f / "analysis" / "recognition.json").write_text(raw)
+        elif classes is not None:
+            (f / "analysis" / "recognition.json").write_text(json.dumps({
+                "model": "/m/recognition_default.safetensors", "model_sha256": sha,
+                "classes": ["negative", "positive", "surprise"],
+                "expressions": [{"onset": 1, "apex": 2, "offset": 3, "class": c,
+                                 "confidence": 0.9} for c in classes]}))
+        return NS(folder=f, label=name, protocol=protocol)
+
+    ss = [session("s1", "deception", ["negative", "negative", "surprise"]),
+          session("s2", "deception", ["positive"]),
+          session("s3", None, ["negative"]),
+          session("s4", "deception", None),
+          session("s5", "films", [], raw="{not json"),
+          NS(folder=None, label="bare.xdf", protocol=None)]
+    cc = class_counts(ss)
+    assert cc.classes == ["negative", "positive", "surprise"]
+    assert cc.counts == {"deception": {"negative": 2, "surprise": 1, "positive": 1},
+                         "(no protocol)": {"negative": 1}}
+    assert cc.sessions == {"deception": 2, "(no protocol)": 1} and cc.total("deception") == 4
+    assert cc.missing == ["s4", "bare.xdf"] and len(cc.problems) == 1 and "s5" in cc.problems[0]
+    html = _classes_section(NS(sessions=[NS(session=s) for s in ss]))
+    assert "<th class=\"\">negative</th>" in html or ">negative</th>" in html
+    assert "<td class=\"l\">deception</td><td class=\"\">2</td><td class=\"\">2</td>" \
+           "<td class=\"\">1</td><td class=\"\">1</td><td class=\"\">4</td>" in html
+    assert "not recognised yet: s4, bare.xdf" in html and "several models" not in html
+    ss.append(session("s6", "films", ["positive"], sha="b" * 64))
+    assert "several models: counts are not comparable" in _classes_section(
+        NS(sessions=[NS(session=s) for s in ss]))
+    empty = _classes_section(NS(sessions=[NS(session=ss[3])]))
+    assert "no session has a recognition result" in empty

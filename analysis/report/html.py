@@ -172,6 +172,30 @@ over all its correlations); rows with p (Holm) &lt; 0.05 are highlighted.
 See docs/physiology.md.</p>"""
 
 
+def _classes_section(study) -> str:
+    """Recognised micro-expressions per class and paradigm (analysis/report/classes.py)."""
+    from analysis.report.classes import class_counts
+
+    cc = class_counts([sr.session for sr in study.sessions])
+    parts = ["<h2>Micro-expressions per class</h2>"]
+    if cc.counts:
+        rows = [[_e(p), str(cc.sessions[p])] + [str(cc.counts[p].get(c, 0)) for c in cc.classes]
+                + [str(cc.total(p))] for p in sorted(cc.counts)]
+        parts.append(_table(["paradigm", "sessions", *map(_e, cc.classes), "total"], rows))
+        models = ", ".join(f"{_e(n)} ({sha[:12]})" for sha, n in cc.models.items())
+        warn = " — <b>several models: counts are not comparable</b>" if len(cc.models) > 1 else ""
+        parts.append(f"<p class='meta'>classes from <code>analysis/recognition.json</code> "
+                     f"(<code>mexlab recognize</code>); model: {models or '?'}{warn}</p>")
+    else:
+        parts.append("<p class='meta'>no session has a recognition result "
+                     "(<code>mexlab recognize SESSION</code> writes one).</p>")
+    if cc.missing and cc.counts:
+        parts.append(f"<p class='missing'>not recognised yet: {_e(', '.join(cc.missing))}</p>")
+    for pr in cc.problems:
+        parts.append(f"<p class='missing'>{_e(pr)}</p>")
+    return "\n".join(parts)
+
+
 def render_report(study, title: str | None = None,
                   progress: Callable[[str], None] | None = None) -> str:
     """The report of a :class:`analysis.study.StudyResult` as an HTML string."""
@@ -193,7 +217,8 @@ def render_report(study, title: str | None = None,
               _img(plots.event_locked_figure(study), "event-locked heart rate"),
               "<h2>Tests between groups</h2>", _tests_table(study),
               "<h2>Correlations: ME measures and physiology</h2>", _corr_table(study),
-              _img(plots.correlation_figure(study.table, study.correlations), "correlations")]
+              _img(plots.correlation_figure(study.table, study.correlations), "correlations"),
+              _classes_section(study)]
     if study.notes:
         parts.append("<h2>Notes</h2><ul class='notes'>" + "".join(f"<li>{_e(n)}</li>" for n in study.notes) + "</ul>")
     parts += ["<h2>Methods</h2>", METHODS, "</body></html>"]
