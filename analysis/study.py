@@ -3,8 +3,8 @@
 :func:`analyse_study` runs :func:`analysis.physio.analyse` and
 :func:`analysis.physio.events.event_responses` on every session, turns each into rows (one per
 session and group), pools them per participant and group (:func:`analysis.stats.aggregate`) and
-runs the tests (:func:`analysis.stats.run_tests`). :func:`study_paths` finds the sessions of a
-catalog query. A session without a participant pseudonym counts as its own participant (its folder
+runs the tests (:func:`analysis.stats.run_tests`). :func:`select_sessions` is the one selection of a
+study's sessions (paths and/or a catalog query). A session without a participant pseudonym counts as its own participant (its folder
 name). Sessions whose protocol was aborted are left out unless asked for (``include_aborted``); ME
 events are spotting results, never the simulated rig's ground truth unless asked for
 (``use_truth``), and each session carries its health verdict (:mod:`acquisition.health`).
@@ -116,19 +116,57 @@ def session_rows(sr: SessionResult, by: str) -> list[dict]:
     return rows
 
 
+def select_sessions(paths=(), *, db: str | None = None, participant: str | None = None,
+                    protocol: str | None = None, status: str | None = None) -> list[Path]:
+    """The sessions of a study: the ``paths`` given, plus those of a catalog query when any of
+    ``db``, ``participant``, ``protocol`` or ``status`` is given (``Catalog(db).list_sessions``;
+    participant, protocol and status exact). ``status`` also filters the ``paths`` that are session
+    folders (by :func:`acquisition.session.effective_status`). The one session selection of
+    ``mexlab spot/recognize/physio/stats/report`` and of the GUI's study; duplicates are dropped,
+    the order kept. MexlabError when the query finds nothing or nothing is selected."""
+    from acquisition.session import effective_status, is_session_folder, read_sidecar
+
+    out: list[Path] = []
+    for p in paths or ():
+        p = Path(p)
+        if status is not None and is_session_folder(p):
+            try:
+                if effective_status(read_sidecar(p)) != status:
+                    continue
+            except MexlabError:
+                pass                     # unreadable: kept, so its error is reported where used
+        if p not in out:
+            out.append(p)
+    if db is not None or participant is not None or protocol is not None or status is not None:
+        from acquisition.catalog import Catalog
+
+        cat = Catalog(db)
+        try:
+            rows = cat.list_sessions(participant=participant, status=status)
+        finally:
+            cat.close()
+        if protocol is not None:
+            rows = [r for r in rows if (r.get("protocol") or "") == protocol]
+        found = [Path(r["folder"]) for r in rows if r.get("folder")]
+        if not found and not out:
+            raise MexlabError("the catalog query found no sessions"
+                              + (f" of participant {participant!r}" if participant else "")
+                              + (f" with protocol {protocol!r}" if protocol else "")
+                              + (f" with status {status!r}" if status else ""))
+        out += [f for f in found if f not in out]
+    if not out:
+        raise MexlabError("no sessions given: name session folders or files, or query the catalog "
+                          "with --db/--participant/--protocol/--status")
+    return out
+
+
 def study_paths(db: str | None = None, *, participant: str | None = None,
                 protocol: str | None = None) -> list[Path]:
-    """Session folders of a catalog query (``Catalog(db).list_sessions``; protocol: exact)."""
-    from acquisition.catalog import Catalog
-
-    cat = Catalog(db)
+    """Session folders of a catalog query (:func:`select_sessions` without paths; [] when none)."""
     try:
-        rows = cat.list_sessions(participant=participant)
-    finally:
-        cat.close()
-    if protocol is not None:
-        rows = [r for r in rows if (r.get("protocol") or "") == protocol]
-    return [Path(r["folder"]) for r in rows if r.get("folder")]
+        return select_sessions(db=db, participant=participant, protocol=protocol)
+    except MexlabError:
+        return []
 
 
 def read_self_reports(folder: Path | None, meta: dict) -> list[dict]:
@@ -178,7 +216,8 @@ def analyse_study(paths, *, by: str = "protocol", names: dict | None = None,
                   windows: Windows = Windows(), design: str = "auto",
                   progress: Callable[[str], None] | None = None,
                   sessions: list[SessionResult] | None = None,
-                  include_aborted: bool = False, use_truth: bool = False) -> StudyResult:
+                  include_aborted: bool = False, use_truth: bool = False,
+                  analysed: dict | None = None) -> StudyResult:
     """Analyse every session of ``paths`` (or reuse ``sessions``) and test the groups (module doc).
 
     A session that cannot be read is left out with a note; when none can, the first error is
@@ -186,7 +225,8 @@ def analyse_study(paths, *, by: str = "protocol", names: dict | None = None,
     A session whose protocol was aborted is left out unless ``include_aborted`` (``excluded`` and
     the notes say so). ME events are spotting results only; ``use_truth`` takes the simulated rig's
     ``ground_truth.csv`` for sessions not spotted (``truth_used`` names them; the report shows a
-    banner).
+    banner). ``analysed``: ``str(path)`` -> a SessionResult or the MexlabError its analysis raised,
+    computed beforehand (by worker processes, :mod:`analysis.batch`), used instead of analysing again.
     """
     from acquisition.session import is_session_folder, read_sidecar
 
@@ -211,7 +251,11 @@ def analyse_study(paths, *, by: str = "protocol", names: dict | None = None,
                     excluded.append({"path": str(path), "why": why})
                     notes.append(f"{path} left out: {why}")
                     continue
-            sr = analyse_session(path, names=names, windows=windows, use_truth=use_truth)
+            sr = (analysed or {}).get(str(path))
+            if isinstance(sr, MexlabError):
+                raise sr
+            if sr is None:
+                sr = analyse_session(path, names=names, windows=windows, use_truth=use_truth)
             seen = [r for r in results if r.session.session_id == sr.session.session_id]
             if seen:
                 notes.append(f"{path} left out: the same session as {seen[0].session.path}")

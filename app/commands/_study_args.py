@@ -1,4 +1,5 @@
-"""Options shared by ``mexlab physio``, ``mexlab stats`` and ``mexlab report``."""
+"""Options shared by ``mexlab spot/recognize/physio/stats/report``: streams, the study's sessions
+(paths and/or a catalog query, :func:`analysis.study.select_sessions`)."""
 
 from __future__ import annotations
 
@@ -32,11 +33,17 @@ def add_study_args(p) -> None:
     p.add_argument("--use-ground-truth", action="store_true",
                    help="for sessions of the simulated rig not spotted, use its ground_truth.csv as ME events "
                         "(marked as such; by default only spotting results are used)")
+    add_query_args(p)
+    add_stream_args(p)
+
+
+def add_query_args(p) -> None:
     q = p.add_argument_group("catalog query (instead of, or added to, the paths)")
     q.add_argument("--db", metavar="URL", help="catalog database URL (default: MEXLAB_DB or the user's SQLite)")
     q.add_argument("--participant", metavar="ID", help="sessions of this participant")
     q.add_argument("--protocol", metavar="NAME", help="sessions of this protocol (paradigm)")
-    add_stream_args(p)
+    q.add_argument("--status", choices=["complete", "aborted", "interrupted", "recording", "unknown"],
+                   help="sessions with this status (also filters the session folders named)")
 
 
 def study_options(args) -> dict:
@@ -46,20 +53,21 @@ def study_options(args) -> dict:
 
 
 def study_paths(args) -> list[Path]:
-    paths = list(args.paths)
-    if args.db is not None or args.participant is not None or args.protocol is not None:
-        from analysis.study import study_paths as query
+    """The sessions the arguments select (:func:`analysis.study.select_sessions`)."""
+    from analysis.study import select_sessions
 
-        found = query(args.db, participant=args.participant, protocol=args.protocol)
-        if not found:
-            raise MexlabError("the catalog query found no sessions"
-                              + (f" of participant {args.participant!r}" if args.participant else "")
-                              + (f" with protocol {args.protocol!r}" if args.protocol else ""))
-        paths += [f for f in found if f not in paths]
-    if not paths:
-        raise MexlabError("no sessions given: name session folders or XDF files, or query the catalog "
-                          "with --db/--participant/--protocol")
-    return paths
+    given = getattr(args, "paths", None) or getattr(args, "inputs", None) or []
+    return select_sessions(list(given), db=args.db,
+                           participant=args.participant, protocol=args.protocol,
+                           status=getattr(args, "status", None))
+
+
+def is_batch(args) -> bool:
+    """True when a one-input command (spot, recognize, physio) was given several inputs, a catalog
+    query or --workers: it then runs as a batch (:mod:`app.commands._batch`)."""
+    inputs = getattr(args, "inputs", None) or []
+    return (len(inputs) != 1 or getattr(args, "workers", None) is not None
+            or any(getattr(args, k, None) is not None for k in ("db", "participant", "protocol", "status")))
 
 
 def progress(command: str):

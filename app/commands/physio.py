@@ -1,4 +1,7 @@
-"""``mexlab physio PATH``: heart rate, HRV, SCRs and EMG bursts of one recording."""
+"""``mexlab physio PATH...``: heart rate, HRV, SCRs and EMG bursts of recordings.
+
+One path is analysed here and printed (nothing written, as before); several, or a catalog query,
+run as a batch in worker processes and write ``<session>/analysis/physio.json`` each."""
 
 from __future__ import annotations
 
@@ -6,44 +9,47 @@ import json
 import sys
 from pathlib import Path
 
-from app.commands._study_args import add_stream_args, stream_names
+from app.commands._batch import add_batch_args, run_jobs
+from app.commands._study_args import add_query_args, add_stream_args, is_batch, stream_names, study_paths
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("physio", help="analyse the physiology (ECG/PPG, EDA, EMG) of a recording",
                        description="Heart beats, heart rate and HRV, skin-conductance responses, EMG bursts, "
                                    "and the responses to protocol events and micro-expressions.")
-    p.add_argument("path", type=Path, metavar="PATH", help="a session folder or an XDF file")
+    p.add_argument("inputs", nargs="*", type=Path, metavar="PATH",
+                   help="session folders or XDF files (several, or a catalog query: in parallel worker "
+                        "processes, each result written to <session>/analysis/physio.json)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     add_stream_args(p)
+    add_query_args(p)
+    add_batch_args(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from analysis.physio import analyse
-    from analysis.physio.events import event_responses
+    from analysis.batch_jobs import physio_json
 
-    pa = analyse(args.path, **stream_names(args))
-    if not any((pa.to_json().get(k) for k in ("ecg", "ppg", "eda", "emg"))):
-        from acquisition.errors import MexlabError
-
-        have = ", ".join(f"{s.name} [{s.type}]" for s in pa.session.streams) or "none"
-        extra = " (the recording was interrupted)" if any("interrupted" in n for n in pa.notes) else ""
-        raise MexlabError(f"{args.path}: no ECG, PPG, EDA or EMG signal to analyse{extra}; streams in it: "
-                          f"{have}")
-    responses = event_responses(pa)
-    for kind, why in pa.missing.items():
-        print(f"mexlab physio: note: no {kind.upper()}: {why}", file=sys.stderr)
-    for note in pa.notes:
+    if is_batch(args):
+        return _run_batch(args)
+    out, notes = physio_json(args.inputs[0], stream_names(args))
+    for note in notes:
         print(f"mexlab physio: note: {note}", file=sys.stderr)
-    out = pa.to_json()
-    t0 = pa.session.start
-    out["events"] = [r.to_json(t0) for r in responses]
     if args.json:
         print(json.dumps(out, indent=2))
     else:
         print(format_physio(out))
     return 0
+
+
+def _run_batch(args) -> int:
+    from analysis.batch import Job
+    from app.commands.spot import print_outcomes
+
+    jobs = [Job.of("physio", p, names=stream_names(args)) for p in study_paths(args)]
+    res, rc = run_jobs("physio", jobs, args)
+    print_outcomes(res, args.json, lambda r: f"{r['events']} event(s), written to {r['written']}")
+    return rc
 
 
 def format_physio(out: dict) -> str:

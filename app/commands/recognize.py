@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from app.commands._batch import add_batch_args, run_jobs
+from app.commands._study_args import add_query_args, is_batch, study_paths
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("recognize", help="classify the spotted micro-expressions of a session or "
@@ -14,10 +17,14 @@ def add_parser(sub) -> None:
                                    "the model shipped with mexlab, trained on the simulated rig "
                                    "only). Writes <session>/analysis/recognition.json "
                                    "(<video>.recognition.json for a video file).")
-    p.add_argument("input", type=Path, metavar="INPUT", help="a session folder or a video file")
+    p.add_argument("inputs", nargs="*", type=Path, metavar="INPUT",
+                   help="session folders or video files (several, or a catalog query: in parallel "
+                        "worker processes, skipping those whose result is current)")
     p.add_argument("--model", type=Path, metavar="M.pt", help="a model file (mexlab recognition "
                                                               "train)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_query_args(p)
+    add_batch_args(p)
     p.set_defaults(func=run)
 
 
@@ -26,6 +33,9 @@ def run(args) -> int:
     from analysis.recognition.recognize import recognize
 
     landmarker.QUIET_NATIVE_START = True
+    if is_batch(args):
+        return _run_batch(args)
+    args.input = args.inputs[0]
 
     from analysis.face.video import probe
     from analysis.spotting.pipeline import resolve_input
@@ -45,3 +55,15 @@ def run(args) -> int:
         print(f"  note: {p}")
     print(f"written to {res['written']}")
     return 0
+
+
+def _run_batch(args) -> int:
+    from analysis.batch import Job
+    from app.commands.spot import print_outcomes
+
+    jobs = [Job.of("recognize", p, model=str(args.model) if args.model else None)
+            for p in study_paths(args)]
+    res, rc = run_jobs("recognize", jobs, args)
+    print_outcomes(res, args.json, lambda r: f"{r['expressions']} micro-expression(s), written to "
+                                             f"{r['written']}")
+    return rc

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from app.commands._batch import add_batch_args
 from app.commands._study_args import add_study_args, progress, stream_names, study_options, study_paths
 
 
@@ -15,6 +16,7 @@ def add_parser(sub) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="FILE", help="the HTML file to write")
     p.add_argument("--title", help="the report's title")
     add_study_args(p)
+    add_batch_args(p)
     p.set_defaults(func=run)
 
 
@@ -24,10 +26,30 @@ def run(args) -> int:
 
     say = progress("report")
     paths = study_paths(args)
+    analysed = analyse_in_workers("report", paths, args)
     study = analyse_study(paths, by=args.by, names=stream_names(args), design=args.design, progress=say,
-                           **study_options(args))
+                          analysed=analysed, **study_options(args))
     for note in study.notes:
         print(f"mexlab report: note: {note}", file=sys.stderr)
     out = write_report(study, args.out, title=args.title, progress=say)
     print(f"report written to {out}")
     return 0
+
+
+def analyse_in_workers(command: str, paths, args) -> dict | None:
+    """Each session's analysis (:func:`analysis.study.analyse_session`) in worker processes when there
+    are several sessions and more than one worker: ``str(path)`` -> SessionResult or MexlabError."""
+    from acquisition.errors import MexlabError
+    from analysis.batch import Job, default_workers
+    from app.commands._batch import run_jobs
+
+    workers = args.workers or default_workers()
+    if len(paths) < 2 or workers < 2:
+        return None
+    jobs = [Job.of("study", p, names=stream_names(args),
+                   use_truth=study_options(args)["use_truth"]) for p in paths]
+    res, rc = run_jobs(command, jobs, args)
+    if res.cancelled:
+        raise KeyboardInterrupt
+    return {o.job.path: (o.result if o.status == "done" else MexlabError(o.error or o.status))
+            for o in res.outcomes}

@@ -1,4 +1,7 @@
-"""``mexlab spot INPUT``: spot micro- and macro-expressions in a video file or a session folder."""
+"""``mexlab spot INPUT...``: spot micro- and macro-expressions in video files or session folders.
+
+One input runs here as before; several (or a catalog query) run as a batch in worker processes
+(:mod:`analysis.batch`), skipping sessions whose spotting is current."""
 
 from __future__ import annotations
 
@@ -6,6 +9,9 @@ import json
 import sys
 import time
 from pathlib import Path
+
+from app.commands._batch import add_batch_args, run_jobs
+from app.commands._study_args import add_query_args, is_batch, study_paths
 
 
 def add_parser(sub) -> None:
@@ -15,8 +21,10 @@ def add_parser(sub) -> None:
                     "landmark-defined face regions. INPUT is a video file (mp4, mkv, avi, mov; "
                     "H.264, HEVC, FFV1) or a session folder (then depth, EMG and markers are used "
                     "too, and the result is also written to <session>/analysis/spotting.json). "
-                    "Frame numbers are 0-based and inclusive.")
-    p.add_argument("input", type=Path, metavar="INPUT")
+                    "Frame numbers are 0-based and inclusive. Several inputs, or a catalog query, "
+                    "are spotted in parallel worker processes (--workers); a session whose "
+                    "spotting is current (same files, parameters and code) is skipped.")
+    p.add_argument("inputs", nargs="*", type=Path, metavar="INPUT")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--out", type=Path, metavar="FILE", help="also write the JSON result to FILE")
     p.add_argument("--no-interference-elimination", action="store_true",
@@ -25,6 +33,8 @@ def add_parser(sub) -> None:
     p.add_argument("--no-cache", action="store_true",
                    help="recompute the per-video features even if a cache exists")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_query_args(p)
+    add_batch_args(p)
     p.set_defaults(func=run)
 
 
@@ -58,7 +68,9 @@ def run(args) -> int:
 def _run(args) -> int:
     from analysis.spotting.pipeline import spot, write_json
 
-    res = spot(args.input, interference=not args.no_interference_elimination,
+    if is_batch(args):
+        return _run_batch(args)
+    res = spot(args.inputs[0], interference=not args.no_interference_elimination,
                progress=_Progress(args.quiet), use_cache=not args.no_cache)
     out = res.as_dict()
     if args.out is not None:
@@ -72,6 +84,35 @@ def _run(args) -> int:
     if res.written:
         print(f"written: {res.written}")
     return 0
+
+
+def _run_batch(args) -> int:
+    from acquisition.errors import MexlabError
+    from analysis.batch import Job
+
+    if args.out is not None:
+        raise MexlabError("--out names one file: give it with one input only (each session's result "
+                          "is written to <session>/analysis/spotting.json)")
+    jobs = [Job.of("spot", p, interference=not args.no_interference_elimination,
+                   use_cache=not args.no_cache) for p in study_paths(args)]
+    res, rc = run_jobs("spot", jobs, args, quiet=args.quiet)
+    print_outcomes(res, args.json, lambda r: f"{r['n_frames']} frames, {r['intervals']} interval(s), "
+                                             f"written: {r['written']}")
+    return rc
+
+
+def print_outcomes(res, as_json: bool, describe) -> None:
+    """Each session's outcome on stdout: one line each, or one JSON object."""
+    if as_json:
+        print(json.dumps({"workers": res.workers, "seconds": round(res.seconds, 2),
+                          "sessions": [{"path": o.job.path, "status": o.status,
+                                        "seconds": round(o.seconds, 2), "error": o.error,
+                                        "result": o.result if isinstance(o.result, dict) else None}
+                                       for o in res.outcomes]}, indent=1))
+        return
+    for o in res.outcomes:
+        what = describe(o.result) if o.status == "done" else (o.error or "")
+        print(f"{o.job.path}: {o.status}" + (f": {what}" if what else ""))
 
 
 def format_result(d: dict) -> str:
