@@ -252,3 +252,31 @@ def rig_preview(rgb: Mode, depth: Mode, seed: int = 0) -> dict:
         pose = dataclasses.replace(pose, tx=pose.tx * sx, ty=pose.ty * sy,
                                    face_box=(x0 * sx, y0 * sy, x1 * sx, y1 * sy))
     return {"rgb": img, "depth": DepthRenderer(depth.width, depth.height).render(pose)}
+
+
+def camera_file_preview(path: Path, rgb: Mode | None = None, depth: Mode | None = None,
+                        timeout: float = 5.0) -> dict:
+    """A camera file's first colour and depth frames (what Start will record first), read through
+    the same playback path as the recording; a mode the file does not hold is refused here, before
+    Start, with the modes it offers. Keys: the streams the file holds ("rgb", "depth")."""
+    from acquisition.clock import WallToLsl
+    from acquisition.realsense.camera import RealSenseCamera, open_camera_file
+
+    cam = RealSenseCamera(open_camera_file(Path(path)), "playback", rgb, depth, WallToLsl())
+    got: dict = {}
+    done = threading.Event()
+    lock = threading.Lock()
+
+    def on_frame(frame) -> None:
+        with lock:
+            got.setdefault(frame.stream, frame.image)
+            if set(got) >= set(cam.streams):
+                done.set()
+
+    cam.start(on_frame)
+    try:
+        done.wait(timeout)
+    finally:
+        cam.stop()
+    with lock:
+        return dict(got)

@@ -70,13 +70,17 @@ class RecordController:
             t0 = time.perf_counter()
             rep = run_preflight(settings.required_streams, Path(settings.output_folder), rgb, depth,
                                 look_for_cameras=settings.source == "live", simulate=settings.source == "simulate")
-            if settings.source == "simulate":
-                from acquisition.preflight import rig_preview
+            try:  # what the camera will show at Start
+                if settings.source == "simulate":
+                    from acquisition.preflight import rig_preview
 
-                try:
                     rep.preview = rig_preview(rgb, depth)
-                except MexlabError as exc:
-                    rep.problems.append(str(exc))
+                elif settings.source == "camera-file" and Path(settings.camera_file or "").is_file():
+                    from acquisition.preflight import camera_file_preview
+
+                    rep.preview = camera_file_preview(Path(settings.camera_file), rgb, depth)
+            except MexlabError as exc:
+                rep.problems.append(str(exc))
             try:  # the catalog the session will be registered in (and its modules loaded before Start)
                 from acquisition.catalog import Catalog
 

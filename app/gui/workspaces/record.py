@@ -218,9 +218,11 @@ class RecordWorkspace(QWidget):
     def _preflight_done(self, rep) -> None:
         self.preflight_ok = rep.ready(self.override_dead.isChecked())
         self.lights.show_report(rep, self.settings.source)
-        if rep.preview:  # what the camera sees, before Start
-            self.rgb_preview.show_rgb(rep.preview["rgb"])
-            self.depth_preview.show_depth(rep.preview["depth"])
+        if rep.preview:  # what the camera sees, before Start (the rig, a camera file)
+            if rep.preview.get("rgb") is not None:
+                self.rgb_preview.show_rgb(rep.preview["rgb"])
+            if rep.preview.get("depth") is not None:
+                self.depth_preview.show_depth(rep.preview["depth"])
         text = "\n".join(rep.lines())
         if self.preflight_ok:
             text += "\n\nREADY: Start is enabled."
