@@ -48,7 +48,7 @@ def session_health(folder: Path, db_url: str | None = None) -> dict:
     """The health verdict of a session folder (:mod:`acquisition.health`), as the Sessions list shows
     it: the catalog's when the session is catalogued and was checked, else from a check now.
     Returns ``{"verdict", "reasons", "status", "status_detail"}``."""
-    from acquisition.catalog.db import check_for_catalog
+    from acquisition.catalog.register import check_for_catalog
     from acquisition.session import read_sidecar
 
     folder = Path(folder)

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import psutil
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 
 from acquisition import session as sessionfmt
 from acquisition.catalog import Catalog, resolve_url
-from acquisition.catalog import db as catalog_db
-from acquisition.catalog.db import alembic_config, mask_url
+from acquisition.catalog import connection as catalog_db
+from acquisition.catalog.connection import alembic_config, mask_url
 from acquisition.catalog.format import format_sessions_table
-from acquisition.catalog.models import Base
+from acquisition.catalog.tables import TABLE_NAMES, metadata
 from acquisition.errors import CatalogError, SessionFormatError
 
 try:
@@ -145,9 +145,60 @@ def test_migration_matches_the_models(catalog, db_url):
     try:
         with engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
-            assert compare_metadata(ctx, Base.metadata) == []
+            assert compare_metadata(ctx, metadata) == []
     finally:
         engine.dispose()
+
+
+def test_every_table_is_registered_in_one_place():
+    """acquisition/catalog/tables.py names every table, the catalog and the migrations' environment
+    take the schema from it, and no table module imports another to get it registered."""
+    import ast
+
+    assert set(TABLE_NAMES) == TABLES and set(metadata.tables) == TABLES
+    folder = Path(__file__).resolve().parents[1] / "acquisition" / "catalog"
+    table_modules = {"models", "annotation_models", "response_models", "recognition_table"}
+
+    def catalog_imports(name: str) -> set[str]:
+        tree = ast.parse((folder / name).read_text(encoding="utf-8"))
+        out = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("acquisition.catalog"):
+                out |= {node.module.rpartition(".")[2]} if node.module != "acquisition.catalog" \
+                    else {a.name for a in node.names}
+        return out
+
+    for module in table_modules:
+        assert catalog_imports(f"{module}.py") == {"base"}, module
+    assert catalog_imports("tables.py") == table_modules | {"base"}
+    assert "tables" in catalog_imports("db.py") and "tables" in catalog_imports("migrations/env.py")
+
+
+def test_transaction_commits_or_rolls_back(catalog):
+    """The public unit of work: committed when the block ends, rolled back when it raises,
+    SQLAlchemy's own errors passed on for the caller to act on, and made one line by ``error``."""
+    from sqlalchemy import exc as sa_exc
+
+    from acquisition.catalog.models import Participant
+
+    with catalog.transaction() as tx:
+        tx.add(Participant(pseudonym="P-kept"))
+    with pytest.raises(RuntimeError):
+        with catalog.transaction() as tx:
+            tx.add(Participant(pseudonym="P-dropped"))
+            tx.flush()
+            raise RuntimeError("the caller changed its mind")
+    with catalog.reading() as db:
+        assert sorted(db.scalars(select(Participant.pseudonym))) == ["P-kept"]
+    with pytest.raises(sa_exc.IntegrityError) as info:
+        with catalog.transaction() as tx:
+            tx.add(Participant(pseudonym="P-kept"))
+    error = catalog.error(info.value, "add a participant")
+    assert isinstance(error, CatalogError)
+    message = str(error)
+    assert message.startswith(f"catalog {catalog.url}: cannot add a participant: ")
+    assert "\n" not in message and "[SQL:" not in message
+    assert [p["pseudonym"] for p in catalog.list_participants()] == ["P-kept"]
 
 
 def test_schema_from_a_newer_mexlab_is_refused(db_url):

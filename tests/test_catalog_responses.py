@@ -13,9 +13,9 @@ from sqlalchemy import inspect, text
 
 from acquisition.catalog import Catalog
 from acquisition.catalog import responses as catalog_responses
-from acquisition.catalog.db import alembic_config
+from acquisition.catalog.base import utcnow
+from acquisition.catalog.connection import alembic_config
 from acquisition.catalog.models import Session as SessionRow
-from acquisition.catalog.models import utcnow
 from acquisition.errors import CatalogError
 from app.cli import main as cli_main
 from protocols.runlog import RESPONSE_COLUMNS, RESPONSES_NAME, RunLog

@@ -1,7 +1,9 @@
-"""The session catalog: one database of every recording (SQLite by default, PostgreSQL by URL)."""
+"""The session catalog: one database of every recording (SQLite by default, PostgreSQL by URL).
 
-from acquisition.catalog import response_models  # noqa: F401  (its table joins Base.metadata)
-from acquisition.catalog import recognition_models  # noqa: F401  (the models table, issue 12)
-from acquisition.catalog.db import Catalog, mask_url, resolve_url
+:class:`Catalog` (:mod:`.db`) is the way in; its tables are registered in :mod:`.tables`.
+"""
+
+from acquisition.catalog.connection import mask_url, resolve_url
+from acquisition.catalog.db import Catalog
 
 __all__ = ["Catalog", "mask_url", "resolve_url"]

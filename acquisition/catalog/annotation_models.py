@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from acquisition.catalog.models import Base, UTCDateTime, utcnow
+from acquisition.catalog.base import Base, UTCDateTime, utcnow
 
 
 class AnnotationEvent(Base):

@@ -3,8 +3,6 @@
 Where it lives: the URL given (``--db URL`` on the command line), else the ``MEXLAB_DB`` environment
 variable, else a SQLite file ``catalog.sqlite`` in the user data directory. Every failure is a
 one-line :class:`~acquisition.errors.CatalogError` naming the URL (password masked) and the cause.
-
-Everything here is also importable from :mod:`acquisition.catalog.db`.
 """
 
 from __future__ import annotations

@@ -10,8 +10,11 @@ and can always be rebuilt from them (:meth:`Catalog.register_session`, :meth:`Ca
 Deleting a row never deletes files.
 
 This module holds :class:`Catalog` (register, list with reconciliation, rescan, delete, responses,
-participants). A folder's values are read by :mod:`acquisition.catalog.values`, a row is turned into
-the dicts returned by :mod:`acquisition.catalog.rows`, and the URL, engine and migrations are in
+participants, and :meth:`Catalog.transaction` for code that keeps its own tables in the catalog).
+A folder's values are read by :mod:`acquisition.catalog.values` and written into rows by
+:mod:`acquisition.catalog.register`; the read queries are in :mod:`acquisition.catalog.queries`, a row
+is turned into the dicts returned by :mod:`acquisition.catalog.rows`, the tables are registered in
+:mod:`acquisition.catalog.tables`, and the URL, engine and migrations are in
 :mod:`acquisition.catalog.connection`.
 """
 
@@ -21,89 +24,36 @@ import functools
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-import platformdirs  # noqa: F401  (tests patch catalog_db.platformdirs)
-from sqlalchemy import func, or_, select
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session as DBSession
-from sqlalchemy.orm import contains_eager, selectinload, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from acquisition import session as sessionfmt
 from acquisition.catalog import responses as responses_mod
-
-# the URL, engine and migration helpers live in connection.py; importable from here as before
-from acquisition.catalog.connection import (  # noqa: F401
-    _MIGRATION_LOCK,
-    APP_NAME,
-    CONNECT_TIMEOUT_S,
-    DEFAULT_FILENAME,
-    ENV_VAR,
-    MIGRATIONS_DIR,
-    SQLITE_BUSY_TIMEOUT_S,
-    URL_EXAMPLES,
-    _cause,
-    _check_sqlite_file,
-    _create_engine,
-    _normalize_url,
-    _process_lock,
-    alembic_config,
-    connect_and_upgrade,
-    default_db_path,
-    mask_url,
-    resolve_url,
-)
-from acquisition.catalog.models import (
-    Participant,
-    ParticipantIdentity,
-    Session,
-    SessionFile,
-    Stream,
-    utcnow,
+from acquisition.catalog import tables  # noqa: F401  (registers every table of the catalog)
+from acquisition.catalog.base import utcnow
+from acquisition.catalog.connection import _cause, _create_engine, connect_and_upgrade, mask_url, resolve_url
+from acquisition.catalog.models import ParticipantIdentity, Session
+from acquisition.catalog.queries import find_session, identity_of, participant_counts, sessions_query
+from acquisition.catalog.register import (
+    check_for_catalog,
+    folder_gone,
+    holds_session,
+    participant_row,
+    status_from_stored,
+    upsert_session,
 )
 from acquisition.catalog.rows import session_details, session_summary
-
-# the sidecar value conversions and the file scan live in values.py; importable from here as before
-from acquisition.catalog.values import (  # noqa: F401
-    _KNOWN_ROLES,
-    _float,
-    _int,
-    _iso,
-    _parse_time,
-    _str,
-    scan_files,
-)
+from acquisition.catalog.values import _str, scan_files
 from acquisition.errors import CatalogError, SessionFormatError
 
 log = logging.getLogger(__name__)
-
-
-def _folder_gone(row: dict) -> str | None:
-    """Why a catalogued session's folder no longer holds it (moved, deleted, replaced), or None."""
-    folder = Path(row.get("folder") or "")
-    if not row.get("folder") or not folder.is_dir():
-        return f"the session folder {folder} is gone (moved or deleted): rescan its new place"
-    try:
-        sid = str(sessionfmt.read_sidecar(folder).get("session_id") or "").strip().lower()
-    except SessionFormatError:
-        return f"the session folder {folder} has no readable session.json any more"
-    if sid != row["session_id"]:
-        return f"the session folder {folder} now holds another session ({sid[:8] or 'no id'})"
-    return None
-
-
-def check_for_catalog(folder: Path) -> dict:
-    """The check of a session folder as the catalog keeps it; a folder the check cannot read at
-    all (a video that is not one, …) is ``bad`` with that message, and still catalogued."""
-    from acquisition.check import check_path
-    from acquisition.errors import MexlabError
-
-    try:
-        return check_path(folder)
-    except MexlabError as exc:
-        return {"status": None, "health": {"verdict": "bad", "reasons": [str(exc)]}, "duration_s": None}
 
 
 def _db_errors(method):
@@ -173,33 +123,37 @@ class Catalog:
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
+    # ---------------------------------------------------------------- transactions
+
+    @contextmanager
+    def transaction(self) -> Iterator[DBSession]:
+        """A database session inside one transaction: committed when the block ends, rolled back
+        when it raises. The unit of work for code that keeps its own tables in the catalog
+        (:class:`analysis.annotation.store.AnnotationStore`, the recognition models)::
+
+            with catalog.transaction() as tx:
+                tx.add(row)
+
+        SQLAlchemy's errors (``IntegrityError``, ``StaleDataError``, …) reach the caller unchanged,
+        to act on (a conflict, a duplicate); :meth:`error` makes one a :class:`CatalogError`.
+        """
+        with self._sessions() as db, db.begin():
+            yield db
+
+    @contextmanager
+    def reading(self) -> Iterator[DBSession]:
+        """A database session for queries only (nothing is committed); errors as :meth:`transaction`."""
+        with self._sessions() as db:
+            yield db
+
+    def error(self, exc: BaseException, doing: str) -> CatalogError:
+        """The one-line :class:`CatalogError` for a database error met while ``doing`` something
+        (``"save an annotation"``): the URL (password masked), what failed and the cause."""
+        return CatalogError(f"catalog {self.url}: cannot {doing}: {_cause(exc, self._password)[:300]}")
+
     # ---------------------------------------------------------------- helpers
 
-    def _db(self) -> DBSession:
-        return self._sessions()
-
-    def _find(self, db: DBSession, session_id: str) -> Session | None:
-        """The row of a session by its id, or by a unique prefix of it (at least 4 characters)."""
-        session_id = str(session_id).strip().lower()
-        row = db.scalar(select(Session).where(Session.session_id == session_id))
-        if row is not None or len(session_id) < 4:
-            return row
-        like = session_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        rows = db.scalars(
-            select(Session).where(Session.session_id.like(like, escape="\\")).limit(2)
-        ).all()
-        if len(rows) > 1:
-            raise CatalogError(f"session id '{session_id}' is ambiguous: more than one session starts so")
-        return rows[0] if rows else None
-
-    @staticmethod
-    def _participant(db: DBSession, pseudonym: str) -> Participant:
-        row = db.scalar(select(Participant).where(Participant.pseudonym == pseudonym))
-        if row is None:
-            row = Participant(pseudonym=pseudonym, created_at=utcnow())
-            db.add(row)
-            db.flush()
-        return row
+    _find = staticmethod(find_session)
 
     # a session row as the dicts returned (rows.py)
     _summary = staticmethod(session_summary)
@@ -237,8 +191,8 @@ class Catalog:
         answers, warnings = responses_mod.read_responses(folder, meta)
         for attempt in (1, 2):
             try:
-                with self._db() as db, db.begin():
-                    row = self._upsert(db, session_id, folder, meta, files, status)
+                with self.transaction() as db:
+                    row = upsert_session(db, session_id, folder, meta, files, status)
                     health = check.get("health") or {}
                     row.health = _str(health.get("verdict"), 16)
                     row.health_reasons = json.dumps(list(health.get("reasons") or []), ensure_ascii=False)
@@ -254,58 +208,6 @@ class Catalog:
                     raise
         raise AssertionError("unreachable")
 
-    def _upsert(self, db, session_id, folder, meta, files, status) -> Session:
-        row = db.scalar(
-            select(Session)
-            .where(Session.session_id == session_id)
-            .options(selectinload(Session.files), selectinload(Session.streams))
-        )
-        now = utcnow()
-        pseudonym = (_str(meta.get("participant"), 255) or "").strip()
-        participant = self._participant(db, pseudonym) if pseudonym else None
-        if row is None:
-            row = Session(session_id=session_id, registered_at=now)
-            db.add(row)
-        row.participant = participant
-        row.protocol = _str(meta.get("protocol"), 255)
-        row.folder = str(folder)
-        row.status = status
-        row.source = _str(meta.get("source"), 64)
-        row.started_at = _parse_time(meta.get("started_at"))
-        row.stopped_at = _parse_time(meta.get("stopped_at"))
-        row.duration_s = _float(meta.get("duration_s"))
-        row.dropped_frames = _int(meta.get("dropped_frames"))
-        row.dropped_samples = _int(meta.get("dropped_samples"))
-        row.disk_bytes = sum(size for _, _, size in files)
-        row.host = _str(meta.get("host"), 255)
-        row.pid = _int(meta.get("pid"), None)
-        row.updated_at = now
-        row.sidecar = json.dumps(meta, ensure_ascii=False)
-        # files and streams are replaced wholesale; flush the removals first (unique paths)
-        row.files.clear()
-        row.streams.clear()
-        db.flush()
-        for role, rel, size in files:
-            row.files.append(SessionFile(role=role[:64], path=rel, size_bytes=size))
-        streams = meta.get("streams")
-        for s in streams if isinstance(streams, list) else []:
-            if not isinstance(s, dict):
-                continue
-            row.streams.append(
-                Stream(
-                    name=_str(s.get("name")) or "",
-                    type=_str(s.get("type")),
-                    source_id=_str(s.get("source_id")),
-                    role=_str(s.get("role"), 32),
-                    channel_count=_int(s.get("channel_count"), None),
-                    nominal_srate=_float(s.get("nominal_srate")),
-                    samples=_int(s.get("samples"), None),
-                    gaps=_int(s.get("gaps"), None),
-                )
-            )
-        db.flush()
-        return row
-
     @_db_errors
     def reconcile(self) -> int:
         """Re-check every session still marked ``recording``; returns how many changed status.
@@ -313,7 +215,7 @@ class Catalog:
         A session whose writer is gone becomes ``interrupted``. When its folder is still there the
         sidecar is read again (the recording may have finished since) and the whole row refreshed.
         """
-        with self._db() as db:
+        with self.reading() as db:
             pending = [
                 (r.session_id, r.folder, r.sidecar)
                 for r in db.scalars(select(Session).where(Session.status == "recording"))
@@ -321,25 +223,13 @@ class Catalog:
         changed = 0
         for session_id, folder, stored in pending:
             path = Path(folder)
-            if sessionfmt.is_session_folder(path):
-                try:
-                    meta = sessionfmt.read_sidecar(path)
-                except SessionFormatError:
-                    meta = None
-                if meta is not None and str(meta.get("session_id", "")).strip().lower() == session_id:
-                    if self.register_session(path)["status"] != "recording":
-                        changed += 1
-                    continue
-            # the folder is gone or holds something else: judge from the sidecar last read
-            try:
-                meta = json.loads(stored) if stored else {}
-            except ValueError:
-                meta = {}
-            status = sessionfmt.effective_status(meta) if isinstance(meta, dict) else "unknown"
-            if status == "unknown":
-                status = "interrupted"  # marked recording, and nothing shows its writer alive
+            if holds_session(path, session_id):
+                if self.register_session(path)["status"] != "recording":
+                    changed += 1
+                continue
+            status = status_from_stored(stored)  # the folder is gone or holds something else
             if status != "recording":
-                with self._db() as db, db.begin():
+                with self.transaction() as db:
                     row = db.scalar(select(Session).where(Session.session_id == session_id))
                     if row is not None and row.status == "recording":
                         row.status = status
@@ -363,39 +253,11 @@ class Catalog:
         host or a stream name.
         """
         self.reconcile()
-        query = (
-            select(Session)
-            .outerjoin(Session.participant)
-            .options(contains_eager(Session.participant), selectinload(Session.streams))
-        )
-        if participant:
-            query = query.where(Participant.pseudonym == participant)
-        if status:
-            query = query.where(Session.status == status)
-        if search and search.strip():
-            text = search.strip().lower()
-
-            def has(column):
-                return func.lower(column).contains(text, autoescape=True)
-
-            query = query.where(
-                or_(
-                    has(Session.session_id),
-                    has(Participant.pseudonym),
-                    has(Session.protocol),
-                    has(Session.folder),
-                    has(Session.source),
-                    has(Session.host),
-                    Session.streams.any(has(Stream.name)),
-                )
-            )
-        query = query.order_by(
-            func.coalesce(Session.started_at, Session.registered_at).desc(), Session.id.desc()
-        )
-        with self._db() as db:
+        query = sessions_query(participant, status, search)
+        with self.reading() as db:
             rows = [self._summary(row) for row in db.scalars(query).unique()]
         for r in rows:
-            gone = _folder_gone(r)
+            gone = folder_gone(r)
             if gone:
                 r["health"] = {"verdict": "bad", "reasons": [gone]}
         return rows
@@ -406,7 +268,7 @@ class Catalog:
 
         ``session_id`` may be a unique prefix (4 characters or more) of the id.
         """
-        with self._db() as db:
+        with self.reading() as db:
             row = self._find(db, session_id)
             return self._details(row) if row is not None else None
 
@@ -416,7 +278,7 @@ class Catalog:
 
         Returns False when no such session is catalogued.
         """
-        with self._db() as db, db.begin():
+        with self.transaction() as db:
             row = self._find(db, session_id)
             if row is None:
                 return False
@@ -480,7 +342,7 @@ class Catalog:
         row is a dict: ``session_id`` and the columns of ``responses.csv``, typed (``None`` when
         empty); sessions oldest first, each in the order of its file.
         """
-        with self._db() as db:
+        with self.reading() as db:
             if session_id is not None:
                 row = self._find(db, session_id)
                 if row is None:
@@ -505,8 +367,8 @@ class Catalog:
         pseudonym = str(pseudonym).strip()
         if not pseudonym:
             raise CatalogError("a participant needs a pseudonym")
-        with self._db() as db, db.begin():
-            participant = self._participant(db, pseudonym)
+        with self.transaction() as db:
+            participant = participant_row(db, pseudonym)
             identity = participant.identity
             if identity is None:
                 identity = ParticipantIdentity(participant=participant)
@@ -518,29 +380,11 @@ class Catalog:
     @_db_errors
     def get_identity(self, pseudonym: str) -> dict | None:
         """The identifying details stored for a pseudonym, or ``None``."""
-        with self._db() as db:
-            identity = db.scalar(
-                select(ParticipantIdentity)
-                .join(ParticipantIdentity.participant)
-                .where(Participant.pseudonym == str(pseudonym).strip())
-            )
-            if identity is None:
-                return None
-            return {
-                "pseudonym": identity.participant.pseudonym,
-                "real_name": identity.real_name,
-                "contact": identity.contact,
-                "notes": identity.notes,
-            }
+        with self.reading() as db:
+            return identity_of(db, pseudonym)
 
     @_db_errors
     def list_participants(self) -> list[dict]:
         """Every pseudonym with its number of sessions (no identifying details)."""
-        with self._db() as db:
-            rows = db.execute(
-                select(Participant.pseudonym, func.count(Session.id))
-                .outerjoin(Session, Session.participant_id == Participant.id)
-                .group_by(Participant.id, Participant.pseudonym)
-                .order_by(Participant.pseudonym)
-            ).all()
-            return [{"pseudonym": p, "sessions": n} for p, n in rows]
+        with self.reading() as db:
+            return participant_counts(db)

@@ -1,7 +1,8 @@
-"""Tables of the session catalog (SQLAlchemy 2 declarative models).
+"""Tables of the sessions in the catalog: participants (and their identities apart), sessions, their
+files and streams (SQLAlchemy 2 declarative models on :class:`~acquisition.catalog.base.Base`).
 
 The schema itself is created and upgraded by the Alembic migrations in ``migrations/versions``;
-these models must match them (a test compares the two).
+the tables registered in :mod:`acquisition.catalog.tables` must match them (a test compares the two).
 
 Identifying details of a participant (real name, contact) live in their own table,
 ``participant_identities``, so that every other table can be exported or shared as it is: they only
@@ -10,66 +11,20 @@ ever name a participant by pseudonym.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
-    DateTime,
     Float,
     ForeignKey,
     Integer,
-    MetaData,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-# Explicit constraint names: the same on every backend, so later migrations can refer to them.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class UTCDateTime(TypeDecorator):
-    """A timezone-aware UTC timestamp on every backend.
-
-    PostgreSQL keeps the zone (``timestamptz``); SQLite stores no zone, so values are converted to UTC
-    before they are written and read back as UTC.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        value = value.astimezone(timezone.utc)
-        if dialect.name == "sqlite":
-            value = value.replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+from acquisition.catalog.base import Base, UTCDateTime, utcnow
 
 
 class Participant(Base):
@@ -184,6 +139,3 @@ class Stream(Base):
 
     session: Mapped[Session] = relationship(back_populates="streams")
 
-
-# the annotation tables (issue 6) share Base: imported here so every user of Base.metadata sees them
-from acquisition.catalog import annotation_models  # noqa: E402,F401

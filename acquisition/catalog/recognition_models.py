@@ -1,42 +1,34 @@
-"""The ``models`` table: recognition models known to the catalog (issue 12).
+"""Registering and listing recognition models in the catalog (issue 12): rows of the ``models``
+table (:mod:`acquisition.catalog.recognition_table`), keyed by the model file's sha256.
 
-One row per model file, keyed by the file's sha256 (the same model copied elsewhere is one row,
-its latest path kept). The columns copy the model's plain metadata (classes, views, training data
-summary, metrics, date, mexlab version; see ``analysis/recognition/modelfile.py``) so that a
-session's recognition result, which names the model's sha256, says which model made it.
-No foreign key to sessions: models come from other labs and federated runs too.
+The table class is importable from here as before (``RecognitionModel``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Integer, String, Text, select
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import select
 
-from acquisition.catalog.models import Base, UTCDateTime, utcnow
+from acquisition.catalog.db import Catalog
+from acquisition.catalog.recognition_table import RecognitionModel
 from acquisition.errors import CatalogError
 
+__all__ = ["RecognitionModel", "list_models", "register_model"]
 
-class RecognitionModel(Base):
-    __tablename__ = "models"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    sha256: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
-    path: Mapped[str] = mapped_column(Text, nullable=False)
-    name: Mapped[str] = mapped_column(String(255), nullable=False)
-    kind: Mapped[str | None] = mapped_column(String(128))
-    classes: Mapped[str] = mapped_column(Text, nullable=False)        # JSON list
-    views: Mapped[str] = mapped_column(String(255), nullable=False)   # comma-separated
-    n_samples: Mapped[int | None] = mapped_column(Integer)
-    metrics: Mapped[str | None] = mapped_column(Text)                 # JSON object
-    meta: Mapped[str] = mapped_column(Text, nullable=False)           # the file's whole metadata
-    mexlab_version: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the model's date
-    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+def _file_sha256(path: Path) -> str:
+    """The file's sha256, as ``analysis.recognition.modelfile.file_sha256`` computes it (acquisition
+    cannot import analysis)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _row_dict(r: RecognitionModel) -> dict:
@@ -50,11 +42,8 @@ def _row_dict(r: RecognitionModel) -> dict:
 
 def register_model(path, meta: dict, url: str | None = None) -> dict:
     """Add (or update the path of) the model file ``path`` with its metadata ``meta``."""
-    from acquisition.catalog import Catalog
-    from analysis.recognition.modelfile import file_sha256
-
     path = Path(path).resolve()
-    sha = file_sha256(path)
+    sha = _file_sha256(path)
     created = None
     try:
         created = datetime.fromisoformat(str(meta.get("created")))
@@ -62,7 +51,7 @@ def register_model(path, meta: dict, url: str | None = None) -> dict:
         pass
     with Catalog(url) as cat:
         try:
-            with cat._db() as db, db.begin():
+            with cat.transaction() as db:
                 row = db.scalar(select(RecognitionModel).where(RecognitionModel.sha256 == sha))
                 if row is None:
                     row = RecognitionModel(sha256=sha)
@@ -84,11 +73,10 @@ def register_model(path, meta: dict, url: str | None = None) -> dict:
 
 
 def list_models(url: str | None = None) -> list[dict]:
-    from acquisition.catalog import Catalog
-
+    """Every registered model, oldest registration first."""
     with Catalog(url) as cat:
         try:
-            with cat._db() as db:
+            with cat.reading() as db:
                 return [_row_dict(r) for r in db.scalars(
                     select(RecognitionModel).order_by(RecognitionModel.registered_at))]
         except sa_exc.SQLAlchemyError as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import Boolean, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from acquisition.catalog.models import Base
+from acquisition.catalog.base import Base
 
 
 class Response(Base):

@@ -3,8 +3,7 @@
 The conversions of ``session.json`` values (``_parse_time``, ``_iso``, ``_int``, ``_float``,
 ``_str``: a value of the wrong type or format becomes ``None`` or the default, never an error) and
 :func:`scan_files`, the files of a session folder with their role in the catalog. Used by
-:mod:`acquisition.catalog.db` (everything here is importable from there too) and
-:mod:`acquisition.catalog.rows`.
+:mod:`acquisition.catalog.register` and :mod:`acquisition.catalog.rows`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 detected.
 
 :class:`AnnotationStore` works on any catalog URL (SQLite file, PostgreSQL). Each save is its own
-transaction; an UPDATE or DELETE carries the version the coder last read (SQLAlchemy
+transaction (:meth:`Catalog.transaction <acquisition.catalog.db.Catalog.transaction>`); an UPDATE or DELETE carries the version the coder last read (SQLAlchemy
 ``version_id_col``), so when someone else changed or deleted the event meanwhile the change is
 refused with :class:`ConflictError` (holding the current state) and nothing is overwritten.
 """
@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from acquisition.catalog import Catalog
 from acquisition.catalog.annotation_models import AnnotationEvent, AnnotationRevision
-from acquisition.catalog.models import utcnow
+from acquisition.catalog.base import utcnow
 from acquisition.errors import CatalogError, MexlabError
 from analysis.annotation.model import Event
 
@@ -55,7 +55,7 @@ class AnnotationStore:
     def __init__(self, catalog: Catalog | str | None = None):
         self._own = not isinstance(catalog, Catalog)
         self.catalog = Catalog(catalog) if self._own else catalog
-        self._sessions = self.catalog._sessions
+        self._sessions = self.catalog.reading  # a plain database session (tests use it to race a write)
 
     def close(self) -> None:
         if self._own:
@@ -68,8 +68,7 @@ class AnnotationStore:
         self.close()
 
     def _errors(self, exc: Exception, what: str) -> CatalogError:
-        return CatalogError(f"catalog {self.catalog.url}: cannot {what}: "
-                            f"{' '.join(str(getattr(exc, 'orig', exc) or exc).split())[:300]}")
+        return self.catalog.error(exc, what)
 
     # ------------------------------------------------------------------ reading
     def events(self, session_id: str, coder: str | None = None, *,
@@ -81,24 +80,24 @@ class AnnotationStore:
             q = q.where(AnnotationEvent.status != "rejected")
         q = q.order_by(AnnotationEvent.coder, AnnotationEvent.onset_frame, AnnotationEvent.id)
         try:
-            with self._sessions() as db:
+            with self.catalog.reading() as db:
                 return [_to_event(r) for r in db.scalars(q)]
         except sa_exc.SQLAlchemyError as exc:
             raise self._errors(exc, "read annotations") from None
 
     def get(self, uid: str) -> Event | None:
-        with self._sessions() as db:
+        with self.catalog.reading() as db:
             row = db.scalar(select(AnnotationEvent).where(AnnotationEvent.uid == uid))
             return _to_event(row) if row is not None else None
 
     def coders(self, session_id: str) -> list[str]:
-        with self._sessions() as db:
+        with self.catalog.reading() as db:
             return sorted(set(db.scalars(select(AnnotationEvent.coder)
                                          .where(AnnotationEvent.session_id == session_id))))
 
     def history(self, uid: str) -> list[dict]:
         """Every revision of an event, oldest first: version, action, by, at (ISO), data."""
-        with self._sessions() as db:
+        with self.catalog.reading() as db:
             rows = db.scalars(select(AnnotationRevision).where(AnnotationRevision.event_uid == uid)
                               .order_by(AnnotationRevision.id))
             return [{"version": r.version, "action": r.action, "by": r.by, "at": r.at.isoformat(),
@@ -123,7 +122,7 @@ class AnnotationStore:
     def insert(self, session_id: str, event: Event, by: str | None = None) -> Event:
         now = utcnow()
         try:
-            with self._sessions() as db, db.begin():
+            with self.catalog.transaction() as db:
                 row = AnnotationEvent(uid=event.uid, session_id=session_id, created_at=now,
                                       updated_at=now, updated_by=by or event.coder)
                 _fill(row, event)
@@ -140,7 +139,7 @@ class AnnotationStore:
 
     def update(self, session_id: str, event: Event, by: str | None = None) -> Event:
         try:
-            with self._sessions() as db, db.begin():
+            with self.catalog.transaction() as db:
                 row = db.scalar(select(AnnotationEvent).where(AnnotationEvent.uid == event.uid))
                 if row is None:
                     raise ConflictError(f"event {event.uid[:8]} ({event.onset}-{event.offset}) was "
@@ -161,7 +160,7 @@ class AnnotationStore:
 
     def delete(self, session_id: str, event: Event, by: str | None = None) -> None:
         try:
-            with self._sessions() as db, db.begin():
+            with self.catalog.transaction() as db:
                 row = db.scalar(select(AnnotationEvent).where(AnnotationEvent.uid == event.uid))
                 if row is None:
                     return
@@ -181,7 +180,7 @@ class AnnotationStore:
         """Store ``events`` as ``coder``'s whole coding of the session (import): the coder's earlier
         events are deleted (with revisions), the new ones inserted, in one transaction."""
         try:
-            with self._sessions() as db, db.begin():
+            with self.catalog.transaction() as db:
                 old = db.scalars(select(AnnotationEvent).where(
                     AnnotationEvent.session_id == session_id, AnnotationEvent.coder == coder)).all()
                 for row in old:

@@ -2,7 +2,7 @@
 
 Run programmatically by :class:`acquisition.catalog.db.Catalog` (no ``alembic.ini`` needed): the caller
 passes an open connection in ``config.attributes["connection"]``. From the alembic command line, the
-URL comes from ``sqlalchemy.url`` in the config or, failing that, :func:`acquisition.catalog.db.resolve_url`.
+URL comes from ``sqlalchemy.url`` in the config or, failing that, :func:`acquisition.catalog.connection.resolve_url`.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from acquisition.catalog.models import Base
+from acquisition.catalog.tables import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _configure(**kwargs) -> None:
@@ -29,7 +29,7 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from acquisition.catalog.db import resolve_url
+    from acquisition.catalog.connection import resolve_url
 
     return resolve_url(None)
 
