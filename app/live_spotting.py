@@ -14,6 +14,13 @@ thumbnail and the nearest protocol event.
   falling behind, e.g. on a loaded machine), live spotting passes frames over (counted as skipped)
   instead of competing with it for the CPU. A 60-s GUI recording at a load of 5-8 on 2 cores dropped
   158 RGB frames from a full encoder queue while the spotter ran.
+* Recognition: each micro flag carries the recognised class and its confidence
+  (:mod:`analysis.recognition.live`, the default model of the Models view unless another
+  ``recognizer`` is given), computed from the onset and apex frames kept in a small ring of face
+  crops, right after the flag (``label``/``confidence``/``recognition_s`` of :class:`SpotFlag`).
+  The model loads in its own thread at start; flags raised before it is ready, macro flags and
+  flags whose frames left the ring carry no class. A model that cannot load is reported
+  (``recognition.error`` in the summary); spotting goes on.
 """
 
 from __future__ import annotations
@@ -32,6 +39,16 @@ YIELD_QUEUE = 30  # frames waiting in an encoder's queue beyond which live spott
 class SpotFlag:
     flag: object                # analysis.spotting.live.LiveFlag (times on the LSL clock)
     nearest_event: str | None   # e.g. "stimulus_onset clip-2 (1.2 s before)"
+    label: str | None = None            # recognised class (micro flags; None: not classified)
+    confidence: float | None = None     # the model's probability of that class
+    recognition_s: float | None = None  # wall time of the classification
+
+
+def load_recognizer(model_path=None):
+    """A live recognizer (analysis.recognition.live) with its model and face tracker loaded."""
+    from analysis.recognition.live import LiveRecognizer
+
+    return LiveRecognizer(model_path)
 
 
 def load_spotter(fps: float):
@@ -42,7 +59,8 @@ def load_spotter(fps: float):
 
 
 class LiveSpotting:
-    def __init__(self, recorder, on_flag: Callable[[SpotFlag], None], max_queue: int = 60, spotter=None):
+    def __init__(self, recorder, on_flag: Callable[[SpotFlag], None], max_queue: int = 60, spotter=None,
+                 recognizer="default"):
         self.recorder = recorder
         self.on_flag = on_flag
         self._queue: queue.Queue = queue.Queue(maxsize=max_queue)
@@ -58,12 +76,37 @@ class LiveSpotting:
         self.error: str | None = None
         self.face_box: tuple | None = None  # for the preview's face box
         self._thread = threading.Thread(target=self._run, name="mexlab-live-spotting", daemon=True)
+        # recognition: "default" loads the default model at start, None switches it off
+        self._want_recognizer = recognizer
+        self.recognizer = recognizer if recognizer not in ("default", None) else None
+        self.recognition_error: str | None = None
+        self.flags_classified = 0
+        self._ring = None
 
     def start(self) -> None:
         self.recorder.meta_providers.append(self.summary)
         self.recorder.stop_hooks.append(self.stop)  # the recorder's stop spots the last frames first
         self.recorder.frame_listeners.append(self._listen)
+        if self._want_recognizer is not None:
+            from analysis.recognition.live import FrameRing
+
+            fps = self.recorder.camera.mode("rgb").fps if self.recorder.camera is not None else 30
+            self._ring = FrameRing(n=int(2.5 * float(fps)))
+            if self._want_recognizer == "default":
+                threading.Thread(target=self._load_recognizer, name="mexlab-live-recognition",
+                                 daemon=True).start()
         self._thread.start()
+
+    def _load_recognizer(self) -> None:
+        try:
+            rec = load_recognizer()
+        except Exception as exc:  # noqa: BLE001 - reported; spotting goes on without classes
+            self.recognition_error = f"live recognition unavailable: {exc}"
+            return
+        if self._stop.is_set():
+            rec.close()
+        else:
+            self.recognizer = rec
 
     def stop(self) -> None:
         """Stop listening, spot what is queued (camera files) and end the thread (once)."""
@@ -88,7 +131,33 @@ class LiveSpotting:
                                   "frames_skipped": self.frames_skipped, "frames_yielded": self.frames_yielded,
                                   "flags": len(self.flags),
                                   "model_load_s": None if self.model_load_s is None else round(self.model_load_s, 2),
-                                  "error": self.error}}
+                                  "error": self.error,
+                                  "recognition": self._recognition_summary()}}
+
+    def _recognition_summary(self) -> dict | None:
+        if self._want_recognizer is None:
+            return None
+        r = self.recognizer
+        return {"model": None if r is None else r.model_path.name,
+                "flags_classified": self.flags_classified, "error": self.recognition_error}
+
+    def _classify(self, sf: SpotFlag) -> None:
+        """Give a micro flag its class (after the flag, in the spotting thread)."""
+        rec, ring, flag = self.recognizer, self._ring, sf.flag
+        if rec is None or ring is None or getattr(flag, "type", "micro") != "micro":
+            return
+        pair = ring.pair(flag.onset, flag.apex)
+        if pair is None:
+            return
+        try:
+            r = rec.classify(*pair)
+        except Exception as exc:  # noqa: BLE001 - one failure switches recognition off, said so
+            self.recognition_error = f"live recognition stopped: {exc}"
+            self.recognizer = None
+            return
+        if r is not None:
+            sf.label, sf.confidence, sf.recognition_s = r.label, round(r.confidence, 3), r.seconds
+            self.flags_classified += 1
 
     def _listen(self, frame) -> None:  # capture thread: never blocks a live source
         if frame.stream != "rgb":
@@ -157,11 +226,16 @@ class LiveSpotting:
                 flags = spotter.push(frame.image, frame.lsl_time, index=frame.file_index)
                 self.frames_spotted += 1
                 self.face_box = spotter.last_box
+                if self._ring is not None:
+                    self._ring.push(frame.file_index, frame.image, spotter.last_box)
                 for flag in flags:
                     sf = SpotFlag(flag, self._describe(flag.apex_t))
+                    self._classify(sf)
                     self.flags.append(sf)
                     self.on_flag(sf)
         except Exception as exc:  # noqa: BLE001
             self.error = f"live spotting stopped: {exc}"
         finally:
             spotter.close()
+            if self.recognizer is not None:
+                self.recognizer.close()

@@ -1,0 +1,99 @@
+"""Live recognition: the ring of face crops, the recognizer on rendered faces (a person never used
+in training, the shipped model), and live spotting's flags carrying the class."""
+
+import time
+from types import SimpleNamespace as NS
+
+import numpy as np
+import pytest
+
+from analysis.recognition.live import FrameRing
+
+
+def test_frame_ring_keeps_recent_face_crops_and_pairs_them():
+    ring = FrameRing(n=5, margin=1.0)
+    img = np.arange(100 * 120 * 3, dtype=np.uint32).reshape(100, 120, 3).astype(np.uint8)
+    for k in range(8):
+        box = (20 + k, 10, 80 + k, 70)            # the face drifts right by 1 px a frame
+        ring.push(k, img, box)
+    assert len(ring) == 5 and ring.pair(0, 5) is None and ring.pair(3, 99) is None
+    a, b = ring.pair(3, 7)
+    assert a.shape == b.shape                     # same window: the intersection of both
+    assert np.array_equal(a, b)                   # same source picture: the same pixels
+    assert np.array_equal(a, img[10:71, 27:84])
+    ring.push(8, img, None)                        # no face box: the whole frame
+    assert ring.pair(7, 8)[0].shape == ring.pair(7, 8)[1].shape
+    assert ring.pair(8, 8)[0].shape == img.shape
+
+
+def _rendered(aus, amp=3.0, person="grace_hopper/5"):
+    from acquisition.sim.identities import make_identity
+
+    face = make_identity(person).renderer(640, 480)
+    pose = face.make_pose()
+    on, _ = face.render_with({}, pose)
+    ap, _ = face.render_with({a: amp for a in aus}, pose)
+    return face, on, ap
+
+
+@pytest.mark.learning
+@pytest.mark.face_model
+def test_live_recognizer_classifies_rendered_expressions_with_the_shipped_model():
+    from analysis.recognition.live import LiveRecognizer
+
+    with LiveRecognizer() as rec:
+        assert rec.classes == ["negative", "positive", "surprise"]
+        for aus, want in ((("AU1", "AU2"), "surprise"), (("AU4",), "negative")):
+            face, on, ap = _rendered(aus)
+            ring = FrameRing()
+            ring.push(10, on, face.neutral_face_box)
+            ring.push(14, ap, face.neutral_face_box)
+            r = rec.classify(*ring.pair(10, 14))
+            assert r is not None and r.label == want, (aus, r)
+            assert r.confidence > 0.5 and abs(sum(r.probabilities.values()) - 1) < 1e-3
+        blank = np.full((200, 200, 3), 128, np.uint8)
+        assert rec.classify(blank, blank) is None          # no face: no class, no error
+
+
+class _Recorder:
+    """What LiveSpotting reads of a recorder (no camera: frames are pushed by the test)."""
+    camera = None
+    markers = None
+
+    def __init__(self):
+        self.meta_providers, self.stop_hooks, self.frame_listeners = [], [], []
+        self.writers, self.frames_queued = {}, {"rgb": 0}
+
+
+@pytest.mark.learning
+@pytest.mark.face_model
+@pytest.mark.slow
+def test_live_flags_carry_the_recognised_class():
+    from acquisition.sim.identities import make_identity
+    from acquisition.sim.schedule import FacialEvent, Schedule
+    from app.live_spotting import LiveSpotting, load_recognizer
+
+    fps, n = 30.0, 150
+    ev = FacialEvent("micro", 75, 80, 86, ("AU1", "AU2"), 3.5, True)
+    sched = Schedule(fps, n, 0, [ev])
+    face = make_identity("grace_hopper/5").renderer(640, 480)
+    got = []
+    rec = _Recorder()
+    live = LiveSpotting(rec, got.append, max_queue=n + 10, recognizer=load_recognizer())
+    live.start()
+    for k in range(n):
+        img, _ = face.render(k, sched)
+        rec.frames_queued["rgb"] += 1
+        for listen in list(rec.frame_listeners):
+            listen(NS(stream="rgb", file_index=k, image=img, lsl_time=k / fps))
+    deadline = time.monotonic() + 120
+    while live.frames_spotted < n and time.monotonic() < deadline and live.error is None:
+        time.sleep(0.1)
+    live.stop()
+    assert live.error is None and live.frames_spotted == n
+    micro = [f for f in got if f.flag.type == "micro" and f.flag.onset <= 80 <= f.flag.offset]
+    assert micro, [(f.flag.onset, f.flag.offset, f.flag.type) for f in got]
+    assert micro[0].label == "surprise" and micro[0].confidence > 0.5
+    assert micro[0].recognition_s < 0.5 * 4          # the ≤ 0.5 s budget, ×4 for a loaded machine
+    s = live.summary()["live_spotting"]["recognition"]
+    assert s["flags_classified"] >= 1 and s["error"] is None
