@@ -1,6 +1,8 @@
 """The Analyze workspace: spotting on a session (progress bar; intervals on a timeline with AU traces,
 head pose and EMG; jump to a frame) and its physiology (the report's timeline figure; the study
-figures over the sessions of the same protocol). A view over analysis.spotting and analysis.study.
+figures over the sessions of the same protocol). A view of :class:`analysis.analyze_model.AnalyzeModel`
+(the session, the spotting result and the class each interval was recognised as, the physiology,
+the study selection), which tests drive without a display.
 
 The session combo shows the session open (however it was opened); a running spotting can be
 cancelled (the worker stops at its next progress report); the apex preview is cropped to the face
@@ -10,18 +12,37 @@ the spotting found; a double-click on an interval opens it in Annotate at its on
 from __future__ import annotations
 
 import html
-
 import threading
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar,
-                               QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
-from acquisition.errors import MexlabError
+from acquisition.session_read.names import RGB_NAME
+from analysis.analyze_model import (  # noqa: F401
+    COLUMNS,
+    STUDY_VIEWS,
+    AnalyzeModel,
+    SpottingCancelled,
+    face_crop,
+)
 from app import session_ops
 from app.gui.widgets.preview import FramePreview
 from app.gui.workers import run_in_thread
@@ -29,40 +50,6 @@ from app.gui.workers import run_in_thread
 COLOURS = {"micro": (220, 40, 40, 70), "macro": (40, 90, 220, 60), "suppressed": (120, 120, 120, 50)}
 PLACEHOLDER = "choose a session …"
 SHOW_AUS = ("AU1", "AU2", "AU4", "AU6", "AU7", "AU9", "AU10", "AU12", "AU14", "AU15", "AU26", "AU45")
-
-
-def read_frame(video: Path, index: int) -> np.ndarray | None:
-    """Frame ``index`` of a video as RGB (mexlab's FFV1 files are all-intra: one packet decode)."""
-    import av
-
-    with av.open(str(video)) as c:
-        s = c.streams.video[0]
-        fps = float(s.average_rate or 30)
-        target = int(round(index / fps / s.time_base)) if s.time_base else 0
-        c.seek(max(0, target), stream=s, backward=True, any_frame=False)
-        for f in c.decode(s):
-            if f.pts is None or f.time is None or int(round(f.time * fps)) >= index:
-                return f.to_ndarray(format="rgb24")
-    return None
-
-
-def face_crop(img: np.ndarray, box, margin: float = 0.35) -> np.ndarray:
-    """``img`` cropped to the face ``box`` (x0, y0, x1, y1 in the frame's pixels) with a margin on
-    every side; the whole frame when the box is unknown (NaN) or empty."""
-    if box is None:
-        return img
-    box = np.asarray(box, float)
-    if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= box[0] or box[3] <= box[1]:
-        return img
-    h, w = img.shape[:2]
-    mx, my = (box[2] - box[0]) * margin, (box[3] - box[1]) * margin
-    x0, y0 = int(max(0, box[0] - mx)), int(max(0, box[1] - my))
-    x1, y1 = int(min(w, box[2] + mx)), int(min(h, box[3] + my))
-    return img[y0:y1, x0:x1] if (x1 - x0 > 4 and y1 - y0 > 4) else img
-
-
-class SpottingCancelled(MexlabError):
-    """The user pressed Cancel: the spotting stopped at its next progress report."""
 
 
 class AnalyzeWorkspace(QWidget):
@@ -73,8 +60,7 @@ class AnalyzeWorkspace(QWidget):
     def __init__(self, db_url: str | None = None, parent=None):
         super().__init__(parent)
         self.db_url = db_url
-        self.folder: Path | None = None
-        self.result = None
+        self.model = AnalyzeModel()
         self.last_error: str | None = None
         self.jumped_to: int | None = None
         self.cropped_to: tuple[int, int] | None = None     # (h, w) of the apex preview's crop
@@ -101,6 +87,22 @@ class AnalyzeWorkspace(QWidget):
         lay.addWidget(self.health)
         lay.addWidget(self.tabs, 1)
         self.progress_changed.connect(self._progress)
+
+    @property
+    def folder(self) -> Path | None:
+        return self.model.folder
+
+    @property
+    def result(self):
+        return self.model.result
+
+    @property
+    def study(self):
+        return self.model.study
+
+    @property
+    def physio_result(self):
+        return self.model.physio
 
     # -- session choice -------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -145,8 +147,7 @@ class AnalyzeWorkspace(QWidget):
             self._show_in_combo()
             return
         self.cancel()
-        self.folder = Path(folder)
-        self.result = None
+        self.model.open(Path(folder))
         self.info.setText(f"{self.folder}: press Run spotting")
         self.physio_info.setText(f"{self.folder}: press Analyse")
         self.table.setRowCount(0)
@@ -190,8 +191,8 @@ class AnalyzeWorkspace(QWidget):
         self.info = QLabel("choose a session")
         self.info.setWordWrap(True)
         self.plot = pg.GraphicsLayoutWidget()
-        self.table = QTableWidget(0, 6)
-        self.table.setHorizontalHeaderLabels(["type", "onset", "apex", "offset", "score", "AUs / reason"])
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))   # the last: the class `mexlab recognize` gave
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectRows)
@@ -215,24 +216,13 @@ class AnalyzeWorkspace(QWidget):
     def run_spotting(self) -> None:
         if self.folder is None:
             return
-        from analysis.spotting.pipeline import spot
-
-        folder, ie = self.folder, self.ie.isChecked()
+        ie = self.ie.isChecked()
         cancel = self._cancel = threading.Event()
-
-        def progress(done, total, stage):
-            if cancel.is_set():
-                raise SpottingCancelled(f"spotting of {folder} cancelled at {stage} {done}/{total}; "
-                                        "nothing was written")
-            self.progress_changed.emit(done, total, stage)
-
-        def work():   # spot() writes spotting.json only once complete: a cancelled run writes nothing
-            return spot(folder, interference=ie, progress=progress)
-
         self.run_btn.setEnabled(False)
         self.cancel_btn.setEnabled(True)
-        self.info.setText(f"spotting {folder} …")
-        self.job = run_in_thread(work, self._spotted, self._failed)
+        self.info.setText(f"spotting {self.folder} …")
+        self.job = run_in_thread(lambda: self.model.run_spotting(ie, self.progress_changed.emit, cancel),
+                                 self._spotted, self._failed)
 
     def cancel(self) -> None:
         """Stop the running spotting (the worker raises at its next progress report)."""
@@ -247,20 +237,15 @@ class AnalyzeWorkspace(QWidget):
         self.bar.setFormat(f"{stage} %v/%m")
 
     def _spotted(self, result) -> None:
-        self.result = result
+        self.model.set_result(result)
         self.run_btn.setEnabled(True)
         self.cancel_btn.setEnabled(False)
         self._cancel = None
         self.bar.setValue(self.bar.maximum())
         self.bar.setFormat("done")
-        n_micro = sum(1 for i in result.intervals if i["type"] == "micro")
-        self.info.setText(f"{len(result.intervals)} interval(s) ({n_micro} micro), {len(result.suppressed)} "
-                          f"suppressed; {result.frames_with_face}/{result.n_frames} frames with a face"
-                          + (f"; written to {result.written}" if result.written else ""))
+        self.info.setText(self.model.summary())
         self._draw(result)
-        rows = [(i["type"], i["onset"], i["apex"], i["offset"], f"{i['score']:.2f}", "+".join(i.get("aus") or []))
-                for i in result.intervals]
-        rows += [("suppressed", s["onset"], "", s["offset"], "", s["reason"]) for s in result.suppressed]
+        rows = self.model.rows()
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, v in enumerate(row):
@@ -290,7 +275,7 @@ class AnalyzeWorkspace(QWidget):
                 p_pose.plot(x, feat.pose[:, k], pen=pg.intColor(k, hues=3), name=name)
         p_emg = self.plot.addPlot(row=2, col=0, title="EMG envelope (per channel, scaled)")
         p_emg.setLabel("left", "envelope / its 99th pct")
-        p_emg.setLabel("bottom", f"frame of rgb.mkv (at {result.fps:g} fps)")
+        p_emg.setLabel("bottom", f"frame of {RGB_NAME} (at {result.fps:g} fps)")
         for p in (p_au, p_pose):
             p.setLabel("bottom", "frame")
         p_emg.setXLink(p_au)
@@ -308,54 +293,28 @@ class AnalyzeWorkspace(QWidget):
             self._apex_lines.append(line)
 
     def _draw_emg(self, plot) -> None:
-        if self.folder is None or not (self.folder / "recording.xdf").exists():
-            return
-        try:
-            from analysis.physio.emg import emg_envelope
-            from analysis.session_data import load
-
-            data = load(self.folder)
-            emg = data.of_kind("emg")
-            idx = next((s for s in data.streams if s.name == "mexlab-rgb-frames" and s.n_samples > 1), None)
-        except Exception:  # noqa: BLE001 - EMG is an extra on this view
-            return
-        if not emg or idx is None:
-            return
-        s = emg[0]
-        order = np.argsort(idx.data[:, 0])
-        frames, times = idx.data[order, 0].astype(float), idx.timestamps[order]
-        fr = np.interp(s.timestamps, times, frames)
-        for ch in range(s.data.shape[1]):
-            env = np.asarray(emg_envelope(np.asarray(s.data[:, ch], float), s.fs), float)
-            step = max(1, len(env) // 4000)
-            y = env[::step] / (np.percentile(env, 99) or 1.0) - ch * 1.2
-            plot.plot(fr[::step], y, pen=pg.intColor(ch, hues=max(8, s.data.shape[1])))
+        traces, note = self.model.emg_traces()
+        if note:
+            plot.setTitle(f"EMG envelope: {html.escape(note)}")
+        for ch, t in enumerate(traces):
+            plot.plot(t.frames, t.values, pen=pg.intColor(ch, hues=max(8, len(traces))))
 
     def _jump(self) -> None:
         items = self.table.selectedItems()
         if not items or self.folder is None:
             return
         r = items[0].row()
-        onset, apex = self.table.item(r, 1).text(), self.table.item(r, 2).text()
-        frame = int(apex or onset)
+        frame = AnalyzeModel.row_frame((None, self.table.item(r, 1).text(), self.table.item(r, 2).text()))
         for line in getattr(self, "_apex_lines", []):
             line.setValue(frame)
-        video = self.folder / "rgb.mkv" if self.folder.is_dir() else self.folder
-        img = read_frame(video, frame)
+        img = self.model.frame_image(frame)
         if img is not None:
-            img = face_crop(img, self._face_box(frame))
             self.cropped_to = img.shape[:2]
             self.frame.show_rgb(img)
             self.frame.setToolTip(f"frame {frame}")
             self.jumped_to = frame
-
-    def _face_box(self, frame: int):
-        """The face box of the spotting's features at ``frame`` (None when unknown)."""
-        feat = getattr(self.result, "features", None)
-        boxes = feat.arrays.get("box") if feat is not None else None
-        if boxes is None or not 0 <= frame < len(boxes):
-            return None
-        return boxes[frame]
+        elif self.model.notes:
+            self.info.setText(self.model.notes[-1])
 
     def _to_annotate(self, row: int, _col: int = 0) -> None:
         if self.folder is None or self.table.item(row, 1) is None:
@@ -371,8 +330,7 @@ class AnalyzeWorkspace(QWidget):
         self.study_btn = QPushButton("Study: all sessions of this protocol")
         self.study_btn.clicked.connect(self.run_study)
         self.study_view = QComboBox()
-        for key, text in (("group", "ME and physiology by group (95% CI)"), ("event", "event-locked heart rate"),
-                          ("correlation", "ME measures vs physiology (Pearson)")):
+        for key, text in STUDY_VIEWS:
             self.study_view.addItem(text, key)
         self.study_view.currentIndexChanged.connect(self._show_study_view)
         bar.addWidget(self.physio_btn)
@@ -400,69 +358,31 @@ class AnalyzeWorkspace(QWidget):
     def run_physio(self) -> None:
         if self.folder is None:
             return
-        from analysis.report.plots import timeline_figure
-        from analysis.study import analyse_session
-
-        folder = self.folder
-        self.physio_info.setText(f"analysing {folder} (heart rate, skin conductance, EMG) …")
-        run_in_thread(lambda: (lambda sr: (sr, timeline_figure(sr)))(analyse_session(folder)),
-                      self._physio_done, self._failed)
+        self.physio_info.setText(f"analysing {self.folder} (heart rate, skin conductance, EMG) …")
+        run_in_thread(self.model.run_physio, self._physio_done, self._failed)
 
     def _physio_done(self, out) -> None:
         sr, fig = out
-        pa = sr.physio
-        bits = []
-        d = pa.to_json() if hasattr(pa, "to_json") else {}
-        if d.get("ecg"):
-            bits.append(f"mean HR {d['ecg'].get('mean_hr_bpm', float('nan')):.1f} bpm ({d['ecg'].get('n_beats')} beats)")
-        if d.get("eda"):
-            bits.append(f"{d['eda'].get('n_scr')} SCRs")
-        for kind, why in (getattr(pa, "missing", None) or {}).items():
-            if kind in ("ecg", "eda") and not d.get(kind):
-                bits.append(f"no {kind.upper()} ({why})")
-        self.physio_info.setText(f"{self.folder}: " + ("; ".join(bits) or "no ECG or EDA stream"))
+        self.physio_info.setText(self.model.physio_summary(sr))
         self._show_figure(fig)
-        self.physio_result = sr
 
     def run_study(self) -> None:
         if self.folder is None:
             return
-        from analysis.study import analyse_study
-
-        rows = session_ops.list_sessions(self.db_url)
-        me = next((r for r in rows if Path(r["folder"]) == self.folder), None)
-        proto = me.get("protocol") if me else None
-        paths = [r["folder"] for r in rows if r.get("protocol") == proto and r["status"] == "complete"]
+        proto, paths = self.model.study_selection(session_ops.list_sessions(self.db_url))
         self.physio_info.setText(f"study of {len(paths)} session(s) of protocol {proto or '(none)'} …")
-
-        def work():
-            return analyse_study(paths, by="condition" if proto else "protocol")
-
-        run_in_thread(work, self._study_done, self._failed)
+        run_in_thread(lambda: AnalyzeModel.run_study(paths, proto), self._study_done, self._failed)
 
     def _study_done(self, study) -> None:
-        self.study = study
+        self.model.study = study
         self._show_study_view()
 
     def _show_study_view(self, *_):
-        from analysis.report.plots import correlation_figure, event_locked_figure, group_figure
-
-        study = getattr(self, "study", None)
-        if study is None:
-            return
-        view = self.study_view.currentData()
-        if view == "event":
-            fig = event_locked_figure(study)
-        elif view == "correlation":
-            fig = correlation_figure(study.table, study.correlations)
-        else:
-            fig = group_figure(study.table, study.by)
-        if fig is None:
-            self.physio_info.setText(f"study: not enough sessions or groups for the {self.study_view.currentText()} figure")
-            return
-        self.physio_info.setText(f"study: {len(study.table)} row(s), grouped by {study.by}; "
-                                 f"{len(study.tests)} test(s), {len(study.correlations)} correlation(s)")
-        self._show_figure(fig)
+        fig, text = self.model.study_figure(self.study_view.currentData(), self.study_view.currentText())
+        if text:
+            self.physio_info.setText(text)
+        if fig is not None:
+            self._show_figure(fig)
 
     def _failed(self, message: str) -> None:
         cancelled = self._cancel is not None and self._cancel.is_set()
