@@ -7,6 +7,10 @@ killed or aborted run leaves them readable up to that moment):
 * ``stimulus_frames.csv``: one row per video frame shown: its number and time in the file, when it was
   due and when it was flipped onto the screen (LSL seconds); frames never shown are in the log's
   ``video_summary`` lines (``dropped``).
+
+The file names and the columns of ``responses.csv`` are spelled once, in
+:mod:`acquisition.session_read.names`, which the catalog reads them with too (protocols may import
+acquisition, never the reverse).
 """
 
 from __future__ import annotations
@@ -16,12 +20,16 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-LOG_NAME = "protocol_log.jsonl"
-RESPONSES_NAME = "responses.csv"
-FRAMES_NAME = "stimulus_frames.csv"
-RESPONSE_COLUMNS = ["participant", "protocol", "group", "block", "block_n", "trial", "row", "step_id", "kind",
-                    "stimulus", "question", "question_kind", "condition", "category", "intensity", "valence",
-                    "arousal", "text", "onset_lsl", "response_lsl", "rt_s", "simulated"]
+from acquisition.session_read.names import (
+    PROTOCOL_LOG_NAME as LOG_NAME,
+    RESPONSE_COLUMNS,
+    RESPONSES_NAME,
+    STIMULUS_FRAMES_NAME as FRAMES_NAME,
+)
+
+__all__ = ["FRAMES_NAME", "FRAME_COLUMNS", "LOG_NAME", "RESPONSES_NAME", "RESPONSE_COLUMNS", "RunLog",
+           "read_log"]
+
 FRAME_COLUMNS = ["stimulus", "step_seq", "frame", "pts_s", "due_lsl", "flip_lsl", "late_ms"]
 
 

@@ -70,6 +70,12 @@ def test_the_catalog_reads_the_columns_the_run_log_writes():
     assert catalog_responses.RESPONSES_NAME == RESPONSES_NAME
     assert RunLog.files()["responses"] == RESPONSES_NAME
     assert catalog_responses.ROLE == "responses"
+    # one spelling for both sides (acquisition/session_read/names.py), and the table has every column
+    from acquisition.catalog.response_models import Response
+    from acquisition.session_read import names
+
+    assert catalog_responses.COLUMNS is names.RESPONSE_COLUMNS is RESPONSE_COLUMNS
+    assert set(Response.__table__.c.keys()) == {"id", "session_id", *RESPONSE_COLUMNS}
 
 
 def test_answers_become_typed_rows(catalog, tmp_path):

@@ -3,7 +3,7 @@
 A row belongs to a session by its ``session_id`` (the uuid hex of ``session.json``), like the
 annotation tables: no foreign key. The rows are only a copy of the file, replaced wholesale each
 time the session is registered (:mod:`acquisition.catalog.responses`) and removed with the session.
-The columns are those of ``responses.csv`` (``protocols.runlog.RESPONSE_COLUMNS``).
+The columns are those of ``responses.csv`` (``acquisition.session_read.names.RESPONSE_COLUMNS``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The self-report answers of protocol runs in the catalog: ``responses.csv`` read into rows.
 
 A protocol run writes one line per self-report and per question's answer window to the session
-folder's ``responses.csv`` (``protocols.runlog``). Registering the session (:meth:`Catalog.register_session`,
+folder's ``responses.csv`` (``protocols.runlog``); its name and columns are spelled once, in
+:mod:`acquisition.session_read.names`, for the writer and this reader alike. Registering the session (:meth:`Catalog.register_session`,
 :meth:`Catalog.rescan`) reads that file and replaces the session's rows in the ``responses`` table,
 in the same transaction as the session row: registering again never duplicates them, and a file
 that changed (or vanished) is reflected as it now is.
@@ -24,12 +25,11 @@ from sqlalchemy.orm import Session as DBSession
 
 from acquisition.catalog.models import Session
 from acquisition.catalog.response_models import Response
+from acquisition.session_read.names import RESPONSE_COLUMNS, RESPONSES_NAME
 
-RESPONSES_NAME = "responses.csv"  # = protocols.runlog.RESPONSES_NAME (acquisition never imports protocols)
-ROLE = "responses"  # its role in session.json "files"
-COLUMNS = ["participant", "protocol", "group", "block", "block_n", "trial", "row", "step_id", "kind",
-           "stimulus", "question", "question_kind", "condition", "category", "intensity", "valence",
-           "arousal", "text", "onset_lsl", "response_lsl", "rt_s", "simulated"]  # = RESPONSE_COLUMNS
+ROLE = "responses"  # its role in session.json "files" (protocols.runlog.RunLog.files)
+#: the columns of ``responses.csv`` (written by protocols.runlog with the same list)
+COLUMNS = RESPONSE_COLUMNS
 INT_COLUMNS = {"block_n", "trial", "row", "intensity", "valence", "arousal"}
 FLOAT_COLUMNS = {"onset_lsl", "response_lsl", "rt_s"}
 REQUIRED = ("step_id", "kind")  # a first line without these is not a header
