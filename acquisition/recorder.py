@@ -34,6 +34,7 @@ from acquisition.outlets import FrameIndexOutlet, MarkerOutlet
 from acquisition.realsense.camera import CameraFrame
 from acquisition.recorded_counts import monitor_counts, stream_counts, stream_entries
 from acquisition.sources import RecordConfig, open_camera
+from acquisition.video_process import VideoWriterProcess
 from acquisition.video_writer import QueuedFrame, VideoWriterThread
 
 
@@ -171,7 +172,8 @@ class Recorder:
         if self.camera is not None:
             for key in self.camera.streams:
                 mode = self.camera.mode(key)
-                self.writers[key] = VideoWriterThread(
+                writer = VideoWriterProcess if cfg.encoder_process else VideoWriterThread
+                self.writers[key] = writer(
                     self.folder / self.meta["files"][key], mode.width, mode.height, mode.fps, key,
                     on_written=self._make_on_written(key),
                 )

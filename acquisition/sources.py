@@ -35,6 +35,9 @@ class RecordConfig:
     # refuse to start with less free disk than this (MEXLAB_MIN_FREE_MB overrides)
     min_free_mb: float = field(default_factory=lambda: float(os.environ.get("MEXLAB_MIN_FREE_MB", "200")))
     drain_s: float = 1.5  # LabRecorder pulls every ~0.5 s and drops what it has not pulled at stop
+    # encode each video in a process of its own (acquisition/video_process.py): the GUI's recordings,
+    # where the GUI thread, live spotting and the rig's renderer compete with the encoders for the GIL
+    encoder_process: bool = False
 
     def validate(self) -> None:
         if self.source not in SOURCES:

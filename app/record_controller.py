@@ -34,6 +34,7 @@ def config_from_settings(settings: Settings, participant: str, folder: Path, dur
         lsl=settings.required_streams, duration=duration, participant=participant or None, protocol=protocol,
         rgb=settings.rgb_mode, depth=settings.depth_mode, db=settings.database_url or None,
         rgb_flag="RGB mode", depth_flag="depth mode",
+        encoder_process=True,  # the GUI process is busy: the encoders must not wait for its GIL
     )
 
 

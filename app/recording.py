@@ -19,6 +19,7 @@ def build_config(*, out: Path, source: str, camera_file: Path | str | None = Non
                  duration: float | None = None, participant: str | None = None, protocol: str | None = None,
                  rgb: str | None = None, depth: str | None = None, db: str | None = None,
                  register: bool = True, serial: str | None = None, lsl_timeout: float = 5.0, seed: int = 0,
+                 encoder_process: bool = False,
                  rgb_flag: str = "--rgb", depth_flag: str = "--depth") -> RecordConfig:
     """The RecordConfig for a request, every value checked and bounded, whoever asks.
 
@@ -45,7 +46,7 @@ def build_config(*, out: Path, source: str, camera_file: Path | str | None = Non
         rgb=parse_mode(rgb, rgb_flag) if rgb else DEFAULT_RGB,
         depth=parse_mode(depth, depth_flag) if depth else DEFAULT_DEPTH,
         rgb_given=bool(rgb), depth_given=bool(depth), db=db, register=register, serial=serial,
-        lsl_timeout=lsl_timeout, seed=seed,
+        lsl_timeout=lsl_timeout, seed=seed, encoder_process=encoder_process,
     )
 
 
