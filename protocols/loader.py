@@ -1,88 +1,35 @@
 """Reading a protocol file: YAML with line numbers, the schema, conditions tables, stimulus files.
 
-:func:`load_protocol` returns a :class:`Protocol` or raises :class:`ProtocolError` with one message
-naming the file, the line and the field. A protocol is only accepted once every trial of every
-counterbalancing group has been expanded (:mod:`protocols.plan`): every ``{variable}`` is defined,
-every number is a number and every stimulus file exists and can be decoded.
+:func:`load_protocol` returns a :class:`~protocols.model.Protocol` or raises :class:`ProtocolError`
+with one message naming the file, the line and the field. A protocol is only accepted once every
+trial of every counterbalancing group has been expanded (:func:`protocols.check.check_protocol`):
+every ``{variable}`` is defined, every number is a number and every stimulus file exists and can be
+decoded. The model itself is in :mod:`protocols.model`, conditions tables in
+:mod:`protocols.conditions`.
 """
 
 from __future__ import annotations
 
-import csv
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import jsonschema
 import yaml
 
 from protocols import schema
+from protocols.check import check_protocol
+from protocols.conditions import MAX_FILE_BYTES, read_conditions
 from protocols.errors import ProtocolError, field_path, where
+from protocols.model import (
+    DEFAULT_EMOTIONS,
+    DEFAULT_SCREEN,
+    Block,
+    Conditions,
+    Protocol,
+    Step,
+)
 
-
-@dataclass
-class Step:
-    type: str
-    raw: dict  # as written (strings may hold {variables})
-    line: int
-    path: str  # field path in the file, e.g. blocks[1].trials.steps[0]
-
-
-@dataclass
-class Conditions:
-    rows: list[dict]
-    source: str  # the CSV file, or the protocol file for an inline table
-    lines: list[int]  # the line of each row in its source
-
-
-@dataclass
-class Block:
-    id: str
-    title: str
-    line: int
-    path: str
-    repeat: int = 1
-    variables: dict = field(default_factory=dict)
-    before: list[Step] = field(default_factory=list)
-    trial_steps: list[Step] = field(default_factory=list)
-    after: list[Step] = field(default_factory=list)
-    conditions: Conditions | None = None
-    conditions_template: str | None = None  # a CSV name with {variables} (chosen per group)
-    order: str = "fixed"
-    trial_repeat: int = 1
-
-
-@dataclass
-class Protocol:
-    name: str
-    path: Path
-    title: str = ""
-    description: str = ""
-    version: str = ""
-    stimuli: Path | None = None
-    demo_stimuli: bool = False
-    screen: dict = field(default_factory=dict)
-    emotions: list[str] = field(default_factory=list)
-    variables: dict = field(default_factory=dict)
-    groups: list[dict] = field(default_factory=list)
-    block_order: str = "fixed"
-    blocks: list[Block] = field(default_factory=list)
-    lines: dict = field(default_factory=dict)  # field path tuple -> line
-
-    @property
-    def folder(self) -> Path:
-        return self.path.parent
-
-    def line_of(self, parts: tuple) -> int | None:
-        while parts:
-            if parts in self.lines:
-                return self.lines[parts]
-            parts = parts[:-1]
-        return self.lines.get((), None)
-
-
-DEFAULT_EMOTIONS = ["happiness", "surprise", "sadness", "fear", "disgust", "anger", "contempt", "neutral", "other"]
-DEFAULT_SCREEN = {"background": "#000000", "foreground": "#E6E6E6", "font_size": 40, "photodiode": False}
+__all__ = ["Block", "Conditions", "Protocol", "Step", "load_protocol", "read_yaml"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -101,7 +48,6 @@ def _yaml_lines(node, parts=(), out=None) -> dict:
     return out
 
 
-MAX_FILE_BYTES = 4 << 20      # a protocol file is kilobytes
 MAX_NODES = 200_000           # values once YAML aliases are expanded (an alias bomb has billions)
 
 
@@ -220,8 +166,6 @@ def load_protocol(path: Path | str, *, check: bool = True) -> Protocol:
         _check_step(step, path, _line(lines, parts), field_path(parts))
     proto = _build(data, path, lines)
     if check:
-        from protocols.plan import check_protocol
-
         check_protocol(proto)
     return proto
 
@@ -306,41 +250,3 @@ def _build(data: dict, path: Path, lines: dict) -> Protocol:
         dup = next(g for g in gids if gids.count(g) > 1)
         raise ProtocolError(f"{where(path, _line(lines, ('groups',)), 'groups')}: group id '{dup}' is used twice")
     return proto
-
-
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def read_conditions(csv_path: Path, proto_path: Path, line: int | None, fpath: str) -> Conditions:
-    """A conditions table: a CSV file with a header row of variable names, one trial per row."""
-    if not csv_path.is_file():
-        raise ProtocolError(f"{where(proto_path, line, fpath)}: conditions file {csv_path} does not exist")
-    if csv_path.stat().st_size > MAX_FILE_BYTES:
-        raise ProtocolError(f"{csv_path}: {csv_path.stat().st_size / 2**20:.1f} MB is far more than a conditions "
-                            f"table holds (limit {MAX_FILE_BYTES >> 20} MB); not read")
-    try:
-        with open(csv_path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ProtocolError(f"{csv_path}: cannot be read as a CSV table ({exc})") from None
-    numbered = [(i + 1, r) for i, r in enumerate(rows) if any(c.strip() for c in r)]
-    if not numbered:
-        raise ProtocolError(f"{csv_path}: the conditions table is empty (it needs a header row and one row per trial)")
-    head_line, header = numbered[0]
-    header = [h.strip() for h in header]
-    for h in header:
-        if not _IDENT.match(h):
-            raise ProtocolError(f"{csv_path}, line {head_line}: column name {h!r} is not a variable name "
-                                f"(letters, digits, '_', not starting with a digit)")
-    if len(set(header)) != len(header):
-        raise ProtocolError(f"{csv_path}, line {head_line}: a column name appears twice")
-    out, out_lines = [], []
-    for ln, r in numbered[1:]:
-        if len(r) != len(header):
-            raise ProtocolError(f"{csv_path}, line {ln}: {len(r)} values for {len(header)} columns "
-                                f"({', '.join(header)})")
-        out.append({h: v.strip() for h, v in zip(header, r)})
-        out_lines.append(ln)
-    if not out:
-        raise ProtocolError(f"{csv_path}: the conditions table has a header but no rows")
-    return Conditions(out, str(csv_path), out_lines)

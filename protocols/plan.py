@@ -19,8 +19,9 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from protocols.conditions import read_conditions
 from protocols.errors import ProtocolError, where
-from protocols.loader import Block, Conditions, Protocol, Step, read_conditions
+from protocols.model import Block, Conditions, Protocol, Step
 
 QUICK_MAX_S = 2.0
 
@@ -270,18 +271,3 @@ def build_plan(proto: Protocol, participant: str, *, quick: bool = False, group:
             for s in b.after:
                 add(s, None, None, bvars)
     return plan
-
-
-def check_protocol(proto: Protocol) -> None:
-    """Expand every group's full run (all trials, fixed order) and decode every stimulus once."""
-    from protocols.media import probe_file
-
-    seen = set()
-    for g in proto.groups or [None]:
-        plan = build_plan(proto, "P1", group=g["id"] if g else None, shuffle=False)
-        for s in plan.steps:
-            for key in ("file", "image"):
-                f = s.params.get(key)
-                if f is not None and f not in seen:
-                    seen.add(f)
-                    probe_file(f, s.source, video=(s.params.get("kind") == "video" and key == "file"))

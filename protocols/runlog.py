@@ -22,8 +22,12 @@ from pathlib import Path
 
 from acquisition.session_read.names import (
     PROTOCOL_LOG_NAME as LOG_NAME,
+)
+from acquisition.session_read.names import (
     RESPONSE_COLUMNS,
     RESPONSES_NAME,
+)
+from acquisition.session_read.names import (
     STIMULUS_FRAMES_NAME as FRAMES_NAME,
 )
 
