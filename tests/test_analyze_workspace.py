@@ -133,3 +133,26 @@ def test_main_window_annotate_follows_and_opens_at_the_frame(qtbot, spotted, tmp
     settle(qtbot)
     win.annotate.close_session()
     win.annotate.store.close()
+
+
+def test_interval_table_shows_the_recognised_class(qtbot, tmp_path):
+    """With <session>/analysis/recognition.json (mexlab recognize), each recognised interval's row
+    names its class and confidence; the others leave the column empty."""
+    from analysis.spotting.pipeline import SpotResult
+    from tests.helpers_session import make_session
+
+    spot = [{"onset": 38, "apex": 44, "offset": 52, "type": "micro", "score": 0.91, "aus": ["AU12"]},
+            {"onset": 60, "apex": 66, "offset": 80, "type": "micro", "score": 0.7, "aus": ["AU4"]}]
+    folder = make_session(tmp_path / "S1", spotting=spot, recognition=[
+        {"onset": 38, "apex": 44, "offset": 52, "class": "positive", "confidence": 0.8731}])
+    ws = AnalyzeWorkspace(None)
+    qtbot.addWidget(ws)
+    ws.open_session(folder)
+    ws._spotted(SpotResult(str(folder), 30.0, 90, 90, spot, []))     # what the spotting worker delivers
+    col = ws.table.columnCount() - 1
+    assert ws.table.horizontalHeaderItem(col).text() == "recognised (confidence)"
+    assert ws.table.item(0, col).text() == "positive (0.87)" and ws.table.item(1, col).text() == ""
+    assert ws.table.item(0, 1).text() == "38"                        # the columns before it unchanged
+    ws.table.selectRow(0)
+    assert ws.jumped_to == 44 and ws.cropped_to == (48, 64)          # no face box: the whole frame
+    settle(qtbot)

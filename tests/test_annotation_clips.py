@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from acquisition.session_read.names import MARKER_STREAM, XDF_NAME
 from analysis.annotation.clip import open_clip
-from analysis.annotation.stimulus_clips import split_codings, stimulus_segments
 from analysis.annotation.model import Event
+from analysis.annotation.stimulus_clips import split_codings, stimulus_segments
 from tests.screens import save_screenshot
 
 pytestmark = [pytest.mark.rig, pytest.mark.labrecorder]
@@ -40,15 +41,15 @@ def protocol_session(tmp_path_factory) -> Path:
 
 
 def test_segments_follow_the_stimulus_markers(protocol_session):
-    import pyxdf
+    from acquisition.session_read.streams import read_streams
 
     clip = open_clip(protocol_session)
     segs = stimulus_segments(clip)
     assert len(segs) == 1                         # --quick: the first clip of the one film block
     seg = segs[0]
     assert seg.fields["step"] == "stimulus" and seg.fields["block"] == "clips"
-    streams, _ = pyxdf.load_xdf(str(protocol_session / "recording.xdf"), select_streams=[{"name": "mexlab-markers"}])
-    marks = [(t, json.loads(v[0])) for t, v in zip(streams[0]["time_stamps"], streams[0]["time_series"])]
+    stream = read_streams(protocol_session / XDF_NAME).named(MARKER_STREAM)
+    marks = [(t, json.loads(v[0])) for t, v in zip(stream.timestamps, stream.data)]
     onset = next(t for t, m in marks if m["event"] == "stimulus_onset" and m.get("seq") == seg.fields["seq"])
     offset = next(t for t, m in marks if m["event"] == "stimulus_offset" and m.get("seq") == seg.fields["seq"])
     times = clip.frame_times

@@ -198,6 +198,6 @@ def test_no_module_but_xdf_read_calls_pyxdf():
     users = []
     for pkg in ("acquisition", "analysis", "app", "protocols"):
         for py in (REPO / pkg).rglob("*.py"):
-            if re.search(r"^\s*(import pyxdf|from pyxdf)", py.read_text(encoding="utf-8"), re.M):
+            if re.search(r"^\s*(import pyxdf|from pyxdf)", py.read_text(encoding="utf-8"), re.MULTILINE):
                 users.append(str(py.relative_to(REPO)))
     assert users == ["acquisition/xdf_read.py"]

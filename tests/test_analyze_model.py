@@ -1,0 +1,111 @@
+"""The Analyze workspace's Qt-free model, driven without a display on a small session folder: the
+interval table with the class `mexlab recognize` gave each interval, the apex frame, the EMG on the
+video's frame axis, the study selection; and cancelling a spotting."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from acquisition.session_read import names
+from analysis.analyze_model import (
+    COLUMNS,
+    AnalyzeModel,
+    SpottingCancelled,
+    read_recognition,
+)
+from analysis.spotting.pipeline import SpotResult
+from tests.helpers_session import make_session
+
+SPOT = [{"onset": 38, "apex": 44, "offset": 52, "type": "micro", "score": 0.91, "aus": ["AU12"]},
+        {"onset": 60, "apex": 66, "offset": 80, "type": "macro", "score": 2.5, "aus": ["AU4"]},
+        {"onset": 10, "apex": 12, "offset": 16, "type": "micro", "score": 0.5, "aus": []}]
+RECOGNISED = [{"onset": 38, "apex": 44, "offset": 52, "class": "positive", "confidence": 0.8731,
+               "probabilities": {"positive": 0.8731, "negative": 0.1269}}]
+
+
+def result_of(folder: Path, suppressed=()) -> SpotResult:
+    return SpotResult(str(folder), 30.0, 90, 90, [dict(i) for i in SPOT], list(suppressed))
+
+
+@pytest.fixture()
+def session(tmp_path) -> Path:
+    return make_session(tmp_path / "S1", spotting=SPOT, recognition=RECOGNISED)
+
+
+def test_rows_carry_the_recognised_class(session):
+    m = AnalyzeModel()
+    assert m.open(session) and not m.open(session)            # the same session: nothing reset
+    m.set_result(result_of(session, [{"onset": 20, "offset": 25, "reason": "blink"}]))
+    rows = m.rows()
+    assert len(rows[0]) == len(COLUMNS) and COLUMNS[-1].startswith("recognised")
+    assert rows[0] == ("micro", 38, 44, 52, "0.91", "AU12", "positive (0.87)")
+    assert rows[1][-1] == "" and rows[2][-1] == ""            # macro, and a micro not recognised
+    assert rows[3] == ("suppressed", 20, "", 25, "", "blink", "")
+    assert "classes from analysis/recognition.json" in m.summary()
+    assert [m.row_frame(r) for r in rows] == [44, 66, 12, 20]
+
+
+def test_without_recognition_the_column_is_empty(tmp_path):
+    folder = make_session(tmp_path / "S2", spotting=SPOT)
+    m = AnalyzeModel()
+    m.open(folder)
+    m.set_result(result_of(folder))
+    assert [r[-1] for r in m.rows()] == ["", "", ""] and "recognition" not in m.summary()
+
+
+def test_a_malformed_recognition_file_is_named(session):
+    (session / names.RECOGNITION_FILE).write_text(json.dumps({"expressions": [{"onset": 1}]}))
+    got, note = read_recognition(session)
+    assert got == {} and note.startswith(f"{session / names.RECOGNITION_FILE}: not a recognition result")
+    m = AnalyzeModel()
+    m.open(session)
+    m.set_result(result_of(session))
+    assert note in m.summary() and m.rows()[0][-1] == ""
+
+
+def test_apex_frame_and_emg_on_the_frame_axis(session):
+    m = AnalyzeModel()
+    m.open(session)
+    m.set_result(result_of(session))
+    img = m.frame_image(44)
+    assert img.shape == (48, 64, 3) and int(img[40, 60, 0]) == (44 * 7) % 256   # frame 44 itself
+    traces, note = m.emg_traces()
+    assert note is None and [t.label for t in traces] == ["EMG3", "EMG6"]
+    t = traces[1]                                             # zygomaticus: the burst at frames 40-50
+    peak = t.frames[int(np.argmax(t.values))]
+    assert 39 <= peak <= 51
+    assert t.frames[0] < 0                                    # EMG before the first frame: before 0
+    m.close()
+
+
+def test_study_selection_takes_the_complete_sessions_of_the_protocol(session):
+    m = AnalyzeModel()
+    m.open(session)
+    rows = [{"folder": str(session), "protocol": "demo", "status": "complete"},
+            {"folder": "/x/a", "protocol": "demo", "status": "complete"},
+            {"folder": "/x/b", "protocol": "demo", "status": "aborted"},
+            {"folder": "/x/c", "protocol": "other", "status": "complete"}]
+    assert m.study_selection(rows) == ("demo", [str(session), "/x/a"])
+    assert m.study_figure("group") == (None, "")              # no study run yet
+
+
+@pytest.mark.face_model
+def test_cancel_stops_the_spotting_and_writes_nothing(tmp_path):
+    folder = make_session(tmp_path / "S3")
+    m = AnalyzeModel()
+    m.open(folder)
+    cancel = threading.Event()
+    seen = []
+
+    def progress(done, total, stage):
+        seen.append(stage)
+        cancel.set()                                          # Cancel pressed after the first report
+
+    with pytest.raises(SpottingCancelled, match="cancelled .* nothing was written"):
+        m.run_spotting(progress=progress, cancel=cancel)
+    assert len(seen) == 1 and not (folder / names.SPOTTING_FILE).exists()
