@@ -45,6 +45,8 @@ def add_parser(sub) -> None:
     pre.add_argument("--epochs", type=int, default=30)
     pre.add_argument("--temperature", type=float, default=0.1)
     pre.add_argument("--batch", type=int, default=64)
+    pre.add_argument("--resume", action="store_true", help="continue from M.pt.checkpoint "
+                                                           "(left by an interrupted run)")
     _catalog_args(pre)
     pre.set_defaults(func=run_pretrain)
     tr = s.add_parser("train", help="train a classifier (optionally from a pretrained model)")
@@ -53,6 +55,8 @@ def add_parser(sub) -> None:
     tr.add_argument("--out", required=True, type=Path, metavar="M.pt")
     tr.add_argument("--epochs", type=int, default=40)
     tr.add_argument("--lr", type=float, default=2e-3)
+    tr.add_argument("--resume", action="store_true", help="continue from M.pt.checkpoint "
+                                                          "(left by an interrupted run)")
     _catalog_args(tr)
     tr.set_defaults(func=run_train)
     ev = s.add_parser("evaluate", help="leave-one-subject-out evaluation, fixed training budget")
@@ -105,16 +109,38 @@ def _check_out(path: Path) -> None:
         raise MexlabError(f"{path.parent}: no such folder (for --out)")
 
 
-def _epoch_progress(args, what: str, checkpoint=None):
+def _epoch_progress(args, what: str, checkpoint=None, done: int = 0):
     t0 = time.perf_counter()
 
     def prog(ep, n, loss):
         el = time.perf_counter() - t0
         if checkpoint is not None:
-            checkpoint(ep)
-        _say(args, f"{what} epoch {ep}/{n}: loss {loss:.4f}; elapsed {el:.0f} s, "
+            checkpoint(ep + done)
+        _say(args, f"{what} epoch {ep + done}/{n + done}: loss {loss:.4f}; elapsed {el:.0f} s, "
                    f"ETA {el / ep * (n - ep):.0f} s")
     return prog
+
+
+def _resume(args, ck: Path, model, classes) -> int:
+    """Load the checkpoint ``ck`` into ``model`` (same views and classes); the epochs it had done.
+    Adam's moments are not in the checkpoint: the resumed epochs start a fresh optimiser."""
+    from analysis.recognition import modelfile
+    from analysis.recognition.task import get_weights, set_weights
+
+    if not ck.is_file():
+        raise MexlabError(f"--resume: no checkpoint {ck} (an interrupted run leaves one)")
+    m, meta = modelfile.load(ck)
+    if tuple(meta["views"]) != tuple(model.views) or list(meta["classes"]) != list(classes):
+        raise MexlabError(f"--resume: {ck} is a model of views {','.join(meta['views'])} and "
+                          f"classes {', '.join(meta['classes'])}; this run has "
+                          f"{','.join(model.views)} and {', '.join(classes)}")
+    done = int(meta.get("epochs_done") or 0)
+    if done >= args.epochs:
+        raise MexlabError(f"--resume: {ck} has done {done} epochs already (--epochs "
+                          f"{args.epochs}); give more epochs")
+    set_weights(model, get_weights(m))
+    _say(args, f"resuming from {ck} after epoch {done}")
+    return done
 
 
 def _register(args, path: Path, meta: dict) -> None:
@@ -142,14 +168,18 @@ def run_pretrain(args) -> int:
     meta = {"classes": data.class_names, "kind": "pretrained (MvCL; classifier untrained)",
             "training": {**data.summary, "labels_used": False}}
     ck = args.out.with_name(args.out.name + ".checkpoint")
+    done = _resume(args, ck, model, data.class_names) if args.resume else 0
+    if done:
+        meta["resumed_after_epoch"] = done
     try:
-        rec = pretrain_mvcl(model, data, args.epochs, 2e-3, seed=args.seed,
+        rec = pretrain_mvcl(model, data, args.epochs - done, 2e-3, seed=args.seed + done,
                             batch_size=args.batch, temperature=args.temperature,
                             progress=_epoch_progress(args, "pretrain", lambda ep: modelfile.save(
-                                ck, model, {**meta, "epochs_done": ep})))
+                                ck, model, {**meta, "epochs_done": ep}), done))
     except KeyboardInterrupt:
         _say(args, f"interrupted; the last checkpoint is {ck}" if ck.exists() else "interrupted")
         return 130
+    rec["epochs"] = args.epochs
     meta["pretrain"] = rec
     full = modelfile.save(args.out, model, meta)
     ck.unlink(missing_ok=True)
@@ -191,10 +221,13 @@ def run_train(args) -> int:
                          "views": list(views)},
             "metrics": {"note": "none measured at training; run mexlab recognition evaluate"}}
     ck = args.out.with_name(args.out.name + ".checkpoint")
+    done = _resume(args, ck, model, data.class_names) if args.resume else 0
+    if done:
+        meta["resumed_after_epoch"] = done
     try:
-        rec = train(model, data, args.epochs, args.lr, seed=args.seed,
+        rec = train(model, data, args.epochs - done, args.lr, seed=args.seed + done,
                     progress=_epoch_progress(args, "train", lambda ep: modelfile.save(
-                        ck, model, {**meta, "epochs_done": ep})))
+                        ck, model, {**meta, "epochs_done": ep}), done))
     except KeyboardInterrupt:
         _say(args, f"interrupted; the last checkpoint is {ck}" if ck.exists() else "interrupted")
         return 130
