@@ -2,6 +2,8 @@
 (RGB + depth) with live EMG/ECG/EDA traces. Goal: preview >= 25 fps, 0 dropped frames.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python bench/gui_preview.py [--seconds 60]
+    # under an artificial CPU load (N busy processes), encoders in their own processes or threads:
+    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/gui_preview.py --seconds 30 --load 6 --encoders thread
     xvfb-run -s "-screen 0 1920x1080x24" .venv/bin/python bench/gui_preview.py   # a real X server
 """
 
@@ -24,7 +26,23 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--no-live-spotting", action="store_true", help="switch live spotting off")
+    ap.add_argument("--load", type=int, default=0, metavar="N", help="N busy processes beside the GUI")
+    ap.add_argument("--encoders", choices=("process", "thread"), default="process",
+                    help="the GUI's encoders in processes of their own (default) or threads (before issue 10)")
     args = ap.parse_args()
+    import subprocess
+
+    busy = f"import time\nend = time.monotonic() + {args.seconds + 120}\nwhile time.monotonic() < end: pass"
+    hogs = [subprocess.Popen([sys.executable, "-c", busy]) for _ in range(args.load)]
+    try:
+        return _run(args)
+    finally:
+        for h in hogs:
+            h.kill()
+            h.wait()
+
+
+def _run(args) -> int:
     load0 = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="mexlab-guibench-"))
     os.environ.setdefault("MEXLAB_CONFIG_DIR", str(work / "config"))
@@ -36,6 +54,14 @@ def main() -> int:
     from app.settings import Settings
 
     app = QApplication.instance() or QApplication([])
+    if args.encoders == "thread":
+        import dataclasses
+        import importlib
+
+        ws = importlib.import_module("app.gui.workspaces.record")
+
+        made = ws.config_from_settings
+        ws.config_from_settings = lambda *a, **k: dataclasses.replace(made(*a, **k), encoder_process=False)
 
     def wait(sec: float) -> None:
         loop = QEventLoop()
@@ -101,6 +127,8 @@ def main() -> int:
         "rig_render_ms_mean": round(1000 * cam.render_seconds / max(1, cam.frames_generated), 1),
         "live_spotting_summary": meta.get("live_spotting"),
         "load_average": [round(load0, 1), round(os.getloadavg()[0], 1)],
+        "busy_processes": args.load,
+        "encoders": args.encoders,
         "dropped_samples": meta["dropped_samples"],
         "frames_recorded": meta["counts"]["rgb"]["frames_written"],
     }
