@@ -12,8 +12,9 @@ back. Detection, with all time constants scaled by the frame rate:
 2. **main-direction magnitude**: over an active stretch, ``d(t) = |D(t) - B(t)|`` with ``B`` the
    straight line between the rest positions just before and just after it; the apex is where ``d``
    peaks, the main direction is that of ``D(apex) - B(apex)``, the amplitude ``d(apex)``;
-3. **interval**: onset/offset are the first/last frames where ``d`` reaches ``alpha`` of the
-   amplitude (the frames whose face is displaced);
+3. **interval**: onset/offset bound the run of frames around the apex where ``d`` stays at or
+   above ``alpha`` of the amplitude (and above ``k_floor``·σ_v): the face has come back when ``d``
+   first falls below that level after the apex (a later wobble of the tail does not count);
 4. **threshold**: a candidate is kept if its amplitude exceeds ``max(amp_floor, k_amp·σ_v·√L)``
    (σ_v the per-frame flow noise, L the stretch length: the random-walk noise of ``D``);
    ``score = amplitude / threshold`` (≥ 1 kept; from ``pre_score`` on it may be raised by EMG);
@@ -44,6 +45,8 @@ class DetectParams:
     k_amp: float = 6.0             # 5 before the varied rig (chosen on its tuning faces)
     amp_floor: float = 0.12        # crop px (crop = 128 px; inter-ocular distance 46 px)
     alpha: float = 0.1
+    k_floor: float = 0.0           # onset/offset level also ≥ k_floor·σ_v (the noise floor)
+    shape_ends: bool = True        # ends also bounded by the ramp's 50 %/90 % crossings (_extent)
     micro_max_s: float = 0.5
     max_len_s: float = 6.0         # longer stretches are not expressions (posture, drift)
     pre_score: float = 0.6         # candidates from this score on are kept for EMG
@@ -169,12 +172,55 @@ def region_candidates(r: int, flow: np.ndarray, valid: np.ndarray, speed: np.nda
         thr = max(p.amp_floor, p.k_amp * sig_v * np.sqrt(i1 - i0 + 1))
         if amp < p.pre_score * thr:
             continue
-        above = np.flatnonzero(d >= p.alpha * amp)
-        on, off = int(t[above[0]]), int(t[above[-1]])
+        on, off = _extent(d, k, max(p.alpha * amp, p.k_floor * sig_v), p.shape_ends)
+        on, off = int(t[on]), int(t[off])
         direction = (float(dv[k, 0]), float(dv[k, 1]))
         out.append(Candidate(name, start + on, start + int(t[k]), start + off, amp, thr,
                              direction, R.aus_for(name, np.array(direction))))
     return out
+
+
+def _cross(d: np.ndarray, k: int, level: float, step: int) -> float | None:
+    """Fractional frame (index into ``d``) where ``d`` first falls below ``level`` going from the
+    apex ``k`` in direction ``step`` (linear interpolation); None when it never does."""
+    i = k
+    while 0 <= i + step < len(d):
+        j = i + step
+        if d[j] < level:
+            return i + step * (d[i] - level) / max(d[i] - d[j], 1e-12)
+        i = j
+    return None
+
+
+def _extent(d: np.ndarray, k: int, level: float, shape: bool = True) -> tuple[int, int]:
+    """Onset and offset around the apex ``k`` (indices into ``d``).
+
+    * The run of frames displaced by at least ``level`` that contains the apex: the face has come
+      back when ``d`` first falls below the level after the apex; later wobbles of the tail do not
+      stretch the interval (as the last frame above the level did).
+    * With ``shape``, each end is also bounded by where the ramp itself says it ends: a ramp is
+      symmetric about its half-amplitude point (raised cosine, linear, logistic), so the 10 % point
+      lies as far beyond the 50 % crossing as the 90 % crossing lies before it. This stops a tail
+      that never quite comes back (flow residual, a slow neighbouring movement) from carrying the
+      offset several frames past the movement's own end.
+    """
+    below = d < level
+    after = np.flatnonzero(below[k:])
+    before = np.flatnonzero(below[:k + 1])
+    off = k + int(after[0]) - 1 if len(after) else len(d) - 1
+    on = int(before[-1]) + 1 if len(before) else 0
+    if shape and d[k] > 0:
+        amp = float(d[k])
+        for step in (1, -1):
+            t90, t50 = _cross(d, k, 0.9 * amp, step), _cross(d, k, 0.5 * amp, step)
+            if t90 is None or t50 is None:
+                continue
+            t10 = 2.0 * t50 - t90
+            if step > 0:
+                off = min(off, max(k, int(np.floor(t10 + 1e-9))))
+            else:
+                on = max(on, min(k, int(np.ceil(t10 - 1e-9))))
+    return on, max(off, on)
 
 
 def _merge_unreturned(segs: list[list[int]], disp: np.ndarray, valid: np.ndarray, hold: int,
