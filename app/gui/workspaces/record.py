@@ -7,16 +7,10 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QFileDialog,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMessageBox,
-    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -29,8 +23,8 @@ from app.gui.widgets.counters import CountersTable
 from app.gui.widgets.loss_banner import LossBanner
 from app.gui.widgets.preview import FramePreview
 from app.gui.widgets.protocol_launcher import ProtocolLauncher
+from app.gui.widgets.record_setup import SOURCES, RecordSetup  # noqa: F401 (SOURCES: where it was)
 from app.gui.widgets.spotted import SpottedPanel
-from app.gui.widgets.stream_lights import StreamLights
 from app.gui.widgets.traces import TracesPanel
 from app.gui.workers import run_in_thread
 from app.live_spotting import YIELD_QUEUE
@@ -40,9 +34,6 @@ from app.record_controller import (
     next_session_folder,
 )
 from app.settings import Settings
-
-SOURCES = [("simulate", "Simulated participant rig"), ("live", "RealSense camera"),
-           ("camera-file", "RealSense camera file (.db3/.bag)"), ("none", "No camera (LSL streams only)")]
 
 
 class RecordWorkspace(QWidget):
@@ -68,58 +59,14 @@ class RecordWorkspace(QWidget):
 
     # -- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
-        left = QWidget()
-        lv = QVBoxLayout(left)
-        dev = QGroupBox("Devices")
-        form = QFormLayout(dev)
-        self.source = QComboBox()
-        for key, text in SOURCES:
-            self.source.addItem(text, key)
-        self.source.setCurrentIndex(max(0, [k for k, _ in SOURCES].index(self.settings.source)))
-        self.source.currentIndexChanged.connect(self._settings_changed)
-        form.addRow("Source", self.source)
-        self.camera_file = QLineEdit(self.settings.camera_file)
-        browse = QPushButton("…")
-        browse.clicked.connect(self._browse_camera_file)
-        row = QHBoxLayout()
-        row.addWidget(self.camera_file)
-        row.addWidget(browse)
-        form.addRow("Camera file", row)
-        self.rgb_mode = QLineEdit(self.settings.rgb_mode)
-        self.depth_mode = QLineEdit(self.settings.depth_mode)
-        form.addRow("RGB mode", self.rgb_mode)
-        form.addRow("Depth mode", self.depth_mode)
-        self.required = QLineEdit(", ".join(self.settings.required_streams))
-        self.required.setPlaceholderText("e.g. EMG, type=ECG, source_id=amp-1")
-        form.addRow("Required LSL streams", self.required)
-        for w in (self.camera_file, self.rgb_mode, self.depth_mode, self.required):
-            w.editingFinished.connect(self._settings_changed)
-        lv.addWidget(dev)
-        pf = QGroupBox("Pre-flight")
-        pv = QVBoxLayout(pf)
-        self.preflight_btn = QPushButton("Run pre-flight")
-        self.preflight_btn.clicked.connect(self.run_preflight)
-        self.lights = StreamLights()
-        self.override_dead = QCheckBox("start even with a dead stream (it is recorded empty)")
-        self.override_dead.toggled.connect(self._override_toggled)
-        self.preflight_text = QPlainTextEdit()
-        self.preflight_text.setReadOnly(True)
-        self.preflight_text.setPlaceholderText("Run the pre-flight: cameras, LSL streams and their rates, disk space.")
-        pv.addWidget(self.preflight_btn)
-        pv.addWidget(self.lights)
-        pv.addWidget(self.override_dead)
-        pv.addWidget(self.preflight_text)
-        lv.addWidget(pf)
-        sess = QGroupBox("Session")
-        sf = QFormLayout(sess)
-        self.participant = QLineEdit()
-        self.participant.setPlaceholderText("pseudonym, e.g. P001")
-        sf.addRow("Participant", self.participant)
-        self.out_root = QLineEdit(self.settings.output_folder)
-        self.out_root.editingFinished.connect(self._settings_changed)
-        sf.addRow("Output folder", self.out_root)
-        lv.addWidget(sess)
-        lv.addStretch(1)
+        left = self.setup = RecordSetup(self.settings)
+        left.changed.connect(self._settings_changed)
+        left.preflight_btn.clicked.connect(self.run_preflight)
+        left.override_dead.toggled.connect(self._override_toggled)
+        (self.source, self.camera_file, self.rgb_mode, self.depth_mode, self.required, self.preflight_btn,
+         self.lights, self.override_dead, self.preflight_text, self.participant, self.out_root) = (
+            left.source, left.camera_file, left.rgb_mode, left.depth_mode, left.required, left.preflight_btn,
+            left.lights, left.override_dead, left.preflight_text, left.participant, left.out_root)
 
         center = QWidget()
         cv = QVBoxLayout(center)
@@ -183,20 +130,9 @@ class RecordWorkspace(QWidget):
         lay.addWidget(split)
 
     # -- settings -------------------------------------------------------------------------------
-    def _browse_camera_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "RealSense camera file", "", "RealSense files (*.db3 *.bag)")
-        if path:
-            self.camera_file.setText(path)
-            self._settings_changed()
-
     def _settings_changed(self, *_):
-        s = self.settings
-        s.source = self.source.currentData()
-        s.camera_file = self.camera_file.text().strip()
-        s.rgb_mode, s.depth_mode = self.rgb_mode.text().strip(), self.depth_mode.text().strip()
-        s.required_streams = [x.strip() for x in self.required.text().split(",") if x.strip()]
-        s.output_folder = self.out_root.text().strip()
-        s.save()
+        self.setup.apply_to(self.settings)
+        self.settings.save()
         self.preflight_ok = False
         self._refresh_buttons()
 
