@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from acquisition.errors import MexlabError
+from acquisition.errors import FileFormatError
 
 
-class ProtocolError(MexlabError):
-    """A protocol that cannot be run as written: the message names the file, the line and the field."""
+class ProtocolError(FileFormatError):
+    """A protocol that cannot be run as written: the message names the file, the line and the field.
+
+    A :class:`~acquisition.errors.FileFormatError` (and so a ``MexlabError``): the protocol file, a
+    conditions table or a stimulus is not what it should be."""
 
 
 def where(path: Path | str, line: int | None = None, field: str | None = None) -> str:
