@@ -107,3 +107,21 @@ def test_models_workspace_offscreen(env, qtbot, tmp_path):
     assert w.table.item(2, 0).text() == "★" and modelfile.default_model() == p2.resolve()
     assert not w.default_btn.isEnabled()
     save_screenshot(w, "models_view", tmp_path)
+
+
+def test_models_and_default_commands(env, capsys):
+    from app.cli import main
+
+    url, (p1, _) = env
+    assert main(["recognition", "models", "--db", url]) == 0
+    out = capsys.readouterr().out
+    assert "lab1.safetensors" in out and "★  recognition_default.safetensors (shipped)" in out
+    assert main(["recognition", "default", str(p1)]) == 0
+    assert f"default recognition model: {p1.resolve()}" in capsys.readouterr().out
+    assert main(["recognition", "models", "--db", url, "--json"]) == 0
+    rows = __import__("json").loads(capsys.readouterr().out)["models"]
+    assert [r["default"] for r in rows] == [False, True, False]
+    assert main(["recognition", "default", str(p1.with_name("nope.safetensors"))]) != 0
+    assert "no such model file" in capsys.readouterr().err
+    assert main(["recognition", "default", "--shipped"]) == 0
+    assert "(shipped)" in capsys.readouterr().out

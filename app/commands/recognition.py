@@ -72,7 +72,49 @@ def add_parser(sub) -> None:
     ev.add_argument("--pretrain-epochs", type=int, default=30)
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=run_evaluate)
+    ls = s.add_parser("models", help="the recognition models of the catalog (and the shipped "
+                                     "one); * marks the default")
+    ls.add_argument("--db", metavar="URL", help="catalog (default: $MEXLAB_DB or the user's)")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=run_models)
+    df = s.add_parser("default", help="show or set the default model (used when none is named)")
+    df.add_argument("model", nargs="?", type=Path, metavar="M.pt", help="make this model the default")
+    df.add_argument("--shipped", action="store_true", help="go back to the shipped model")
+    df.set_defaults(func=run_default)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+
+
+def run_models(args) -> int:
+    from app.models_state import ModelsState
+
+    st = ModelsState(args.db)
+    rows = st.refresh()
+    if args.json:
+        print(json.dumps({"models": rows, "catalog_error": st.error,
+                          "default_error": st.default_error}, indent=1, default=str))
+        return 0
+    for m in (st.error, st.default_error):
+        if m:
+            print(f"note: {m}", file=sys.stderr)
+    cols = ("default", "name", "date", "views", "UF1", "UAR", "sha256")
+    print("  ".join(cols))
+    for i in range(len(rows)):
+        print("  ".join(st.cell(i, c) or "-" for c in cols))
+    return 0
+
+
+def run_default(args) -> int:
+    from analysis.recognition import modelfile
+
+    if args.shipped and args.model:
+        raise MexlabError("give a model or --shipped, not both")
+    if args.shipped:
+        modelfile.set_default_model(None)
+    elif args.model:
+        modelfile.set_default_model(args.model)
+    p = modelfile.default_model()
+    print(f"default recognition model: {p}" + (" (shipped)" if p == modelfile.DEFAULT_MODEL else ""))
+    return 0
 
 
 def _views(text: str) -> tuple[str, ...]:
