@@ -30,6 +30,10 @@ Decisions (see also the comments where they are applied):
   killed), ``unknown`` when the file holds no stream or only some streams have footers.
 * **Damaged files.** The XDF's chunk structure is scanned first (cheap: lengths only); a file cut
   inside a chunk is read up to its last complete chunk.
+* **Some streams only.** ``select`` (a list of ``{"name": …}`` / ``{"type": …}``, as pyxdf's
+  ``select_streams``) hands pyxdf only the chunks of the matching streams: a frame index and the
+  markers of a long recording are read without parsing its kHz EMG. Status and problems then concern
+  the selected streams.
 """
 
 from __future__ import annotations
@@ -190,13 +194,53 @@ def _quiet_pyxdf():
             lg.disabled = was
 
 
-def _load_xdf(path: Path, scan: _Scan) -> list:
+def _matches(xml: bytes, select: list[dict]) -> bool:
+    """Whether a StreamHeader's XML names a stream that one of ``select``'s entries describes."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError:
+        return False
+    got = {k: (root.findtext(k) or "") for k in ("name", "type", "source_id")}
+    return any(all(got.get(k) == str(v) for k, v in entry.items()) for entry in select)
+
+
+def _selected_chunks(path: Path, scan: _Scan, select: list[dict]) -> bytes:
+    """The file's complete chunks, keeping of the stream chunks only those of selected streams."""
+    out = [_XDF_MAGIC]
+    keep: set[int] = set()
+    with open(path, "rb") as fh:
+        for start, end in scan.ranges:
+            pos = max(start, len(_XDF_MAGIC))
+            while pos < end:
+                fh.seek(pos)
+                nbytes = fh.read(1)[0]
+                length = int.from_bytes(fh.read(nbytes), "little")
+                stop = pos + 1 + nbytes + length
+                tag = int.from_bytes(fh.read(2), "little")
+                if tag in _STREAM_TAGS:
+                    sid = int.from_bytes(fh.read(4), "little")
+                    if tag == 2 and _matches(fh.read(stop - fh.tell()), select):
+                        keep.add(sid)
+                    if sid not in keep:
+                        pos = stop
+                        continue
+                fh.seek(pos)
+                out.append(fh.read(stop - pos))
+                pos = stop
+    return b"".join(out)
+
+
+def _load_xdf(path: Path, scan: _Scan, select: list[dict] | None = None) -> list:
     import pyxdf
 
     def source():
         # A file that ends inside a chunk (recorder killed, or still writing) or has a damaged
         # stretch is handed to pyxdf as its complete chunks only (in memory): pyxdf fails on a
         # partial chunk at the end, and on some kinds of damage.
+        if select is not None:
+            return io.BytesIO(_selected_chunks(path, scan, select))
         if scan.whole and path.stat().st_size == scan.size:
             return str(path)
         parts = []
@@ -290,10 +334,11 @@ def _summarize_stream(stream: dict) -> dict:
     return summary
 
 
-def read_xdf_robust(path: Path) -> XdfContents:
-    """Read and summarise one XDF file; raises SessionFormatError when it cannot be read at all."""
+def read_xdf_robust(path: Path, select: list[dict] | None = None) -> XdfContents:
+    """Read and summarise one XDF file (its ``select``-ed streams only, when given); raises
+    SessionFormatError when it cannot be read at all."""
     scan = _scan_xdf(path)
-    streams = _load_xdf(path, scan)
+    streams = _load_xdf(path, scan, select)
     summaries = [_summarize_stream(s) for s in streams]
     problems: list[str] = []
     for damage in scan.damage:
@@ -307,7 +352,8 @@ def read_xdf_robust(path: Path) -> XdfContents:
     else:
         status = "unknown"
         if not streams:
-            problems.append(f"{path.name} holds no streams")
+            problems.append(f"{path.name} holds no streams" if select is None
+                            else f"{path.name} holds none of the streams {select}")
         else:
             lacking = [s["name"] for s, has in zip(summaries, footers) if not has]
             problems.append(

@@ -90,3 +90,26 @@ def test_streams_are_read_once_per_file_version(tmp_path):
     make_session(folder, n_frames=60, emg=False)                       # the file changed
     c = read_streams(xdf)
     assert c is not a and c.named(names.RGB_FRAMES_STREAM).n_samples == 60
+
+
+def test_a_selection_reads_only_those_streams_with_the_same_samples(tmp_path):
+    from acquisition.session_read.streams import read_streams
+    from acquisition.xdf_read import read_xdf_robust
+    from tests.helpers_session import cut, make_session
+
+    xdf = make_session(tmp_path / "S") / names.XDF_NAME
+    sel = [{"name": names.RGB_FRAMES_STREAM}, {"type": "EMG"}]
+    part = read_xdf_robust(xdf, select=sel)
+    full = read_xdf_robust(xdf)
+    assert [s["name"] for s in part.summaries] == [names.RGB_FRAMES_STREAM, "sim-EMG"]
+    assert len(full.summaries) == 3 and part.status == full.status == "complete"
+    for p, f in zip(part.streams, (full.streams[0], full.streams[2])):
+        assert np.array_equal(p["time_stamps"], f["time_stamps"])
+    assert read_xdf_robust(xdf, select=[{"name": "nothing"}]).problems == \
+        [f"recording.xdf holds none of the streams {[{'name': 'nothing'}]}"]
+    cut(xdf, 0.7)                                                     # a cut file: selection too
+    got = read_streams(xdf, select=sel, use_cache=False)
+    assert [s.name for s in got.streams] == [names.RGB_FRAMES_STREAM, "sim-EMG"]
+    assert got.status == "interrupted"
+    whole = read_streams(xdf)                                         # a whole read serves selections
+    assert read_streams(xdf, select=[{"type": "EMG"}]).streams[0] is whole.named("sim-EMG")

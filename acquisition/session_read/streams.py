@@ -156,15 +156,23 @@ def to_stream(raw: dict) -> Stream:
 
 
 _CACHE: OrderedDict = OrderedDict()
-_CACHE_SIZE = 2
+_CACHE_SIZE = 4
 _LOCK = threading.Lock()
 
 
-def read_streams(xdf: Path | str, use_cache: bool = True) -> Recording:
-    """Every stream of ``xdf`` (see the module doc); SessionFormatError when it cannot be read."""
+def _selected(stream: Stream, select: list[dict]) -> bool:
+    got = {"name": stream.name, "type": stream.type, "source_id": stream.source_id}
+    return any(all(got.get(k) == str(v) for k, v in e.items()) for e in select)
+
+
+def read_streams(xdf: Path | str, select: list[dict] | None = None, use_cache: bool = True) -> Recording:
+    """Every stream of ``xdf`` (see the module doc), or those ``select`` describes (a list of
+    ``{"name": …}``/``{"type": …}``: only their chunks are parsed); SessionFormatError when the file
+    cannot be read. A selection is taken from a cached read of the whole file when there is one."""
     from acquisition.xdf_read import read_xdf_robust
 
     xdf = Path(xdf)
+    sel = tuple(tuple(sorted(e.items())) for e in select) if select is not None else None
     try:
         st = xdf.stat()
         key = (str(xdf.resolve()), st.st_size, st.st_mtime_ns)
@@ -172,10 +180,15 @@ def read_streams(xdf: Path | str, use_cache: bool = True) -> Recording:
         key = None                                  # read_xdf_robust says what is wrong
     if use_cache and key is not None:
         with _LOCK:
-            if key in _CACHE:
-                _CACHE.move_to_end(key)
-                return _CACHE[key]
-    got = read_xdf_robust(xdf)
+            for k in ((key, sel), (key, None)):
+                if k in _CACHE:
+                    _CACHE.move_to_end(k)
+                    rec = _CACHE[k]
+                    if k[1] is None and sel is not None:
+                        rec = Recording(rec.path, [s for s in rec.streams if _selected(s, select)],
+                                        rec.status, list(rec.notes))
+                    return rec
+    got = read_xdf_robust(xdf, select=select)
     notes = list(got.problems)
     if got.status == "interrupted":
         notes.append(f"{xdf.name}: the recording was interrupted; analysing what was recorded")
@@ -183,7 +196,7 @@ def read_streams(xdf: Path | str, use_cache: bool = True) -> Recording:
                     notes=notes)
     if key is not None:
         with _LOCK:
-            _CACHE[key] = rec
+            _CACHE[(key, sel)] = rec
             while len(_CACHE) > _CACHE_SIZE:
                 _CACHE.popitem(last=False)
     return rec

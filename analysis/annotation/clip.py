@@ -16,6 +16,7 @@ from acquisition.session_read.frame_clock import FrameClock
 from acquisition.session_read.names import (
     DEPTH_NAME,
     MARKER_STREAM,
+    RGB_FRAMES_STREAM,
     RGB_NAME,
     SIDECAR,
     XDF_NAME,
@@ -69,7 +70,7 @@ def _read_xdf(xdf: Path) -> tuple[tuple[np.ndarray, float] | None, list[tuple[fl
     from acquisition.session_read.streams import read_streams
 
     try:
-        rec = read_streams(xdf)
+        rec = read_streams(xdf, select=[{"name": RGB_FRAMES_STREAM}, {"name": MARKER_STREAM}])
     except MexlabError as exc:          # unreadable: fall back to the video's own times
         return None, [], [f"{exc}; frame times taken from the video"]
     markers = [(t, fields) for t, _e, fields, name in read_markers(rec.streams)

@@ -40,7 +40,7 @@ def channel_maps(xdf: Path, overrides: dict | None = None) -> tuple[str | None, 
     from acquisition.session_read.streams import read_streams
 
     try:
-        emg = read_streams(xdf).of_type("EMG")
+        emg = read_streams(xdf, select=[{"type": "EMG"}]).of_type("EMG")
     except MexlabError:              # unreadable: nothing to map (the caller's load says why)
         return None, []
     if not emg:

@@ -134,7 +134,7 @@ def load_emg(xdf: Path, n_frames: int, p: EmgParams | None = None) -> EmgEvidenc
 
     p = p or EmgParams()
     try:
-        rec = read_streams(xdf)
+        rec = read_streams(xdf, select=[{"type": "EMG"}, {"name": RGB_FRAMES_STREAM}])
     except MexlabError as exc:    # an XDF that cannot be read: spot without EMG, and say so
         return EmgEvidence([], np.zeros((n_frames, 0)), [f"{xdf}: EMG not used ({exc})"])
     emg = [s for s in rec.of_type("EMG") if s.n_samples and s.is_numeric]
