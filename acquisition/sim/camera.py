@@ -75,7 +75,7 @@ class SimulatedCamera:
         self.clock = clock
         self.rgb_mode, self.depth_mode = rgb, depth
         self.face = FaceRenderer(rgb.width, rgb.height, seed=seed)
-        self.depth = DepthRenderer(depth.width, depth.height)
+        self.depth = DepthRenderer(depth.width, depth.height, face=self.face)  # depth moves with the AUs
         sd = rs.software_device()
         self._color_sensor = sd.add_sensor("RGB Camera")
         self._depth_sensor = sd.add_sensor("Stereo Module")
@@ -144,7 +144,7 @@ class SimulatedCamera:
                 continue
             t_render = time.perf_counter()
             rgb, pose = self.face.render(k, self.schedule)
-            depth = self.depth.render(self._scale_pose(pose))
+            depth = self.depth.render(self._scale_pose(pose), self.face.au_coefficients(k, self.schedule))
             self.render_seconds += time.perf_counter() - t_render
             ts_ms = self.clock.to_wall_ms(due)
             self._inject(self._color_sensor, self._color_profile, rgb, 3, self.rgb_mode.width, ts_ms, k)

@@ -49,7 +49,7 @@ def write_camera_file(path: Path, n_frames: int, rgb: Mode = DEFAULT_RGB, depth:
     t0 = t0_ms / 1000.0
     for k in range(n_frames):
         img, pose = cam.face.render(k, schedule)
-        d = cam.depth.render(cam._scale_pose(pose))
+        d = cam.depth.render(cam._scale_pose(pose), cam.face.au_coefficients(k, schedule))
         ts = (t0 + k / fps) * 1000.0
         cam._inject(cam._color_sensor, cam._color_profile, img, 3, rgb.width, ts, k + 1)
         cam._inject(cam._depth_sensor, cam._depth_profile, d, 2, depth.width, ts, k + 1)
