@@ -17,6 +17,7 @@ import av
 import numpy as np
 
 from acquisition.session_read.ahead import END, DecodeAhead
+from acquisition.session_read.video import FrameStream, open_video
 from protocols.errors import ProtocolError
 
 AUDIO_RATE = 48000
@@ -52,61 +53,38 @@ class VideoFrame:
 
 
 class VideoReader:
-    """Frames of a stimulus video, decoded ahead in a thread and scaled to fit ``box`` (w, h)."""
+    """Frames of a stimulus video, decoded ahead in a thread and scaled to fit ``box`` (w, h): the
+    session-reading layer's :class:`~acquisition.session_read.video.FrameStream` with the size the
+    display draws at."""
 
     def __init__(self, path: Path, box: tuple[int, int], ahead: int = 24):
         self.path = Path(path)
-        self._c = av.open(str(path))
-        if not self._c.streams.video:
-            self._c.close()
-            raise ProtocolError(f"{path}: no video stream")
-        vs = self._c.streams.video[0]
-        vs.thread_type = "AUTO"
-        self.fps = float(vs.average_rate or vs.guessed_rate or 30.0)
-        self.frames_declared = vs.frames or None
-        w, h = vs.codec_context.width, vs.codec_context.height
+        c = open_video(path, ProtocolError)       # the picture's size, to fit it into the box
+        w, h = c.streams.video[0].codec_context.width, c.streams.video[0].codec_context.height
+        c.close()
         s = min(box[0] / w, box[1] / h)
         self.size = (max(2, int(w * s) // 2 * 2), max(2, int(h * s) // 2 * 2))
-        self.has_audio = bool(self._c.streams.audio)
-        self.error: str | None = None
-        self.eof = False
-        self._ahead = DecodeAhead(self._run, ahead, "mexlab-video-decode")
+        self._frames = FrameStream(path, want_rgb=True, gray=False, prefetch=ahead, size=self.size,
+                                   error=ProtocolError)
+        self.fps = self._frames.fps
+        self.frames_declared = self._frames.frames_declared
+        self.has_audio = self._frames.has_audio
 
-    def _run(self, put) -> None:
-        first = None
-        try:
-            for i, fr in enumerate(self._c.decode(video=0)):
-                t = float(fr.time) if fr.time is not None else i / self.fps
-                first = t if first is None else first
-                img = fr.to_ndarray(format="rgb24", width=self.size[0], height=self.size[1])
-                if not put(VideoFrame(i, t - first, img)):
-                    return
-        except (av.error.FFmpegError, OSError, ValueError) as exc:
-            self.error = f"{self.path}: decoding stopped ({exc})"
+    @property
+    def error(self) -> str | None:
+        return self._frames.error
+
+    @property
+    def eof(self) -> bool:
+        return self._frames.eof
 
     def next(self, timeout: float = 2.0) -> VideoFrame | None:
         """The next frame in file order, or None at the end of the file."""
-        if self.eof:
-            return None
-        try:
-            item = self._ahead.get(timeout=timeout)
-        except queue.Empty:
-            self.error = self.error or f"{self.path}: the decoder fell behind by more than {timeout:g} s"
-            self.eof = True
-            return None
-        if item is END or isinstance(item, BaseException):
-            if isinstance(item, BaseException):
-                self.error = self.error or f"{self.path}: decoding stopped ({item})"
-            self.eof = True
-            return None
-        return item
+        fr = self._frames.next(timeout)
+        return VideoFrame(fr.index, fr.t, fr.rgb) if fr is not None else None
 
     def close(self) -> None:
-        self._ahead.close(timeout=2)
-        try:
-            self._c.close()
-        except Exception:  # noqa: BLE001 - closing after a decode error
-            pass
+        self._frames.close()
 
 
 class AudioReader:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from acquisition.errors import MexlabError
-from acquisition.session_read.ahead import DecodeAhead
+from acquisition.session_read.ahead import END, DecodeAhead
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".m4v", ".webm")
 _YUV_LUMA = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21",
@@ -145,32 +145,43 @@ def rgb_of(frame) -> np.ndarray:
     return frame.to_ndarray(format="rgb24")
 
 
-def iter_frames(path, *, want_rgb: Callable[[int], bool] | bool = False, gray: bool = True,
-                start: int = 0, stop: int | None = None, prefetch: int = 8
-                ) -> Iterator[VideoFrame]:
-    """Frames ``start .. stop-1`` of ``path``, decoded ahead in a background thread.
+class FrameStream:
+    """Frames of a video in file order, decoded ahead in a thread (:class:`DecodeAhead`).
 
-    ``want_rgb``: True, False or a predicate on the frame number. 16-bit grey video (depth) comes
-    as ``raw`` (uint16). A file that breaks off (a recording cut by a crash) ends the iteration at
-    the last frame that decodes; a file whose first frame does not decode raises MexlabError.
+    ``want_rgb``: True, False or a predicate on the frame number; ``size`` (w, h): RGB scaled to it
+    (the stimulus player draws at that size); ``gray``: the luma plane too. 16-bit grey video
+    (depth) comes as ``raw`` (uint16). A file that breaks off (a recording cut by a crash) ends at
+    the last frame that decodes, and :attr:`error` says why; a file whose first frame does not
+    decode is an error of type ``error`` naming the file.
     """
-    path = Path(path)
-    container = open_video(path)
-    wants = want_rgb if callable(want_rgb) else (lambda _i, _v=bool(want_rgb): _v)
 
-    def produce(put) -> None:
-        s = container.streams.video[0]
+    def __init__(self, path, *, want_rgb: Callable[[int], bool] | bool = False, gray: bool = True,
+                 start: int = 0, stop: int | None = None, prefetch: int = 8,
+                 size: tuple[int, int] | None = None, error: type[MexlabError] = MexlabError):
+        self.path = Path(path)
+        self._c = open_video(self.path, error)
+        s = self._c.streams.video[0]
+        self.fps = stream_fps(s, 30.0)
+        self.frames_declared = int(s.frames or 0) or None
+        self.width, self.height = int(s.codec_context.width), int(s.codec_context.height)
+        self.has_audio = bool(self._c.streams.audio)
+        self.error: str | None = None          # why decoding stopped before the end of the file
+        self.eof = False
+        self._wants = want_rgb if callable(want_rgb) else (lambda _i, _v=bool(want_rgb): _v)
+        self._gray, self._start, self._stop, self._size, self._err = gray, start, stop, size, error
+        self._ahead = DecodeAhead(self._produce, prefetch)
+
+    def _produce(self, put) -> None:
+        s = self._c.streams.video[0]
         s.thread_type = "AUTO"
         tb = float(s.time_base) if s.time_base else 0.0
-        t0 = None
-        i = -1
-        n_out = 0
+        t0, i, n_out = None, -1, 0
         try:
-            for frame in container.decode(s):
+            for frame in self._c.decode(s):
                 i += 1
-                if i < start:
+                if i < self._start:
                     continue
-                if stop is not None and i >= stop:
+                if self._stop is not None and i >= self._stop:
                     break
                 pts = frame.pts if frame.pts is not None else i
                 t0 = pts if t0 is None else t0
@@ -178,26 +189,67 @@ def iter_frames(path, *, want_rgb: Callable[[int], bool] | bool = False, gray: b
                 fmt = frame.format.name
                 if fmt.startswith(("gray16", "gray1")):
                     item = VideoFrame(i, t, None, None, frame.to_ndarray())
+                elif self._size is not None:
+                    item = VideoFrame(i, t, gray_of(frame) if self._gray else None,
+                                      frame.to_ndarray(format="rgb24", width=self._size[0],
+                                                       height=self._size[1]) if self._wants(i) else None)
                 else:
-                    item = VideoFrame(i, t, gray_of(frame) if gray else None,
-                                      rgb_of(frame) if wants(i) else None)
+                    item = VideoFrame(i, t, gray_of(frame) if self._gray else None,
+                                      rgb_of(frame) if self._wants(i) else None)
                 if not put(item):
                     return
                 n_out += 1
         except Exception as exc:  # noqa: BLE001 - corrupt/truncated stream
+            self.error = f"{self.path}: decoding stopped after {n_out} frame(s) ({reason(exc)})"
             if n_out == 0:
-                put(MexlabError(f"{path}: the video cannot be decoded ({reason(exc)})"))
+                put(self._err(f"{self.path}: the video cannot be decoded ({reason(exc)})"))
             return
         if n_out == 0:
-            put(MexlabError(f"{path}: the video holds no decodable frame"
-                            + (f" at or after frame {start}" if start else "")))
+            put(self._err(f"{self.path}: the video holds no decodable frame"
+                          + (f" at or after frame {self._start}" if self._start else "")))
 
-    ahead = DecodeAhead(produce, prefetch)
+    def __iter__(self) -> Iterator[VideoFrame]:
+        return iter(self._ahead)
+
+    def next(self, timeout: float | None = None) -> VideoFrame | None:
+        """The next frame, or None at the end (or when none came within ``timeout`` s, or decoding
+        failed: :attr:`error` says so)."""
+        import queue
+
+        if self.eof:
+            return None
+        try:
+            item = self._ahead.get(timeout=timeout)
+        except queue.Empty:
+            self.error = self.error or f"{self.path}: the decoder fell behind by more than {timeout:g} s"
+            self.eof = True
+            return None
+        if item is END or isinstance(item, BaseException):
+            if isinstance(item, BaseException):
+                self.error = self.error or str(item)
+            self.eof = True
+            return None
+        return item
+
+    def close(self) -> None:
+        self._ahead.close()
+        try:
+            self._c.close()
+        except Exception:  # noqa: BLE001, S110 - closing after a decode error
+            pass
+
+
+def iter_frames(path, *, want_rgb: Callable[[int], bool] | bool = False, gray: bool = True,
+                start: int = 0, stop: int | None = None, prefetch: int = 8
+                ) -> Iterator[VideoFrame]:
+    """Frames ``start .. stop-1`` of ``path``, decoded ahead in a background thread (see
+    :class:`FrameStream`: a cut file ends at its last decodable frame; a file whose first frame
+    does not decode raises MexlabError)."""
+    stream = FrameStream(path, want_rgb=want_rgb, gray=gray, start=start, stop=stop, prefetch=prefetch)
     try:
-        yield from ahead
+        yield from stream
     finally:
-        ahead.close()
-        container.close()
+        stream.close()
 
 
 def read_frames(path, indices, *, rgb: bool = True) -> dict[int, np.ndarray]:
