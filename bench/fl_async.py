@@ -44,6 +44,38 @@ def make_sites(folder: Path, seed: int = 7) -> list[str]:
     return specs
 
 
+def rig_sets(folder: Path, n_site_subjects: int = 20, n_test_subjects: int = 6,
+             per_subject: int = 12, size=(480, 360), views=("rgb", "diff")) -> tuple[Path, Path]:
+    """The simulated rig's recognition data (analysis/recognition/rigdata.py, read through the
+    casme3 reader, features by analysis/recognition/features.py): the sites' subjects from the
+    *tuning* people, the final test subjects from the *held-out* people (never seen by a site, never
+    used to choose a setting). Written once to FOLDER/sites.npz and FOLDER/test.npz."""
+    from analysis.federated import site
+    from analysis.recognition import task
+    from analysis.recognition.rigdata import make_rig_release
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, split, n, seed in (("sites", "tuning", n_site_subjects, 0),
+                                 ("test", "heldout", n_test_subjects, 1)):
+        npz = folder / f"{name}.npz"
+        if not npz.exists():
+            rel = folder / f"{name}_release"
+            if not rel.exists():
+                t0 = time.monotonic()
+                make_rig_release(rel, split=split, n_subjects=n, per_subject=per_subject, size=size,
+                                 seed=seed, progress=lambda i, k, who: print(
+                                     f"{name}: rendered subject {i}/{k} ({who})", file=sys.stderr, flush=True))
+                print(f"{name}: release {time.monotonic() - t0:.0f} s", file=sys.stderr, flush=True)
+            t0 = time.monotonic()
+            data = task.load_dataset([f"casme3:{rel}"], "3", tuple(views))
+            site.save_features(npz, data)
+            print(f"{name}: {len(data)} samples, {data.summary}, features {time.monotonic() - t0:.0f} s",
+                  file=sys.stderr, flush=True)
+        out.append(npz)
+    return out[0], out[1]
+
+
 def time_to(history: list[dict], target: float) -> float | None:
     for h in history:
         if h.get("uf1", -1) >= target:
@@ -116,17 +148,104 @@ def deploy_run(n_sites: int, updates: int, seed: int) -> dict:
                 "site_processes_mb": {k: round(v / mb) for k, v in per_s.items()}}
 
 
+def slow_site_alone(spec: str, n_sites: int, slow: int, views, rc: dict, epochs_list) -> dict:
+    """The slow site trained on its own training subjects only (no federation), scored on its own
+    held-out subjects, for each budget in ``epochs_list`` (local epochs)."""
+    from analysis.federated import apps
+    from analysis.federated.runner import split_config
+    from analysis.recognition import task
+
+    conf = split_config([spec], n_sites, views, "3")[slow]
+    _, sd = apps.node_site(conf)
+    out = {}
+    for ep in epochs_list:
+        model = task.new_model(len(sd.class_names), tuple(views), int(rc["seed"]))
+        task.train(model, sd.train, epochs=max(1, int(ep)), lr=float(rc["lr"]), seed=int(rc["seed"]),
+                   batch_size=int(rc["batch-size"]))
+        out[str(ep)] = round(float(task.evaluate(model, sd.held)["uf1"]), 4)
+    return out
+
+
+def med(xs):
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    n = len(xs)
+    return xs[n // 2] if n % 2 else round((xs[n // 2 - 1] + xs[n // 2]) / 2, 4)
+
+
+# the settings compared (chosen on the sites' own held-out subjects, never on the test subjects)
+GRID = {
+    "fedavg": {"strategy": "fedavg"},
+    "fedbuff-k3": {"strategy": "fedbuff", "k": 3, "server-lr": 1.0},
+    "fedbuff-k5": {"strategy": "fedbuff", "k": 5, "server-lr": 1.0},
+    "fedbuff-k3-lr0.5": {"strategy": "fedbuff", "k": 3, "server-lr": 0.5},
+    "fedbuff-k5-m0.5": {"strategy": "fedbuff", "k": 5, "server-lr": 0.5, "server-momentum": 0.5},
+    "fedbuff-k3-a1": {"strategy": "fedbuff", "k": 3, "server-lr": 1.0, "a": 1.0},
+    "fedasync-0.3": {"strategy": "fedasync", "alpha": 0.3},
+    "fedasync-0.5": {"strategy": "fedasync", "alpha": 0.5},
+    "fedasync-0.8": {"strategy": "fedasync", "alpha": 0.8},
+}
+
+
+def summarize(rows: dict, seeds) -> dict:
+    """Medians over the runs of each setting; the chosen FedBuff / FedAsync setting is the one with
+    the best median UF1 on the sites' own held-out subjects (never the test subjects)."""
+    summary = {"seeds": list(seeds), "per_seed": rows,
+               "median": {s: {k: med([row[k] for row in v]) for k in v[0]
+                              if isinstance(v[0][k], (int, float)) or v[0][k] is None}
+                          for s, v in rows.items()}}
+    for s, v in rows.items():
+        if "slow_site_alone_uf1" in v[0]:
+            summary["median"][s]["slow_site_alone_uf1"] = {
+                "same_time" if i == 0 else "long": med([list(r["slow_site_alone_uf1"].values())[i] for r in v])
+                for i in range(len(v[0]["slow_site_alone_uf1"]))}
+    for strat in ("fedbuff", "fedasync"):
+        cands = [n for n in rows if n.startswith(strat)]
+        if cands:
+            summary[f"chosen_{strat}"] = max(cands, key=lambda n: summary["median"][n]["heldout_uf1"])
+    return summary
+
+
+def merge(files: list[Path]) -> dict:
+    """One summary from several bench JSON files (e.g. one process per seed)."""
+    parts = [json.loads(f.read_text()) for f in files]
+    rows, seeds = {}, []
+    for part in parts:
+        seeds += part["summary"]["seeds"]
+        for name, v in part["summary"]["per_seed"].items():
+            rows.setdefault(name, []).extend(v)
+    out = {k: parts[0][k] for k in parts[0] if k not in ("runs", "summary", "load_after")}
+    out["loads"] = [(p["load_before"], p["load_after"]) for p in parts]
+    out["summary"] = summarize(rows, seeds)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=6)
-    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--data", choices=("rig", "synthetic"), default="rig")
+    ap.add_argument("--rig-dir", type=Path, default=Path(tempfile.gettempdir()) / "mexlab-fl-rig",
+                    help="rig data sets (made there once, ~4-10 min)")
+    ap.add_argument("--rig-subjects", type=int, default=40, help="subjects across the sites (rig)")
+    ap.add_argument("--rounds", type=int, default=10, help="FedAvg rounds (async: 5x updates per round x3)")
+    ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--seeds", default="7", help="data seeds, comma-separated (medians reported)")
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--seeds", default="0,1,2", help="training seeds (rig) / data seeds (synthetic)")
+    ap.add_argument("--settings", default=",".join(GRID), help=f"of {', '.join(GRID)}")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--deploy", type=int, default=0, metavar="N",
                     help="instead: one real loopback deployment with N sites (wall time, memory)")
+    ap.add_argument("--merge", type=Path, nargs="+", help="instead: merge these bench JSON files")
     a = ap.parse_args()
 
+    if a.merge:
+        res = merge(a.merge)
+        print(json.dumps({"median": res["summary"]["median"],
+                          **{k: v for k, v in res["summary"].items() if k.startswith("chosen")}}, indent=1))
+        if a.json:
+            a.json.write_text(json.dumps(res, indent=1))
+        return 0
     if a.deploy:
         res = deploy_run(a.deploy, 5 * a.rounds, 7)
         res["load"] = os.getloadavg()
@@ -137,66 +256,78 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(1)
+    from analysis.federated import site
     from analysis.federated.runner import simulate
 
+    n_sites, slow = 5, 4
     speeds = [1.0, 1.0, 1.0, 1.0, 8.0]
+    views = ("rgb", "diff") if a.data == "rig" else ("rgb", "depth")
+    settings = [x for x in a.settings.split(",") if x]
     out = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "load_before": os.getloadavg(),
-           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "speeds": speeds,
-           "rounds": a.rounds, "epochs": a.epochs, "lr": a.lr, "runs": {}}
+           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "speeds": speeds, "data": a.data,
+           "rounds": a.rounds, "epochs": a.epochs, "lr": a.lr, "batch_size": a.batch_size, "runs": []}
     seeds = [int(x) for x in a.seeds.split(",")]
-    per_seed = []
+    test = None
+    if a.data == "rig":
+        sites_npz, test_npz = rig_sets(a.rig_dir, n_site_subjects=a.rig_subjects,
+                                       n_test_subjects=max(6, a.rig_subjects // 4), per_subject=20)
+        test = site.read_features(str(test_npz), views)
+    rows = {}
     for seed in seeds:
-        runs = {}
         with tempfile.TemporaryDirectory() as tmp:
-            specs = make_sites(Path(tmp), seed)
-            base = {"epochs": a.epochs, "lr": a.lr, "views": "rgb,depth", "k": 3, "alpha": 0.5, "a": 0.5,
-                    "tau-max": 32, "min-sites": 5, "seed": 0}
-            # the async runs get 3x FedAvg's update budget: enough virtual time for the slow site
-            # to send a few updates (FedAvg waits for it every round)
-            for strat, n in (("fedavg", a.rounds), ("fedbuff", 15 * a.rounds), ("fedasync", 15 * a.rounds)):
+            specs = ([f"features:{sites_npz}"] if a.data == "rig" else make_sites(Path(tmp), 7 + seed))
+            base = {"epochs": a.epochs, "lr": a.lr, "batch-size": a.batch_size, "views": ",".join(views),
+                    "k": 3, "alpha": 0.5, "a": 0.5, "tau-max": 32, "min-sites": n_sites,
+                    "seed": seed if a.data == "rig" else 0}
+            runs = {}
+            for name in settings:
+                rc = {**base, **GRID[name]}
+                # async: 3x FedAvg's update budget (FedAvg waits for the slow site every round)
+                rc["updates"] = a.rounds if rc["strategy"] == "fedavg" else 15 * a.rounds
                 t0 = time.monotonic()
-                r = simulate(specs, 5, speeds, {**base, "strategy": strat, "updates": n})
+                r = simulate(specs, n_sites, speeds, rc, test=test)
                 r["wall_s"] = round(time.monotonic() - t0, 1)
                 r.pop("events", None)
-                runs[strat] = r
-                print(f"seed {seed} {strat}: final UF1 {r['final']['uf1']:.3f}, pooled (same budget) "
-                      f"{r['pooled']['uf1']:.3f}, virtual {r['virtual_time']:.1f} s, wall {r['wall_s']} s",
-                      file=sys.stderr, flush=True)
-        per_seed.append(runs)
-    out["runs"] = per_seed
-
-    def med(xs):
-        xs = sorted(x for x in xs if x is not None)
-        return xs[len(xs) // 2] if xs else None
-
-    rows = {}
-    for runs in per_seed:
-        target = runs["fedavg"]["final"]["uf1"]
-        t_avg = time_to(runs["fedavg"]["history"], target)
-        for strat, r in runs.items():
-            tt = time_to(r["history"], target)
-            slow = [s["uf1"] for s in r["per_site"] if s["speed"] == 8.0][0]
-            others = sorted(s["uf1"] for s in r["per_site"] if s["speed"] != 8.0)
-            rows.setdefault(strat, []).append({
-                "target_uf1": target, "time_to_target": tt, "fedavg_time_to_target": t_avg,
-                "time_ratio_vs_fedavg": round(tt / t_avg, 3) if tt is not None and t_avg else None,
-                "final_uf1": r["final"]["uf1"], "final_uar": r["final"]["uar"],
-                "pooled_uf1": r["pooled"]["uf1"], "final_minus_pooled": round(r["final"]["uf1"] - r["pooled"]["uf1"], 4),
-                "virtual_time": r["virtual_time"], "updates": r["updates"],
-                "slow_site_uf1": slow, "other_sites_uf1_median": others[len(others) // 2],
-                "slow_minus_others": round(slow - others[len(others) // 2], 4),
-                "slow_site_updates": [s["updates"] for s in r["per_site"] if s["speed"] == 8.0][0],
-                "bytes_per_update": round(r["bytes_sent"] / max(r["updates"], 1)),
-                "bytes_sent_run": r["bytes_sent"], "bytes_received_run": r["bytes_received"],
-                "wall_s": r["wall_s"]})
-    summary = {"seeds": seeds, "per_seed": rows,
-               "median": {s: {k: med([row[k] for row in v]) for k in v[0]} for s, v in rows.items()}}
+                runs[name] = r
+                print(f"seed {seed} {name}: held-out UF1 {r['final']['uf1']:.3f} (pooled {r['pooled']['uf1']:.3f})"
+                      + (f", test {r['test_final']['uf1']:.3f} (pooled {r['test_pooled']['uf1']:.3f})" if test else "")
+                      + f", virtual {r['virtual_time']:.1f} s, wall {r['wall_s']} s", file=sys.stderr, flush=True)
+            alone = None
+            if a.data == "rig":
+                n_slow = max(r["per_site"][slow]["updates"] for r in runs.values())
+                alone = slow_site_alone(specs[0], n_sites, slow, views, base,
+                                        [a.epochs * max(1, n_slow), a.epochs * a.rounds * 3])
+        target = runs["fedavg"]["final"]["uf1"] if "fedavg" in runs else None
+        t_avg = time_to(runs["fedavg"]["history"], target) if target is not None else None
+        for name, r in runs.items():
+            tt = time_to(r["history"], target) if target is not None else None
+            others = [x["uf1"] for i, x in enumerate(r["per_site"]) if i != slow]
+            row = {"seed": seed, "heldout_uf1": r["final"]["uf1"], "heldout_pooled_uf1": r["pooled"]["uf1"],
+                   "heldout_minus_pooled": round(r["final"]["uf1"] - r["pooled"]["uf1"], 4),
+                   "time_to_fedavg_final": tt,
+                   "time_ratio_vs_fedavg": round(tt / t_avg, 3) if tt is not None and t_avg else None,
+                   "virtual_time": r["virtual_time"], "updates": r["updates"],
+                   "slow_site_uf1": r["per_site"][slow]["uf1"], "slow_site_updates": r["per_site"][slow]["updates"],
+                   "other_sites_uf1_median": med(others),
+                   "slow_minus_others": round(r["per_site"][slow]["uf1"] - med(others), 4),
+                   "bytes_per_update": round(r["bytes_sent"] / max(r["updates"], 1)),
+                   "bytes_sent_run": r["bytes_sent"], "wall_s": r["wall_s"]}
+            if test is not None:
+                row.update({"test_uf1": r["test_final"]["uf1"], "test_uar": r["test_final"]["uar"],
+                            "test_pooled_uf1": r["test_pooled"]["uf1"],
+                            "test_minus_pooled": round(r["test_final"]["uf1"] - r["test_pooled"]["uf1"], 4)})
+            if alone:
+                row["slow_site_alone_uf1"] = alone
+            rows.setdefault(name, []).append(row)
+        out["runs"].append({k: {kk: vv for kk, vv in v.items()} for k, v in runs.items()})
+    summary = summarize(rows, seeds)
     summary["peak_rss_mb_one_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     out["summary"] = summary
     out["load_after"] = os.getloadavg()
-    print(json.dumps(summary["median"], indent=1))
+    print(json.dumps({"median": summary["median"],
+                      **{k: v for k, v in summary.items() if k.startswith("chosen")}}, indent=1))
     if a.json:
-        a.json.write_text(json.dumps(out, indent=1))
+        a.json.write_text(json.dumps(out, indent=1, default=float))
     return 0
 
 

@@ -54,6 +54,24 @@ def test_fedbuff_server_lr_and_drops_too_stale():
     np.testing.assert_allclose(s.x[0], [3.0 + 0.5 * 2 / math.sqrt(2)], rtol=1e-6)
 
 
+def test_fedbuff_server_momentum_accumulates_steps():
+    s = FedBuff(W(0.0), k=1, server_lr=0.5, momentum=0.5)
+    s.receive(Update("a", 0, W(2.0), n=1))          # m = 2; x = 0 + 0.5*2 = 1
+    np.testing.assert_allclose(s.x[0], [1.0])
+    s.receive(Update("a", 1, W(4.0), n=1))          # m = 0.5*2 + 4 = 5; x = 1 + 2.5 = 3.5
+    np.testing.assert_allclose(s.x[0], [3.5])
+    s.receive(Update("b", 1, W(-2.0), n=1))         # tau 1: g = -2/sqrt2; m = 2.5 + g; x += 0.5 m
+    m = 2.5 - 2 / math.sqrt(2)
+    np.testing.assert_allclose(s.x[0], [3.5 + 0.5 * m], rtol=1e-6)
+    # a rejected update leaves the momentum alone
+    ev = s.receive(Update("bad", 3, W(float("nan")), n=1))
+    assert ev.kind == "rejected"
+    np.testing.assert_allclose(s.m[0], [m], rtol=1e-6)
+    for bad in ({"server_lr": 0.0}, {"momentum": 1.0}, {"momentum": -0.1}):
+        with pytest.raises(ValueError):
+            FedBuff(W(0.0), **bad)
+
+
 def test_fedasync_mixes_with_staleness_damped_alpha():
     s = FedAsync(W(0.0, 0.0), alpha=0.5)
     s.receive(Update("a", 0, W(2.0, 4.0), n=1))     # alpha_t = .5: x = .5*0 + .5*(0+[2,4]) = [1,2]

@@ -40,6 +40,9 @@ def flower_env(home: Path) -> dict:
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["PYTHONUNBUFFERED"] = "1"          # their logs are read while they run (fl site)
     env.update({"FLWR_HOME": str(home), "FLWR_TELEMETRY_ENABLED": "0", "FLWR_DISABLE_UPDATE_CHECK": "1"})
+    # flower-superexec looks for a new task (a message for the ClientApp, a run for the ServerApp)
+    # every second by default; 0.2 s takes up to 0.8 s off every message for a few polls' CPU
+    env.setdefault("FLWR_SUPEREXEC_TASK_POLL_INTERVAL", "0.2")
     return env
 
 

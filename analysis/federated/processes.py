@@ -15,9 +15,18 @@ from analysis.federated import deploy
 
 
 def coordinator(address: str, run_config: dict, out: Path, *, insecure: bool, certs: dict,
-                supernode_auth: bool, timeout_s: float | None = None) -> dict:
+                supernode_auth: bool, timeout_s: float | None = None, site_keys=()) -> dict:
     host, port = deploy.parse_address(address, "--address")
     deploy.check_security(host, insecure, certs, "mexlab fl coordinator")
+    if supernode_auth and insecure:
+        raise MexlabError("mexlab fl coordinator: --supernode-auth needs TLS (Flower refuses it with "
+                          "--insecure); give --ssl-certfile, --ssl-keyfile and --ssl-ca-certfile")
+    if site_keys and not supernode_auth:
+        raise MexlabError("mexlab fl coordinator: --site-keys registers keys for --supernode-auth; "
+                          "add --supernode-auth")
+    for k in site_keys:
+        if not Path(k).is_file():
+            raise MexlabError(f"--site-keys {k}: no such file")
     if not deploy.port_free(host, port):
         raise MexlabError(f"--address {address}: port {port} is in use on {host} "
                           "(another coordinator? choose another port)")
@@ -44,6 +53,8 @@ def coordinator(address: str, run_config: dict, out: Path, *, insecure: bool, ce
             link = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT, env=env, cwd=out,
                                     start_new_session=True)
         deploy.wait_listening(host, port, link, 30, log, "the SuperLink")
+        for k in site_keys:
+            register_site(Path(k), env)
         print(f"mexlab fl: coordinator listening on {host}:{port}; sites join with "
               f"`mexlab fl site --coordinator {host}:{port} --data ...`", file=sys.stderr, flush=True)
         run = subprocess.Popen([deploy.tool("flwr"), "run", str(app), "mexlab", "--stream"],
@@ -69,6 +80,18 @@ def coordinator(address: str, run_config: dict, out: Path, *, insecure: bool, ce
         raise MexlabError(f"the federated run failed: {deploy.last_line(out / 'run.log')} "
                           f"(logs in {out}/run.log and {out}/superlink.log)")
     return status
+
+
+def register_site(pub: Path, env: dict) -> None:
+    """Register a site's public key with the running SuperLink (Flower's `flwr supernode register`)."""
+    r = subprocess.run([deploy.tool("flwr"), "supernode", "register", str(pub), "mexlab"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    text = (r.stdout + r.stderr).strip()
+    if r.returncode != 0 or "registered successfully" not in text:
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        raise MexlabError(f"--site-keys {pub}: Flower did not register it: "
+                          f"{(lines or ['(no output)'])[-1][-300:]}")
+    print(f"mexlab fl: site key {pub.name} registered", file=sys.stderr, flush=True)
 
 
 def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, root_cert: str | None,
@@ -146,6 +169,15 @@ def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, 
         print(f"mexlab fl: site {name}: the coordinator at {host}:{port} is gone (run over)",
               file=sys.stderr)
         return 0
+    if node.returncode not in (0, None) and _count(log, "Exit Code: 305"):
+        # Flower's SUPERNODE_CONNECTION_ERROR: the SuperLink answered but would not let it in
+        hint = ("is this site's public key registered on the coordinator (`flwr supernode register "
+                "KEY.pub`, docs/federated.md)?" if auth_key else
+                "does the coordinator require SuperNode authentication (--auth-key)?")
+        if not insecure:
+            hint += " Is --root-certificates the CA that signed the coordinator's certificate?"
+        raise MexlabError(f"site {name}: the coordinator at {host}:{port} did not let this site in "
+                          f"(Flower exit code 305: connection refused): {hint}")
     if node.returncode not in (0, None):
         raise MexlabError(f"site {name}: the SuperNode stopped (exit {node.returncode}): "
                           f"{deploy.last_line(log)}")

@@ -16,7 +16,8 @@ STRATEGIES = ("fedbuff", "fedasync", "fedavg")
 def loop_config(rc: dict) -> LoopConfig:
     cfg = LoopConfig()
     for key, attr, typ in (("strategy", "strategy", str), ("updates", "updates", int),
-                           ("epochs", "epochs", int), ("lr", "lr", float), ("k", "k", int),
+                           ("epochs", "epochs", int), ("lr", "lr", float), ("k", "k", int), ("server-lr", "server_lr", float),
+                           ("server-momentum", "server_momentum", float),
                            ("alpha", "alpha", float), ("a", "a", float), ("tau-max", "tau_max", int),
                            ("seed", "seed", int), ("min-sites", "min_sites", int),
                            ("wait-sites", "wait_sites_s", float), ("deadline", "deadline_s", float),
@@ -70,7 +71,7 @@ def serve(grid, rc: dict, *, clock=None, central_eval=None, quiet: bool = False)
         strat, log = run_async(grid, w0, cfg, sig, clock=clock, on_version=on_version, say=say, log=log,
                                on_reply=lambda v, t: rec.status(log, v, t))
         final_w, final_v = strat.weights(), strat.version
-    per_site = evaluate_everywhere(grid, final_w, final_v, sig)
+    per_site = evaluate_everywhere(grid, final_w, final_v, sig, skip=log.refused_nodes, late=log.busy_nodes)
     summary = {"strategy": cfg.strategy, "version": final_v, "virtual_time": round(clock.now(), 3),
                "updates": log.n_up, "history": history, "per_site": per_site,
                "bytes_up": log.bytes_up, "bytes_down": log.bytes_down,
@@ -101,8 +102,11 @@ def split_config(specs: list[str], n_sites: int, views, classes: str, truth=None
 
 
 def simulate(specs: list[str], n_sites: int, speeds: list[float], rc: dict, *, truth=None,
-             tamper=None, outages=None, on_send=None, pooled: bool = True, quiet: bool = True) -> dict:
-    """Run the ServerApp loop and the ClientApp in this process on a virtual clock."""
+             tamper=None, outages=None, on_send=None, pooled: bool = True, quiet: bool = True,
+             test=None) -> dict:
+    """Run the ServerApp loop and the ClientApp in this process on a virtual clock. ``test``: a
+    FeatureSet of subjects no site holds; the final and pooled models are also scored on it
+    (``out["test_final"]``, ``out["test_pooled"]``)."""
     from acquisition.errors import MexlabError
     from analysis.federated import apps
     from analysis.federated import site as site_mod
@@ -121,10 +125,10 @@ def simulate(specs: list[str], n_sites: int, speeds: list[float], rc: dict, *, t
     held = _concat([s.held for s in sites])
     cfg = loop_config(rc)
 
-    def central(weights):
+    def central(weights, on=None):
         model = task.new_model(len(held.class_names), views, cfg.seed)
         task.set_weights(model, weights)
-        m = task.evaluate(model, held)
+        m = task.evaluate(model, held if on is None else on)
         return {"uf1": round(float(m["uf1"]), 4), "uar": round(float(m["uar"]), 4)}
 
     if quiet:                                   # Flower's own INFO lines (FedAvg's round log)
@@ -144,6 +148,11 @@ def simulate(specs: list[str], n_sites: int, speeds: list[float], rc: dict, *, t
         task.train(model, train_all, epochs=ep, lr=cfg.lr, seed=cfg.seed, batch_size=cfg.batch_size)
         m = task.evaluate(model, held)
         out["pooled"] = {"uf1": round(float(m["uf1"]), 4), "uar": round(float(m["uar"]), 4)}
+        if test is not None:
+            mt = task.evaluate(model, test)
+            out["test_pooled"] = {"uf1": round(float(mt["uf1"]), 4), "uar": round(float(mt["uar"]), 4)}
+    if test is not None:
+        out["test_final"] = central(res["weights"], test)
     out["history"] = res["history"]
     out["per_site"] = [{"site": c["site-name"], "speed": sp,
                         "updates": res["sites"].get(c["site-name"], {}).get("updates", 0),

@@ -26,6 +26,8 @@ class LoopConfig:
     lr: float = 3e-3
     batch_size: int = 32
     k: int = 3
+    server_lr: float = 1.0
+    server_momentum: float = 0.0
     alpha: float = 0.5
     a: float = 0.5
     tau_max: int = 32
@@ -62,6 +64,8 @@ class RunLog:
     bytes_up: int = 0
     n_up: int = 0
     site_scores: dict = field(default_factory=dict)  # version -> [(uf1, uar, n)] the sites measured
+    refused_nodes: set = field(default_factory=set)  # nodes refused (bad model, no data): not asked again
+    busy_nodes: set = field(default_factory=set)     # nodes still training when the loop ended
 
     def scored(self) -> dict:
         """The newest version the sites have scored: sample-weighted UF1/UAR of their held-out sets."""
@@ -103,7 +107,7 @@ def run_async(grid, weights, cfg: LoopConfig, sig: str, *, clock=None, on_versio
     clock = clock or WallClock()
     log = log or RunLog()
     strat = make_strategy(cfg.strategy, weights, k=cfg.k, a=cfg.a, tau_max=cfg.tau_max,
-                          alpha=cfg.alpha)
+                          alpha=cfg.alpha, server_lr=cfg.server_lr, momentum=cfg.server_momentum)
     if on_version:
         on_version(0, strat.weights(), strat, clock.now())
     pending: dict[str, tuple[int, int]] = {}         # message id -> (node, version sent)
@@ -198,6 +202,8 @@ def run_async(grid, weights, cfg: LoopConfig, sig: str, *, clock=None, on_versio
                 on_reply(strat.version, clock.now())
         if not replies:
             clock.idle(grid)
+    log.refused_nodes |= set(banned)
+    log.busy_nodes = {node for node, _ in pending.values()}
     for mid, (node, v) in pending.items():        # still out at the end: not waited for
         log.event(clock.now(), {"kind": "not-waited", "site": node_site.get(node, f"node {node}"),
                                 "version": strat.version,
@@ -205,18 +211,39 @@ def run_async(grid, weights, cfg: LoopConfig, sig: str, *, clock=None, on_versio
     return strat, log
 
 
-def evaluate_everywhere(grid, weights, version: int, sig: str, timeout: float = 120.0) -> dict:
-    """Each site's own held-out scores for ``weights`` (site name → metrics)."""
+def evaluate_everywhere(grid, weights, version: int, sig: str, timeout: float = 120.0, *,
+                        skip=(), late=(), grace: float = 15.0) -> dict:
+    """Each site's own held-out scores for ``weights`` (site name → metrics). Refused nodes
+    (``skip``) are not asked. A site that was still training when the run ended (``late``; its
+    evaluation queues behind that update, and it may be a site that vanished and that Flower has not
+    yet missed) gets ``grace`` seconds more once every other site has answered; ``timeout`` bounds
+    the whole."""
     from flwr.app import Message
 
-    nodes = sorted(grid.get_node_ids())
+    nodes = [n for n in sorted(grid.get_node_ids()) if n not in set(skip)]
     msgs = [Message(train_content(weights, version, {"model-sig": sig}), dst_node_id=n,
                     message_type="evaluate") for n in nodes]
-    out = {}
-    for r in grid.send_and_receive(msgs, timeout=timeout):
-        if r.has_error():
-            continue
-        p = parse_reply(r)
-        if not p["error"]:
-            out[p["site"]] = p["metrics"]
+    ids = {mid: n for mid, n in zip(grid.push_messages(msgs), nodes) if mid}
+    out, t0, t_rest = {}, time.monotonic(), None
+    while ids and time.monotonic() - t0 < timeout:
+        for r in grid.pull_messages(list(ids)):
+            ids.pop(r.metadata.reply_to_message_id, None)
+            if r.has_error():
+                continue
+            p = parse_reply(r)
+            if not p["error"]:
+                out[p["site"]] = p["metrics"]
+        if ids and not set(ids.values()) - set(late):         # only late sites left
+            t_rest = t_rest or time.monotonic()
+            if time.monotonic() - t_rest > grace:
+                break
+        if ids:
+            nxt = getattr(grid, "next_arrival", None)           # the virtual grid: jump the clock
+            if nxt is not None:
+                t = nxt()
+                if t is None:
+                    break
+                grid.clock.t = max(grid.clock.t, t)
+            else:
+                time.sleep(0.2)
     return out

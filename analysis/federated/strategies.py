@@ -4,10 +4,11 @@ A site trains from global version ``base`` and sends ``delta = w_local - w_base`
 count ``n``. Its staleness is ``tau = current_version - base`` and its staleness factor
 ``s(tau) = (1 + tau) ** -a`` (a = 0.5: 1/sqrt(1+tau), as in FLSim's FedBuff).
 
-* :class:`FedBuff` (Nguyen et al. 2022) buffers K valid updates, then takes one server step
-  ``x <- x + eta * sum_i n_i s(tau_i) delta_i / sum_i n_i``: sample counts weigh the sites against each
-  other and the staleness factor damps stale updates in absolute terms (all fresh: plain FedAvg of
-  the deltas). Updates staler than ``tau_max`` are dropped.
+* :class:`FedBuff` (Nguyen et al. 2022) buffers K valid updates, then takes one server step with
+  ``g = sum_i n_i s(tau_i) delta_i / sum_i n_i`` (sample counts weigh the sites against each other,
+  the staleness factor damps stale updates in absolute terms; all fresh: plain FedAvg of the
+  deltas): ``m <- beta m + g; x <- x + eta m`` (server learning rate eta, server momentum beta;
+  beta = 0: ``x <- x + eta g``, the paper's step). Updates staler than ``tau_max`` are dropped.
 * :class:`FedAsync` (Xie et al. 2019) merges each update on arrival:
   ``x <- (1 - alpha_t) x + alpha_t x_new`` with ``x_new = x_base + delta`` and
   ``alpha_t = alpha * s(tau)``; it keeps the last ``tau_max + 1`` versions to rebuild ``x_new``.
@@ -130,12 +131,18 @@ class FedBuff(_Base):
     name = "fedbuff"
 
     def __init__(self, weights: Weights, *, k: int = 3, a: float = 0.5, tau_max: int = 32,
-                 server_lr: float = 1.0):
+                 server_lr: float = 1.0, momentum: float = 0.0):
         super().__init__(weights, a=a, tau_max=tau_max)
         if k < 1:
             raise ValueError("the buffer size K must be >= 1")
+        if not server_lr > 0:
+            raise ValueError("the server learning rate must be > 0")
+        if not 0 <= momentum < 1:
+            raise ValueError("the server momentum must be in [0, 1)")
         self.k = k
         self.server_lr = server_lr
+        self.momentum = momentum
+        self.m: Weights | None = None          # server momentum buffer (float64)
         self.buffer: list[tuple[Update, float, int]] = []   # (update, s(tau), tau)
 
     def receive(self, u: Update) -> Event:
@@ -155,6 +162,9 @@ class FedBuff(_Base):
         for u, s_i, _ in self.buffer:
             for acc, d in zip(step, u.delta):
                 acc += (u.n * s_i / total_n) * np.asarray(d, dtype=np.float64)
+        if self.momentum > 0:
+            self.m = step if self.m is None else [self.momentum * m + d for m, d in zip(self.m, step)]
+            step = self.m
         self.x = [np.asarray(w + self.server_lr * d, dtype=np.float32) for w, d in zip(self.x, step)]
         self.version += 1
         self.merged_sites[self.version] = [b[0].site for b in self.buffer]
@@ -196,7 +206,8 @@ class FedAsync(_Base):
 def make_strategy(name: str, weights: Weights, **kw):
     """FedBuff or FedAsync by name (FedAvg is Flower's own, run by the server loop)."""
     if name == "fedbuff":
-        return FedBuff(weights, **{k: v for k, v in kw.items() if k in ("k", "a", "tau_max", "server_lr")})
+        return FedBuff(weights, **{k: v for k, v in kw.items() if k in ("k", "a", "tau_max", "server_lr",
+                                                                   "momentum")})
     if name == "fedasync":
         return FedAsync(weights, **{k: v for k, v in kw.items() if k in ("alpha", "a", "tau_max")})
     raise ValueError(f"unknown asynchronous strategy {name!r} (fedbuff, fedasync)")

@@ -23,6 +23,10 @@ def _common_training(p) -> None:
     p.add_argument("--epochs", type=int, default=2, help="local epochs per update (default 2)")
     p.add_argument("--lr", type=float, default=3e-3, help="local learning rate (default 0.003)")
     p.add_argument("--buffer", type=int, default=3, metavar="K", help="FedBuff: updates per server step")
+    p.add_argument("--server-lr", type=float, default=1.0, metavar="ETA",
+                   help="FedBuff: server learning rate on the buffered mean delta (default 1)")
+    p.add_argument("--server-momentum", type=float, default=0.0, metavar="BETA",
+                   help="FedBuff: server momentum (default 0: none)")
     p.add_argument("--alpha", type=float, default=0.5, help="FedAsync: mixing weight (default 0.5)")
     p.add_argument("--staleness-exponent", type=float, default=0.5, metavar="A",
                    help="s(tau) = (1+tau)^-A (default 0.5)")
@@ -40,8 +44,13 @@ def _run_config(args, count_default: int) -> dict:
     n = n if n is not None else (args.rounds or args.updates or count_default)
     if n < 1:
         raise MexlabError("--updates/--rounds must be >= 1")
+    if not args.server_lr > 0:
+        raise MexlabError(f"--server-lr {args.server_lr}: must be > 0")
+    if not 0 <= args.server_momentum < 1:
+        raise MexlabError(f"--server-momentum {args.server_momentum}: must be in [0, 1)")
     return {"strategy": args.strategy, "updates": int(n), "epochs": args.epochs, "lr": args.lr,
-            "k": args.buffer, "alpha": args.alpha, "a": args.staleness_exponent,
+            "k": args.buffer, "server-lr": args.server_lr,
+            "server-momentum": args.server_momentum, "alpha": args.alpha, "a": args.staleness_exponent,
             "tau-max": args.max_staleness, "clip": args.clip, "noise": args.noise,
             "classes": str(args.classes), "views": args.views}
 
@@ -62,6 +71,8 @@ def add_parser(sub) -> None:
     _tls(c, server=True)
     c.add_argument("--supernode-auth", action="store_true",
                    help="accept only SuperNodes whose public key is registered (flwr supernode register)")
+    c.add_argument("--site-keys", nargs="+", default=[], metavar="KEY.pub",
+                   help="with --supernode-auth: sites' public keys (OpenSSH EC) to register at start")
     c.set_defaults(func=run_coordinator)
 
     s = fsub.add_parser("site", help="join a coordinator as a site (Flower SuperNode + mexlab ClientApp)")
@@ -113,7 +124,7 @@ def run_coordinator(args) -> int:
              "ssl-ca-certfile": args.ssl_ca_certfile}
     out = args.out or _default_out()
     status = coordinator(args.address, rc, out, insecure=args.insecure, certs=certs,
-                         supernode_auth=args.supernode_auth)
+                         supernode_auth=args.supernode_auth, site_keys=args.site_keys)
     print(f"version {status['version']} in {out}/versions")
     return 0
 
