@@ -97,3 +97,52 @@ def test_live_flags_carry_the_recognised_class():
     assert micro[0].recognition_s < 0.5 * 4          # the ≤ 0.5 s budget, ×4 for a loaded machine
     s = live.summary()["live_spotting"]["recognition"]
     assert s["flags_classified"] >= 1 and s["error"] is None
+
+
+@pytest.mark.learning
+@pytest.mark.face_model
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_a_recording_s_live_flags_carry_classes(tmp_path):
+    """End to end: a rig camera file recorded with live spotting (the default model, loaded at
+    start): micro flags at the rig's micro-expressions carry a class and a confidence, and
+    session.json's live_spotting summary names the model."""
+    from acquisition.realsense.modes import Mode
+    from acquisition.recorder import Recorder
+    from acquisition.sim.camera_file import write_camera_file
+    from acquisition.sources import RecordConfig
+    from analysis.datasets.classes import rig_emotion
+    from app.live_spotting import LiveSpotting, load_spotter
+
+    n = 345
+    db3 = tmp_path / "rig.db3"
+    info = write_camera_file(db3, n, Mode(640, 480, 30), Mode(640, 480, 30), seed=1)
+    truth = [r for r in info["schedule"].ground_truth_rows()
+             if r["type"] == "micro" and r["offset"] < n - 15]
+    rec = Recorder(RecordConfig(out=tmp_path / "s", source="camera-file", camera_file=db3,
+                                register=False))
+    rec.prepare()
+    flags = []
+    live = LiveSpotting(rec, flags.append, spotter=load_spotter(30))
+    live.start()
+    t0 = time.monotonic()
+    while live.recognizer is None and live.recognition_error is None and time.monotonic() - t0 < 120:
+        time.sleep(0.1)                 # the model loads in its own thread; this test waits
+    assert live.recognition_error is None
+    rec.start()
+    while rec.should_stop() is None:
+        time.sleep(0.1)
+    meta = rec.stop("end of camera file")
+    live.stop()
+    summary = meta["live_spotting"]["recognition"]
+    assert summary["model"] == "recognition_default.safetensors" and summary["error"] is None
+    hits = [(t, f) for t in truth for f in flags
+            if f.flag.type == "micro" and abs(f.flag.apex - t["apex"]) <= 3]
+    assert hits, (truth, [(f.flag.onset, f.flag.apex, f.flag.type) for f in flags])
+    for t, f in hits:
+        assert f.label in ("negative", "positive", "surprise") and 0 < f.confidence <= 1
+        assert f.recognition_s is not None
+    assert summary["flags_classified"] >= len(hits)
+    known = [(rig_emotion(t["aus"]), f.label) for t, f in hits if rig_emotion(t["aus"]) != "others"]
+    print("truth vs live class:", known, [round(f.recognition_s, 3) for _, f in hits])
+    assert sum(a == b for a, b in known) >= len(known) / 2
