@@ -123,6 +123,35 @@ def consensus(rec: Reconciliation, choices: list[str] | None = None, rule: str =
     return sorted(out, key=lambda e: (e.onset, e.offset))
 
 
+class ReconcileChoices:
+    """A reconciliation being decided (what the reconcile dialog shows and edits): the pairs and
+    unpaired events of two coders, a choice per pair (``union`` until changed) and keep or drop
+    per unpaired event (kept until changed)."""
+
+    def __init__(self, a: list[Event], b: list[Event], coder_a: str, coder_b: str):
+        self.rec = reconcile(a, b, coder_a, coder_b)
+        self.choices = ["union"] * len(self.rec.pairs)
+        self.keep_a = [True] * len(self.rec.only_a)
+        self.keep_b = [True] * len(self.rec.only_b)
+
+    def choose(self, pair: int, choice: str) -> None:
+        if choice not in CHOICES:
+            raise MexlabError(f"unknown choice {choice!r} (choose one of {', '.join(CHOICES)})")
+        self.choices[pair] = choice
+
+    def keep(self, side: str, k: int, keep: bool) -> None:
+        (self.keep_a if side == "a" else self.keep_b)[k] = bool(keep)
+
+    def result(self, fps: float = 30.0) -> list[Event]:
+        """The consensus events the current choices give."""
+        return consensus(self.rec, self.choices, keep_a=self.keep_a, keep_b=self.keep_b, fps=fps)
+
+    def summary(self) -> str:
+        r = self.rec
+        return (f"{len(r.pairs)} pair(s) at IoU ≥ 0.5 · {len(r.only_a)} only {r.coder_a} · "
+                f"{len(r.only_b)} only {r.coder_b}")
+
+
 def session_consensus(store, session, coder_a: str, coder_b: str, rule: str = "union",
                       unpaired: str = "keep") -> tuple[Reconciliation, list[Event]]:
     """Reconcile two coders' codings of a session folder (or video) in ``store`` and store the

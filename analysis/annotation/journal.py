@@ -104,3 +104,56 @@ def replay(journal: Journal, coding) -> list[str]:
             done.append(f"{field} of event {uid[:8]} not restored: {exc}")
     journal.clear()
     return done
+
+
+class TypedText:
+    """The notes and AU fields as the coder types them (the view debounces the save): every
+    keystroke is journaled first; the notes are saved to the event they were typed for, even when
+    another event is selected by then; a field the catalog holds is marked saved in the journal."""
+
+    def __init__(self, journal: Journal, coding):
+        self.journal, self.coding = journal, coding
+        self.notes_uid: str | None = None       # the event whose notes await their save
+
+    def typed(self, uid: str, field: str, text: str) -> bool:
+        """A keystroke in ``field`` of event ``uid``; True when the notes' save is due (debounced)."""
+        self.journal.write(uid, field, text)
+        if field == "notes":
+            self.notes_uid = uid
+            return True
+        return False
+
+    def save_notes(self, shown: tuple[str, str] | None = None) -> bool:
+        """Save the notes awaiting their save; ``shown``: (uid, text) in the notes field now (else
+        the journal's text is saved). True when the coding changed; MexlabError when refused (the
+        text stays in the journal)."""
+        uid, self.notes_uid = self.notes_uid, None
+        if uid is None or uid not in self.coding.events:
+            return False
+        text = shown[1] if (shown is not None and shown[0] == uid) else self.journal.pending().get((uid, "notes"))
+        if text is None:
+            return False
+        changed = self.coding.events[uid].notes != text
+        if changed:
+            self.coding.update(uid, notes=text)
+        now = self.coding.events.get(uid)
+        if now is not None and now.notes == text:
+            self.journal.saved(uid, "notes")
+        return changed
+
+    def aus_saved(self, uid: str, typed: str) -> bool:
+        """After the AU field was applied: mark it saved when event ``uid`` holds the typed AUs
+        (text that is not AUs yet stays in the journal until corrected)."""
+        from acquisition.errors import MexlabError
+        from analysis.annotation.model import format_aus
+
+        now = self.coding.events.get(uid)
+        if now is None:
+            return False
+        try:
+            same = now.aus == format_aus(typed)
+        except MexlabError:
+            return False
+        if same:
+            self.journal.saved(uid, "aus")
+        return same

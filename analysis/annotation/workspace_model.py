@@ -65,6 +65,7 @@ class AnnotateModel:
         self.selected_uid: str | None = None
         self.pending: Pending | None = None
         self.matches: dict[str, list[str]] = {}   # event uid -> candidates that coincide with it
+        self.last_matched = 0                     # how many candidates of the last import coincided
         self.message = ""
         self.error = False
 
@@ -86,8 +87,32 @@ class AnnotateModel:
                 return k
         return None
 
-    def _say(self, text: str, error: bool = False) -> None:
+    def say(self, text: str, error: bool = False) -> None:
+        """The line the workspace shows next (``error``: in red)."""
         self.message, self.error = text, error
+
+    _say = say
+
+    def info_line(self, t: float, last_frame: int) -> str:
+        """The workspace's info line: frame, time (``t``, s) and what the coding keys will change
+        (the pending event, or the selected one when the frame is inside it)."""
+        n, sel = self.frame, self.selected()
+        if self.pending is not None:
+            what = "   " + self.pending.describe()
+        elif sel is not None and sel.onset <= n <= sel.offset:
+            what = f"   I/P/O edit event #{self.number(sel.uid)} ({sel.onset}-{sel.offset})"
+        else:
+            what = ""
+        return f"frame {n} / {last_frame}   t = {t:8.3f} s{what}"
+
+    def event_spans(self, time_of) -> tuple[list[tuple[float, float, str, str]], int | None]:
+        """The events as bands on the tracks, ``(t0, t1, status, label)`` numbered as in the table
+        (``time_of``: frame -> s; an event ends at the end of its offset frame), and the index of
+        the selected one (outlined), or None."""
+        evs = self.coding.sorted()
+        spans = [(time_of(e.onset), time_of(e.offset + 1), e.status, f"#{k} {e.aus} {e.emotion or ''}".strip())
+                 for k, e in enumerate(evs, 1)]
+        return spans, next((k for k, e in enumerate(evs) if e.uid == self.selected_uid), None)
 
     # ------------------------------------------------------------------ coding keys
     def mark(self, which: str) -> Event | None:
@@ -250,10 +275,18 @@ class AnnotateModel:
             self.coding.add(Event(**{**e.content(), "coder": self.coding.coder}))
             have.add((e.source, e.onset, e.offset, e.aus))
             added += 1
+        self.last_matched = matched
         return added, matched
 
     def match_text(self, uid: str) -> str:
         return ", ".join(self.matches.get(uid, ()))
+
+
+def frame_of(text: str, frame_at) -> int:
+    """The frame the go-to field names: ``123`` (a frame) or ``4.5s`` (a time, ``frame_at``: s ->
+    frame); ValueError for anything else."""
+    text = text.strip().lower()
+    return frame_at(float(text[:-1])) if text.endswith("s") else int(text)
 
 
 class PlayClock:

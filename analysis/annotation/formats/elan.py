@@ -5,7 +5,7 @@ timestamp (an event spans onset .. offset + 1 frame)."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from acquisition.atomic import atomic_path
@@ -19,7 +19,7 @@ FIELDS = ("event", "apex", "AUs", "emotion", "confidence", "notes")
 
 def write_eaf(path: Path, clip: Clip, codings: dict[str, list[Event]]) -> None:
     root = ET.Element("ANNOTATION_DOCUMENT", {
-        "AUTHOR": "mexlab", "DATE": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "AUTHOR": "mexlab", "DATE": datetime.now(UTC).isoformat(timespec="seconds"),
         "FORMAT": "3.0", "VERSION": "3.0",
         "xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance",
         "xsi:noNamespaceSchemaLocation": "http://www.mpi.nl/tools/elan/EAFv3.0.xsd"})
@@ -104,12 +104,12 @@ def read_eaf(path: Path, clip: Clip) -> dict[str, list[Event]]:
         raise MexlabError(f"{path}: no tiers named CODER/event (an ELAN file written by mexlab)")
     out = {}
     for coder, fields in tiers.items():
-        def row(t0, t1, value, fields=fields):
+        def row(t0, t1, value, fields=fields, coder=coder):
             if t1 < t0:
                 raise MexlabError(f"{path}: row at {t0} ms: tier {coder + '/event'!r} ends before it starts "
                                   f"({t1} ms)")
             onset, offset = clip.frame_at(t0 / 1000), clip.frame_at(t1 / 1000) - 1
-            within = lambda f: [v for a, b, v in fields.get(f, []) if a == t0 and b == t1]  # noqa: E731
+            within = lambda f: [v for a, b, v in fields.get(f, []) if a == t0 and b == t1]
             apex = [clip.frame_at(a / 1000) for a, b, _ in fields.get("apex", []) if t0 <= a < t1]
             conf = within("confidence")
             try:

@@ -1,17 +1,28 @@
 """The reconciliation dialog of the Annotate workspace: two coders' codings of the session side by
 side, paired one-to-one at IoU ≥ 0.5, a choice per pair (A's, B's, merged with the union or the
 intersection of the AUs, drop), each unpaired event kept or dropped, and the consensus stored as
-coder ``consensus`` (logic: :mod:`analysis.annotation.consensus`)."""
+coder ``consensus``. The dialog is a view of a Qt-free
+:class:`analysis.annotation.consensus.ReconcileChoices` (``self.choices_model``): each combo box
+writes its choice there (logic: :mod:`analysis.annotation.consensus`)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QHBoxLayout, QLabel, QPushButton,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
 
 from acquisition.errors import MexlabError
-from analysis.annotation.consensus import CONSENSUS_CODER, consensus, reconcile
+from analysis.annotation.consensus import CONSENSUS_CODER, ReconcileChoices
 
 COLS = ("A frames", "A AUs", "A emotion", "IoU", "B frames", "B AUs", "B emotion", "consensus")
 CHOICE_TEXT = {"a": "take A", "b": "take B", "union": "merge, AUs ∪", "intersection": "merge, AUs ∩",
@@ -29,6 +40,7 @@ class ReconcileDialog(QDialog):
         self.setWindowTitle(f"Reconcile codings of {clip.video_name}")
         self.store, self.clip = store, clip
         self.rec = None
+        self.choices_model: ReconcileChoices | None = None
         self.saved: list = []
         self.coder_a, self.coder_b = QComboBox(), QComboBox()
         names = [c for c in coders if c != CONSENSUS_CODER]
@@ -64,41 +76,44 @@ class ReconcileDialog(QDialog):
     def load(self) -> None:
         a, b = self.coder_a.currentText(), self.coder_b.currentText()
         self.table.setRowCount(0)
-        self.rec = None
+        self.rec = self.choices_model = None
         if not a or not b or a == b:
             self.summary.setText("pick two different coders")
             self.save_btn.setEnabled(False)
             return
         sid = self.clip.session_id
-        self.rec = reconcile(self.store.events(sid, a), self.store.events(sid, b), a, b)
+        m = self.choices_model = ReconcileChoices(self.store.events(sid, a), self.store.events(sid, b), a, b)
+        self.rec = m.rec
         rows = len(self.rec.pairs) + len(self.rec.only_a) + len(self.rec.only_b)
         self.table.setRowCount(rows)
         self.choices: list[QComboBox] = []
         self.keep_a: list[QComboBox] = []
         self.keep_b: list[QComboBox] = []
         r = 0
-        for p in self.rec.pairs:
+        for k, p in enumerate(self.rec.pairs):
             self._fill(r, p.a, p.b, f"{p.iou:.2f}")
             box = QComboBox()
             for c in PAIR_CHOICES:
                 box.addItem(CHOICE_TEXT[c], c)
+            box.setCurrentIndex(box.findData(m.choices[k]))
+            box.currentIndexChanged.connect(lambda _i, k=k, box=box: m.choose(k, box.currentData()))
             self.table.setCellWidget(r, 7, box)
             self.choices.append(box)
             r += 1
         for evs, side, keep in ((self.rec.only_a, "a", self.keep_a), (self.rec.only_b, "b", self.keep_b)):
-            for e in evs:
+            for k, e in enumerate(evs):
                 self._fill(r, e if side == "a" else None, e if side == "b" else None, "unpaired")
                 box = QComboBox()
                 box.addItem("keep", True)
                 box.addItem("drop", False)
+                box.currentIndexChanged.connect(lambda _i, s=side, k=k, box=box: m.keep(s, k, box.currentData()))
                 self.table.setCellWidget(r, 7, box)
                 keep.append(box)
                 r += 1
         self.table.resizeColumnsToContents()
         self.table.setColumnWidth(7, max(self.table.columnWidth(7), 170))
         self.save_btn.setEnabled(True)
-        self.summary.setText(f"{len(self.rec.pairs)} pair(s) at IoU ≥ 0.5 · {len(self.rec.only_a)} only {a} · "
-                             f"{len(self.rec.only_b)} only {b}")
+        self.summary.setText(m.summary())
 
     def _fill(self, r: int, a, b, mid: str) -> None:
         vals = (_frames(a) if a else "", a.aus if a else "", (a.emotion or "") if a else "", mid,
@@ -120,11 +135,7 @@ class ReconcileDialog(QDialog):
 
     def result(self) -> list:
         """The consensus events the current choices give."""
-        if self.rec is None:
-            return []
-        return consensus(self.rec, [b.currentData() for b in self.choices],
-                         keep_a=[b.currentData() for b in self.keep_a],
-                         keep_b=[b.currentData() for b in self.keep_b], fps=self.clip.fps)
+        return self.choices_model.result(self.clip.fps) if self.choices_model is not None else []
 
     def save(self) -> None:
         try:
@@ -136,3 +147,14 @@ class ReconcileDialog(QDialog):
         self.summary.setStyleSheet("")
         self.summary.setText(f"stored {len(self.saved)} event(s) as coder '{CONSENSUS_CODER}' "
                              f"(open coder {CONSENSUS_CODER} to review them)")
+
+
+def open_reconcile(store, clip, parent=None) -> tuple[ReconcileDialog | None, str]:
+    """The reconciliation dialog of ``clip``'s session, shown (non-modal); (None, why) when the
+    session has fewer than two coders."""
+    coders = store.coders(clip.session_id)
+    if len([c for c in coders if c != CONSENSUS_CODER]) < 2:
+        return None, f"reconcile needs two coders of this session; coded by: {', '.join(coders) or 'nobody'}"
+    dlg = ReconcileDialog(store, clip, coders, parent)
+    dlg.show()
+    return dlg, ""

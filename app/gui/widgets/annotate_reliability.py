@@ -50,3 +50,17 @@ class ReliabilityDialog(QDialog):
         self.table = text_table(COLS, rows(rep))
         lay.addWidget(self.table)
         fit_dialog(self, self.table, 110)
+
+
+def compute_reliability(db_url, target, done, failed):
+    """The session's reliability computed in a worker thread (it reads the XDF for the clips) with
+    its own catalog connection; ``done(report)`` or ``failed(message)`` on the GUI thread. Returns the job."""
+    from analysis.annotation.service import session_reliability
+    from analysis.annotation.store import AnnotationStore
+    from app.gui.workers import run_in_thread
+
+    def work():
+        with AnnotationStore(db_url) as store:   # its own connection: this runs off the GUI thread
+            return session_reliability(store, [target])
+
+    return run_in_thread(work, done, failed)

@@ -8,7 +8,11 @@ Every track has a minimum height (:data:`MIN_HEIGHT`) and its name written insid
 names into each other: the widget grows and the workspace scrolls it (:class:`TrackScroll`). Each
 name carries its unit (``EMG zygomaticus (µV)``, ``EDA (µS)``, ``HR (bpm)``, from the XDF's channel
 metadata). Under the scrolled tracks, always in view, :class:`TimeAxis` labels the time (s from the
-first frame) and the frame number of the visible window, so the zoom can be read."""
+first frame) and the frame number of the visible window, so the zoom can be read.
+
+What is drawn comes from a Qt-free :class:`analysis.annotation.track_set.TrackSet`
+(:meth:`Tracks.show_track_set`); the window shown and how it follows the playhead from a
+:class:`analysis.annotation.track_set.TrackWindow`."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QScrollArea
 
+from analysis.annotation.track_set import TrackSet, TrackWindow
 from app.gui.widgets.traces import minmax_envelope  # the live traces' min/max envelope
 
 EVENT_BRUSH = {"accepted": (40, 160, 90, 70), "candidate": (230, 160, 20, 60), "rejected": (150, 150, 150, 30)}
@@ -36,7 +41,7 @@ class Tracks(pg.GraphicsLayoutWidget):
         self._plots: list[pg.PlotItem] = []
         self._playheads: list[pg.InfiniteLine] = []
         self._regions: list = []
-        self._follow = True
+        self.window = TrackWindow(self.WINDOW_S)
         self.spotted: list = []
         self.selected_span: tuple[float, float] | None = None
         self.notes: list[str] = []      # what could not be drawn, and why
@@ -79,6 +84,23 @@ class Tracks(pg.GraphicsLayoutWidget):
         spacing = lay.verticalSpacing() if lay.verticalSpacing() >= 0 else 6
         need = sum(int(p.minimumHeight()) for p in self._plots) + spacing * len(self._plots) + 60
         self.setMinimumHeight(need)
+
+    def show_track_set(self, ts: TrackSet) -> None:
+        """Draw ``ts`` (after :meth:`clear_tracks`); its notes become :attr:`notes`."""
+        self.clear_tracks()
+        for tr in ts.tracks:
+            if tr.kind == "intervals":
+                self.add_intervals(tr.label, tr.spans)
+            elif tr.kind == "lines":
+                self.add_lines(tr.label, tr.t, tr.lines)
+            elif tr.kind == "markers":
+                self.add_markers(tr.markers)
+            else:
+                self.add_series(tr.label, tr.t, tr.values, tr.colour)
+        self.notes = list(ts.notes)
+        if self.time_axis is not None:
+            self.time_axis.set_fps(ts.fps)
+        self.show_window(0.0)
 
     def track_names(self) -> list[str]:
         return [getattr(p, "track_name", "") for p in self._plots]
@@ -151,18 +173,18 @@ class Tracks(pg.GraphicsLayoutWidget):
                     self._regions.append((p, txt))
 
     def show_window(self, t: float) -> None:
+        x0, x1 = self.window.show(t)
         if self._plots:
-            self._plots[0].setXRange(t - 0.1 * self.WINDOW_S, t + 0.9 * self.WINDOW_S, padding=0)
+            self._plots[0].setXRange(x0, x1, padding=0)
         self.set_playhead(t)
 
     def set_playhead(self, t: float) -> None:
         for line in self._playheads:
             line.setValue(t)
-        if self._plots and self._follow:
-            x0, x1 = self._plots[0].viewRange()[0]
-            w = x1 - x0 if x1 - x0 > 0.05 else self.WINDOW_S
-            if not (x0 + 0.1 * w <= t <= x1 - 0.1 * w):
-                self._plots[0].setXRange(t - w / 2, t + w / 2, padding=0)
+        if self._plots:
+            moved = self.window.follow(t, tuple(self._plots[0].viewRange()[0]))
+            if moved is not None:
+                self._plots[0].setXRange(*moved, padding=0)
 
     def _redraw(self) -> None:
         if not self._plots:
@@ -235,11 +257,11 @@ class TimeAxis(pg.GraphicsLayoutWidget):
         left, right = max(0, a), max(0, self.width() - b)
         self.ci.layout.setContentsMargins(left, 0, right, 0)
 
-    def resizeEvent(self, ev) -> None:  # noqa: N802 - Qt's name
+    def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
         if ev is not None:
             self._align()
 
-    def showEvent(self, ev) -> None:  # noqa: N802 - Qt's name
+    def showEvent(self, ev) -> None:
         super().showEvent(ev)
         self._align()

@@ -1,14 +1,24 @@
-"""Two views of the Annotate workspace, each drawing what it is given: the video panes (RGB and
-colour-mapped depth, face zoom) and the event table (one row per event of the coding, numbered as
-on the tracks, with the candidates each one matches)."""
+"""Views of the Annotate workspace, each drawing what it is given: the video panes (RGB and
+colour-mapped depth, face zoom), the transport row (play, speed, loop, zoom, go to), the event
+table (one row per event of the coding, numbered as on the tracks, with the candidates each one
+matches) and the form of the selected event."""
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QLabel, QTableWidget, QTableWidgetItem, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
 
+SPEEDS = (0.1, 0.25, 0.5, 1.0, 2.0)
+ZOOMS = (1.0, 1.5, 2.0, 3.0)
 COLUMNS = ("#", "onset", "apex", "offset", "status", "matches", "type", "AUs", "emotion", "source")
 
 
@@ -48,6 +58,57 @@ class VideoPanes(QWidget):
             view.setPixmap(_pixmap(img).scaled(view.size(), Qt.KeepAspectRatio, Qt.SmoothTransformation))
 
 
+class SessionBar(QWidget):
+    """The top row: Open session…, the coder's name (blind coding), the info line and the status line."""
+
+    def __init__(self, coder: str, parent=None):
+        from PySide6.QtWidgets import QLineEdit, QPushButton
+
+        super().__init__(parent)
+        self.open_btn = QPushButton("Open session…")
+        self.coder_edit = QLineEdit(coder, maximumWidth=140, toolTip="you: each coder sees only their own events")
+        self.info = QLabel("no session open")
+        self.info.setStyleSheet("font-family: monospace; font-size: 13px; font-weight: bold;")
+        self.status = QLabel("")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        for w, k in ((self.open_btn, 0), (QLabel("coder"), 0), (self.coder_edit, 0), (self.info, 1), (self.status, 2)):
+            lay.addWidget(w, k)
+
+    def say(self, text: str, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #c22;" if error else "")
+
+
+class Transport(QWidget):
+    """Play (checkable), speed, loop the selected event, face zoom, and the go-to field."""
+
+    def __init__(self, parent=None):
+        from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QPushButton
+
+        super().__init__(parent)
+        self.play_btn = QPushButton("Play", checkable=True)
+        self.speed = QComboBox()
+        self.speed.addItems([f"{s:g}x" for s in SPEEDS])
+        self.speed.setCurrentIndex(SPEEDS.index(1.0))
+        self.loop_box = QCheckBox("loop selection")
+        self.zoom = QComboBox()
+        self.zoom.addItems([f"{z:g}x" for z in ZOOMS])
+        self.goto = QLineEdit(placeholderText="go to frame or 4.5s", maximumWidth=150)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        for w in (self.play_btn, QLabel("speed"), self.speed, self.loop_box, QLabel("face zoom"), self.zoom,
+                  self.goto):
+            lay.addWidget(w)
+        lay.addStretch(1)
+
+    def speed_factor(self) -> float:
+        return SPEEDS[self.speed.currentIndex()]
+
+    def zoom_factor(self) -> float:
+        return ZOOMS[self.zoom.currentIndex()] if self.zoom.currentIndex() >= 0 else 1.0
+
+
 class EventTable(QTableWidget):
     """One row per event (single selection of whole rows); each cell carries the event's uid."""
 
@@ -84,7 +145,13 @@ class EventForm(QWidget):
     the workspace connects their edits to the model and calls :meth:`show_event` to fill them."""
 
     def __init__(self, parent=None):
-        from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLineEdit, QPlainTextEdit
+        from PySide6.QtWidgets import (
+            QComboBox,
+            QDoubleSpinBox,
+            QFormLayout,
+            QLineEdit,
+            QPlainTextEdit,
+        )
 
         from analysis.annotation.model import EMOTION_SCHEMES
 
@@ -118,3 +185,67 @@ class EventForm(QWidget):
         self.conf.setValue(e.confidence or 0 if e else 0)
         if not self.notes.hasFocus():
             self.notes.setPlainText(e.notes if e else "")
+
+
+class EventPanel(QWidget):
+    """The right side of the workspace: the event table, the selected event's form and the
+    Accept / Reject / Delete / Export buttons (``buttons``: name -> function). What the coder types
+    in the notes and AU fields goes through a Qt-free
+    :class:`~analysis.annotation.journal.TypedText` (``typed_text``, set per coding): journaled at
+    each keystroke, the notes saved 600 ms after the last one (``notes_timer``)."""
+
+    def __init__(self, buttons: dict, parent=None):
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QPushButton, QVBoxLayout
+
+        super().__init__(parent)
+        self.table = EventTable()
+        self.form = EventForm()
+        self.typed_text = None
+        self.selected = lambda: None        # the workspace's selected event
+        self.building = lambda: False       # True while the workspace fills the fields
+        self.saved = lambda uid: None       # the notes of ``uid`` were saved: redraw
+        self.failed = lambda text: None     # a refused save: say why
+        self.notes_timer = QTimer(self, singleShot=True, interval=600, timeout=self.save_notes)
+        self.form.aus.textEdited.connect(lambda text: self.typed("aus", text))
+        self.form.notes.textChanged.connect(lambda: self.typed("notes", self.form.notes.toPlainText()))
+        row = QHBoxLayout()
+        for text, fn in buttons.items():
+            row.addWidget(QPushButton(text, clicked=fn))
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel("events (I onset · P apex · O offset · Esc drop · F1 or ? all keys)"))
+        lay.addWidget(self.table, 1)
+        lay.addWidget(self.form)
+        lay.addLayout(row)
+
+    def typed(self, field: str, text: str) -> None:
+        """A keystroke in the notes or AU field: journaled before the debounced save."""
+        sel = self.selected()
+        if (sel is not None and self.typed_text is not None and not self.building()
+                and self.typed_text.typed(sel.uid, field, text)):
+            self.notes_timer.start()
+
+    def save_notes(self) -> None:
+        """The debounced save of the notes, to the event they were typed for."""
+        from acquisition.errors import MexlabError
+
+        if self.typed_text is None:
+            return
+        sel = self.selected()
+        try:
+            changed = self.typed_text.save_notes((sel.uid, self.form.notes.toPlainText()) if sel is not None else None)
+        except MexlabError as exc:
+            self.failed(str(exc))
+            return
+        if changed:
+            self.saved(sel.uid if sel else None)
+
+    def flush(self) -> None:
+        """Save notes still waiting for their debounce (the session is closing)."""
+        if self.notes_timer.isActive():
+            self.notes_timer.stop()
+            self.save_notes()
+
+    def aus_applied(self, uid: str | None) -> None:
+        if uid is not None and self.typed_text is not None:
+            self.typed_text.aus_saved(uid, self.form.aus.text())
