@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from acquisition.errors import MexlabError
+from acquisition.errors import DataError, InputError, NotFoundError
 from analysis.annotation import formats
 from analysis.annotation.clip import Clip, open_clip
 from analysis.annotation.consensus import CONSENSUS_CODER
@@ -31,7 +31,7 @@ def import_coding(store: AnnotationStore, file: Path, session: Path | str, coder
     if existing and not replace:
         what = "; ".join(f"coder {c!r} has {len(evs)} event(s) (frames {evs[0].onset}-{evs[-1].offset})"
                          for c, evs in existing.items())
-        raise MexlabError(f"{session}: already coded in the catalog: {what}; importing {file} would "
+        raise InputError(f"{session}: already coded in the catalog: {what}; importing {file} would "
                           f"replace them: give --replace to do so (the earlier coding stays in the "
                           f"revision history)")
     return {c: {"imported": len(store.replace_coding(clip.session_id, c, evs)),
@@ -54,9 +54,9 @@ def export_coding(store: AnnotationStore, session: Path | str, fmt: str, out: Pa
     got = codings(store, clip, coder)
     if coder and coder not in got:
         have = ", ".join(store.coders(clip.session_id)) or "none"
-        raise MexlabError(f"{session}: no events of coder {coder!r} in the catalog (coders: {have})")
+        raise NotFoundError(f"{session}: no events of coder {coder!r} in the catalog (coders: {have})")
     if not got:
-        raise MexlabError(f"{session}: nothing coded yet in the catalog {store.catalog.url}")
+        raise NotFoundError(f"{session}: nothing coded yet in the catalog {store.catalog.url}")
     return formats.export(Path(out), fmt, clip, got)
 
 
@@ -83,7 +83,7 @@ def session_reliability(store: AnnotationStore, sessions: list[Path | str]) -> d
             clip_frames[clip.video_name] = clip.n_frames
     coders = {c for cod in per_session.values() for c in cod}
     if len(coders) < 2:
-        raise MexlabError(f"reliability needs two coders or more; coded here: "
+        raise DataError(f"reliability needs two coders or more; coded here: "
                           f"{', '.join(sorted(coders)) or 'nobody'}")
     study = reliability(per_session, frames)
     by_clip = reliability(clips, clip_frames)
