@@ -1,63 +1,48 @@
 """The Sessions workspace: the catalog — participants, sessions with status (aborted: the step reached
 in its tooltip), health (the check's verdict, acquisition.health; reasons in its tooltip), duration,
-protocol, streams, drops and size; search and filter; open the folder; re-check; delete only after asking."""
+protocol, streams, drops and size; search and filter; open the folder; re-check; delete only after asking.
+
+The list's state (rows, filters, selection) and what each cell shows are Qt-free
+(:class:`app.state.SessionsState`, :func:`app.state.session_cells`); this widget renders them and
+writes the user's filters and selection there."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QColor, QDesktopServices
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QMessageBox, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app import session_ops
 from app.gui.workers import run_in_thread
-from app.state import SessionsState
+from app.state import (
+    HEALTH_FILTERS,
+    SESSION_COLUMNS,
+    STATUS_FILTERS,
+    SessionsState,
+    session_cells,
+    status_colour,  # noqa: F401 - re-exported (the colour rule's old home)
+)
 
-from acquisition.catalog.format import format_health_cell, format_status
-from acquisition.health import COLOURS as HEALTH_COLOURS
-
-COLUMNS = ("started", "participant", "protocol", "status", "health", "duration", "streams", "drops", "size",
-           "folder")
-STATUS_COLOURS = {"complete": "#2a7", "aborted": "#d90", "interrupted": "#d33", "recording": "#d90",
-                  "unknown": "#888"}
-NOT_CHECKED = "#888"
-
-
-def status_colour(row: dict) -> str:
-    """Green only for a complete session whose health is ok: the status never looks better than the
-    check (a complete session with 9 % of its frames dropped is red)."""
-    verdict = (row.get("health") or {}).get("verdict")
-    if row.get("status") == "complete":
-        return HEALTH_COLOURS.get(verdict, NOT_CHECKED)
-    return STATUS_COLOURS.get(row.get("status"), "#888")
-
-
-def _fmt_duration(s) -> str:
-    if s is None:
-        return "-"
-    s = float(s)
-    return f"{int(s // 60)}:{s % 60:04.1f}"
-
-
-def _fmt_size(b) -> str:
-    b = float(b or 0)
-    for unit in ("B", "kB", "MB", "GB"):
-        if b < 1000 or unit == "GB":
-            return f"{b:.0f} {unit}" if unit == "B" else f"{b:.1f} {unit}"
-        b /= 1000.0
-    return f"{b:.1f} GB"
-
-
-def _is_own_stream(name: str) -> bool:
-    """mexlab's own bookkeeping streams (markers, frame indices) are in every session: not listed."""
-    return name == "mexlab-markers" or (name.startswith("mexlab-") and name.endswith("-frames"))
+COLUMNS = SESSION_COLUMNS
 
 
 class SessionsWorkspace(QWidget):
-    _rows_ready = Signal(object)
-
     def __init__(self, db_url: str | None = None, parent=None):
         super().__init__(parent)
         self.db_url = db_url
@@ -65,17 +50,21 @@ class SessionsWorkspace(QWidget):
         top = QHBoxLayout()
         self.search = QLineEdit()
         self.search.setPlaceholderText("search participant, protocol, folder, stream …")
-        self.search.textChanged.connect(self._apply_filter)
+        self.search.textChanged.connect(lambda text: setattr(self.state, "search", text))
         self.status_filter = QComboBox()
         self.status_filter.addItem("all statuses", None)
-        for s in ("complete", "aborted", "interrupted", "recording"):
+        for s in STATUS_FILTERS:
             self.status_filter.addItem(s, s)
-        for v in ("ok", "warning", "bad"):
+        for v in HEALTH_FILTERS:
             self.status_filter.addItem(f"health: {v}", f"health:{v}")
-        self.status_filter.currentIndexChanged.connect(self._apply_filter)
+        self.status_filter.currentIndexChanged.connect(
+            lambda *_: setattr(self.state, "status_filter", self.status_filter.currentData()))
         self.participant_filter = QComboBox()
         self.participant_filter.addItem("all participants", None)
-        self.participant_filter.currentIndexChanged.connect(self._apply_filter)
+        self.participant_filter.currentIndexChanged.connect(
+            lambda *_: setattr(self.state, "participant", self.participant_filter.currentData()))
+        for ev in (self.state.events.search, self.state.events.status_filter, self.state.events.participant):
+            ev.connect(self._apply_filter)
         top.addWidget(self.participant_filter)
         self.refresh_btn = QPushButton("Refresh")
         self.refresh_btn.clicked.connect(self.refresh)
@@ -91,6 +80,7 @@ class SessionsWorkspace(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setSortingEnabled(True)
+        self.table.itemSelectionChanged.connect(self._picked)
         bottom = QHBoxLayout()
         self.open_btn = QPushButton("Open folder")
         self.recheck_btn = QPushButton("Re-check")
@@ -117,7 +107,6 @@ class SessionsWorkspace(QWidget):
         lay.addLayout(top)
         lay.addWidget(self.table, 1)
         lay.addLayout(bottom)
-        self._rows_ready.connect(self._show_rows)
 
     # -- data -----------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -125,85 +114,54 @@ class SessionsWorkspace(QWidget):
         run_in_thread(lambda: session_ops.list_sessions(self.db_url), self._show_rows, self._failed)
 
     def _show_rows(self, rows) -> None:
-        self.state.rows = rows
-        current = self.participant_filter.currentData()
+        self.state.set_rows(rows)
         self.participant_filter.blockSignals(True)
         self.participant_filter.clear()
         self.participant_filter.addItem("all participants", None)
-        for p in sorted({r.get("participant") for r in rows if r.get("participant")}):
-            n = sum(1 for r in rows if r.get("participant") == p)
+        for p, n in self.state.participants():
             self.participant_filter.addItem(f"{p} ({n})", p)
-        idx = self.participant_filter.findData(current)
-        self.participant_filter.setCurrentIndex(max(0, idx))
+        self.participant_filter.setCurrentIndex(max(0, self.participant_filter.findData(self.state.participant)))
         self.participant_filter.blockSignals(False)
         self._apply_filter()
-        n_int = sum(1 for r in rows if r["status"] == "interrupted")
-        n_abort = sum(1 for r in rows if r["status"] == "aborted")
-        n_bad = sum(1 for r in rows if (r.get("health") or {}).get("verdict") == "bad")
-        self.info.setText(f"{len(rows)} session(s)" + (f", {n_int} interrupted" if n_int else "")
-                          + (f", {n_abort} aborted" if n_abort else "") + (f", {n_bad} bad" if n_bad else ""))
+        self.info.setText(self.state.summary())
 
-    def _visible_rows(self) -> list[dict]:
-        q = self.search.text().strip().lower()
-        st = self.status_filter.currentData()
-        who = self.participant_filter.currentData()
-        out = []
-        for r in self.state.rows:
-            if st and st.startswith("health:"):
-                if (r.get("health") or {}).get("verdict") != st.split(":", 1)[1]:
-                    continue
-            elif st and r["status"] != st:
-                continue
-            if who and r.get("participant") != who:
-                continue
-            hay = " ".join(str(r.get(k) or "") for k in ("participant", "protocol", "folder", "session_id")).lower()
-            hay += " " + " ".join(r.get("streams") or []).lower()
-            if q and q not in hay:
-                continue
-            out.append(r)
-        return out
-
-    def _apply_filter(self, *_):
-        rows = self._visible_rows()
+    def _apply_filter(self, *_) -> None:
+        """Fill the table with the model's visible rows; the model's selection stays selected."""
+        rows = self.state.visible()
+        self.table.blockSignals(True)
         self.table.setSortingEnabled(False)
+        self.table.clearSelection()
         self.table.setRowCount(len(rows))
         for i, r in enumerate(rows):
-            drops = (r.get("dropped_frames") or 0) + (r.get("dropped_samples") or 0)
-            vals = (str(r.get("started_at") or "")[:19].replace("T", " "), r.get("participant") or "-",
-                    r.get("protocol") or "-", format_status(r), format_health_cell(r, width=60),
-                    _fmt_duration(r.get("duration_s")),
-                    ", ".join(x for x in (r.get("streams") or []) if not _is_own_stream(x)), str(drops), _fmt_size(r.get("disk_bytes")), r["folder"])
-            for c, v in enumerate(vals):
-                item = QTableWidgetItem(v)
+            for c, (text, colour, tip) in enumerate(session_cells(r)):
+                item = QTableWidgetItem(text)
                 item.setData(Qt.UserRole, r["session_id"])
-                if COLUMNS[c] == "status":
-                    item.setForeground(QColor(status_colour(r)))
-                    if r.get("status_detail"):
-                        item.setToolTip(r["status_detail"])
-                if COLUMNS[c] == "health":
-                    health = r.get("health") or {}
-                    item.setForeground(QColor(HEALTH_COLOURS.get(health.get("verdict"), NOT_CHECKED)))
-                    item.setToolTip("\n".join(health.get("reasons") or []) or
-                                    ("no problems found" if health else "not checked since the catalog had "
-                                     "health: Re-check"))
-                if COLUMNS[c] == "drops" and drops:
-                    item.setForeground(QColor("#d33"))
+                if colour:
+                    item.setForeground(QColor(colour))
+                if tip:
+                    item.setToolTip(tip)
                 self.table.setItem(i, c, item)
         self.table.setSortingEnabled(True)
+        self.table.blockSignals(False)
+        if not self._select_row(self.state.selected):
+            self.state.selected = None
 
-    def selected(self) -> dict | None:
+    def _picked(self) -> None:
         items = self.table.selectedItems()
-        if not items:
-            return None
-        sid = items[0].data(Qt.UserRole)
-        return next((r for r in self.state.rows if r["session_id"] == sid), None)
+        self.state.select(items[0].data(Qt.UserRole) if items else None)
 
-    def select_session(self, session_id: str) -> bool:
+    def _select_row(self, session_id: str | None) -> bool:
         for i in range(self.table.rowCount()):
-            if self.table.item(i, 0).data(Qt.UserRole) == session_id:
+            if session_id is not None and self.table.item(i, 0).data(Qt.UserRole) == session_id:
                 self.table.selectRow(i)
                 return True
         return False
+
+    def selected(self) -> dict | None:
+        return self.state.selected_row()
+
+    def select_session(self, session_id: str) -> bool:
+        return self._select_row(session_id)
 
     # -- actions --------------------------------------------------------------------------------
     def open_folder(self) -> None:
