@@ -87,6 +87,31 @@ def features_ms(spec: str, n: int = 20) -> dict:
             "features_plus_model_cpu_ms_median": float(np.median(cpu[1:])), "n": len(total) - 1}
 
 
+def live_ms(spec: str, n: int = 20) -> dict:
+    """Median wall/CPU ms of one live classification (analysis/recognition/live.py: the default
+    model on an onset/apex pair of face crops, as live flags do), over ``n`` rig samples."""
+    import numpy as np
+
+    from analysis.datasets import read_spec
+    from analysis.datasets.sample import read_frames
+    from analysis.recognition.live import LiveRecognizer
+
+    res = read_spec(spec, "3")
+    wall, cpu, right = [], [], 0
+    with LiveRecognizer() as rec:
+        for s in res.usable[:n]:
+            fr = read_frames(s.rgb, [s.onset, s.apex])
+            c = time.process_time()
+            r = rec.classify(fr[s.onset], fr[s.apex])
+            cpu.append((time.process_time() - c) * 1000)
+            if r is not None:
+                wall.append(r.seconds * 1000)
+                right += int(r.label == s.label)
+    return {"live_ms_median": float(np.median(wall[1:])), "live_ms_max": float(max(wall[1:])),
+            "live_cpu_ms_median": float(np.median(cpu[1:])), "n": len(wall) - 1,
+            "live_correct": right, "load": round(os.getloadavg()[0], 1)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True, type=Path)
@@ -100,6 +125,7 @@ def main() -> int:
     ap.add_argument("--pretrain-epochs", type=int, default=15)
     ap.add_argument("--log", type=Path, default=Path("/tmp/recognition_bench.jsonl"))
     ap.add_argument("--timing", action="store_true", help="also time inference")
+    ap.add_argument("--live-only", action="store_true", help="only time live classification")
     a = ap.parse_args()
     from analysis.recognition import task as T
     from analysis.recognition.protocol import Config, loso
@@ -109,6 +135,9 @@ def main() -> int:
         make_rig_release(a.data, split=a.make, n_subjects=a.subjects, per_subject=a.per_subject,
                          seed=1 if a.make == "heldout" else 0)
     spec = f"casme3:{a.data}"
+    if a.live_only:
+        print(json.dumps(live_ms(spec)), flush=True)
+        return 0
     t0 = time.perf_counter()
     data = T.load_dataset([spec], "3", ("rgb", "diff", "depth"), include_unlabelled=True)
     print(f"# {len(data)} segments ({data.summary}), features {time.perf_counter() - t0:.0f} s",
