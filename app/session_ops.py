@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from acquisition.errors import MexlabError
+from acquisition.errors import MexlabError, NotFoundError
 
 
 def list_sessions(db_url: str | None = None, **filters) -> list[dict]:
@@ -81,7 +81,7 @@ def delete_session(session_id: str, db_url: str | None = None, delete_files: boo
     try:
         row = cat.get_session(session_id)
         if row is None:
-            raise MexlabError(f"no session {session_id} in the catalog")
+            raise NotFoundError(f"no session {session_id} in the catalog")
         cat.delete_session(row["session_id"])
     finally:
         cat.close()

@@ -84,10 +84,10 @@ def run_register(args) -> int:
 
 
 def run_rescan(args) -> int:
-    from acquisition.errors import MexlabError
+    from acquisition.errors import NotFoundError
 
     if not args.root.is_dir():
-        raise MexlabError(f"{args.root}: not a folder")
+        raise NotFoundError(f"{args.root}: not a folder")
     cat = _catalog(args)
     n = cat.rescan(args.root, on_warning=lambda _folder, message: _warn([message]))
     cat.close()
@@ -96,11 +96,11 @@ def run_rescan(args) -> int:
 
 
 def run_delete(args) -> int:
-    from acquisition.errors import MexlabError
+    from acquisition.errors import InputError
     from app.session_ops import delete_session
 
     if not args.yes:
-        raise MexlabError("deleting needs --yes (and --files to remove the folder from disk too)")
+        raise InputError("deleting needs --yes (and --files to remove the folder from disk too)")
     row = delete_session(args.session_id, args.db, delete_files=args.files)
     print(f"deleted session {row['session_id']} from the catalog" + (f" and {row['folder']}" if args.files else
                                                                       f"; files kept in {row['folder']}"))
@@ -116,7 +116,7 @@ def run_responses(args) -> int:
     import csv
 
     from acquisition.catalog.responses import COLUMNS, format_responses_table
-    from acquisition.errors import MexlabError
+    from acquisition.errors import OutputError
     from app.session_ops import responses
 
     rows = responses(args.session_id, args.db, participant=args.participant, protocol=args.protocol)
@@ -137,7 +137,7 @@ def run_responses(args) -> int:
                 writer.writeheader()
                 writer.writerows({k: _csv_value(v) for k, v in r.items()} for r in rows)
         except OSError as exc:
-            raise MexlabError(f"cannot write {args.csv}: {exc.strerror or exc}") from None
+            raise OutputError(f"cannot write {args.csv}: {exc.strerror or exc}") from None
         print(f"wrote {len(rows)} response(s) to {args.csv}")
     else:
         print(format_responses_table(rows))
