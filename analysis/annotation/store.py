@@ -2,7 +2,8 @@
 detected.
 
 :class:`AnnotationStore` works on any catalog URL (SQLite file, PostgreSQL). Each save is its own
-transaction (:meth:`Catalog.transaction <acquisition.catalog.db.Catalog.transaction>`); an UPDATE or DELETE carries the version the coder last read (SQLAlchemy
+transaction (:meth:`Catalog.transaction <acquisition.catalog.db.Catalog.transaction>`, the catalog's
+public unit of work); an UPDATE or DELETE carries the version the coder last read (SQLAlchemy
 ``version_id_col``), so when someone else changed or deleted the event meanwhile the change is
 refused with :class:`ConflictError` (holding the current state) and nothing is overwritten.
 """
