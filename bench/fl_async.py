@@ -203,7 +203,10 @@ def summarize(rows: dict, seeds) -> dict:
     for strat in ("fedbuff", "fedasync"):
         cands = [n for n in rows if n.startswith(strat)]
         if cands:
-            summary[f"chosen_{strat}"] = max(cands, key=lambda n: summary["median"][n]["heldout_uf1"])
+            # final held-out UF1, ties broken by the mean over the last 10 versions (a setting
+            # whose versions swing loses)
+            summary[f"chosen_{strat}"] = max(cands, key=lambda n: (
+                summary["median"][n]["heldout_uf1"], summary["median"][n].get("heldout_last10_mean") or 0))
     return summary
 
 
@@ -214,6 +217,10 @@ def merge(files: list[Path]) -> dict:
     for part in parts:
         seeds += part["summary"]["seeds"]
         for name, v in part["summary"]["per_seed"].items():
+            for row, runs in zip(v, part["runs"]):        # rows written before these two existed
+                last = [h["uf1"] for h in runs[name]["history"] if "uf1" in h][-10:]
+                row.setdefault("heldout_last10_mean", round(sum(last) / len(last), 4))
+                row.setdefault("heldout_last10_range", round(max(last) - min(last), 4))
             rows.setdefault(name, []).extend(v)
     out = {k: parts[0][k] for k in parts[0] if k not in ("runs", "summary", "load_after")}
     out["loads"] = [(p["load_before"], p["load_after"]) for p in parts]
@@ -273,13 +280,23 @@ def main() -> int:
                                        n_test_subjects=max(6, a.rig_subjects // 4), per_subject=20)
         test = site.read_features(str(test_npz), views)
     rows = {}
+
+    def save(runs_so_far=None):
+        out["summary"] = summarize(rows, seeds) if rows else {}
+        if runs_so_far is not None:
+            out.setdefault("partial", {})[str(runs_so_far.get("_seed"))] = {
+                k: v for k, v in runs_so_far.items() if k != "_seed"}
+        out["load_after"] = os.getloadavg()
+        if a.json:
+            a.json.write_text(json.dumps(out, indent=1, default=float))
+
     for seed in seeds:
         with tempfile.TemporaryDirectory() as tmp:
             specs = ([f"features:{sites_npz}"] if a.data == "rig" else make_sites(Path(tmp), 7 + seed))
             base = {"epochs": a.epochs, "lr": a.lr, "batch-size": a.batch_size, "views": ",".join(views),
                     "k": 3, "alpha": 0.5, "a": 0.5, "tau-max": 32, "min-sites": n_sites,
                     "seed": seed if a.data == "rig" else 0}
-            runs = {}
+            runs = {"_seed": seed}
             for name in settings:
                 rc = {**base, **GRID[name]}
                 # async: 3x FedAvg's update budget (FedAvg waits for the slow site every round)
@@ -292,6 +309,8 @@ def main() -> int:
                 print(f"seed {seed} {name}: held-out UF1 {r['final']['uf1']:.3f} (pooled {r['pooled']['uf1']:.3f})"
                       + (f", test {r['test_final']['uf1']:.3f} (pooled {r['test_pooled']['uf1']:.3f})" if test else "")
                       + f", virtual {r['virtual_time']:.1f} s, wall {r['wall_s']} s", file=sys.stderr, flush=True)
+                save(runs)
+            runs.pop("_seed")
             alone = None
             if a.data == "rig":
                 n_slow = max(r["per_site"][slow]["updates"] for r in runs.values())
@@ -316,6 +335,9 @@ def main() -> int:
                 row.update({"test_uf1": r["test_final"]["uf1"], "test_uar": r["test_final"]["uar"],
                             "test_pooled_uf1": r["test_pooled"]["uf1"],
                             "test_minus_pooled": round(r["test_final"]["uf1"] - r["test_pooled"]["uf1"], 4)})
+            last = [h["uf1"] for h in r["history"] if "uf1" in h][-10:]
+            row["heldout_last10_mean"] = round(sum(last) / len(last), 4) if last else None
+            row["heldout_last10_range"] = round(max(last) - min(last), 4) if last else None
             if alone:
                 row["slow_site_alone_uf1"] = alone
             rows.setdefault(name, []).append(row)
