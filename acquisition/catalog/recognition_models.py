@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from acquisition.catalog.db import Catalog
 from acquisition.catalog.recognition_table import RecognitionModel
-from acquisition.errors import CatalogError
 
 __all__ = ["RecognitionModel", "list_models", "register_model"]
 
@@ -68,8 +67,7 @@ def register_model(path, meta: dict, url: str | None = None) -> dict:
                 db.flush()
                 return _row_dict(row)
         except sa_exc.SQLAlchemyError as exc:
-            raise CatalogError(f"catalog {cat.url}: cannot register the model "
-                               f"({' '.join(str(exc).split())[:200]})") from None
+            raise cat.error(exc, "register the model") from None
 
 
 def list_models(url: str | None = None) -> list[dict]:
@@ -80,5 +78,4 @@ def list_models(url: str | None = None) -> list[dict]:
                 return [_row_dict(r) for r in db.scalars(
                     select(RecognitionModel).order_by(RecognitionModel.registered_at))]
         except sa_exc.SQLAlchemyError as exc:
-            raise CatalogError(f"catalog {cat.url}: cannot list models "
-                               f"({' '.join(str(exc).split())[:200]})") from None
+            raise cat.error(exc, "list models") from None
