@@ -22,9 +22,10 @@ pytestmark = [pytest.mark.learning]
 
 MEXLAB = [sys.executable, "-m", "app.cli"]
 REPO = Path(__file__).resolve().parents[1]
-# The issue asks for <= 90 s. On the 2-core machines the run alone took ~100-124 s at load 1-6:
-# every message a site receives starts a flwr-clientapp process that imports torch (~5-6 CPU s).
-# The bound is this machine's, said in docs/federated.md; the 90 s goal is not met here.
+# The issue asks for <= 90 s. On the 2-core machines the run alone took ~100-124 s at load 1-6 and
+# the whole test 216 s at load ~30: every message a site receives starts a flwr-clientapp process
+# that imports torch (docs/federated.md, "Where the deployment test's time goes"). The bound is this
+# machine's; the 90 s goal is not met here.
 LIMIT_S = 240
 
 
