@@ -168,7 +168,7 @@ class AnalyzeModel:
                 + (f"; written to {r.written}" if r.written else ""))
         if self.recognition:
             text += f"; classes from {RECOGNITION_FILE}"
-        return "; ".join([text, *self.notes])
+        return "; ".join([text, *(r.notes or []), *self.notes])   # a cut video, an interrupted XDF …
 
     def recognised(self, interval: dict) -> str:
         got = self.recognition.get((int(interval["onset"]), int(interval["offset"])))

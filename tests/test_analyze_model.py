@@ -48,6 +48,8 @@ def test_rows_carry_the_recognised_class(session):
     assert rows[3] == ("suppressed", 20, "", 25, "", "blink", "")
     assert "classes from analysis/recognition.json" in m.summary()
     assert [m.row_frame(r) for r in rows] == [44, 66, 12, 20]
+    m.result.notes = ["rgb.mkv gave only 43 of the 90 frames the session recorded"]
+    assert m.summary().endswith("; rgb.mkv gave only 43 of the 90 frames the session recorded")
 
 
 def test_without_recognition_the_column_is_empty(tmp_path):
