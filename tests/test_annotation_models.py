@@ -159,8 +159,10 @@ def test_typed_notes_saved_to_the_event_they_were_typed_for(tmp_path):
 
 # ------------------------------------------------------------------ reconcile
 def test_reconcile_choices():
-    a = [Event(onset=48, offset=62, apex=55, aus="R12C", coder="ann"), Event(onset=100, offset=105, aus="9", coder="ann")]
-    b = [Event(onset=50, offset=64, apex=56, aus="12+6", coder="bob"), Event(onset=210, offset=220, aus="15", coder="bob")]
+    a = [Event(onset=48, offset=62, apex=55, aus="R12C", coder="ann"),
+         Event(onset=100, offset=105, aus="9", coder="ann")]
+    b = [Event(onset=50, offset=64, apex=56, aus="12+6", coder="bob"),
+         Event(onset=210, offset=220, aus="15", coder="bob")]
     rc = ReconcileChoices(a, b, "ann", "bob")
     assert rc.summary() == "1 pair(s) at IoU ≥ 0.5 · 1 only ann · 1 only bob"
     assert rc.choices == ["union"] and rc.keep_a == [True] and rc.keep_b == [True]

@@ -76,7 +76,8 @@ class AnnotateWorkspace(QWidget):
         self.coder_edit.editingFinished.connect(self._coder_changed)
         self.videos = views.VideoPanes()
         self.transport = tr = views.Transport()
-        self.play_btn, self.speed, self.loop_box, self.zoom, self.goto = tr.play_btn, tr.speed, tr.loop_box, tr.zoom, tr.goto
+        self.play_btn, self.speed, self.loop_box = tr.play_btn, tr.speed, tr.loop_box
+        self.zoom, self.goto = tr.zoom, tr.goto
         self.play_btn.clicked.connect(self.toggle_play)
         self.zoom.currentIndexChanged.connect(lambda *_: self.show_frame(self.frame))
         self.goto.returnPressed.connect(lambda: self.go_to(self.goto.text()))
@@ -243,7 +244,7 @@ class AnnotateWorkspace(QWidget):
         self.model.seek(n)
         zoom = self.transport.zoom_factor()
         try:
-            imgs = [self.rgb.frame(n, ahead=False)] + ([self.depth.frame(n, ahead=False)] if self.depth else [])
+            imgs = [r.frame(n, ahead=False) for r in (self.rgb, self.depth) if r is not None]
             for r in (self.rgb, self.depth):        # read the next frames ahead, both videos decoded first
                 if r is not None:
                     r.prefetch(n)
