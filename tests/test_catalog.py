@@ -589,3 +589,21 @@ def test_mask_url():
 
 def test_format_empty_table():
     assert format_sessions_table([]) == "No sessions in the catalog."
+
+
+def test_nobody_reaches_into_the_catalog():
+    """Code outside acquisition/catalog uses the public API (Catalog.transaction/reading), never the
+    catalog's session factory or private helpers."""
+    import re
+
+    repo = Path(__file__).resolve().parents[1]
+    private = re.compile(r"\b(?:cat|catalog|self\.catalog)\._(?:sessions|db|find|password)\b")
+    found = []
+    for top in ("acquisition", "analysis", "protocols", "app"):
+        for path in (repo / top).rglob("*.py"):
+            if "catalog" in path.relative_to(repo / top).parts[:1] and top == "acquisition":
+                continue
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if private.search(line):
+                    found.append(f"{path.relative_to(repo)}:{n}: {line.strip()}")
+    assert found == []
