@@ -26,6 +26,20 @@ import av
 import numpy as np
 
 FFV1_OPTIONS = {"level": "3", "slices": "4", "slicecrc": "1", "g": "1"}
+#: colour codecs a VideoFile can write (depth is always FFV1 gray16le: x264 has no lossless 16-bit
+#: grey). name -> (FFmpeg encoder, stored pixel format, options). All bit-exact for rgb24 input;
+#: "x264rgb" is H.264 lossless RGB (High 4:4:4, qp 0) with a keyframe every second: frame-accurate
+#: seeking decodes from the keyframe before. bench/codec_compare.py measures them.
+COLOUR_CODECS = {
+    "ffv1": ("ffv1", "bgr0", FFV1_OPTIONS),
+    "x264rgb": ("libx264rgb", "rgb24", {"qp": "0", "preset": "ultrafast", "g": "30",
+                                        "bf": "0", "rc-lookahead": "0"}),
+    "x264rgb-intra": ("libx264rgb", "rgb24", {"qp": "0", "preset": "ultrafast", "g": "1"}),
+}
+#: the colour codec of new recordings (readers read every codec FFmpeg decodes, old sessions too).
+#: Kept FFV1 after bench/codec_compare.py (docs/benchmarks.md, issue 14): x264rgb-intra decoded
+#: 1.3-2.6x faster, not the several times asked for, in files 14-56 % larger.
+DEFAULT_COLOUR_CODEC = "ffv1"
 _STOP = object()
 
 
@@ -59,9 +73,12 @@ def _reason(exc: BaseException) -> str:
 class VideoFile:
     """A synchronous FFV1/MKV writer (used by the writer thread and by tests/tools)."""
 
-    def __init__(self, path: Path, width: int, height: int, fps: float, kind: str, threads: int = 2):
+    def __init__(self, path: Path, width: int, height: int, fps: float, kind: str, threads: int = 2,
+                 codec: str | None = None):
         if kind not in ("rgb", "depth"):
             raise ValueError(f"kind must be 'rgb' or 'depth', not {kind!r}")
+        if kind == "rgb" and (codec or DEFAULT_COLOUR_CODEC) not in COLOUR_CODECS:
+            raise ValueError(f"unknown colour codec {codec!r} (one of {', '.join(COLOUR_CODECS)})")
         self.path = Path(path)
         self.kind = kind
         self.width, self.height = int(width), int(height)
@@ -73,10 +90,15 @@ class VideoFile:
             options={"cluster_time_limit": "500", "flush_packets": "1"},
         )
         rate = Fraction(fps).limit_denominator(1001)
-        stream = self._container.add_stream("ffv1", rate=rate)
+        if kind == "rgb":
+            encoder, pix_fmt, options = COLOUR_CODECS[codec or DEFAULT_COLOUR_CODEC]
+        else:
+            encoder, pix_fmt, options = "ffv1", "gray16le", FFV1_OPTIONS
+        self.codec = encoder
+        stream = self._container.add_stream(encoder, rate=rate)
         stream.width, stream.height = self.width, self.height
-        stream.pix_fmt = "bgr0" if kind == "rgb" else "gray16le"
-        stream.options = dict(FFV1_OPTIONS)
+        stream.pix_fmt = pix_fmt
+        stream.options = dict(options)
         stream.codec_context.thread_count = threads
         stream.time_base = Fraction(1, 1000)
         self._stream = stream
@@ -125,13 +147,14 @@ class VideoWriterThread(threading.Thread):
         on_written: Callable[[int, QueuedFrame], None],
         max_queue: int = 90,
         threads: int = 2,
+        codec: str | None = None,
     ):
         super().__init__(name=f"mexlab-encoder-{kind}", daemon=True)
         self.kind = kind
         self.stats = WriterStats()
         self._queue: queue.Queue = queue.Queue(maxsize=max_queue)
         self._on_written = on_written
-        self._file = VideoFile(path, width, height, fps, kind, threads=threads)
+        self._file = VideoFile(path, width, height, fps, kind, threads=threads, codec=codec)
         self._failed = threading.Event()
 
     @property

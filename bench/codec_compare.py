@@ -10,6 +10,8 @@ way :class:`acquisition.video_writer.VideoFile` writes, then read back:
 * ``dec fps``   decoding every frame to numpy as the spotting reader does (PyAV, thread_type AUTO):
                 ``raw``: the decoder alone (frames not converted); ``pipeline``: through
                 :func:`analysis.face.video.iter_frames` (luma every frame, RGB every 3rd);
+Interleaved: each of ``--repeat`` rounds measures every codec once.
+
 * ``seek ms``   frame-accurate random access: seek to the keyframe at or before a random frame and
                 decode up to it (median of 30 seeks, container kept open, as the annotator does);
 * ``exact``     every decoded frame equals the frame written (colour as rgb24, depth as uint16).
@@ -41,19 +43,17 @@ sys.path.insert(0, str(ROOT))
 COLOUR = {
     "ffv1 slices=4 (now)": ("ffv1", "bgr0", {"level": "3", "slices": "4", "slicecrc": "1", "g": "1"}),
     "ffv1 slices=16": ("ffv1", "bgr0", {"level": "3", "slices": "16", "slicecrc": "1", "g": "1"}),
-    "ffv1 slices=4 coder=0": ("ffv1", "bgr0", {"level": "3", "slices": "4", "slicecrc": "1", "g": "1",
-                                               "coder": "0"}),
+    "ffv1 slices=4 range coder": ("ffv1", "bgr0", {"level": "3", "slices": "4", "slicecrc": "1",
+                                                   "g": "1", "coder": "1"}),
     "x264rgb qp0 ultrafast intra": ("libx264rgb", "bgr24", {"qp": "0", "preset": "ultrafast", "g": "1"}),
     "x264rgb qp0 superfast intra": ("libx264rgb", "bgr24", {"qp": "0", "preset": "superfast", "g": "1"}),
     "x264rgb qp0 ultrafast gop30": ("libx264rgb", "bgr24", {"qp": "0", "preset": "ultrafast", "g": "30"}),
-    "utvideo gbrp": ("utvideo", "gbrp", {}),
-    "magicyuv gbrp": ("magicyuv", "gbrp", {}),
-    "ffvhuff bgr0": ("ffvhuff", "bgr0", {}),
+    # utvideo, magicyuv, ffvhuff: PyAV's Matroska muxer refuses them (checked: "'matroska' format
+    # does not support 'utvideo' codec"), so they cannot keep the crash-safe MKV layout
 }
 DEPTH = {
     "ffv1 slices=4 (now)": ("ffv1", "gray16le", {"level": "3", "slices": "4", "slicecrc": "1", "g": "1"}),
     "ffv1 slices=16": ("ffv1", "gray16le", {"level": "3", "slices": "16", "slicecrc": "1", "g": "1"}),
-    "ffvhuff gray16le": ("ffvhuff", "gray16le", {}),
 }
 
 
@@ -154,22 +154,43 @@ def seek_ms(path: Path, n: int, tries: int = 30) -> float:
     return 1000 * statistics.median(times)
 
 
-def measure(name, spec, frames, depth: bool, repeat: int, tmp: Path) -> dict:
-    codec, pix_fmt, opts = spec
-    path = tmp / (name.replace(" ", "_").replace("=", "") + ("-d" if depth else "-c") + ".mkv")
+def measure_round(specs: dict, frames, depth: bool, tmp: Path, rows: dict) -> None:
+    """One round over every codec (rounds interleave the codecs, so a change of load hits them
+    all alike); the figures of each round are appended to ``rows[name]``."""
     in_fmt = "gray16le" if depth else "rgb24"
-    try:
-        encs = [encode(path, frames, codec, pix_fmt, opts, in_fmt) for _ in range(repeat)]
-    except Exception as exc:       # a codec this FFmpeg build lacks or refuses the format
-        return {"codec": name, "error": str(exc)[:120]}
-    size = path.stat().st_size
-    row = {"codec": name, "MB_per_s": size / len(frames) * 30 / 1e6,
-           "enc_fps": statistics.median(encs),
-           "dec_raw_fps": statistics.median(decode_raw(path) for _ in range(repeat)),
-           "dec_pipeline_fps": statistics.median(decode_pipeline(path) for _ in range(repeat)),
-           "seek_ms": seek_ms(path, len(frames)),
-           "exact": exact(path, frames, depth)}
-    return row
+    for name, (codec, pix_fmt, opts) in specs.items():
+        row = rows.setdefault(name, {"codec": name, "enc": [], "raw": [], "pipe": [], "seek": []})
+        if "error" in row:
+            continue
+        path = tmp / (name.replace(" ", "_").replace("=", "").replace("(", "").replace(")", "")
+                      + ("-d" if depth else "-c") + ".mkv")
+        try:
+            row["enc"].append(encode(path, frames, codec, pix_fmt, opts, in_fmt))
+        except Exception as exc:       # a codec this FFmpeg build lacks or refuses the format
+            row["error"] = str(exc)[:120]
+            continue
+        row["MB_per_s"] = path.stat().st_size / len(frames) * 30 / 1e6
+        row["raw"].append(decode_raw(path))
+        row["pipe"].append(decode_pipeline(path))
+        row["seek"].append(seek_ms(path, len(frames)))
+        if "exact" not in row:
+            row["exact"] = exact(path, frames, depth)
+        print(name, "depth" if depth else "colour", {k: round(v[-1], 1) for k, v in row.items()
+                                                    if isinstance(v, list)}, file=sys.stderr,
+              flush=True)
+
+
+def summarise(rows: dict) -> list:
+    out = []
+    for r in rows.values():
+        if "error" in r:
+            out.append({"codec": r["codec"], "error": r["error"]})
+            continue
+        out.append({"codec": r["codec"], "MB_per_s": r["MB_per_s"],
+                    "enc_fps": statistics.median(r["enc"]), "dec_raw_fps": statistics.median(r["raw"]),
+                    "dec_pipeline_fps": statistics.median(r["pipe"]),
+                    "seek_ms": statistics.median(r["seek"]), "exact": r["exact"], "runs": len(r["enc"])})
+    return out
 
 
 def main() -> int:
@@ -184,15 +205,14 @@ def main() -> int:
     out = {"load_before": os.getloadavg(), "frames": a.frames, "noise": a.noise, "colour": [],
            "depth": []}
     keep = (lambda n: any(s in n for s in a.only.split(","))) if a.only else (lambda n: True)
+    colour = {k: v for k, v in COLOUR.items() if keep(k)}
+    depth = {k: v for k, v in DEPTH.items() if keep(k)}
+    rc, rd = {}, {}
     with tempfile.TemporaryDirectory() as td:
-        for name, spec in COLOUR.items():
-            if keep(name):
-                out["colour"].append(measure(name, spec, rgb, False, a.repeat, Path(td)))
-                print(out["colour"][-1], file=sys.stderr, flush=True)
-        for name, spec in DEPTH.items():
-            if keep(name):
-                out["depth"].append(measure(name, spec, dep, True, a.repeat, Path(td)))
-                print(out["depth"][-1], file=sys.stderr, flush=True)
+        for _ in range(a.repeat):
+            measure_round(colour, rgb, False, Path(td), rc)
+            measure_round(depth, dep, True, Path(td), rd)
+    out["colour"], out["depth"] = summarise(rc), summarise(rd)
     out["load_after"] = os.getloadavg()
     if a.json:
         print(json.dumps(out, indent=1))
