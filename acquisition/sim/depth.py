@@ -158,9 +158,9 @@ class DepthRenderer:
         bumps = [(self._nose_off, 0.07 * fw, 0.16 * fw, -NOSE_MM, shift),
                  (self._eye_off[0], 0.09 * fw, 0.06 * fw, EYE_SOCKET_MM, 0.6 * shift),
                  (self._eye_off[1], 0.09 * fw, 0.06 * fw, EYE_SOCKET_MM, 0.6 * shift)]
-        for name, c in (coefficients or {}).items():
+        for name, amp in (coefficients or {}).items():
             for off, sig, mm in self._au_bumps.get(name, ()):
-                bumps.append((off, sig, sig, float(c) * mm, shift))
+                bumps.append((off, sig, sig, float(amp) * mm, shift))
         for off, sx, sy, h, sh in bumps:
             p = fc + rot @ off + sh - np.array([rx0, ry0])
             gx = np.exp(-0.5 * ((np.arange(rx1 - rx0) - p[0]) / sx) ** 2).astype(np.float32)
