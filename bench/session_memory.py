@@ -1,0 +1,73 @@
+"""Peak memory of the analyses on a long session against a short one (issue 14: flat in length).
+
+    .venv/bin/python bench/session_memory.py SHORT_SESSION LONG_SESSION [--what physio,report,spot] [--json]
+
+Each analysis runs in a fresh process (``analysis.batch_jobs`` / ``analysis.spotting.pipeline``,
+as the commands run them); its peak resident memory is ``wait4``'s ``ru_maxrss``. The ratio
+long / short is the figure to read (goal <= 1.3, and <= 2 GB). Also prints the bytes per hour of
+each file of the long session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from spot_session_speed import run_measured  # noqa: E402
+
+CODE = {
+    "physio": "import sys; sys.path.insert(0, '.'); from analysis.batch_jobs import physio_json; "
+              "o, n = physio_json({path!r}, {{}}); print(len(o['events']))",
+    "report": "import sys; sys.path.insert(0, '.'); from analysis.study import analyse_study; "
+              "from analysis.report.html import write_report; s = analyse_study([{path!r}]); "
+              "write_report(s, {out!r}); print(len(s.sessions))",
+    "spot": "import sys; sys.path.insert(0, '.'); from analysis.spotting.pipeline import spot; "
+            "r = spot({path!r}, use_cache=False); print(r.n_frames)",
+}
+
+
+def duration_s(folder: Path) -> float:
+    meta = json.loads((folder / "session.json").read_text())
+    return float(meta.get("duration_s") or 0)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("short", type=Path)
+    ap.add_argument("long", type=Path)
+    ap.add_argument("--what", default="physio,report")
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    out = {"short_s": duration_s(a.short), "long_s": duration_s(a.long), "runs": {}}
+    d = out["long_s"]
+    out["bytes_per_hour"] = {f.name: f.stat().st_size / d * 3600 for f in sorted(a.long.iterdir())
+                             if f.is_file() and f.suffix in (".mkv", ".xdf")} if d else {}
+    with tempfile.TemporaryDirectory() as td:
+        for what in a.what.split(","):
+            for name, folder in (("short", a.short), ("long", a.long)):
+                r = run_measured(CODE[what].format(path=str(folder), out=str(Path(td) / f"{name}.html")))
+                out["runs"].setdefault(what, {})[name] = r
+                print(what, name, json.dumps(r), file=sys.stderr, flush=True)
+            rr = out["runs"][what]
+            rr["ratio"] = rr["long"]["peak_rss_mib"] / rr["short"]["peak_rss_mib"]
+    if a.json:
+        print(json.dumps(out, indent=1))
+    else:
+        for f, b in out["bytes_per_hour"].items():
+            print(f"{f}: {b / 1e9:.2f} GB per hour")
+        for what, rr in out["runs"].items():
+            print(f"{what}: peak {rr['short']['peak_rss_mib']:.0f} MiB ({out['short_s']:.0f} s) vs "
+                  f"{rr['long']['peak_rss_mib']:.0f} MiB ({out['long_s']:.0f} s): ratio {rr['ratio']:.2f}; "
+                  f"{rr['short']['seconds']:.0f} s vs {rr['long']['seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
