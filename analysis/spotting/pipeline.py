@@ -44,6 +44,7 @@ class SpotParams:
     emg: EmgParams = field(default_factory=EmgParams)
     stride: int = 3                # run the face model on every stride-th frame
     crop: int = 128
+    spotter: str = "hand"          # "learned": the TCN of analysis/spotting/learned.py
 
 
 @dataclass
@@ -183,6 +184,8 @@ def spot_features(feat: Features, fps: float, *, interference: bool = True,
         ctx = (closure, speech_mask(feat.flow, valid, fps, ip),
                head_signals(feat.glob, feat.pose, feat.depth_face, fps, feat.crop))
     groups, suppressed = _one_pass(flow, valid, fps, dp, p, emg, ctx)
+    if interference and p.spotter == "learned":
+        return _learned(feat, fps, suppressed)
     if dp.micro_pass_s > 0:
         dp2 = replace(dp, detrend_s=dp.micro_pass_s)
         more, more_s = _one_pass(flow, valid, fps, dp2, p, emg, ctx)
@@ -195,6 +198,15 @@ def spot_features(feat: Features, fps: float, *, interference: bool = True,
         groups = sorted(groups + more, key=lambda g: g.onset)
         suppressed.sort(key=lambda x: x.onset)
     return groups, suppressed
+
+
+def _learned(feat, fps, suppressed):
+    """The learned spotter's intervals; of the hand path's suppressions, those it did not flag."""
+    from analysis.spotting.learned import spot_learned  # imports torch
+
+    groups = spot_learned(feat, fps)
+    return groups, [x for x in suppressed
+                    if not any(x.onset <= g.offset and g.onset <= x.offset for g in groups)]
 
 
 def _one_pass(flow, valid, fps, dp, p, emg, ctx):
