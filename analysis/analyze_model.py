@@ -241,8 +241,19 @@ class AnalyzeModel:
 
     def study_selection(self, rows: list[dict]) -> tuple[str | None, list[str]]:
         """(protocol of the session open, the complete sessions of that protocol) from the catalog's
-        rows (``folder``, ``protocol``, ``status``)."""
+        rows (``folder``, ``protocol``, ``status``). A session open but not in the catalog (a
+        folder opened directly) counts with its session.json protocol, when it is complete."""
+        from acquisition.session import read_sidecar
+
         me = next((r for r in rows if Path(r["folder"]) == self.folder), None)
+        if me is None and self.folder is not None:
+            try:
+                meta = read_sidecar(self.folder)
+                me = {"folder": str(self.folder), "protocol": meta.get("protocol"),
+                      "status": meta.get("status")}
+                rows = [*rows, me]
+            except MexlabError:
+                pass
         proto = me.get("protocol") if me else None
         return proto, [r["folder"] for r in rows if r.get("protocol") == proto and r["status"] == "complete"]
 

@@ -93,6 +93,8 @@ def test_study_selection_takes_the_complete_sessions_of_the_protocol(session):
             {"folder": "/x/b", "protocol": "demo", "status": "aborted"},
             {"folder": "/x/c", "protocol": "other", "status": "complete"}]
     assert m.study_selection(rows) == ("demo", [str(session), "/x/a"])
+    # opened as a folder, not in the catalog: it counts, with its session.json protocol
+    assert m.study_selection(rows[1:]) == ("demo", ["/x/a", str(session)])
     assert m.study_figure("group") == (None, "")              # no study run yet
 
 
