@@ -7,13 +7,11 @@ Order of work (see docs/architecture.md):
    stream, start live monitors, the encoder threads, and only then the camera (and the simulated rig),
    so the first video frame is already covered by the XDF.
 3. while running: frames go from the capture callback into bounded queues (live sources never block);
-   encoder threads write FFV1 and push one frame-index sample per muxed frame; every second the sidecar
-   is rewritten with the counts so far.
+   encoders (threads, or processes: ``config.encoder_process``) write FFV1 and push one frame-index
+   sample per muxed frame; every second the sidecar is rewritten with the counts so far.
 4. ``stop``: stop the camera and rig, drain the encoders, let LabRecorder pull its last chunk, stop it,
-   write ground truth (rig) and mark the sidecar complete.
-
-The recorder never opens the catalog: whoever asked for the recording registers it
-(:class:`app.recording.Recording`, shared by the CLI and the GUI).
+   write ground truth (rig) and mark the sidecar complete. The catalog is the caller's
+   (:class:`app.recording.Recording` registers the session).
 """
 
 from __future__ import annotations

@@ -96,6 +96,7 @@ class RecordController:
                 rep.problems.append(f"camera file {settings.camera_file or '(none chosen)'} does not exist")
             if live_spotting and settings.source != "none":
                 self.preload_spotter(parse_mode(settings.rgb_mode, "RGB mode").fps)
+                self.preload_recognizer()
             rep.seconds = time.perf_counter() - t0
             self.state.preflight = rep
             return rep
@@ -118,6 +119,28 @@ class RecordController:
     def take_spotter(self):
         sp, self.spotter = self.spotter, None
         return sp
+
+    recognizer = None       # live recognition loaded by the pre-flight, taken by the next recording
+
+    def preload_recognizer(self) -> None:
+        """Load live recognition (torch, the default model, its face tracker) in the pre-flight, never
+        while a recording starts: torch imported in a thread while the camera's sensors started
+        crashed the process (a segmentation fault in librealsense's sensor start, seen in
+        bench/gui_preview.py under load). A failure is left to LiveSpotting to report."""
+        if self.recognizer is not None:
+            return
+        try:
+            import torch  # noqa: F401  (its libraries loaded here, before any camera runs)
+
+            from app.live_spotting import load_recognizer
+
+            self.recognizer = load_recognizer()
+        except Exception:  # noqa: BLE001 - no model or no torch: LiveSpotting says why, spotting goes on
+            self.recognizer = None
+
+    def take_recognizer(self):
+        r, self.recognizer = self.recognizer, None
+        return r if r is not None else "default"
 
     def discard_spotter(self) -> None:
         sp = self.take_spotter()

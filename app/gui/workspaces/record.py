@@ -216,7 +216,8 @@ class RecordWorkspace(QWidget):
 
             if rec.camera is None or "rgb" not in rec.camera.streams:
                 return None
-            ls = LiveSpotting(rec, emit, spotter=self.controller.take_spotter())
+            ls = LiveSpotting(rec, emit, spotter=self.controller.take_spotter(),
+                              recognizer=self.controller.take_recognizer())
             ls.start()
             return ls
 
