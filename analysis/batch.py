@@ -116,6 +116,7 @@ def _execute(job: Job, progress_q, cancel_ev, compute_key: bool) -> Outcome:
 
     t0 = time.perf_counter()
     try:
+        progress(0, 1, "started")
         from analysis.face.landmarker import quiet_native_start
 
         with quiet_native_start():   # MediaPipe's start-up chatter kept off the one display
