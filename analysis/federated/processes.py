@@ -13,6 +13,8 @@ from pathlib import Path
 from acquisition.errors import MexlabError
 from analysis.federated import deploy
 
+REFUSAL_LINGER_S = 8.0      # a refused site stays this long after sending its refusal
+
 
 def coordinator(address: str, run_config: dict, out: Path, *, insecure: bool, certs: dict,
                 supernode_auth: bool, timeout_s: float | None = None, site_keys=()) -> dict:
@@ -120,6 +122,12 @@ def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, 
                 "classes": classes, "status-file": str(status_file)}
     if truth:
         node_cfg["truth"] = truth
+    from analysis.federated.worker import SiteWorker
+
+    # torch, the model and the data stay loaded in this process (worker.py), warmed while the
+    # SuperNode starts
+    warm = SiteWorker(state, warm_config=node_cfg)
+    node_cfg.update(warm.node_config())
     cmd = [deploy.tool("flower-supernode"), "--superlink", f"{host}:{port}", "--host", "127.0.0.1",
            "--port", str(deploy.free_port()), "--node-config", deploy.node_config_arg(node_cfg),
            "--max-wait-time", str(max_wait_s)]
@@ -152,13 +160,16 @@ def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, 
                                and _count(log, "Sent successfully")
                                < _count(log, "Start `flwr-clientapp` process")):
                             time.sleep(0.5)
-                        time.sleep(1.0)
+                        # then give the coordinator time to pull it: a SuperNode that leaves
+                        # at once takes its unread reply with it (seen at load ~30 with 1 s)
+                        time.sleep(REFUSAL_LINGER_S)
                         raise MexlabError(f"site {name}: {detail}")
                     print(f"mexlab fl: site {name}: {text.splitlines()[0]}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         stopped = True
     finally:
         deploy.stop(node)
+        warm.close()
         if stopped or node.returncode in (0, None, -15):
             shutil.rmtree(state, ignore_errors=True)
     if stopped:

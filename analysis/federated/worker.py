@@ -1,0 +1,158 @@
+"""What a site answers to a message (numpy in, numpy out; no flwr), and the warm site worker.
+
+:func:`answer` is the whole of a site's reply: its data (loaded once per process), the model
+signature check, local training or evaluation, the refusal codes. The ClientApp (``apps.py``)
+calls it in its own process, or, in a deployment, hands the message to the **site worker**:
+``mexlab fl site`` keeps torch, the model code and the site's features loaded in its own process
+and serves :func:`answer` on a Unix socket in its private state folder (mode 0700, an auth key in
+a 0600 file). Flower 1.41 starts a new ``flwr-clientapp`` process for every message; with the worker
+that process no longer imports torch or reads the site's data, which was about half of each
+message's CPU. Without a worker (``mexlab fl simulate``, or the worker gone) the ClientApp answers
+itself: the same function, the same reply.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from pathlib import Path
+
+from analysis.federated import site as site_mod
+
+_SITES: dict = {}          # node config → SiteData or the error text (kept for the process's life)
+_SIGS: dict = {}           # id(SiteData) → this site's model signature
+_LOCK = threading.Lock()
+WORKER_KEYS = ("worker", "worker-key-file")
+
+
+def node_site(node_config) -> tuple[str, object]:
+    """(site name, SiteData or the MexlabError message) for this SuperNode's node config."""
+    cfg = {k: node_config[k] for k in sorted(node_config) if k not in WORKER_KEYS}
+    key = repr(cfg)
+    name = str(cfg.get("site-name", "site"))
+    if key not in _SITES:
+        specs = [s for s in str(cfg.get("data", "")).split("|") if s]
+        views = tuple(v for v in str(cfg.get("views", "rgb,depth")).split(",") if v)
+        try:
+            data = site_mod.load_features(specs, classes=str(cfg.get("classes", "3")), views=views,
+                                          truth=str(cfg["truth"]) if cfg.get("truth") else None)
+            num = int(cfg.get("num-sites", 0)) or None
+            _SITES[key] = site_mod.split_site(data, site_index=int(cfg.get("site-index", 0)),
+                                              num_sites=num, where=f"site {name}")
+        except Exception as exc:   # noqa: BLE001 - reported to the site's own status, as a code upstream
+            _SITES[key] = f"{type(exc).__name__}: {exc}"
+    return name, _SITES[key]
+
+
+def answer(node_config, weights, conf: dict, training: bool) -> dict:
+    """The site's reply as plain values: name, sig, delta (or None), metrics (or None), error (a
+    code of protocol.ERROR_CODES), detail (for the site's own status only, never sent)."""
+    name, sd = node_site(node_config)
+    if isinstance(sd, str):
+        return {"name": name, "sig": "", "error": "no-usable-data", "detail": sd}
+    if id(sd) not in _SIGS:
+        _SIGS[id(sd)] = site_mod.model_signature(site_mod.initial_weights(len(sd.class_names), sd.views),
+                                                 sd.class_names, sd.views)
+    sig = _SIGS[id(sd)]
+    if sig != conf.get("model-sig") or site_mod.model_signature(weights, sd.class_names, sd.views) != sig:
+        return {"name": name, "sig": sig, "error": "incompatible-model",
+                "detail": f"the coordinator's model ({conf.get('model-sig')}) is not this site's ({sig}): "
+                          "different mexlab versions, classes or views"}
+    version = int(conf.get("version", -1))
+    try:
+        if not training:
+            m = site_mod.local_evaluate(sd, weights)
+            m["version"] = version
+            return {"name": name, "sig": sig, "metrics": m, "error": ""}
+        clip = conf.get("clip")
+        delta, m = site_mod.local_train(sd, weights, epochs=int(conf.get("epochs", 1)),
+                                        lr=float(conf.get("lr", 1e-3)), seed=int(conf.get("seed", 0)) + version,
+                                        batch_size=int(conf.get("batch-size", 32)),
+                                        clip=float(clip) if clip is not None else None,
+                                        noise=float(conf.get("noise", 0.0)))
+    except Exception:  # noqa: BLE001 - the site keeps its traceback; the coordinator gets a code
+        return {"name": name, "sig": sig, "error": "training-failed", "detail": traceback.format_exc()}
+    m["version"] = version
+    return {"name": name, "sig": sig, "delta": delta, "metrics": m, "error": "",
+            "detail": f"ok: trained from version {version} on {m['num-examples']} samples"}
+
+
+def ask(node_config, weights, conf: dict, training: bool) -> dict | None:
+    """The worker's answer, or None when this site has no worker or it does not answer (the caller
+    then answers itself)."""
+    path, key_file = node_config.get("worker"), node_config.get("worker-key-file")
+    if not path or not key_file:
+        return None
+    from multiprocessing import AuthenticationError
+    from multiprocessing.connection import Client
+
+    try:
+        key = Path(str(key_file)).read_bytes()
+        conn = Client(str(path), family="AF_UNIX", authkey=key)
+    except (OSError, EOFError, ValueError, AuthenticationError):
+        return None
+    try:
+        conn.send((dict(node_config), [w for w in weights], dict(conf), bool(training)))
+        return conn.recv()             # training takes its time: no timeout once connected
+    except (OSError, EOFError):
+        return None
+    finally:
+        conn.close()
+
+
+class SiteWorker:
+    """Serves :func:`answer` on a Unix socket from a thread of ``mexlab fl site``'s process."""
+
+    def __init__(self, folder: Path, warm_config: dict | None = None):
+        import os
+        import secrets
+        from multiprocessing.connection import Listener
+
+        self.path = Path(folder) / "worker.sock"
+        self.key_file = Path(folder) / "worker.key"
+        key = secrets.token_bytes(32)
+        fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+        self.listener = Listener(str(self.path), family="AF_UNIX", authkey=key)
+        self.closed = False
+        self.thread = threading.Thread(target=self._serve, name="mexlab-fl-site-worker", daemon=True)
+        self.thread.start()
+        if warm_config is not None:    # torch, the data and the signature ready before the first message
+            threading.Thread(target=self._warm, args=(dict(warm_config),), daemon=True).start()
+
+    def _warm(self, node_config: dict) -> None:
+        with _LOCK:
+            _, sd = node_site(node_config)
+            if not isinstance(sd, str) and id(sd) not in _SIGS:
+                _SIGS[id(sd)] = site_mod.model_signature(
+                    site_mod.initial_weights(len(sd.class_names), sd.views), sd.class_names, sd.views)
+
+    def node_config(self) -> dict:
+        return {"worker": str(self.path), "worker-key-file": str(self.key_file)}
+
+    def _serve(self) -> None:
+        while not self.closed:
+            try:
+                conn = self.listener.accept()
+            except Exception:          # noqa: BLE001 - closed, or a client without the key
+                continue
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    def _one(self, conn) -> None:
+        try:
+            node_config, weights, conf, training = conn.recv()
+            with _LOCK:                # one message at a time, as a SuperNode runs them
+                reply = answer(node_config, weights, conf, training)
+            conn.send(reply)
+        except (OSError, EOFError):
+            pass
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self.closed = True
+        try:
+            self.listener.close()
+        except OSError:
+            pass
