@@ -113,3 +113,29 @@ def test_a_selection_reads_only_those_streams_with_the_same_samples(tmp_path):
     assert got.status == "interrupted"
     whole = read_streams(xdf)                                         # a whole read serves selections
     assert read_streams(xdf, select=[{"type": "EMG"}]).streams[0] is whole.named("sim-EMG")
+
+
+SHARED_XDF = Path(__file__).resolve().parents[2] / "shared" / "data" / "xdf" / "clock_resets.xdf"
+
+
+@pytest.mark.shared
+@pytest.mark.skipif(not SHARED_XDF.is_file(), reason="../shared/data/xdf/clock_resets.xdf is absent")
+def test_a_selection_of_a_damaged_real_file_skips_the_damage_like_a_whole_read(tmp_path):
+    from acquisition.session_read.streams import read_streams
+
+    data = bytearray(SHARED_XDF.read_bytes())
+    pos, samples = 4, []
+    while pos < len(data):                       # break the length field of the 200th Samples chunk
+        nbytes = data[pos]
+        length = int.from_bytes(data[pos + 1: pos + 1 + nbytes], "little")
+        if int.from_bytes(data[pos + 1 + nbytes: pos + 3 + nbytes], "little") == 3:
+            samples.append(pos)
+        pos += 1 + nbytes + length
+    data[samples[200]] = 7
+    xdf = tmp_path / "damaged.xdf"
+    xdf.write_bytes(bytes(data))
+    whole = read_streams(xdf, use_cache=False)
+    part = read_streams(xdf, select=[{"type": "EEG"}], use_cache=False)
+    assert [s.name for s in part.streams] == ["BioSemi"] and part.status == whole.status == "complete"
+    assert np.array_equal(part.streams[0].timestamps, whole.named("BioSemi").timestamps)
+    assert any("malformed chunk" in n for n in part.notes)
