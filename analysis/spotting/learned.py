@@ -44,7 +44,7 @@ MIRROR = tuple(EXPR.index(R.REGION_NAMES.index(
 class LearnedParams:
     threshold: float = 0.5
     min_len_s: float = 0.13
-    channels: int = 48
+    channels: int = 32
     dilations: tuple = (1, 2, 4, 8, 16)
 
 

@@ -2,7 +2,7 @@
 
 A video is used through its extracted features (:func:`analysis.spotting.features.extract_features`,
 cache on) and its ground truth (rows with onset, offset, type ``micro``/``macro``; every other
-frame — blinks, head turns, speech, rest — is background). Training: random 256-frame windows of
+frame — blinks, head turns, speech, rest — is background). Training (400 steps of 8 windows by default): random 256-frame windows of
 the 30-fps inputs, mirrored (left <-> right) half of the time, flow scaled ×0.6-1.4 and with extra
 noise, weighted cross-entropy (background 1, micro 4, macro 2), Adam. Deterministic for a seed.
 
@@ -42,8 +42,8 @@ def example(video, gt_rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     return x, labels(gt_rows, feat.n_frames, feat.fps, len(x))
 
 
-def train(data: list[tuple[np.ndarray, np.ndarray]], *, steps: int = 1500, seed: int = 0,
-          lp: LearnedParams | None = None, batch: int = 16, log=None):
+def train(data: list[tuple[np.ndarray, np.ndarray]], *, steps: int = 400, seed: int = 0,
+          lp: LearnedParams | None = None, batch: int = 8, log=None):
     """A trained model (eval mode) on (input, labels) pairs."""
     import torch
 
@@ -116,7 +116,8 @@ def main(argv=None) -> int:
                                              "tuning faces")
     ap.add_argument("--dir", type=Path, default=Path("/tmp/mexlab-spot-quality"))
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--steps", type=int, default=400)
+    ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threshold", type=float, default=0.5)
     ap.add_argument("--people", default="", help="comma-separated: train only on these people")
@@ -128,8 +129,9 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     data = [example(it["video"], it["gt"]) for it in items]
     lp = LearnedParams(threshold=a.threshold)
-    model = train(data, steps=a.steps, seed=a.seed, lp=lp, log=print)
-    meta = {"videos": [it["name"] for it in items], "steps": a.steps, "seed": a.seed,
+    model = train(data, steps=a.steps, seed=a.seed, lp=lp, batch=a.batch, log=print)
+    meta = {"videos": [it["name"] for it in items], "steps": a.steps, "batch": a.batch,
+            "seed": a.seed,
             "frames_30fps": int(sum(len(x) for x, _ in data)),
             "train_s": round(time.perf_counter() - t0, 1)}
     save(model, lp, a.out, meta)

@@ -44,7 +44,8 @@ class SpotParams:
     emg: EmgParams = field(default_factory=EmgParams)
     stride: int = 3                # run the face model on every stride-th frame
     crop: int = 128
-    spotter: str = "hand"          # "learned": the TCN of analysis/spotting/learned.py
+    spotter: str = "hand"          # "learned": the TCN of analysis/spotting/learned.py (opt-in:
+                                   # it measured worse on the tuning faces, docs/spotting.md)
 
 
 @dataclass
@@ -202,9 +203,12 @@ def spot_features(feat: Features, fps: float, *, interference: bool = True,
 
 def _learned(feat, fps, suppressed):
     """The learned spotter's intervals; of the hand path's suppressions, those it did not flag."""
-    from analysis.spotting.learned import spot_learned  # imports torch
+    from analysis.spotting.learned import MODEL_FILE, available, spot_learned
 
-    groups = spot_learned(feat, fps)
+    if not available():
+        raise MexlabError(f"the learned spotter needs torch and {MODEL_FILE}; "
+                          f"the default (hand-tuned) spotter needs neither")
+    groups = spot_learned(feat, fps)                   # imports torch
     return groups, [x for x in suppressed
                     if not any(x.onset <= g.offset and g.onset <= x.offset for g in groups)]
 
