@@ -188,6 +188,45 @@ GRID = {
 }
 
 
+def message_cost(repeats: int = 2) -> dict:
+    """CPU and wall time of one training message as Flower runs it (a fresh process importing flwr
+    and mexlab's apps), answered in that process vs by a warm site worker (analysis/federated/worker.py)."""
+    import subprocess
+
+    import numpy as np
+
+    from analysis.federated import site, synthetic, worker
+
+    tmp = Path(tempfile.mkdtemp())
+    site.save_features(tmp / "s.npz", synthetic.make(3, per_subject=6, seed=5, prefix="w"))
+    node = {"site-name": "labw", "data": f"features:{tmp / 's.npz'}", "views": "rgb,depth", "classes": "3"}
+    _, sd = worker.node_site(node)
+    w0 = site.initial_weights(len(sd.class_names), sd.views)
+    conf = {"version": 0, "epochs": 1, "lr": 0.003, "seed": 0, "batch-size": 8,
+            "model-sig": site.model_signature(w0, sd.class_names, sd.views)}
+    np.savez(tmp / "w.npz", *w0)
+    (tmp / "state").mkdir(mode=0o700)
+    wk = worker.SiteWorker(tmp / "state", warm_config=node)
+    child = (f"import sys, json, numpy as np; sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})\n"
+             "import flwr.clientapp, flwr.app\nfrom analysis.federated import apps, worker\n"
+             f"z = np.load({str(tmp / 'w.npz')!r}); w = [z[f'arr_{{i}}'] for i in range(len(z.files))]\n"
+             "node, conf = json.loads(sys.argv[2]), json.loads(sys.argv[3])\n"
+             "r = worker.ask(node, w, conf, True) if sys.argv[1] == 'worker' else worker.answer(node, w, conf, True)\n"
+             "assert r and r['error'] == '', r\n")
+    res = {"load_before": os.getloadavg()}
+    for mode in ("in-process", "worker") * repeats:
+        cfg = {**node, **wk.node_config()} if mode == "worker" else node
+        r0, t = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
+        subprocess.run([sys.executable, "-c", child, mode, json.dumps(cfg), json.dumps(conf)], check=True,
+                       stderr=subprocess.DEVNULL)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        res.setdefault(mode, []).append({"cpu_s": round(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime, 2),
+                                         "wall_s": round(time.monotonic() - t, 1)})
+    wk.close()
+    res["load_after"] = os.getloadavg()
+    return res
+
+
 def summarize(rows: dict, seeds) -> dict:
     """Medians over the runs of each setting; the chosen FedBuff / FedAsync setting is the one with
     the best median UF1 on the sites' own held-out subjects (never the test subjects)."""
@@ -244,8 +283,13 @@ def main() -> int:
     ap.add_argument("--deploy", type=int, default=0, metavar="N",
                     help="instead: one real loopback deployment with N sites (wall time, memory)")
     ap.add_argument("--merge", type=Path, nargs="+", help="instead: merge these bench JSON files")
+    ap.add_argument("--message-cost", action="store_true",
+                    help="instead: one ClientApp message's CPU/wall, in-process vs the warm site worker")
     a = ap.parse_args()
 
+    if a.message_cost:
+        print(json.dumps(message_cost(), indent=1))
+        return 0
     if a.merge:
         res = merge(a.merge)
         print(json.dumps({"median": res["summary"]["median"],
