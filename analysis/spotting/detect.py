@@ -12,9 +12,10 @@ back. Detection, with all time constants scaled by the frame rate:
 2. **main-direction magnitude**: over an active stretch, ``d(t) = |D(t) - B(t)|`` with ``B`` the
    straight line between the rest positions just before and just after it; the apex is where ``d``
    peaks, the main direction is that of ``D(apex) - B(apex)``, the amplitude ``d(apex)``;
-3. **interval**: onset/offset bound the run of frames around the apex where ``d`` stays at or
-   above ``alpha`` of the amplitude (and above ``k_floor``·σ_v): the face has come back when ``d``
-   first falls below that level after the apex (a later wobble of the tail does not count);
+3. **interval**: for detection (grouping, interference elimination) onset/offset are the first/last
+   frames where ``d`` reaches ``alpha`` of the amplitude; the *reported* ends (``report_ends``,
+   after elimination) are refined by :func:`_extent`: the run around the apex above that level,
+   bounded by the ramp's own 50 %/90 % crossings;
 4. **threshold**: a candidate is kept if its amplitude exceeds ``max(amp_floor, k_amp·σ_v·√L)``
    (σ_v the per-frame flow noise, L the stretch length: the random-walk noise of ``D``);
    ``score = amplitude / threshold`` (≥ 1 kept; from ``pre_score`` on it may be raised by EMG);
@@ -69,6 +70,7 @@ class Candidate:
     direction: tuple[float, float]
     aus: tuple[str, ...]
     score: float = 0.0
+    ends: tuple[int, int] | None = None   # reported onset/offset (refined; None: onset/offset)
 
     def __post_init__(self):
         self.score = self.amplitude / self.threshold if self.threshold > 0 else 0.0
@@ -172,11 +174,15 @@ def region_candidates(r: int, flow: np.ndarray, valid: np.ndarray, speed: np.nda
         thr = max(p.amp_floor, p.k_amp * sig_v * np.sqrt(i1 - i0 + 1))
         if amp < p.pre_score * thr:
             continue
-        on, off = _extent(d, k, max(p.alpha * amp, p.k_floor * sig_v), p.shape_ends)
-        on, off = int(t[on]), int(t[off])
+        level = max(p.alpha * amp, p.k_floor * sig_v)
+        above = np.flatnonzero(d >= level)       # detection extent: grouping, elimination
+        on, off = int(t[above[0]]), int(t[above[-1]])
+        r_on, r_off = _extent(d, k, level, p.shape_ends)   # the reported ends
         direction = (float(dv[k, 0]), float(dv[k, 1]))
-        out.append(Candidate(name, start + on, start + int(t[k]), start + off, amp, thr,
-                             direction, R.aus_for(name, np.array(direction))))
+        c = Candidate(name, start + on, start + int(t[k]), start + off, amp, thr,
+                      direction, R.aus_for(name, np.array(direction)))
+        c.ends = (start + int(t[r_on]), start + int(t[r_off]))
+        out.append(c)
     return out
 
 
@@ -300,6 +306,15 @@ def group_candidates(cands: list[Candidate], fps: float, p: DetectParams) -> lis
     for g in groups:
         finish_group(g, fps, p)
     return sorted(groups, key=lambda g: g.onset)
+
+
+def report_ends(g: Group, fps: float, p: DetectParams) -> None:
+    """Once detection and elimination are done: the group's onset/offset become its strongest
+    member's refined ends (:func:`_extent`), and its type follows them."""
+    b = g.best
+    if b.ends is not None:
+        g.onset, g.offset = b.ends
+        g.type = "micro" if (g.offset - g.onset) / fps <= p.micro_max_s else "macro"
 
 
 def finish_group(g: Group, fps: float, p: DetectParams) -> None:

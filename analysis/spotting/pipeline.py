@@ -27,7 +27,7 @@ from acquisition.errors import MexlabError
 from analysis.face.video import VIDEO_SUFFIXES, probe
 from analysis.session_data import SPOTTING_FILE
 from analysis.spotting.detect import (DetectParams, Group, all_candidates, finish_group,
-                                      group_candidates)
+                                      group_candidates, report_ends)
 from analysis.spotting.emg import EmgEvidence, EmgParams, load_emg
 from analysis.spotting.features import Features, extract_features
 from analysis.spotting.interference import (InterferenceParams, Suppressed, blink_intervals,
@@ -228,10 +228,14 @@ def _one_pass(flow, valid, fps, dp, p, emg, ctx):
                 g.emg = hits
     groups = [g for g in groups if g.score >= 1.0]
     if ctx is None:
-        return groups, []
-    closure, speech, head = ctx
-    blinks = blink_intervals(cands, closure, fps, p.interference)
-    return eliminate(groups, blinks, speech, head, fps, dp, p.interference)
+        suppressed = []
+    else:
+        closure, speech, head = ctx
+        blinks = blink_intervals(cands, closure, fps, p.interference)
+        groups, suppressed = eliminate(groups, blinks, speech, head, fps, dp, p.interference)
+    for g in groups:
+        report_ends(g, fps, dp)
+    return groups, suppressed
 
 
 def _touches_end(c, valid: np.ndarray) -> bool:
