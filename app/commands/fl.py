@@ -26,7 +26,8 @@ def _common_training(p) -> None:
     p.add_argument("--server-lr", type=float, default=1.0, metavar="ETA",
                    help="FedBuff: server learning rate on the buffered mean delta (default 1)")
     p.add_argument("--server-momentum", type=float, default=0.0, metavar="BETA",
-                   help="FedBuff: server momentum (default 0: none)")
+                   help="FedBuff: server momentum (default 0: none; 0.5 collapsed the model in "
+                        "the rig benchmark, see docs/federated.md)")
     p.add_argument("--alpha", type=float, default=0.5, help="FedAsync: mixing weight (default 0.5)")
     p.add_argument("--staleness-exponent", type=float, default=0.5, metavar="A",
                    help="s(tau) = (1+tau)^-A (default 0.5)")
