@@ -126,8 +126,13 @@ def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, 
 
     # torch, the model and the data stay loaded in this process (worker.py), warmed while the
     # SuperNode starts
-    warm = SiteWorker(state, warm_config=node_cfg)
-    node_cfg.update(warm.node_config())
+    try:
+        warm = SiteWorker(state, warm_config=node_cfg)
+        node_cfg.update(warm.node_config())
+    except OSError as exc:        # e.g. a socket path too long: the ClientApp answers itself
+        warm = None
+        print(f"mexlab fl: site {name}: no warm worker ({exc}); each message loads torch anew",
+              file=sys.stderr, flush=True)
     cmd = [deploy.tool("flower-supernode"), "--superlink", f"{host}:{port}", "--host", "127.0.0.1",
            "--port", str(deploy.free_port()), "--node-config", deploy.node_config_arg(node_cfg),
            "--max-wait-time", str(max_wait_s)]
@@ -169,7 +174,8 @@ def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, 
         stopped = True
     finally:
         deploy.stop(node)
-        warm.close()
+        if warm is not None:
+            warm.close()
         if stopped or node.returncode in (0, None, -15):
             shutil.rmtree(state, ignore_errors=True)
     if stopped:
