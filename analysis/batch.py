@@ -25,9 +25,8 @@ import os
 import queue as queue_mod
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ class Job:
     params: tuple = ()          # sorted (name, value) pairs: hashable, picklable
 
     @staticmethod
-    def of(action: str, path, **params) -> "Job":
+    def of(action: str, path, **params) -> Job:
         return Job(action, str(path), tuple(sorted(params.items())))
 
 
@@ -111,7 +110,7 @@ def _execute(job: Job, progress_q, cancel_ev, compute_key: bool) -> Outcome:
             last[0] = now
             try:
                 progress_q.put_nowait((job.path, done / total if total else 0.0, stage))
-            except Exception:       # a full or closed queue never stops the work
+            except Exception:  # noqa: BLE001,S110 - a full or closed queue never stops the work
                 pass
 
     t0 = time.perf_counter()
@@ -126,7 +125,7 @@ def _execute(job: Job, progress_q, cancel_ev, compute_key: bool) -> Outcome:
         return Outcome(job, "cancelled", time.perf_counter() - t0)
     except MexlabError as exc:
         return Outcome(job, "failed", time.perf_counter() - t0, error=str(exc))
-    except Exception as exc:        # a defect or a library's error: listed, the batch goes on
+    except Exception as exc:  # noqa: BLE001 - a defect or a library's error: listed, the batch goes on
         return Outcome(job, "failed", time.perf_counter() - t0,
                        error=f"{type(exc).__name__}: {exc}")
 
@@ -249,7 +248,7 @@ def _run_pool(items, workers, status, outcomes, t0, cb, cancel, grace_s) -> bool
                 except BrokenProcessPool:
                     out = Outcome(job, "failed", error="its worker process died (killed, or a crash "
                                                        "in native code while processing it)")
-                except Exception as exc:      # the job could not be sent or its result not returned
+                except Exception as exc:  # noqa: BLE001 - the job could not be sent or its result not returned
                     out = Outcome(job, "failed", error=f"{type(exc).__name__}: {exc}")
                 _record(status, outcomes, i, out)
                 _tick(status, t0, cb)
@@ -273,7 +272,7 @@ def _run_pool(items, workers, status, outcomes, t0, cb, cancel, grace_s) -> bool
             if f.done() and not f.cancelled():
                 try:
                     _record(status, outcomes, i, f.result())
-                except Exception:
+                except Exception:  # noqa: BLE001,S110 - a result lost while stopping is left cancelled
                     pass
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -177,7 +177,7 @@ def physio_json(path, names: dict) -> tuple[dict, list[str]]:
     from analysis.physio.events import event_responses
 
     pa = analyse(path, **names)
-    if not any((pa.to_json().get(k) for k in ("ecg", "ppg", "eda", "emg"))):
+    if not any(pa.to_json().get(k) for k in ("ecg", "ppg", "eda", "emg")):
         have = ", ".join(f"{s.name} [{s.type}]" for s in pa.session.streams) or "none"
         extra = " (the recording was interrupted)" if any("interrupted" in n for n in pa.notes) else ""
         raise MexlabError(f"{path}: no ECG, PPG, EDA or EMG signal to analyse{extra}; streams in it: "

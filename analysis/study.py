@@ -12,15 +12,20 @@ events are spotting results, never the simulated rig's ground truth unless asked
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from acquisition.errors import MexlabError
 from analysis.physio import PhysioAnalysis, analyse
-from analysis.physio.events import EventResponse, Windows, condition_spans, event_responses
+from analysis.physio.events import (
+    EventResponse,
+    Windows,
+    condition_spans,
+    event_responses,
+)
 from analysis.stats import Correlation, TestResult, aggregate, run_tests
 
 NO_PROTOCOL = "(no protocol)"

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from spot_session_speed import run_measured  # noqa: E402
+from spot_session_speed import run_measured
 
 CODE = {
     "physio": "import sys; sys.path.insert(0, '.'); from analysis.batch_jobs import physio_json; "

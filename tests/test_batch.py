@@ -56,7 +56,7 @@ def three(tmp_path_factory):
 
 
 def test_spot_many_sessions_in_workers_then_skips_current(three, capsys):
-    root, good, bad = three
+    _root, good, bad = three
     rc = main(["spot", str(good[0]), str(bad), str(good[1]), "--workers", "2"])
     cap = capsys.readouterr()
     assert rc == 1                                        # the broken session fails the command
@@ -103,7 +103,7 @@ def test_key_follows_content_not_names(three, tmp_path):
 
 
 def test_physio_batch_writes_each_result(three, capsys):
-    root, good, bad = three
+    root, good, _bad = three
     rc = main(["physio", str(good[0]), str(good[1]), str(root / "missing"), "--workers", "2"])
     cap = capsys.readouterr()
     assert rc == 1
@@ -118,7 +118,7 @@ def test_physio_batch_writes_each_result(three, capsys):
 def test_select_sessions_paths_query_and_status(three, tmp_path):
     from acquisition.catalog import Catalog
 
-    root, good, bad = three
+    _root, good, _bad = three
     aborted = face_session(tmp_path / "ab", "P01", status="aborted")
     db = f"sqlite:///{tmp_path / 'c.sqlite'}"
     cat = Catalog(db)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from acquisition.errors import MexlabError
-
 
 def add_stream_args(p) -> None:
     g = p.add_argument_group("streams (default: found by LSL type)")

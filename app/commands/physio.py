@@ -10,7 +10,13 @@ import sys
 from pathlib import Path
 
 from app.commands._batch import add_batch_args, run_jobs
-from app.commands._study_args import add_query_args, add_stream_args, is_batch, stream_names, study_paths
+from app.commands._study_args import (
+    add_query_args,
+    add_stream_args,
+    is_batch,
+    stream_names,
+    study_paths,
+)
 
 
 def add_parser(sub) -> None:

@@ -6,7 +6,13 @@ import sys
 from pathlib import Path
 
 from app.commands._batch import add_batch_args
-from app.commands._study_args import add_study_args, progress, stream_names, study_options, study_paths
+from app.commands._study_args import (
+    add_study_args,
+    progress,
+    stream_names,
+    study_options,
+    study_paths,
+)
 
 
 def add_parser(sub) -> None:
@@ -48,7 +54,7 @@ def analyse_in_workers(command: str, paths, args) -> dict | None:
         return None
     jobs = [Job.of("study", p, names=stream_names(args),
                    use_truth=study_options(args)["use_truth"]) for p in paths]
-    res, rc = run_jobs(command, jobs, args)
+    res, _rc = run_jobs(command, jobs, args)
     if res.cancelled:
         raise KeyboardInterrupt
     return {o.job.path: (o.result if o.status == "done" else MexlabError(o.error or o.status))
