@@ -175,7 +175,10 @@ class StreamingSpotter:
         n = len(recs)
         out = []
         for g in groups:
-            if g.offset > n - 1 - self.confirm or g.onset <= 1:
+            # confirmed once every member's detection extent (not only the refined reported
+            # offset, which can be earlier) has been at rest for `confirm` frames
+            settled = max([g.offset] + [m.offset for m in g.members])
+            if settled > n - 1 - self.confirm or g.onset <= 1:
                 continue          # not yet back at rest long enough / cut by the window start
             on, ap, off = g.onset + first, g.apex + first, g.offset + first
             if any(iou(on, off, a, c) > 0.3 or a <= ap <= c for a, _, c in self._emitted):
