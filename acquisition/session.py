@@ -11,13 +11,8 @@ from pathlib import Path
 
 from acquisition.errors import SessionFormatError
 
-FORMAT = "mexlab-session/1"
-SIDECAR = "session.json"
-XDF_NAME = "recording.xdf"
-RGB_NAME = "rgb.mkv"
-DEPTH_NAME = "depth.mkv"
-GROUND_TRUTH_NAME = "ground_truth.csv"
-GROUND_TRUTH_PHYSIO_NAME = "ground_truth_physio.json"
+from acquisition.session_read.names import (DEPTH_NAME, FORMAT, GROUND_TRUTH_NAME,  # noqa: F401
+                                            GROUND_TRUTH_PHYSIO_NAME, RGB_NAME, SIDECAR, XDF_NAME)  # noqa: F401
 
 
 def now_iso() -> str:
