@@ -7,7 +7,7 @@ import threading
 
 import pylsl
 
-MARKER_STREAM = "mexlab-markers"
+from acquisition.session_read.names import MARKER_STREAM, frame_index_stream
 
 
 def _channels(desc, labels, units=None):
@@ -26,7 +26,7 @@ class FrameIndexOutlet:
 
     def __init__(self, video: str, fps: float, session_id: str, filename: str):
         info = pylsl.StreamInfo(
-            f"mexlab-{video}-frames",
+            frame_index_stream(video),
             "VideoFrameIndex",
             len(self.CHANNELS),
             float(fps),
