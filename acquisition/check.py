@@ -50,6 +50,7 @@ from acquisition.check_video import (  # noqa: F401  (FRAME_INDEX_TYPE: importab
     video_problems,
 )
 from acquisition.errors import MexlabError, SessionFormatError
+from acquisition.session_read.names import SIDECAR
 from acquisition.health import BAD, WARNING, drop_issues, format_health, health_of
 from acquisition.session import (
     DEPTH_NAME,
@@ -273,7 +274,7 @@ def _duration(meta: dict, status: str, summaries: list[dict], videos: list[dict]
     stored = meta.get("duration_s")
     stored = float(stored) if isinstance(stored, (int, float)) and not isinstance(stored, bool) else None
     if status != "interrupted" and not (status == "unknown" and stored is None):
-        return stored, "session.json"
+        return stored, SIDECAR
     lasts = [s["last_timestamp"] for s in summaries if s.get("last_timestamp") is not None]
     lasts += [v["last_timestamp"] for v in videos if v.get("last_timestamp") is not None]
     firsts = [s["first_timestamp"] for s in summaries if s.get("first_timestamp") is not None]
@@ -291,7 +292,7 @@ def _duration(meta: dict, status: str, summaries: list[dict], videos: list[dict]
             recovered = round(n / mode["fps"], 3)
             if stored is None or recovered >= stored:
                 return recovered, "files"
-    return stored, "session.json"
+    return stored, SIDECAR
 
 
 def recover_interrupted(folder: Path, report: dict) -> bool:
