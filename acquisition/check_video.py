@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from acquisition.errors import SessionFormatError
+from acquisition.session_read.names import frame_index_stream
 from acquisition.xdf_read import XdfContents, desc_value, info_value
 
 FRAME_INDEX_TYPE = "VideoFrameIndex"
@@ -70,7 +71,7 @@ def _find_index_stream(xdf: XdfContents, kind: str, file_name: str):
         if desc_value(s["info"], "video", "file") == file_name:
             return s
     for s in candidates:
-        if info_value(s["info"], "name") == f"mexlab-{kind}-frames":
+        if info_value(s["info"], "name") == frame_index_stream(kind):
             return s
     for s in candidates:
         if kind in str(info_value(s["info"], "name", "")).lower():
