@@ -10,6 +10,8 @@ result yet.
 from __future__ import annotations
 
 import json
+
+from acquisition.session_read.names import RECOGNITION_FILE
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +33,7 @@ class ClassCounts:
 
 def read_recognition(folder: Path) -> dict | None:
     """A session's ``analysis/recognition.json`` (None when absent); ValueError when unreadable."""
-    f = Path(folder) / "analysis" / "recognition.json"
+    f = Path(folder) / RECOGNITION_FILE
     if not f.is_file():
         return None
     try:
