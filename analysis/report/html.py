@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from acquisition.errors import OutputError
+from acquisition.session_read.names import GROUND_TRUTH_NAME
 from analysis.report import plots
 from analysis.stats import MEASURES
 
@@ -75,7 +76,7 @@ def _sessions_table(study) -> str:
         emg = f"{len(pa.emg)} ch, {sum(len(ch.onsets) for ch in pa.emg)} bursts" if pa.emg else "–"
         missing = "; ".join(f"no {k.upper()}" for k in pa.missing)
         me = _e(f"{len(d.me_events)} ({d.me_source})") if d.me_source else "–"
-        if d.me_source == "ground_truth.csv":
+        if d.me_source == GROUND_TRUTH_NAME:
             me = f'<span class="h-bad">{me}: simulated truth, not spotting results</span>'
         elif sr.truth_not_used:
             me = "– (not spotted)"
