@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from acquisition.errors import MexlabError
+from acquisition.session_read.names import GROUND_TRUTH_NAME
 from analysis.physio import PhysioAnalysis, analyse
 from analysis.physio.events import (
     EventResponse,
@@ -277,7 +278,7 @@ def analyse_study(paths, *, by: str = "protocol", names: dict | None = None,
                               f"(--include-aborted to include them)")
         raise MexlabError("no sessions to analyse (give session folders or XDF files, or a catalog query "
                           "that finds some)")
-    truth_used = [sr.session.label for sr in results if sr.session.me_source == "ground_truth.csv"]
+    truth_used = [sr.session.label for sr in results if sr.session.me_source == GROUND_TRUTH_NAME]
     for sr in results:
         if sr.truth_not_used:
             notes.append(f"{sr.session.label}: not spotted (no analysis/spotting.json), so no ME events; "
