@@ -24,6 +24,7 @@ from typing import Callable
 import numpy as np
 
 from acquisition.errors import MexlabError
+from acquisition.session_read.names import RGB_NAME
 from analysis.face.video import VIDEO_SUFFIXES, probe
 from analysis.session_data import SPOTTING_FILE
 from analysis.spotting.detect import (DetectParams, Group, all_candidates, finish_group,
@@ -97,7 +98,7 @@ def resolve_input(path) -> SpotInput:
                               f"and not a video file")
         meta = read_sidecar(path)
         files = meta.get("files") or {}
-        rgb = path / (files.get("rgb") or "rgb.mkv")
+        rgb = path / (files.get("rgb") or RGB_NAME)
         if not files.get("rgb") or not rgb.is_file():
             raise MexlabError(f"{path}: the session has no video ({rgb.name} missing); "
                               f"there is nothing to spot")
