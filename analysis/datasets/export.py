@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from acquisition.errors import MexlabError, OutputError
+from acquisition.session_read.names import SIDECAR
 from analysis.datasets.casme3 import SHEET
 from analysis.datasets.classes import Scheme, get_scheme
 from analysis.datasets.sample import DatasetRead, read_frames
@@ -73,7 +74,7 @@ def export_casme3(res: DatasetRead, out: Path, progress=None) -> dict:
             rgb = read_frames(items[0].rgb, want)
             dep = read_frames(items[0].depth, want, depth=True) if items[0].depth else {}
             to_mm = 1.0
-            meta_p = Path(path).parent / "session.json"
+            meta_p = Path(path).parent / SIDECAR
             if items[0].dataset == "mexlab" and meta_p.is_file():
                 import json
                 try:
