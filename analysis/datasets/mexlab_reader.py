@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from acquisition.errors import MexlabError
+from acquisition.session_read.names import DEPTH_NAME, GROUND_TRUTH_NAME, RGB_NAME, SIDECAR
 from analysis.datasets.classes import Scheme, rig_emotion
 from analysis.datasets.sample import DatasetRead, FrameSource, Sample
 
@@ -30,10 +31,10 @@ def find_sessions(paths: list[str]) -> list[Path]:
             raise MexlabError(f"{p}: no such session or folder")
         if not p.is_dir():
             raise MexlabError(f"{p}: not a folder (a mexlab session folder, or a folder of them)")
-        if (p / "session.json").is_file():
+        if (p / SIDECAR).is_file():
             out.append(p)
             continue
-        subs = sorted(q for q in p.iterdir() if (q / "session.json").is_file())
+        subs = sorted(q for q in p.iterdir() if (q / SIDECAR).is_file())
         if not subs:
             raise MexlabError(f"{p}: holds no mexlab session (no session.json in it or one "
                               f"level down)")
@@ -43,14 +44,14 @@ def find_sessions(paths: list[str]) -> list[Path]:
 
 def _meta(folder: Path) -> dict:
     try:
-        obj = json.loads((folder / "session.json").read_text(encoding="utf-8"))
+        obj = json.loads((folder / SIDECAR).read_text(encoding="utf-8"))
         return obj if isinstance(obj, dict) else {}
     except (OSError, ValueError) as exc:
-        raise MexlabError(f"{folder / 'session.json'}: cannot be read ({exc})") from None
+        raise MexlabError(f"{folder / SIDECAR}: cannot be read ({exc})") from None
 
 
 def _rig_rows(folder: Path) -> list[dict]:
-    gt = folder / "ground_truth.csv"
+    gt = folder / GROUND_TRUTH_NAME
     if not gt.is_file():
         raise MexlabError(f"{folder}: no ground_truth.csv (only sessions of the simulated rig "
                           f"have one; code the session, or leave out --truth rig)")
@@ -104,10 +105,10 @@ def read(paths: list[str], scheme: Scheme, *, truth: str | None = None, coder: s
     try:
         for folder in sessions:
             meta = _meta(folder)
-            rgb = folder / "rgb.mkv"
+            rgb = folder / RGB_NAME
             if not rgb.is_file():
                 raise MexlabError(f"{folder}: no rgb.mkv")
-            depth = folder / "depth.mkv"
+            depth = folder / DEPTH_NAME
             subject = str(meta.get("participant") or folder.name)
             if truth == "rig":
                 rows = _rig_rows(folder)
