@@ -18,13 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from acquisition.errors import MexlabError, OutputError
+from acquisition.session_read.names import RECOGNITION_FILE, SPOTTING_FILE
 
 
 def _intervals(inp, progress=None) -> list[dict]:
     from analysis.session_data import read_spotting
     from analysis.spotting.pipeline import spot
 
-    f = inp.path / "analysis" / "spotting.json" if inp.is_session else None
+    f = inp.path / SPOTTING_FILE if inp.is_session else None
     if f is not None and f.is_file():
         rows, _ = read_spotting(f)
         return rows
@@ -78,7 +79,7 @@ def recognize(path, model_path=None, *, progress=None) -> dict:
               "model_sha256": modelfile.file_sha256(model_path), "classes": meta["classes"],
               "views": list(views), "expressions": out_rows, "problems": problems,
               "seconds": {"features": round(t_feat, 3), "model": round(t_model, 4)}}
-    target = (inp.path / "analysis" / "recognition.json" if inp.is_session
+    target = (inp.path / RECOGNITION_FILE if inp.is_session
               else inp.video.with_name(inp.video.name + ".recognition.json"))
     result["written"] = str(write_json(target, result))
     return result
