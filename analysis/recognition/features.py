@@ -24,6 +24,7 @@ from collections import defaultdict
 import numpy as np
 
 from acquisition.errors import MexlabError
+from acquisition.session_read.names import SIDECAR
 
 VIEWS = ("rgb", "diff", "depth")
 CROP = 112
@@ -129,7 +130,7 @@ def _session_meta(sample) -> dict | None:
     import json
     from pathlib import Path
     try:
-        return json.loads((Path(sample.rgb.path).parent / "session.json").read_text("utf-8"))
+        return json.loads((Path(sample.rgb.path).parent / SIDECAR).read_text("utf-8"))
     except (OSError, ValueError):
         return None
 
