@@ -7,6 +7,8 @@ them. Nothing here imports Qt, so the same state drives tests without a display.
 from __future__ import annotations
 
 import threading
+
+from acquisition.session_read.names import MARKER_STREAM
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -115,7 +117,7 @@ def format_size(b) -> str:
 
 def is_own_stream(name: str) -> bool:
     """mexlab's own bookkeeping streams (markers, frame indices) are in every session: not listed."""
-    return name == "mexlab-markers" or (name.startswith("mexlab-") and name.endswith("-frames"))
+    return name == MARKER_STREAM or (name.startswith("mexlab-") and name.endswith("-frames"))
 
 
 def session_cells(r: dict) -> list[tuple[str, str | None, str | None]]:
