@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from acquisition.errors import MexlabError, NotFoundError
+from acquisition.session_read.names import SIDECAR
 
 
 def list_sessions(db_url: str | None = None, **filters) -> list[dict]:
@@ -87,6 +88,6 @@ def delete_session(session_id: str, db_url: str | None = None, delete_files: boo
         cat.close()
     if delete_files:
         folder = Path(row["folder"])
-        if folder.is_dir() and (folder / "session.json").is_file():
+        if folder.is_dir() and (folder / SIDECAR).is_file():
             shutil.rmtree(folder)
     return row
