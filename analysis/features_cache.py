@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from acquisition.session_read.names import CACHE_DIR
+
 CHUNK = 1 << 20
-CACHE_DIR = ".mexlab-cache"
 
 
 def fingerprint(path) -> str:
