@@ -10,6 +10,7 @@ from pathlib import Path
 
 from acquisition.realsense.modes import DEFAULT_DEPTH, DEFAULT_RGB
 from acquisition.sources import RecordConfig
+from acquisition.session_read.names import frame_index_stream
 
 
 def add_parser(sub) -> None:
@@ -147,7 +148,7 @@ def print_summary(rec, meta: dict) -> None:
     for key, c in meta.get("counts", {}).items():
         fps = (meta.get("modes") or {}).get(key, {}).get("fps")
         index = next((s for s in meta.get("streams", []) if s.get("role") == "frame_index"
-                      and s["name"] == f"mexlab-{key}-frames"), {})
+                      and s["name"] == frame_index_stream(key)), {})
         measured = index.get("measured_hz") or c["frames_written"] / dur
         rate = f", {measured:.2f} fps measured" + (f" ({fps:g} nominal)" if fps else "")
         print(f"  {key}: {c['frames_written']} frames written, {c['frames_received']} received, "
