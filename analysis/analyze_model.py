@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.errors import MexlabError
+from acquisition.errors import InputError, MexlabError
 from acquisition.session_read.names import RECOGNITION_FILE, RGB_NAME, XDF_NAME
 
 COLUMNS = ("type", "onset", "apex", "offset", "score", "AUs / reason", "recognised (confidence)")
@@ -142,7 +142,7 @@ class AnalyzeModel:
 
         folder = self.folder
         if folder is None:
-            raise MexlabError("no session is open")
+            raise InputError("no session is open")
 
         def report(done, total, stage):
             if cancel is not None and cancel.is_set():
