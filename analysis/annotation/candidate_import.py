@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from acquisition.errors import MexlabError
+from acquisition.errors import InputError, MexlabError
 from analysis.annotation.clip import Clip
 from analysis.annotation.model import Event
 from analysis.annotation.workspace_model import AnnotateModel
@@ -39,7 +39,7 @@ class Baseline:
             return float(ft[0]), float(ft[0]) + float(self.seconds)
         if self.mode == "selected event":
             if selected is None:
-                raise MexlabError("baseline 'selected event': select the quiet stretch first "
+                raise InputError("baseline 'selected event': select the quiet stretch first "
                                   "(code it as an event, or pick one)")
             return float(ft[min(selected.onset, ft.size - 1)]), float(ft[min(selected.offset, ft.size - 1)])
         return None
