@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from acquisition.errors import MexlabError
+from acquisition.errors import InputError, NotFoundError
 from analysis.annotation.model import Event, derive_type, new_uid, parse_aus
 from analysis.annotation.reliability import pair_events
 
@@ -64,7 +64,7 @@ def _mean(x: int, y: int) -> int:
 def merge(a: Event, b: Event, aus: str = "union", fps: float = 30.0) -> Event:
     """The merged event of a pair (see the module doc); ``aus``: ``union`` or ``intersection``."""
     if aus not in ("union", "intersection"):
-        raise MexlabError(f"AU merge {aus!r} is neither union nor intersection")
+        raise InputError(f"AU merge {aus!r} is neither union nor intersection")
     onset, offset = _mean(a.onset, b.onset), _mean(a.offset, b.offset)
     apexes = [x for x in (a.apex, b.apex) if x is not None]
     apex = None if not apexes else min(max(int(round(sum(apexes) / len(apexes))), onset), offset)
@@ -101,10 +101,10 @@ def consensus(rec: Reconciliation, choices: list[str] | None = None, rule: str =
     (default: all kept)."""
     choices = list(choices) if choices is not None else [rule] * len(rec.pairs)
     if len(choices) != len(rec.pairs):
-        raise MexlabError(f"{len(choices)} choice(s) for {len(rec.pairs)} pair(s)")
+        raise InputError(f"{len(choices)} choice(s) for {len(rec.pairs)} pair(s)")
     bad = sorted({c for c in choices if c not in CHOICES})
     if bad:
-        raise MexlabError(f"unknown choice {bad[0]!r} (choose one of {', '.join(CHOICES)})")
+        raise InputError(f"unknown choice {bad[0]!r} (choose one of {', '.join(CHOICES)})")
     out = []
     for p, c in zip(rec.pairs, choices):
         tag = f"{rec.coder_a}/{rec.coder_b} {p.a.uid[:8]}/{p.b.uid[:8]}"
@@ -136,7 +136,7 @@ class ReconcileChoices:
 
     def choose(self, pair: int, choice: str) -> None:
         if choice not in CHOICES:
-            raise MexlabError(f"unknown choice {choice!r} (choose one of {', '.join(CHOICES)})")
+            raise InputError(f"unknown choice {choice!r} (choose one of {', '.join(CHOICES)})")
         self.choices[pair] = choice
 
     def keep(self, side: str, k: int, keep: bool) -> None:
@@ -159,15 +159,15 @@ def session_consensus(store, session, coder_a: str, coder_b: str, rule: str = "u
     from analysis.annotation.clip import open_clip
 
     if unpaired not in ("keep", "drop"):
-        raise MexlabError(f"unpaired events: {unpaired!r} is neither keep nor drop")
+        raise InputError(f"unpaired events: {unpaired!r} is neither keep nor drop")
     clip = open_clip(session)
     have = store.coders(clip.session_id)
     for c in (coder_a, coder_b):
         if c not in have:
-            raise MexlabError(f"{session}: no events of coder {c!r} in the catalog "
+            raise NotFoundError(f"{session}: no events of coder {c!r} in the catalog "
                               f"(coders: {', '.join(have) or 'none'})")
     if CONSENSUS_CODER in (coder_a, coder_b) or coder_a == coder_b:
-        raise MexlabError("reconcile two different coders (not the consensus itself)")
+        raise InputError("reconcile two different coders (not the consensus itself)")
     rec = reconcile(store.events(clip.session_id, coder_a), store.events(clip.session_id, coder_b),
                     coder_a, coder_b)
     k = unpaired == "keep"
