@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from acquisition.errors import MexlabError
+from acquisition.errors import FileFormatError, InputError, NotFoundError, OutputError
 from analysis.annotation.clip import Clip
 from analysis.annotation.formats.elan import read_eaf, write_eaf
 from analysis.annotation.formats.plain_csv import CSV_COLUMNS, read_csv, write_csv
@@ -51,7 +51,7 @@ def guess_format(path: Path) -> str:
     if "onset" in header and "offset" in header:
         return "csv"
     missing = " and ".join(repr(c) for c in ("onset", "offset") if c not in header)
-    raise MexlabError(f"{path}: cannot tell its format from its columns ({', '.join(header[:12])}): "
+    raise FileFormatError(f"{path}: cannot tell its format from its columns ({', '.join(header[:12])}): "
                       f"a mexlab CSV needs columns 'onset' and 'offset' (missing: {missing or 'none'}); "
                       f"for a sheet give --format ({'|'.join(FORMATS)})")
 
@@ -60,10 +60,10 @@ def export(path: Path, fmt: str, clip: Clip, codings: dict[str, list[Event]]) ->
     """Write ``codings`` (``{coder: events}``) of ``clip``; returns the number of events written."""
     path = Path(path)
     if fmt not in FORMATS:
-        raise MexlabError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+        raise InputError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
     events = [e for c in sorted(codings) for e in sorted(codings[c], key=lambda e: e.onset)]
     if fmt in SHEETS and len([c for c in codings if codings[c]]) > 1:
-        raise MexlabError(f"the {fmt} sheet holds one coder's events; name one with --coder "
+        raise InputError(f"the {fmt} sheet holds one coder's events; name one with --coder "
                           f"(coders: {', '.join(sorted(codings))})")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,19 +74,19 @@ def export(path: Path, fmt: str, clip: Clip, codings: dict[str, list[Event]]) ->
         else:
             write_sheet(path, fmt, clip, events)
     except OSError as exc:
-        raise MexlabError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+        raise OutputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
     return len(events)
 
 
 def check_import_file(path: Path) -> None:
     """A coding file that exists, is not empty and is of a size a coding can have."""
     if not path.is_file():
-        raise MexlabError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+        raise NotFoundError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
     size = path.stat().st_size
     if size == 0:
-        raise MexlabError(f"{path}: the file is empty (no header row, no events)")
+        raise FileFormatError(f"{path}: the file is empty (no header row, no events)")
     if size > MAX_IMPORT_BYTES:
-        raise MexlabError(f"{path}: {size / 2**20:.0f} MB is far more than a coding file holds "
+        raise FileFormatError(f"{path}: {size / 2**20:.0f} MB is far more than a coding file holds "
                           f"(limit {MAX_IMPORT_BYTES >> 20} MB); not read")
 
 
@@ -100,7 +100,7 @@ def import_file(path: Path, clip: Clip, coder: str | None = None, fmt: str | Non
     check_import_file(path)
     fmt = fmt or guess_format(path)
     if fmt not in FORMATS:
-        raise MexlabError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+        raise InputError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
     if fmt == "eaf":
         got = read_eaf(path, clip)
     else:
@@ -114,10 +114,10 @@ def import_file(path: Path, clip: Clip, coder: str | None = None, fmt: str | Non
             if len(named) == 1:
                 got = {coder: next(iter(got.values()))}
             else:
-                raise MexlabError(f"{path}: no events of coder {coder!r} (coders: {', '.join(sorted(named))})")
+                raise NotFoundError(f"{path}: no events of coder {coder!r} (coders: {', '.join(sorted(named))})")
         got = {coder: got.get(coder, []) + got.get("", [])}
     elif "" in got:
-        raise MexlabError(f"{path}: the {fmt} file does not say who coded it; give --coder NAME")
+        raise InputError(f"{path}: the {fmt} file does not say who coded it; give --coder NAME")
     for c, evs in got.items():
         for i, e in enumerate(evs):
             e.coder = c
