@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from acquisition.atomic import atomic_path
-from acquisition.errors import MexlabError
+from acquisition.errors import FileFormatError
 from analysis.annotation.clip import Clip
 from analysis.annotation.formats.rows import make_event, rows_checked
 from analysis.annotation.model import Event
@@ -82,11 +82,11 @@ def read_eaf(path: Path, clip: Clip) -> dict[str, list[Event]]:
     try:
         root = ET.parse(path).getroot()
     except (ET.ParseError, OSError) as exc:
-        raise MexlabError(f"{path}: not a readable ELAN .eaf file ({exc})") from None
+        raise FileFormatError(f"{path}: not a readable ELAN .eaf file ({exc})") from None
     try:
         slots = {s.get("TIME_SLOT_ID"): int(s.get("TIME_VALUE", "0")) for s in root.iter("TIME_SLOT")}
     except ValueError as exc:
-        raise MexlabError(f"{path}: a TIME_SLOT has a TIME_VALUE that is not whole milliseconds ({exc})") from None
+        raise FileFormatError(f"{path}: a TIME_SLOT has a TIME_VALUE that is not whole milliseconds ({exc})") from None
     tiers: dict[str, dict[str, list]] = {}
     for tier in root.iter("TIER"):
         tid = tier.get("TIER_ID", "")
@@ -97,16 +97,16 @@ def read_eaf(path: Path, clip: Clip) -> dict[str, list[Event]]:
         for a in tier.iter("ALIGNABLE_ANNOTATION"):
             t0, t1 = slots.get(a.get("TIME_SLOT_REF1")), slots.get(a.get("TIME_SLOT_REF2"))
             if t0 is None or t1 is None:
-                raise MexlabError(f"{path}: tier {tid!r}: annotation {a.get('ANNOTATION_ID')} has no time")
+                raise FileFormatError(f"{path}: tier {tid!r}: annotation {a.get('ANNOTATION_ID')} has no time")
             spans.append((t0, t1, (a.findtext("ANNOTATION_VALUE") or "").strip()))
         tiers.setdefault(coder or tid, {})[field] = spans
     if not tiers:
-        raise MexlabError(f"{path}: no tiers named CODER/event (an ELAN file written by mexlab)")
+        raise FileFormatError(f"{path}: no tiers named CODER/event (an ELAN file written by mexlab)")
     out = {}
     for coder, fields in tiers.items():
         def row(t0, t1, value, fields=fields, coder=coder):
             if t1 < t0:
-                raise MexlabError(f"{path}: row at {t0} ms: tier {coder + '/event'!r} ends before it starts "
+                raise FileFormatError(f"{path}: row at {t0} ms: tier {coder + '/event'!r} ends before it starts "
                                   f"({t1} ms)")
             onset, offset = clip.frame_at(t0 / 1000), clip.frame_at(t1 / 1000) - 1
             within = lambda f: [v for a, b, v in fields.get(f, []) if a == t0 and b == t1]
@@ -115,7 +115,7 @@ def read_eaf(path: Path, clip: Clip) -> dict[str, list[Event]]:
             try:
                 confidence = float(conf[0]) if conf else None
             except ValueError:
-                raise MexlabError(f"{path}: row at {t0} ms: confidence {conf[0]!r} (tier "
+                raise FileFormatError(f"{path}: row at {t0} ms: confidence {conf[0]!r} (tier "
                                   f"{coder + '/confidence'!r}) is not a number") from None
             return make_event(path, f"at {t0} ms", clip, {"type": f"{coder}/event"}, onset=onset,
                               offset=max(onset, offset), apex=apex[0] if apex else None,
