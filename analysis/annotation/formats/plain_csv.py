@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from acquisition.errors import MexlabError
+from acquisition.errors import FileFormatError
 from analysis.annotation.formats.rows import cell, frame_number, make_event, rows_checked
 from analysis.annotation.formats.tables import write_rows
 from analysis.annotation.model import Event
@@ -35,7 +35,7 @@ def read_csv(path, header, body, clip, coder) -> dict[str, list[Event]]:
                 idx["aus"] = idx[alt]
     missing = [c for c in ("onset", "offset") if c not in idx]
     if missing:
-        raise MexlabError(f"{path}: no column {' or '.join(repr(c) for c in missing)} (columns: "
+        raise FileFormatError(f"{path}: no column {' or '.join(repr(c) for c in missing)} (columns: "
                           f"{', '.join(header[:12])}); a CSV coding needs onset and offset")
 
     def row(n, r):
@@ -51,7 +51,7 @@ def read_csv(path, header, body, clip, coder) -> dict[str, list[Event]]:
         try:
             kw["confidence"] = float(conf) if conf else None
         except ValueError:
-            raise MexlabError(f"{path}: row {n}: confidence {conf!r} is not a number") from None
+            raise FileFormatError(f"{path}: row {n}: confidence {conf!r} is not a number") from None
         return g("coder") or "", make_event(path, n, clip, **kw)
 
     out: dict[str, list[Event]] = {}
