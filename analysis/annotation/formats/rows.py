@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from acquisition.errors import MexlabError
+from acquisition.errors import FileFormatError, MexlabError
 from analysis.annotation.model import Event, derive_type, parse_aus
 
 TYPE_WORDS = {"micro": "micro", "macro": "macro", "micro-expression": "micro", "macro-expression": "macro",
@@ -25,14 +25,14 @@ def frame_number(path, line, name, text, base=0, required=True, column=None):
     column = column or name
     if text == "" or text.lower() in ("/", "-", "nan"):
         if required:
-            raise MexlabError(f"{path}: row {line}: no {name} frame (column {column!r})")
+            raise FileFormatError(f"{path}: row {line}: no {name} frame (column {column!r})")
         return None
     try:
         value = float(text)
     except ValueError:
         value = float("nan")
     if not math.isfinite(value) or not value.is_integer() or abs(value) > 1e12:
-        raise MexlabError(f"{path}: row {line}: {name} {text!r} is not a frame number (column {column!r})")
+        raise FileFormatError(f"{path}: row {line}: {name} {text!r} is not a frame number (column {column!r})")
     return int(value) - base
 
 
@@ -57,32 +57,32 @@ def make_event(path, line, clip, cols=None, base=0, **kw) -> Event:
     try:
         parse_aus(kw.get("aus", ""))
     except MexlabError as exc:
-        raise MexlabError(f"{where}: column {col('aus')}: {exc}") from None
+        raise FileFormatError(f"{where}: column {col('aus')}: {exc}") from None
     onset, offset, apex = kw["onset"], kw["offset"], kw.get("apex")
     shown = lambda f: f + base  # noqa: E731 - frame numbers as the file writes them
     for name, f in (("onset", onset), ("apex", apex), ("offset", offset)):
         if f is not None and f < 0:
-            raise MexlabError(f"{where}: {name} frame {shown(f)} (column {col(name)}) is before the first "
+            raise FileFormatError(f"{where}: {name} frame {shown(f)} (column {col(name)}) is before the first "
                               f"frame ({base})")
     if offset < onset:
-        raise MexlabError(f"{where}: onset {shown(onset)} (column {col('onset')}) is after offset "
+        raise FileFormatError(f"{where}: onset {shown(onset)} (column {col('onset')}) is after offset "
                           f"{shown(offset)} (column {col('offset')})")
     n = clip.n_frames
     if n:
         for name, f in (("onset", onset), ("apex", apex), ("offset", offset)):
             if f is not None and f >= n:
-                raise MexlabError(f"{where}: {name} frame {shown(f)} (column {col(name)}) is beyond the "
+                raise FileFormatError(f"{where}: {name} frame {shown(f)} (column {col(name)}) is beyond the "
                                   f"video ({n} frames: {base}..{n - 1 + base})")
     if apex is not None and not onset <= apex <= offset:
-        raise MexlabError(f"{where}: apex {shown(apex)} (column {col('apex')}) is outside the event "
+        raise FileFormatError(f"{where}: apex {shown(apex)} (column {col('apex')}) is outside the event "
                           f"{shown(onset)}-{shown(offset)}")
     conf = kw.get("confidence")
     if conf is not None and not (math.isfinite(conf) and 0.0 <= conf <= 1.0):
-        raise MexlabError(f"{where}: confidence {conf!r} (column {col('confidence')}) is not between 0 and 1")
+        raise FileFormatError(f"{where}: confidence {conf!r} (column {col('confidence')}) is not between 0 and 1")
     raw = kw.pop("type", "") or ""
     t = type_of(raw)
     if t is None:
-        raise MexlabError(f"{where}: type {raw.strip()!r} (column {col('type')}) is not micro or macro "
+        raise FileFormatError(f"{where}: type {raw.strip()!r} (column {col('type')}) is not micro or macro "
                           f"(leave it empty to derive it from the duration)")
     kw = {k: v for k, v in kw.items() if v not in (None, "") or k in ("apex",)}
     try:
@@ -90,7 +90,7 @@ def make_event(path, line, clip, cols=None, base=0, **kw) -> Event:
             return Event(type=t, type_overridden=t != derive_type(onset, offset, clip.fps), **kw)
         return Event(**kw).retyped(clip.fps)
     except MexlabError as exc:
-        raise MexlabError(f"{where}: {exc}") from None
+        raise FileFormatError(f"{where}: {exc}") from None
 
 
 def rows_checked(path, rows):
@@ -103,9 +103,9 @@ def rows_checked(path, rows):
         except MexlabError as exc:
             errors.append(str(exc).removeprefix(f"{path}: "))
     if len(errors) == 1:
-        raise MexlabError(f"{path}: {errors[0]}; nothing imported")
+        raise FileFormatError(f"{path}: {errors[0]}; nothing imported")
     if errors:
         more = f"; and {len(errors) - 8} more" if len(errors) > 8 else ""
-        raise MexlabError(f"{path}: {len(errors)} bad row(s), nothing imported: "
+        raise FileFormatError(f"{path}: {len(errors)} bad row(s), nothing imported: "
                           f"{'; '.join(errors[:8])}{more}")
     return out
