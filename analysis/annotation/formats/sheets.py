@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from acquisition.errors import MexlabError
+from acquisition.errors import FileFormatError, NotFoundError
 from analysis.annotation.clip import Clip
 from analysis.annotation.formats.rows import cell, frame_number, make_event, rows_checked
 from analysis.annotation.formats.tables import write_rows
@@ -53,12 +53,12 @@ def read_sheet(path, fmt, header, body, clip) -> list[Event]:
     idx = {h.lower(): i for i, h in enumerate(header)}
     for f in ("onset", "offset"):
         if cols[f].lower() not in idx:
-            raise MexlabError(f"{path}: the {fmt} sheet has no column {cols[f]!r}")
+            raise FileFormatError(f"{path}: the {fmt} sheet has no column {cols[f]!r}")
     videos = {cell(r, idx, cols["video"]) for r in body} - {""}
     mine = {clip.video_name, clip.session_id, Path(clip.video_name).stem}
     keep = videos & mine
     if videos and not keep and len(videos) > 1:
-        raise MexlabError(f"{path}: no rows for {clip.video_name} (videos in the sheet: "
+        raise NotFoundError(f"{path}: no rows for {clip.video_name} (videos in the sheet: "
                           f"{', '.join(sorted(videos)[:10])})")
 
     def row(n, r):
