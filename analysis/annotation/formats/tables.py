@@ -10,20 +10,20 @@ import io
 from pathlib import Path
 
 from acquisition.atomic import atomic_write
-from acquisition.errors import MexlabError
+from acquisition.errors import FileFormatError, NotFoundError
 
 
 def read_table(path: Path) -> list[list[str]]:
     """Rows of a CSV or xlsx file, from its header row on (title rows above it are skipped)."""
     if not path.is_file():
-        raise MexlabError(f"{path}: no such file")
+        raise NotFoundError(f"{path}: no such file")
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         import openpyxl
 
         try:
             wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # noqa: BLE001 - any unreadable workbook
-            raise MexlabError(f"{path}: not a readable xlsx workbook ({exc})") from None
+            raise FileFormatError(f"{path}: not a readable xlsx workbook ({exc})") from None
         rows = [["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
                  for v in r] for r in wb.worksheets[0].iter_rows(values_only=True)]
         wb.close()
@@ -31,7 +31,7 @@ def read_table(path: Path) -> list[list[str]]:
         try:
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
-            raise MexlabError(f"{path}: cannot be read as a UTF-8 CSV file ({exc})") from None
+            raise FileFormatError(f"{path}: cannot be read as a UTF-8 CSV file ({exc})") from None
         try:
             dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
         except csv.Error:
@@ -41,7 +41,7 @@ def read_table(path: Path) -> list[list[str]]:
         low = {c.strip().lower() for c in r}
         if low & {"onset", "onsetframe", "onset frame"}:
             return [[c.strip() for c in r] for r in rows[i:] if any(c.strip() for c in r)]
-    raise MexlabError(f"{path}: no header row with an onset column (onset, OnsetFrame or Onset Frame)")
+    raise FileFormatError(f"{path}: no header row with an onset column (onset, OnsetFrame or Onset Frame)")
 
 
 def write_rows(path: Path, header: list[str], rows: list[list]) -> None:
