@@ -16,7 +16,7 @@ import re
 import uuid
 from dataclasses import asdict, dataclass, field, replace
 
-from acquisition.errors import MexlabError
+from acquisition.errors import InputError
 
 ME_MAX_S = 0.5
 STATUSES = ("candidate", "accepted", "rejected")
@@ -64,7 +64,7 @@ def parse_aus(text) -> tuple[AU, ...]:
             continue
         m = _AU_RE.match(token)
         if not m:
-            raise MexlabError(f"{token!r} is not an action unit (expected e.g. AU4, 12, R12C)")
+            raise InputError(f"{token!r} is not an action unit (expected e.g. AU4, 12, R12C)")
         side = (m.group("side") or m.group("side2") or "").upper()
         side = "" if side == "B" else side
         au = AU(int(m.group("n")), side, (m.group("int") or "").upper())
@@ -113,11 +113,11 @@ class Event:
         if self.offset < self.onset:
             self.onset, self.offset = self.offset, self.onset
         if self.apex is not None and not self.onset <= self.apex <= self.offset:
-            raise MexlabError(f"apex frame {self.apex} is outside the event {self.onset}-{self.offset}")
+            raise InputError(f"apex frame {self.apex} is outside the event {self.onset}-{self.offset}")
         if self.type not in TYPES:
-            raise MexlabError(f"event type {self.type!r} is not one of {', '.join(TYPES)}")
+            raise InputError(f"event type {self.type!r} is not one of {', '.join(TYPES)}")
         if self.status not in STATUSES:
-            raise MexlabError(f"status {self.status!r} is not one of {', '.join(STATUSES)}")
+            raise InputError(f"status {self.status!r} is not one of {', '.join(STATUSES)}")
 
     @property
     def au_list(self) -> tuple[AU, ...]:
