@@ -19,7 +19,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from acquisition.errors import MexlabError
+from acquisition.errors import DataError, InputError, MexlabError
 
 ROOT = Path(__file__).resolve().parents[1]
 # the code each action's result depends on (a digest of these sources is part of the key)
@@ -138,7 +138,7 @@ def run_job(job, progress, store_key: bool = True):
     """Run one job in this process; returns its summary (``study``: the SessionResult)."""
     fn = ACTIONS.get(job.action)
     if fn is None:
-        raise MexlabError(f"unknown batch action {job.action!r}")
+        raise InputError(f"unknown batch action {job.action!r}")
     out = fn(Path(job.path), dict(job.params), progress)
     if store_key and job.action != "study":
         _store_key(job)
@@ -180,7 +180,7 @@ def physio_json(path, names: dict) -> tuple[dict, list[str]]:
     if not any(pa.to_json().get(k) for k in ("ecg", "ppg", "eda", "emg")):
         have = ", ".join(f"{s.name} [{s.type}]" for s in pa.session.streams) or "none"
         extra = " (the recording was interrupted)" if any("interrupted" in n for n in pa.notes) else ""
-        raise MexlabError(f"{path}: no ECG, PPG, EDA or EMG signal to analyse{extra}; streams in it: "
+        raise DataError(f"{path}: no ECG, PPG, EDA or EMG signal to analyse{extra}; streams in it: "
                           f"{have}")
     notes = [f"no {kind.upper()}: {why}" for kind, why in pa.missing.items()] + list(pa.notes)
     out = pa.to_json()
