@@ -7,7 +7,7 @@ reads samples through here.
 
 from __future__ import annotations
 
-from acquisition.errors import MexlabError
+from acquisition.errors import InputError
 from analysis.datasets.classes import Scheme, get_scheme
 from analysis.datasets.sample import DatasetRead, FrameSource, Sample
 
@@ -21,7 +21,7 @@ def parse_spec(spec: str) -> tuple[str, list[str]]:
     kind, sep, rest = str(spec).partition(":")
     kind = kind.strip().lower()
     if not sep or kind not in KINDS or not rest.strip():
-        raise MexlabError(f"dataset {spec!r}: expected KIND:ROOT with KIND one of "
+        raise InputError(f"dataset {spec!r}: expected KIND:ROOT with KIND one of "
                           f"{', '.join(KINDS)} (e.g. casme2:/data/CASME2)")
     if kind == "mexlab":
         return kind, [p for p in rest.split(",") if p.strip()]
