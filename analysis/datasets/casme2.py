@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from acquisition.errors import MexlabError
+from acquisition.errors import FileFormatError
 from analysis.datasets.classes import Scheme
 from analysis.datasets.common import add_sample, finish
 from analysis.datasets.sample import DatasetRead
@@ -64,5 +64,5 @@ def read(root: str, scheme: Scheme) -> DatasetRead:
                    emotion=get("emotion"), folder=sd / get("filename"), depth_folder=None,
                    origin=origin, cache=cache)
     if not res.samples and not res.errors:
-        raise MexlabError(f"{sheet}: no sample rows under the header")
+        raise FileFormatError(f"{sheet}: no sample rows under the header")
     return finish(res, scheme, labels, str(sheet))
