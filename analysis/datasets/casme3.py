@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from acquisition.errors import MexlabError
+from acquisition.errors import FileFormatError, NotFoundError
 from analysis.datasets.classes import Scheme
 from analysis.datasets.common import add_sample, finish
 from analysis.datasets.sample import DatasetRead
@@ -32,7 +32,7 @@ def data_dir(root: Path) -> Path:
                  root):
         if cand.is_dir() and any(p.name.lower().startswith("spno") for p in cand.iterdir()):
             return cand
-    raise MexlabError(f"{root}: no CAS(ME)^3 Part A frames (part_A/data/part_A/spNO.N/…)")
+    raise NotFoundError(f"{root}: no CAS(ME)^3 Part A frames (part_A/data/part_A/spNO.N/…)")
 
 
 def subject_name(s: str) -> str:
@@ -71,5 +71,5 @@ def read(root: str, scheme: Scheme, *, include_macro: bool = False) -> DatasetRe
                    emotion=get("emotion"), folder=vid / "color", depth_folder=vid / "depth",
                    origin=origin, type_=typ, dropped_ok=True, cache=cache)
     if not res.samples and not res.errors:
-        raise MexlabError(f"{sheet}: no sample rows under the header")
+        raise FileFormatError(f"{sheet}: no sample rows under the header")
     return finish(res, scheme, labels, str(sheet))
