@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from acquisition.errors import MexlabError
+from acquisition.errors import DataError, FileFormatError, InputError
 
 #: spellings seen in the releases → canonical label
 SYNONYMS = {
@@ -69,7 +69,7 @@ class Scheme:
         if bad:
             parts = [f"{lab!r} ({', '.join(w[:3])}{' …' if len(w) > 3 else ''})"
                      for lab, w in sorted(bad.items())]
-            raise MexlabError(f"{what}: unknown emotion label(s) for class scheme {self.name}: "
+            raise DataError(f"{what}: unknown emotion label(s) for class scheme {self.name}: "
                               f"{'; '.join(parts)} — give a mapping file (--classes FILE) that "
                               f"names them")
 
@@ -81,20 +81,20 @@ def get_scheme(spec: str) -> Scheme:
         return Scheme(spec, classes, dict(table))
     p = Path(spec)
     if not p.is_file():
-        raise MexlabError(f"class scheme {spec!r}: neither 3, 5, 4, 7 nor a mapping file")
+        raise InputError(f"class scheme {spec!r}: neither 3, 5, 4, 7 nor a mapping file")
     table: dict[str, str | None] = {}
     classes: list[str] = []
     try:
         lines = p.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise MexlabError(f"{p}: cannot read the class mapping ({exc})") from None
+        raise FileFormatError(f"{p}: cannot read the class mapping ({exc})") from None
     for n, line in enumerate(lines, 1):
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
         parts = [x.strip() for x in line.split(",")]
         if len(parts) != 2 or not parts[0]:
-            raise MexlabError(f"{p}, line {n}: expected 'label,class', got {line!r}")
+            raise FileFormatError(f"{p}, line {n}: expected 'label,class', got {line!r}")
         if parts[0].lower() == "label" and parts[1].lower() == "class":
             continue
         cls = parts[1] if parts[1] not in ("", "-") else None
@@ -102,7 +102,7 @@ def get_scheme(spec: str) -> Scheme:
         if cls is not None and cls not in classes:
             classes.append(cls)
     if not classes:
-        raise MexlabError(f"{p}: the class mapping names no class")
+        raise FileFormatError(f"{p}: the class mapping names no class")
     return Scheme(str(p), tuple(classes), table)
 
 
