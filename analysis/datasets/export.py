@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.errors import MexlabError, OutputError
+from acquisition.errors import DataError, OutputError
 from acquisition.session_read.names import SIDECAR
 from analysis.datasets.casme3 import SHEET
 from analysis.datasets.classes import Scheme, get_scheme
@@ -47,7 +47,7 @@ def export_casme3(res: DatasetRead, out: Path, progress=None) -> dict:
     if out.exists():
         raise OutputError(f"{out}: already exists; choose a new --out folder")
     if not res.samples:
-        raise MexlabError(f"{res.root}: no coded expression to export")
+        raise DataError(f"{res.root}: no coded expression to export")
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise OutputError(f"{parent}: no such folder")
