@@ -15,7 +15,7 @@ import csv
 import json
 from pathlib import Path
 
-from acquisition.errors import MexlabError
+from acquisition.errors import FileFormatError, InputError, NotFoundError
 from acquisition.session_read.names import DEPTH_NAME, GROUND_TRUTH_NAME, RGB_NAME, SIDECAR
 from analysis.datasets.classes import Scheme, rig_emotion
 from analysis.datasets.sample import DatasetRead, FrameSource, Sample
@@ -28,15 +28,15 @@ def find_sessions(paths: list[str]) -> list[Path]:
     for raw in paths:
         p = Path(raw).expanduser()
         if not p.exists():
-            raise MexlabError(f"{p}: no such session or folder")
+            raise NotFoundError(f"{p}: no such session or folder")
         if not p.is_dir():
-            raise MexlabError(f"{p}: not a folder (a mexlab session folder, or a folder of them)")
+            raise InputError(f"{p}: not a folder (a mexlab session folder, or a folder of them)")
         if (p / SIDECAR).is_file():
             out.append(p)
             continue
         subs = sorted(q for q in p.iterdir() if (q / SIDECAR).is_file())
         if not subs:
-            raise MexlabError(f"{p}: holds no mexlab session (no session.json in it or one "
+            raise NotFoundError(f"{p}: holds no mexlab session (no session.json in it or one "
                               f"level down)")
         out.extend(subs)
     return out
@@ -47,19 +47,19 @@ def _meta(folder: Path) -> dict:
         obj = json.loads((folder / SIDECAR).read_text(encoding="utf-8"))
         return obj if isinstance(obj, dict) else {}
     except (OSError, ValueError) as exc:
-        raise MexlabError(f"{folder / SIDECAR}: cannot be read ({exc})") from None
+        raise FileFormatError(f"{folder / SIDECAR}: cannot be read ({exc})") from None
 
 
 def _rig_rows(folder: Path) -> list[dict]:
     gt = folder / GROUND_TRUTH_NAME
     if not gt.is_file():
-        raise MexlabError(f"{folder}: no ground_truth.csv (only sessions of the simulated rig "
+        raise NotFoundError(f"{folder}: no ground_truth.csv (only sessions of the simulated rig "
                           f"have one; code the session, or leave out --truth rig)")
     try:
         with open(gt, newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
     except (OSError, csv.Error) as exc:
-        raise MexlabError(f"{gt}: cannot be read ({exc})") from None
+        raise FileFormatError(f"{gt}: cannot be read ({exc})") from None
     out = []
     for n, r in enumerate(rows, 2):
         if (r.get("type") or "").strip() not in ("micro", "macro"):
@@ -67,7 +67,7 @@ def _rig_rows(folder: Path) -> list[dict]:
         try:
             on, ap, off = (int(float(r[k])) for k in ("onset", "apex", "offset"))
         except (KeyError, TypeError, ValueError):
-            raise MexlabError(f"{gt}, line {n}: onset/apex/offset are not frame numbers") from None
+            raise FileFormatError(f"{gt}, line {n}: onset/apex/offset are not frame numbers") from None
         aus = (r.get("aus") or "").strip()
         out.append({"onset": on, "apex": ap, "offset": off, "aus": aus, "type": r["type"].strip(),
                     "emotion": rig_emotion(aus), "origin": f"{gt.name} line {n}"})
@@ -94,7 +94,7 @@ def _coded_rows(folder: Path, meta: dict, coder: str | None, store) -> tuple[lis
 def read(paths: list[str], scheme: Scheme, *, truth: str | None = None, coder: str | None = None,
          catalog=None, include_macro: bool = False) -> DatasetRead:
     if truth not in (None, "annotations", "rig"):
-        raise MexlabError(f"--truth {truth!r}: expected 'rig' (or nothing, for the annotations)")
+        raise InputError(f"--truth {truth!r}: expected 'rig' (or nothing, for the annotations)")
     sessions = find_sessions(paths)
     res = DatasetRead("mexlab", ",".join(paths), scheme.name)
     store = None
@@ -107,7 +107,7 @@ def read(paths: list[str], scheme: Scheme, *, truth: str | None = None, coder: s
             meta = _meta(folder)
             rgb = folder / RGB_NAME
             if not rgb.is_file():
-                raise MexlabError(f"{folder}: no rgb.mkv")
+                raise NotFoundError(f"{folder}: no rgb.mkv")
             depth = folder / DEPTH_NAME
             subject = str(meta.get("participant") or folder.name)
             if truth == "rig":
