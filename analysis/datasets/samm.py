@@ -7,7 +7,7 @@ row comes after a preamble: the header is found, never assumed at a fixed row.
 
 from __future__ import annotations
 
-from acquisition.errors import MexlabError
+from acquisition.errors import FileFormatError
 from analysis.datasets.classes import Scheme
 from analysis.datasets.common import add_sample, finish
 from analysis.datasets.sample import DatasetRead
@@ -45,5 +45,5 @@ def read(root: str, scheme: Scheme) -> DatasetRead:
                    origin=origin, type_="macro" if typ.startswith("macro") else "micro",
                    cache=cache)
     if not res.samples and not res.errors:
-        raise MexlabError(f"{sheet}: no sample rows under the header")
+        raise FileFormatError(f"{sheet}: no sample rows under the header")
     return finish(res, scheme, labels, str(sheet))
