@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.errors import MexlabError
+from acquisition.errors import FileFormatError
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def read_image(path: str | Path, *, depth: bool = False) -> np.ndarray:
     flag = cv2.IMREAD_UNCHANGED if depth else cv2.IMREAD_COLOR
     img = cv2.imread(str(path), flag)
     if img is None:
-        raise MexlabError(f"{path}: cannot be read as an image")
+        raise FileFormatError(f"{path}: cannot be read as an image")
     if depth:
         if img.ndim == 3:
             img = img[..., 0]
