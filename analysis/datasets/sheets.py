@@ -10,7 +10,7 @@ import csv
 import re
 from pathlib import Path
 
-from acquisition.errors import MexlabError
+from acquisition.errors import FileFormatError, InputError, InstallError, MexlabError, NotFoundError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 _NUM = re.compile(r"(\d+)$")
@@ -47,7 +47,7 @@ def read_rows(path: Path) -> list[list[str]]:
             try:
                 import xlrd
             except ImportError:
-                raise MexlabError(f"{path}: reading .xls needs the xlrd package, which is not "
+                raise InstallError(f"{path}: reading .xls needs the xlrd package, which is not "
                                   f"installed; open the sheet and save it as .xlsx next to it "
                                   f"(or pip install xlrd)") from None
             book = xlrd.open_workbook(str(path))
@@ -56,8 +56,8 @@ def read_rows(path: Path) -> list[list[str]]:
     except MexlabError:
         raise
     except Exception as exc:
-        raise MexlabError(f"{path}: cannot read the sheet ({exc})") from None
-    raise MexlabError(f"{path}: not a sheet mexlab reads (.xlsx, .csv, .xls)")
+        raise FileFormatError(f"{path}: cannot read the sheet ({exc})") from None
+    raise FileFormatError(f"{path}: not a sheet mexlab reads (.xlsx, .csv, .xls)")
 
 
 def find_header(rows: list[list[str]], columns: dict[str, tuple[str, ...]], path: Path,
@@ -81,9 +81,9 @@ def find_header(rows: list[list[str]], columns: dict[str, tuple[str, ...]], path
                                                 or len(missing) < len(best_missing)):
             best, best_missing = i, missing
     if best is None:
-        raise MexlabError(f"{path}: no header row found (need columns "
+        raise FileFormatError(f"{path}: no header row found (need columns "
                           f"{', '.join(columns[f][0] for f in columns)})")
-    raise MexlabError(f"{path}: missing column(s) "
+    raise FileFormatError(f"{path}: missing column(s) "
                       f"{', '.join(columns[f][0] for f in best_missing)} (closest header: row "
                       f"{best + 1})")
 
@@ -112,7 +112,7 @@ def find_sheet(root: Path, patterns: tuple[str, ...], what: str) -> Path:
         if hits:
             xlsx = [p for p in hits if p.suffix.lower() != ".xls"]
             return xlsx[0] if xlsx else hits[0]
-    raise MexlabError(f"{root}: no {what} coding sheet found (looked for "
+    raise NotFoundError(f"{root}: no {what} coding sheet found (looked for "
                       f"{', '.join(patterns)})")
 
 
@@ -123,13 +123,13 @@ def to_int(value: str, path: Path, row: int, field: str) -> int:
             raise ValueError
         return int(f)
     except ValueError:
-        raise MexlabError(f"{path}, row {row}: {field} {value!r} is not a frame number") from None
+        raise FileFormatError(f"{path}, row {row}: {field} {value!r} is not a frame number") from None
 
 
 def check_root(root: str) -> Path:
     p = Path(root).expanduser()
     if not p.exists():
-        raise MexlabError(f"{p}: no such folder")
+        raise NotFoundError(f"{p}: no such folder")
     if not p.is_dir():
-        raise MexlabError(f"{p}: not a folder")
+        raise InputError(f"{p}: not a folder")
     return p
