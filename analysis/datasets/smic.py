@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from acquisition.errors import MexlabError
+from acquisition.errors import NotFoundError
 from analysis.datasets.classes import Scheme
 from analysis.datasets.common import add_sample, finish
 from analysis.datasets.sample import DatasetRead
@@ -38,7 +38,7 @@ def read(root: str, scheme: Scheme) -> DatasetRead:
                 break
     subs = _subjects(base) if base.is_dir() else []
     if not subs:
-        raise MexlabError(f"{root_p}: no SMIC subject folder (sN/micro/…) found, in it or in "
+        raise NotFoundError(f"{root_p}: no SMIC subject folder (sN/micro/…) found, in it or in "
                           f"{', '.join(MODALITIES)}")
     res = DatasetRead("smic", str(base), scheme.name)
     labels: dict = {}
