@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.errors import MexlabError
+from acquisition.errors import FileFormatError, NotFoundError
 
 TYPES = ("micro", "macro")
 Interval = tuple[int, int, str]          # onset, offset, type
@@ -48,41 +48,41 @@ def read_intervals(path) -> dict[str, list[Interval]]:
     path = Path(path)
     try:
         if path.is_file() and path.stat().st_size > MAX_CSV_BYTES:
-            raise MexlabError(f"{path}: {path.stat().st_size / 2**20:.0f} MB is far more than a spotting "
+            raise FileFormatError(f"{path}: {path.stat().st_size / 2**20:.0f} MB is far more than a spotting "
                               f"CSV holds (limit {MAX_CSV_BYTES >> 20} MB); not read")
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise MexlabError(f"{path}: no such file") from None
+        raise NotFoundError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise MexlabError(f"{path}: cannot read the CSV ({exc})") from None
+        raise FileFormatError(f"{path}: cannot read the CSV ({exc})") from None
     out: dict[str, list[Interval]] = defaultdict(list)
     if not text.strip():
-        raise MexlabError(f"{path}: the file is empty; a file of no intervals still has its header "
+        raise FileFormatError(f"{path}: the file is empty; a file of no intervals still has its header "
                           f"row (video,onset,offset,type)")
     rows = csv.reader(text.splitlines())
     header = [h.strip().lower() for h in next(rows)]
     missing = [c for c in ("video", "onset", "offset", "type") if c not in header]
     if missing:
-        raise MexlabError(f"{path}: missing column(s) {', '.join(missing)} "
+        raise FileFormatError(f"{path}: missing column(s) {', '.join(missing)} "
                           f"(need video, onset, offset, type)")
     col = {h: i for i, h in enumerate(header)}
     for lineno, row in enumerate(rows, start=2):
         if not row or all(not c.strip() for c in row):
             continue
         if len(row) < len(header):
-            raise MexlabError(f"{path}, line {lineno}: {len(row)} values, expected {len(header)}")
+            raise FileFormatError(f"{path}, line {lineno}: {len(row)} values, expected {len(header)}")
         video = row[col["video"]].strip()
         try:
             on, off = int(row[col["onset"]].strip()), int(row[col["offset"]].strip())
         except ValueError:
-            raise MexlabError(f"{path}, line {lineno}: onset and offset must be whole frame "
+            raise FileFormatError(f"{path}, line {lineno}: onset and offset must be whole frame "
                               f"numbers") from None
         if on < 0 or off < on:
-            raise MexlabError(f"{path}, line {lineno}: interval [{on}, {off}] is not valid "
+            raise FileFormatError(f"{path}, line {lineno}: interval [{on}, {off}] is not valid "
                               f"(need 0 <= onset <= offset)")
         typ = row[col["type"]].strip().lower()
         if typ not in TYPES:
-            raise MexlabError(f"{path}, line {lineno}: type {typ!r} is not micro or macro")
+            raise FileFormatError(f"{path}, line {lineno}: type {typ!r} is not micro or macro")
         out[video].append((on, off, typ))
     return dict(out)
 
