@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.errors import MexlabError
+from acquisition.errors import FileFormatError, InputError
 from analysis.face.landmarker import BLENDSHAPE_INDEX
 
 AU_PROXIES: dict[str, tuple[str, ...]] = {
@@ -80,7 +80,7 @@ def normalize_au(name: str) -> str:
         s = "AU" + s
     m = _AU_RE.match(s)
     if not m:
-        raise MexlabError(f"{name!r} is not an action unit name (expected e.g. AU12)")
+        raise InputError(f"{name!r} is not an action unit name (expected e.g. AU12)")
     return f"AU{int(m.group(1))}"
 
 
@@ -129,7 +129,7 @@ class OpenFaceAUs:
         au = normalize_au(au)
         if au not in self.intensity:
             have = ", ".join(sorted(self.intensity, key=lambda a: int(a[2:]))) or "none"
-            raise MexlabError(f"{self.path}: no intensity column for {au} (has {have})")
+            raise FileFormatError(f"{self.path}: no intensity column for {au} (has {have})")
         out = np.full(n_frames, np.nan, np.float32)
         ok = (self.frame >= 0) & (self.frame < n_frames) & self.success
         out[self.frame[ok]] = self.intensity[au][ok]
@@ -142,40 +142,40 @@ def read_openface_csv(path) -> OpenFaceAUs:
     try:
         fh = open(path, newline="", encoding="utf-8-sig")
     except OSError as exc:
-        raise MexlabError(f"{path}: cannot open the OpenFace CSV ({exc.strerror})") from None
+        raise FileFormatError(f"{path}: cannot open the OpenFace CSV ({exc.strerror})") from None
     with fh:
         rows = csv.reader(fh)
         try:
             header = [h.strip() for h in next(rows)]
         except StopIteration:
-            raise MexlabError(f"{path}: the OpenFace CSV is empty") from None
+            raise FileFormatError(f"{path}: the OpenFace CSV is empty") from None
         except (csv.Error, UnicodeDecodeError) as exc:
-            raise MexlabError(f"{path}: not a CSV file ({exc})") from None
+            raise FileFormatError(f"{path}: not a CSV file ({exc})") from None
         col = {h: i for i, h in enumerate(header)}
         if "frame" not in col:
-            raise MexlabError(f"{path}: not an OpenFace CSV (no 'frame' column)")
+            raise FileFormatError(f"{path}: not an OpenFace CSV (no 'frame' column)")
         r_cols = {normalize_au(h[:-2]): col[h] for h in header if _AU_RE.match(h[:-2] or "x")
                   and h.endswith("_r")}
         c_cols = {normalize_au(h[:-2]): col[h] for h in header if _AU_RE.match(h[:-2] or "x")
                   and h.endswith("_c")}
         if not r_cols and not c_cols:
-            raise MexlabError(f"{path}: the OpenFace CSV has no AU columns (AU01_r … AU45_c)")
+            raise FileFormatError(f"{path}: the OpenFace CSV has no AU columns (AU01_r … AU45_c)")
         data = []
         try:
             for lineno, row in enumerate(rows, start=2):
                 if not row or all(not c.strip() for c in row):
                     continue
                 if len(row) != len(header):
-                    raise MexlabError(f"{path}, line {lineno}: {len(row)} values, the header "
+                    raise FileFormatError(f"{path}, line {lineno}: {len(row)} values, the header "
                                       f"has {len(header)}")
                 try:
                     data.append([float(c) for c in row])
                 except ValueError:
                     bad = next(c for c in row if not _is_float(c))
-                    raise MexlabError(f"{path}, line {lineno}: {bad.strip()!r} is not a number"
+                    raise FileFormatError(f"{path}, line {lineno}: {bad.strip()!r} is not a number"
                                       ) from None
         except (csv.Error, UnicodeDecodeError) as exc:
-            raise MexlabError(f"{path}: not a readable CSV file ({exc})") from None
+            raise FileFormatError(f"{path}: not a readable CSV file ({exc})") from None
     a = np.array(data, dtype=np.float64).reshape(-1, len(header))
     if "face_id" in col and len(a):
         ids, counts = np.unique(a[:, col["face_id"]], return_counts=True)
