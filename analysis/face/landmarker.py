@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.errors import MexlabError
+from acquisition.errors import InstallError
 
 # Every open MediaPipe landmarker, held here until FaceTracker.close(). MediaPipe runs each
 # landmarker's C calls on a one-thread executor of its own and closes it from __del__; when a
@@ -71,14 +71,14 @@ def load_model(path: Path | None = None) -> bytes:
     try:
         st = path.stat()
     except OSError:
-        raise MexlabError(f"{path}: the face model file is missing (reinstall mexlab)") from None
+        raise InstallError(f"{path}: the face model file is missing (reinstall mexlab)") from None
     key = (str(path), st.st_size, st.st_mtime_ns)
     if key in _verified:
         return _verified[key]
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if digest != MODEL_SHA256:
-        raise MexlabError(f"{path}: the face model file is damaged or not the one mexlab ships "
+        raise InstallError(f"{path}: the face model file is damaged or not the one mexlab ships "
                           f"(sha256 {digest}, expected {MODEL_SHA256}); reinstall mexlab")
     _verified.clear()
     _verified[key] = data
@@ -178,7 +178,7 @@ class FaceTracker:
                 self._lm = vision.FaceLandmarker.create_from_options(opts)
             _OPEN_LANDMARKERS.add(self._lm)
         except Exception as exc:
-            raise MexlabError(f"the face model could not be started ({exc})") from None
+            raise InstallError(f"the face model could not be started ({exc})") from None
         self.max_side = max_side
         self._last_ts = -1
 
