@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from acquisition.errors import MexlabError
+from acquisition.errors import InputError, NotFoundError, ServiceError
 from analysis.federated import deploy
 
 REFUSAL_LINGER_S = 8.0      # a refused site stays this long after sending its refusal
@@ -21,16 +21,16 @@ def coordinator(address: str, run_config: dict, out: Path, *, insecure: bool, ce
     host, port = deploy.parse_address(address, "--address")
     deploy.check_security(host, insecure, certs, "mexlab fl coordinator")
     if supernode_auth and insecure:
-        raise MexlabError("mexlab fl coordinator: --supernode-auth needs TLS (Flower refuses it with "
+        raise InputError("mexlab fl coordinator: --supernode-auth needs TLS (Flower refuses it with "
                           "--insecure); give --ssl-certfile, --ssl-keyfile and --ssl-ca-certfile")
     if site_keys and not supernode_auth:
-        raise MexlabError("mexlab fl coordinator: --site-keys registers keys for --supernode-auth; "
+        raise InputError("mexlab fl coordinator: --site-keys registers keys for --supernode-auth; "
                           "add --supernode-auth")
     for k in site_keys:
         if not Path(k).is_file():
-            raise MexlabError(f"--site-keys {k}: no such file")
+            raise NotFoundError(f"--site-keys {k}: no such file")
     if not deploy.port_free(host, port):
-        raise MexlabError(f"--address {address}: port {port} is in use on {host} "
+        raise ServiceError(f"--address {address}: port {port} is in use on {host} "
                           "(another coordinator? choose another port)")
     out.mkdir(parents=True, exist_ok=True)
     home = out / ".flwr"
@@ -70,7 +70,7 @@ def coordinator(address: str, run_config: dict, out: Path, *, insecure: bool, ce
                     print(line[line.index("mexlab fl:"):].rstrip(), file=sys.stderr, flush=True)
                 if timeout_s and time.monotonic() - t0 > timeout_s:
                     deploy.stop(run)
-                    raise MexlabError(f"the run did not finish within {timeout_s:.0f} s (see {out}/run.log)")
+                    raise ServiceError(f"the run did not finish within {timeout_s:.0f} s (see {out}/run.log)")
         run.wait()
     finally:
         deploy.stop(link)
@@ -79,7 +79,7 @@ def coordinator(address: str, run_config: dict, out: Path, *, insecure: bool, ce
     except (OSError, ValueError):
         status = {}
     if not status.get("final"):
-        raise MexlabError(f"the federated run failed: {deploy.last_line(out / 'run.log')} "
+        raise ServiceError(f"the federated run failed: {deploy.last_line(out / 'run.log')} "
                           f"(logs in {out}/run.log and {out}/superlink.log)")
     return status
 
@@ -91,7 +91,7 @@ def register_site(pub: Path, env: dict) -> None:
     text = (r.stdout + r.stderr).strip()
     if r.returncode != 0 or "registered successfully" not in text:
         lines = [ln for ln in text.splitlines() if ln.strip()]
-        raise MexlabError(f"--site-keys {pub}: Flower did not register it: "
+        raise ServiceError(f"--site-keys {pub}: Flower did not register it: "
                           f"{(lines or ['(no output)'])[-1][-300:]}")
     print(f"mexlab fl: site key {pub.name} registered", file=sys.stderr, flush=True)
 
@@ -104,7 +104,7 @@ def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, 
     host, port = deploy.parse_address(coordinator_addr, "--coordinator")
     deploy.check_security(host, insecure, {"root-certificates": root_cert}, "mexlab fl site")
     if auth_key and not Path(auth_key).is_file():
-        raise MexlabError(f"--auth-key {auth_key}: no such file")
+        raise NotFoundError(f"--auth-key {auth_key}: no such file")
     # the data is checked before anything connects: a site with nothing usable never joins
     data = site_mod.load_features(specs, classes=classes, views=tuple(views.split(",")), truth=truth)
     sd = site_mod.split_site(data, where=f"site {name}")
@@ -114,7 +114,7 @@ def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, 
         time.sleep(1.0)
         why = deploy.reachable(host, port)
     if why:
-        raise MexlabError(f"cannot reach the coordinator at {host}:{port} ({why}, for {wait_s:.0f} s); is "
+        raise ServiceError(f"cannot reach the coordinator at {host}:{port} ({why}, for {wait_s:.0f} s); is "
                           "`mexlab fl coordinator` running there?")
     state = Path(tempfile.mkdtemp(prefix=f"mexlab-fl-{name}-"))
     status_file = state / "status.txt"
@@ -168,7 +168,7 @@ def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, 
                         # then give the coordinator time to pull it: a SuperNode that leaves
                         # at once takes its unread reply with it (seen at load ~30 with 1 s)
                         time.sleep(REFUSAL_LINGER_S)
-                        raise MexlabError(f"site {name}: {detail}")
+                        raise ServiceError(f"site {name}: {detail}")
                     print(f"mexlab fl: site {name}: {text.splitlines()[0]}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         stopped = True
@@ -193,10 +193,10 @@ def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, 
                 "does the coordinator require SuperNode authentication (--auth-key)?")
         if not insecure:
             hint += " Is --root-certificates the CA that signed the coordinator's certificate?"
-        raise MexlabError(f"site {name}: the coordinator at {host}:{port} did not let this site in "
+        raise ServiceError(f"site {name}: the coordinator at {host}:{port} did not let this site in "
                           f"(Flower exit code 305: connection refused): {hint}")
     if node.returncode not in (0, None):
-        raise MexlabError(f"site {name}: the SuperNode stopped (exit {node.returncode}): "
+        raise ServiceError(f"site {name}: the SuperNode stopped (exit {node.returncode}): "
                           f"{deploy.last_line(log)}")
     return 0
 
