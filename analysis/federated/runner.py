@@ -107,7 +107,7 @@ def simulate(specs: list[str], n_sites: int, speeds: list[float], rc: dict, *, t
     """Run the ServerApp loop and the ClientApp in this process on a virtual clock. ``test``: a
     FeatureSet of subjects no site holds; the final and pooled models are also scored on it
     (``out["test_final"]``, ``out["test_pooled"]``)."""
-    from acquisition.errors import MexlabError
+    from acquisition.errors import DataError
     from analysis.federated import apps
     from analysis.federated import site as site_mod
     from analysis.federated.virtual_grid import VirtualClock, VirtualGrid
@@ -120,7 +120,7 @@ def simulate(specs: list[str], n_sites: int, speeds: list[float], rc: dict, *, t
     for c in configs:                          # validated before anything runs
         name, sd = apps.node_site(c)
         if isinstance(sd, str):
-            raise MexlabError(sd.partition(": ")[2] or sd)
+            raise DataError(sd.partition(": ")[2] or sd)
         sites.append(sd)
     held = _concat([s.held for s in sites])
     cfg = loop_config(rc)
