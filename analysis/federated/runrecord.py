@@ -99,12 +99,12 @@ class RunRecord:
 
 
 def read_status(out: Path) -> dict:
-    from acquisition.errors import MexlabError
+    from acquisition.errors import FileFormatError, NotFoundError
 
     p = Path(out) / "status.json"
     if not p.is_file():
-        raise MexlabError(f"{out}: no federated run here (no status.json); give the coordinator's --out folder")
+        raise NotFoundError(f"{out}: no federated run here (no status.json); give the coordinator's --out folder")
     try:
         return json.loads(p.read_text())
     except (OSError, ValueError) as exc:
-        raise MexlabError(f"{p}: unreadable ({exc})") from None
+        raise FileFormatError(f"{p}: unreadable ({exc})") from None
