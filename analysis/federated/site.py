@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from acquisition.errors import MexlabError
+from acquisition.errors import DataError, FileFormatError, InputError, MexlabError
 
 HOLDOUT = 0.25          # share of a site's subjects kept for its own evaluation (at least one)
 
@@ -37,7 +37,7 @@ def load_features(specs: list[str], classes: str = "3", views=("rgb", "depth"), 
 
     saved = [s for s in specs if str(s).startswith("features:")]
     if saved and len(saved) != len(specs):
-        raise MexlabError("--data: give either dataset specs or features:FILE.npz files, not both")
+        raise InputError("--data: give either dataset specs or features:FILE.npz files, not both")
     if not saved:
         return task.load_dataset(list(specs), classes=classes, views=tuple(views), truth=truth)
     parts = [read_features(s.partition(":")[2], views) for s in saved]
@@ -45,7 +45,7 @@ def load_features(specs: list[str], classes: str = "3", views=("rgb", "depth"), 
         return parts[0]
     first = parts[0]
     if any(p.class_names != first.class_names for p in parts):
-        raise MexlabError("--data: the feature files have different classes")
+        raise DataError("--data: the feature files have different classes")
     return task.FeatureSet({v: np.concatenate([p.x[v] for p in parts]) for v in first.views},
                            np.concatenate([p.y for p in parts]),
                            sum((p.subjects for p in parts), []), first.class_names, first.views)
@@ -72,14 +72,14 @@ def read_features(path: str, views):
         fs_views = tuple(str(v) for v in z["views"])
         missing = [v for v in views if v not in fs_views]
         if missing:
-            raise MexlabError(f"{path}: no {', '.join(missing)} view (it has {', '.join(fs_views)})")
+            raise DataError(f"{path}: no {', '.join(missing)} view (it has {', '.join(fs_views)})")
         return task.FeatureSet({v: z[f"x_{v}"].astype(np.float32) for v in views},
                                z["y"].astype(np.int64), [str(s) for s in z["subjects"]],
                                [str(c) for c in z["class_names"]], tuple(views))
     except MexlabError:
         raise
     except (OSError, KeyError, ValueError) as exc:
-        raise MexlabError(f"{path}: not a feature file ({exc})") from None
+        raise FileFormatError(f"{path}: not a feature file ({exc})") from None
 
 
 def _order(subjects: list[str], seed: int) -> list[str]:
@@ -95,20 +95,20 @@ def split_site(data, *, site_index: int | None = None, num_sites: int | None = N
     subjects = _order(sorted(set(data.subjects)), seed)
     if num_sites and num_sites > 1:
         if len(subjects) < num_sites:
-            raise MexlabError(f"{where}: {len(subjects)} subjects cannot be split across "
+            raise DataError(f"{where}: {len(subjects)} subjects cannot be split across "
                               f"{num_sites} sites (one subject at least per site)")
         mine = set(subjects[site_index::num_sites])
         data = task.subset(data, [i for i, s in enumerate(data.subjects) if s in mine])
         subjects = _order(sorted(mine), seed)
     if len(subjects) < 2:
-        raise MexlabError(f"{where}: no usable data: {len(subjects)} subject(s); a site needs two "
+        raise DataError(f"{where}: no usable data: {len(subjects)} subject(s); a site needs two "
                           "or more (some are held out for its own evaluation)")
     n_hold = max(1, int(math.floor(holdout * len(subjects))))
     held_s = set(subjects[:n_hold])
     idx_h = [i for i, s in enumerate(data.subjects) if s in held_s and data.y[i] >= 0]
     idx_t = [i for i, s in enumerate(data.subjects) if s not in held_s and data.y[i] >= 0]
     if len(idx_t) < 2 or not idx_h:
-        raise MexlabError(f"{where}: no usable data: {len(idx_t)} labelled training samples and "
+        raise DataError(f"{where}: no usable data: {len(idx_t)} labelled training samples and "
                           f"{len(idx_h)} held-out ones")
     return SiteData(task.subset(data, idx_t), task.subset(data, idx_h), list(data.class_names),
                     tuple(data.views))
