@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from acquisition.errors import MexlabError
+from acquisition.errors import DataError
 from analysis.session_data import Stream
 
 LABEL = {"ecg": "ECG", "ppg": "PPG", "eda": "EDA", "emg": "EMG"}
@@ -61,21 +61,21 @@ def check_stream(stream: Stream, kind: str, *, channel: int = 0) -> None:
     """Raise a MexlabError saying why ``stream`` cannot be analysed as ``kind``; None when it can."""
     what, name = LABEL[kind], stream.name
     if not stream.is_numeric:
-        raise MexlabError(f"stream {name!r} (type {stream.type or '-'}) holds text samples (channel "
+        raise DataError(f"stream {name!r} (type {stream.type or '-'}) holds text samples (channel "
                           f"format {stream.channel_format}), not a {what} signal")
     if stream.fs <= 0:
-        raise MexlabError(f"stream {name!r} (type {stream.type or '-'}) has no regular sampling rate "
+        raise DataError(f"stream {name!r} (type {stream.type or '-'}) has no regular sampling rate "
                           f"(irregular stream); a {what} signal must be sampled regularly")
     if stream.fs < MIN_RATE_HZ[kind]:
-        raise MexlabError(f"stream {name!r} (type {stream.type or '-'}) is sampled at {stream.fs:g} Hz; "
+        raise DataError(f"stream {name!r} (type {stream.type or '-'}) is sampled at {stream.fs:g} Hz; "
                           f"{what} needs at least {MIN_RATE_HZ[kind]:g} Hz — is it really {what}?")
     if stream.n_samples < 2 or stream.duration_s < MIN_DURATION_S[kind]:
-        raise MexlabError(f"{what} stream {name!r} holds {stream.duration_s:.1f} s of signal; at least "
+        raise DataError(f"{what} stream {name!r} holds {stream.duration_s:.1f} s of signal; at least "
                           f"{MIN_DURATION_S[kind]:g} s are needed")
     x = stream.data[:, channel]
     finite = np.isfinite(x)
     if finite.sum() < 2 or np.nanmax(x) == np.nanmin(x):
-        raise MexlabError(f"{what} stream {name!r} channel {stream.labels[channel]!r} is flat or empty "
+        raise DataError(f"{what} stream {name!r} channel {stream.labels[channel]!r} is flat or empty "
                           f"(no varying finite samples)")
 
 
