@@ -123,9 +123,9 @@ def cardiac_from_signal(x: np.ndarray, fs: float, *, kind: str = "ecg", timestam
     notes = []
     what = LABEL[kind]
     if valid.sum() < 2:
-        from acquisition.errors import MexlabError
+        from acquisition.errors import DataError
 
-        raise MexlabError(f"no heartbeats found in {what} stream {stream!r} channel {channel!r} "
+        raise DataError(f"no heartbeats found in {what} stream {stream!r} channel {channel!r} "
                           f"({peaks.size} peak(s) in {ts[-1] - ts[0]:.1f} s) — is it really {what}?")
     if (~valid).sum() > 0.2 * valid.size:
         notes.append(f"{what} stream {stream!r}: {(~valid).sum()} of {rr.size} inter-beat intervals "
