@@ -23,7 +23,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from acquisition.errors import MexlabError
+from acquisition.errors import InputError
 from acquisition.session_read.names import SIDECAR
 
 VIEWS = ("rgb", "diff", "depth")
@@ -208,6 +208,6 @@ def check_views(views) -> tuple[str, ...]:
     views = tuple(views)
     bad = [v for v in views if v not in VIEWS]
     if bad or not views:
-        raise MexlabError(f"views {','.join(views) or '(none)'}: each must be one of "
+        raise InputError(f"views {','.join(views) or '(none)'}: each must be one of "
                           f"{', '.join(VIEWS)}")
     return views
