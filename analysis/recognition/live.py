@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.errors import MexlabError
+from acquisition.errors import InputError
 
 
 @dataclass
@@ -82,7 +82,7 @@ class LiveRecognizer:
         self.model, self.meta = modelfile.load(self.model_path)
         self.views = tuple(self.meta["views"])
         if "depth" in self.views:
-            raise MexlabError(f"{self.model_path.name}: a model with a depth view (views "
+            raise InputError(f"{self.model_path.name}: a model with a depth view (views "
                               f"{','.join(self.views)}) cannot classify live (colour frames only); "
                               f"choose an RGB model (rgb or rgb,diff) as the default")
         self.classes = list(self.meta["classes"])
