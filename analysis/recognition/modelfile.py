@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.errors import MexlabError, OutputError
+from acquisition.errors import FileFormatError, InputError, MexlabError, NotFoundError, OutputError
 
 FORMAT = "mexlab-recognition-model/1"
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "recognition_default.safetensors"
@@ -87,31 +87,31 @@ def read_meta(path) -> tuple[dict, dict[str, np.ndarray]]:
 
     path = Path(path)
     if not path.is_file():
-        raise MexlabError(f"{path}: no such model file")
+        raise NotFoundError(f"{path}: no such model file")
     try:
         with safe_open(str(path), framework="numpy") as f:
             raw = (f.metadata() or {}).get("mexlab")
             arrays = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as exc:
-        raise MexlabError(f"{path}: not a mexlab model file (not a readable safetensors file: "
+        raise FileFormatError(f"{path}: not a mexlab model file (not a readable safetensors file: "
                           f"{' '.join(str(exc).split())[:160]})") from None
     try:
         meta = json.loads(raw) if raw else None
     except ValueError:
         meta = None
     if not isinstance(meta, dict) or "format" not in meta:
-        raise MexlabError(f"{path}: not a mexlab model file (no mexlab metadata)")
+        raise FileFormatError(f"{path}: not a mexlab model file (no mexlab metadata)")
     if meta["format"] != FORMAT:
-        raise MexlabError(f"{path}: model format {meta['format']!r}, this mexlab "
+        raise FileFormatError(f"{path}: model format {meta['format']!r}, this mexlab "
                           f"({mexlab_version()}) reads {FORMAT!r}")
     from analysis.recognition.features import VERSION
     if meta.get("feature_version") != VERSION:
-        raise MexlabError(f"{path}: made by mexlab {meta.get('mexlab_version', '?')} with "
+        raise FileFormatError(f"{path}: made by mexlab {meta.get('mexlab_version', '?')} with "
                           f"features v{meta.get('feature_version')}; this mexlab "
                           f"({mexlab_version()}) computes v{VERSION}: retrain the model")
     got = tensors_sha256(arrays)
     if got != meta.get("tensors_sha256"):
-        raise MexlabError(f"{path}: checksum mismatch (the tensors do not match the sha256 in "
+        raise FileFormatError(f"{path}: checksum mismatch (the tensors do not match the sha256 in "
                           f"its metadata: the file is damaged or was altered)")
     return meta, arrays
 
@@ -124,12 +124,12 @@ def load(path):
     try:
         model = new_model(len(meta["classes"]), tuple(meta["views"]), width=int(meta["width"]))
     except (KeyError, TypeError, ValueError) as exc:
-        raise MexlabError(f"{path}: metadata lacks or garbles {exc}") from None
+        raise FileFormatError(f"{path}: metadata lacks or garbles {exc}") from None
     names = list(model.state_dict())
     if sorted(names) != sorted(arrays):
         extra = sorted(set(arrays) - set(names))[:3]
         lack = sorted(set(names) - set(arrays))[:3]
-        raise MexlabError(f"{path}: tensors do not fit the network (unexpected {extra}, "
+        raise FileFormatError(f"{path}: tensors do not fit the network (unexpected {extra}, "
                           f"missing {lack})")
     sd = model.state_dict()
     fixed = [arrays[n].reshape(()) if sd[n].dim() == 0 and arrays[n].shape == (1,) else arrays[n]
@@ -137,7 +137,7 @@ def load(path):
     try:
         set_weights(model, fixed)
     except MexlabError as exc:
-        raise MexlabError(f"{path}: {exc}") from None
+        raise FileFormatError(f"{path}: {exc}") from None
     model.eval()
     return model, meta
 
@@ -170,10 +170,10 @@ def default_model() -> Path:
         return DEFAULT_MODEL
     p = Path(c["path"])
     if not p.is_file():
-        raise MexlabError(f"the default recognition model {p} (chosen in the Models view) is "
+        raise NotFoundError(f"the default recognition model {p} (chosen in the Models view) is "
                           f"missing; choose another there or with `mexlab recognition default`")
     if c.get("sha256") and file_sha256(p) != c["sha256"]:
-        raise MexlabError(f"the default recognition model {p} has changed since it was chosen "
+        raise InputError(f"the default recognition model {p} has changed since it was chosen "
                           f"(sha256 differs); choose it again to trust the new file")
     return p
 
