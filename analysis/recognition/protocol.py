@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from acquisition.errors import MexlabError
+from acquisition.errors import DataError, InputError
 
 
 @dataclass
@@ -38,13 +38,13 @@ class Config:
 
     def check(self) -> None:
         if self.pretrain not in ("none", "mvcl"):
-            raise MexlabError(f"--pretrain {self.pretrain!r}: none or mvcl")
+            raise InputError(f"--pretrain {self.pretrain!r}: none or mvcl")
         if self.regime not in ("strict", "transductive"):
-            raise MexlabError(f"regime {self.regime!r}: strict or transductive")
+            raise InputError(f"regime {self.regime!r}: strict or transductive")
         if not 0 < self.label_fraction <= 1:
-            raise MexlabError(f"--label-fraction {self.label_fraction}: must be in (0, 1]")
+            raise InputError(f"--label-fraction {self.label_fraction}: must be in (0, 1]")
         if self.pretrain == "mvcl" and len(self.views) < 2:
-            raise MexlabError(f"--pretrain mvcl needs two views or more (--views rgb,depth or "
+            raise InputError(f"--pretrain mvcl needs two views or more (--views rgb,depth or "
                               f"rgb,diff), not {','.join(self.views)}")
 
     def as_dict(self) -> dict:
@@ -70,12 +70,12 @@ def check_data(data) -> None:
     lab = data.y >= 0
     subjects = sorted(set(np.asarray(data.subjects)[lab].tolist()))
     if len(subjects) < 2:
-        raise MexlabError(f"leave-one-subject-out needs two subjects or more; the data has "
+        raise DataError(f"leave-one-subject-out needs two subjects or more; the data has "
                           f"{len(subjects)} ({', '.join(subjects) or 'none'})")
     counts = np.bincount(data.y[lab], minlength=len(data.class_names))
     empty = [c for c, n in zip(data.class_names, counts) if n == 0]
     if empty:
-        raise MexlabError(f"class(es) {', '.join(empty)} have no sample in the data "
+        raise DataError(f"class(es) {', '.join(empty)} have no sample in the data "
                           f"({', '.join(f'{c}: {n}' for c, n in zip(data.class_names, counts))}); "
                           f"choose another class scheme or a mapping file")
 
