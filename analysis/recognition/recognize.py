@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.errors import MexlabError, OutputError
+from acquisition.errors import InputError, OutputError
 from acquisition.session_read.names import RECOGNITION_FILE, SPOTTING_FILE
 
 
@@ -44,7 +44,7 @@ def recognize(path, model_path=None, *, progress=None) -> dict:
     inp = resolve_input(path)
     views = tuple(meta["views"])
     if "depth" in views and inp.depth is None:
-        raise MexlabError(f"{path}: the model {model_path.name} needs depth (views "
+        raise InputError(f"{path}: the model {model_path.name} needs depth (views "
                           f"{','.join(views)}) and this input has none; use an RGB-only model")
     rows = [r for r in _intervals(inp, progress) if str(r.get("type", "micro")) == "micro"]
     samples = []
