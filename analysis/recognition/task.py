@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from acquisition.errors import MexlabError
+from acquisition.errors import DataError, FileFormatError, InputError
 
 TEMPERATURE = 0.1
 DEFAULT_WIDTH = 16
@@ -80,7 +80,7 @@ def load_dataset(specs: list[str], classes: str = "3", views: tuple[str, ...] = 
 
     views = check_views(views)
     if not specs:
-        raise MexlabError("no dataset given (--dataset KIND:ROOT)")
+        raise InputError("no dataset given (--dataset KIND:ROOT)")
     scheme = get_scheme(classes)
     samples, problems, per_ds = [], [], {}
     for spec in specs:
@@ -88,13 +88,13 @@ def load_dataset(specs: list[str], classes: str = "3", views: tuple[str, ...] = 
         if res.errors:
             more = f" (and {len(res.errors) - 1} more; see mexlab datasets show {spec})" \
                 if len(res.errors) > 1 else ""
-            raise MexlabError(f"{res.errors[0]}{more}")
+            raise FileFormatError(f"{res.errors[0]}{more}")
         problems += res.problems
         keep = res.samples if include_unlabelled else res.usable
         per_ds[spec] = len(keep)
         samples += keep
     if not samples:
-        raise MexlabError(f"{', '.join(specs)}: no sample with a class of scheme {scheme.name}")
+        raise DataError(f"{', '.join(specs)}: no sample with a class of scheme {scheme.name}")
     feats, probs = compute(samples, progress=progress)
     problems += probs
     rows = []
@@ -103,12 +103,12 @@ def load_dataset(specs: list[str], classes: str = "3", views: tuple[str, ...] = 
             continue
         lacking = [v for v in views if v not in f]
         if lacking:
-            raise MexlabError(f"{s.origin}: no {', '.join(lacking)} for this sample "
+            raise InputError(f"{s.origin}: no {', '.join(lacking)} for this sample "
                               f"({s.dataset} has no depth frames here); choose --views "
                               f"among {', '.join(sorted(f))}")
         rows.append((s, f))
     if not rows:
-        raise MexlabError(f"{', '.join(specs)}: no sample could be read ({problems[:1]})")
+        raise DataError(f"{', '.join(specs)}: no sample could be read ({problems[:1]})")
     cls = list(scheme.classes)
     x = {v: np.stack([f[v] for _, f in rows]).astype(np.float32) for v in views}
     y = np.array([cls.index(s.label) if s.label is not None else -1 for s, _ in rows], np.int64)
@@ -139,12 +139,12 @@ def set_weights(model, weights: list[np.ndarray]) -> None:
 
     sd = model.state_dict()
     if len(weights) != len(sd):
-        raise MexlabError(f"weights: {len(weights)} arrays given, the model has {len(sd)}")
+        raise DataError(f"weights: {len(weights)} arrays given, the model has {len(sd)}")
     new = {}
     for (name, cur), w in zip(sd.items(), weights):
         w = np.asarray(w)
         if tuple(w.shape) != tuple(cur.shape):
-            raise MexlabError(f"weights: {name} has shape {tuple(w.shape)}, the model expects "
+            raise DataError(f"weights: {name} has shape {tuple(w.shape)}, the model expects "
                               f"{tuple(cur.shape)}")
         new[name] = torch.as_tensor(w).to(cur.dtype)
     model.load_state_dict(new)
@@ -164,7 +164,7 @@ def _train(model, data: FeatureSet, epochs: int, lr: float, seed: int = 0, batch
 
     lab = np.nonzero(data.y >= 0)[0]
     if len(lab) == 0:
-        raise MexlabError("training: no labelled sample")
+        raise DataError("training: no labelled sample")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     n_cls = len(data.class_names)
@@ -212,10 +212,10 @@ def _pretrain_mvcl(model, data: FeatureSet, epochs: int, lr: float, seed: int = 
 
     views = model.views
     if len(views) < 2:
-        raise MexlabError(f"MvCL pretraining needs two views or more, not {', '.join(views)}")
+        raise DataError(f"MvCL pretraining needs two views or more, not {', '.join(views)}")
     n = len(data)
     if n < 4:
-        raise MexlabError(f"MvCL pretraining needs at least 4 samples, not {n}")
+        raise DataError(f"MvCL pretraining needs at least 4 samples, not {n}")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     params = list(model.encoders.parameters()) + list(model.proj.parameters())
@@ -283,7 +283,7 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str]) -> d
 def evaluate(model, data: FeatureSet) -> dict:
     lab = np.nonzero(data.y >= 0)[0]
     if len(lab) == 0:
-        raise MexlabError("evaluation: no labelled sample")
+        raise DataError("evaluation: no labelled sample")
     pred = predict_proba(model, subset(data, lab)).argmax(axis=1)
     return metrics(data.y[lab], pred, data.class_names)
 
