@@ -19,7 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Callable
 
-from acquisition.errors import MexlabError
+from acquisition.errors import DataError, FileFormatError, InputError
 
 LONG_VIDEO_KINDS = {"casme3": 30.0}
 
@@ -32,7 +32,7 @@ def _encode(files: dict[int, str], out: Path, fps: float) -> int:
     last = max(files)
     prev = cv2.imread(files[min(files)], cv2.IMREAD_COLOR)   # leading gaps repeat the first
     if prev is None:
-        raise MexlabError(f"{files[min(files)]}: not a readable image")
+        raise FileFormatError(f"{files[min(files)]}: not a readable image")
     h, w = prev.shape[:2]
     w2, h2 = w - w % 2, h - h % 2
     n = 0
@@ -63,11 +63,11 @@ def evaluate_dataset(spec: str, *, fps: float | None = None,
 
     kind, _ = parse_spec(spec)
     if kind not in LONG_VIDEO_KINDS:
-        raise MexlabError(f"dataset {spec!r}: spotting is scored on long videos; "
+        raise InputError(f"dataset {spec!r}: spotting is scored on long videos; "
                           f"{', '.join(LONG_VIDEO_KINDS)} only (the {kind} reader holds clips)")
     res = read_spec(spec, "3", include_macro=True)
     if res.errors:
-        raise MexlabError(f"{res.root}: {len(res.errors)} sheet row(s) cannot be used, "
+        raise DataError(f"{res.root}: {len(res.errors)} sheet row(s) cannot be used, "
                           f"the first: {res.errors[0]}")
     fps = float(fps or LONG_VIDEO_KINDS[kind])
     videos: dict[str, dict] = {}
@@ -84,7 +84,7 @@ def evaluate_dataset(spec: str, *, fps: float | None = None,
             if progress:
                 progress(f"[{i + 1}/{len(videos)}] {name}: {len(files)} frames")
             if not files:
-                raise MexlabError(f"{res.root}: {name} holds no frame")
+                raise DataError(f"{res.root}: {name} holds no frame")
             video = tmp / "video.mp4"
             n = _encode(files, video, fps)
             r = spot(video, use_cache=False)
