@@ -151,7 +151,7 @@ def load(path: Path | None = None):
     from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
 
-    from acquisition.errors import MexlabError
+    from acquisition.errors import FileFormatError
 
     path = Path(path or MODEL_FILE)
     if path in _CACHE:
@@ -167,7 +167,7 @@ def load(path: Path | None = None):
         model = build(lp)
         model.load_state_dict(load_file(str(path)))
     except (OSError, KeyError, ValueError, RuntimeError, SafetensorError) as exc:
-        raise MexlabError(f"{path}: not a usable spotter model ({exc})") from None
+        raise FileFormatError(f"{path}: not a usable spotter model ({exc})") from None
     model.eval()
     _CACHE[path] = (model, lp, json.loads(meta.get("trained", "{}")))
     return _CACHE[path]
