@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from acquisition.errors import MexlabError
+from acquisition.errors import DataError, FileFormatError, InputError, MexlabError, NotFoundError, OutputError
 from acquisition.session_read.names import RGB_NAME
 from analysis.face.video import VIDEO_SUFFIXES, probe
 from analysis.session_data import SPOTTING_FILE
@@ -91,16 +91,16 @@ def resolve_input(path) -> SpotInput:
 
     path = Path(path)
     if not path.exists():
-        raise MexlabError(f"{path}: no such file or folder")
+        raise NotFoundError(f"{path}: no such file or folder")
     if path.is_dir():
         if not is_session_folder(path):
-            raise MexlabError(f"{path}: not a mexlab session folder (no session.json) "
+            raise FileFormatError(f"{path}: not a mexlab session folder (no session.json) "
                               f"and not a video file")
         meta = read_sidecar(path)
         files = meta.get("files") or {}
         rgb = path / (files.get("rgb") or RGB_NAME)
         if not files.get("rgb") or not rgb.is_file():
-            raise MexlabError(f"{path}: the session has no video ({rgb.name} missing); "
+            raise NotFoundError(f"{path}: the session has no video ({rgb.name} missing); "
                               f"there is nothing to spot")
         depth = path / files["depth"] if files.get("depth") else None
         xdf = path / files["xdf"] if files.get("xdf") else None
@@ -136,9 +136,9 @@ def spot(path, *, interference: bool = True, progress: Progress | None = None,
     feat = extract_features(inp.video, depth=inp.depth if mapper else None, depth_mapper=mapper,
                             stride=p.stride, crop=p.crop, progress=progress, use_cache=use_cache)
     if feat.n_frames == 0:
-        raise MexlabError(f"{inp.video}: the video holds no frame")
+        raise DataError(f"{inp.video}: the video holds no frame")
     if feat.frames_with_face == 0:
-        raise MexlabError(f"{inp.video}: no face found in any of its {feat.n_frames} frames")
+        raise DataError(f"{inp.video}: no face found in any of its {feat.n_frames} frames")
     notes: list[str] = []
     if inp.is_session:
         from analysis.session_data import video_shortfall
@@ -207,7 +207,7 @@ def _learned(feat, fps, suppressed):
     from analysis.spotting.learned import MODEL_FILE, available, spot_learned
 
     if not available():
-        raise MexlabError(f"the learned spotter needs torch and {MODEL_FILE}; "
+        raise InputError(f"the learned spotter needs torch and {MODEL_FILE}; "
                           f"the default (hand-tuned) spotter needs neither")
     groups = spot_learned(feat, fps)                   # imports torch
     return groups, [x for x in suppressed
@@ -269,6 +269,6 @@ def write_json(path: Path, obj: dict) -> Path:
             fh.write("\n")
         os.replace(tmp, path)
     except OSError as exc:
-        raise MexlabError(f"{path}: cannot write the spotting result ({exc.strerror})") from None
+        raise OutputError(f"{path}: cannot write the spotting result ({exc.strerror})") from None
     return path
 
