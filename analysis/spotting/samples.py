@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.errors import MexlabError, OutputError
+from acquisition.errors import InputError, OutputError
 from analysis.face.aus import AU_NAMES, au_proxies, normalize_au
 
 COLUMNS = ("Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units",
@@ -90,19 +90,19 @@ def make_samples(input_path, au: str, threshold: float, out_dir, *, span: int | 
 
     au = normalize_au(au)
     if crop not in ("face", "full"):
-        raise MexlabError(f"crop must be 'face' or 'full', not {crop!r}")
+        raise InputError(f"crop must be 'face' or 'full', not {crop!r}")
     inp = resolve_input(input_path)
     # the OpenFace CSV is read (and checked) before the minutes the face model takes
     openface_aus = read_openface_csv(openface) if openface is not None else None
     if openface_aus is None and au not in AU_NAMES:
-        raise MexlabError(f"{au} has no blendshape proxy (proxies: {', '.join(AU_NAMES)}); "
+        raise InputError(f"{au} has no blendshape proxy (proxies: {', '.join(AU_NAMES)}); "
                           f"give its intensities with --openface")
     feat = extract_features(inp.video, progress=progress)
     if openface_aus is not None:
         inten = openface_aus.intensity_at(au, feat.n_frames)
     else:
         if au not in AU_NAMES:
-            raise MexlabError(f"{au} has no blendshape proxy (proxies: {', '.join(AU_NAMES)}); "
+            raise InputError(f"{au} has no blendshape proxy (proxies: {', '.join(AU_NAMES)}); "
                               f"give its intensities with --openface")
         inten = au_proxies(feat.blendshapes)[:, AU_NAMES.index(au)]
         inten = np.where(feat.present, inten, np.nan)
