@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.errors import MexlabError
+from acquisition.errors import DataError, InputError, MexlabError, NotFoundError
 from acquisition.session_read.names import GROUND_TRUTH_NAME
 from analysis.physio import PhysioAnalysis, analyse
 from analysis.physio.events import (
@@ -87,7 +87,7 @@ def session_rows(sr: SessionResult, by: str) -> list[dict]:
         for t0, t1, c in sr.spans:
             pieces.setdefault(c, []).append((t0, t1))
     else:
-        raise MexlabError(f"cannot group by {by!r}: use 'protocol' or 'condition'")
+        raise InputError(f"cannot group by {by!r}: use 'protocol' or 'condition'")
     rows = []
     for group, spans in pieces.items():
         def inside(t: float) -> bool:
@@ -155,13 +155,13 @@ def select_sessions(paths=(), *, db: str | None = None, participant: str | None 
             rows = [r for r in rows if (r.get("protocol") or "") == protocol]
         found = [Path(r["folder"]) for r in rows if r.get("folder")]
         if not found and not out:
-            raise MexlabError("the catalog query found no sessions"
+            raise NotFoundError("the catalog query found no sessions"
                               + (f" of participant {participant!r}" if participant else "")
                               + (f" with protocol {protocol!r}" if protocol else "")
                               + (f" with status {status!r}" if status else ""))
         out += [f for f in found if f not in out]
     if not out:
-        raise MexlabError("no sessions given: name session folders or files, or query the catalog "
+        raise InputError("no sessions given: name session folders or files, or query the catalog "
                           "with --db/--participant/--protocol/--status")
     return out
 
@@ -237,7 +237,7 @@ def analyse_study(paths, *, by: str = "protocol", names: dict | None = None,
     from acquisition.session import is_session_folder, read_sidecar
 
     if by not in ("protocol", "condition"):
-        raise MexlabError(f"cannot group by {by!r}: use 'protocol' or 'condition'")
+        raise InputError(f"cannot group by {by!r}: use 'protocol' or 'condition'")
     notes: list[str] = []
     excluded: list[dict] = []
     results = list(sessions or [])
@@ -274,9 +274,9 @@ def analyse_study(paths, *, by: str = "protocol", names: dict | None = None,
         if first_error is not None:
             raise first_error
         if excluded:
-            raise MexlabError(f"no sessions to analyse: all {len(excluded)} were aborted protocol runs "
+            raise DataError(f"no sessions to analyse: all {len(excluded)} were aborted protocol runs "
                               f"(--include-aborted to include them)")
-        raise MexlabError("no sessions to analyse (give session folders or XDF files, or a catalog query "
+        raise DataError("no sessions to analyse (give session folders or XDF files, or a catalog query "
                           "that finds some)")
     truth_used = [sr.session.label for sr in results if sr.session.me_source == GROUND_TRUTH_NAME]
     for sr in results:
