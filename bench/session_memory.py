@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+from acquisition.session_read.names import SIDECAR  # noqa: E402
 
 from spot_session_speed import run_measured
 
@@ -34,7 +35,7 @@ CODE = {
 
 
 def duration_s(folder: Path) -> float:
-    meta = json.loads((folder / "session.json").read_text())
+    meta = json.loads((folder / SIDECAR).read_text())
     return float(meta.get("duration_s") or 0)
 
 
