@@ -27,6 +27,7 @@ import pylsl
 import pyxdf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from acquisition.session_read.names import XDF_NAME, frame_index_stream  # noqa: E402
 
 
 def external_outlet(work: Path, duration: float, env: dict) -> dict:
@@ -54,7 +55,7 @@ def external_outlet(work: Path, duration: float, env: dict) -> dict:
                     str(duration), "--out", str(session), "--quiet"], check=True, env=env)
     stop.set()
     th.join()
-    streams, _ = pyxdf.load_xdf(str(session / "recording.xdf"), dejitter_timestamps=False)
+    streams, _ = pyxdf.load_xdf(str(session / XDF_NAME), dejitter_timestamps=False)
     s = next(x for x in streams if x["info"]["name"][0] == name)
     truth = np.asarray(s["time_series"])[:, 1]
     err = np.abs(np.asarray(s["time_stamps"]) - truth) * 1000.0
@@ -65,12 +66,12 @@ def simulated_frames(work: Path, duration: float, env: dict) -> dict:
     session = work / "sim"
     subprocess.run([sys.executable, "-m", "app.cli", "record", "--simulate", "--duration", str(duration),
                     "--out", str(session), "--quiet"], check=True, env=env)
-    streams, _ = pyxdf.load_xdf(str(session / "recording.xdf"), dejitter_timestamps=False)
+    streams, _ = pyxdf.load_xdf(str(session / XDF_NAME), dejitter_timestamps=False)
     out = {}
     with open(session / "sim_capture_times.csv", newline="") as fh:
         truth = {int(r["frame"]): float(r["true_capture_lsl"]) for r in csv.DictReader(fh)}
     for video in ("rgb", "depth"):
-        s = next(x for x in streams if x["info"]["name"][0] == f"mexlab-{video}-frames")
+        s = next(x for x in streams if x["info"]["name"][0] == frame_index_stream(video))
         frames = np.asarray(s["time_series"])[:, 0].astype(int)
         ts = np.asarray(s["time_stamps"])
         t = np.array([truth[f] for f in frames])
