@@ -34,6 +34,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from acquisition.session_read.names import STIMULUS_FRAMES_NAME  # noqa: E402
 
 PROTOCOL = """\
 format: mexlab-protocol/1
@@ -150,7 +151,7 @@ class Sensor(threading.Thread):
 def analyse(folder: Path, transitions: list | None) -> dict:
     from protocols.runlog import read_log
 
-    frames = list(csv.DictReader(open(folder / "stimulus_frames.csv")))
+    frames = list(csv.DictReader(open(folder / STIMULUS_FRAMES_NAME)))
     log = read_log(folder)
     summaries = [r for r in log if r["record"] == "video_summary"]
     flips = json.loads((folder / "flips.json").read_text())
