@@ -26,6 +26,7 @@ import numpy as np
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from acquisition.session_read.names import SIDECAR  # noqa: E402
 
 
 def encoder_max_fps(n: int = 150) -> dict:
@@ -107,7 +108,7 @@ def main() -> int:
     if proc.returncode != 0:
         print(err, file=sys.stderr)
         return 1
-    meta = json.loads((session / "session.json").read_text())
+    meta = json.loads((session / SIDECAR).read_text())
     check = subprocess.run([sys.executable, "-m", "app.cli", "check", str(session), "--json"], capture_output=True,
                            text=True, env=env)
     report = json.loads(check.stdout)
