@@ -27,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from acquisition.session_read.names import RGB_NAME  # noqa: E402
 
 
 def frame_crcs(path: Path) -> list[int]:
@@ -45,18 +46,18 @@ def reencode(src: Path, dst_folder: Path, codec: str) -> dict:
 
     dst_folder.mkdir(parents=True)
     for f in src.iterdir():
-        if f.is_file() and f.name != "rgb.mkv":
+        if f.is_file() and f.name != RGB_NAME:
             try:
                 os.link(f, dst_folder / f.name)
             except OSError:
                 shutil.copy2(f, dst_folder / f.name)
     crcs = []
     t0 = time.perf_counter()
-    with av.open(str(src / "rgb.mkv")) as c:
+    with av.open(str(src / RGB_NAME)) as c:
         s = c.streams.video[0]
         s.thread_type = "AUTO"
         rate = float(s.average_rate or 30)
-        vf = VideoFile(dst_folder / "rgb.mkv", s.codec_context.width, s.codec_context.height, rate, "rgb",
+        vf = VideoFile(dst_folder / RGB_NAME, s.codec_context.width, s.codec_context.height, rate, "rgb",
                        codec=codec)
         for f in c.decode(s):
             img = f.to_ndarray(format="rgb24")
@@ -64,12 +65,12 @@ def reencode(src: Path, dst_folder: Path, codec: str) -> dict:
             vf.write(img)
         vf.close()
     dt = time.perf_counter() - t0
-    got = frame_crcs(dst_folder / "rgb.mkv")
+    got = frame_crcs(dst_folder / RGB_NAME)
     if got != crcs:
         sys.exit(f"{codec}: the re-encoded video is NOT bit-exact ({len(got)} vs {len(crcs)} frames)")
     return {"frames": len(crcs), "transcode_s": dt, "bit_exact": True,
-            "size_before": (src / "rgb.mkv").stat().st_size,
-            "size_after": (dst_folder / "rgb.mkv").stat().st_size}
+            "size_before": (src / RGB_NAME).stat().st_size,
+            "size_after": (dst_folder / RGB_NAME).stat().st_size}
 
 
 def run_measured(code: str) -> dict:
@@ -110,7 +111,7 @@ def main() -> int:
     work = a.work or Path(tempfile.mkdtemp(prefix="mexlab-codec-"))
     copy = work / f"{a.session.name}-{a.codec}"
     out = {"session": str(a.session), "codec": a.codec}
-    out["reencode"] = (reencode(a.session, copy, a.codec) if not (copy / "rgb.mkv").is_file()
+    out["reencode"] = (reencode(a.session, copy, a.codec) if not (copy / RGB_NAME).is_file()
                        else {"reused": str(copy)})
     print(json.dumps(out["reencode"]), file=sys.stderr, flush=True)
     runs = {"ffv1": [], a.codec: []}
