@@ -36,6 +36,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from acquisition.session_read.names import GROUND_TRUTH_NAME, RGB_NAME  # noqa: E402
 SHARED = ROOT.parent / "shared"
 
 
@@ -131,12 +132,12 @@ def bench_live(session: Path) -> dict:
     from analysis.face.video import iter_frames, probe
     from analysis.spotting.live import StreamingSpotter
 
-    gt = [r for r in csv.DictReader(open(session / "ground_truth.csv"))
+    gt = [r for r in csv.DictReader(open(session / GROUND_TRUTH_NAME))
           if r["type"] in ("micro", "macro")]
-    fps = probe(session / "rgb.mkv").fps
+    fps = probe(session / RGB_NAME).fps
     pushes = []
     with StreamingSpotter(fps) as sp:
-        for fr in iter_frames(session / "rgb.mkv", want_rgb=True, gray=False):
+        for fr in iter_frames(session / RGB_NAME, want_rgb=True, gray=False):
             t0 = time.perf_counter()
             sp.push(fr.rgb, fr.index / fps)
             pushes.append(time.perf_counter() - t0)
