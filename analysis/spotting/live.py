@@ -181,9 +181,12 @@ class StreamingSpotter:
             if settled > n - 1 - self.confirm or g.onset <= 1:
                 continue          # not yet back at rest long enough / cut by the window start
             on, ap, off = g.onset + first, g.apex + first, g.offset + first
-            if any(iou(on, off, a, c) > 0.3 or a <= ap <= c for a, _, c in self._emitted):
+            # the same movement seen again by a later check: compared on the detection extents
+            d_on = min([g.onset] + [m.onset for m in g.members]) + first
+            d_off = settled + first
+            if any(iou(d_on, d_off, a, c) > 0.3 or a <= ap <= c for a, _, c in self._emitted):
                 continue
-            self._emitted.append((on, ap, off))
+            self._emitted.append((d_on, ap, d_off))
             thumb = self._thumbs.get(ap)
             fi = self._file_index
             out.append(LiveFlag(fi.get(on, on), fi.get(ap, ap), fi.get(off, off), g.type,
