@@ -81,12 +81,16 @@ def test_a_file_that_is_not_a_model_is_one_clear_error(tmp_path):
 def test_the_shipped_model_spots_a_varied_rig_video(tmp_path):
     """A held-out face of the varied rig, 8 s with MEs: the shipped file loads and finds them."""
     from acquisition.sim.identities import make_identity
-    from acquisition.sim.varied import make_varied_schedule, read_ground_truth, render_video
+    from acquisition.sim.varied import (
+        make_varied_schedule,
+        read_ground_truth,
+        render_video,
+    )
     from analysis.evaluation import evaluate_spotting
     from analysis.spotting.pipeline import SpotParams, spot
 
     assert L.MODEL_FILE.is_file() and L.available()
-    model, lp, meta = L.load()
+    _, _, meta = L.load()
     assert meta.get("videos") and all("heldout" not in v for v in meta["videos"])
     sched = make_varied_schedule(12.0, fps=30, seed=5003)
     out = render_video(make_identity("grace_hopper/2"), sched, (640, 360), 30, tmp_path / "v.mp4",

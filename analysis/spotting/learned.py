@@ -27,8 +27,14 @@ from pathlib import Path
 import numpy as np
 
 from analysis.spotting import regions as R
-from analysis.spotting.detect import Candidate, DetectParams, Group, detrend, finish_group, \
-    noise_levels
+from analysis.spotting.detect import (
+    Candidate,
+    DetectParams,
+    Group,
+    detrend,
+    finish_group,
+    noise_levels,
+)
 
 MODEL_FILE = Path(__file__).resolve().parents[1] / "models" / "spotter_tcn.safetensors"
 BASE_FPS = 30.0
@@ -69,7 +75,11 @@ def _resample(x: np.ndarray, n_out: int) -> np.ndarray:
 def inputs(feat, fps: float) -> np.ndarray:
     """The network's input (n30, N_IN) float32 on the 30-fps grid of the video's frames."""
     from analysis.face.aus import AU_NAMES, au_proxies
-    from analysis.spotting.interference import InterferenceParams, head_signals, speech_mask
+    from analysis.spotting.interference import (
+        InterferenceParams,
+        head_signals,
+        speech_mask,
+    )
 
     valid = feat.flow_valid
     flow = detrend(feat.flow, valid, fps, 2.0)

@@ -19,7 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.spotting.learned import BASE_FPS, EXPR, LearnedParams, build, inputs, mirror, save
+from analysis.spotting.learned import (
+    BASE_FPS,
+    EXPR,
+    LearnedParams,
+    build,
+    inputs,
+    mirror,
+    save,
+)
 
 WIN = 256
 
