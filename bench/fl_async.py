@@ -152,7 +152,7 @@ def slow_site_alone(spec: str, n_sites: int, slow: int, views, rc: dict, epochs_
     """The slow site trained on its own training subjects only (no federation), scored on its own
     held-out subjects, for each budget in ``epochs_list`` (local epochs)."""
     from analysis.federated import apps
-    from analysis.federated.runner import split_config
+    from analysis.federated.simulation import split_config
     from analysis.recognition import task
 
     conf = split_config([spec], n_sites, views, "3")[slow]
@@ -308,7 +308,7 @@ def main() -> int:
 
     torch.set_num_threads(1)
     from analysis.federated import site
-    from analysis.federated.runner import simulate
+    from analysis.federated.simulation import simulate
 
     n_sites, slow = 5, 4
     speeds = [1.0, 1.0, 1.0, 1.0, 8.0]

@@ -141,7 +141,7 @@ def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
             and e.get("reason") and e["site"] not in ("lab0", "lab1", "odd")]
     assert gone, events
     # the global model improves over its start on the sites' held-out subjects
-    from analysis.federated.runner import _concat
+    from analysis.federated.simulation import _concat
     from analysis.recognition import task
 
     held = _concat([site.split_site(site.load_features([s])).held for s in specs])

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from analysis.federated import site, synthetic
-from analysis.federated.runner import simulate
+from analysis.federated.simulation import simulate
 
 pytestmark = [pytest.mark.learning]
 

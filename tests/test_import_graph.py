@@ -165,22 +165,12 @@ def test_no_import_circles_in_the_libraries():
     assert cycles == [], "module-level import circles: " + "; ".join(" <-> ".join(c) for c in cycles)
 
 
-#: circles closed only by imports inside functions that are still there, each with why; the test
-#: fails when another appears and when one of these is gone (then delete it here)
-KNOWN_DEFERRED_CIRCLES = {
-    ("analysis.federated.apps", "analysis.federated.runner"):
-        "Flower's ServerApp main (apps) calls runner.serve, and runner.simulate builds sites with "
-        "apps.client/apps.node_site; both imports are deferred (flwr is imported only by commands "
-        "that use it). Not fixed in issue 11: the federated code is another engineer's.",
-}
-
-
 def test_no_import_circles_through_deferred_imports():
     """A circle closed by an import inside a function still ties the modules into one: none either
-    (the listed exceptions aside)."""
+    (the last one, federated apps <-> runner, went when the simulation left runner.py)."""
     graph, deferred = build_graph()
     cycles = find_cycles({name: graph[name] | deferred[name] for name in graph})
-    assert [tuple(c) for c in cycles] == sorted(KNOWN_DEFERRED_CIRCLES), \
+    assert cycles == [], \
         "import circles: " + "; ".join(" <-> ".join(c) for c in cycles)
 
 

@@ -172,7 +172,7 @@ def run_status(args) -> int:
 
 
 def run_simulate(args) -> int:
-    from analysis.federated.runner import simulate
+    from analysis.federated.simulation import simulate
 
     if args.sites < 1:
         raise MexlabError("--sites must be >= 1")
