@@ -73,7 +73,7 @@ def emg_candidates(signal_by_label: dict[str, tuple[np.ndarray, np.ndarray, floa
     from analysis.physio.emg import emg_envelope, emg_onsets
 
     out = []
-    t_frames = clip.frame_times
+    clock = clip.clock
     for m in maps:
         if m.label not in signal_by_label or not m.aus:
             continue
@@ -87,7 +87,7 @@ def emg_candidates(signal_by_label: dict[str, tuple[np.ndarray, np.ndarray, floa
         for on, off, inten in bursts:
             a, b = int(on * fs), min(int(off * fs), len(x) - 1)
             peak = a + int(np.argmax(env[a:b + 1]))
-            fr = np.searchsorted(t_frames, [ts[a], ts[peak], ts[b]])
+            fr = np.ceil(clock.frame_of(np.array([ts[a], ts[peak], ts[b]])))   # the first frame at or after
             f_on, f_ap, f_off = (int(min(max(f, 0), max(clip.n_frames - 1, 0))) for f in fr)
             out.append(Event(onset=f_on, offset=max(f_on, f_off), apex=min(max(f_ap, f_on), max(f_on, f_off)),
                              aus=m.aus, status="candidate", source="emg", coder=coder,

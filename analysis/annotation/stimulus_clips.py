@@ -44,7 +44,7 @@ def stimulus_segments(clip: Clip) -> list[Segment]:
     without protocol markers or without frame timestamps)."""
     if clip.folder is None or clip.n_frames == 0:
         return []
-    times = clip.frame_times
+    clock = clip.clock
     onsets: dict = {}
     segments = []
     for t, m in clip.markers:
@@ -55,8 +55,8 @@ def stimulus_segments(clip: Clip) -> list[Segment]:
             onsets[seq] = (t, m)
         elif event == "stimulus_offset" and seq in onsets:
             t0, fields = onsets.pop(seq)
-            start = int(np.searchsorted(times, t0, side="right")) - 1   # the frame on screen at t0
-            end = int(np.searchsorted(times, t, side="left")) - 1       # the last frame before t
+            start = int(np.floor(clock.frame_of(t0)))      # the frame on screen at t0
+            end = int(np.ceil(clock.frame_of(t))) - 1       # the last frame before t
             start, end = max(start, 0), min(end, clip.n_frames - 1)
             if end < start:
                 continue
