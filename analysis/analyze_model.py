@@ -15,11 +15,18 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from acquisition.errors import InputError, MexlabError
 from acquisition.session_read.names import RECOGNITION_FILE, RGB_NAME, XDF_NAME
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from analysis.spotting.pipeline import SpotResult
+    from analysis.study import SessionResult, StudyResult
 
 COLUMNS = ("type", "onset", "apex", "offset", "score", "AUs / reason", "recognised (confidence)")
 STUDY_VIEWS = (("group", "ME and physiology by group (95% CI)"), ("event", "event-locked heart rate"),
@@ -30,7 +37,7 @@ class SpottingCancelled(MexlabError):
     """The user pressed Cancel: the spotting stopped at its next progress report."""
 
 
-def face_crop(img: np.ndarray, box, margin: float = 0.35) -> np.ndarray:
+def face_crop(img: np.ndarray, box: np.ndarray | tuple | None, margin: float = 0.35) -> np.ndarray:
     """``img`` cropped to the face ``box`` (x0, y0, x1, y1 in the frame's pixels) with a margin on
     every side; the whole frame when the box is unknown (NaN) or empty."""
     if box is None:
@@ -135,7 +142,7 @@ class AnalyzeModel:
 
     # -- spotting ---------------------------------------------------------------------------
     def run_spotting(self, interference: bool = True, progress: Callable | None = None,
-                     cancel: threading.Event | None = None):
+                     cancel: threading.Event | None = None) -> SpotResult:
         """Spot the session (blocking: call it in a worker). ``cancel`` set: SpottingCancelled at
         the next progress report, and nothing is written (spot() writes only once complete)."""
         from analysis.spotting.pipeline import spot
@@ -153,7 +160,7 @@ class AnalyzeModel:
 
         return spot(folder, interference=interference, progress=report)
 
-    def set_result(self, result) -> None:
+    def set_result(self, result: SpotResult | None) -> None:
         self.result = result
         self.recognition, note = read_recognition(self.folder)
         self.notes = [note] if note else []
@@ -191,7 +198,7 @@ class AnalyzeModel:
         """The frame a row shows: its apex, else its onset."""
         return int(row[2] if row[2] != "" else row[1])
 
-    def face_box(self, frame: int):
+    def face_box(self, frame: int) -> np.ndarray | None:
         """The face box of the spotting's features at ``frame`` (None when unknown)."""
         feat = getattr(self.result, "features", None)
         boxes = feat.arrays.get("box") if feat is not None else None
@@ -216,7 +223,7 @@ class AnalyzeModel:
         return face_crop(img, self.face_box(frame))
 
     # -- physiology and study ---------------------------------------------------------------
-    def run_physio(self):
+    def run_physio(self) -> tuple[SessionResult, Figure]:
         """(session result, its timeline figure) of the session open (blocking)."""
         from analysis.report.plots import timeline_figure
         from analysis.study import analyse_session
@@ -224,7 +231,7 @@ class AnalyzeModel:
         sr = analyse_session(self.folder)
         return sr, timeline_figure(sr)
 
-    def physio_summary(self, sr) -> str:
+    def physio_summary(self, sr: SessionResult) -> str:
         self.physio = sr
         pa = sr.physio
         bits = []
@@ -258,12 +265,12 @@ class AnalyzeModel:
         return proto, [r["folder"] for r in rows if r.get("protocol") == proto and r["status"] == "complete"]
 
     @staticmethod
-    def run_study(paths: list[str], proto: str | None):
+    def run_study(paths: list[str], proto: str | None) -> StudyResult:
         from analysis.study import analyse_study
 
         return analyse_study(paths, by="condition" if proto else "protocol")
 
-    def study_figure(self, view: str, view_text: str = ""):
+    def study_figure(self, view: str, view_text: str = "") -> tuple[Figure | None, str]:
         """(figure or None, a line saying what it shows) of the study for ``view``."""
         from analysis.report.plots import (
             correlation_figure,
