@@ -27,6 +27,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class Job:
     params: tuple = ()          # sorted (name, value) pairs: hashable, picklable
 
     @staticmethod
-    def of(action: str, path, **params) -> Job:
+    def of(action: str, path: str | Path, **params: Any) -> Job:
         return Job(action, str(path), tuple(sorted(params.items())))
 
 
