@@ -18,8 +18,15 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from acquisition.errors import DataError, InputError, MexlabError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from analysis.batch import Job
+    from analysis.study import SessionResult
 
 ROOT = Path(__file__).resolve().parents[1]
 # the code each action's result depends on (a digest of these sources is part of the key)
@@ -60,7 +67,7 @@ def _session_files(path: Path) -> dict:
     return out
 
 
-def result_path(action: str, path) -> Path | None:
+def result_path(action: str, path: str | Path) -> Path | None:
     from acquisition.session_read import names
 
     path = Path(path)
@@ -91,7 +98,7 @@ def _inputs(action: str, path: Path, params: dict) -> list:
     return names
 
 
-def job_key(job) -> str:
+def job_key(job: Job) -> str:
     """The key of ``job`` now (see the module doc)."""
     from analysis.features_cache import fingerprint
 
@@ -109,7 +116,7 @@ def _key_file(result: Path) -> Path:
     return result.with_name(result.name + ".key")
 
 
-def is_current(job) -> bool:
+def is_current(job: Job) -> bool:
     """True when the job's result exists and its stored key equals :func:`job_key` now."""
     if job.action == "study":
         return False
@@ -134,7 +141,7 @@ def _store_key(job) -> None:
         pass                           # read-only media: no skipping next time, never an error
 
 
-def run_job(job, progress, store_key: bool = True):
+def run_job(job: Job, progress: Callable[[int, int, str], None], store_key: bool = True) -> dict | SessionResult:
     """Run one job in this process; returns its summary (``study``: the SessionResult)."""
     fn = ACTIONS.get(job.action)
     if fn is None:
@@ -170,7 +177,7 @@ def _recognize(path: Path, params: dict, progress) -> dict:
             "problems": list(res["problems"])}
 
 
-def physio_json(path, names: dict) -> tuple[dict, list[str]]:
+def physio_json(path: str | Path, names: dict) -> tuple[dict, list[str]]:
     """``mexlab physio --json``'s object for one recording, and its notes (MexlabError: nothing
     to analyse)."""
     from analysis.physio import analyse
