@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ Interval = tuple[int, int, str]          # onset, offset, type
 MAX_CSV_BYTES = 256 << 20
 
 
-def read_intervals(path) -> dict[str, list[Interval]]:
+def read_intervals(path: str | Path) -> dict[str, list[Interval]]:
     """``{video: [(onset, offset, type), …]}`` from a spotting CSV. A file with the header row and
     no rows holds no intervals; an empty file is refused (a results file that was never written
     is not "nothing found")."""
@@ -146,7 +147,7 @@ def evaluate_spotting(gt: dict, pred: dict, thr: float = 0.5) -> dict:
     return out
 
 
-def evaluate_spotting_files(gt_path, pred_path, thr: float = 0.5) -> dict:
+def evaluate_spotting_files(gt_path: str | Path, pred_path: str | Path, thr: float = 0.5) -> dict:
     return evaluate_spotting(read_intervals(gt_path), read_intervals(pred_path), thr)
 
 
@@ -167,7 +168,7 @@ def _classes(y_true, y_pred, labels):
     return y_true, y_pred, (list(labels) if labels is not None else sorted(set(y_true)))
 
 
-def uf1(y_true, y_pred, labels=None) -> float:
+def uf1(y_true: Iterable, y_pred: Iterable, labels: Iterable | None = None) -> float:
     """Unweighted F1: the mean over classes (those in ``y_true`` unless ``labels``) of per-class
     F1 = 2TP/(2TP+FP+FN)."""
     y_true, y_pred, labels = _classes(y_true, y_pred, labels)
@@ -180,7 +181,7 @@ def uf1(y_true, y_pred, labels=None) -> float:
     return float(np.mean(f1s)) if f1s else 0.0
 
 
-def uar(y_true, y_pred, labels=None) -> float:
+def uar(y_true: Iterable, y_pred: Iterable, labels: Iterable | None = None) -> float:
     """Unweighted average recall: the mean over classes of TP / (number of samples of the class)."""
     y_true, y_pred, labels = _classes(y_true, y_pred, labels)
     recalls = []
@@ -191,7 +192,7 @@ def uar(y_true, y_pred, labels=None) -> float:
     return float(np.mean(recalls)) if recalls else 0.0
 
 
-def loso_splits(subjects) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def loso_splits(subjects: Iterable) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """Leave-one-subject-out folds: ``[(subject, train_indices, test_indices), …]``, one per
     subject (in sorted order); no subject is ever on both sides of a fold."""
     subjects = np.asarray([str(s) for s in subjects])
