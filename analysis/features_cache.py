@@ -24,7 +24,7 @@ from acquisition.session_read.names import CACHE_DIR
 CHUNK = 1 << 20
 
 
-def fingerprint(path) -> str:
+def fingerprint(path: str | Path) -> str:
     """sha256 (hex) of size + first MiB + last MiB of ``path``."""
     path = Path(path)
     size = path.stat().st_size
@@ -47,12 +47,12 @@ def cache_key(files: list, params: dict) -> str:
     return h.hexdigest()[:24]
 
 
-def cache_path(video, key: str) -> Path:
+def cache_path(video: str | Path, key: str) -> Path:
     video = Path(video)
     return video.parent / CACHE_DIR / f"{video.name}.{key}.npz"
 
 
-def load(video, key: str) -> dict | None:
+def load(video: str | Path, key: str) -> dict | None:
     """The cached arrays for ``video`` and ``key``, or None."""
     p = cache_path(video, key)
     if not p.is_file():
@@ -64,7 +64,7 @@ def load(video, key: str) -> dict | None:
         return None
 
 
-def save(video, key: str, arrays: dict) -> Path | None:
+def save(video: str | Path, key: str, arrays: dict) -> Path | None:
     """Write the cache atomically; returns its path, or None when the folder is not writable."""
     p = cache_path(video, key)
     tmp = None
