@@ -24,6 +24,7 @@ import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from acquisition.errors import SessionFormatError, StreamNotFoundError
 from acquisition.session import is_session_folder, read_sidecar
@@ -73,7 +74,7 @@ class Marker:
     fields: dict
     stream: str
 
-    def get(self, key: str, default=None):
+    def get(self, key: str, default: Any = None) -> Any:
         return self.fields.get(key, default)
 
 
