@@ -44,8 +44,13 @@ import itertools
 import math
 import warnings
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from numpy.typing import ArrayLike
 
 MEASURES: dict[str, tuple[str, str]] = {
     "me_count": ("ME count", ""),
@@ -75,7 +80,7 @@ def _mean(values) -> float:
     return float(v.mean()) if v.size else float("nan")
 
 
-def aggregate(rows: list[dict]):
+def aggregate(rows: list[dict]) -> pd.DataFrame:
     """A pandas DataFrame, one row per (participant, group), with the measures of the module doc.
 
     Each input row: ``participant``, ``group``, ``session``, ``duration_min``, ``has_me`` (bool),
@@ -148,7 +153,7 @@ class TestResult:
                 for k, v in asdict(self).items()}
 
 
-def cohens_d(a, b, paired: bool) -> float:
+def cohens_d(a: ArrayLike, b: ArrayLike, paired: bool) -> float:
     a, b = np.asarray(a, float), np.asarray(b, float)
     if paired:
         sd = math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
@@ -158,7 +163,7 @@ def cohens_d(a, b, paired: bool) -> float:
     return float((a.mean() - b.mean()) / sd) if sd > 0 else float("nan")
 
 
-def d_confidence_interval(d: float, na: int, nb: int, paired: bool, level: float = 0.95):
+def d_confidence_interval(d: float, na: int, nb: int, paired: bool, level: float = 0.95) -> tuple[float, float]:
     """Approximate CI of Cohen's d: d ± t(1-α/2, df) · SE(d) (module doc)."""
     from scipy import stats
 
@@ -177,7 +182,7 @@ def _constant(v: np.ndarray) -> bool:
     return bool(np.ptp(v) <= 1e-6 * max(1.0, float(np.max(np.abs(v)))))
 
 
-def compare(table, measure: str, group_a: str, group_b: str, design: str = "auto") -> TestResult | None:
+def compare(table: pd.DataFrame, measure: str, group_a: str, group_b: str, design: str = "auto") -> TestResult | None:
     """t test of ``measure`` between two groups (module doc); None when there are too few values.
 
     ``design``: "paired", "independent" or "auto" (paired when every participant with a value in
@@ -244,7 +249,7 @@ class Correlation:
                 for k, v in asdict(self).items()}
 
 
-def correlate(table, x: str, y: str) -> Correlation | None:
+def correlate(table: pd.DataFrame, x: str, y: str) -> Correlation | None:
     """Pearson r of two columns over the rows where both are finite; None below 4 rows (with
     3 rows r has one degree of freedom and no confidence interval)."""
     from scipy import stats
@@ -261,7 +266,7 @@ def correlate(table, x: str, y: str) -> Correlation | None:
                        ci_low=float(ci.low), ci_high=float(ci.high))
 
 
-def run_tests(table, design: str = "auto") -> tuple[list[TestResult], list[Correlation]]:
+def run_tests(table: pd.DataFrame, design: str = "auto") -> tuple[list[TestResult], list[Correlation]]:
     """Every pair of groups × every measure with data; every ME measure × physiological or
     self-report measure."""
     groups = sorted(str(g) for g in table["group"].unique())
