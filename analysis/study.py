@@ -12,9 +12,10 @@ events are spotting results, never the simulated rig's ground truth unless asked
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +29,9 @@ from analysis.physio.events import (
     event_responses,
 )
 from analysis.stats import Correlation, TestResult, aggregate, run_tests
+
+if TYPE_CHECKING:
+    from analysis.session_data import SessionData
 
 NO_PROTOCOL = "(no protocol)"
 SELF_REPORT_SCALES = ("intensity", "valence", "arousal")   # columns of responses.csv
@@ -45,7 +49,7 @@ class SessionResult:
     truth_not_used: bool = False               # ground_truth.csv there, not spotted, not used
 
     @property
-    def session(self):
+    def session(self) -> SessionData:
         return self.physio.session
 
     @property
@@ -122,7 +126,7 @@ def session_rows(sr: SessionResult, by: str) -> list[dict]:
     return rows
 
 
-def select_sessions(paths=(), *, db: str | None = None, participant: str | None = None,
+def select_sessions(paths: Iterable[str | Path] = (), *, db: str | None = None, participant: str | None = None,
                     protocol: str | None = None, status: str | None = None) -> list[Path]:
     """The sessions of a study: the ``paths`` given, plus those of a catalog query when any of
     ``db``, ``participant``, ``protocol`` or ``status`` is given (``Catalog(db).list_sessions``;
@@ -187,7 +191,7 @@ def read_self_reports(folder: Path | None, meta: dict) -> list[dict]:
     return [r for r in rows if r.get("kind") == "self_report"]
 
 
-def session_state(path) -> tuple[str | None, str | None, dict | None]:
+def session_state(path: str | Path) -> tuple[str | None, str | None, dict | None]:
     """``(status, status detail, health)`` of a session folder (all None for a plain XDF file), from
     its check (:func:`acquisition.check.check_path`, the verdict of :mod:`acquisition.health`)."""
     from acquisition.catalog.db import check_for_catalog
@@ -200,7 +204,7 @@ def session_state(path) -> tuple[str | None, str | None, dict | None]:
     return report.get("status"), report.get("status_detail"), report.get("health")
 
 
-def analyse_session(path, *, names: dict | None = None, windows: Windows = Windows(),
+def analyse_session(path: str | Path, *, names: dict | None = None, windows: Windows = Windows(),
                     use_truth: bool = False) -> SessionResult:
     """One session analysed. Its ME events are spotting results (``analysis/spotting.json``) only:
     the simulated rig's ``ground_truth.csv`` is used in their place only with ``use_truth`` (and
@@ -218,7 +222,7 @@ def analyse_session(path, *, names: dict | None = None, windows: Windows = Windo
                          health=health, status=status, status_detail=detail, truth_not_used=truth_not_used)
 
 
-def analyse_study(paths, *, by: str = "protocol", names: dict | None = None,
+def analyse_study(paths: Iterable[str | Path], *, by: str = "protocol", names: dict | None = None,
                   windows: Windows = Windows(), design: str = "auto",
                   progress: Callable[[str], None] | None = None,
                   sessions: list[SessionResult] | None = None,
