@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
 
 
 def _tmp_in(path: Path) -> str:
@@ -58,7 +60,7 @@ def _discard(tmp: str) -> None:
 
 
 @contextmanager
-def atomic_path(path: Path | str):
+def atomic_path(path: Path | str) -> Iterator[Path]:
     """A temporary path next to ``path``; renamed over ``path`` when the block succeeds."""
     path = Path(path)
     tmp = _tmp_in(path)
@@ -73,7 +75,7 @@ def atomic_path(path: Path | str):
 
 @contextmanager
 def atomic_write(path: Path | str, mode: str = "w", *, encoding: str | None = "utf-8",
-                 newline: str | None = None):
+                 newline: str | None = None) -> Iterator[IO[Any]]:
     """``open(path, mode)`` written to a temporary file and renamed over ``path`` on success."""
     if "b" in mode:
         encoding = None

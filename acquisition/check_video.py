@@ -153,7 +153,7 @@ def check_video(
     return video
 
 
-def mode_problem(video: dict, kind: str, mode) -> str | None:
+def mode_problem(video: dict, kind: str, mode: object) -> str | None:
     """The video's picture size against ``modes.<kind>`` of session.json; None when they agree."""
     if not isinstance(mode, dict) or video.get("width") is None:
         return None

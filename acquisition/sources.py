@@ -5,10 +5,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from acquisition.errors import MexlabError
 from acquisition.lsl_streams import StreamRequest
 from acquisition.realsense.modes import DEFAULT_DEPTH, DEFAULT_RGB, Mode
+
+if TYPE_CHECKING:
+    from acquisition.clock import WallToLsl
+    from acquisition.realsense.camera import RealSenseCamera
+    from acquisition.sim.rig import SimulatedRig
 
 SOURCES = ("simulate", "camera-file", "live", "none")
 
@@ -61,7 +67,7 @@ class RecordConfig:
         return not self.no_camera and self.source != "none"
 
 
-def open_camera(config: RecordConfig, clock, rig=None):
+def open_camera(config: RecordConfig, clock: WallToLsl, rig: SimulatedRig | None = None) -> RealSenseCamera | None:
     """The RealSenseCamera for the config (hardware, file or the rig's software device), or None."""
     from acquisition.realsense.camera import RealSenseCamera, open_camera_file
     from acquisition.realsense.devices import open_live

@@ -44,6 +44,7 @@ import logging
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -270,14 +271,14 @@ def _load_xdf(path: Path, scan: _Scan, select: list[dict] | None = None) -> list
     return streams
 
 
-def info_value(info: dict, key: str, default=None):
+def info_value(info: dict, key: str, default: Any = None) -> Any:
     value = info.get(key)
     if isinstance(value, list):
         value = value[0] if value else None
     return default if value is None else value
 
 
-def desc_value(info: dict, *keys: str):
+def desc_value(info: dict, *keys: str) -> str | None:
     """``info/desc/<k1>/<k2>/…`` of a pyxdf stream header, or None."""
     node = info_value(info, "desc")
     for key in keys:
@@ -294,7 +295,7 @@ def _to_float(value) -> float:
         return 0.0
 
 
-def to_int(value) -> int:
+def to_int(value: Any) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):

@@ -78,8 +78,8 @@ def _text(img, text, y, scale, color=(255, 255, 255), thick=2):
     cv2.putText(img, text, ((img.shape[1] - w) // 2, y), cv2.FONT_HERSHEY_SIMPLEX, scale, color, thick, cv2.LINE_AA)
 
 
-def write_clip(path: Path, name: str, caption: str, bg, hz: float, seconds: float,
-               fps: int = FPS, size=SIZE) -> None:
+def write_clip(path: Path, name: str, caption: str, bg: tuple[int, int, int], hz: float, seconds: float,
+               fps: int = FPS, size: tuple[int, int] = SIZE) -> None:
     """An H.264 + AAC clip: a moving disc, captions, a frame counter, and a tone beeping once a second."""
     import av
     import cv2
@@ -122,7 +122,7 @@ def write_clip(path: Path, name: str, caption: str, bg, hz: float, seconds: floa
             c.mux(pkt)
 
 
-def write_image(path: Path, caption: str, size=(800, 600)) -> None:
+def write_image(path: Path, caption: str, size: tuple[int, int] = (800, 600)) -> None:
     import cv2
 
     w, h = size

@@ -22,7 +22,9 @@ outlet (:class:`acquisition.outlets.MarkerOutlet`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import pylsl
 
@@ -41,8 +43,15 @@ class Scene:
     pending: list = field(default_factory=list)  # (event, fields) pushed at the flip
 
 
+class MarkerSink(Protocol):
+    """Where the engine pushes its markers (an :class:`acquisition.outlets.MarkerOutlet`)."""
+
+    def push(self, event: str, timestamp: float | None = None, **fields: Any) -> float: ...
+
+
 class Engine:
-    def __init__(self, plan: Plan, markers, log: RunLog | None = None, clock=pylsl.local_clock):
+    def __init__(self, plan: Plan, markers: MarkerSink, log: RunLog | None = None,
+                 clock: Callable[[], float] = pylsl.local_clock):
         self.plan = plan
         self.markers = markers
         self.log = log

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from acquisition.errors import FileFormatError
@@ -24,7 +25,7 @@ def where(path: Path | str, line: int | None = None, field: str | None = None) -
     return out
 
 
-def field_path(parts) -> str:
+def field_path(parts: Iterable[str | int]) -> str:
     """``('blocks', 0, 'trials', 'steps', 2)`` -> ``blocks[0].trials.steps[2]``."""
     out = ""
     for p in parts:

@@ -18,6 +18,7 @@ import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from protocols.conditions import read_conditions
 from protocols.errors import ProtocolError, where
@@ -70,7 +71,7 @@ def participant_number(participant: str) -> int:
     return int(hashlib.sha256((participant or "").encode()).hexdigest()[:8], 16) % 100000 + 1
 
 
-def rng_for(protocol: str, participant: str, *salt) -> random.Random:
+def rng_for(protocol: str, participant: str, *salt: object) -> random.Random:
     text = "|".join([protocol, participant, *map(str, salt)])
     return random.Random(int(hashlib.sha256(text.encode()).hexdigest()[:16], 16))
 
@@ -94,7 +95,7 @@ def order_items(items: list, order: str, repeat: int, number: int, rng: random.R
 
 
 # ------------------------------------------------------------------------------------------------
-def render(value, variables: dict, src: str):
+def render(value: Any, variables: dict, src: str) -> Any:
     """Fill ``{name}`` in every string of ``value`` (``{{`` and ``}}`` are literal braces)."""
     if isinstance(value, str):
         out = []

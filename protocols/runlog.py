@@ -19,6 +19,7 @@ import csv
 import json
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from acquisition.session_read.names import (
     PROTOCOL_LOG_NAME as LOG_NAME,
@@ -55,7 +56,7 @@ class RunLog:
         """Roles and names, for ``session.json`` ``files`` (the catalog registers them with these roles)."""
         return {"protocol_log": LOG_NAME, "responses": RESPONSES_NAME, "stimulus_frames": FRAMES_NAME}
 
-    def write(self, record: str, **data) -> None:
+    def write(self, record: str, **data: Any) -> None:
         if self.closed:
             return
         rec = {"record": record, "wall": datetime.now(timezone.utc).isoformat(), **data}

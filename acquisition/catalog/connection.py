@@ -11,14 +11,17 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 from sqlalchemy import create_engine, event
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from acquisition.errors import CatalogError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 APP_NAME = "mexlab"
 ENV_VAR = "MEXLAB_DB"
@@ -160,7 +163,7 @@ def _check_sqlite_file(url: URL, shown: str) -> None:
 # schema
 
 
-def alembic_config(connection=None):
+def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic config for the catalog's migrations; no ``alembic.ini`` needed."""
     from alembic.config import Config
 

@@ -39,7 +39,7 @@ def _row_dict(r: RecognitionModel) -> dict:
             "registered_at": r.registered_at.isoformat() if r.registered_at else None}
 
 
-def register_model(path, meta: dict, url: str | None = None) -> dict:
+def register_model(path: str | Path, meta: dict, url: str | None = None) -> dict:
     """Add (or update the path of) the model file ``path`` with its metadata ``meta``."""
     path = Path(path).resolve()
     sha = _file_sha256(path)

@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pylsl
@@ -26,6 +26,9 @@ from acquisition.clock import WallToLsl
 from acquisition.errors import CameraFileError, DeviceError
 from acquisition.realsense.devices import describe_device, require_rs
 from acquisition.realsense.modes import Mode
+
+if TYPE_CHECKING:
+    import pyrealsense2 as rs
 
 
 _KEPT_SOFTWARE_SENSORS: list = []  # the simulated rig's sensors, never stopped (see RealSenseCamera.stop)
@@ -55,7 +58,7 @@ def _intrinsics_dict(vprof) -> dict:
     }
 
 
-def open_camera_file(path: Path):
+def open_camera_file(path: Path) -> rs.device:
     """Load a ``.db3`` / ``.bag`` RealSense recording as a playback device."""
     rs = require_rs()
     path = Path(path)
@@ -84,7 +87,7 @@ def open_camera_file(path: Path):
 class RealSenseCamera:
     """Colour + depth from one device. ``kind`` is ``live``, ``playback`` or ``software``."""
 
-    def __init__(self, device, kind: str, rgb: Mode | None, depth: Mode | None, clock: WallToLsl):
+    def __init__(self, device: rs.device, kind: str, rgb: Mode | None, depth: Mode | None, clock: WallToLsl):
         self.rs = require_rs()
         self.device = device
         self.kind = kind

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import ModuleType
 
 from acquisition.errors import DeviceError
 
@@ -15,7 +16,7 @@ else:
     _IMPORT_ERROR = None
 
 
-def require_rs():
+def require_rs() -> ModuleType:
     if rs is None:
         raise DeviceError(
             f"pyrealsense2 cannot be loaded ({_IMPORT_ERROR}); on Debian/Ubuntu install the "
@@ -55,7 +56,7 @@ class DeviceModes:
         }
 
 
-def describe_device(dev) -> DeviceModes:
+def describe_device(dev: rs.device) -> DeviceModes:
     r = require_rs()
     out = DeviceModes(
         name=_info(dev, "name"),
@@ -82,7 +83,7 @@ def list_devices() -> list[DeviceModes]:
     return [describe_device(d) for d in r.context().query_devices()]
 
 
-def open_live(serial: str | None = None):
+def open_live(serial: str | None = None) -> rs.device:
     """The connected device (by serial, or the only one); a clear error listing what exists."""
     r = require_rs()
     devices = list(r.context().query_devices())

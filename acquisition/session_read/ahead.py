@@ -12,6 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 END = object()          # the producer has finished
 
@@ -33,7 +34,7 @@ class DecodeAhead:
         finally:
             self.put(END)
 
-    def put(self, item) -> bool:
+    def put(self, item: Any) -> bool:
         """Queue ``item`` (from the producer), waiting while the queue is full; False once closed."""
         while not self._halt.is_set():
             try:
@@ -43,7 +44,7 @@ class DecodeAhead:
                 continue
         return False
 
-    def get(self, timeout: float | None = None):
+    def get(self, timeout: float | None = None) -> Any:
         """The next item (or :data:`END`, or an exception the producer raised, as an object);
         ``timeout`` 0: do not wait. Raises queue.Empty when nothing came in time."""
         if timeout == 0:

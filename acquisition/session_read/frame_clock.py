@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class FrameClock:
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
-    def from_index(cls, frames, times, fps: float | None, source: str = "frame index"
+    def from_index(cls, frames: npt.ArrayLike, times: npt.ArrayLike, fps: float | None, source: str = "frame index"
                    ) -> FrameClock | None:
         """From the samples of a frame-index stream (any order); None when it holds no sample."""
         f = np.asarray(frames, dtype=np.float64).reshape(-1)
@@ -42,7 +43,7 @@ class FrameClock:
         return cls(np.zeros(1), np.array([float(t0)]), float(fps), source)
 
     @classmethod
-    def of_times(cls, times, fps: float, source: str = "") -> FrameClock:
+    def of_times(cls, times: npt.ArrayLike, fps: float, source: str = "") -> FrameClock:
         """Frame *n* at ``times[n]`` (a video's presentation times, a clip's frame times)."""
         t = np.asarray(times, dtype=np.float64).reshape(-1)
         return cls(np.arange(t.size, dtype=np.float64), t, float(fps) if fps > 0 else 30.0, source)
@@ -56,7 +57,7 @@ class FrameClock:
     def last_frame(self) -> int:
         return int(self.frames[-1]) if self.frames.size else -1
 
-    def time_of(self, frame):
+    def time_of(self, frame: npt.ArrayLike) -> np.ndarray | float:
         """Time of frame number(s) ``frame`` (array in, array out; a scalar gives a float)."""
         f = np.asarray(frame, dtype=np.float64)
         if self.empty:
@@ -68,7 +69,7 @@ class FrameClock:
             t = np.where(f < fr[0], ti[0] - (fr[0] - f) / self.fps, t)
         return float(t) if t.ndim == 0 else t
 
-    def frame_of(self, t):
+    def frame_of(self, t: npt.ArrayLike) -> np.ndarray | float:
         """Fractional frame number(s) at time(s) ``t`` (the inverse of :meth:`time_of`)."""
         x = np.asarray(t, dtype=np.float64)
         if self.empty:

@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -111,7 +112,7 @@ class Recording:
         return markers(self.streams)
 
 
-def first(value, default=None):
+def first(value: Any, default: Any = None) -> Any:
     """The first element of a pyxdf header value (they are lists), or the value itself."""
     if isinstance(value, list):
         value = value[0] if value else None

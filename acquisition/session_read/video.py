@@ -13,14 +13,20 @@ last decodable frame.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from acquisition.errors import MexlabError
 from acquisition.session_read.ahead import END, DecodeAhead
+
+if TYPE_CHECKING:
+    import av.container
+    import av.video.frame
+    import av.video.stream
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".m4v", ".webm")
 _YUV_LUMA = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21",
@@ -53,7 +59,7 @@ def reason(exc: Exception) -> str:
     return text.split(": '")[0]
 
 
-def open_video(path, error: type[MexlabError] = MexlabError):
+def open_video(path: str | Path, error: type[MexlabError] = MexlabError) -> av.container.InputContainer:
     """An open PyAV container holding a video stream; ``error`` (naming the file) otherwise."""
     import av
 
@@ -72,13 +78,13 @@ def open_video(path, error: type[MexlabError] = MexlabError):
     return container
 
 
-def stream_fps(s, default: float = 0.0) -> float:
+def stream_fps(s: av.video.stream.VideoStream, default: float = 0.0) -> float:
     rate = s.average_rate or s.guessed_rate or s.base_rate
     fps = float(rate) if rate else 0.0
     return fps if fps > 0 and np.isfinite(fps) else default
 
 
-def probe(path) -> VideoInfo:
+def probe(path: str | Path) -> VideoInfo:
     """Codec, size, frame rate and frame count of ``path`` (raises MexlabError if unreadable)."""
     c = open_video(Path(path))
     try:
@@ -101,7 +107,7 @@ def probe(path) -> VideoInfo:
         c.close()
 
 
-def frame_times(path) -> np.ndarray:
+def frame_times(path: str | Path) -> np.ndarray:
     """Presentation time (s) of every frame of ``path``, from its packets (no decoding); a file cut
     by a crash gives the frames it holds."""
     from acquisition.errors import SessionFormatError
@@ -119,7 +125,7 @@ def frame_times(path) -> np.ndarray:
         c.close()
 
 
-def gray_of(frame) -> np.ndarray:
+def gray_of(frame: av.video.frame.VideoFrame) -> np.ndarray:
     """Luma of a decoded frame, as a new H×W uint8 array (no colour conversion for YUV)."""
     import cv2
 
@@ -135,7 +141,7 @@ def gray_of(frame) -> np.ndarray:
     return frame.to_ndarray(format="gray")
 
 
-def rgb_of(frame) -> np.ndarray:
+def rgb_of(frame: av.video.frame.VideoFrame) -> np.ndarray:
     import cv2
 
     if frame.format.name in ("bgr0", "bgra"):
@@ -155,7 +161,7 @@ class FrameStream:
     decode is an error of type ``error`` naming the file.
     """
 
-    def __init__(self, path, *, want_rgb: Callable[[int], bool] | bool = False, gray: bool = True,
+    def __init__(self, path: str | Path, *, want_rgb: Callable[[int], bool] | bool = False, gray: bool = True,
                  start: int = 0, stop: int | None = None, prefetch: int = 8,
                  size: tuple[int, int] | None = None, error: type[MexlabError] = MexlabError):
         self.path = Path(path)
@@ -239,7 +245,7 @@ class FrameStream:
             pass
 
 
-def iter_frames(path, *, want_rgb: Callable[[int], bool] | bool = False, gray: bool = True,
+def iter_frames(path: str | Path, *, want_rgb: Callable[[int], bool] | bool = False, gray: bool = True,
                 start: int = 0, stop: int | None = None, prefetch: int = 8
                 ) -> Iterator[VideoFrame]:
     """Frames ``start .. stop-1`` of ``path``, decoded ahead in a background thread (see
@@ -252,7 +258,7 @@ def iter_frames(path, *, want_rgb: Callable[[int], bool] | bool = False, gray: b
         stream.close()
 
 
-def read_frames(path, indices, *, rgb: bool = True) -> dict[int, np.ndarray]:
+def read_frames(path: str | Path, indices: Iterable[int], *, rgb: bool = True) -> dict[int, np.ndarray]:
     """The frames ``indices`` (a set of frame numbers) of ``path``, RGB (or grey) arrays."""
     want = sorted({int(i) for i in indices})
     out: dict[int, np.ndarray] = {}

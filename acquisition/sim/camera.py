@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pylsl
 
 from acquisition.realsense.devices import require_rs
 from acquisition.realsense.modes import Mode
+
+if TYPE_CHECKING:
+    from acquisition.clock import WallToLsl
+    from acquisition.sim.schedule import Schedule
 
 SIM_NAME = "mexlab simulated participant (software device)"
 
@@ -64,7 +69,8 @@ def _intrinsics(rs, mode: Mode):
 
 
 class SimulatedCamera:
-    def __init__(self, schedule, rgb: Mode, depth: Mode, clock, seed: int = 0, serial: str = "SIM-0001"):
+    def __init__(self, schedule: Schedule, rgb: Mode, depth: Mode, clock: WallToLsl, seed: int = 0,
+                 serial: str = "SIM-0001"):
         from acquisition.sim.depth import DepthRenderer
         from acquisition.sim.face import FaceRenderer
 

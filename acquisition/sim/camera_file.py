@@ -9,6 +9,7 @@ frame rate.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from acquisition.errors import OutputError
@@ -24,7 +25,8 @@ class _FixedClock:
 
 
 def write_camera_file(path: Path, n_frames: int, rgb: Mode = DEFAULT_RGB, depth: Mode = DEFAULT_DEPTH,
-                      seed: int = 0, progress=None, t0_ms: float = 1_700_000_000_000.0) -> dict:
+                      seed: int = 0, progress: Callable[[int, int], object] | None = None,
+                      t0_ms: float = 1_700_000_000_000.0) -> dict:
     """Record ``n_frames`` frames of the simulated participant into ``path`` (.db3 or .bag)."""
     from acquisition.sim.camera import SimulatedCamera
     from acquisition.sim.schedule import make_schedule

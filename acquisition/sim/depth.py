@@ -34,7 +34,7 @@ import math
 import cv2
 import numpy as np
 
-from acquisition.sim.face import (SRC_FACE_BOX, SRC_HEAD, SRC_LM, SRC_OUTLINE, HeadPose,
+from acquisition.sim.face import (SRC_FACE_BOX, SRC_HEAD, SRC_LM, SRC_OUTLINE, FaceRenderer, HeadPose,
                                   frame_mapping)
 
 WALL_MM = 1500.0
@@ -54,7 +54,7 @@ AU_DEPTH_MM = {"AU1": -0.5, "AU2": -0.5, "AU4": -0.8, "AU6": -1.0, "AU7": -0.6, 
 
 
 class DepthRenderer:
-    def __init__(self, width: int = 848, height: int = 480, face=None):
+    def __init__(self, width: int = 848, height: int = 480, face: FaceRenderer | None = None):
         self.width, self.height = int(width), int(height)
         s, ox, oy = frame_mapping(self.width, self.height)
         to = lambda p: (p[0] * s + ox, p[1] * s + oy)      # noqa: E731

@@ -388,7 +388,8 @@ class FaceRenderer:
                                                     p["tx"] * px, p["ty"] * px])
         return self.make_pose(*v)
 
-    def make_pose(self, yaw=0.0, pitch=0.0, roll=0.0, tx=0.0, ty=0.0) -> HeadPose:
+    def make_pose(self, yaw: float = 0.0, pitch: float = 0.0, roll: float = 0.0, tx: float = 0.0,
+                  ty: float = 0.0) -> HeadPose:
         """A :class:`HeadPose` with its ``face_box`` computed for this renderer."""
         pose = HeadPose(float(yaw), float(pitch), float(roll), float(tx), float(ty))
         x0, y0, x1, y1 = self.neutral_face_box

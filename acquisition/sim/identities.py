@@ -180,7 +180,7 @@ def _params(person: str, variant: int) -> dict:
     return p
 
 
-def make_identity(seed_or_name) -> Identity:
+def make_identity(seed_or_name: int | np.integer | str) -> Identity:
     """``"person"`` (variant 0), ``"person/k"``, or an int: person ``n % 4`` of the available
     people (tuning and held-out alike), variant ``n // 4`` (so 0..11 give 12 different subjects,
     four of them unwarped photographs)."""

@@ -30,6 +30,7 @@ import math
 from bisect import bisect_left, bisect_right
 
 import numpy as np
+import numpy.typing as npt
 
 from acquisition.sim.schedule import EXPRESSION_KINDS, FacialEvent, Schedule, envelope
 
@@ -75,7 +76,7 @@ class NoiseBank:
 
     LA, LB = 2 ** 16, 3 ** 10
 
-    def __init__(self, seed, channels: int, fs: float, band: tuple[float, float] | None):
+    def __init__(self, seed: int | list[int], channels: int, fs: float, band: tuple[float, float] | None):
         rng = np.random.default_rng(seed)
         banks = []
         for n in (self.LA, self.LB):
@@ -145,11 +146,11 @@ class EcgGenerator:
         rise = 20.0 * np.tanh(rise / 20.0)          # overlapping responses saturate near +20
         return hr + rise, rise
 
-    def hr_trace(self, t) -> np.ndarray:
+    def hr_trace(self, t: npt.ArrayLike) -> np.ndarray:
         """Instantaneous heart rate (bpm) at time(s) ``t`` (s after frame 0)."""
         return np.interp(np.asarray(t, dtype=np.float64), self._grid_t, self._grid_hr)
 
-    def hr_response(self, t) -> np.ndarray:
+    def hr_response(self, t: npt.ArrayLike) -> np.ndarray:
         """The part of :meth:`hr_trace` due to emotional events (bpm above the HRV baseline)."""
         return np.interp(np.asarray(t, dtype=np.float64), self._grid_t, self._grid_rise)
 
@@ -225,7 +226,7 @@ class EdaGenerator:
         return [(round(float(o), 4), round(float(o + ri), 4), round(float(a), 4))
                 for o, ri, _, _, a in self._scr]
 
-    def tonic(self, t) -> np.ndarray:
+    def tonic(self, t: npt.ArrayLike) -> np.ndarray:
         t = np.asarray(t, dtype=np.float64)
         p = self._tonic_phase
         return (self._tonic_level + 0.9 * np.sin(2 * np.pi * t / 420 + p[0])

@@ -14,6 +14,7 @@ import csv
 import json
 from bisect import bisect_left
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pylsl
 
@@ -23,10 +24,13 @@ from acquisition.atomic import write_text as atomic_text
 from acquisition.lsl_streams import FoundStream
 from acquisition.realsense.modes import DEFAULT_DEPTH, DEFAULT_RGB, Mode
 
+if TYPE_CHECKING:
+    from acquisition.clock import WallToLsl
+
 
 class SimulatedRig:
     def __init__(self, rgb: Mode = DEFAULT_RGB, depth: Mode = DEFAULT_DEPTH, duration_s: float | None = None,
-                 seed: int = 0, clock=None, camera: bool = True, outlets: bool = True):
+                 seed: int = 0, clock: WallToLsl | None = None, camera: bool = True, outlets: bool = True):
         from acquisition.clock import WallToLsl
         from acquisition.sim.camera import check_sim_modes
         from acquisition.sim.outlets import SimOutlets

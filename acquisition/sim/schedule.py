@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 KINDS = ("micro", "macro", "blink", "head", "speech")
 EXPRESSION_KINDS = ("micro", "macro")
@@ -74,7 +75,7 @@ class FacialEvent:
         return self.offset - self.onset + 1
 
 
-def envelope(ev: FacialEvent, f, fps: float = 30.0):
+def envelope(ev: FacialEvent, f: npt.ArrayLike, fps: float = 30.0) -> np.ndarray | float:
     """Envelope of ``ev`` at (possibly fractional, possibly array) frame position ``f``: 0..1.
 
     Every frame ``onset..offset`` has a strictly positive value, the apex has 1, and frames
@@ -158,7 +159,7 @@ class Schedule:
         same keys as :meth:`params` returns."""
         self._params[ev] = dict(params)
 
-    def speech_opening(self, ev: FacialEvent, f) -> np.ndarray | float:
+    def speech_opening(self, ev: FacialEvent, f: npt.ArrayLike) -> np.ndarray | float:
         """Mouth opening (px) of speech event ``ev`` at frame(s) ``f``: envelope × syllables."""
         p = self.params(ev)
         t = np.asarray(f, dtype=np.float64) / self.fps
@@ -177,7 +178,7 @@ class Schedule:
             for e in self.events
         ]
 
-    def write_ground_truth_csv(self, path) -> None:
+    def write_ground_truth_csv(self, path: str | Path) -> None:
         """Write ``ground_truth.csv`` (columns onset,apex,offset,type,aus,kind)."""
         from acquisition.atomic import atomic_write
 

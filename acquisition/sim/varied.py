@@ -37,13 +37,18 @@ import csv
 import json
 import os
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from acquisition.errors import MexlabError
 from acquisition.sim.schedule import FacialEvent, Schedule
+
+if TYPE_CHECKING:
+    from acquisition.sim.identities import Identity
 
 #: AU sets of the varied rig's expressions, with weights.
 ME_AU_SETS: tuple[tuple[tuple[str, ...], float], ...] = (
@@ -62,7 +67,7 @@ BLINK_NOMINAL = 10.0       # a blink of amplitude 10 closes the eye fully
 
 def make_varied_schedule(duration_s: float, fps: float = 30.0, seed: int = 0, *,
                          amp: tuple[float, float] = (1.0, 4.0),
-                         interference=INTERFERENCE, rates: dict | None = None) -> Schedule:
+                         interference: Collection[str] = INTERFERENCE, rates: dict | None = None) -> Schedule:
     if duration_s <= 0 or fps <= 0:
         raise MexlabError("duration and fps must be positive")
     unknown = set(interference) - set(INTERFERENCE)
@@ -186,7 +191,7 @@ def ground_truth_rows(schedule: Schedule) -> list[dict]:
     return rows
 
 
-def read_ground_truth(path) -> list[dict]:
+def read_ground_truth(path: str | Path) -> list[dict]:
     """Rows of a ``.gt.csv`` with int frames and float amplitude."""
     with open(path, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
@@ -206,9 +211,9 @@ def _tmp(path: Path) -> Path:
     return Path(name)
 
 
-def render_video(identity, schedule: Schedule, size: tuple[int, int], fps: float, out_path, *,
+def render_video(identity: Identity, schedule: Schedule, size: tuple[int, int], fps: float, out_path: str | Path, *,
                  codec: str = "h264", face_width: float | None = None, noise: float = 1.0,
-                 crf: int = 23, seed: int = 0, centre=None) -> Rendered:
+                 crf: int = 23, seed: int = 0, centre: tuple[float, float] | None = None) -> Rendered:
     """Render ``schedule`` on ``identity``'s face into ``out_path`` (see the module docstring)."""
     import av
 
