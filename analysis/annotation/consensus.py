@@ -18,10 +18,16 @@ where it came from. Rejected events and open candidates are not coded events and
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from acquisition.errors import InputError, NotFoundError
 from analysis.annotation.model import Event, derive_type, new_uid, parse_aus
 from analysis.annotation.reliability import pair_events
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from analysis.annotation.store import AnnotationStore
 
 CONSENSUS_CODER = "consensus"
 CHOICES = ("a", "b", "union", "intersection", "drop")
@@ -152,7 +158,7 @@ class ReconcileChoices:
                 f"{len(r.only_b)} only {r.coder_b}")
 
 
-def session_consensus(store, session, coder_a: str, coder_b: str, rule: str = "union",
+def session_consensus(store: AnnotationStore, session: str | Path, coder_a: str, coder_b: str, rule: str = "union",
                       unpaired: str = "keep") -> tuple[Reconciliation, list[Event]]:
     """Reconcile two coders' codings of a session folder (or video) in ``store`` and store the
     consensus as coder ``consensus`` (replacing an earlier one; its revisions keep it)."""
