@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from analysis.annotation.clip import Clip
 from analysis.annotation.model import Event
+
+if TYPE_CHECKING:
+    from acquisition.session_read.streams import Stream
 
 #: muscle -> AUs (seed of the EMG coding system; electrodes placed peripherally)
 DEFAULT_MUSCLE_AUS: dict[str, str] = {
@@ -48,7 +52,7 @@ def channel_maps(xdf: Path, overrides: dict | None = None) -> tuple[str | None, 
     return emg[0].name, stream_channel_maps(emg[0], overrides)
 
 
-def stream_channel_maps(stream, overrides: dict | None = None) -> list[ChannelMap]:
+def stream_channel_maps(stream: Stream, overrides: dict | None = None) -> list[ChannelMap]:
     """The maps of an EMG :class:`~acquisition.session_read.streams.Stream`'s channels."""
     out = []
     for i, ch in enumerate(stream.channel_desc()):
@@ -96,7 +100,7 @@ def emg_candidates(signal_by_label: dict[str, tuple[np.ndarray, np.ndarray, floa
 
 
 def session_candidates(clip: Clip, coder: str = "", overrides: dict | None = None,
-                       baseline: tuple[float, float] | None = None):
+                       baseline: tuple[float, float] | None = None) -> tuple[list[Event], list[ChannelMap]]:
     """EMG candidates of a session folder: (events, channel maps)."""
     from analysis.session_data import load
 
