@@ -16,6 +16,10 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from analysis.annotation.model import Coding
 
 FIELDS = ("notes", "aus")
 
@@ -84,7 +88,7 @@ class Journal:
             self._fh = None
 
 
-def replay(journal: Journal, coding) -> list[str]:
+def replay(journal: Journal, coding: Coding) -> list[str]:
     """Apply what the journal holds unsaved to ``coding`` (each change saved through its
     ``on_change``), then empty the journal. Returns a line per change made or refused."""
     from acquisition.errors import MexlabError
