@@ -6,11 +6,15 @@ and source are optional."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from acquisition.errors import FileFormatError
 from analysis.annotation.formats.rows import cell, frame_number, make_event, rows_checked
 from analysis.annotation.formats.tables import write_rows
 from analysis.annotation.model import Event
+
+if TYPE_CHECKING:
+    from analysis.annotation.clip import Clip
 
 CSV_COLUMNS = ["coder", "uid", "onset", "apex", "offset", "type", "aus", "emotion", "confidence",
                "notes", "status", "source"]
@@ -26,7 +30,8 @@ def write_csv(path: Path, events: list[Event]) -> None:
                                    for e in events])
 
 
-def read_csv(path, header, body, clip, coder) -> dict[str, list[Event]]:
+def read_csv(path: str | Path, header: list[str], body: list[list[str]], clip: Clip,
+             coder: str | None) -> dict[str, list[Event]]:
     """``{coder: events}`` of a CSV coding's rows (coder '' for rows that name none)."""
     idx = {h.lower(): i for i, h in enumerate(header)}
     if "aus" not in idx:
