@@ -47,7 +47,7 @@ def write_sheet(path: Path, fmt: str, clip: Clip, events: list[Event]) -> None:
     write_rows(path, SHEETS[fmt], [sheet_row(fmt, clip, e) for e in events])
 
 
-def read_sheet(path, fmt, header, body, clip) -> list[Event]:
+def read_sheet(path: str | Path, fmt: str, header: list[str], body: list[list[str]], clip: Clip) -> list[Event]:
     """The events of ``clip`` in a sheet (the rows of its video; all rows when the sheet names one video)."""
     cols = SHEET_COLUMNS[fmt]
     idx = {h.lower(): i for i, h in enumerate(header)}
