@@ -6,21 +6,29 @@ message before anything is stored. Shared by the CSV, sheet and ELAN readers."""
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 from acquisition.errors import FileFormatError, MexlabError
 from analysis.annotation.model import Event, derive_type, parse_aus
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+    from pathlib import Path
+
+    from analysis.annotation.clip import Clip
 
 TYPE_WORDS = {"micro": "micro", "macro": "macro", "micro-expression": "micro", "macro-expression": "macro",
               "me": "micro", "mae": "macro"}
 
 
-def cell(row, idx, name):
+def cell(row: Sequence[str], idx: dict[str, int], name: str) -> str:
     """The stripped cell of column ``name`` (``idx``: lower-case column name -> index); '' if absent."""
     i = idx.get(name.lower())
     return row[i].strip() if i is not None and i < len(row) else ""
 
 
-def frame_number(path, line, name, text, base=0, required=True, column=None):
+def frame_number(path: str | Path, line: int | str, name: str, text: str, base: int = 0, required: bool = True,
+                 column: str | None = None) -> int | None:
     """The frame in ``text`` (counted from ``base`` in the file), 0-based; None when empty and not required."""
     column = column or name
     if text == "" or text.lower() in ("/", "-", "nan"):
@@ -48,7 +56,8 @@ def type_of(text: str) -> str | None:
     return TYPE_WORDS.get(head)
 
 
-def make_event(path, line, clip, cols=None, base=0, **kw) -> Event:
+def make_event(path: str | Path, line: int | str, clip: Clip, cols: dict[str, str] | None = None, base: int = 0,
+               **kw: Any) -> Event:
     """One row's event, checked against the clip: frames inside the video, onset <= apex <=
     offset, a known type. MexlabError naming the file, the row and the column otherwise."""
     cols = cols or {}
@@ -93,7 +102,7 @@ def make_event(path, line, clip, cols=None, base=0, **kw) -> Event:
         raise FileFormatError(f"{where}: {exc}") from None
 
 
-def rows_checked(path, rows):
+def rows_checked(path: str | Path, rows: Iterable[Callable[[], Any]]) -> list[Any]:
     """Run ``rows`` (callables giving an event) and collect every row's error: one message naming
     each bad row (the first eight), raised before anything is stored."""
     out, errors = [], []
