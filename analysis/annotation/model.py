@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 from acquisition.errors import InputError
 
@@ -48,7 +50,7 @@ class AU:
         return f"{self.side}AU{self.number}{self.intensity}"
 
 
-def parse_aus(text) -> tuple[AU, ...]:
+def parse_aus(text: str | Iterable | None) -> tuple[AU, ...]:
     """AUs of a text such as ``AU4+AU7`` or ``4, R12C``; MexlabError naming a token it cannot read."""
     if text is None:
         return ()
@@ -73,11 +75,11 @@ def parse_aus(text) -> tuple[AU, ...]:
     return tuple(out)
 
 
-def format_aus(aus) -> str:
+def format_aus(aus: str | Iterable[AU]) -> str:
     return "+".join(str(a) for a in (parse_aus(aus) if isinstance(aus, str) else aus))
 
 
-def au_numbers(aus) -> set[int]:
+def au_numbers(aus: str | Iterable[AU]) -> set[int]:
     return {a.number for a in (parse_aus(aus) if isinstance(aus, str) else aus)}
 
 
@@ -183,7 +185,7 @@ class Coding:
         self._do(_Command("add event", None, event))
         return self.events[event.uid]
 
-    def update(self, uid: str, **changes) -> Event:
+    def update(self, uid: str, **changes: Any) -> Event:
         before = self.events[uid]
         if "type" in changes and "type_overridden" not in changes:
             changes["type_overridden"] = True
