@@ -10,11 +10,15 @@ session never runs the face model. No cache: no traces, and a note saying why.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from acquisition.errors import MexlabError, SessionFormatError
 from analysis.annotation.clip import Clip
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @dataclass
@@ -46,7 +50,7 @@ def spotted_intervals(clip: Clip) -> list[Spotted]:
         raise SessionFormatError(f"{path}: not a spotting result ({exc})") from None
 
 
-def spotting_cache(clip: Clip):
+def spotting_cache(clip: Clip) -> tuple[Path, str] | None:
     """``(video, cache key)`` of the features :func:`~analysis.spotting.pipeline.spot` caches for
     this session with its default parameters; None for a clip without a session folder."""
     if clip.folder is None or clip.rgb is None:
@@ -102,7 +106,7 @@ def face_boxes(clip: Clip) -> np.ndarray | None:
     return np.asarray(arrays["box"], dtype=float)
 
 
-def zoom_window(shape: tuple[int, int], zoom: float, box=None) -> tuple[int, int, int, int]:
+def zoom_window(shape: tuple[int, int], zoom: float, box: np.ndarray | None = None) -> tuple[int, int, int, int]:
     """The (y0, y1, x0, x1) crop for a zoom factor: centred on the face box when one is known (and
     never smaller than the face with a margin), else on the picture's centre."""
     h, w = shape
