@@ -11,12 +11,16 @@ The widget (:class:`app.gui.widgets.annotate_tracks.Tracks`) draws a :class:`Tra
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from acquisition.errors import MexlabError
 from analysis.annotation.clip import Clip
 from analysis.annotation.workspace_model import track_label
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 KINDS = ("series", "lines", "intervals", "markers")
 COLOURS = {"emg": (30, 60, 160), "ecg": (170, 30, 30), "hr": (200, 80, 0), "eda": (20, 130, 60)}
@@ -58,7 +62,7 @@ class TrackSet:
     def get(self, label: str) -> Track | None:
         return next((t for t in self.tracks if t.label == label), None)
 
-    def add_series(self, label: str, t, values, colour="k", stream: str | None = None,
+    def add_series(self, label: str, t: ArrayLike, values: ArrayLike, colour: str = "k", stream: str | None = None,
                    unit: str | None = None) -> Track:
         tr = Track("series", label, np.asarray(t, float), np.asarray(values, float), colour=colour,
                    stream=stream, unit=unit)
