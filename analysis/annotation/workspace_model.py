@@ -25,7 +25,9 @@ under that event, and the table shows them ("emg 120-135" in the event's *matche
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from acquisition.errors import MexlabError
 from analysis.annotation.model import Coding, Event
@@ -105,7 +107,7 @@ class AnnotateModel:
             what = ""
         return f"frame {n} / {last_frame}   t = {t:8.3f} s{what}"
 
-    def event_spans(self, time_of) -> tuple[list[tuple[float, float, str, str]], int | None]:
+    def event_spans(self, time_of: Callable[[int], float]) -> tuple[list[tuple[float, float, str, str]], int | None]:
         """The events as bands on the tracks, ``(t0, t1, status, label)`` numbered as in the table
         (``time_of``: frame -> s; an event ends at the end of its offset frame), and the index of
         the selected one (outlined), or None."""
@@ -167,7 +169,7 @@ class AnnotateModel:
                       f"{extra}; Ctrl+Z undoes")
         return e
 
-    def edit(self, **changes) -> Event | None:
+    def edit(self, **changes: Any) -> Event | None:
         """Change fields of the selected event (one undoable step); None when none is selected,
         nothing changes, or the change is refused (the message says why)."""
         sel = self.selected()
@@ -282,7 +284,7 @@ class AnnotateModel:
         return ", ".join(self.matches.get(uid, ()))
 
 
-def frame_of(text: str, frame_at) -> int:
+def frame_of(text: str, frame_at: Callable[[float], int]) -> int:
     """The frame the go-to field names: ``123`` (a frame) or ``4.5s`` (a time, ``frame_at``: s ->
     frame); ValueError for anything else."""
     text = text.strip().lower()
