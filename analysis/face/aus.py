@@ -136,7 +136,7 @@ class OpenFaceAUs:
         return out
 
 
-def read_openface_csv(path) -> OpenFaceAUs:
+def read_openface_csv(path: str | Path) -> OpenFaceAUs:
     """Read an OpenFace ``FeatureExtraction`` CSV (2.x or the older legacy layout)."""
     path = Path(path)
     try:
