@@ -15,6 +15,10 @@ two images differ in size.
 from __future__ import annotations
 
 import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class DepthMapper:
@@ -45,7 +49,7 @@ class DepthMapper:
     def mm(self, raw: np.ndarray) -> np.ndarray:
         return raw.astype(np.float32) * np.float32(self.to_mm)
 
-    def face(self, raw: np.ndarray, box) -> np.ndarray:
+    def face(self, raw: np.ndarray, box: Sequence[float] | np.ndarray) -> np.ndarray:
         """``[distance_mm, X_mm, Y_mm, Z_mm]`` of the face in ``box`` (colour px), NaN if no depth."""
         x0, y0, x1, y1 = box
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
