@@ -29,10 +29,14 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from acquisition.errors import InstallError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 # Every open MediaPipe landmarker, held here until FaceTracker.close(). MediaPipe runs each
 # landmarker's C calls on a one-thread executor of its own and closes it from __del__; when a
@@ -121,7 +125,7 @@ QUIET_NATIVE_START = False
 
 
 @contextlib.contextmanager
-def quiet_native_start():
+def quiet_native_start() -> Iterator[None]:
     """Within this block (a command-line tool's whole run), face trackers start quietly
     (:data:`QUIET_NATIVE_START`); the setting is restored afterwards."""
     global QUIET_NATIVE_START
