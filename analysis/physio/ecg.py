@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from analysis.physio.common import LABEL, analysis_rate, check_stream, gap_note, gaps, signal_of
 from analysis.session_data import Stream
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 HR_GRID_HZ = 4.0
 RR_MIN_S, RR_MAX_S = 0.25, 2.0
@@ -45,7 +49,7 @@ class CardiacResult:
     def n_beats(self) -> int:
         return int(self.beat_times.size)
 
-    def hr_at(self, times) -> np.ndarray:
+    def hr_at(self, times: ArrayLike) -> np.ndarray:
         """Heart rate (bpm) at LSL time(s) ``times``; NaN outside the first..last beat."""
         t = np.asarray(times, dtype=np.float64)
         if self.hr_t.size < 2:
@@ -106,7 +110,7 @@ def hrv_time(peaks: np.ndarray, fs: float) -> dict:
     return {f"HRV_{k}": float(row[f"HRV_{k}"]) for k in HRV_KEYS if f"HRV_{k}" in row}
 
 
-def cardiac_from_signal(x: np.ndarray, fs: float, *, kind: str = "ecg", timestamps=None,
+def cardiac_from_signal(x: np.ndarray, fs: float, *, kind: str = "ecg", timestamps: ArrayLike | None = None,
                         stream: str = "signal", channel: str = "ch1", unit: str | None = None,
                         gap_after: np.ndarray | None = None) -> CardiacResult:
     """Beats, heart rate and HRV of one signal (``timestamps``: LSL times; default ``i / fs``)."""
