@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from analysis.physio.common import analysis_rate, check_stream, gap_note, signal_of, unit_scale
 from analysis.session_data import Stream
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 MAX_RATE_HZ = 100.0
 
@@ -48,7 +52,7 @@ class EdaResult:
     def duration_s(self) -> float:
         return float(self.t[-1] - self.t[0]) if self.t.size > 1 else 0.0
 
-    def first_scr_after(self, t: float, latency=(1.0, 5.0)) -> tuple[float, float] | None:
+    def first_scr_after(self, t: float, latency: tuple[float, float] = (1.0, 5.0)) -> tuple[float, float] | None:
         """``(amplitude, latency_s)`` of the first SCR whose onset lies ``latency`` s after ``t``."""
         lat = self.scr_onsets - t
         hit = np.flatnonzero((lat >= latency[0]) & (lat <= latency[1]))
@@ -68,7 +72,7 @@ class EdaResult:
                 "notes": list(self.notes)}
 
 
-def eda_from_signal(x: np.ndarray, fs: float, *, timestamps=None, stream: str = "signal",
+def eda_from_signal(x: np.ndarray, fs: float, *, timestamps: ArrayLike | None = None, stream: str = "signal",
                     channel: str = "ch1", unit: str = "µS") -> EdaResult:
     """Decompose and find SCRs in one EDA signal (``timestamps``: LSL times; default ``i / fs``)."""
     import neurokit2 as nk
