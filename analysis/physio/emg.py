@@ -21,11 +21,17 @@ merged, bursts shorter than 30 ms dropped. Intensity = peak envelope / baseline 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from analysis.physio.common import analysis_rate, check_stream, gap_note, signal_of, unit_scale
 from analysis.session_data import Stream
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from numpy.typing import ArrayLike
 
 BAND_HZ = (20.0, 450.0)
 LOWPASS_HZ = 10.0
@@ -34,7 +40,8 @@ MERGE_GAP_S, MIN_DURATION_S = 0.1, 0.03
 ENVELOPE_OUT_HZ = 100.0   # envelope kept by analyse_emg (plots and event windows)
 
 
-def emg_envelope(signal, fs: float, *, band=BAND_HZ, lowpass_hz: float = LOWPASS_HZ) -> np.ndarray:
+def emg_envelope(signal: ArrayLike, fs: float, *, band: tuple[float, float] = BAND_HZ,
+                 lowpass_hz: float = LOWPASS_HZ) -> np.ndarray:
     """Linear envelope of an EMG signal (see the module doc), in the signal's units."""
     import neurokit2 as nk
 
@@ -50,7 +57,8 @@ def emg_envelope(signal, fs: float, *, band=BAND_HZ, lowpass_hz: float = LOWPASS
     return np.maximum(env, 0.0)
 
 
-def baseline_level(envelope: np.ndarray, fs: float, baseline=None) -> tuple[float, float]:
+def baseline_level(envelope: np.ndarray, fs: float,
+                   baseline: tuple[float, float] | None = None) -> tuple[float, float]:
     """``(level, sd)`` of the envelope at rest (see the module doc)."""
     env = np.asarray(envelope, dtype=np.float64)
     if baseline is not None:
@@ -86,7 +94,8 @@ def _bursts(env: np.ndarray, fs: float, level: float, sd: float, *, k_on=K_ON, k
     return out
 
 
-def emg_onsets(signal, fs: float, baseline=None, **kw) -> list[tuple[float, float, float]]:
+def emg_onsets(signal: ArrayLike, fs: float, baseline: tuple[float, float] | None = None,
+               **kw: float) -> list[tuple[float, float, float]]:
     """``[(onset_s, offset_s, peak_intensity_relative_to_baseline)]`` of the EMG bursts.
 
     Times in seconds from the first sample; ``baseline`` = ``(t0, t1)`` s from the first sample, or
@@ -128,7 +137,8 @@ class EmgChannelResult:
                            for a, b, r in self.onsets], "notes": list(self.notes)}
 
 
-def analyse_emg(stream: Stream, baseline=None, channels=None) -> list[EmgChannelResult]:
+def analyse_emg(stream: Stream, baseline: tuple[float, float] | None = None,
+                channels: Iterable[str | int] | None = None) -> list[EmgChannelResult]:
     """Envelope and bursts of every channel (or ``channels``) of an EMG stream.
 
     ``baseline``: ``(t0, t1)`` in LSL seconds (a rest step), or None (robust, whole signal).
