@@ -38,7 +38,10 @@ import numpy as np
 from analysis.session_data import SessionData
 
 if TYPE_CHECKING:
+    from collections.abc import Collection, Iterable
+
     from analysis.physio import PhysioAnalysis
+    from analysis.session_data import Marker
 
 STIMULUS_EVENTS = ("stimulus_onset", "question_onset", "question")
 #: step types (marker field "step", as the protocol engine writes it) whose onset is an event;
@@ -132,14 +135,14 @@ def condition_spans(data: SessionData) -> list[tuple[float, float, str]]:
     return merged
 
 
-def condition_at(spans, t: float) -> str | None:
+def condition_at(spans: Iterable[tuple[float, float, str]], t: float) -> str | None:
     for t0, t1, c in spans:
         if t0 <= t < t1:
             return c
     return None
 
 
-def stimulus_markers(data: SessionData, events=None):
+def stimulus_markers(data: SessionData, events: Collection[str] | None = None) -> list[Marker]:
     """The protocol markers that events are locked to (module doc)."""
     chosen = events or STIMULUS_EVENTS
 
@@ -192,7 +195,7 @@ def respond(pa: PhysioAnalysis, t: float, w: Windows) -> dict:
 
 
 def event_responses(pa: PhysioAnalysis, windows: Windows = Windows(), *,
-                    marker_events=None) -> list[EventResponse]:
+                    marker_events: Collection[str] | None = None) -> list[EventResponse]:
     """Responses to every protocol marker event and every ME event of the session, by time."""
     data = pa.session
     spans = condition_spans(data)
