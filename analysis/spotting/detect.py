@@ -28,11 +28,15 @@ region's onset/apex/offset; the regions and AUs of all members).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from analysis.spotting import regions as R
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
 
 
 @dataclass
@@ -119,7 +123,8 @@ def robust_sigma(x: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(x - np.median(x))))
 
 
-def noise_levels(flow: np.ndarray, valid: np.ndarray, fps: float, p: DetectParams):
+def noise_levels(flow: np.ndarray, valid: np.ndarray, fps: float, p: DetectParams
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Smoothed speed (n, n_regions), activity threshold and per-frame flow noise σ_v of every
     region (arrays (n_regions,)), from robust statistics over the valid frames."""
     k = max(1, int(round(p.smooth_s * fps)))
@@ -267,7 +272,7 @@ def detrend(flow: np.ndarray, valid: np.ndarray, fps: float, seconds: float) -> 
 
 
 def all_candidates(flow: np.ndarray, valid: np.ndarray, fps: float, p: DetectParams,
-                   skip=(R.REF,), start: int = 0) -> list[Candidate]:
+                   skip: Collection[int] = (R.REF,), start: int = 0) -> list[Candidate]:
     if p.detrend_s > 0:
         flow = detrend(flow, valid, fps, p.detrend_s)
     if p.pairs and flow.shape[1] == len(R.REGION_NAMES):
