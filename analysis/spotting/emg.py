@@ -16,10 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from analysis.spotting.regions import AU_REGIONS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 #: label → (muscle, AUs): the simulated rig's montage (acquisition.sim.physio.EMG_CHANNELS).
 DEFAULT_MAP: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -61,7 +65,8 @@ class EmgEvidence:
     z: np.ndarray                  # (n_frames, n_channels) robust z of the RMS envelope
     notes: list[str] = field(default_factory=list)
 
-    def boost(self, regions, onset: int, offset: int, fps: float, p: EmgParams):
+    def boost(self, regions: Iterable[str], onset: int, offset: int, fps: float, p: EmgParams
+              ) -> tuple[float, list[tuple[str, float]]]:
         """``(factor, [(label, z), …])`` for a candidate in ``regions`` over ``onset..offset``."""
         a = max(0, onset - int(round(p.lead_s * fps)))
         b = min(len(self.z), offset + 1)
