@@ -13,13 +13,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from analysis import features_cache
 from analysis.face.video import iter_frames, probe
 from analysis.spotting.frames import FrameProcessor, RecordArrays
+
+if TYPE_CHECKING:
+    from analysis.face.depth import DepthMapper
 
 VERSION = 5
 Progress = Callable[[int, int, str], None]
@@ -74,7 +77,8 @@ def _interpolate_keyframes(a: dict) -> None:
             src[fill, c] = np.interp(idx[fill], have, src[have, c])
 
 
-def cache_key(video, depth=None, depth_mapper=None, stride: int = 3, crop: int = 128,
+def cache_key(video: str | Path, depth: str | Path | None = None, depth_mapper: DepthMapper | None = None,
+              stride: int = 3, crop: int = 128,
               max_side: int = 640) -> str:
     """The feature cache key of ``video`` extracted with these parameters (see :func:`extract_features`)."""
     params = {"v": VERSION, "stride": stride, "crop": crop, "max_side": max_side,
@@ -85,7 +89,8 @@ def cache_key(video, depth=None, depth_mapper=None, stride: int = 3, crop: int =
     return features_cache.cache_key([Path(video), depth], params)
 
 
-def extract_features(video, *, depth=None, depth_mapper=None, stride: int = 3, crop: int = 128,
+def extract_features(video: str | Path, *, depth: str | Path | None = None, depth_mapper: DepthMapper | None = None,
+                     stride: int = 3, crop: int = 128,
                      max_side: int = 640, progress: Progress | None = None,
                      use_cache: bool = True) -> Features:
     """Features of ``video`` (and its registered ``depth`` video, with ``depth_mapper``)."""
