@@ -28,7 +28,7 @@ from analysis.spotting import regions as R
 N_GLOBAL = 8        # a0 a1 a2 b0 b1 b2 (affine), pu pv (parallax; 0 without depth)
 
 
-def make_dis():
+def make_dis() -> cv2.DISOpticalFlow:
     """DIS flow tuned for small facial motion in a ~128 px crop: the ultrafast preset refined down
     to half resolution (finest scale 1) with 6 px patches every 3 px. Coarser settings smear a
     blink's lid motion over the whole upper face; this keeps it on the lids (measured on the
@@ -122,7 +122,8 @@ class FlowEstimator:
         return out
 
     # ------------------------------------------------------------------ per frame
-    def step(self, gray: np.ndarray, depth: np.ndarray | None = None):
+    def step(self, gray: np.ndarray, depth: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
         """Feed the next frame (uint8 grey, full resolution; optional registered depth in mm).
 
         Returns ``(region_flow, head_flow, global, residual_rms)`` for the motion from the previous
