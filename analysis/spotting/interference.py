@@ -143,7 +143,7 @@ def _overlaps(a0, a1, b0, b1) -> bool:
     return a0 <= b1 and b0 <= a1
 
 
-def eliminate(groups: list[Group], blinks, speech: np.ndarray, head: dict, fps: float,
+def eliminate(groups: list[Group], blinks: list[tuple[int, int, float]], speech: np.ndarray, head: dict, fps: float,
               dp: DetectParams, p: InterferenceParams) -> tuple[list[Group], list[Suppressed]]:
     """Apply blink, speech and head-motion elimination to ``groups`` (already scored)."""
     kept: list[Group] = []
