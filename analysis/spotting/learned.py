@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,6 +36,11 @@ from analysis.spotting.detect import (
     finish_group,
     noise_levels,
 )
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from analysis.spotting.features import Features
 
 MODEL_FILE = Path(__file__).resolve().parents[1] / "models" / "spotter_tcn.safetensors"
 BASE_FPS = 30.0
@@ -72,7 +78,7 @@ def _resample(x: np.ndarray, n_out: int) -> np.ndarray:
     return (x[i0] * (1 - w) + x[i0 + 1] * w).astype(x.dtype)
 
 
-def inputs(feat, fps: float) -> np.ndarray:
+def inputs(feat: Features, fps: float) -> np.ndarray:
     """The network's input (n30, N_IN) float32 on the 30-fps grid of the video's frames."""
     from analysis.face.aus import AU_NAMES, au_proxies
     from analysis.spotting.interference import (
@@ -114,7 +120,7 @@ def mirror(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def build(lp: LearnedParams):
+def build(lp: LearnedParams) -> nn.Module:
     import torch
     from torch import nn
 
@@ -141,7 +147,7 @@ def build(lp: LearnedParams):
     return TCN()
 
 
-def save(model, lp: LearnedParams, path: Path, meta: dict) -> None:
+def save(model: nn.Module, lp: LearnedParams, path: Path, meta: dict) -> None:
     from safetensors.torch import save_file
 
     from acquisition.atomic import atomic_path
@@ -156,7 +162,7 @@ def save(model, lp: LearnedParams, path: Path, meta: dict) -> None:
 _CACHE: dict = {}
 
 
-def load(path: Path | None = None):
+def load(path: Path | None = None) -> tuple[nn.Module, LearnedParams, dict]:
     """(model, LearnedParams, metadata) of a model file (cached per path)."""
     from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
@@ -183,7 +189,7 @@ def load(path: Path | None = None):
     return _CACHE[path]
 
 
-def frame_probs(model, x: np.ndarray) -> np.ndarray:
+def frame_probs(model: nn.Module, x: np.ndarray) -> np.ndarray:
     """P(micro), P(macro) per frame (n, 2) of an input (n, N_IN)."""
     import torch
 
@@ -198,7 +204,7 @@ def frame_probs(model, x: np.ndarray) -> np.ndarray:
     return p
 
 
-def spot_learned(feat, fps: float, *, model_path=None, threshold: float | None = None
+def spot_learned(feat: Features, fps: float, *, model_path: Path | None = None, threshold: float | None = None
                  ) -> list[Group]:
     """Intervals of a video's features found by the learned spotter (Groups, as the hand path)."""
     model, lp, _ = load(model_path)
@@ -209,7 +215,7 @@ def spot_learned(feat, fps: float, *, model_path=None, threshold: float | None =
     return intervals_from_probs(p, feat, fps, lp, threshold)
 
 
-def intervals_from_probs(p: np.ndarray, feat, fps: float, lp: LearnedParams,
+def intervals_from_probs(p: np.ndarray, feat: Features, fps: float, lp: LearnedParams,
                          threshold: float | None = None) -> list[Group]:
     thr = lp.threshold if threshold is None else threshold
     act = (p.sum(axis=1) >= thr) & feat.flow_valid
@@ -252,6 +258,6 @@ def intervals_from_probs(p: np.ndarray, feat, fps: float, lp: LearnedParams,
     return out
 
 
-def n_last(feat) -> int:
+def n_last(feat: Features) -> int:
     """Runs reaching the last frame cannot be seen to end: not reported."""
     return len(feat.flow_valid) - 1
