@@ -16,6 +16,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +29,11 @@ from analysis.spotting.learned import (
     mirror,
     save,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from torch import nn
 
 WIN = 256
 
@@ -42,7 +48,7 @@ def labels(rows: list[dict], n_frames: int, fps: float, n30: int) -> np.ndarray:
     return y[idx]
 
 
-def example(video, gt_rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+def example(video: str | Path, gt_rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     from analysis.spotting.features import extract_features
 
     feat = extract_features(video, use_cache=True)
@@ -51,7 +57,7 @@ def example(video, gt_rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def train(data: list[tuple[np.ndarray, np.ndarray]], *, steps: int = 400, seed: int = 0,
-          lp: LearnedParams | None = None, batch: int = 8, log=None):
+          lp: LearnedParams | None = None, batch: int = 8, log: Callable[[str], None] | None = None) -> nn.Module:
     """A trained model (eval mode) on (input, labels) pairs."""
     import torch
 
@@ -106,7 +112,7 @@ def _train(data, steps, seed, lp, batch, log):
     return model
 
 
-def tuning_items(folder: Path, seeds=(0, 1), n: int = 10, duration: float = 30.0) -> list[dict]:
+def tuning_items(folder: Path, seeds: Iterable[int] = (0, 1), n: int = 10, duration: float = 30.0) -> list[dict]:
     """The tuning sets of bench/spot_quality.py (rendered when missing)."""
     root = Path(__file__).resolve().parents[2]
     if str(root / "bench") not in sys.path:
@@ -119,7 +125,7 @@ def tuning_items(folder: Path, seeds=(0, 1), n: int = 10, duration: float = 30.0
     return items
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="train the learned spotter on the varied rig's "
                                              "tuning faces")
     ap.add_argument("--dir", type=Path, default=Path("/tmp/mexlab-spot-quality"))
