@@ -85,7 +85,7 @@ class SpotResult:
         return d
 
 
-def resolve_input(path) -> SpotInput:
+def resolve_input(path: str | Path) -> SpotInput:
     """A video file or a session folder → the files to use (MexlabError when neither)."""
     from acquisition.session import is_session_folder, read_sidecar
 
@@ -125,7 +125,7 @@ def _depth_mapper(inp: SpotInput, video_info):
                        (dinfo.width, dinfo.height))
 
 
-def spot(path, *, interference: bool = True, progress: Progress | None = None,
+def spot(path: str | Path, *, interference: bool = True, progress: Progress | None = None,
          use_cache: bool = True, params: SpotParams | None = None,
          write_session_json: bool = True) -> SpotResult:
     """Spot micro- and macro-expressions in a video file or a session folder."""
