@@ -19,11 +19,15 @@ import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from acquisition.errors import InputError, OutputError
 from analysis.face.aus import AU_NAMES, au_proxies, normalize_au
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 COLUMNS = ("Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units",
            "Estimated Emotion")
@@ -76,9 +80,10 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "subject"
 
 
-def make_samples(input_path, au: str, threshold: float, out_dir, *, span: int | None = None,
+def make_samples(input_path: str | Path, au: str, threshold: float, out_dir: str | Path, *, span: int | None = None,
                  openface: Path | None = None, subject: str | None = None, emotion: str = "",
-                 crop: str = "face", crop_size: int = 256, progress=None) -> list[Sample]:
+                 crop: str = "face", crop_size: int = 256,
+                 progress: Callable[[int, int, str], None] | None = None) -> list[Sample]:
     """Build the samples of ``au`` in a video or session folder and write them to ``out_dir``."""
     import cv2
 
