@@ -8,13 +8,26 @@ fail the same checks as the async strategies (NaN/inf, wrong shape, wrong versio
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from analysis.federated.protocol import parse_reply
 from analysis.federated.strategies import Update, check_update
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-def make_fedavg(cfg, sig: str, shapes, say=None, log=None, clock=None):
+    from flwr.serverapp import Grid
+    from flwr.serverapp.strategy import FedAvg
+
+    from analysis.federated.server_loop import LoopConfig, RunLog, WallClock
+    from analysis.federated.virtual_grid import VirtualClock
+
+
+def make_fedavg(cfg: LoopConfig, sig: str, shapes: list[tuple[int, ...]],
+                say: Callable[[str], None] | None = None, log: RunLog | None = None,
+                clock: WallClock | VirtualClock | None = None) -> FedAvg:
     from flwr.app import ArrayRecord
     from flwr.serverapp.strategy import FedAvg
 
@@ -75,8 +88,10 @@ def make_fedavg(cfg, sig: str, shapes, say=None, log=None, clock=None):
                        min_available_nodes=cfg.min_sites, min_evaluate_nodes=0)
 
 
-def run_fedavg(grid, weights, cfg, sig: str, *, on_version=None, say=None, log=None, clock=None,
-               timeout: float = 3600.0):
+def run_fedavg(grid: Grid, weights: list[np.ndarray], cfg: LoopConfig, sig: str, *,
+               on_version: Callable[..., None] | None = None, say: Callable[[str], None] | None = None,
+               log: RunLog | None = None, clock: WallClock | VirtualClock | None = None,
+               timeout: float = 3600.0) -> list[np.ndarray]:
     from flwr.app import ArrayRecord, ConfigRecord, MetricRecord
 
     shapes = [w.shape for w in weights]
