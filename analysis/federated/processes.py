@@ -9,15 +9,20 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from acquisition.errors import InputError, NotFoundError, ServiceError
 from analysis.federated import deploy
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 REFUSAL_LINGER_S = 8.0      # a refused site stays this long after sending its refusal
 
 
 def coordinator(address: str, run_config: dict, out: Path, *, insecure: bool, certs: dict,
-                supernode_auth: bool, timeout_s: float | None = None, site_keys=()) -> dict:
+                supernode_auth: bool, timeout_s: float | None = None,
+                site_keys: Iterable[str] = ()) -> dict:
     host, port = deploy.parse_address(address, "--address")
     deploy.check_security(host, insecure, certs, "mexlab fl coordinator")
     if supernode_auth and insecure:
