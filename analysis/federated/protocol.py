@@ -10,11 +10,17 @@ fixed code (:data:`ERROR_CODES`), never free text: a site's own error messages m
 from __future__ import annotations
 
 import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from flwr.app import Message, RecordDict
 
 ERROR_CODES = ("no-usable-data", "incompatible-model", "training-failed", "")
 
 
-def train_content(weights, version: int, cfg: dict):
+def train_content(weights: Iterable[np.ndarray], version: int, cfg: dict) -> RecordDict:
     from flwr.app import ArrayRecord, ConfigRecord, RecordDict
 
     conf = {"version": int(version)}
@@ -23,7 +29,8 @@ def train_content(weights, version: int, cfg: dict):
                        "config": ConfigRecord(conf)})
 
 
-def reply_content(site: str, sig: str, delta=None, metrics: dict | None = None, error: str = ""):
+def reply_content(site: str, sig: str, delta: Iterable[np.ndarray] | None = None, metrics: dict | None = None,
+                  error: str = "") -> RecordDict:
     from flwr.app import ArrayRecord, ConfigRecord, MetricRecord, RecordDict
 
     assert error in ERROR_CODES, error
@@ -35,7 +42,7 @@ def reply_content(site: str, sig: str, delta=None, metrics: dict | None = None, 
     return RecordDict(rd)
 
 
-def parse_reply(msg) -> dict:
+def parse_reply(msg: Message) -> dict:
     """A reply as plain values: site, error, sig, delta (list or None), metrics (dict)."""
     c = msg.content
     conf = dict(c["config"]) if "config" in c.config_records else {}
