@@ -6,8 +6,18 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from analysis.federated.server_loop import LoopConfig, RunLog, evaluate_everywhere, run_async
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy as np
+    from flwr.serverapp import Grid
+
+    from analysis.federated.server_loop import WallClock
+    from analysis.federated.virtual_grid import VirtualClock
 
 STRATEGIES = ("fedbuff", "fedasync", "fedavg")
 
@@ -34,7 +44,8 @@ def _say(line: str) -> None:
     print(f"mexlab fl: {line}", file=sys.stderr, flush=True)
 
 
-def serve(grid, rc: dict, *, clock=None, central_eval=None, quiet: bool = False) -> dict:
+def serve(grid: Grid, rc: dict, *, clock: WallClock | VirtualClock | None = None,
+          central_eval: Callable[[list[np.ndarray]], dict] | None = None, quiet: bool = False) -> dict:
     """The coordinator's run: initial model, the chosen strategy, every version recorded."""
     from analysis.datasets import get_scheme
     from analysis.federated import site as site_mod
@@ -82,7 +93,7 @@ def serve(grid, rc: dict, *, clock=None, central_eval=None, quiet: bool = False)
     return summary
 
 
-def wait_for_sites(grid, cfg: LoopConfig, clock) -> None:
+def wait_for_sites(grid: Grid, cfg: LoopConfig, clock: WallClock | VirtualClock) -> None:
     t0 = time.monotonic()
     while len(list(grid.get_node_ids())) < cfg.min_sites and time.monotonic() - t0 < cfg.wait_sites_s:
         time.sleep(0.5)
