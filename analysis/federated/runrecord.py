@@ -17,8 +17,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from analysis.federated.server_loop import RunLog
 
 
 def _atomic(path: Path, data: bytes) -> None:
@@ -34,7 +38,7 @@ def _atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def write_json(path: Path, obj) -> None:
+def write_json(path: Path, obj: Any) -> None:
     _atomic(Path(path), (json.dumps(obj, indent=1, default=_plain) + "\n").encode())
 
 
@@ -56,7 +60,7 @@ class RunRecord:
             self.out.mkdir(parents=True, exist_ok=True)
             write_json(self.out / "run.json", {**self.meta, "started": time.time()})
 
-    def version(self, v: int, weights, strategy, t: float, metrics: dict | None = None) -> None:
+    def version(self, v: int, weights: list[np.ndarray], strategy: Any, t: float, metrics: dict | None = None) -> None:
         """Global version ``v`` as a recognition model file (``analysis.recognition.modelfile``,
         loadable by ``mexlab recognize --model``) with its lineage, registered in the catalog."""
         if metrics:
@@ -86,7 +90,7 @@ class RunRecord:
             print(f"mexlab fl: the global versions are not registered in the catalog ({exc})",
                   file=sys.stderr)
 
-    def status(self, log, version: int, t: float, final: dict | None = None) -> None:
+    def status(self, log: RunLog, version: int, t: float, final: dict | None = None) -> None:
         if not self.out:
             return
         write_json(self.out / "status.json", {
