@@ -2,8 +2,9 @@
 
 :func:`check_video` returns a video entry of an :func:`acquisition.check.check_path` report
 (``{"name", "frames_in_file", "frames_in_index", "missing_frames"}``) and :func:`video_problems` the
-problems it shows. A video is demuxed without decoding (:func:`count_video_frames`); a file cut by a
-crash counts the packets that were complete. A video that cannot be opened raises
+problems it shows. A video is demuxed without decoding (:func:`count_video_frames`, through the
+one PyAV layer :mod:`acquisition.session_read.video`); a file cut by a crash counts the packets that
+were complete. A video that cannot be opened raises
 :class:`~acquisition.errors.SessionFormatError`.
 """
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from acquisition.errors import SessionFormatError
 from acquisition.session_read.names import frame_index_stream
+from acquisition.session_read.video import count_frames
 from acquisition.xdf_read import XdfContents, desc_value, info_value
 
 FRAME_INDEX_TYPE = "VideoFrameIndex"
@@ -32,34 +34,9 @@ def count_video_frames(path: Path) -> int:
 
 def video_facts(path: Path) -> tuple[int, int | None, int | None]:
     """``(frames, width, height)`` of a video file: frames counted as :func:`count_video_frames`
-    says, the picture size from the stream's header (None when the header does not say)."""
-    import av
-
-    try:
-        container = av.open(str(path), mode="r")
-    except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise SessionFormatError(f"{path}: cannot be read as a video ({exc})") from None
-    with container:
-        if not container.streams.video:
-            raise SessionFormatError(f"{path}: holds no video stream")
-        stream = container.streams.video[0]
-        width = stream.codec_context.width or None
-        height = stream.codec_context.height or None
-        size = path.stat().st_size
-        count = 0
-        try:
-            for packet in container.demux(stream):
-                if packet.size == 0:  # the empty packet that ends demuxing
-                    continue
-                if packet.is_corrupt:
-                    break
-                pos = packet.pos
-                if pos is not None and pos >= 0 and pos + packet.size > size:
-                    break  # a packet that runs past the end of the file
-                count += 1
-        except (av.error.FFmpegError, OSError):
-            pass  # the first broken packet ends the count: what came before it is good
-    return count, width, height
+    says, the picture size from the stream's header (None when the header does not say); read by
+    :func:`acquisition.session_read.video.count_frames`."""
+    return count_frames(path, SessionFormatError)
 
 
 def _find_index_stream(xdf: XdfContents, kind: str, file_name: str):

@@ -1,6 +1,7 @@
-"""The one PyAV video layer: opening with clear errors, probing, presentation times, and decoding
-ahead in a thread (:class:`~acquisition.session_read.ahead.DecodeAhead`). Frame-accurate random
-access with a cache is :class:`acquisition.session_read.frame_reader.FrameReader`.
+"""The one PyAV video layer: opening with clear errors, probing, presentation times, counting frames
+by demuxing (``mexlab check``), and decoding ahead in a thread
+(:class:`~acquisition.session_read.ahead.DecodeAhead`). Frame-accurate random access with a cache is
+:class:`acquisition.session_read.frame_reader.FrameReader`.
 
 MP4/MKV/AVI/MOV holding H.264, HEVC, FFV1 (whatever FFmpeg decodes). Frames are numbered from 0 in
 decoding order, which for the files mexlab writes (``rgb.mkv``, ``depth.mkv``) is the frame number
@@ -123,6 +124,39 @@ def frame_times(path: str | Path) -> np.ndarray:
         return np.sort(np.asarray(pts, dtype=float)) * float(s.time_base)
     finally:
         c.close()
+
+
+def count_frames(path: str | Path, error: type[MexlabError] = MexlabError
+                 ) -> tuple[int, int | None, int | None]:
+    """``(frames, width, height)`` of ``path`` without decoding: the complete video packets, counted by
+    demuxing (every codec mexlab writes, FFV1, is intra-only: one packet is one frame), and the picture
+    size from the stream's header (None when it does not say). A file cut by a crash is counted up to
+    its first broken or incomplete packet. ``error`` (naming the file) when it is not a video."""
+    import av
+
+    path = Path(path)
+    c = open_video(path, error)
+    try:
+        stream = c.streams.video[0]
+        width = stream.codec_context.width or None
+        height = stream.codec_context.height or None
+        size = path.stat().st_size
+        count = 0
+        try:
+            for packet in c.demux(stream):
+                if packet.size == 0:  # the empty packet that ends demuxing
+                    continue
+                if packet.is_corrupt:
+                    break
+                pos = packet.pos
+                if pos is not None and pos >= 0 and pos + packet.size > size:
+                    break  # a packet that runs past the end of the file
+                count += 1
+        except (av.error.FFmpegError, OSError):
+            pass  # the first broken packet ends the count: what came before it is good
+    finally:
+        c.close()
+    return count, width, height
 
 
 def gray_of(frame: av.video.frame.VideoFrame) -> np.ndarray:
