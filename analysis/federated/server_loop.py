@@ -11,11 +11,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from analysis.federated.protocol import parse_reply, train_content
 from analysis.federated.strategies import Event, Update, make_strategy
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection
+
+    from flwr.serverapp import Grid
+
+    from analysis.federated.strategies import FedAsync, FedBuff
+    from analysis.federated.virtual_grid import VirtualClock
 
 
 @dataclass
@@ -52,7 +61,7 @@ class WallClock:
     def now(self) -> float:
         return time.monotonic() - self.t0
 
-    def idle(self, grid) -> None:
+    def idle(self, grid: Grid) -> None:
         time.sleep(self.poll_s)
 
 
@@ -77,7 +86,7 @@ class RunLog:
         return {"version": v, "uf1": round(sum(r[0] * r[2] for r in rows) / n, 4),
                 "uar": round(sum(r[1] * r[2] for r in rows) / n, 4), "sites_reporting": len(rows)}
 
-    def event(self, t: float, ev: Event | dict, say=None) -> None:
+    def event(self, t: float, ev: Event | dict, say: Callable[[str], None] | None = None) -> None:
         d = ev.as_dict() if isinstance(ev, Event) else dict(ev)
         d["t"] = round(float(t), 3)
         self.events.append(d)
@@ -98,8 +107,10 @@ def _nbytes(arrs) -> int:
     return int(sum(np.asarray(a).nbytes for a in arrs))
 
 
-def run_async(grid, weights, cfg: LoopConfig, sig: str, *, clock=None, on_version=None,
-              say=None, log: RunLog | None = None, on_reply=None):
+def run_async(grid: Grid, weights: list[np.ndarray], cfg: LoopConfig, sig: str, *,
+              clock: WallClock | VirtualClock | None = None, on_version: Callable[..., None] | None = None,
+              say: Callable[[str], None] | None = None, log: RunLog | None = None,
+              on_reply: Callable[[int, float], None] | None = None) -> tuple[FedBuff | FedAsync, RunLog]:
     """Run FedBuff / FedAsync until ``cfg.updates`` updates were accepted (or the deadline).
     ``on_version(version, weights, strategy, clock_t)`` is called for every new global version."""
     from flwr.app import Message
@@ -211,8 +222,8 @@ def run_async(grid, weights, cfg: LoopConfig, sig: str, *, clock=None, on_versio
     return strat, log
 
 
-def evaluate_everywhere(grid, weights, version: int, sig: str, timeout: float = 120.0, *,
-                        skip=(), late=(), grace: float = 15.0) -> dict:
+def evaluate_everywhere(grid: Grid, weights: list[np.ndarray], version: int, sig: str, timeout: float = 120.0, *,
+                        skip: Collection[int] = (), late: Collection[int] = (), grace: float = 15.0) -> dict:
     """Each site's own held-out scores for ``weights`` (site name → metrics). Refused nodes
     (``skip``) are not asked. A site that was still training when the run ended (``late``; its
     evaluation queues behind that update, and it may be a site that vanished and that Flower has not
