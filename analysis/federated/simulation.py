@@ -5,11 +5,20 @@ once is split across the sites by subject (:func:`split_config`)."""
 from __future__ import annotations
 
 import numpy as np
+from typing import TYPE_CHECKING
 
 from analysis.federated.runner import loop_config, serve
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
-def split_config(specs: list[str], n_sites: int, views, classes: str, truth=None) -> list[dict]:
+    from flwr.app import Message
+
+    from analysis.recognition.task import FeatureSet
+
+
+def split_config(specs: list[str], n_sites: int, views: Iterable[str], classes: str,
+                 truth: str | None = None) -> list[dict]:
     """Node configs for ``n_sites`` simulated sites. One spec given once is split by subject across
     the sites; otherwise each site gets one spec (``--data`` given once per site)."""
     base = {"views": ",".join(views), "classes": classes}
@@ -21,9 +30,10 @@ def split_config(specs: list[str], n_sites: int, views, classes: str, truth=None
              "num-sites": n_sites} for i in range(n_sites)]
 
 
-def simulate(specs: list[str], n_sites: int, speeds: list[float], rc: dict, *, truth=None,
-             tamper=None, outages=None, on_send=None, pooled: bool = True, quiet: bool = True,
-             test=None) -> dict:
+def simulate(specs: list[str], n_sites: int, speeds: list[float], rc: dict, *, truth: str | None = None,
+             tamper: Callable[[int, Message, Message], Message] | None = None, outages: dict | None = None,
+             on_send: Callable[[str, Message], None] | None = None, pooled: bool = True, quiet: bool = True,
+             test: FeatureSet | None = None) -> dict:
     """Run the ServerApp loop and the ClientApp in this process on a virtual clock. ``test``: a
     FeatureSet of subjects no site holds; the final and pooled models are also scored on it
     (``out["test_final"]``, ``out["test_pooled"]``)."""
