@@ -10,10 +10,17 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from acquisition.errors import DataError, FileFormatError, InputError, MexlabError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+
+    from analysis.recognition.task import FeatureSet
 
 HOLDOUT = 0.25          # share of a site's subjects kept for its own evaluation (at least one)
 
@@ -30,7 +37,8 @@ class SiteData:
         return int((np.asarray(self.train.y) >= 0).sum())
 
 
-def load_features(specs: list[str], classes: str = "3", views=("rgb", "depth"), truth=None):
+def load_features(specs: list[str], classes: str = "3", views: Iterable[str] = ("rgb", "depth"),
+                  truth: str | None = None) -> FeatureSet:
     """Dataset specs (``KIND:ROOT``, read by the recognition task) or ``features:FILE.npz`` (a
     FeatureSet saved by :func:`save_features`, e.g. by the benchmark)."""
     from analysis.recognition import task
@@ -51,7 +59,7 @@ def load_features(specs: list[str], classes: str = "3", views=("rgb", "depth"), 
                            sum((p.subjects for p in parts), []), first.class_names, first.views)
 
 
-def save_features(path, data) -> None:
+def save_features(path: str | Path, data: FeatureSet) -> None:
     import os
     import tempfile
     from pathlib import Path
@@ -64,7 +72,7 @@ def save_features(path, data) -> None:
     os.replace(tmp, path)
 
 
-def read_features(path: str, views):
+def read_features(path: str, views: Iterable[str]) -> FeatureSet:
     from analysis.recognition import task
 
     try:
@@ -86,7 +94,7 @@ def _order(subjects: list[str], seed: int) -> list[str]:
     return sorted(subjects, key=lambda s: hashlib.sha1(f"{seed}:{s}".encode()).hexdigest())
 
 
-def split_site(data, *, site_index: int | None = None, num_sites: int | None = None,
+def split_site(data: FeatureSet, *, site_index: int | None = None, num_sites: int | None = None,
                holdout: float = HOLDOUT, seed: int = 0, where: str = "site") -> SiteData:
     """This site's part of ``data`` (when one dataset is split by subject across ``num_sites``
     sites), then its held-out subjects. Raises a MexlabError when nothing usable remains."""
@@ -114,7 +122,7 @@ def split_site(data, *, site_index: int | None = None, num_sites: int | None = N
                     tuple(data.views))
 
 
-def model_signature(weights: list[np.ndarray], class_names, views) -> str:
+def model_signature(weights: list[np.ndarray], class_names: Iterable[str], views: Iterable[str]) -> str:
     """Short fingerprint of the model's architecture (array shapes), classes and views."""
     h = hashlib.sha1()
     h.update(repr([tuple(np.shape(w)) for w in weights]).encode())
@@ -123,14 +131,15 @@ def model_signature(weights: list[np.ndarray], class_names, views) -> str:
     return h.hexdigest()[:12]
 
 
-def initial_weights(n_classes: int, views, seed: int = 0) -> list[np.ndarray]:
+def initial_weights(n_classes: int, views: Iterable[str], seed: int = 0) -> list[np.ndarray]:
     from analysis.recognition import task
 
     return [np.asarray(w, dtype=np.float32) for w in task.get_weights(task.new_model(n_classes, tuple(views), seed))]
 
 
 def local_train(sd: SiteData, weights: list[np.ndarray], *, epochs: int, lr: float, seed: int,
-                batch_size: int = 32, clip: float | None = None, noise: float = 0.0):
+                batch_size: int = 32, clip: float | None = None, noise: float = 0.0
+                ) -> tuple[list[np.ndarray], dict]:
     """Train from ``weights`` on the site's training subjects. Returns (delta, metrics) where the
     metrics include the received version's scores on the site's held-out subjects."""
     from analysis.federated.privacy import clip_and_noise
