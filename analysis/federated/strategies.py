@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -203,7 +204,7 @@ class FedAsync(_Base):
         return self._log(Event("merged", u.site, self.version, staleness=tau, weight=alpha_t))
 
 
-def make_strategy(name: str, weights: Weights, **kw):
+def make_strategy(name: str, weights: Weights, **kw: Any) -> FedBuff | FedAsync:
     """FedBuff or FedAsync by name (FedAvg is Flower's own, run by the server loop)."""
     if name == "fedbuff":
         return FedBuff(weights, **{k: v for k, v in kw.items() if k in ("k", "a", "tau_max", "server_lr",
@@ -217,5 +218,5 @@ def nbytes(arrays: Weights) -> int:
     return int(sum(np.asarray(a).nbytes for a in arrays))
 
 
-def is_finite_number(v) -> bool:
+def is_finite_number(v: object) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
