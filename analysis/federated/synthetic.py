@@ -10,11 +10,17 @@ it says nothing about micro-expressions.
 from __future__ import annotations
 
 import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from analysis.recognition.task import FeatureSet
 
 
-def make(n_subjects: int, per_subject: int = 12, views=("rgb", "depth"), n_classes: int = 3,
+def make(n_subjects: int, per_subject: int = 12, views: Iterable[str] = ("rgb", "depth"), n_classes: int = 3,
          seed: int = 0, motion: list[float] | None = None, prefix: str = "sub",
-         signal: float = 1.2, label_noise: float = 0.0, shift: int = 0):
+         signal: float = 1.2, label_noise: float = 0.0, shift: int = 0) -> FeatureSet:
     """``signal``: the class pattern's amplitude; ``label_noise``: share of samples whose label is
     drawn at random; ``shift``: each subject's pattern is moved by up to this many pixels."""
     from analysis.recognition.task import FeatureSet
