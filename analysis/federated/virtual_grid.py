@@ -11,10 +11,16 @@ its heartbeat) and a reply can be passed through ``tamper`` (tests inject NaN, w
 from __future__ import annotations
 
 import heapq
+from typing import TYPE_CHECKING
 from uuid import uuid4
 
 from flwr.app import Context, Error, Message, RecordDict
 from flwr.serverapp import Grid
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from flwr.supercore.run import Run
 
 SAMPLES_PER_S = 100.0         # virtual throughput of a speed-1 site (sample-epochs per second)
 
@@ -27,7 +33,7 @@ class VirtualClock:
     def now(self) -> float:
         return self.t
 
-    def idle(self, grid) -> None:
+    def idle(self, grid: VirtualGrid) -> None:
         nxt = grid.next_arrival()
         self.t = max(self.t, nxt) if nxt is not None else self.t + 1.0
 
@@ -55,14 +61,15 @@ class VirtualGrid(Grid):
                 setattr(TaskIdentity, attr, 1 if attr == "_run_id" else 0)
 
     # -- Grid API ---------------------------------------------------------------------------
-    def set_run(self, run) -> None:
+    def set_run(self, run: Run) -> None:
         self._run = run
 
     @property
-    def run(self):
+    def run(self) -> Run:
         return self._run
 
-    def create_message(self, content, message_type, dst_node_id, group_id, ttl=None):
+    def create_message(self, content: RecordDict, message_type: str, dst_node_id: int, group_id: str,
+                       ttl: float | None = None) -> Message:
         return Message(content, dst_node_id, message_type, ttl=ttl, group_id=group_id)
 
     def _offline(self, node: int, t0: float, t1: float) -> float | None:
@@ -73,11 +80,11 @@ class VirtualGrid(Grid):
                 return max(a, t0)
         return None
 
-    def get_node_ids(self):
+    def get_node_ids(self) -> list[int]:
         t = self.clock.now()
         return [n for n in self.nodes if self._offline(n, t, t + 1e-9) is None]
 
-    def push_messages(self, messages):
+    def push_messages(self, messages: Iterable[Message]) -> list[str]:
         ids = []
         for msg in messages:
             mid = str(uuid4())
@@ -105,7 +112,7 @@ class VirtualGrid(Grid):
             ids.append(mid)
         return ids
 
-    def pull_messages(self, message_ids):
+    def pull_messages(self, message_ids: Iterable[str]) -> list[Message]:
         want = set(message_ids)
         while self.queue and self.queue[0][0] <= self.clock.now() + 1e-12:
             _, _, mid, reply = heapq.heappop(self.queue)
@@ -113,7 +120,7 @@ class VirtualGrid(Grid):
         out = [self.ready.pop(m) for m in list(self.ready) if m in want]
         return out
 
-    def send_and_receive(self, messages, *, timeout=None):
+    def send_and_receive(self, messages: Iterable[Message], *, timeout: float | None = None) -> list[Message]:
         ids = list(self.push_messages(messages))
         got = []
         while len(got) < len(ids):
@@ -125,5 +132,5 @@ class VirtualGrid(Grid):
                 self.clock.t = max(self.clock.t, nxt)
         return got
 
-    def next_arrival(self):
+    def next_arrival(self) -> float | None:
         return self.queue[0][0] if self.queue else None
