@@ -16,8 +16,14 @@ from __future__ import annotations
 import threading
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from analysis.federated import site as site_mod
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import numpy as np
 
 _SITES: dict = {}          # node config → SiteData or the error text (kept for the process's life)
 _SIGS: dict = {}           # id(SiteData) → this site's model signature
@@ -25,7 +31,7 @@ _LOCK = threading.Lock()
 WORKER_KEYS = ("worker", "worker-key-file")
 
 
-def node_site(node_config) -> tuple[str, object]:
+def node_site(node_config: Mapping[str, Any]) -> tuple[str, object]:
     """(site name, SiteData or the MexlabError message) for this SuperNode's node config."""
     cfg = {k: node_config[k] for k in sorted(node_config) if k not in WORKER_KEYS}
     key = repr(cfg)
@@ -44,7 +50,7 @@ def node_site(node_config) -> tuple[str, object]:
     return name, _SITES[key]
 
 
-def answer(node_config, weights, conf: dict, training: bool) -> dict:
+def answer(node_config: Mapping[str, Any], weights: list[np.ndarray], conf: dict, training: bool) -> dict:
     """The site's reply as plain values: name, sig, delta (or None), metrics (or None), error (a
     code of protocol.ERROR_CODES), detail (for the site's own status only, never sent)."""
     name, sd = node_site(node_config)
@@ -77,7 +83,7 @@ def answer(node_config, weights, conf: dict, training: bool) -> dict:
             "detail": f"ok: trained from version {version} on {m['num-examples']} samples"}
 
 
-def ask(node_config, weights, conf: dict, training: bool) -> dict | None:
+def ask(node_config: Mapping[str, Any], weights: list[np.ndarray], conf: dict, training: bool) -> dict | None:
     """The worker's answer, or None when this site has no worker or it does not answer (the caller
     then answers itself)."""
     path, key_file = node_config.get("worker"), node_config.get("worker-key-file")
