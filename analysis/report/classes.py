@@ -14,6 +14,12 @@ import json
 from acquisition.session_read.names import RECOGNITION_FILE
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from analysis.session_data import SessionData
 
 NO_PROTOCOL = "(no protocol)"
 
@@ -45,7 +51,7 @@ def read_recognition(folder: Path) -> dict | None:
     return d
 
 
-def class_counts(sessions) -> ClassCounts:
+def class_counts(sessions: Iterable[SessionData]) -> ClassCounts:
     """``sessions``: objects with ``folder``, ``label`` and ``protocol`` (analysis.session_data
     sessions; a session read from a bare XDF file has no folder and is listed as missing)."""
     out = ClassCounts()
