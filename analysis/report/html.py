@@ -13,12 +13,15 @@ import html
 import math
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from acquisition.errors import OutputError
 from acquisition.session_read.names import GROUND_TRUTH_NAME
 from analysis.report import plots
 from analysis.stats import MEASURES
+
+if TYPE_CHECKING:
+    from analysis.study import StudyResult
 
 CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px auto;max-width:1180px;
@@ -197,7 +200,7 @@ def _classes_section(study) -> str:
     return "\n".join(parts)
 
 
-def render_report(study, title: str | None = None,
+def render_report(study: StudyResult, title: str | None = None,
                   progress: Callable[[str], None] | None = None) -> str:
     """The report of a :class:`analysis.study.StudyResult` as an HTML string."""
     say = progress or (lambda _m: None)
@@ -226,7 +229,7 @@ def render_report(study, title: str | None = None,
     return "\n".join(parts)
 
 
-def write_report(study, out: Path | str, *, title: str | None = None,
+def write_report(study: StudyResult, out: Path | str, *, title: str | None = None,
                  progress: Callable[[str], None] | None = None) -> Path:
     """Render and write the report; OutputError when the file cannot be written."""
     out = Path(out)
