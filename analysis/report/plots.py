@@ -9,11 +9,20 @@ from __future__ import annotations
 import io
 import math
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from analysis.stats import MEASURES
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import pandas as pd
+
+    from analysis.stats import Correlation
+    from analysis.study import SessionResult, StudyResult
 
 ME_COLOURS = {"micro": "#d62728", "macro": "#ff7f0e"}
 PALETTE = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
@@ -33,7 +42,7 @@ def _colours(names) -> dict:
     return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(sorted({str(n) for n in names}))}
 
 
-def timeline_figure(sr, width: float = 11.0) -> Figure:
+def timeline_figure(sr: SessionResult, width: float = 11.0) -> Figure:
     """One session on one time axis: markers, conditions and MEs; heart rate; EDA; EMG envelopes."""
     pa, data = sr.physio, sr.session
     t0 = data.start
@@ -122,7 +131,7 @@ def _ci95(values: np.ndarray) -> float:
     return float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n))
 
 
-def group_figure(table, by: str, measures=None, cols: int = 4) -> Figure | None:
+def group_figure(table: pd.DataFrame, by: str, measures: Sequence[str] | None = None, cols: int = 4) -> Figure | None:
     """Per-group means with 95 % CIs (t) of every measure, participants as points (joined if paired)."""
     measures = [m for m in (measures or MEASURES) if np.isfinite(table[m].astype(float)).any()]
     if not measures:
@@ -163,7 +172,8 @@ def group_figure(table, by: str, measures=None, cols: int = 4) -> Figure | None:
     return fig
 
 
-def event_locked_figure(study, window=(-3.0, 10.0), step: float = 0.25) -> Figure | None:
+def event_locked_figure(study: StudyResult, window: tuple[float, float] = (-3.0, 10.0),
+                        step: float = 0.25) -> Figure | None:
     """Mean heart-rate change (± 95 % CI over events) after stimuli and after MEs, per group."""
     grid = np.arange(window[0], window[1] + 1e-9, step)
     curves: dict[tuple[str, str], list[np.ndarray]] = {}
@@ -210,7 +220,7 @@ def event_locked_figure(study, window=(-3.0, 10.0), step: float = 0.25) -> Figur
     return fig
 
 
-def correlation_figure(table, correlations, cols: int = 4) -> Figure | None:
+def correlation_figure(table: pd.DataFrame, correlations: list[Correlation], cols: int = 4) -> Figure | None:
     """Scatter plots of the correlations (with their least-squares line, r and 95 % CI)."""
     if not correlations:
         return None
