@@ -7,9 +7,14 @@ reads samples through here.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from acquisition.errors import InputError
 from analysis.datasets.classes import Scheme, get_scheme
 from analysis.datasets.sample import DatasetRead, FrameSource, Sample
+
+if TYPE_CHECKING:
+    from acquisition.catalog import Catalog
 
 KINDS = ("casme2", "samm", "smic", "casme3", "mexlab")
 
@@ -29,7 +34,8 @@ def parse_spec(spec: str) -> tuple[str, list[str]]:
 
 
 def read_spec(spec: str, classes: str | Scheme = "3", *, truth: str | None = None,
-              coder: str | None = None, include_macro: bool = False, catalog=None) -> DatasetRead:
+              coder: str | None = None, include_macro: bool = False,
+              catalog: Catalog | str | None = None) -> DatasetRead:
     scheme = classes if isinstance(classes, Scheme) else get_scheme(classes)
     kind, roots = parse_spec(spec)
     if kind == "mexlab":
