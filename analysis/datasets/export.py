@@ -17,6 +17,7 @@ import shutil
 import string
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,6 +26,9 @@ from acquisition.session_read.names import SIDECAR
 from analysis.datasets.casme3 import SHEET
 from analysis.datasets.classes import Scheme, get_scheme
 from analysis.datasets.sample import DatasetRead, read_frames
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 HEADER = ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion",
           "Expression type"]
@@ -39,7 +43,7 @@ def _letters(k: int) -> str:
     return s
 
 
-def export_casme3(res: DatasetRead, out: Path, progress=None) -> dict:
+def export_casme3(res: DatasetRead, out: Path, progress: Callable[[int, int, str], None] | None = None) -> dict:
     import cv2
     import openpyxl
 
