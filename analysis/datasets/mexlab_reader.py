@@ -14,11 +14,15 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from acquisition.errors import FileFormatError, InputError, NotFoundError
 from acquisition.session_read.names import DEPTH_NAME, GROUND_TRUTH_NAME, RGB_NAME, SIDECAR
 from analysis.datasets.classes import Scheme, rig_emotion
 from analysis.datasets.sample import DatasetRead, FrameSource, Sample
+
+if TYPE_CHECKING:
+    from acquisition.catalog import Catalog
 
 TRUTHS = ("annotations", "rig")
 
@@ -92,7 +96,7 @@ def _coded_rows(folder: Path, meta: dict, coder: str | None, store) -> tuple[lis
 
 
 def read(paths: list[str], scheme: Scheme, *, truth: str | None = None, coder: str | None = None,
-         catalog=None, include_macro: bool = False) -> DatasetRead:
+         catalog: Catalog | str | None = None, include_macro: bool = False) -> DatasetRead:
     if truth not in (None, "annotations", "rig"):
         raise InputError(f"--truth {truth!r}: expected 'rig' (or nothing, for the annotations)")
     sessions = find_sessions(paths)
