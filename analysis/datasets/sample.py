@@ -15,10 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from acquisition.errors import FileFormatError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,7 @@ def read_image(path: str | Path, *, depth: bool = False) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
-def read_frames(src: FrameSource, frames, *, depth: bool = False) -> dict[int, np.ndarray]:
+def read_frames(src: FrameSource, frames: Iterable[int], *, depth: bool = False) -> dict[int, np.ndarray]:
     """Frames ``frames`` of ``src`` (RGB uint8, or raw uint16 depth); absent ones are left out."""
     want = sorted(set(int(k) for k in frames))
     if src.files is not None:
