@@ -16,7 +16,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 _NUM = re.compile(r"(\d+)$")
 
 
-def norm(name) -> str:
+def norm(name: object) -> str:
     return re.sub(r"[^a-z0-9]", "", str(name or "").lower())
 
 
