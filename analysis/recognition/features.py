@@ -20,11 +20,15 @@ files read and by :data:`PARAMS`.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from acquisition.errors import InputError
 from acquisition.session_read.names import SIDECAR
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 VIEWS = ("rgb", "diff", "depth")
 CROP = 112
@@ -135,7 +139,8 @@ def _session_meta(sample) -> dict | None:
         return None
 
 
-def compute(samples: list, *, progress=None) -> tuple[list[dict | None], list[str]]:
+def compute(samples: list, *, progress: Callable[[int, int], None] | None = None
+            ) -> tuple[list[dict | None], list[str]]:
     """Per sample: ``{view: (C, GRID, GRID) float32}`` (``depth`` only where the sample has depth),
     or None with a problem saying why."""
     from analysis import features_cache as fc
@@ -204,7 +209,7 @@ def compute(samples: list, *, progress=None) -> tuple[list[dict | None], list[st
     return out, problems
 
 
-def check_views(views) -> tuple[str, ...]:
+def check_views(views: Iterable[str]) -> tuple[str, ...]:
     views = tuple(views)
     bad = [v for v in views if v not in VIEWS]
     if bad or not views:
