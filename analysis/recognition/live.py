@@ -13,10 +13,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from acquisition.errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 @dataclass
@@ -40,7 +44,7 @@ class FrameRing:
         self.n, self.margin = int(n), float(margin)
         self._frames: OrderedDict[int, tuple[np.ndarray, int, int]] = OrderedDict()
 
-    def push(self, index: int, image: np.ndarray, box) -> None:
+    def push(self, index: int, image: np.ndarray, box: Sequence[float] | np.ndarray | None) -> None:
         h, w = image.shape[:2]
         if box is None:
             x0, y0, x1, y1 = 0, 0, w, h
