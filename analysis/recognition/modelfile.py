@@ -16,10 +16,16 @@ import os
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from acquisition.errors import FileFormatError, InputError, MexlabError, NotFoundError, OutputError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from analysis.recognition.nets import MultiViewNet
 
 FORMAT = "mexlab-recognition-model/1"
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "recognition_default.safetensors"
@@ -42,7 +48,7 @@ def tensors_sha256(arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def file_sha256(path) -> str:
+def file_sha256(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -50,7 +56,7 @@ def file_sha256(path) -> str:
     return h.hexdigest()
 
 
-def save(path, model, meta: dict) -> dict:
+def save(path: str | Path, model: nn.Module, meta: dict) -> dict:
     """Write ``model`` with ``meta`` (temp file + rename). Returns the metadata written."""
     from safetensors.numpy import save_file
 
@@ -81,7 +87,7 @@ def save(path, model, meta: dict) -> dict:
     return full
 
 
-def read_meta(path) -> tuple[dict, dict[str, np.ndarray]]:
+def read_meta(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
     """The metadata and tensors of a model file, checked (format, feature version, checksum)."""
     from safetensors import safe_open
 
@@ -116,7 +122,7 @@ def read_meta(path) -> tuple[dict, dict[str, np.ndarray]]:
     return meta, arrays
 
 
-def load(path):
+def load(path: str | Path) -> tuple[MultiViewNet, dict]:
     """``(model, meta)`` from a model file; refused with a message when anything does not fit."""
     from analysis.recognition.task import new_model, set_weights
 
@@ -178,7 +184,7 @@ def default_model() -> Path:
     return p
 
 
-def set_default_model(path) -> dict | None:
+def set_default_model(path: str | Path | None) -> dict | None:
     """Make ``path`` (checked: a loadable model) the default; ``None`` goes back to the shipped
     model. Written by temp file + rename."""
     f = _choice_file()
