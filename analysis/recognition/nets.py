@@ -26,7 +26,7 @@ class Encoder(nn.Module):
             nn.Conv2d(2 * w, 4 * w, 3, padding=1), nn.BatchNorm2d(4 * w), nn.ReLU(),
             nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(16 * w, emb))
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
 
@@ -44,7 +44,7 @@ class MultiViewNet(nn.Module):
     def embed(self, x: dict) -> dict:
         return {v: self.encoders[v](x[v]) for v in self.views}
 
-    def forward(self, x: dict):
+    def forward(self, x: dict) -> torch.Tensor:
         e = self.embed(x)
         return self.head(self.drop(torch.cat([e[v] for v in self.views], dim=1)))
 
