@@ -14,10 +14,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from acquisition.errors import DataError, InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from analysis.recognition.nets import MultiViewNet
+    from analysis.recognition.task import FeatureSet
 
 
 @dataclass
@@ -66,7 +73,7 @@ def thin_labels(y: np.ndarray, idx: np.ndarray, fraction: float, seed: int) -> n
     return np.array(sorted(keep), np.int64)
 
 
-def check_data(data) -> None:
+def check_data(data: FeatureSet) -> None:
     lab = data.y >= 0
     subjects = sorted(set(np.asarray(data.subjects)[lab].tolist()))
     if len(subjects) < 2:
@@ -80,7 +87,9 @@ def check_data(data) -> None:
                           f"choose another class scheme or a mapping file")
 
 
-def fit(data, cfg: Config, train_idx, unlabelled_extra=None, *, progress=None, stop=None):
+def fit(data: FeatureSet, cfg: Config, train_idx: np.ndarray, unlabelled_extra: np.ndarray | None = None, *,
+        progress: Callable[..., None] | None = None, stop: Callable[[], bool] | None = None
+        ) -> tuple[MultiViewNet, dict]:
     """Pretrain (optional) and train one model on ``train_idx`` of ``data``; returns the model and
     the training records."""
     from analysis.recognition import task as T
@@ -107,7 +116,8 @@ def fit(data, cfg: Config, train_idx, unlabelled_extra=None, *, progress=None, s
     return model, rec
 
 
-def loso(data, cfg: Config, *, progress=None, stop=None) -> dict:
+def loso(data: FeatureSet, cfg: Config, *, progress: Callable[[str], None] | None = None,
+         stop: Callable[[], bool] | None = None) -> dict:
     """Pooled LOSO metrics (see the module docstring). ``progress(msg)`` gets one line per fold
     with an ETA; ``stop()`` → True ends early (the folds done so far are not reported)."""
     from analysis.evaluation import loso_splits
