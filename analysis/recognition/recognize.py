@@ -14,11 +14,15 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from acquisition.errors import InputError, OutputError
 from acquisition.session_read.names import RECOGNITION_FILE, SPOTTING_FILE
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def _intervals(inp, progress=None) -> list[dict]:
@@ -32,7 +36,8 @@ def _intervals(inp, progress=None) -> list[dict]:
     return spot(inp.path, progress=progress).intervals
 
 
-def recognize(path, model_path=None, *, progress=None) -> dict:
+def recognize(path: str | Path, model_path: str | Path | None = None, *,
+              progress: Callable[[int, int, str], None] | None = None) -> dict:
     from analysis.datasets.sample import FrameSource, Sample
     from analysis.recognition import modelfile
     from analysis.recognition.features import compute
