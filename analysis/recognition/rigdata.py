@@ -28,6 +28,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,12 +37,15 @@ from analysis.datasets.casme3 import SHEET
 from analysis.datasets.classes import rig_emotion
 from analysis.datasets.export import HEADER
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 FPS = 30.0
 
 
-def make_rig_release(out, *, split: str = "tuning", n_subjects: int = 12, per_subject: int = 30,
+def make_rig_release(out: str | Path, *, split: str = "tuning", n_subjects: int = 12, per_subject: int = 30,
                      size: tuple[int, int] = (640, 480), seed: int = 0, start: int = 0,
-                     noise: float = 1.0, progress=None) -> dict:
+                     noise: float = 1.0, progress: Callable[[int, int, str], None] | None = None) -> dict:
     import cv2
     import openpyxl
 
