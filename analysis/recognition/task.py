@@ -16,10 +16,17 @@ torch is imported inside the functions only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from acquisition.errors import DataError, FileFormatError, InputError
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from torch import nn
+
+    from analysis.recognition.nets import MultiViewNet
 
 TEMPERATURE = 0.1
 DEFAULT_WIDTH = 16
@@ -56,7 +63,7 @@ class FeatureSet:
         return int(len(self.y))
 
 
-def subset(data: FeatureSet, idx) -> FeatureSet:
+def subset(data: FeatureSet, idx: ArrayLike) -> FeatureSet:
     idx = np.asarray(idx)
     if idx.dtype == bool:
         idx = np.nonzero(idx)[0]
@@ -69,7 +76,7 @@ def subset(data: FeatureSet, idx) -> FeatureSet:
 
 def load_dataset(specs: list[str], classes: str = "3", views: tuple[str, ...] = ("rgb", "depth"),
                  *, truth: str | None = None, coder: str | None = None,
-                 include_unlabelled: bool = False, progress=None) -> FeatureSet:
+                 include_unlabelled: bool = False, progress: Callable[[int, int], None] | None = None) -> FeatureSet:
     """Read every spec, keep the samples the class scheme keeps, compute (or load) their features.
 
     ``truth="rig"`` labels mexlab sessions from the simulated rig's ground truth. With
@@ -119,7 +126,7 @@ def load_dataset(specs: list[str], classes: str = "3", views: tuple[str, ...] = 
     return FeatureSet(x, y, subj, cls, views, [s.key for s, _ in rows], problems, summary)
 
 
-def new_model(n_classes: int, views: tuple[str, ...], seed: int = 0, width: int = DEFAULT_WIDTH):
+def new_model(n_classes: int, views: tuple[str, ...], seed: int = 0, width: int = DEFAULT_WIDTH) -> MultiViewNet:
     import torch
 
     from analysis.recognition.features import CHANNELS, check_views
@@ -130,11 +137,11 @@ def new_model(n_classes: int, views: tuple[str, ...], seed: int = 0, width: int 
     return MultiViewNet(int(n_classes), views, CHANNELS, width=width)
 
 
-def get_weights(model) -> list[np.ndarray]:
+def get_weights(model: nn.Module) -> list[np.ndarray]:
     return [t.detach().cpu().numpy().copy() for t in model.state_dict().values()]
 
 
-def set_weights(model, weights: list[np.ndarray]) -> None:
+def set_weights(model: nn.Module, weights: list[np.ndarray]) -> None:
     import torch
 
     sd = model.state_dict()
@@ -280,7 +287,7 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str]) -> d
             "confusion": {"labels": list(class_names), "matrix": conf}}
 
 
-def evaluate(model, data: FeatureSet) -> dict:
+def evaluate(model: MultiViewNet, data: FeatureSet) -> dict:
     lab = np.nonzero(data.y >= 0)[0]
     if len(lab) == 0:
         raise DataError("evaluation: no labelled sample")
@@ -288,22 +295,22 @@ def evaluate(model, data: FeatureSet) -> dict:
     return metrics(data.y[lab], pred, data.class_names)
 
 
-def train(model, data: FeatureSet, epochs: int, lr: float, seed: int = 0, batch_size: int = 32,
-          **kw) -> dict:
+def train(model: MultiViewNet, data: FeatureSet, epochs: int, lr: float, seed: int = 0, batch_size: int = 32,
+          **kw: Any) -> dict:
     """Supervised training for a fixed number of epochs (class-balanced cross-entropy, Adam).
     Samples with ``y < 0`` (unlabelled) are skipped. Returns ``{"loss", "n", "epochs"}``."""
     with _threads():
         return _train(model, data, epochs, lr, seed, batch_size, **kw)
 
 
-def pretrain_mvcl(model, data: FeatureSet, epochs: int, lr: float, seed: int = 0,
-                  batch_size: int = 64, temperature: float = TEMPERATURE, **kw) -> dict:
+def pretrain_mvcl(model: MultiViewNet, data: FeatureSet, epochs: int, lr: float, seed: int = 0,
+                  batch_size: int = 64, temperature: float = TEMPERATURE, **kw: Any) -> dict:
     """MvCL pretraining (symmetric InfoNCE between each pair of views, labels unused)."""
     with _threads():
         return _pretrain_mvcl(model, data, epochs, lr, seed, batch_size, temperature, **kw)
 
 
-def predict_proba(model, data: FeatureSet) -> np.ndarray:
+def predict_proba(model: MultiViewNet, data: FeatureSet) -> np.ndarray:
     """Class probabilities (N × classes)."""
     with _threads():
         return _predict_proba(model, data)
