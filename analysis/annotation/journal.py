@@ -115,7 +115,7 @@ class TypedText:
     keystroke is journaled first; the notes are saved to the event they were typed for, even when
     another event is selected by then; a field the catalog holds is marked saved in the journal."""
 
-    def __init__(self, journal: Journal, coding):
+    def __init__(self, journal: Journal, coding: Coding):
         self.journal, self.coding = journal, coding
         self.notes_uid: str | None = None       # the event whose notes await their save
 
