@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -155,7 +155,8 @@ class Coding:
     (autosave). ``fps`` derives micro/macro types.
     """
 
-    def __init__(self, coder: str, fps: float, events=(), on_change=None):
+    def __init__(self, coder: str, fps: float, events: Iterable[Event] = (),
+                 on_change: Callable[[Event | None, Event | None], Event | None] | None = None):
         self.coder, self.fps = coder, float(fps)
         self.events: dict[str, Event] = {e.uid: e for e in events}
         self.on_change = on_change
