@@ -18,8 +18,9 @@ from flwr.app import Context, Error, Message, RecordDict
 from flwr.serverapp import Grid
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
+    from flwr.clientapp import ClientApp
     from flwr.supercore.run import Run
 
 SAMPLES_PER_S = 100.0         # virtual throughput of a speed-1 site (sample-epochs per second)
@@ -39,8 +40,9 @@ class VirtualClock:
 
 
 class VirtualGrid(Grid):
-    def __init__(self, client_app, node_configs: list[dict], speeds: list[float], clock: VirtualClock,
-                 *, outages: dict | None = None, tamper=None, on_send=None):
+    def __init__(self, client_app: ClientApp, node_configs: list[dict], speeds: list[float], clock: VirtualClock,
+                 *, outages: dict | None = None, tamper: Callable[[int, Message, Message], Message] | None = None,
+                 on_send: Callable[[str, Message], None] | None = None):
         self.app = client_app
         self.clock = clock
         self.nodes = {1000 + i: (dict(c), float(s)) for i, (c, s) in enumerate(zip(node_configs, speeds))}
