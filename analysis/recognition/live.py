@@ -78,7 +78,7 @@ class FrameRing:
 class LiveRecognizer:
     """A recognition model and a face tracker, ready to classify onset/apex pairs."""
 
-    def __init__(self, model_path=None):
+    def __init__(self, model_path: str | Path | None = None):
         from analysis.face.landmarker import FaceTracker
         from analysis.recognition import modelfile
 
