@@ -23,6 +23,8 @@ import numpy as np
 from acquisition.errors import DataError, FileFormatError, InputError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from numpy.typing import ArrayLike
     from torch import nn
 
