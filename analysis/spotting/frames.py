@@ -12,12 +12,16 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from analysis.face.landmarker import BLENDSHAPE_NAMES, FaceTracker
 from analysis.spotting import regions as R
 from analysis.spotting.flow import N_GLOBAL, FlowEstimator
+
+if TYPE_CHECKING:
+    from analysis.face.depth import DepthMapper
 
 N_REG = len(R.REGION_NAMES)
 
@@ -71,7 +75,7 @@ class FrameProcessor:
     """
 
     def __init__(self, *, stride: int = 3, crop: int = 128, max_side: int = 640,
-                 depth_mapper=None, threaded: bool = True, lag: int | None = None):
+                 depth_mapper: DepthMapper | None = None, threaded: bool = True, lag: int | None = None):
         self.stride = max(1, int(stride))
         self.lag = self.stride if lag is None else max(0, int(lag))
         self.flow = FlowEstimator(crop)
