@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -30,6 +31,9 @@ import numpy as np
 from analysis.spotting.detect import iou
 from analysis.spotting.features import Features
 from analysis.spotting.frames import FrameProcessor, RecordArrays
+
+if TYPE_CHECKING:
+    from analysis.spotting.pipeline import SpotParams
 
 
 @dataclass
@@ -65,7 +69,8 @@ class LiveStats:
 class StreamingSpotter:
     def __init__(self, fps: float, *, stride: int = 3, crop: int = 128, window_s: float = 8.0,
                  check_s: float = 0.1, confirm_s: float = 0.1, min_history_s: float = 2.0,
-                 interference: bool = True, thumb: int = 96, params=None, max_side: int = 640):
+                 interference: bool = True, thumb: int = 96, params: SpotParams | None = None,
+                 max_side: int = 640):
         from analysis.spotting.pipeline import SpotParams
 
         if not fps or fps <= 0:
