@@ -11,7 +11,7 @@ Order of work (see docs/architecture.md):
    sample per muxed frame; every second the sidecar is rewritten with the counts so far.
 4. ``stop``: stop the camera and rig, drain the encoders, let LabRecorder pull its last chunk, stop it,
    write ground truth (rig) and mark the sidecar complete. The catalog is the caller's
-   (:class:`app.recording.Recording` registers the session).
+   (:class:`app.services.recording.Recording` registers the session).
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ def _run(args) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.gui.main_window import MainWindow
-    from app.settings import Settings
+    from app.services.settings import Settings
 
     app = QApplication.instance() or QApplication([])
     if args.encoders == "thread":

@@ -66,8 +66,8 @@ def child(folder: Path, clips: int) -> None:
     from PySide6.QtWidgets import QApplication
 
     from acquisition.outlets import MarkerOutlet
-    from app.protocol_display import ParticipantDisplay
-    from app.protocol_run import ProtocolRun
+    from app.gui.protocol.display import ParticipantDisplay
+    from app.gui.protocol.run import ProtocolRun
     from protocols.loader import load_protocol
     from protocols.plan import build_plan
 

@@ -64,7 +64,7 @@ def from_app() -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.gui.main_window import MainWindow
-    from app.settings import Settings
+    from app.services.settings import Settings
 
     app = QApplication.instance() or QApplication([])
 

@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import QThreadPool
 
 from app.gui.workspaces.analyze import PLACEHOLDER, AnalyzeWorkspace, face_crop
-from app.settings import Settings
+from app.services.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 

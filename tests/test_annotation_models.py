@@ -17,7 +17,7 @@ from analysis.annotation.journal import Journal, TypedText
 from analysis.annotation.model import Coding, Event
 from analysis.annotation.track_set import TrackWindow, load_tracks
 from analysis.annotation.workspace_model import AnnotateModel, frame_of
-from app.state import SessionsState, session_cells
+from app.services.state import SessionsState, session_cells
 from tests.helpers_session import make_session
 
 SPOT = [{"onset": 30, "apex": 35, "offset": 40, "type": "micro", "score": 0.8, "aus": ["AU12"]}]

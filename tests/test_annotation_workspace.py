@@ -276,7 +276,7 @@ def test_notes_typed_before_a_crash_are_not_lost(qtbot, session_dir, tmp_path):
 
 
 def test_bad_user_shortcuts_are_named_and_defaults_kept(capsys):
-    from app.settings import Settings
+    from app.services.settings import Settings
 
     st = Settings.load()
     st.shortcuts = {"annotate.apex": "Foo+", "annotate.nothing": "X", "annotate.accept": "R"}

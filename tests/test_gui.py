@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from app.settings import Settings
+from app.services.settings import Settings
 from tests.screens import save_screenshot
 
 pytestmark = [pytest.mark.lsl]
@@ -142,7 +142,7 @@ def test_closing_while_recording_asks_then_stops_cleanly(qtbot, window):
 
 def test_delete_asks_and_keeps_files_unless_told(qtbot, window, tmp_path):
     from acquisition.sources import RecordConfig
-    from app.recording import Recording  # the recording, registered in the catalog by its caller
+    from app.services.recording import Recording  # the recording, registered in the catalog by its caller
 
     rec = Recording(RecordConfig(out=tmp_path / "s1", source="simulate", duration=1.0, no_camera=True))
     rec.prepare()

@@ -18,7 +18,7 @@ from acquisition.realsense.modes import Mode
 from acquisition.recorder import Recorder
 from acquisition.sim.camera_file import write_camera_file
 from acquisition.sources import RecordConfig
-from app.live_spotting import LiveSpotting, load_spotter
+from app.services.live_spotting import LiveSpotting, load_spotter
 
 N = 345
 

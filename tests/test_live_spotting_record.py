@@ -17,7 +17,7 @@ import pyxdf
 
 from acquisition.recorder import Recorder
 from acquisition.sources import RecordConfig
-from app.live_spotting import LiveSpotting, load_spotter
+from app.services.live_spotting import LiveSpotting, load_spotter
 
 pytestmark = [pytest.mark.rig, pytest.mark.labrecorder, pytest.mark.face_model]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import Settings
+from app.services.settings import Settings
 
 pytestmark = [pytest.mark.lsl, pytest.mark.rig]
 

@@ -13,9 +13,9 @@ import pytest
 from PySide6.QtCore import Qt
 
 from acquisition.outlets import MarkerOutlet
-from app.protocol_display import ParticipantDisplay
-from app.protocol_panel import ProtocolPanel
-from app.protocol_run import ProtocolRun
+from app.gui.protocol.display import ParticipantDisplay
+from app.gui.protocol.panel import ProtocolPanel
+from app.gui.protocol.run import ProtocolRun
 from protocols.loader import load_protocol
 from protocols.plan import build_plan
 from protocols.runlog import read_log

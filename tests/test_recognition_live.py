@@ -71,7 +71,7 @@ class _Recorder:
 def test_live_flags_carry_the_recognised_class():
     from acquisition.sim.identities import make_identity
     from acquisition.sim.schedule import FacialEvent, Schedule
-    from app.live_spotting import LiveSpotting, load_recognizer
+    from app.services.live_spotting import LiveSpotting, load_recognizer
 
     fps, n = 30.0, 150
     ev = FacialEvent("micro", 75, 80, 86, ("AU1", "AU2"), 3.5, True)
@@ -112,7 +112,7 @@ def test_a_recording_s_live_flags_carry_classes(tmp_path):
     from acquisition.sim.camera_file import write_camera_file
     from acquisition.sources import RecordConfig
     from analysis.datasets.classes import rig_emotion
-    from app.live_spotting import LiveSpotting, load_spotter
+    from app.services.live_spotting import LiveSpotting, load_spotter
 
     n = 345
     db3 = tmp_path / "rig.db3"

@@ -35,7 +35,7 @@ def env(tmp_path, monkeypatch):
 
 
 def test_models_state_lists_sets_and_refuses(env, tmp_path):
-    from app.models_state import COLUMNS, ModelsState
+    from app.services.models_state import COLUMNS, ModelsState
 
     url, (p1, p2) = env
     st = ModelsState(url)
@@ -78,7 +78,7 @@ def test_models_state_lists_sets_and_refuses(env, tmp_path):
 
 
 def test_models_state_without_a_readable_catalog(tmp_path, monkeypatch):
-    from app.models_state import ModelsState
+    from app.services.models_state import ModelsState
 
     monkeypatch.setenv("MEXLAB_CONFIG_DIR", str(tmp_path / "config"))
     bad = tmp_path / "not-a-db.db"

@@ -15,7 +15,7 @@ from PySide6.QtCore import QPoint
 
 from acquisition.outlets import MarkerOutlet
 from app.gui.main_window import MainWindow
-from app.settings import Settings
+from app.services.settings import Settings
 
 pytestmark = [pytest.mark.lsl]
 
@@ -33,9 +33,9 @@ def window(qtbot, tmp_path):
 
 
 def test_protocol_run_keeps_window_size_buttons_and_says_where_it_aborted(qtbot, window, tmp_path):
-    from app.protocol_display import ParticipantDisplay
-    from app.protocol_panel import ProtocolPanel
-    from app.protocol_run import ProtocolRun
+    from app.gui.protocol.display import ParticipantDisplay
+    from app.gui.protocol.panel import ProtocolPanel
+    from app.gui.protocol.run import ProtocolRun
     from protocols.library import find_protocol
     from protocols.loader import load_protocol
     from protocols.plan import build_plan
@@ -77,7 +77,7 @@ def test_protocol_run_keeps_window_size_buttons_and_says_where_it_aborted(qtbot,
 def test_spotted_panel_resets_and_a_manual_mark_is_named_once(qtbot, window):
     from types import SimpleNamespace
 
-    from app.live_spotting import LiveSpotting, SpotFlag
+    from app.services.live_spotting import LiveSpotting, SpotFlag
 
     sp = window.record.spotted
     flag = SimpleNamespace(apex_t=12.0, onset=3, offset=9, type="micro", aus=["AU12"], score=1.0, latency_s=0.2,

@@ -22,7 +22,7 @@ _IMPORTS = """
 import json, os, sys
 before = dict(os.environ)
 import acquisition, acquisition.recorder, acquisition.lsl_streams, acquisition.preflight, acquisition.sources
-import app.recording, app.record_controller, app.commands.record, app.commands.run_protocol, app.protocol_session
+import app.services.recording, app.services.record_controller, app.commands.record, app.commands.run_protocol, app.services.protocol_session
 after = dict(os.environ)
 print(json.dumps({"changed": sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))}))
 if len(sys.argv) > 1:
@@ -68,8 +68,8 @@ def test_one_config_builder_for_the_cli_and_the_gui(tmp_path):
     import argparse
 
     from app.commands.record import add_source_arguments, config_from_args
-    from app.record_controller import config_from_settings
-    from app.settings import Settings
+    from app.services.record_controller import config_from_settings
+    from app.services.settings import Settings
 
     p = argparse.ArgumentParser()
     add_source_arguments(p)
@@ -97,10 +97,10 @@ def test_one_config_builder_for_the_cli_and_the_gui(tmp_path):
 @pytest.mark.labrecorder
 def test_the_recorder_never_opens_the_catalog_the_recording_registers(tmp_path):
     """Before: the Recorder opened the catalog in prepare() and registered itself at stop. Now a bare
-    Recorder leaves the catalog untouched, and app.recording.Recording (the CLI's and the GUI's
+    Recorder leaves the catalog untouched, and app.services.recording.Recording (the CLI's and the GUI's
     orchestration) registers the session once it has stopped."""
     from acquisition.recorder import Recorder
-    from app.recording import Recording
+    from app.services.recording import Recording
 
     db = f"sqlite:///{tmp_path / 'cat.sqlite'}"
     bare = Recorder(RecordConfig(out=tmp_path / "bare", source="simulate", no_camera=True, duration=0.5, db=db))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.settings import Settings
+from app.services.settings import Settings
 from tests.helpers_camera import make_camera_file
 
 pytestmark = [pytest.mark.lsl]
@@ -25,7 +25,7 @@ def test_camera_file_preview_is_the_files_first_frames(tmp_path):
 
 def test_camera_file_preview_in_the_preflight_and_the_workspace(qtbot, tmp_path, monkeypatch):
     from app.gui.workspaces.record import RecordWorkspace
-    from app.record_controller import RecordController
+    from app.services.record_controller import RecordController
 
     monkeypatch.setenv("MEXLAB_CONFIG_DIR", str(tmp_path / "config"))
     db3 = tmp_path / "cam.db3"
@@ -47,7 +47,7 @@ def test_camera_file_preview_in_the_preflight_and_the_workspace(qtbot, tmp_path,
 
 
 def test_a_mode_the_camera_file_lacks_is_refused_at_the_preflight(tmp_path):
-    from app.record_controller import RecordController
+    from app.services.record_controller import RecordController
 
     db3 = tmp_path / "cam.db3"
     make_camera_file(db3, 3, width=424, height=240)

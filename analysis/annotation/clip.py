@@ -48,18 +48,16 @@ class Clip:
 
     def time_of(self, frame: int) -> float:
         """Seconds from the first frame (extrapolated at the fps beyond the known frames)."""
-        if self.n_frames == 0:
-            return frame / self.fps
-        return float(self.clock.time_of(frame) - self.frame_times[0])
+        t0 = float(self.frame_times[0]) if self.n_frames else 0.0   # no frame times: the clock is n / fps
+        return float(self.clock.time_of(frame) - t0)
 
     def ms_of(self, frame: int) -> int:
         return int(round(self.time_of(frame) * 1000.0))
 
     def frame_at(self, seconds: float) -> int:
         """The frame shown at ``seconds`` from the first frame (nearest timestamp)."""
-        if self.n_frames == 0:
-            return int(round(seconds * self.fps))
-        return self.clock.nearest_frame(float(self.frame_times[0]) + seconds)
+        t0 = float(self.frame_times[0]) if self.n_frames else 0.0
+        return self.clock.nearest_frame(t0 + seconds)
 
 
 def _read_xdf(xdf: Path) -> tuple[tuple[np.ndarray, float] | None, list[tuple[float, dict]], list[str]]:

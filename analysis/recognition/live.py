@@ -1,6 +1,6 @@
 """Live recognition: the class of a flagged micro-expression from its onset and apex frames.
 
-Used by the recording's live spotting (``app/live_spotting.py``): after the spotter flags an
+Used by the recording's live spotting (``app/services/live_spotting.py``): after the spotter flags an
 interval, the onset and apex frames (kept by :class:`FrameRing`, cut around the face) go through
 the same features as training (:func:`analysis.recognition.features.rgb_views`: landmarks on the
 onset frame, alignment, onset → apex flow) and the model. Only RGB views can be computed live (the

@@ -151,7 +151,7 @@ def load(path: str | Path) -> tuple[MultiViewNet, dict]:
 # ------------------------------------------------------------------ the lab's default model
 def _choice_file() -> Path:
     """Where the lab's default model is remembered: ``recognition_default.json`` in mexlab's config
-    folder (``MEXLAB_CONFIG_DIR`` or the user config folder, as ``app/settings.py``)."""
+    folder (``MEXLAB_CONFIG_DIR`` or the user config folder, as ``app/services/settings.py``)."""
     env = os.environ.get("MEXLAB_CONFIG_DIR")
     if env:
         return Path(env) / "recognition_default.json"

@@ -40,7 +40,7 @@ def _run_window(args) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.gui.main_window import MainWindow
-    from app.settings import Settings
+    from app.services.settings import Settings
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("mexlab")

@@ -85,7 +85,7 @@ def add_parser(sub) -> None:
 
 
 def run_models(args) -> int:
-    from app.models_state import ModelsState
+    from app.services.models_state import ModelsState
 
     st = ModelsState(args.db)
     rows = st.refresh()

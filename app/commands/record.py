@@ -42,8 +42,8 @@ def add_source_arguments(p) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> RecordConfig:
-    """The command line's request, through the one RecordConfig builder (app/recording.py)."""
-    from app.recording import build_config
+    """The command line's request, through the one RecordConfig builder (app/services/recording.py)."""
+    from app.services.recording import build_config
 
     if args.simulate:
         source = "simulate"
@@ -74,7 +74,7 @@ def progress_line(snap: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from acquisition.recorder import FAILURE_PREFIXES
-    from app.recording import Recording
+    from app.services.recording import Recording
 
     config = config_from_args(args)
     recording = Recording(config)

@@ -91,8 +91,8 @@ def run(args: argparse.Namespace) -> int:
     from PySide6.QtCore import QEventLoop
 
     from app.commands.record import config_from_args, print_summary
-    from app.protocol_session import ProtocolSession, wait_first_frame
-    from app.recording import Recording
+    from app.services.protocol_session import ProtocolSession, wait_first_frame
+    from app.services.recording import Recording
 
     ps = ProtocolSession(args.protocol, args.participant, quick=args.quick, group=args.group,
                          simulate=args.headless, seed=args.seed)

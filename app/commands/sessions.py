@@ -97,7 +97,7 @@ def run_rescan(args) -> int:
 
 def run_delete(args) -> int:
     from acquisition.errors import InputError
-    from app.session_ops import delete_session
+    from app.services.session_ops import delete_session
 
     if not args.yes:
         raise InputError("deleting needs --yes (and --files to remove the folder from disk too)")
@@ -117,7 +117,7 @@ def run_responses(args) -> int:
 
     from acquisition.catalog.responses import COLUMNS, format_responses_table
     from acquisition.errors import OutputError
-    from app.session_ops import responses
+    from app.services.session_ops import responses
 
     rows = responses(args.session_id, args.db, participant=args.participant, protocol=args.protocol)
     if args.json:

@@ -26,7 +26,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from app.gui import shortcuts as sc
-    from app.settings import Settings
+    from app.services.settings import Settings
 
     bad = Settings.problem()
     if bad:   # the GUI starts on defaults; the command says it, and never writes over the file

@@ -19,7 +19,7 @@ from app.gui.workspaces.annotate import AnnotateWorkspace
 from app.gui.workspaces.models import ModelsWorkspace
 from app.gui.workspaces.record import RecordWorkspace
 from app.gui.workspaces.sessions import SessionsWorkspace
-from app.settings import Settings
+from app.services.settings import Settings
 
 
 class MainWindow(QMainWindow):

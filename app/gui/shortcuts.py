@@ -10,7 +10,7 @@ made, so a change applies from the next start.
 
 from __future__ import annotations
 
-from app.settings import Settings
+from app.services.settings import Settings
 
 SHORTCUTS: dict[str, str] = {
     "workspace.sessions": "Ctrl+1",

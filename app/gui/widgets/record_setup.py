@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.widgets.stream_lights import StreamLights
-from app.settings import Settings
+from app.services.settings import Settings
 
 SOURCES = [("simulate", "Simulated participant rig"), ("live", "RealSense camera"),
            ("camera-file", "RealSense camera file (.db3/.bag)"), ("none", "No camera (LSL streams only)")]

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QCheckBox, QLabel, QListWidget, QListWidgetItem, Q
 
 
 class SpottedPanel(QWidget):
-    flag_arrived = Signal(object)  # app.live_spotting.SpotFlag, from the spotting thread
+    flag_arrived = Signal(object)  # app.services.live_spotting.SpotFlag, from the spotting thread
 
     def __init__(self, parent=None):
         super().__init__(parent)

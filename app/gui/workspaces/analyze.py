@@ -43,7 +43,7 @@ from analysis.analyze_model import (  # noqa: F401
     SpottingCancelled,
     face_crop,
 )
-from app import session_ops
+from app.services import session_ops
 from app.gui.widgets.preview import FramePreview
 from app.gui.workers import run_in_thread
 

@@ -1,7 +1,7 @@
 """The Models workspace: the recognition models of the catalog (and the shipped one) with their
 date, views, classes, metrics, sha256 and confusion matrix; choose the default model (used by
 `mexlab recognize`, Analyze and live flags when no model is named). The logic is
-:class:`app.models_state.ModelsState` (Qt-free); this file only shows it."""
+:class:`app.services.models_state.ModelsState` (Qt-free); this file only shows it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 
 from acquisition.errors import MexlabError
 from app.gui.widgets.confusion import ConfusionPlot
-from app.models_state import COLUMNS, ModelsState
+from app.services.models_state import COLUMNS, ModelsState
 
 
 class ModelsWorkspace(QWidget):

@@ -27,13 +27,13 @@ from app.gui.widgets.record_setup import SOURCES, RecordSetup  # noqa: F401 (SOU
 from app.gui.widgets.spotted import SpottedPanel
 from app.gui.widgets.traces import TracesPanel
 from app.gui.workers import run_in_thread
-from app.live_spotting import YIELD_QUEUE
-from app.record_controller import (
+from app.services.live_spotting import YIELD_QUEUE
+from app.services.record_controller import (
     RecordController,
     config_from_settings,
     next_session_folder,
 )
-from app.settings import Settings
+from app.services.settings import Settings
 
 
 class RecordWorkspace(QWidget):
@@ -212,7 +212,7 @@ class RecordWorkspace(QWidget):
         emit = self.spotted.flag_arrived.emit
 
         def attach(rec):
-            from app.live_spotting import LiveSpotting
+            from app.services.live_spotting import LiveSpotting
 
             if rec.camera is None or "rgb" not in rec.camera.streams:
                 return None
@@ -236,7 +236,7 @@ class RecordWorkspace(QWidget):
         """Run a protocol as a recording: the orchestration ``mexlab run-protocol`` uses
         (app/protocol_session.ProtocolSession), waited on with Qt timers. ``quick`` and ``simulate``
         (simulated answers) are for checking a protocol, as in run-protocol."""
-        from app.protocol_session import ProtocolSession
+        from app.services.protocol_session import ProtocolSession
 
         if not self.preflight_ok or self.controller.recording:
             return
@@ -258,7 +258,7 @@ class RecordWorkspace(QWidget):
                       lambda f: (self._started(f), self._await_first_frame()), self._failed)
 
     def _await_first_frame(self, tries: int = 0) -> None:
-        from app.protocol_session import first_frame_arrived
+        from app.services.protocol_session import first_frame_arrived
 
         rec = self.controller.recorder
         if rec is None or rec.stopped:

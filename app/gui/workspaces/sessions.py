@@ -3,7 +3,7 @@ in its tooltip), health (the check's verdict, acquisition.health; reasons in its
 protocol, streams, drops and size; search and filter; open the folder; re-check; delete only after asking.
 
 The list's state (rows, filters, selection) and what each cell shows are Qt-free
-(:class:`app.state.SessionsState`, :func:`app.state.session_cells`); this widget renders them and
+(:class:`app.services.state.SessionsState`, :func:`app.services.state.session_cells`); this widget renders them and
 writes the user's filters and selection there."""
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import session_ops
+from app.services import session_ops
 from app.gui.workers import run_in_thread
-from app.state import (
+from app.services.state import (
     HEALTH_FILTERS,
     SESSION_COLUMNS,
     STATUS_FILTERS,

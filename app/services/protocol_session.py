@@ -58,7 +58,7 @@ class ProtocolSession:
 
     1. ``ProtocolSession(name, participant, ...)``: load and validate the protocol, build the plan.
     2. ``configure(config)``: the recording's RecordConfig made a protocol run (named, no duration).
-    3. the recording starts (:class:`app.recording.Recording`); ``first_frame_arrived(rec)`` /
+    3. the recording starts (:class:`app.services.recording.Recording`); ``first_frame_arrived(rec)`` /
        ``wait_first_frame(rec)``: the protocol begins once the first frame is in the file.
     4. ``begin(rec, screen, windowed=..., panel_host=...)``: the participant display on ``screen``,
        the ProtocolRun and the experimenter's ProtocolPanel (shown alone, or given to ``panel_host``).
@@ -85,9 +85,9 @@ class ProtocolSession:
         return config
 
     def begin(self, recorder, screen, *, windowed: bool, confirm_abort: bool = True, panel_host=None):
-        from app.protocol_display import ParticipantDisplay
-        from app.protocol_panel import ProtocolPanel
-        from app.protocol_run import ProtocolRun
+        from app.gui.protocol.display import ParticipantDisplay
+        from app.gui.protocol.panel import ProtocolPanel
+        from app.gui.protocol.run import ProtocolRun
 
         self.recorder = recorder
         self.display = ParticipantDisplay(self.proto.screen)

@@ -1,6 +1,6 @@
 """One recording as every front end runs it: the one ``RecordConfig`` builder and the ``Recording``
 command (prepare → start → stop → register), shared by ``mexlab record``, ``mexlab run-protocol`` and
-the Record workspace (through :class:`app.record_controller.RecordController`). Qt-free.
+the Record workspace (through :class:`app.services.record_controller.RecordController`). Qt-free.
 
 The recorder (:class:`acquisition.recorder.Recorder`) writes a session folder and knows nothing of
 the catalog; registering the session is the caller's part, done here once for every front end.

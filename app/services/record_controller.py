@@ -16,14 +16,14 @@ from acquisition.errors import MexlabError
 from acquisition.preflight import PreflightReport, run_preflight
 from acquisition.realsense.modes import parse_mode
 from acquisition.sources import RecordConfig
-from app.settings import Settings
-from app.state import RecordState
+from app.services.settings import Settings
+from app.services.state import RecordState
 
 
 def config_from_settings(settings: Settings, participant: str, folder: Path, duration: float | None = None,
                          source: str | None = None, protocol: str | None = None) -> RecordConfig:
-    """The Record workspace's request, through the one RecordConfig builder (app/recording.py)."""
-    from app.recording import build_config
+    """The Record workspace's request, through the one RecordConfig builder (app/services/recording.py)."""
+    from app.services.recording import build_config
 
     source = source or settings.source
     if source == "none" and not settings.required_streams:
@@ -57,7 +57,7 @@ class RecordController:
         self._lock = threading.Lock()
         self.stop_reason: str | None = None
         self.attached = None  # what start(attach=...) attached to the recorder (live spotting)
-        self.recording_run = None  # the app.recording.Recording of self.recorder
+        self.recording_run = None  # the app.services.recording.Recording of self.recorder
 
     # -- pre-flight ----------------------------------------------------------------------------
     def preflight(self, settings: Settings, live_spotting: bool = False) -> PreflightReport:
@@ -107,7 +107,7 @@ class RecordController:
     spotter_load_s: float | None = None
 
     def preload_spotter(self, fps: float) -> None:
-        from app.live_spotting import load_spotter
+        from app.services.live_spotting import load_spotter
 
         if self.spotter is not None and self.spotter.fps == float(fps):
             return
@@ -132,7 +132,7 @@ class RecordController:
         try:
             import torch  # noqa: F401  (its libraries loaded here, before any camera runs)
 
-            from app.live_spotting import load_recognizer
+            from app.services.live_spotting import load_recognizer
 
             self.recognizer = load_recognizer()
         except Exception:  # noqa: BLE001 - no model or no torch: LiveSpotting says why, spotting goes on
@@ -156,7 +156,7 @@ class RecordController:
         """Prepare and start (blocking: seconds). Errors leave no half-started recording behind.
         ``attach(recorder)`` runs between prepare and start (frame listeners see the first frame);
         what it returns is kept as ``self.attached`` (e.g. the LiveSpotting) and stopped on failure."""
-        from app.recording import Recording
+        from app.services.recording import Recording
 
         with self._lock:
             if self.recording:

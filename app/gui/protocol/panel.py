@@ -5,7 +5,7 @@ for, the next steps and the markers sent; its buttons continue an experimenter s
 skip a step, abort the run, and add a note or a manual marker. Use::
 
     panel = ProtocolPanel()
-    panel.attach(run)      # an app.protocol_run.ProtocolRun
+    panel.attach(run)      # an app.gui.protocol.run.ProtocolRun
     panel.confirm_abort = False   # no confirmation dialog (tests, headless)
 """
 

@@ -23,7 +23,7 @@ from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QKeyEvent, QPainter
 from PySide6.QtWidgets import QStackedLayout, QWidget
 
-from app.protocol_form import SelfReportForm
+from app.gui.protocol.form import SelfReportForm
 
 PATCH_PX = 40
 

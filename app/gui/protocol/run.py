@@ -4,7 +4,7 @@ participant and experimenter of ``--headless``, and the recorder's health.
 The main window (or ``mexlab run-protocol``) does::
 
     run = ProtocolRun(plan, recorder.markers, recorder.folder, display, recorder=recorder)
-    panel.attach(run)                 # app.protocol_panel.ProtocolPanel
+    panel.attach(run)                 # app.gui.protocol.panel.ProtocolPanel
     run.finished.connect(on_done)     # "finished" or "aborted"
     run.start()
 
@@ -22,7 +22,7 @@ import traceback
 import pylsl
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from app.protocol_audio import AudioPlayer
+from app.gui.protocol.audio import AudioPlayer
 from protocols.engine import Engine
 from protocols.errors import ProtocolError
 from protocols.media import AudioReader, VideoReader
