@@ -5,7 +5,7 @@ and gives up on a stream it did not hear from. That liblsl finds streams by mult
 multicast does not reach this machine's own sockets (no multicast route, a sandboxed or filtered
 network stack, a moment of loss on a busy machine), a query sent to 127.0.0.1 reaches only the most
 recently opened outlet, and every other stream, mexlab's markers included, "matched no stream"
-(reproduced in a network namespace with only the loopback interface; tests/test_lsl_config.py).
+(reproduced in a network namespace with only the loopback interface; tests/acquisition/test_lsl_config.py).
 
 With ``[lab] KnownPeers`` naming 127.0.0.1, liblsl also asks every port of its port range on this
 machine by unicast (each outlet listens on one of them), so the streams of this machine are found

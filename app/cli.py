@@ -7,7 +7,7 @@ non-zero exit code, never a traceback.
 Start-up stays light: building the parser imports every module in app/commands, so those modules
 import at their top only what ``add_parser`` needs (argparse, the standard library, numpy at most);
 each ``run`` imports the heavy parts it uses (Qt, OpenCV, MediaPipe, torch, pandas, SQLAlchemy …).
-tests/test_cli.py checks that ``mexlab --help``, ``--version`` and the light commands import none of
+tests/app/test_cli.py checks that ``mexlab --help``, ``--version`` and the light commands import none of
 them; bench/cli_startup.py measures the time.
 """
 
@@ -50,7 +50,7 @@ def command_modules(only: str | None = None) -> list:
     return [m for m in mods if hasattr(m, "add_parser")]
 
 
-BROKEN_COMMANDS: dict[str, str] = {}  # tests/test_cli.py asserts this stays empty
+BROKEN_COMMANDS: dict[str, str] = {}  # tests/app/test_cli.py asserts this stays empty
 
 
 ORDER = ("gui", "record", "check", "sessions", "devices", "rig")

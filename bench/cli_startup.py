@@ -12,7 +12,7 @@ timed from start to exit; the median of ``--runs`` runs is printed, with the loa
 * ``parser (all)``: building the parser with every command module imported (what `mexlab --help`
   does; before, every command did it), against ``parser (one)``: only the module of the command run.
 
-Which modules a command imports is a test (tests/test_cli.py), not a timing.
+Which modules a command imports is a test (tests/app/test_cli.py), not a timing.
 """
 
 from __future__ import annotations

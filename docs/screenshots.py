@@ -27,12 +27,12 @@ IMG = ROOT / "docs" / "img"
 
 #: the GUI tests that take the remaining documentation screenshots (tests/screens.py)
 SCREENSHOT_TESTS = (
-    "tests/test_annotation_workspace.py::test_tracks_spotted_intervals_au_traces_and_heights",
-    "tests/test_annotation_workspace.py::test_reconcile_dialog_stores_the_consensus",
-    "tests/test_annotation_gui.py::test_keyboard_workflow_code_undo_redo_save_reopen",
-    "tests/test_annotation_clips.py::test_reliability_per_clip_session_and_study_cli_and_gui",
-    "tests/test_gui.py::test_protocol_run_from_the_record_workspace",
-    "tests/test_protocol_panel.py",
+    "tests/app/test_annotation_workspace.py::test_tracks_spotted_intervals_au_traces_and_heights",
+    "tests/app/test_annotation_workspace.py::test_reconcile_dialog_stores_the_consensus",
+    "tests/app/test_annotation_gui.py::test_keyboard_workflow_code_undo_redo_save_reopen",
+    "tests/analysis/test_annotation_clips.py::test_reliability_per_clip_session_and_study_cli_and_gui",
+    "tests/app/test_gui.py::test_protocol_run_from_the_record_workspace",
+    "tests/app/test_protocol_panel.py",
 )
 
 

@@ -1,4 +1,4 @@
-"""Recordings shared by tests/test_physio.py, test_stats.py and test_report.py (made once per run).
+"""Recordings shared by tests/analysis/test_physio.py, test_stats.py and test_report.py (made once per run).
 
 :func:`study_recordings` records, at the same time (so the whole set costs one recording's time):
 

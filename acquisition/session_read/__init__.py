@@ -12,7 +12,7 @@
   read-ahead) for stepping, scrubbing and showing one frame.
 
 A session cut by a crash (an XDF ending inside a chunk, a video cut mid-file) is read as far as it
-goes by each of these, with a note saying so (tests/test_session_crash.py).
+goes by each of these, with a note saying so (tests/analysis/test_session_crash.py).
 
 Nothing here imports Qt, and importing it changes nothing in the process. Submodules are imported
 by name (``from acquisition.session_read.names import RGB_NAME``); this package imports none of them.

@@ -24,7 +24,7 @@ exactly as before.
 
 No noise and no invalid pixels: the same pose (and coefficients) always give the same frame.
 Speed: median 0.65 ms per 848×480 frame on one core (printed by
-tests/test_sim_content.py::test_depth_render_speed). Budget: 3 ms.
+tests/acquisition/test_sim_content.py::test_depth_render_speed). Budget: 3 ms.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ The photograph's geometry, the AU bases' layout, :class:`FaceSource` and :class:
 :mod:`acquisition.sim.face_source` (imported here too); this module is the renderer.
 
 Measured speed (848×480, ``cv2.setNumThreads(1)``, 2-core development machine; printed by
-``tests/test_sim_content.py::test_face_render_speed``): median 0.7 ms per frame over frames with
+``tests/acquisition/test_sim_content.py::test_face_render_speed``): median 0.7 ms per frame over frames with
 active events, 1.9 ms with an ME + blink + speech + head motion all active, 0.05 ms for a frame
 at rest (a copy of the neutral picture). Budget: 6 ms.
 """

@@ -1,0 +1,125 @@
+"""Flower's deployment engine on loopback WITH TLS and SuperNode authentication: certificates and
+site keys made at test time (tests/fl_certs.py); `mexlab fl coordinator --ssl-* --supernode-auth
+--site-keys` registers one site's key at start, the other is registered while it runs with Flower's
+own `flwr supernode register`; a site whose key nobody registered is refused with one clear line."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+
+from analysis.federated import site, synthetic
+from tests.fl_certs import make_site_key, make_tls
+from tests.analysis.test_federated_deploy import MEXLAB, REPO, _env, _port, _start, _status
+
+pytestmark = [pytest.mark.learning]
+
+LIMIT_S = 240        # the same bound as the insecure deployment test (2-core machine, see there)
+
+
+def _wait_text(path, text, proc, t0, limit):
+    while text not in path.read_text(errors="replace"):
+        assert proc.poll() is None, path.read_text()
+        assert time.monotonic() - t0 < limit, f"no {text!r} in {path.name} in time"
+        time.sleep(0.3)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(LIMIT_S + 60)
+def test_tls_and_supernode_auth_on_loopback(tmp_path):
+    tls = make_tls(tmp_path / "tls")
+    keys = {n: make_site_key(tmp_path / "tls", n) for n in ("lab0", "lab1", "rogue")}
+    specs = []
+    for i in range(2):
+        p = tmp_path / f"site{i}.npz"
+        site.save_features(p, synthetic.make(3, per_subject=6, seed=40 + i, prefix=f"t{i}x"))
+        specs.append(f"features:{p}")
+    port = _port()
+    out = tmp_path / "run"
+    env = _env(tmp_path)
+    procs = []
+    t0 = time.monotonic()
+    try:
+        coord = _start(["fl", "coordinator", "--address", f"127.0.0.1:{port}",
+                        "--ssl-certfile", str(tls["cert"]), "--ssl-keyfile", str(tls["key"]),
+                        "--ssl-ca-certfile", str(tls["ca"]), "--supernode-auth",
+                        "--site-keys", str(keys["lab0"][1]),
+                        "--updates", "2", "--buffer", "1", "--epochs", "1", "--min-sites", "2",
+                        "--wait-sites", "120", "--out", str(out)], tmp_path, "coord")
+        procs.append(coord)
+        _wait_text(tmp_path / "coord.err", "listening", coord, t0, 60)
+        err = (tmp_path / "coord.err").read_text()
+        assert "lab0_key.pub registered" in err and "--insecure" not in err, err
+
+        # the coordinator speaks TLS with the certificate our CA signed (and nothing else)
+        ctx = ssl.create_default_context(cafile=str(tls["ca"]))
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls_sock:
+                assert tls_sock.version() in ("TLSv1.2", "TLSv1.3")
+        other = make_tls(tmp_path / "other")                  # a CA the coordinator's cert is not from
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            with pytest.raises(ssl.SSLCertVerificationError):
+                ssl.create_default_context(cafile=str(other["ca"])).wrap_socket(
+                    raw, server_hostname="127.0.0.1")
+
+        # lab1 registered by the operator with Flower's own CLI while the coordinator runs
+        reg = subprocess.run([str(REPO / ".venv/bin/flwr") if (REPO / ".venv/bin/flwr").exists() else "flwr",
+                              "supernode", "register", str(keys["lab1"][1]), "mexlab"],
+                             env={**env, "FLWR_HOME": str(out / ".flwr")}, capture_output=True, text=True,
+                             timeout=60)
+        assert "registered successfully" in reg.stdout + reg.stderr, reg.stdout + reg.stderr
+
+        sites = []
+        for i, (name, spec) in enumerate([("lab0", specs[0]), ("lab1", specs[1])]):
+            sites.append(_start(["fl", "site", "--coordinator", f"127.0.0.1:{port}",
+                                 "--root-certificates", str(tls["ca"]), "--auth-key", str(keys[name][0]),
+                                 "--data", spec, "--site-name", name], tmp_path, name))
+        procs += sites
+        rogue = _start(["fl", "site", "--coordinator", f"127.0.0.1:{port}", "--root-certificates",
+                        str(tls["ca"]), "--auth-key", str(keys["rogue"][0]), "--data", specs[0],
+                        "--site-name", "rogue"], tmp_path, "rogue")
+        procs.append(rogue)
+        rc = coord.wait(max(1.0, LIMIT_S - (time.monotonic() - t0)))
+        assert rc == 0, (tmp_path / "coord.err").read_text()
+        rogue_rc = rogue.wait(90)
+        rogue_err = (tmp_path / "rogue.err").read_text()
+        assert rogue_rc != 0 and "did not let this site in" in rogue_err and "registered" in rogue_err
+        assert "Traceback" not in rogue_err, rogue_err
+    finally:
+        from analysis.federated.deploy import stop
+
+        for p in procs:
+            stop(p, timeout=15)
+    st = _status(out)
+    assert st["version"] >= 2 and st["final"]["per_site"], st
+    assert set(st["final"]["per_site"]) == {"lab0", "lab1"}, st["final"]
+    events = [json.loads(ln) for ln in (out / "events.jsonl").read_text().splitlines()]
+    assert {e["site"] for e in events if e["kind"] == "merged"} <= {"lab0", "lab1"}
+    assert not [e for e in events if e.get("site") == "rogue"]
+
+
+def _refused(args, tmp_path, text):
+    r = subprocess.run(MEXLAB + ["fl", "coordinator", "--address", f"127.0.0.1:{_port()}", *args,
+                                 "--out", str(tmp_path / "run")],
+                       capture_output=True, text=True, cwd=REPO, env=_env(tmp_path), timeout=60)
+    assert r.returncode != 0 and text in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) <= 2, r.stderr      # one line (+ the --insecure warning)
+    assert not (tmp_path / "run").exists()
+
+
+def test_auth_and_server_options_bad_input(tmp_path):
+    _refused(["--insecure", "--supernode-auth"], tmp_path, "--supernode-auth needs TLS")
+    _refused(["--insecure", "--site-keys", str(tmp_path / "x.pub")], tmp_path, "add --supernode-auth")
+    tls = make_tls(tmp_path / "tls")
+    certs = ["--ssl-certfile", str(tls["cert"]), "--ssl-keyfile", str(tls["key"]),
+             "--ssl-ca-certfile", str(tls["ca"])]
+    _refused([*certs, "--supernode-auth", "--site-keys", str(tmp_path / "missing.pub")], tmp_path,
+             "missing.pub: no such file")
+    _refused(["--insecure", "--server-lr", "0"], tmp_path, "--server-lr 0.0: must be > 0")
+    _refused(["--insecure", "--server-momentum", "1"], tmp_path, "--server-momentum 1.0: must be in [0, 1)")
+    _refused(["--ssl-certfile", str(tls["cert"])], tmp_path, "TLS needs")
