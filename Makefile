@@ -15,11 +15,12 @@ APT_PACKAGES := libusb-1.0-0 libgl1 libegl1 libglib2.0-0 libxkbcommon0 libxkbcom
 	libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0 \
 	libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libpulse0 xvfb xauth postgresql iproute2
 
-.PHONY: run test test-fast install install-test system-deps bench screenshots clean help
+.PHONY: run test test-fast lint install install-test system-deps bench screenshots clean help
 
 help:
 	@echo "make run   - install and start mexlab on the simulated rig"
 	@echo "make test  - install and run the whole test suite (a skipped test fails: MEXLAB_REQUIRE_ALL=1)"
+	@echo "make lint  - ruff: lint and format check (make test runs it first)"
 	@echo "make test-fast - the pure-logic tests (markers in pyproject.toml), in under a minute"
 	@echo "make screenshots - the documentation's images (docs/img/) from the real windows"
 	@echo "make bench - run the benchmarks (figures for docs/benchmarks.md)"
@@ -58,7 +59,11 @@ MEXLAB_REQUIRE_ALL ?= 1
 # what a test touches (markers registered in pyproject.toml); test-fast leaves these out
 HEAVY_MARKS := slow or gui or lsl or labrecorder or rig or postgres or netns or privileged or face_model or learning
 
-test: install-test
+lint: | $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: install-test lint
 	MEXLAB_REQUIRE_ALL=$(MEXLAB_REQUIRE_ALL) QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
 
 test-fast: | $(VENV)/.installed-test
