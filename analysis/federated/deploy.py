@@ -12,9 +12,9 @@ CA with ``--root-certificates``. SuperNode authentication: the SuperLink runs wi
 from __future__ import annotations
 
 import ipaddress
-import re
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess

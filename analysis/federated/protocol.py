@@ -9,8 +9,9 @@ fixed code (:data:`ERROR_CODES`), never free text: a site's own error messages m
 
 from __future__ import annotations
 
-import numpy as np
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -4,8 +4,9 @@ once is split across the sites by subject (:func:`split_config`)."""
 
 from __future__ import annotations
 
-import numpy as np
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from analysis.federated.runner import loop_config, serve
 

@@ -10,11 +10,11 @@ result yet.
 from __future__ import annotations
 
 import json
-
-from acquisition.session_read.names import RECOGNITION_FILE
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from acquisition.session_read.names import RECOGNITION_FILE
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
