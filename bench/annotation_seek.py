@@ -30,7 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from acquisition.session_read.names import DEPTH_NAME, RGB_NAME  # noqa: E402
 
-from analysis.annotation.video_reader import VideoReader, colorize_depth  # noqa: E402
+from acquisition.session_read.frame_reader import FrameReader
+from analysis.annotation.video_reader import colorize_depth  # noqa: E402
 
 
 def q(v, p):
@@ -88,8 +89,8 @@ def playback(folder: str, seconds: float = 6.0) -> list[tuple[str, float, int, i
 
 def main(folder: str) -> None:
     load0 = os.getloadavg()
-    rgb = VideoReader(Path(folder) / RGB_NAME)
-    depth = VideoReader(Path(folder) / DEPTH_NAME, "gray16le", convert=colorize_depth)
+    rgb = FrameReader(Path(folder) / RGB_NAME)
+    depth = FrameReader(Path(folder) / DEPTH_NAME, "gray16le", convert=colorize_depth)
     n = min(rgb.n_frames, depth.n_frames)
 
     def both(i):                               # as the workspace does

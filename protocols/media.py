@@ -1,6 +1,6 @@
 """Stimulus media without Qt: probing files, and decoding video frames and audio ahead of display.
 
-A :class:`VideoReader` decodes ahead into a bounded queue, already scaled to the size it will be
+A :class:`StimulusVideo` decodes ahead into a bounded queue, already scaled to the size it will be
 drawn at (the display thread only copies a finished picture), and keeps every frame's presentation
 time in the file (``pts`` seconds). An :class:`AudioReader` does the same for the sound track as
 16-bit stereo PCM at 48 kHz. Both decode through the session-reading layer's one thread-plus-queue
@@ -52,7 +52,7 @@ class VideoFrame:
     rgb: np.ndarray  # HxWx3 uint8, already scaled
 
 
-class VideoReader:
+class StimulusVideo:
     """Frames of a stimulus video, decoded ahead in a thread and scaled to fit ``box`` (w, h): the
     session-reading layer's :class:`~acquisition.session_read.video.FrameStream` with the size the
     display draws at."""

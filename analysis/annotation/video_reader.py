@@ -1,13 +1,10 @@
-"""Frame-accurate reading of a video for coding: :class:`VideoReader` is the session-reading
-layer's :class:`acquisition.session_read.frame_reader.FrameReader` (one PyAV reader for mexlab),
-and :func:`colorize_depth` is the depth colour map every view uses."""
+"""The depth colour map every view uses (:func:`colorize_depth`). Frames for coding are read by the
+session-reading layer's one reader, :class:`acquisition.session_read.frame_reader.FrameReader`."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from acquisition.session_read.frame_reader import FrameReader as VideoReader  # noqa: F401
-from acquisition.session_read.frame_reader import read_frame  # noqa: F401
 
 
 def colorize_depth(depth: np.ndarray, near_mm: float = 300.0, far_mm: float = 2000.0) -> np.ndarray:

@@ -17,15 +17,16 @@ from analysis.annotation.consensus import CONSENSUS_CODER, consensus, merge, rec
 from analysis.annotation.journal import Journal, replay
 from analysis.annotation.model import Coding, Event
 from analysis.annotation.store import AnnotationStore
-from analysis.annotation.video_reader import VideoReader, colorize_depth
+from acquisition.session_read.frame_reader import FrameReader
+from analysis.annotation.video_reader import colorize_depth
+from tests.helpers_paths import MEXLAB, REPO
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def session_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("anncons") / "s1"
-    r = subprocess.run([str(REPO / ".venv/bin/mexlab"), "record", "--simulate", "--duration", "8",
+    r = subprocess.run([*MEXLAB, "record", "--simulate", "--duration", "8",
                         "--out", str(out), "--no-catalog"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     return out
@@ -118,8 +119,8 @@ def test_journal_replays_what_was_typed_and_not_saved(tmp_path):
 
 
 def test_read_ahead_fills_the_cache_with_the_same_frames(session_dir):
-    plain = VideoReader(session_dir / "rgb.mkv", read_ahead=0)
-    r = VideoReader(session_dir / "rgb.mkv", read_ahead=6)
+    plain = FrameReader(session_dir / "rgb.mkv", read_ahead=0)
+    r = FrameReader(session_dir / "rgb.mkv", read_ahead=6)
     try:
         r.frame(10)
         deadline = time.monotonic() + 10
@@ -136,8 +137,8 @@ def test_read_ahead_fills_the_cache_with_the_same_frames(session_dir):
             time.sleep(0.01)
         assert all(r.cached(k) for k in range(93, 99))
         assert np.array_equal(r.frame(95), plain.frame(95))
-        d = VideoReader(session_dir / "depth.mkv", "gray16le", convert=colorize_depth)
-        raw = VideoReader(session_dir / "depth.mkv", "gray16le", read_ahead=0)
+        d = FrameReader(session_dir / "depth.mkv", "gray16le", convert=colorize_depth)
+        raw = FrameReader(session_dir / "depth.mkv", "gray16le", read_ahead=0)
         assert np.array_equal(d.frame(30), colorize_depth(raw.frame(30)))
         d.close(), raw.close()
     finally:

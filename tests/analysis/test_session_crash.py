@@ -147,9 +147,9 @@ def test_video_readers_refuse_a_file_that_is_no_video(tmp_path):
 
 
 def test_stimulus_reader_plays_a_cut_video_to_its_end(crashed):
-    from protocols.media import VideoReader
+    from protocols.media import StimulusVideo
 
-    r = VideoReader(crashed / names.RGB_NAME, (32, 24))
+    r = StimulusVideo(crashed / names.RGB_NAME, (32, 24))
     try:
         got = []
         while (f := r.next(timeout=10)) is not None:

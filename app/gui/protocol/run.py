@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from app.gui.protocol.audio import AudioPlayer
 from protocols.engine import Engine
 from protocols.errors import ProtocolError
-from protocols.media import AudioReader, VideoReader
+from protocols.media import AudioReader, StimulusVideo
 from protocols.plan import Plan
 from protocols.runlog import RunLog
 
@@ -262,7 +262,7 @@ class ProtocolRun(QObject):
         if scene.kind == "step" and st.type == "stimulus" and st.params["kind"] == "video":
             reader, audio = self._prefetch.pop(st.seq, (None, None))
             if reader is None:
-                reader = VideoReader(st.params["file"], self.display.video_box())
+                reader = StimulusVideo(st.params["file"], self.display.video_box())
                 audio = AudioReader(st.params["file"]) if self._sound(st) else None
             first = reader.next(timeout=5.0)
             if first is None:
@@ -298,7 +298,7 @@ class ProtocolRun(QObject):
         if s.type == "self_report":
             self.display.prepare(s)
         if s.type == "stimulus" and s.params["kind"] == "video" and s.seq not in self._prefetch:
-            self._prefetch[s.seq] = (VideoReader(s.params["file"], self.display.video_box()),
+            self._prefetch[s.seq] = (StimulusVideo(s.params["file"], self.display.video_box()),
                                      AudioReader(s.params["file"]) if self._sound(s) else None)
 
     def _sound(self, step) -> bool:

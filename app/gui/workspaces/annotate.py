@@ -24,7 +24,8 @@ from acquisition.errors import MexlabError
 from analysis.annotation.clip import open_clip
 from analysis.annotation.model import Coding, Event
 from analysis.annotation.track_set import load_tracks
-from analysis.annotation.video_reader import VideoReader, colorize_depth
+from acquisition.session_read.frame_reader import FrameReader
+from analysis.annotation.video_reader import colorize_depth
 from analysis.annotation.workspace_model import AnnotateModel, Playback, frame_of
 from app.gui.widgets import annotate_views as views
 from app.gui.widgets.annotate_candidates import SessionActions
@@ -151,8 +152,8 @@ class AnnotateWorkspace(QWidget):
         self.clip = open_clip(Path(folder))
         if self.clip.rgb is None:
             raise MexlabError(f"{folder}: the session has no video (rgb.mkv) to code")
-        self.rgb = VideoReader(self.clip.rgb)
-        self.depth = VideoReader(self.clip.depth, "gray16le", convert=colorize_depth) if self.clip.depth else None
+        self.rgb = FrameReader(self.clip.rgb)
+        self.depth = FrameReader(self.clip.depth, "gray16le", convert=colorize_depth) if self.clip.depth else None
         if self.clip.n_frames == 0:
             self.clip.frame_times = np.arange(self.rgb.n_frames) / self.clip.fps
         self._face_boxes = face_boxes(self.clip)  # face zoom follows the face when spotting has run
