@@ -1,5 +1,6 @@
-"""Shared test set-up: a private catalog per test, the reference files in ../shared, the skip policy
-(tests/skip_policy.py: on CI a skip fails) and the markers a test gets from the fixtures it uses."""
+"""Shared test set-up: a private catalog and settings folder per test, the skip policy
+(tests/skip_policy.py: on CI a skip fails), the session-wide PostgreSQL server (``pg_server``) and
+the markers a test gets from the fixtures it uses."""
 
 from __future__ import annotations
 
@@ -15,15 +16,7 @@ except ImportError:  # tests/ run as a plain folder
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-
-
-def shared_file(rel: str) -> Path:
-    path = SHARED / rel
-    if not path.exists():
-        pytest.skip(f"reference file {path} is absent (../shared is not next to this checkout)")
-    return path
+# the paths (REPO, SHARED, shared_file) and `mexlab`'s command line are in tests/helpers_paths.py
 
 
 @pytest.fixture(autouse=True)
@@ -39,6 +32,17 @@ def private_catalog(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("MEXLAB_DB", f"sqlite:///{db}")
     return f"sqlite:///{db}"
 
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A running PostgreSQL server for the whole test session (skips when there is none); the
+    server machinery is in tests/pg_server.py."""
+    try:
+        from tests.pg_server import running_server
+    except ImportError:  # tests/ run as a plain folder
+        from pg_server import running_server
+
+    yield from running_server()
 
 
 #: markers a test gets from a fixture it uses, directly or through another fixture (the rest are set

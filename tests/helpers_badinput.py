@@ -8,22 +8,20 @@ import io
 import os
 import shutil
 import subprocess
-import sys
 import traceback
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-MEXLAB = str(REPO / ".venv" / "bin" / "mexlab")
+from tests.helpers_paths import MEXLAB, REPO
+
 _SESSION: dict[str, Path] = {}
 
 
 def mexlab(*args, env=None, timeout=120, input=None):
     e = dict(os.environ)
     e.update(env or {})
-    exe = [MEXLAB] if Path(MEXLAB).exists() else [sys.executable, "-m", "app.cli"]
-    return subprocess.run([*exe, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+    return subprocess.run([*MEXLAB, *map(str, args)], capture_output=True, text=True, timeout=timeout,
                           env=e, cwd=REPO, input=input)
 
 

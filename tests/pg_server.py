@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server for the tests (session-scoped pytest fixture ``pg_server``).
+"""A throwaway PostgreSQL server for the tests (the session-scoped fixture ``pg_server`` of conftest.py).
 
 The server binaries (``initdb``, ``pg_ctl``) are looked for in ``$MEXLAB_PG_BIN``, on ``PATH``, in
 ``/usr/local/bin``, ``/usr/lib/postgresql/*/bin`` (Debian/Ubuntu package ``postgresql``),
@@ -201,9 +201,9 @@ class LocalPostgres:
             shutil.rmtree(self.base, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PostgresServer]:
-    """A running PostgreSQL server for the whole test session (skips when there is none)."""
+def running_server() -> Iterator[PostgresServer]:
+    """A running PostgreSQL server until the generator is closed (skips when there is none): the
+    body of the session-scoped ``pg_server`` fixture of tests/conftest.py."""
     pytest.importorskip("psycopg", reason="psycopg (PostgreSQL driver) is not installed")
     external = os.environ.get(EXTERNAL_URL_ENV, "").strip()
     if external:

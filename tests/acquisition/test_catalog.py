@@ -23,10 +23,6 @@ from acquisition.catalog.format import format_sessions_table
 from acquisition.catalog.tables import TABLE_NAMES, metadata
 from acquisition.errors import CatalogError, SessionFormatError
 
-try:
-    from tests.pg_server import pg_server  # noqa: F401  (fixture)
-except ImportError:  # tests/ itself on sys.path
-    from pg_server import pg_server  # noqa: F401  (fixture)
 
 TABLES = {"participants", "participant_identities", "sessions", "session_files", "streams",
           "annotation_events", "annotation_revisions", "responses", "models"}

@@ -21,11 +21,6 @@ from app.cli import main as cli_main
 from protocols.runlog import RESPONSE_COLUMNS, RESPONSES_NAME, RunLog
 from tests.acquisition.test_catalog import catalog, db_url, engine_of, make_session  # noqa: F401  (fixtures)
 
-try:
-    from tests.pg_server import pg_server  # noqa: F401  (fixture)
-except ImportError:  # tests/ itself on sys.path
-    from pg_server import pg_server  # noqa: F401  (fixture)
-
 
 # Rows as protocols/engine.py hands them to RunLog.response (numbers already formatted as text).
 SELF_REPORT = {

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import shared_file
+from tests.helpers_paths import shared_file
 from tests.helpers_camera import make_camera_file
 from tests.helpers_lsl import unique_name
 

@@ -19,20 +19,13 @@ from analysis.annotation.clip import open_clip
 from analysis.annotation.model import AU, Coding, Event, derive_type, parse_aus
 from analysis.annotation.reliability import casme_r, cohen_kappa, fleiss_kappa, pair_events, reliability
 from analysis.annotation.store import AnnotationStore, ConflictError
-
-try:
-    from tests.pg_server import pg_server  # noqa: F401  (fixture)
-except ImportError:
-    from pg_server import pg_server  # noqa: F401
-
-REPO = Path(__file__).resolve().parents[2]
-MEXLAB = str(REPO / ".venv" / "bin" / "mexlab")
+from tests.helpers_paths import MEXLAB, REPO
 
 
 @pytest.fixture(scope="session")
 def session_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("annrec") / "s1"
-    r = subprocess.run([MEXLAB, "record", "--simulate", "--duration", "8", "--out", str(out), "--no-catalog"],
+    r = subprocess.run([*MEXLAB, "record", "--simulate", "--duration", "8", "--out", str(out), "--no-catalog"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     return out

@@ -14,15 +14,15 @@ from acquisition.errors import MexlabError
 from analysis.annotation.model import Event
 from analysis.annotation.store import AnnotationStore
 from analysis.datasets import read_spec
+from tests.helpers_paths import MEXLAB, REPO
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.face_model
 
 
 @pytest.fixture(scope="module")
 def session_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("recds") / "s1"
-    r = subprocess.run([str(REPO / ".venv/bin/mexlab"), "record", "--simulate", "--duration", "8",
+    r = subprocess.run([*MEXLAB, "record", "--simulate", "--duration", "8",
                         "--seed", "7", "--participant", "P-secret-17", "--out", str(out),
                         "--no-catalog"], capture_output=True, text=True, timeout=180)
     assert r.returncode == 0, r.stderr

@@ -14,17 +14,17 @@ from PySide6.QtCore import QThreadPool
 
 from app.gui.workspaces.analyze import PLACEHOLDER, AnalyzeWorkspace, face_crop
 from app.services.settings import Settings
+from tests.helpers_paths import MEXLAB
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def spotted(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("analyze") / "s1"
-    r = subprocess.run([str(REPO / ".venv/bin/mexlab"), "record", "--simulate", "--duration", "8",
+    r = subprocess.run([*MEXLAB, "record", "--simulate", "--duration", "8",
                         "--out", str(out), "--no-catalog"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    r = subprocess.run([str(REPO / ".venv/bin/mexlab"), "spot", str(out)], capture_output=True, text=True,
+    r = subprocess.run([*MEXLAB, "spot", str(out)], capture_output=True, text=True,
                        timeout=600)
     assert r.returncode == 0, r.stderr
     return out

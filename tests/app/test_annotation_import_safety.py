@@ -13,7 +13,8 @@ import pytest
 
 from analysis.annotation.clip import open_clip
 from analysis.annotation.store import AnnotationStore
-from tests.helpers_badinput import MEXLAB, REPO, assert_refused, cli, fingerprint, recorded_session
+from tests.helpers_paths import MEXLAB, REPO
+from tests.helpers_badinput import assert_refused, cli, fingerprint, recorded_session
 
 pytestmark = [pytest.mark.rig, pytest.mark.labrecorder]
 
@@ -143,7 +144,7 @@ def test_a_killed_xlsx_export_never_destroys_the_earlier_file(session, tmp_path)
     src.write_text("onset,offset,notes\n" + "".join(f"{i},{i + 1},{'n' * 50}\n" for i in rows))
     assert cli("annotations", "import", src, "--session", session, "--coder", "alice").returncode == 0
     out = tmp_path / "alice.xlsx"
-    cmd = [MEXLAB, "annotations", "export", str(session), "--coder", "alice", "--format", "samm", "--out", str(out)]
+    cmd = [*MEXLAB, "annotations", "export", str(session), "--coder", "alice", "--format", "samm", "--out", str(out)]
     assert subprocess.run(cmd, capture_output=True, cwd=REPO, timeout=120).returncode == 0
     good = fingerprint(out)
     # kill it at several moments of its run, from start-up to the end of the write

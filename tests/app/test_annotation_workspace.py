@@ -30,16 +30,16 @@ from app.gui import shortcuts
 from app.gui.widgets.annotate_tracks import MIN_HEIGHT
 from app.gui.workspaces.annotate import AnnotateWorkspace
 from tests.screens import save_screenshot
+from tests.helpers_paths import MEXLAB, REPO
 
 pytestmark = [pytest.mark.rig, pytest.mark.labrecorder]
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def session_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("annws") / "s1"
-    r = subprocess.run([str(REPO / ".venv/bin/mexlab"), "record", "--simulate", "--duration", "8",
+    r = subprocess.run([*MEXLAB, "record", "--simulate", "--duration", "8",
                         "--out", str(out), "--no-catalog"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     (out / "analysis").mkdir(exist_ok=True)

@@ -18,7 +18,7 @@ from analysis import batch_jobs
 from analysis.batch import Job, run_batch
 from analysis.study import select_sessions
 from app.cli import main
-from tests.conftest import shared_file
+from tests.helpers_paths import shared_file
 from tests.helpers_session import make_session
 
 pytestmark = pytest.mark.face_model
