@@ -59,7 +59,7 @@ def _session_files(path: Path) -> dict:
         return {}
     meta = read_sidecar(path)
     files = meta.get("files") or {}
-    out = {"session.json": path / names.SIDECAR}
+    out = {"sidecar": path / names.SIDECAR}
     for k, default in (("rgb", names.RGB_NAME), ("depth", names.DEPTH_NAME), ("xdf", names.XDF_NAME)):
         out[k] = path / (files.get(k) or default)
     out["spotting"] = path / names.SPOTTING_FILE
@@ -75,7 +75,7 @@ def result_path(action: str, path: str | Path) -> Path | None:
         return None
     if path.is_dir():
         return path / {"spot": names.SPOTTING_FILE, "recognize": names.RECOGNITION_FILE,
-                       "physio": f"{names.ANALYSIS_DIR}/physio.json"}[action]
+                       "physio": names.PHYSIO_FILE}[action]
     return path.with_name(path.name + {"spot": ".spotting.json", "recognize": ".recognition.json",
                                        "physio": ".physio.json"}[action])
 
@@ -87,9 +87,9 @@ def _inputs(action: str, path: Path, params: dict) -> list:
         if action == "recognize":
             names.append(result_path("spot", path))
     else:
-        names = {"spot": ["session.json", "rgb", "depth", "xdf"],
-                 "recognize": ["session.json", "rgb", "depth", "spotting"],
-                 "physio": ["session.json", "xdf", "spotting", "ground_truth"]}[action]
+        names = {"spot": ["sidecar", "rgb", "depth", "xdf"],
+                 "recognize": ["sidecar", "rgb", "depth", "spotting"],
+                 "physio": ["sidecar", "xdf", "spotting", "ground_truth"]}[action]
         names = [files[n] for n in names]
     if action == "recognize":
         from analysis.recognition import modelfile

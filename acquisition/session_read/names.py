@@ -19,6 +19,7 @@ SIM_CAPTURE_TIMES_NAME = "sim_capture_times.csv"
 ANALYSIS_DIR = "analysis"
 SPOTTING_FILE = f"{ANALYSIS_DIR}/spotting.json"      # written by `mexlab spot`
 RECOGNITION_FILE = f"{ANALYSIS_DIR}/recognition.json"  # written by `mexlab recognize`
+PHYSIO_FILE = f"{ANALYSIS_DIR}/physio.json"            # written by `mexlab physio` on many sessions
 CACHE_DIR = ".mexlab-cache"                          # feature caches beside the video
 
 # --- files a protocol run adds (protocols/runlog.py) ------------------------------------------
