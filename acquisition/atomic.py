@@ -74,8 +74,9 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
 
 
 @contextmanager
-def atomic_write(path: Path | str, mode: str = "w", *, encoding: str | None = "utf-8",
-                 newline: str | None = None) -> Iterator[IO[Any]]:
+def atomic_write(
+    path: Path | str, mode: str = "w", *, encoding: str | None = "utf-8", newline: str | None = None
+) -> Iterator[IO[Any]]:
     """``open(path, mode)`` written to a temporary file and renamed over ``path`` on success."""
     if "b" in mode:
         encoding = None

@@ -50,7 +50,6 @@ from acquisition.check_video import (  # noqa: F401  (FRAME_INDEX_TYPE: importab
     video_problems,
 )
 from acquisition.errors import MexlabError, SessionFormatError
-from acquisition.session_read.names import SIDECAR
 from acquisition.health import BAD, WARNING, drop_issues, format_health, health_of
 from acquisition.session import (
     DEPTH_NAME,
@@ -65,6 +64,7 @@ from acquisition.session import (
     status_detail,
     write_sidecar,
 )
+from acquisition.session_read.names import SIDECAR
 from acquisition.xdf_read import (  # noqa: F401  (GAP_FACTOR: importable from here)
     GAP_FACTOR,
     XdfContents,
@@ -109,8 +109,11 @@ def format_check(report: dict) -> str:
     if report.get("health") is not None:
         lines.append(f"  health: {format_health(report['health'])}")
     if report.get("duration_s") is not None:
-        src = " (recovered from the files)" if report.get("duration_from") == "files" and \
-            report.get("status") == "interrupted" else ""
+        src = (
+            " (recovered from the files)"
+            if report.get("duration_from") == "files" and report.get("status") == "interrupted"
+            else ""
+        )
         lines.append(f"  duration: {report['duration_s']:.1f} s{src}")
     streams = report.get("streams") or []
     lines.append(f"  streams ({len(streams)}):")
@@ -126,10 +129,7 @@ def format_check(report: dict) -> str:
         body = f"{rate}; {n} sample{'s' * (n != 1)}; {gaps} gap{'s' * (gaps != 1)}"
         if s["first_timestamp"] is not None:
             span = s["last_timestamp"] - s["first_timestamp"]
-            body += (
-                f"; {s['first_timestamp']:.3f} .. {s['last_timestamp']:.3f} s"
-                f" ({span:.3f} s)"
-            )
+            body += f"; {s['first_timestamp']:.3f} .. {s['last_timestamp']:.3f} s ({span:.3f} s)"
         lines.append(f"{head}: {body}")
     if not streams:
         lines.append("    (none)")
@@ -285,8 +285,7 @@ def _duration(meta: dict, status: str, summaries: list[dict], videos: list[dict]
         recovered = round(max(lasts) - float(start), 3)
         if recovered >= 0 and (stored is None or recovered >= stored):
             return recovered, "files"
-    frames = [(v.get("frames_in_file"), (meta.get("modes") or {}).get(v["name"].split(".")[0]))
-              for v in videos]
+    frames = [(v.get("frames_in_file"), (meta.get("modes") or {}).get(v["name"].split(".")[0])) for v in videos]
     for n, mode in frames:
         if n and isinstance(mode, dict) and isinstance(mode.get("fps"), int) and mode["fps"] > 0:
             recovered = round(n / mode["fps"], 3)

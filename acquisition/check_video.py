@@ -41,9 +41,7 @@ def video_facts(path: Path) -> tuple[int, int | None, int | None]:
 
 def _find_index_stream(xdf: XdfContents, kind: str, file_name: str):
     """The frame-index stream of one video: by desc/video/file, then exact name, then name part."""
-    candidates = [
-        s for s in xdf.streams if info_value(s["info"], "type") == FRAME_INDEX_TYPE
-    ]
+    candidates = [s for s in xdf.streams if info_value(s["info"], "type") == FRAME_INDEX_TYPE]
     for s in candidates:
         if desc_value(s["info"], "video", "file") == file_name:
             return s
@@ -102,9 +100,7 @@ def check_video(
     if xdf is not None:
         index = _find_index_stream(xdf, kind, file_name)
         if index is None:
-            problems.append(
-                f"{file_name}: no frame-index stream ({FRAME_INDEX_TYPE}, '{kind}') in {xdf_name}"
-            )
+            problems.append(f"{file_name}: no frame-index stream ({FRAME_INDEX_TYPE}, '{kind}') in {xdf_name}")
             frames_in_index = 0
             frame_numbers = np.zeros(0, dtype=np.int64)
         else:
@@ -138,8 +134,9 @@ def mode_problem(video: dict, kind: str, mode: object) -> str | None:
     if not isinstance(w, int) or not isinstance(h, int):
         return None  # reported by the sidecar field check
     if (w, h) != (video["width"], video["height"]):
-        return (f"{video['name']} is {video['width']}x{video['height']} but session.json field "
-                f"'modes.{kind}' says {w}x{h}")
+        return (
+            f"{video['name']} is {video['width']}x{video['height']} but session.json field 'modes.{kind}' says {w}x{h}"
+        )
     return None
 
 
@@ -170,4 +167,3 @@ def video_problems(video: dict) -> list[str]:
             f"frame index ({'; '.join(parts)})"
         )
     return out
-

@@ -37,9 +37,21 @@ the app may import it, and it imports nothing.
 from __future__ import annotations
 
 __all__ = [
-    "BadValue", "CameraFileError", "Cancelled", "CatalogError", "DataError", "DeviceError",
-    "FileFormatError", "InputError", "InstallError", "MexlabError", "NotFoundError", "OutputError",
-    "ServiceError", "SessionFormatError", "StreamNotFoundError",
+    "BadValue",
+    "CameraFileError",
+    "Cancelled",
+    "CatalogError",
+    "DataError",
+    "DeviceError",
+    "FileFormatError",
+    "InputError",
+    "InstallError",
+    "MexlabError",
+    "NotFoundError",
+    "OutputError",
+    "ServiceError",
+    "SessionFormatError",
+    "StreamNotFoundError",
 ]
 
 

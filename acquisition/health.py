@@ -58,8 +58,10 @@ def drop_issues(meta: dict) -> list[tuple[str, str]]:
             why.append(f"{gap} missed by the camera")
         if overflow:
             why.append(f"{overflow} by a full queue")
-        text = (f"{dropped} {str(kind).upper() if len(str(kind)) <= 3 else kind} frame"
-                f"{'s' * (dropped != 1)} dropped ({_pct(fraction)}; {', '.join(why)})")
+        text = (
+            f"{dropped} {str(kind).upper() if len(str(kind)) <= 3 else kind} frame"
+            f"{'s' * (dropped != 1)} dropped ({_pct(fraction)}; {', '.join(why)})"
+        )
         out.append((BAD if fraction >= DROP_BAD_FRACTION else WARNING, text))
     dropped_frames = to_int(meta.get("dropped_frames"))
     if dropped_frames > described:  # counted in total but not per video (older sidecars)

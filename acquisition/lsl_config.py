@@ -29,8 +29,11 @@ def user_config_file(cwd: Path | None = None) -> Path | None:
     candidates = []
     if os.environ.get("LSLAPICFG"):
         candidates.append(Path(os.environ["LSLAPICFG"]))
-    candidates += [Path(cwd or Path.cwd()) / "lsl_api.cfg", Path.home() / "lsl_api" / "lsl_api.cfg",
-                   Path("/etc/lsl_api/lsl_api.cfg")]
+    candidates += [
+        Path(cwd or Path.cwd()) / "lsl_api.cfg",
+        Path.home() / "lsl_api" / "lsl_api.cfg",
+        Path("/etc/lsl_api/lsl_api.cfg"),
+    ]
     for path in candidates:
         try:
             with open(path, "rb"):
@@ -59,8 +62,11 @@ def with_known_peer(text: str, peer: str = LOCAL_PEER) -> str:
         if not sep or key.strip() != "KnownPeers":
             continue
         value = value.strip()
-        peers = ([p.strip() for p in value[1:-1].split(",") if p.strip()]
-                 if value.startswith("{") and value.endswith("}") else [])   # liblsl ignores anything else
+        peers = (
+            [p.strip() for p in value[1:-1].split(",") if p.strip()]
+            if value.startswith("{") and value.endswith("}")
+            else []
+        )  # liblsl ignores anything else
         if peer not in peers:
             peers.append(peer)
         lines[i] = f"KnownPeers = {{{', '.join(peers)}}}"

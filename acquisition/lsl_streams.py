@@ -27,7 +27,7 @@ class StreamRequest:
     value: str
 
     @classmethod
-    def parse(cls, text: str) -> "StreamRequest":
+    def parse(cls, text: str) -> StreamRequest:
         text = text.strip()
         if not text:
             raise MexlabError("--lsl: empty stream name")
@@ -36,8 +36,7 @@ class StreamRequest:
             prop = prop.strip().lower()
             if prop not in _PROPS:
                 raise MexlabError(
-                    f"--lsl {text}: unknown property {prop!r}; use NAME, name=NAME, type=TYPE or "
-                    "source_id=ID"
+                    f"--lsl {text}: unknown property {prop!r}; use NAME, name=NAME, type=TYPE or source_id=ID"
                 )
             if not value:
                 raise MexlabError(f"--lsl {text}: no value after '='")
@@ -61,7 +60,7 @@ class FoundStream:
     info: pylsl.StreamInfo = field(repr=False, compare=False, default=None)
 
     @classmethod
-    def from_info(cls, info: pylsl.StreamInfo) -> "FoundStream":
+    def from_info(cls, info: pylsl.StreamInfo) -> FoundStream:
         return cls(
             name=info.name(),
             type=info.type(),
@@ -160,8 +159,10 @@ class StreamMonitor(threading.Thread):
             if n <= k:
                 return self._ring_t[:n].copy(), self._ring_v[:n].copy()
             i = n % k
-            return (np.concatenate((self._ring_t[i:], self._ring_t[:i])),
-                    np.concatenate((self._ring_v[i:], self._ring_v[:i])))
+            return (
+                np.concatenate((self._ring_t[i:], self._ring_t[:i])),
+                np.concatenate((self._ring_v[i:], self._ring_v[:i])),
+            )
 
     def _store(self, data, stamps) -> None:
         ts = np.asarray(stamps, dtype=float)
@@ -172,8 +173,8 @@ class StreamMonitor(threading.Thread):
         with self._lock:
             i = self._ring_n % k
             first = min(len(ts), k - i)
-            self._ring_t[i:i + first] = ts[:first]
-            self._ring_v[i:i + first] = vals[:first]
+            self._ring_t[i : i + first] = ts[:first]
+            self._ring_v[i : i + first] = vals[:first]
             rest = len(ts) - first
             if rest:
                 self._ring_t[:rest] = ts[first:]

@@ -49,7 +49,7 @@ class FrameIndexOutlet:
 
     def push(self, frame_in_file: int, camera_frame: int, camera_ts_ms: float, lsl_time: float) -> None:
         if self.outlet is None:
-            return                      # closed: the recording is over
+            return  # closed: the recording is over
         self.outlet.push_sample([float(frame_in_file), float(camera_frame), float(camera_ts_ms)], lsl_time)
         self.pushed += 1
 
@@ -62,7 +62,9 @@ class MarkerOutlet:
     """``mexlab-markers`` (type Markers): every event as a JSON string."""
 
     def __init__(self, session_id: str, name: str = MARKER_STREAM):
-        info = pylsl.StreamInfo(name, "Markers", 1, pylsl.IRREGULAR_RATE, pylsl.cf_string, f"mexlab-{session_id}-markers")
+        info = pylsl.StreamInfo(
+            name, "Markers", 1, pylsl.IRREGULAR_RATE, pylsl.cf_string, f"mexlab-{session_id}-markers"
+        )
         info.desc().append_child_value("format", "json")
         self.info = info
         self.outlet = pylsl.StreamOutlet(info)
@@ -84,7 +86,7 @@ class MarkerOutlet:
         ts = pylsl.local_clock() if timestamp is None else float(timestamp)
         payload = {"event": event, **fields}
         with self._lock:
-            if self.outlet is not None:     # closed: the recording is over, only the history keeps it
+            if self.outlet is not None:  # closed: the recording is over, only the history keeps it
                 self.outlet.push_sample([json.dumps(payload, sort_keys=True)], ts)
                 self.pushed += 1
             self.history.append((ts, payload))

@@ -56,8 +56,11 @@ class StreamStatus:
 
     def describe(self) -> str:
         meas = "" if self.measured_srate is None else f", measured {self.measured_srate:.1f} Hz"
-        flag = " — DEAD (no samples)" if self.dead and self.role != "other" else (
-            " — RATE MISMATCH" if self.mismatch and self.role != "other" else "")
+        flag = (
+            " — DEAD (no samples)"
+            if self.dead and self.role != "other"
+            else (" — RATE MISMATCH" if self.mismatch and self.role != "other" else "")
+        )
         tag = {"required": " [required]", "rig": " [simulated rig]", "other": " [not recorded]"}[self.role]
         return f"{self.stream.describe()}{meas}{flag}{tag}"
 
@@ -108,7 +111,10 @@ class PreflightReport:
         for s in self.dead:
             out.append(f"DEAD: {s.stream.name} delivered no sample in the measurement; Start needs an override")
         mins = self.minutes_free
-        out.append(f"disk: {self.free_bytes / 1e9:.1f} GB free" + ("" if mins == float("inf") else f", about {mins:.0f} min of recording"))
+        out.append(
+            f"disk: {self.free_bytes / 1e9:.1f} GB free"
+            + ("" if mins == float("inf") else f", about {mins:.0f} min of recording")
+        )
         out += [f"PROBLEM: {p}" for p in self.problems]
         return out
 
@@ -167,15 +173,26 @@ def _rig_probe(fps: int):
     from acquisition.sim.outlets import SimOutlets
     from acquisition.sim.schedule import make_schedule
 
-    probe = SimOutlets(make_schedule(30.0, fps=float(fps), seed=0), prefix="mexlab-sim",
-                       source_prefix=f"mexlab-sim-preflight-{secrets.token_hex(4)}")
+    probe = SimOutlets(
+        make_schedule(30.0, fps=float(fps), seed=0),
+        prefix="mexlab-sim",
+        source_prefix=f"mexlab-sim-preflight-{secrets.token_hex(4)}",
+    )
     probe.start(pylsl.local_clock())
     return probe
 
 
-def run_preflight(required: list[str], out_folder: Path, rgb: Mode | None, depth: Mode | None,
-                  wait: float = 1.0, measure_s: float = 1.0, min_minutes: float = 5.0,
-                  look_for_cameras: bool = True, simulate: bool = False) -> PreflightReport:
+def run_preflight(
+    required: list[str],
+    out_folder: Path,
+    rgb: Mode | None,
+    depth: Mode | None,
+    wait: float = 1.0,
+    measure_s: float = 1.0,
+    min_minutes: float = 5.0,
+    look_for_cameras: bool = True,
+    simulate: bool = False,
+) -> PreflightReport:
     quiet_liblsl()
     rep = PreflightReport()
     probe = _rig_probe(rgb.fps if rgb else 30) if simulate else None
@@ -202,9 +219,13 @@ def _check_streams(rep: PreflightReport, required: list[str], wait: float, measu
     rates = measure_rates(chosen, measure_s) if chosen else {}
     rep.streams = [StreamStatus(s, rates.get(s.uid), True, "required") for s in req]
     rep.streams += [StreamStatus(s, rates.get(s.uid), False, "rig") for s in own]
-    rep.others = [StreamStatus(s, None, False, "other") for s in found
-                  if s.source_id not in rig_ids and all(s.uid != c.uid for c in chosen)
-                  and not s.source_id.startswith("mexlab-sim-preflight-")]
+    rep.others = [
+        StreamStatus(s, None, False, "other")
+        for s in found
+        if s.source_id not in rig_ids
+        and all(s.uid != c.uid for c in chosen)
+        and not s.source_id.startswith("mexlab-sim-preflight-")
+    ]
     for r in reqs:
         if not any(getattr(s, r.prop) == r.value for s in req):
             rep.missing.append(str(r))
@@ -213,11 +234,14 @@ def _check_streams(rep: PreflightReport, required: list[str], wait: float, measu
         rep.problems.append("the simulated rig's streams cannot be seen on LSL (is the network interface down?)")
     for st in rep.streams:
         if not st.dead and st.mismatch:
-            rep.problems.append(f"{st.stream.name}: measured {st.measured_srate:.1f} Hz, nominal {st.stream.nominal_srate:g} Hz")
+            rep.problems.append(
+                f"{st.stream.name}: measured {st.measured_srate:.1f} Hz, nominal {st.stream.nominal_srate:g} Hz"
+            )
 
 
-def _check_disk_and_cameras(rep: PreflightReport, out_folder: Path, rgb, depth, min_minutes: float,
-                            look_for_cameras: bool) -> None:
+def _check_disk_and_cameras(
+    rep: PreflightReport, out_folder: Path, rgb, depth, min_minutes: float, look_for_cameras: bool
+) -> None:
     if look_for_cameras:
         try:
             from acquisition.realsense.devices import list_devices
@@ -249,13 +273,13 @@ def rig_preview(rgb: Mode, depth: Mode, seed: int = 0) -> dict:
 
         sx, sy = depth.width / rgb.width, depth.height / rgb.height
         x0, y0, x1, y1 = pose.face_box
-        pose = dataclasses.replace(pose, tx=pose.tx * sx, ty=pose.ty * sy,
-                                   face_box=(x0 * sx, y0 * sy, x1 * sx, y1 * sy))
+        pose = dataclasses.replace(
+            pose, tx=pose.tx * sx, ty=pose.ty * sy, face_box=(x0 * sx, y0 * sy, x1 * sx, y1 * sy)
+        )
     return {"rgb": img, "depth": DepthRenderer(depth.width, depth.height).render(pose)}
 
 
-def camera_file_preview(path: Path, rgb: Mode | None = None, depth: Mode | None = None,
-                        timeout: float = 5.0) -> dict:
+def camera_file_preview(path: Path, rgb: Mode | None = None, depth: Mode | None = None, timeout: float = 5.0) -> dict:
     """A camera file's first colour and depth frames (what Start will record first), read through
     the same playback path as the recording; a mode the file does not hold is refused here, before
     Start, with the modes it offers. Keys: the streams the file holds ("rgb", "depth")."""

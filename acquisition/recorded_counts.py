@@ -32,8 +32,12 @@ def stream_counts(xdf: Path) -> dict[tuple[str, str], dict]:
             d = np.diff(ts)
             big = d > GAP_FACTOR / srate
             missing = int(np.round(d[big] * srate).sum() - big.sum())
-        out[(summary["name"], sid)] = {"samples": summary["sample_count"], "gaps": summary["gaps"],
-                                       "missing": max(0, missing), "effective_srate": summary["effective_srate"]}
+        out[(summary["name"], sid)] = {
+            "samples": summary["sample_count"],
+            "gaps": summary["gaps"],
+            "missing": max(0, missing),
+            "effective_srate": summary["effective_srate"],
+        }
     return out
 
 
@@ -43,8 +47,12 @@ def monitor_counts(mon: StreamMonitor, file_counts: dict | None) -> dict:
     s = mon.stream
     fc = (file_counts or {}).get((s.name, s.source_id or ""))
     if fc is not None:
-        return {"samples": fc["samples"], "gaps": fc["gaps"], "missing": fc["missing"],
-                "measured_hz": fc.get("effective_srate")}
+        return {
+            "samples": fc["samples"],
+            "gaps": fc["gaps"],
+            "missing": fc["missing"],
+            "measured_hz": fc.get("effective_srate"),
+        }
     return {"samples": mon.samples, "gaps": mon.gaps, "missing": mon.missing_samples, "measured_hz": None}
 
 
@@ -66,17 +74,45 @@ def stream_entries(rec: Recorder) -> list[dict]:
         s = mon.stream
         c = monitor_counts(mon, rec._file_counts)
         hz = c["measured_hz"]
-        out.append({"name": s.name, "type": s.type, "source_id": s.source_id, "channel_count": s.channel_count,
-                    "nominal_srate": s.nominal_srate, "role": "input", "samples": c["samples"], "gaps": c["gaps"],
-                    "measured_hz": round(float(hz), 3) if hz else _hz(c["samples"], dur),
-                    "counted_from": "file" if rec._file_counts is not None else "live monitor"})
+        out.append(
+            {
+                "name": s.name,
+                "type": s.type,
+                "source_id": s.source_id,
+                "channel_count": s.channel_count,
+                "nominal_srate": s.nominal_srate,
+                "role": "input",
+                "samples": c["samples"],
+                "gaps": c["gaps"],
+                "measured_hz": round(float(hz), 3) if hz else _hz(c["samples"], dur),
+                "counted_from": "file" if rec._file_counts is not None else "live monitor",
+            }
+        )
     if rec.markers is not None:
-        out.append({"name": rec.markers.name, "type": "Markers", "source_id": rec.markers.source_id,
-                    "channel_count": 1, "nominal_srate": 0.0, "role": "markers",
-                    "samples": rec.markers.pushed, "gaps": 0})
+        out.append(
+            {
+                "name": rec.markers.name,
+                "type": "Markers",
+                "source_id": rec.markers.source_id,
+                "channel_count": 1,
+                "nominal_srate": 0.0,
+                "role": "markers",
+                "samples": rec.markers.pushed,
+                "gaps": 0,
+            }
+        )
     for key, o in rec.index_outlets.items():
-        out.append({"name": o.name, "type": "VideoFrameIndex", "source_id": o.source_id, "channel_count": 3,
-                    "nominal_srate": float(rec.camera.mode(key).fps), "role": "frame_index",
-                    "samples": o.pushed, "gaps": 0,
-                    "measured_hz": _hz(o.pushed, dur, rec._file_counts, (o.name, o.source_id or ""))})
+        out.append(
+            {
+                "name": o.name,
+                "type": "VideoFrameIndex",
+                "source_id": o.source_id,
+                "channel_count": 3,
+                "nominal_srate": float(rec.camera.mode(key).fps),
+                "role": "frame_index",
+                "samples": o.pushed,
+                "gaps": 0,
+                "measured_hz": _hz(o.pushed, dur, rec._file_counts, (o.name, o.source_id or "")),
+            }
+        )
     return out

@@ -91,13 +91,19 @@ class Recorder:
             raise OutputError(f"output folder {self.folder}: the parent folder {parent} does not exist")
         free_mb = shutil.disk_usage(parent).free / 1e6
         if free_mb < cfg.min_free_mb:
-            raise OutputError(f"only {free_mb:.0f} MB free on the disk of {parent}; need at least {cfg.min_free_mb:.0f} MB")
+            raise OutputError(
+                f"only {free_mb:.0f} MB free on the disk of {parent}; need at least {cfg.min_free_mb:.0f} MB"
+            )
         self.clock = WallToLsl()
         if cfg.source == "simulate":
             from acquisition.sim.rig import SimulatedRig
 
             self.rig = SimulatedRig(
-                rgb=cfg.rgb, depth=cfg.depth, duration_s=cfg.duration, seed=cfg.seed, clock=self.clock,
+                rgb=cfg.rgb,
+                depth=cfg.depth,
+                duration_s=cfg.duration,
+                seed=cfg.seed,
+                clock=self.clock,
                 camera=cfg.wants_camera,
             )
         self.camera = open_camera(cfg, self.clock, self.rig)
@@ -108,7 +114,9 @@ class Recorder:
         try:
             self.folder.mkdir(parents=False, exist_ok=False)
         except FileExistsError:
-            raise OutputError(f"output folder {self.folder} already exists; mexlab never overwrites a session") from None
+            raise OutputError(
+                f"output folder {self.folder} already exists; mexlab never overwrites a session"
+            ) from None
         except OSError as exc:
             raise OutputError(f"cannot create output folder {self.folder}: {exc.strerror}") from None
         self.meta = sess.initial_meta(self.session_id, cfg, sess.software_versions())
@@ -118,14 +126,17 @@ class Recorder:
             sess.write_sidecar(self.folder, self.meta)
         except OSError as exc:  # not even the sidecar fits: take the empty folder back
             shutil.rmtree(self.folder, ignore_errors=True)
-            raise OutputError(f"cannot write {self.folder / sess.SIDECAR}: {exc.strerror}{_full(exc)}; "
-                              "nothing was recorded") from None
+            raise OutputError(
+                f"cannot write {self.folder / sess.SIDECAR}: {exc.strerror}{_full(exc)}; nothing was recorded"
+            ) from None
         # a little reserved space, freed at stop: the final sidecar can be written even on a full disk
         try:
             sess.write_reserve(self.folder / RESERVE_NAME, RESERVE_BYTES)
         except OSError as exc:  # the session ends here, and says why (never left 'recording')
-            msg = (f"cannot write in {self.folder}: {exc.strerror}{_full(exc)}; "
-                   f"less than {RESERVE_BYTES >> 20} MB free, nothing was recorded")
+            msg = (
+                f"cannot write in {self.folder}: {exc.strerror}{_full(exc)}; "
+                f"less than {RESERVE_BYTES >> 20} MB free, nothing was recorded"
+            )
             self.meta.update(status="interrupted", error=msg, errors=[msg])
             try:
                 sess.write_sidecar(self.folder, self.meta)
@@ -145,8 +156,12 @@ class Recorder:
                 outlet = FrameIndexOutlet(key, self.camera.mode(key).fps, self.session_id, fname)
                 self.index_outlets[key] = outlet
                 self.meta["files"][key] = fname
-                self._counts[key] = {"frames_received": 0, "frames_written": 0,
-                                     "dropped_counter_gap": 0, "dropped_queue_overflow": 0}
+                self._counts[key] = {
+                    "frames_received": 0,
+                    "frames_written": 0,
+                    "dropped_counter_gap": 0,
+                    "dropped_queue_overflow": 0,
+                }
         predicates = [s.predicate() for s in self.inputs]
         predicates.append({"name": self.markers.name, "source_id": self.markers.source_id})
         predicates += [{"name": o.name, "source_id": o.source_id} for o in self.index_outlets.values()]
@@ -154,8 +169,10 @@ class Recorder:
         for own in [self.markers, *self.index_outlets.values()]:
             if not pylsl.resolve_byprop("source_id", own.source_id, minimum=1, timeout=10.0):
                 self._abort_start()
-                raise MexlabError(f"LSL cannot see mexlab's own stream {own.name} on this machine "
-                                  "(is the network interface down or LSL blocked by a firewall?)")
+                raise MexlabError(
+                    f"LSL cannot see mexlab's own stream {own.name} on this machine "
+                    "(is the network interface down or LSL blocked by a firewall?)"
+                )
         self._labrecorder = LabRecorder()
         xdf = self.folder / sess.XDF_NAME
         # LabRecorderCLI ignores Ctrl+C: mexlab stops it (Enter on its stdin) after the last chunk
@@ -173,7 +190,11 @@ class Recorder:
                 mode = self.camera.mode(key)
                 writer = VideoWriterProcess if cfg.encoder_process else VideoWriterThread
                 self.writers[key] = writer(
-                    self.folder / self.meta["files"][key], mode.width, mode.height, mode.fps, key,
+                    self.folder / self.meta["files"][key],
+                    mode.width,
+                    mode.height,
+                    mode.fps,
+                    key,
                     on_written=self._make_on_written(key),
                 )
                 self.writers[key].start()
@@ -224,7 +245,8 @@ class Recorder:
         blocking = self.camera.kind == "playback"
         ok = self.writers[key].offer(
             QueuedFrame(frame.image, frame.camera_frame, frame.camera_timestamp_ms, frame.lsl_time),
-            block=blocking, timeout=30.0 if blocking else None,
+            block=blocking,
+            timeout=30.0 if blocking else None,
         )
         if ok:  # the encoder writes queued frames in order: this one will be frame n of the file
             frame.file_index = self.frames_queued.get(key, 0)
@@ -275,13 +297,21 @@ class Recorder:
             w = self.writers.get(key)
             c["dropped_queue_overflow"] = w.stats.dropped_queue_overflow if w else 0
             videos[key] = dict(c, queue=w.queue_depth if w else 0)
-        streams = {m.stream.name: dict(monitor_counts(m, self._file_counts), rate=m.stream.nominal_srate) for m in self.monitors}
+        streams = {
+            m.stream.name: dict(monitor_counts(m, self._file_counts), rate=m.stream.nominal_srate)
+            for m in self.monitors
+        }
         size = 0
         if self.folder.exists():
             size = sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file() and p.name != RESERVE_NAME)
-        return {"elapsed": self.elapsed, "videos": videos, "streams": streams, "bytes": size,
-                "dropped_frames": sum(v["dropped_counter_gap"] + v["dropped_queue_overflow"] for v in videos.values()),
-                "dropped_samples": sum(s["missing"] for s in streams.values())}
+        return {
+            "elapsed": self.elapsed,
+            "videos": videos,
+            "streams": streams,
+            "bytes": size,
+            "dropped_frames": sum(v["dropped_counter_gap"] + v["dropped_queue_overflow"] for v in videos.values()),
+            "dropped_samples": sum(s["missing"] for s in streams.values()),
+        }
 
     def write_progress(self, final: bool = False) -> dict:
         snap = self.snapshot()
@@ -354,10 +384,13 @@ class Recorder:
                 files = self.rig.write_ground_truth(self.folder, self._camera_frame_map.get("rgb", {}))
                 self.meta["files"].update(files)
             except OSError as exc:
-                self.errors.append(f"cannot write the simulated rig's ground truth in {self.folder}: "
-                                   f"{exc.strerror or exc}{_full(exc)}")
+                self.errors.append(
+                    f"cannot write the simulated rig's ground truth in {self.folder}: {exc.strerror or exc}{_full(exc)}"
+                )
         failed = reason.startswith(FAILURE_PREFIXES) or any("No space left" in e for e in self.errors)
-        self.meta["status"] = "interrupted" if failed else getattr(self, "end_status", "complete")  # aborted protocol: app/protocol_session.record_run
+        self.meta["status"] = (
+            "interrupted" if failed else getattr(self, "end_status", "complete")
+        )  # aborted protocol: app/protocol_session.record_run
         if self.errors:
             self.meta["errors"] = list(self.errors)
         self.write_progress(final=True)

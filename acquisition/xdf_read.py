@@ -121,9 +121,7 @@ def _scan_xdf(path: Path) -> _Scan:
                 raise SessionFormatError(f"{path}: empty file, not an XDF recording")
             if _XDF_MAGIC.startswith(magic):
                 raise SessionFormatError(f"{path}: truncated XDF file ({size} bytes)")
-            raise SessionFormatError(
-                f"{path}: not an XDF file (it does not begin with the XDF signature 'XDF:')"
-            )
+            raise SessionFormatError(f"{path}: not an XDF file (it does not begin with the XDF signature 'XDF:')")
         scan = _Scan(size=size, ranges=[])
         range_start = 0
         pos = len(_XDF_MAGIC)
@@ -139,15 +137,10 @@ def _scan_xdf(path: Path) -> _Scan:
             tag = int.from_bytes(tag_raw, "little") if len(tag_raw) == 2 else 0
             end = pos + 1 + nbytes + length
             malformed = (
-                nbytes not in (1, 4, 8)
-                or length < 2
-                or not 1 <= tag <= 6
-                or (tag in _STREAM_TAGS and length < 6)
+                nbytes not in (1, 4, 8) or length < 2 or not 1 <= tag <= 6 or (tag in _STREAM_TAGS and length < 6)
             )
             if not malformed and scan.n_chunks == 0 and tag != 1:
-                raise SessionFormatError(
-                    f"{path}: not a valid XDF file (it does not begin with a file header chunk)"
-                )
+                raise SessionFormatError(f"{path}: not a valid XDF file (it does not begin with a file header chunk)")
             if malformed and scan.n_chunks > 0:
                 if pos > range_start:
                     scan.ranges.append((range_start, pos))
@@ -163,9 +156,7 @@ def _scan_xdf(path: Path) -> _Scan:
                 continue
             if malformed or end > size:
                 if malformed:
-                    raise SessionFormatError(
-                        f"{path}: not a valid XDF file (malformed file header chunk)"
-                    )
+                    raise SessionFormatError(f"{path}: not a valid XDF file (malformed file header chunk)")
                 scan.truncated = True
                 break
             pos = end
@@ -173,9 +164,7 @@ def _scan_xdf(path: Path) -> _Scan:
         if pos > range_start:
             scan.ranges.append((range_start, pos))
     if scan.n_chunks == 0:
-        raise SessionFormatError(
-            f"{path}: truncated XDF file: the file header is incomplete ({size} bytes)"
-        )
+        raise SessionFormatError(f"{path}: truncated XDF file: the file header is incomplete ({size} bytes)")
     return scan
 
 
@@ -265,9 +254,7 @@ def _load_xdf(path: Path, scan: _Scan, select: list[dict] | None = None) -> list
                     why = f"a chunk names stream id {exc.args[0]} that has no stream header"
                 else:
                     why = f"{type(exc).__name__}: {exc}"
-                raise SessionFormatError(
-                    f"{path}: damaged XDF file, cannot be read ({why})"
-                ) from None
+                raise SessionFormatError(f"{path}: damaged XDF file, cannot be read ({why})") from None
     return streams
 
 
@@ -353,8 +340,9 @@ def read_xdf_robust(path: Path, select: list[dict] | None = None) -> XdfContents
     else:
         status = "unknown"
         if not streams:
-            problems.append(f"{path.name} holds no streams" if select is None
-                            else f"{path.name} holds none of the streams {select}")
+            problems.append(
+                f"{path.name} holds no streams" if select is None else f"{path.name} holds none of the streams {select}"
+            )
         else:
             lacking = [s["name"] for s, has in zip(summaries, footers) if not has]
             problems.append(
@@ -374,7 +362,4 @@ def read_xdf_robust(path: Path, select: list[dict] | None = None) -> XdfContents
                 f"stream {summary['name']!r}: {lost} of the {to_int(expected)} samples its footer "
                 f"counts are missing from {path.name} (damaged chunks)"
             )
-    return XdfContents(
-        path=path, streams=streams, summaries=summaries, status=status, problems=problems
-    )
-
+    return XdfContents(path=path, streams=streams, summaries=summaries, status=status, problems=problems)

@@ -29,8 +29,11 @@ if TYPE_CHECKING:
     from analysis.study import SessionResult, StudyResult
 
 COLUMNS = ("type", "onset", "apex", "offset", "score", "AUs / reason", "recognised (confidence)")
-STUDY_VIEWS = (("group", "ME and physiology by group (95% CI)"), ("event", "event-locked heart rate"),
-               ("correlation", "ME measures vs physiology (Pearson)"))
+STUDY_VIEWS = (
+    ("group", "ME and physiology by group (95% CI)"),
+    ("event", "event-locked heart rate"),
+    ("correlation", "ME measures vs physiology (Pearson)"),
+)
 
 
 class SpottingCancelled(MexlabError):
@@ -55,8 +58,8 @@ def face_crop(img: np.ndarray, box: np.ndarray | tuple | None, margin: float = 0
 @dataclass
 class EmgTrace:
     label: str
-    frames: np.ndarray     # fractional frame numbers of rgb.mkv (the frame clock)
-    values: np.ndarray     # envelope / its 99th percentile, minus 1.2 per channel (stacked)
+    frames: np.ndarray  # fractional frame numbers of rgb.mkv (the frame clock)
+    values: np.ndarray  # envelope / its 99th percentile, minus 1.2 per channel (stacked)
 
 
 def emg_traces(folder: Path, max_points: int = 4000) -> tuple[list[EmgTrace], str | None]:
@@ -101,19 +104,21 @@ def read_recognition(folder: Path | None) -> tuple[dict[tuple[int, int], tuple[s
             out[(int(e["onset"]), int(e["offset"]))] = (str(e["class"]), float(e["confidence"]))
         return out, None
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        return {}, (f"{path}: not a recognition result (a JSON object with a list 'expressions' of "
-                    f"{{onset, offset, class, confidence}}): {type(exc).__name__} {exc}")
+        return {}, (
+            f"{path}: not a recognition result (a JSON object with a list 'expressions' of "
+            f"{{onset, offset, class, confidence}}): {type(exc).__name__} {exc}"
+        )
 
 
 class AnalyzeModel:
     def __init__(self) -> None:
         self.folder: Path | None = None
-        self.result = None                 # analysis.spotting.pipeline.SpotResult
+        self.result = None  # analysis.spotting.pipeline.SpotResult
         self.recognition: dict[tuple[int, int], tuple[str, float]] = {}
         self.notes: list[str] = []
-        self.physio = None                 # analysis.study.SessionResult
-        self.study = None                  # analysis.study.Study
-        self._reader = None                # FrameReader of rgb.mkv
+        self.physio = None  # analysis.study.SessionResult
+        self.study = None  # analysis.study.Study
+        self._reader = None  # FrameReader of rgb.mkv
 
     # -- the session ------------------------------------------------------------------------
     def open(self, folder: Path) -> bool:
@@ -141,8 +146,9 @@ class AnalyzeModel:
         return emg_traces(self.folder)
 
     # -- spotting ---------------------------------------------------------------------------
-    def run_spotting(self, interference: bool = True, progress: Callable | None = None,
-                     cancel: threading.Event | None = None) -> SpotResult:
+    def run_spotting(
+        self, interference: bool = True, progress: Callable | None = None, cancel: threading.Event | None = None
+    ) -> SpotResult:
         """Spot the session (blocking: call it in a worker). ``cancel`` set: SpottingCancelled at
         the next progress report, and nothing is written (spot() writes only once complete)."""
         from analysis.spotting.pipeline import spot
@@ -153,8 +159,9 @@ class AnalyzeModel:
 
         def report(done, total, stage):
             if cancel is not None and cancel.is_set():
-                raise SpottingCancelled(f"spotting of {folder} cancelled at {stage} {done}/{total}; "
-                                        "nothing was written")
+                raise SpottingCancelled(
+                    f"spotting of {folder} cancelled at {stage} {done}/{total}; nothing was written"
+                )
             if progress is not None:
                 progress(done, total, stage)
 
@@ -170,12 +177,13 @@ class AnalyzeModel:
         if r is None:
             return ""
         n_micro = sum(1 for i in r.intervals if i["type"] == "micro")
-        text = (f"{len(r.intervals)} interval(s) ({n_micro} micro), {len(r.suppressed)} suppressed; "
-                f"{r.frames_with_face}/{r.n_frames} frames with a face"
-                + (f"; written to {r.written}" if r.written else ""))
+        text = (
+            f"{len(r.intervals)} interval(s) ({n_micro} micro), {len(r.suppressed)} suppressed; "
+            f"{r.frames_with_face}/{r.n_frames} frames with a face" + (f"; written to {r.written}" if r.written else "")
+        )
         if self.recognition:
             text += f"; classes from {RECOGNITION_FILE}"
-        return "; ".join([text, *(r.notes or []), *self.notes])   # a cut video, an interrupted XDF …
+        return "; ".join([text, *(r.notes or []), *self.notes])  # a cut video, an interrupted XDF …
 
     def recognised(self, interval: dict) -> str:
         got = self.recognition.get((int(interval["onset"]), int(interval["offset"])))
@@ -187,10 +195,19 @@ class AnalyzeModel:
         r = self.result
         if r is None:
             return []
-        rows = [(i["type"], i["onset"], i["apex"], i["offset"], f"{i['score']:.2f}",
-                 "+".join(i.get("aus") or []), self.recognised(i)) for i in r.intervals]
-        rows += [("suppressed", s["onset"], "", s["offset"], "", s["reason"], "")
-                 for s in r.suppressed]
+        rows = [
+            (
+                i["type"],
+                i["onset"],
+                i["apex"],
+                i["offset"],
+                f"{i['score']:.2f}",
+                "+".join(i.get("aus") or []),
+                self.recognised(i),
+            )
+            for i in r.intervals
+        ]
+        rows += [("suppressed", s["onset"], "", s["offset"], "", s["reason"], "") for s in r.suppressed]
         return rows
 
     @staticmethod
@@ -237,8 +254,9 @@ class AnalyzeModel:
         bits = []
         d = pa.to_json() if hasattr(pa, "to_json") else {}
         if d.get("ecg"):
-            bits.append(f"mean HR {d['ecg'].get('mean_hr_bpm', float('nan')):.1f} bpm "
-                        f"({d['ecg'].get('n_beats')} beats)")
+            bits.append(
+                f"mean HR {d['ecg'].get('mean_hr_bpm', float('nan')):.1f} bpm ({d['ecg'].get('n_beats')} beats)"
+            )
         if d.get("eda"):
             bits.append(f"{d['eda'].get('n_scr')} SCRs")
         for kind, why in (getattr(pa, "missing", None) or {}).items():
@@ -256,8 +274,7 @@ class AnalyzeModel:
         if me is None and self.folder is not None:
             try:
                 meta = read_sidecar(self.folder)
-                me = {"folder": str(self.folder), "protocol": meta.get("protocol"),
-                      "status": meta.get("status")}
+                me = {"folder": str(self.folder), "protocol": meta.get("protocol"), "status": meta.get("status")}
                 rows = [*rows, me]
             except MexlabError:
                 pass
@@ -289,5 +306,7 @@ class AnalyzeModel:
             fig = group_figure(study.table, study.by)
         if fig is None:
             return None, f"study: not enough sessions or groups for the {view_text or view} figure"
-        return fig, (f"study: {len(study.table)} row(s), grouped by {study.by}; "
-                     f"{len(study.tests)} test(s), {len(study.correlations)} correlation(s)")
+        return fig, (
+            f"study: {len(study.table)} row(s), grouped by {study.by}; "
+            f"{len(study.tests)} test(s), {len(study.correlations)} correlation(s)"
+        )

@@ -33,9 +33,9 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Job:
-    action: str                 # a name in analysis.batch_jobs.ACTIONS
-    path: str                   # a session folder, a video or an XDF file
-    params: tuple = ()          # sorted (name, value) pairs: hashable, picklable
+    action: str  # a name in analysis.batch_jobs.ACTIONS
+    path: str  # a session folder, a video or an XDF file
+    params: tuple = ()  # sorted (name, value) pairs: hashable, picklable
 
     @staticmethod
     def of(action: str, path: str | Path, **params: Any) -> Job:
@@ -45,19 +45,19 @@ class Job:
 @dataclass
 class Outcome:
     job: Job
-    status: str                 # done | skipped | failed | cancelled
+    status: str  # done | skipped | failed | cancelled
     seconds: float = 0.0
     error: str | None = None
-    result: object = None       # what the action returned (a summary dict, or a SessionResult)
+    result: object = None  # what the action returned (a summary dict, or a SessionResult)
 
 
 @dataclass
 class BatchStatus:
     total: int
-    finished: int = 0           # done + skipped + failed
+    finished: int = 0  # done + skipped + failed
     failed: int = 0
     skipped: int = 0
-    running: dict = field(default_factory=dict)   # path -> (fraction 0..1, stage)
+    running: dict = field(default_factory=dict)  # path -> (fraction 0..1, stage)
     elapsed_s: float = 0.0
     fraction: float = 0.0
     eta_s: float | None = None
@@ -92,9 +92,9 @@ _W: dict = {}
 def _worker_init(progress_q, cancel_ev) -> None:
     import signal
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl+C is the parent's to handle
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to handle
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")              # one core per worker, no oversubscription
+        os.environ.setdefault(var, "1")  # one core per worker, no oversubscription
     _W["q"], _W["cancel"] = progress_q, cancel_ev
 
 
@@ -120,7 +120,7 @@ def _execute(job: Job, progress_q, cancel_ev, compute_key: bool) -> Outcome:
         progress(0, 1, "started")
         from analysis.face.landmarker import quiet_native_start
 
-        with quiet_native_start():   # MediaPipe's start-up chatter kept off the one display
+        with quiet_native_start():  # MediaPipe's start-up chatter kept off the one display
             result = batch_jobs.run_job(job, progress, store_key=compute_key)
         return Outcome(job, "done", time.perf_counter() - t0, result=result)
     except Cancelled:
@@ -128,8 +128,7 @@ def _execute(job: Job, progress_q, cancel_ev, compute_key: bool) -> Outcome:
     except MexlabError as exc:
         return Outcome(job, "failed", time.perf_counter() - t0, error=str(exc))
     except Exception as exc:  # noqa: BLE001 - a defect or a library's error: listed, the batch goes on
-        return Outcome(job, "failed", time.perf_counter() - t0,
-                       error=f"{type(exc).__name__}: {exc}")
+        return Outcome(job, "failed", time.perf_counter() - t0, error=f"{type(exc).__name__}: {exc}")
 
 
 def _pool_execute(job: Job, compute_key: bool) -> Outcome:
@@ -138,13 +137,20 @@ def _pool_execute(job: Job, compute_key: bool) -> Outcome:
 
 # --- the caller's side -----------------------------------------------------------------------
 
+
 def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def run_batch(jobs: list[Job], *, workers: int | None = None, force: bool = False,
-              on_progress: Callable[[BatchStatus], None] | None = None,
-              cancel: threading.Event | None = None, grace_s: float = 5.0) -> BatchResult:
+def run_batch(
+    jobs: list[Job],
+    *,
+    workers: int | None = None,
+    force: bool = False,
+    on_progress: Callable[[BatchStatus], None] | None = None,
+    cancel: threading.Event | None = None,
+    grace_s: float = 5.0,
+) -> BatchResult:
     """Run ``jobs`` (module doc); the outcomes come back in the order of ``jobs``."""
     from analysis import batch_jobs
 
@@ -165,14 +171,12 @@ def run_batch(jobs: list[Job], *, workers: int | None = None, force: bool = Fals
     cancelled = False
     if todo:
         run = _run_pool if workers > 1 and len(todo) > 1 else _run_here
-        cancelled = run([(i, jobs[i]) for i in todo], workers, status, outcomes, t0, on_progress,
-                        cancel, grace_s)
+        cancelled = run([(i, jobs[i]) for i in todo], workers, status, outcomes, t0, on_progress, cancel, grace_s)
     for i, job in enumerate(jobs):
         outcomes.setdefault(i, Outcome(job, "cancelled"))
     status.last = None
     _tick(status, t0, on_progress, force=True)
-    return BatchResult([outcomes[i] for i in range(len(jobs))], time.monotonic() - t0, workers,
-                       cancelled)
+    return BatchResult([outcomes[i] for i in range(len(jobs))], time.monotonic() - t0, workers, cancelled)
 
 
 def _record(status: BatchStatus, outcomes: dict, i: int, out: Outcome) -> None:
@@ -194,7 +198,7 @@ def _tick(status: BatchStatus, t0: float, cb, force: bool = False) -> None:
     status.eta_s = status.elapsed_s * left / real if real > 0.02 else None
     if cb is not None:
         cb(status)
-    status.last = None               # an outcome is reported once
+    status.last = None  # an outcome is reported once
 
 
 def _run_here(items, workers, status, outcomes, t0, cb, cancel, grace_s) -> bool:
@@ -225,8 +229,9 @@ def _run_pool(items, workers, status, outcomes, t0, cb, cancel, grace_s) -> bool
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     ev = ctx.Event()
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=ctx,
-                               initializer=_worker_init, initargs=(q, ev))
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(items)), mp_context=ctx, initializer=_worker_init, initargs=(q, ev)
+    )
     futs = {pool.submit(_pool_execute, job, True): (i, job) for i, job in items}
     pending = set(futs)
     cancelled = False
@@ -248,8 +253,11 @@ def _run_pool(items, workers, status, outcomes, t0, cb, cancel, grace_s) -> bool
                 try:
                     out = f.result()
                 except BrokenProcessPool:
-                    out = Outcome(job, "failed", error="its worker process died (killed, or a crash "
-                                                       "in native code while processing it)")
+                    out = Outcome(
+                        job,
+                        "failed",
+                        error="its worker process died (killed, or a crash in native code while processing it)",
+                    )
                 except Exception as exc:  # noqa: BLE001 - the job could not be sent or its result not returned
                     out = Outcome(job, "failed", error=f"{type(exc).__name__}: {exc}")
                 _record(status, outcomes, i, out)
@@ -266,7 +274,7 @@ def _run_pool(items, workers, status, outcomes, t0, cb, cancel, grace_s) -> bool
         end = time.monotonic() + grace_s
         while time.monotonic() < end and any(not f.done() for f in pending):
             time.sleep(0.1)
-        for p in list(getattr(pool, "_processes", {}).values()):   # still running after the grace
+        for p in list(getattr(pool, "_processes", {}).values()):  # still running after the grace
             if p.is_alive():
                 p.terminate()
         for f in pending:

@@ -74,22 +74,27 @@ def result_path(action: str, path: str | Path) -> Path | None:
     if action == "study":
         return None
     if path.is_dir():
-        return path / {"spot": names.SPOTTING_FILE, "recognize": names.RECOGNITION_FILE,
-                       "physio": names.PHYSIO_FILE}[action]
-    return path.with_name(path.name + {"spot": ".spotting.json", "recognize": ".recognition.json",
-                                       "physio": ".physio.json"}[action])
+        return (
+            path
+            / {"spot": names.SPOTTING_FILE, "recognize": names.RECOGNITION_FILE, "physio": names.PHYSIO_FILE}[action]
+        )
+    return path.with_name(
+        path.name + {"spot": ".spotting.json", "recognize": ".recognition.json", "physio": ".physio.json"}[action]
+    )
 
 
 def _inputs(action: str, path: Path, params: dict) -> list:
     files = _session_files(path)
-    if not files:                      # a plain video / XDF file
+    if not files:  # a plain video / XDF file
         names = [path]
         if action == "recognize":
             names.append(result_path("spot", path))
     else:
-        names = {"spot": ["sidecar", "rgb", "depth", "xdf"],
-                 "recognize": ["sidecar", "rgb", "depth", "spotting"],
-                 "physio": ["sidecar", "xdf", "spotting", "ground_truth"]}[action]
+        names = {
+            "spot": ["sidecar", "rgb", "depth", "xdf"],
+            "recognize": ["sidecar", "rgb", "depth", "spotting"],
+            "physio": ["sidecar", "xdf", "spotting", "ground_truth"],
+        }[action]
         names = [files[n] for n in names]
     if action == "recognize":
         from analysis.recognition import modelfile
@@ -104,8 +109,7 @@ def job_key(job: Job) -> str:
 
     params = dict(job.params)
     h = hashlib.sha256()
-    h.update(json.dumps([job.action, params, code_digest(job.action)], sort_keys=True,
-                        default=str).encode())
+    h.update(json.dumps([job.action, params, code_digest(job.action)], sort_keys=True, default=str).encode())
     for f in _inputs(job.action, Path(job.path), params):
         f = Path(f)
         h.update(f"{f.name}:{fingerprint(f) if f.is_file() else '-'};".encode())
@@ -127,7 +131,7 @@ def is_current(job: Job) -> bool:
             return False
         return json.loads(kf.read_text()).get("key") == job_key(job)
     except (OSError, ValueError, MexlabError):
-        return False                   # unreadable: run it (and let the job say what is wrong)
+        return False  # unreadable: run it (and let the job say what is wrong)
 
 
 def _store_key(job) -> None:
@@ -135,10 +139,12 @@ def _store_key(job) -> None:
 
     res = result_path(job.action, job.path)
     try:
-        write_text(_key_file(res), json.dumps({"key": job_key(job), "action": job.action,
-                                               "params": dict(job.params)}, default=str) + "\n")
+        write_text(
+            _key_file(res),
+            json.dumps({"key": job_key(job), "action": job.action, "params": dict(job.params)}, default=str) + "\n",
+        )
     except OSError:
-        pass                           # read-only media: no skipping next time, never an error
+        pass  # read-only media: no skipping next time, never an error
 
 
 def run_job(job: Job, progress: Callable[[int, int, str], None], store_key: bool = True) -> dict | SessionResult:
@@ -154,16 +160,23 @@ def run_job(job: Job, progress: Callable[[int, int, str], None], store_key: bool
 
 # --- the actions -----------------------------------------------------------------------------
 
+
 def _spot(path: Path, params: dict, progress) -> dict:
     from analysis.spotting.pipeline import spot, write_json
 
-    res = spot(path, interference=params.get("interference", True), progress=progress,
-               use_cache=params.get("use_cache", True))
+    res = spot(
+        path, interference=params.get("interference", True), progress=progress, use_cache=params.get("use_cache", True)
+    )
     d = res.as_dict()
     if not res.written:
         res.written = str(write_json(result_path("spot", path), d))
-    return {"written": res.written, "n_frames": d["n_frames"], "intervals": len(d["intervals"]),
-            "fps": d["fps"], "notes": list(res.notes)}
+    return {
+        "written": res.written,
+        "n_frames": d["n_frames"],
+        "intervals": len(d["intervals"]),
+        "fps": d["fps"],
+        "notes": list(res.notes),
+    }
 
 
 def _recognize(path: Path, params: dict, progress) -> dict:
@@ -173,8 +186,7 @@ def _recognize(path: Path, params: dict, progress) -> dict:
 
     probe(resolve_input(path).video)
     res = recognize(path, params.get("model"), progress=progress)
-    return {"written": res["written"], "expressions": len(res["expressions"]),
-            "problems": list(res["problems"])}
+    return {"written": res["written"], "expressions": len(res["expressions"]), "problems": list(res["problems"])}
 
 
 def physio_json(path: str | Path, names: dict) -> tuple[dict, list[str]]:
@@ -187,8 +199,7 @@ def physio_json(path: str | Path, names: dict) -> tuple[dict, list[str]]:
     if not any(pa.to_json().get(k) for k in ("ecg", "ppg", "eda", "emg")):
         have = ", ".join(f"{s.name} [{s.type}]" for s in pa.session.streams) or "none"
         extra = " (the recording was interrupted)" if any("interrupted" in n for n in pa.notes) else ""
-        raise DataError(f"{path}: no ECG, PPG, EDA or EMG signal to analyse{extra}; streams in it: "
-                          f"{have}")
+        raise DataError(f"{path}: no ECG, PPG, EDA or EMG signal to analyse{extra}; streams in it: {have}")
     notes = [f"no {kind.upper()}: {why}" for kind, why in pa.missing.items()] + list(pa.notes)
     out = pa.to_json()
     t0 = pa.session.start
@@ -210,8 +221,7 @@ def _study(path: Path, params: dict, progress):
     from analysis.study import analyse_session
 
     progress(0, 1, "physiology")
-    sr = analyse_session(path, names=dict(params.get("names") or {}),
-                         use_truth=bool(params.get("use_truth")))
+    sr = analyse_session(path, names=dict(params.get("names") or {}), use_truth=bool(params.get("use_truth")))
     progress(1, 1, "physiology")
     return sr
 

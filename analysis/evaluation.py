@@ -36,7 +36,7 @@ import numpy as np
 from acquisition.errors import FileFormatError, NotFoundError
 
 TYPES = ("micro", "macro")
-Interval = tuple[int, int, str]          # onset, offset, type
+Interval = tuple[int, int, str]  # onset, offset, type
 
 
 MAX_CSV_BYTES = 256 << 20
@@ -49,8 +49,10 @@ def read_intervals(path: str | Path) -> dict[str, list[Interval]]:
     path = Path(path)
     try:
         if path.is_file() and path.stat().st_size > MAX_CSV_BYTES:
-            raise FileFormatError(f"{path}: {path.stat().st_size / 2**20:.0f} MB is far more than a spotting "
-                              f"CSV holds (limit {MAX_CSV_BYTES >> 20} MB); not read")
+            raise FileFormatError(
+                f"{path}: {path.stat().st_size / 2**20:.0f} MB is far more than a spotting "
+                f"CSV holds (limit {MAX_CSV_BYTES >> 20} MB); not read"
+            )
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise NotFoundError(f"{path}: no such file") from None
@@ -58,14 +60,14 @@ def read_intervals(path: str | Path) -> dict[str, list[Interval]]:
         raise FileFormatError(f"{path}: cannot read the CSV ({exc})") from None
     out: dict[str, list[Interval]] = defaultdict(list)
     if not text.strip():
-        raise FileFormatError(f"{path}: the file is empty; a file of no intervals still has its header "
-                          f"row (video,onset,offset,type)")
+        raise FileFormatError(
+            f"{path}: the file is empty; a file of no intervals still has its header row (video,onset,offset,type)"
+        )
     rows = csv.reader(text.splitlines())
     header = [h.strip().lower() for h in next(rows)]
     missing = [c for c in ("video", "onset", "offset", "type") if c not in header]
     if missing:
-        raise FileFormatError(f"{path}: missing column(s) {', '.join(missing)} "
-                          f"(need video, onset, offset, type)")
+        raise FileFormatError(f"{path}: missing column(s) {', '.join(missing)} (need video, onset, offset, type)")
     col = {h: i for i, h in enumerate(header)}
     for lineno, row in enumerate(rows, start=2):
         if not row or all(not c.strip() for c in row):
@@ -76,11 +78,11 @@ def read_intervals(path: str | Path) -> dict[str, list[Interval]]:
         try:
             on, off = int(row[col["onset"]].strip()), int(row[col["offset"]].strip())
         except ValueError:
-            raise FileFormatError(f"{path}, line {lineno}: onset and offset must be whole frame "
-                              f"numbers") from None
+            raise FileFormatError(f"{path}, line {lineno}: onset and offset must be whole frame numbers") from None
         if on < 0 or off < on:
-            raise FileFormatError(f"{path}, line {lineno}: interval [{on}, {off}] is not valid "
-                              f"(need 0 <= onset <= offset)")
+            raise FileFormatError(
+                f"{path}, line {lineno}: interval [{on}, {off}] is not valid (need 0 <= onset <= offset)"
+            )
         typ = row[col["type"]].strip().lower()
         if typ not in TYPES:
             raise FileFormatError(f"{path}, line {lineno}: type {typ!r} is not micro or macro")
@@ -102,7 +104,7 @@ def _hit(a0: int, a1: int, b0: int, b1: int, thr: float) -> bool:
         return False
     union = (a1 - a0 + 1) + (b1 - b0 + 1) - inter
     if thr == 0.5:
-        return 2 * inter >= union          # exact integer test: IoU of exactly 0.5 counts
+        return 2 * inter >= union  # exact integer test: IoU of exactly 0.5 counts
     return inter >= thr * union
 
 
@@ -124,10 +126,14 @@ def match_intervals(gt: list, pred: list, thr: float = 0.5) -> list[tuple[int, i
 
 
 def prf(tp: int, fp: int, fn: int) -> dict:
-    return {"tp": tp, "fp": fp, "fn": fn,
-            "precision": tp / (tp + fp) if tp + fp else 0.0,
-            "recall": tp / (tp + fn) if tp + fn else 0.0,
-            "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0}
+    return {
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "recall": tp / (tp + fn) if tp + fn else 0.0,
+        "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
+    }
 
 
 def evaluate_spotting(gt: dict, pred: dict, thr: float = 0.5) -> dict:
@@ -155,8 +161,9 @@ def format_spotting(res: dict) -> str:
     lines = [f"{'':8s} {'TP':>5s} {'FP':>5s} {'FN':>5s} {'precision':>9s} {'recall':>7s} {'F1':>6s}"]
     for k in ("overall", "micro", "macro"):
         r = res[k]
-        lines.append(f"{k:8s} {r['tp']:5d} {r['fp']:5d} {r['fn']:5d} {r['precision']:9.3f} "
-                     f"{r['recall']:7.3f} {r['f1']:6.3f}")
+        lines.append(
+            f"{k:8s} {r['tp']:5d} {r['fp']:5d} {r['fn']:5d} {r['precision']:9.3f} {r['recall']:7.3f} {r['f1']:6.3f}"
+        )
     return "\n".join(lines)
 
 

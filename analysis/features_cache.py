@@ -60,7 +60,7 @@ def load(video: str | Path, key: str) -> dict | None:
     try:
         with np.load(p, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
-    except Exception:          # a damaged cache file is ignored (and overwritten later)
+    except Exception:  # a damaged cache file is ignored (and overwritten later)
         return None
 
 

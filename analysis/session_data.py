@@ -80,16 +80,16 @@ class Marker:
 
 @dataclass
 class MeEvent:
-    onset: float                   # LSL seconds
+    onset: float  # LSL seconds
     apex: float
     offset: float
     onset_frame: int
     apex_frame: int
     offset_frame: int
-    type: str                      # micro | macro
+    type: str  # micro | macro
     aus: str = ""
     score: float | None = None
-    source: str = ""               # the file it came from
+    source: str = ""  # the file it came from
 
     @property
     def duration_s(self) -> float:
@@ -105,7 +105,7 @@ class SessionData:
     streams: list[Stream]
     markers: list[Marker] = field(default_factory=list)
     me_events: list[MeEvent] = field(default_factory=list)
-    me_source: str | None = None   # file the ME events came from; None: no ME events known
+    me_source: str | None = None  # file the ME events came from; None: no ME events known
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -151,8 +151,11 @@ class SessionData:
 
     def stream(self, name: str) -> Stream:
         """The stream named ``name`` (or with that source_id); StreamNotFoundError otherwise."""
-        for match in (lambda s: s.name == name, lambda s: s.source_id == name,
-                      lambda s: s.name.lower() == name.lower()):
+        for match in (
+            lambda s: s.name == name,
+            lambda s: s.source_id == name,
+            lambda s: s.name.lower() == name.lower(),
+        ):
             hits = [s for s in self.streams if match(s)]
             if hits:
                 return max(hits, key=lambda s: s.n_samples)
@@ -188,7 +191,7 @@ def load(path: Path | str) -> SessionData:
             raise SessionFormatError(f"{path}: not a mexlab session folder (no {SIDECAR}) and not an XDF file")
         folder = path
     elif path.parent.joinpath(SIDECAR).is_file() and path.name == XDF_NAME:
-        folder = path.parent            # the XDF of a session: read it as the session
+        folder = path.parent  # the XDF of a session: read it as the session
     if folder is not None:
         meta = read_sidecar(folder)
         xdf = folder / (meta.get("files") or {}).get("xdf", XDF_NAME)
@@ -197,8 +200,7 @@ def load(path: Path | str) -> SessionData:
     else:
         xdf = path
     rec = read_streams(xdf)
-    data = SessionData(path=path, xdf=xdf, folder=folder, meta=meta,
-                       streams=list(rec.streams), notes=list(rec.notes))
+    data = SessionData(path=path, xdf=xdf, folder=folder, meta=meta, streams=list(rec.streams), notes=list(rec.notes))
     data.markers = _markers(data.streams)
     if folder is not None:
         _load_me_events(data)
@@ -235,9 +237,11 @@ def video_shortfall(meta: dict | None, key: str, n_read: int, video: Path) -> st
     expected = counts.get("frames_written") if isinstance(counts, dict) else None
     if not isinstance(expected, int) or isinstance(expected, bool) or n_read >= expected:
         return None
-    return (f"{Path(video).name} gave only {n_read} of the {expected} frames the session recorded "
-            f"(session.json counts, as in the frame index): the file is truncated or damaged; frames "
-            f"{n_read}-{expected - 1} were not analysed")
+    return (
+        f"{Path(video).name} gave only {n_read} of the {expected} frames the session recorded "
+        f"(session.json counts, as in the frame index): the file is truncated or damaged; frames "
+        f"{n_read}-{expected - 1} were not analysed"
+    )
 
 
 def read_spotting(path: Path) -> tuple[list[dict], float | None]:
@@ -248,8 +252,10 @@ def read_spotting(path: Path) -> tuple[list[dict], float | None]:
         if not isinstance(rows, list):
             raise TypeError
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise SessionFormatError(f"{path}: not a spotting result (a JSON object with a list "
-                                 f"'intervals' of {{onset, apex, offset, type}}): {exc}") from None
+        raise SessionFormatError(
+            f"{path}: not a spotting result (a JSON object with a list "
+            f"'intervals' of {{onset, apex, offset, type}}): {exc}"
+        ) from None
     fps = obj.get("fps")
     return rows, (float(fps) if isinstance(fps, (int, float)) else None)
 
@@ -280,8 +286,9 @@ def _load_me_events(data: SessionData) -> None:
         try:
             on, ap, off = (int(float(r[k])) for k in ("onset", "apex", "offset"))
         except (KeyError, TypeError, ValueError):
-            raise SessionFormatError(f"{data.folder / source}: interval {i + 1} lacks integer "
-                                     f"onset/apex/offset frame numbers") from None
+            raise SessionFormatError(
+                f"{data.folder / source}: interval {i + 1} lacks integer onset/apex/offset frame numbers"
+            ) from None
         kind = str(r.get("type") or "micro").strip()
         if kind not in ME_TYPES:
             continue
@@ -289,9 +296,19 @@ def _load_me_events(data: SessionData) -> None:
         aus = r.get("aus") or ""
         aus = "+".join(map(str, aus)) if isinstance(aus, (list, tuple)) else str(aus)
         t_on, t_ap, t_off = (float(x) for x in clock.time_of([on, ap, off]))
-        events.append(MeEvent(onset=t_on, apex=t_ap, offset=t_off, onset_frame=on, apex_frame=ap,
-                              offset_frame=off, type=kind, aus=aus,
-                              score=float(score) if isinstance(score, (int, float)) else None,
-                              source=source))
+        events.append(
+            MeEvent(
+                onset=t_on,
+                apex=t_ap,
+                offset=t_off,
+                onset_frame=on,
+                apex_frame=ap,
+                offset_frame=off,
+                type=kind,
+                aus=aus,
+                score=float(score) if isinstance(score, (int, float)) else None,
+                source=source,
+            )
+        )
     data.me_events = sorted(events, key=lambda e: e.onset)
     data.me_source = source

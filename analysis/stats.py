@@ -70,8 +70,17 @@ MEASURES: dict[str, tuple[str, str]] = {
 ME_MEASURES = ("me_count", "me_rate_per_min", "me_mean_duration_s")
 # the responses an ME measure is correlated with: physiology and self-report
 PHYSIO_MEASURES = tuple(m for m in MEASURES if m not in ME_MEASURES)
-LIST_FIELDS = ("me_durations", "stim_hr", "stim_scr", "me_hr", "me_scr", "me_emg",
-               "self_intensity", "self_valence", "self_arousal")
+LIST_FIELDS = (
+    "me_durations",
+    "stim_hr",
+    "stim_scr",
+    "me_hr",
+    "me_scr",
+    "me_emg",
+    "self_intensity",
+    "self_valence",
+    "self_arousal",
+)
 
 
 def _mean(values) -> float:
@@ -101,28 +110,35 @@ def aggregate(rows: list[dict]) -> pd.DataFrame:
         n_me = len(lists["me_durations"]) if has_me else float("nan")
         hr = [(r["hr_mean_bpm"], r["duration_min"]) for r in rs if np.isfinite(r["hr_mean_bpm"])]
         scr = [r["scr_count"] for r in rs if r.get("scr_count") is not None]
-        out.append({
-            "participant": participant, "group": group, "sessions": len(rs),
-            "duration_min": minutes,
-            "me_count": n_me,
-            "me_rate_per_min": n_me / minutes if minutes > 0 else float("nan"),
-            "me_mean_duration_s": _mean(lists["me_durations"]) if has_me else float("nan"),
-            "mean_hr_bpm": (sum(h * w for h, w in hr) / sum(w for _, w in hr)
-                            if hr and sum(w for _, w in hr) > 0 else float("nan")),
-            "scr_per_min": sum(scr) / minutes if scr and minutes > 0 else float("nan"),
-            "hr_response_stim_bpm": _mean(lists["stim_hr"]),
-            "scr_amp_stim": _mean(lists["stim_scr"]),
-            "hr_response_me_bpm": _mean(lists["me_hr"]),
-            "scr_amp_me": _mean(lists["me_scr"]),
-            "emg_me": _mean(lists["me_emg"]),
-            "self_intensity": _mean(lists["self_intensity"]),
-            "self_valence": _mean(lists["self_valence"]),
-            "self_arousal": _mean(lists["self_arousal"]),
-            "n_stimuli": len(lists["stim_hr"]), "n_me_events": len(lists["me_hr"]),
-        })
+        out.append(
+            {
+                "participant": participant,
+                "group": group,
+                "sessions": len(rs),
+                "duration_min": minutes,
+                "me_count": n_me,
+                "me_rate_per_min": n_me / minutes if minutes > 0 else float("nan"),
+                "me_mean_duration_s": _mean(lists["me_durations"]) if has_me else float("nan"),
+                "mean_hr_bpm": (
+                    sum(h * w for h, w in hr) / sum(w for _, w in hr)
+                    if hr and sum(w for _, w in hr) > 0
+                    else float("nan")
+                ),
+                "scr_per_min": sum(scr) / minutes if scr and minutes > 0 else float("nan"),
+                "hr_response_stim_bpm": _mean(lists["stim_hr"]),
+                "scr_amp_stim": _mean(lists["stim_scr"]),
+                "hr_response_me_bpm": _mean(lists["me_hr"]),
+                "scr_amp_me": _mean(lists["me_scr"]),
+                "emg_me": _mean(lists["me_emg"]),
+                "self_intensity": _mean(lists["self_intensity"]),
+                "self_valence": _mean(lists["self_valence"]),
+                "self_arousal": _mean(lists["self_arousal"]),
+                "n_stimuli": len(lists["stim_hr"]),
+                "n_me_events": len(lists["me_hr"]),
+            }
+        )
     cols = ["participant", "group", "sessions", "duration_min", *MEASURES, "n_stimuli", "n_me_events"]
-    return pd.DataFrame(out, columns=cols).sort_values(["group", "participant"], kind="stable",
-                                                       ignore_index=True)
+    return pd.DataFrame(out, columns=cols).sort_values(["group", "participant"], kind="stable", ignore_index=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -131,26 +147,25 @@ class TestResult:
     measure: str
     group_a: str
     group_b: str
-    test: str                 # "paired t" | "Welch t"
+    test: str  # "paired t" | "Welch t"
     n_a: int
     n_b: int
     mean_a: float
     mean_b: float
-    diff: float               # mean_a - mean_b (paired: mean of the differences)
-    ci_low: float             # 95 % CI of diff
+    diff: float  # mean_a - mean_b (paired: mean of the differences)
+    ci_low: float  # 95 % CI of diff
     ci_high: float
     t: float
     df: float
     p: float
-    d: float                  # Cohen's d
+    d: float  # Cohen's d
     d_ci_low: float
     d_ci_high: float
     note: str = ""
     p_holm: float = math.nan  # p adjusted over the study's t tests (Holm), set by run_tests
 
     def to_json(self) -> dict:
-        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                for k, v in asdict(self).items()}
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()}
 
 
 def cohens_d(a: ArrayLike, b: ArrayLike, paired: bool) -> float:
@@ -198,8 +213,7 @@ def compare(table: pd.DataFrame, measure: str, group_a: str, group_b: str, desig
     if design == "auto":
         paired = len(both) >= 2 and len(both) == len(va) == len(vb)
         if not paired and len(both):
-            note = (f"{len(both)} participant(s) are in both groups but not all are; tested as "
-                    f"independent groups")
+            note = f"{len(both)} participant(s) are in both groups but not all are; tested as independent groups"
     else:
         paired = design == "paired"
     if paired:
@@ -215,7 +229,7 @@ def compare(table: pd.DataFrame, measure: str, group_a: str, group_b: str, desig
     if flat:
         note = (note + "; " if note else "") + "no variance: every value (or difference) is the same"
     with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)   # scipy on constant input: reported as nan
+        warnings.simplefilter("ignore", RuntimeWarning)  # scipy on constant input: reported as nan
         if paired:
             res = stats.ttest_rel(a, b)
             diff, kind = float(np.mean(a - b)), "paired t"
@@ -225,12 +239,26 @@ def compare(table: pd.DataFrame, measure: str, group_a: str, group_b: str, desig
         ci = res.confidence_interval(0.95)
         d = cohens_d(a, b, paired)
     d_lo, d_hi = d_confidence_interval(d, a.size, b.size, paired)
-    return TestResult(measure=measure, group_a=str(group_a), group_b=str(group_b), test=kind,
-                      n_a=int(a.size), n_b=int(b.size), mean_a=float(a.mean()), mean_b=float(b.mean()),
-                      diff=diff, ci_low=float(ci.low), ci_high=float(ci.high),
-                      t=float("nan") if flat else float(res.statistic), df=float(res.df),
-                      p=float("nan") if flat else float(res.pvalue), d=d,
-                      d_ci_low=d_lo, d_ci_high=d_hi, note=note)
+    return TestResult(
+        measure=measure,
+        group_a=str(group_a),
+        group_b=str(group_b),
+        test=kind,
+        n_a=int(a.size),
+        n_b=int(b.size),
+        mean_a=float(a.mean()),
+        mean_b=float(b.mean()),
+        diff=diff,
+        ci_low=float(ci.low),
+        ci_high=float(ci.high),
+        t=float("nan") if flat else float(res.statistic),
+        df=float(res.df),
+        p=float("nan") if flat else float(res.pvalue),
+        d=d,
+        d_ci_low=d_lo,
+        d_ci_high=d_hi,
+        note=note,
+    )
 
 
 @dataclass
@@ -245,8 +273,7 @@ class Correlation:
     p_holm: float = math.nan  # p adjusted over the study's correlations (Holm), set by run_tests
 
     def to_json(self) -> dict:
-        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                for k, v in asdict(self).items()}
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()}
 
 
 def correlate(table: pd.DataFrame, x: str, y: str) -> Correlation | None:
@@ -259,11 +286,12 @@ def correlate(table: pd.DataFrame, x: str, y: str) -> Correlation | None:
     if len(xy) < 4 or xy[x].nunique() < 2 or xy[y].nunique() < 2:
         return None
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)   # scipy's small-sample remarks
+        warnings.simplefilter("ignore", RuntimeWarning)  # scipy's small-sample remarks
         res = stats.pearsonr(xy[x], xy[y])
         ci = res.confidence_interval(0.95)
-    return Correlation(x=x, y=y, n=len(xy), r=float(res.statistic), p=float(res.pvalue),
-                       ci_low=float(ci.low), ci_high=float(ci.high))
+    return Correlation(
+        x=x, y=y, n=len(xy), r=float(res.statistic), p=float(res.pvalue), ci_low=float(ci.low), ci_high=float(ci.high)
+    )
 
 
 def run_tests(table: pd.DataFrame, design: str = "auto") -> tuple[list[TestResult], list[Correlation]]:
@@ -279,7 +307,7 @@ def run_tests(table: pd.DataFrame, design: str = "auto") -> tuple[list[TestResul
     corrs = []
     for x in ME_MEASURES:
         if x == "me_count":
-            continue               # the rate is the count per minute; one of the two is enough
+            continue  # the rate is the count per minute; one of the two is enough
         for y in PHYSIO_MEASURES:
             c = correlate(table, x, y)
             if c is not None:

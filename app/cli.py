@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     only = _command_module(argv)
     parser = build_parser(only)
     if only is not None and argv[0] not in parser.get_default("command_names_known"):
-        parser = build_parser()           # a module whose command has another name: parse with them all
+        parser = build_parser()  # a module whose command has another name: parse with them all
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

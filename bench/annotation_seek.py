@@ -28,9 +28,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from acquisition.session_read.names import DEPTH_NAME, RGB_NAME  # noqa: E402
-
 from acquisition.session_read.frame_reader import FrameReader
+from acquisition.session_read.names import DEPTH_NAME, RGB_NAME  # noqa: E402
 from analysis.annotation.video_reader import colorize_depth  # noqa: E402
 
 
@@ -70,18 +69,21 @@ def playback(folder: str, seconds: float = 6.0) -> list[tuple[str, float, int, i
             stop_play()
             return ws.frame / fps / (time.perf_counter() - t0), *stats()
 
-        ws.speed.setCurrentIndex(3)            # 1x
-        out.append(("now: frame of the wall clock",) + run(ws.toggle_play, ws.toggle_play,
-                                                            lambda: (ws.playback.stats["shown"], ws.playback.stats["skipped"])))
+        ws.speed.setCurrentIndex(3)  # 1x
+        out.append(
+            ("now: frame of the wall clock",)
+            + run(ws.toggle_play, ws.toggle_play, lambda: (ws.playback.stats["shown"], ws.playback.stats["skipped"]))
+        )
         shown = [0]
 
-        def tick():                            # the old playback: one frame per timer tick
+        def tick():  # the old playback: one frame per timer tick
             ws.show_frame(ws.frame + 1)
             shown[0] += 1
 
         old = QTimer(timeout=tick)
-        out.append(("before: one frame per tick",) + run(lambda: old.start(int(1000 / fps)), old.stop,
-                                                         lambda: (shown[0], 0)))
+        out.append(
+            ("before: one frame per tick",) + run(lambda: old.start(int(1000 / fps)), old.stop, lambda: (shown[0], 0))
+        )
         ws.close_session()
         ws.store.close()
     return out
@@ -93,7 +95,7 @@ def main(folder: str) -> None:
     depth = FrameReader(Path(folder) / DEPTH_NAME, "gray16le", convert=colorize_depth)
     n = min(rgb.n_frames, depth.n_frames)
 
-    def both(i):                               # as the workspace does
+    def both(i):  # as the workspace does
         rgb.frame(i, ahead=False)
         depth.frame(i, ahead=False)
         rgb.prefetch(i), depth.prefetch(i)
@@ -114,7 +116,7 @@ def main(folder: str) -> None:
     seeks = []
     for _ in range(60):
         i = rnd.randrange(n)
-        time.sleep(0.25)                       # a click every 1/4 s at most
+        time.sleep(0.25)  # a click every 1/4 s at most
         with rgb._clk, depth._clk:
             rgb._cache.clear(), depth._cache.clear()
         t = time.perf_counter()
@@ -125,11 +127,15 @@ def main(folder: str) -> None:
     play = playback(folder)
     print(f"{rgb.width}x{rgb.height} RGB + depth, {n} frames, {os.cpu_count()} CPUs")
     for name, v in (("step, key held (33 ms)", held), ("step, back-to-back", tight), ("random seek", seeks)):
-        print(f"{name:24s} median {statistics.median(v):5.1f} ms, p95 {q(v, .95):5.1f} ms, max {max(v):5.1f} ms")
+        print(f"{name:24s} median {statistics.median(v):5.1f} ms, p95 {q(v, 0.95):5.1f} ms, max {max(v):5.1f} ms")
     for how, rate, shown, skipped in play:
         print(f"playback 1x, {how:30s} {rate:5.2f} video s per wall s, {shown} frames drawn, {skipped} skipped")
-    print("load average (1, 5, 15 min) before: " + ", ".join(f"{x:.2f}" for x in load0)
-          + "; after: " + ", ".join(f"{x:.2f}" for x in load1))
+    print(
+        "load average (1, 5, 15 min) before: "
+        + ", ".join(f"{x:.2f}" for x in load0)
+        + "; after: "
+        + ", ".join(f"{x:.2f}" for x in load1)
+    )
 
 
 if __name__ == "__main__":

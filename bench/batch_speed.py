@@ -47,9 +47,15 @@ def timed(action: str, folders: list[Path], workers: int) -> dict:
     dt = time.perf_counter() - t0
     bad = [f"{o.job.path}: {o.error}" for o in res.outcomes if o.status != "done"]
     frames = sum((o.result or {}).get("n_frames", 0) for o in res.outcomes if o.status == "done")
-    return {"action": action, "workers": workers, "seconds": dt, "load_before": l0,
-            "load_after": os.getloadavg()[0], "failed": bad,
-            "fps": frames / dt if frames else None}
+    return {
+        "action": action,
+        "workers": workers,
+        "seconds": dt,
+        "load_before": l0,
+        "load_after": os.getloadavg()[0],
+        "failed": bad,
+        "fps": frames / dt if frames else None,
+    }
 
 
 def main() -> int:
@@ -74,16 +80,27 @@ def main() -> int:
     for action in a.actions.split(","):
         seq = [x["seconds"] for x in runs if x["action"] == action and x["workers"] == 1]
         par = [x["seconds"] for x in runs if x["action"] == action and x["workers"] == a.workers]
-        summary[action] = {"sequential_s": statistics.median(seq), "parallel_s": statistics.median(par),
-                           "speedup": statistics.median(seq) / statistics.median(par)}
-    out = {"sessions": [str(s) for s in a.sessions], "copies": a.copies, "workers": a.workers,
-           "cores": os.cpu_count(), "runs": runs, "summary": summary}
+        summary[action] = {
+            "sequential_s": statistics.median(seq),
+            "parallel_s": statistics.median(par),
+            "speedup": statistics.median(seq) / statistics.median(par),
+        }
+    out = {
+        "sessions": [str(s) for s in a.sessions],
+        "copies": a.copies,
+        "workers": a.workers,
+        "cores": os.cpu_count(),
+        "runs": runs,
+        "summary": summary,
+    }
     if a.json:
         print(json.dumps(out, indent=1))
     else:
         for action, s in summary.items():
-            print(f"{action}: {a.copies} sessions, sequential {s['sequential_s']:.1f} s, "
-                  f"{a.workers} workers {s['parallel_s']:.1f} s, speed-up {s['speedup']:.2f}x")
+            print(
+                f"{action}: {a.copies} sessions, sequential {s['sequential_s']:.1f} s, "
+                f"{a.workers} workers {s['parallel_s']:.1f} s, speed-up {s['speedup']:.2f}x"
+            )
     return 0
 
 

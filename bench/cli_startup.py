@@ -49,27 +49,35 @@ def main(argv: list[str] | None = None) -> int:
     rows: dict[str, dict[str, float]] = {}
     for cmd in COMMANDS:
         name = "mexlab " + " ".join(cmd)
-        _time([*py, "-m", "app.cli", *cmd], env)                       # fills the caches
+        _time([*py, "-m", "app.cli", *cmd], env)  # fills the caches
         warm = [_time([*py, "-m", "app.cli", *cmd], env) for _ in range(args.runs)]
         cold = []
         for _ in range(max(1, args.runs // 2)):
             with tempfile.TemporaryDirectory(prefix="mexlab-bench-pyc-") as d:
                 cold.append(_time([*py, "-m", "app.cli", *cmd], {**env, "PYTHONPYCACHEPREFIX": d}))
         rows[name] = {"warm_s": statistics.median(warm), "no_pyc_s": statistics.median(cold)}
-    for label, code in (("parser (all)", "from app.cli import build_parser; build_parser()"),
-                        ("parser (one)", "from app.cli import build_parser; build_parser('protocols')"),
-                        ("python alone", "pass")):
+    for label, code in (
+        ("parser (all)", "from app.cli import build_parser; build_parser()"),
+        ("parser (one)", "from app.cli import build_parser; build_parser('protocols')"),
+        ("python alone", "pass"),
+    ):
         t = [_time([*py, "-c", code], env) for _ in range(args.runs)]
         rows[label] = {"warm_s": statistics.median(t)}
     load = os.getloadavg()
-    out = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "python": platform.python_version(),
-           "load_average": [round(v, 2) for v in load], "runs": args.runs,
-           "median_s": {k: {kk: round(vv, 3) for kk, vv in v.items()} for k, v in rows.items()}}
+    out = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "python": platform.python_version(),
+        "load_average": [round(v, 2) for v in load],
+        "runs": args.runs,
+        "median_s": {k: {kk: round(vv, 3) for kk, vv in v.items()} for k, v in rows.items()},
+    }
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
-    print(f"machine: {out['machine']}, Python {out['python']}; load average "
-          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; median of {args.runs} runs")
+    print(
+        f"machine: {out['machine']}, Python {out['python']}; load average "
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; median of {args.runs} runs"
+    )
     print(f"{'':28} {'warm s':>8} {'no pyc s':>9}")
     for k, v in rows.items():
         cold = f"{v['no_pyc_s']:>9.3f}" if "no_pyc_s" in v else f"{'':>9}"

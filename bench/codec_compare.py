@@ -43,8 +43,11 @@ sys.path.insert(0, str(ROOT))
 COLOUR = {
     "ffv1 slices=4 (now)": ("ffv1", "bgr0", {"level": "3", "slices": "4", "slicecrc": "1", "g": "1"}),
     "ffv1 slices=16": ("ffv1", "bgr0", {"level": "3", "slices": "16", "slicecrc": "1", "g": "1"}),
-    "ffv1 slices=4 range coder": ("ffv1", "bgr0", {"level": "3", "slices": "4", "slicecrc": "1",
-                                                   "g": "1", "coder": "1"}),
+    "ffv1 slices=4 range coder": (
+        "ffv1",
+        "bgr0",
+        {"level": "3", "slices": "4", "slicecrc": "1", "g": "1", "coder": "1"},
+    ),
     "x264rgb qp0 ultrafast intra": ("libx264rgb", "bgr24", {"qp": "0", "preset": "ultrafast", "g": "1"}),
     "x264rgb qp0 superfast intra": ("libx264rgb", "bgr24", {"qp": "0", "preset": "superfast", "g": "1"}),
     "x264rgb qp0 ultrafast gop30": ("libx264rgb", "bgr24", {"qp": "0", "preset": "ultrafast", "g": "30"}),
@@ -70,8 +73,7 @@ def rig_frames(n: int, noise: int) -> tuple[list, list]:
         img, pose = face.render(k, sched)
         img = img.copy()
         if noise:
-            img = np.clip(img.astype(np.int16) + rng.integers(-noise, noise + 1, img.shape), 0,
-                          255).astype(np.uint8)
+            img = np.clip(img.astype(np.int16) + rng.integers(-noise, noise + 1, img.shape), 0, 255).astype(np.uint8)
         rgb.append(img)
         dep.append(depth.render(pose).copy())
     return rgb, dep
@@ -80,8 +82,7 @@ def rig_frames(n: int, noise: int) -> tuple[list, list]:
 def encode(path: Path, frames: list, codec: str, pix_fmt: str, options: dict, in_fmt: str) -> float:
     import av
 
-    c = av.open(str(path), mode="w", format="matroska",
-                options={"cluster_time_limit": "500", "flush_packets": "1"})
+    c = av.open(str(path), mode="w", format="matroska", options={"cluster_time_limit": "500", "flush_packets": "1"})
     st = c.add_stream(codec, rate=Fraction(30))
     st.width, st.height, st.pix_fmt = 848, 480, pix_fmt
     st.options = dict(options)
@@ -150,7 +151,7 @@ def seek_ms(path: Path, n: int, tries: int = 30) -> float:
                     break
             times.append(time.perf_counter() - t0)
             if f.pts != pts:
-                return float("nan")      # not frame-accurate
+                return float("nan")  # not frame-accurate
     return 1000 * statistics.median(times)
 
 
@@ -162,11 +163,14 @@ def measure_round(specs: dict, frames, depth: bool, tmp: Path, rows: dict) -> No
         row = rows.setdefault(name, {"codec": name, "enc": [], "raw": [], "pipe": [], "seek": []})
         if "error" in row:
             continue
-        path = tmp / (name.replace(" ", "_").replace("=", "").replace("(", "").replace(")", "")
-                      + ("-d" if depth else "-c") + ".mkv")
+        path = tmp / (
+            name.replace(" ", "_").replace("=", "").replace("(", "").replace(")", "")
+            + ("-d" if depth else "-c")
+            + ".mkv"
+        )
         try:
             row["enc"].append(encode(path, frames, codec, pix_fmt, opts, in_fmt))
-        except Exception as exc:       # a codec this FFmpeg build lacks or refuses the format
+        except Exception as exc:  # a codec this FFmpeg build lacks or refuses the format
             row["error"] = str(exc)[:120]
             continue
         row["MB_per_s"] = path.stat().st_size / len(frames) * 30 / 1e6
@@ -175,9 +179,13 @@ def measure_round(specs: dict, frames, depth: bool, tmp: Path, rows: dict) -> No
         row["seek"].append(seek_ms(path, len(frames)))
         if "exact" not in row:
             row["exact"] = exact(path, frames, depth)
-        print(name, "depth" if depth else "colour", {k: round(v[-1], 1) for k, v in row.items()
-                                                    if isinstance(v, list)}, file=sys.stderr,
-              flush=True)
+        print(
+            name,
+            "depth" if depth else "colour",
+            {k: round(v[-1], 1) for k, v in row.items() if isinstance(v, list)},
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def summarise(rows: dict) -> list:
@@ -186,10 +194,18 @@ def summarise(rows: dict) -> list:
         if "error" in r:
             out.append({"codec": r["codec"], "error": r["error"]})
             continue
-        out.append({"codec": r["codec"], "MB_per_s": r["MB_per_s"],
-                    "enc_fps": statistics.median(r["enc"]), "dec_raw_fps": statistics.median(r["raw"]),
-                    "dec_pipeline_fps": statistics.median(r["pipe"]),
-                    "seek_ms": statistics.median(r["seek"]), "exact": r["exact"], "runs": len(r["enc"])})
+        out.append(
+            {
+                "codec": r["codec"],
+                "MB_per_s": r["MB_per_s"],
+                "enc_fps": statistics.median(r["enc"]),
+                "dec_raw_fps": statistics.median(r["raw"]),
+                "dec_pipeline_fps": statistics.median(r["pipe"]),
+                "seek_ms": statistics.median(r["seek"]),
+                "exact": r["exact"],
+                "runs": len(r["enc"]),
+            }
+        )
     return out
 
 
@@ -202,8 +218,7 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     rgb, dep = rig_frames(a.frames, a.noise)
-    out = {"load_before": os.getloadavg(), "frames": a.frames, "noise": a.noise, "colour": [],
-           "depth": []}
+    out = {"load_before": os.getloadavg(), "frames": a.frames, "noise": a.noise, "colour": [], "depth": []}
     keep = (lambda n: any(s in n for s in a.only.split(","))) if a.only else (lambda n: True)
     colour = {k: v for k, v in COLOUR.items() if keep(k)}
     depth = {k: v for k, v in DEPTH.items() if keep(k)}
@@ -217,8 +232,10 @@ def main() -> int:
     if a.json:
         print(json.dumps(out, indent=1))
         return 0
-    print(f"load average before {out['load_before'][0]:.1f}, after {out['load_after'][0]:.1f}; "
-          f"{a.frames} frames 848x480, colour noise +-{a.noise}")
+    print(
+        f"load average before {out['load_before'][0]:.1f}, after {out['load_after'][0]:.1f}; "
+        f"{a.frames} frames 848x480, colour noise +-{a.noise}"
+    )
     print("| video | codec | MB/s | enc fps | dec fps (raw / pipeline) | seek ms | bit-exact |")
     print("|---|---|---|---|---|---|---|")
     for kind in ("colour", "depth"):
@@ -226,9 +243,11 @@ def main() -> int:
             if "error" in r:
                 print(f"| {kind} | {r['codec']} | — | — | — | — | {r['error']} |")
                 continue
-            print(f"| {kind} | {r['codec']} | {r['MB_per_s']:.2f} | {r['enc_fps']:.0f} | "
-                  f"{r['dec_raw_fps']:.0f} / {r['dec_pipeline_fps']:.0f} | {r['seek_ms']:.1f} | "
-                  f"{'yes' if r['exact'] else 'NO'} |")
+            print(
+                f"| {kind} | {r['codec']} | {r['MB_per_s']:.2f} | {r['enc_fps']:.0f} | "
+                f"{r['dec_raw_fps']:.0f} / {r['dec_pipeline_fps']:.0f} | {r['seek_ms']:.1f} | "
+                f"{'yes' if r['exact'] else 'NO'} |"
+            )
     return 0
 
 

@@ -33,19 +33,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def make_sites(folder: Path, seed: int = 7) -> list[str]:
     from analysis.federated import site, synthetic
 
-    motion = [1.4, 1.6, 1.8, 2.0, 2.2]                  # per site: noise ("head motion") level
+    motion = [1.4, 1.6, 1.8, 2.0, 2.2]  # per site: noise ("head motion") level
     specs = []
     for i, m in enumerate(motion):
-        d = synthetic.make(5, per_subject=12, seed=seed + i, motion=[m] * 5, prefix=f"s{i}p",
-                           signal=0.3, label_noise=0.1, shift=4)
+        d = synthetic.make(
+            5, per_subject=12, seed=seed + i, motion=[m] * 5, prefix=f"s{i}p", signal=0.3, label_noise=0.1, shift=4
+        )
         p = folder / f"site{i + 1}.npz"
         site.save_features(p, d)
         specs.append(f"features:{p}")
     return specs
 
 
-def rig_sets(folder: Path, n_site_subjects: int = 20, n_test_subjects: int = 6,
-             per_subject: int = 12, size=(480, 360), views=("rgb", "diff")) -> tuple[Path, Path]:
+def rig_sets(
+    folder: Path,
+    n_site_subjects: int = 20,
+    n_test_subjects: int = 6,
+    per_subject: int = 12,
+    size=(480, 360),
+    views=("rgb", "diff"),
+) -> tuple[Path, Path]:
     """The simulated rig's recognition data (analysis/recognition/rigdata.py, read through the
     casme3 reader, features by analysis/recognition/features.py): the sites' subjects from the
     *tuning* people, the final test subjects from the *held-out* people (never seen by a site, never
@@ -56,22 +63,32 @@ def rig_sets(folder: Path, n_site_subjects: int = 20, n_test_subjects: int = 6,
 
     folder.mkdir(parents=True, exist_ok=True)
     out = []
-    for name, split, n, seed in (("sites", "tuning", n_site_subjects, 0),
-                                 ("test", "heldout", n_test_subjects, 1)):
+    for name, split, n, seed in (("sites", "tuning", n_site_subjects, 0), ("test", "heldout", n_test_subjects, 1)):
         npz = folder / f"{name}.npz"
         if not npz.exists():
             rel = folder / f"{name}_release"
             if not rel.exists():
                 t0 = time.monotonic()
-                make_rig_release(rel, split=split, n_subjects=n, per_subject=per_subject, size=size,
-                                 seed=seed, progress=lambda i, k, who: print(
-                                     f"{name}: rendered subject {i}/{k} ({who})", file=sys.stderr, flush=True))
+                make_rig_release(
+                    rel,
+                    split=split,
+                    n_subjects=n,
+                    per_subject=per_subject,
+                    size=size,
+                    seed=seed,
+                    progress=lambda i, k, who: print(
+                        f"{name}: rendered subject {i}/{k} ({who})", file=sys.stderr, flush=True
+                    ),
+                )
                 print(f"{name}: release {time.monotonic() - t0:.0f} s", file=sys.stderr, flush=True)
             t0 = time.monotonic()
             data = task.load_dataset([f"casme3:{rel}"], "3", tuple(views))
             site.save_features(npz, data)
-            print(f"{name}: {len(data)} samples, {data.summary}, features {time.monotonic() - t0:.0f} s",
-                  file=sys.stderr, flush=True)
+            print(
+                f"{name}: {len(data)} samples, {data.summary}, features {time.monotonic() - t0:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
         out.append(npz)
     return out[0], out[1]
 
@@ -86,9 +103,10 @@ def time_to(history: list[dict], target: float) -> float | None:
 def deploy_run(n_sites: int, updates: int, seed: int) -> dict:
     """One real loopback deployment (mexlab fl coordinator + N mexlab fl site): wall time, bytes,
     peak RSS of the coordinator's and the sites' process trees (sampled every 0.5 s)."""
-    import psutil
     import socket
     import subprocess
+
+    import psutil
 
     from analysis.federated.deploy import stop
 
@@ -116,14 +134,46 @@ def deploy_run(n_sites: int, updates: int, seed: int) -> dict:
         env = dict(os.environ, FLWR_TELEMETRY_ENABLED="0")
         cwd = Path(__file__).resolve().parents[1]
         t0 = time.monotonic()
-        coord = subprocess.Popen(mexlab + ["coordinator", "--address", f"127.0.0.1:{port}", "--insecure",
-                                           "--updates", str(updates), "--epochs", "1", "--min-sites",
-                                           str(n_sites), "--out", str(tmp / "run")],
-                                 cwd=cwd, env=env, stderr=subprocess.DEVNULL)
+        coord = subprocess.Popen(
+            mexlab
+            + [
+                "coordinator",
+                "--address",
+                f"127.0.0.1:{port}",
+                "--insecure",
+                "--updates",
+                str(updates),
+                "--epochs",
+                "1",
+                "--min-sites",
+                str(n_sites),
+                "--out",
+                str(tmp / "run"),
+            ],
+            cwd=cwd,
+            env=env,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(3)
-        sites = [subprocess.Popen(mexlab + ["site", "--coordinator", f"127.0.0.1:{port}", "--insecure",
-                                            "--data", sp, "--site-name", f"site{i + 1}"],
-                                  cwd=cwd, env=env, stderr=subprocess.DEVNULL) for i, sp in enumerate(specs)]
+        sites = [
+            subprocess.Popen(
+                mexlab
+                + [
+                    "site",
+                    "--coordinator",
+                    f"127.0.0.1:{port}",
+                    "--insecure",
+                    "--data",
+                    sp,
+                    "--site-name",
+                    f"site{i + 1}",
+                ],
+                cwd=cwd,
+                env=env,
+                stderr=subprocess.DEVNULL,
+            )
+            for i, sp in enumerate(specs)
+        ]
         peak_c, peak_s, per_c, per_s = 0, 0, {}, {}
         try:
             while coord.poll() is None and time.monotonic() - t0 < 1800:
@@ -141,11 +191,19 @@ def deploy_run(n_sites: int, updates: int, seed: int) -> dict:
         wall = time.monotonic() - t0
         st = json.loads((tmp / "run" / "status.json").read_text())
         mb = 1024 * 1024
-        return {"sites": n_sites, "updates": updates, "rc": coord.returncode, "wall_s": round(wall, 1),
-                "versions": st["version"], "bytes_up": st["bytes_up"], "bytes_down": st["bytes_down"],
-                "coordinator_peak_rss_mb": round(peak_c / mb), "site_peak_rss_mb": round(peak_s / mb),
-                "coordinator_processes_mb": {k: round(v / mb) for k, v in per_c.items()},
-                "site_processes_mb": {k: round(v / mb) for k, v in per_s.items()}}
+        return {
+            "sites": n_sites,
+            "updates": updates,
+            "rc": coord.returncode,
+            "wall_s": round(wall, 1),
+            "versions": st["version"],
+            "bytes_up": st["bytes_up"],
+            "bytes_down": st["bytes_down"],
+            "coordinator_peak_rss_mb": round(peak_c / mb),
+            "site_peak_rss_mb": round(peak_s / mb),
+            "coordinator_processes_mb": {k: round(v / mb) for k, v in per_c.items()},
+            "site_processes_mb": {k: round(v / mb) for k, v in per_s.items()},
+        }
 
 
 def slow_site_alone(spec: str, n_sites: int, slow: int, views, rc: dict, epochs_list) -> dict:
@@ -160,8 +218,14 @@ def slow_site_alone(spec: str, n_sites: int, slow: int, views, rc: dict, epochs_
     out = {}
     for ep in epochs_list:
         model = task.new_model(len(sd.class_names), tuple(views), int(rc["seed"]))
-        task.train(model, sd.train, epochs=max(1, int(ep)), lr=float(rc["lr"]), seed=int(rc["seed"]),
-                   batch_size=int(rc["batch-size"]))
+        task.train(
+            model,
+            sd.train,
+            epochs=max(1, int(ep)),
+            lr=float(rc["lr"]),
+            seed=int(rc["seed"]),
+            batch_size=int(rc["batch-size"]),
+        )
         out[str(ep)] = round(float(task.evaluate(model, sd.held)["uf1"]), 4)
     return out
 
@@ -202,26 +266,41 @@ def message_cost(repeats: int = 2) -> dict:
     node = {"site-name": "labw", "data": f"features:{tmp / 's.npz'}", "views": "rgb,depth", "classes": "3"}
     _, sd = worker.node_site(node)
     w0 = site.initial_weights(len(sd.class_names), sd.views)
-    conf = {"version": 0, "epochs": 1, "lr": 0.003, "seed": 0, "batch-size": 8,
-            "model-sig": site.model_signature(w0, sd.class_names, sd.views)}
+    conf = {
+        "version": 0,
+        "epochs": 1,
+        "lr": 0.003,
+        "seed": 0,
+        "batch-size": 8,
+        "model-sig": site.model_signature(w0, sd.class_names, sd.views),
+    }
     np.savez(tmp / "w.npz", *w0)
     (tmp / "state").mkdir(mode=0o700)
     wk = worker.SiteWorker(tmp / "state", warm_config=node)
-    child = (f"import sys, json, numpy as np; sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})\n"
-             "import flwr.clientapp, flwr.app\nfrom analysis.federated import apps, worker\n"
-             f"z = np.load({str(tmp / 'w.npz')!r}); w = [z[f'arr_{{i}}'] for i in range(len(z.files))]\n"
-             "node, conf = json.loads(sys.argv[2]), json.loads(sys.argv[3])\n"
-             "r = worker.ask(node, w, conf, True) if sys.argv[1] == 'worker' else worker.answer(node, w, conf, True)\n"
-             "assert r and r['error'] == '', r\n")
+    child = (
+        f"import sys, json, numpy as np; sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})\n"
+        "import flwr.clientapp, flwr.app\nfrom analysis.federated import apps, worker\n"
+        f"z = np.load({str(tmp / 'w.npz')!r}); w = [z[f'arr_{{i}}'] for i in range(len(z.files))]\n"
+        "node, conf = json.loads(sys.argv[2]), json.loads(sys.argv[3])\n"
+        "r = worker.ask(node, w, conf, True) if sys.argv[1] == 'worker' else worker.answer(node, w, conf, True)\n"
+        "assert r and r['error'] == '', r\n"
+    )
     res = {"load_before": os.getloadavg()}
     for mode in ("in-process", "worker") * repeats:
         cfg = {**node, **wk.node_config()} if mode == "worker" else node
         r0, t = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
-        subprocess.run([sys.executable, "-c", child, mode, json.dumps(cfg), json.dumps(conf)], check=True,
-                       stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-c", child, mode, json.dumps(cfg), json.dumps(conf)],
+            check=True,
+            stderr=subprocess.DEVNULL,
+        )
         r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        res.setdefault(mode, []).append({"cpu_s": round(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime, 2),
-                                         "wall_s": round(time.monotonic() - t, 1)})
+        res.setdefault(mode, []).append(
+            {
+                "cpu_s": round(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime, 2),
+                "wall_s": round(time.monotonic() - t, 1),
+            }
+        )
     wk.close()
     res["load_after"] = os.getloadavg()
     return res
@@ -230,22 +309,32 @@ def message_cost(repeats: int = 2) -> dict:
 def summarize(rows: dict, seeds) -> dict:
     """Medians over the runs of each setting; the chosen FedBuff / FedAsync setting is the one with
     the best median UF1 on the sites' own held-out subjects (never the test subjects)."""
-    summary = {"seeds": list(seeds), "per_seed": rows,
-               "median": {s: {k: med([row[k] for row in v]) for k in v[0]
-                              if isinstance(v[0][k], (int, float)) or v[0][k] is None}
-                          for s, v in rows.items()}}
+    summary = {
+        "seeds": list(seeds),
+        "per_seed": rows,
+        "median": {
+            s: {k: med([row[k] for row in v]) for k in v[0] if isinstance(v[0][k], (int, float)) or v[0][k] is None}
+            for s, v in rows.items()
+        },
+    }
     for s, v in rows.items():
         if "slow_site_alone_uf1" in v[0]:
             summary["median"][s]["slow_site_alone_uf1"] = {
                 "same_time" if i == 0 else "long": med([list(r["slow_site_alone_uf1"].values())[i] for r in v])
-                for i in range(len(v[0]["slow_site_alone_uf1"]))}
+                for i in range(len(v[0]["slow_site_alone_uf1"]))
+            }
     for strat in ("fedbuff", "fedasync"):
         cands = [n for n in rows if n.startswith(strat)]
         if cands:
             # final held-out UF1, ties broken by the mean over the last 10 versions (a setting
             # whose versions swing loses)
-            summary[f"chosen_{strat}"] = max(cands, key=lambda n: (
-                summary["median"][n]["heldout_uf1"], summary["median"][n].get("heldout_last10_mean") or 0))
+            summary[f"chosen_{strat}"] = max(
+                cands,
+                key=lambda n: (
+                    summary["median"][n]["heldout_uf1"],
+                    summary["median"][n].get("heldout_last10_mean") or 0,
+                ),
+            )
     return summary
 
 
@@ -256,7 +345,7 @@ def merge(files: list[Path]) -> dict:
     for part in parts:
         seeds += part["summary"]["seeds"]
         for name, v in part["summary"]["per_seed"].items():
-            for row, runs in zip(v, part["runs"]):        # rows written before these two existed
+            for row, runs in zip(v, part["runs"]):  # rows written before these two existed
                 last = [h["uf1"] for h in runs[name]["history"] if "uf1" in h][-10:]
                 row.setdefault("heldout_last10_mean", round(sum(last) / len(last), 4))
                 row.setdefault("heldout_last10_range", round(max(last) - min(last), 4))
@@ -270,8 +359,12 @@ def merge(files: list[Path]) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", choices=("rig", "synthetic"), default="rig")
-    ap.add_argument("--rig-dir", type=Path, default=Path(tempfile.gettempdir()) / "mexlab-fl-rig",
-                    help="rig data sets (made there once, ~4-10 min)")
+    ap.add_argument(
+        "--rig-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "mexlab-fl-rig",
+        help="rig data sets (made there once, ~4-10 min)",
+    )
     ap.add_argument("--rig-subjects", type=int, default=40, help="subjects across the sites (rig)")
     ap.add_argument("--rounds", type=int, default=10, help="FedAvg rounds (async: 5x updates per round x3)")
     ap.add_argument("--epochs", type=int, default=3)
@@ -280,11 +373,19 @@ def main() -> int:
     ap.add_argument("--seeds", default="0,1,2", help="training seeds (rig) / data seeds (synthetic)")
     ap.add_argument("--settings", default=",".join(GRID), help=f"of {', '.join(GRID)}")
     ap.add_argument("--json", type=Path)
-    ap.add_argument("--deploy", type=int, default=0, metavar="N",
-                    help="instead: one real loopback deployment with N sites (wall time, memory)")
+    ap.add_argument(
+        "--deploy",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: one real loopback deployment with N sites (wall time, memory)",
+    )
     ap.add_argument("--merge", type=Path, nargs="+", help="instead: merge these bench JSON files")
-    ap.add_argument("--message-cost", action="store_true",
-                    help="instead: one ClientApp message's CPU/wall, in-process vs the warm site worker")
+    ap.add_argument(
+        "--message-cost",
+        action="store_true",
+        help="instead: one ClientApp message's CPU/wall, in-process vs the warm site worker",
+    )
     a = ap.parse_args()
 
     if a.message_cost:
@@ -292,8 +393,15 @@ def main() -> int:
         return 0
     if a.merge:
         res = merge(a.merge)
-        print(json.dumps({"median": res["summary"]["median"],
-                          **{k: v for k, v in res["summary"].items() if k.startswith("chosen")}}, indent=1))
+        print(
+            json.dumps(
+                {
+                    "median": res["summary"]["median"],
+                    **{k: v for k, v in res["summary"].items() if k.startswith("chosen")},
+                },
+                indent=1,
+            )
+        )
         if a.json:
             a.json.write_text(json.dumps(res, indent=1))
         return 0
@@ -314,14 +422,24 @@ def main() -> int:
     speeds = [1.0, 1.0, 1.0, 1.0, 8.0]
     views = ("rgb", "diff") if a.data == "rig" else ("rgb", "depth")
     settings = [x for x in a.settings.split(",") if x]
-    out = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "load_before": os.getloadavg(),
-           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "speeds": speeds, "data": a.data,
-           "rounds": a.rounds, "epochs": a.epochs, "lr": a.lr, "batch_size": a.batch_size, "runs": []}
+    out = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "load_before": os.getloadavg(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "speeds": speeds,
+        "data": a.data,
+        "rounds": a.rounds,
+        "epochs": a.epochs,
+        "lr": a.lr,
+        "batch_size": a.batch_size,
+        "runs": [],
+    }
     seeds = [int(x) for x in a.seeds.split(",")]
     test = None
     if a.data == "rig":
-        sites_npz, test_npz = rig_sets(a.rig_dir, n_site_subjects=a.rig_subjects,
-                                       n_test_subjects=max(6, a.rig_subjects // 4), per_subject=20)
+        sites_npz, test_npz = rig_sets(
+            a.rig_dir, n_site_subjects=a.rig_subjects, n_test_subjects=max(6, a.rig_subjects // 4), per_subject=20
+        )
         test = site.read_features(str(test_npz), views)
     rows = {}
 
@@ -329,17 +447,27 @@ def main() -> int:
         out["summary"] = summarize(rows, seeds) if rows else {}
         if runs_so_far is not None:
             out.setdefault("partial", {})[str(runs_so_far.get("_seed"))] = {
-                k: v for k, v in runs_so_far.items() if k != "_seed"}
+                k: v for k, v in runs_so_far.items() if k != "_seed"
+            }
         out["load_after"] = os.getloadavg()
         if a.json:
             a.json.write_text(json.dumps(out, indent=1, default=float))
 
     for seed in seeds:
         with tempfile.TemporaryDirectory() as tmp:
-            specs = ([f"features:{sites_npz}"] if a.data == "rig" else make_sites(Path(tmp), 7 + seed))
-            base = {"epochs": a.epochs, "lr": a.lr, "batch-size": a.batch_size, "views": ",".join(views),
-                    "k": 3, "alpha": 0.5, "a": 0.5, "tau-max": 32, "min-sites": n_sites,
-                    "seed": seed if a.data == "rig" else 0}
+            specs = [f"features:{sites_npz}"] if a.data == "rig" else make_sites(Path(tmp), 7 + seed)
+            base = {
+                "epochs": a.epochs,
+                "lr": a.lr,
+                "batch-size": a.batch_size,
+                "views": ",".join(views),
+                "k": 3,
+                "alpha": 0.5,
+                "a": 0.5,
+                "tau-max": 32,
+                "min-sites": n_sites,
+                "seed": seed if a.data == "rig" else 0,
+            }
             runs = {"_seed": seed}
             for name in settings:
                 rc = {**base, **GRID[name]}
@@ -350,35 +478,52 @@ def main() -> int:
                 r["wall_s"] = round(time.monotonic() - t0, 1)
                 r.pop("events", None)
                 runs[name] = r
-                print(f"seed {seed} {name}: held-out UF1 {r['final']['uf1']:.3f} (pooled {r['pooled']['uf1']:.3f})"
-                      + (f", test {r['test_final']['uf1']:.3f} (pooled {r['test_pooled']['uf1']:.3f})" if test else "")
-                      + f", virtual {r['virtual_time']:.1f} s, wall {r['wall_s']} s", file=sys.stderr, flush=True)
+                print(
+                    f"seed {seed} {name}: held-out UF1 {r['final']['uf1']:.3f} (pooled {r['pooled']['uf1']:.3f})"
+                    + (f", test {r['test_final']['uf1']:.3f} (pooled {r['test_pooled']['uf1']:.3f})" if test else "")
+                    + f", virtual {r['virtual_time']:.1f} s, wall {r['wall_s']} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 save(runs)
             runs.pop("_seed")
             alone = None
             if a.data == "rig":
                 n_slow = max(r["per_site"][slow]["updates"] for r in runs.values())
-                alone = slow_site_alone(specs[0], n_sites, slow, views, base,
-                                        [a.epochs * max(1, n_slow), a.epochs * a.rounds * 3])
+                alone = slow_site_alone(
+                    specs[0], n_sites, slow, views, base, [a.epochs * max(1, n_slow), a.epochs * a.rounds * 3]
+                )
         target = runs["fedavg"]["final"]["uf1"] if "fedavg" in runs else None
         t_avg = time_to(runs["fedavg"]["history"], target) if target is not None else None
         for name, r in runs.items():
             tt = time_to(r["history"], target) if target is not None else None
             others = [x["uf1"] for i, x in enumerate(r["per_site"]) if i != slow]
-            row = {"seed": seed, "heldout_uf1": r["final"]["uf1"], "heldout_pooled_uf1": r["pooled"]["uf1"],
-                   "heldout_minus_pooled": round(r["final"]["uf1"] - r["pooled"]["uf1"], 4),
-                   "time_to_fedavg_final": tt,
-                   "time_ratio_vs_fedavg": round(tt / t_avg, 3) if tt is not None and t_avg else None,
-                   "virtual_time": r["virtual_time"], "updates": r["updates"],
-                   "slow_site_uf1": r["per_site"][slow]["uf1"], "slow_site_updates": r["per_site"][slow]["updates"],
-                   "other_sites_uf1_median": med(others),
-                   "slow_minus_others": round(r["per_site"][slow]["uf1"] - med(others), 4),
-                   "bytes_per_update": round(r["bytes_sent"] / max(r["updates"], 1)),
-                   "bytes_sent_run": r["bytes_sent"], "wall_s": r["wall_s"]}
+            row = {
+                "seed": seed,
+                "heldout_uf1": r["final"]["uf1"],
+                "heldout_pooled_uf1": r["pooled"]["uf1"],
+                "heldout_minus_pooled": round(r["final"]["uf1"] - r["pooled"]["uf1"], 4),
+                "time_to_fedavg_final": tt,
+                "time_ratio_vs_fedavg": round(tt / t_avg, 3) if tt is not None and t_avg else None,
+                "virtual_time": r["virtual_time"],
+                "updates": r["updates"],
+                "slow_site_uf1": r["per_site"][slow]["uf1"],
+                "slow_site_updates": r["per_site"][slow]["updates"],
+                "other_sites_uf1_median": med(others),
+                "slow_minus_others": round(r["per_site"][slow]["uf1"] - med(others), 4),
+                "bytes_per_update": round(r["bytes_sent"] / max(r["updates"], 1)),
+                "bytes_sent_run": r["bytes_sent"],
+                "wall_s": r["wall_s"],
+            }
             if test is not None:
-                row.update({"test_uf1": r["test_final"]["uf1"], "test_uar": r["test_final"]["uar"],
-                            "test_pooled_uf1": r["test_pooled"]["uf1"],
-                            "test_minus_pooled": round(r["test_final"]["uf1"] - r["test_pooled"]["uf1"], 4)})
+                row.update(
+                    {
+                        "test_uf1": r["test_final"]["uf1"],
+                        "test_uar": r["test_final"]["uar"],
+                        "test_pooled_uf1": r["test_pooled"]["uf1"],
+                        "test_minus_pooled": round(r["test_final"]["uf1"] - r["test_pooled"]["uf1"], 4),
+                    }
+                )
             last = [h["uf1"] for h in r["history"] if "uf1" in h][-10:]
             row["heldout_last10_mean"] = round(sum(last) / len(last), 4) if last else None
             row["heldout_last10_range"] = round(max(last) - min(last), 4) if last else None
@@ -390,8 +535,11 @@ def main() -> int:
     summary["peak_rss_mb_one_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     out["summary"] = summary
     out["load_after"] = os.getloadavg()
-    print(json.dumps({"median": summary["median"],
-                      **{k: v for k, v in summary.items() if k.startswith("chosen")}}, indent=1))
+    print(
+        json.dumps(
+            {"median": summary["median"], **{k: v for k, v in summary.items() if k.startswith("chosen")}}, indent=1
+        )
+    )
     if a.json:
         a.json.write_text(json.dumps(out, indent=1, default=float))
     return 0

@@ -27,8 +27,12 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--no-live-spotting", action="store_true", help="switch live spotting off")
     ap.add_argument("--load", type=int, default=0, metavar="N", help="N busy processes beside the GUI")
-    ap.add_argument("--encoders", choices=("process", "thread"), default="process",
-                    help="the GUI's encoders in processes of their own (default) or threads (before issue 10)")
+    ap.add_argument(
+        "--encoders",
+        choices=("process", "thread"),
+        default="process",
+        help="the GUI's encoders in processes of their own (default) or threads (before issue 10)",
+    )
     args = ap.parse_args()
     import subprocess
 
@@ -103,8 +107,9 @@ def _run(args) -> int:
     rec = win.record.controller.recorder
     cam = rec.rig.camera
     gui_busy = tick_s[0] / (time.perf_counter() - t_start)
-    encode_ms = {k: round(1000 * w.stats.encode_seconds / max(1, w.stats.frames_written), 1)
-                 for k, w in rec.writers.items()}
+    encode_ms = {
+        k: round(1000 * w.stats.encode_seconds / max(1, w.stats.frames_written), 1) for k, w in rec.writers.items()
+    }
     win.record.controller.stop("benchmark done")
     meta = win.record.controller.state.last_session
     win.confirm_close = lambda box: 0
@@ -120,8 +125,10 @@ def _run(args) -> int:
         "live_spotting": not args.no_live_spotting,
         "start_s": round(start_s, 2),
         "dropped_frames": meta["dropped_frames"],
-        "dropped_by_video": {k: {"camera_counter_gap": v["dropped_counter_gap"],
-                                 "queue_overflow": v["dropped_queue_overflow"]} for k, v in meta["counts"].items()},
+        "dropped_by_video": {
+            k: {"camera_counter_gap": v["dropped_counter_gap"], "queue_overflow": v["dropped_queue_overflow"]}
+            for k, v in meta["counts"].items()
+        },
         "encode_ms_per_frame": encode_ms,
         "gui_thread_busy_in_timer": round(gui_busy, 3),
         "rig_render_ms_mean": round(1000 * cam.render_seconds / max(1, cam.frames_generated), 1),

@@ -108,8 +108,16 @@ class Sensor(threading.Thread):
         xcb.xcb_get_setup.restype = ctypes.c_void_p
         xcb.xcb_get_setup.argtypes = [ctypes.c_void_p]
         xcb.xcb_get_image.restype = Cookie
-        xcb.xcb_get_image.argtypes = [ctypes.c_void_p, ctypes.c_uint8, ctypes.c_uint32, ctypes.c_int16,
-                                      ctypes.c_int16, ctypes.c_uint16, ctypes.c_uint16, ctypes.c_uint32]
+        xcb.xcb_get_image.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_uint8,
+            ctypes.c_uint32,
+            ctypes.c_int16,
+            ctypes.c_int16,
+            ctypes.c_uint16,
+            ctypes.c_uint16,
+            ctypes.c_uint32,
+        ]
         xcb.xcb_get_image_reply.restype = ctypes.c_void_p
         xcb.xcb_get_image_reply.argtypes = [ctypes.c_void_p, Cookie, ctypes.c_void_p]
         xcb.xcb_get_image_data.restype = ctypes.POINTER(ctypes.c_uint8)
@@ -147,7 +155,6 @@ class Sensor(threading.Thread):
             last, prev_start = level, t0
 
 
-
 def analyse(folder: Path, transitions: list | None) -> dict:
     from protocols.runlog import read_log
 
@@ -157,9 +164,13 @@ def analyse(folder: Path, transitions: list | None) -> dict:
     flips = json.loads((folder / "flips.json").read_text())
     markers = [r for r in log if r["record"] == "marker" and r["event"] in ("stimulus_onset", "stimulus_offset")]
     late = [float(r["late_ms"]) for r in frames if r["frame"] != "0"]
-    out = {"clips": len(summaries), "frames_shown": sum(s["frames_shown"] for s in summaries),
-           "frames_dropped": sum(s["dropped"] for s in summaries),
-           "frame_late_ms": _stats(late), "flip_call_ms": _stats([(b - a) * 1000 for a, b, _ in flips])}
+    out = {
+        "clips": len(summaries),
+        "frames_shown": sum(s["frames_shown"] for s in summaries),
+        "frames_dropped": sum(s["dropped"] for s in summaries),
+        "frame_late_ms": _stats(late),
+        "flip_call_ms": _stats([(b - a) * 1000 for a, b, _ in flips]),
+    }
     if transitions is not None:
         errs, res, merr, inside, unmatched = [], [], [], 0, 0
         mk = {round(r["lsl"], 9) for r in markers}
@@ -176,9 +187,15 @@ def analyse(folder: Path, transitions: list | None) -> dict:
             inside += (est - half) <= t1 and (est + half) >= t0  # change seen within [repaint start, stamp]
             if round(t1, 9) in mk:
                 merr.append(err)
-        out.update(transitions_seen=len(transitions), flips=len(flips), flips_not_seen=unmatched,
-                   marker_error_ms=_stats(merr), flip_error_ms=_stats(errs), sensor_resolution_ms=_stats(res),
-                   change_within_flip_call=f"{inside}/{len(errs)}")
+        out.update(
+            transitions_seen=len(transitions),
+            flips=len(flips),
+            flips_not_seen=unmatched,
+            marker_error_ms=_stats(merr),
+            flip_error_ms=_stats(errs),
+            sensor_resolution_ms=_stats(res),
+            change_within_flip_call=f"{inside}/{len(errs)}",
+        )
     return out
 
 
@@ -186,8 +203,14 @@ def _stats(xs: list[float]) -> dict:
     if not xs:
         return {}
     s = sorted(xs)
-    return {"n": len(s), "median": round(statistics.median(s), 3), "p95": round(s[int(0.95 * (len(s) - 1))], 3),
-            "max": round(s[-1], 3), "min": round(s[0], 3), "mean_abs": round(sum(abs(x) for x in s) / len(s), 3)}
+    return {
+        "n": len(s),
+        "median": round(statistics.median(s), 3),
+        "p95": round(s[int(0.95 * (len(s) - 1))], 3),
+        "max": round(s[-1], 3),
+        "min": round(s[0], 3),
+        "mean_abs": round(sum(abs(x) for x in s) / len(s), 3),
+    }
 
 
 def run_platform(platform: str, clips: int) -> dict:
@@ -195,8 +218,11 @@ def run_platform(platform: str, clips: int) -> dict:
     env = dict(os.environ)
     xvfb = sensor = None
     if platform == "xvfb":
-        xvfb = subprocess.Popen(["Xvfb", ":99", "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        xvfb = subprocess.Popen(
+            ["Xvfb", ":99", "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(1.0)
         env.update(DISPLAY=":99", QT_QPA_PLATFORM="xcb")
         sensor = Sensor(":99", 20, 700)
@@ -204,8 +230,9 @@ def run_platform(platform: str, clips: int) -> dict:
     else:
         env["QT_QPA_PLATFORM"] = "offscreen"
     try:
-        subprocess.run([sys.executable, __file__, "--child", str(folder), "--clips", str(clips)], env=env,
-                       check=True, cwd=REPO)
+        subprocess.run(
+            [sys.executable, __file__, "--child", str(folder), "--clips", str(clips)], env=env, check=True, cwd=REPO
+        )
     finally:
         if sensor is not None:
             sensor.stop.set()

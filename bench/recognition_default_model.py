@@ -36,26 +36,47 @@ def main() -> int:
     tr = T.load_dataset([f"casme3:{a.train}"], "3", cfg.views, include_unlabelled=True)
     te = T.load_dataset([f"casme3:{a.test}"], "3", cfg.views)
     model = T.new_model(3, cfg.views, seed=cfg.seed, width=cfg.width)
-    pre = T.pretrain_mvcl(model, tr, cfg.pretrain_epochs, cfg.pretrain_lr, seed=cfg.seed,
-                          batch_size=cfg.pretrain_batch, temperature=cfg.temperature)
+    pre = T.pretrain_mvcl(
+        model,
+        tr,
+        cfg.pretrain_epochs,
+        cfg.pretrain_lr,
+        seed=cfg.seed,
+        batch_size=cfg.pretrain_batch,
+        temperature=cfg.temperature,
+    )
     rec = T.train(model, tr, cfg.epochs, cfg.lr, seed=cfg.seed, batch_size=cfg.batch_size)
     m = T.evaluate(model, te)
-    meta = {"classes": tr.class_names, "kind": "classifier (MvCL-pretrained), shipped default",
-            "width": cfg.width,
-            "trained_on": "the simulated rig only: varied-rig identities of the tuning split "
-                          "(astronaut, pexels_woman; 12 identity warps), no real person's "
-                          "micro-expressions. Labels from the rig's AUs (docs/recognition.md). "
-                          "Retrain on your own data: mexlab recognition train.",
-            "training": {**tr.summary, "n_unlabelled": int((tr.y < 0).sum()), "config": cfg.as_dict(),
-                         "pretrain": pre, "train": rec},
-            "metrics": {"test": "held-out rig identities (grace_hopper, pyfeat_man warps), "
-                                "never seen in training",
-                        "uf1": round(m["uf1"], 4), "uar": round(m["uar"], 4),
-                        "accuracy": round(m["accuracy"], 4), "n": m["n"],
-                        "per_class": m["per_class"], "confusion": m["confusion"]}}
+    meta = {
+        "classes": tr.class_names,
+        "kind": "classifier (MvCL-pretrained), shipped default",
+        "width": cfg.width,
+        "trained_on": "the simulated rig only: varied-rig identities of the tuning split "
+        "(astronaut, pexels_woman; 12 identity warps), no real person's "
+        "micro-expressions. Labels from the rig's AUs (docs/recognition.md). "
+        "Retrain on your own data: mexlab recognition train.",
+        "training": {
+            **tr.summary,
+            "n_unlabelled": int((tr.y < 0).sum()),
+            "config": cfg.as_dict(),
+            "pretrain": pre,
+            "train": rec,
+        },
+        "metrics": {
+            "test": "held-out rig identities (grace_hopper, pyfeat_man warps), never seen in training",
+            "uf1": round(m["uf1"], 4),
+            "uar": round(m["uar"], 4),
+            "accuracy": round(m["accuracy"], 4),
+            "n": m["n"],
+            "per_class": m["per_class"],
+            "confusion": m["confusion"],
+        },
+    }
     modelfile.save(a.out, model, meta)
-    print(f"{a.out}: held-out UF1 {m['uf1']:.3f} UAR {m['uar']:.3f} acc {m['accuracy']:.3f} "
-          f"(n {m['n']}); {time.perf_counter() - t0:.0f} s")
+    print(
+        f"{a.out}: held-out UF1 {m['uf1']:.3f} UAR {m['uar']:.3f} acc {m['accuracy']:.3f} "
+        f"(n {m['n']}); {time.perf_counter() - t0:.0f} s"
+    )
     return 0
 
 

@@ -57,8 +57,7 @@ def main() -> int:
             n += 1
         else:
             os.link(src, dst)
-    print(f"{n} depth frames with noise (white {a.sigma} mm + correlated {a.corr} mm over "
-          f"{a.corr_px} px) in {a.out}")
+    print(f"{n} depth frames with noise (white {a.sigma} mm + correlated {a.corr} mm over {a.corr_px} px) in {a.out}")
     return 0
 
 

@@ -41,6 +41,7 @@ def inference_ms(data, n: int = 30) -> dict:
     import numpy as np
 
     from analysis.recognition import task as T
+
     model = T.new_model(len(data.class_names), ("rgb", "diff"))
     one = []
     for i in range(min(n, len(data))):
@@ -75,16 +76,24 @@ def features_ms(spec: str, n: int = 20) -> dict:
             mask = R.face_mask(R.to_crop(m, face.landmarks), F.CROP)
             v = F.rgb_views(fr[s.onset], fr[s.apex], m, mask)
             t1 = time.perf_counter()
-            fs = T.FeatureSet({k: v[k][None].astype(np.float32) for k in ("rgb", "diff")},
-                              np.zeros(1, np.int64), [""], ["a", "b", "c"], ("rgb", "diff"))
+            fs = T.FeatureSet(
+                {k: v[k][None].astype(np.float32) for k in ("rgb", "diff")},
+                np.zeros(1, np.int64),
+                [""],
+                ["a", "b", "c"],
+                ("rgb", "diff"),
+            )
             T.predict_proba(model, fs)
             t2 = time.perf_counter()
             cpu.append((time.process_time() - c) * 1000)
             feat.append((t1 - t) * 1000)
             total.append((t2 - t) * 1000)
-    return {"features_ms_median": float(np.median(feat[1:])),
-            "features_plus_model_ms_median": float(np.median(total[1:])),
-            "features_plus_model_cpu_ms_median": float(np.median(cpu[1:])), "n": len(total) - 1}
+    return {
+        "features_ms_median": float(np.median(feat[1:])),
+        "features_plus_model_ms_median": float(np.median(total[1:])),
+        "features_plus_model_cpu_ms_median": float(np.median(cpu[1:])),
+        "n": len(total) - 1,
+    }
 
 
 def live_ms(spec: str, n: int = 20) -> dict:
@@ -107,9 +116,14 @@ def live_ms(spec: str, n: int = 20) -> dict:
             if r is not None:
                 wall.append(r.seconds * 1000)
                 right += int(r.label == s.label)
-    return {"live_ms_median": float(np.median(wall[1:])), "live_ms_max": float(max(wall[1:])),
-            "live_cpu_ms_median": float(np.median(cpu[1:])), "n": len(wall) - 1,
-            "live_correct": right, "load": round(os.getloadavg()[0], 1)}
+    return {
+        "live_ms_median": float(np.median(wall[1:])),
+        "live_ms_max": float(max(wall[1:])),
+        "live_cpu_ms_median": float(np.median(cpu[1:])),
+        "n": len(wall) - 1,
+        "live_correct": right,
+        "load": round(os.getloadavg()[0], 1),
+    }
 
 
 def main() -> int:
@@ -132,16 +146,17 @@ def main() -> int:
 
     if a.make:
         from analysis.recognition.rigdata import make_rig_release
-        make_rig_release(a.data, split=a.make, n_subjects=a.subjects, per_subject=a.per_subject,
-                         seed=1 if a.make == "heldout" else 0)
+
+        make_rig_release(
+            a.data, split=a.make, n_subjects=a.subjects, per_subject=a.per_subject, seed=1 if a.make == "heldout" else 0
+        )
     spec = f"casme3:{a.data}"
     if a.live_only:
         print(json.dumps(live_ms(spec)), flush=True)
         return 0
     t0 = time.perf_counter()
     data = T.load_dataset([spec], "3", ("rgb", "diff", "depth"), include_unlabelled=True)
-    print(f"# {len(data)} segments ({data.summary}), features {time.perf_counter() - t0:.0f} s",
-          flush=True)
+    print(f"# {len(data)} segments ({data.summary}), features {time.perf_counter() - t0:.0f} s", flush=True)
     rows = []
     if a.plan:
         plan = [(p.split("@")[0], float(p.split("@")[1])) for p in a.plan.split(",")]
@@ -149,30 +164,42 @@ def main() -> int:
         plan = [(n, float(f)) for n in a.runs.split(",") for f in a.fractions.split(",")]
     for name, f in plan:
         if True:
-            cfg = Config(**RUNS[name], label_fraction=f, epochs=a.epochs,
-                         pretrain_epochs=a.pretrain_epochs)
+            cfg = Config(**RUNS[name], label_fraction=f, epochs=a.epochs, pretrain_epochs=a.pretrain_epochs)
             t, c = time.perf_counter(), time.process_time()
             r = loso(data, cfg)
-            row = {"run": name, "fraction": f, "uf1": round(r["uf1"], 4), "uar": round(r["uar"], 4),
-                   "accuracy": round(r["accuracy"], 4), "n": r["n_samples"],
-                   "subjects": r["n_subjects"], "wall_s": round(time.perf_counter() - t, 1),
-                   "cpu_s": round(time.process_time() - c, 1),
-                   "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
-                   "load": round(os.getloadavg()[0], 1), "data": str(a.data),
-                   "date": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
-                   "config": cfg.as_dict()}
+            row = {
+                "run": name,
+                "fraction": f,
+                "uf1": round(r["uf1"], 4),
+                "uar": round(r["uar"], 4),
+                "accuracy": round(r["accuracy"], 4),
+                "n": r["n_samples"],
+                "subjects": r["n_subjects"],
+                "wall_s": round(time.perf_counter() - t, 1),
+                "cpu_s": round(time.process_time() - c, 1),
+                "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+                "load": round(os.getloadavg()[0], 1),
+                "data": str(a.data),
+                "date": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+                "config": cfg.as_dict(),
+            }
             rows.append(row)
             with open(a.log, "a") as fh:
                 fh.write(json.dumps(row) + "\n")
-            print(json.dumps({k: row[k] for k in ("run", "fraction", "uf1", "uar", "wall_s",
-                                                  "cpu_s", "maxrss_mb", "load")}), flush=True)
+            print(
+                json.dumps(
+                    {k: row[k] for k in ("run", "fraction", "uf1", "uar", "wall_s", "cpu_s", "maxrss_mb", "load")}
+                ),
+                flush=True,
+            )
     if a.timing:
-        print(json.dumps({**inference_ms(data), **features_ms(spec),
-                          "load": round(os.getloadavg()[0], 1)}), flush=True)
+        print(json.dumps({**inference_ms(data), **features_ms(spec), "load": round(os.getloadavg()[0], 1)}), flush=True)
     print("| run | labels | UF1 | UAR | wall s | CPU s |\n|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['run']} | {r['fraction']:.0%} | {r['uf1']:.3f} | {r['uar']:.3f} | "
-              f"{r['wall_s']:.0f} | {r['cpu_s']:.0f} |")
+        print(
+            f"| {r['run']} | {r['fraction']:.0%} | {r['uf1']:.3f} | {r['uar']:.3f} | "
+            f"{r['wall_s']:.0f} | {r['cpu_s']:.0f} |"
+        )
     return 0
 
 

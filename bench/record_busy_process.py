@@ -38,8 +38,11 @@ def run_once(encoders: str, seconds: float, gil_threads: int, work: Path) -> dic
 
     load0 = os.getloadavg()[0]
     out = work / f"s-{encoders}-{time.monotonic_ns()}"
-    rec = Recorder(RecordConfig(out=out, source="simulate", duration=seconds, register=False,
-                                encoder_process=encoders == "process"))
+    rec = Recorder(
+        RecordConfig(
+            out=out, source="simulate", duration=seconds, register=False, encoder_process=encoders == "process"
+        )
+    )
     rec.prepare()
     stop = threading.Event()
     hogs = [threading.Thread(target=_spin, args=(stop,), daemon=True) for _ in range(gil_threads)]
@@ -49,19 +52,26 @@ def run_once(encoders: str, seconds: float, gil_threads: int, work: Path) -> dic
         rec.start()
         while rec.should_stop() is None:
             time.sleep(0.1)
-        encode_ms = {k: round(1000 * w.stats.encode_seconds / max(1, w.stats.frames_written), 1)
-                     for k, w in rec.writers.items()}
+        encode_ms = {
+            k: round(1000 * w.stats.encode_seconds / max(1, w.stats.frames_written), 1) for k, w in rec.writers.items()
+        }
         meta = rec.stop("duration reached")
     finally:
         stop.set()
         for h in hogs:
             h.join(2)
-    return {"encoders": encoders, "seconds": seconds, "gil_threads": gil_threads,
-            "dropped_frames": meta["dropped_frames"],
-            "by_video": {k: [v["dropped_counter_gap"], v["dropped_queue_overflow"], v["frames_written"]]
-                         for k, v in meta["counts"].items()},
-            "encode_ms_per_frame": encode_ms,
-            "load_average": [round(load0, 1), round(os.getloadavg()[0], 1)]}
+    return {
+        "encoders": encoders,
+        "seconds": seconds,
+        "gil_threads": gil_threads,
+        "dropped_frames": meta["dropped_frames"],
+        "by_video": {
+            k: [v["dropped_counter_gap"], v["dropped_queue_overflow"], v["frames_written"]]
+            for k, v in meta["counts"].items()
+        },
+        "encode_ms_per_frame": encode_ms,
+        "load_average": [round(load0, 1), round(os.getloadavg()[0], 1)],
+    }
 
 
 def main() -> int:

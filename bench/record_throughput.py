@@ -39,7 +39,10 @@ def encoder_max_fps(n: int = 150) -> dict:
     from acquisition.video_writer import QueuedFrame, VideoWriterThread
 
     sched = make_schedule(n / 30 + 5, fps=30, seed=3)
-    face, depth = FaceRenderer(DEFAULT_RGB.width, DEFAULT_RGB.height), DepthRenderer(DEFAULT_DEPTH.width, DEFAULT_DEPTH.height)
+    face, depth = (
+        FaceRenderer(DEFAULT_RGB.width, DEFAULT_RGB.height),
+        DepthRenderer(DEFAULT_DEPTH.width, DEFAULT_DEPTH.height),
+    )
     frames = []
     for k in range(n):
         img, pose = face.render(k, sched)
@@ -47,8 +50,10 @@ def encoder_max_fps(n: int = 150) -> dict:
     out = {}
     with tempfile.TemporaryDirectory() as d:
         for name, kinds in (("rgb_only", ("rgb",)), ("depth_only", ("depth",)), ("both", ("rgb", "depth"))):
-            writers = {k: VideoWriterThread(Path(d) / f"{name}-{k}.mkv", 848, 480, 30, k, lambda i, q: None,
-                                            max_queue=n + 1) for k in kinds}
+            writers = {
+                k: VideoWriterThread(Path(d) / f"{name}-{k}.mkv", 848, 480, 30, k, lambda i, q: None, max_queue=n + 1)
+                for k in kinds
+            }
             for w in writers.values():
                 w.start()
             t = time.perf_counter()
@@ -69,14 +74,28 @@ def main() -> int:
     args = ap.parse_args()
     if args.encoder_only:
         enc = encoder_max_fps()
-        print(json.dumps({"encoder_max_fps": enc, "encoder_headroom": enc["both"] / 30.0,
-                          "load_average": os.getloadavg()}, indent=2))
+        print(
+            json.dumps(
+                {"encoder_max_fps": enc, "encoder_headroom": enc["both"] / 30.0, "load_average": os.getloadavg()},
+                indent=2,
+            )
+        )
         return 0
     work = Path(args.out or tempfile.mkdtemp(prefix="mexlab-bench-"))
     session = work / f"throughput-{int(time.time())}"
     env = dict(os.environ, MEXLAB_DB=f"sqlite:///{work / 'catalog.sqlite'}")
-    cmd = [sys.executable, "-m", "app.cli", "record", "--simulate", "--duration", str(args.duration),
-           "--out", str(session), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "app.cli",
+        "record",
+        "--simulate",
+        "--duration",
+        str(args.duration),
+        "--out",
+        str(session),
+        "--quiet",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ps = psutil.Process(proc.pid)
     samples = []
@@ -109,15 +128,16 @@ def main() -> int:
         print(err, file=sys.stderr)
         return 1
     meta = json.loads((session / SIDECAR).read_text())
-    check = subprocess.run([sys.executable, "-m", "app.cli", "check", str(session), "--json"], capture_output=True,
-                           text=True, env=env)
+    check = subprocess.run(
+        [sys.executable, "-m", "app.cli", "check", str(session), "--json"], capture_output=True, text=True, env=env
+    )
     report = json.loads(check.stdout)
     size = sum(p.stat().st_size for p in session.iterdir() if p.is_file())
     enc = encoder_max_fps()
     result = {
         "date": date.today().isoformat(),
         "machine": f"{platform.node()} {platform.machine()}, {ncpu} cores, "
-                   f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}",
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}",
         "duration_s": meta["duration_s"],
         "frames": {k: v["frames_written"] for k, v in meta["counts"].items()},
         "dropped_frames": meta["dropped_frames"],

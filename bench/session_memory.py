@@ -19,18 +19,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from acquisition.session_read.names import SIDECAR  # noqa: E402
-
 from spot_session_speed import run_measured
+
+from acquisition.session_read.names import SIDECAR  # noqa: E402
 
 CODE = {
     "physio": "import sys; sys.path.insert(0, '.'); from analysis.batch_jobs import physio_json; "
-              "o, n = physio_json({path!r}, {{}}); print(len(o['events']))",
+    "o, n = physio_json({path!r}, {{}}); print(len(o['events']))",
     "report": "import sys; sys.path.insert(0, '.'); from analysis.study import analyse_study; "
-              "from analysis.report.html import write_report; s = analyse_study([{path!r}]); "
-              "write_report(s, {out!r}); print(len(s.sessions))",
+    "from analysis.report.html import write_report; s = analyse_study([{path!r}]); "
+    "write_report(s, {out!r}); print(len(s.sessions))",
     "spot": "import sys; sys.path.insert(0, '.'); from analysis.spotting.pipeline import spot; "
-            "r = spot({path!r}, use_cache=False); print(r.n_frames)",
+    "r = spot({path!r}, use_cache=False); print(r.n_frames)",
 }
 
 
@@ -48,8 +48,15 @@ def main() -> int:
     a = ap.parse_args()
     out = {"short_s": duration_s(a.short), "long_s": duration_s(a.long), "runs": {}}
     d = out["long_s"]
-    out["bytes_per_hour"] = {f.name: f.stat().st_size / d * 3600 for f in sorted(a.long.iterdir())
-                             if f.is_file() and f.suffix in (".mkv", ".xdf")} if d else {}
+    out["bytes_per_hour"] = (
+        {
+            f.name: f.stat().st_size / d * 3600
+            for f in sorted(a.long.iterdir())
+            if f.is_file() and f.suffix in (".mkv", ".xdf")
+        }
+        if d
+        else {}
+    )
     with tempfile.TemporaryDirectory() as td:
         for what in a.what.split(","):
             for name, folder in (("short", a.short), ("long", a.long)):
@@ -64,9 +71,11 @@ def main() -> int:
         for f, b in out["bytes_per_hour"].items():
             print(f"{f}: {b / 1e9:.2f} GB per hour")
         for what, rr in out["runs"].items():
-            print(f"{what}: peak {rr['short']['peak_rss_mib']:.0f} MiB ({out['short_s']:.0f} s) vs "
-                  f"{rr['long']['peak_rss_mib']:.0f} MiB ({out['long_s']:.0f} s): ratio {rr['ratio']:.2f}; "
-                  f"{rr['short']['seconds']:.0f} s vs {rr['long']['seconds']:.0f} s")
+            print(
+                f"{what}: peak {rr['short']['peak_rss_mib']:.0f} MiB ({out['short_s']:.0f} s) vs "
+                f"{rr['long']['peak_rss_mib']:.0f} MiB ({out['long_s']:.0f} s): ratio {rr['ratio']:.2f}; "
+                f"{rr['short']['seconds']:.0f} s vs {rr['long']['seconds']:.0f} s"
+            )
     return 0
 
 

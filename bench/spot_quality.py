@@ -37,8 +37,12 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from acquisition.sim.identities import identities  # noqa: E402
-from acquisition.sim.varied import (RIG_VERSION, make_varied_schedule, read_ground_truth,  # noqa: E402
-                                    render_video)
+from acquisition.sim.varied import (
+    RIG_VERSION,
+    make_varied_schedule,
+    read_ground_truth,  # noqa: E402
+    render_video,
+)
 from analysis.evaluation import evaluate_spotting, match_intervals  # noqa: E402
 
 SIZES = ((640, 360), (1280, 720), (848, 480), (960, 540))
@@ -58,11 +62,20 @@ def plan(split: str, n: int, duration: float, seed: int = 0) -> list[dict]:
             w, h = 640, 360
         fps = 25 if i % 5 == 3 else 30
         fw = float(rng.uniform(120, min(400, 0.55 * h)))
-        out.append({"name": f"{tag}-{i:02d}-{ident.person}-{ident.variant}", "identity": ident,
-                    "size": (w, h), "fps": fps, "face_width": round(fw, 1), "codec": codec,
-                    "noise": 0.0 if i % 3 == 0 else round(float(rng.uniform(0.5, 2.5)), 2),
-                    "crf": int(rng.choice([18, 21, 23, 26, 28])), "duration": duration,
-                    "schedule_seed": (5000 if split == "heldout" else 0) + 37 * seed + i})
+        out.append(
+            {
+                "name": f"{tag}-{i:02d}-{ident.person}-{ident.variant}",
+                "identity": ident,
+                "size": (w, h),
+                "fps": fps,
+                "face_width": round(fw, 1),
+                "codec": codec,
+                "noise": 0.0 if i % 3 == 0 else round(float(rng.uniform(0.5, 2.5)), 2),
+                "crf": int(rng.choice([18, 21, 23, 26, 28])),
+                "duration": duration,
+                "schedule_seed": (5000 if split == "heldout" else 0) + 37 * seed + i,
+            }
+        )
     return out
 
 
@@ -71,18 +84,33 @@ def render(item: dict, folder: Path) -> dict:
     video = folder / (item["name"] + ext)
     meta_path = video.with_name(video.stem + ".json")
     sched = make_varied_schedule(item["duration"], fps=item["fps"], seed=item["schedule_seed"])
-    want = {"rig_version": RIG_VERSION, "identity": item["identity"].name, "width": item["size"][0],
-            "height": item["size"][1], "fps": float(item["fps"]), "codec": item["codec"],
-            "noise": item["noise"], "schedule_seed": item["schedule_seed"],
-            "n_frames": sched.n_frames}
+    want = {
+        "rig_version": RIG_VERSION,
+        "identity": item["identity"].name,
+        "width": item["size"][0],
+        "height": item["size"][1],
+        "fps": float(item["fps"]),
+        "codec": item["codec"],
+        "noise": item["noise"],
+        "schedule_seed": item["schedule_seed"],
+        "n_frames": sched.n_frames,
+    }
     if video.is_file() and meta_path.is_file():
         meta = json.loads(meta_path.read_text())
         if all(meta.get(k) == v for k, v in want.items()):
-            return dict(item, video=video, gt=read_ground_truth(
-                video.with_name(video.stem + ".gt.csv")), meta=meta)
-    out = render_video(item["identity"], sched, item["size"], item["fps"], video,
-                       codec=item["codec"], face_width=item["face_width"], noise=item["noise"],
-                       crf=item["crf"], seed=item["schedule_seed"])
+            return dict(item, video=video, gt=read_ground_truth(video.with_name(video.stem + ".gt.csv")), meta=meta)
+    out = render_video(
+        item["identity"],
+        sched,
+        item["size"],
+        item["fps"],
+        video,
+        codec=item["codec"],
+        face_width=item["face_width"],
+        noise=item["noise"],
+        crf=item["crf"],
+        seed=item["schedule_seed"],
+    )
     return dict(item, video=video, gt=read_ground_truth(out.ground_truth), meta=out.meta)
 
 
@@ -92,13 +120,13 @@ def _overlaps(a0, a1, b0, b1) -> bool:
 
 def score(items: list[dict], preds: dict[str, list[dict]]) -> dict:
     """MEGC scores and the breakdowns of one set; ``preds[name]`` are interval dicts."""
-    gt = {it["name"]: [(r["onset"], r["offset"], r["type"]) for r in it["gt"]
-                       if r["kind"] == "expression"] for it in items}
-    pr = {it["name"]: [(p["onset"], p["offset"], p["type"]) for p in preds[it["name"]]]
-          for it in items}
+    gt = {
+        it["name"]: [(r["onset"], r["offset"], r["type"]) for r in it["gt"] if r["kind"] == "expression"]
+        for it in items
+    }
+    pr = {it["name"]: [(p["onset"], p["offset"], p["type"]) for p in preds[it["name"]]] for it in items}
     res = evaluate_spotting(gt, pr)
-    by_au, by_w, by_amp = defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0]), \
-        defaultdict(lambda: [0, 0])
+    by_au, by_w, by_amp = defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0])
     ff_turn = ff_speech = ff_all = 0
     minutes = 0.0
     for it in items:
@@ -112,10 +140,11 @@ def score(items: list[dict], preds: dict[str, list[dict]]) -> dict:
             if r["type"] != "micro":
                 continue
             ok = gi in hit_g
-            for table, key in ((by_au, r["aus"]),
-                               (by_w, next(f"{a}-{b - 1}" for a, b in WIDTH_BINS if a <= fw < b)),
-                               (by_amp, next((f"{a:g}-{b:g}" for a, b in AMP_BINS
-                                              if a <= r["amplitude"] < b), "other"))):
+            for table, key in (
+                (by_au, r["aus"]),
+                (by_w, next(f"{a}-{b - 1}" for a, b in WIDTH_BINS if a <= fw < b)),
+                (by_amp, next((f"{a:g}-{b:g}" for a, b in AMP_BINS if a <= r["amplitude"] < b), "other")),
+            ):
                 table[key][0] += ok
                 table[key][1] += 1
         turns = [r for r in it["gt"] if r["type"] == "head" and r["detail"] == "turn"]
@@ -129,16 +158,18 @@ def score(items: list[dict], preds: dict[str, list[dict]]) -> dict:
         minutes += it["meta"]["n_frames"] / it["meta"]["fps"] / 60.0
 
     def rec(t):
-        return {k: {"recall": round(v[0] / v[1], 3), "found": v[0], "of": v[1]}
-                for k, v in sorted(t.items())}
+        return {k: {"recall": round(v[0] / v[1], 3), "found": v[0], "of": v[1]} for k, v in sorted(t.items())}
+
     res["me_recall_by_aus"] = rec(by_au)
     res["me_recall_by_face_width"] = rec(by_w)
     res["me_recall_by_amplitude"] = rec(by_amp)
     res["minutes"] = round(minutes, 2)
-    res["false_flags_per_min"] = {"head_turn": round(ff_turn / minutes, 3),
-                                  "speech": round(ff_speech / minutes, 3),
-                                  "turn_or_speech": round((ff_turn + ff_speech) / minutes, 3),
-                                  "all": round(ff_all / minutes, 3)}
+    res["false_flags_per_min"] = {
+        "head_turn": round(ff_turn / minutes, 3),
+        "speech": round(ff_speech / minutes, 3),
+        "turn_or_speech": round((ff_turn + ff_speech) / minutes, 3),
+        "all": round(ff_all / minutes, 3),
+    }
     return res
 
 
@@ -149,13 +180,14 @@ def spot_params(which: str):
     from analysis.spotting.pipeline import SpotParams
 
     if which == "before":
-        return SpotParams(detect=DetectParams(k_amp=5.0, detrend_s=0.0, min_len_s=0.0),
-                          interference=InterferenceParams(brow_leak=0.6, head_ratio=6.0))
+        return SpotParams(
+            detect=DetectParams(k_amp=5.0, detrend_s=0.0, min_len_s=0.0),
+            interference=InterferenceParams(brow_leak=0.6, head_ratio=6.0),
+        )
     return SpotParams()
 
 
-def run_spotter(items: list[dict], use_cache: bool = True, params=None
-                ) -> tuple[dict, list[float]]:
+def run_spotter(items: list[dict], use_cache: bool = True, params=None) -> tuple[dict, list[float]]:
     from analysis.spotting.pipeline import spot
 
     preds, fps = {}, []
@@ -183,17 +215,14 @@ def run_live(items: list[dict], params=None) -> tuple[dict, list[float]]:
                 sp.push(fr.to_ndarray(format="rgb24"), k / it["fps"])
             sp.flush()
             flags = sp.flags
-        preds[it["name"]] = [{"onset": f.onset, "offset": f.offset, "type": f.type}
-                             for f in flags]
+        preds[it["name"]] = [{"onset": f.onset, "offset": f.offset, "type": f.type} for f in flags]
         gt = [r for r in it["gt"] if r["type"] == "micro"]
-        for g, p in match_intervals([(r["onset"], r["offset"]) for r in gt],
-                                    [(f.onset, f.offset) for f in flags]):
+        for _g, p in match_intervals([(r["onset"], r["offset"]) for r in gt], [(f.onset, f.offset) for f in flags]):
             lat.append(flags[p].latency_s + flags[p].processing_s)
     return preds, lat
 
 
-def build(split: str, n: int, duration: float, folder: Path, seed: int = 0,
-          log=print) -> list[dict]:
+def build(split: str, n: int, duration: float, folder: Path, seed: int = 0, log=print) -> list[dict]:
     folder.mkdir(parents=True, exist_ok=True)
     items = []
     for it in plan(split, n, duration, seed):
@@ -201,27 +230,28 @@ def build(split: str, n: int, duration: float, folder: Path, seed: int = 0,
         items.append(render(it, folder))
         dt = time.perf_counter() - t0
         if dt > 1:
-            log(f"rendered {it['name']} {it['size'][0]}x{it['size'][1]} {it['codec']} "
-                f"face {it['face_width']:.0f}px in {dt:.0f} s")
+            log(
+                f"rendered {it['name']} {it['size'][0]}x{it['size'][1]} {it['codec']} "
+                f"face {it['face_width']:.0f}px in {dt:.0f} s"
+            )
     return items
 
 
 def format_result(split: str, res: dict, fps: list[float]) -> str:
     o, mi, ma = res["overall"], res["micro"], res["macro"]
-    lines = [f"== {split}: {res['minutes']} min of video",
-             f"overall F1 {o['f1']:.3f} (TP {o['tp']} FP {o['fp']} FN {o['fn']}; "
-             f"P {o['precision']:.3f} R {o['recall']:.3f})",
-             f"micro   F1 {mi['f1']:.3f} (TP {mi['tp']} FP {mi['fp']} FN {mi['fn']}; "
-             f"P {mi['precision']:.3f} R {mi['recall']:.3f})",
-             f"macro   F1 {ma['f1']:.3f} (TP {ma['tp']} FP {ma['fp']} FN {ma['fn']})",
-             "false flags/min: " + ", ".join(f"{k} {v}" for k, v in
-                                             res["false_flags_per_min"].items())]
+    lines = [
+        f"== {split}: {res['minutes']} min of video",
+        f"overall F1 {o['f1']:.3f} (TP {o['tp']} FP {o['fp']} FN {o['fn']}; "
+        f"P {o['precision']:.3f} R {o['recall']:.3f})",
+        f"micro   F1 {mi['f1']:.3f} (TP {mi['tp']} FP {mi['fp']} FN {mi['fn']}; "
+        f"P {mi['precision']:.3f} R {mi['recall']:.3f})",
+        f"macro   F1 {ma['f1']:.3f} (TP {ma['tp']} FP {ma['fp']} FN {ma['fn']})",
+        "false flags/min: " + ", ".join(f"{k} {v}" for k, v in res["false_flags_per_min"].items()),
+    ]
     for key in ("me_recall_by_aus", "me_recall_by_face_width", "me_recall_by_amplitude"):
-        lines.append(key + ": " + ", ".join(f"{k} {v['found']}/{v['of']}"
-                                            for k, v in res[key].items()))
+        lines.append(key + ": " + ", ".join(f"{k} {v['found']}/{v['of']}" for k, v in res[key].items()))
     if fps:
-        lines.append(f"pipeline fps (uncached videos): median {np.median(fps):.0f} "
-                     f"(n={len(fps)})")
+        lines.append(f"pipeline fps (uncached videos): median {np.median(fps):.0f} (n={len(fps)})")
     return "\n".join(lines)
 
 
@@ -233,39 +263,47 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dir", type=Path, default=Path("/tmp/mexlab-spot-quality"))
     ap.add_argument("--no-cache", action="store_true", help="re-extract the features")
-    ap.add_argument("--params", choices=("now", "before"), default="now",
-                    help="the spotter's parameters: now (defaults) or before the varied rig")
-    ap.add_argument("--live", action="store_true",
-                    help="score the live StreamingSpotter's flags instead (slower)")
+    ap.add_argument(
+        "--params",
+        choices=("now", "before"),
+        default="now",
+        help="the spotter's parameters: now (defaults) or before the varied rig",
+    )
+    ap.add_argument("--live", action="store_true", help="score the live StreamingSpotter's flags instead (slower)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     log = (lambda *x: print(*x, file=sys.stderr)) if a.json else print
     out = {}
-    for split in (("tuning", "heldout") if a.set == "both" else (a.set,)):
+    for split in ("tuning", "heldout") if a.set == "both" else (a.set,):
         items = build(split, a.n, a.duration, a.dir, a.seed, log)
         t0 = time.perf_counter()
         if a.live:
             preds, lat = run_live(items, spot_params(a.params))
             fps = []
         else:
-            preds, fps = run_spotter(items, use_cache=not a.no_cache,
-                                     params=spot_params(a.params))
+            preds, fps = run_spotter(items, use_cache=not a.no_cache, params=spot_params(a.params))
         res = score(items, preds)
         if a.live:
-            res["live_latency_s"] = {"median": round(float(np.median(lat)), 3) if lat else None,
-                                     "max": round(float(np.max(lat)), 3) if lat else None,
-                                     "n": len(lat)}
+            res["live_latency_s"] = {
+                "median": round(float(np.median(lat)), 3) if lat else None,
+                "max": round(float(np.max(lat)), 3) if lat else None,
+                "n": len(lat),
+            }
         res["fps_uncached"] = [round(f, 1) for f in fps]
         res["spot_s"] = round(time.perf_counter() - t0, 1)
-        res["videos"] = [{k: (v if k != "identity" else v.name) for k, v in it.items()
-                          if k in ("name", "identity", "size", "fps", "face_width", "codec")}
-                         for it in items]
+        res["videos"] = [
+            {
+                k: (v if k != "identity" else v.name)
+                for k, v in it.items()
+                if k in ("name", "identity", "size", "fps", "face_width", "codec")
+            }
+            for it in items
+        ]
         out[split] = res
         if not a.json:
             print(format_result(split, res, fps))
             if a.live:
-                print("live latency (ME offset -> flag, processing included):",
-                      res["live_latency_s"])
+                print("live latency (ME offset -> flag, processing included):", res["live_latency_s"])
     if a.json:
         print(json.dumps(out, indent=1))
     return 0

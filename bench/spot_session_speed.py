@@ -57,8 +57,7 @@ def reencode(src: Path, dst_folder: Path, codec: str) -> dict:
         s = c.streams.video[0]
         s.thread_type = "AUTO"
         rate = float(s.average_rate or 30)
-        vf = VideoFile(dst_folder / RGB_NAME, s.codec_context.width, s.codec_context.height, rate, "rgb",
-                       codec=codec)
+        vf = VideoFile(dst_folder / RGB_NAME, s.codec_context.width, s.codec_context.height, rate, "rgb", codec=codec)
         for f in c.decode(s):
             img = f.to_ndarray(format="rgb24")
             crcs.append(zlib.crc32(img.tobytes()))
@@ -68,29 +67,41 @@ def reencode(src: Path, dst_folder: Path, codec: str) -> dict:
     got = frame_crcs(dst_folder / RGB_NAME)
     if got != crcs:
         sys.exit(f"{codec}: the re-encoded video is NOT bit-exact ({len(got)} vs {len(crcs)} frames)")
-    return {"frames": len(crcs), "transcode_s": dt, "bit_exact": True,
-            "size_before": (src / RGB_NAME).stat().st_size,
-            "size_after": (dst_folder / RGB_NAME).stat().st_size}
+    return {
+        "frames": len(crcs),
+        "transcode_s": dt,
+        "bit_exact": True,
+        "size_before": (src / RGB_NAME).stat().st_size,
+        "size_after": (dst_folder / RGB_NAME).stat().st_size,
+    }
 
 
 def run_measured(code: str) -> dict:
     """Run ``python -c code`` in a fresh process: wall s, peak RSS MiB, its last stdout line."""
     l0 = os.getloadavg()[0]
     t0 = time.perf_counter()
-    p = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     out = p.stdout.read()
     _, status, ru = os.wait4(p.pid, 0)
     p.returncode = os.waitstatus_to_exitcode(status)
     dt = time.perf_counter() - t0
     if p.returncode != 0:
         raise RuntimeError(f"failed ({p.returncode}): {code}")
-    return {"seconds": dt, "peak_rss_mib": ru.ru_maxrss / 1024, "load_before": l0,
-            "load_after": os.getloadavg()[0], "out": out.strip().splitlines()[-1] if out.strip() else ""}
+    return {
+        "seconds": dt,
+        "peak_rss_mib": ru.ru_maxrss / 1024,
+        "load_before": l0,
+        "load_after": os.getloadavg()[0],
+        "out": out.strip().splitlines()[-1] if out.strip() else "",
+    }
 
 
-SPOT = ("import sys; sys.path.insert(0, '.'); from analysis.spotting.pipeline import spot; "
-        "r = spot({path!r}, use_cache=False); print(r.n_frames, len(r.intervals))")
+SPOT = (
+    "import sys; sys.path.insert(0, '.'); from analysis.spotting.pipeline import spot; "
+    "r = spot({path!r}, use_cache=False); print(r.n_frames, len(r.intervals))"
+)
 
 
 def spot_run(folder: Path) -> dict:
@@ -111,13 +122,12 @@ def main() -> int:
     work = a.work or Path(tempfile.mkdtemp(prefix="mexlab-codec-"))
     copy = work / f"{a.session.name}-{a.codec}"
     out = {"session": str(a.session), "codec": a.codec}
-    out["reencode"] = (reencode(a.session, copy, a.codec) if not (copy / RGB_NAME).is_file()
-                       else {"reused": str(copy)})
+    out["reencode"] = reencode(a.session, copy, a.codec) if not (copy / RGB_NAME).is_file() else {"reused": str(copy)}
     print(json.dumps(out["reencode"]), file=sys.stderr, flush=True)
     runs = {"ffv1": [], a.codec: []}
     for r in range(a.rounds):
         order = [("ffv1", a.session), (a.codec, copy)]
-        for name, folder in (order if r % 2 == 0 else order[::-1]):
+        for name, folder in order if r % 2 == 0 else order[::-1]:
             runs[name].append(spot_run(folder))
             print(name, json.dumps(runs[name][-1]), file=sys.stderr, flush=True)
     out["runs"] = runs
@@ -128,9 +138,11 @@ def main() -> int:
     else:
         for name, rs in runs.items():
             for x in rs:
-                print(f"{name}: {x['frames']} frames in {x['seconds']:.1f} s = {x['fps']:.1f} fps, "
-                      f"{x['intervals']} intervals, peak {x['peak_rss_mib']:.0f} MiB, load "
-                      f"{x['load_before']:.1f} -> {x['load_after']:.1f}")
+                print(
+                    f"{name}: {x['frames']} frames in {x['seconds']:.1f} s = {x['fps']:.1f} fps, "
+                    f"{x['intervals']} intervals, peak {x['peak_rss_mib']:.0f} MiB, load "
+                    f"{x['load_before']:.1f} -> {x['load_after']:.1f}"
+                )
     return 0
 
 

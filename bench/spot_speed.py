@@ -37,6 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from acquisition.session_read.names import GROUND_TRUTH_NAME, RGB_NAME  # noqa: E402
+
 SHARED = ROOT.parent / "shared"
 
 
@@ -56,7 +57,7 @@ def make_640x480(dst: Path) -> Path:
             img = f.to_ndarray(format="rgb24")
             pad = np.zeros((480, 640, 3), np.uint8)
             y0 = (480 - img.shape[0]) // 2
-            pad[y0:y0 + img.shape[0], : img.shape[1]] = img[:, :640]
+            pad[y0 : y0 + img.shape[0], : img.shape[1]] = img[:, :640]
             for p in st.encode(av.VideoFrame.from_ndarray(pad, format="rgb24")):
                 out.mux(p)
     for p in st.encode():
@@ -72,14 +73,11 @@ def bench_stages(video: Path) -> dict:
     from analysis.face.video import iter_frames, probe
     from analysis.spotting.features import extract_features
     from analysis.spotting.flow import FlowEstimator
-    from analysis.spotting.pipeline import spot, spot_features
-
-    from analysis.spotting.pipeline import SpotParams
+    from analysis.spotting.pipeline import SpotParams, spot, spot_features
 
     stride = SpotParams().stride
     info = probe(video)
-    res = {"video": str(video), "size": f"{info.width}x{info.height}", "fps": info.fps,
-           "codec": info.codec}
+    res = {"video": str(video), "size": f"{info.width}x{info.height}", "fps": info.fps, "codec": info.codec}
     t0 = time.perf_counter()
     frames = list(iter_frames(video, want_rgb=lambda i: i % stride == 0))
     dt = time.perf_counter() - t0
@@ -113,8 +111,7 @@ def bench_stages(video: Path) -> dict:
         res["pipeline_s"] = dt
         res["intervals"] = len(r.intervals)
         res["frames_with_face"] = r.frames_with_face
-        res["pipeline_stage_s"] = {k: round(x, 3) if isinstance(x, float) else x
-                                   for k, x in r.features.timings.items()}
+        res["pipeline_stage_s"] = {k: round(x, 3) if isinstance(x, float) else x for k, x in r.features.timings.items()}
         feat = extract_features(v)
         t0 = time.perf_counter()
         for _ in range(5):
@@ -132,8 +129,7 @@ def bench_live(session: Path) -> dict:
     from analysis.face.video import iter_frames, probe
     from analysis.spotting.live import StreamingSpotter
 
-    gt = [r for r in csv.DictReader(open(session / GROUND_TRUTH_NAME))
-          if r["type"] in ("micro", "macro")]
+    gt = [r for r in csv.DictReader(open(session / GROUND_TRUTH_NAME)) if r["type"] in ("micro", "macro")]
     fps = probe(session / RGB_NAME).fps
     pushes = []
     with StreamingSpotter(fps) as sp:
@@ -154,13 +150,24 @@ def bench_live(session: Path) -> dict:
             if g["type"] == "micro":
                 lat.append((f.flagged_at - off / fps) + f.processing_s)
     push = np.array(pushes)
-    return {"session": str(session), "frames": len(push), "gt_expressions": len(gt),
-            "flagged": hit, "flags": len(flags),
-            "micro_latency_s": {"n": len(lat), "median": float(np.median(lat)) if lat else None,
-                                "max": float(np.max(lat)) if lat else None},
-            "push_ms": {"mean": 1000 * float(push.mean()), "p95": 1000 * float(
-                np.percentile(push, 95)), "max": 1000 * float(push.max())},
-            "realtime_fps_capacity": float(1.0 / push.mean())}
+    return {
+        "session": str(session),
+        "frames": len(push),
+        "gt_expressions": len(gt),
+        "flagged": hit,
+        "flags": len(flags),
+        "micro_latency_s": {
+            "n": len(lat),
+            "median": float(np.median(lat)) if lat else None,
+            "max": float(np.max(lat)) if lat else None,
+        },
+        "push_ms": {
+            "mean": 1000 * float(push.mean()),
+            "p95": 1000 * float(np.percentile(push, 95)),
+            "max": 1000 * float(push.max()),
+        },
+        "realtime_fps_capacity": float(1.0 / push.mean()),
+    }
 
 
 def main() -> int:
@@ -169,8 +176,11 @@ def main() -> int:
     ap.add_argument("--session", type=Path, help="a simulated-rig session for live latency")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
-    out = {"machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores",
-           "date": time.strftime("%Y-%m-%d"), "load_avg": os.getloadavg()}
+    out = {
+        "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores",
+        "date": time.strftime("%Y-%m-%d"),
+        "load_avg": os.getloadavg(),
+    }
     with tempfile.TemporaryDirectory() as td:
         video = a.video or make_640x480(Path(td) / "face_640x480_30fps.mp4")
         out["speed"] = bench_stages(video)

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +34,6 @@ def external_outlet(work: Path, duration: float, env: dict) -> dict:
     info = pylsl.StreamInfo(name, "EMG", 2, 1000.0, pylsl.cf_double64, name)
     outlet = pylsl.StreamOutlet(info)
     t0 = pylsl.local_clock() + 0.5
-    known = {}
     stop = threading.Event()
 
     def pump():
@@ -51,8 +49,24 @@ def external_outlet(work: Path, duration: float, env: dict) -> dict:
     th = threading.Thread(target=pump, daemon=True)
     th.start()
     session = work / "ext"
-    subprocess.run([sys.executable, "-m", "app.cli", "record", "--no-camera", "--lsl", name, "--duration",
-                    str(duration), "--out", str(session), "--quiet"], check=True, env=env)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "record",
+            "--no-camera",
+            "--lsl",
+            name,
+            "--duration",
+            str(duration),
+            "--out",
+            str(session),
+            "--quiet",
+        ],
+        check=True,
+        env=env,
+    )
     stop.set()
     th.join()
     streams, _ = pyxdf.load_xdf(str(session / XDF_NAME), dejitter_timestamps=False)
@@ -64,8 +78,22 @@ def external_outlet(work: Path, duration: float, env: dict) -> dict:
 
 def simulated_frames(work: Path, duration: float, env: dict) -> dict:
     session = work / "sim"
-    subprocess.run([sys.executable, "-m", "app.cli", "record", "--simulate", "--duration", str(duration),
-                    "--out", str(session), "--quiet"], check=True, env=env)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "record",
+            "--simulate",
+            "--duration",
+            str(duration),
+            "--out",
+            str(session),
+            "--quiet",
+        ],
+        check=True,
+        env=env,
+    )
     streams, _ = pyxdf.load_xdf(str(session / XDF_NAME), dejitter_timestamps=False)
     out = {}
     with open(session / "sim_capture_times.csv", newline="") as fh:
@@ -86,8 +114,10 @@ def main() -> int:
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mexlab-sync-"))
     env = dict(os.environ, MEXLAB_DB=f"sqlite:///{work / 'catalog.sqlite'}")
-    result = {"external_outlet": external_outlet(work, args.duration, env),
-              "frame_index_vs_capture": simulated_frames(work, args.duration, env)}
+    result = {
+        "external_outlet": external_outlet(work, args.duration, env),
+        "frame_index_vs_capture": simulated_frames(work, args.duration, env),
+    }
     print(json.dumps(result, indent=2))
     return 0
 

@@ -38,8 +38,9 @@ SCREENSHOT_TESTS = (
 
 def from_tests() -> int:
     env = {**os.environ, "MEXLAB_SCREENSHOTS": str(IMG), "QT_QPA_PLATFORM": "offscreen"}
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SCREENSHOT_TESTS],
-                          cwd=ROOT, env=env).returncode
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SCREENSHOT_TESTS], cwd=ROOT, env=env
+    ).returncode
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,7 +67,7 @@ def from_app() -> int:
     from app.gui.main_window import MainWindow
     from app.services.settings import Settings
 
-    app = QApplication.instance() or QApplication([])
+    app = QApplication.instance() or QApplication([])  # noqa: F841  (the application the windows need)
 
     def wait(sec: float) -> None:
         loop = QEventLoop()
@@ -91,7 +92,7 @@ def from_app() -> int:
     until(lambda: win.record.spotted.count >= 2, timeout=40)
     wait(1.0)
     win.grab().save(str(IMG / "record-workspace.png"))
-    wait(max(0.0, 16.0 - (time.monotonic() - started)))   # ECG and EDA need 10 s for the Analyze view
+    wait(max(0.0, 16.0 - (time.monotonic() - started)))  # ECG and EDA need 10 s for the Analyze view
     win.record.stop_recording()
     until(lambda: win.record.controller.state.phase == "idle" and not win.record.controller.recording)
     wait(2.0)

@@ -58,7 +58,9 @@ def make_demo_stimuli(folder: Path, clip_s: float = CLIP_S) -> Path:
             write_image(tmp / name, caption)
         (tmp / "README.txt").write_text(
             "Generated placeholder stimuli of mexlab (no real emotional content).\n"
-            "Replace them with your own clips: see docs/protocols.md, 'Using your own stimuli'.\n", encoding="utf-8")
+            "Replace them with your own clips: see docs/protocols.md, 'Using your own stimuli'.\n",
+            encoding="utf-8",
+        )
         (tmp / ".complete").write_text(VERSION, encoding="utf-8")
         try:
             tmp.rename(folder)
@@ -78,8 +80,16 @@ def _text(img, text, y, scale, color=(255, 255, 255), thick=2):
     cv2.putText(img, text, ((img.shape[1] - w) // 2, y), cv2.FONT_HERSHEY_SIMPLEX, scale, color, thick, cv2.LINE_AA)
 
 
-def write_clip(path: Path, name: str, caption: str, bg: tuple[int, int, int], hz: float, seconds: float,
-               fps: int = FPS, size: tuple[int, int] = SIZE) -> None:
+def write_clip(
+    path: Path,
+    name: str,
+    caption: str,
+    bg: tuple[int, int, int],
+    hz: float,
+    seconds: float,
+    fps: int = FPS,
+    size: tuple[int, int] = SIZE,
+) -> None:
     """An H.264 + AAC clip: a moving disc, captions, a frame counter, and a tone beeping once a second."""
     import av
     import cv2

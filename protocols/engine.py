@@ -31,8 +31,21 @@ import pylsl
 from protocols.plan import Plan, PlanStep
 from protocols.runlog import RunLog
 
-EVENTS = ("protocol_start", "protocol_end", "block_start", "block_end", "trial_start", "trial_end",
-          "stimulus_onset", "stimulus_offset", "response", "note", "pause", "resume", "abort")
+EVENTS = (
+    "protocol_start",
+    "protocol_end",
+    "block_start",
+    "block_end",
+    "trial_start",
+    "trial_end",
+    "stimulus_onset",
+    "stimulus_offset",
+    "response",
+    "note",
+    "pause",
+    "resume",
+    "abort",
+)
 
 
 @dataclass
@@ -50,8 +63,9 @@ class MarkerSink(Protocol):
 
 
 class Engine:
-    def __init__(self, plan: Plan, markers: MarkerSink, log: RunLog | None = None,
-                 clock: Callable[[], float] = pylsl.local_clock):
+    def __init__(
+        self, plan: Plan, markers: MarkerSink, log: RunLog | None = None, clock: Callable[[], float] = pylsl.local_clock
+    ):
         self.plan = plan
         self.markers = markers
         self.log = log
@@ -92,11 +106,16 @@ class Engine:
         n, s = len(self.plan.steps), self.step
         if s is None:
             return {"step": 0, "of": n, "step_id": None, "label": None, "text": f"before step 1 of {n}"}
-        return {"step": s.seq + 1, "of": n, "step_id": s.id, "label": s.label(),
-                "text": f"step {s.seq + 1} of {n}, {s.label()}"}
+        return {
+            "step": s.seq + 1,
+            "of": n,
+            "step_id": s.id,
+            "label": s.label(),
+            "text": f"step {s.seq + 1} of {n}, {s.label()}",
+        }
 
     def upcoming(self, n: int = 6) -> list[PlanStep]:
-        return self.plan.steps[self.index + 1:self.index + 1 + n]
+        return self.plan.steps[self.index + 1 : self.index + 1 + n]
 
     def next_deadline(self) -> float | None:
         return self.deadline if self.state == "running" else None
@@ -136,8 +155,17 @@ class Engine:
         self.state = "running"
         if self.log is not None:
             self.log.write("plan", **self.plan.describe())
-        self._go(0, [("protocol_start", self._fields(None, participant=self.plan.participant, quick=self.plan.quick,
-                                                     steps=len(self.plan.steps)))])
+        self._go(
+            0,
+            [
+                (
+                    "protocol_start",
+                    self._fields(
+                        None, participant=self.plan.participant, quick=self.plan.quick, steps=len(self.plan.steps)
+                    ),
+                )
+            ],
+        )
 
     def _closing(self, prev: PlanStep | None, nxt: PlanStep | None, **extra) -> list:
         """Offset, trial_end and block_end of ``prev`` as the run moves on to ``nxt``."""
@@ -161,8 +189,9 @@ class Engine:
             if prev is None or nxt.block_n != prev.block_n:
                 events.append(("block_start", {**self._fields(nxt, title=nxt.block_title), "trial": None}))
             if nxt.trial is not None and (prev is None or nxt.block_n != prev.block_n or nxt.trial != prev.trial):
-                events.append(("trial_start", self._fields(nxt, row=nxt.row, trials=nxt.trials_in_block,
-                                                           vars=nxt.vars)))
+                events.append(
+                    ("trial_start", self._fields(nxt, row=nxt.row, trials=nxt.trials_in_block, vars=nxt.vars))
+                )
             events.append(("stimulus_onset", self._fields(nxt)))
             kind = "step"
         else:
@@ -219,8 +248,9 @@ class Engine:
             return False
         s = self.step
         if s.type == "question":
-            self._push("response", t, self._fields(s, kind="answer_end", rt=round(t - self.onset, 4),
-                                                   simulated=simulated))
+            self._push(
+                "response", t, self._fields(s, kind="answer_end", rt=round(t - self.onset, 4), simulated=simulated)
+            )
             self._response_row(s, "answer", t, simulated, {})
         self._go(self.index + 1)
         return True
@@ -287,17 +317,32 @@ class Engine:
         if self.log is None:
             return
         p = s.params
-        self.log.response({
-            "participant": self.plan.participant, "protocol": self.plan.protocol.name, "group": self.plan.group,
-            "block": s.block, "block_n": s.block_n, "trial": s.trial, "row": s.row, "step_id": s.id, "kind": kind,
-            "stimulus": self._last_stimulus(s), "question": p.get("question"), "question_kind": p.get("kind") if
-            s.type == "question" else None, "condition": s.vars.get("condition"),
-            "onset_lsl": f"{self.onset:.6f}", "response_lsl": f"{t:.6f}", "rt_s": f"{t - self.onset:.4f}",
-            "simulated": int(simulated), **answers})
+        self.log.response(
+            {
+                "participant": self.plan.participant,
+                "protocol": self.plan.protocol.name,
+                "group": self.plan.group,
+                "block": s.block,
+                "block_n": s.block_n,
+                "trial": s.trial,
+                "row": s.row,
+                "step_id": s.id,
+                "kind": kind,
+                "stimulus": self._last_stimulus(s),
+                "question": p.get("question"),
+                "question_kind": p.get("kind") if s.type == "question" else None,
+                "condition": s.vars.get("condition"),
+                "onset_lsl": f"{self.onset:.6f}",
+                "response_lsl": f"{t:.6f}",
+                "rt_s": f"{t - self.onset:.4f}",
+                "simulated": int(simulated),
+                **answers,
+            }
+        )
 
     def _last_stimulus(self, s: PlanStep) -> str | None:
         """The stimulus a self-report is about: the last one before it in the same trial or block."""
-        for prev in reversed(self.plan.steps[:s.seq + 1]):
+        for prev in reversed(self.plan.steps[: s.seq + 1]):
             if prev.block_n != s.block_n or prev.trial != s.trial:
                 break
             if "stimulus" in prev.params:

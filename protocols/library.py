@@ -26,8 +26,11 @@ def user_folder() -> Path:
 
 def search_folders() -> list[tuple[str, Path]]:
     """(origin, folder) in search order; origin is ``MEXLAB_PROTOCOLS``, ``user`` or ``built-in``."""
-    out = [("MEXLAB_PROTOCOLS", Path(p).expanduser()) for p in os.environ.get("MEXLAB_PROTOCOLS", "").split(os.pathsep)
-           if p.strip()]
+    out = [
+        ("MEXLAB_PROTOCOLS", Path(p).expanduser())
+        for p in os.environ.get("MEXLAB_PROTOCOLS", "").split(os.pathsep)
+        if p.strip()
+    ]
     out.append(("user", user_folder()))
     out.append(("built-in", LIBRARY))
     return out
@@ -71,5 +74,7 @@ def find_protocol(name_or_file: str) -> Path:
             if cand.is_file():
                 return cand
     names = sorted({e.name for e in list_protocols() if e.shadowed_by is None})
-    raise ProtocolError(f"no protocol named {name_or_file!r}; known: {', '.join(names) or 'none'} "
-                        f"('mexlab protocols list' shows where they are; a FILE.yaml path works too)")
+    raise ProtocolError(
+        f"no protocol named {name_or_file!r}; known: {', '.join(names) or 'none'} "
+        f"('mexlab protocols list' shows where they are; a FILE.yaml path works too)"
+    )

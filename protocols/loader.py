@@ -48,7 +48,7 @@ def _yaml_lines(node, parts=(), out=None) -> dict:
     return out
 
 
-MAX_NODES = 200_000           # values once YAML aliases are expanded (an alias bomb has billions)
+MAX_NODES = 200_000  # values once YAML aliases are expanded (an alias bomb has billions)
 
 
 def _expanded_size(node, memo: dict) -> int:
@@ -56,14 +56,14 @@ def _expanded_size(node, memo: dict) -> int:
     key = id(node)
     if key in memo:
         return memo[key]
-    memo[key] = 1   # a cycle counts once
+    memo[key] = 1  # a cycle counts once
     if isinstance(node, yaml.MappingNode):
         n = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
     elif isinstance(node, yaml.SequenceNode):
         n = 1 + sum(_expanded_size(v, memo) for v in node.value)
     else:
         n = 1
-    memo[key] = min(n, 10 ** 15)
+    memo[key] = min(n, 10**15)
     return memo[key]
 
 
@@ -71,8 +71,10 @@ def read_yaml(path: Path) -> tuple[object, dict]:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise ProtocolError(f"{path}: {size / 2**20:.1f} MB is far more than a protocol file holds "
-                                f"(limit {MAX_FILE_BYTES >> 20} MB); not read")
+            raise ProtocolError(
+                f"{path}: {size / 2**20:.1f} MB is far more than a protocol file holds "
+                f"(limit {MAX_FILE_BYTES >> 20} MB); not read"
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProtocolError(f"{path}: no such protocol file") from None
@@ -83,8 +85,10 @@ def read_yaml(path: Path) -> tuple[object, dict]:
         if node is not None:
             n = _expanded_size(node, {})
             if n > MAX_NODES:
-                raise ProtocolError(f"{path}: its YAML aliases (*name) expand to {n:,} values, more than "
-                                    f"a protocol can hold ({MAX_NODES:,}); not loaded")
+                raise ProtocolError(
+                    f"{path}: its YAML aliases (*name) expand to {n:,} values, more than "
+                    f"a protocol can hold ({MAX_NODES:,}); not loaded"
+                )
         data = yaml.load(text, Loader=yaml.SafeLoader)
     except RecursionError:
         raise ProtocolError(f"{path}: nested too deeply to be a protocol file") from None
@@ -111,8 +115,15 @@ def _message(err: jsonschema.ValidationError) -> str:
         return f"{_show(err.instance)} is not one of: {', '.join(map(str, err.validator_value))}"
     if v == "type":
         want = err.validator_value if isinstance(err.validator_value, str) else " or ".join(err.validator_value)
-        names = {"object": "a mapping", "array": "a list", "string": "text", "number": "a number",
-                 "integer": "a whole number", "boolean": "true or false", "null": "empty"}
+        names = {
+            "object": "a mapping",
+            "array": "a list",
+            "string": "text",
+            "number": "a number",
+            "integer": "a whole number",
+            "boolean": "true or false",
+            "null": "empty",
+        }
         want = " or ".join(names.get(w, w) for w in want.split(" or "))
         return f"{_show(err.instance)} must be {want}"
     if v in ("minimum", "exclusiveMinimum", "maximum", "minItems", "minLength", "uniqueItems", "const", "pattern"):
@@ -185,8 +196,9 @@ def _check_step(step: dict, path: Path, line: int | None, fpath: str) -> None:
         shown = [k for k in ("video", "image", "text") if k in step]
         if len(shown) != 1:
             what = "none" if not shown else " and ".join(shown)
-            raise ProtocolError(f"{where(path, line, fpath)}: a stimulus step shows exactly one of video, image "
-                                f"or text (found {what})")
+            raise ProtocolError(
+                f"{where(path, line, fpath)}: a stimulus step shows exactly one of video, image or text (found {what})"
+            )
         if "until" in step and "video" not in step:
             raise ProtocolError(f"{where(path, line, fpath + '.until')}: 'until: end' is only for a video")
         if "video" not in step and "duration" not in step:
@@ -200,11 +212,18 @@ def _check_step(step: dict, path: Path, line: int | None, fpath: str) -> None:
 def _build(data: dict, path: Path, lines: dict) -> Protocol:
     name = data.get("name") or re.sub(r"[^a-z0-9_-]+", "-", path.stem.lower()).strip("-") or "protocol"
     proto = Protocol(
-        name=name, path=path.resolve(), title=data.get("title", name), description=data.get("description", ""),
-        version=str(data.get("version", "")), demo_stimuli=bool(data.get("demo_stimuli", False)),
-        screen={**DEFAULT_SCREEN, **data.get("screen", {})}, emotions=list(data.get("emotions", DEFAULT_EMOTIONS)),
-        variables=dict(data.get("variables", {})), groups=list(data.get("groups", [])),
-        block_order=data.get("block_order", "fixed"), lines=lines,
+        name=name,
+        path=path.resolve(),
+        title=data.get("title", name),
+        description=data.get("description", ""),
+        version=str(data.get("version", "")),
+        demo_stimuli=bool(data.get("demo_stimuli", False)),
+        screen={**DEFAULT_SCREEN, **data.get("screen", {})},
+        emotions=list(data.get("emotions", DEFAULT_EMOTIONS)),
+        variables=dict(data.get("variables", {})),
+        groups=list(data.get("groups", [])),
+        block_order=data.get("block_order", "fixed"),
+        lines=lines,
     )
     if proto.demo_stimuli:
         from protocols.demo_stimuli import demo_folder
@@ -216,18 +235,28 @@ def _build(data: dict, path: Path, lines: dict) -> Protocol:
     for bi, b in enumerate(data["blocks"]):
         bpath = ("blocks", bi)
         if b["id"] in seen:
-            raise ProtocolError(f"{where(path, _line(lines, bpath + ('id',)), field_path(bpath + ('id',)))}: "
-                                f"block id '{b['id']}' is used twice (also at line {seen[b['id']]})")
+            raise ProtocolError(
+                f"{where(path, _line(lines, bpath + ('id',)), field_path(bpath + ('id',)))}: "
+                f"block id '{b['id']}' is used twice (also at line {seen[b['id']]})"
+            )
         seen[b["id"]] = _line(lines, bpath)
 
         def steps(key_parts, items):
-            return [Step(s["type"], s, _line(lines, key_parts + (i,)), field_path(key_parts + (i,)))
-                    for i, s in enumerate(items)]
+            return [
+                Step(s["type"], s, _line(lines, key_parts + (i,)), field_path(key_parts + (i,)))
+                for i, s in enumerate(items)
+            ]
 
-        block = Block(id=b["id"], title=b.get("title", b["id"]), line=_line(lines, bpath), path=field_path(bpath),
-                      repeat=b.get("repeat", 1), variables=dict(b.get("variables", {})),
-                      before=steps(bpath + ("before",), b.get("before", [])),
-                      after=steps(bpath + ("after",), b.get("after", [])))
+        block = Block(
+            id=b["id"],
+            title=b.get("title", b["id"]),
+            line=_line(lines, bpath),
+            path=field_path(bpath),
+            repeat=b.get("repeat", 1),
+            variables=dict(b.get("variables", {})),
+            before=steps(bpath + ("before",), b.get("before", [])),
+            after=steps(bpath + ("after",), b.get("after", [])),
+        )
         t = b.get("trials")
         if t:
             block.trial_steps = steps(bpath + ("trials", "steps"), t["steps"])
@@ -236,14 +265,16 @@ def _build(data: dict, path: Path, lines: dict) -> Protocol:
             cond = t.get("conditions")
             cpath = bpath + ("trials", "conditions")
             if isinstance(cond, list):
-                block.conditions = Conditions([dict(r) for r in cond], str(path),
-                                              [_line(lines, cpath + (i,)) for i in range(len(cond))])
+                block.conditions = Conditions(
+                    [dict(r) for r in cond], str(path), [_line(lines, cpath + (i,)) for i in range(len(cond))]
+                )
             elif isinstance(cond, str):
                 if "{" in cond:
                     block.conditions_template = cond
                 else:
-                    block.conditions = read_conditions(proto.folder / cond, path, _line(lines, cpath),
-                                                       field_path(cpath))
+                    block.conditions = read_conditions(
+                        proto.folder / cond, path, _line(lines, cpath), field_path(cpath)
+                    )
         proto.blocks.append(block)
     gids = [g["id"] for g in proto.groups]
     if len(set(gids)) != len(gids):

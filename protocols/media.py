@@ -32,10 +32,13 @@ def probe_file(path: Path, src: str, video: bool) -> dict:
             if not c.streams.video:
                 raise ProtocolError(f"{src}: {path} has no picture (is it a {what}?)")
             vs = c.streams.video[0]
-            info = {"width": vs.codec_context.width, "height": vs.codec_context.height,
-                    "fps": float(vs.average_rate or vs.guessed_rate or 0) or None,
-                    "audio": bool(c.streams.audio),
-                    "duration": float(c.duration / 1e6) if c.duration else None}
+            info = {
+                "width": vs.codec_context.width,
+                "height": vs.codec_context.height,
+                "fps": float(vs.average_rate or vs.guessed_rate or 0) or None,
+                "audio": bool(c.streams.audio),
+                "duration": float(c.duration / 1e6) if c.duration else None,
+            }
             for _ in c.decode(video=0):
                 return info
     except ProtocolError:
@@ -59,13 +62,12 @@ class StimulusVideo:
 
     def __init__(self, path: Path, box: tuple[int, int], ahead: int = 24):
         self.path = Path(path)
-        c = open_video(path, ProtocolError)       # the picture's size, to fit it into the box
+        c = open_video(path, ProtocolError)  # the picture's size, to fit it into the box
         w, h = c.streams.video[0].codec_context.width, c.streams.video[0].codec_context.height
         c.close()
         s = min(box[0] / w, box[1] / h)
         self.size = (max(2, int(w * s) // 2 * 2), max(2, int(h * s) // 2 * 2))
-        self._frames = FrameStream(path, want_rgb=True, gray=False, prefetch=ahead, size=self.size,
-                                   error=ProtocolError)
+        self._frames = FrameStream(path, want_rgb=True, gray=False, prefetch=ahead, size=self.size, error=ProtocolError)
         self.fps = self._frames.fps
         self.frames_declared = self._frames.frames_declared
         self.has_audio = self._frames.has_audio

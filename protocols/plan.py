@@ -59,9 +59,16 @@ class Plan:
     variables: dict = field(default_factory=dict)  # protocol + group variables
 
     def describe(self) -> dict:
-        return {"protocol": self.protocol.name, "file": str(self.protocol.path), "participant": self.participant,
-                "participant_number": self.number, "group": self.group, "quick": self.quick,
-                "steps": len(self.steps), "order": [s.label() for s in self.steps]}
+        return {
+            "protocol": self.protocol.name,
+            "file": str(self.protocol.path),
+            "participant": self.participant,
+            "participant_number": self.number,
+            "group": self.group,
+            "quick": self.quick,
+            "steps": len(self.steps),
+            "order": [s.label() for s in self.steps],
+        }
 
 
 def participant_number(participant: str) -> int:
@@ -137,14 +144,18 @@ def _file(proto: Protocol, rel: str, loc, name: str) -> Path:
     p = Path(rel)
     p = p if p.is_absolute() else proto.stimuli / p
     if not p.is_file():
-        hint = (" (the demo stimuli are made by 'mexlab protocols demo-stimuli')" if proto.demo_stimuli else
-                f" (stimuli are looked for in {proto.stimuli})")
+        hint = (
+            " (the demo stimuli are made by 'mexlab protocols demo-stimuli')"
+            if proto.demo_stimuli
+            else f" (stimuli are looked for in {proto.stimuli})"
+        )
         raise ProtocolError(f"{loc(name)}: stimulus file {p} does not exist{hint}")
     return p
 
 
-def resolve_step(proto: Protocol, step: Step, variables: dict, quick: bool, counter: dict,
-                 row_src: str = "") -> tuple[str, dict]:
+def resolve_step(
+    proto: Protocol, step: Step, variables: dict, quick: bool, counter: dict, row_src: str = ""
+) -> tuple[str, dict]:
     def loc(name=None):
         line = proto.line_of(tuple(_parts(step.path)) + ((name,) if name else ())) or step.line
         templated = name is None or "{" in str(step.raw.get(name, ""))
@@ -175,18 +186,29 @@ def resolve_step(proto: Protocol, step: Step, variables: dict, quick: bool, coun
         if kind == "video" and (raw.get("until") == "end" or dur is None):
             p["advance"] = "video_end"  # duration, if given as well, is a maximum
     elif t == "self_report":
-        p.update(items=raw.get("items", ["category", "intensity", "valence", "arousal", "text"]),
-                 categories=raw.get("categories", proto.emotions),
-                 prompt=raw.get("prompt", "How did you feel?"), advance="participant")
+        p.update(
+            items=raw.get("items", ["category", "intensity", "valence", "arousal", "text"]),
+            categories=raw.get("categories", proto.emotions),
+            prompt=raw.get("prompt", "How did you feel?"),
+            advance="participant",
+        )
     elif t == "question":
-        p.update(question=raw["id"], text=raw["text"], kind=raw.get("kind", "question"), advance="experimenter",
-                 participant_text=raw.get("participant_text", ""),
-                 duration=_seconds(raw.get("answer_s"), loc, "answer_s"))
+        p.update(
+            question=raw["id"],
+            text=raw["text"],
+            kind=raw.get("kind", "question"),
+            advance="experimenter",
+            participant_text=raw.get("participant_text", ""),
+            duration=_seconds(raw.get("answer_s"), loc, "answer_s"),
+        )
     elif t == "act":
         p.update(text=raw["text"], advance=raw.get("advance", "experimenter"))
     elif t == "pause":
-        p.update(text=raw.get("text", "Please wait, the experimenter will continue shortly."),
-                 message=raw.get("message", "Experimenter pause: press Continue when ready."), advance="experimenter")
+        p.update(
+            text=raw.get("text", "Please wait, the experimenter will continue shortly."),
+            message=raw.get("message", "Experimenter pause: press Continue when ready."),
+            advance="experimenter",
+        )
     if quick and p["duration"] is not None:
         p["duration"] = min(p["duration"], QUICK_MAX_S)
     if quick and p["advance"] == "video_end":
@@ -207,11 +229,12 @@ def _parts(path: str) -> list:
     return [int(x) if x.isdigit() else x for x in re.findall(r"[A-Za-z_][A-Za-z0-9_]*|\d+", path)]
 
 
-MAX_PLAN_STEPS = 100_000   # a day of 1-s steps is 86,400
+MAX_PLAN_STEPS = 100_000  # a day of 1-s steps is 86,400
 
 
-def build_plan(proto: Protocol, participant: str, *, quick: bool = False, group: str | None = None,
-               shuffle: bool = True) -> Plan:
+def build_plan(
+    proto: Protocol, participant: str, *, quick: bool = False, group: str | None = None, shuffle: bool = True
+) -> Plan:
     """The participant's run. ``group`` overrides the assignment by participant number."""
     if not (participant or "").strip() or any(c in participant for c in "/\\\n\t"):
         raise ProtocolError(f"participant {participant!r}: give a pseudonym of letters, digits, - or _")
@@ -225,8 +248,9 @@ def build_plan(proto: Protocol, participant: str, *, quick: bool = False, group:
         else:
             g = next((x for x in proto.groups if x["id"] == group), None)
             if g is None:
-                raise ProtocolError(f"group {group!r} is not a group of {proto.path} "
-                                    f"({', '.join(x['id'] for x in proto.groups)})")
+                raise ProtocolError(
+                    f"group {group!r} is not a group of {proto.path} ({', '.join(x['id'] for x in proto.groups)})"
+                )
     base = {**proto.variables, **(g.get("variables", {}) if g else {})}
     if g:
         base["group"] = g["id"]
@@ -251,17 +275,33 @@ def build_plan(proto: Protocol, participant: str, *, quick: bool = False, group:
             n = len(trials)
 
             if len(plan.steps) + n * len(b.trial_steps) > MAX_PLAN_STEPS:
-                raise ProtocolError(f"{where(proto.path, b.line, b.path)}: "
-                                    f"block {b.id!r} makes the run longer than {MAX_PLAN_STEPS:,} steps "
-                                    f"(repeat {b.repeat}, {n} trial(s)); no session can run that")
+                raise ProtocolError(
+                    f"{where(proto.path, b.line, b.path)}: "
+                    f"block {b.id!r} makes the run longer than {MAX_PLAN_STEPS:,} steps "
+                    f"(repeat {b.repeat}, {n} trial(s)); no session can run that"
+                )
 
             def add(step: Step, trial, row, tvars, values=None, _b=b, _n=n, _bn=block_n, _c=conds):
                 rsrc = ""
                 if row is not None and _c is not None:
                     rsrc = f" (trial variables from {_c.source}, line {_c.lines[row - 1]})"
                 sid, params = resolve_step(proto, step, tvars, quick, counter, rsrc)
-                plan.steps.append(PlanStep(len(plan.steps), step.type, sid, _b.id, _bn, _b.title, trial, _n, row,
-                                           dict(values or {}), params, where(proto.path, step.line, step.path)))
+                plan.steps.append(
+                    PlanStep(
+                        len(plan.steps),
+                        step.type,
+                        sid,
+                        _b.id,
+                        _bn,
+                        _b.title,
+                        trial,
+                        _n,
+                        row,
+                        dict(values or {}),
+                        params,
+                        where(proto.path, step.line, step.path),
+                    )
+                )
 
             for s in b.before:
                 add(s, None, None, bvars)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,7 @@ from acquisition.session_read.names import (
     STIMULUS_FRAMES_NAME as FRAMES_NAME,
 )
 
-__all__ = ["FRAMES_NAME", "FRAME_COLUMNS", "LOG_NAME", "RESPONSES_NAME", "RESPONSE_COLUMNS", "RunLog",
-           "read_log"]
+__all__ = ["FRAMES_NAME", "FRAME_COLUMNS", "LOG_NAME", "RESPONSES_NAME", "RESPONSE_COLUMNS", "RunLog", "read_log"]
 
 FRAME_COLUMNS = ["stimulus", "step_seq", "frame", "pts_s", "due_lsl", "flip_lsl", "late_ms"]
 
@@ -59,7 +58,7 @@ class RunLog:
     def write(self, record: str, **data: Any) -> None:
         if self.closed:
             return
-        rec = {"record": record, "wall": datetime.now(timezone.utc).isoformat(), **data}
+        rec = {"record": record, "wall": datetime.now(UTC).isoformat(), **data}
         self._log.write(json.dumps(rec, default=str, sort_keys=False) + "\n")
         self._log.flush()
 
@@ -80,8 +79,9 @@ class RunLog:
             self._frames = csv.writer(self._frames_fh)
             if self._frames_fh.tell() == 0:
                 self._frames.writerow(FRAME_COLUMNS)
-        self._frames.writerow([stimulus, step_seq, frame, f"{pts:.6f}", f"{due:.6f}", f"{flip:.6f}",
-                               f"{(flip - due) * 1000:.3f}"])
+        self._frames.writerow(
+            [stimulus, step_seq, frame, f"{pts:.6f}", f"{due:.6f}", f"{flip:.6f}", f"{(flip - due) * 1000:.3f}"]
+        )
         self._frames_fh.flush()
 
     def close(self) -> None:

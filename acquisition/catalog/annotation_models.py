@@ -29,14 +29,14 @@ class AnnotationEvent(Base):
     onset_frame: Mapped[int] = mapped_column(Integer, nullable=False)
     apex_frame: Mapped[int | None] = mapped_column(Integer)
     offset_frame: Mapped[int] = mapped_column(Integer, nullable=False)
-    type: Mapped[str] = mapped_column(String(16), nullable=False)            # micro | macro
+    type: Mapped[str] = mapped_column(String(16), nullable=False)  # micro | macro
     type_overridden: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    aus: Mapped[str] = mapped_column(Text, nullable=False, default="")       # "4+R12C"
+    aus: Mapped[str] = mapped_column(Text, nullable=False, default="")  # "4+R12C"
     emotion: Mapped[str | None] = mapped_column(String(64))
     confidence: Mapped[float | None] = mapped_column(Float)
     notes: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), nullable=False)          # candidate|accepted|rejected
-    source: Mapped[str] = mapped_column(String(16), nullable=False)          # manual|emg|spotting|import
+    status: Mapped[str] = mapped_column(String(16), nullable=False)  # candidate|accepted|rejected
+    source: Mapped[str] = mapped_column(String(16), nullable=False)  # manual|emg|spotting|import
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
@@ -54,7 +54,7 @@ class AnnotationRevision(Base):
     event_uid: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
     session_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
-    action: Mapped[str] = mapped_column(String(16), nullable=False)          # create|update|delete
+    action: Mapped[str] = mapped_column(String(16), nullable=False)  # create|update|delete
     by: Mapped[str | None] = mapped_column(String(255))
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     data: Mapped[str] = mapped_column(Text, nullable=False)

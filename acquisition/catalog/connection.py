@@ -59,9 +59,7 @@ def resolve_url(url: str | None = None) -> str:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise CatalogError(
-            f"cannot create the catalog folder {path.parent}: {exc.strerror or exc}"
-        ) from None
+        raise CatalogError(f"cannot create the catalog folder {path.parent}: {exc.strerror or exc}") from None
     return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
 
 
@@ -102,9 +100,7 @@ def _create_engine(url: str, shown: str) -> Engine:
     try:
         parsed = make_url(url)
     except sa_exc.ArgumentError:
-        raise CatalogError(
-            f"catalog database {shown}: not a database URL (expected e.g. {URL_EXAMPLES})"
-        ) from None
+        raise CatalogError(f"catalog database {shown}: not a database URL (expected e.g. {URL_EXAMPLES})") from None
     backend = parsed.get_backend_name()
     connect_args: dict[str, Any] = {}
     if backend == "postgresql" and "connect_timeout" not in parsed.query:
@@ -117,14 +113,12 @@ def _create_engine(url: str, shown: str) -> Engine:
         engine = create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
     except sa_exc.NoSuchModuleError:
         raise CatalogError(
-            f"catalog database {shown}: unknown database type '{parsed.drivername}' "
-            f"(expected e.g. {URL_EXAMPLES})"
+            f"catalog database {shown}: unknown database type '{parsed.drivername}' (expected e.g. {URL_EXAMPLES})"
         ) from None
     except ImportError as exc:
         hint = " (pip install 'mexlab[postgres]')" if backend == "postgresql" else ""
         raise CatalogError(
-            f"catalog database {shown}: the driver for '{parsed.drivername}' is not installed: "
-            f"{exc}{hint}"
+            f"catalog database {shown}: the driver for '{parsed.drivername}' is not installed: {exc}{hint}"
         ) from None
     except (sa_exc.ArgumentError, TypeError, ValueError) as exc:
         raise CatalogError(f"catalog database {shown}: {_cause(exc, parsed.password)}") from None
@@ -154,9 +148,7 @@ def _check_sqlite_file(url: URL, shown: str) -> None:
         if not os.access(path, os.R_OK | os.W_OK):
             raise CatalogError(f"catalog database {shown}: {path} is not writable (permission denied)")
     elif not os.access(parent, os.W_OK | os.X_OK):
-        raise CatalogError(
-            f"catalog database {shown}: cannot create {path.name} in {parent} (permission denied)"
-        )
+        raise CatalogError(f"catalog database {shown}: cannot create {path.name} in {parent} (permission denied)")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -224,9 +216,7 @@ def connect_and_upgrade(engine: Engine, shown: str, password: str | None = None)
     try:
         conn = engine.connect()
     except sa_exc.SQLAlchemyError as exc:
-        raise CatalogError(
-            f"cannot connect to the catalog database {shown}: {_cause(exc, password)}"
-        ) from None
+        raise CatalogError(f"cannot connect to the catalog database {shown}: {_cause(exc, password)}") from None
     except ImportError as exc:  # a driver importing its own C parts lazily
         raise CatalogError(f"catalog database {shown}: driver not usable: {exc}") from None
     try:
@@ -254,8 +244,6 @@ def connect_and_upgrade(engine: Engine, shown: str, password: str | None = None)
     except CatalogError:
         raise
     except sa_exc.SQLAlchemyError as exc:
-        raise CatalogError(
-            f"cannot create or upgrade the catalog schema in {shown}: {_cause(exc, password)}"
-        ) from None
+        raise CatalogError(f"cannot create or upgrade the catalog schema in {shown}: {_cause(exc, password)}") from None
     except CommandError as exc:
         raise CatalogError(f"cannot create or upgrade the catalog schema in {shown}: {exc}") from None

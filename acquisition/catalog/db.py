@@ -64,9 +64,7 @@ def _db_errors(method):
         try:
             return method(self, *args, **kwargs)
         except sa_exc.SQLAlchemyError as exc:
-            raise CatalogError(
-                f"catalog database {self.url}: {_cause(exc, self._password)}"
-            ) from None
+            raise CatalogError(f"catalog database {self.url}: {_cause(exc, self._password)}") from None
 
     return wrapper
 
@@ -348,9 +346,7 @@ class Catalog:
                 if row is None:
                     raise CatalogError(f"no session {str(session_id).strip()} in the catalog")
                 session_id = row.session_id
-            return responses_mod.list_rows(
-                db, session_id=session_id, participant=participant, protocol=protocol
-            )
+            return responses_mod.list_rows(db, session_id=session_id, participant=participant, protocol=protocol)
 
     # ---------------------------------------------------------------- participants
 

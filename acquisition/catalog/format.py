@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-COLUMNS = ("started", "participant", "protocol", "status", "health", "duration", "streams", "drops", "size",
-           "folder")
+COLUMNS = ("started", "participant", "protocol", "status", "health", "duration", "streams", "drops", "size", "folder")
 RIGHT_ALIGNED = {"duration", "drops", "size"}
 STREAMS_WIDTH = 40
 HEALTH_WIDTH = 48

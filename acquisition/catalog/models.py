@@ -69,9 +69,7 @@ class Session(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
-    participant_id: Mapped[int | None] = mapped_column(
-        ForeignKey("participants.id", ondelete="SET NULL"), index=True
-    )
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id", ondelete="SET NULL"), index=True)
     protocol: Mapped[str | None] = mapped_column(String(255))
     folder: Mapped[str] = mapped_column(Text, nullable=False)
     status: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
@@ -110,9 +108,7 @@ class SessionFile(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # the row id of the session (sessions.id), not the uuid hex of session.json
-    session_pk: Mapped[int] = mapped_column(
-        ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    session_pk: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True)
     role: Mapped[str] = mapped_column(String(64), nullable=False)  # xdf, rgb, depth, sidecar, …
     path: Mapped[str] = mapped_column(Text, nullable=False)  # relative to the folder, "/" separated
     size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
@@ -125,9 +121,7 @@ class Stream(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # the row id of the session (sessions.id), not the uuid hex of session.json
-    session_pk: Mapped[int] = mapped_column(
-        ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    session_pk: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True)
     name: Mapped[str] = mapped_column(Text, nullable=False)
     type: Mapped[str | None] = mapped_column(Text)
     source_id: Mapped[str | None] = mapped_column(Text)
@@ -138,4 +132,3 @@ class Stream(Base):
     gaps: Mapped[int | None] = mapped_column(Integer)
 
     session: Mapped[Session] = relationship(back_populates="streams")
-

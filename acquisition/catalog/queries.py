@@ -18,9 +18,7 @@ def find_session(db: DBSession, session_id: str) -> Session | None:
     if row is not None or len(session_id) < 4:
         return row
     like = session_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rows = db.scalars(
-        select(Session).where(Session.session_id.like(like, escape="\\")).limit(2)
-    ).all()
+    rows = db.scalars(select(Session).where(Session.session_id.like(like, escape="\\")).limit(2)).all()
     if len(rows) > 1:
         raise CatalogError(f"session id '{session_id}' is ambiguous: more than one session starts so")
     return rows[0] if rows else None
@@ -55,9 +53,7 @@ def sessions_query(participant: str | None, status: str | None, search: str | No
                 Session.streams.any(has(Stream.name)),
             )
         )
-    return query.order_by(
-        func.coalesce(Session.started_at, Session.registered_at).desc(), Session.id.desc()
-    )
+    return query.order_by(func.coalesce(Session.started_at, Session.registered_at).desc(), Session.id.desc())
 
 
 def identity_of(db: DBSession, pseudonym: str) -> dict | None:

@@ -31,12 +31,19 @@ def _file_sha256(path: Path) -> str:
 
 
 def _row_dict(r: RecognitionModel) -> dict:
-    return {"sha256": r.sha256, "path": r.path, "name": r.name, "kind": r.kind,
-            "classes": json.loads(r.classes), "views": r.views.split(","),
-            "n_samples": r.n_samples, "metrics": json.loads(r.metrics) if r.metrics else None,
-            "mexlab_version": r.mexlab_version,
-            "created_at": r.created_at.isoformat() if r.created_at else None,
-            "registered_at": r.registered_at.isoformat() if r.registered_at else None}
+    return {
+        "sha256": r.sha256,
+        "path": r.path,
+        "name": r.name,
+        "kind": r.kind,
+        "classes": json.loads(r.classes),
+        "views": r.views.split(","),
+        "n_samples": r.n_samples,
+        "metrics": json.loads(r.metrics) if r.metrics else None,
+        "mexlab_version": r.mexlab_version,
+        "created_at": r.created_at.isoformat() if r.created_at else None,
+        "registered_at": r.registered_at.isoformat() if r.registered_at else None,
+    }
 
 
 def register_model(path: str | Path, meta: dict, url: str | None = None) -> dict:
@@ -75,7 +82,8 @@ def list_models(url: str | None = None) -> list[dict]:
     with Catalog(url) as cat:
         try:
             with cat.reading() as db:
-                return [_row_dict(r) for r in db.scalars(
-                    select(RecognitionModel).order_by(RecognitionModel.registered_at))]
+                return [
+                    _row_dict(r) for r in db.scalars(select(RecognitionModel).order_by(RecognitionModel.registered_at))
+                ]
         except sa_exc.SQLAlchemyError as exc:
             raise cat.error(exc, "list models") from None

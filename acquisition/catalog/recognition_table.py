@@ -26,11 +26,11 @@ class RecognitionModel(Base):
     path: Mapped[str] = mapped_column(Text, nullable=False)
     name: Mapped[str] = mapped_column(String(255), nullable=False)
     kind: Mapped[str | None] = mapped_column(String(128))
-    classes: Mapped[str] = mapped_column(Text, nullable=False)        # JSON list
-    views: Mapped[str] = mapped_column(String(255), nullable=False)   # comma-separated
+    classes: Mapped[str] = mapped_column(Text, nullable=False)  # JSON list
+    views: Mapped[str] = mapped_column(String(255), nullable=False)  # comma-separated
     n_samples: Mapped[int | None] = mapped_column(Integer)
-    metrics: Mapped[str | None] = mapped_column(Text)                 # JSON object
-    meta: Mapped[str] = mapped_column(Text, nullable=False)           # the file's whole metadata
+    metrics: Mapped[str | None] = mapped_column(Text)  # JSON object
+    meta: Mapped[str] = mapped_column(Text, nullable=False)  # the file's whole metadata
     mexlab_version: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the model's date
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

@@ -28,8 +28,9 @@ def participant_row(db: DBSession, pseudonym: str) -> Participant:
     return row
 
 
-def upsert_session(db: DBSession, session_id: str, folder: Path, meta: dict,
-                   files: list[tuple[str, str, int]], status: str) -> Session:
+def upsert_session(
+    db: DBSession, session_id: str, folder: Path, meta: dict, files: list[tuple[str, str, int]], status: str
+) -> Session:
     """The session's row made from its sidecar ``meta`` and ``files`` (role, path, size): added, or
     updated in place; its files and streams replaced wholesale."""
     row = db.scalar(

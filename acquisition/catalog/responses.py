@@ -116,8 +116,11 @@ def read_responses(folder: Path, meta: dict) -> tuple[list[dict], list[str]]:
                 return [], []  # empty: a run that wrote nothing yet
             header = [h.strip().lower() for h in first]
             if not all(name in header for name in REQUIRED):
-                warn(reader.line_num, f"no header row naming the columns (expected {','.join(COLUMNS)}); "
-                                      "its rows are not read into the catalog")
+                warn(
+                    reader.line_num,
+                    f"no header row naming the columns (expected {','.join(COLUMNS)}); "
+                    "its rows are not read into the catalog",
+                )
                 return [], warnings
             index = {name: i for i, name in reversed(list(enumerate(header))) if name in COLUMNS}
             try:
@@ -178,17 +181,27 @@ def list_rows(
         query = query.where(Response.participant == participant)
     if protocol:
         query = query.where(Response.protocol == protocol)
-    query = query.order_by(
-        func.coalesce(Session.started_at, Session.registered_at), Response.session_id, Response.id
-    )
+    query = query.order_by(func.coalesce(Session.started_at, Session.registered_at), Response.session_id, Response.id)
     return [{"session_id": r.session_id, **{c: getattr(r, c) for c in COLUMNS}} for r in db.scalars(query)]
 
 
 # --------------------------------------------------------------------------------------------------
 # plain-text rendering (``mexlab sessions responses``)
 
-TABLE_COLUMNS = ("session", "participant", "block", "trial", "kind", "about", "category", "intensity",
-                 "valence", "arousal", "rt_s", "text")
+TABLE_COLUMNS = (
+    "session",
+    "participant",
+    "block",
+    "trial",
+    "kind",
+    "about",
+    "category",
+    "intensity",
+    "valence",
+    "arousal",
+    "rt_s",
+    "text",
+)
 _RIGHT = {"trial", "intensity", "valence", "arousal", "rt_s"}
 _WIDTH = 32
 
@@ -207,20 +220,22 @@ def format_responses_table(rows: Iterable[dict]) -> str:
         block = r.get("block")
         if block and r.get("block_n") is not None:
             block = f"{block} #{r['block_n']}"
-        cells.append({
-            "session": (r.get("session_id") or "-")[:8],
-            "participant": _cell(r.get("participant")),
-            "block": _cell(block),
-            "trial": _cell(r.get("trial")),
-            "kind": _cell(r.get("kind")) + (" (sim)" if r.get("simulated") else ""),
-            "about": _cell(r.get("stimulus") or r.get("question")),
-            "category": _cell(r.get("category")),
-            "intensity": _cell(r.get("intensity")),
-            "valence": _cell(r.get("valence")),
-            "arousal": _cell(r.get("arousal")),
-            "rt_s": "-" if r.get("rt_s") is None else f"{r['rt_s']:.3f}",
-            "text": _cell(r.get("text"), 60),
-        })
+        cells.append(
+            {
+                "session": (r.get("session_id") or "-")[:8],
+                "participant": _cell(r.get("participant")),
+                "block": _cell(block),
+                "trial": _cell(r.get("trial")),
+                "kind": _cell(r.get("kind")) + (" (sim)" if r.get("simulated") else ""),
+                "about": _cell(r.get("stimulus") or r.get("question")),
+                "category": _cell(r.get("category")),
+                "intensity": _cell(r.get("intensity")),
+                "valence": _cell(r.get("valence")),
+                "arousal": _cell(r.get("arousal")),
+                "rt_s": "-" if r.get("rt_s") is None else f"{r['rt_s']:.3f}",
+                "text": _cell(r.get("text"), 60),
+            }
+        )
     if not cells:
         return "No responses in the catalog."
     widths = {c: max(len(c), *(len(row[c]) for row in cells)) for c in TABLE_COLUMNS}

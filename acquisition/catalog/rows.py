@@ -59,9 +59,7 @@ def session_details(row: Session) -> dict:
             "pid": row.pid,
             "registered_at": _iso(row.registered_at),
             "updated_at": _iso(row.updated_at),
-            "files": [
-                {"role": f.role, "path": f.path, "size_bytes": f.size_bytes} for f in row.files
-            ],
+            "files": [{"role": f.role, "path": f.path, "size_bytes": f.size_bytes} for f in row.files],
             "stream_details": [
                 {
                     "name": s.name,

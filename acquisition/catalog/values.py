@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import os
 import stat
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePath
 from typing import Any
 
-from acquisition import session as sessionfmt
+from acquisition.session_read import names
 
 # Files of a session folder by name, and their role in the catalog.
 _KNOWN_ROLES = {
-    sessionfmt.SIDECAR: "sidecar",
-    sessionfmt.XDF_NAME: "xdf",
-    sessionfmt.RGB_NAME: "rgb",
-    sessionfmt.DEPTH_NAME: "depth",
-    sessionfmt.GROUND_TRUTH_NAME: "ground_truth",
-    sessionfmt.GROUND_TRUTH_PHYSIO_NAME: "ground_truth_physio",
+    names.SIDECAR: "sidecar",
+    names.XDF_NAME: "xdf",
+    names.RGB_NAME: "rgb",
+    names.DEPTH_NAME: "depth",
+    names.GROUND_TRUTH_NAME: "ground_truth",
+    names.GROUND_TRUTH_PHYSIO_NAME: "ground_truth_physio",
 }
 
 
@@ -39,15 +39,15 @@ def _parse_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
 
 
 def _iso(dt: datetime | None) -> str | None:
     if dt is None:
         return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt.isoformat()
 
 

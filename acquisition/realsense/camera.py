@@ -15,9 +15,10 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pylsl
@@ -69,9 +70,7 @@ def open_camera_file(path: Path) -> rs.device:
     if not os.access(path, os.R_OK):
         raise CameraFileError(f"camera file {path}: not readable (permissions)")
     if path.suffix.lower() not in (".db3", ".bag"):
-        raise CameraFileError(
-            f"camera file {path}: expected a RealSense recording (.db3 or .bag), got '{path.suffix}'"
-        )
+        raise CameraFileError(f"camera file {path}: expected a RealSense recording (.db3 or .bag), got '{path.suffix}'")
     try:
         dev = rs.context().load_device(str(path))
         playback = dev.as_playback()
@@ -199,7 +198,6 @@ class RealSenseCamera:
             self.depth_units_m = 0.001
 
     def start(self, on_frame: Callable[[CameraFrame], None]) -> None:
-        rs = self.rs
         self._on_frame = on_frame
         if self.kind == "live":
             self._configure_live()

@@ -41,7 +41,7 @@ class DeviceModes:
     firmware: str
     product_line: str
     usb: str
-    rgb: list[str] = field(default_factory=list)    # "848x480@30 rgb8"
+    rgb: list[str] = field(default_factory=list)  # "848x480@30 rgb8"
     depth: list[str] = field(default_factory=list)  # "848x480@30 z16"
 
     def as_dict(self) -> dict:

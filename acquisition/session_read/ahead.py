@@ -14,12 +14,13 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-END = object()          # the producer has finished
+END = object()  # the producer has finished
 
 
 class DecodeAhead:
-    def __init__(self, produce: Callable[[Callable[[object], bool]], None], maxsize: int = 8,
-                 name: str = "mexlab-video-decode"):
+    def __init__(
+        self, produce: Callable[[Callable[[object], bool]], None], maxsize: int = 8, name: str = "mexlab-video-decode"
+    ):
         self._q: queue.Queue = queue.Queue(maxsize=max(1, maxsize))
         self._halt = threading.Event()
         self._produce = produce
@@ -29,7 +30,7 @@ class DecodeAhead:
     def _run(self) -> None:
         try:
             self._produce(self.put)
-        except BaseException as exc:    # noqa: BLE001 - surfaced in the consumer
+        except BaseException as exc:  # noqa: BLE001 - surfaced in the consumer
             self.put(exc)
         finally:
             self.put(END)

@@ -18,15 +18,16 @@ import numpy.typing as npt
 
 @dataclass(frozen=True)
 class FrameClock:
-    frames: np.ndarray    # (k,) frame numbers, ascending
-    times: np.ndarray     # (k,) their times (LSL seconds for a session)
+    frames: np.ndarray  # (k,) frame numbers, ascending
+    times: np.ndarray  # (k,) their times (LSL seconds for a session)
     fps: float
-    source: str = ""      # where the clock came from, for messages
+    source: str = ""  # where the clock came from, for messages
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
-    def from_index(cls, frames: npt.ArrayLike, times: npt.ArrayLike, fps: float | None, source: str = "frame index"
-                   ) -> FrameClock | None:
+    def from_index(
+        cls, frames: npt.ArrayLike, times: npt.ArrayLike, fps: float | None, source: str = "frame index"
+    ) -> FrameClock | None:
         """From the samples of a frame-index stream (any order); None when it holds no sample."""
         f = np.asarray(frames, dtype=np.float64).reshape(-1)
         t = np.asarray(times, dtype=np.float64).reshape(-1)

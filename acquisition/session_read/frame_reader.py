@@ -28,8 +28,15 @@ from acquisition.session_read.video import open_video
 
 
 class FrameReader:
-    def __init__(self, path: Path | str, fmt: str | None = None, cache: int = 48, threads: int = 0,
-                 convert: Callable[[np.ndarray], np.ndarray] | None = None, read_ahead: int = 6):
+    def __init__(
+        self,
+        path: Path | str,
+        fmt: str | None = None,
+        cache: int = 48,
+        threads: int = 0,
+        convert: Callable[[np.ndarray], np.ndarray] | None = None,
+        read_ahead: int = 6,
+    ):
         self.path = Path(path)
         self._c = open_video(self.path, SessionFormatError)
         self._s = self._c.streams.video[0]
@@ -45,16 +52,16 @@ class FrameReader:
         self._cache_size = max(cache, 2 * read_ahead + 2)
         self._convert = convert
         self._iter = None
-        self._next = None     # frame number the open decoder delivers next
-        self._dec = threading.Lock()        # the decoder (container, iterator, _next)
-        self._clk = threading.Lock()        # the cache
+        self._next = None  # frame number the open decoder delivers next
+        self._dec = threading.Lock()  # the decoder (container, iterator, _next)
+        self._clk = threading.Lock()  # the cache
         self._want = threading.Condition()
         self._ahead: list[int] | None = None
         self._last = None
-        self._urgent = 0                    # callers waiting for the decoder (they go first)
+        self._urgent = 0  # callers waiting for the decoder (they go first)
         self._closed = False
         self.read_ahead = read_ahead
-        self.ahead_decoded = 0              # frames the thread decoded (tests, bench)
+        self.ahead_decoded = 0  # frames the thread decoded (tests, bench)
         self._thread = None
         if read_ahead > 0:
             self._thread = threading.Thread(target=self._worker, name=f"read-ahead {self.path.name}", daemon=True)
@@ -104,10 +111,10 @@ class FrameReader:
         if img is None:
             if n < 0 or (self.n_frames and n >= self.n_frames):
                 raise IndexError(f"{self.path.name}: no frame {n} (frames 0-{self.n_frames - 1})")
-            self._urgent += 1               # the read-ahead stops after the frame it is decoding
+            self._urgent += 1  # the read-ahead stops after the frame it is decoding
             try:
                 with self._dec:
-                    img = self._cached(n)        # the read-ahead may just have decoded it
+                    img = self._cached(n)  # the read-ahead may just have decoded it
                     if img is None:
                         img = self._decode(n)
             finally:
@@ -122,7 +129,7 @@ class FrameReader:
 
         if self._closed:
             raise IndexError(f"{self.path.name}: closed")
-        if self._next != n:   # all-intra: a seek is one packet decode; go on decoding only for the next frame
+        if self._next != n:  # all-intra: a seek is one packet decode; go on decoding only for the next frame
             self._decode_from(n)
         try:
             for fr in self._iter:
@@ -132,7 +139,7 @@ class FrameReader:
                     img = self._take(fr)
                     self._put(n, img)
                     return img
-                if i > n:       # not found where it should be: the pts do not follow n/fps
+                if i > n:  # not found where it should be: the pts do not follow n/fps
                     break
         except av.FFmpegError as exc:
             raise SessionFormatError(f"{self.path.name}: frame {n} cannot be decoded ({exc})") from None
@@ -154,8 +161,11 @@ class FrameReader:
         back = self._last is not None and n < self._last
         self._last = n
         last = self.n_frames - 1 if self.n_frames else n + self.read_ahead
-        todo = range(n - 1, max(-1, n - 1 - self.read_ahead), -1) if back else \
-            range(n + 1, min(last, n + self.read_ahead) + 1)
+        todo = (
+            range(n - 1, max(-1, n - 1 - self.read_ahead), -1)
+            if back
+            else range(n + 1, min(last, n + self.read_ahead) + 1)
+        )
         with self._want:
             self._ahead = list(todo)
             self._want.notify()
@@ -169,8 +179,8 @@ class FrameReader:
                     return
                 todo, self._ahead = self._ahead, None
             for m in todo:
-                if self._ahead is not None or self._urgent or self._closed:   # a caller first, then
-                    break                                                     # its own read-ahead
+                if self._ahead is not None or self._urgent or self._closed:  # a caller first, then
+                    break  # its own read-ahead
                 if self.cached(m):
                     continue
                 with self._dec:

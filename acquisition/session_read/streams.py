@@ -33,12 +33,12 @@ class Stream:
     name: str
     type: str
     source_id: str
-    fs: float                      # nominal sampling rate (0: irregular)
+    fs: float  # nominal sampling rate (0: irregular)
     channel_format: str
     labels: list[str]
     units: list[str | None]
-    data: np.ndarray               # (n, channels): floating (as recorded), or object (strings)
-    timestamps: np.ndarray         # (n,) LSL seconds
+    data: np.ndarray  # (n, channels): floating (as recorded), or object (strings)
+    timestamps: np.ndarray  # (n,) LSL seconds
     info: dict = field(default_factory=dict, repr=False, compare=False)  # the XDF stream header
 
     @property
@@ -66,12 +66,12 @@ class Stream:
         if isinstance(channel, str) and not channel.isdigit():
             if channel in self.labels:
                 return self.labels.index(channel)
-            raise StreamNotFoundError(f"stream {self.name!r} has no channel labelled {channel!r} "
-                                      f"(channels: {', '.join(self.labels)})")
+            raise StreamNotFoundError(
+                f"stream {self.name!r} has no channel labelled {channel!r} (channels: {', '.join(self.labels)})"
+            )
         i = int(channel)
         if not 0 <= i < self.n_channels:
-            raise StreamNotFoundError(f"stream {self.name!r} has {self.n_channels} channel(s); "
-                                      f"there is no channel {i}")
+            raise StreamNotFoundError(f"stream {self.name!r} has {self.n_channels} channel(s); there is no channel {i}")
         return i
 
     def channel_desc(self) -> list[dict]:
@@ -92,7 +92,7 @@ class Recording:
 
     path: Path
     streams: list[Stream]
-    status: str                    # complete | interrupted | unknown (acquisition.xdf_read)
+    status: str  # complete | interrupted | unknown (acquisition.xdf_read)
     notes: list[str] = field(default_factory=list)
 
     def named(self, name: str) -> Stream | None:
@@ -151,9 +151,18 @@ def to_stream(raw: dict) -> Stream:
         fs = float(first(info.get("nominal_srate"), 0.0))
     except (TypeError, ValueError):
         fs = 0.0
-    return Stream(name=str(first(info.get("name"), "")), type=str(first(info.get("type"), "")),
-                  source_id=str(first(info.get("source_id"), "")), fs=fs, channel_format=fmt,
-                  labels=labels, units=units, data=data, timestamps=ts, info=info)
+    return Stream(
+        name=str(first(info.get("name"), "")),
+        type=str(first(info.get("type"), "")),
+        source_id=str(first(info.get("source_id"), "")),
+        fs=fs,
+        channel_format=fmt,
+        labels=labels,
+        units=units,
+        data=data,
+        timestamps=ts,
+        info=info,
+    )
 
 
 _CACHE: OrderedDict = OrderedDict()
@@ -178,7 +187,7 @@ def read_streams(xdf: Path | str, select: list[dict] | None = None, use_cache: b
         st = xdf.stat()
         key = (str(xdf.resolve()), st.st_size, st.st_mtime_ns)
     except OSError:
-        key = None                                  # read_xdf_robust says what is wrong
+        key = None  # read_xdf_robust says what is wrong
     if use_cache and key is not None:
         with _LOCK:
             for k in ((key, sel), (key, None)):
@@ -186,15 +195,15 @@ def read_streams(xdf: Path | str, select: list[dict] | None = None, use_cache: b
                     _CACHE.move_to_end(k)
                     rec = _CACHE[k]
                     if k[1] is None and sel is not None:
-                        rec = Recording(rec.path, [s for s in rec.streams if _selected(s, select)],
-                                        rec.status, list(rec.notes))
+                        rec = Recording(
+                            rec.path, [s for s in rec.streams if _selected(s, select)], rec.status, list(rec.notes)
+                        )
                     return rec
     got = read_xdf_robust(xdf, select=select)
     notes = list(got.problems)
     if got.status == "interrupted":
         notes.append(f"{xdf.name}: the recording was interrupted; analysing what was recorded")
-    rec = Recording(path=xdf, streams=[to_stream(s) for s in got.streams], status=got.status,
-                    notes=notes)
+    rec = Recording(path=xdf, streams=[to_stream(s) for s in got.streams], status=got.status, notes=notes)
     if key is not None:
         with _LOCK:
             _CACHE[(key, sel)] = rec
@@ -228,8 +237,7 @@ def markers(streams: list[Stream]) -> list[tuple[float, str, dict, str]]:
     return out
 
 
-def frame_clock(streams: list[Stream], video: str = "rgb", fps_hint: float | None = None
-                ) -> FrameClock | None:
+def frame_clock(streams: list[Stream], video: str = "rgb", fps_hint: float | None = None) -> FrameClock | None:
     """The clock of a video's frames from its frame-index stream; None when it has no sample."""
     name = frame_index_stream(video)
     idx = [s for s in streams if s.name == name and s.is_numeric and s.n_samples]

@@ -30,16 +30,15 @@ if TYPE_CHECKING:
     import av.video.stream
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".m4v", ".webm")
-_YUV_LUMA = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21",
-             "gray"}
+_YUV_LUMA = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21", "gray"}
 
 
 @dataclass
 class VideoFrame:
-    index: int                 # 0-based frame number in decoding order
-    t: float                   # seconds from the first frame (presentation time)
-    gray: np.ndarray | None    # H×W uint8 (luma), or None for 16-bit (depth) video
-    rgb: np.ndarray | None     # H×W×3 uint8 when asked for, else None
+    index: int  # 0-based frame number in decoding order
+    t: float  # seconds from the first frame (presentation time)
+    gray: np.ndarray | None  # H×W uint8 (luma), or None for 16-bit (depth) video
+    rgb: np.ndarray | None  # H×W×3 uint8 when asked for, else None
     raw: np.ndarray | None = None  # H×W uint16 for gray16 (depth) video
 
 
@@ -51,7 +50,7 @@ class VideoInfo:
     width: int
     height: int
     fps: float
-    n_frames: int              # from the container, or estimated from the duration (0 if unknown)
+    n_frames: int  # from the container, or estimated from the duration (0 if unknown)
 
 
 def reason(exc: Exception) -> str:
@@ -102,8 +101,15 @@ def probe(path: str | Path) -> VideoInfo:
                 dur = c.duration / 1e6
             n = int(round(dur * fps)) if dur else 0
         fmt = s.codec_context.format
-        return VideoInfo(str(path), s.codec_context.name, fmt.name if fmt else "?",
-                         int(s.codec_context.width), int(s.codec_context.height), fps, n)
+        return VideoInfo(
+            str(path),
+            s.codec_context.name,
+            fmt.name if fmt else "?",
+            int(s.codec_context.width),
+            int(s.codec_context.height),
+            fps,
+            n,
+        )
     finally:
         c.close()
 
@@ -126,8 +132,7 @@ def frame_times(path: str | Path) -> np.ndarray:
         c.close()
 
 
-def count_frames(path: str | Path, error: type[MexlabError] = MexlabError
-                 ) -> tuple[int, int | None, int | None]:
+def count_frames(path: str | Path, error: type[MexlabError] = MexlabError) -> tuple[int, int | None, int | None]:
     """``(frames, width, height)`` of ``path`` without decoding: the complete video packets, counted by
     demuxing (every codec mexlab writes, FFV1, is intra-only: one packet is one frame), and the picture
     size from the stream's header (None when it does not say). A file cut by a crash is counted up to
@@ -180,7 +185,7 @@ def rgb_of(frame: av.video.frame.VideoFrame) -> np.ndarray:
 
     if frame.format.name in ("bgr0", "bgra"):
         p = frame.planes[0]
-        bgra = np.frombuffer(p, np.uint8).reshape(frame.height, p.line_size // 4, 4)[:, :frame.width]
+        bgra = np.frombuffer(p, np.uint8).reshape(frame.height, p.line_size // 4, 4)[:, : frame.width]
         return cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGB)
     return frame.to_ndarray(format="rgb24")
 
@@ -195,9 +200,18 @@ class FrameStream:
     decode is an error of type ``error`` naming the file.
     """
 
-    def __init__(self, path: str | Path, *, want_rgb: Callable[[int], bool] | bool = False, gray: bool = True,
-                 start: int = 0, stop: int | None = None, prefetch: int = 8,
-                 size: tuple[int, int] | None = None, error: type[MexlabError] = MexlabError):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        want_rgb: Callable[[int], bool] | bool = False,
+        gray: bool = True,
+        start: int = 0,
+        stop: int | None = None,
+        prefetch: int = 8,
+        size: tuple[int, int] | None = None,
+        error: type[MexlabError] = MexlabError,
+    ):
         self.path = Path(path)
         self._c = open_video(self.path, error)
         s = self._c.streams.video[0]
@@ -205,7 +219,7 @@ class FrameStream:
         self.frames_declared = int(s.frames or 0) or None
         self.width, self.height = int(s.codec_context.width), int(s.codec_context.height)
         self.has_audio = bool(self._c.streams.audio)
-        self.error: str | None = None          # why decoding stopped before the end of the file
+        self.error: str | None = None  # why decoding stopped before the end of the file
         self.eof = False
         self._wants = want_rgb if callable(want_rgb) else (lambda _i, _v=bool(want_rgb): _v)
         self._gray, self._start, self._stop, self._size, self._err = gray, start, stop, size, error
@@ -230,12 +244,18 @@ class FrameStream:
                 if fmt.startswith(("gray16", "gray1")):
                     item = VideoFrame(i, t, None, None, frame.to_ndarray())
                 elif self._size is not None:
-                    item = VideoFrame(i, t, gray_of(frame) if self._gray else None,
-                                      frame.to_ndarray(format="rgb24", width=self._size[0],
-                                                       height=self._size[1]) if self._wants(i) else None)
+                    item = VideoFrame(
+                        i,
+                        t,
+                        gray_of(frame) if self._gray else None,
+                        frame.to_ndarray(format="rgb24", width=self._size[0], height=self._size[1])
+                        if self._wants(i)
+                        else None,
+                    )
                 else:
-                    item = VideoFrame(i, t, gray_of(frame) if self._gray else None,
-                                      rgb_of(frame) if self._wants(i) else None)
+                    item = VideoFrame(
+                        i, t, gray_of(frame) if self._gray else None, rgb_of(frame) if self._wants(i) else None
+                    )
                 if not put(item):
                     return
                 n_out += 1
@@ -245,8 +265,12 @@ class FrameStream:
                 put(self._err(f"{self.path}: the video cannot be decoded ({reason(exc)})"))
             return
         if n_out == 0:
-            put(self._err(f"{self.path}: the video holds no decodable frame"
-                          + (f" at or after frame {self._start}" if self._start else "")))
+            put(
+                self._err(
+                    f"{self.path}: the video holds no decodable frame"
+                    + (f" at or after frame {self._start}" if self._start else "")
+                )
+            )
 
     def __iter__(self) -> Iterator[VideoFrame]:
         return iter(self._ahead)
@@ -279,9 +303,15 @@ class FrameStream:
             pass
 
 
-def iter_frames(path: str | Path, *, want_rgb: Callable[[int], bool] | bool = False, gray: bool = True,
-                start: int = 0, stop: int | None = None, prefetch: int = 8
-                ) -> Iterator[VideoFrame]:
+def iter_frames(
+    path: str | Path,
+    *,
+    want_rgb: Callable[[int], bool] | bool = False,
+    gray: bool = True,
+    start: int = 0,
+    stop: int | None = None,
+    prefetch: int = 8,
+) -> Iterator[VideoFrame]:
     """Frames ``start .. stop-1`` of ``path``, decoded ahead in a background thread (see
     :class:`FrameStream`: a cut file ends at its last decodable frame; a file whose first frame
     does not decode raises MexlabError)."""
@@ -299,8 +329,7 @@ def read_frames(path: str | Path, indices: Iterable[int], *, rgb: bool = True) -
     if not want:
         return out
     wanted = set(want)
-    for fr in iter_frames(path, want_rgb=lambda i: i in wanted, gray=not rgb,
-                          start=want[0], stop=want[-1] + 1):
+    for fr in iter_frames(path, want_rgb=lambda i: i in wanted, gray=not rgb, start=want[0], stop=want[-1] + 1):
         if fr.index in wanted:
             out[fr.index] = fr.rgb if rgb else fr.gray
     return out

@@ -28,12 +28,25 @@ SIM_NAME = "mexlab simulated participant (software device)"
 
 # the modes of the D435 the rig imitates (librealsense 2.59 lists these for an Intel RealSense D435):
 # colour rgb8 and depth z16, width x height -> frame rates
-D400_RGB_MODES = {(1920, 1080): (6, 15, 30), (1280, 720): (6, 15, 30), (960, 540): (6, 15, 30, 60),
-                  (848, 480): (6, 15, 30, 60), (640, 480): (6, 15, 30, 60), (640, 360): (6, 15, 30, 60),
-                  (424, 240): (6, 15, 30, 60), (320, 240): (6, 30, 60), (320, 180): (6, 30, 60)}
-D400_DEPTH_MODES = {(1280, 720): (6, 15, 30), (848, 480): (6, 15, 30, 60, 90), (640, 480): (6, 15, 30, 60, 90),
-                    (640, 360): (6, 15, 30, 60, 90), (480, 270): (6, 15, 30, 60, 90),
-                    (424, 240): (6, 15, 30, 60, 90)}
+D400_RGB_MODES = {
+    (1920, 1080): (6, 15, 30),
+    (1280, 720): (6, 15, 30),
+    (960, 540): (6, 15, 30, 60),
+    (848, 480): (6, 15, 30, 60),
+    (640, 480): (6, 15, 30, 60),
+    (640, 360): (6, 15, 30, 60),
+    (424, 240): (6, 15, 30, 60),
+    (320, 240): (6, 30, 60),
+    (320, 180): (6, 30, 60),
+}
+D400_DEPTH_MODES = {
+    (1280, 720): (6, 15, 30),
+    (848, 480): (6, 15, 30, 60, 90),
+    (640, 480): (6, 15, 30, 60, 90),
+    (640, 360): (6, 15, 30, 60, 90),
+    (480, 270): (6, 15, 30, 60, 90),
+    (424, 240): (6, 15, 30, 60, 90),
+}
 
 
 def _mode_list(table: dict) -> str:
@@ -47,11 +60,17 @@ def check_sim_modes(rgb: Mode, depth: Mode) -> None:
 
     for what, mode, table in (("colour", rgb, D400_RGB_MODES), ("depth", depth, D400_DEPTH_MODES)):
         if mode.fps not in table.get((mode.width, mode.height), ()):
-            raise DeviceError(f"{SIM_NAME}: {what} mode {mode} is not offered by the D400 it imitates; "
-                              f"{what} modes: {_mode_list(table)}")
+            raise DeviceError(
+                f"{SIM_NAME}: {what} mode {mode} is not offered by the D400 it imitates; "
+                f"{what} modes: {_mode_list(table)}"
+            )
     if rgb.fps != depth.fps:
-        raise DeviceError(f"{SIM_NAME}: colour at {rgb.fps} fps and depth at {depth.fps} fps: the simulated rig "
-                          "renders both of one instant together; give both the same frame rate")
+        raise DeviceError(
+            f"{SIM_NAME}: colour at {rgb.fps} fps and depth at {depth.fps} fps: the simulated rig "
+            "renders both of one instant together; give both the same frame rate"
+        )
+
+
 # a camera exposes on its own clock and its driver buffers frames: a briefly late renderer catches up
 # (frames keep their true capture times); only a stall longer than this loses exposures
 CATCH_UP_S = 0.5
@@ -69,8 +88,9 @@ def _intrinsics(rs, mode: Mode):
 
 
 class SimulatedCamera:
-    def __init__(self, schedule: Schedule, rgb: Mode, depth: Mode, clock: WallToLsl, seed: int = 0,
-                 serial: str = "SIM-0001"):
+    def __init__(
+        self, schedule: Schedule, rgb: Mode, depth: Mode, clock: WallToLsl, seed: int = 0, serial: str = "SIM-0001"
+    ):
         from acquisition.sim.depth import DepthRenderer
         from acquisition.sim.face import FaceRenderer
 
@@ -167,5 +187,6 @@ class SimulatedCamera:
         sx = self.depth_mode.width / self.rgb_mode.width
         sy = self.depth_mode.height / self.rgb_mode.height
         x0, y0, x1, y1 = pose.face_box
-        return dataclasses.replace(pose, tx=pose.tx * sx, ty=pose.ty * sy,
-                                   face_box=(x0 * sx, y0 * sy, x1 * sx, y1 * sy))
+        return dataclasses.replace(
+            pose, tx=pose.tx * sx, ty=pose.ty * sy, face_box=(x0 * sx, y0 * sy, x1 * sx, y1 * sy)
+        )

@@ -24,9 +24,15 @@ class _FixedClock:
         return lsl_s * 1000.0
 
 
-def write_camera_file(path: Path, n_frames: int, rgb: Mode = DEFAULT_RGB, depth: Mode = DEFAULT_DEPTH,
-                      seed: int = 0, progress: Callable[[int, int], object] | None = None,
-                      t0_ms: float = 1_700_000_000_000.0) -> dict:
+def write_camera_file(
+    path: Path,
+    n_frames: int,
+    rgb: Mode = DEFAULT_RGB,
+    depth: Mode = DEFAULT_DEPTH,
+    seed: int = 0,
+    progress: Callable[[int, int], object] | None = None,
+    t0_ms: float = 1_700_000_000_000.0,
+) -> dict:
     """Record ``n_frames`` frames of the simulated participant into ``path`` (.db3 or .bag)."""
     from acquisition.sim.camera import SimulatedCamera
     from acquisition.sim.schedule import make_schedule

@@ -34,30 +34,43 @@ import math
 import cv2
 import numpy as np
 
-from acquisition.sim.face import (SRC_FACE_BOX, SRC_HEAD, SRC_LM, SRC_OUTLINE, FaceRenderer, HeadPose,
-                                  frame_mapping)
+from acquisition.sim.face import SRC_FACE_BOX, SRC_HEAD, SRC_LM, SRC_OUTLINE, FaceRenderer, HeadPose, frame_mapping
 
 WALL_MM = 1500.0
 CHEST_MM = 690.0
 FACE_FRONT_MM = 620.0
-HEAD_DEPTH_MM = 95.0     # semi-axis of the head ellipsoid along the optical axis
+HEAD_DEPTH_MM = 95.0  # semi-axis of the head ellipsoid along the optical axis
 NOSE_MM = 25.0
 EYE_SOCKET_MM = 8.0
-FACE_WIDTH_MM = 150.0    # face-oval width: converts the face's px of AU motion into mm
+FACE_WIDTH_MM = 150.0  # face-oval width: converts the face's px of AU motion into mm
 # Surface motion along the optical axis (mm per mm of the AU's skin motion at its apex;
 # − = towards the camera). Rough anatomy: contracting muscles bunch tissue forwards
 # (cheek raiser, brow lowerer, nose wrinkler, chin raiser), lips pressed or stretched against the
 # teeth and a dimple recede, an opening mouth shows its inside.
-AU_DEPTH_MM = {"AU1": -0.5, "AU2": -0.5, "AU4": -0.8, "AU6": -1.0, "AU7": -0.6, "AU9": -0.8,
-               "AU10": -0.6, "AU12": -0.8, "AU14": 0.8, "AU15": 0.5, "AU17": -1.0, "AU20": 0.5,
-               "AU24": 0.6, "AU25": 1.5, "AU26": 1.5}
+AU_DEPTH_MM = {
+    "AU1": -0.5,
+    "AU2": -0.5,
+    "AU4": -0.8,
+    "AU6": -1.0,
+    "AU7": -0.6,
+    "AU9": -0.8,
+    "AU10": -0.6,
+    "AU12": -0.8,
+    "AU14": 0.8,
+    "AU15": 0.5,
+    "AU17": -1.0,
+    "AU20": 0.5,
+    "AU24": 0.6,
+    "AU25": 1.5,
+    "AU26": 1.5,
+}
 
 
 class DepthRenderer:
     def __init__(self, width: int = 848, height: int = 480, face: FaceRenderer | None = None):
         self.width, self.height = int(width), int(height)
         s, ox, oy = frame_mapping(self.width, self.height)
-        to = lambda p: (p[0] * s + ox, p[1] * s + oy)      # noqa: E731
+        to = lambda p: (p[0] * s + ox, p[1] * s + oy)  # noqa: E731
         self.scale = s
         fx0, fy0 = to(SRC_FACE_BOX[:2])
         fx1, fy1 = to(SRC_FACE_BOX[2:])
@@ -67,14 +80,15 @@ class DepthRenderer:
         self._head_off = np.array(to((hcx, hcy))) - fc
         self._head_ax = (hax * s, hay * s)
         self._nose_off = np.array(to(SRC_LM["nose_tip"])) - fc
-        self._eye_off = [np.array(to(((a[0] + b[0]) / 2, (a[1] + b[1]) / 2))) - fc
-                         for a, b in (((195.3, 100.6), (213.6, 103.6)),
-                                      ((236.4, 104.9), (255.3, 103.8)))]
+        self._eye_off = [
+            np.array(to(((a[0] + b[0]) / 2, (a[1] + b[1]) / 2))) - fc
+            for a, b in (((195.3, 100.6), (213.6, 103.6)), ((236.4, 104.9), (255.3, 103.8)))
+        ]
         self._face_w = fx1 - fx0
-        self._head_r = 52.0 * s        # same yaw/pitch radius as the face renderer
+        self._head_r = 52.0 * s  # same yaw/pitch radius as the face renderer
 
         # --- static part: wall + body (torso, collar, neck) below the head
-        yy, xx = np.mgrid[0:self.height, 0:self.width].astype(np.float32)
+        yy, xx = np.mgrid[0 : self.height, 0 : self.width].astype(np.float32)
         wall = WALL_MM + 15.0 * (2 * xx / self.width - 1)
         poly = np.round([to(p) for p in SRC_OUTLINE]).astype(np.int32)
         body = np.zeros((self.height, self.width), np.uint8)
@@ -82,7 +96,7 @@ class DepthRenderer:
         hc, (ax, ay) = np.array(to((hcx, hcy))), self._head_ax
         in_head = ((xx - hc[0]) / ax) ** 2 + ((yy - hc[1]) / ay) ** 2 < 1.0
         chin_y = to(SRC_LM["chin"])[1]
-        body[in_head & (yy < chin_y)] = 0            # the head is drawn per frame
+        body[in_head & (yy < chin_y)] = 0  # the head is drawn per frame
         cx = float(poly[:, 0].mean())
         half = 0.5 * float(poly[:, 0].max() - poly[:, 0].min())
         chest = CHEST_MM + 90.0 * ((xx - cx) / half) ** 2
@@ -106,21 +120,27 @@ class DepthRenderer:
         k = self.width / face.width
         x0, y0, x1, y1 = face.neutral_face_box
         fc = np.array([(x0 + x1) / 2, (y0 + y1) / 2]) * k
-        unit = face.scale * face.source.unit * k          # depth px per astronaut source px
-        mm_per_px = FACE_WIDTH_MM / (x1 - x0)             # mm of skin per colour-face px
+        unit = face.scale * face.source.unit * k  # depth px per astronaut source px
+        mm_per_px = FACE_WIDTH_MM / (x1 - x0)  # mm of skin per colour-face px
         bases = dict(face.source.au_bases or AU_BASES)
-        if "AU25" in bases and "AU26" in bases:           # speech opens the mouth like AU25+26
-            bases["JAW"] = [(n, d, s, 0.4 * w) for n, d, s, w in bases["AU25"]] + \
-                           [(n, d, s, 0.6 * w) for n, d, s, w in bases["AU26"]]
+        if "AU25" in bases and "AU26" in bases:  # speech opens the mouth like AU25+26
+            bases["JAW"] = [(n, d, s, 0.4 * w) for n, d, s, w in bases["AU25"]] + [
+                (n, d, s, 0.6 * w) for n, d, s, w in bases["AU26"]
+            ]
         out = {}
         for au, bumps in bases.items():
             gain = AU_DEPTH_MM.get(au, 1.5 if au == "JAW" else 0.0)
             if gain == 0.0:
                 continue
             wmax = max(w for *_, w in bumps)
-            out[au] = [(np.array(face.landmarks[n]) * k + 0.8 * sig * unit * np.array(d) - fc,
-                        sig * unit, gain * mm_per_px * w / wmax)
-                       for n, d, sig, w in bumps]
+            out[au] = [
+                (
+                    np.array(face.landmarks[n]) * k + 0.8 * sig * unit * np.array(d) - fc,
+                    sig * unit,
+                    gain * mm_per_px * w / wmax,
+                )
+                for n, d, sig, w in bumps
+            ]
         return out
 
     def render(self, pose: HeadPose, coefficients: dict | None = None) -> np.ndarray:
@@ -133,7 +153,7 @@ class DepthRenderer:
             return out
         roll = math.radians(pose.roll)
         c, s = math.cos(roll), math.sin(roll)
-        rot = np.array([[c, s], [-s, c]])        # same sense as the colour renderer
+        rot = np.array([[c, s], [-s, c]])  # same sense as the colour renderer
         fc = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
         hc = fc + rot @ self._head_off
         ax, ay = self._head_ax
@@ -155,9 +175,11 @@ class DepthRenderer:
         yaw, pitch = math.radians(pose.yaw), math.radians(pose.pitch)
         shift = np.array([self._head_r * math.sin(yaw), -self._head_r * math.sin(pitch)])
         fw = self._face_w
-        bumps = [(self._nose_off, 0.07 * fw, 0.16 * fw, -NOSE_MM, shift),
-                 (self._eye_off[0], 0.09 * fw, 0.06 * fw, EYE_SOCKET_MM, 0.6 * shift),
-                 (self._eye_off[1], 0.09 * fw, 0.06 * fw, EYE_SOCKET_MM, 0.6 * shift)]
+        bumps = [
+            (self._nose_off, 0.07 * fw, 0.16 * fw, -NOSE_MM, shift),
+            (self._eye_off[0], 0.09 * fw, 0.06 * fw, EYE_SOCKET_MM, 0.6 * shift),
+            (self._eye_off[1], 0.09 * fw, 0.06 * fw, EYE_SOCKET_MM, 0.6 * shift),
+        ]
         for name, amp in (coefficients or {}).items():
             for off, sig, mm in self._au_bumps.get(name, ()):
                 bumps.append((off, sig, sig, float(amp) * mm, shift))

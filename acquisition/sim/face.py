@@ -55,9 +55,24 @@ from acquisition.sim.face_source import (
 )
 from acquisition.sim.schedule import Schedule
 
-__all__ = ["AU_BASES", "BACKGROUND_RGB", "HEAD_RADIUS_SRC", "SRC_ANCHOR", "SRC_FACE_BOX", "SRC_HEAD", "SRC_LIDS",
-           "SRC_LM", "SRC_NECK", "SRC_OUTLINE", "SRC_SCALE_AT_480", "FaceRenderer", "FaceSource", "HeadPose",
-           "astronaut_source", "frame_mapping"]
+__all__ = [
+    "AU_BASES",
+    "BACKGROUND_RGB",
+    "HEAD_RADIUS_SRC",
+    "SRC_ANCHOR",
+    "SRC_FACE_BOX",
+    "SRC_HEAD",
+    "SRC_LIDS",
+    "SRC_LM",
+    "SRC_NECK",
+    "SRC_OUTLINE",
+    "SRC_SCALE_AT_480",
+    "FaceRenderer",
+    "FaceSource",
+    "HeadPose",
+    "astronaut_source",
+    "frame_mapping",
+]
 
 
 class FaceRenderer:
@@ -67,27 +82,34 @@ class FaceRenderer:
     (everything random comes from the :class:`Schedule`). Returned frames are new arrays.
     """
 
-    def __init__(self, width: int = 848, height: int = 480, seed: int = 0, *,
-                 source: FaceSource | None = None,
-                 mapping: tuple[float, float, float] | None = None):
+    def __init__(
+        self,
+        width: int = 848,
+        height: int = 480,
+        seed: int = 0,
+        *,
+        source: FaceSource | None = None,
+        mapping: tuple[float, float, float] | None = None,
+    ):
         self.width, self.height, self.seed = int(width), int(height), int(seed)
         src_face = source if source is not None else astronaut_source()
         self.source = src_face
         s, ox, oy = mapping if mapping is not None else src_face.mapping(self.width, self.height)
         self.scale = s
-        self._to_frame = lambda p: (p[0] * s + ox, p[1] * s + oy)   # noqa: E731
+        self._to_frame = lambda p: (p[0] * s + ox, p[1] * s + oy)  # noqa: E731
         self.landmarks = {k: self._to_frame(v) for k, v in src_face.landmarks.items()}
 
         # --- the neutral picture: photo cut-out over a plain backdrop
         src = src_face.image
         m = np.float32([[s, 0, ox], [0, s, oy]])
-        person = cv2.warpAffine(src, m, (self.width, self.height), flags=cv2.INTER_CUBIC,
-                                borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-        ss = 4   # draw the outline at 4× and area-downsample: an anti-aliased edge
+        person = cv2.warpAffine(
+            src, m, (self.width, self.height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+        ).astype(np.float32)
+        ss = 4  # draw the outline at 4× and area-downsample: an anti-aliased edge
         big = np.zeros((self.height * ss, self.width * ss), np.uint8)
         if src_face.outline is not None:
             poly = np.array([self._to_frame(p) for p in src_face.outline]) * ss
-        else:        # the photo's own rectangle, its edges faded into the backdrop
+        else:  # the photo's own rectangle, its edges faded into the backdrop
             h, w = src.shape[:2]
             poly = np.array([self._to_frame(p) for p in ((0, 0), (w, 0), (w, h), (0, h))]) * ss
         cv2.fillPoly(big, [np.round(poly).astype(np.int32)], 255, lineType=cv2.LINE_8)
@@ -96,7 +118,7 @@ class FaceRenderer:
         alpha = cv2.GaussianBlur(alpha.astype(np.float32) / 255.0, (0, 0), blur)[..., None]
         bg = np.float32(src_face.background)
         self._neutral = np.clip(alpha * person + (1 - alpha) * bg + 0.5, 0, 255).astype(np.uint8)
-        self._skin = self._neutral        # what the AU deformations move (no occluder on it)
+        self._skin = self._neutral  # what the AU deformations move (no occluder on it)
         self._occluder = None
         self._work = self._neutral.copy()
         self._work_dirty = False
@@ -113,8 +135,7 @@ class FaceRenderer:
         a = np.clip(np.asarray(alpha, np.float32), 0, 1)
         col = np.broadcast_to(np.asarray(colour, np.float32), a.shape + (3,))
         skin = self._neutral
-        self._neutral = np.clip(skin * (1 - a[..., None]) + col * a[..., None] + 0.5, 0,
-                                255).astype(np.uint8)
+        self._neutral = np.clip(skin * (1 - a[..., None]) + col * a[..., None] + 0.5, 0, 255).astype(np.uint8)
         self._skin = skin
         fx0, fy0, fx1, fy1 = self.face_roi
         ys, xs = np.nonzero(a[fy0:fy1, fx0:fx1] > 1e-3)
@@ -126,7 +147,7 @@ class FaceRenderer:
 
     # ------------------------------------------------------------------ precomputation
     def _build_au_bases(self) -> None:
-        s = self.scale * self.source.unit       # frame px per astronaut source px
+        s = self.scale * self.source.unit  # frame px per astronaut source px
         au_bases = self.source.au_bases or AU_BASES
         max_sigma = max(sig for b in au_bases.values() for _, _, sig, _ in b) * s
         pts = np.array(list(self.landmarks.values()))
@@ -156,8 +177,12 @@ class FaceRenderer:
             b[:, np.hypot(b[0], b[1]) <= 2e-3] = 0.0
             bases[k] = b
         self._bases = bases
-        self.face_roi = (int(x0 + sl[1].start), int(y0 + sl[0].start), int(x0 + sl[1].stop),
-                         int(y0 + sl[0].stop))        # x0, y0, x1, y1 of the AU deformations
+        self.face_roi = (
+            int(x0 + sl[1].start),
+            int(y0 + sl[0].start),
+            int(x0 + sl[1].stop),
+            int(y0 + sl[0].stop),
+        )  # x0, y0, x1, y1 of the AU deformations
         self._fgx = np.ascontiguousarray(gx[sl])
         self._fgy = np.ascontiguousarray(gy[sl])
         self._mapx = np.empty_like(self._fgx)
@@ -196,7 +221,7 @@ class FaceRenderer:
     def _apply_blink(self, amplitude: float) -> None:
         k = min(1.0, max(0.0, amplitude / self.eye_opening_px))
         for sl, gy, yu, yl, yc in self._eyes:
-            ym = yu + np.float32(k) * (yl - yu)          # where the lid margin is now
+            ym = yu + np.float32(k) * (yl - yu)  # where the lid margin is now
             lash = self._lash_px
             # skin between crease and lashes stretches; the lash line itself moves rigidly
             skin = yc + (gy - yc) * (yu - lash - yc) / np.maximum(ym - lash - yc, 1e-3)
@@ -209,15 +234,17 @@ class FaceRenderer:
         (cx, cy), (ax, ay) = self.source.head
         cx, cy = self._to_frame((cx, cy))
         ax, ay = ax * s, ay * s
-        inner, outer = 10.0, 34.0          # w = 1 up to 10 px outside the head, 0 from 34 px
-        x0 = int(max(0, cx - ax - outer)); x1 = int(min(self.width, cx + ax + outer))
-        y0 = int(max(0, cy - ay - outer)); y1 = int(min(self.height, cy + ay + outer))
+        inner, outer = 10.0, 34.0  # w = 1 up to 10 px outside the head, 0 from 34 px
+        x0 = int(max(0, cx - ax - outer))
+        x1 = int(min(self.width, cx + ax + outer))
+        y0 = int(max(0, cy - ay - outer))
+        y1 = int(min(self.height, cy + ay + outer))
         gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         # approximate distance outside the ellipse, in px
         r = np.hypot((gx - cx) / ax, (gy - cy) / ay)
         dist = (r - 1.0) * np.minimum(ax, ay)
         u = np.clip((outer - dist) / (outer - inner), 0, 1)
-        self._hw = (u * u * (3 - 2 * u)).astype(np.float32)   # smoothstep
+        self._hw = (u * u * (3 - 2 * u)).astype(np.float32)  # smoothstep
         self.head_roi = (x0, y0, x1, y1)
         self._hgx, self._hgy = gx, gy
         self._hmapx = np.empty_like(gx)
@@ -232,23 +259,22 @@ class FaceRenderer:
         c, sn = math.cos(roll), math.sin(roll)
         a = np.array([[c, sn], [-sn, c]]) @ np.diag([math.cos(yaw), math.cos(pitch)])
         px, py = self._neck
-        t = np.array([px + pose.tx + self._head_r * math.sin(yaw),
-                      py + pose.ty - self._head_r * math.sin(pitch)])
+        t = np.array([px + pose.tx + self._head_r * math.sin(yaw), py + pose.ty - self._head_r * math.sin(pitch)])
         return np.hstack([a, (t - a @ np.array([px, py]))[:, None]])
 
     def pose_at(self, frame: int, schedule: Schedule) -> HeadPose:
         """Head pose at ``frame``: the sum of the active head-motion episodes."""
         v = np.zeros(5)
-        px = self.height / 480.0          # schedule translations are px at 480 lines
+        px = self.height / 480.0  # schedule translations are px at 480 lines
         for ev, env in schedule.active(frame):
             if ev.kind == "head":
                 p = schedule.params(ev)
-                v += ev.amplitude * env * np.array([p["yaw"], p["pitch"], p["roll"],
-                                                    p["tx"] * px, p["ty"] * px])
+                v += ev.amplitude * env * np.array([p["yaw"], p["pitch"], p["roll"], p["tx"] * px, p["ty"] * px])
         return self.make_pose(*v)
 
-    def make_pose(self, yaw: float = 0.0, pitch: float = 0.0, roll: float = 0.0, tx: float = 0.0,
-                  ty: float = 0.0) -> HeadPose:
+    def make_pose(
+        self, yaw: float = 0.0, pitch: float = 0.0, roll: float = 0.0, tx: float = 0.0, ty: float = 0.0
+    ) -> HeadPose:
         """A :class:`HeadPose` with its ``face_box`` computed for this renderer."""
         pose = HeadPose(float(yaw), float(pitch), float(roll), float(tx), float(ty))
         x0, y0, x1, y1 = self.neutral_face_box
@@ -258,8 +284,7 @@ class FaceRenderer:
             m = self._affine(pose)
             c = m[:, :2] @ np.array([[x0, x1, x0, x1], [y0, y0, y1, y1]]) + m[:, 2:]
             box = (c[0].min(), c[1].min(), c[0].max(), c[1].max())
-        return HeadPose(pose.yaw, pose.pitch, pose.roll, pose.tx, pose.ty,
-                        tuple(round(float(v), 2) for v in box))
+        return HeadPose(pose.yaw, pose.pitch, pose.roll, pose.tx, pose.ty, tuple(round(float(v), 2) for v in box))
 
     # ------------------------------------------------------------------ rendering
     def au_coefficients(self, frame: int, schedule: Schedule) -> dict[str, float]:
@@ -277,15 +302,13 @@ class FaceRenderer:
 
     def render(self, frame: int, schedule: Schedule) -> tuple[np.ndarray, HeadPose]:
         """The RGB frame (a new ``uint8`` H×W×3 array) and the head pose at ``frame``."""
-        return self.render_with(self.au_coefficients(frame, schedule),
-                                self.pose_at(frame, schedule))
+        return self.render_with(self.au_coefficients(frame, schedule), self.pose_at(frame, schedule))
 
     def neutral(self, pose: HeadPose | None = None) -> np.ndarray:
         """The face at rest, at ``pose`` (default: neutral pose)."""
         return self.render_with({}, pose or self.make_pose())[0]
 
-    def render_with(self, coefficients: dict[str, float],
-                    pose: HeadPose) -> tuple[np.ndarray, HeadPose]:
+    def render_with(self, coefficients: dict[str, float], pose: HeadPose) -> tuple[np.ndarray, HeadPose]:
         """Render explicit basis coefficients (px; keys AU1…AU26, AU45, JAW) at ``pose``."""
         out = self._neutral.copy()
         fx0, fy0, fx1, fy1 = self.face_roi
@@ -301,8 +324,14 @@ class FaceRenderer:
                 self._mapy -= np.float32(c) * b[1]
             if coefficients.get("AU45", 0.0) > 0:
                 self._apply_blink(coefficients["AU45"])
-            cv2.remap(self._skin, self._mapx, self._mapy, cv2.INTER_LINEAR,
-                      dst=self._work[fy0:fy1, fx0:fx1], borderMode=cv2.BORDER_REPLICATE)
+            cv2.remap(
+                self._skin,
+                self._mapx,
+                self._mapy,
+                cv2.INTER_LINEAR,
+                dst=self._work[fy0:fy1, fx0:fx1],
+                borderMode=cv2.BORDER_REPLICATE,
+            )
             if self._occluder is not None:
                 sl, a, col = self._occluder
                 w = self._work[sl]
@@ -329,6 +358,12 @@ class FaceRenderer:
             self._hmapy *= self._hw
             self._hmapy += hy
             x0, y0, x1, y1 = self.head_roi
-            cv2.remap(self._work, self._hmapx, self._hmapy, cv2.INTER_LINEAR,
-                      dst=out[y0:y1, x0:x1], borderMode=cv2.BORDER_REPLICATE)
+            cv2.remap(
+                self._work,
+                self._hmapx,
+                self._hmapy,
+                cv2.INTER_LINEAR,
+                dst=out[y0:y1, x0:x1],
+                borderMode=cv2.BORDER_REPLICATE,
+            )
         return out, pose

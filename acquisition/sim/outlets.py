@@ -20,20 +20,30 @@ from acquisition.sim.physio import EMG_CHANNELS, EcgGenerator, EdaGenerator, Emg
 from acquisition.sim.schedule import Schedule
 
 TICK_S = 0.020
-MAX_CHUNK_S = 1.0       # a late thread catches up in pushes of at most this much signal
+MAX_CHUNK_S = 1.0  # a late thread catches up in pushes of at most this much signal
 
 
 class SimOutlets:
     """The rig's physiological LSL outlets (created at construction, streaming after start())."""
 
-    def __init__(self, schedule: Schedule, *, prefix: str = "mexlab-sim",
-                 source_prefix: str | None = None, ecg: EcgGenerator | None = None,
-                 eda: EdaGenerator | None = None, emg: EmgGenerator | None = None):
+    def __init__(
+        self,
+        schedule: Schedule,
+        *,
+        prefix: str = "mexlab-sim",
+        source_prefix: str | None = None,
+        ecg: EcgGenerator | None = None,
+        eda: EdaGenerator | None = None,
+        emg: EmgGenerator | None = None,
+    ):
         self.schedule = schedule
         self.prefix = prefix
         self.source_prefix = source_prefix or f"{prefix}-{secrets.token_hex(4)}"
-        gens = {"EMG": emg or EmgGenerator(schedule), "ECG": ecg or EcgGenerator(schedule),
-                "EDA": eda or EdaGenerator(schedule)}
+        gens = {
+            "EMG": emg or EmgGenerator(schedule),
+            "ECG": ecg or EcgGenerator(schedule),
+            "EDA": eda or EdaGenerator(schedule),
+        }
         self.generators = gens
         self.outlets: dict[str, pylsl.StreamOutlet] = {}
         self.streams: dict[str, dict] = {}
@@ -60,8 +70,13 @@ class SimOutlets:
             acq.append_child_value("seed", str(schedule.seed))
             # chunk_size/max_buffered: push-through 20 ms chunks, keep 6 min for slow inlets
             self.outlets[kind] = pylsl.StreamOutlet(info, 0, 360)
-            self.streams[kind] = {"name": name, "type": kind, "source_id": source_id,
-                                "channel_count": gen.channels, "nominal_srate": gen.fs}
+            self.streams[kind] = {
+                "name": name,
+                "type": kind,
+                "source_id": source_id,
+                "channel_count": gen.channels,
+                "nominal_srate": gen.fs,
+            }
         self.samples_pushed: dict[str, int] = {k: 0 for k in gens}
         self.t0_lsl: float | None = None
         self._stop = threading.Event()
@@ -131,11 +146,11 @@ class SimOutlets:
                 self.push_due()
                 next_tick += TICK_S
                 delay = next_tick - time.monotonic()
-                if delay < -TICK_S:          # far behind (suspended?): don't try to replay ticks
+                if delay < -TICK_S:  # far behind (suspended?): don't try to replay ticks
                     next_tick = time.monotonic()
                     delay = 0.0
                 if delay > 0:
                     self._stop.wait(delay)
             self.push_due()
-        except BaseException as exc:     # surfaced to the owner through .error
+        except BaseException as exc:  # surfaced to the owner through .error
             self.error = exc

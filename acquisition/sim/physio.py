@@ -37,22 +37,54 @@ from acquisition.sim.schedule import EXPRESSION_KINDS, FacialEvent, Schedule, en
 #: EMG channel map. Electrodes sit at the periphery of each muscle, away from the face regions the
 #: camera has to see (no electrode over brows, lid, lip corners or chin centre).
 EMG_CHANNELS: tuple[dict, ...] = (
-    {"label": "EMG1", "muscle": "frontalis medialis", "aus": ("AU1",),
-     "placement": "forehead, above the inner brow, near the hairline"},
-    {"label": "EMG2", "muscle": "frontalis lateralis", "aus": ("AU2",),
-     "placement": "forehead, above the outer brow, near the hairline"},
-    {"label": "EMG3", "muscle": "corrugator supercilii", "aus": ("AU4",),
-     "placement": "medial end of the brow, above it"},
-    {"label": "EMG4", "muscle": "orbicularis oculi", "aus": ("AU6", "AU7"),
-     "placement": "lateral to the outer eye corner (crow's feet)"},
-    {"label": "EMG5", "muscle": "levator labii superioris", "aus": ("AU9", "AU10"),
-     "placement": "beside the nose wing, on the cheek"},
-    {"label": "EMG6", "muscle": "zygomaticus major", "aus": ("AU12", "AU14"),
-     "placement": "on the cheek, midway mouth corner to ear"},
-    {"label": "EMG7", "muscle": "depressor anguli oris", "aus": ("AU15", "AU20"),
-     "placement": "jaw line, below and lateral to the mouth corner"},
-    {"label": "EMG8", "muscle": "mentalis", "aus": ("AU17", "AU24"),
-     "placement": "side of the chin, below the lower lip"},
+    {
+        "label": "EMG1",
+        "muscle": "frontalis medialis",
+        "aus": ("AU1",),
+        "placement": "forehead, above the inner brow, near the hairline",
+    },
+    {
+        "label": "EMG2",
+        "muscle": "frontalis lateralis",
+        "aus": ("AU2",),
+        "placement": "forehead, above the outer brow, near the hairline",
+    },
+    {
+        "label": "EMG3",
+        "muscle": "corrugator supercilii",
+        "aus": ("AU4",),
+        "placement": "medial end of the brow, above it",
+    },
+    {
+        "label": "EMG4",
+        "muscle": "orbicularis oculi",
+        "aus": ("AU6", "AU7"),
+        "placement": "lateral to the outer eye corner (crow's feet)",
+    },
+    {
+        "label": "EMG5",
+        "muscle": "levator labii superioris",
+        "aus": ("AU9", "AU10"),
+        "placement": "beside the nose wing, on the cheek",
+    },
+    {
+        "label": "EMG6",
+        "muscle": "zygomaticus major",
+        "aus": ("AU12", "AU14"),
+        "placement": "on the cheek, midway mouth corner to ear",
+    },
+    {
+        "label": "EMG7",
+        "muscle": "depressor anguli oris",
+        "aus": ("AU15", "AU20"),
+        "placement": "jaw line, below and lateral to the mouth corner",
+    },
+    {
+        "label": "EMG8",
+        "muscle": "mentalis",
+        "aus": ("AU17", "AU24"),
+        "placement": "side of the chin, below the lower lip",
+    },
 )
 AU_TO_EMG = {au: i for i, ch in enumerate(EMG_CHANNELS) for au in ch["aus"]}
 
@@ -74,7 +106,7 @@ class NoiseBank:
     ``x[n] = (A[n mod La] + B[n mod Lb]) / √2``.
     """
 
-    LA, LB = 2 ** 16, 3 ** 10
+    LA, LB = 2**16, 3**10
 
     def __init__(self, seed: int | list[int], channels: int, fs: float, band: tuple[float, float] | None):
         rng = np.random.default_rng(seed)
@@ -85,8 +117,7 @@ class NoiseBank:
                 f = np.fft.rfftfreq(n, 1.0 / fs)[:, None]
                 lo, hi = band
                 # 4th-order Butterworth-like band-pass magnitude
-                mag = 1.0 / np.sqrt(1 + (lo / np.maximum(f, 1e-9)) ** 8) / np.sqrt(
-                    1 + (f / hi) ** 8)
+                mag = 1.0 / np.sqrt(1 + (lo / np.maximum(f, 1e-9)) ** 8) / np.sqrt(1 + (f / hi) ** 8)
                 w = np.fft.irfft(np.fft.rfft(w, axis=0) * mag, n=n, axis=0)
             w /= w.std(axis=0, keepdims=True)
             banks.append(np.ascontiguousarray(w, dtype=np.float32))
@@ -107,8 +138,13 @@ class EcgGenerator:
     unit = "millivolts"
 
     # (time relative to R in s, amplitude mV, width s) — P, Q, R, S, T
-    _WAVES = ((-0.200, 0.15, 0.025), (-0.035, -0.12, 0.010), (0.000, 1.10, 0.011),
-              (0.035, -0.25, 0.011), (0.260, 0.30, 0.055))
+    _WAVES = (
+        (-0.200, 0.15, 0.025),
+        (-0.035, -0.12, 0.010),
+        (0.000, 1.10, 0.011),
+        (0.035, -0.25, 0.011),
+        (0.260, 0.30, 0.055),
+    )
 
     def __init__(self, schedule: Schedule, fs: float = 500.0):
         self.schedule, self.fs = schedule, float(fs)
@@ -118,15 +154,16 @@ class EcgGenerator:
         self._responses = []
         for ev in schedule.of_kind(*EXPRESSION_KINDS):
             r = np.random.default_rng([*_seed(schedule, 2), ev.onset])
-            self._responses.append((ev.onset / schedule.fps, r.uniform(8.0, 12.0),
-                                    r.uniform(3.0, 6.0), r.uniform(2.5, 4.0)))
+            self._responses.append(
+                (ev.onset / schedule.fps, r.uniform(8.0, 12.0), r.uniform(3.0, 6.0), r.uniform(2.5, 4.0))
+            )
         # HR on a 20 ms grid over the schedule (+10 s), then beats where the phase crosses integers
         self._dt = 0.02
         t = np.arange(0.0, schedule.duration_s + 10.0, self._dt)
         self._grid_t = t
         self._grid_hr, self._grid_rise = self._hr(t)
         phase = np.concatenate([[0.0], np.cumsum(self._grid_hr[:-1] / 60.0 * self._dt)])
-        phase += rng.uniform(0.2, 0.8)              # the first beat is not at t = 0
+        phase += rng.uniform(0.2, 0.8)  # the first beat is not at t = 0
         k = np.arange(math.ceil(phase[0]), math.floor(phase[-1]) + 1)
         self._beats = np.interp(k, phase, t)
         rr = np.diff(self._beats)
@@ -135,15 +172,18 @@ class EcgGenerator:
 
     def _hr(self, t: np.ndarray) -> np.ndarray:
         p = self._hrv_phase
-        hr = (BASE_HR + 2.0 * np.sin(2 * np.pi * 0.25 * t + p[0])
-              + 1.5 * np.sin(2 * np.pi * 0.1 * t + p[1])
-              + 1.0 * np.sin(2 * np.pi * 0.03 * t + p[2]))
+        hr = (
+            BASE_HR
+            + 2.0 * np.sin(2 * np.pi * 0.25 * t + p[0])
+            + 1.5 * np.sin(2 * np.pi * 0.1 * t + p[1])
+            + 1.0 * np.sin(2 * np.pi * 0.03 * t + p[2])
+        )
         rise = np.zeros_like(t)
         for onset, amp, tpk, a in self._responses:
             i0, i1 = np.searchsorted(t, [onset, onset + 40.0])
             tau = (t[i0:i1] - onset) / tpk
-            rise[i0:i1] += amp * tau ** a * np.exp(a * (1.0 - tau))
-        rise = 20.0 * np.tanh(rise / 20.0)          # overlapping responses saturate near +20
+            rise[i0:i1] += amp * tau**a * np.exp(a * (1.0 - tau))
+        rise = 20.0 * np.tanh(rise / 20.0)  # overlapping responses saturate near +20
         return hr + rise, rise
 
     def hr_trace(self, t: npt.ArrayLike) -> np.ndarray:
@@ -162,7 +202,7 @@ class EcgGenerator:
         t = np.arange(n0, n1, dtype=np.float64) / self.fs
         y = np.zeros_like(t)
         i = np.searchsorted(self._beats, t)
-        for k in (i - 1, i):                        # previous beat (QRS, T) and next beat (P)
+        for k in (i - 1, i):  # previous beat (QRS, T) and next beat (P)
             kk = np.clip(k, 0, len(self._beats) - 1)
             valid = (k >= 0) & (k < len(self._beats))
             dt = t - self._beats[kk]
@@ -171,7 +211,7 @@ class EcgGenerator:
                 centre = t_w * qt if t_w > 0.1 else t_w
                 width = s_w * qt if t_w > 0.1 else s_w
                 y += np.where(valid, a_w * np.exp(-0.5 * ((dt - centre) / width) ** 2), 0.0)
-        y += 0.05 * np.sin(2 * np.pi * 0.25 * t + self._hrv_phase[0])   # respiration wander
+        y += 0.05 * np.sin(2 * np.pi * 0.25 * t + self._hrv_phase[0])  # respiration wander
         y += 0.01 * self._noise.get(n0, n1)[:, 0]
         return y.astype(np.float32)[:, None]
 
@@ -198,7 +238,7 @@ class EdaGenerator:
         rng = np.random.default_rng(_seed(schedule, 10))
         self._tonic_phase = rng.uniform(0, 2 * np.pi, 3)
         self._tonic_level = rng.uniform(3.5, 4.0)
-        scrs: list[list[float]] = []                   # onset, rise, tau_decay, amplitude
+        scrs: list[list[float]] = []  # onset, rise, tau_decay, amplitude
         for ev in schedule.of_kind(*EXPRESSION_KINDS):
             r = np.random.default_rng([*_seed(schedule, 11), ev.onset])
             onset = ev.onset / schedule.fps + r.uniform(1.0, 3.0)
@@ -207,9 +247,8 @@ class EdaGenerator:
                 amp = 0.1 + 0.3 * np.clip((ev.amplitude - 1.0) / 3.0, 0, 1)
             else:
                 amp = 0.4 + 0.6 * np.clip((ev.amplitude - 5.0) / 5.0, 0, 1)
-            if scrs and (onset < scrs[-1][0] + self.MIN_SEPARATION_S
-                         or onset < scrs[-1][0] + scrs[-1][1] + 1.0):
-                scrs[-1][3] = min(1.0, scrs[-1][3] + 0.5 * amp)    # merged into the previous
+            if scrs and (onset < scrs[-1][0] + self.MIN_SEPARATION_S or onset < scrs[-1][0] + scrs[-1][1] + 1.0):
+                scrs[-1][3] = min(1.0, scrs[-1][3] + 0.5 * amp)  # merged into the previous
                 continue
             scrs.append([onset, rise, tau_d, amp])
         self._scr = [(o, ri, td, _bateman_tau_rise(ri, td), a) for o, ri, td, a in scrs]
@@ -223,15 +262,17 @@ class EdaGenerator:
 
     def scr_events(self) -> list[tuple[float, float, float]]:
         """Ground truth SCRs: ``(onset_s, peak_s, amplitude_uS)``, s after frame 0."""
-        return [(round(float(o), 4), round(float(o + ri), 4), round(float(a), 4))
-                for o, ri, _, _, a in self._scr]
+        return [(round(float(o), 4), round(float(o + ri), 4), round(float(a), 4)) for o, ri, _, _, a in self._scr]
 
     def tonic(self, t: npt.ArrayLike) -> np.ndarray:
         t = np.asarray(t, dtype=np.float64)
         p = self._tonic_phase
-        return (self._tonic_level + 0.9 * np.sin(2 * np.pi * t / 420 + p[0])
-                + 0.4 * np.sin(2 * np.pi * t / 130 + p[1])
-                + 0.1 * np.sin(2 * np.pi * t / 47 + p[2]))
+        return (
+            self._tonic_level
+            + 0.9 * np.sin(2 * np.pi * t / 420 + p[0])
+            + 0.4 * np.sin(2 * np.pi * t / 130 + p[1])
+            + 0.1 * np.sin(2 * np.pi * t / 47 + p[2])
+        )
 
     def generate(self, n0: int, n1: int) -> np.ndarray:
         t = np.arange(n0, n1, dtype=np.float64) / self.fs
@@ -244,8 +285,7 @@ class EdaGenerator:
                 o, _, td, tr, a = self._scr[j]
                 tau = t - o
                 live = (tau > 0) & (tau <= self.SCR_SPAN_S)
-                y += np.where(live, a / self._norm[j] * self._bateman(np.maximum(tau, 0), td, tr),
-                              0.0)
+                y += np.where(live, a / self._norm[j] * self._bateman(np.maximum(tau, 0), td, tr), 0.0)
         y += 0.003 * self._noise.get(n0, n1)[:, 0]
         return y.astype(np.float32)[:, None]
 
@@ -287,7 +327,7 @@ class EmgGenerator:
             if not src:
                 continue
             lead = s.params(ev)["emg_lead_s"]
-            f = (t + lead) * s.fps            # EMG runs ``lead`` ahead of the visible motion
+            f = (t + lead) * s.fps  # EMG runs ``lead`` ahead of the visible motion
             if ev.kind == "speech":
                 e = s.speech_opening(ev, f) / max(ev.amplitude, 1e-6)
             else:
@@ -305,9 +345,15 @@ class EmgGenerator:
 
 
 # --------------------------------------------------------------------------- ground truth
-def ground_truth_physio(schedule: Schedule, *, ecg: EcgGenerator | None = None,
-                        eda: EdaGenerator | None = None, emg: EmgGenerator | None = None,
-                        t0_lsl: float | None = None, duration_s: float | None = None) -> dict:
+def ground_truth_physio(
+    schedule: Schedule,
+    *,
+    ecg: EcgGenerator | None = None,
+    eda: EdaGenerator | None = None,
+    emg: EmgGenerator | None = None,
+    t0_lsl: float | None = None,
+    duration_s: float | None = None,
+) -> dict:
     """JSON-serialisable ground truth of the rig's physiology.
 
     With ``t0_lsl`` (the LSL time of video frame 0 and physiology sample 0) every time is on the
@@ -316,8 +362,7 @@ def ground_truth_physio(schedule: Schedule, *, ecg: EcgGenerator | None = None,
     """
     ecg = ecg or EcgGenerator(schedule)
     eda = eda or EdaGenerator(schedule)
-    dur = schedule.duration_s if duration_s is None else min(float(duration_s),
-                                                             schedule.duration_s)
+    dur = schedule.duration_s if duration_s is None else min(float(duration_s), schedule.duration_s)
     t_hr = np.arange(0.0, math.floor(dur) + 1.0)
     base = "lsl" if t0_lsl is not None else "frame0"
     t0_lsl = 0.0 if t0_lsl is None else float(t0_lsl)
@@ -327,18 +372,28 @@ def ground_truth_physio(schedule: Schedule, *, ecg: EcgGenerator | None = None,
         "format": "mexlab-sim-physio/1",
         "t0_lsl": t0_lsl if base == "lsl" else None,
         "time_base": base,
-        "time_reference": ("seconds on the LSL clock; subtract t0_lsl for seconds after frame 0"
-                           if base == "lsl" else "seconds after video frame 0 / sample 0"),
+        "time_reference": (
+            "seconds on the LSL clock; subtract t0_lsl for seconds after frame 0"
+            if base == "lsl"
+            else "seconds after video frame 0 / sample 0"
+        ),
         "duration_s": round(dur, 6),
         "seed": schedule.seed,
         "fps": schedule.fps,
-        "hr": {"fs": 1.0, "t": [round(float(t0_lsl + x), 6) for x in t_hr],
-               "bpm": [round(float(v), 3) for v in ecg.hr_trace(t_hr)]},
+        "hr": {
+            "fs": 1.0,
+            "t": [round(float(t0_lsl + x), 6) for x in t_hr],
+            "bpm": [round(float(v), 3) for v in ecg.hr_trace(t_hr)],
+        },
         "beat_times": [round(float(t0_lsl + b), 6) for b in beats],
-        "scr_events": [{"onset": round(t0_lsl + o, 6), "peak": round(t0_lsl + p, 6),
-                        "amplitude_uS": a} for o, p, a in eda.scr_events() if o <= dur],
+        "scr_events": [
+            {"onset": round(t0_lsl + o, 6), "peak": round(t0_lsl + p, 6), "amplitude_uS": a}
+            for o, p, a in eda.scr_events()
+            if o <= dur
+        ],
         "rates": {"ecg": ecg.fs, "eda": eda.fs, "emg": emg.fs if emg else 2000.0},
-        "emg_channels": [{"index": i, "label": c["label"], "muscle": c["muscle"],
-                          "aus": list(c["aus"]), "placement": c["placement"]}
-                         for i, c in enumerate(EMG_CHANNELS)],
+        "emg_channels": [
+            {"index": i, "label": c["label"], "muscle": c["muscle"], "aus": list(c["aus"]), "placement": c["placement"]}
+            for i, c in enumerate(EMG_CHANNELS)
+        ],
     }

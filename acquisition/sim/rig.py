@@ -29,8 +29,16 @@ if TYPE_CHECKING:
 
 
 class SimulatedRig:
-    def __init__(self, rgb: Mode = DEFAULT_RGB, depth: Mode = DEFAULT_DEPTH, duration_s: float | None = None,
-                 seed: int = 0, clock: WallToLsl | None = None, camera: bool = True, outlets: bool = True):
+    def __init__(
+        self,
+        rgb: Mode = DEFAULT_RGB,
+        depth: Mode = DEFAULT_DEPTH,
+        duration_s: float | None = None,
+        seed: int = 0,
+        clock: WallToLsl | None = None,
+        camera: bool = True,
+        outlets: bool = True,
+    ):
         from acquisition.clock import WallToLsl
         from acquisition.sim.camera import check_sim_modes
         from acquisition.sim.outlets import SimOutlets
@@ -115,8 +123,7 @@ class SimulatedRig:
         if self.outlets is not None and self.t0 is not None:
             from acquisition.sim.physio import ground_truth_physio
 
-            gt = ground_truth_physio(self.schedule, t0_lsl=self.t0,
-                                     duration_s=max(0.0, pylsl.local_clock() - self.t0))
+            gt = ground_truth_physio(self.schedule, t0_lsl=self.t0, duration_s=max(0.0, pylsl.local_clock() - self.t0))
             path = Path(folder) / sess.GROUND_TRUTH_PHYSIO_NAME
             atomic_text(path, json.dumps(gt, indent=1))
             files["ground_truth_physio"] = sess.GROUND_TRUTH_PHYSIO_NAME

@@ -48,27 +48,39 @@ CLEAN_SHARE = 0.7
 
 #: AU sets of expressions (one or two AUs, as found in CASME II / SAMM), with weights.
 AU_SETS: tuple[tuple[tuple[str, ...], float], ...] = (
-    (("AU4",), 3.0), (("AU4", "AU7"), 2.0), (("AU12",), 3.0), (("AU6", "AU12"), 2.0),
-    (("AU1", "AU2"), 2.0), (("AU1",), 1.0), (("AU2",), 1.0), (("AU14",), 1.5),
-    (("AU15",), 1.0), (("AU15", "AU17"), 1.0), (("AU17",), 1.0), (("AU9",), 1.0),
-    (("AU9", "AU10"), 1.0), (("AU10",), 1.0), (("AU24",), 1.0), (("AU17", "AU24"), 1.0),
-    (("AU7",), 1.0), (("AU6",), 0.5),
+    (("AU4",), 3.0),
+    (("AU4", "AU7"), 2.0),
+    (("AU12",), 3.0),
+    (("AU6", "AU12"), 2.0),
+    (("AU1", "AU2"), 2.0),
+    (("AU1",), 1.0),
+    (("AU2",), 1.0),
+    (("AU14",), 1.5),
+    (("AU15",), 1.0),
+    (("AU15", "AU17"), 1.0),
+    (("AU17",), 1.0),
+    (("AU9",), 1.0),
+    (("AU9", "AU10"), 1.0),
+    (("AU10",), 1.0),
+    (("AU24",), 1.0),
+    (("AU17", "AU24"), 1.0),
+    (("AU7",), 1.0),
+    (("AU6",), 0.5),
 )
-EXPRESSION_AUS = ("AU1", "AU2", "AU4", "AU6", "AU7", "AU9", "AU10", "AU12", "AU14", "AU15",
-                  "AU17", "AU24")
+EXPRESSION_AUS = ("AU1", "AU2", "AU4", "AU6", "AU7", "AU9", "AU10", "AU12", "AU14", "AU15", "AU17", "AU24")
 
 
 @dataclass(frozen=True)
 class FacialEvent:
     """One facial event. Frames are 0-based, inclusive, at the schedule's fps."""
 
-    kind: str             # "micro" | "macro" | "blink" | "head" | "speech"
+    kind: str  # "micro" | "macro" | "blink" | "head" | "speech"
     onset: int
     apex: int
     offset: int
     aus: tuple[str, ...]  # ("AU12",), ("AU4", "AU7"); blink ("AU45",); head/speech ()
-    amplitude: float      # micro/macro/blink: px at apex; head: degrees; speech: mouth opening px
-    emotional: bool       # True for micro/macro
+    amplitude: float  # micro/macro/blink: px at apex; head: degrees; speech: mouth opening px
+    emotional: bool  # True for micro/macro
 
     @property
     def n_frames(self) -> int:
@@ -144,13 +156,17 @@ class Schedule:
             rng = np.random.default_rng([self.seed, 7919, _KIND_CODE[ev.kind], ev.onset])
             p = {"emg_lead_s": float(rng.uniform(0.030, 0.050))}
             if ev.kind == "head":
-                w = rng.normal(size=3) * np.array([1.0, 0.8, 0.5])   # yaw, pitch, roll
+                w = rng.normal(size=3) * np.array([1.0, 0.8, 0.5])  # yaw, pitch, roll
                 w /= np.linalg.norm(w)
-                p.update(yaw=float(w[0]), pitch=float(w[1]), roll=float(w[2]),
-                         tx=float(rng.uniform(-1.5, 1.5)), ty=float(rng.uniform(-1.0, 1.0)))
+                p.update(
+                    yaw=float(w[0]),
+                    pitch=float(w[1]),
+                    roll=float(w[2]),
+                    tx=float(rng.uniform(-1.5, 1.5)),
+                    ty=float(rng.uniform(-1.0, 1.0)),
+                )
             elif ev.kind == "speech":
-                p.update(rate_hz=float(rng.uniform(3.0, 6.0)),
-                         phase=float(rng.uniform(0, 2 * np.pi)))
+                p.update(rate_hz=float(rng.uniform(3.0, 6.0)), phase=float(rng.uniform(0, 2 * np.pi)))
             self._params[ev] = p
         return p
 
@@ -172,9 +188,14 @@ class Schedule:
         ``kind`` is ``expression`` for micro/macro and ``interference`` for the others;
         ``aus`` joins the AUs with ``+`` (empty for head/speech)."""
         return [
-            {"onset": e.onset, "apex": e.apex, "offset": e.offset, "type": e.kind,
-             "aus": "+".join(e.aus),
-             "kind": "expression" if e.kind in EXPRESSION_KINDS else "interference"}
+            {
+                "onset": e.onset,
+                "apex": e.apex,
+                "offset": e.offset,
+                "type": e.kind,
+                "aus": "+".join(e.aus),
+                "kind": "expression" if e.kind in EXPRESSION_KINDS else "interference",
+            }
             for e in self.events
         ]
 
@@ -190,6 +211,7 @@ class Schedule:
 
 # --------------------------------------------------------------------------- generation
 
+
 def _overlaps(a0: int, a1: int, iv: np.ndarray, guard: int = 0) -> np.ndarray:
     """Mask of intervals ``iv`` (n×2, inclusive) that intersect ``[a0-guard, a1+guard]``."""
     if len(iv) == 0:
@@ -197,11 +219,12 @@ def _overlaps(a0: int, a1: int, iv: np.ndarray, guard: int = 0) -> np.ndarray:
     return (iv[:, 0] <= a1 + guard) & (iv[:, 1] >= a0 - guard)
 
 
-MAX_SCHEDULE_S = 4 * 3600.0   # built in a few seconds (2 h: ~1.5 s of CPU); 1e12 s would never finish
+MAX_SCHEDULE_S = 4 * 3600.0  # built in a few seconds (2 h: ~1.5 s of CPU); 1e12 s would never finish
 
 
-def make_schedule(duration_s: float | None, fps: float = 30.0, seed: int = 0, *,
-                  rate_per_min: dict | None = None) -> Schedule:
+def make_schedule(
+    duration_s: float | None, fps: float = 30.0, seed: int = 0, *, rate_per_min: dict | None = None
+) -> Schedule:
     """A deterministic schedule of ``duration_s`` seconds (None: a 2-hour horizon)."""
     if fps <= 0:
         raise ValueError("fps must be positive")
@@ -215,24 +238,25 @@ def make_schedule(duration_s: float | None, fps: float = 30.0, seed: int = 0, *,
     if not (math.isfinite(horizon) and 0 < horizon <= MAX_SCHEDULE_S):
         from acquisition.errors import MexlabError
 
-        raise MexlabError(f"the simulated participant's schedule is for 0-{MAX_SCHEDULE_S / 3600:g} h; "
-                          f"{horizon:g} s asked for")
+        raise MexlabError(
+            f"the simulated participant's schedule is for 0-{MAX_SCHEDULE_S / 3600:g} h; {horizon:g} s asked for"
+        )
     n_frames = max(1, int(round(horizon * fps)))
     rng = np.random.default_rng([int(seed), 20261124])
-    sec = lambda s: int(round(s * fps))            # noqa: E731
+    sec = lambda s: int(round(s * fps))  # noqa: E731
     start = sec(LEAD_IN_S)
-    end = n_frames - 1                               # last usable frame
-    tail = sec(0.5)                                   # keep events off the very end
+    end = n_frames - 1  # last usable frame
+    tail = sec(0.5)  # keep events off the very end
 
     def shaped(kind, onset, n, aus, amp, apex_frac):
         n = max(3, n)
         apex = onset + min(n - 2, max(1, int(round((n - 1) * apex_frac))))
-        return FacialEvent(kind, onset, apex, onset + n - 1, aus, float(round(amp, 3)),
-                           kind in EXPRESSION_KINDS)
+        return FacialEvent(kind, onset, apex, onset + n - 1, aus, float(round(amp, 3)), kind in EXPRESSION_KINDS)
 
     # 1. expressions: a renewal process with a minimum 1 s gap, never overlapping.
     au_sets = [s for s, _ in AU_SETS]
-    au_w = np.array([w for _, w in AU_SETS]); au_w /= au_w.sum()
+    au_w = np.array([w for _, w in AU_SETS])
+    au_w /= au_w.sum()
     r_mi, r_ma = rates["micro"], rates["macro"]
     expressions: list[FacialEvent] = []
     if r_mi + r_ma > 0:
@@ -244,11 +268,16 @@ def make_schedule(duration_s: float | None, fps: float = 30.0, seed: int = 0, *,
             kind = "micro" if rng.random() < r_mi / (r_mi + r_ma) else "macro"
             aus = au_sets[rng.choice(len(au_sets), p=au_w)]
             if kind == "micro":
-                ev = shaped(kind, t, int(round(rng.uniform(7.5, 15.5) * fps / 30.0)), aus,
-                            rng.uniform(1.0, 4.0), rng.uniform(0.3, 0.5))
+                ev = shaped(
+                    kind,
+                    t,
+                    int(round(rng.uniform(7.5, 15.5) * fps / 30.0)),
+                    aus,
+                    rng.uniform(1.0, 4.0),
+                    rng.uniform(0.3, 0.5),
+                )
             else:
-                ev = shaped(kind, t, sec(rng.uniform(0.8, 3.0)), aus, rng.uniform(5.0, 10.0),
-                            rng.uniform(0.3, 0.5))
+                ev = shaped(kind, t, sec(rng.uniform(0.8, 3.0)), aus, rng.uniform(5.0, 10.0), rng.uniform(0.3, 0.5))
             if ev.offset > end - tail:
                 break
             expressions.append(ev)
@@ -258,8 +287,14 @@ def make_schedule(duration_s: float | None, fps: float = 30.0, seed: int = 0, *,
     def renewal(kind, first, gap, dur, amp):
         out, t = [], first
         while True:
-            ev = shaped(kind, t, max(3, sec(dur())), (("AU45",) if kind == "blink" else ()),
-                        amp(), 0.4 if kind == "blink" else 0.5)
+            ev = shaped(
+                kind,
+                t,
+                max(3, sec(dur())),
+                (("AU45",) if kind == "blink" else ()),
+                amp(),
+                0.4 if kind == "blink" else 0.5,
+            )
             if ev.offset > end - tail:
                 return out
             out.append(ev)
@@ -269,18 +304,30 @@ def make_schedule(duration_s: float | None, fps: float = 30.0, seed: int = 0, *,
     heads: list[FacialEvent] = []
     speech: list[FacialEvent] = []
     if rates["blink"] > 0:
-        mean = 60.0 / rates["blink"]          # 13/min -> onsets every 3-6 s
-        blinks = renewal("blink", start + sec(rng.uniform(0, 3)),
-                         lambda: rng.uniform(mean * 2 / 3, mean * 4 / 3) - 0.2,
-                         lambda: rng.uniform(0.1, 0.3), lambda: rng.uniform(9.0, 12.0))
+        mean = 60.0 / rates["blink"]  # 13/min -> onsets every 3-6 s
+        blinks = renewal(
+            "blink",
+            start + sec(rng.uniform(0, 3)),
+            lambda: rng.uniform(mean * 2 / 3, mean * 4 / 3) - 0.2,
+            lambda: rng.uniform(0.1, 0.3),
+            lambda: rng.uniform(9.0, 12.0),
+        )
     if rates["head"] > 0:
-        heads = renewal("head", start + sec(rng.exponential(60.0 / rates["head"])),
-                        lambda: rng.exponential(60.0 / rates["head"]),
-                        lambda: rng.uniform(0.5, 2.0), lambda: rng.uniform(1.0, 4.0))
+        heads = renewal(
+            "head",
+            start + sec(rng.exponential(60.0 / rates["head"])),
+            lambda: rng.exponential(60.0 / rates["head"]),
+            lambda: rng.uniform(0.5, 2.0),
+            lambda: rng.uniform(1.0, 4.0),
+        )
     if rates["speech"] > 0:
-        speech = renewal("speech", start + sec(rng.exponential(60.0 / rates["speech"])),
-                         lambda: rng.exponential(60.0 / rates["speech"]),
-                         lambda: rng.uniform(2.0, 6.0), lambda: rng.uniform(3.0, 7.0))
+        speech = renewal(
+            "speech",
+            start + sec(rng.exponential(60.0 / rates["speech"])),
+            lambda: rng.exponential(60.0 / rates["speech"]),
+            lambda: rng.uniform(2.0, 6.0),
+            lambda: rng.uniform(3.0, 7.0),
+        )
 
     # 3. about 30 % of the expressions are overlapped on purpose, the rest kept clean.
     clean = rng.random(len(expressions)) < CLEAN_SHARE
@@ -292,19 +339,24 @@ def make_schedule(duration_s: float | None, fps: float = 30.0, seed: int = 0, *,
             continue
         if rng.random() < 0.7:
             n = sec(rng.uniform(0.1, 0.3))
-            b = shaped("blink", max(0, int(rng.integers(ev.onset - n // 2, ev.apex + 1))), n,
-                       ("AU45",), rng.uniform(9.0, 12.0), 0.4)
-            blinks = [e for e in blinks if not (e.onset <= b.offset + sec(0.5)
-                                                and e.offset >= b.onset - sec(0.5))]
+            b = shaped(
+                "blink",
+                max(0, int(rng.integers(ev.onset - n // 2, ev.apex + 1))),
+                n,
+                ("AU45",),
+                rng.uniform(9.0, 12.0),
+                0.4,
+            )
+            blinks = [e for e in blinks if not (e.onset <= b.offset + sec(0.5) and e.offset >= b.onset - sec(0.5))]
             blinks.append(b)
         else:
             n = sec(rng.uniform(0.5, 1.2))
-            h = shaped("head", max(0, int(rng.integers(ev.onset - n // 2, ev.apex + 1))), n, (),
-                       rng.uniform(1.0, 3.0), 0.5)
+            h = shaped(
+                "head", max(0, int(rng.integers(ev.onset - n // 2, ev.apex + 1))), n, (), rng.uniform(1.0, 3.0), 0.5
+            )
             heads = [e for e in heads if not (e.onset <= h.offset and e.offset >= h.onset)]
             heads.append(h)
-    clean_iv = np.array([(e.onset, e.offset) for e, c in zip(expressions, clean) if c]
-                        ).reshape(-1, 2)
+    clean_iv = np.array([(e.onset, e.offset) for e, c in zip(expressions, clean) if c]).reshape(-1, 2)
     guard = 2
     interference: list[FacialEvent] = []
     for group in (blinks, heads, speech):
@@ -315,8 +367,9 @@ def make_schedule(duration_s: float | None, fps: float = 30.0, seed: int = 0, *,
             if hit.any() and e.kind != "blink":
                 # move head/speech episodes just past the clean expression instead of losing them
                 shift = int(clean_iv[hit][:, 1].max()) + guard + 1 - e.onset
-                e = FacialEvent(e.kind, e.onset + shift, e.apex + shift, e.offset + shift, e.aus,
-                                e.amplitude, e.emotional)
+                e = FacialEvent(
+                    e.kind, e.onset + shift, e.apex + shift, e.offset + shift, e.aus, e.amplitude, e.emotional
+                )
                 nxt = group[i + 1].onset if i + 1 < len(group) else end + 1
                 hit = _overlaps(e.onset, e.offset, clean_iv, guard)
                 if e.offset >= nxt or e.offset > end - tail:
@@ -324,5 +377,4 @@ def make_schedule(duration_s: float | None, fps: float = 30.0, seed: int = 0, *,
             if not hit.any():
                 kept.append(e)
         interference += kept
-    return Schedule(fps=float(fps), n_frames=n_frames, seed=int(seed),
-                    events=expressions + interference)
+    return Schedule(fps=float(fps), n_frames=n_frames, seed=int(seed), events=expressions + interference)

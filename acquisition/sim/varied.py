@@ -52,41 +52,66 @@ if TYPE_CHECKING:
 
 #: AU sets of the varied rig's expressions, with weights.
 ME_AU_SETS: tuple[tuple[tuple[str, ...], float], ...] = (
-    (("AU1",), 1.5), (("AU1", "AU2"), 1.5), (("AU4",), 2.0), (("AU4", "AU7"), 1.5),
-    (("AU9",), 1.5), (("AU12",), 2.0), (("AU7", "AU12"), 1.5), (("AU14",), 1.5),
-    (("AU15",), 1.5), (("AU2",), 0.7), (("AU6", "AU12"), 0.7), (("AU10",), 0.7),
-    (("AU17",), 0.7), (("AU24",), 0.5), (("AU7",), 0.5), (("AU15", "AU17"), 0.5),
+    (("AU1",), 1.5),
+    (("AU1", "AU2"), 1.5),
+    (("AU4",), 2.0),
+    (("AU4", "AU7"), 1.5),
+    (("AU9",), 1.5),
+    (("AU12",), 2.0),
+    (("AU7", "AU12"), 1.5),
+    (("AU14",), 1.5),
+    (("AU15",), 1.5),
+    (("AU2",), 0.7),
+    (("AU6", "AU12"), 0.7),
+    (("AU10",), 0.7),
+    (("AU17",), 0.7),
+    (("AU24",), 0.5),
+    (("AU7",), 0.5),
+    (("AU15", "AU17"), 0.5),
 )
 INTERFERENCE = ("blink", "drift", "turn", "speech")
 RATES = {"micro": 6.0, "macro": 1.5, "blink": 15.0, "drift": 2.0, "turn": 2.5, "speech": 1.5}
 #: Bumped whenever the same arguments render different pictures (caches compare it).
 RIG_VERSION = 2
-NOMINAL_FACE_W = 156.0     # the face width (px) the schedule's speech amplitudes refer to
-BLINK_NOMINAL = 10.0       # a blink of amplitude 10 closes the eye fully
+NOMINAL_FACE_W = 156.0  # the face width (px) the schedule's speech amplitudes refer to
+BLINK_NOMINAL = 10.0  # a blink of amplitude 10 closes the eye fully
 
 
-def make_varied_schedule(duration_s: float, fps: float = 30.0, seed: int = 0, *,
-                         amp: tuple[float, float] = (1.0, 4.0),
-                         interference: Collection[str] = INTERFERENCE, rates: dict | None = None) -> Schedule:
+def make_varied_schedule(
+    duration_s: float,
+    fps: float = 30.0,
+    seed: int = 0,
+    *,
+    amp: tuple[float, float] = (1.0, 4.0),
+    interference: Collection[str] = INTERFERENCE,
+    rates: dict | None = None,
+) -> Schedule:
     if duration_s <= 0 or fps <= 0:
         raise MexlabError("duration and fps must be positive")
     unknown = set(interference) - set(INTERFERENCE)
     if unknown:
-        raise MexlabError(f"unknown interference kind(s) {sorted(unknown)} "
-                          f"(known: {', '.join(INTERFERENCE)})")
+        raise MexlabError(f"unknown interference kind(s) {sorted(unknown)} (known: {', '.join(INTERFERENCE)})")
     r = dict(RATES, **(rates or {}))
     rng = np.random.default_rng([int(seed), 31337])
     n = int(round(duration_s * fps))
-    sec = lambda s: int(round(s * fps))            # noqa: E731
+    sec = lambda s: int(round(s * fps))  # noqa: E731
     end = n - 1 - sec(0.8)
     sets = [s for s, _ in ME_AU_SETS]
-    w = np.array([x for _, x in ME_AU_SETS]); w /= w.sum()
+    w = np.array([x for _, x in ME_AU_SETS])
+    w /= w.sum()
 
     def ev(kind, onset, length, aus, a, apex_frac=0.4):
         length = max(3, length)
         apex = onset + min(length - 2, max(1, int(round((length - 1) * apex_frac))))
-        return FacialEvent(kind, int(onset), int(apex), int(onset + length - 1), tuple(aus),
-                           float(round(a, 3)), kind in ("micro", "macro"))
+        return FacialEvent(
+            kind,
+            int(onset),
+            int(apex),
+            int(onset + length - 1),
+            tuple(aus),
+            float(round(a, 3)),
+            kind in ("micro", "macro"),
+        )
 
     events: list[FacialEvent] = []
     # expressions: a renewal process, never overlapping, 1 s apart at least
@@ -96,11 +121,11 @@ def make_varied_schedule(duration_s: float, fps: float = 30.0, seed: int = 0, *,
         kind = "micro" if rng.random() < r["micro"] / rate else "macro"
         aus = sets[rng.choice(len(sets), p=w)]
         if kind == "micro":
-            e = ev(kind, t, int(round(rng.uniform(7.5, 15.5) * fps / 30.0)), aus,
-                   rng.uniform(*amp), rng.uniform(0.3, 0.5))
+            e = ev(
+                kind, t, int(round(rng.uniform(7.5, 15.5) * fps / 30.0)), aus, rng.uniform(*amp), rng.uniform(0.3, 0.5)
+            )
         else:
-            e = ev(kind, t, sec(rng.uniform(0.8, 2.0)), aus, rng.uniform(3.0, 8.0),
-                   rng.uniform(0.3, 0.5))
+            e = ev(kind, t, sec(rng.uniform(0.8, 2.0)), aus, rng.uniform(3.0, 8.0), rng.uniform(0.3, 0.5))
         if e.offset > end:
             break
         events.append(e)
@@ -112,7 +137,7 @@ def make_varied_schedule(duration_s: float, fps: float = 30.0, seed: int = 0, *,
         return not ((expr[:, 0] <= off + guard) & (expr[:, 1] >= on - guard)).any()
 
     params: dict = {}
-    taken: list[tuple[int, int]] = []           # turns and speech do not overlap each other
+    taken: list[tuple[int, int]] = []  # turns and speech do not overlap each other
 
     def place(kind, count, length, a, tries=60):
         out = []
@@ -120,28 +145,28 @@ def make_varied_schedule(duration_s: float, fps: float = 30.0, seed: int = 0, *,
             for _ in range(tries):
                 L = length()
                 on = int(rng.integers(sec(1.0), max(sec(1.0) + 1, end - L)))
-                if free(on, on + L - 1) and not any(on <= b + guard and on + L - 1 >= c - guard
-                                                    for c, b in taken):
+                if free(on, on + L - 1) and not any(on <= b + guard and on + L - 1 >= c - guard for c, b in taken):
                     taken.append((on, on + L - 1))
-                    out.append(ev("speech" if kind == "speech" else "head", on, L, (), a(),
-                                  0.5))
+                    out.append(ev("speech" if kind == "speech" else "head", on, L, (), a(), 0.5))
                     break
         return out
 
     minutes = n / fps / 60.0
     count = lambda k: int(rng.poisson(r[k] * minutes)) if k in interference else 0  # noqa: E731
-    for e in place("turn", count("turn"), lambda: sec(rng.uniform(0.4, 1.0)),
-                   lambda: rng.uniform(12.0, 30.0)):
+    for e in place("turn", count("turn"), lambda: sec(rng.uniform(0.4, 1.0)), lambda: rng.uniform(12.0, 30.0)):
         wv = rng.normal(size=3) * np.array([1.0, 0.35, 0.2])
         wv /= np.linalg.norm(wv)
-        params[e] = {"yaw": float(wv[0]), "pitch": float(wv[1]), "roll": float(wv[2]),
-                     "tx": float(rng.uniform(-0.5, 0.5)), "ty": float(rng.uniform(-0.3, 0.3)),
-                     "detail": "turn"}
+        params[e] = {
+            "yaw": float(wv[0]),
+            "pitch": float(wv[1]),
+            "roll": float(wv[2]),
+            "tx": float(rng.uniform(-0.5, 0.5)),
+            "ty": float(rng.uniform(-0.3, 0.3)),
+            "detail": "turn",
+        }
         events.append(e)
-    for e in place("speech", count("speech"), lambda: sec(rng.uniform(2.0, 5.0)),
-                   lambda: rng.uniform(3.0, 7.0)):
-        params[e] = {"rate_hz": float(rng.uniform(3.0, 6.0)),
-                     "phase": float(rng.uniform(0, 2 * np.pi))}
+    for e in place("speech", count("speech"), lambda: sec(rng.uniform(2.0, 5.0)), lambda: rng.uniform(3.0, 7.0)):
+        params[e] = {"rate_hz": float(rng.uniform(3.0, 6.0)), "phase": float(rng.uniform(0, 2 * np.pi))}
         events.append(e)
     if "drift" in interference:
         for _ in range(count("drift")):
@@ -150,16 +175,20 @@ def make_varied_schedule(duration_s: float, fps: float = 30.0, seed: int = 0, *,
             e = ev("head", on, L, (), rng.uniform(2.0, 6.0), 0.5)
             wv = rng.normal(size=3) * np.array([1.0, 0.8, 0.5])
             wv /= np.linalg.norm(wv)
-            params[e] = {"yaw": float(wv[0]), "pitch": float(wv[1]), "roll": float(wv[2]),
-                         "tx": float(rng.uniform(-3, 3)), "ty": float(rng.uniform(-2, 2)),
-                         "detail": "drift"}
+            params[e] = {
+                "yaw": float(wv[0]),
+                "pitch": float(wv[1]),
+                "roll": float(wv[2]),
+                "tx": float(rng.uniform(-3, 3)),
+                "ty": float(rng.uniform(-2, 2)),
+                "detail": "drift",
+            }
             events.append(e)
     if "blink" in interference and r["blink"] > 0:
         t = sec(rng.uniform(0.5, 3.0))
         mean = 60.0 / r["blink"]
         while True:
-            e = ev("blink", t, sec(rng.uniform(0.1, 0.3)), ("AU45",),
-                   BLINK_NOMINAL * rng.uniform(0.8, 1.15))
+            e = ev("blink", t, sec(rng.uniform(0.1, 0.3)), ("AU45",), BLINK_NOMINAL * rng.uniform(0.8, 1.15))
             if e.offset > end:
                 break
             events.append(e)
@@ -184,10 +213,18 @@ def ground_truth_rows(schedule: Schedule) -> list[dict]:
         detail = ""
         if e.kind == "head":
             detail = schedule.params(e).get("detail", "head")
-        rows.append({"onset": e.onset, "apex": e.apex, "offset": e.offset, "type": e.kind,
-                     "aus": "+".join(e.aus),
-                     "kind": "expression" if e.emotional else "interference",
-                     "amplitude": e.amplitude, "detail": detail})
+        rows.append(
+            {
+                "onset": e.onset,
+                "apex": e.apex,
+                "offset": e.offset,
+                "type": e.kind,
+                "aus": "+".join(e.aus),
+                "kind": "expression" if e.emotional else "interference",
+                "amplitude": e.amplitude,
+                "detail": detail,
+            }
+        )
     return rows
 
 
@@ -211,9 +248,20 @@ def _tmp(path: Path) -> Path:
     return Path(name)
 
 
-def render_video(identity: Identity, schedule: Schedule, size: tuple[int, int], fps: float, out_path: str | Path, *,
-                 codec: str = "h264", face_width: float | None = None, noise: float = 1.0,
-                 crf: int = 23, seed: int = 0, centre: tuple[float, float] | None = None) -> Rendered:
+def render_video(
+    identity: Identity,
+    schedule: Schedule,
+    size: tuple[int, int],
+    fps: float,
+    out_path: str | Path,
+    *,
+    codec: str = "h264",
+    face_width: float | None = None,
+    noise: float = 1.0,
+    crf: int = 23,
+    seed: int = 0,
+    centre: tuple[float, float] | None = None,
+) -> Rendered:
     """Render ``schedule`` on ``identity``'s face into ``out_path`` (see the module docstring)."""
     import av
 
@@ -231,15 +279,20 @@ def render_video(identity: Identity, schedule: Schedule, size: tuple[int, int], 
     blink_k = face.eye_opening_px / BLINK_NOMINAL
     speech_k = fw / NOMINAL_FACE_W
     rng = np.random.default_rng([int(seed), 977])
-    bank = [np.clip(rng.normal(0, noise, (height, width, 3)), -40, 40).astype(np.int16)
-            for _ in range(8)] if noise > 0 else None
+    bank = (
+        [np.clip(rng.normal(0, noise, (height, width, 3)), -40, 40).astype(np.int16) for _ in range(8)]
+        if noise > 0
+        else None
+    )
     tmp = _tmp(out_path)
     try:
-        with av.open(str(tmp), "w", format="matroska" if out_path.suffix.lower() == ".mkv"
-                     else "mp4") as c:
+        with av.open(str(tmp), "w", format="matroska" if out_path.suffix.lower() == ".mkv" else "mp4") as c:
             if codec == "h264":
-                st = c.add_stream("libx264", rate=int(round(fps)) if float(fps).is_integer()
-                                  else fps, options={"crf": str(crf), "preset": "veryfast"})
+                st = c.add_stream(
+                    "libx264",
+                    rate=int(round(fps)) if float(fps).is_integer() else fps,
+                    options={"crf": str(crf), "preset": "veryfast"},
+                )
                 st.pix_fmt = "yuv420p"
             else:
                 st = c.add_stream("ffv1", rate=int(round(fps)))
@@ -267,16 +320,28 @@ def render_video(identity: Identity, schedule: Schedule, size: tuple[int, int], 
     gt = out_path.with_name(out_path.stem + ".gt.csv")
     tmp = _tmp(gt)
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        wr = csv.DictWriter(fh, fieldnames=["onset", "apex", "offset", "type", "aus", "kind",
-                                            "amplitude", "detail"])
+        wr = csv.DictWriter(fh, fieldnames=["onset", "apex", "offset", "type", "aus", "kind", "amplitude", "detail"])
         wr.writeheader()
         wr.writerows(ground_truth_rows(schedule))
     os.replace(tmp, gt)
-    meta = {"rig_version": RIG_VERSION, "identity": identity.name, "person": identity.person, "split": identity.split,
-            "width": width, "height": height, "fps": float(fps), "n_frames": schedule.n_frames,
-            "face_width_px": round(float(fw), 1), "codec": codec, "crf": crf if codec == "h264"
-            else None, "noise": float(noise), "seed": int(seed), "schedule_seed": schedule.seed,
-            "video": out_path.name, "ground_truth": gt.name}
+    meta = {
+        "rig_version": RIG_VERSION,
+        "identity": identity.name,
+        "person": identity.person,
+        "split": identity.split,
+        "width": width,
+        "height": height,
+        "fps": float(fps),
+        "n_frames": schedule.n_frames,
+        "face_width_px": round(float(fw), 1),
+        "codec": codec,
+        "crf": crf if codec == "h264" else None,
+        "noise": float(noise),
+        "seed": int(seed),
+        "schedule_seed": schedule.seed,
+        "video": out_path.name,
+        "ground_truth": gt.name,
+    }
     mp = out_path.with_name(out_path.stem + ".json")
     tmp = _tmp(mp)
     tmp.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")

@@ -39,8 +39,9 @@ class Baseline:
             return float(ft[0]), float(ft[0]) + float(self.seconds)
         if self.mode == "selected event":
             if selected is None:
-                raise InputError("baseline 'selected event': select the quiet stretch first "
-                                  "(code it as an event, or pick one)")
+                raise InputError(
+                    "baseline 'selected event': select the quiet stretch first (code it as an event, or pick one)"
+                )
             return float(ft[min(selected.onset, ft.size - 1)]), float(ft[min(selected.offset, ft.size - 1)])
         return None
 
@@ -55,8 +56,9 @@ def add_emg_candidates(model: AnnotateModel, clip: Clip, baseline: Baseline) -> 
     from analysis.annotation.emg_coding import session_candidates
 
     try:
-        evs, maps = session_candidates(clip, coder=model.coding.coder,
-                                       baseline=baseline.segment(clip.frame_times, model.selected()))
+        evs, maps = session_candidates(
+            clip, coder=model.coding.coder, baseline=baseline.segment(clip.frame_times, model.selected())
+        )
     except MexlabError as exc:
         model.say(str(exc), error=True)
         return 0
@@ -64,8 +66,7 @@ def add_emg_candidates(model: AnnotateModel, clip: Clip, baseline: Baseline) -> 
         model.say("EMG candidates: the session has no EMG stream", error=True)
         return 0
     added, matched = model.add_candidates(evs)
-    model.say(f"EMG candidates: {added} new of {len(evs)} burst(s) on {len(maps)} channel(s)"
-              + _matched_note(matched))
+    model.say(f"EMG candidates: {added} new of {len(evs)} burst(s) on {len(maps)} channel(s)" + _matched_note(matched))
     return added
 
 

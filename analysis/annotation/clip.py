@@ -26,16 +26,16 @@ from acquisition.session_read.names import (
 @dataclass
 class Clip:
     session_id: str
-    subject: str              # participant pseudonym ('' for a plain video)
-    video_name: str           # the session folder's name, or the video file's stem
+    subject: str  # participant pseudonym ('' for a plain video)
+    video_name: str  # the session folder's name, or the video file's stem
     fps: float
-    frame_times: np.ndarray   # (n_frames,) seconds; frame_times[0] is the first frame
+    frame_times: np.ndarray  # (n_frames,) seconds; frame_times[0] is the first frame
     folder: Path | None = None
     rgb: Path | None = None
     depth: Path | None = None
     meta: dict = field(default_factory=dict)
-    markers: list = field(default_factory=list)   # (LSL time, JSON marker) of mexlab-markers, by time
-    notes: list = field(default_factory=list)     # what was wrong reading the session (a cut XDF …)
+    markers: list = field(default_factory=list)  # (LSL time, JSON marker) of mexlab-markers, by time
+    notes: list = field(default_factory=list)  # what was wrong reading the session (a cut XDF …)
 
     @property
     def n_frames(self) -> int:
@@ -48,7 +48,7 @@ class Clip:
 
     def time_of(self, frame: int) -> float:
         """Seconds from the first frame (extrapolated at the fps beyond the known frames)."""
-        t0 = float(self.frame_times[0]) if self.n_frames else 0.0   # no frame times: the clock is n / fps
+        t0 = float(self.frame_times[0]) if self.n_frames else 0.0  # no frame times: the clock is n / fps
         return float(self.clock.time_of(frame) - t0)
 
     def ms_of(self, frame: int) -> int:
@@ -69,10 +69,11 @@ def _read_xdf(xdf: Path) -> tuple[tuple[np.ndarray, float] | None, list[tuple[fl
 
     try:
         rec = read_streams(xdf, select=[{"name": RGB_FRAMES_STREAM}, {"name": MARKER_STREAM}])
-    except MexlabError as exc:          # unreadable: fall back to the video's own times
+    except MexlabError as exc:  # unreadable: fall back to the video's own times
         return None, [], [f"{exc}; frame times taken from the video"]
-    markers = [(t, fields) for t, _e, fields, name in read_markers(rec.streams)
-               if name == MARKER_STREAM and fields]     # a JSON object (mexlab's own markers)
+    markers = [
+        (t, fields) for t, _e, fields, name in read_markers(rec.streams) if name == MARKER_STREAM and fields
+    ]  # a JSON object (mexlab's own markers)
     clock = rec.frame_clock()
     index = (clock.grid(), clock.fps) if clock is not None else None
     return index, markers, list(rec.notes)
@@ -103,14 +104,22 @@ def open_clip(path: Path | str) -> Clip:
             times = _video_times(rgb)
         else:
             times = np.zeros(0)
-        return Clip(session_id=str(meta.get("session_id") or path.name), subject=str(meta.get("participant") or ""),
-                    video_name=path.name, fps=fps, frame_times=times, folder=path,
-                    rgb=rgb if rgb.is_file() else None, depth=depth if depth.is_file() else None, meta=meta,
-                    markers=markers, notes=notes)
+        return Clip(
+            session_id=str(meta.get("session_id") or path.name),
+            subject=str(meta.get("participant") or ""),
+            video_name=path.name,
+            fps=fps,
+            frame_times=times,
+            folder=path,
+            rgb=rgb if rgb.is_file() else None,
+            depth=depth if depth.is_file() else None,
+            meta=meta,
+            markers=markers,
+            notes=notes,
+        )
     times = _video_times(path)
     fps = 1.0 / float(np.median(np.diff(times))) if times.size > 1 else 30.0
-    return Clip(session_id=video_id(path), subject="", video_name=path.stem, fps=fps,
-                frame_times=times, rgb=path)
+    return Clip(session_id=video_id(path), subject="", video_name=path.stem, fps=fps, frame_times=times, rgb=path)
 
 
 def _video_times(path: Path) -> np.ndarray:

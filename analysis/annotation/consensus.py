@@ -58,13 +58,17 @@ def reconcile(a: list[Event], b: list[Event], coder_a: str = "A", coder_b: str =
     a, b = coded(a), coded(b)
     pairs = pair_events(a, b)
     ia, ib = {i for i, _, _ in pairs}, {j for _, j, _ in pairs}
-    return Reconciliation(coder_a, coder_b, [Pair(a[i], b[j], v) for i, j, v in pairs],
-                          [e for i, e in enumerate(a) if i not in ia],
-                          [e for j, e in enumerate(b) if j not in ib])
+    return Reconciliation(
+        coder_a,
+        coder_b,
+        [Pair(a[i], b[j], v) for i, j, v in pairs],
+        [e for i, e in enumerate(a) if i not in ia],
+        [e for j, e in enumerate(b) if j not in ib],
+    )
 
 
 def _mean(x: int, y: int) -> int:
-    return int((x + y + 1) // 2)     # round half up, deterministic
+    return int((x + y + 1) // 2)  # round half up, deterministic
 
 
 def merge(a: Event, b: Event, aus: str = "union", fps: float = 30.0) -> Event:
@@ -87,21 +91,35 @@ def merge(a: Event, b: Event, aus: str = "union", fps: float = 30.0) -> Event:
         typ, over = derive_type(onset, offset, fps), False
     confs = [c for c in (a.confidence, b.confidence) if c is not None]
     notes = " | ".join(n for n in (a.notes, b.notes) if n)
-    return Event(onset=onset, offset=offset, apex=apex, aus="+".join(str(x) for x in merged),
-                 emotion=a.emotion or b.emotion, type=typ, type_overridden=over,
-                 confidence=sum(confs) / len(confs) if confs else None, notes=notes,
-                 status="accepted", source="manual", coder=CONSENSUS_CODER)
+    return Event(
+        onset=onset,
+        offset=offset,
+        apex=apex,
+        aus="+".join(str(x) for x in merged),
+        emotion=a.emotion or b.emotion,
+        type=typ,
+        type_overridden=over,
+        confidence=sum(confs) / len(confs) if confs else None,
+        notes=notes,
+        status="accepted",
+        source="manual",
+        coder=CONSENSUS_CODER,
+    )
 
 
 def _as_consensus(e: Event, origin: str) -> Event:
     notes = f"{origin}{' | ' + e.notes if e.notes else ''}"
-    return replace(e, uid=new_uid(), coder=CONSENSUS_CODER, status="accepted", version=0, id=None,
-                   notes=notes)
+    return replace(e, uid=new_uid(), coder=CONSENSUS_CODER, status="accepted", version=0, id=None, notes=notes)
 
 
-def consensus(rec: Reconciliation, choices: list[str] | None = None, rule: str = "union",
-              keep_a: list[bool] | None = None, keep_b: list[bool] | None = None,
-              fps: float = 30.0) -> list[Event]:
+def consensus(
+    rec: Reconciliation,
+    choices: list[str] | None = None,
+    rule: str = "union",
+    keep_a: list[bool] | None = None,
+    keep_b: list[bool] | None = None,
+    fps: float = 30.0,
+) -> list[Event]:
     """The consensus events: ``choices[k]`` for pair ``k`` (default ``rule`` for all);
     ``keep_a[i]``/``keep_b[j]`` whether coder A's (B's) unpaired event ``i`` (``j``) is kept
     (default: all kept)."""
@@ -154,12 +172,14 @@ class ReconcileChoices:
 
     def summary(self) -> str:
         r = self.rec
-        return (f"{len(r.pairs)} pair(s) at IoU ≥ 0.5 · {len(r.only_a)} only {r.coder_a} · "
-                f"{len(r.only_b)} only {r.coder_b}")
+        return (
+            f"{len(r.pairs)} pair(s) at IoU ≥ 0.5 · {len(r.only_a)} only {r.coder_a} · {len(r.only_b)} only {r.coder_b}"
+        )
 
 
-def session_consensus(store: AnnotationStore, session: str | Path, coder_a: str, coder_b: str, rule: str = "union",
-                      unpaired: str = "keep") -> tuple[Reconciliation, list[Event]]:
+def session_consensus(
+    store: AnnotationStore, session: str | Path, coder_a: str, coder_b: str, rule: str = "union", unpaired: str = "keep"
+) -> tuple[Reconciliation, list[Event]]:
     """Reconcile two coders' codings of a session folder (or video) in ``store`` and store the
     consensus as coder ``consensus`` (replacing an earlier one; its revisions keep it)."""
     from analysis.annotation.clip import open_clip
@@ -170,12 +190,12 @@ def session_consensus(store: AnnotationStore, session: str | Path, coder_a: str,
     have = store.coders(clip.session_id)
     for c in (coder_a, coder_b):
         if c not in have:
-            raise NotFoundError(f"{session}: no events of coder {c!r} in the catalog "
-                              f"(coders: {', '.join(have) or 'none'})")
+            raise NotFoundError(
+                f"{session}: no events of coder {c!r} in the catalog (coders: {', '.join(have) or 'none'})"
+            )
     if CONSENSUS_CODER in (coder_a, coder_b) or coder_a == coder_b:
         raise InputError("reconcile two different coders (not the consensus itself)")
-    rec = reconcile(store.events(clip.session_id, coder_a), store.events(clip.session_id, coder_b),
-                    coder_a, coder_b)
+    rec = reconcile(store.events(clip.session_id, coder_a), store.events(clip.session_id, coder_b), coder_a, coder_b)
     k = unpaired == "keep"
     evs = consensus(rec, rule=rule, keep_a=[k] * len(rec.only_a), keep_b=[k] * len(rec.only_b), fps=clip.fps)
     return rec, store.replace_coding(clip.session_id, CONSENSUS_CODER, evs)

@@ -24,9 +24,15 @@ if TYPE_CHECKING:
 
 #: muscle -> AUs (seed of the EMG coding system; electrodes placed peripherally)
 DEFAULT_MUSCLE_AUS: dict[str, str] = {
-    "frontalis medialis": "AU1", "frontalis lateralis": "AU2", "frontalis": "AU1+AU2",
-    "corrugator supercilii": "AU4", "orbicularis oculi": "AU6", "levator labii superioris": "AU9+AU10",
-    "zygomaticus major": "AU12", "depressor anguli oris": "AU15", "mentalis": "AU17",
+    "frontalis medialis": "AU1",
+    "frontalis lateralis": "AU2",
+    "frontalis": "AU1+AU2",
+    "corrugator supercilii": "AU4",
+    "orbicularis oculi": "AU6",
+    "levator labii superioris": "AU9+AU10",
+    "zygomaticus major": "AU12",
+    "depressor anguli oris": "AU15",
+    "mentalis": "AU17",
 }
 
 
@@ -45,7 +51,7 @@ def channel_maps(xdf: Path, overrides: dict | None = None) -> tuple[str | None, 
 
     try:
         emg = read_streams(xdf, select=[{"type": "EMG"}]).of_type("EMG")
-    except MexlabError:              # unreadable: nothing to map (the caller's load says why)
+    except MexlabError:  # unreadable: nothing to map (the caller's load says why)
         return None, []
     if not emg:
         return None, []
@@ -64,9 +70,13 @@ def stream_channel_maps(stream: Stream, overrides: dict | None = None) -> list[C
     return out
 
 
-def emg_candidates(signal_by_label: dict[str, tuple[np.ndarray, np.ndarray, float]],
-                   maps: list[ChannelMap], clip: Clip, baseline: tuple[float, float] | None = None,
-                   coder: str = "") -> list[Event]:
+def emg_candidates(
+    signal_by_label: dict[str, tuple[np.ndarray, np.ndarray, float]],
+    maps: list[ChannelMap],
+    clip: Clip,
+    baseline: tuple[float, float] | None = None,
+    coder: str = "",
+) -> list[Event]:
     """Candidate events from the EMG bursts of each mapped channel.
 
     ``signal_by_label``: ``{label: (samples, lsl_timestamps, fs)}``; ``baseline``: (t0, t1) LSL s.
@@ -90,17 +100,28 @@ def emg_candidates(signal_by_label: dict[str, tuple[np.ndarray, np.ndarray, floa
         env = emg_envelope(x, fs) if bursts else None
         for on, off, inten in bursts:
             a, b = int(on * fs), min(int(off * fs), len(x) - 1)
-            peak = a + int(np.argmax(env[a:b + 1]))
-            fr = np.ceil(clock.frame_of(np.array([ts[a], ts[peak], ts[b]])))   # the first frame at or after
+            peak = a + int(np.argmax(env[a : b + 1]))
+            fr = np.ceil(clock.frame_of(np.array([ts[a], ts[peak], ts[b]])))  # the first frame at or after
             f_on, f_ap, f_off = (int(min(max(f, 0), max(clip.n_frames - 1, 0))) for f in fr)
-            out.append(Event(onset=f_on, offset=max(f_on, f_off), apex=min(max(f_ap, f_on), max(f_on, f_off)),
-                             aus=m.aus, status="candidate", source="emg", coder=coder,
-                             confidence=None, notes=f"EMG {m.label} ({m.muscle}) x{inten:.1f}").retyped(clip.fps))
+            out.append(
+                Event(
+                    onset=f_on,
+                    offset=max(f_on, f_off),
+                    apex=min(max(f_ap, f_on), max(f_on, f_off)),
+                    aus=m.aus,
+                    status="candidate",
+                    source="emg",
+                    coder=coder,
+                    confidence=None,
+                    notes=f"EMG {m.label} ({m.muscle}) x{inten:.1f}",
+                ).retyped(clip.fps)
+            )
     return sorted(out, key=lambda e: e.onset)
 
 
-def session_candidates(clip: Clip, coder: str = "", overrides: dict | None = None,
-                       baseline: tuple[float, float] | None = None) -> tuple[list[Event], list[ChannelMap]]:
+def session_candidates(
+    clip: Clip, coder: str = "", overrides: dict | None = None, baseline: tuple[float, float] | None = None
+) -> tuple[list[Event], list[ChannelMap]]:
     """EMG candidates of a session folder: (events, channel maps)."""
     from analysis.session_data import load
 
@@ -112,8 +133,10 @@ def session_candidates(clip: Clip, coder: str = "", overrides: dict | None = Non
         return [], []
     stream = emg[0]
     maps = stream_channel_maps(stream, overrides)
-    signals = {lab: (np.asarray(stream.data[:, i], dtype=float), stream.timestamps, stream.fs)
-               for i, lab in enumerate(stream.labels)}
+    signals = {
+        lab: (np.asarray(stream.data[:, i], dtype=float), stream.timestamps, stream.fs)
+        for i, lab in enumerate(stream.labels)
+    }
     return emg_candidates(signals, maps, clip, baseline, coder), maps
 
 
@@ -134,10 +157,19 @@ def spotting_candidates(clip: Clip, coder: str = "") -> list[Event]:
             if str(r.get("type", "micro")) not in ("micro", "macro"):
                 continue
             aus = r.get("aus") or ""
-            out.append(Event(onset=int(r["onset"]), offset=int(r["offset"]), apex=int(r["apex"]),
-                             aus="+".join(map(str, aus)) if isinstance(aus, list) else str(aus),
-                             type=str(r.get("type", "micro")), status="candidate", source="spotting",
-                             coder=coder, confidence=r.get("score")))
+            out.append(
+                Event(
+                    onset=int(r["onset"]),
+                    offset=int(r["offset"]),
+                    apex=int(r["apex"]),
+                    aus="+".join(map(str, aus)) if isinstance(aus, list) else str(aus),
+                    type=str(r.get("type", "micro")),
+                    status="candidate",
+                    source="spotting",
+                    coder=coder,
+                    confidence=r.get("score"),
+                )
+            )
         return out
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise SessionFormatError(f"{path}: not a spotting result ({exc})") from None

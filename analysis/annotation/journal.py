@@ -68,7 +68,7 @@ class Journal:
                 r = json.loads(line)
                 k = (r["uid"], r["field"])
             except (ValueError, KeyError, TypeError):
-                continue             # a line cut by the crash
+                continue  # a line cut by the crash
             if r.get("saved"):
                 out.pop(k, None)
             elif "value" in r and r["field"] in FIELDS:
@@ -117,7 +117,7 @@ class TypedText:
 
     def __init__(self, journal: Journal, coding: Coding):
         self.journal, self.coding = journal, coding
-        self.notes_uid: str | None = None       # the event whose notes await their save
+        self.notes_uid: str | None = None  # the event whose notes await their save
 
     def typed(self, uid: str, field: str, text: str) -> bool:
         """A keystroke in ``field`` of event ``uid``; True when the notes' save is due (debounced)."""

@@ -32,15 +32,16 @@ EMOTION_SCHEMES: dict[str, tuple[str, ...]] = {
     "basic7": ("anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise"),
 }
 
-_AU_RE = re.compile(r"^(?P<side>[LRB])?\s*-?\s*(?:AU)?\s*(?P<n>\d{1,3})\s*(?P<int>[A-E])?\s*(?P<side2>[LR])?$",
-                    re.IGNORECASE)
+_AU_RE = re.compile(
+    r"^(?P<side>[LRB])?\s*-?\s*(?:AU)?\s*(?P<n>\d{1,3})\s*(?P<int>[A-E])?\s*(?P<side2>[LR])?$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
 class AU:
     number: int
-    side: str = ""        # "" | L | R
-    intensity: str = ""   # "" | A..E
+    side: str = ""  # "" | L | R
+    intensity: str = ""  # "" | A..E
 
     def __str__(self) -> str:
         return f"{self.side}{self.number}{self.intensity}"
@@ -107,7 +108,7 @@ class Event:
     source: str = "manual"
     coder: str = ""
     uid: str = field(default_factory=new_uid)
-    version: int = 0       # 0: never stored; else the catalog row's version when read
+    version: int = 0  # 0: never stored; else the catalog row's version when read
     id: int | None = None  # catalog row id
 
     def __post_init__(self):
@@ -143,8 +144,8 @@ class Event:
 @dataclass
 class _Command:
     text: str
-    before: Event | None   # None: the event did not exist
-    after: Event | None    # None: the event is removed
+    before: Event | None  # None: the event did not exist
+    after: Event | None  # None: the event is removed
 
 
 class Coding:
@@ -155,8 +156,13 @@ class Coding:
     (autosave). ``fps`` derives micro/macro types.
     """
 
-    def __init__(self, coder: str, fps: float, events: Iterable[Event] = (),
-                 on_change: Callable[[Event | None, Event | None], Event | None] | None = None):
+    def __init__(
+        self,
+        coder: str,
+        fps: float,
+        events: Iterable[Event] = (),
+        on_change: Callable[[Event | None, Event | None], Event | None] | None = None,
+    ):
         self.coder, self.fps = coder, float(fps)
         self.events: dict[str, Event] = {e.uid: e for e in events}
         self.on_change = on_change
@@ -173,7 +179,7 @@ class Coding:
             self.events[after.uid] = after
         if self.on_change is not None:
             stored = self.on_change(before, after)
-            if stored is not None:           # the store gives back the new version number
+            if stored is not None:  # the store gives back the new version number
                 self.events[stored.uid] = stored
 
     def _do(self, cmd: _Command) -> None:

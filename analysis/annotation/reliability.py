@@ -35,8 +35,9 @@ def iou(a: Event, b: Event) -> float:
 
 def pair_events(a: list[Event], b: list[Event], iou_min: float = IOU_MIN) -> list[tuple[int, int, float]]:
     """One-to-one pairs ``(i, j, iou)`` of ``a[i]`` and ``b[j]``, greatest IoU first."""
-    cands = sorted(((iou(x, y), i, j) for i, x in enumerate(a) for j, y in enumerate(b)),
-                   key=lambda t: (-t[0], t[1], t[2]))
+    cands = sorted(
+        ((iou(x, y), i, j) for i, x in enumerate(a) for j, y in enumerate(b)), key=lambda t: (-t[0], t[1], t[2])
+    )
     used_a, used_b, out = set(), set(), []
     for v, i, j in cands:
         if v < iou_min:
@@ -59,8 +60,16 @@ def _counts(a: list[Event], b: list[Event]) -> dict:
             x, y = getattr(a[i], k), getattr(b[j], k)
             if x is not None and y is not None:
                 d[k].append(y - x)
-    return {"pairs": pairs, "agreed": agreed, "n1": n1, "n2": n2, "diffs": d,
-            "ious": [v for _, _, v in pairs], "n_a": len(a), "n_b": len(b)}
+    return {
+        "pairs": pairs,
+        "agreed": agreed,
+        "n1": n1,
+        "n2": n2,
+        "diffs": d,
+        "ious": [v for _, _, v in pairs],
+        "n_a": len(a),
+        "n_b": len(b),
+    }
 
 
 def casme_r(a: list[Event], b: list[Event]) -> float | None:
@@ -71,7 +80,7 @@ def casme_r(a: list[Event], b: list[Event]) -> float | None:
 def frame_labels(events: list[Event], n_frames: int) -> np.ndarray:
     x = np.zeros(n_frames, dtype=np.int8)
     for e in events:
-        x[max(0, e.onset): min(n_frames, e.offset + 1)] = 1
+        x[max(0, e.onset) : min(n_frames, e.offset + 1)] = 1
     return x
 
 
@@ -92,27 +101,38 @@ def fleiss_kappa(labels: np.ndarray) -> float | None:
     if N == 0 or n < 2:
         return None
     ones = m.sum(axis=0)
-    counts = np.stack([n - ones, ones], axis=1).astype(float)       # (items, categories)
+    counts = np.stack([n - ones, ones], axis=1).astype(float)  # (items, categories)
     p_i = (np.sum(counts * counts, axis=1) - n) / (n * (n - 1))
     p_bar = float(p_i.mean())
     p_j = counts.sum(axis=0) / (N * n)
-    pe = float(np.sum(p_j ** 2))
+    pe = float(np.sum(p_j**2))
     return 1.0 if pe == 1 else (p_bar - pe) / (1 - pe)
 
 
 def _summary(c: dict) -> dict:
     def stats(v):
-        return {"mean": float(np.mean(v)) if v else None,
-                "mean_abs": float(np.mean(np.abs(v))) if v else None}
-    return {"matched": len(c["pairs"]), "unmatched_1": c["n_a"] - len(c["pairs"]),
-            "unmatched_2": c["n_b"] - len(c["pairs"]),
-            "mean_iou": float(np.mean(c["ious"])) if c["ious"] else None,
-            "frame_differences": {k: stats(v) for k, v in c["diffs"].items()}}
+        return {"mean": float(np.mean(v)) if v else None, "mean_abs": float(np.mean(np.abs(v))) if v else None}
+
+    return {
+        "matched": len(c["pairs"]),
+        "unmatched_1": c["n_a"] - len(c["pairs"]),
+        "unmatched_2": c["n_b"] - len(c["pairs"]),
+        "mean_iou": float(np.mean(c["ious"])) if c["ious"] else None,
+        "frame_differences": {k: stats(v) for k, v in c["diffs"].items()},
+    }
 
 
 def _merge(cs: list[dict]) -> dict:
-    out = {"pairs": [], "agreed": 0, "n1": 0, "n2": 0, "ious": [], "n_a": 0, "n_b": 0,
-           "diffs": {k: [] for k in ("onset", "apex", "offset")}}
+    out = {
+        "pairs": [],
+        "agreed": 0,
+        "n1": 0,
+        "n2": 0,
+        "ious": [],
+        "n_a": 0,
+        "n_b": 0,
+        "diffs": {k: [] for k in ("onset", "apex", "offset")},
+    }
     for c in cs:
         out["pairs"] += c["pairs"]
         out["ious"] += c["ious"]
@@ -143,8 +163,9 @@ def reliability(clips: dict[str, dict[str, list[Event]]], n_frames: dict[str, in
             pooled_labels[c].append(labels[c])
         pairs = {}
         for c1, c2 in combinations(coders, 2):
-            cnt = _counts(sorted(cod.get(c1, []), key=lambda e: e.onset),
-                          sorted(cod.get(c2, []), key=lambda e: e.onset))
+            cnt = _counts(
+                sorted(cod.get(c1, []), key=lambda e: e.onset), sorted(cod.get(c2, []), key=lambda e: e.onset)
+            )
             pairs[(c1, c2)] = cnt
             pooled_pairs.setdefault((c1, c2), []).append(cnt)
         per_clip[clip] = _report(coders, pairs, labels, n)
@@ -160,8 +181,7 @@ def _report(coders, pairs: dict, labels: dict, n: int) -> dict:
     for (c1, c2), cnt in pairs.items():
         den = cnt["n1"] + cnt["n2"]
         rs[f"{c1}|{c2}"] = 2 * cnt["agreed"] / den if den else None
-        ia[f"{c1}|{c2}"] = {**_summary(cnt), "aus_agreed": cnt["agreed"],
-                            "aus_1": cnt["n1"], "aus_2": cnt["n2"]}
+        ia[f"{c1}|{c2}"] = {**_summary(cnt), "aus_agreed": cnt["agreed"], "aus_1": cnt["n1"], "aus_2": cnt["n2"]}
     if len(coders) == 2:
         key = f"{coders[0]}|{coders[1]}"
         casme = rs[key]
@@ -171,7 +191,9 @@ def _report(coders, pairs: dict, labels: dict, n: int) -> dict:
         vals = [v for v in rs.values() if v is not None]
         casme = float(np.mean(vals)) if vals else None
         interval = ia
-        kappa = {"method": "fleiss",
-                 "value": fleiss_kappa(np.stack([labels[c] for c in coders])) if len(coders) >= 3 else None}
+        kappa = {
+            "method": "fleiss",
+            "value": fleiss_kappa(np.stack([labels[c] for c in coders])) if len(coders) >= 3 else None,
+        }
     kappa["frames"] = int(n)
     return {"casme_r": casme, "casme_r_pairs": rs, "interval_agreement": interval, "kappa": kappa}

@@ -14,8 +14,14 @@ from analysis.annotation.stimulus_clips import split_codings, stimulus_segments
 from analysis.annotation.store import AnnotationStore
 
 
-def import_coding(store: AnnotationStore, file: Path, session: Path | str, coder: str | None,
-                  fmt: str | None = None, replace: bool = False) -> dict[str, dict]:
+def import_coding(
+    store: AnnotationStore,
+    file: Path,
+    session: Path | str,
+    coder: str | None,
+    fmt: str | None = None,
+    replace: bool = False,
+) -> dict[str, dict]:
     """Import ``file`` into the catalog as the coding(s) of ``session``:
     ``{coder: {"imported": n, "replaced": m}}``.
 
@@ -29,17 +35,28 @@ def import_coding(store: AnnotationStore, file: Path, session: Path | str, coder
     existing = {c: store.events(clip.session_id, c) for c in got}
     existing = {c: evs for c, evs in existing.items() if evs}
     if existing and not replace:
-        what = "; ".join(f"coder {c!r} has {len(evs)} event(s) (frames {evs[0].onset}-{evs[-1].offset})"
-                         for c, evs in existing.items())
-        raise InputError(f"{session}: already coded in the catalog: {what}; importing {file} would "
-                          f"replace them: give --replace to do so (the earlier coding stays in the "
-                          f"revision history)")
-    return {c: {"imported": len(store.replace_coding(clip.session_id, c, evs)),
-                "replaced": len(existing.get(c, []))} for c, evs in got.items()}
+        what = "; ".join(
+            f"coder {c!r} has {len(evs)} event(s) (frames {evs[0].onset}-{evs[-1].offset})"
+            for c, evs in existing.items()
+        )
+        raise InputError(
+            f"{session}: already coded in the catalog: {what}; importing {file} would "
+            f"replace them: give --replace to do so (the earlier coding stays in the "
+            f"revision history)"
+        )
+    return {
+        c: {"imported": len(store.replace_coding(clip.session_id, c, evs)), "replaced": len(existing.get(c, []))}
+        for c, evs in got.items()
+    }
 
 
-def codings(store: AnnotationStore, clip: Clip, coder: str | None = None,
-            include_rejected: bool = False, include_candidates: bool = False) -> dict[str, list]:
+def codings(
+    store: AnnotationStore,
+    clip: Clip,
+    coder: str | None = None,
+    include_rejected: bool = False,
+    include_candidates: bool = False,
+) -> dict[str, list]:
     out: dict[str, list] = {}
     for e in store.events(clip.session_id, coder, include_rejected=include_rejected):
         if e.status == "candidate" and not include_candidates:
@@ -48,8 +65,7 @@ def codings(store: AnnotationStore, clip: Clip, coder: str | None = None,
     return out
 
 
-def export_coding(store: AnnotationStore, session: Path | str, fmt: str, out: Path,
-                  coder: str | None = None) -> int:
+def export_coding(store: AnnotationStore, session: Path | str, fmt: str, out: Path, coder: str | None = None) -> int:
     clip = open_clip(session)
     got = codings(store, clip, coder)
     if coder and coder not in got:
@@ -83,8 +99,7 @@ def session_reliability(store: AnnotationStore, sessions: list[Path | str]) -> d
             clip_frames[clip.video_name] = clip.n_frames
     coders = {c for cod in per_session.values() for c in cod}
     if len(coders) < 2:
-        raise DataError(f"reliability needs two coders or more; coded here: "
-                          f"{', '.join(sorted(coders)) or 'nobody'}")
+        raise DataError(f"reliability needs two coders or more; coded here: {', '.join(sorted(coders)) or 'nobody'}")
     study = reliability(per_session, frames)
     by_clip = reliability(clips, clip_frames)
     return {"coders": study["coders"], "sessions": study.pop("clips"), "clips": by_clip["clips"], **study}

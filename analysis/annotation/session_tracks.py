@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class Spotted:
-    t0: float           # s from the first frame (onset)
-    t1: float           # s (end of the offset frame)
+    t0: float  # s from the first frame (onset)
+    t1: float  # s (end of the offset frame)
     type: str
     score: float | None
     aus: str
@@ -42,9 +42,15 @@ def spotted_intervals(clip: Clip) -> list[Spotted]:
         out = []
         for r in rows:
             aus = r.get("aus") or ""
-            out.append(Spotted(clip.time_of(int(r["onset"])), clip.time_of(int(r["offset"]) + 1),
-                               str(r.get("type", "micro")), None if r.get("score") is None else float(r["score"]),
-                               "+".join(map(str, aus)) if isinstance(aus, list) else str(aus)))
+            out.append(
+                Spotted(
+                    clip.time_of(int(r["onset"])),
+                    clip.time_of(int(r["offset"]) + 1),
+                    str(r.get("type", "micro")),
+                    None if r.get("score") is None else float(r["score"]),
+                    "+".join(map(str, aus)) if isinstance(aus, list) else str(aus),
+                )
+            )
         return out
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise SessionFormatError(f"{path}: not a spotting result ({exc})") from None
@@ -81,7 +87,7 @@ def au_traces(clip: Clip, top: int = 6) -> tuple[np.ndarray, dict[str, np.ndarra
     arrays = features_cache.load(*got)
     if arrays is None or "blendshapes" not in arrays:
         return empty, {}, "AU traces: no cached spotting features (run Spot in Analyze first)"
-    au = au_proxies(arrays["blendshapes"])          # (n, n_AU), NaN without a face
+    au = au_proxies(arrays["blendshapes"])  # (n, n_AU), NaN without a face
     n = au.shape[0]
     t = np.array([clip.time_of(i) for i in range(n)])
     with np.errstate(all="ignore"):

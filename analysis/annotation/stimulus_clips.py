@@ -29,10 +29,10 @@ CODED_STEPS = ("stimulus", "question")
 
 @dataclass(frozen=True)
 class Segment:
-    name: str          # "<session>#<seq> <stimulus | question | step id>"
-    start: int         # first frame (0-based, inclusive)
-    end: int           # last frame (inclusive)
-    fields: dict       # the onset marker's fields (block, trial, condition, stimulus, …)
+    name: str  # "<session>#<seq> <stimulus | question | step id>"
+    start: int  # first frame (0-based, inclusive)
+    end: int  # last frame (inclusive)
+    fields: dict  # the onset marker's fields (block, trial, condition, stimulus, …)
 
     @property
     def n_frames(self) -> int:
@@ -55,14 +55,20 @@ def stimulus_segments(clip: Clip) -> list[Segment]:
             onsets[seq] = (t, m)
         elif event == "stimulus_offset" and seq in onsets:
             t0, fields = onsets.pop(seq)
-            start = int(np.floor(clock.frame_of(t0)))      # the frame on screen at t0
-            end = int(np.ceil(clock.frame_of(t))) - 1       # the last frame before t
+            start = int(np.floor(clock.frame_of(t0)))  # the frame on screen at t0
+            end = int(np.ceil(clock.frame_of(t))) - 1  # the last frame before t
             start, end = max(start, 0), min(end, clip.n_frames - 1)
             if end < start:
                 continue
             what = fields.get("stimulus") or fields.get("question") or fields.get("step_id") or "step"
-            segments.append(Segment(f"{clip.video_name}#{seq} {Path(str(what)).name}", start, end,
-                                    {k: v for k, v in fields.items() if k != "event"}))
+            segments.append(
+                Segment(
+                    f"{clip.video_name}#{seq} {Path(str(what)).name}",
+                    start,
+                    end,
+                    {k: v for k, v in fields.items() if k != "event"},
+                )
+            )
     return segments
 
 
@@ -74,8 +80,13 @@ def split_codings(codings: dict[str, list[Event]], segments: list[Segment]) -> d
             anchor = e.apex if e.apex is not None else e.onset
             for s in segments:
                 if s.start <= anchor <= s.end:
-                    out[s.name][coder].append(replace(
-                        e, onset=max(e.onset, s.start) - s.start, offset=min(e.offset, s.end) - s.start,
-                        apex=None if e.apex is None else e.apex - s.start))
+                    out[s.name][coder].append(
+                        replace(
+                            e,
+                            onset=max(e.onset, s.start) - s.start,
+                            offset=min(e.offset, s.end) - s.start,
+                            apex=None if e.apex is None else e.apex - s.start,
+                        )
+                    )
                     break
     return out

@@ -36,10 +36,23 @@ _FIELDS = {"onset": "onset_frame", "apex": "apex_frame", "offset": "offset_frame
 
 
 def _to_event(row: AnnotationEvent) -> Event:
-    return Event(onset=row.onset_frame, offset=row.offset_frame, apex=row.apex_frame, aus=row.aus,
-                 emotion=row.emotion, type=row.type, type_overridden=bool(row.type_overridden),
-                 confidence=row.confidence, notes=row.notes or "", status=row.status,
-                 source=row.source, coder=row.coder, uid=row.uid, version=row.version, id=row.id)
+    return Event(
+        onset=row.onset_frame,
+        offset=row.offset_frame,
+        apex=row.apex_frame,
+        aus=row.aus,
+        emotion=row.emotion,
+        type=row.type,
+        type_overridden=bool(row.type_overridden),
+        confidence=row.confidence,
+        notes=row.notes or "",
+        status=row.status,
+        source=row.source,
+        coder=row.coder,
+        uid=row.uid,
+        version=row.version,
+        id=row.id,
+    )
 
 
 def _fill(row: AnnotationEvent, e: Event) -> None:
@@ -72,8 +85,7 @@ class AnnotationStore:
         return self.catalog.error(exc, what)
 
     # ------------------------------------------------------------------ reading
-    def events(self, session_id: str, coder: str | None = None, *,
-               include_rejected: bool = True) -> list[Event]:
+    def events(self, session_id: str, coder: str | None = None, *, include_rejected: bool = True) -> list[Event]:
         q = select(AnnotationEvent).where(AnnotationEvent.session_id == session_id)
         if coder is not None:
             q = q.where(AnnotationEvent.coder == coder)
@@ -93,20 +105,29 @@ class AnnotationStore:
 
     def coders(self, session_id: str) -> list[str]:
         with self.catalog.reading() as db:
-            return sorted(set(db.scalars(select(AnnotationEvent.coder)
-                                         .where(AnnotationEvent.session_id == session_id))))
+            return sorted(
+                set(db.scalars(select(AnnotationEvent.coder).where(AnnotationEvent.session_id == session_id)))
+            )
 
     def history(self, uid: str) -> list[dict]:
         """Every revision of an event, oldest first: version, action, by, at (ISO), data."""
         with self.catalog.reading() as db:
-            rows = db.scalars(select(AnnotationRevision).where(AnnotationRevision.event_uid == uid)
-                              .order_by(AnnotationRevision.id))
-            return [{"version": r.version, "action": r.action, "by": r.by, "at": r.at.isoformat(),
-                     "data": json.loads(r.data)} for r in rows]
+            rows = db.scalars(
+                select(AnnotationRevision).where(AnnotationRevision.event_uid == uid).order_by(AnnotationRevision.id)
+            )
+            return [
+                {
+                    "version": r.version,
+                    "action": r.action,
+                    "by": r.by,
+                    "at": r.at.isoformat(),
+                    "data": json.loads(r.data),
+                }
+                for r in rows
+            ]
 
     # ------------------------------------------------------------------ writing
-    def apply(self, session_id: str, before: Event | None, after: Event | None,
-              by: str | None = None) -> Event | None:
+    def apply(self, session_id: str, before: Event | None, after: Event | None, by: str | None = None) -> Event | None:
         """Store one change (the ``on_change`` of :class:`~analysis.annotation.model.Coding`).
 
         ``before`` None: insert ``after``; ``after`` None: delete ``before``; else update. Returns
@@ -124,8 +145,9 @@ class AnnotationStore:
         now = utcnow()
         try:
             with self.catalog.transaction() as db:
-                row = AnnotationEvent(uid=event.uid, session_id=session_id, created_at=now,
-                                      updated_at=now, updated_by=by or event.coder)
+                row = AnnotationEvent(
+                    uid=event.uid, session_id=session_id, created_at=now, updated_at=now, updated_by=by or event.coder
+                )
                 _fill(row, event)
                 db.add(row)
                 db.flush()
@@ -133,8 +155,9 @@ class AnnotationStore:
                 return _to_event(row)
         except sa_exc.IntegrityError:
             current = self.get(event.uid)
-            raise ConflictError(f"event {event.uid[:8]} exists already (stored by "
-                                f"{current.coder if current else '?'})", current) from None
+            raise ConflictError(
+                f"event {event.uid[:8]} exists already (stored by {current.coder if current else '?'})", current
+            ) from None
         except sa_exc.SQLAlchemyError as exc:
             raise self._errors(exc, "save an annotation") from None
 
@@ -143,19 +166,22 @@ class AnnotationStore:
             with self.catalog.transaction() as db:
                 row = db.scalar(select(AnnotationEvent).where(AnnotationEvent.uid == event.uid))
                 if row is None:
-                    raise ConflictError(f"event {event.uid[:8]} ({event.onset}-{event.offset}) was "
-                                        f"deleted by someone else meanwhile", None)
+                    raise ConflictError(
+                        f"event {event.uid[:8]} ({event.onset}-{event.offset}) was deleted by someone else meanwhile",
+                        None,
+                    )
                 if row.version != event.version:
                     raise ConflictError(self._changed(row, event), _to_event(row))
                 _fill(row, event)
                 row.updated_at, row.updated_by = utcnow(), by or event.coder
-                db.flush()   # UPDATE ... WHERE version = read version: StaleDataError if raced
+                db.flush()  # UPDATE ... WHERE version = read version: StaleDataError if raced
                 self._revision(db, row, "update", by or event.coder)
                 return _to_event(row)
         except StaleDataError:
             current = self.get(event.uid)
-            raise ConflictError(self._changed(current, event) if current else
-                                f"event {event.uid[:8]} was deleted meanwhile", current) from None
+            raise ConflictError(
+                self._changed(current, event) if current else f"event {event.uid[:8]} was deleted meanwhile", current
+            ) from None
         except sa_exc.SQLAlchemyError as exc:
             raise self._errors(exc, "save an annotation") from None
 
@@ -172,8 +198,7 @@ class AnnotationStore:
                 db.flush()
         except StaleDataError:
             current = self.get(event.uid)
-            raise ConflictError(f"event {event.uid[:8]} was changed meanwhile; not deleted",
-                                current) from None
+            raise ConflictError(f"event {event.uid[:8]} was changed meanwhile; not deleted", current) from None
         except sa_exc.SQLAlchemyError as exc:
             raise self._errors(exc, "delete an annotation") from None
 
@@ -182,16 +207,20 @@ class AnnotationStore:
         events are deleted (with revisions), the new ones inserted, in one transaction."""
         try:
             with self.catalog.transaction() as db:
-                old = db.scalars(select(AnnotationEvent).where(
-                    AnnotationEvent.session_id == session_id, AnnotationEvent.coder == coder)).all()
+                old = db.scalars(
+                    select(AnnotationEvent).where(
+                        AnnotationEvent.session_id == session_id, AnnotationEvent.coder == coder
+                    )
+                ).all()
                 for row in old:
                     self._revision(db, row, "delete", coder, version=row.version + 1)
                 db.execute(delete(AnnotationEvent).where(AnnotationEvent.id.in_([r.id for r in old])))
                 out = []
                 now = utcnow()
                 for e in events:
-                    row = AnnotationEvent(uid=e.uid, session_id=session_id, created_at=now,
-                                          updated_at=now, updated_by=coder)
+                    row = AnnotationEvent(
+                        uid=e.uid, session_id=session_id, created_at=now, updated_at=now, updated_by=coder
+                    )
                     _fill(row, replace(e, coder=coder))
                     db.add(row)
                     db.flush()
@@ -199,8 +228,10 @@ class AnnotationStore:
                     out.append(_to_event(row))
                 return out
         except sa_exc.IntegrityError as exc:
-            raise CatalogError(f"catalog {self.catalog.url}: an imported event id is already used "
-                               f"by another coding ({' '.join(str(exc.orig).split())[:200]})") from None
+            raise CatalogError(
+                f"catalog {self.catalog.url}: an imported event id is already used "
+                f"by another coding ({' '.join(str(exc.orig).split())[:200]})"
+            ) from None
         except sa_exc.SQLAlchemyError as exc:
             raise self._errors(exc, "import annotations") from None
 
@@ -208,14 +239,23 @@ class AnnotationStore:
     @staticmethod
     def _changed(row, mine: Event) -> str:
         who = row.updated_by or row.coder
-        return (f"conflict: event {row.uid[:8]} (frames {row.onset_frame}-{row.offset_frame}) was "
-                f"changed by {who} at {row.updated_at:%H:%M:%S} (version {row.version}, you edited "
-                f"version {mine.version}); your edit was not saved")
+        return (
+            f"conflict: event {row.uid[:8]} (frames {row.onset_frame}-{row.offset_frame}) was "
+            f"changed by {who} at {row.updated_at:%H:%M:%S} (version {row.version}, you edited "
+            f"version {mine.version}); your edit was not saved"
+        )
 
     @staticmethod
     def _revision(db, row: AnnotationEvent, action: str, by: str | None, version: int | None = None):
         data = _to_event(row).content()
-        db.add(AnnotationRevision(event_uid=row.uid, session_id=row.session_id,
-                                  version=version if version is not None else row.version,
-                                  action=action, by=by, at=utcnow(),
-                                  data=json.dumps(data, ensure_ascii=False)))
+        db.add(
+            AnnotationRevision(
+                event_uid=row.uid,
+                session_id=row.session_id,
+                version=version if version is not None else row.version,
+                action=action,
+                by=by,
+                at=utcnow(),
+                data=json.dumps(data, ensure_ascii=False),
+            )
+        )

@@ -62,10 +62,18 @@ class TrackSet:
     def get(self, label: str) -> Track | None:
         return next((t for t in self.tracks if t.label == label), None)
 
-    def add_series(self, label: str, t: ArrayLike, values: ArrayLike, colour: str = "k", stream: str | None = None,
-                   unit: str | None = None) -> Track:
-        tr = Track("series", label, np.asarray(t, float), np.asarray(values, float), colour=colour,
-                   stream=stream, unit=unit)
+    def add_series(
+        self,
+        label: str,
+        t: ArrayLike,
+        values: ArrayLike,
+        colour: str = "k",
+        stream: str | None = None,
+        unit: str | None = None,
+    ) -> Track:
+        tr = Track(
+            "series", label, np.asarray(t, float), np.asarray(values, float), colour=colour, stream=stream, unit=unit
+        )
         self.tracks.append(tr)
         return tr
 
@@ -93,8 +101,9 @@ def load_tracks(clip: Clip) -> TrackSet:
         spans = []
         ts.notes.append(str(exc))
     if spans:
-        ts.tracks.append(Track("intervals", "spotted", spans=[(s.t0, s.t1, s.type, f"{s.type} {s.aus}".strip())
-                                                              for s in spans]))
+        ts.tracks.append(
+            Track("intervals", "spotted", spans=[(s.t0, s.t1, s.type, f"{s.type} {s.aus}".strip()) for s in spans])
+        )
     else:
         ts.notes.append("spotted: no analysis/spotting.json (run Spot in Analyze)")
     t, aus, note = au_traces(clip)
@@ -105,21 +114,39 @@ def load_tracks(clip: Clip) -> TrackSet:
     for s in data.of_kind("emg")[:1]:
         for i, lab in enumerate(s.labels):
             name = lab if lab.upper().startswith("EMG") else f"EMG {lab}"
-            ts.add_series(track_label(name, _unit(s, i)), s.timestamps - t0, s.data[:, i].astype(float),
-                          COLOURS["emg"], s.name, _unit(s, i))
+            ts.add_series(
+                track_label(name, _unit(s, i)),
+                s.timestamps - t0,
+                s.data[:, i].astype(float),
+                COLOURS["emg"],
+                s.name,
+                _unit(s, i),
+            )
     for s in data.of_kind("ecg")[:1]:
-        ts.add_series(track_label("ECG", _unit(s, 0)), s.timestamps - t0, s.data[:, 0].astype(float),
-                      COLOURS["ecg"], s.name, _unit(s, 0))
+        ts.add_series(
+            track_label("ECG", _unit(s, 0)),
+            s.timestamps - t0,
+            s.data[:, 0].astype(float),
+            COLOURS["ecg"],
+            s.name,
+            _unit(s, 0),
+        )
         try:
             from analysis.physio.ecg import analyse_cardiac
 
             hr = analyse_cardiac(s, "ecg")
             ts.add_series("HR (bpm)", np.asarray(hr.hr_t) - t0, np.asarray(hr.hr_bpm), COLOURS["hr"], s.name, "bpm")
-        except MexlabError as exc:   # heart rate is a help, not a requirement: say why it is missing
+        except MexlabError as exc:  # heart rate is a help, not a requirement: say why it is missing
             ts.notes.append(f"no HR track: {exc}")
     for s in data.of_kind("eda")[:1]:
-        ts.add_series(track_label("EDA", _unit(s, 0)), s.timestamps - t0, s.data[:, 0].astype(float),
-                      COLOURS["eda"], s.name, _unit(s, 0))
+        ts.add_series(
+            track_label("EDA", _unit(s, 0)),
+            s.timestamps - t0,
+            s.data[:, 0].astype(float),
+            COLOURS["eda"],
+            s.name,
+            _unit(s, 0),
+        )
     ts.tracks.append(Track("markers", "markers", markers=[(m.time - t0, m.event) for m in data.markers]))
     return ts
 

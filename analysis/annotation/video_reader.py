@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 
-
 def colorize_depth(depth: np.ndarray, near_mm: float = 300.0, far_mm: float = 2000.0) -> np.ndarray:
     """uint16 depth (mm) -> RGB uint8, the live preview's mapping (app/gui/widgets/preview.py):
     turbo, near (300 mm) red to far (2000 mm and beyond) dark blue; 0 = no depth = black."""

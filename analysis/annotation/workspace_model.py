@@ -66,8 +66,8 @@ class AnnotateModel:
         self.frame = 0
         self.selected_uid: str | None = None
         self.pending: Pending | None = None
-        self.matches: dict[str, list[str]] = {}   # event uid -> candidates that coincide with it
-        self.last_matched = 0                     # how many candidates of the last import coincided
+        self.matches: dict[str, list[str]] = {}  # event uid -> candidates that coincide with it
+        self.last_matched = 0  # how many candidates of the last import coincided
         self.message = ""
         self.error = False
 
@@ -112,8 +112,10 @@ class AnnotateModel:
         (``time_of``: frame -> s; an event ends at the end of its offset frame), and the index of
         the selected one (outlined), or None."""
         evs = self.coding.sorted()
-        spans = [(time_of(e.onset), time_of(e.offset + 1), e.status, f"#{k} {e.aus} {e.emotion or ''}".strip())
-                 for k, e in enumerate(evs, 1)]
+        spans = [
+            (time_of(e.onset), time_of(e.offset + 1), e.status, f"#{k} {e.aus} {e.emotion or ''}".strip())
+            for k, e in enumerate(evs, 1)
+        ]
         return spans, next((k for k, e in enumerate(evs) if e.uid == self.selected_uid), None)
 
     # ------------------------------------------------------------------ coding keys
@@ -130,7 +132,7 @@ class AnnotateModel:
         if sel is not None and sel.onset <= f <= sel.offset:
             return self._edit_mark(sel, which, f)
         if sel is not None:
-            self.selected_uid = None          # visible: the table row is no longer selected
+            self.selected_uid = None  # visible: the table row is no longer selected
         self.pending = Pending()
         self.pending.set(which, f)
         return self._close_pending()
@@ -165,8 +167,10 @@ class AnnotateModel:
         e = self.edit(**changes)
         if e is not None:
             old = getattr(sel, which)
-            self._say(f"event #{self.number(e.uid)} (selected): {which} {'-' if old is None else old} -> {f}"
-                      f"{extra}; Ctrl+Z undoes")
+            self._say(
+                f"event #{self.number(e.uid)} (selected): {which} {'-' if old is None else old} -> {f}"
+                f"{extra}; Ctrl+Z undoes"
+            )
         return e
 
     def edit(self, **changes: Any) -> Event | None:
@@ -197,8 +201,11 @@ class AnnotateModel:
     def delete_selected(self) -> bool:
         sel = self.selected()
         if sel is None:
-            self._say("select an event to delete it (click its row)"
-                      + ("; Escape drops the event being coded" if self.pending is not None else ""), error=True)
+            self._say(
+                "select an event to delete it (click its row)"
+                + ("; Escape drops the event being coded" if self.pending is not None else ""),
+                error=True,
+            )
             return False
         n = self.number(sel.uid)
         self.coding.remove(sel.uid)
@@ -309,8 +316,15 @@ class Playback:
     (onset, offset) when given, None when it is still the frame shown, -1 at the end of the video.
     Counts the frames drawn and skipped (``stats``)."""
 
-    def __init__(self, fps: float, speed: float, frame: int, n_frames: int, loop: tuple[int, int] | None = None,
-                 now: float | None = None):
+    def __init__(
+        self,
+        fps: float,
+        speed: float,
+        frame: int,
+        n_frames: int,
+        loop: tuple[int, int] | None = None,
+        now: float | None = None,
+    ):
         self.clock = PlayClock(fps, speed, frame, now)
         self.n_frames, self.loop = int(n_frames), loop
         self.stats = {"shown": 0, "skipped": 0}
@@ -329,9 +343,23 @@ class Playback:
         return nxt
 
 
-UNIT_SYMBOLS = {"microvolts": "µV", "microvolt": "µV", "uv": "µV", "µv": "µV", "millivolts": "mV",
-                "millivolt": "mV", "mv": "mV", "volts": "V", "v": "V", "microsiemens": "µS",
-                "microsiemen": "µS", "us": "µS", "µs": "µS", "bpm": "bpm", "beats per minute": "bpm"}
+UNIT_SYMBOLS = {
+    "microvolts": "µV",
+    "microvolt": "µV",
+    "uv": "µV",
+    "µv": "µV",
+    "millivolts": "mV",
+    "millivolt": "mV",
+    "mv": "mV",
+    "volts": "V",
+    "v": "V",
+    "microsiemens": "µS",
+    "microsiemen": "µS",
+    "us": "µS",
+    "µs": "µS",
+    "bpm": "bpm",
+    "beats per minute": "bpm",
+}
 
 
 def unit_symbol(unit: str | None) -> str | None:

@@ -18,31 +18,38 @@ if TYPE_CHECKING:
 
 KINDS = ("casme2", "samm", "smic", "casme3", "mexlab")
 
-__all__ = ["KINDS", "DatasetRead", "FrameSource", "Sample", "Scheme", "get_scheme", "parse_spec",
-           "read_spec"]
+__all__ = ["KINDS", "DatasetRead", "FrameSource", "Sample", "Scheme", "get_scheme", "parse_spec", "read_spec"]
 
 
 def parse_spec(spec: str) -> tuple[str, list[str]]:
     kind, sep, rest = str(spec).partition(":")
     kind = kind.strip().lower()
     if not sep or kind not in KINDS or not rest.strip():
-        raise InputError(f"dataset {spec!r}: expected KIND:ROOT with KIND one of "
-                          f"{', '.join(KINDS)} (e.g. casme2:/data/CASME2)")
+        raise InputError(
+            f"dataset {spec!r}: expected KIND:ROOT with KIND one of {', '.join(KINDS)} (e.g. casme2:/data/CASME2)"
+        )
     if kind == "mexlab":
         return kind, [p for p in rest.split(",") if p.strip()]
     return kind, [rest]
 
 
-def read_spec(spec: str, classes: str | Scheme = "3", *, truth: str | None = None,
-              coder: str | None = None, include_macro: bool = False,
-              catalog: Catalog | str | None = None) -> DatasetRead:
+def read_spec(
+    spec: str,
+    classes: str | Scheme = "3",
+    *,
+    truth: str | None = None,
+    coder: str | None = None,
+    include_macro: bool = False,
+    catalog: Catalog | str | None = None,
+) -> DatasetRead:
     scheme = classes if isinstance(classes, Scheme) else get_scheme(classes)
     kind, roots = parse_spec(spec)
     if kind == "mexlab":
         from analysis.datasets import mexlab_reader
-        return mexlab_reader.read(roots, scheme, truth=truth, coder=coder, catalog=catalog,
-                                  include_macro=include_macro)
+
+        return mexlab_reader.read(roots, scheme, truth=truth, coder=coder, catalog=catalog, include_macro=include_macro)
     import importlib
+
     mod = importlib.import_module(f"analysis.datasets.{kind}")
     if kind == "casme3":
         return mod.read(roots[0], scheme, include_macro=include_macro)

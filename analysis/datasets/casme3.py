@@ -20,16 +20,19 @@ from analysis.datasets.sample import DatasetRead
 from analysis.datasets.sheets import check_root, find_header, find_sheet, read_rows, to_int
 
 SHEET = "CAS(ME)3_part_A_v2.xlsx"
-COLUMNS = {"subject": ("Subject",), "filename": ("Filename",), "onset": ("Onset", "OnsetFrame"),
-           "apex": ("Apex", "ApexFrame"), "offset": ("Offset", "OffsetFrame"),
-           "emotion": ("emotion", "Estimated Emotion")}
-OPTIONAL = {"aus": ("AU", "Action Units"), "type": ("Expression type", "Type"),
-            "objective": ("Objective class",)}
+COLUMNS = {
+    "subject": ("Subject",),
+    "filename": ("Filename",),
+    "onset": ("Onset", "OnsetFrame"),
+    "apex": ("Apex", "ApexFrame"),
+    "offset": ("Offset", "OffsetFrame"),
+    "emotion": ("emotion", "Estimated Emotion"),
+}
+OPTIONAL = {"aus": ("AU", "Action Units"), "type": ("Expression type", "Type"), "objective": ("Objective class",)}
 
 
 def data_dir(root: Path) -> Path:
-    for cand in (root / "part_A" / "data" / "part_A", root / "data" / "part_A", root / "part_A",
-                 root):
+    for cand in (root / "part_A" / "data" / "part_A", root / "data" / "part_A", root / "part_A", root):
         if cand.is_dir() and any(p.name.lower().startswith("spno") for p in cand.iterdir()):
             return cand
     raise NotFoundError(f"{root}: no CAS(ME)^3 Part A frames (part_A/data/part_A/spNO.N/…)")
@@ -42,16 +45,15 @@ def subject_name(s: str) -> str:
 
 def read(root: str, scheme: Scheme, *, include_macro: bool = False) -> DatasetRead:
     root_p = check_root(root)
-    sheet = find_sheet(root_p, ("CAS(ME)3_part_A*.xls*", "CAS(ME)3_part_A*.csv", "*part_A*.xls*"),
-                       "CAS(ME)^3 Part A")
+    sheet = find_sheet(root_p, ("CAS(ME)3_part_A*.xls*", "CAS(ME)3_part_A*.csv", "*part_A*.xls*"), "CAS(ME)^3 Part A")
     rows = read_rows(sheet)
     h, col = find_header(rows, COLUMNS, sheet, OPTIONAL)
     data = data_dir(root_p)
     res = DatasetRead("casme3", str(root_p), scheme.name)
     labels: dict = {}
     cache: dict = {}
-    for r, row in enumerate(rows[h + 1:], start=h + 2):
-        get = lambda f: row[col[f]].strip() if col.get(f) is not None and col[f] < len(row) else ""  # noqa: E731
+    for r, row in enumerate(rows[h + 1 :], start=h + 2):
+        get = lambda f, row=row: row[col[f]].strip() if col.get(f) is not None and col[f] < len(row) else ""  # noqa: E731
         if not get("subject") and not get("filename"):
             continue
         origin = f"{sheet.name} row {r}"
@@ -64,12 +66,25 @@ def read(root: str, scheme: Scheme, *, include_macro: bool = False) -> DatasetRe
         if not vid.is_dir():
             res.errors.append(f"{origin}: the video folder {vid} does not exist")
             continue
-        add_sample(res, scheme, labels, kind="casme3", subject=subj, video=letter,
-                   onset=to_int(get("onset"), sheet, r, "Onset"),
-                   apex=to_int(get("apex"), sheet, r, "Apex") if get("apex") not in ("", "/")
-                   else None, offset=to_int(get("offset"), sheet, r, "Offset"), aus=get("aus"),
-                   emotion=get("emotion"), folder=vid / "color", depth_folder=vid / "depth",
-                   origin=origin, type_=typ, dropped_ok=True, cache=cache)
+        add_sample(
+            res,
+            scheme,
+            labels,
+            kind="casme3",
+            subject=subj,
+            video=letter,
+            onset=to_int(get("onset"), sheet, r, "Onset"),
+            apex=to_int(get("apex"), sheet, r, "Apex") if get("apex") not in ("", "/") else None,
+            offset=to_int(get("offset"), sheet, r, "Offset"),
+            aus=get("aus"),
+            emotion=get("emotion"),
+            folder=vid / "color",
+            depth_folder=vid / "depth",
+            origin=origin,
+            type_=typ,
+            dropped_ok=True,
+            cache=cache,
+        )
     if not res.samples and not res.errors:
         raise FileFormatError(f"{sheet}: no sample rows under the header")
     return finish(res, scheme, labels, str(sheet))

@@ -20,28 +20,76 @@ from acquisition.errors import DataError, FileFormatError, InputError
 
 #: spellings seen in the releases → canonical label
 SYNONYMS = {
-    "happy": "happiness", "happiness": "happiness", "positive": "positive", "pos": "positive",
-    "sad": "sadness", "sadness": "sadness", "surprise": "surprise", "surprised": "surprise",
-    "anger": "anger", "angry": "anger", "disgust": "disgust", "disgusted": "disgust",
-    "fear": "fear", "fearful": "fear", "contempt": "contempt", "repression": "repression",
-    "others": "others", "other": "others", "negative": "negative", "neg": "negative",
+    "happy": "happiness",
+    "happiness": "happiness",
+    "positive": "positive",
+    "pos": "positive",
+    "sad": "sadness",
+    "sadness": "sadness",
+    "surprise": "surprise",
+    "surprised": "surprise",
+    "anger": "anger",
+    "angry": "anger",
+    "disgust": "disgust",
+    "disgusted": "disgust",
+    "fear": "fear",
+    "fearful": "fear",
+    "contempt": "contempt",
+    "repression": "repression",
+    "others": "others",
+    "other": "others",
+    "negative": "negative",
+    "neg": "negative",
 }
 
 NEG = ("anger", "contempt", "disgust", "fear", "repression", "sadness", "negative")
 
 SCHEMES: dict[str, tuple[tuple[str, ...], dict[str, str | None]]] = {
-    "3": (("negative", "positive", "surprise"),
-          {**{k: "negative" for k in NEG}, "happiness": "positive", "positive": "positive",
-           "surprise": "surprise", "others": None}),
-    "5": (("happiness", "disgust", "repression", "surprise", "others"),
-          {"happiness": "happiness", "disgust": "disgust", "repression": "repression",
-           "surprise": "surprise", "others": "others", "fear": None, "sadness": None}),
-    "4": (("negative", "positive", "surprise", "others"),
-          {**{k: "negative" for k in NEG if k != "repression"}, "happiness": "positive",
-           "positive": "positive", "surprise": "surprise", "others": "others"}),
-    "7": (("anger", "disgust", "fear", "happiness", "sadness", "surprise", "others"),
-          {"anger": "anger", "disgust": "disgust", "fear": "fear", "happiness": "happiness",
-           "sadness": "sadness", "surprise": "surprise", "others": "others", "contempt": None}),
+    "3": (
+        ("negative", "positive", "surprise"),
+        {
+            **{k: "negative" for k in NEG},
+            "happiness": "positive",
+            "positive": "positive",
+            "surprise": "surprise",
+            "others": None,
+        },
+    ),
+    "5": (
+        ("happiness", "disgust", "repression", "surprise", "others"),
+        {
+            "happiness": "happiness",
+            "disgust": "disgust",
+            "repression": "repression",
+            "surprise": "surprise",
+            "others": "others",
+            "fear": None,
+            "sadness": None,
+        },
+    ),
+    "4": (
+        ("negative", "positive", "surprise", "others"),
+        {
+            **{k: "negative" for k in NEG if k != "repression"},
+            "happiness": "positive",
+            "positive": "positive",
+            "surprise": "surprise",
+            "others": "others",
+        },
+    ),
+    "7": (
+        ("anger", "disgust", "fear", "happiness", "sadness", "surprise", "others"),
+        {
+            "anger": "anger",
+            "disgust": "disgust",
+            "fear": "fear",
+            "happiness": "happiness",
+            "sadness": "sadness",
+            "surprise": "surprise",
+            "others": "others",
+            "contempt": None,
+        },
+    ),
 }
 
 
@@ -67,11 +115,12 @@ class Scheme:
         """Raise naming every unknown label (with where it was seen)."""
         bad = {lab: w for lab, w in labels_where.items() if not self.classify(lab)[0]}
         if bad:
-            parts = [f"{lab!r} ({', '.join(w[:3])}{' …' if len(w) > 3 else ''})"
-                     for lab, w in sorted(bad.items())]
-            raise DataError(f"{what}: unknown emotion label(s) for class scheme {self.name}: "
-                              f"{'; '.join(parts)} — give a mapping file (--classes FILE) that "
-                              f"names them")
+            parts = [f"{lab!r} ({', '.join(w[:3])}{' …' if len(w) > 3 else ''})" for lab, w in sorted(bad.items())]
+            raise DataError(
+                f"{what}: unknown emotion label(s) for class scheme {self.name}: "
+                f"{'; '.join(parts)} — give a mapping file (--classes FILE) that "
+                f"names them"
+            )
 
 
 def get_scheme(spec: str) -> Scheme:
@@ -109,15 +158,19 @@ def get_scheme(spec: str) -> Scheme:
 #: The simulated rig writes AUs, not emotions: its expressions get an emotion from their AUs
 #: (documented in docs/recognition.md). Any other AU set is 'others'.
 RIG_AU_EMOTION = {
-    frozenset({"AU12"}): "positive", frozenset({"AU6", "AU12"}): "positive",
-    frozenset({"AU7", "AU12"}): "positive", frozenset({"AU15", "AU17"}): "negative",
+    frozenset({"AU12"}): "positive",
+    frozenset({"AU6", "AU12"}): "positive",
+    frozenset({"AU7", "AU12"}): "positive",
+    frozenset({"AU15", "AU17"}): "negative",
     frozenset({"AU1", "AU2"}): "surprise",
-    frozenset({"AU4"}): "negative", frozenset({"AU9"}): "negative", frozenset({"AU14"}): "negative",
-    frozenset({"AU15"}): "negative", frozenset({"AU4", "AU7"}): "negative",
+    frozenset({"AU4"}): "negative",
+    frozenset({"AU9"}): "negative",
+    frozenset({"AU14"}): "negative",
+    frozenset({"AU15"}): "negative",
+    frozenset({"AU4", "AU7"}): "negative",
 }
 
 
 def rig_emotion(aus: str) -> str:
-    s = frozenset(a.strip().upper() for a in str(aus or "").replace(",", "+").split("+")
-                  if a.strip())
+    s = frozenset(a.strip().upper() for a in str(aus or "").replace(",", "+").split("+") if a.strip())
     return RIG_AU_EMOTION.get(s, "others")

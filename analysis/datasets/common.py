@@ -9,22 +9,36 @@ from analysis.datasets.sample import DatasetRead, FrameSource, Sample
 from analysis.datasets.sheets import image_frames
 
 
-def add_sample(res: DatasetRead, scheme: Scheme, labels: dict, *, kind: str, subject: str,
-               video: str, onset: int, apex: int | None, offset: int, aus: str, emotion: str,
-               folder: Path, depth_folder: Path | None, origin: str, type_: str = "micro",
-               dropped_ok: bool = False, cache: dict | None = None) -> None:
+def add_sample(
+    res: DatasetRead,
+    scheme: Scheme,
+    labels: dict,
+    *,
+    kind: str,
+    subject: str,
+    video: str,
+    onset: int,
+    apex: int | None,
+    offset: int,
+    aus: str,
+    emotion: str,
+    folder: Path,
+    depth_folder: Path | None,
+    origin: str,
+    type_: str = "micro",
+    dropped_ok: bool = False,
+    cache: dict | None = None,
+) -> None:
     """Check the frames of one sheet row and add it as a sample (or a problem)."""
     cache = cache if cache is not None else {}
     if folder not in cache:
         cache[folder] = image_frames(folder)
     files = cache[folder]
     if not files:
-        res.errors.append(f"{origin}: the frames folder {folder} does not exist or holds no "
-                          f"image")
+        res.errors.append(f"{origin}: the frames folder {folder} does not exist or holds no image")
         return
     if offset < onset or (apex is not None and not onset <= apex <= offset):
-        res.errors.append(f"{origin}: frames onset {onset}, apex {apex}, offset {offset} are not "
-                          f"in order")
+        res.errors.append(f"{origin}: frames onset {onset}, apex {apex}, offset {offset} are not in order")
         return
     if apex is None:
         apex = (onset + offset) // 2
@@ -41,8 +55,7 @@ def add_sample(res: DatasetRead, scheme: Scheme, labels: dict, *, kind: str, sub
             if named:
                 ex = Path(next(iter(files.values())))
                 want = [str(folder / _guess_name(ex, k)) for k in named]
-                res.errors.append(f"{origin}: frame(s) named by the sheet are missing: "
-                                  f"{', '.join(want)}")
+                res.errors.append(f"{origin}: frame(s) named by the sheet are missing: {', '.join(want)}")
                 return
             res.dropped[f"{subject}/{video}"] = res.dropped.get(f"{subject}/{video}", 0) + len(missing)
     dfiles = None
@@ -52,21 +65,36 @@ def add_sample(res: DatasetRead, scheme: Scheme, labels: dict, *, kind: str, sub
         dfiles = cache[depth_folder] or None
     labels.setdefault(emotion, []).append(origin)
     _, cls = scheme.classify(emotion)
-    res.samples.append(Sample(kind, subject, video, onset, apex, offset, aus, emotion, cls,
-                              FrameSource(str(folder), files),
-                              FrameSource(str(depth_folder), dfiles) if dfiles else None,
-                              origin=origin, type=type_, missing=missing))
+    res.samples.append(
+        Sample(
+            kind,
+            subject,
+            video,
+            onset,
+            apex,
+            offset,
+            aus,
+            emotion,
+            cls,
+            FrameSource(str(folder), files),
+            FrameSource(str(depth_folder), dfiles) if dfiles else None,
+            origin=origin,
+            type=type_,
+            missing=missing,
+        )
+    )
 
 
 def _guess_name(example: Path, k: int) -> str:
     """The file name frame ``k`` would have, following ``example``'s pattern."""
     import re
+
     m = re.search(r"(\d+)(\D*)$", example.name)
     if not m:
         return f"{k}{example.suffix}"
     digits = m.group(1)
     num = str(k).zfill(len(digits)) if digits.startswith("0") else str(k)
-    return example.name[:m.start(1)] + num + m.group(2)
+    return example.name[: m.start(1)] + num + m.group(2)
 
 
 def finish(res: DatasetRead, scheme: Scheme, labels: dict, what: str) -> DatasetRead:

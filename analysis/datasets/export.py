@@ -30,8 +30,7 @@ from analysis.datasets.sample import DatasetRead, read_frames
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-HEADER = ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion",
-          "Expression type"]
+HEADER = ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion", "Expression type"]
 
 
 def _letters(k: int) -> str:
@@ -81,15 +80,17 @@ def export_casme3(res: DatasetRead, out: Path, progress: Callable[[int, int, str
             meta_p = Path(path).parent / SIDECAR
             if items[0].dataset == "mexlab" and meta_p.is_file():
                 import json
+
                 try:
-                    to_mm = float(json.loads(meta_p.read_text("utf-8")).get("depth_units_m")
-                                  or 0.001) * 1000.0
+                    to_mm = float(json.loads(meta_p.read_text("utf-8")).get("depth_units_m") or 0.001) * 1000.0
                 except (OSError, ValueError):
                     pass
             for k, img in rgb.items():
-                if not cv2.imwrite(str(vdir / "color" / f"{k}.jpg"),
-                                   cv2.cvtColor(img, cv2.COLOR_RGB2BGR),
-                                   [cv2.IMWRITE_JPEG_QUALITY, 95]):
+                if not cv2.imwrite(
+                    str(vdir / "color" / f"{k}.jpg"),
+                    cv2.cvtColor(img, cv2.COLOR_RGB2BGR),
+                    [cv2.IMWRITE_JPEG_QUALITY, 95],
+                ):
                     raise OSError(f"cannot write {vdir / 'color' / f'{k}.jpg'}")
                 n_frames += 1
             for k, d in dep.items():
@@ -97,9 +98,19 @@ def export_casme3(res: DatasetRead, out: Path, progress: Callable[[int, int, str
                 if not cv2.imwrite(str(vdir / "depth" / f"{k}.png"), mm):
                     raise OSError(f"cannot write {vdir / 'depth' / f'{k}.png'}")
             for s in sorted(items, key=lambda s: s.onset):
-                rows.append([subjects[subj], videos[(subj, path)], s.onset, s.apex, s.offset,
-                             s.aus, s.label or "", s.emotion,
-                             "Macro-expression" if s.type == "macro" else "Micro-expression"])
+                rows.append(
+                    [
+                        subjects[subj],
+                        videos[(subj, path)],
+                        s.onset,
+                        s.apex,
+                        s.offset,
+                        s.aus,
+                        s.label or "",
+                        s.emotion,
+                        "Macro-expression" if s.type == "macro" else "Micro-expression",
+                    ]
+                )
         ann = tmp / "part_A" / "annotation"
         ann.mkdir(parents=True)
         wb = openpyxl.Workbook()
@@ -116,8 +127,13 @@ def export_casme3(res: DatasetRead, out: Path, progress: Callable[[int, int, str
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return {"out": str(out), "subjects": len(subjects), "videos": len(videos),
-            "expressions": len(rows), "frames": n_frames}
+    return {
+        "out": str(out),
+        "subjects": len(subjects),
+        "videos": len(videos),
+        "expressions": len(rows),
+        "frames": n_frames,
+    }
 
 
 def scheme_of(classes: str | Scheme) -> Scheme:

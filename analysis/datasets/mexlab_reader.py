@@ -40,8 +40,7 @@ def find_sessions(paths: list[str]) -> list[Path]:
             continue
         subs = sorted(q for q in p.iterdir() if (q / SIDECAR).is_file())
         if not subs:
-            raise NotFoundError(f"{p}: holds no mexlab session (no session.json in it or one "
-                              f"level down)")
+            raise NotFoundError(f"{p}: holds no mexlab session (no session.json in it or one level down)")
         out.extend(subs)
     return out
 
@@ -57,8 +56,10 @@ def _meta(folder: Path) -> dict:
 def _rig_rows(folder: Path) -> list[dict]:
     gt = folder / GROUND_TRUTH_NAME
     if not gt.is_file():
-        raise NotFoundError(f"{folder}: no ground_truth.csv (only sessions of the simulated rig "
-                          f"have one; code the session, or leave out --truth rig)")
+        raise NotFoundError(
+            f"{folder}: no ground_truth.csv (only sessions of the simulated rig "
+            f"have one; code the session, or leave out --truth rig)"
+        )
     try:
         with open(gt, newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
@@ -73,8 +74,17 @@ def _rig_rows(folder: Path) -> list[dict]:
         except (KeyError, TypeError, ValueError):
             raise FileFormatError(f"{gt}, line {n}: onset/apex/offset are not frame numbers") from None
         aus = (r.get("aus") or "").strip()
-        out.append({"onset": on, "apex": ap, "offset": off, "aus": aus, "type": r["type"].strip(),
-                    "emotion": rig_emotion(aus), "origin": f"{gt.name} line {n}"})
+        out.append(
+            {
+                "onset": on,
+                "apex": ap,
+                "offset": off,
+                "aus": aus,
+                "type": r["type"].strip(),
+                "emotion": rig_emotion(aus),
+                "origin": f"{gt.name} line {n}",
+            }
+        )
     return out
 
 
@@ -84,19 +94,36 @@ def _coded_rows(folder: Path, meta: dict, coder: str | None, store) -> tuple[lis
     sid = meta.get("session_id")
     if not sid:
         return None
-    for who in ([CONSENSUS_CODER] + ([coder] if coder else [])):
-        events = [e for e in store.events(str(sid), who, include_rejected=False)
-                  if e.status == "accepted"]
+    for who in [CONSENSUS_CODER] + ([coder] if coder else []):
+        events = [e for e in store.events(str(sid), who, include_rejected=False) if e.status == "accepted"]
         if events:
-            return ([{"onset": e.onset, "apex": e.apex if e.apex is not None else
-                      (e.onset + e.offset) // 2, "offset": e.offset, "aus": e.aus,
-                      "type": e.type, "emotion": e.emotion or "",
-                      "origin": f"coder {who} event {e.uid}"} for e in events], who)
+            return (
+                [
+                    {
+                        "onset": e.onset,
+                        "apex": e.apex if e.apex is not None else (e.onset + e.offset) // 2,
+                        "offset": e.offset,
+                        "aus": e.aus,
+                        "type": e.type,
+                        "emotion": e.emotion or "",
+                        "origin": f"coder {who} event {e.uid}",
+                    }
+                    for e in events
+                ],
+                who,
+            )
     return None
 
 
-def read(paths: list[str], scheme: Scheme, *, truth: str | None = None, coder: str | None = None,
-         catalog: Catalog | str | None = None, include_macro: bool = False) -> DatasetRead:
+def read(
+    paths: list[str],
+    scheme: Scheme,
+    *,
+    truth: str | None = None,
+    coder: str | None = None,
+    catalog: Catalog | str | None = None,
+    include_macro: bool = False,
+) -> DatasetRead:
     if truth not in (None, "annotations", "rig"):
         raise InputError(f"--truth {truth!r}: expected 'rig' (or nothing, for the annotations)")
     sessions = find_sessions(paths)
@@ -104,6 +131,7 @@ def read(paths: list[str], scheme: Scheme, *, truth: str | None = None, coder: s
     store = None
     if truth != "rig":
         from analysis.annotation.store import AnnotationStore
+
         store = AnnotationStore(catalog)
     labels: dict[str, list[str]] = {}
     try:
@@ -119,9 +147,11 @@ def read(paths: list[str], scheme: Scheme, *, truth: str | None = None, coder: s
             else:
                 got = _coded_rows(folder, meta, coder, store)
                 if got is None:
-                    who = f"no consensus and no coding by {coder!r}" if coder else \
-                        "no consensus coding (name a coder with --coder, or for the simulated " \
-                        "rig use --truth rig)"
+                    who = (
+                        f"no consensus and no coding by {coder!r}"
+                        if coder
+                        else "no consensus coding (name a coder with --coder, or for the simulated rig use --truth rig)"
+                    )
                     res.problems.append(f"{folder}: {who}; session left out")
                     continue
                 rows = got[0]
@@ -131,11 +161,23 @@ def read(paths: list[str], scheme: Scheme, *, truth: str | None = None, coder: s
                     continue
                 labels.setdefault(r["emotion"], []).append(f"{folder.name} {r['origin']}")
                 known, cls = scheme.classify(r["emotion"])
-                res.samples.append(Sample(
-                    "mexlab", subject, folder.name, r["onset"], r["apex"], r["offset"], r["aus"],
-                    r["emotion"], cls, FrameSource(str(rgb)),
-                    FrameSource(str(depth)) if depth.is_file() else None,
-                    origin=f"{folder} {r['origin']}", type=r["type"]))
+                res.samples.append(
+                    Sample(
+                        "mexlab",
+                        subject,
+                        folder.name,
+                        r["onset"],
+                        r["apex"],
+                        r["offset"],
+                        r["aus"],
+                        r["emotion"],
+                        cls,
+                        FrameSource(str(rgb)),
+                        FrameSource(str(depth)) if depth.is_file() else None,
+                        origin=f"{folder} {r['origin']}",
+                        type=r["type"],
+                    )
+                )
     finally:
         if store is not None:
             store.close()

@@ -13,9 +13,15 @@ from analysis.datasets.common import add_sample, finish
 from analysis.datasets.sample import DatasetRead
 from analysis.datasets.sheets import check_root, find_header, find_sheet, read_rows, to_int
 
-COLUMNS = {"subject": ("Subject",), "filename": ("Filename",), "onset": ("Onset Frame", "Onset"),
-           "apex": ("Apex Frame", "Apex"), "offset": ("Offset Frame", "Offset"),
-           "aus": ("Action Units", "AU"), "emotion": ("Estimated Emotion", "Emotion")}
+COLUMNS = {
+    "subject": ("Subject",),
+    "filename": ("Filename",),
+    "onset": ("Onset Frame", "Onset"),
+    "apex": ("Apex Frame", "Apex"),
+    "offset": ("Offset Frame", "Offset"),
+    "aus": ("Action Units", "AU"),
+    "emotion": ("Estimated Emotion", "Emotion"),
+}
 OPTIONAL = {"type": ("Type",)}
 
 
@@ -27,8 +33,8 @@ def read(root: str, scheme: Scheme) -> DatasetRead:
     res = DatasetRead("samm", str(root_p), scheme.name)
     labels: dict = {}
     cache: dict = {}
-    for r, row in enumerate(rows[h + 1:], start=h + 2):
-        get = lambda f: row[col[f]].strip() if col.get(f) is not None and col[f] < len(row) else ""  # noqa: E731
+    for r, row in enumerate(rows[h + 1 :], start=h + 2):
+        get = lambda f, row=row: row[col[f]].strip() if col.get(f) is not None and col[f] < len(row) else ""  # noqa: E731
         if not get("subject") and not get("filename"):
             continue
         origin = f"{sheet.name} row {r}"
@@ -36,14 +42,24 @@ def read(root: str, scheme: Scheme) -> DatasetRead:
         subj = subj.zfill(3) if subj.isdigit() else subj
         clip = get("filename")
         typ = get("type").lower()
-        add_sample(res, scheme, labels, kind="samm", subject=subj, video=clip,
-                   onset=to_int(get("onset"), sheet, r, "Onset Frame"),
-                   apex=to_int(get("apex"), sheet, r, "Apex Frame") if get("apex") not in
-                   ("", "-1", "/") else None,
-                   offset=to_int(get("offset"), sheet, r, "Offset Frame"), aus=get("aus"),
-                   emotion=get("emotion"), folder=root_p / subj / clip, depth_folder=None,
-                   origin=origin, type_="macro" if typ.startswith("macro") else "micro",
-                   cache=cache)
+        add_sample(
+            res,
+            scheme,
+            labels,
+            kind="samm",
+            subject=subj,
+            video=clip,
+            onset=to_int(get("onset"), sheet, r, "Onset Frame"),
+            apex=to_int(get("apex"), sheet, r, "Apex Frame") if get("apex") not in ("", "-1", "/") else None,
+            offset=to_int(get("offset"), sheet, r, "Offset Frame"),
+            aus=get("aus"),
+            emotion=get("emotion"),
+            folder=root_p / subj / clip,
+            depth_folder=None,
+            origin=origin,
+            type_="macro" if typ.startswith("macro") else "micro",
+            cache=cache,
+        )
     if not res.samples and not res.errors:
         raise FileFormatError(f"{sheet}: no sample rows under the header")
     return finish(res, scheme, labels, str(sheet))

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class FrameSource:
-    path: str                              # a video file, or the folder holding the images
-    files: dict[int, str] | None = None    # frame number → image path (None: ``path`` is a video)
+    path: str  # a video file, or the folder holding the images
+    files: dict[int, str] | None = None  # frame number → image path (None: ``path`` is a video)
 
     @property
     def is_video(self) -> bool:
@@ -44,20 +44,20 @@ class FrameSource:
 
 @dataclass
 class Sample:
-    dataset: str                 # reader kind: casme2, samm, smic, casme3, mexlab
+    dataset: str  # reader kind: casme2, samm, smic, casme3, mexlab
     subject: str
     video: str
     onset: int
     apex: int
     offset: int
     aus: str
-    emotion: str                 # the raw label
-    label: str | None            # its class under the scheme (None: left out by the scheme)
+    emotion: str  # the raw label
+    label: str | None  # its class under the scheme (None: left out by the scheme)
     rgb: FrameSource
     depth: FrameSource | None = None
-    origin: str = ""             # where it came from (sheet + row, session + coder)
-    type: str = "micro"          # micro | macro
-    missing: tuple[int, ...] = ()   # frames onset..offset that the source names but lacks
+    origin: str = ""  # where it came from (sheet + row, session + coder)
+    type: str = "micro"  # micro | macro
+    missing: tuple[int, ...] = ()  # frames onset..offset that the source names but lacks
 
     @property
     def key(self) -> str:
@@ -67,13 +67,14 @@ class Sample:
 @dataclass
 class DatasetRead:
     """What a reader found: every sample (those the scheme leaves out too), and the problems."""
+
     kind: str
     root: str
     scheme: str
     samples: list[Sample] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)     # notes (a session without coding …)
-    errors: list[str] = field(default_factory=list)       # bad input (frames named but absent …)
-    dropped: dict[str, int] = field(default_factory=dict)   # video → frames missing in its range
+    problems: list[str] = field(default_factory=list)  # notes (a session without coding …)
+    errors: list[str] = field(default_factory=list)  # bad input (frames named but absent …)
+    dropped: dict[str, int] = field(default_factory=dict)  # video → frames missing in its range
     left_out: dict[str, int] = field(default_factory=dict)  # reason → count
 
     @property
@@ -107,8 +108,7 @@ def read_frames(src: FrameSource, frames: Iterable[int], *, depth: bool = False)
     if not want:
         return out
     wanted = set(want)
-    for fr in iter_frames(src.path, want_rgb=lambda i: i in wanted, gray=False,
-                          start=want[0], stop=want[-1] + 1):
+    for fr in iter_frames(src.path, want_rgb=lambda i: i in wanted, gray=False, start=want[0], stop=want[-1] + 1):
         if fr.index in wanted:
             out[fr.index] = fr.raw if fr.raw is not None else fr.rgb
     return out

@@ -37,6 +37,7 @@ def read_rows(path: Path) -> list[list[str]]:
                 return [[c.strip() for c in r] for r in csv.reader(fh)]
         if suf in (".xlsx", ".xlsm"):
             import openpyxl
+
             wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
             try:
                 ws = wb.worksheets[0]
@@ -47,9 +48,11 @@ def read_rows(path: Path) -> list[list[str]]:
             try:
                 import xlrd
             except ImportError:
-                raise InstallError(f"{path}: reading .xls needs the xlrd package, which is not "
-                                  f"installed; open the sheet and save it as .xlsx next to it "
-                                  f"(or pip install xlrd)") from None
+                raise InstallError(
+                    f"{path}: reading .xls needs the xlrd package, which is not "
+                    f"installed; open the sheet and save it as .xlsx next to it "
+                    f"(or pip install xlrd)"
+                ) from None
             book = xlrd.open_workbook(str(path))
             sh = book.sheet_by_index(0)
             return [[_cell(sh.cell_value(r, c)) for c in range(sh.ncols)] for r in range(sh.nrows)]
@@ -60,8 +63,12 @@ def read_rows(path: Path) -> list[list[str]]:
     raise FileFormatError(f"{path}: not a sheet mexlab reads (.xlsx, .csv, .xls)")
 
 
-def find_header(rows: list[list[str]], columns: dict[str, tuple[str, ...]], path: Path,
-                optional: dict[str, tuple[str, ...]] | None = None) -> tuple[int, dict[str, int]]:
+def find_header(
+    rows: list[list[str]],
+    columns: dict[str, tuple[str, ...]],
+    path: Path,
+    optional: dict[str, tuple[str, ...]] | None = None,
+) -> tuple[int, dict[str, int]]:
     """``(header row index, {field: column index})``: the first row with every required column.
     ``columns``: field → accepted spellings (normalised with :func:`norm`)."""
     optional = optional or {}
@@ -77,15 +84,13 @@ def find_header(rows: list[list[str]], columns: dict[str, tuple[str, ...]], path
         missing = [f for f in columns if f not in col]
         if not missing:
             return i, col
-        if sum(1 for c in cells if c) >= 2 and (best_missing is None
-                                                or len(missing) < len(best_missing)):
+        if sum(1 for c in cells if c) >= 2 and (best_missing is None or len(missing) < len(best_missing)):
             best, best_missing = i, missing
     if best is None:
-        raise FileFormatError(f"{path}: no header row found (need columns "
-                          f"{', '.join(columns[f][0] for f in columns)})")
-    raise FileFormatError(f"{path}: missing column(s) "
-                      f"{', '.join(columns[f][0] for f in best_missing)} (closest header: row "
-                      f"{best + 1})")
+        raise FileFormatError(f"{path}: no header row found (need columns {', '.join(columns[f][0] for f in columns)})")
+    raise FileFormatError(
+        f"{path}: missing column(s) {', '.join(columns[f][0] for f in best_missing)} (closest header: row {best + 1})"
+    )
 
 
 def frame_number(path: Path) -> int | None:
@@ -112,8 +117,7 @@ def find_sheet(root: Path, patterns: tuple[str, ...], what: str) -> Path:
         if hits:
             xlsx = [p for p in hits if p.suffix.lower() != ".xls"]
             return xlsx[0] if xlsx else hits[0]
-    raise NotFoundError(f"{root}: no {what} coding sheet found (looked for "
-                      f"{', '.join(patterns)})")
+    raise NotFoundError(f"{root}: no {what} coding sheet found (looked for {', '.join(patterns)})")
 
 
 def to_int(value: str, path: Path, row: int, field: str) -> int:

@@ -21,8 +21,9 @@ MODALITIES = ("HS", "VIS", "NIR")
 
 
 def _subjects(base: Path) -> list[Path]:
-    return sorted((p for p in base.iterdir() if p.is_dir() and (p / "micro").is_dir()),
-                  key=lambda p: (len(p.name), p.name))
+    return sorted(
+        (p for p in base.iterdir() if p.is_dir() and (p / "micro").is_dir()), key=lambda p: (len(p.name), p.name)
+    )
 
 
 def read(root: str, scheme: Scheme) -> DatasetRead:
@@ -38,8 +39,7 @@ def read(root: str, scheme: Scheme) -> DatasetRead:
                 break
     subs = _subjects(base) if base.is_dir() else []
     if not subs:
-        raise NotFoundError(f"{root_p}: no SMIC subject folder (sN/micro/…) found, in it or in "
-                          f"{', '.join(MODALITIES)}")
+        raise NotFoundError(f"{root_p}: no SMIC subject folder (sN/micro/…) found, in it or in {', '.join(MODALITIES)}")
     res = DatasetRead("smic", str(base), scheme.name)
     labels: dict = {}
     for sd in subs:
@@ -51,11 +51,24 @@ def read(root: str, scheme: Scheme) -> DatasetRead:
                     res.errors.append(f"{origin}: no image in {clip}")
                     continue
                 on, off = min(files), max(files)
-                add_sample(res, scheme, labels, kind="smic", subject=sd.name, video=clip.name,
-                           onset=on, apex=None, offset=off, aus="", emotion=cls_dir.name,
-                           folder=clip, depth_folder=None, origin=origin, cache={clip: files})
+                add_sample(
+                    res,
+                    scheme,
+                    labels,
+                    kind="smic",
+                    subject=sd.name,
+                    video=clip.name,
+                    onset=on,
+                    apex=None,
+                    offset=off,
+                    aus="",
+                    emotion=cls_dir.name,
+                    folder=clip,
+                    depth_folder=None,
+                    origin=origin,
+                    cache={clip: files},
+                )
     res.problems = [p for p in res.problems if "no apex given" not in p]
     if res.samples:
-        res.problems.append(f"SMIC gives no apex: the middle frame of each clip is used "
-                            f"({len(res.samples)} clips)")
+        res.problems.append(f"SMIC gives no apex: the middle frame of each clip is used ({len(res.samples)} clips)")
     return finish(res, scheme, labels, str(base))

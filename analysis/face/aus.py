@@ -115,13 +115,13 @@ class OpenFaceAUs:
     """AUs read from an OpenFace CSV. ``frame`` is 0-based (OpenFace counts from 1)."""
 
     path: str
-    frame: np.ndarray                       # int, 0-based
-    timestamp: np.ndarray                   # s (NaN when the CSV has none)
-    confidence: np.ndarray                  # 0..1 (NaN when absent)
-    success: np.ndarray                     # bool (True when absent)
-    intensity: dict[str, np.ndarray] = field(default_factory=dict)   # AUx_r, 0..5
-    presence: dict[str, np.ndarray] = field(default_factory=dict)    # AUx_c, 0/1
-    layout: str = "2.x"                     # "2.x" or "legacy"
+    frame: np.ndarray  # int, 0-based
+    timestamp: np.ndarray  # s (NaN when the CSV has none)
+    confidence: np.ndarray  # 0..1 (NaN when absent)
+    success: np.ndarray  # bool (True when absent)
+    intensity: dict[str, np.ndarray] = field(default_factory=dict)  # AUx_r, 0..5
+    presence: dict[str, np.ndarray] = field(default_factory=dict)  # AUx_c, 0/1
+    layout: str = "2.x"  # "2.x" or "legacy"
 
     def intensity_at(self, au: str, n_frames: int) -> np.ndarray:
         """Intensity of ``au`` per video frame ``0..n_frames-1`` (NaN where the CSV has no row or
@@ -154,10 +154,8 @@ def read_openface_csv(path: str | Path) -> OpenFaceAUs:
         col = {h: i for i, h in enumerate(header)}
         if "frame" not in col:
             raise FileFormatError(f"{path}: not an OpenFace CSV (no 'frame' column)")
-        r_cols = {normalize_au(h[:-2]): col[h] for h in header if _AU_RE.match(h[:-2] or "x")
-                  and h.endswith("_r")}
-        c_cols = {normalize_au(h[:-2]): col[h] for h in header if _AU_RE.match(h[:-2] or "x")
-                  and h.endswith("_c")}
+        r_cols = {normalize_au(h[:-2]): col[h] for h in header if _AU_RE.match(h[:-2] or "x") and h.endswith("_r")}
+        c_cols = {normalize_au(h[:-2]): col[h] for h in header if _AU_RE.match(h[:-2] or "x") and h.endswith("_c")}
         if not r_cols and not c_cols:
             raise FileFormatError(f"{path}: the OpenFace CSV has no AU columns (AU01_r … AU45_c)")
         data = []
@@ -166,23 +164,23 @@ def read_openface_csv(path: str | Path) -> OpenFaceAUs:
                 if not row or all(not c.strip() for c in row):
                     continue
                 if len(row) != len(header):
-                    raise FileFormatError(f"{path}, line {lineno}: {len(row)} values, the header "
-                                      f"has {len(header)}")
+                    raise FileFormatError(f"{path}, line {lineno}: {len(row)} values, the header has {len(header)}")
                 try:
                     data.append([float(c) for c in row])
                 except ValueError:
                     bad = next(c for c in row if not _is_float(c))
-                    raise FileFormatError(f"{path}, line {lineno}: {bad.strip()!r} is not a number"
-                                      ) from None
+                    raise FileFormatError(f"{path}, line {lineno}: {bad.strip()!r} is not a number") from None
         except (csv.Error, UnicodeDecodeError) as exc:
             raise FileFormatError(f"{path}: not a readable CSV file ({exc})") from None
     a = np.array(data, dtype=np.float64).reshape(-1, len(header))
     if "face_id" in col and len(a):
         ids, counts = np.unique(a[:, col["face_id"]], return_counts=True)
-        a = a[a[:, col["face_id"]] == ids[np.argmax(counts)]]     # the face tracked longest
+        a = a[a[:, col["face_id"]] == ids[np.argmax(counts)]]  # the face tracked longest
     n = len(a)
-    get = lambda name, default: (a[:, col[name]] if name in col            # noqa: E731
-                                 else np.full(n, default, np.float64))
+
+    def get(name: str, default: float) -> np.ndarray:
+        return a[:, col[name]] if name in col else np.full(n, default, np.float64)
+
     return OpenFaceAUs(
         path=str(path),
         frame=(a[:, col["frame"]].astype(np.int64) - 1),

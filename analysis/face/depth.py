@@ -25,14 +25,20 @@ if TYPE_CHECKING:
 class DepthMapper:
     """Maps colour-image boxes to depth-image pixels using the session intrinsics."""
 
-    def __init__(self, units_m: float, rgb_intr: dict | None, depth_intr: dict | None,
-                 rgb_size: tuple[int, int], depth_size: tuple[int, int]):
+    def __init__(
+        self,
+        units_m: float,
+        rgb_intr: dict | None,
+        depth_intr: dict | None,
+        rgb_size: tuple[int, int],
+        depth_size: tuple[int, int],
+    ):
         self.to_mm = float(units_m) * 1000.0
         self.rgb_size, self.depth_size = tuple(rgb_size), tuple(depth_size)
         self.registered = self.rgb_size == self.depth_size
         w, h = depth_size
         d = depth_intr or {}
-        self.fx = float(d.get("fx") or w)      # fall back to a ~53° field of view
+        self.fx = float(d.get("fx") or w)  # fall back to a ~53° field of view
         self.fy = float(d.get("fy") or self.fx)
         self.ppx = float(d.get("ppx") or w / 2)
         self.ppy = float(d.get("ppy") or h / 2)
@@ -44,8 +50,7 @@ class DepthMapper:
         self.cppy = float(c.get("ppy") or rh / 2)
 
     def to_depth_px(self, x: float, y: float) -> tuple[float, float]:
-        return ((x - self.cppx) / self.cfx * self.fx + self.ppx,
-                (y - self.cppy) / self.cfy * self.fy + self.ppy)
+        return ((x - self.cppx) / self.cfx * self.fx + self.ppx, (y - self.cppy) / self.cfy * self.fy + self.ppy)
 
     def mm(self, raw: np.ndarray) -> np.ndarray:
         return raw.astype(np.float32) * np.float32(self.to_mm)

@@ -52,16 +52,58 @@ N_LANDMARKS = 478
 
 #: The 52 blendshapes, in the order MediaPipe returns them (index 0 is ``_neutral``).
 BLENDSHAPE_NAMES = (
-    "_neutral", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft",
-    "browOuterUpRight", "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "eyeBlinkLeft",
-    "eyeBlinkRight", "eyeLookDownLeft", "eyeLookDownRight", "eyeLookInLeft", "eyeLookInRight",
-    "eyeLookOutLeft", "eyeLookOutRight", "eyeLookUpLeft", "eyeLookUpRight", "eyeSquintLeft",
-    "eyeSquintRight", "eyeWideLeft", "eyeWideRight", "jawForward", "jawLeft", "jawOpen", "jawRight",
-    "mouthClose", "mouthDimpleLeft", "mouthDimpleRight", "mouthFrownLeft", "mouthFrownRight",
-    "mouthFunnel", "mouthLeft", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthPressLeft",
-    "mouthPressRight", "mouthPucker", "mouthRight", "mouthRollLower", "mouthRollUpper",
-    "mouthShrugLower", "mouthShrugUpper", "mouthSmileLeft", "mouthSmileRight", "mouthStretchLeft",
-    "mouthStretchRight", "mouthUpperUpLeft", "mouthUpperUpRight", "noseSneerLeft", "noseSneerRight",
+    "_neutral",
+    "browDownLeft",
+    "browDownRight",
+    "browInnerUp",
+    "browOuterUpLeft",
+    "browOuterUpRight",
+    "cheekPuff",
+    "cheekSquintLeft",
+    "cheekSquintRight",
+    "eyeBlinkLeft",
+    "eyeBlinkRight",
+    "eyeLookDownLeft",
+    "eyeLookDownRight",
+    "eyeLookInLeft",
+    "eyeLookInRight",
+    "eyeLookOutLeft",
+    "eyeLookOutRight",
+    "eyeLookUpLeft",
+    "eyeLookUpRight",
+    "eyeSquintLeft",
+    "eyeSquintRight",
+    "eyeWideLeft",
+    "eyeWideRight",
+    "jawForward",
+    "jawLeft",
+    "jawOpen",
+    "jawRight",
+    "mouthClose",
+    "mouthDimpleLeft",
+    "mouthDimpleRight",
+    "mouthFrownLeft",
+    "mouthFrownRight",
+    "mouthFunnel",
+    "mouthLeft",
+    "mouthLowerDownLeft",
+    "mouthLowerDownRight",
+    "mouthPressLeft",
+    "mouthPressRight",
+    "mouthPucker",
+    "mouthRight",
+    "mouthRollLower",
+    "mouthRollUpper",
+    "mouthShrugLower",
+    "mouthShrugUpper",
+    "mouthSmileLeft",
+    "mouthSmileRight",
+    "mouthStretchLeft",
+    "mouthStretchRight",
+    "mouthUpperUpLeft",
+    "mouthUpperUpRight",
+    "noseSneerLeft",
+    "noseSneerRight",
 )
 BLENDSHAPE_INDEX = {n: i for i, n in enumerate(BLENDSHAPE_NAMES)}
 POSE_FIELDS = ("yaw", "pitch", "roll", "tx", "ty", "tz")
@@ -82,8 +124,10 @@ def load_model(path: Path | None = None) -> bytes:
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if digest != MODEL_SHA256:
-        raise InstallError(f"{path}: the face model file is damaged or not the one mexlab ships "
-                          f"(sha256 {digest}, expected {MODEL_SHA256}); reinstall mexlab")
+        raise InstallError(
+            f"{path}: the face model file is damaged or not the one mexlab ships "
+            f"(sha256 {digest}, expected {MODEL_SHA256}); reinstall mexlab"
+        )
     _verified.clear()
     _verified[key] = data
     return data
@@ -101,11 +145,11 @@ def pose_from_matrix(m: np.ndarray) -> np.ndarray:
 
 @dataclass
 class FaceFrame:
-    landmarks: np.ndarray      # (478, 3) float32: x, y in pixels of the frame; z relative (px scale)
-    pose: np.ndarray           # (6,) yaw, pitch, roll (deg), tx, ty, tz (cm)
-    blendshapes: np.ndarray    # (52,) scores 0..1 in BLENDSHAPE_NAMES order
-    confidence: float          # 0..1 (see the module docstring)
-    matrix: np.ndarray         # (4, 4) facial transformation matrix
+    landmarks: np.ndarray  # (478, 3) float32: x, y in pixels of the frame; z relative (px scale)
+    pose: np.ndarray  # (6,) yaw, pitch, roll (deg), tx, ty, tz (cm)
+    blendshapes: np.ndarray  # (52,) scores 0..1 in BLENDSHAPE_NAMES order
+    confidence: float  # 0..1 (see the module docstring)
+    matrix: np.ndarray  # (4, 4) facial transformation matrix
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -145,7 +189,7 @@ def _quiet_native_stderr(active: bool):
         sys.stderr.flush()
         fd = sys.stderr.fileno()
         saved = os.dup(fd)
-    except (AttributeError, OSError, ValueError):   # no real stderr (e.g. captured): nothing to do
+    except (AttributeError, OSError, ValueError):  # no real stderr (e.g. captured): nothing to do
         yield
         return
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -165,18 +209,21 @@ class FaceTracker:
     landmarks are always returned in the coordinates of the frame given.
     """
 
-    def __init__(self, *, max_side: int | None = 640, model_path: Path | None = None,
-                 min_confidence: float = 0.5):
+    def __init__(self, *, max_side: int | None = 640, model_path: Path | None = None, min_confidence: float = 0.5):
         from mediapipe.tasks.python import BaseOptions, vision
 
         data = load_model(model_path)
         opts = vision.FaceLandmarkerOptions(
             base_options=BaseOptions(model_asset_buffer=data),
-            running_mode=vision.RunningMode.VIDEO, num_faces=1,
+            running_mode=vision.RunningMode.VIDEO,
+            num_faces=1,
             min_face_detection_confidence=min_confidence,
-            min_face_presence_confidence=min_confidence, min_tracking_confidence=min_confidence,
-            output_face_blendshapes=True, output_facial_transformation_matrixes=True)
-        self._quiet = QUIET_NATIVE_START     # until the first frame has run
+            min_face_presence_confidence=min_confidence,
+            min_tracking_confidence=min_confidence,
+            output_face_blendshapes=True,
+            output_facial_transformation_matrixes=True,
+        )
+        self._quiet = QUIET_NATIVE_START  # until the first frame has run
         try:
             with _quiet_native_stderr(self._quiet):
                 self._lm = vision.FaceLandmarker.create_from_options(opts)
@@ -218,28 +265,30 @@ class FaceTracker:
         img = rgb
         if self.max_side and max(h, w) > self.max_side:
             s = self.max_side / max(h, w)
-            img = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))),
-                             interpolation=cv2.INTER_AREA)
+            img = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
         ts = int(round(timestamp_ms))
         if ts <= self._last_ts:
             ts = self._last_ts + 1
         self._last_ts = ts
         with _quiet_native_stderr(self._quiet):
             res = self._lm.detect_for_video(
-                mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(img)), ts)
+                mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(img)), ts
+            )
         self._quiet = False
         if not res.face_landmarks:
             return None
-        lms = np.array([(p.x * w, p.y * h, p.z * w) for p in res.face_landmarks[0]],
-                       dtype=np.float32)
+        lms = np.array([(p.x * w, p.y * h, p.z * w) for p in res.face_landmarks[0]], dtype=np.float32)
         bs = np.zeros(len(BLENDSHAPE_NAMES), np.float32)
         if res.face_blendshapes:
             for c in res.face_blendshapes[0]:
                 i = BLENDSHAPE_INDEX.get(c.category_name)
                 if i is not None:
                     bs[i] = c.score
-        m = (np.asarray(res.facial_transformation_matrixes[0], dtype=np.float32)
-             if res.facial_transformation_matrixes else np.eye(4, dtype=np.float32))
+        m = (
+            np.asarray(res.facial_transformation_matrixes[0], dtype=np.float32)
+            if res.facial_transformation_matrixes
+            else np.eye(4, dtype=np.float32)
+        )
         pose = pose_from_matrix(m)
         inside = np.mean((lms[:, 0] >= 0) & (lms[:, 0] < w) & (lms[:, 1] >= 0) & (lms[:, 1] < h))
         frontal = max(0.0, math.cos(math.radians(pose[0])) * math.cos(math.radians(pose[1])))

@@ -9,12 +9,12 @@ not a video, undecodable) is a :class:`MexlabError` naming the file.
 from __future__ import annotations
 
 from acquisition.session_read.video import (
-                                            VIDEO_SUFFIXES,
-                                            VideoFrame,
-                                            VideoInfo,
-                                            iter_frames,
-                                            probe,
-                                            read_frames,
+    VIDEO_SUFFIXES,
+    VideoFrame,
+    VideoInfo,
+    iter_frames,
+    probe,
+    read_frames,
 )
 
 __all__ = ["VIDEO_SUFFIXES", "VideoFrame", "VideoInfo", "iter_frames", "probe", "read_frames"]

@@ -17,13 +17,14 @@ from analysis.federated import protocol, worker
 client = ClientApp()
 server = ServerApp()
 
-node_site = worker.node_site      # (site name, SiteData or error text) for a node config
+node_site = worker.node_site  # (site name, SiteData or error text) for a node config
 
 
 def _write_status(node_config, text: str) -> None:
     path = node_config.get("status-file")
     if path:
         import os
+
         tmp = f"{path}.tmp"
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text + "\n")
@@ -50,14 +51,16 @@ def _handle(msg: Message, context: Context, training: bool) -> Message:
     weights = msg.content["arrays"].to_numpy_ndarrays()
     # the site worker (mexlab fl site's own process, torch and data warm) when there is one;
     # else this process answers: the same function
-    res = (worker.ask(context.node_config, weights, conf, training)
-           or worker.answer(context.node_config, weights, conf, training))
+    res = worker.ask(context.node_config, weights, conf, training) or worker.answer(
+        context.node_config, weights, conf, training
+    )
     if res["error"]:
         return _refuse(msg, context, res["name"], res["sig"], res["error"], res.get("detail", ""))
     if training:
         _write_status(context.node_config, res["detail"])
-    return Message(protocol.reply_content(res["name"], res["sig"], delta=res.get("delta"),
-                                          metrics=res["metrics"]), reply_to=msg)
+    return Message(
+        protocol.reply_content(res["name"], res["sig"], delta=res.get("delta"), metrics=res["metrics"]), reply_to=msg
+    )
 
 
 @server.main()

@@ -42,7 +42,7 @@ def flower_env(home: Path) -> dict:
     # the SuperLink and SuperNode start Flower's helper processes (flower-superexec, flwr-serverapp,
     # flwr-clientapp) by name: this Python's scripts folder comes first on PATH
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    env["PYTHONUNBUFFERED"] = "1"          # their logs are read while they run (fl site)
+    env["PYTHONUNBUFFERED"] = "1"  # their logs are read while they run (fl site)
     env.update({"FLWR_HOME": str(home), "FLWR_TELEMETRY_ENABLED": "0", "FLWR_DISABLE_UPDATE_CHECK": "1"})
     # flower-superexec looks for a new task (a message for the ClientApp, a run for the ServerApp)
     # every second by default; 0.2 s takes up to 0.8 s off every message for a few polls' CPU
@@ -74,15 +74,19 @@ def is_loopback(host: str) -> bool:
 def check_security(host: str, insecure: bool, certs: dict, what: str) -> None:
     if insecure:
         if not is_loopback(host):
-            raise InputError(f"{what}: --insecure (no TLS) is only for loopback tests, not {host}; "
-                              "give the TLS certificates (see docs/federated.md)")
-        print(f"mexlab fl: warning: --insecure: no TLS, no encryption ({host} is loopback: tests only)",
-              file=sys.stderr)
+            raise InputError(
+                f"{what}: --insecure (no TLS) is only for loopback tests, not {host}; "
+                "give the TLS certificates (see docs/federated.md)"
+            )
+        print(
+            f"mexlab fl: warning: --insecure: no TLS, no encryption ({host} is loopback: tests only)", file=sys.stderr
+        )
         return
     missing = [k for k, v in certs.items() if not v]
     if missing:
-        raise InputError(f"{what}: TLS needs {', '.join('--' + m for m in missing)} "
-                          "(or --insecure on loopback for a test)")
+        raise InputError(
+            f"{what}: TLS needs {', '.join('--' + m for m in missing)} (or --insecure on loopback for a test)"
+        )
     for k, v in certs.items():
         if not Path(v).is_file():
             raise NotFoundError(f"{what}: --{k} {v}: no such file")
@@ -215,8 +219,7 @@ clientapp = "mexlab_fl_app:client"
 
 def write_cli_config(home: Path, host: str, port: int, insecure: bool, ca: str | None) -> None:
     home.mkdir(parents=True, exist_ok=True)
-    lines = ['[superlink]', 'default = "mexlab"', '', '[superlink.mexlab]',
-             f'address = "{host}:{port}"']
+    lines = ['[superlink]', 'default = "mexlab"', '', '[superlink.mexlab]', f'address = "{host}:{port}"']
     if insecure:
         lines.append("insecure = true")
     elif ca:

@@ -25,9 +25,14 @@ if TYPE_CHECKING:
     from analysis.federated.virtual_grid import VirtualClock
 
 
-def make_fedavg(cfg: LoopConfig, sig: str, shapes: list[tuple[int, ...]],
-                say: Callable[[str], None] | None = None, log: RunLog | None = None,
-                clock: WallClock | VirtualClock | None = None) -> FedAvg:
+def make_fedavg(
+    cfg: LoopConfig,
+    sig: str,
+    shapes: list[tuple[int, ...]],
+    say: Callable[[str], None] | None = None,
+    log: RunLog | None = None,
+    clock: WallClock | VirtualClock | None = None,
+) -> FedAvg:
     from flwr.app import ArrayRecord
     from flwr.serverapp.strategy import FedAvg
 
@@ -41,7 +46,7 @@ def make_fedavg(cfg: LoopConfig, sig: str, shapes: list[tuple[int, ...]],
             return msgs
 
         def configure_evaluate(self, server_round, arrays, config, grid):
-            return []            # sites are evaluated once at the end (evaluate_everywhere)
+            return []  # sites are evaluated once at the end (evaluate_everywhere)
 
         def aggregate_train(self, server_round, replies):
             good = []
@@ -49,23 +54,32 @@ def make_fedavg(cfg: LoopConfig, sig: str, shapes: list[tuple[int, ...]],
             for r in replies:
                 if r.has_error():
                     if log is not None:
-                        log.event(t, {"kind": "site-lost", "site": "?", "version": server_round - 1,
-                                      "reason": r.error.reason}, say)
+                        log.event(
+                            t,
+                            {"kind": "site-lost", "site": "?", "version": server_round - 1, "reason": r.error.reason},
+                            say,
+                        )
                     continue
                 p = parse_reply(r)
                 m = p["metrics"]
                 reason = p["error"] or ("incompatible model" if p["sig"] != sig else None)
                 if not reason:
-                    reason = check_update(Update(p["site"], m.get("version", -1), p["delta"] or [],
-                                                 int(m.get("num-examples", 0))), shapes, server_round - 1)
+                    reason = check_update(
+                        Update(p["site"], m.get("version", -1), p["delta"] or [], int(m.get("num-examples", 0))),
+                        shapes,
+                        server_round - 1,
+                    )
                 if log is not None:
                     st = log.sites.setdefault(p["site"], {"updates": 0, "rejected": 0})
                     st["last_t"] = round(t, 3)
                     st["last_staleness"] = 0
                     if reason:
                         st["rejected"] += 1
-                        log.event(t, {"kind": "rejected", "site": p["site"],
-                                      "version": server_round - 1, "reason": reason}, say)
+                        log.event(
+                            t,
+                            {"kind": "rejected", "site": p["site"], "version": server_round - 1, "reason": reason},
+                            say,
+                        )
                     else:
                         st["updates"] += 1
                         log.bytes_up += int(sum(d.nbytes for d in p["delta"]))
@@ -77,28 +91,46 @@ def make_fedavg(cfg: LoopConfig, sig: str, shapes: list[tuple[int, ...]],
             avg, metrics = super().aggregate_train(server_round, good)
             if avg is None:
                 return None, metrics
-            new = [np.asarray(np.asarray(c, np.float64) + np.asarray(d, np.float64), dtype=np.float32)
-                   for c, d in zip(self._current, avg.to_numpy_ndarrays())]
+            new = [
+                np.asarray(np.asarray(c, np.float64) + np.asarray(d, np.float64), dtype=np.float32)
+                for c, d in zip(self._current, avg.to_numpy_ndarrays())
+            ]
             if log is not None:
-                log.event(t, {"kind": "merged", "site": ",".join(parse_reply(r)["site"] for r in good),
-                              "version": server_round}, say)
+                log.event(
+                    t,
+                    {"kind": "merged", "site": ",".join(parse_reply(r)["site"] for r in good), "version": server_round},
+                    say,
+                )
             return ArrayRecord(new), metrics
 
-    return DeltaFedAvg(fraction_train=1.0, fraction_evaluate=0.0, min_train_nodes=cfg.min_sites,
-                       min_available_nodes=cfg.min_sites, min_evaluate_nodes=0)
+    return DeltaFedAvg(
+        fraction_train=1.0,
+        fraction_evaluate=0.0,
+        min_train_nodes=cfg.min_sites,
+        min_available_nodes=cfg.min_sites,
+        min_evaluate_nodes=0,
+    )
 
 
-def run_fedavg(grid: Grid, weights: list[np.ndarray], cfg: LoopConfig, sig: str, *,
-               on_version: Callable[..., None] | None = None, say: Callable[[str], None] | None = None,
-               log: RunLog | None = None, clock: WallClock | VirtualClock | None = None,
-               timeout: float = 3600.0) -> list[np.ndarray]:
+def run_fedavg(
+    grid: Grid,
+    weights: list[np.ndarray],
+    cfg: LoopConfig,
+    sig: str,
+    *,
+    on_version: Callable[..., None] | None = None,
+    say: Callable[[str], None] | None = None,
+    log: RunLog | None = None,
+    clock: WallClock | VirtualClock | None = None,
+    timeout: float = 3600.0,
+) -> list[np.ndarray]:
     from flwr.app import ArrayRecord, ConfigRecord, MetricRecord
 
     shapes = [w.shape for w in weights]
     strategy = make_fedavg(cfg, sig, shapes, say=say, log=log, clock=clock)
     conf = {k: v for k, v in cfg.site_config(sig).items() if v is not None}
 
-    class _S:                                   # what on_version reads from a strategy
+    class _S:  # what on_version reads from a strategy
         name = "fedavg"
         merged_sites: dict = {}
 
@@ -107,6 +139,12 @@ def run_fedavg(grid: Grid, weights: list[np.ndarray], cfg: LoopConfig, sig: str,
             on_version(server_round, arrays.to_numpy_ndarrays(), _S, clock.now() if clock else 0.0)
         return MetricRecord({})
 
-    result = strategy.start(grid, ArrayRecord([np.asarray(w) for w in weights]), num_rounds=cfg.updates,
-                            timeout=timeout, train_config=ConfigRecord(conf), evaluate_fn=evaluate_fn)
+    result = strategy.start(
+        grid,
+        ArrayRecord([np.asarray(w) for w in weights]),
+        num_rounds=cfg.updates,
+        timeout=timeout,
+        train_config=ConfigRecord(conf),
+        evaluate_fn=evaluate_fn,
+    )
     return result.arrays.to_numpy_ndarrays() if result.arrays is not None else list(weights)

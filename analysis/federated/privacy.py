@@ -12,8 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 
-def clip_and_noise(delta: list[np.ndarray], clip_norm: float | None, noise_multiplier: float = 0.0,
-                   rng: np.random.Generator | None = None) -> tuple[list[np.ndarray], dict]:
+def clip_and_noise(
+    delta: list[np.ndarray],
+    clip_norm: float | None,
+    noise_multiplier: float = 0.0,
+    rng: np.random.Generator | None = None,
+) -> tuple[list[np.ndarray], dict]:
     """Clip the update to L2 norm ``clip_norm`` and add N(0, (noise_multiplier * clip_norm)^2).
 
     Returns the new arrays and what was done (norm before, scale), for the site's metrics.
@@ -28,7 +32,7 @@ def clip_and_noise(delta: list[np.ndarray], clip_norm: float | None, noise_multi
 
     norm = get_norm(out)
     info["update-norm"] = float(norm)
-    if norm > 0:                       # Flower's helper divides by the norm
+    if norm > 0:  # Flower's helper divides by the norm
         clip_inputs_inplace(out, clip_norm)
     if noise_multiplier > 0:
         rng = rng or np.random.default_rng()

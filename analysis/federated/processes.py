@@ -17,38 +17,62 @@ from analysis.federated import deploy
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-REFUSAL_LINGER_S = 8.0      # a refused site stays this long after sending its refusal
+REFUSAL_LINGER_S = 8.0  # a refused site stays this long after sending its refusal
 
 
-def coordinator(address: str, run_config: dict, out: Path, *, insecure: bool, certs: dict,
-                supernode_auth: bool, timeout_s: float | None = None,
-                site_keys: Iterable[str] = ()) -> dict:
+def coordinator(
+    address: str,
+    run_config: dict,
+    out: Path,
+    *,
+    insecure: bool,
+    certs: dict,
+    supernode_auth: bool,
+    timeout_s: float | None = None,
+    site_keys: Iterable[str] = (),
+) -> dict:
     host, port = deploy.parse_address(address, "--address")
     deploy.check_security(host, insecure, certs, "mexlab fl coordinator")
     if supernode_auth and insecure:
-        raise InputError("mexlab fl coordinator: --supernode-auth needs TLS (Flower refuses it with "
-                          "--insecure); give --ssl-certfile, --ssl-keyfile and --ssl-ca-certfile")
+        raise InputError(
+            "mexlab fl coordinator: --supernode-auth needs TLS (Flower refuses it with "
+            "--insecure); give --ssl-certfile, --ssl-keyfile and --ssl-ca-certfile"
+        )
     if site_keys and not supernode_auth:
-        raise InputError("mexlab fl coordinator: --site-keys registers keys for --supernode-auth; "
-                          "add --supernode-auth")
+        raise InputError("mexlab fl coordinator: --site-keys registers keys for --supernode-auth; add --supernode-auth")
     for k in site_keys:
         if not Path(k).is_file():
             raise NotFoundError(f"--site-keys {k}: no such file")
     if not deploy.port_free(host, port):
-        raise ServiceError(f"--address {address}: port {port} is in use on {host} "
-                          "(another coordinator? choose another port)")
+        raise ServiceError(
+            f"--address {address}: port {port} is in use on {host} (another coordinator? choose another port)"
+        )
     out.mkdir(parents=True, exist_ok=True)
     home = out / ".flwr"
     env = deploy.flower_env(home)
     deploy.write_cli_config(home, host, port, insecure, certs.get("ssl-ca-certfile"))
     app = deploy.write_app(out / "app", {**run_config, "out": str(out.resolve())})
-    cmd = [deploy.tool("flower-superlink"), "--host", host, "--port", str(port),
-           "--disable-runtime-dependency-installation", "--database", str(out / "superlink.db")]
+    cmd = [
+        deploy.tool("flower-superlink"),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--disable-runtime-dependency-installation",
+        "--database",
+        str(out / "superlink.db"),
+    ]
     if insecure:
         cmd.append("--insecure")
     else:
-        cmd += ["--ssl-certfile", certs["ssl-certfile"], "--ssl-keyfile", certs["ssl-keyfile"],
-                "--ssl-ca-certfile", certs["ssl-ca-certfile"]]
+        cmd += [
+            "--ssl-certfile",
+            certs["ssl-certfile"],
+            "--ssl-keyfile",
+            certs["ssl-keyfile"],
+            "--ssl-ca-certfile",
+            certs["ssl-ca-certfile"],
+        ]
     if supernode_auth:
         cmd.append("--enable-supernode-auth")
     (out / "status.json").unlink(missing_ok=True)
@@ -57,22 +81,30 @@ def coordinator(address: str, run_config: dict, out: Path, *, insecure: bool, ce
     link = None
     try:
         with open(log, "ab") as lf:
-            link = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT, env=env, cwd=out,
-                                    start_new_session=True)
+            link = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT, env=env, cwd=out, start_new_session=True)
         deploy.wait_listening(host, port, link, 30, log, "the SuperLink")
         for k in site_keys:
             register_site(Path(k), env)
-        print(f"mexlab fl: coordinator listening on {host}:{port}; sites join with "
-              f"`mexlab fl site --coordinator {host}:{port} --data ...`", file=sys.stderr, flush=True)
-        run = subprocess.Popen([deploy.tool("flwr"), "run", str(app), "mexlab", "--stream"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
-                               start_new_session=True)
+        print(
+            f"mexlab fl: coordinator listening on {host}:{port}; sites join with "
+            f"`mexlab fl site --coordinator {host}:{port} --data ...`",
+            file=sys.stderr,
+            flush=True,
+        )
+        run = subprocess.Popen(
+            [deploy.tool("flwr"), "run", str(app), "mexlab", "--stream"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            text=True,
+            start_new_session=True,
+        )
         t0 = time.monotonic()
         with open(out / "run.log", "a") as rl:
             for line in run.stdout:
                 rl.write(line)
                 if "mexlab fl:" in line:
-                    print(line[line.index("mexlab fl:"):].rstrip(), file=sys.stderr, flush=True)
+                    print(line[line.index("mexlab fl:") :].rstrip(), file=sys.stderr, flush=True)
                 if timeout_s and time.monotonic() - t0 > timeout_s:
                     deploy.stop(run)
                     raise ServiceError(f"the run did not finish within {timeout_s:.0f} s (see {out}/run.log)")
@@ -84,26 +116,43 @@ def coordinator(address: str, run_config: dict, out: Path, *, insecure: bool, ce
     except (OSError, ValueError):
         status = {}
     if not status.get("final"):
-        raise ServiceError(f"the federated run failed: {deploy.last_line(out / 'run.log')} "
-                          f"(logs in {out}/run.log and {out}/superlink.log)")
+        raise ServiceError(
+            f"the federated run failed: {deploy.last_line(out / 'run.log')} "
+            f"(logs in {out}/run.log and {out}/superlink.log)"
+        )
     return status
 
 
 def register_site(pub: Path, env: dict) -> None:
     """Register a site's public key with the running SuperLink (Flower's `flwr supernode register`)."""
-    r = subprocess.run([deploy.tool("flwr"), "supernode", "register", str(pub), "mexlab"], env=env,
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [deploy.tool("flwr"), "supernode", "register", str(pub), "mexlab"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     text = (r.stdout + r.stderr).strip()
     if r.returncode != 0 or "registered successfully" not in text:
         lines = [ln for ln in text.splitlines() if ln.strip()]
-        raise ServiceError(f"--site-keys {pub}: Flower did not register it: "
-                          f"{(lines or ['(no output)'])[-1][-300:]}")
+        raise ServiceError(f"--site-keys {pub}: Flower did not register it: {(lines or ['(no output)'])[-1][-300:]}")
     print(f"mexlab fl: site key {pub.name} registered", file=sys.stderr, flush=True)
 
 
-def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, root_cert: str | None,
-         auth_key: str | None, views: str, classes: str, truth: str | None,
-         max_wait_s: float = 60.0, wait_s: float = 30.0) -> int:
+def site(
+    coordinator_addr: str,
+    specs: list[str],
+    name: str,
+    *,
+    insecure: bool,
+    root_cert: str | None,
+    auth_key: str | None,
+    views: str,
+    classes: str,
+    truth: str | None,
+    max_wait_s: float = 60.0,
+    wait_s: float = 30.0,
+) -> int:
     from analysis.federated import site as site_mod
 
     host, port = deploy.parse_address(coordinator_addr, "--coordinator")
@@ -115,16 +164,23 @@ def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, 
     sd = site_mod.split_site(data, where=f"site {name}")
     t0 = time.monotonic()
     why = deploy.reachable(host, port)
-    while why and time.monotonic() - t0 < wait_s:      # the coordinator may be starting
+    while why and time.monotonic() - t0 < wait_s:  # the coordinator may be starting
         time.sleep(1.0)
         why = deploy.reachable(host, port)
     if why:
-        raise ServiceError(f"cannot reach the coordinator at {host}:{port} ({why}, for {wait_s:.0f} s); is "
-                          "`mexlab fl coordinator` running there?")
+        raise ServiceError(
+            f"cannot reach the coordinator at {host}:{port} ({why}, for {wait_s:.0f} s); is "
+            "`mexlab fl coordinator` running there?"
+        )
     state = Path(tempfile.mkdtemp(prefix=f"mexlab-fl-{name}-"))
     status_file = state / "status.txt"
-    node_cfg = {"site-name": name, "data": "|".join(str(s) for s in specs), "views": views,
-                "classes": classes, "status-file": str(status_file)}
+    node_cfg = {
+        "site-name": name,
+        "data": "|".join(str(s) for s in specs),
+        "views": views,
+        "classes": classes,
+        "status-file": str(status_file),
+    }
     if truth:
         node_cfg["truth"] = truth
     from analysis.federated.worker import SiteWorker
@@ -134,22 +190,40 @@ def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, 
     try:
         warm = SiteWorker(state, warm_config=node_cfg)
         node_cfg.update(warm.node_config())
-    except OSError as exc:        # e.g. a socket path too long: the ClientApp answers itself
+    except OSError as exc:  # e.g. a socket path too long: the ClientApp answers itself
         warm = None
-        print(f"mexlab fl: site {name}: no warm worker ({exc}); each message loads torch anew",
-              file=sys.stderr, flush=True)
-    cmd = [deploy.tool("flower-supernode"), "--superlink", f"{host}:{port}", "--host", "127.0.0.1",
-           "--port", str(deploy.free_port()), "--node-config", deploy.node_config_arg(node_cfg),
-           "--max-wait-time", str(max_wait_s)]
+        print(
+            f"mexlab fl: site {name}: no warm worker ({exc}); each message loads torch anew",
+            file=sys.stderr,
+            flush=True,
+        )
+    cmd = [
+        deploy.tool("flower-supernode"),
+        "--superlink",
+        f"{host}:{port}",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(deploy.free_port()),
+        "--node-config",
+        deploy.node_config_arg(node_cfg),
+        "--max-wait-time",
+        str(max_wait_s),
+    ]
     cmd += ["--insecure"] if insecure else ["--root-certificates", root_cert]
     if auth_key:
         cmd += ["--auth-supernode-private-key", auth_key]
     log = state / "supernode.log"
-    print(f"mexlab fl: site {name}: {sd.n_train} training samples, {len(sd.held)} held out "
-          f"({len(set(sd.held.subjects))} subjects); joining {host}:{port}", file=sys.stderr, flush=True)
+    print(
+        f"mexlab fl: site {name}: {sd.n_train} training samples, {len(sd.held)} held out "
+        f"({len(set(sd.held.subjects))} subjects); joining {host}:{port}",
+        file=sys.stderr,
+        flush=True,
+    )
     with open(log, "ab") as lf:
-        node = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT, env=deploy.flower_env(state),
-                                start_new_session=True)
+        node = subprocess.Popen(
+            cmd, stdout=lf, stderr=subprocess.STDOUT, env=deploy.flower_env(state), start_new_session=True
+        )
     last = ""
     stopped = False
     deploy.term_as_interrupt()
@@ -166,9 +240,11 @@ def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, 
                         # has sent the refusal (its log says so; 60 s at most), so the coordinator
                         # logs a refused site, not a lost one
                         t_ref = time.monotonic()
-                        while (node.poll() is None and time.monotonic() - t_ref < 60
-                               and _count(log, "Sent successfully")
-                               < _count(log, "Start `flwr-clientapp` process")):
+                        while (
+                            node.poll() is None
+                            and time.monotonic() - t_ref < 60
+                            and _count(log, "Sent successfully") < _count(log, "Start `flwr-clientapp` process")
+                        ):
                             time.sleep(0.5)
                         # then give the coordinator time to pull it: a SuperNode that leaves
                         # at once takes its unread reply with it (seen at load ~30 with 1 s)
@@ -188,21 +264,24 @@ def site(coordinator_addr: str, specs: list[str], name: str, *, insecure: bool, 
         return 0
     if node.returncode not in (0, None) and last.startswith("ok") and deploy.reachable(host, port):
         # the coordinator went away after this site took part: the run ended (or was stopped)
-        print(f"mexlab fl: site {name}: the coordinator at {host}:{port} is gone (run over)",
-              file=sys.stderr)
+        print(f"mexlab fl: site {name}: the coordinator at {host}:{port} is gone (run over)", file=sys.stderr)
         return 0
     if node.returncode not in (0, None) and _count(log, "Exit Code: 305"):
         # Flower's SUPERNODE_CONNECTION_ERROR: the SuperLink answered but would not let it in
-        hint = ("is this site's public key registered on the coordinator (`flwr supernode register "
-                "KEY.pub`, docs/federated.md)?" if auth_key else
-                "does the coordinator require SuperNode authentication (--auth-key)?")
+        hint = (
+            "is this site's public key registered on the coordinator (`flwr supernode register "
+            "KEY.pub`, docs/federated.md)?"
+            if auth_key
+            else "does the coordinator require SuperNode authentication (--auth-key)?"
+        )
         if not insecure:
             hint += " Is --root-certificates the CA that signed the coordinator's certificate?"
-        raise ServiceError(f"site {name}: the coordinator at {host}:{port} did not let this site in "
-                          f"(Flower exit code 305: connection refused): {hint}")
+        raise ServiceError(
+            f"site {name}: the coordinator at {host}:{port} did not let this site in "
+            f"(Flower exit code 305: connection refused): {hint}"
+        )
     if node.returncode not in (0, None):
-        raise ServiceError(f"site {name}: the SuperNode stopped (exit {node.returncode}): "
-                          f"{deploy.last_line(log)}")
+        raise ServiceError(f"site {name}: the SuperNode stopped (exit {node.returncode}): {deploy.last_line(log)}")
     return 0
 
 

@@ -26,12 +26,12 @@ def train_content(weights: Iterable[np.ndarray], version: int, cfg: dict) -> Rec
 
     conf = {"version": int(version)}
     conf.update({k: v for k, v in cfg.items() if v is not None})
-    return RecordDict({"arrays": ArrayRecord([np.asarray(w) for w in weights]),
-                       "config": ConfigRecord(conf)})
+    return RecordDict({"arrays": ArrayRecord([np.asarray(w) for w in weights]), "config": ConfigRecord(conf)})
 
 
-def reply_content(site: str, sig: str, delta: Iterable[np.ndarray] | None = None, metrics: dict | None = None,
-                  error: str = "") -> RecordDict:
+def reply_content(
+    site: str, sig: str, delta: Iterable[np.ndarray] | None = None, metrics: dict | None = None, error: str = ""
+) -> RecordDict:
     from flwr.app import ArrayRecord, ConfigRecord, MetricRecord, RecordDict
 
     assert error in ERROR_CODES, error
@@ -49,5 +49,10 @@ def parse_reply(msg: Message) -> dict:
     conf = dict(c["config"]) if "config" in c.config_records else {}
     delta = c["arrays"].to_numpy_ndarrays() if "arrays" in c.array_records else None
     metrics = dict(c["metrics"]) if "metrics" in c.metric_records else {}
-    return {"site": str(conf.get("site", "?")), "error": str(conf.get("error", "")),
-            "sig": str(conf.get("model-sig", "")), "delta": delta, "metrics": metrics}
+    return {
+        "site": str(conf.get("site", "?")),
+        "error": str(conf.get("error", "")),
+        "sig": str(conf.get("model-sig", "")),
+        "delta": delta,
+        "metrics": metrics,
+    }

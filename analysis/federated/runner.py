@@ -24,13 +24,24 @@ STRATEGIES = ("fedbuff", "fedasync", "fedavg")
 
 def loop_config(rc: dict) -> LoopConfig:
     cfg = LoopConfig()
-    for key, attr, typ in (("strategy", "strategy", str), ("updates", "updates", int),
-                           ("epochs", "epochs", int), ("lr", "lr", float), ("k", "k", int), ("server-lr", "server_lr", float),
-                           ("server-momentum", "server_momentum", float),
-                           ("alpha", "alpha", float), ("a", "a", float), ("tau-max", "tau_max", int),
-                           ("seed", "seed", int), ("min-sites", "min_sites", int),
-                           ("wait-sites", "wait_sites_s", float), ("deadline", "deadline_s", float),
-                           ("batch-size", "batch_size", int), ("noise", "noise", float)):
+    for key, attr, typ in (
+        ("strategy", "strategy", str),
+        ("updates", "updates", int),
+        ("epochs", "epochs", int),
+        ("lr", "lr", float),
+        ("k", "k", int),
+        ("server-lr", "server_lr", float),
+        ("server-momentum", "server_momentum", float),
+        ("alpha", "alpha", float),
+        ("a", "a", float),
+        ("tau-max", "tau_max", int),
+        ("seed", "seed", int),
+        ("min-sites", "min_sites", int),
+        ("wait-sites", "wait_sites_s", float),
+        ("deadline", "deadline_s", float),
+        ("batch-size", "batch_size", int),
+        ("noise", "noise", float),
+    ):
         if key in rc and rc[key] != "":
             setattr(cfg, attr, typ(rc[key]))
     if float(rc.get("clip", 0) or 0) > 0:
@@ -44,8 +55,14 @@ def _say(line: str) -> None:
     print(f"mexlab fl: {line}", file=sys.stderr, flush=True)
 
 
-def serve(grid: Grid, rc: dict, *, clock: WallClock | VirtualClock | None = None,
-          central_eval: Callable[[list[np.ndarray]], dict] | None = None, quiet: bool = False) -> dict:
+def serve(
+    grid: Grid,
+    rc: dict,
+    *,
+    clock: WallClock | VirtualClock | None = None,
+    central_eval: Callable[[list[np.ndarray]], dict] | None = None,
+    quiet: bool = False,
+) -> dict:
     """The coordinator's run: initial model, the chosen strategy, every version recorded."""
     from analysis.datasets import get_scheme
     from analysis.federated import site as site_mod
@@ -60,9 +77,17 @@ def serve(grid: Grid, rc: dict, *, clock: WallClock | VirtualClock | None = None
     class_names = list(get_scheme(classes).classes)
     w0 = site_mod.initial_weights(len(class_names), views, cfg.seed)
     sig = site_mod.model_signature(w0, class_names, views)
-    rec = RunRecord(rc.get("out") or None, {"strategy": cfg.strategy, "classes": classes,
-                                             "views": list(views), "class_names": class_names,
-                                             "model_sig": sig, "settings": dict(rc)})
+    rec = RunRecord(
+        rc.get("out") or None,
+        {
+            "strategy": cfg.strategy,
+            "classes": classes,
+            "views": list(views),
+            "class_names": class_names,
+            "model_sig": sig,
+            "settings": dict(rc),
+        },
+    )
     log = RunLog()
     history = []
 
@@ -74,22 +99,44 @@ def serve(grid: Grid, rc: dict, *, clock: WallClock | VirtualClock | None = None
 
     if cfg.strategy == "fedavg":
         from analysis.federated.fedavg import run_fedavg
+
         wait_for_sites(grid, cfg, clock)
         final_w = run_fedavg(grid, w0, cfg, sig, on_version=on_version, say=say, log=log, clock=clock)
         final_v = cfg.updates
     else:
-        strat, log = run_async(grid, w0, cfg, sig, clock=clock, on_version=on_version, say=say, log=log,
-                               on_reply=lambda v, t: rec.status(log, v, t))
+        strat, log = run_async(
+            grid,
+            w0,
+            cfg,
+            sig,
+            clock=clock,
+            on_version=on_version,
+            say=say,
+            log=log,
+            on_reply=lambda v, t: rec.status(log, v, t),
+        )
         final_w, final_v = strat.weights(), strat.version
     per_site = evaluate_everywhere(grid, final_w, final_v, sig, skip=log.refused_nodes, late=log.busy_nodes)
-    summary = {"strategy": cfg.strategy, "version": final_v, "virtual_time": round(clock.now(), 3),
-               "updates": log.n_up, "history": history, "per_site": per_site,
-               "bytes_up": log.bytes_up, "bytes_down": log.bytes_down,
-               "events": log.events, "sites": log.sites, "weights": final_w, "model_sig": sig}
+    summary = {
+        "strategy": cfg.strategy,
+        "version": final_v,
+        "virtual_time": round(clock.now(), 3),
+        "updates": log.n_up,
+        "history": history,
+        "per_site": per_site,
+        "bytes_up": log.bytes_up,
+        "bytes_down": log.bytes_down,
+        "events": log.events,
+        "sites": log.sites,
+        "weights": final_w,
+        "model_sig": sig,
+    }
     rec.status(log, final_v, clock.now(), final={"per_site": per_site})
     if say:
-        say(f"run finished: version {final_v}, {log.n_up} updates received; per site: "
-            + ", ".join(f"{s} UF1 {m.get('uf1', float('nan')):.3f}" for s, m in sorted(per_site.items())))
+        say(
+            f"run finished: version {final_v}, {log.n_up} updates received; per site: "
+            + ", ".join(f"{s} UF1 {m.get('uf1', float('nan')):.3f}" for s, m in sorted(per_site.items()))
+        )
     return summary
 
 

@@ -69,35 +69,57 @@ class RunRecord:
             return
         from analysis.recognition import modelfile, task
 
-        lineage = {"run": str(self.out.resolve()), "version": v, "parent": v - 1 if v else None,
-                   "strategy": strategy.name,
-                   "sites_merged": list(getattr(strategy, "merged_sites", {}).get(v, [])),
-                   "virtual_or_wall_t": round(t, 3), "settings": self.meta.get("settings", {})}
+        lineage = {
+            "run": str(self.out.resolve()),
+            "version": v,
+            "parent": v - 1 if v else None,
+            "strategy": strategy.name,
+            "sites_merged": list(getattr(strategy, "merged_sites", {}).get(v, [])),
+            "virtual_or_wall_t": round(t, 3),
+            "settings": self.meta.get("settings", {}),
+        }
         model = task.new_model(len(self.meta["class_names"]), tuple(self.meta["views"]))
         task.set_weights(model, weights)
         path = self.out / "versions" / f"v{v:05d}.safetensors"
         path.parent.mkdir(parents=True, exist_ok=True)
-        meta = modelfile.save(path, model, {"classes": list(self.meta["class_names"]), "width": 16,
-                                            "kind": "federated", "metrics": metrics or {},
-                                            "federated": lineage})
+        meta = modelfile.save(
+            path,
+            model,
+            {
+                "classes": list(self.meta["class_names"]),
+                "width": 16,
+                "kind": "federated",
+                "metrics": metrics or {},
+                "federated": lineage,
+            },
+        )
         if not self.catalog_ok:
             return
         try:
             from acquisition.catalog.recognition_models import register_model
+
             register_model(path, meta)
         except Exception as exc:  # noqa: BLE001 - the run goes on without the catalog; said once
             self.catalog_ok = False
-            print(f"mexlab fl: the global versions are not registered in the catalog ({exc})",
-                  file=sys.stderr)
+            print(f"mexlab fl: the global versions are not registered in the catalog ({exc})", file=sys.stderr)
 
     def status(self, log: RunLog, version: int, t: float, final: dict | None = None) -> None:
         if not self.out:
             return
-        write_json(self.out / "status.json", {
-            "strategy": self.meta.get("strategy"), "version": version, "t": round(t, 3),
-            "updated": time.time(), "sites": log.sites,
-            "global_metrics": self.metrics.get(version) or log.scored(),
-            "final": final, "bytes_up": log.bytes_up, "bytes_down": log.bytes_down})
+        write_json(
+            self.out / "status.json",
+            {
+                "strategy": self.meta.get("strategy"),
+                "version": version,
+                "t": round(t, 3),
+                "updated": time.time(),
+                "sites": log.sites,
+                "global_metrics": self.metrics.get(version) or log.scored(),
+                "final": final,
+                "bytes_up": log.bytes_up,
+                "bytes_down": log.bytes_down,
+            },
+        )
         data = "".join(json.dumps(e, default=_plain) + "\n" for e in log.events)
         _atomic(self.out / "events.jsonl", data.encode())
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 @dataclass
 class LoopConfig:
     strategy: str = "fedbuff"
-    updates: int = 30            # accepted site updates (async) / rounds (fedavg)
+    updates: int = 30  # accepted site updates (async) / rounds (fedavg)
     epochs: int = 2
     lr: float = 3e-3
     batch_size: int = 32
@@ -49,8 +49,15 @@ class LoopConfig:
     site_backoff_s: float = 5.0
 
     def site_config(self, sig: str) -> dict:
-        return {"epochs": self.epochs, "lr": self.lr, "batch-size": self.batch_size,
-                "seed": self.seed, "clip": self.clip, "noise": self.noise, "model-sig": sig}
+        return {
+            "epochs": self.epochs,
+            "lr": self.lr,
+            "batch-size": self.batch_size,
+            "seed": self.seed,
+            "clip": self.clip,
+            "noise": self.noise,
+            "model-sig": sig,
+        }
 
 
 class WallClock:
@@ -68,13 +75,13 @@ class WallClock:
 @dataclass
 class RunLog:
     events: list = field(default_factory=list)
-    sites: dict = field(default_factory=dict)       # site -> {"updates", "last_t", "last_staleness", ...}
+    sites: dict = field(default_factory=dict)  # site -> {"updates", "last_t", "last_staleness", ...}
     bytes_down: int = 0
     bytes_up: int = 0
     n_up: int = 0
     site_scores: dict = field(default_factory=dict)  # version -> [(uf1, uar, n)] the sites measured
     refused_nodes: set = field(default_factory=set)  # nodes refused (bad model, no data): not asked again
-    busy_nodes: set = field(default_factory=set)     # nodes still training when the loop ended
+    busy_nodes: set = field(default_factory=set)  # nodes still training when the loop ended
 
     def scored(self) -> dict:
         """The newest version the sites have scored: sample-weighted UF1/UAR of their held-out sets."""
@@ -83,8 +90,12 @@ class RunLog:
         v = max(self.site_scores)
         rows = self.site_scores[v]
         n = sum(r[2] for r in rows) or 1
-        return {"version": v, "uf1": round(sum(r[0] * r[2] for r in rows) / n, 4),
-                "uar": round(sum(r[1] * r[2] for r in rows) / n, 4), "sites_reporting": len(rows)}
+        return {
+            "version": v,
+            "uf1": round(sum(r[0] * r[2] for r in rows) / n, 4),
+            "uar": round(sum(r[1] * r[2] for r in rows) / n, 4),
+            "sites_reporting": len(rows),
+        }
 
     def event(self, t: float, ev: Event | dict, say: Callable[[str], None] | None = None) -> None:
         d = ev.as_dict() if isinstance(ev, Event) else dict(ev)
@@ -107,21 +118,37 @@ def _nbytes(arrs) -> int:
     return int(sum(np.asarray(a).nbytes for a in arrs))
 
 
-def run_async(grid: Grid, weights: list[np.ndarray], cfg: LoopConfig, sig: str, *,
-              clock: WallClock | VirtualClock | None = None, on_version: Callable[..., None] | None = None,
-              say: Callable[[str], None] | None = None, log: RunLog | None = None,
-              on_reply: Callable[[int, float], None] | None = None) -> tuple[FedBuff | FedAsync, RunLog]:
+def run_async(
+    grid: Grid,
+    weights: list[np.ndarray],
+    cfg: LoopConfig,
+    sig: str,
+    *,
+    clock: WallClock | VirtualClock | None = None,
+    on_version: Callable[..., None] | None = None,
+    say: Callable[[str], None] | None = None,
+    log: RunLog | None = None,
+    on_reply: Callable[[int, float], None] | None = None,
+) -> tuple[FedBuff | FedAsync, RunLog]:
     """Run FedBuff / FedAsync until ``cfg.updates`` updates were accepted (or the deadline).
     ``on_version(version, weights, strategy, clock_t)`` is called for every new global version."""
     from flwr.app import Message
 
     clock = clock or WallClock()
     log = log or RunLog()
-    strat = make_strategy(cfg.strategy, weights, k=cfg.k, a=cfg.a, tau_max=cfg.tau_max,
-                          alpha=cfg.alpha, server_lr=cfg.server_lr, momentum=cfg.server_momentum)
+    strat = make_strategy(
+        cfg.strategy,
+        weights,
+        k=cfg.k,
+        a=cfg.a,
+        tau_max=cfg.tau_max,
+        alpha=cfg.alpha,
+        server_lr=cfg.server_lr,
+        momentum=cfg.server_momentum,
+    )
     if on_version:
         on_version(0, strat.weights(), strat, clock.now())
-    pending: dict[str, tuple[int, int]] = {}         # message id -> (node, version sent)
+    pending: dict[str, tuple[int, int]] = {}  # message id -> (node, version sent)
     busy: set[int] = set()
     banned: dict[int, str] = {}
     backoff: dict[int, float] = {}
@@ -134,9 +161,16 @@ def run_async(grid: Grid, weights: list[np.ndarray], cfg: LoopConfig, sig: str, 
         for n in sorted(nodes - known_nodes):
             log.event(clock.now(), {"kind": "site-joined", "site": f"node {n}", "version": strat.version}, say)
         for n in sorted(known_nodes - nodes):
-            log.event(clock.now(), {"kind": "site-left", "site": node_site.get(n, f"node {n}"),
-                                    "version": strat.version,
-                                    "reason": "no longer connected to the coordinator"}, say)
+            log.event(
+                clock.now(),
+                {
+                    "kind": "site-left",
+                    "site": node_site.get(n, f"node {n}"),
+                    "version": strat.version,
+                    "reason": "no longer connected to the coordinator",
+                },
+                say,
+            )
         known_nodes = nodes
         if not started:
             if len(nodes) < cfg.min_sites and clock.now() < cfg.wait_sites_s:
@@ -150,8 +184,9 @@ def run_async(grid: Grid, weights: list[np.ndarray], cfg: LoopConfig, sig: str, 
         if free:
             w = strat.weights()
             content_cfg = cfg.site_config(sig)
-            msgs = [Message(train_content(w, strat.version, content_cfg), dst_node_id=n,
-                            message_type="train") for n in free]
+            msgs = [
+                Message(train_content(w, strat.version, content_cfg), dst_node_id=n, message_type="train") for n in free
+            ]
             ids = list(grid.push_messages(msgs))
             for n, mid in zip(free, ids):
                 if mid:
@@ -168,22 +203,39 @@ def run_async(grid: Grid, weights: list[np.ndarray], cfg: LoopConfig, sig: str, 
             site = node_site.get(node, f"node {node}")
             if r.has_error():
                 backoff[node] = clock.now() + cfg.site_backoff_s
-                log.event(clock.now(), {"kind": "site-lost", "site": site, "version": strat.version,
-                                        "reason": f"its update for version {v_sent} did not come: "
-                                                  f"{r.error.reason}"}, say)
+                log.event(
+                    clock.now(),
+                    {
+                        "kind": "site-lost",
+                        "site": site,
+                        "version": strat.version,
+                        "reason": f"its update for version {v_sent} did not come: {r.error.reason}",
+                    },
+                    say,
+                )
                 continue
             p = parse_reply(r)
             site = node_site[node] = p["site"]
             if p["error"]:
                 banned[node] = p["error"]
-                log.event(clock.now(), {"kind": "site-refused", "site": site, "version": strat.version,
-                                        "reason": p["error"]}, say)
+                log.event(
+                    clock.now(),
+                    {"kind": "site-refused", "site": site, "version": strat.version, "reason": p["error"]},
+                    say,
+                )
                 continue
             if p["sig"] != sig:
                 banned[node] = "incompatible-model"
-                log.event(clock.now(), {"kind": "rejected", "site": site, "version": strat.version,
-                                        "reason": f"incompatible model (site {p['sig']}, "
-                                                  f"coordinator {sig})"}, say)
+                log.event(
+                    clock.now(),
+                    {
+                        "kind": "rejected",
+                        "site": site,
+                        "version": strat.version,
+                        "reason": f"incompatible model (site {p['sig']}, coordinator {sig})",
+                    },
+                    say,
+                )
                 continue
             log.bytes_up += _nbytes(p["delta"] or [])
             log.n_up += 1
@@ -191,17 +243,22 @@ def run_async(grid: Grid, weights: list[np.ndarray], cfg: LoopConfig, sig: str, 
             base = m.get("version", v_sent)
             if isinstance(base, (int, np.integer)) and 0 <= base <= strat.version and "uf1" in m:
                 log.site_scores.setdefault(int(base), []).append(
-                    (float(m["uf1"]), float(m.get("uar", 0.0)), int(m.get("num-eval", 1))))
-            u = Update(site, int(base) if isinstance(base, (int, np.integer)) else base,
-                       p["delta"] or [], int(m.get("num-examples", 0)), m)
+                    (float(m["uf1"]), float(m.get("uar", 0.0)), int(m.get("num-eval", 1)))
+                )
+            u = Update(
+                site,
+                int(base) if isinstance(base, (int, np.integer)) else base,
+                p["delta"] or [],
+                int(m.get("num-examples", 0)),
+                m,
+            )
             before = strat.version
             ev = strat.receive(u)
             log.event(clock.now(), ev, say)
             st = log.sites.setdefault(site, {"updates": 0, "rejected": 0})
             st["last_t"] = round(clock.now(), 3)
             st["last_staleness"] = ev.staleness
-            st["site_uf1_of_version"] = [int(base) if isinstance(base, (int, np.integer)) else -1,
-                                         m.get("uf1")]
+            st["site_uf1_of_version"] = [int(base) if isinstance(base, (int, np.integer)) else -1, m.get("uf1")]
             if ev.kind in ("merged", "buffered"):
                 accepted += 1
                 st["updates"] += 1
@@ -215,15 +272,31 @@ def run_async(grid: Grid, weights: list[np.ndarray], cfg: LoopConfig, sig: str, 
             clock.idle(grid)
     log.refused_nodes |= set(banned)
     log.busy_nodes = {node for node, _ in pending.values()}
-    for mid, (node, v) in pending.items():        # still out at the end: not waited for
-        log.event(clock.now(), {"kind": "not-waited", "site": node_site.get(node, f"node {node}"),
-                                "version": strat.version,
-                                "reason": f"still training on version {v} when the run ended"}, None)
+    for _mid, (node, v) in pending.items():  # still out at the end: not waited for
+        log.event(
+            clock.now(),
+            {
+                "kind": "not-waited",
+                "site": node_site.get(node, f"node {node}"),
+                "version": strat.version,
+                "reason": f"still training on version {v} when the run ended",
+            },
+            None,
+        )
     return strat, log
 
 
-def evaluate_everywhere(grid: Grid, weights: list[np.ndarray], version: int, sig: str, timeout: float = 120.0, *,
-                        skip: Collection[int] = (), late: Collection[int] = (), grace: float = 15.0) -> dict:
+def evaluate_everywhere(
+    grid: Grid,
+    weights: list[np.ndarray],
+    version: int,
+    sig: str,
+    timeout: float = 120.0,
+    *,
+    skip: Collection[int] = (),
+    late: Collection[int] = (),
+    grace: float = 15.0,
+) -> dict:
     """Each site's own held-out scores for ``weights`` (site name → metrics). Refused nodes
     (``skip``) are not asked. A site that was still training when the run ended (``late``; its
     evaluation queues behind that update, and it may be a site that vanished and that Flower has not
@@ -232,8 +305,10 @@ def evaluate_everywhere(grid: Grid, weights: list[np.ndarray], version: int, sig
     from flwr.app import Message
 
     nodes = [n for n in sorted(grid.get_node_ids()) if n not in set(skip)]
-    msgs = [Message(train_content(weights, version, {"model-sig": sig}), dst_node_id=n,
-                    message_type="evaluate") for n in nodes]
+    msgs = [
+        Message(train_content(weights, version, {"model-sig": sig}), dst_node_id=n, message_type="evaluate")
+        for n in nodes
+    ]
     ids = {mid: n for mid, n in zip(grid.push_messages(msgs), nodes) if mid}
     out, t0, t_rest = {}, time.monotonic(), None
     while ids and time.monotonic() - t0 < timeout:
@@ -244,12 +319,12 @@ def evaluate_everywhere(grid: Grid, weights: list[np.ndarray], version: int, sig
             p = parse_reply(r)
             if not p["error"]:
                 out[p["site"]] = p["metrics"]
-        if ids and not set(ids.values()) - set(late):         # only late sites left
+        if ids and not set(ids.values()) - set(late):  # only late sites left
             t_rest = t_rest or time.monotonic()
             if time.monotonic() - t_rest > grace:
                 break
         if ids:
-            nxt = getattr(grid, "next_arrival", None)           # the virtual grid: jump the clock
+            nxt = getattr(grid, "next_arrival", None)  # the virtual grid: jump the clock
             if nxt is not None:
                 t = nxt()
                 if t is None:

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from analysis.recognition.task import FeatureSet
 
 
-def split_config(specs: list[str], n_sites: int, views: Iterable[str], classes: str,
-                 truth: str | None = None) -> list[dict]:
+def split_config(
+    specs: list[str], n_sites: int, views: Iterable[str], classes: str, truth: str | None = None
+) -> list[dict]:
     """Node configs for ``n_sites`` simulated sites. One spec given once is split by subject across
     the sites; otherwise each site gets one spec (``--data`` given once per site)."""
     base = {"views": ",".join(views), "classes": classes}
@@ -27,20 +28,31 @@ def split_config(specs: list[str], n_sites: int, views: Iterable[str], classes: 
         base["truth"] = truth
     if len(specs) == n_sites and n_sites > 1:
         return [{**base, "site-name": f"site{i + 1}", "data": s} for i, s in enumerate(specs)]
-    return [{**base, "site-name": f"site{i + 1}", "data": "|".join(specs), "site-index": i,
-             "num-sites": n_sites} for i in range(n_sites)]
+    return [
+        {**base, "site-name": f"site{i + 1}", "data": "|".join(specs), "site-index": i, "num-sites": n_sites}
+        for i in range(n_sites)
+    ]
 
 
-def simulate(specs: list[str], n_sites: int, speeds: list[float], rc: dict, *, truth: str | None = None,
-             tamper: Callable[[int, Message, Message], Message] | None = None, outages: dict | None = None,
-             on_send: Callable[[str, Message], None] | None = None, pooled: bool = True, quiet: bool = True,
-             test: FeatureSet | None = None) -> dict:
+def simulate(
+    specs: list[str],
+    n_sites: int,
+    speeds: list[float],
+    rc: dict,
+    *,
+    truth: str | None = None,
+    tamper: Callable[[int, Message, Message], Message] | None = None,
+    outages: dict | None = None,
+    on_send: Callable[[str, Message], None] | None = None,
+    pooled: bool = True,
+    quiet: bool = True,
+    test: FeatureSet | None = None,
+) -> dict:
     """Run the ServerApp loop and the ClientApp in this process on a virtual clock. ``test``: a
     FeatureSet of subjects no site holds; the final and pooled models are also scored on it
     (``out["test_final"]``, ``out["test_pooled"]``)."""
     from acquisition.errors import DataError
     from analysis.federated import apps
-    from analysis.federated import site as site_mod
     from analysis.federated.virtual_grid import VirtualClock, VirtualGrid
     from analysis.recognition import task
 
@@ -48,7 +60,7 @@ def simulate(specs: list[str], n_sites: int, speeds: list[float], rc: dict, *, t
     classes = str(rc.get("classes", "3"))
     configs = split_config(specs, n_sites, views, classes, truth)
     sites = []
-    for c in configs:                          # validated before anything runs
+    for c in configs:  # validated before anything runs
         name, sd = apps.node_site(c)
         if isinstance(sd, str):
             raise DataError(sd.partition(": ")[2] or sd)
@@ -62,15 +74,21 @@ def simulate(specs: list[str], n_sites: int, speeds: list[float], rc: dict, *, t
         m = task.evaluate(model, held if on is None else on)
         return {"uf1": round(float(m["uf1"]), 4), "uar": round(float(m["uar"]), 4)}
 
-    if quiet:                                   # Flower's own INFO lines (FedAvg's round log)
+    if quiet:  # Flower's own INFO lines (FedAvg's round log)
         import logging
+
         logging.getLogger("flwr").setLevel(logging.WARNING)
     clock = VirtualClock()
     grid = VirtualGrid(apps.client, configs, speeds, clock, outages=outages, tamper=tamper, on_send=on_send)
     res = serve(grid, rc, clock=clock, central_eval=central, quiet=quiet)
     final = central(res["weights"])
-    out = {"strategy": res["strategy"], "sites": n_sites, "virtual_time": res["virtual_time"],
-           "updates": res["updates"], "final": final}
+    out = {
+        "strategy": res["strategy"],
+        "sites": n_sites,
+        "virtual_time": res["virtual_time"],
+        "updates": res["updates"],
+        "final": final,
+    }
     if pooled:
         train_all = _concat([s.train for s in sites])
         model = task.new_model(len(held.class_names), views, cfg.seed)
@@ -85,10 +103,15 @@ def simulate(specs: list[str], n_sites: int, speeds: list[float], rc: dict, *, t
     if test is not None:
         out["test_final"] = central(res["weights"], test)
     out["history"] = res["history"]
-    out["per_site"] = [{"site": c["site-name"], "speed": sp,
-                        "updates": res["sites"].get(c["site-name"], {}).get("updates", 0),
-                        "uf1": round(float(res["per_site"].get(c["site-name"], {}).get("uf1", float("nan"))), 4)}
-                       for c, sp in zip(configs, speeds)]
+    out["per_site"] = [
+        {
+            "site": c["site-name"],
+            "speed": sp,
+            "updates": res["sites"].get(c["site-name"], {}).get("updates", 0),
+            "uf1": round(float(res["per_site"].get(c["site-name"], {}).get("uf1", float("nan"))), 4),
+        }
+        for c, sp in zip(configs, speeds)
+    ]
     out["bytes_sent"] = res["bytes_up"]
     out["bytes_received"] = res["bytes_down"]
     out["events"] = [e for e in res["events"] if e["kind"] not in ("buffered", "merged")]
@@ -99,6 +122,10 @@ def _concat(parts):
     from analysis.recognition import task
 
     first = parts[0]
-    return task.FeatureSet({v: np.concatenate([p.x[v] for p in parts]) for v in first.views},
-                           np.concatenate([p.y for p in parts]), sum((list(p.subjects) for p in parts), []),
-                           list(first.class_names), tuple(first.views))
+    return task.FeatureSet(
+        {v: np.concatenate([p.x[v] for p in parts]) for v in first.views},
+        np.concatenate([p.y for p in parts]),
+        sum((list(p.subjects) for p in parts), []),
+        list(first.class_names),
+        tuple(first.views),
+    )

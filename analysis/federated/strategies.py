@@ -51,9 +51,9 @@ class Update:
 class Event:
     """What happened to one update (or to a site): kept in the run log."""
 
-    kind: str                 # "merged" | "buffered" | "rejected" | "dropped-stale" | "site-lost" | ...
+    kind: str  # "merged" | "buffered" | "rejected" | "dropped-stale" | "site-lost" | ...
     site: str
-    version: int              # the global version after the event
+    version: int  # the global version after the event
     reason: str = ""
     staleness: int | None = None
     weight: float | None = None
@@ -69,8 +69,9 @@ class Event:
         return d
 
 
-def check_update(u: Update, shapes: list[tuple], current_version: int,
-                 known_versions: set[int] | None = None) -> str | None:
+def check_update(
+    u: Update, shapes: list[tuple], current_version: int, known_versions: set[int] | None = None
+) -> str | None:
     """The reason this update must not be merged, or None when it may be."""
     if not isinstance(u.base_version, (int, np.integer)) or isinstance(u.base_version, bool):
         return f"version {u.base_version!r} is not a version number"
@@ -106,7 +107,7 @@ class _Base:
         self.a = a
         self.tau_max = tau_max
         self.events: list[Event] = []
-        self.merged_sites: dict[int, list[str]] = {}   # version -> sites whose updates made it
+        self.merged_sites: dict[int, list[str]] = {}  # version -> sites whose updates made it
 
     def weights(self) -> Weights:
         return [w.copy() for w in self.x]
@@ -121,8 +122,9 @@ class _Base:
             return self._log(Event("rejected", u.site, self.version, reason))
         tau = self.version - int(u.base_version)
         if tau > self.tau_max:
-            return self._log(Event("dropped-stale", u.site, self.version,
-                                   f"staleness {tau} > tau_max {self.tau_max}", staleness=tau))
+            return self._log(
+                Event("dropped-stale", u.site, self.version, f"staleness {tau} > tau_max {self.tau_max}", staleness=tau)
+            )
         return None
 
 
@@ -131,8 +133,16 @@ class FedBuff(_Base):
 
     name = "fedbuff"
 
-    def __init__(self, weights: Weights, *, k: int = 3, a: float = 0.5, tau_max: int = 32,
-                 server_lr: float = 1.0, momentum: float = 0.0):
+    def __init__(
+        self,
+        weights: Weights,
+        *,
+        k: int = 3,
+        a: float = 0.5,
+        tau_max: int = 32,
+        server_lr: float = 1.0,
+        momentum: float = 0.0,
+    ):
         super().__init__(weights, a=a, tau_max=tau_max)
         if k < 1:
             raise ValueError("the buffer size K must be >= 1")
@@ -143,8 +153,8 @@ class FedBuff(_Base):
         self.k = k
         self.server_lr = server_lr
         self.momentum = momentum
-        self.m: Weights | None = None          # server momentum buffer (float64)
-        self.buffer: list[tuple[Update, float, int]] = []   # (update, s(tau), tau)
+        self.m: Weights | None = None  # server momentum buffer (float64)
+        self.buffer: list[tuple[Update, float, int]] = []  # (update, s(tau), tau)
 
     def receive(self, u: Update) -> Event:
         bad = self._screen(u)
@@ -192,10 +202,14 @@ class FedAsync(_Base):
         tau = self.version - int(u.base_version)
         alpha_t = self.alpha * staleness_weight(tau, self.a)
         base = self.history[int(u.base_version)]
-        self.x = [np.asarray((1.0 - alpha_t) * w.astype(np.float64)
-                             + alpha_t * (b.astype(np.float64) + np.asarray(d, dtype=np.float64)),
-                             dtype=np.float32)
-                  for w, b, d in zip(self.x, base, u.delta)]
+        self.x = [
+            np.asarray(
+                (1.0 - alpha_t) * w.astype(np.float64)
+                + alpha_t * (b.astype(np.float64) + np.asarray(d, dtype=np.float64)),
+                dtype=np.float32,
+            )
+            for w, b, d in zip(self.x, base, u.delta)
+        ]
         self.version += 1
         self.merged_sites[self.version] = [u.site]
         self.history[self.version] = self.weights()
@@ -207,8 +221,7 @@ class FedAsync(_Base):
 def make_strategy(name: str, weights: Weights, **kw: Any) -> FedBuff | FedAsync:
     """FedBuff or FedAsync by name (FedAvg is Flower's own, run by the server loop)."""
     if name == "fedbuff":
-        return FedBuff(weights, **{k: v for k, v in kw.items() if k in ("k", "a", "tau_max", "server_lr",
-                                                                   "momentum")})
+        return FedBuff(weights, **{k: v for k, v in kw.items() if k in ("k", "a", "tau_max", "server_lr", "momentum")})
     if name == "fedasync":
         return FedAsync(weights, **{k: v for k, v in kw.items() if k in ("alpha", "a", "tau_max")})
     raise ValueError(f"unknown asynchronous strategy {name!r} (fedbuff, fedasync)")

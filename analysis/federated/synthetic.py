@@ -19,9 +19,18 @@ if TYPE_CHECKING:
     from analysis.recognition.task import FeatureSet
 
 
-def make(n_subjects: int, per_subject: int = 12, views: Iterable[str] = ("rgb", "depth"), n_classes: int = 3,
-         seed: int = 0, motion: list[float] | None = None, prefix: str = "sub",
-         signal: float = 1.2, label_noise: float = 0.0, shift: int = 0) -> FeatureSet:
+def make(
+    n_subjects: int,
+    per_subject: int = 12,
+    views: Iterable[str] = ("rgb", "depth"),
+    n_classes: int = 3,
+    seed: int = 0,
+    motion: list[float] | None = None,
+    prefix: str = "sub",
+    signal: float = 1.2,
+    label_noise: float = 0.0,
+    shift: int = 0,
+) -> FeatureSet:
     """``signal``: the class pattern's amplitude; ``label_noise``: share of samples whose label is
     drawn at random; ``shift``: each subject's pattern is moved by up to this many pixels."""
     from analysis.recognition.task import FeatureSet
@@ -33,10 +42,10 @@ def make(n_subjects: int, per_subject: int = 12, views: Iterable[str] = ("rgb", 
     xs = {v: [] for v in views}
     ys, subj = [], []
     for s in range(n_subjects):
-        mix = rng.dirichlet(np.ones(n_classes) * 0.8)          # each subject its own class mix
+        mix = rng.dirichlet(np.ones(n_classes) * 0.8)  # each subject its own class mix
         offset = rng.normal(0, 0.4, (3, 32, 32)).astype(np.float32)
-        sigma = (motion[s] if motion else 0.6)
-        dy, dx = (rng.integers(-shift, shift + 1, 2) if shift else (0, 0))
+        sigma = motion[s] if motion else 0.6
+        dy, dx = rng.integers(-shift, shift + 1, 2) if shift else (0, 0)
         for _ in range(per_subject):
             c = int(rng.choice(n_classes, p=mix))
             for k, v in enumerate(views):
@@ -46,5 +55,6 @@ def make(n_subjects: int, per_subject: int = 12, views: Iterable[str] = ("rgb", 
             ys.append(int(rng.integers(n_classes)) if rng.random() < label_noise else c)
             subj.append(f"{prefix}{s:03d}")
     names = ["negative", "positive", "surprise", "others"][:n_classes]
-    return FeatureSet({v: np.stack(a).astype(np.float32) for v, a in xs.items()},
-                      np.array(ys, np.int64), subj, names, tuple(views))
+    return FeatureSet(
+        {v: np.stack(a).astype(np.float32) for v, a in xs.items()}, np.array(ys, np.int64), subj, names, tuple(views)
+    )

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from flwr.clientapp import ClientApp
     from flwr.supercore.run import Run
 
-SAMPLES_PER_S = 100.0         # virtual throughput of a speed-1 site (sample-epochs per second)
+SAMPLES_PER_S = 100.0  # virtual throughput of a speed-1 site (sample-epochs per second)
 
 
 class VirtualClock:
@@ -40,16 +40,24 @@ class VirtualClock:
 
 
 class VirtualGrid(Grid):
-    def __init__(self, client_app: ClientApp, node_configs: list[dict], speeds: list[float], clock: VirtualClock,
-                 *, outages: dict | None = None, tamper: Callable[[int, Message, Message], Message] | None = None,
-                 on_send: Callable[[str, Message], None] | None = None):
+    def __init__(
+        self,
+        client_app: ClientApp,
+        node_configs: list[dict],
+        speeds: list[float],
+        clock: VirtualClock,
+        *,
+        outages: dict | None = None,
+        tamper: Callable[[int, Message, Message], Message] | None = None,
+        on_send: Callable[[str, Message], None] | None = None,
+    ):
         self.app = client_app
         self.clock = clock
         self.nodes = {1000 + i: (dict(c), float(s)) for i, (c, s) in enumerate(zip(node_configs, speeds))}
-        self.outages = outages or {}          # node index -> (t_from, t_to)
+        self.outages = outages or {}  # node index -> (t_from, t_to)
         self.tamper = tamper
-        self.on_send = on_send                # on_send(site_name, reply Message): for the privacy test
-        self.queue: list = []                 # (due, seq, reply)
+        self.on_send = on_send  # on_send(site_name, reply Message): for the privacy test
+        self.queue: list = []  # (due, seq, reply)
         self.ready: dict[str, Message] = {}
         self.seq = 0
         self.states = {n: RecordDict() for n in self.nodes}
@@ -70,8 +78,9 @@ class VirtualGrid(Grid):
     def run(self) -> Run:
         return self._run
 
-    def create_message(self, content: RecordDict, message_type: str, dst_node_id: int, group_id: str,
-                       ttl: float | None = None) -> Message:
+    def create_message(
+        self, content: RecordDict, message_type: str, dst_node_id: int, group_id: str, ttl: float | None = None
+    ) -> Message:
         return Message(content, dst_node_id, message_type, ttl=ttl, group_id=group_id)
 
     def _offline(self, node: int, t0: float, t1: float) -> float | None:
@@ -98,15 +107,19 @@ class VirtualGrid(Grid):
             cost = 0.0
             if msg.metadata.message_type == "train" and "metrics" in reply.content.metric_records:
                 m = reply.content["metrics"]
-                cost = speed * float(m.get("num-examples", 0)) * float(msg.content["config"].get("epochs", 1)) \
+                cost = (
+                    speed
+                    * float(m.get("num-examples", 0))
+                    * float(msg.content["config"].get("epochs", 1))
                     / SAMPLES_PER_S
+                )
             if self.on_send is not None:
                 self.on_send(str(conf.get("site-name", node)), reply)
             if self.tamper is not None:
                 reply = self.tamper(node - 1000, msg, reply)
             due = self.clock.now() + cost
             lost = self._offline(node, self.clock.now(), due)
-            if lost is not None:      # the site drops out mid-update: Flower answers with an error
+            if lost is not None:  # the site drops out mid-update: Flower answers with an error
                 reply = Message(Error(code=5, reason="Node Unavailable (virtual outage)"), reply_to=msg)
                 due = lost
             self.seq += 1

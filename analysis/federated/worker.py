@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
     import numpy as np
 
-_SITES: dict = {}          # node config → SiteData or the error text (kept for the process's life)
-_SIGS: dict = {}           # id(SiteData) → this site's model signature
+_SITES: dict = {}  # node config → SiteData or the error text (kept for the process's life)
+_SIGS: dict = {}  # id(SiteData) → this site's model signature
 _LOCK = threading.Lock()
 WORKER_KEYS = ("worker", "worker-key-file")
 
@@ -40,12 +40,17 @@ def node_site(node_config: Mapping[str, Any]) -> tuple[str, object]:
         specs = [s for s in str(cfg.get("data", "")).split("|") if s]
         views = tuple(v for v in str(cfg.get("views", "rgb,depth")).split(",") if v)
         try:
-            data = site_mod.load_features(specs, classes=str(cfg.get("classes", "3")), views=views,
-                                          truth=str(cfg["truth"]) if cfg.get("truth") else None)
+            data = site_mod.load_features(
+                specs,
+                classes=str(cfg.get("classes", "3")),
+                views=views,
+                truth=str(cfg["truth"]) if cfg.get("truth") else None,
+            )
             num = int(cfg.get("num-sites", 0)) or None
-            _SITES[key] = site_mod.split_site(data, site_index=int(cfg.get("site-index", 0)),
-                                              num_sites=num, where=f"site {name}")
-        except Exception as exc:   # noqa: BLE001 - reported to the site's own status, as a code upstream
+            _SITES[key] = site_mod.split_site(
+                data, site_index=int(cfg.get("site-index", 0)), num_sites=num, where=f"site {name}"
+            )
+        except Exception as exc:  # noqa: BLE001 - reported to the site's own status, as a code upstream
             _SITES[key] = f"{type(exc).__name__}: {exc}"
     return name, _SITES[key]
 
@@ -57,13 +62,18 @@ def answer(node_config: Mapping[str, Any], weights: list[np.ndarray], conf: dict
     if isinstance(sd, str):
         return {"name": name, "sig": "", "error": "no-usable-data", "detail": sd}
     if id(sd) not in _SIGS:
-        _SIGS[id(sd)] = site_mod.model_signature(site_mod.initial_weights(len(sd.class_names), sd.views),
-                                                 sd.class_names, sd.views)
+        _SIGS[id(sd)] = site_mod.model_signature(
+            site_mod.initial_weights(len(sd.class_names), sd.views), sd.class_names, sd.views
+        )
     sig = _SIGS[id(sd)]
     if sig != conf.get("model-sig") or site_mod.model_signature(weights, sd.class_names, sd.views) != sig:
-        return {"name": name, "sig": sig, "error": "incompatible-model",
-                "detail": f"the coordinator's model ({conf.get('model-sig')}) is not this site's ({sig}): "
-                          "different mexlab versions, classes or views"}
+        return {
+            "name": name,
+            "sig": sig,
+            "error": "incompatible-model",
+            "detail": f"the coordinator's model ({conf.get('model-sig')}) is not this site's ({sig}): "
+            "different mexlab versions, classes or views",
+        }
     version = int(conf.get("version", -1))
     try:
         if not training:
@@ -71,16 +81,27 @@ def answer(node_config: Mapping[str, Any], weights: list[np.ndarray], conf: dict
             m["version"] = version
             return {"name": name, "sig": sig, "metrics": m, "error": ""}
         clip = conf.get("clip")
-        delta, m = site_mod.local_train(sd, weights, epochs=int(conf.get("epochs", 1)),
-                                        lr=float(conf.get("lr", 1e-3)), seed=int(conf.get("seed", 0)) + version,
-                                        batch_size=int(conf.get("batch-size", 32)),
-                                        clip=float(clip) if clip is not None else None,
-                                        noise=float(conf.get("noise", 0.0)))
+        delta, m = site_mod.local_train(
+            sd,
+            weights,
+            epochs=int(conf.get("epochs", 1)),
+            lr=float(conf.get("lr", 1e-3)),
+            seed=int(conf.get("seed", 0)) + version,
+            batch_size=int(conf.get("batch-size", 32)),
+            clip=float(clip) if clip is not None else None,
+            noise=float(conf.get("noise", 0.0)),
+        )
     except Exception:  # noqa: BLE001 - the site keeps its traceback; the coordinator gets a code
         return {"name": name, "sig": sig, "error": "training-failed", "detail": traceback.format_exc()}
     m["version"] = version
-    return {"name": name, "sig": sig, "delta": delta, "metrics": m, "error": "",
-            "detail": f"ok: trained from version {version} on {m['num-examples']} samples"}
+    return {
+        "name": name,
+        "sig": sig,
+        "delta": delta,
+        "metrics": m,
+        "error": "",
+        "detail": f"ok: trained from version {version} on {m['num-examples']} samples",
+    }
 
 
 def ask(node_config: Mapping[str, Any], weights: list[np.ndarray], conf: dict, training: bool) -> dict | None:
@@ -99,7 +120,7 @@ def ask(node_config: Mapping[str, Any], weights: list[np.ndarray], conf: dict, t
         return None
     try:
         conn.send((dict(node_config), [w for w in weights], dict(conf), bool(training)))
-        return conn.recv()             # training takes its time: no timeout once connected
+        return conn.recv()  # training takes its time: no timeout once connected
     except (OSError, EOFError):
         return None
     finally:
@@ -124,7 +145,7 @@ class SiteWorker:
         self.closed = False
         self.thread = threading.Thread(target=self._serve, name="mexlab-fl-site-worker", daemon=True)
         self.thread.start()
-        if warm_config is not None:    # torch, the data and the signature ready before the first message
+        if warm_config is not None:  # torch, the data and the signature ready before the first message
             threading.Thread(target=self._warm, args=(dict(warm_config),), daemon=True).start()
 
     def _warm(self, node_config: dict) -> None:
@@ -132,7 +153,8 @@ class SiteWorker:
             _, sd = node_site(node_config)
             if not isinstance(sd, str) and id(sd) not in _SIGS:
                 _SIGS[id(sd)] = site_mod.model_signature(
-                    site_mod.initial_weights(len(sd.class_names), sd.views), sd.class_names, sd.views)
+                    site_mod.initial_weights(len(sd.class_names), sd.views), sd.class_names, sd.views
+                )
 
     def node_config(self) -> dict:
         return {"worker": str(self.path), "worker-key-file": str(self.key_file)}
@@ -141,14 +163,14 @@ class SiteWorker:
         while not self.closed:
             try:
                 conn = self.listener.accept()
-            except Exception:          # noqa: BLE001 - closed, or a client without the key
+            except Exception:  # noqa: BLE001 - closed, or a client without the key
                 continue
             threading.Thread(target=self._one, args=(conn,), daemon=True).start()
 
     def _one(self, conn) -> None:
         try:
             node_config, weights, conf, training = conn.recv()
-            with _LOCK:                # one message at a time, as a SuperNode runs them
+            with _LOCK:  # one message at a time, as a SuperNode runs them
                 reply = answer(node_config, weights, conf, training)
             conn.send(reply)
         except (OSError, EOFError):

@@ -32,11 +32,17 @@ class PhysioAnalysis:
 
     def to_json(self) -> dict:
         s = self.session
-        out: dict = {"path": str(s.path), "session_id": s.session_id, "participant": s.participant,
-                     "protocol": s.protocol, "start_lsl": round(s.start, 6),
-                     "duration_s": round(s.duration_s, 3),
-                     "markers": len(s.markers), "me_events": len(s.me_events),
-                     "me_source": s.me_source}
+        out: dict = {
+            "path": str(s.path),
+            "session_id": s.session_id,
+            "participant": s.participant,
+            "protocol": s.protocol,
+            "start_lsl": round(s.start, 6),
+            "duration_s": round(s.duration_s, 3),
+            "markers": len(s.markers),
+            "me_events": len(s.me_events),
+            "me_source": s.me_source,
+        }
         if self.cardiac is not None:
             out[self.cardiac.kind] = self.cardiac.to_json()
         if self.eda is not None:
@@ -74,8 +80,14 @@ def _run(kind: str, stream: Stream, named: bool, fn, result: PhysioAnalysis):
         return None
 
 
-def analyse(session: SessionData | Path | str, *, ecg: str | None = None, ppg: str | None = None,
-            eda: str | None = None, emg: list[str] | str | None = None) -> PhysioAnalysis:
+def analyse(
+    session: SessionData | Path | str,
+    *,
+    ecg: str | None = None,
+    ppg: str | None = None,
+    eda: str | None = None,
+    emg: list[str] | str | None = None,
+) -> PhysioAnalysis:
     """Analyse the physiology of a session folder or XDF file (or an already loaded session).
 
     ``ecg``/``ppg``/``eda``/``emg``: stream names (or source_ids) to use instead of searching by

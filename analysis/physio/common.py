@@ -16,23 +16,61 @@ MIN_RATE_HZ = {"ecg": 100.0, "ppg": 20.0, "eda": 8.0, "emg": 200.0}
 #: Shortest usable signal (s): heart rate and SCRs need several beats / responses.
 MIN_DURATION_S = {"ecg": 10.0, "ppg": 10.0, "eda": 10.0, "emg": 2.0}
 
-GAP_FACTOR = 2.0   # an interval > 2 nominal periods is a gap (as in acquisition.check)
+GAP_FACTOR = 2.0  # an interval > 2 nominal periods is a gap (as in acquisition.check)
 
 # unit spellings -> (canonical unit, factor to the canonical unit)
 _UNITS = {
-    "eda": ("µS", {
-        "us": 1.0, "µs": 1.0, "μs": 1.0, "microsiemens": 1.0, "microsiemen": 1.0, "micro siemens": 1.0,
-        "s": 1e6, "siemens": 1e6, "ms": 1e3, "millisiemens": 1e3, "ns": 1e-3, "nanosiemens": 1e-3,
-    }),
-    "emg": ("µV", {
-        "uv": 1.0, "µv": 1.0, "μv": 1.0, "microvolts": 1.0, "microvolt": 1.0,
-        "mv": 1e3, "millivolts": 1e3, "millivolt": 1e3, "v": 1e6, "volts": 1e6, "volt": 1e6,
-        "nv": 1e-3, "nanovolts": 1e-3,
-    }),
-    "ecg": ("mV", {
-        "mv": 1.0, "millivolts": 1.0, "millivolt": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3,
-        "microvolts": 1e-3, "microvolt": 1e-3, "v": 1e3, "volts": 1e3, "volt": 1e3,
-    }),
+    "eda": (
+        "µS",
+        {
+            "us": 1.0,
+            "µs": 1.0,
+            "μs": 1.0,
+            "microsiemens": 1.0,
+            "microsiemen": 1.0,
+            "micro siemens": 1.0,
+            "s": 1e6,
+            "siemens": 1e6,
+            "ms": 1e3,
+            "millisiemens": 1e3,
+            "ns": 1e-3,
+            "nanosiemens": 1e-3,
+        },
+    ),
+    "emg": (
+        "µV",
+        {
+            "uv": 1.0,
+            "µv": 1.0,
+            "μv": 1.0,
+            "microvolts": 1.0,
+            "microvolt": 1.0,
+            "mv": 1e3,
+            "millivolts": 1e3,
+            "millivolt": 1e3,
+            "v": 1e6,
+            "volts": 1e6,
+            "volt": 1e6,
+            "nv": 1e-3,
+            "nanovolts": 1e-3,
+        },
+    ),
+    "ecg": (
+        "mV",
+        {
+            "mv": 1.0,
+            "millivolts": 1.0,
+            "millivolt": 1.0,
+            "uv": 1e-3,
+            "µv": 1e-3,
+            "μv": 1e-3,
+            "microvolts": 1e-3,
+            "microvolt": 1e-3,
+            "v": 1e3,
+            "volts": 1e3,
+            "volt": 1e3,
+        },
+    ),
 }
 
 
@@ -46,37 +84,58 @@ def unit_scale(kind: str, unit: str | None, stream: str) -> tuple[float, str, st
         return 1.0, unit or "a.u.", None
     canonical, table = _UNITS[kind]
     if unit is None:
-        return 1.0, canonical, (f"{LABEL[kind]} stream {stream!r} records no unit "
-                                f"(desc/channels/channel/unit); its values are taken as {canonical}")
+        return (
+            1.0,
+            canonical,
+            (
+                f"{LABEL[kind]} stream {stream!r} records no unit "
+                f"(desc/channels/channel/unit); its values are taken as {canonical}"
+            ),
+        )
     key = unit.strip().lower().replace("micro-", "micro")
     if key in table:
         return table[key], canonical, None
     if kind == "ecg":
         return 1.0, unit, None
-    return 1.0, unit, (f"{LABEL[kind]} stream {stream!r} has the unit {unit!r}, which mexlab does not "
-                       f"know; amplitudes are given in {unit!r}, not converted to {canonical}")
+    return (
+        1.0,
+        unit,
+        (
+            f"{LABEL[kind]} stream {stream!r} has the unit {unit!r}, which mexlab does not "
+            f"know; amplitudes are given in {unit!r}, not converted to {canonical}"
+        ),
+    )
 
 
 def check_stream(stream: Stream, kind: str, *, channel: int = 0) -> None:
     """Raise a MexlabError saying why ``stream`` cannot be analysed as ``kind``; None when it can."""
     what, name = LABEL[kind], stream.name
     if not stream.is_numeric:
-        raise DataError(f"stream {name!r} (type {stream.type or '-'}) holds text samples (channel "
-                          f"format {stream.channel_format}), not a {what} signal")
+        raise DataError(
+            f"stream {name!r} (type {stream.type or '-'}) holds text samples (channel "
+            f"format {stream.channel_format}), not a {what} signal"
+        )
     if stream.fs <= 0:
-        raise DataError(f"stream {name!r} (type {stream.type or '-'}) has no regular sampling rate "
-                          f"(irregular stream); a {what} signal must be sampled regularly")
+        raise DataError(
+            f"stream {name!r} (type {stream.type or '-'}) has no regular sampling rate "
+            f"(irregular stream); a {what} signal must be sampled regularly"
+        )
     if stream.fs < MIN_RATE_HZ[kind]:
-        raise DataError(f"stream {name!r} (type {stream.type or '-'}) is sampled at {stream.fs:g} Hz; "
-                          f"{what} needs at least {MIN_RATE_HZ[kind]:g} Hz — is it really {what}?")
+        raise DataError(
+            f"stream {name!r} (type {stream.type or '-'}) is sampled at {stream.fs:g} Hz; "
+            f"{what} needs at least {MIN_RATE_HZ[kind]:g} Hz — is it really {what}?"
+        )
     if stream.n_samples < 2 or stream.duration_s < MIN_DURATION_S[kind]:
-        raise DataError(f"{what} stream {name!r} holds {stream.duration_s:.1f} s of signal; at least "
-                          f"{MIN_DURATION_S[kind]:g} s are needed")
+        raise DataError(
+            f"{what} stream {name!r} holds {stream.duration_s:.1f} s of signal; at least "
+            f"{MIN_DURATION_S[kind]:g} s are needed"
+        )
     x = stream.data[:, channel]
     finite = np.isfinite(x)
     if finite.sum() < 2 or np.nanmax(x) == np.nanmin(x):
-        raise DataError(f"{what} stream {name!r} channel {stream.labels[channel]!r} is flat or empty "
-                          f"(no varying finite samples)")
+        raise DataError(
+            f"{what} stream {name!r} channel {stream.labels[channel]!r} is flat or empty (no varying finite samples)"
+        )
 
 
 def signal_of(stream: Stream, channel: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -108,8 +167,10 @@ def analysis_rate(stream: Stream) -> tuple[float, str | None]:
     measured = 1.0 / median
     if abs(measured / stream.fs - 1.0) <= 0.05:
         return stream.fs, None
-    return measured, (f"stream {stream.name!r} declares {stream.fs:g} Hz but its samples arrive at "
-                      f"{measured:.1f} Hz; analysed at {measured:.1f} Hz")
+    return measured, (
+        f"stream {stream.name!r} declares {stream.fs:g} Hz but its samples arrive at "
+        f"{measured:.1f} Hz; analysed at {measured:.1f} Hz"
+    )
 
 
 def gap_note(stream: Stream) -> str | None:
@@ -117,5 +178,7 @@ def gap_note(stream: Stream) -> str | None:
     if not g.size:
         return None
     lost = float(np.sum(np.diff(stream.timestamps)[g]))
-    return (f"stream {stream.name!r} has {g.size} gap(s) ({lost:.1f} s without samples); the signal is "
-            f"analysed as recorded and times come from the timestamps")
+    return (
+        f"stream {stream.name!r} has {g.size} gap(s) ({lost:.1f} s without samples); the signal is "
+        f"analysed as recorded and times come from the timestamps"
+    )

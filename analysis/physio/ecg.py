@@ -32,16 +32,16 @@ HRV_KEYS = ("MeanNN", "SDNN", "RMSSD", "SDSD", "pNN50", "pNN20", "MedianNN", "Mi
 
 @dataclass
 class CardiacResult:
-    kind: str                      # "ecg" | "ppg"
+    kind: str  # "ecg" | "ppg"
     stream: str
     channel: str
     fs: float
     unit: str | None
-    beat_times: np.ndarray         # LSL s
-    hr_t: np.ndarray               # LSL s, 4 Hz grid
+    beat_times: np.ndarray  # LSL s
+    hr_t: np.ndarray  # LSL s, 4 Hz grid
     hr_bpm: np.ndarray
     mean_hr_bpm: float
-    hrv: dict                      # HRV_<key> -> value (ms or %), from nk.hrv_time
+    hrv: dict  # HRV_<key> -> value (ms or %), from nk.hrv_time
     duration_s: float
     notes: list[str] = field(default_factory=list)
 
@@ -65,12 +65,20 @@ class CardiacResult:
         return float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
 
     def to_json(self) -> dict:
-        return {"stream": self.stream, "channel": self.channel, "kind": self.kind, "fs": self.fs,
-                "unit": self.unit, "duration_s": round(self.duration_s, 3),
-                "n_beats": self.n_beats, "mean_hr_bpm": _r(self.mean_hr_bpm, 2),
-                "hr_min_bpm": _r(np.nanmin(self.hr_bpm), 2) if self.hr_bpm.size else None,
-                "hr_max_bpm": _r(np.nanmax(self.hr_bpm), 2) if self.hr_bpm.size else None,
-                "hrv": {k: _r(v, 3) for k, v in self.hrv.items()}, "notes": list(self.notes)}
+        return {
+            "stream": self.stream,
+            "channel": self.channel,
+            "kind": self.kind,
+            "fs": self.fs,
+            "unit": self.unit,
+            "duration_s": round(self.duration_s, 3),
+            "n_beats": self.n_beats,
+            "mean_hr_bpm": _r(self.mean_hr_bpm, 2),
+            "hr_min_bpm": _r(np.nanmin(self.hr_bpm), 2) if self.hr_bpm.size else None,
+            "hr_max_bpm": _r(np.nanmax(self.hr_bpm), 2) if self.hr_bpm.size else None,
+            "hrv": {k: _r(v, 3) for k, v in self.hrv.items()},
+            "notes": list(self.notes),
+        }
 
 
 def _r(v, nd):
@@ -110,9 +118,17 @@ def hrv_time(peaks: np.ndarray, fs: float) -> dict:
     return {f"HRV_{k}": float(row[f"HRV_{k}"]) for k in HRV_KEYS if f"HRV_{k}" in row}
 
 
-def cardiac_from_signal(x: np.ndarray, fs: float, *, kind: str = "ecg", timestamps: ArrayLike | None = None,
-                        stream: str = "signal", channel: str = "ch1", unit: str | None = None,
-                        gap_after: np.ndarray | None = None) -> CardiacResult:
+def cardiac_from_signal(
+    x: np.ndarray,
+    fs: float,
+    *,
+    kind: str = "ecg",
+    timestamps: ArrayLike | None = None,
+    stream: str = "signal",
+    channel: str = "ch1",
+    unit: str | None = None,
+    gap_after: np.ndarray | None = None,
+) -> CardiacResult:
     """Beats, heart rate and HRV of one signal (``timestamps``: LSL times; default ``i / fs``)."""
     x = np.asarray(x, dtype=np.float64)
     ts = np.arange(x.size) / fs if timestamps is None else np.asarray(timestamps, dtype=np.float64)
@@ -129,12 +145,16 @@ def cardiac_from_signal(x: np.ndarray, fs: float, *, kind: str = "ecg", timestam
     if valid.sum() < 2:
         from acquisition.errors import DataError
 
-        raise DataError(f"no heartbeats found in {what} stream {stream!r} channel {channel!r} "
-                          f"({peaks.size} peak(s) in {ts[-1] - ts[0]:.1f} s) — is it really {what}?")
+        raise DataError(
+            f"no heartbeats found in {what} stream {stream!r} channel {channel!r} "
+            f"({peaks.size} peak(s) in {ts[-1] - ts[0]:.1f} s) — is it really {what}?"
+        )
     if (~valid).sum() > 0.2 * valid.size:
-        notes.append(f"{what} stream {stream!r}: {(~valid).sum()} of {rr.size} inter-beat intervals "
-                     f"are implausible (outside {60 / RR_MAX_S:.0f}-{60 / RR_MIN_S:.0f} bpm); "
-                     f"the signal may be noisy or not {what}")
+        notes.append(
+            f"{what} stream {stream!r}: {(~valid).sum()} of {rr.size} inter-beat intervals "
+            f"are implausible (outside {60 / RR_MAX_S:.0f}-{60 / RR_MIN_S:.0f} bpm); "
+            f"the signal may be noisy or not {what}"
+        )
     mid = 0.5 * (beats[1:] + beats[:-1])[valid]
     hr = 60.0 / rr[valid]
     grid = np.arange(beats[0], beats[-1] + 1e-9, 1.0 / HR_GRID_HZ)
@@ -142,11 +162,24 @@ def cardiac_from_signal(x: np.ndarray, fs: float, *, kind: str = "ecg", timestam
     mean_hr = 60.0 / float(np.mean(rr[valid]))
     duration = float(ts[-1] - ts[0])
     if duration < 60.0:
-        notes.append(f"{what} stream {stream!r}: {duration:.0f} s of signal; time-domain HRV is "
-                     f"usually reported over 1-5 min (RMSSD is usable from ~30 s)")
-    return CardiacResult(kind=kind, stream=stream, channel=channel, fs=fs, unit=unit,
-                         beat_times=beats, hr_t=grid, hr_bpm=hr_grid, mean_hr_bpm=mean_hr,
-                         hrv=hrv_time(peaks, fs), duration_s=duration, notes=notes)
+        notes.append(
+            f"{what} stream {stream!r}: {duration:.0f} s of signal; time-domain HRV is "
+            f"usually reported over 1-5 min (RMSSD is usable from ~30 s)"
+        )
+    return CardiacResult(
+        kind=kind,
+        stream=stream,
+        channel=channel,
+        fs=fs,
+        unit=unit,
+        beat_times=beats,
+        hr_t=grid,
+        hr_bpm=hr_grid,
+        mean_hr_bpm=mean_hr,
+        hrv=hrv_time(peaks, fs),
+        duration_s=duration,
+        notes=notes,
+    )
 
 
 def analyse_cardiac(stream: Stream, kind: str = "ecg", channel: int = 0) -> CardiacResult:
@@ -154,8 +187,15 @@ def analyse_cardiac(stream: Stream, kind: str = "ecg", channel: int = 0) -> Card
     check_stream(stream, kind, channel=channel)
     x, ts = signal_of(stream, channel)
     fs, rate_note = analysis_rate(stream)
-    result = cardiac_from_signal(x, fs, kind=kind, timestamps=ts, stream=stream.name,
-                                 channel=stream.labels[channel], unit=stream.units[channel],
-                                 gap_after=gaps(ts, fs))
+    result = cardiac_from_signal(
+        x,
+        fs,
+        kind=kind,
+        timestamps=ts,
+        stream=stream.name,
+        channel=stream.labels[channel],
+        unit=stream.units[channel],
+        gap_after=gaps(ts, fs),
+    )
     result.notes[:0] = [n for n in (rate_note, gap_note(stream)) if n]
     return result

@@ -32,15 +32,15 @@ MAX_RATE_HZ = 100.0
 class EdaResult:
     stream: str
     channel: str
-    fs: float                      # rate analysed (after decimation)
-    unit: str                      # of every amplitude (µS unless the stream's unit is unknown)
-    t: np.ndarray                  # LSL s of the samples analysed
+    fs: float  # rate analysed (after decimation)
+    unit: str  # of every amplitude (µS unless the stream's unit is unknown)
+    t: np.ndarray  # LSL s of the samples analysed
     clean: np.ndarray
     tonic: np.ndarray
     phasic: np.ndarray
-    scr_onsets: np.ndarray         # LSL s
-    scr_peaks: np.ndarray          # LSL s
-    scr_amplitudes: np.ndarray     # unit
+    scr_onsets: np.ndarray  # LSL s
+    scr_peaks: np.ndarray  # LSL s
+    scr_amplitudes: np.ndarray  # unit
     scr_rise_s: np.ndarray
     notes: list[str] = field(default_factory=list)
 
@@ -63,17 +63,32 @@ class EdaResult:
 
     def to_json(self) -> dict:
         r = lambda a, nd=3: [round(float(v), nd) for v in a]  # noqa: E731
-        return {"stream": self.stream, "channel": self.channel, "fs": self.fs, "unit": self.unit,
-                "duration_s": round(self.duration_s, 3), "n_scr": self.n_scr,
-                "scr_onsets": r(self.scr_onsets), "scr_peaks": r(self.scr_peaks),
-                "scr_amplitudes": r(self.scr_amplitudes, 4), "scr_rise_s": r(self.scr_rise_s),
-                "mean_tonic": round(float(np.mean(self.tonic)), 4) if self.tonic.size else None,
-                "scr_per_min": round(60.0 * self.n_scr / self.duration_s, 3) if self.duration_s else None,
-                "notes": list(self.notes)}
+        return {
+            "stream": self.stream,
+            "channel": self.channel,
+            "fs": self.fs,
+            "unit": self.unit,
+            "duration_s": round(self.duration_s, 3),
+            "n_scr": self.n_scr,
+            "scr_onsets": r(self.scr_onsets),
+            "scr_peaks": r(self.scr_peaks),
+            "scr_amplitudes": r(self.scr_amplitudes, 4),
+            "scr_rise_s": r(self.scr_rise_s),
+            "mean_tonic": round(float(np.mean(self.tonic)), 4) if self.tonic.size else None,
+            "scr_per_min": round(60.0 * self.n_scr / self.duration_s, 3) if self.duration_s else None,
+            "notes": list(self.notes),
+        }
 
 
-def eda_from_signal(x: np.ndarray, fs: float, *, timestamps: ArrayLike | None = None, stream: str = "signal",
-                    channel: str = "ch1", unit: str = "µS") -> EdaResult:
+def eda_from_signal(
+    x: np.ndarray,
+    fs: float,
+    *,
+    timestamps: ArrayLike | None = None,
+    stream: str = "signal",
+    channel: str = "ch1",
+    unit: str = "µS",
+) -> EdaResult:
     """Decompose and find SCRs in one EDA signal (``timestamps``: LSL times; default ``i / fs``)."""
     import neurokit2 as nk
 
@@ -86,16 +101,28 @@ def eda_from_signal(x: np.ndarray, fs: float, *, timestamps: ArrayLike | None = 
     peaks = np.asarray(info["SCR_Peaks"], dtype=np.float64)
     amps = np.asarray(info["SCR_Amplitude"], dtype=np.float64)
     rise = np.asarray(info["SCR_RiseTime"], dtype=np.float64)
-    keep = np.isfinite(onsets) & np.isfinite(peaks) & np.isfinite(amps)   # complete SCRs only
+    keep = np.isfinite(onsets) & np.isfinite(peaks) & np.isfinite(amps)  # complete SCRs only
     notes = []
     if (~keep).any():
-        notes.append(f"EDA stream {stream!r}: {int((~keep).sum())} SCR peak(s) without an onset "
-                     f"(at the start of the signal) are not counted")
-    return EdaResult(stream=stream, channel=channel, fs=fs, unit=unit, t=ts,
-                     clean=signals["EDA_Clean"].to_numpy(), tonic=signals["EDA_Tonic"].to_numpy(),
-                     phasic=signals["EDA_Phasic"].to_numpy(),
-                     scr_onsets=ts[onsets[keep].astype(int)], scr_peaks=ts[peaks[keep].astype(int)],
-                     scr_amplitudes=amps[keep], scr_rise_s=rise[keep], notes=notes)
+        notes.append(
+            f"EDA stream {stream!r}: {int((~keep).sum())} SCR peak(s) without an onset "
+            f"(at the start of the signal) are not counted"
+        )
+    return EdaResult(
+        stream=stream,
+        channel=channel,
+        fs=fs,
+        unit=unit,
+        t=ts,
+        clean=signals["EDA_Clean"].to_numpy(),
+        tonic=signals["EDA_Tonic"].to_numpy(),
+        phasic=signals["EDA_Phasic"].to_numpy(),
+        scr_onsets=ts[onsets[keep].astype(int)],
+        scr_peaks=ts[peaks[keep].astype(int)],
+        scr_amplitudes=amps[keep],
+        scr_rise_s=rise[keep],
+        notes=notes,
+    )
 
 
 def analyse_eda(stream: Stream, channel: int = 0) -> EdaResult:
@@ -112,7 +139,8 @@ def analyse_eda(stream: Stream, channel: int = 0) -> EdaResult:
         x = decimate(x, q, ftype="fir", zero_phase=True)
         ts = ts[::q][: x.size]
         fs = fs / q
-    result = eda_from_signal(x * factor, fs, timestamps=ts, stream=stream.name,
-                             channel=stream.labels[channel], unit=unit)
+    result = eda_from_signal(
+        x * factor, fs, timestamps=ts, stream=stream.name, channel=stream.labels[channel], unit=unit
+    )
     result.notes[:0] = notes
     return result

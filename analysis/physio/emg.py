@@ -37,11 +37,12 @@ BAND_HZ = (20.0, 450.0)
 LOWPASS_HZ = 10.0
 K_ON, K_OFF, MIN_RATIO = 5.0, 2.0, 1.5
 MERGE_GAP_S, MIN_DURATION_S = 0.1, 0.03
-ENVELOPE_OUT_HZ = 100.0   # envelope kept by analyse_emg (plots and event windows)
+ENVELOPE_OUT_HZ = 100.0  # envelope kept by analyse_emg (plots and event windows)
 
 
-def emg_envelope(signal: ArrayLike, fs: float, *, band: tuple[float, float] = BAND_HZ,
-                 lowpass_hz: float = LOWPASS_HZ) -> np.ndarray:
+def emg_envelope(
+    signal: ArrayLike, fs: float, *, band: tuple[float, float] = BAND_HZ, lowpass_hz: float = LOWPASS_HZ
+) -> np.ndarray:
     """Linear envelope of an EMG signal (see the module doc), in the signal's units."""
     import neurokit2 as nk
 
@@ -50,15 +51,12 @@ def emg_envelope(signal: ArrayLike, fs: float, *, band: tuple[float, float] = BA
         raise ValueError("emg_envelope needs at least 16 samples")
     x = x - np.mean(x)
     hi = min(band[1], 0.45 * fs)
-    filtered = nk.signal_filter(x, sampling_rate=fs, lowcut=band[0], highcut=hi,
-                                method="butterworth", order=4)
-    env = nk.signal_filter(np.abs(filtered), sampling_rate=fs, highcut=lowpass_hz,
-                           method="butterworth", order=2)
+    filtered = nk.signal_filter(x, sampling_rate=fs, lowcut=band[0], highcut=hi, method="butterworth", order=4)
+    env = nk.signal_filter(np.abs(filtered), sampling_rate=fs, highcut=lowpass_hz, method="butterworth", order=2)
     return np.maximum(env, 0.0)
 
 
-def baseline_level(envelope: np.ndarray, fs: float,
-                   baseline: tuple[float, float] | None = None) -> tuple[float, float]:
+def baseline_level(envelope: np.ndarray, fs: float, baseline: tuple[float, float] | None = None) -> tuple[float, float]:
     """``(level, sd)`` of the envelope at rest (see the module doc)."""
     env = np.asarray(envelope, dtype=np.float64)
     if baseline is not None:
@@ -71,15 +69,16 @@ def baseline_level(envelope: np.ndarray, fs: float,
     return level, float(1.4826 * np.median(np.abs(env - level)))
 
 
-def _bursts(env: np.ndarray, fs: float, level: float, sd: float, *, k_on=K_ON, k_off=K_OFF,
-            min_ratio=MIN_RATIO) -> list[tuple[int, int, float]]:
+def _bursts(
+    env: np.ndarray, fs: float, level: float, sd: float, *, k_on=K_ON, k_off=K_OFF, min_ratio=MIN_RATIO
+) -> list[tuple[int, int, float]]:
     if level <= 0:
         return []
     thr_off = level + k_off * sd
     thr_on = max(level + k_on * sd, min_ratio * level)
     above = np.concatenate([[False], env > thr_off, [False]])
     edges = np.flatnonzero(np.diff(above.astype(np.int8)))
-    runs = [[a, b] for a, b in zip(edges[::2], edges[1::2])]      # [start, stop) sample indices
+    runs = [[a, b] for a, b in zip(edges[::2], edges[1::2])]  # [start, stop) sample indices
     merged: list[list[int]] = []
     for a, b in runs:
         if merged and a - merged[-1][1] < MERGE_GAP_S * fs:
@@ -94,8 +93,9 @@ def _bursts(env: np.ndarray, fs: float, level: float, sd: float, *, k_on=K_ON, k
     return out
 
 
-def emg_onsets(signal: ArrayLike, fs: float, baseline: tuple[float, float] | None = None,
-               **kw: float) -> list[tuple[float, float, float]]:
+def emg_onsets(
+    signal: ArrayLike, fs: float, baseline: tuple[float, float] | None = None, **kw: float
+) -> list[tuple[float, float, float]]:
     """``[(onset_s, offset_s, peak_intensity_relative_to_baseline)]`` of the EMG bursts.
 
     Times in seconds from the first sample; ``baseline`` = ``(t0, t1)`` s from the first sample, or
@@ -114,11 +114,11 @@ class EmgChannelResult:
     index: int
     fs: float
     unit: str
-    baseline_level: float          # envelope units (unit)
-    baseline_from: str             # "rest window t0-t1" | "whole signal (robust)"
-    onsets: list[tuple[float, float, float]]   # (onset LSL s, offset LSL s, peak / baseline)
-    env_t: np.ndarray              # LSL s, ENVELOPE_OUT_HZ
-    env: np.ndarray                # envelope, unit
+    baseline_level: float  # envelope units (unit)
+    baseline_from: str  # "rest window t0-t1" | "whole signal (robust)"
+    onsets: list[tuple[float, float, float]]  # (onset LSL s, offset LSL s, peak / baseline)
+    env_t: np.ndarray  # LSL s, ENVELOPE_OUT_HZ
+    env: np.ndarray  # envelope, unit
     notes: list[str] = field(default_factory=list)
 
     def relative(self, t0: float, t1: float, how: str = "max") -> float:
@@ -130,15 +130,23 @@ class EmgChannelResult:
         return float(v / self.baseline_level)
 
     def to_json(self) -> dict:
-        return {"stream": self.stream, "channel": self.channel, "index": self.index, "fs": self.fs,
-                "unit": self.unit, "baseline_level": round(self.baseline_level, 4),
-                "baseline_from": self.baseline_from, "n_onsets": len(self.onsets),
-                "onsets": [{"onset": round(a, 4), "offset": round(b, 4), "intensity": r}
-                           for a, b, r in self.onsets], "notes": list(self.notes)}
+        return {
+            "stream": self.stream,
+            "channel": self.channel,
+            "index": self.index,
+            "fs": self.fs,
+            "unit": self.unit,
+            "baseline_level": round(self.baseline_level, 4),
+            "baseline_from": self.baseline_from,
+            "n_onsets": len(self.onsets),
+            "onsets": [{"onset": round(a, 4), "offset": round(b, 4), "intensity": r} for a, b, r in self.onsets],
+            "notes": list(self.notes),
+        }
 
 
-def analyse_emg(stream: Stream, baseline: tuple[float, float] | None = None,
-                channels: Iterable[str | int] | None = None) -> list[EmgChannelResult]:
+def analyse_emg(
+    stream: Stream, baseline: tuple[float, float] | None = None, channels: Iterable[str | int] | None = None
+) -> list[EmgChannelResult]:
     """Envelope and bursts of every channel (or ``channels``) of an EMG stream.
 
     ``baseline``: ``(t0, t1)`` in LSL seconds (a rest step), or None (robust, whole signal).
@@ -165,8 +173,19 @@ def analyse_emg(stream: Stream, baseline: tuple[float, float] | None = None,
             where = "whole signal (robust; the rest window holds too little EMG)"
         bursts = _bursts(env, fs, level, sd)
         onsets = [(float(ts[a]), float(ts[min(b, ts.size - 1)]), round(rel, 4)) for a, b, rel in bursts]
-        out.append(EmgChannelResult(stream=stream.name, channel=stream.labels[c], index=c,
-                                    fs=fs, unit=unit, baseline_level=level,
-                                    baseline_from=where, onsets=onsets, env_t=ts[::step],
-                                    env=env[::step], notes=list(notes)))
+        out.append(
+            EmgChannelResult(
+                stream=stream.name,
+                channel=stream.labels[c],
+                index=c,
+                fs=fs,
+                unit=unit,
+                baseline_level=level,
+                baseline_from=where,
+                onsets=onsets,
+                env_t=ts[::step],
+                env=env[::step],
+                notes=list(notes),
+            )
+        )
     return out

@@ -65,27 +65,35 @@ class Windows:
 
 @dataclass
 class EventResponse:
-    source: str                    # "marker" | "me"
-    label: str                     # marker event, or ME type
-    time: float                    # LSL s
+    source: str  # "marker" | "me"
+    label: str  # marker event, or ME type
+    time: float  # LSL s
     condition: str | None = None
-    fields: dict = field(default_factory=dict)   # protocol/block/trial/stimulus/question
-    baseline: str = "pre-event"    # "rest" | "pre-event"
+    fields: dict = field(default_factory=dict)  # protocol/block/trial/stimulus/question
+    baseline: str = "pre-event"  # "rest" | "pre-event"
     hr_baseline_bpm: float = float("nan")
     hr_change_bpm: float = float("nan")
     hr_peak_change_bpm: float = float("nan")
     scr_amplitude: float = float("nan")
     scr_latency_s: float | None = None
-    emg: dict = field(default_factory=dict)      # channel label -> peak / baseline
+    emg: dict = field(default_factory=dict)  # channel label -> peak / baseline
 
     def to_json(self, t0: float = 0.0) -> dict:
         f = lambda v: None if v is None or not np.isfinite(v) else round(float(v), 4)  # noqa: E731
-        return {"source": self.source, "label": self.label, "t": round(self.time - t0, 4),
-                "condition": self.condition, **self.fields, "baseline": self.baseline,
-                "hr_baseline_bpm": f(self.hr_baseline_bpm), "hr_change_bpm": f(self.hr_change_bpm),
-                "hr_peak_change_bpm": f(self.hr_peak_change_bpm),
-                "scr_amplitude": f(self.scr_amplitude), "scr_latency_s": f(self.scr_latency_s),
-                "emg": {k: f(v) for k, v in self.emg.items()}}
+        return {
+            "source": self.source,
+            "label": self.label,
+            "t": round(self.time - t0, 4),
+            "condition": self.condition,
+            **self.fields,
+            "baseline": self.baseline,
+            "hr_baseline_bpm": f(self.hr_baseline_bpm),
+            "hr_change_bpm": f(self.hr_change_bpm),
+            "hr_peak_change_bpm": f(self.hr_peak_change_bpm),
+            "scr_amplitude": f(self.scr_amplitude),
+            "scr_latency_s": f(self.scr_latency_s),
+            "emg": {k: f(v) for k, v in self.emg.items()},
+        }
 
     @property
     def emg_max(self) -> float:
@@ -104,7 +112,7 @@ def rest_windows(data: SessionData, max_s: float = Windows.rest_max_s) -> list[t
     marks = data.markers
     for i, m in enumerate(marks):
         if _is_rest(m):
-            nxt = next((n.time for n in marks[i + 1:] if n.time > m.time), data.end)
+            nxt = next((n.time for n in marks[i + 1 :] if n.time > m.time), data.end)
             t1 = min(nxt, m.time + max_s, max(data.end, m.time))
             if t1 > m.time:
                 out.append((m.time, t1))
@@ -194,22 +202,35 @@ def respond(pa: PhysioAnalysis, t: float, w: Windows) -> dict:
     return out
 
 
-def event_responses(pa: PhysioAnalysis, windows: Windows = Windows(), *,
-                    marker_events: Collection[str] | None = None) -> list[EventResponse]:
+def event_responses(
+    pa: PhysioAnalysis, windows: Windows = Windows(), *, marker_events: Collection[str] | None = None
+) -> list[EventResponse]:
     """Responses to every protocol marker event and every ME event of the session, by time."""
     data = pa.session
     spans = condition_spans(data)
     out = []
     for m in stimulus_markers(data, marker_events):
         cond = m.get("condition")
-        out.append(EventResponse(source="marker", label=m.event, time=m.time,
-                                 condition=str(cond) if cond is not None else condition_at(spans, m.time),
-                                 fields={k: m.get(k) for k in MARKER_FIELDS[:-1] if m.get(k) is not None},
-                                 **respond(pa, m.time, windows)))
+        out.append(
+            EventResponse(
+                source="marker",
+                label=m.event,
+                time=m.time,
+                condition=str(cond) if cond is not None else condition_at(spans, m.time),
+                fields={k: m.get(k) for k in MARKER_FIELDS[:-1] if m.get(k) is not None},
+                **respond(pa, m.time, windows),
+            )
+        )
     for ev in data.me_events:
-        out.append(EventResponse(source="me", label=ev.type, time=ev.onset,
-                                 condition=condition_at(spans, ev.onset),
-                                 fields={"aus": ev.aus} if ev.aus else {},
-                                 **respond(pa, ev.onset, windows)))
+        out.append(
+            EventResponse(
+                source="me",
+                label=ev.type,
+                time=ev.onset,
+                condition=condition_at(spans, ev.onset),
+                fields={"aus": ev.aus} if ev.aus else {},
+                **respond(pa, ev.onset, windows),
+            )
+        )
     out.sort(key=lambda r: r.time)
     return out

@@ -40,11 +40,13 @@ CHANNELS = {"rgb": 3, "diff": 3, "depth": 3}
 
 def _gray(rgb: np.ndarray) -> np.ndarray:
     import cv2
+
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
 def _pool(a: np.ndarray) -> np.ndarray:
     import cv2
+
     return cv2.resize(a.astype(np.float32), (GRID, GRID), interpolation=cv2.INTER_AREA)
 
 
@@ -54,24 +56,23 @@ def rgb_views(on: np.ndarray, ap: np.ndarray, m: np.ndarray, mask: np.ndarray) -
 
     from analysis.spotting.flow import make_dis
 
-    g0 = cv2.warpAffine(_gray(on), m, (CROP, CROP), flags=cv2.INTER_LINEAR,
-                        borderMode=cv2.BORDER_REPLICATE)
-    g1 = cv2.warpAffine(_gray(ap), m, (CROP, CROP), flags=cv2.INTER_LINEAR,
-                        borderMode=cv2.BORDER_REPLICATE)
+    g0 = cv2.warpAffine(_gray(on), m, (CROP, CROP), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    g1 = cv2.warpAffine(_gray(ap), m, (CROP, CROP), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     flow = make_dis().calc(g0, g1, None)
     flow -= np.median(flow[mask], axis=0)
     u, v = flow[..., 0], flow[..., 1]
     uy, ux = np.gradient(u)
     vy, vx = np.gradient(v)
-    strain = np.sqrt(ux ** 2 + vy ** 2 + 0.5 * (uy + vx) ** 2)
+    strain = np.sqrt(ux**2 + vy**2 + 0.5 * (uy + vx) ** 2)
     d = (g1.astype(np.float32) - g0.astype(np.float32)) / 8.0
     dy, dx = np.gradient(d)
-    return {"rgb": np.stack([_pool(u), _pool(v), _pool(strain * 10.0)]),
-            "diff": np.stack([_pool(d), _pool(dx * 4.0), _pool(dy * 4.0)])}
+    return {
+        "rgb": np.stack([_pool(u), _pool(v), _pool(strain * 10.0)]),
+        "diff": np.stack([_pool(d), _pool(dx * 4.0), _pool(dy * 4.0)]),
+    }
 
 
-def depth_view(d0: np.ndarray, d1: np.ndarray, m: np.ndarray, mask: np.ndarray,
-               to_mm: float) -> np.ndarray:
+def depth_view(d0: np.ndarray, d1: np.ndarray, m: np.ndarray, mask: np.ndarray, to_mm: float) -> np.ndarray:
     """The ``depth`` view from raw onset/apex depth frames already mapped by ``m`` (2×3)."""
     import cv2
 
@@ -105,8 +106,13 @@ def _depth_affine(rgb_shape, depth_shape, meta: dict | None) -> tuple[np.ndarray
 
     meta = meta or {}
     intr = meta.get("intrinsics") or {}
-    dm = DepthMapper(float(meta.get("depth_units_m") or 0.001), intr.get("rgb"), intr.get("depth"),
-                     (rgb_shape[1], rgb_shape[0]), (depth_shape[1], depth_shape[0]))
+    dm = DepthMapper(
+        float(meta.get("depth_units_m") or 0.001),
+        intr.get("rgb"),
+        intr.get("depth"),
+        (rgb_shape[1], rgb_shape[0]),
+        (depth_shape[1], depth_shape[0]),
+    )
     sx, sy = dm.cfx / dm.fx, dm.cfy / dm.fy
     return np.array([[sx, 0, dm.cppx - dm.ppx * sx], [0, sy, dm.cppy - dm.ppy * sy]]), dm.to_mm
 
@@ -133,14 +139,16 @@ def _session_meta(sample) -> dict | None:
         return None
     import json
     from pathlib import Path
+
     try:
         return json.loads((Path(sample.rgb.path).parent / SIDECAR).read_text("utf-8"))
     except (OSError, ValueError):
         return None
 
 
-def compute(samples: list, *, progress: Callable[[int, int], None] | None = None
-            ) -> tuple[list[dict | None], list[str]]:
+def compute(
+    samples: list, *, progress: Callable[[int, int], None] | None = None
+) -> tuple[list[dict | None], list[str]]:
     """Per sample: ``{view: (C, GRID, GRID) float32}`` (``depth`` only where the sample has depth),
     or None with a problem saying why."""
     from analysis import features_cache as fc
@@ -158,8 +166,7 @@ def compute(samples: list, *, progress: Callable[[int, int], None] | None = None
             continue
         files = [s.rgb.anchor(on), s.rgb.anchor(ap)]
         if s.depth is not None:
-            files += [s.depth.anchor(on) if s.depth.has(on) else None,
-                      s.depth.anchor(ap) if s.depth.has(ap) else None]
+            files += [s.depth.anchor(on) if s.depth.has(on) else None, s.depth.anchor(ap) if s.depth.has(ap) else None]
         key = fc.cache_key(files, {**PARAMS, "on": on, "ap": ap})
         hit = fc.load(files[1], key)
         if hit is not None:
@@ -184,14 +191,14 @@ def compute(samples: list, *, progress: Callable[[int, int], None] | None = None
                 s = samples[i]
                 done += 1
                 if on not in rgbs or ap not in rgbs:
-                    problems.append(f"{s.origin}: frame {on if on not in rgbs else ap} cannot be "
-                                    f"read from {path}; sample left out")
+                    problems.append(
+                        f"{s.origin}: frame {on if on not in rgbs else ap} cannot be read from {path}; sample left out"
+                    )
                     continue
                 ts += 1000.0
                 face = tracker.process(rgbs[on], ts)
                 if face is None:
-                    problems.append(f"{s.origin}: no face found on the onset frame {on}; "
-                                    f"sample left out")
+                    problems.append(f"{s.origin}: no face found on the onset frame {on}; sample left out")
                     continue
                 m = R.align_matrix(face.landmarks, CROP)
                 mask = R.face_mask(R.to_crop(m, face.landmarks), CROP)
@@ -199,7 +206,7 @@ def compute(samples: list, *, progress: Callable[[int, int], None] | None = None
                 if on in depths and ap in depths:
                     a, to_mm = _depth_affine(rgbs[on].shape, depths[on].shape, meta)
                     if s.dataset != "mexlab":
-                        to_mm = 1.0     # the releases store depth in mm
+                        to_mm = 1.0  # the releases store depth in mm
                     feats["depth"] = depth_view(depths[on], depths[ap], _compose(m, a), mask, to_mm)
                 feats = {k: v.astype(np.float32) for k, v in feats.items()}
                 fc.save(c["anchor"], c["key"], feats)
@@ -213,6 +220,5 @@ def check_views(views: Iterable[str]) -> tuple[str, ...]:
     views = tuple(views)
     bad = [v for v in views if v not in VIEWS]
     if bad or not views:
-        raise InputError(f"views {','.join(views) or '(none)'}: each must be one of "
-                          f"{', '.join(VIEWS)}")
+        raise InputError(f"views {','.join(views) or '(none)'}: each must be one of {', '.join(VIEWS)}")
     return views

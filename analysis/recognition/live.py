@@ -28,12 +28,15 @@ class Recognised:
     label: str
     confidence: float
     probabilities: dict
-    seconds: float          # wall time of the classification
+    seconds: float  # wall time of the classification
 
     def as_dict(self) -> dict:
-        return {"class": self.label, "confidence": round(self.confidence, 4),
-                "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
-                "seconds": round(self.seconds, 4)}
+        return {
+            "class": self.label,
+            "confidence": round(self.confidence, 4),
+            "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
+            "seconds": round(self.seconds, 4),
+        }
 
 
 class FrameRing:
@@ -69,7 +72,7 @@ class FrameRing:
         y1 = min(ya + ia.shape[0], yb + ib.shape[0])
         if x1 - x0 < 32 or y1 - y0 < 32:
             return None
-        return (ia[y0 - ya:y1 - ya, x0 - xa:x1 - xa], ib[y0 - yb:y1 - yb, x0 - xb:x1 - xb])
+        return (ia[y0 - ya : y1 - ya, x0 - xa : x1 - xa], ib[y0 - yb : y1 - yb, x0 - xb : x1 - xb])
 
     def __len__(self) -> int:
         return len(self._frames)
@@ -86,9 +89,11 @@ class LiveRecognizer:
         self.model, self.meta = modelfile.load(self.model_path)
         self.views = tuple(self.meta["views"])
         if "depth" in self.views:
-            raise InputError(f"{self.model_path.name}: a model with a depth view (views "
-                              f"{','.join(self.views)}) cannot classify live (colour frames only); "
-                              f"choose an RGB model (rgb or rgb,diff) as the default")
+            raise InputError(
+                f"{self.model_path.name}: a model with a depth view (views "
+                f"{','.join(self.views)}) cannot classify live (colour frames only); "
+                f"choose an RGB model (rgb or rgb,diff) as the default"
+            )
         self.classes = list(self.meta["classes"])
         self._tracker = FaceTracker(max_side=None)
         self._ts = 0.0
@@ -119,10 +124,15 @@ class LiveRecognizer:
         m = R.align_matrix(face.landmarks, F.CROP)
         mask = R.face_mask(R.to_crop(m, face.landmarks), F.CROP)
         v = F.rgb_views(onset, apex, m, mask)
-        fs = FeatureSet({k: v[k][None].astype(np.float32) for k in self.views},
-                        np.zeros(1, np.int64), [""], self.classes, self.views)
+        fs = FeatureSet(
+            {k: v[k][None].astype(np.float32) for k in self.views},
+            np.zeros(1, np.int64),
+            [""],
+            self.classes,
+            self.views,
+        )
         p = predict_proba(self.model, fs)[0]
         k = int(p.argmax())
-        return Recognised(self.classes[k], float(p[k]),
-                          {c: float(x) for c, x in zip(self.classes, p)},
-                          time.perf_counter() - t0)
+        return Recognised(
+            self.classes[k], float(p[k]), {c: float(x) for c, x in zip(self.classes, p)}, time.perf_counter() - t0
+        )

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +34,7 @@ DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "recognition_de
 def mexlab_version() -> str:
     try:
         from importlib.metadata import version
+
         return version("mexlab")
     except Exception:
         return "unknown"
@@ -61,14 +62,23 @@ def save(path: str | Path, model: nn.Module, meta: dict) -> dict:
     from safetensors.numpy import save_file
 
     path = Path(path)
-    arrays = {k: np.ascontiguousarray(v.detach().cpu().numpy()).reshape(v.shape or (1,))
-              for k, v in model.state_dict().items()}      # scalars stored as shape (1,)
+    arrays = {
+        k: np.ascontiguousarray(v.detach().cpu().numpy()).reshape(v.shape or (1,))
+        for k, v in model.state_dict().items()
+    }  # scalars stored as shape (1,)
     from analysis.recognition.features import PARAMS, VERSION
-    full = {"format": FORMAT, "feature_version": VERSION, "features": PARAMS,
-            "classes": list(meta.get("classes") or []), "views": list(model.views),
-            "width": int(meta.get("width", 16)),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "mexlab_version": mexlab_version(), **meta}
+
+    full = {
+        "format": FORMAT,
+        "feature_version": VERSION,
+        "features": PARAMS,
+        "classes": list(meta.get("classes") or []),
+        "views": list(model.views),
+        "width": int(meta.get("width", 16)),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "mexlab_version": mexlab_version(),
+        **meta,
+    }
     full["views"] = list(model.views)
     full["tensors_sha256"] = tensors_sha256(arrays)
     if not path.parent.is_dir():
@@ -99,8 +109,9 @@ def read_meta(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
             raw = (f.metadata() or {}).get("mexlab")
             arrays = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as exc:
-        raise FileFormatError(f"{path}: not a mexlab model file (not a readable safetensors file: "
-                          f"{' '.join(str(exc).split())[:160]})") from None
+        raise FileFormatError(
+            f"{path}: not a mexlab model file (not a readable safetensors file: {' '.join(str(exc).split())[:160]})"
+        ) from None
     try:
         meta = json.loads(raw) if raw else None
     except ValueError:
@@ -108,17 +119,23 @@ def read_meta(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
     if not isinstance(meta, dict) or "format" not in meta:
         raise FileFormatError(f"{path}: not a mexlab model file (no mexlab metadata)")
     if meta["format"] != FORMAT:
-        raise FileFormatError(f"{path}: model format {meta['format']!r}, this mexlab "
-                          f"({mexlab_version()}) reads {FORMAT!r}")
+        raise FileFormatError(
+            f"{path}: model format {meta['format']!r}, this mexlab ({mexlab_version()}) reads {FORMAT!r}"
+        )
     from analysis.recognition.features import VERSION
+
     if meta.get("feature_version") != VERSION:
-        raise FileFormatError(f"{path}: made by mexlab {meta.get('mexlab_version', '?')} with "
-                          f"features v{meta.get('feature_version')}; this mexlab "
-                          f"({mexlab_version()}) computes v{VERSION}: retrain the model")
+        raise FileFormatError(
+            f"{path}: made by mexlab {meta.get('mexlab_version', '?')} with "
+            f"features v{meta.get('feature_version')}; this mexlab "
+            f"({mexlab_version()}) computes v{VERSION}: retrain the model"
+        )
     got = tensors_sha256(arrays)
     if got != meta.get("tensors_sha256"):
-        raise FileFormatError(f"{path}: checksum mismatch (the tensors do not match the sha256 in "
-                          f"its metadata: the file is damaged or was altered)")
+        raise FileFormatError(
+            f"{path}: checksum mismatch (the tensors do not match the sha256 in "
+            f"its metadata: the file is damaged or was altered)"
+        )
     return meta, arrays
 
 
@@ -135,11 +152,9 @@ def load(path: str | Path) -> tuple[MultiViewNet, dict]:
     if sorted(names) != sorted(arrays):
         extra = sorted(set(arrays) - set(names))[:3]
         lack = sorted(set(names) - set(arrays))[:3]
-        raise FileFormatError(f"{path}: tensors do not fit the network (unexpected {extra}, "
-                          f"missing {lack})")
+        raise FileFormatError(f"{path}: tensors do not fit the network (unexpected {extra}, missing {lack})")
     sd = model.state_dict()
-    fixed = [arrays[n].reshape(()) if sd[n].dim() == 0 and arrays[n].shape == (1,) else arrays[n]
-             for n in names]
+    fixed = [arrays[n].reshape(()) if sd[n].dim() == 0 and arrays[n].shape == (1,) else arrays[n] for n in names]
     try:
         set_weights(model, fixed)
     except MexlabError as exc:
@@ -156,6 +171,7 @@ def _choice_file() -> Path:
     if env:
         return Path(env) / "recognition_default.json"
     import platformdirs
+
     return Path(platformdirs.user_config_dir("mexlab")) / "recognition_default.json"
 
 
@@ -176,11 +192,15 @@ def default_model() -> Path:
         return DEFAULT_MODEL
     p = Path(c["path"])
     if not p.is_file():
-        raise NotFoundError(f"the default recognition model {p} (chosen in the Models view) is "
-                          f"missing; choose another there or with `mexlab recognition default`")
+        raise NotFoundError(
+            f"the default recognition model {p} (chosen in the Models view) is "
+            f"missing; choose another there or with `mexlab recognition default`"
+        )
     if c.get("sha256") and file_sha256(p) != c["sha256"]:
-        raise InputError(f"the default recognition model {p} has changed since it was chosen "
-                          f"(sha256 differs); choose it again to trust the new file")
+        raise InputError(
+            f"the default recognition model {p} has changed since it was chosen "
+            f"(sha256 differs); choose it again to trust the new file"
+        )
     return p
 
 
@@ -195,9 +215,12 @@ def set_default_model(path: str | Path | None) -> dict | None:
             pass
         return None
     p = Path(path).resolve()
-    read_meta(p)                                   # refuses a damaged or foreign file
-    choice = {"path": str(p), "sha256": file_sha256(p),
-              "chosen": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    read_meta(p)  # refuses a damaged or foreign file
+    choice = {
+        "path": str(p),
+        "sha256": file_sha256(p),
+        "chosen": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     try:
         f.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=f.parent, prefix=".tmp-", suffix=".json")

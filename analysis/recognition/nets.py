@@ -8,8 +8,8 @@ contrastive loss, and a linear classifier on the joined embeddings. ``width`` sc
 from __future__ import annotations
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 EMB = 64
 PROJ = 64
@@ -21,23 +21,36 @@ class Encoder(nn.Module):
         w = width
         self.net = nn.Sequential(
             nn.BatchNorm2d(in_ch, affine=False),
-            nn.Conv2d(in_ch, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(w, 2 * w, 3, padding=1), nn.BatchNorm2d(2 * w), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(2 * w, 4 * w, 3, padding=1), nn.BatchNorm2d(4 * w), nn.ReLU(),
-            nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(16 * w, emb))
+            nn.Conv2d(in_ch, w, 3, padding=1),
+            nn.BatchNorm2d(w),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(w, 2 * w, 3, padding=1),
+            nn.BatchNorm2d(2 * w),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(2 * w, 4 * w, 3, padding=1),
+            nn.BatchNorm2d(4 * w),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(2),
+            nn.Flatten(),
+            nn.Linear(16 * w, emb),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
 
 class MultiViewNet(nn.Module):
-    def __init__(self, n_classes: int, views: tuple[str, ...], channels: dict[str, int],
-                 width: int = 16, dropout: float = 0.3):
+    def __init__(
+        self, n_classes: int, views: tuple[str, ...], channels: dict[str, int], width: int = 16, dropout: float = 0.3
+    ):
         super().__init__()
         self.views = tuple(views)
         self.encoders = nn.ModuleDict({v: Encoder(channels[v], width) for v in self.views})
-        self.proj = nn.ModuleDict({v: nn.Sequential(nn.Linear(EMB, EMB), nn.ReLU(),
-                                                    nn.Linear(EMB, PROJ)) for v in self.views})
+        self.proj = nn.ModuleDict(
+            {v: nn.Sequential(nn.Linear(EMB, EMB), nn.ReLU(), nn.Linear(EMB, PROJ)) for v in self.views}
+        )
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(EMB * len(self.views), n_classes)
 

@@ -30,10 +30,10 @@ if TYPE_CHECKING:
 @dataclass
 class Config:
     views: tuple[str, ...] = ("rgb", "depth")
-    pretrain: str = "none"              # none | mvcl
-    regime: str = "strict"              # strict | transductive
+    pretrain: str = "none"  # none | mvcl
+    regime: str = "strict"  # strict | transductive
     label_fraction: float = 1.0
-    epochs: int = 40                    # supervised epochs (fixed budget)
+    epochs: int = 40  # supervised epochs (fixed budget)
     pretrain_epochs: int = 30
     lr: float = 2e-3
     pretrain_lr: float = 2e-3
@@ -51,8 +51,9 @@ class Config:
         if not 0 < self.label_fraction <= 1:
             raise InputError(f"--label-fraction {self.label_fraction}: must be in (0, 1]")
         if self.pretrain == "mvcl" and len(self.views) < 2:
-            raise InputError(f"--pretrain mvcl needs two views or more (--views rgb,depth or "
-                              f"rgb,diff), not {','.join(self.views)}")
+            raise InputError(
+                f"--pretrain mvcl needs two views or more (--views rgb,depth or rgb,diff), not {','.join(self.views)}"
+            )
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -77,19 +78,29 @@ def check_data(data: FeatureSet) -> None:
     lab = data.y >= 0
     subjects = sorted(set(np.asarray(data.subjects)[lab].tolist()))
     if len(subjects) < 2:
-        raise DataError(f"leave-one-subject-out needs two subjects or more; the data has "
-                          f"{len(subjects)} ({', '.join(subjects) or 'none'})")
+        raise DataError(
+            f"leave-one-subject-out needs two subjects or more; the data has "
+            f"{len(subjects)} ({', '.join(subjects) or 'none'})"
+        )
     counts = np.bincount(data.y[lab], minlength=len(data.class_names))
     empty = [c for c, n in zip(data.class_names, counts) if n == 0]
     if empty:
-        raise DataError(f"class(es) {', '.join(empty)} have no sample in the data "
-                          f"({', '.join(f'{c}: {n}' for c, n in zip(data.class_names, counts))}); "
-                          f"choose another class scheme or a mapping file")
+        raise DataError(
+            f"class(es) {', '.join(empty)} have no sample in the data "
+            f"({', '.join(f'{c}: {n}' for c, n in zip(data.class_names, counts))}); "
+            f"choose another class scheme or a mapping file"
+        )
 
 
-def fit(data: FeatureSet, cfg: Config, train_idx: np.ndarray, unlabelled_extra: np.ndarray | None = None, *,
-        progress: Callable[..., None] | None = None, stop: Callable[[], bool] | None = None
-        ) -> tuple[MultiViewNet, dict]:
+def fit(
+    data: FeatureSet,
+    cfg: Config,
+    train_idx: np.ndarray,
+    unlabelled_extra: np.ndarray | None = None,
+    *,
+    progress: Callable[..., None] | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> tuple[MultiViewNet, dict]:
     """Pretrain (optional) and train one model on ``train_idx`` of ``data``; returns the model and
     the training records."""
     from analysis.recognition import task as T
@@ -100,24 +111,41 @@ def fit(data: FeatureSet, cfg: Config, train_idx: np.ndarray, unlabelled_extra: 
         pool = np.asarray(train_idx)
         if unlabelled_extra is not None and len(unlabelled_extra):
             pool = np.concatenate([pool, unlabelled_extra])
-        rec["pretrain"] = T.pretrain_mvcl(model, T.subset(data, pool), cfg.pretrain_epochs,
-                                          cfg.pretrain_lr, seed=cfg.seed,
-                                          batch_size=cfg.pretrain_batch,
-                                          temperature=cfg.temperature, stop=stop,
-                                          progress=progress and (lambda e, n, l: progress(
-                                              "pretrain", e, n, l)))
+        rec["pretrain"] = T.pretrain_mvcl(
+            model,
+            T.subset(data, pool),
+            cfg.pretrain_epochs,
+            cfg.pretrain_lr,
+            seed=cfg.seed,
+            batch_size=cfg.pretrain_batch,
+            temperature=cfg.temperature,
+            stop=stop,
+            progress=progress and (lambda e, n, loss: progress("pretrain", e, n, loss)),
+        )
     lab = np.asarray(train_idx)
     lab = lab[data.y[lab] >= 0]
     lab = thin_labels(data.y, lab, cfg.label_fraction, cfg.seed)
-    rec["train"] = T.train(model, T.subset(data, lab), cfg.epochs, cfg.lr, seed=cfg.seed,
-                           batch_size=cfg.batch_size, stop=stop,
-                           progress=progress and (lambda e, n, l: progress("train", e, n, l)))
+    rec["train"] = T.train(
+        model,
+        T.subset(data, lab),
+        cfg.epochs,
+        cfg.lr,
+        seed=cfg.seed,
+        batch_size=cfg.batch_size,
+        stop=stop,
+        progress=progress and (lambda e, n, loss: progress("train", e, n, loss)),
+    )
     rec["n_labels"] = int(len(lab))
     return model, rec
 
 
-def loso(data: FeatureSet, cfg: Config, *, progress: Callable[[str], None] | None = None,
-         stop: Callable[[], bool] | None = None) -> dict:
+def loso(
+    data: FeatureSet,
+    cfg: Config,
+    *,
+    progress: Callable[[str], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> dict:
     """Pooled LOSO metrics (see the module docstring). ``progress(msg)`` gets one line per fold
     with an ETA; ``stop()`` → True ends early (the folds done so far are not reported)."""
     from analysis.evaluation import loso_splits
@@ -140,18 +168,27 @@ def loso(data: FeatureSet, cfg: Config, *, progress: Callable[[str], None] | Non
         probs[te_l] = p
         preds[te_l] = p.argmax(axis=1)
         acc = float((preds[te_l] == data.y[te_l]).mean())
-        folds.append({"subject": subj, "n": int(len(te_l)), "accuracy": acc,
-                      "n_train_labels": rec["n_labels"]})
+        folds.append({"subject": subj, "n": int(len(te_l)), "accuracy": acc, "n_train_labels": rec["n_labels"]})
         if progress is not None:
             el = time.perf_counter() - t0
             eta = el / (k + 1) * (len(folds_in) - k - 1)
-            progress(f"fold {k + 1}/{len(folds_in)} ({subj}): {len(te_l)} samples, accuracy "
-                     f"{acc:.2f}; elapsed {el:.0f} s, ETA {eta:.0f} s")
+            progress(
+                f"fold {k + 1}/{len(folds_in)} ({subj}): {len(te_l)} samples, accuracy "
+                f"{acc:.2f}; elapsed {el:.0f} s, ETA {eta:.0f} s"
+            )
     lab = preds >= 0
     res = T.metrics(data.y[lab], preds[lab], data.class_names)
-    out = {"uf1": res["uf1"], "uar": res["uar"], "accuracy": res["accuracy"],
-           "per_class": res["per_class"], "confusion": res["confusion"],
-           "n_samples": int(lab.sum()), "n_subjects": len(folds), "folds": folds,
-           "protocol": "loso", "config": cfg.as_dict(),
-           "seconds": round(time.perf_counter() - t0, 1)}
+    out = {
+        "uf1": res["uf1"],
+        "uar": res["uar"],
+        "accuracy": res["accuracy"],
+        "per_class": res["per_class"],
+        "confusion": res["confusion"],
+        "n_samples": int(lab.sum()),
+        "n_subjects": len(folds),
+        "folds": folds,
+        "protocol": "loso",
+        "config": cfg.as_dict(),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
     return out

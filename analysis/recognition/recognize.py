@@ -36,8 +36,9 @@ def _intervals(inp, progress=None) -> list[dict]:
     return spot(inp.path, progress=progress).intervals
 
 
-def recognize(path: str | Path, model_path: str | Path | None = None, *,
-              progress: Callable[[int, int, str], None] | None = None) -> dict:
+def recognize(
+    path: str | Path, model_path: str | Path | None = None, *, progress: Callable[[int, int, str], None] | None = None
+) -> dict:
     from analysis.datasets.sample import FrameSource, Sample
     from analysis.recognition import modelfile
     from analysis.recognition.features import compute
@@ -49,17 +50,31 @@ def recognize(path: str | Path, model_path: str | Path | None = None, *,
     inp = resolve_input(path)
     views = tuple(meta["views"])
     if "depth" in views and inp.depth is None:
-        raise InputError(f"{path}: the model {model_path.name} needs depth (views "
-                          f"{','.join(views)}) and this input has none; use an RGB-only model")
+        raise InputError(
+            f"{path}: the model {model_path.name} needs depth (views "
+            f"{','.join(views)}) and this input has none; use an RGB-only model"
+        )
     rows = [r for r in _intervals(inp, progress) if str(r.get("type", "micro")) == "micro"]
     samples = []
     for r in rows:
         on, off = int(r["onset"]), int(r["offset"])
         ap = int(r.get("apex") if r.get("apex") is not None else (on + off) // 2)
-        samples.append(Sample("mexlab", "", inp.path.name, on, ap, off, str(r.get("aus") or ""),
-                              "", None, FrameSource(str(inp.video)),
-                              FrameSource(str(inp.depth)) if inp.depth else None,
-                              origin=f"{inp.path} interval {on}-{off}"))
+        samples.append(
+            Sample(
+                "mexlab",
+                "",
+                inp.path.name,
+                on,
+                ap,
+                off,
+                str(r.get("aus") or ""),
+                "",
+                None,
+                FrameSource(str(inp.video)),
+                FrameSource(str(inp.depth)) if inp.depth else None,
+                origin=f"{inp.path} interval {on}-{off}",
+            )
+        )
     t0 = time.perf_counter()
     feats, problems = compute(samples)
     t_feat = time.perf_counter() - t0
@@ -68,24 +83,36 @@ def recognize(path: str | Path, model_path: str | Path | None = None, *,
     t_model = 0.0
     if ok:
         x = {v: np.stack([feats[i][v] for i in ok]).astype(np.float32) for v in views}
-        fs = FeatureSet(x, np.zeros(len(ok), np.int64), [""] * len(ok), list(meta["classes"]),
-                        views)
+        fs = FeatureSet(x, np.zeros(len(ok), np.int64), [""] * len(ok), list(meta["classes"]), views)
         t1 = time.perf_counter()
         p = predict_proba(model, fs)
         t_model = time.perf_counter() - t1
         for j, i in enumerate(ok):
             s = samples[i]
             k = int(p[j].argmax())
-            out_rows.append({"onset": s.onset, "apex": s.apex, "offset": s.offset,
-                             "class": meta["classes"][k], "confidence": round(float(p[j, k]), 4),
-                             "probabilities": {c: round(float(v), 4)
-                                               for c, v in zip(meta["classes"], p[j])}})
-    result = {"input": str(inp.path), "model": str(model_path),
-              "model_sha256": modelfile.file_sha256(model_path), "classes": meta["classes"],
-              "views": list(views), "expressions": out_rows, "problems": problems,
-              "seconds": {"features": round(t_feat, 3), "model": round(t_model, 4)}}
-    target = (inp.path / RECOGNITION_FILE if inp.is_session
-              else inp.video.with_name(inp.video.name + ".recognition.json"))
+            out_rows.append(
+                {
+                    "onset": s.onset,
+                    "apex": s.apex,
+                    "offset": s.offset,
+                    "class": meta["classes"][k],
+                    "confidence": round(float(p[j, k]), 4),
+                    "probabilities": {c: round(float(v), 4) for c, v in zip(meta["classes"], p[j])},
+                }
+            )
+    result = {
+        "input": str(inp.path),
+        "model": str(model_path),
+        "model_sha256": modelfile.file_sha256(model_path),
+        "classes": meta["classes"],
+        "views": list(views),
+        "expressions": out_rows,
+        "problems": problems,
+        "seconds": {"features": round(t_feat, 3), "model": round(t_model, 4)},
+    }
+    target = (
+        inp.path / RECOGNITION_FILE if inp.is_session else inp.video.with_name(inp.video.name + ".recognition.json")
+    )
     result["written"] = str(write_json(target, result))
     return result
 

@@ -43,9 +43,18 @@ if TYPE_CHECKING:
 FPS = 30.0
 
 
-def make_rig_release(out: str | Path, *, split: str = "tuning", n_subjects: int = 12, per_subject: int = 30,
-                     size: tuple[int, int] = (640, 480), seed: int = 0, start: int = 0,
-                     noise: float = 1.0, progress: Callable[[int, int, str], None] | None = None) -> dict:
+def make_rig_release(
+    out: str | Path,
+    *,
+    split: str = "tuning",
+    n_subjects: int = 12,
+    per_subject: int = 30,
+    size: tuple[int, int] = (640, 480),
+    seed: int = 0,
+    start: int = 0,
+    noise: float = 1.0,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> dict:
     import cv2
     import openpyxl
 
@@ -84,20 +93,18 @@ def make_rig_release(out: str | Path, *, split: str = "tuning", n_subjects: int 
                     pose = face.pose_at(k, sched)
                     img, pose = face.render_with(co, pose)
                     if noise > 0:
-                        img = np.clip(img.astype(np.float32) + rng.normal(0, noise, img.shape),
-                                      0, 255).astype(np.uint8)
-                    if not cv2.imwrite(str(vdir / "color" / f"{k}.jpg"),
-                                       cv2.cvtColor(np.ascontiguousarray(img[ys, xs]),
-                                                    cv2.COLOR_RGB2BGR),
-                                       [cv2.IMWRITE_JPEG_QUALITY, 95]):
+                        img = np.clip(img.astype(np.float32) + rng.normal(0, noise, img.shape), 0, 255).astype(np.uint8)
+                    if not cv2.imwrite(
+                        str(vdir / "color" / f"{k}.jpg"),
+                        cv2.cvtColor(np.ascontiguousarray(img[ys, xs]), cv2.COLOR_RGB2BGR),
+                        [cv2.IMWRITE_JPEG_QUALITY, 95],
+                    ):
                         raise OSError(f"cannot write {vdir / 'color'}")
-                    cv2.imwrite(str(vdir / "depth" / f"{k}.png"),
-                                np.ascontiguousarray(depth.render(pose, co)[ys, xs]))
+                    cv2.imwrite(str(vdir / "depth" / f"{k}.png"), np.ascontiguousarray(depth.render(pose, co)[ys, xs]))
                 aus = "+".join(a.replace("AU", "") for a in e.aus)
                 emo = rig_emotion("+".join(e.aus))
                 per_class[emo] = per_class.get(emo, 0) + 1
-                rows.append([subj, "a", e.onset, e.apex, e.offset, aus, "", emo,
-                             "Micro-expression"])
+                rows.append([subj, "a", e.onset, e.apex, e.offset, aus, "", emo, "Micro-expression"])
             if progress is not None:
                 progress(si + 1, len(people), ident.name)
         ann = tmp / "part_A" / "annotation"
@@ -112,5 +119,12 @@ def make_rig_release(out: str | Path, *, split: str = "tuning", n_subjects: int 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return {"out": str(out), "split": split, "subjects": [i.name for i in people],
-            "n": len(rows), "per_emotion": per_class, "size": list(size), "seed": seed}
+    return {
+        "out": str(out),
+        "split": split,
+        "subjects": [i.name for i in people],
+        "n": len(rows),
+        "per_emotion": per_class,
+        "size": list(size),
+        "seed": seed,
+    }

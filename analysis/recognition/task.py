@@ -42,22 +42,24 @@ class _threads:
 
     def __enter__(self):
         import torch
+
         self.before = torch.get_num_threads()
         torch.set_num_threads(THREADS)
 
     def __exit__(self, *exc):
         import torch
+
         torch.set_num_threads(self.before)
 
 
 @dataclass
 class FeatureSet:
-    x: dict[str, np.ndarray]        # view → float32 (N, C, H, W)
-    y: np.ndarray                   # int64 (N,), index into class_names
+    x: dict[str, np.ndarray]  # view → float32 (N, C, H, W)
+    y: np.ndarray  # int64 (N,), index into class_names
     subjects: list[str]
     class_names: list[str]
     views: tuple[str, ...]
-    keys: list[str] = field(default_factory=list)      # sample keys (dataset/subject/video/frames)
+    keys: list[str] = field(default_factory=list)  # sample keys (dataset/subject/video/frames)
     problems: list[str] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
 
@@ -70,15 +72,28 @@ def subset(data: FeatureSet, idx: ArrayLike) -> FeatureSet:
     if idx.dtype == bool:
         idx = np.nonzero(idx)[0]
     idx = idx.astype(np.int64)
-    return FeatureSet({v: a[idx] for v, a in data.x.items()}, data.y[idx],
-                      [data.subjects[i] for i in idx], list(data.class_names), tuple(data.views),
-                      [data.keys[i] for i in idx] if data.keys else [], list(data.problems),
-                      dict(data.summary))
+    return FeatureSet(
+        {v: a[idx] for v, a in data.x.items()},
+        data.y[idx],
+        [data.subjects[i] for i in idx],
+        list(data.class_names),
+        tuple(data.views),
+        [data.keys[i] for i in idx] if data.keys else [],
+        list(data.problems),
+        dict(data.summary),
+    )
 
 
-def load_dataset(specs: list[str], classes: str = "3", views: tuple[str, ...] = ("rgb", "depth"),
-                 *, truth: str | None = None, coder: str | None = None,
-                 include_unlabelled: bool = False, progress: Callable[[int, int], None] | None = None) -> FeatureSet:
+def load_dataset(
+    specs: list[str],
+    classes: str = "3",
+    views: tuple[str, ...] = ("rgb", "depth"),
+    *,
+    truth: str | None = None,
+    coder: str | None = None,
+    include_unlabelled: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> FeatureSet:
     """Read every spec, keep the samples the class scheme keeps, compute (or load) their features.
 
     ``truth="rig"`` labels mexlab sessions from the simulated rig's ground truth. With
@@ -95,8 +110,7 @@ def load_dataset(specs: list[str], classes: str = "3", views: tuple[str, ...] = 
     for spec in specs:
         res = read_spec(spec, scheme, truth=truth, coder=coder)
         if res.errors:
-            more = f" (and {len(res.errors) - 1} more; see mexlab datasets show {spec})" \
-                if len(res.errors) > 1 else ""
+            more = f" (and {len(res.errors) - 1} more; see mexlab datasets show {spec})" if len(res.errors) > 1 else ""
             raise FileFormatError(f"{res.errors[0]}{more}")
         problems += res.problems
         keep = res.samples if include_unlabelled else res.usable
@@ -112,9 +126,11 @@ def load_dataset(specs: list[str], classes: str = "3", views: tuple[str, ...] = 
             continue
         lacking = [v for v in views if v not in f]
         if lacking:
-            raise InputError(f"{s.origin}: no {', '.join(lacking)} for this sample "
-                              f"({s.dataset} has no depth frames here); choose --views "
-                              f"among {', '.join(sorted(f))}")
+            raise InputError(
+                f"{s.origin}: no {', '.join(lacking)} for this sample "
+                f"({s.dataset} has no depth frames here); choose --views "
+                f"among {', '.join(sorted(f))}"
+            )
         rows.append((s, f))
     if not rows:
         raise DataError(f"{', '.join(specs)}: no sample could be read ({problems[:1]})")
@@ -122,9 +138,13 @@ def load_dataset(specs: list[str], classes: str = "3", views: tuple[str, ...] = 
     x = {v: np.stack([f[v] for _, f in rows]).astype(np.float32) for v in views}
     y = np.array([cls.index(s.label) if s.label is not None else -1 for s, _ in rows], np.int64)
     subj = [f"{s.dataset}:{s.subject}" if len(specs) > 1 else s.subject for s, _ in rows]
-    summary = {"datasets": per_ds, "n": len(rows),
-               "per_class": {c: int((y == i).sum()) for i, c in enumerate(cls)},
-               "n_subjects": len(set(subj)), "scheme": scheme.name}
+    summary = {
+        "datasets": per_ds,
+        "n": len(rows),
+        "per_class": {c: int((y == i).sum()) for i, c in enumerate(cls)},
+        "n_subjects": len(set(subj)),
+        "scheme": scheme.name,
+    }
     return FeatureSet(x, y, subj, cls, views, [s.key for s, _ in rows], problems, summary)
 
 
@@ -153,19 +173,29 @@ def set_weights(model: nn.Module, weights: list[np.ndarray]) -> None:
     for (name, cur), w in zip(sd.items(), weights):
         w = np.asarray(w)
         if tuple(w.shape) != tuple(cur.shape):
-            raise DataError(f"weights: {name} has shape {tuple(w.shape)}, the model expects "
-                              f"{tuple(cur.shape)}")
+            raise DataError(f"weights: {name} has shape {tuple(w.shape)}, the model expects {tuple(cur.shape)}")
         new[name] = torch.as_tensor(w).to(cur.dtype)
     model.load_state_dict(new)
 
 
 def _tensors(data: FeatureSet, views, idx=None):
     import torch
+
     return {v: torch.from_numpy(data.x[v] if idx is None else data.x[v][idx]) for v in views}
 
 
-def _train(model, data: FeatureSet, epochs: int, lr: float, seed: int = 0, batch_size: int = 32,
-          *, weight_decay: float = 1e-4, progress=None, stop=None) -> dict:
+def _train(
+    model,
+    data: FeatureSet,
+    epochs: int,
+    lr: float,
+    seed: int = 0,
+    batch_size: int = 32,
+    *,
+    weight_decay: float = 1e-4,
+    progress=None,
+    stop=None,
+) -> dict:
     """Supervised training for a fixed number of epochs (class-balanced cross-entropy, Adam).
     Samples with ``y < 0`` (unlabelled) are skipped. ``stop()`` → True ends after the batch."""
     import torch
@@ -178,8 +208,7 @@ def _train(model, data: FeatureSet, epochs: int, lr: float, seed: int = 0, batch
     rng = np.random.default_rng(seed)
     n_cls = len(data.class_names)
     counts = np.bincount(data.y[lab], minlength=n_cls).astype(np.float64)
-    wts = torch.tensor(np.where(counts > 0, len(lab) / (n_cls * np.maximum(counts, 1)), 0.0),
-                       dtype=torch.float32)
+    wts = torch.tensor(np.where(counts > 0, len(lab) / (n_cls * np.maximum(counts, 1)), 0.0), dtype=torch.float32)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     x = _tensors(data, model.views)
     y = torch.from_numpy(data.y)
@@ -189,9 +218,9 @@ def _train(model, data: FeatureSet, epochs: int, lr: float, seed: int = 0, batch
         order = rng.permutation(lab)
         ep_loss, ep_n = 0.0, 0
         for b in range(0, len(order), batch_size):
-            i = torch.from_numpy(order[b:b + batch_size])
+            i = torch.from_numpy(order[b : b + batch_size])
             if len(i) < 2:
-                continue              # BatchNorm needs two samples
+                continue  # BatchNorm needs two samples
             out = model({v: t[i] for v, t in x.items()})
             loss = F.cross_entropy(out, y[i], weight=wts)
             opt.zero_grad()
@@ -210,9 +239,18 @@ def _train(model, data: FeatureSet, epochs: int, lr: float, seed: int = 0, batch
     return {"loss": loss_sum / max(seen, 1), "n": int(len(lab)), "epochs": int(epochs)}
 
 
-def _pretrain_mvcl(model, data: FeatureSet, epochs: int, lr: float, seed: int = 0,
-                  batch_size: int = 64, temperature: float = TEMPERATURE, *, progress=None,
-                  stop=None) -> dict:
+def _pretrain_mvcl(
+    model,
+    data: FeatureSet,
+    epochs: int,
+    lr: float,
+    seed: int = 0,
+    batch_size: int = 64,
+    temperature: float = TEMPERATURE,
+    *,
+    progress=None,
+    stop=None,
+) -> dict:
     """MvCL: symmetric InfoNCE between every pair of the model's views, on every sample of
     ``data`` (labels unused). Trains the encoders and projection heads."""
     import torch
@@ -236,13 +274,12 @@ def _pretrain_mvcl(model, data: FeatureSet, epochs: int, lr: float, seed: int = 
         order = rng.permutation(n)
         tot, cnt = 0.0, 0
         for b in range(0, n, batch_size):
-            i = torch.from_numpy(order[b:b + batch_size])
+            i = torch.from_numpy(order[b : b + batch_size])
             if len(i) < 4:
                 continue
             e = model.embed({v: t[i] for v, t in x.items()})
             z = {v: model.proj[v](e[v]) for v in views}
-            loss = sum(info_nce(z[a], z[b2], temperature)
-                       for k, a in enumerate(views) for b2 in views[k + 1:])
+            loss = sum(info_nce(z[a], z[b2], temperature) for k, a in enumerate(views) for b2 in views[k + 1 :])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -256,8 +293,7 @@ def _pretrain_mvcl(model, data: FeatureSet, epochs: int, lr: float, seed: int = 
         if stop is not None and stop():
             break
     model.eval()
-    return {"loss": last, "n": n, "epochs": int(epochs), "temperature": temperature,
-            "batch_size": batch_size}
+    return {"loss": last, "n": n, "epochs": int(epochs), "temperature": temperature, "batch_size": batch_size}
 
 
 def _predict_proba(model, data: FeatureSet) -> np.ndarray:
@@ -279,14 +315,21 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str]) -> d
         fp = int(((y_pred == k) & (y_true != k)).sum())
         fn = int(((y_pred != k) & (y_true == k)).sum())
         n = int((y_true == k).sum())
-        per[c] = {"f1": 2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else 0.0,
-                  "recall": tp / n if n else 0.0, "n": n}
+        per[c] = {
+            "f1": 2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else 0.0,
+            "recall": tp / n if n else 0.0,
+            "n": n,
+        }
     conf = [[int(((y_true == a) & (y_pred == b)).sum()) for b in labels] for a in labels]
     present = sorted(set(int(v) for v in y_true))
-    return {"uf1": float(uf1(y_true, y_pred, present)), "uar": float(uar(y_true, y_pred, present)),
-            "accuracy": float((y_true == y_pred).mean()) if len(y_true) else 0.0,
-            "n": int(len(y_true)), "per_class": per,
-            "confusion": {"labels": list(class_names), "matrix": conf}}
+    return {
+        "uf1": float(uf1(y_true, y_pred, present)),
+        "uar": float(uar(y_true, y_pred, present)),
+        "accuracy": float((y_true == y_pred).mean()) if len(y_true) else 0.0,
+        "n": int(len(y_true)),
+        "per_class": per,
+        "confusion": {"labels": list(class_names), "matrix": conf},
+    }
 
 
 def evaluate(model: MultiViewNet, data: FeatureSet) -> dict:
@@ -297,16 +340,25 @@ def evaluate(model: MultiViewNet, data: FeatureSet) -> dict:
     return metrics(data.y[lab], pred, data.class_names)
 
 
-def train(model: MultiViewNet, data: FeatureSet, epochs: int, lr: float, seed: int = 0, batch_size: int = 32,
-          **kw: Any) -> dict:
+def train(
+    model: MultiViewNet, data: FeatureSet, epochs: int, lr: float, seed: int = 0, batch_size: int = 32, **kw: Any
+) -> dict:
     """Supervised training for a fixed number of epochs (class-balanced cross-entropy, Adam).
     Samples with ``y < 0`` (unlabelled) are skipped. Returns ``{"loss", "n", "epochs"}``."""
     with _threads():
         return _train(model, data, epochs, lr, seed, batch_size, **kw)
 
 
-def pretrain_mvcl(model: MultiViewNet, data: FeatureSet, epochs: int, lr: float, seed: int = 0,
-                  batch_size: int = 64, temperature: float = TEMPERATURE, **kw: Any) -> dict:
+def pretrain_mvcl(
+    model: MultiViewNet,
+    data: FeatureSet,
+    epochs: int,
+    lr: float,
+    seed: int = 0,
+    batch_size: int = 64,
+    temperature: float = TEMPERATURE,
+    **kw: Any,
+) -> dict:
     """MvCL pretraining (symmetric InfoNCE between each pair of views, labels unused)."""
     with _threads():
         return _pretrain_mvcl(model, data, epochs, lr, seed, batch_size, temperature, **kw)

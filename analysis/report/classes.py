@@ -26,12 +26,12 @@ NO_PROTOCOL = "(no protocol)"
 
 @dataclass
 class ClassCounts:
-    classes: list[str] = field(default_factory=list)                 # in first-seen order
+    classes: list[str] = field(default_factory=list)  # in first-seen order
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # paradigm -> class -> n
-    sessions: dict[str, int] = field(default_factory=dict)           # paradigm -> sessions counted
-    models: dict[str, str] = field(default_factory=dict)             # sha256 -> model file name
-    missing: list[str] = field(default_factory=list)                 # sessions without a result
-    problems: list[str] = field(default_factory=list)                # unreadable result files
+    sessions: dict[str, int] = field(default_factory=dict)  # paradigm -> sessions counted
+    models: dict[str, str] = field(default_factory=dict)  # sha256 -> model file name
+    missing: list[str] = field(default_factory=list)  # sessions without a result
+    problems: list[str] = field(default_factory=list)  # unreadable result files
 
     def total(self, paradigm: str) -> int:
         return sum(self.counts.get(paradigm, {}).values())

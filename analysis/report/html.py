@@ -11,9 +11,10 @@ from __future__ import annotations
 import base64
 import html
 import math
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from acquisition.errors import OutputError
 from acquisition.session_read.names import GROUND_TRUTH_NAME
@@ -57,16 +58,17 @@ def _img(fig, alt: str) -> str:
     return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _table(headers: list[str], rows: list[list[str]], left: int = 1, classes=None,
-           wrap_last: bool = False) -> str:
-    th = "".join(f'<th class="{"l" if i < left or (wrap_last and i == len(headers) - 1) else ""}">{h}</th>'
-                 for i, h in enumerate(headers))
+def _table(headers: list[str], rows: list[list[str]], left: int = 1, classes=None, wrap_last: bool = False) -> str:
+    th = "".join(
+        f'<th class="{"l" if i < left or (wrap_last and i == len(headers) - 1) else ""}">{h}</th>'
+        for i, h in enumerate(headers)
+    )
     body = []
     for j, r in enumerate(rows):
         cls = f' class="{classes[j]}"' if classes and classes[j] else ""
         tds = "".join(f'<td class="{"l" if i < left else ""}">{c}</td>' for i, c in enumerate(r))
         if wrap_last:
-            tds = tds[: tds.rfind("<td")] + f'<td class="w">{r[-1]}</td>' 
+            tds = tds[: tds.rfind("<td")] + f'<td class="w">{r[-1]}</td>'
         body.append(f"<tr{cls}>{tds}</tr>")
     return f"<table><tr>{th}</tr>{''.join(body)}</table>"
 
@@ -83,14 +85,40 @@ def _sessions_table(study) -> str:
             me = f'<span class="h-bad">{me}: simulated truth, not spotting results</span>'
         elif sr.truth_not_used:
             me = "– (not spotted)"
-        rows.append([_e(d.label), _e(d.participant or "–"), _e(d.protocol or "–"),
-                     _e((sr.status or "–") + (f" ({sr.status_detail})" if sr.status_detail else "")),
-                     _health(sr.health), _n(d.duration_s / 60, 1),
-                     _e(f"{c.kind.upper()}: {c.n_beats} beats, {c.mean_hr_bpm:.1f} bpm") if c else "–",
-                     _e(f"{e.n_scr} SCR" + ("" if e.n_scr == 1 else "s")) if e else "–", _e(emg),
-                     me, str(len(d.markers)), f'<span class="missing">{_e(missing)}</span>'])
-    return _table(["session", "participant", "protocol", "status", "health", "min", "heart", "EDA", "EMG",
-                   "MEs", "markers", "missing"], rows, left=5)
+        rows.append(
+            [
+                _e(d.label),
+                _e(d.participant or "–"),
+                _e(d.protocol or "–"),
+                _e((sr.status or "–") + (f" ({sr.status_detail})" if sr.status_detail else "")),
+                _health(sr.health),
+                _n(d.duration_s / 60, 1),
+                _e(f"{c.kind.upper()}: {c.n_beats} beats, {c.mean_hr_bpm:.1f} bpm") if c else "–",
+                _e(f"{e.n_scr} SCR" + ("" if e.n_scr == 1 else "s")) if e else "–",
+                _e(emg),
+                me,
+                str(len(d.markers)),
+                f'<span class="missing">{_e(missing)}</span>',
+            ]
+        )
+    return _table(
+        [
+            "session",
+            "participant",
+            "protocol",
+            "status",
+            "health",
+            "min",
+            "heart",
+            "EDA",
+            "EMG",
+            "MEs",
+            "markers",
+            "missing",
+        ],
+        rows,
+        left=5,
+    )
 
 
 def _health(health: dict | None) -> str:
@@ -107,19 +135,30 @@ def _banners(study) -> list[str]:
     out = []
     truth = getattr(study, "truth_used", None) or []
     if truth:
-        out.append("<div class='banner'>Ground truth used as results: the ME events of "
-                   + ", ".join(_e(x) for x in truth) + " are the simulated rig's ground_truth.csv "
-                   "(asked for with --use-ground-truth), not spotting results. Every ME measure of "
-                   "these sessions below is the truth the simulation planted.</div>")
+        out.append(
+            "<div class='banner'>Ground truth used as results: the ME events of "
+            + ", ".join(_e(x) for x in truth)
+            + " are the simulated rig's ground_truth.csv "
+            "(asked for with --use-ground-truth), not spotting results. Every ME measure of "
+            "these sessions below is the truth the simulation planted.</div>"
+        )
     excluded = getattr(study, "excluded", None) or []
     if excluded:
-        out.append("<div class='excluded'><b>Left out: " + str(len(excluded)) + " session(s)</b><ul>"
-                   + "".join(f"<li>{_e(x['path'])}: {_e(x['why'])}</li>" for x in excluded) + "</ul></div>")
+        out.append(
+            "<div class='excluded'><b>Left out: "
+            + str(len(excluded))
+            + " session(s)</b><ul>"
+            + "".join(f"<li>{_e(x['path'])}: {_e(x['why'])}</li>" for x in excluded)
+            + "</ul></div>"
+        )
     not_spotted = [sr.session.label for sr in study.sessions if getattr(sr, "truth_not_used", False)]
     if not_spotted:
-        out.append("<div class='excluded'>Not spotted, so without ME events: " + ", ".join(_e(x) for x in
-                   not_spotted) + " (their ground_truth.csv is not used as results; run "
-                   "<code>mexlab spot</code>).</div>")
+        out.append(
+            "<div class='excluded'>Not spotted, so without ME events: "
+            + ", ".join(_e(x) for x in not_spotted)
+            + " (their ground_truth.csv is not used as results; run "
+            "<code>mexlab spot</code>).</div>"
+        )
     return out
 
 
@@ -128,9 +167,15 @@ def _group_table(study) -> str:
     cols = ["duration_min", *MEASURES]
     heads = ["participant", study.by, "sessions"] + [
         _e(MEASURES[c][0] + (f" ({MEASURES[c][1]})" if c in MEASURES and MEASURES[c][1] else ""))
-        if c in MEASURES else "minutes" for c in cols]
-    rows = [[_e(r["participant"]), _e(r["group"]), str(r["sessions"])] +
-            [_n(r[c], 0 if c == "me_count" else 2) for c in cols] for _, r in t.iterrows()]
+        if c in MEASURES
+        else "minutes"
+        for c in cols
+    ]
+    rows = [
+        [_e(r["participant"]), _e(r["group"]), str(r["sessions"])]
+        + [_n(r[c], 0 if c == "me_count" else 2) for c in cols]
+        for _, r in t.iterrows()
+    ]
     return _table(heads, rows, left=2)
 
 
@@ -140,27 +185,68 @@ def _tests_table(study) -> str:
     rows, cls = [], []
     for x in study.tests:
         name, unit = MEASURES[x.measure]
-        rows.append([_e(name + (f" ({unit})" if unit else "")), _e(f"{x.group_a} − {x.group_b}"), _e(x.test),
-                     f"{x.n_a}/{x.n_b}", _n(x.mean_a), _n(x.mean_b),
-                     f"{_n(x.diff)} [{_n(x.ci_low)}, {_n(x.ci_high)}]",
-                     f"t({_n(x.df, 1)}) = {_n(x.t)}", _n(x.p, 4), _n(x.p_holm, 4),
-                     f"{_n(x.d)} [{_n(x.d_ci_low)}, {_n(x.d_ci_high)}]", _e(x.note)])
+        rows.append(
+            [
+                _e(name + (f" ({unit})" if unit else "")),
+                _e(f"{x.group_a} − {x.group_b}"),
+                _e(x.test),
+                f"{x.n_a}/{x.n_b}",
+                _n(x.mean_a),
+                _n(x.mean_b),
+                f"{_n(x.diff)} [{_n(x.ci_low)}, {_n(x.ci_high)}]",
+                f"t({_n(x.df, 1)}) = {_n(x.t)}",
+                _n(x.p, 4),
+                _n(x.p_holm, 4),
+                f"{_n(x.d)} [{_n(x.d_ci_low)}, {_n(x.d_ci_high)}]",
+                _e(x.note),
+            ]
+        )
         cls.append("sig" if x.p_holm < 0.05 else "")
-    return _table(["measure", "groups", "test", "n", "mean A", "mean B", "difference [95 % CI]", "t",
-                   "p", "p (Holm)", "Cohen's d [95 % CI]", "note"], rows, left=3, classes=cls, wrap_last=True)
+    return _table(
+        [
+            "measure",
+            "groups",
+            "test",
+            "n",
+            "mean A",
+            "mean B",
+            "difference [95 % CI]",
+            "t",
+            "p",
+            "p (Holm)",
+            "Cohen's d [95 % CI]",
+            "note",
+        ],
+        rows,
+        left=3,
+        classes=cls,
+        wrap_last=True,
+    )
 
 
 def _corr_table(study) -> str:
     if not study.correlations:
-        return ("<p>No correlation: it needs at least four participant × group rows with both an ME "
-                "measure and a physiological one.</p>")
+        return (
+            "<p>No correlation: it needs at least four participant × group rows with both an ME "
+            "measure and a physiological one.</p>"
+        )
     rows, cls = [], []
     for c in study.correlations:
-        rows.append([_e(MEASURES[c.x][0]), _e(MEASURES[c.y][0]), str(c.n), _n(c.r),
-                     f"[{_n(c.ci_low)}, {_n(c.ci_high)}]", _n(c.p, 4), _n(c.p_holm, 4)])
+        rows.append(
+            [
+                _e(MEASURES[c.x][0]),
+                _e(MEASURES[c.y][0]),
+                str(c.n),
+                _n(c.r),
+                f"[{_n(c.ci_low)}, {_n(c.ci_high)}]",
+                _n(c.p, 4),
+                _n(c.p_holm, 4),
+            ]
+        )
         cls.append("sig" if c.p_holm < 0.05 else "")
-    return _table(["ME measure", "physiological measure", "n", "r", "95 % CI", "p", "p (Holm)"], rows, left=2,
-                  classes=cls)
+    return _table(
+        ["ME measure", "physiological measure", "n", "r", "95 % CI", "p", "p (Holm)"], rows, left=2, classes=cls
+    )
 
 
 METHODS = """<p>Heart: R peaks (ECG: <code>nk.ecg_clean</code> + <code>nk.ecg_peaks</code>, artifact
@@ -183,16 +269,22 @@ def _classes_section(study) -> str:
     cc = class_counts([sr.session for sr in study.sessions])
     parts = ["<h2>Micro-expressions per class</h2>"]
     if cc.counts:
-        rows = [[_e(p), str(cc.sessions[p])] + [str(cc.counts[p].get(c, 0)) for c in cc.classes]
-                + [str(cc.total(p))] for p in sorted(cc.counts)]
+        rows = [
+            [_e(p), str(cc.sessions[p])] + [str(cc.counts[p].get(c, 0)) for c in cc.classes] + [str(cc.total(p))]
+            for p in sorted(cc.counts)
+        ]
         parts.append(_table(["paradigm", "sessions", *map(_e, cc.classes), "total"], rows))
         models = ", ".join(f"{_e(n)} ({sha[:12]})" for sha, n in cc.models.items())
         warn = " — <b>several models: counts are not comparable</b>" if len(cc.models) > 1 else ""
-        parts.append(f"<p class='meta'>classes from <code>analysis/recognition.json</code> "
-                     f"(<code>mexlab recognize</code>); model: {models or '?'}{warn}</p>")
+        parts.append(
+            f"<p class='meta'>classes from <code>analysis/recognition.json</code> "
+            f"(<code>mexlab recognize</code>); model: {models or '?'}{warn}</p>"
+        )
     else:
-        parts.append("<p class='meta'>no session has a recognition result "
-                     "(<code>mexlab recognize SESSION</code> writes one).</p>")
+        parts.append(
+            "<p class='meta'>no session has a recognition result "
+            "(<code>mexlab recognize SESSION</code> writes one).</p>"
+        )
     if cc.missing and cc.counts:
         parts.append(f"<p class='missing'>not recognised yet: {_e(', '.join(cc.missing))}</p>")
     for pr in cc.problems:
@@ -200,37 +292,45 @@ def _classes_section(study) -> str:
     return "\n".join(parts)
 
 
-def render_report(study: StudyResult, title: str | None = None,
-                  progress: Callable[[str], None] | None = None) -> str:
+def render_report(study: StudyResult, title: str | None = None, progress: Callable[[str], None] | None = None) -> str:
     """The report of a :class:`analysis.study.StudyResult` as an HTML string."""
     say = progress or (lambda _m: None)
     title = title or f"mexlab physiology report — {len(study.sessions)} session(s)"
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{_e(title)}</title>"
-             f"<style>{CSS}</style></head><body>",
-             f"<h1>{_e(title)}</h1><p class='meta'>generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by "
-             f"mexlab; grouped by {_e(study.by)}; {study.table['participant'].nunique()} participant(s)</p>",
-             *_banners(study), "<h2>Sessions</h2>", _sessions_table(study)]
+    parts = [
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{_e(title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{_e(title)}</h1><p class='meta'>generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by "
+        f"mexlab; grouped by {_e(study.by)}; {study.table['participant'].nunique()} participant(s)</p>",
+        *_banners(study),
+        "<h2>Sessions</h2>",
+        _sessions_table(study),
+    ]
     parts.append("<h2>Timelines</h2>")
     for i, sr in enumerate(study.sessions, 1):
         say(f"[{i}/{len(study.sessions)}] timeline of {sr.session.label}")
         parts.append(f"<h3>{_e(sr.session.label)}</h3>")
         parts.append(_img(plots.timeline_figure(sr), f"timeline of {sr.session.label}"))
     say("group plots and tests")
-    parts += [f"<h2>Per {_e(study.by)}</h2>", _group_table(study),
-              _img(plots.group_figure(study.table, study.by), f"measures per {study.by}"),
-              _img(plots.event_locked_figure(study), "event-locked heart rate"),
-              "<h2>Tests between groups</h2>", _tests_table(study),
-              "<h2>Correlations: ME measures and physiology</h2>", _corr_table(study),
-              _img(plots.correlation_figure(study.table, study.correlations), "correlations"),
-              _classes_section(study)]
+    parts += [
+        f"<h2>Per {_e(study.by)}</h2>",
+        _group_table(study),
+        _img(plots.group_figure(study.table, study.by), f"measures per {study.by}"),
+        _img(plots.event_locked_figure(study), "event-locked heart rate"),
+        "<h2>Tests between groups</h2>",
+        _tests_table(study),
+        "<h2>Correlations: ME measures and physiology</h2>",
+        _corr_table(study),
+        _img(plots.correlation_figure(study.table, study.correlations), "correlations"),
+        _classes_section(study),
+    ]
     if study.notes:
         parts.append("<h2>Notes</h2><ul class='notes'>" + "".join(f"<li>{_e(n)}</li>" for n in study.notes) + "</ul>")
     parts += ["<h2>Methods</h2>", METHODS, "</body></html>"]
     return "\n".join(parts)
 
 
-def write_report(study: StudyResult, out: Path | str, *, title: str | None = None,
-                 progress: Callable[[str], None] | None = None) -> Path:
+def write_report(
+    study: StudyResult, out: Path | str, *, title: str | None = None, progress: Callable[[str], None] | None = None
+) -> Path:
     """Render and write the report; OutputError when the file cannot be written."""
     out = Path(out)
     if out.is_dir():
@@ -241,7 +341,7 @@ def write_report(study: StudyResult, out: Path | str, *, title: str | None = Non
     try:
         from acquisition.atomic import write_text
 
-        write_text(out, text)   # temp-and-rename: a failed write keeps an earlier report whole
+        write_text(out, text)  # temp-and-rename: a failed write keeps an earlier report whole
     except OSError as exc:
         raise OutputError(f"cannot write the report {out}: {exc.strerror or exc}") from None
     return out

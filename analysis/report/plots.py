@@ -49,8 +49,9 @@ def timeline_figure(sr: SessionResult, width: float = 11.0) -> Figure:
     panels = ["events"] + [k for k, v in (("hr", pa.cardiac), ("eda", pa.eda), ("emg", pa.emg)) if v]
     heights = {"events": 1.0, "hr": 1.6, "eda": 1.6, "emg": 0.25 * max(4, len(pa.emg)) + 0.6}
     fig = Figure(figsize=(width, sum(heights[p] for p in panels) + 0.8), layout="constrained")
-    axes = fig.subplots(len(panels), 1, sharex=True,
-                        gridspec_kw={"height_ratios": [heights[p] for p in panels]}, squeeze=False)[:, 0]
+    axes = fig.subplots(
+        len(panels), 1, sharex=True, gridspec_kw={"height_ratios": [heights[p] for p in panels]}, squeeze=False
+    )[:, 0]
     ax_of = dict(zip(panels, axes))
     cond_colour = _colours(c for _, _, c in sr.spans)
 
@@ -58,35 +59,57 @@ def timeline_figure(sr: SessionResult, width: float = 11.0) -> Figure:
     for a, b, c in sr.spans:
         for axx in axes:
             axx.axvspan(a - t0, b - t0, color=cond_colour[c], alpha=0.08, lw=0)
-        ax.text((a + b) / 2 - t0, 0.92, c, ha="center", va="top", fontsize=7, color=cond_colour[c],
-                clip_on=True)
+        ax.text((a + b) / 2 - t0, 0.92, c, ha="center", va="top", fontsize=7, color=cond_colour[c], clip_on=True)
     for a, b in pa.rest_windows:
         ax.axvspan(a - t0, b - t0, ymin=0.0, ymax=0.2, color="0.6", alpha=0.6, lw=0)
     stim = [r for r in sr.responses if r.source == "marker"]
     for r in stim:
         ax.axvline(r.time - t0, ymin=0.25, ymax=0.6, color=cond_colour.get(r.condition, "0.3"), lw=1)
     for e in data.me_events:
-        ax.axvspan(e.onset - t0, max(e.offset, e.onset + 0.05) - t0, ymin=0.62, ymax=0.8,
-                   color=ME_COLOURS.get(e.type, "k"), lw=0)
+        ax.axvspan(
+            e.onset - t0,
+            max(e.offset, e.onset + 0.05) - t0,
+            ymin=0.62,
+            ymax=0.8,
+            color=ME_COLOURS.get(e.type, "k"),
+            lw=0,
+        )
     ax.set_yticks([0.1, 0.42, 0.71], ["rest", "stimuli", "MEs"], fontsize=7)
     from matplotlib.patches import Patch
 
-    ax.legend(handles=[Patch(color=ME_COLOURS["micro"], label="micro"),
-                       Patch(color=ME_COLOURS["macro"], label="macro"),
-                       Patch(color="0.6", label="rest step")],
-              loc="lower right", fontsize=6, ncols=3, frameon=False, bbox_to_anchor=(1.0, 1.0),
-              borderaxespad=0.1)
+    ax.legend(
+        handles=[
+            Patch(color=ME_COLOURS["micro"], label="micro"),
+            Patch(color=ME_COLOURS["macro"], label="macro"),
+            Patch(color="0.6", label="rest step"),
+        ],
+        loc="lower right",
+        fontsize=6,
+        ncols=3,
+        frameon=False,
+        bbox_to_anchor=(1.0, 1.0),
+        borderaxespad=0.1,
+    )
     ax.set_ylim(0, 1)
-    ax.set_title(f"{data.label} — participant {data.participant or '-'}, protocol {data.protocol or '-'}"
-                 + (f", MEs from {data.me_source}" if data.me_source else ", no ME events"),
-                 fontsize=9, loc="left")
+    ax.set_title(
+        f"{data.label} — participant {data.participant or '-'}, protocol {data.protocol or '-'}"
+        + (f", MEs from {data.me_source}" if data.me_source else ", no ME events"),
+        fontsize=9,
+        loc="left",
+    )
 
     if "hr" in ax_of:
         c, ax = pa.cardiac, ax_of["hr"]
         ax.plot(c.hr_t - t0, c.hr_bpm, color="#c0392b", lw=1)
         ax.set_ylabel("HR (bpm)", fontsize=8)
-        ax.text(0.005, 0.95, f"{c.kind.upper()} {c.stream}: mean {c.mean_hr_bpm:.1f} bpm, {c.n_beats} beats",
-                transform=ax.transAxes, fontsize=7, va="top")
+        ax.text(
+            0.005,
+            0.95,
+            f"{c.kind.upper()} {c.stream}: mean {c.mean_hr_bpm:.1f} bpm, {c.n_beats} beats",
+            transform=ax.transAxes,
+            fontsize=7,
+            va="top",
+        )
     if "eda" in ax_of:
         e, ax = pa.eda, ax_of["eda"]
         ax.plot(e.t - t0, e.clean, color="#2471a3", lw=1, label="EDA")
@@ -103,11 +126,18 @@ def timeline_figure(sr: SessionResult, width: float = 11.0) -> Figure:
         t = chans[0].env_t
         rel = np.vstack([np.interp(t, c.env_t, c.env) / max(c.baseline_level, 1e-12) for c in chans])
         k = int(np.ceil(t.size / 3000))
-        if k > 1:                      # a long session: the max of each bin, so no burst is lost
+        if k > 1:  # a long session: the max of each bin, so no burst is lost
             n = t.size // k * k
             rel, t = rel[:, :n].reshape(len(chans), -1, k).max(axis=2), t[:n:k]
-        img = ax.imshow(np.log2(np.clip(rel, 0.5, 32)), aspect="auto", cmap="magma", vmin=-1, vmax=5,
-                        extent=(t[0] - t0, t[-1] - t0, len(chans) - 0.5, -0.5), interpolation="nearest")
+        img = ax.imshow(
+            np.log2(np.clip(rel, 0.5, 32)),
+            aspect="auto",
+            cmap="magma",
+            vmin=-1,
+            vmax=5,
+            extent=(t[0] - t0, t[-1] - t0, len(chans) - 0.5, -0.5),
+            interpolation="nearest",
+        )
         ax.set_yticks(range(len(chans)), [c.channel for c in chans], fontsize=6)
         cb = fig.colorbar(img, ax=ax, pad=0.005, fraction=0.02)
         cb.set_ticks([-1, 0, 1, 2, 3, 4, 5], labels=["½", "1", "2", "4", "8", "16", "32"], fontsize=6)
@@ -142,8 +172,7 @@ def group_figure(table: pd.DataFrame, by: str, measures: Sequence[str] | None = 
     axes = np.atleast_1d(fig.subplots(rows, min(cols, len(measures)), squeeze=False).ravel())
     col = _colours(groups)
     people = sorted(table["participant"].astype(str).unique())
-    offset = {p: (np.linspace(-0.12, 0.12, len(people))[i] if len(people) > 1 else 0.0)
-              for i, p in enumerate(people)}
+    offset = {p: (np.linspace(-0.12, 0.12, len(people))[i] if len(people) > 1 else 0.0) for i, p in enumerate(people)}
     for ax, m in zip(axes, measures):
         t = table[np.isfinite(table[m].astype(float))]
         for p, sub in t.groupby("participant"):
@@ -159,21 +188,23 @@ def group_figure(table: pd.DataFrame, by: str, measures: Sequence[str] | None = 
             x = i + np.array([offset[str(p)] for p in sub["participant"]])
             ax.scatter(x, v, s=14, color=col[g], alpha=0.7, zorder=2)
             ci = _ci95(v)
-            ax.errorbar(i + 0.25, v.mean(), yerr=ci if np.isfinite(ci) else None, fmt="o", color="k",
-                        ms=5, capsize=4, zorder=3)
+            ax.errorbar(
+                i + 0.25, v.mean(), yerr=ci if np.isfinite(ci) else None, fmt="o", color="k", ms=5, capsize=4, zorder=3
+            )
         name, unit = MEASURES[m]
         ax.set_title(name + (f" ({unit})" if unit else ""), fontsize=8)
         ax.set_xticks(range(len(groups)), groups, fontsize=7, rotation=20 if len(groups) > 3 else 0)
         ax.set_xlim(-0.5, len(groups) - 0.4)
         ax.tick_params(labelsize=7)
-    for ax in axes[len(measures):]:
+    for ax in axes[len(measures) :]:
         ax.set_visible(False)
     fig.suptitle(f"per {by}: participants (points), mean ± 95 % CI (black)", fontsize=9)
     return fig
 
 
-def event_locked_figure(study: StudyResult, window: tuple[float, float] = (-3.0, 10.0),
-                        step: float = 0.25) -> Figure | None:
+def event_locked_figure(
+    study: StudyResult, window: tuple[float, float] = (-3.0, 10.0), step: float = 0.25
+) -> Figure | None:
     """Mean heart-rate change (± 95 % CI over events) after stimuli and after MEs, per group."""
     grid = np.arange(window[0], window[1] + 1e-9, step)
     curves: dict[tuple[str, str], list[np.ndarray]] = {}
@@ -185,7 +216,8 @@ def event_locked_figure(study: StudyResult, window: tuple[float, float] = (-3.0,
             if not np.isfinite(r.hr_baseline_bpm):
                 continue
             group = (r.condition if study.by == "condition" else sr.session.protocol) or (
-                "(no condition)" if study.by == "condition" else "(no protocol)")
+                "(no condition)" if study.by == "condition" else "(no protocol)"
+            )
             kind = "stimuli" if r.source == "marker" else "MEs"
             curves.setdefault((kind, str(group)), []).append(c.hr_at(r.time + grid) - r.hr_baseline_bpm)
     if not curves:
@@ -202,7 +234,7 @@ def event_locked_figure(study: StudyResult, window: tuple[float, float] = (-3.0,
             n = np.sum(np.isfinite(a), axis=0)
             mean = np.nanmean(np.where(n > 0, a, 0.0), axis=0) if a.size else grid * np.nan
             with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)   # an all-NaN or 1-value column
+                warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN or 1-value column
                 sd = np.nanstd(a, axis=0, ddof=1) if len(cs) > 1 else np.zeros_like(grid)
             from scipy import stats
 
@@ -242,6 +274,6 @@ def correlation_figure(table: pd.DataFrame, correlations: list[Correlation], col
         ax.set_xlabel(MEASURES[c.x][0], fontsize=7)
         ax.set_ylabel(MEASURES[c.y][0], fontsize=7)
         ax.tick_params(labelsize=7)
-    for ax in axes[len(cs):]:
+    for ax in axes[len(cs) :]:
         ax.set_visible(False)
     return fig

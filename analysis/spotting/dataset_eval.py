@@ -16,8 +16,8 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from acquisition.errors import DataError, FileFormatError, InputError
 
@@ -30,15 +30,14 @@ def _encode(files: dict[int, str], out: Path, fps: float) -> int:
     import cv2
 
     last = max(files)
-    prev = cv2.imread(files[min(files)], cv2.IMREAD_COLOR)   # leading gaps repeat the first
+    prev = cv2.imread(files[min(files)], cv2.IMREAD_COLOR)  # leading gaps repeat the first
     if prev is None:
         raise FileFormatError(f"{files[min(files)]}: not a readable image")
     h, w = prev.shape[:2]
     w2, h2 = w - w % 2, h - h % 2
     n = 0
     with av.open(str(out), "w") as c:
-        st = c.add_stream("libx264", rate=int(round(fps)),
-                          options={"crf": "12", "preset": "veryfast"})
+        st = c.add_stream("libx264", rate=int(round(fps)), options={"crf": "12", "preset": "veryfast"})
         st.width, st.height, st.pix_fmt = w2, h2, "yuv420p"
         for k in range(last + 1):
             img = cv2.imread(files[k], cv2.IMREAD_COLOR) if k in files else None
@@ -54,8 +53,7 @@ def _encode(files: dict[int, str], out: Path, fps: float) -> int:
     return n
 
 
-def evaluate_dataset(spec: str, *, fps: float | None = None,
-                     progress: Callable[[str], None] | None = None) -> dict:
+def evaluate_dataset(spec: str, *, fps: float | None = None, progress: Callable[[str], None] | None = None) -> dict:
     """Spot every long video of ``spec`` and score it (see the module docstring)."""
     from analysis.datasets import parse_spec, read_spec
     from analysis.evaluation import evaluate_spotting
@@ -63,12 +61,13 @@ def evaluate_dataset(spec: str, *, fps: float | None = None,
 
     kind, _ = parse_spec(spec)
     if kind not in LONG_VIDEO_KINDS:
-        raise InputError(f"dataset {spec!r}: spotting is scored on long videos; "
-                          f"{', '.join(LONG_VIDEO_KINDS)} only (the {kind} reader holds clips)")
+        raise InputError(
+            f"dataset {spec!r}: spotting is scored on long videos; "
+            f"{', '.join(LONG_VIDEO_KINDS)} only (the {kind} reader holds clips)"
+        )
     res = read_spec(spec, "3", include_macro=True)
     if res.errors:
-        raise DataError(f"{res.root}: {len(res.errors)} sheet row(s) cannot be used, "
-                          f"the first: {res.errors[0]}")
+        raise DataError(f"{res.root}: {len(res.errors)} sheet row(s) cannot be used, the first: {res.errors[0]}")
     fps = float(fps or LONG_VIDEO_KINDS[kind])
     videos: dict[str, dict] = {}
     gt: dict[str, list] = defaultdict(list)
@@ -89,13 +88,19 @@ def evaluate_dataset(spec: str, *, fps: float | None = None,
             n = _encode(files, video, fps)
             r = spot(video, use_cache=False)
             pred[name] = [(iv["onset"], iv["offset"], iv["type"]) for iv in r.intervals]
-            per_video.append({"video": name, "frames": n, "frames_with_face": r.frames_with_face,
-                              "truth": len(gt[name]), "spotted": len(pred[name]),
-                              "intervals": r.intervals})
+            per_video.append(
+                {
+                    "video": name,
+                    "frames": n,
+                    "frames_with_face": r.frames_with_face,
+                    "truth": len(gt[name]),
+                    "spotted": len(pred[name]),
+                    "intervals": r.intervals,
+                }
+            )
             video.unlink()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     out = evaluate_spotting(dict(gt), pred)
-    out.update({"dataset": kind, "root": res.root, "fps": fps, "videos": per_video,
-                "dropped_frames": res.dropped})
+    out.update({"dataset": kind, "root": res.root, "fps": fps, "videos": per_video, "dropped_frames": res.dropped})
     return out

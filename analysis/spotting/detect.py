@@ -41,26 +41,26 @@ if TYPE_CHECKING:
 
 @dataclass
 class DetectParams:
-    smooth_s: float = 0.1          # speed smoothing window
-    gap_s: float = 0.1             # activity gaps closed
-    hold_s: float = 1.5            # longer pauses with the face still displaced are joined too
-    returned: float = 0.5          # … "still displaced": more than this share of the peak
+    smooth_s: float = 0.1  # speed smoothing window
+    gap_s: float = 0.1  # activity gaps closed
+    hold_s: float = 1.5  # longer pauses with the face still displaced are joined too
+    returned: float = 0.5  # … "still displaced": more than this share of the peak
     k_speed: float = 4.0
-    speed_floor: float = 0.02      # crop px / frame
-    k_amp: float = 6.0             # 5 before the varied rig (chosen on its tuning faces)
-    amp_floor: float = 0.12        # crop px (crop = 128 px; inter-ocular distance 46 px)
+    speed_floor: float = 0.02  # crop px / frame
+    k_amp: float = 6.0  # 5 before the varied rig (chosen on its tuning faces)
+    amp_floor: float = 0.12  # crop px (crop = 128 px; inter-ocular distance 46 px)
     alpha: float = 0.1
-    k_floor: float = 0.0           # onset/offset level also ≥ k_floor·σ_v (the noise floor)
-    shape_ends: bool = True        # ends also bounded by the ramp's 50 %/90 % crossings (_extent)
+    k_floor: float = 0.0  # onset/offset level also ≥ k_floor·σ_v (the noise floor)
+    shape_ends: bool = True  # ends also bounded by the ramp's 50 %/90 % crossings (_extent)
     micro_max_s: float = 0.5
-    max_len_s: float = 6.0         # longer stretches are not expressions (posture, drift)
-    pre_score: float = 0.6         # candidates from this score on are kept for EMG
+    max_len_s: float = 6.0  # longer stretches are not expressions (posture, drift)
+    pre_score: float = 0.6  # candidates from this score on are kept for EMG
     group_overlap: float = 0.3
-    pairs: bool = False            # also detect on bilateral channels (regions.PAIR_NAMES)
-    detrend_s: float = 2.0         # subtract the moving mean of each region's flow (0: off)
-    micro_pass_s: float = 0.0      # second pass for micro-expressions, detrended (pipeline)
-    min_len_s: float = 0.13        # shorter candidates are not expressions (a blink's are
-                                   # still used to find the blink; pipeline)
+    pairs: bool = False  # also detect on bilateral channels (regions.PAIR_NAMES)
+    detrend_s: float = 2.0  # subtract the moving mean of each region's flow (0: off)
+    micro_pass_s: float = 0.0  # second pass for micro-expressions, detrended (pipeline)
+    min_len_s: float = 0.13  # shorter candidates are not expressions (a blink's are
+    # still used to find the blink; pipeline)
 
 
 @dataclass
@@ -74,7 +74,7 @@ class Candidate:
     direction: tuple[float, float]
     aus: tuple[str, ...]
     score: float = 0.0
-    ends: tuple[int, int] | None = None   # reported onset/offset (refined; None: onset/offset)
+    ends: tuple[int, int] | None = None  # reported onset/offset (refined; None: onset/offset)
 
     def __post_init__(self):
         self.score = self.amplitude / self.threshold if self.threshold > 0 else 0.0
@@ -88,12 +88,11 @@ class Group:
     score: float
     members: list[Candidate] = field(default_factory=list)
     type: str = "micro"
-    emg: list = field(default_factory=list)     # [(channel label, z), …] when EMG raised it
+    emg: list = field(default_factory=list)  # [(channel label, z), …] when EMG raised it
 
     @property
     def regions(self) -> list[str]:
-        return sorted({r for m in self.members for r in R.member_regions(m.region)},
-                      key=R.REGION_NAMES.index)
+        return sorted({r for m in self.members for r in R.member_regions(m.region)}, key=R.REGION_NAMES.index)
 
     @property
     def aus(self) -> list[str]:
@@ -123,8 +122,9 @@ def robust_sigma(x: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(x - np.median(x))))
 
 
-def noise_levels(flow: np.ndarray, valid: np.ndarray, fps: float, p: DetectParams
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def noise_levels(
+    flow: np.ndarray, valid: np.ndarray, fps: float, p: DetectParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Smoothed speed (n, n_regions), activity threshold and per-frame flow noise σ_v of every
     region (arrays (n_regions,)), from robust statistics over the valid frames."""
     k = max(1, int(round(p.smooth_s * fps)))
@@ -140,9 +140,17 @@ def noise_levels(flow: np.ndarray, valid: np.ndarray, fps: float, p: DetectParam
     return sp, thr, s_v
 
 
-def region_candidates(r: int, flow: np.ndarray, valid: np.ndarray, speed: np.ndarray,
-                      thr_speed: float, sig_v: float, fps: float, p: DetectParams,
-                      start: int = 0) -> list[Candidate]:
+def region_candidates(
+    r: int,
+    flow: np.ndarray,
+    valid: np.ndarray,
+    speed: np.ndarray,
+    thr_speed: float,
+    sig_v: float,
+    fps: float,
+    p: DetectParams,
+    start: int = 0,
+) -> list[Candidate]:
     """Candidates of region ``r`` (flow (n, n_regions, 2) in frames ``start..``)."""
     name = R.CHANNEL_NAMES[r]
     v = np.where(valid[:, None], flow[:, r, :], 0.0).astype(np.float64)
@@ -153,7 +161,7 @@ def region_candidates(r: int, flow: np.ndarray, valid: np.ndarray, speed: np.nda
     runs = _runs(active)
     merged: list[list[int]] = []
     for a, b in runs:
-        if merged and a - merged[-1][1] - 1 <= gap and valid[merged[-1][1]:a + 1].all():
+        if merged and a - merged[-1][1] - 1 <= gap and valid[merged[-1][1] : a + 1].all():
             merged[-1][1] = b
         else:
             merged.append([a, b])
@@ -170,7 +178,7 @@ def region_candidates(r: int, flow: np.ndarray, valid: np.ndarray, speed: np.nda
         t = np.arange(i0, i1 + 1)
         w = (t - i0) / (i1 - i0)
         base = disp[i0] * (1 - w)[:, None] + disp[i1] * w[:, None]
-        dv = disp[i0:i1 + 1] - base
+        dv = disp[i0 : i1 + 1] - base
         d = np.hypot(dv[:, 0], dv[:, 1])
         k = int(np.argmax(d))
         amp = float(d[k])
@@ -180,12 +188,13 @@ def region_candidates(r: int, flow: np.ndarray, valid: np.ndarray, speed: np.nda
         if amp < p.pre_score * thr:
             continue
         level = max(p.alpha * amp, p.k_floor * sig_v)
-        above = np.flatnonzero(d >= level)       # detection extent: grouping, elimination
+        above = np.flatnonzero(d >= level)  # detection extent: grouping, elimination
         on, off = int(t[above[0]]), int(t[above[-1]])
-        r_on, r_off = _extent(d, k, level, p.shape_ends)   # the reported ends
+        r_on, r_off = _extent(d, k, level, p.shape_ends)  # the reported ends
         direction = (float(dv[k, 0]), float(dv[k, 1]))
-        c = Candidate(name, start + on, start + int(t[k]), start + off, amp, thr,
-                      direction, R.aus_for(name, np.array(direction)))
+        c = Candidate(
+            name, start + on, start + int(t[k]), start + off, amp, thr, direction, R.aus_for(name, np.array(direction))
+        )
         c.ends = (start + int(t[r_on]), start + int(t[r_off]))
         out.append(c)
     return out
@@ -217,7 +226,7 @@ def _extent(d: np.ndarray, k: int, level: float, shape: bool = True) -> tuple[in
     """
     below = d < level
     after = np.flatnonzero(below[k:])
-    before = np.flatnonzero(below[:k + 1])
+    before = np.flatnonzero(below[: k + 1])
     off = k + int(after[0]) - 1 if len(after) else len(d) - 1
     on = int(before[-1]) + 1 if len(before) else 0
     if shape and d[k] > 0:
@@ -234,8 +243,9 @@ def _extent(d: np.ndarray, k: int, level: float, shape: bool = True) -> tuple[in
     return on, max(off, on)
 
 
-def _merge_unreturned(segs: list[list[int]], disp: np.ndarray, valid: np.ndarray, hold: int,
-                      returned: float) -> list[list[int]]:
+def _merge_unreturned(
+    segs: list[list[int]], disp: np.ndarray, valid: np.ndarray, hold: int, returned: float
+) -> list[list[int]]:
     """Join a stretch of activity to the next one when together they make one excursion: the face
     has not come back to rest in the pause between them (a held apex, up to ``hold`` frames: more
     than ``returned`` × the first stretch's peak displacement remains), and it has after the second
@@ -246,11 +256,10 @@ def _merge_unreturned(segs: list[list[int]], disp: np.ndarray, valid: np.ndarray
             a, b = out[-1]
             c, e = seg
             base = disp[max(a - 1, 0)]
-            peak = float(np.max(np.linalg.norm(disp[a:b + 1] - base, axis=1)))
+            peak = float(np.max(np.linalg.norm(disp[a : b + 1] - base, axis=1)))
             still = float(np.linalg.norm(disp[c - 1] - base))
             back = float(np.linalg.norm(disp[min(e + 1, len(disp) - 1)] - base))
-            if c - b - 1 <= hold and valid[b:c].all() and still > returned * peak \
-                    and back < returned * peak:
+            if c - b - 1 <= hold and valid[b:c].all() and still > returned * peak and back < returned * peak:
                 out[-1][1] = e
                 continue
         out.append(list(seg))
@@ -271,8 +280,9 @@ def detrend(flow: np.ndarray, valid: np.ndarray, fps: float, seconds: float) -> 
     return np.where(valid[:, None, None], f - m, 0.0).astype(flow.dtype)
 
 
-def all_candidates(flow: np.ndarray, valid: np.ndarray, fps: float, p: DetectParams,
-                   skip: Collection[int] = (R.REF,), start: int = 0) -> list[Candidate]:
+def all_candidates(
+    flow: np.ndarray, valid: np.ndarray, fps: float, p: DetectParams, skip: Collection[int] = (R.REF,), start: int = 0
+) -> list[Candidate]:
     if p.detrend_s > 0:
         flow = detrend(flow, valid, fps, p.detrend_s)
     if p.pairs and flow.shape[1] == len(R.REGION_NAMES):
@@ -300,8 +310,9 @@ def group_candidates(cands: list[Candidate], fps: float, p: DetectParams) -> lis
         home = None
         for g in groups:
             b = g.best
-            if iou(c.onset, c.offset, b.onset, b.offset) >= p.group_overlap or \
-                    (b.onset <= c.apex <= b.offset and c.onset <= b.apex <= c.offset):
+            if iou(c.onset, c.offset, b.onset, b.offset) >= p.group_overlap or (
+                b.onset <= c.apex <= b.offset and c.onset <= b.apex <= c.offset
+            ):
                 home = g
                 break
         if home is None:

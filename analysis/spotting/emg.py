@@ -62,11 +62,12 @@ class EmgChannel:
 @dataclass
 class EmgEvidence:
     channels: list[EmgChannel]
-    z: np.ndarray                  # (n_frames, n_channels) robust z of the RMS envelope
+    z: np.ndarray  # (n_frames, n_channels) robust z of the RMS envelope
     notes: list[str] = field(default_factory=list)
 
-    def boost(self, regions: Iterable[str], onset: int, offset: int, fps: float, p: EmgParams
-              ) -> tuple[float, list[tuple[str, float]]]:
+    def boost(
+        self, regions: Iterable[str], onset: int, offset: int, fps: float, p: EmgParams
+    ) -> tuple[float, list[tuple[str, float]]]:
         """``(factor, [(label, z), …])`` for a candidate in ``regions`` over ``onset..offset``."""
         a = max(0, onset - int(round(p.lead_s * fps)))
         b = min(len(self.z), offset + 1)
@@ -104,8 +105,7 @@ def channel_map(info: dict, n: int) -> list[EmgChannel]:
         muscle = _first(ch.get("muscle"))
         aus = _first(ch.get("au")) or _first(ch.get("aus"))
         if aus:
-            aus_t = tuple(a.strip().upper() for a in str(aus).replace(",", "+").split("+")
-                          if a.strip())
+            aus_t = tuple(a.strip().upper() for a in str(aus).replace(",", "+").split("+") if a.strip())
         else:
             muscle_d, aus_t = DEFAULT_MAP.get(label, (None, ()))
             muscle = muscle or muscle_d
@@ -140,15 +140,16 @@ def load_emg(xdf: Path, n_frames: int, p: EmgParams | None = None) -> EmgEvidenc
     p = p or EmgParams()
     try:
         rec = read_streams(xdf, select=[{"type": "EMG"}, {"name": RGB_FRAMES_STREAM}])
-    except MexlabError as exc:    # an XDF that cannot be read: spot without EMG, and say so
+    except MexlabError as exc:  # an XDF that cannot be read: spot without EMG, and say so
         return EmgEvidence([], np.zeros((n_frames, 0)), [f"{xdf}: EMG not used ({exc})"])
     emg = [s for s in rec.of_type("EMG") if s.n_samples and s.is_numeric]
     if not emg:
         return None
     clock = rec.frame_clock()
     if clock is None:
-        return EmgEvidence([], np.zeros((n_frames, 0)),
-                           [f"{xdf}: EMG not used (no {RGB_FRAMES_STREAM} index to place frames)"])
+        return EmgEvidence(
+            [], np.zeros((n_frames, 0)), [f"{xdf}: EMG not used (no {RGB_FRAMES_STREAM} index to place frames)"]
+        )
     s = emg[0]
     data = np.asarray(s.data, dtype=np.float64)
     ts = s.timestamps
@@ -156,7 +157,6 @@ def load_emg(xdf: Path, n_frames: int, p: EmgParams | None = None) -> EmgEvidenc
     chans = channel_map(s.info, data.shape[1])
     z = envelope_z(data, fs, p)
     ft = clock.grid(n_frames)
-    zf = np.stack([np.interp(ft, ts, z[:, c], left=np.nan, right=np.nan)
-                   for c in range(z.shape[1])], axis=1)
-    notes = list(rec.notes)             # a cut or damaged file: said, and read up to its end
+    zf = np.stack([np.interp(ft, ts, z[:, c], left=np.nan, right=np.nan) for c in range(z.shape[1])], axis=1)
+    notes = list(rec.notes)  # a cut or damaged file: said, and read up to its end
     return EmgEvidence(chans, zf.astype(np.float32), notes)

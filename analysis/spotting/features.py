@@ -11,9 +11,10 @@ second run on the same file costs only the cache read.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -77,28 +78,52 @@ def _interpolate_keyframes(a: dict) -> None:
             src[fill, c] = np.interp(idx[fill], have, src[have, c])
 
 
-def cache_key(video: str | Path, depth: str | Path | None = None, depth_mapper: DepthMapper | None = None,
-              stride: int = 3, crop: int = 128,
-              max_side: int = 640) -> str:
+def cache_key(
+    video: str | Path,
+    depth: str | Path | None = None,
+    depth_mapper: DepthMapper | None = None,
+    stride: int = 3,
+    crop: int = 128,
+    max_side: int = 640,
+) -> str:
     """The feature cache key of ``video`` extracted with these parameters (see :func:`extract_features`)."""
-    params = {"v": VERSION, "stride": stride, "crop": crop, "max_side": max_side,
-              "depth": depth is not None,
-              "depth_map": None if depth_mapper is None else
-              [depth_mapper.to_mm, depth_mapper.rgb_size, depth_mapper.depth_size,
-               depth_mapper.fx, depth_mapper.ppx, depth_mapper.cfx, depth_mapper.cppx]}
+    params = {
+        "v": VERSION,
+        "stride": stride,
+        "crop": crop,
+        "max_side": max_side,
+        "depth": depth is not None,
+        "depth_map": None
+        if depth_mapper is None
+        else [
+            depth_mapper.to_mm,
+            depth_mapper.rgb_size,
+            depth_mapper.depth_size,
+            depth_mapper.fx,
+            depth_mapper.ppx,
+            depth_mapper.cfx,
+            depth_mapper.cppx,
+        ],
+    }
     return features_cache.cache_key([Path(video), depth], params)
 
 
-def extract_features(video: str | Path, *, depth: str | Path | None = None, depth_mapper: DepthMapper | None = None,
-                     stride: int = 3, crop: int = 128,
-                     max_side: int = 640, progress: Progress | None = None,
-                     use_cache: bool = True) -> Features:
+def extract_features(
+    video: str | Path,
+    *,
+    depth: str | Path | None = None,
+    depth_mapper: DepthMapper | None = None,
+    stride: int = 3,
+    crop: int = 128,
+    max_side: int = 640,
+    progress: Progress | None = None,
+    use_cache: bool = True,
+) -> Features:
     """Features of ``video`` (and its registered ``depth`` video, with ``depth_mapper``)."""
     video = Path(video)
     info = probe(video)
     key = None
-    meta = dict(video=str(video), fps=info.fps, width=info.width, height=info.height,
-                crop=crop, stride=stride)
+    meta = dict(video=str(video), fps=info.fps, width=info.width, height=info.height, crop=crop, stride=stride)
     if use_cache:
         t0 = time.perf_counter()
         key = cache_key(video, depth, depth_mapper, stride, crop, max_side)
@@ -107,11 +132,17 @@ def extract_features(video: str | Path, *, depth: str | Path | None = None, dept
             n = len(cached["t"])
             if progress:
                 progress(n, n, "features (cached)")
-            return Features(n_frames=n, arrays=cached, from_cache=True,
-                            timings={"cache_read_s": time.perf_counter() - t0},
-                            cache_file=str(features_cache.cache_path(video, key)), **meta)
-    proc = FrameProcessor(stride=stride, crop=crop, max_side=max_side,
-                          depth_mapper=depth_mapper if depth is not None else None)
+            return Features(
+                n_frames=n,
+                arrays=cached,
+                from_cache=True,
+                timings={"cache_read_s": time.perf_counter() - t0},
+                cache_file=str(features_cache.cache_path(video, key)),
+                **meta,
+            )
+    proc = FrameProcessor(
+        stride=stride, crop=crop, max_side=max_side, depth_mapper=depth_mapper if depth is not None else None
+    )
     store = RecordArrays(info.n_frames + 16)
     depth_it = iter_frames(depth, gray=False, prefetch=8) if depth is not None else None
     t_start = time.perf_counter()
@@ -147,9 +178,16 @@ def extract_features(video: str | Path, *, depth: str | Path | None = None, dept
     _interpolate_keyframes(arrays)
     n = store.n
     tm = proc.times
-    timings = {"total_s": elapsed, "decode_wait_s": wait, "face_s": tm.face,
-               "face_wait_s": tm.face_wait, "flow_s": tm.flow, "depth_s": tm.depth,
-               "face_calls": tm.face_calls, "frames": n}
+    timings = {
+        "total_s": elapsed,
+        "decode_wait_s": wait,
+        "face_s": tm.face,
+        "face_wait_s": tm.face_wait,
+        "flow_s": tm.flow,
+        "depth_s": tm.depth,
+        "face_calls": tm.face_calls,
+        "frames": n,
+    }
     if progress:
         progress(n, n, "features")
     cache_file = None

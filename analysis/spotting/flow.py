@@ -25,7 +25,7 @@ import numpy as np
 
 from analysis.spotting import regions as R
 
-N_GLOBAL = 8        # a0 a1 a2 b0 b1 b2 (affine), pu pv (parallax; 0 without depth)
+N_GLOBAL = 8  # a0 a1 a2 b0 b1 b2 (affine), pu pv (parallax; 0 without depth)
 
 
 def make_dis() -> cv2.DISOpticalFlow:
@@ -44,7 +44,7 @@ class FlowEstimator:
     def __init__(self, size: int = 128):
         self.size = int(size)
         self.dis = make_dis()
-        self.m: np.ndarray | None = None           # frame -> crop (for the current pyramid level)
+        self.m: np.ndarray | None = None  # frame -> crop (for the current pyramid level)
         self.level = 0
         self._boxes: list = []
         self._grid = None
@@ -66,19 +66,23 @@ class FlowEstimator:
         if self.m is not None:
             el, er = R.eye_centres(lm)
             cur = R.to_crop(self._full_m, np.array([el, er]))
-            want = np.array([[(0.5 - R.EYE_DX / 2) * self.size, R.EYE_Y * self.size],
-                             [(0.5 + R.EYE_DX / 2) * self.size, R.EYE_Y * self.size]])
+            want = np.array(
+                [
+                    [(0.5 - R.EYE_DX / 2) * self.size, R.EYE_Y * self.size],
+                    [(0.5 + R.EYE_DX / 2) * self.size, R.EYE_Y * self.size],
+                ]
+            )
             if np.abs(cur - want).max() < tol:
                 return False
         m = R.align_matrix(lm, self.size)
         scale = math.hypot(m[0, 0], m[1, 0])
         level = max(0, int(math.floor(math.log2(1.0 / scale)))) if scale < 0.5 else 0
         if level != self.level:
-            self._prev_gray = None            # pyramid level changed: restart the pair
+            self._prev_gray = None  # pyramid level changed: restart the pair
         self.level = level
-        f = 2.0 ** level
-        self.m = m * f                          # frame -> crop at 2^level × its size
-        self._wsize = self.size * (2 ** level)
+        f = 2.0**level
+        self.m = m * f  # frame -> crop at 2^level × its size
+        self._wsize = self.size * (2**level)
         self._full_m = m
         lmc = R.to_crop(m, lm)
         self.lm_crop = lmc
@@ -88,7 +92,7 @@ class FlowEstimator:
             xn = (np.arange(xs.start, xs.stop) / self.size - 0.5) @ w.sum(axis=0)
             yn = (np.arange(ys.start, ys.stop) / self.size - 0.5) @ w.sum(axis=1)
             cent[i] = (1.0, xn, yn)
-        self._centroids = cent                                         # (n_regions, 3)
+        self._centroids = cent  # (n_regions, 3)
         mask = R.face_mask(lmc, self.size).ravel()[self._gidx]
         self._sel = np.flatnonzero(mask)
         x = self._gx.ravel()[self._sel] / self.size - 0.5
@@ -101,8 +105,11 @@ class FlowEstimator:
         """Weighted mean of ``img`` (H×W or H×W×2) over every region: (n_regions,) or (n, 2)."""
         out = np.empty((len(self._boxes),) + img.shape[2:], np.float64)
         for i, (ys, xs, w) in enumerate(self._boxes):
-            out[i] = w.ravel() @ img[ys, xs].reshape(w.size, -1)[:, 0] if img.ndim == 2 \
+            out[i] = (
+                w.ravel() @ img[ys, xs].reshape(w.size, -1)[:, 0]
+                if img.ndim == 2
                 else w.ravel() @ img[ys, xs].reshape(w.size, -1)
+            )
         return out
 
     def reset(self) -> None:
@@ -115,15 +122,17 @@ class FlowEstimator:
         """The crop of ``img`` (full resolution). A face much larger than the crop is warped at
         2^level × the crop size and reduced with pyrDown (no aliasing, and far cheaper than
         reducing the whole frame)."""
-        out = cv2.warpAffine(img, self.m, (self._wsize, self._wsize), flags=cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_REPLICATE)
+        out = cv2.warpAffine(
+            img, self.m, (self._wsize, self._wsize), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
         for _ in range(self.level):
             out = cv2.pyrDown(out)
         return out
 
     # ------------------------------------------------------------------ per frame
-    def step(self, gray: np.ndarray, depth: np.ndarray | None = None
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+    def step(
+        self, gray: np.ndarray, depth: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
         """Feed the next frame (uint8 grey, full resolution; optional registered depth in mm).
 
         Returns ``(region_flow, head_flow, global, residual_rms)`` for the motion from the previous
@@ -137,11 +146,16 @@ class FlowEstimator:
         cur = self._warp(g)
         zc = None
         if depth is not None:
-            zc = cv2.warpAffine(depth.astype(np.float32), self._full_m, (self.size, self.size),
-                                flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
+            zc = cv2.warpAffine(
+                depth.astype(np.float32),
+                self._full_m,
+                (self.size, self.size),
+                flags=cv2.INTER_NEAREST,
+                borderMode=cv2.BORDER_REPLICATE,
+            )
         prev_crop = self._prev_crop
         if prev_crop is None and self._prev_gray is not None:
-            prev_crop = self._warp(self._prev_gray)     # re-registered: warp the pair alike
+            prev_crop = self._warp(self._prev_gray)  # re-registered: warp the pair alike
         self._prev_gray, self._prev_crop = g, cur
         prev_depth, self._prev_depth = self._prev_depth, zc
         if prev_crop is None:
@@ -182,10 +196,10 @@ class FlowEstimator:
         model += reg[R.REF]
         reg -= reg[R.REF]
         glob = np.zeros(N_GLOBAL, np.float32)
-        glob[:6] = coef[:3].T.ravel()                 # a0 a1 a2 (u), b0 b1 b2 (v)
+        glob[:6] = coef[:3].T.ravel()  # a0 a1 a2 (u), b0 b1 b2 (v)
         if k > 3:
             glob[6:8] = coef[3]
-        rms = float(np.sqrt(np.mean(r ** 2)))
+        rms = float(np.sqrt(np.mean(r**2)))
         return reg.astype(np.float32), model.astype(np.float32), glob, rms
 
 

@@ -33,21 +33,21 @@ class FrameRecord:
     keyframe: bool
     present: bool
     confidence: float = 0.0
-    pose: np.ndarray | None = None          # (6,) at keyframes with a face
-    blendshapes: np.ndarray | None = None   # (52,) at keyframes with a face
-    landmarks: np.ndarray | None = None     # (478, 2) at keyframes with a face
+    pose: np.ndarray | None = None  # (6,) at keyframes with a face
+    blendshapes: np.ndarray | None = None  # (52,) at keyframes with a face
+    landmarks: np.ndarray | None = None  # (478, 2) at keyframes with a face
     box: tuple | None = None
-    flow: np.ndarray | None = None          # (n_regions, 2) residual motion since the last frame
-    head_flow: np.ndarray | None = None     # (n_regions, 2) rigid motion taken out of it
-    glob: np.ndarray | None = None          # (N_GLOBAL,) global (head) motion model
+    flow: np.ndarray | None = None  # (n_regions, 2) residual motion since the last frame
+    head_flow: np.ndarray | None = None  # (n_regions, 2) rigid motion taken out of it
+    glob: np.ndarray | None = None  # (N_GLOBAL,) global (head) motion model
     rms: float = 0.0
-    depth_face: np.ndarray | None = None    # (4,) distance, X, Y, Z (mm)
+    depth_face: np.ndarray | None = None  # (4,) distance, X, Y, Z (mm)
 
 
 @dataclass
 class StageTimes:
-    face: float = 0.0           # time in the face model (its own thread when threaded)
-    face_wait: float = 0.0      # time the frame loop waited for it
+    face: float = 0.0  # time in the face model (its own thread when threaded)
+    face_wait: float = 0.0  # time the frame loop waited for it
     flow: float = 0.0
     depth: float = 0.0
     face_calls: int = 0
@@ -74,8 +74,16 @@ class FrameProcessor:
     that are final: frames up to ``index - lag`` (``flush`` returns the rest).
     """
 
-    def __init__(self, *, stride: int = 3, crop: int = 128, max_side: int = 640,
-                 depth_mapper: DepthMapper | None = None, threaded: bool = True, lag: int | None = None):
+    def __init__(
+        self,
+        *,
+        stride: int = 3,
+        crop: int = 128,
+        max_side: int = 640,
+        depth_mapper: DepthMapper | None = None,
+        threaded: bool = True,
+        lag: int | None = None,
+    ):
         self.stride = max(1, int(stride))
         self.lag = self.stride if lag is None else max(0, int(lag))
         self.flow = FlowEstimator(crop)
@@ -92,8 +100,8 @@ class FrameProcessor:
         self._present = False
         self._conf = 0.0
         self._box = None
-        self._pending: deque = deque()       # (keyframe index, future, submit time)
-        self._window: deque = deque()        # records not yet final
+        self._pending: deque = deque()  # (keyframe index, future, submit time)
+        self._window: deque = deque()  # records not yet final
 
     def close(self) -> None:
         if self._pool is not None:
@@ -133,16 +141,25 @@ class FrameProcessor:
             if r.index >= k:
                 r.present, r.confidence, r.box = True, ff.confidence, ff.box
 
-    def process(self, index: int, t: float, gray: np.ndarray, rgb: np.ndarray | None = None,
-                depth_raw: np.ndarray | None = None) -> list[FrameRecord]:
-        rec = FrameRecord(index, t, keyframe=rgb is not None, present=self._present,
-                          confidence=self._conf if self._present else 0.0,
-                          box=self._box if self._present else None)
+    def process(
+        self, index: int, t: float, gray: np.ndarray, rgb: np.ndarray | None = None, depth_raw: np.ndarray | None = None
+    ) -> list[FrameRecord]:
+        rec = FrameRecord(
+            index,
+            t,
+            keyframe=rgb is not None,
+            present=self._present,
+            confidence=self._conf if self._present else 0.0,
+            box=self._box if self._present else None,
+        )
         self.times.frames += 1
         self._window.append(rec)
         if rgb is not None:
-            fut = (self._pool.submit(self._timed_face, rgb, t * 1000.0) if self._pool
-                   else _Done(self._timed_face(rgb, t * 1000.0)))
+            fut = (
+                self._pool.submit(self._timed_face, rgb, t * 1000.0)
+                if self._pool
+                else _Done(self._timed_face(rgb, t * 1000.0))
+            )
             self._pending.append((index, fut))
         while self._pending and self._pending[0][0] <= index - self.lag:
             k, fut = self._pending.popleft()
@@ -237,10 +254,22 @@ class RecordArrays:
         self.n += 1
 
     def arrays(self) -> dict[str, np.ndarray]:
-        names = ("t", "present", "keyframe", "confidence", "pose", "blendshapes", "box", "flow",
-                 "head_flow", "flow_valid", "glob", "rms", "depth_face")
+        names = (
+            "t",
+            "present",
+            "keyframe",
+            "confidence",
+            "pose",
+            "blendshapes",
+            "box",
+            "flow",
+            "head_flow",
+            "flow_valid",
+            "glob",
+            "rms",
+            "depth_face",
+        )
         out = {k: getattr(self, k)[: self.n].copy() for k in names}
         out["kf_index"] = np.array(self.kf_index, np.int32)
-        out["kf_landmarks"] = (np.stack(self.kf_landmarks) if self.kf_landmarks
-                               else np.zeros((0, 478, 2), np.float16))
+        out["kf_landmarks"] = np.stack(self.kf_landmarks) if self.kf_landmarks else np.zeros((0, 478, 2), np.float16)
         return out

@@ -40,17 +40,17 @@ LIDS = R.EYE_REGIONS
 
 @dataclass
 class InterferenceParams:
-    blink_amp: float = 0.4          # crop px of downward upper-lid motion
+    blink_amp: float = 0.4  # crop px of downward upper-lid motion
     blink_max_s: float = 0.6
-    blink_closure: float = 0.5      # AU45 proxy (eyeBlink blendshapes, 0..1)
-    brow_leak: float = 1.0          # 0.6 before the varied rig
+    blink_closure: float = 0.5  # AU45 proxy (eyeBlink blendshapes, 0..1)
+    brow_leak: float = 1.0  # 0.6 before the varied rig
     speech_peaks: int = 3
     speech_window_s: float = 1.2
-    speech_prom: float = 0.3        # crop px of mouth opening
+    speech_prom: float = 0.3  # crop px of mouth opening
     speech_pad_s: float = 0.2
-    head_ratio: float = 10.0        # 6 before the varied rig
-    head_nonuniform: bool = False   # count only the rigid motion that is not uniform over the
-                                    # candidate (what the rest-to-rest baseline cannot remove)
+    head_ratio: float = 10.0  # 6 before the varied rig
+    head_nonuniform: bool = False  # count only the rigid motion that is not uniform over the
+    # candidate (what the rest-to-rest baseline cannot remove)
     fast_deg_s: float = 30.0
     fast_mm_s: float = 150.0
 
@@ -65,13 +65,18 @@ class Suppressed:
 
 
 # --------------------------------------------------------------------------- per-frame signals
-def blink_intervals(cands: list[Candidate], closure: np.ndarray | None, fps: float,
-                    p: InterferenceParams) -> list[tuple[int, int, float]]:
+def blink_intervals(
+    cands: list[Candidate], closure: np.ndarray | None, fps: float, p: InterferenceParams
+) -> list[tuple[int, int, float]]:
     """``[(onset, offset, lid_amplitude), …]`` of blinks (from lid motion and eye closure)."""
     out = []
     for c in cands:
-        if c.region.startswith("lid_up") and c.direction[1] > abs(c.direction[0]) \
-                and c.amplitude >= p.blink_amp and (c.offset - c.onset) / fps <= p.blink_max_s:
+        if (
+            c.region.startswith("lid_up")
+            and c.direction[1] > abs(c.direction[0])
+            and c.amplitude >= p.blink_amp
+            and (c.offset - c.onset) / fps <= p.blink_max_s
+        ):
             out.append((c.onset, c.offset, c.amplitude))
     if closure is not None and len(closure):
         x = np.nan_to_num(np.asarray(closure, dtype=np.float64), nan=0.0)
@@ -87,8 +92,7 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1) - 1))
 
 
-def speech_mask(flow: np.ndarray, valid: np.ndarray, fps: float,
-                p: InterferenceParams) -> np.ndarray:
+def speech_mask(flow: np.ndarray, valid: np.ndarray, fps: float, p: InterferenceParams) -> np.ndarray:
     """Frames with speech-like (syllable-rate) oscillation of the mouth opening."""
     n = len(flow)
     mask = np.zeros(n, bool)
@@ -106,15 +110,16 @@ def speech_mask(flow: np.ndarray, valid: np.ndarray, fps: float,
     win = p.speech_window_s * fps
     pad = int(round(p.speech_pad_s * fps))
     for i in range(len(peaks) - p.speech_peaks + 1):
-        grp = peaks[i:i + p.speech_peaks]
+        grp = peaks[i : i + p.speech_peaks]
         gaps = np.diff(grp) / fps
         if grp[-1] - grp[0] <= win and (gaps <= 1 / 3.0 + 1e-9).all():
-            mask[max(0, grp[0] - pad): min(n, grp[-1] + pad + 1)] = True
+            mask[max(0, grp[0] - pad) : min(n, grp[-1] + pad + 1)] = True
     return mask
 
 
-def head_signals(glob: np.ndarray, pose: np.ndarray | None, depth_face: np.ndarray | None,
-                 fps: float, size: int) -> dict[str, np.ndarray]:
+def head_signals(
+    glob: np.ndarray, pose: np.ndarray | None, depth_face: np.ndarray | None, fps: float, size: int
+) -> dict[str, np.ndarray]:
     """Per-frame head motion: ``path_px`` (rigid motion, crop px/frame), ``deg_s`` (rotation
     speed: yaw/pitch from the pose, roll from the flow) and ``mm_s`` (3-D speed from depth)."""
     n = len(glob)
@@ -143,8 +148,15 @@ def _overlaps(a0, a1, b0, b1) -> bool:
     return a0 <= b1 and b0 <= a1
 
 
-def eliminate(groups: list[Group], blinks: list[tuple[int, int, float]], speech: np.ndarray, head: dict, fps: float,
-              dp: DetectParams, p: InterferenceParams) -> tuple[list[Group], list[Suppressed]]:
+def eliminate(
+    groups: list[Group],
+    blinks: list[tuple[int, int, float]],
+    speech: np.ndarray,
+    head: dict,
+    fps: float,
+    dp: DetectParams,
+    p: InterferenceParams,
+) -> tuple[list[Group], list[Suppressed]]:
     """Apply blink, speech and head-motion elimination to ``groups`` (already scored)."""
     kept: list[Group] = []
     dropped: list[Suppressed] = []
@@ -158,8 +170,7 @@ def eliminate(groups: list[Group], blinks: list[tuple[int, int, float]], speech:
             keep = []
             for m in members:
                 hit = any(_overlaps(m.onset, m.offset, b[0], b[1]) for b in over)
-                if hit and (m.region in LIDS or (m.region in BROW and
-                                                 m.amplitude < p.brow_leak * lid_amp)):
+                if hit and (m.region in LIDS or (m.region in BROW and m.amplitude < p.brow_leak * lid_amp)):
                     continue
                 keep.append(m)
             if len(keep) < len(members):
@@ -167,8 +178,7 @@ def eliminate(groups: list[Group], blinks: list[tuple[int, int, float]], speech:
             members = keep
         # speech
         if members and speech.any():
-            keep = [m for m in members if not (m.region in R.MOUTH_REGIONS and
-                                               speech[m.onset:m.offset + 1].any())]
+            keep = [m for m in members if not (m.region in R.MOUTH_REGIONS and speech[m.onset : m.offset + 1].any())]
             if len(keep) < len(members):
                 reasons.append("speech")
             members = keep
@@ -178,22 +188,20 @@ def eliminate(groups: list[Group], blinks: list[tuple[int, int, float]], speech:
             keep = []
             for m in members:
                 if p.head_nonuniform:
-                    gl = np.asarray(head["glob"][m.onset:m.offset + 1], dtype=np.float64)
+                    gl = np.asarray(head["glob"][m.onset : m.offset + 1], dtype=np.float64)
                     path = float(head_motion_px(gl - gl.mean(axis=0)).sum())
                 else:
-                    path = float(head["path_px"][m.onset:m.offset + 1].sum())
+                    path = float(head["path_px"][m.onset : m.offset + 1].sum())
                 m.score *= max(0.0, 1.0 - path / (p.head_ratio * m.amplitude))
                 if m.score < 1.0:
-                    head_why = head_why or (f"head motion ({path:.2f} px rigid vs "
-                                            f"{m.amplitude:.2f} px local)")
+                    head_why = head_why or (f"head motion ({path:.2f} px rigid vs {m.amplitude:.2f} px local)")
                     continue
                 keep.append(m)
             if len(keep) < len(members):
                 reasons.append(head_why)
             members = keep
         if not members:
-            dropped.append(Suppressed(g.onset, g.offset, reasons[-1] if reasons else "blink",
-                                      g.apex, g.score))
+            dropped.append(Suppressed(g.onset, g.offset, reasons[-1] if reasons else "blink", g.apex, g.score))
             continue
         g = Group(0, 0, 0, 0.0, members, emg=g.emg)
         finish_group(g, fps, dp)

@@ -47,9 +47,10 @@ BASE_FPS = 30.0
 EXPR = tuple(i for i, n in enumerate(R.REGION_NAMES) if n != "bridge")
 N_IN = 3 * len(EXPR) + 5
 #: index of each expression region's mirror image (left <-> right), for flip augmentation
-MIRROR = tuple(EXPR.index(R.REGION_NAMES.index(
-    n[:-2] + ("_r" if n.endswith("_l") else "_l") if n[-2:] in ("_l", "_r") else n))
-    for n in (R.REGION_NAMES[i] for i in EXPR))
+MIRROR = tuple(
+    EXPR.index(R.REGION_NAMES.index(n[:-2] + ("_r" if n.endswith("_l") else "_l") if n[-2:] in ("_l", "_r") else n))
+    for n in (R.REGION_NAMES[i] for i in EXPR)
+)
 
 
 @dataclass
@@ -96,15 +97,24 @@ def inputs(feat: Features, fps: float) -> np.ndarray:
     head = head_signals(feat.glob, feat.pose, feat.depth_face, fps, feat.crop)
     speech = speech_mask(feat.flow, valid, fps, InterferenceParams())
     n = len(valid)
-    x = np.concatenate([
-        5.0 * f.reshape(n, -1),
-        np.broadcast_to(np.log10(np.maximum(s_v[list(EXPR)] * scale, 1e-3)) + 2.0,
-                        (n, len(EXPR))),
-        np.stack([5.0 * np.nan_to_num(head["path_px"]) * scale,
-                  np.nan_to_num(head["deg_s"]) / 30.0, closure,
-                  speech.astype(np.float32), valid.astype(np.float32)], axis=1),
-    ], axis=1).astype(np.float32)
-    x[~valid, :2 * len(EXPR)] = 0.0
+    x = np.concatenate(
+        [
+            5.0 * f.reshape(n, -1),
+            np.broadcast_to(np.log10(np.maximum(s_v[list(EXPR)] * scale, 1e-3)) + 2.0, (n, len(EXPR))),
+            np.stack(
+                [
+                    5.0 * np.nan_to_num(head["path_px"]) * scale,
+                    np.nan_to_num(head["deg_s"]) / 30.0,
+                    closure,
+                    speech.astype(np.float32),
+                    valid.astype(np.float32),
+                ],
+                axis=1,
+            ),
+        ],
+        axis=1,
+    ).astype(np.float32)
+    x[~valid, : 2 * len(EXPR)] = 0.0
     n30 = max(2, int(round(n * BASE_FPS / fps)))
     return _resample(np.clip(x, -20, 20), n30)
 
@@ -112,11 +122,11 @@ def inputs(feat: Features, fps: float) -> np.ndarray:
 def mirror(x: np.ndarray) -> np.ndarray:
     """The input of the mirrored face (left and right regions swapped, x motion negated)."""
     k = len(EXPR)
-    f = x[:, :2 * k].reshape(len(x), k, 2)[:, MIRROR, :].copy()
+    f = x[:, : 2 * k].reshape(len(x), k, 2)[:, MIRROR, :].copy()
     f[:, :, 0] *= -1
     out = x.copy()
-    out[:, :2 * k] = f.reshape(len(x), -1)
-    out[:, 2 * k:3 * k] = x[:, 2 * k:3 * k][:, MIRROR]
+    out[:, : 2 * k] = f.reshape(len(x), -1)
+    out[:, 2 * k : 3 * k] = x[:, 2 * k : 3 * k][:, MIRROR]
     return out
 
 
@@ -141,7 +151,7 @@ def build(lp: LearnedParams) -> nn.Module:
             self.blocks = nn.Sequential(*[Block(lp.channels, d) for d in lp.dilations])
             self.out = nn.Conv1d(lp.channels, 3, 1)
 
-        def forward(self, x):               # (batch, N_IN, time) -> logits (batch, 3, time)
+        def forward(self, x):  # (batch, N_IN, time) -> logits (batch, 3, time)
             return self.out(self.blocks(torch.relu(self.inp(x))))
 
     return TCN()
@@ -152,8 +162,13 @@ def save(model: nn.Module, lp: LearnedParams, path: Path, meta: dict) -> None:
 
     from acquisition.atomic import atomic_path
 
-    cfg = {"threshold": lp.threshold, "min_len_s": lp.min_len_s, "channels": lp.channels,
-           "dilations": list(lp.dilations), "n_in": N_IN}
+    cfg = {
+        "threshold": lp.threshold,
+        "min_len_s": lp.min_len_s,
+        "channels": lp.channels,
+        "dilations": list(lp.dilations),
+        "n_in": N_IN,
+    }
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     with atomic_path(Path(path)) as tmp:
         save_file(state, str(tmp), metadata={"config": json.dumps(cfg), "trained": json.dumps(meta)})
@@ -178,8 +193,7 @@ def load(path: Path | None = None) -> tuple[nn.Module, LearnedParams, dict]:
         cfg = json.loads(meta["config"])
         if cfg.get("n_in") != N_IN:
             raise ValueError(f"input size {cfg.get('n_in')} != {N_IN}")
-        lp = LearnedParams(cfg["threshold"], cfg["min_len_s"], cfg["channels"],
-                           tuple(cfg["dilations"]))
+        lp = LearnedParams(cfg["threshold"], cfg["min_len_s"], cfg["channels"], tuple(cfg["dilations"]))
         model = build(lp)
         model.load_state_dict(load_file(str(path)))
     except (OSError, KeyError, ValueError, RuntimeError, SafetensorError) as exc:
@@ -194,7 +208,7 @@ def frame_probs(model: nn.Module, x: np.ndarray) -> np.ndarray:
     import torch
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)        # a few ms of small convolutions: threads would only spin
+    torch.set_num_threads(1)  # a few ms of small convolutions: threads would only spin
     try:
         with torch.no_grad():
             logit = model(torch.from_numpy(x.T[None].copy()))[0]
@@ -204,8 +218,9 @@ def frame_probs(model: nn.Module, x: np.ndarray) -> np.ndarray:
     return p
 
 
-def spot_learned(feat: Features, fps: float, *, model_path: Path | None = None, threshold: float | None = None
-                 ) -> list[Group]:
+def spot_learned(
+    feat: Features, fps: float, *, model_path: Path | None = None, threshold: float | None = None
+) -> list[Group]:
     """Intervals of a video's features found by the learned spotter (Groups, as the hand path)."""
     model, lp, _ = load(model_path)
     n = len(feat.flow_valid)
@@ -215,8 +230,9 @@ def spot_learned(feat: Features, fps: float, *, model_path: Path | None = None, 
     return intervals_from_probs(p, feat, fps, lp, threshold)
 
 
-def intervals_from_probs(p: np.ndarray, feat: Features, fps: float, lp: LearnedParams,
-                         threshold: float | None = None) -> list[Group]:
+def intervals_from_probs(
+    p: np.ndarray, feat: Features, fps: float, lp: LearnedParams, threshold: float | None = None
+) -> list[Group]:
     thr = lp.threshold if threshold is None else threshold
     act = (p.sum(axis=1) >= thr) & feat.flow_valid
     m = np.concatenate([[False], act, [False]]).astype(np.int8)
@@ -230,8 +246,8 @@ def intervals_from_probs(p: np.ndarray, feat: Features, fps: float, lp: LearnedP
         if b - a + 1 < lp.min_len_s * fps or b >= n_last(feat):
             continue
         i0 = max(a - 1, 0)
-        dv = disp[a:b + 1] - disp[i0]
-        mag = np.linalg.norm(dv, axis=2)             # (len, regions)
+        dv = disp[a : b + 1] - disp[i0]
+        mag = np.linalg.norm(dv, axis=2)  # (len, regions)
         mag[:, R.REF] = 0.0
         best = mag.max(axis=0)
         top = float(best.max())
@@ -242,12 +258,21 @@ def intervals_from_probs(p: np.ndarray, feat: Features, fps: float, lp: LearnedP
             k = int(np.argmax(mag[:, r]))
             direction = dv[k, r]
             name = R.REGION_NAMES[r]
-            members.append(Candidate(name, int(a), int(a + k), int(b), float(best[r]), 1.0,
-                                     (float(direction[0]), float(direction[1])),
-                                     R.aus_for(name, direction)))
+            members.append(
+                Candidate(
+                    name,
+                    int(a),
+                    int(a + k),
+                    int(b),
+                    float(best[r]),
+                    1.0,
+                    (float(direction[0]), float(direction[1])),
+                    R.aus_for(name, direction),
+                )
+            )
         if not members:
             continue
-        score = float(p[a:b + 1].sum(axis=1).max())
+        score = float(p[a : b + 1].sum(axis=1).max())
         for c in members:
             c.score = score * c.amplitude / top
         g = Group(int(a), members[0].apex, int(b), score, members)

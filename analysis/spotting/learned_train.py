@@ -43,7 +43,7 @@ def labels(rows: list[dict], n_frames: int, fps: float, n30: int) -> np.ndarray:
     y = np.zeros(n_frames, np.int64)
     for r in rows:
         if r["type"] in ("micro", "macro"):
-            y[max(0, r["onset"]):min(n_frames, r["offset"] + 1)] = 1 if r["type"] == "micro" else 2
+            y[max(0, r["onset"]) : min(n_frames, r["offset"] + 1)] = 1 if r["type"] == "micro" else 2
     idx = np.clip(np.round(np.arange(n30) * fps / BASE_FPS).astype(int), 0, n_frames - 1)
     return y[idx]
 
@@ -56,14 +56,21 @@ def example(video: str | Path, gt_rows: list[dict]) -> tuple[np.ndarray, np.ndar
     return x, labels(gt_rows, feat.n_frames, feat.fps, len(x))
 
 
-def train(data: list[tuple[np.ndarray, np.ndarray]], *, steps: int = 400, seed: int = 0,
-          lp: LearnedParams | None = None, batch: int = 8, log: Callable[[str], None] | None = None) -> nn.Module:
+def train(
+    data: list[tuple[np.ndarray, np.ndarray]],
+    *,
+    steps: int = 400,
+    seed: int = 0,
+    lp: LearnedParams | None = None,
+    batch: int = 8,
+    log: Callable[[str], None] | None = None,
+) -> nn.Module:
     """A trained model (eval mode) on (input, labels) pairs."""
     import torch
 
     lp = lp or LearnedParams()
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)    # tiny convolutions: more threads only spin against each other
+    torch.set_num_threads(1)  # tiny convolutions: more threads only spin against each other
     try:
         return _train(data, steps, seed, lp, batch, log)
     finally:
@@ -89,7 +96,7 @@ def _train(data, steps, seed, lp, batch, log):
             x, y = data[int(rng.choice(len(data), p=pick))]
             w = min(WIN, len(x))
             s = int(rng.integers(0, len(x) - w + 1))
-            xw, yw = x[s:s + w].copy(), y[s:s + w]
+            xw, yw = x[s : s + w].copy(), y[s : s + w]
             if rng.random() < 0.5:
                 xw = mirror(xw)
             xw[:, :k] *= rng.uniform(0.6, 1.4)
@@ -126,8 +133,7 @@ def tuning_items(folder: Path, seeds: Iterable[int] = (0, 1), n: int = 10, durat
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="train the learned spotter on the varied rig's "
-                                             "tuning faces")
+    ap = argparse.ArgumentParser(description="train the learned spotter on the varied rig's tuning faces")
     ap.add_argument("--dir", type=Path, default=Path("/tmp/mexlab-spot-quality"))
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--steps", type=int, default=400)
@@ -144,10 +150,14 @@ def main(argv: list[str] | None = None) -> int:
     data = [example(it["video"], it["gt"]) for it in items]
     lp = LearnedParams(threshold=a.threshold)
     model = train(data, steps=a.steps, seed=a.seed, lp=lp, batch=a.batch, log=print)
-    meta = {"videos": [it["name"] for it in items], "steps": a.steps, "batch": a.batch,
-            "seed": a.seed,
-            "frames_30fps": int(sum(len(x) for x, _ in data)),
-            "train_s": round(time.perf_counter() - t0, 1)}
+    meta = {
+        "videos": [it["name"] for it in items],
+        "steps": a.steps,
+        "batch": a.batch,
+        "seed": a.seed,
+        "frames_30fps": int(sum(len(x) for x, _ in data)),
+        "train_s": round(time.perf_counter() - t0, 1),
+    }
     save(model, lp, a.out, meta)
     print(f"saved {a.out} ({meta['frames_30fps']} frames, {meta['train_s']} s)")
     return 0

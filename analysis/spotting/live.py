@@ -41,36 +41,61 @@ class LiveFlag:
     onset: int
     apex: int
     offset: int
-    type: str                       # micro | macro
+    type: str  # micro | macro
     score: float
     aus: list[str]
     regions: list[str]
-    onset_t: float                  # timestamps (as pushed) of onset, apex and offset frames
+    onset_t: float  # timestamps (as pushed) of onset, apex and offset frames
     apex_t: float
     offset_t: float
-    flagged_at: float               # timestamp of the frame whose push raised the flag
-    latency_s: float                # flagged_at - offset_t (stream time)
-    thumbnail: np.ndarray | None = None   # RGB, thumb×thumb px, aligned face at the apex
-    processing_s: float = 0.0       # wall time of the push that raised it
+    flagged_at: float  # timestamp of the frame whose push raised the flag
+    latency_s: float  # flagged_at - offset_t (stream time)
+    thumbnail: np.ndarray | None = None  # RGB, thumb×thumb px, aligned face at the apex
+    processing_s: float = 0.0  # wall time of the push that raised it
 
     def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("onset", "apex", "offset", "type", "score", "aus",
-                                             "regions", "onset_t", "apex_t", "offset_t",
-                                             "flagged_at", "latency_s")}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "onset",
+                "apex",
+                "offset",
+                "type",
+                "score",
+                "aus",
+                "regions",
+                "onset_t",
+                "apex_t",
+                "offset_t",
+                "flagged_at",
+                "latency_s",
+            )
+        }
 
 
 @dataclass
 class LiveStats:
     frames: int = 0
     frames_with_face: int = 0
-    push_s: list = field(default_factory=list)      # wall time per push (last 1000)
+    push_s: list = field(default_factory=list)  # wall time per push (last 1000)
 
 
 class StreamingSpotter:
-    def __init__(self, fps: float, *, stride: int = 3, crop: int = 128, window_s: float = 8.0,
-                 check_s: float = 0.1, confirm_s: float = 0.1, min_history_s: float = 2.0,
-                 interference: bool = True, thumb: int = 96, params: SpotParams | None = None,
-                 max_side: int = 640):
+    def __init__(
+        self,
+        fps: float,
+        *,
+        stride: int = 3,
+        crop: int = 128,
+        window_s: float = 8.0,
+        check_s: float = 0.1,
+        confirm_s: float = 0.1,
+        min_history_s: float = 2.0,
+        interference: bool = True,
+        thumb: int = 96,
+        params: SpotParams | None = None,
+        max_side: int = 640,
+    ):
         from analysis.spotting.pipeline import SpotParams
 
         if not fps or fps <= 0:
@@ -86,9 +111,9 @@ class StreamingSpotter:
         self.thumb = int(thumb)
         self._recs: deque = deque(maxlen=self.window)
         self._thumbs: dict[int, np.ndarray | None] = {}
-        self._emitted: deque = deque(maxlen=256)     # (onset, apex, offset) already flagged
+        self._emitted: deque = deque(maxlen=256)  # (onset, apex, offset) already flagged
         self._n = 0
-        self._file_index: dict[int, int] = {}        # push number -> frame number given to push()
+        self._file_index: dict[int, int] = {}  # push number -> frame number given to push()
         self.stats = LiveStats()
         self.flags: list[LiveFlag] = []
 
@@ -158,8 +183,9 @@ class StreamingSpotter:
             return None
         s = self.thumb / self.proc.flow.size
         full = self.proc.flow._full_m * s
-        return cv2.warpAffine(frame, full, (self.thumb, self.thumb), flags=cv2.INTER_AREA,
-                              borderMode=cv2.BORDER_REPLICATE)
+        return cv2.warpAffine(
+            frame, full, (self.thumb, self.thumb), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
+        )
 
     # ------------------------------------------------------------------ detection
     def _check(self, now_t: float) -> list[LiveFlag]:
@@ -173,10 +199,17 @@ class StreamingSpotter:
         arrays = store.arrays()
         if arrays["flow_valid"].sum() < self.min_history // 2:
             return []
-        feat = Features(video="<live>", fps=self.fps, n_frames=len(recs), width=0, height=0,
-                        crop=self.proc.flow.size, stride=self.proc.stride, arrays=arrays)
-        groups, _ = spot_features(feat, self.fps, interference=self.interference,
-                                  params=self.params)
+        feat = Features(
+            video="<live>",
+            fps=self.fps,
+            n_frames=len(recs),
+            width=0,
+            height=0,
+            crop=self.proc.flow.size,
+            stride=self.proc.stride,
+            arrays=arrays,
+        )
+        groups, _ = spot_features(feat, self.fps, interference=self.interference, params=self.params)
         n = len(recs)
         out = []
         for g in groups:
@@ -184,7 +217,7 @@ class StreamingSpotter:
             # offset, which can be earlier) has been at rest for `confirm` frames
             settled = max([g.offset] + [m.offset for m in g.members])
             if settled > n - 1 - self.confirm or g.onset <= 1:
-                continue          # not yet back at rest long enough / cut by the window start
+                continue  # not yet back at rest long enough / cut by the window start
             on, ap, off = g.onset + first, g.apex + first, g.offset + first
             # the same movement seen again by a later check: compared on the detection extents
             d_on = min([g.onset] + [m.onset for m in g.members]) + first
@@ -194,9 +227,21 @@ class StreamingSpotter:
             self._emitted.append((d_on, ap, d_off))
             thumb = self._thumbs.get(ap)
             fi = self._file_index
-            out.append(LiveFlag(fi.get(on, on), fi.get(ap, ap), fi.get(off, off), g.type,
-                                round(float(g.score), 3), g.aus, g.regions,
-                                recs[g.onset].t, recs[g.apex].t, recs[g.offset].t, now_t,
-                                now_t - recs[g.offset].t,
-                                None if thumb is None else thumb.copy()))
+            out.append(
+                LiveFlag(
+                    fi.get(on, on),
+                    fi.get(ap, ap),
+                    fi.get(off, off),
+                    g.type,
+                    round(float(g.score), 3),
+                    g.aus,
+                    g.regions,
+                    recs[g.onset].t,
+                    recs[g.apex].t,
+                    recs[g.offset].t,
+                    now_t,
+                    now_t - recs[g.offset].t,
+                    None if thumb is None else thumb.copy(),
+                )
+            )
         return out

@@ -17,9 +17,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -27,12 +27,17 @@ from acquisition.errors import DataError, FileFormatError, InputError, MexlabErr
 from acquisition.session_read.names import RGB_NAME
 from analysis.face.video import VIDEO_SUFFIXES, probe
 from analysis.session_data import SPOTTING_FILE
-from analysis.spotting.detect import (DetectParams, Group, all_candidates, finish_group,
-                                      group_candidates, report_ends)
+from analysis.spotting.detect import DetectParams, Group, all_candidates, finish_group, group_candidates, report_ends
 from analysis.spotting.emg import EmgEvidence, EmgParams, load_emg
 from analysis.spotting.features import Features, extract_features
-from analysis.spotting.interference import (InterferenceParams, Suppressed, blink_intervals,
-                                            eliminate, head_signals, speech_mask)
+from analysis.spotting.interference import (
+    InterferenceParams,
+    Suppressed,
+    blink_intervals,
+    eliminate,
+    head_signals,
+    speech_mask,
+)
 
 SPOTTING_JSON = Path(SPOTTING_FILE)  # where session_data.load looks for it
 Progress = Callable[[int, int, str], None]
@@ -43,10 +48,10 @@ class SpotParams:
     detect: DetectParams = field(default_factory=DetectParams)
     interference: InterferenceParams = field(default_factory=InterferenceParams)
     emg: EmgParams = field(default_factory=EmgParams)
-    stride: int = 3                # run the face model on every stride-th frame
+    stride: int = 3  # run the face model on every stride-th frame
     crop: int = 128
-    spotter: str = "hand"          # "learned": the TCN of analysis/spotting/learned.py (opt-in:
-                                   # it measured worse on the tuning faces, docs/spotting.md)
+    spotter: str = "hand"  # "learned": the TCN of analysis/spotting/learned.py (opt-in:
+    # it measured worse on the tuning faces, docs/spotting.md)
 
 
 @dataclass
@@ -76,10 +81,15 @@ class SpotResult:
     written: str | None = None
 
     def as_dict(self) -> dict:
-        d = {"input": self.input, "fps": self.fps, "n_frames": self.n_frames,
-             "frames_with_face": self.frames_with_face, "intervals": self.intervals,
-             "suppressed": self.suppressed,
-             "interference_elimination": self.interference_elimination}
+        d = {
+            "input": self.input,
+            "fps": self.fps,
+            "n_frames": self.n_frames,
+            "frames_with_face": self.frames_with_face,
+            "intervals": self.intervals,
+            "suppressed": self.suppressed,
+            "interference_elimination": self.interference_elimination,
+        }
         if self.notes:
             d["notes"] = self.notes
         return d
@@ -94,20 +104,19 @@ def resolve_input(path: str | Path) -> SpotInput:
         raise NotFoundError(f"{path}: no such file or folder")
     if path.is_dir():
         if not is_session_folder(path):
-            raise FileFormatError(f"{path}: not a mexlab session folder (no session.json) "
-                              f"and not a video file")
+            raise FileFormatError(f"{path}: not a mexlab session folder (no session.json) and not a video file")
         meta = read_sidecar(path)
         files = meta.get("files") or {}
         rgb = path / (files.get("rgb") or RGB_NAME)
         if not files.get("rgb") or not rgb.is_file():
-            raise NotFoundError(f"{path}: the session has no video ({rgb.name} missing); "
-                              f"there is nothing to spot")
+            raise NotFoundError(f"{path}: the session has no video ({rgb.name} missing); there is nothing to spot")
         depth = path / files["depth"] if files.get("depth") else None
         xdf = path / files["xdf"] if files.get("xdf") else None
-        return SpotInput(path, rgb, depth if depth and depth.is_file() else None,
-                         xdf if xdf and xdf.is_file() else None, meta)
+        return SpotInput(
+            path, rgb, depth if depth and depth.is_file() else None, xdf if xdf and xdf.is_file() else None, meta
+        )
     if path.suffix.lower() not in VIDEO_SUFFIXES:
-        probe(path)               # not a known suffix: accept it if FFmpeg reads a video from it
+        probe(path)  # not a known suffix: accept it if FFmpeg reads a video from it
     return SpotInput(path, path)
 
 
@@ -120,21 +129,38 @@ def _depth_mapper(inp: SpotInput, video_info):
     except MexlabError:
         return None
     intr = meta.get("intrinsics") or {}
-    return DepthMapper(float(meta.get("depth_units_m") or 0.001), intr.get("rgb"),
-                       intr.get("depth"), (video_info.width, video_info.height),
-                       (dinfo.width, dinfo.height))
+    return DepthMapper(
+        float(meta.get("depth_units_m") or 0.001),
+        intr.get("rgb"),
+        intr.get("depth"),
+        (video_info.width, video_info.height),
+        (dinfo.width, dinfo.height),
+    )
 
 
-def spot(path: str | Path, *, interference: bool = True, progress: Progress | None = None,
-         use_cache: bool = True, params: SpotParams | None = None,
-         write_session_json: bool = True) -> SpotResult:
+def spot(
+    path: str | Path,
+    *,
+    interference: bool = True,
+    progress: Progress | None = None,
+    use_cache: bool = True,
+    params: SpotParams | None = None,
+    write_session_json: bool = True,
+) -> SpotResult:
     """Spot micro- and macro-expressions in a video file or a session folder."""
     p = params or SpotParams()
     inp = resolve_input(path)
     info = probe(inp.video)
     mapper = _depth_mapper(inp, info) if inp.depth is not None else None
-    feat = extract_features(inp.video, depth=inp.depth if mapper else None, depth_mapper=mapper,
-                            stride=p.stride, crop=p.crop, progress=progress, use_cache=use_cache)
+    feat = extract_features(
+        inp.video,
+        depth=inp.depth if mapper else None,
+        depth_mapper=mapper,
+        stride=p.stride,
+        crop=p.crop,
+        progress=progress,
+        use_cache=use_cache,
+    )
     if feat.n_frames == 0:
         raise DataError(f"{inp.video}: the video holds no frame")
     if feat.frames_with_face == 0:
@@ -155,19 +181,31 @@ def spot(path: str | Path, *, interference: bool = True, progress: Progress | No
         emg = load_emg(inp.xdf, feat.n_frames, p.emg)
         if emg is not None:
             notes.extend(emg.notes)
-    groups, suppressed = spot_features(feat, feat.fps, interference=interference, emg=emg,
-                                       params=p)
-    res = SpotResult(str(inp.path), round(float(feat.fps), 6), feat.n_frames,
-                     feat.frames_with_face, [interval_dict(g) for g in groups],
-                     [suppressed_dict(s) for s in suppressed], interference, feat, notes)
+    groups, suppressed = spot_features(feat, feat.fps, interference=interference, emg=emg, params=p)
+    res = SpotResult(
+        str(inp.path),
+        round(float(feat.fps), 6),
+        feat.n_frames,
+        feat.frames_with_face,
+        [interval_dict(g) for g in groups],
+        [suppressed_dict(s) for s in suppressed],
+        interference,
+        feat,
+        notes,
+    )
     if inp.is_session and write_session_json:
         res.written = str(write_json(inp.path / SPOTTING_JSON, res.as_dict()))
     return res
 
 
-def spot_features(feat: Features, fps: float, *, interference: bool = True,
-                  emg: EmgEvidence | None = None, params: SpotParams | None = None
-                  ) -> tuple[list[Group], list[Suppressed]]:
+def spot_features(
+    feat: Features,
+    fps: float,
+    *,
+    interference: bool = True,
+    emg: EmgEvidence | None = None,
+    params: SpotParams | None = None,
+) -> tuple[list[Group], list[Suppressed]]:
     """Detection (+ EMG scoring, + interference elimination) on extracted features.
 
     With ``detect.micro_pass_s`` > 0 a second pass looks for micro-expressions in the flow with
@@ -183,8 +221,11 @@ def spot_features(feat: Features, fps: float, *, interference: bool = True,
         from analysis.face.aus import AU_NAMES, au_proxies
 
         closure = au_proxies(feat.blendshapes)[:, AU_NAMES.index("AU45")]
-        ctx = (closure, speech_mask(feat.flow, valid, fps, ip),
-               head_signals(feat.glob, feat.pose, feat.depth_face, fps, feat.crop))
+        ctx = (
+            closure,
+            speech_mask(feat.flow, valid, fps, ip),
+            head_signals(feat.glob, feat.pose, feat.depth_face, fps, feat.crop),
+        )
     groups, suppressed = _one_pass(flow, valid, fps, dp, p, emg, ctx)
     if interference and p.spotter == "learned":
         return _learned(feat, fps, suppressed)
@@ -194,9 +235,11 @@ def spot_features(feat: Features, fps: float, *, interference: bool = True,
 
         def free(a):
             return not any(a.onset <= g.offset and g.onset <= a.offset for g in groups)
+
         more = [g for g in more if g.type == "micro" and free(g)]
-        suppressed += [x for x in more_s if free(x) and not any(
-            x.onset <= y.offset and y.onset <= x.offset for y in suppressed)]
+        suppressed += [
+            x for x in more_s if free(x) and not any(x.onset <= y.offset and y.onset <= x.offset for y in suppressed)
+        ]
         groups = sorted(groups + more, key=lambda g: g.onset)
         suppressed.sort(key=lambda x: x.onset)
     return groups, suppressed
@@ -207,18 +250,17 @@ def _learned(feat, fps, suppressed):
     from analysis.spotting.learned import MODEL_FILE, available, spot_learned
 
     if not available():
-        raise InputError(f"the learned spotter needs torch and {MODEL_FILE}; "
-                          f"the default (hand-tuned) spotter needs neither")
-    groups = spot_learned(feat, fps)                   # imports torch
-    return groups, [x for x in suppressed
-                    if not any(x.onset <= g.offset and g.onset <= x.offset for g in groups)]
+        raise InputError(
+            f"the learned spotter needs torch and {MODEL_FILE}; the default (hand-tuned) spotter needs neither"
+        )
+    groups = spot_learned(feat, fps)  # imports torch
+    return groups, [x for x in suppressed if not any(x.onset <= g.offset and g.onset <= x.offset for g in groups)]
 
 
 def _one_pass(flow, valid, fps, dp, p, emg, ctx):
     cands = all_candidates(flow, valid, fps, dp)
     cands = [c for c in cands if not _touches_end(c, valid)]
-    groups = group_candidates([c for c in cands if c.offset - c.onset + 1 >= dp.min_len_s * fps],
-                              fps, dp)
+    groups = group_candidates([c for c in cands if c.offset - c.onset + 1 >= dp.min_len_s * fps], fps, dp)
     for g in groups:
         if emg is not None and emg.channels:
             factor, hits = emg.boost(g.regions, g.onset, g.offset, fps, p.emg)
@@ -247,8 +289,15 @@ def _touches_end(c, valid: np.ndarray) -> bool:
 
 
 def interval_dict(g: Group) -> dict:
-    d = {"onset": int(g.onset), "apex": int(g.apex), "offset": int(g.offset), "type": g.type,
-         "score": round(float(g.score), 3), "aus": g.aus, "regions": g.regions}
+    d = {
+        "onset": int(g.onset),
+        "apex": int(g.apex),
+        "offset": int(g.offset),
+        "type": g.type,
+        "score": round(float(g.score), 3),
+        "aus": g.aus,
+        "regions": g.regions,
+    }
     if g.emg:
         d["emg"] = [{"channel": c, "z": z} for c, z in g.emg]
     return d
@@ -271,4 +320,3 @@ def write_json(path: Path, obj: dict) -> Path:
     except OSError as exc:
         raise OutputError(f"{path}: cannot write the spotting result ({exc.strerror})") from None
     return path
-

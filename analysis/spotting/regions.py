@@ -19,9 +19,9 @@ import math
 
 import numpy as np
 
-EYE_L = (33, 133)      # image-left eye corners (the subject's right eye)
+EYE_L = (33, 133)  # image-left eye corners (the subject's right eye)
 EYE_R = (362, 263)
-EYE_Y = 0.32           # eye centres at (0.32, 0.32) and (0.68, 0.32) of the crop
+EYE_Y = 0.32  # eye centres at (0.32, 0.32) and (0.68, 0.32) of the crop
 EYE_DX = 0.36
 
 REGIONS: dict[str, tuple[int, ...]] = {
@@ -57,12 +57,46 @@ EYE_REGIONS = ("lid_up_l", "lid_up_r", "lid_lo_l", "lid_lo_r", "lid_up_lr", "lid
 MOUTH_REGIONS = ("lip_up", "mouth_l", "mouth_r", "lip_lo", "chin", "mouth_lr")
 EYE_CONTOUR_L = (33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7)
 EYE_CONTOUR_R = (362, 398, 384, 385, 386, 387, 388, 466, 263, 249, 390, 373, 374, 380, 381, 382)
-MOUTH_INNER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178,
-               88, 95)
+MOUTH_INNER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95)
 #: Face-oval landmarks (the mask of pixels used to fit the rigid head motion).
-FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
-             377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67,
-             109)
+FACE_OVAL = (
+    10,
+    338,
+    297,
+    332,
+    284,
+    251,
+    389,
+    356,
+    454,
+    323,
+    361,
+    288,
+    397,
+    365,
+    379,
+    378,
+    400,
+    377,
+    152,
+    148,
+    176,
+    149,
+    150,
+    136,
+    172,
+    58,
+    132,
+    93,
+    234,
+    127,
+    162,
+    21,
+    54,
+    103,
+    67,
+    109,
+)
 
 
 def region_side(name: str) -> int:
@@ -89,7 +123,7 @@ def member_regions(name: str) -> tuple[str, ...]:
 def aus_for(name: str, d: np.ndarray) -> tuple[str, ...]:
     """The AUs that displacement ``d`` (crop px, y down) of region ``name`` stands for."""
     dx, dy = float(d[0]), float(d[1])
-    out_x = dx * region_side(name)          # > 0: moving away from the midline
+    out_x = dx * region_side(name)  # > 0: moving away from the midline
     base = name.rsplit("_", 1)[0] if name.endswith(("_l", "_r", "_lr")) else name
     if base == "brow_in":
         return ("AU1",) if dy < 0 else ("AU4",)
@@ -118,13 +152,20 @@ def aus_for(name: str, d: np.ndarray) -> tuple[str, ...]:
 
 #: Regions whose motion each AU shows up in (used to credit EMG bursts to candidates).
 AU_REGIONS: dict[str, tuple[str, ...]] = {
-    "AU1": ("brow_in_l", "brow_in_r"), "AU2": ("brow_out_l", "brow_out_r"),
+    "AU1": ("brow_in_l", "brow_in_r"),
+    "AU2": ("brow_out_l", "brow_out_r"),
     "AU4": ("brow_in_l", "brow_in_r", "brow_out_l", "brow_out_r"),
-    "AU6": ("cheek_l", "cheek_r", "lid_lo_l", "lid_lo_r"), "AU7": ("lid_lo_l", "lid_lo_r"),
-    "AU9": ("nose_l", "nose_r"), "AU10": ("lip_up", "nose_l", "nose_r"),
-    "AU12": ("mouth_l", "mouth_r"), "AU14": ("mouth_l", "mouth_r"),
-    "AU15": ("mouth_l", "mouth_r"), "AU20": ("mouth_l", "mouth_r"),
-    "AU17": ("chin", "lip_lo"), "AU24": ("lip_up", "lip_lo"), "AU26": ("chin", "lip_lo"),
+    "AU6": ("cheek_l", "cheek_r", "lid_lo_l", "lid_lo_r"),
+    "AU7": ("lid_lo_l", "lid_lo_r"),
+    "AU9": ("nose_l", "nose_r"),
+    "AU10": ("lip_up", "nose_l", "nose_r"),
+    "AU12": ("mouth_l", "mouth_r"),
+    "AU14": ("mouth_l", "mouth_r"),
+    "AU15": ("mouth_l", "mouth_r"),
+    "AU20": ("mouth_l", "mouth_r"),
+    "AU17": ("chin", "lip_lo"),
+    "AU24": ("lip_up", "lip_lo"),
+    "AU26": ("chin", "lip_lo"),
     "AU45": ("lid_up_l", "lid_up_r"),
 }
 
@@ -165,8 +206,8 @@ def region_boxes(lm_crop: np.ndarray, size: int) -> list[tuple[slice, slice, np.
         y1 = min(max(math.ceil(hi[1] + 3 * sig), y0 + 1), size)
         ax = np.arange(x0, x1, dtype=np.float32)
         ay = np.arange(y0, y1, dtype=np.float32)
-        gx = np.exp(-((ax[None, :] - pts[:, :1]) ** 2) / (2 * sig * sig))     # (k, w)
-        gy = np.exp(-((ay[None, :] - pts[:, 1:2]) ** 2) / (2 * sig * sig))    # (k, h)
+        gx = np.exp(-((ax[None, :] - pts[:, :1]) ** 2) / (2 * sig * sig))  # (k, w)
+        gy = np.exp(-((ay[None, :] - pts[:, 1:2]) ** 2) / (2 * sig * sig))  # (k, h)
         w = np.einsum("ky,kx->yx", gy, gx)
         w /= max(float(w.sum()), 1e-12)
         out.append((slice(y0, y1), slice(x0, x1), np.ascontiguousarray(w, dtype=np.float32)))
@@ -187,5 +228,5 @@ def face_mask(lm_crop: np.ndarray, size: int) -> np.ndarray:
     hole = cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
     # the jaw moves on its own (speech, AU17/AU26): the skull is what is above the mouth corners
     y_mouth = float(max(lm_crop[61, 1], lm_crop[291, 1]))
-    m[int(np.ceil(y_mouth)):, :] = 0
+    m[int(np.ceil(y_mouth)) :, :] = 0
     return (m > 0) & (hole == 0)

@@ -29,8 +29,7 @@ from analysis.face.aus import AU_NAMES, au_proxies, normalize_au
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-COLUMNS = ("Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units",
-           "Estimated Emotion")
+COLUMNS = ("Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion")
 
 
 @dataclass
@@ -45,9 +44,15 @@ class Sample:
     emotion: str = ""
 
     def row(self) -> dict:
-        return {"Subject": self.subject, "Filename": self.filename, "OnsetFrame": self.onset,
-                "ApexFrame": self.apex, "OffsetFrame": self.offset,
-                "Action Units": self.au[2:], "Estimated Emotion": self.emotion}
+        return {
+            "Subject": self.subject,
+            "Filename": self.filename,
+            "OnsetFrame": self.onset,
+            "ApexFrame": self.apex,
+            "OffsetFrame": self.offset,
+            "Action Units": self.au[2:],
+            "Estimated Emotion": self.emotion,
+        }
 
 
 def default_span(fps: float) -> int:
@@ -60,12 +65,11 @@ def find_samples(intensity: np.ndarray, threshold: float, span: int) -> list[tup
     from scipy.signal import find_peaks
 
     x = np.asarray(intensity, dtype=np.float64)
-    peaks, _ = find_peaks(np.where(np.isfinite(x), x, -1e9), height=threshold,
-                          distance=max(1, 2 * span))
+    peaks, _ = find_peaks(np.where(np.isfinite(x), x, -1e9), height=threshold, distance=max(1, 2 * span))
     out = []
     for a in peaks:
         on = int(a) - span
-        if on < 0 or not np.isfinite(x[on:a + 1]).all():
+        if on < 0 or not np.isfinite(x[on : a + 1]).all():
             continue
         stop = min(len(x) - 1, int(a) + 2 * span)
         off = int(a)
@@ -80,10 +84,20 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "subject"
 
 
-def make_samples(input_path: str | Path, au: str, threshold: float, out_dir: str | Path, *, span: int | None = None,
-                 openface: Path | None = None, subject: str | None = None, emotion: str = "",
-                 crop: str = "face", crop_size: int = 256,
-                 progress: Callable[[int, int, str], None] | None = None) -> list[Sample]:
+def make_samples(
+    input_path: str | Path,
+    au: str,
+    threshold: float,
+    out_dir: str | Path,
+    *,
+    span: int | None = None,
+    openface: Path | None = None,
+    subject: str | None = None,
+    emotion: str = "",
+    crop: str = "face",
+    crop_size: int = 256,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> list[Sample]:
     """Build the samples of ``au`` in a video or session folder and write them to ``out_dir``."""
     import cv2
 
@@ -100,15 +114,17 @@ def make_samples(input_path: str | Path, au: str, threshold: float, out_dir: str
     # the OpenFace CSV is read (and checked) before the minutes the face model takes
     openface_aus = read_openface_csv(openface) if openface is not None else None
     if openface_aus is None and au not in AU_NAMES:
-        raise InputError(f"{au} has no blendshape proxy (proxies: {', '.join(AU_NAMES)}); "
-                          f"give its intensities with --openface")
+        raise InputError(
+            f"{au} has no blendshape proxy (proxies: {', '.join(AU_NAMES)}); give its intensities with --openface"
+        )
     feat = extract_features(inp.video, progress=progress)
     if openface_aus is not None:
         inten = openface_aus.intensity_at(au, feat.n_frames)
     else:
         if au not in AU_NAMES:
-            raise InputError(f"{au} has no blendshape proxy (proxies: {', '.join(AU_NAMES)}); "
-                              f"give its intensities with --openface")
+            raise InputError(
+                f"{au} has no blendshape proxy (proxies: {', '.join(AU_NAMES)}); give its intensities with --openface"
+            )
         inten = au_proxies(feat.blendshapes)[:, AU_NAMES.index(au)]
         inten = np.where(feat.present, inten, np.nan)
     span = span or default_span(feat.fps)
@@ -125,8 +141,10 @@ def make_samples(input_path: str | Path, au: str, threshold: float, out_dir: str
     if sheet.exists():
         raise OutputError(f"{out_dir}: already holds samples.csv; choose another --out folder")
     stem = _safe(inp.path.name if inp.is_session else inp.video.stem)
-    samples = [Sample(subj, f"{stem}_{k + 1:03d}", on, ap, off, au, float(inten[ap]), emotion)
-               for k, (on, ap, off) in enumerate(found)]
+    samples = [
+        Sample(subj, f"{stem}_{k + 1:03d}", on, ap, off, au, float(inten[ap]), emotion)
+        for k, (on, ap, off) in enumerate(found)
+    ]
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         wanted = {}
@@ -140,14 +158,14 @@ def make_samples(input_path: str | Path, au: str, threshold: float, out_dir: str
             (out_dir / s.subject / s.filename).mkdir(parents=True, exist_ok=True)
         if wanted:
             first, last = min(wanted), max(wanted)
-            for fr in iter_frames(inp.video, want_rgb=lambda i: i in wanted, gray=False,
-                                  start=first, stop=last + 1):
+            for fr in iter_frames(inp.video, want_rgb=lambda i: i in wanted, gray=False, start=first, stop=last + 1):
                 for s in wanted.get(fr.index, []):
                     img = cv2.cvtColor(fr.rgb, cv2.COLOR_RGB2BGR)
                     m = mats[s.filename]
                     if crop == "face" and m is not None:
-                        img = cv2.warpAffine(img, m, (crop_size, crop_size), flags=cv2.INTER_AREA,
-                                             borderMode=cv2.BORDER_REPLICATE)
+                        img = cv2.warpAffine(
+                            img, m, (crop_size, crop_size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
+                        )
                     path = out_dir / s.subject / s.filename / f"img{fr.index:06d}.png"
                     if not cv2.imwrite(str(path), img):
                         raise OSError(f"cannot write {path}")
@@ -163,7 +181,7 @@ def write_sheet(out_dir: Path, samples: list[Sample]) -> list[Path]:
     written = [out_dir / "samples.csv"]
     from acquisition.atomic import atomic_path, atomic_write
 
-    with atomic_write(written[0], newline="") as fh:   # temp-and-rename: never half a sheet
+    with atomic_write(written[0], newline="") as fh:  # temp-and-rename: never half a sheet
         w = csv.DictWriter(fh, fieldnames=COLUMNS)
         w.writeheader()
         for s in samples:

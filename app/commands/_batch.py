@@ -9,11 +9,18 @@ import time
 
 def add_batch_args(p) -> None:
     g = p.add_argument_group("many sessions")
-    g.add_argument("--workers", type=int, metavar="N",
-                   help="worker processes (default: one per core; 1 = in this process, one after another)")
-    g.add_argument("--force", action="store_true",
-                   help="recompute results that are current (by default a session whose result was made "
-                        "from the same files, parameters and code is skipped)")
+    g.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes (default: one per core; 1 = in this process, one after another)",
+    )
+    g.add_argument(
+        "--force",
+        action="store_true",
+        help="recompute results that are current (by default a session whose result was made "
+        "from the same files, parameters and code is skipped)",
+    )
 
 
 def _fmt_s(s: float | None) -> str:
@@ -43,16 +50,20 @@ class Display:
             self._clear()
             extra = f" ({out.seconds:.1f} s)" if out.status == "done" else ""
             why = f": {out.error}" if out.error else ""
-            print(f"mexlab {self.command}: [{st.finished}/{st.total}] {out.status} "
-                  f"{out.job.path}{extra}{why}", file=self.stream, flush=True)
+            print(
+                f"mexlab {self.command}: [{st.finished}/{st.total}] {out.status} {out.job.path}{extra}{why}",
+                file=self.stream,
+                flush=True,
+            )
         now = time.monotonic()
         if now - self.last < (0.25 if self.tty else 5.0) and out is None:
             return
         self.last = now
         running = "  ".join(f"{_short(p)} {s} {100 * f:.0f}%" for p, (f, s) in st.running.items())
-        line = (f"mexlab {self.command}: {st.finished}/{st.total} sessions, {100 * st.fraction:.0f}% "
-                f"overall, {_fmt_s(st.elapsed_s)} elapsed, ETA {_fmt_s(st.eta_s)}"
-                + (f"  | {running}" if running else ""))
+        line = (
+            f"mexlab {self.command}: {st.finished}/{st.total} sessions, {100 * st.fraction:.0f}% "
+            f"overall, {_fmt_s(st.elapsed_s)} elapsed, ETA {_fmt_s(st.eta_s)}" + (f"  | {running}" if running else "")
+        )
         if self.tty:
             self._clear()
             self.stream.write(line[:200])
@@ -74,7 +85,7 @@ def _short(path: str, n: int = 24) -> str:
     from pathlib import Path
 
     name = Path(path).name
-    return name if len(name) <= n else "…" + name[-(n - 1):]
+    return name if len(name) <= n else "…" + name[-(n - 1) :]
 
 
 def run_jobs(command: str, jobs, args, quiet: bool = False):
@@ -84,15 +95,18 @@ def run_jobs(command: str, jobs, args, quiet: bool = False):
 
     disp = Display(command, quiet=quiet)
     try:
-        res = run_batch(jobs, workers=getattr(args, "workers", None), force=getattr(args, "force", False),
-                        on_progress=disp)
+        res = run_batch(
+            jobs, workers=getattr(args, "workers", None), force=getattr(args, "force", False), on_progress=disp
+        )
     finally:
         disp.close()
-    n = {k: sum(1 for o in res.outcomes if o.status == k)
-         for k in ("done", "skipped", "failed", "cancelled")}
-    print(f"mexlab {command}: {len(jobs)} session(s) in {res.seconds:.1f} s with {res.workers} worker(s): "
-          f"{n['done']} done, {n['skipped']} skipped (results current), {n['failed']} failed"
-          + (f", {n['cancelled']} cancelled" if n["cancelled"] else ""), file=sys.stderr)
+    n = {k: sum(1 for o in res.outcomes if o.status == k) for k in ("done", "skipped", "failed", "cancelled")}
+    print(
+        f"mexlab {command}: {len(jobs)} session(s) in {res.seconds:.1f} s with {res.workers} worker(s): "
+        f"{n['done']} done, {n['skipped']} skipped (results current), {n['failed']} failed"
+        + (f", {n['cancelled']} cancelled" if n["cancelled"] else ""),
+        file=sys.stderr,
+    )
     for o in res.failed:
         print(f"mexlab {command}: error: {o.job.path}: {o.error}", file=sys.stderr)
     if res.cancelled:

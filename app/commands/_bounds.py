@@ -8,12 +8,11 @@ import math
 
 from acquisition.errors import MexlabError
 
-MAX_SESSION_S = 24 * 3600.0     # one recording, one simulated rig run
-MAX_WAIT_S = 3600.0             # waiting for a device or a stream
+MAX_SESSION_S = 24 * 3600.0  # one recording, one simulated rig run
+MAX_WAIT_S = 3600.0  # waiting for a device or a stream
 
 
-def seconds(value: float | None, flag: str, *, maximum: float, zero: bool = False,
-            who: str = "mexlab") -> float | None:
+def seconds(value: float | None, flag: str, *, maximum: float, zero: bool = False, who: str = "mexlab") -> float | None:
     """``value`` (None stays None) when it is a finite number of seconds in (0, maximum]
     (``zero``: [0, maximum])."""
     if value is None:
@@ -23,8 +22,7 @@ def seconds(value: float | None, flag: str, *, maximum: float, zero: bool = Fals
         need = "zero or more" if zero else "a positive, finite number of"
         raise MexlabError(f"{flag} {value:g}: must be {need} seconds")
     if value > maximum:
-        raise MexlabError(f"{flag} {value:g}: more than the {_span(maximum)} {who} allows; "
-                          f"give at most {maximum:g} s")
+        raise MexlabError(f"{flag} {value:g}: more than the {_span(maximum)} {who} allows; give at most {maximum:g} s")
     return float(value)
 
 

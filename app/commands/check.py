@@ -7,8 +7,11 @@ from pathlib import Path
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("check", help="verify a session folder or an XDF file",
-                       description="Check that every stream and video frame is present and consistent. Exit 1 when not.")
+    p = sub.add_parser(
+        "check",
+        help="verify a session folder or an XDF file",
+        description="Check that every stream and video frame is present and consistent. Exit 1 when not.",
+    )
     p.add_argument("path", type=Path, metavar="PATH")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--db", metavar="URL", help="catalog to update with the status found (session folders)")
@@ -18,10 +21,10 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from acquisition.check import check_path, format_check
 
-    if args.db is not None:   # a catalog asked for by name must be usable: refused before the check
+    if args.db is not None:  # a catalog asked for by name must be usable: refused before the check
         from acquisition.catalog import Catalog
 
-        Catalog(args.db).close()   # MexlabError (exit 2) naming the URL when it is not
+        Catalog(args.db).close()  # MexlabError (exit 2) naming the URL when it is not
     report = check_path(args.path)
     if args.json:
         print(json.dumps(report, indent=2))

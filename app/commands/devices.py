@@ -26,9 +26,26 @@ def run(args) -> int:
         cams, cam_error = [], str(exc)
     streams = list_streams(wait=args.wait)
     if args.json:
-        print(json.dumps({"cameras": cams, "camera_error": cam_error, "lsl": [
-            {"name": s.name, "type": s.type, "source_id": s.source_id, "hostname": s.hostname,
-             "channel_count": s.channel_count, "nominal_srate": s.nominal_srate} for s in streams]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "cameras": cams,
+                    "camera_error": cam_error,
+                    "lsl": [
+                        {
+                            "name": s.name,
+                            "type": s.type,
+                            "source_id": s.source_id,
+                            "hostname": s.hostname,
+                            "channel_count": s.channel_count,
+                            "nominal_srate": s.nominal_srate,
+                        }
+                        for s in streams
+                    ],
+                },
+                indent=2,
+            )
+        )
         return 0
     print("RealSense cameras:")
     if cam_error:

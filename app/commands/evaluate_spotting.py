@@ -9,19 +9,23 @@ from pathlib import Path
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "evaluate-spotting", help="score spotting results against ground truth",
+        "evaluate-spotting",
+        help="score spotting results against ground truth",
         description="Both CSVs have columns video, onset, offset, type (micro|macro; apex "
-                    "optional); frames are 0-based and inclusive. A prediction matches a truth "
-                    "when IoU >= 0.5, one-to-one (maximum bipartite matching); TP, FP and FN are "
-                    "summed over videos before precision, recall and F1. With --dataset "
-                    "casme3:ROOT every long video of the release is spotted and scored against "
-                    "its sheet (micro and macro rows).")
+        "optional); frames are 0-based and inclusive. A prediction matches a truth "
+        "when IoU >= 0.5, one-to-one (maximum bipartite matching); TP, FP and FN are "
+        "summed over videos before precision, recall and F1. With --dataset "
+        "casme3:ROOT every long video of the release is spotted and scored against "
+        "its sheet (micro and macro rows).",
+    )
     p.add_argument("--gt", type=Path, metavar="GT.csv")
     p.add_argument("--pred", type=Path, metavar="PRED.csv")
-    p.add_argument("--dataset", metavar="KIND:ROOT",
-                   help="a database release with long videos (casme3:ROOT) to spot and score")
-    p.add_argument("--fps", type=float, default=None,
-                   help="frame rate of the dataset's image sequences (default: the database's)")
+    p.add_argument(
+        "--dataset", metavar="KIND:ROOT", help="a database release with long videos (casme3:ROOT) to spot and score"
+    )
+    p.add_argument(
+        "--fps", type=float, default=None, help="frame rate of the dataset's image sequences (default: the database's)"
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
 
@@ -37,8 +41,7 @@ def run(args) -> int:
             raise MexlabError("evaluate-spotting: give either --dataset or --gt and --pred")
         from analysis.spotting.dataset_eval import evaluate_dataset
 
-        res = evaluate_dataset(args.dataset, fps=args.fps,
-                               progress=lambda m: print(m, file=sys.stderr, flush=True))
+        res = evaluate_dataset(args.dataset, fps=args.fps, progress=lambda m: print(m, file=sys.stderr, flush=True))
         if args.json:
             print(json.dumps(res, indent=1))
         else:

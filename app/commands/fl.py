@@ -12,6 +12,7 @@ from acquisition.errors import MexlabError
 
 def _default_out() -> Path:
     import platformdirs
+
     return Path(platformdirs.user_data_dir("mexlab")) / "fl" / "run"
 
 
@@ -23,19 +24,35 @@ def _common_training(p) -> None:
     p.add_argument("--epochs", type=int, default=2, help="local epochs per update (default 2)")
     p.add_argument("--lr", type=float, default=3e-3, help="local learning rate (default 0.003)")
     p.add_argument("--buffer", type=int, default=3, metavar="K", help="FedBuff: updates per server step")
-    p.add_argument("--server-lr", type=float, default=1.0, metavar="ETA",
-                   help="FedBuff: server learning rate on the buffered mean delta (default 1)")
-    p.add_argument("--server-momentum", type=float, default=0.0, metavar="BETA",
-                   help="FedBuff: server momentum (default 0: none; 0.5 collapsed the model in "
-                        "the rig benchmark, see docs/federated.md)")
+    p.add_argument(
+        "--server-lr",
+        type=float,
+        default=1.0,
+        metavar="ETA",
+        help="FedBuff: server learning rate on the buffered mean delta (default 1)",
+    )
+    p.add_argument(
+        "--server-momentum",
+        type=float,
+        default=0.0,
+        metavar="BETA",
+        help="FedBuff: server momentum (default 0: none; 0.5 collapsed the model in "
+        "the rig benchmark, see docs/federated.md)",
+    )
     p.add_argument("--alpha", type=float, default=0.5, help="FedAsync: mixing weight (default 0.5)")
-    p.add_argument("--staleness-exponent", type=float, default=0.5, metavar="A",
-                   help="s(tau) = (1+tau)^-A (default 0.5)")
-    p.add_argument("--max-staleness", type=int, default=32, metavar="TAU",
-                   help="drop updates staler than this (default 32)")
+    p.add_argument(
+        "--staleness-exponent", type=float, default=0.5, metavar="A", help="s(tau) = (1+tau)^-A (default 0.5)"
+    )
+    p.add_argument(
+        "--max-staleness", type=int, default=32, metavar="TAU", help="drop updates staler than this (default 32)"
+    )
     p.add_argument("--clip", type=float, default=0.0, help="clip each site update to this L2 norm")
-    p.add_argument("--noise", type=float, default=0.0,
-                   help="Gaussian noise multiplier on clipped updates (site side; no accounting)")
+    p.add_argument(
+        "--noise",
+        type=float,
+        default=0.0,
+        help="Gaussian noise multiplier on clipped updates (site side; no accounting)",
+    )
     p.add_argument("--classes", default="3", help="class scheme (3, 5, 4, 7 or a mapping file)")
     p.add_argument("--views", default="rgb,depth", help="model views (default rgb,depth)")
 
@@ -49,17 +66,31 @@ def _run_config(args, count_default: int) -> dict:
         raise MexlabError(f"--server-lr {args.server_lr}: must be > 0")
     if not 0 <= args.server_momentum < 1:
         raise MexlabError(f"--server-momentum {args.server_momentum}: must be in [0, 1)")
-    return {"strategy": args.strategy, "updates": int(n), "epochs": args.epochs, "lr": args.lr,
-            "k": args.buffer, "server-lr": args.server_lr,
-            "server-momentum": args.server_momentum, "alpha": args.alpha, "a": args.staleness_exponent,
-            "tau-max": args.max_staleness, "clip": args.clip, "noise": args.noise,
-            "classes": str(args.classes), "views": args.views}
+    return {
+        "strategy": args.strategy,
+        "updates": int(n),
+        "epochs": args.epochs,
+        "lr": args.lr,
+        "k": args.buffer,
+        "server-lr": args.server_lr,
+        "server-momentum": args.server_momentum,
+        "alpha": args.alpha,
+        "a": args.staleness_exponent,
+        "tau-max": args.max_staleness,
+        "clip": args.clip,
+        "noise": args.noise,
+        "classes": str(args.classes),
+        "views": args.views,
+    }
 
 
 def add_parser(sub) -> None:
-    fl = sub.add_parser("fl", help="federated learning across lab sites (Flower)",
-                        description="Train the recognition model across sites without sending any "
-                                    "video: each site trains on its own data and sends parameter deltas.")
+    fl = sub.add_parser(
+        "fl",
+        help="federated learning across lab sites (Flower)",
+        description="Train the recognition model across sites without sending any "
+        "video: each site trains on its own data and sends parameter deltas.",
+    )
     fsub = fl.add_subparsers(dest="fl_command", metavar="COMMAND")
 
     c = fsub.add_parser("coordinator", help="run the coordinator (Flower SuperLink + mexlab ServerApp)")
@@ -67,19 +98,33 @@ def add_parser(sub) -> None:
     _common_training(c)
     c.add_argument("--out", type=Path, help="run folder: every global version, status, logs")
     c.add_argument("--min-sites", type=int, default=2, help="sites to wait for before starting (default 2)")
-    c.add_argument("--wait-sites", type=float, default=600.0, metavar="S",
-                   help="seconds to wait for them (default 600)")
+    c.add_argument(
+        "--wait-sites", type=float, default=600.0, metavar="S", help="seconds to wait for them (default 600)"
+    )
     _tls(c, server=True)
-    c.add_argument("--supernode-auth", action="store_true",
-                   help="accept only SuperNodes whose public key is registered (flwr supernode register)")
-    c.add_argument("--site-keys", nargs="+", default=[], metavar="KEY.pub",
-                   help="with --supernode-auth: sites' public keys (OpenSSH EC) to register at start")
+    c.add_argument(
+        "--supernode-auth",
+        action="store_true",
+        help="accept only SuperNodes whose public key is registered (flwr supernode register)",
+    )
+    c.add_argument(
+        "--site-keys",
+        nargs="+",
+        default=[],
+        metavar="KEY.pub",
+        help="with --supernode-auth: sites' public keys (OpenSSH EC) to register at start",
+    )
     c.set_defaults(func=run_coordinator)
 
     s = fsub.add_parser("site", help="join a coordinator as a site (Flower SuperNode + mexlab ClientApp)")
     s.add_argument("--coordinator", required=True, metavar="HOST:PORT")
-    s.add_argument("--data", required=True, nargs="+", metavar="SPEC",
-                   help="KIND:ROOT dataset specs (casme2, samm, smic, casme3, mexlab:SESSION,...)")
+    s.add_argument(
+        "--data",
+        required=True,
+        nargs="+",
+        metavar="SPEC",
+        help="KIND:ROOT dataset specs (casme2, samm, smic, casme3, mexlab:SESSION,...)",
+    )
     s.add_argument("--site-name", default=None, metavar="NAME", help="how the coordinator names this site")
     s.add_argument("--truth", choices=("rig",), help="label mexlab sessions from the simulated rig's truth")
     s.add_argument("--classes", default="3")
@@ -87,8 +132,13 @@ def add_parser(sub) -> None:
     s.add_argument("--insecure", action="store_true", help="no TLS: loopback tests only")
     s.add_argument("--root-certificates", metavar="CA.pem", help="CA that signed the coordinator's certificate")
     s.add_argument("--auth-key", metavar="FILE", help="this site's private key (SuperNode authentication)")
-    s.add_argument("--wait", type=float, default=30.0, metavar="S",
-                   help="seconds to wait for the coordinator to answer (default 30)")
+    s.add_argument(
+        "--wait",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds to wait for the coordinator to answer (default 30)",
+    )
     s.set_defaults(func=run_site)
 
     st = fsub.add_parser("status", help="sites, their last update and staleness, the global model's metrics")
@@ -98,8 +148,13 @@ def add_parser(sub) -> None:
 
     sim = fsub.add_parser("simulate", help="the same ServerApp and ClientApp on one machine, virtual clock")
     sim.add_argument("--sites", type=int, required=True)
-    sim.add_argument("--data", required=True, nargs="+", metavar="SPEC",
-                     help="one spec (split by subject across the sites) or one per site")
+    sim.add_argument(
+        "--data",
+        required=True,
+        nargs="+",
+        metavar="SPEC",
+        help="one spec (split by subject across the sites) or one per site",
+    )
     sim.add_argument("--speeds", default=None, help="site speed factors, e.g. 1,1,1.5,3,8 (1 = fastest)")
     sim.add_argument("--truth", choices=("rig",))
     _common_training(sim)
@@ -121,11 +176,21 @@ def run_coordinator(args) -> int:
 
     rc = _run_config(args, 30 if args.strategy != "fedavg" else 10)
     rc.update({"min-sites": args.min_sites, "wait-sites": args.wait_sites})
-    certs = {"ssl-certfile": args.ssl_certfile, "ssl-keyfile": args.ssl_keyfile,
-             "ssl-ca-certfile": args.ssl_ca_certfile}
+    certs = {
+        "ssl-certfile": args.ssl_certfile,
+        "ssl-keyfile": args.ssl_keyfile,
+        "ssl-ca-certfile": args.ssl_ca_certfile,
+    }
     out = args.out or _default_out()
-    status = coordinator(args.address, rc, out, insecure=args.insecure, certs=certs,
-                         supernode_auth=args.supernode_auth, site_keys=args.site_keys)
+    status = coordinator(
+        args.address,
+        rc,
+        out,
+        insecure=args.insecure,
+        certs=certs,
+        supernode_auth=args.supernode_auth,
+        site_keys=args.site_keys,
+    )
     print(f"version {status['version']} in {out}/versions")
     return 0
 
@@ -138,9 +203,18 @@ def run_site(args) -> int:
     name = args.site_name or socket.gethostname()
     if not name.replace("-", "").replace("_", "").isalnum():
         raise MexlabError(f"--site-name {name!r}: letters, digits, - and _ only")
-    return site(args.coordinator, args.data, name, insecure=args.insecure,
-                root_cert=args.root_certificates, auth_key=args.auth_key, views=args.views,
-                classes=str(args.classes), truth=args.truth, wait_s=max(0.0, args.wait))
+    return site(
+        args.coordinator,
+        args.data,
+        name,
+        insecure=args.insecure,
+        root_cert=args.root_certificates,
+        auth_key=args.auth_key,
+        views=args.views,
+        classes=str(args.classes),
+        truth=args.truth,
+        wait_s=max(0.0, args.wait),
+    )
 
 
 def run_status(args) -> int:
@@ -154,8 +228,7 @@ def run_status(args) -> int:
         return 0
     age = time.time() - st.get("updated", time.time())
     state = "finished" if st.get("final") else "running"
-    print(f"strategy {st.get('strategy')}, global version {st.get('version')}, {state} "
-          f"(updated {age:.0f} s ago)")
+    print(f"strategy {st.get('strategy')}, global version {st.get('version')}, {state} (updated {age:.0f} s ago)")
     gm = st.get("global_metrics") or {}
     if gm:
         print("global model: " + ", ".join(f"{k} {v}" for k, v in gm.items()))
@@ -165,9 +238,11 @@ def run_status(args) -> int:
         uf1 = final.get(name, {}).get("uf1")
         if uf1 is None:
             uf1 = (s.get("site_uf1_of_version") or [None, None])[1]
-        print(f"{name:<16}{s.get('updates', 0):>8}{s.get('rejected', 0):>9}{s.get('last_t', 0):>10.1f}"
-              f"{'' if s.get('last_staleness') is None else s['last_staleness']:>10}  "
-              f"{'' if uf1 is None else f'{uf1:.3f}'}")
+        print(
+            f"{name:<16}{s.get('updates', 0):>8}{s.get('rejected', 0):>9}{s.get('last_t', 0):>10.1f}"
+            f"{'' if s.get('last_staleness') is None else s['last_staleness']:>10}  "
+            f"{'' if uf1 is None else f'{uf1:.3f}'}"
+        )
     return 0
 
 
@@ -195,9 +270,11 @@ def run_simulate(args) -> int:
         res.pop("bytes_received", None)
         print(json.dumps(res, indent=1))
         return 0
-    print(f"{res['strategy']}: {res['sites']} sites, {res['updates']} updates, virtual time "
-          f"{res['virtual_time']:.1f} s; final UF1 {res['final']['uf1']:.3f} UAR {res['final']['uar']:.3f}; "
-          f"pooled UF1 {res['pooled']['uf1']:.3f}")
+    print(
+        f"{res['strategy']}: {res['sites']} sites, {res['updates']} updates, virtual time "
+        f"{res['virtual_time']:.1f} s; final UF1 {res['final']['uf1']:.3f} UAR {res['final']['uar']:.3f}; "
+        f"pooled UF1 {res['pooled']['uf1']:.3f}"
+    )
     for s in res["per_site"]:
         print(f"  {s['site']}: speed {s['speed']}, {s['updates']} updates, own held-out UF1 {s['uf1']:.3f}")
     for e in res["events"]:

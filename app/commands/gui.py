@@ -24,10 +24,13 @@ def run(args) -> int:
 
     from acquisition.errors import MexlabError
 
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-                                                 or os.environ.get("QT_QPA_PLATFORM")):
-        raise MexlabError("no display to show the window on (DISPLAY is not set): start mexlab from a desktop "
-                          "session, or under a virtual screen with `xvfb-run mexlab gui`")
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
+    ):
+        raise MexlabError(
+            "no display to show the window on (DISPLAY is not set): start mexlab from a desktop "
+            "session, or under a virtual screen with `xvfb-run mexlab gui`"
+        )
     from app.gui.stderr_noise import filtered_stderr
 
     # MediaPipe/TFLite/Qt start-up chatter off the terminal; every other line still shows

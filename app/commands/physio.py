@@ -20,12 +20,20 @@ from app.commands._study_args import (
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("physio", help="analyse the physiology (ECG/PPG, EDA, EMG) of a recording",
-                       description="Heart beats, heart rate and HRV, skin-conductance responses, EMG bursts, "
-                                   "and the responses to protocol events and micro-expressions.")
-    p.add_argument("inputs", nargs="*", type=Path, metavar="PATH",
-                   help="session folders or XDF files (several, or a catalog query: in parallel worker "
-                        "processes, each result written to <session>/analysis/physio.json)")
+    p = sub.add_parser(
+        "physio",
+        help="analyse the physiology (ECG/PPG, EDA, EMG) of a recording",
+        description="Heart beats, heart rate and HRV, skin-conductance responses, EMG bursts, "
+        "and the responses to protocol events and micro-expressions.",
+    )
+    p.add_argument(
+        "inputs",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="session folders or XDF files (several, or a catalog query: in parallel worker "
+        "processes, each result written to <session>/analysis/physio.json)",
+    )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     add_stream_args(p)
     add_query_args(p)
@@ -59,23 +67,31 @@ def _run_batch(args) -> int:
 
 
 def format_physio(out: dict) -> str:
-    lines = [f"{out['path']}: {out['duration_s']:.1f} s, participant {out['participant'] or '-'}, "
-             f"protocol {out['protocol'] or '-'}, {out['markers']} marker(s), "
-             f"{out['me_events']} ME event(s)" + (f" from {out['me_source']}" if out["me_source"] else "")]
+    lines = [
+        f"{out['path']}: {out['duration_s']:.1f} s, participant {out['participant'] or '-'}, "
+        f"protocol {out['protocol'] or '-'}, {out['markers']} marker(s), "
+        f"{out['me_events']} ME event(s)" + (f" from {out['me_source']}" if out["me_source"] else "")
+    ]
     for kind in ("ecg", "ppg"):
         c = out.get(kind)
         if c:
             hrv = c["hrv"]
-            lines.append(f"  {kind.upper()} {c['stream']!r}: {c['n_beats']} beats, mean HR {c['mean_hr_bpm']} bpm "
-                         f"({c['hr_min_bpm']}-{c['hr_max_bpm']}), RMSSD {hrv.get('HRV_RMSSD')} ms, "
-                         f"SDNN {hrv.get('HRV_SDNN')} ms")
+            lines.append(
+                f"  {kind.upper()} {c['stream']!r}: {c['n_beats']} beats, mean HR {c['mean_hr_bpm']} bpm "
+                f"({c['hr_min_bpm']}-{c['hr_max_bpm']}), RMSSD {hrv.get('HRV_RMSSD')} ms, "
+                f"SDNN {hrv.get('HRV_SDNN')} ms"
+            )
     e = out.get("eda")
     if e:
-        lines.append(f"  EDA {e['stream']!r}: {e['n_scr']} SCR(s) ({e['scr_per_min']} per min), "
-                     f"mean tonic level {e['mean_tonic']} {e['unit']}")
+        lines.append(
+            f"  EDA {e['stream']!r}: {e['n_scr']} SCR(s) ({e['scr_per_min']} per min), "
+            f"mean tonic level {e['mean_tonic']} {e['unit']}"
+        )
     for ch in out.get("emg", []):
-        lines.append(f"  EMG {ch['stream']!r} {ch['channel']}: {ch['n_onsets']} burst(s), baseline "
-                     f"{ch['baseline_level']:.2f} {ch['unit']} ({ch['baseline_from']})")
+        lines.append(
+            f"  EMG {ch['stream']!r} {ch['channel']}: {ch['n_onsets']} burst(s), baseline "
+            f"{ch['baseline_level']:.2f} {ch['unit']} ({ch['baseline_from']})"
+        )
     for kind, why in out.get("missing", {}).items():
         lines.append(f"  {kind.upper()}: none ({why})")
     ev = out.get("events", [])
@@ -83,8 +99,10 @@ def format_physio(out: dict) -> str:
         lines.append(f"  {len(ev)} event(s): t (s)  source  label  condition  ΔHR (bpm)  SCR  EMG max (× baseline)")
         for r in ev:
             emg = [v for v in r["emg"].values() if v is not None]
-            lines.append(f"    {r['t']:8.2f}  {r['source']:6s}  {r['label']:14s}  {r['condition'] or '-':10s}  "
-                         f"{_f(r['hr_change_bpm'])}  {_f(r['scr_amplitude'], 3)}  {_f(max(emg) if emg else None)}")
+            lines.append(
+                f"    {r['t']:8.2f}  {r['source']:6s}  {r['label']:14s}  {r['condition'] or '-':10s}  "
+                f"{_f(r['hr_change_bpm'])}  {_f(r['scr_amplitude'], 3)}  {_f(max(emg) if emg else None)}"
+            )
     return "\n".join(lines)
 
 

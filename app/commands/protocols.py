@@ -7,9 +7,12 @@ import sys
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("protocols", help="list, check and preview elicitation protocols",
-                       description="Elicitation protocols: the built-in library, your own protocol files "
-                                   "(see docs/protocols.md), and checking them.")
+    p = sub.add_parser(
+        "protocols",
+        help="list, check and preview elicitation protocols",
+        description="Elicitation protocols: the built-in library, your own protocol files "
+        "(see docs/protocols.md), and checking them.",
+    )
     ps = p.add_subparsers(dest="action", metavar="ACTION")
     ls = ps.add_parser("list", help="list the built-in protocols and those in your folders")
     ls.set_defaults(func=run_list)
@@ -85,8 +88,10 @@ def run_validate(args: argparse.Namespace) -> int:
             plan = build_plan(proto, "P1", group=g, shuffle=False)
             secs, open_steps = estimate(plan)
             label = f"group {g}: " if g else ""
-            parts.append(f"{label}{len(plan.steps)} steps, {secs / 60:.1f} min timed + {open_steps} steps "
-                         f"waiting for the participant or experimenter")
+            parts.append(
+                f"{label}{len(plan.steps)} steps, {secs / 60:.1f} min timed + {open_steps} steps "
+                f"waiting for the participant or experimenter"
+            )
         print(f"ok: {path}: protocol '{proto.name}', {len(proto.blocks)} blocks; " + "; ".join(parts))
     return 0
 

@@ -11,33 +11,40 @@ from acquisition.errors import MexlabError
 
 
 def _common(p, *, classes=True) -> None:
-    p.add_argument("--dataset", action="append", required=True, metavar="SPEC",
-                   help="KIND:ROOT (casme2, samm, smic, casme3, mexlab:SESSION[,SESSION…]); "
-                        "repeat for several")
+    p.add_argument(
+        "--dataset",
+        action="append",
+        required=True,
+        metavar="SPEC",
+        help="KIND:ROOT (casme2, samm, smic, casme3, mexlab:SESSION[,SESSION…]); repeat for several",
+    )
     if classes:
-        p.add_argument("--classes", default="3", help="class scheme 3, 5, 4, 7 or a mapping "
-                                                      "file (default 3)")
-    p.add_argument("--views", default="rgb,depth",
-                   help="views: rgb (optical flow), depth, diff (apex-onset image); default "
-                        "rgb,depth")
-    p.add_argument("--truth", choices=["rig"], help="mexlab sessions: labels from the simulated "
-                                                    "rig's ground_truth.csv")
-    p.add_argument("--coder", help="mexlab sessions: this coder's coding when there is no "
-                                   "consensus")
+        p.add_argument("--classes", default="3", help="class scheme 3, 5, 4, 7 or a mapping file (default 3)")
+    p.add_argument(
+        "--views",
+        default="rgb,depth",
+        help="views: rgb (optical flow), depth, diff (apex-onset image); default rgb,depth",
+    )
+    p.add_argument("--truth", choices=["rig"], help="mexlab sessions: labels from the simulated rig's ground_truth.csv")
+    p.add_argument("--coder", help="mexlab sessions: this coder's coding when there is no consensus")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
 def _catalog_args(p) -> None:
-    p.add_argument("--db", metavar="URL", help="catalog to register the model in (default: "
-                                               "$MEXLAB_DB or the user's catalog)")
+    p.add_argument(
+        "--db", metavar="URL", help="catalog to register the model in (default: $MEXLAB_DB or the user's catalog)"
+    )
     p.add_argument("--no-catalog", action="store_true", help="do not register the model")
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("recognition", help="train and evaluate ME recognition models (MvCL)",
-                       description="Micro-expression recognition with multi-view contrastive "
-                                   "learning (RGB flow + depth). See docs/recognition.md.")
+    p = sub.add_parser(
+        "recognition",
+        help="train and evaluate ME recognition models (MvCL)",
+        description="Micro-expression recognition with multi-view contrastive "
+        "learning (RGB flow + depth). See docs/recognition.md.",
+    )
     s = p.add_subparsers(dest="recognition_command", metavar="ACTION")
     pre = s.add_parser("pretrain", help="MvCL pretraining on every segment, labelled or not")
     _common(pre)
@@ -45,8 +52,7 @@ def add_parser(sub) -> None:
     pre.add_argument("--epochs", type=int, default=30)
     pre.add_argument("--temperature", type=float, default=0.1)
     pre.add_argument("--batch", type=int, default=64)
-    pre.add_argument("--resume", action="store_true", help="continue from M.pt.checkpoint "
-                                                           "(left by an interrupted run)")
+    pre.add_argument("--resume", action="store_true", help="continue from M.pt.checkpoint (left by an interrupted run)")
     _catalog_args(pre)
     pre.set_defaults(func=run_pretrain)
     tr = s.add_parser("train", help="train a classifier (optionally from a pretrained model)")
@@ -55,25 +61,31 @@ def add_parser(sub) -> None:
     tr.add_argument("--out", required=True, type=Path, metavar="M.pt")
     tr.add_argument("--epochs", type=int, default=40)
     tr.add_argument("--lr", type=float, default=2e-3)
-    tr.add_argument("--resume", action="store_true", help="continue from M.pt.checkpoint "
-                                                          "(left by an interrupted run)")
+    tr.add_argument("--resume", action="store_true", help="continue from M.pt.checkpoint (left by an interrupted run)")
     _catalog_args(tr)
     tr.set_defaults(func=run_train)
     ev = s.add_parser("evaluate", help="leave-one-subject-out evaluation, fixed training budget")
     _common(ev)
     ev.add_argument("--protocol", choices=["loso"], default="loso")
     ev.add_argument("--pretrain", choices=["none", "mvcl"], default="none")
-    ev.add_argument("--regime", choices=["strict", "transductive"], default="strict",
-                    help="MvCL pretraining without (strict) or with the held-out subject's "
-                         "unlabelled segments")
-    ev.add_argument("--label-fraction", type=float, default=1.0, metavar="F",
-                    help="keep this share of each training fold's labels (>= 1 per class)")
+    ev.add_argument(
+        "--regime",
+        choices=["strict", "transductive"],
+        default="strict",
+        help="MvCL pretraining without (strict) or with the held-out subject's unlabelled segments",
+    )
+    ev.add_argument(
+        "--label-fraction",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="keep this share of each training fold's labels (>= 1 per class)",
+    )
     ev.add_argument("--epochs", type=int, default=40)
     ev.add_argument("--pretrain-epochs", type=int, default=30)
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=run_evaluate)
-    ls = s.add_parser("models", help="the recognition models of the catalog (and the shipped "
-                                     "one); * marks the default")
+    ls = s.add_parser("models", help="the recognition models of the catalog (and the shipped one); * marks the default")
     ls.add_argument("--db", metavar="URL", help="catalog (default: $MEXLAB_DB or the user's)")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=run_models)
@@ -90,8 +102,11 @@ def run_models(args) -> int:
     st = ModelsState(args.db)
     rows = st.refresh()
     if args.json:
-        print(json.dumps({"models": rows, "catalog_error": st.error,
-                          "default_error": st.default_error}, indent=1, default=str))
+        print(
+            json.dumps(
+                {"models": rows, "catalog_error": st.error, "default_error": st.default_error}, indent=1, default=str
+            )
+        )
         return 0
     for m in (st.error, st.default_error):
         if m:
@@ -119,6 +134,7 @@ def run_default(args) -> int:
 
 def _views(text: str) -> tuple[str, ...]:
     from analysis.recognition.features import check_views
+
     return check_views(tuple(v.strip() for v in text.split(",") if v.strip()))
 
 
@@ -136,13 +152,24 @@ def _load(args, views, *, unlabelled=False):
     def prog(done, total):
         if done == total or done % 25 == 0:
             _say(args, f"features {done}/{total}")
-    data = load_dataset(args.dataset, args.classes, views, truth=args.truth, coder=args.coder,
-                        include_unlabelled=unlabelled, progress=prog)
+
+    data = load_dataset(
+        args.dataset,
+        args.classes,
+        views,
+        truth=args.truth,
+        coder=args.coder,
+        include_unlabelled=unlabelled,
+        progress=prog,
+    )
     for p in data.problems[:20]:
         _say(args, f"note: {p}")
-    _say(args, f"{len(data)} samples of {data.summary['n_subjects']} subjects "
-               f"({', '.join(f'{c}: {n}' for c, n in data.summary['per_class'].items())}) "
-               f"in {time.perf_counter() - t0:.0f} s")
+    _say(
+        args,
+        f"{len(data)} samples of {data.summary['n_subjects']} subjects "
+        f"({', '.join(f'{c}: {n}' for c, n in data.summary['per_class'].items())}) "
+        f"in {time.perf_counter() - t0:.0f} s",
+    )
     return data
 
 
@@ -158,8 +185,11 @@ def _epoch_progress(args, what: str, checkpoint=None, done: int = 0):
         el = time.perf_counter() - t0
         if checkpoint is not None:
             checkpoint(ep + done)
-        _say(args, f"{what} epoch {ep + done}/{n + done}: loss {loss:.4f}; elapsed {el:.0f} s, "
-                   f"ETA {el / ep * (n - ep):.0f} s")
+        _say(
+            args,
+            f"{what} epoch {ep + done}/{n + done}: loss {loss:.4f}; elapsed {el:.0f} s, ETA {el / ep * (n - ep):.0f} s",
+        )
+
     return prog
 
 
@@ -173,13 +203,14 @@ def _resume(args, ck: Path, model, classes) -> int:
         raise MexlabError(f"--resume: no checkpoint {ck} (an interrupted run leaves one)")
     m, meta = modelfile.load(ck)
     if tuple(meta["views"]) != tuple(model.views) or list(meta["classes"]) != list(classes):
-        raise MexlabError(f"--resume: {ck} is a model of views {','.join(meta['views'])} and "
-                          f"classes {', '.join(meta['classes'])}; this run has "
-                          f"{','.join(model.views)} and {', '.join(classes)}")
+        raise MexlabError(
+            f"--resume: {ck} is a model of views {','.join(meta['views'])} and "
+            f"classes {', '.join(meta['classes'])}; this run has "
+            f"{','.join(model.views)} and {', '.join(classes)}"
+        )
     done = int(meta.get("epochs_done") or 0)
     if done >= args.epochs:
-        raise MexlabError(f"--resume: {ck} has done {done} epochs already (--epochs "
-                          f"{args.epochs}); give more epochs")
+        raise MexlabError(f"--resume: {ck} has done {done} epochs already (--epochs {args.epochs}); give more epochs")
     set_weights(model, get_weights(m))
     _say(args, f"resuming from {ck} after epoch {done}")
     return done
@@ -189,12 +220,14 @@ def _register(args, path: Path, meta: dict) -> None:
     if args.no_catalog:
         return
     from acquisition.catalog.recognition_models import register_model
+
     row = register_model(path, meta, args.db)
     _say(args, f"registered in the catalog as model {row['sha256'][:12]}")
 
 
 def _quiet_native() -> None:
     from analysis.face import landmarker
+
     landmarker.QUIET_NATIVE_START = True
 
 
@@ -207,17 +240,28 @@ def run_pretrain(args) -> int:
     _check_out(args.out)
     data = _load(args, views, unlabelled=True)
     model = new_model(len(data.class_names), views, seed=args.seed)
-    meta = {"classes": data.class_names, "kind": "pretrained (MvCL; classifier untrained)",
-            "training": {**data.summary, "labels_used": False}}
+    meta = {
+        "classes": data.class_names,
+        "kind": "pretrained (MvCL; classifier untrained)",
+        "training": {**data.summary, "labels_used": False},
+    }
     ck = args.out.with_name(args.out.name + ".checkpoint")
     done = _resume(args, ck, model, data.class_names) if args.resume else 0
     if done:
         meta["resumed_after_epoch"] = done
     try:
-        rec = pretrain_mvcl(model, data, args.epochs - done, 2e-3, seed=args.seed + done,
-                            batch_size=args.batch, temperature=args.temperature,
-                            progress=_epoch_progress(args, "pretrain", lambda ep: modelfile.save(
-                                ck, model, {**meta, "epochs_done": ep}), done))
+        rec = pretrain_mvcl(
+            model,
+            data,
+            args.epochs - done,
+            2e-3,
+            seed=args.seed + done,
+            batch_size=args.batch,
+            temperature=args.temperature,
+            progress=_epoch_progress(
+                args, "pretrain", lambda ep: modelfile.save(ck, model, {**meta, "epochs_done": ep}), done
+            ),
+        )
     except KeyboardInterrupt:
         _say(args, f"interrupted; the last checkpoint is {ck}" if ck.exists() else "interrupted")
         return 130
@@ -226,8 +270,10 @@ def run_pretrain(args) -> int:
     full = modelfile.save(args.out, model, meta)
     ck.unlink(missing_ok=True)
     _register(args, args.out, full)
-    print(f"pretrained model written to {args.out} (views {','.join(views)}, {rec['n']} "
-          f"segments, final InfoNCE loss {rec['loss']:.3f})")
+    print(
+        f"pretrained model written to {args.out} (views {','.join(views)}, {rec['n']} "
+        f"segments, final InfoNCE loss {rec['loss']:.3f})"
+    )
     return 0
 
 
@@ -242,58 +288,73 @@ def run_train(args) -> int:
     if args.init is not None:
         init_model, init_meta = modelfile.load(args.init)
         if tuple(init_meta["views"]) != views:
-            raise MexlabError(f"{args.init}: a model of views {','.join(init_meta['views'])}, "
-                              f"not {','.join(views)} (give --views "
-                              f"{','.join(init_meta['views'])})")
+            raise MexlabError(
+                f"{args.init}: a model of views {','.join(init_meta['views'])}, "
+                f"not {','.join(views)} (give --views "
+                f"{','.join(init_meta['views'])})"
+            )
     data = _load(args, views)
     model = new_model(len(data.class_names), views, seed=args.seed)
     if init_meta is not None:
         if list(init_meta["classes"]) == data.class_names:
             set_weights(model, get_weights(init_model))
-        else:          # same encoders, a new classifier for these classes
+        else:  # same encoders, a new classifier for these classes
             sd = init_model.state_dict()
             own = model.state_dict()
             for k in own:
                 if not k.startswith("head.") and k in sd and sd[k].shape == own[k].shape:
                     own[k] = sd[k]
             model.load_state_dict(own)
-    meta = {"classes": data.class_names, "kind": "classifier",
-            "init": str(args.init) if args.init else None,
-            "training": {**data.summary, "epochs": args.epochs, "lr": args.lr, "seed": args.seed,
-                         "views": list(views)},
-            "metrics": {"note": "none measured at training; run mexlab recognition evaluate"}}
+    meta = {
+        "classes": data.class_names,
+        "kind": "classifier",
+        "init": str(args.init) if args.init else None,
+        "training": {**data.summary, "epochs": args.epochs, "lr": args.lr, "seed": args.seed, "views": list(views)},
+        "metrics": {"note": "none measured at training; run mexlab recognition evaluate"},
+    }
     ck = args.out.with_name(args.out.name + ".checkpoint")
     done = _resume(args, ck, model, data.class_names) if args.resume else 0
     if done:
         meta["resumed_after_epoch"] = done
     try:
-        rec = train(model, data, args.epochs - done, args.lr, seed=args.seed + done,
-                    progress=_epoch_progress(args, "train", lambda ep: modelfile.save(
-                        ck, model, {**meta, "epochs_done": ep}), done))
+        rec = train(
+            model,
+            data,
+            args.epochs - done,
+            args.lr,
+            seed=args.seed + done,
+            progress=_epoch_progress(
+                args, "train", lambda ep: modelfile.save(ck, model, {**meta, "epochs_done": ep}), done
+            ),
+        )
     except KeyboardInterrupt:
         _say(args, f"interrupted; the last checkpoint is {ck}" if ck.exists() else "interrupted")
         return 130
     full = modelfile.save(args.out, model, meta)
     ck.unlink(missing_ok=True)
     _register(args, args.out, full)
-    print(f"model written to {args.out} (classes {', '.join(data.class_names)}; views "
-          f"{','.join(views)}; {rec['n']} labelled samples; final loss {rec['loss']:.3f})")
+    print(
+        f"model written to {args.out} (classes {', '.join(data.class_names)}; views "
+        f"{','.join(views)}; {rec['n']} labelled samples; final loss {rec['loss']:.3f})"
+    )
     return 0
 
 
 def format_result(r: dict) -> str:
-    lines = [f"LOSO over {r['n_subjects']} subjects, {r['n_samples']} samples "
-             f"({r['config']['pretrain']} pretraining, {r['config']['regime']}, "
-             f"{r['config']['label_fraction']:.0%} labels, views {','.join(r['config']['views'])}, "
-             f"{r['config']['epochs']} epochs fixed)",
-             f"UF1 {r['uf1']:.3f}  UAR {r['uar']:.3f}  accuracy {r['accuracy']:.3f}",
-             "class        f1     recall   n"]
+    lines = [
+        f"LOSO over {r['n_subjects']} subjects, {r['n_samples']} samples "
+        f"({r['config']['pretrain']} pretraining, {r['config']['regime']}, "
+        f"{r['config']['label_fraction']:.0%} labels, views {','.join(r['config']['views'])}, "
+        f"{r['config']['epochs']} epochs fixed)",
+        f"UF1 {r['uf1']:.3f}  UAR {r['uar']:.3f}  accuracy {r['accuracy']:.3f}",
+        "class        f1     recall   n",
+    ]
     for c, v in r["per_class"].items():
         lines.append(f"{c[:11]:<11} {v['f1']:.3f}  {v['recall']:.3f}  {v['n']:>4}")
     labs = r["confusion"]["labels"]
-    lines.append("confusion (rows true, columns predicted): " + " ".join(l[:8] for l in labs))
-    for l, row in zip(labs, r["confusion"]["matrix"]):
-        lines.append(f"  {l[:10]:<10} " + " ".join(f"{v:>8}" for v in row))
+    lines.append("confusion (rows true, columns predicted): " + " ".join(lab[:8] for lab in labs))
+    for lab, row in zip(labs, r["confusion"]["matrix"]):
+        lines.append(f"  {lab[:10]:<10} " + " ".join(f"{v:>8}" for v in row))
     lines.append(f"time {r['seconds']:.0f} s")
     return "\n".join(lines)
 
@@ -303,9 +364,15 @@ def run_evaluate(args) -> int:
 
     _quiet_native()
     views = _views(args.views)
-    cfg = Config(views=views, pretrain=args.pretrain, regime=args.regime,
-                 label_fraction=args.label_fraction, epochs=args.epochs,
-                 pretrain_epochs=args.pretrain_epochs, seed=args.seed)
+    cfg = Config(
+        views=views,
+        pretrain=args.pretrain,
+        regime=args.regime,
+        label_fraction=args.label_fraction,
+        epochs=args.epochs,
+        pretrain_epochs=args.pretrain_epochs,
+        seed=args.seed,
+    )
     cfg.check()
     data = _load(args, views, unlabelled=args.pretrain == "mvcl")
     check_data(data)

@@ -9,13 +9,16 @@ import time
 from pathlib import Path
 
 from acquisition.realsense.modes import DEFAULT_DEPTH, DEFAULT_RGB
-from acquisition.sources import RecordConfig
 from acquisition.session_read.names import frame_index_stream
+from acquisition.sources import RecordConfig
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("record", help="record a session (simulated rig, camera file, live camera, LSL streams)",
-                       description="Record one session into a new folder: XDF (LabRecorder) + lossless video + session.json.")
+    p = sub.add_parser(
+        "record",
+        help="record a session (simulated rig, camera file, live camera, LSL streams)",
+        description="Record one session into a new folder: XDF (LabRecorder) + lossless video + session.json.",
+    )
     add_source_arguments(p)
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: until Ctrl+C)")
     p.add_argument("--participant", metavar="ID", help="participant pseudonym")
@@ -30,12 +33,19 @@ def add_source_arguments(p) -> None:
     src.add_argument("--simulate", action="store_true", help="record the simulated participant rig")
     src.add_argument("--camera-file", type=Path, metavar="FILE", help="play a RealSense .db3/.bag file as the camera")
     p.add_argument("--no-camera", action="store_true", help="record LSL streams only (no video)")
-    p.add_argument("--lsl", action="append", default=[], metavar="NAME",
-                   help="an LSL stream to record: NAME, name=NAME, type=TYPE or source_id=ID (repeatable)")
+    p.add_argument(
+        "--lsl",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="an LSL stream to record: NAME, name=NAME, type=TYPE or source_id=ID (repeatable)",
+    )
     p.add_argument("--rgb", metavar="WxH@FPS", help=f"colour mode (default {DEFAULT_RGB})")
     p.add_argument("--depth", metavar="WxH@FPS", help=f"depth mode (default {DEFAULT_DEPTH})")
     p.add_argument("--serial", help="the camera's serial number when several are connected")
-    p.add_argument("--db", metavar="URL", help="catalog database URL (default: MEXLAB_DB or SQLite in the user data folder)")
+    p.add_argument(
+        "--db", metavar="URL", help="catalog database URL (default: MEXLAB_DB or SQLite in the user data folder)"
+    )
     p.add_argument("--no-catalog", action="store_true", help="do not register the session in the catalog")
     p.add_argument("--lsl-timeout", type=float, default=5.0, metavar="S", help="how long to look for LSL streams")
     p.add_argument("--seed", type=int, default=0, help="random seed of the simulated participant")
@@ -54,9 +64,20 @@ def config_from_args(args: argparse.Namespace) -> RecordConfig:
     else:
         source = "live"
     return build_config(
-        out=args.out, source=source, camera_file=args.camera_file, no_camera=args.no_camera, lsl=args.lsl, duration=args.duration,
-        participant=args.participant, rgb=args.rgb, depth=args.depth, db=args.db, register=not args.no_catalog,
-        serial=args.serial, lsl_timeout=args.lsl_timeout, seed=args.seed,
+        out=args.out,
+        source=source,
+        camera_file=args.camera_file,
+        no_camera=args.no_camera,
+        lsl=args.lsl,
+        duration=args.duration,
+        participant=args.participant,
+        rgb=args.rgb,
+        depth=args.depth,
+        db=args.db,
+        register=not args.no_catalog,
+        serial=args.serial,
+        lsl_timeout=args.lsl_timeout,
+        seed=args.seed,
     )
 
 
@@ -105,7 +126,9 @@ def run(args: argparse.Namespace) -> int:
                 snap = rec.write_progress()
                 if not args.quiet:
                     line = progress_line(snap)
-                    print(("\r" + line + "\x1b[K") if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
+                    print(
+                        ("\r" + line + "\x1b[K") if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True
+                    )
         if tty:
             print(file=sys.stderr)
         print(f"stopping ({reason}) …", file=sys.stderr)
@@ -119,8 +142,11 @@ def run(args: argparse.Namespace) -> int:
         failed.insert(0, reason)
     if failed:
         first = failed[0]
-        print(f"mexlab record: error: {first}; the recording stopped after {meta['duration_s']:.1f} s and what "
-              f"was recorded up to then is kept in {rec.folder}", file=sys.stderr)
+        print(
+            f"mexlab record: error: {first}; the recording stopped after {meta['duration_s']:.1f} s and what "
+            f"was recorded up to then is kept in {rec.folder}",
+            file=sys.stderr,
+        )
         for other in failed[1:]:
             if "the disk is full" in other and "the disk is full" in first:
                 continue  # the same cause, seen by another file
@@ -147,12 +173,20 @@ def print_summary(rec, meta: dict) -> None:
     dur = max(meta["duration_s"], 1e-9)
     for key, c in meta.get("counts", {}).items():
         fps = (meta.get("modes") or {}).get(key, {}).get("fps")
-        index = next((s for s in meta.get("streams", []) if s.get("role") == "frame_index"
-                      and s["name"] == frame_index_stream(key)), {})
+        index = next(
+            (
+                s
+                for s in meta.get("streams", [])
+                if s.get("role") == "frame_index" and s["name"] == frame_index_stream(key)
+            ),
+            {},
+        )
         measured = index.get("measured_hz") or c["frames_written"] / dur
         rate = f", {measured:.2f} fps measured" + (f" ({fps:g} nominal)" if fps else "")
-        print(f"  {key}: {c['frames_written']} frames written, {c['frames_received']} received, "
-              f"dropped {c['dropped_counter_gap']} (camera) + {c['dropped_queue_overflow']} (encoder queue){rate}")
+        print(
+            f"  {key}: {c['frames_written']} frames written, {c['frames_received']} received, "
+            f"dropped {c['dropped_counter_gap']} (camera) + {c['dropped_queue_overflow']} (encoder queue){rate}"
+        )
     for s in meta.get("streams", []):
         print(f"  {s['name']} [{s['type']}] {s['samples']} samples, {s['gaps']} gaps{stream_rate(s, dur)}")
     print(f"  dropped frames {meta['dropped_frames']}, lost samples {meta['dropped_samples']}")

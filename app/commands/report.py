@@ -16,9 +16,12 @@ from app.commands._study_args import (
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("report", help="write an HTML report of sessions or a study",
-                       description="Timelines per session (markers, MEs, HR, EDA, EMG), per-group plots with "
-                                   "95 % CIs, tables of the tests. Images are embedded: the file opens anywhere.")
+    p = sub.add_parser(
+        "report",
+        help="write an HTML report of sessions or a study",
+        description="Timelines per session (markers, MEs, HR, EDA, EMG), per-group plots with "
+        "95 % CIs, tables of the tests. Images are embedded: the file opens anywhere.",
+    )
     p.add_argument("--out", type=Path, required=True, metavar="FILE", help="the HTML file to write")
     p.add_argument("--title", help="the report's title")
     add_study_args(p)
@@ -33,8 +36,15 @@ def run(args) -> int:
     say = progress("report")
     paths = study_paths(args)
     analysed = analyse_in_workers("report", paths, args)
-    study = analyse_study(paths, by=args.by, names=stream_names(args), design=args.design, progress=say,
-                          analysed=analysed, **study_options(args))
+    study = analyse_study(
+        paths,
+        by=args.by,
+        names=stream_names(args),
+        design=args.design,
+        progress=say,
+        analysed=analysed,
+        **study_options(args),
+    )
     for note in study.notes:
         print(f"mexlab report: note: {note}", file=sys.stderr)
     out = write_report(study, args.out, title=args.title, progress=say)
@@ -52,10 +62,8 @@ def analyse_in_workers(command: str, paths, args) -> dict | None:
     workers = args.workers or default_workers()
     if len(paths) < 2 or workers < 2:
         return None
-    jobs = [Job.of("study", p, names=stream_names(args),
-                   use_truth=study_options(args)["use_truth"]) for p in paths]
+    jobs = [Job.of("study", p, names=stream_names(args), use_truth=study_options(args)["use_truth"]) for p in paths]
     res, _rc = run_jobs(command, jobs, args)
     if res.cancelled:
         raise KeyboardInterrupt
-    return {o.job.path: (o.result if o.status == "done" else MexlabError(o.error or o.status))
-            for o in res.outcomes}
+    return {o.job.path: (o.result if o.status == "done" else MexlabError(o.error or o.status)) for o in res.outcomes}

@@ -11,19 +11,26 @@ from acquisition.realsense.modes import DEFAULT_DEPTH, DEFAULT_RGB, parse_mode
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("rig", help="run the simulated participant's LSL outlets, or write a camera file",
-                       description="Publish mexlab-sim-EMG/ECG/EDA on the network like real amplifiers "
-                                   "(until Ctrl+C or --duration), or write a RealSense .db3 camera file.")
+    p = sub.add_parser(
+        "rig",
+        help="run the simulated participant's LSL outlets, or write a camera file",
+        description="Publish mexlab-sim-EMG/ECG/EDA on the network like real amplifiers "
+        "(until Ctrl+C or --duration), or write a RealSense .db3 camera file.",
+    )
     p.add_argument("--duration", type=float, metavar="S")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--write-camera-file", type=Path, metavar="FILE.db3",
-                   help="write a RealSense camera file of --duration seconds (default 10) and exit")
+    p.add_argument(
+        "--write-camera-file",
+        type=Path,
+        metavar="FILE.db3",
+        help="write a RealSense camera file of --duration seconds (default 10) and exit",
+    )
     p.add_argument("--rgb", metavar="WxH@FPS")
     p.add_argument("--depth", metavar="WxH@FPS")
     p.set_defaults(func=run)
 
 
-MAX_CAMERA_FILE_S = 600.0   # a camera file of the rig: minutes, not hours (about 2 GB a minute at 848x480)
+MAX_CAMERA_FILE_S = 600.0  # a camera file of the rig: minutes, not hours (about 2 GB a minute at 848x480)
 
 
 def run(args) -> int:
@@ -67,8 +74,7 @@ def write_camera_file_cmd(args, rgb, depth) -> int:
     from app.commands._bounds import seconds
 
     path = Path(args.write_camera_file)
-    duration = seconds(args.duration or 10.0, "--duration", maximum=MAX_CAMERA_FILE_S,
-                       who="a camera file of the rig")
+    duration = seconds(args.duration or 10.0, "--duration", maximum=MAX_CAMERA_FILE_S, who="a camera file of the rig")
     if path.suffix.lower() not in (".db3", ".bag"):
         raise OutputError(f"--write-camera-file {path}: a RealSense camera file ends in .db3 (or .bag)")
     folder = path.parent
@@ -82,8 +88,10 @@ def write_camera_file_cmd(args, rgb, depth) -> int:
     need = n * (rgb.width * rgb.height * 3 + depth.width * depth.height * 2)
     free = shutil.disk_usage(folder).free
     if need > free:
-        raise OutputError(f"--write-camera-file {path}: {n} frames need about {need / 2**20:,.0f} MB and "
-                          f"{folder} has {free / 2**20:,.0f} MB free")
+        raise OutputError(
+            f"--write-camera-file {path}: {n} frames need about {need / 2**20:,.0f} MB and "
+            f"{folder} has {free / 2**20:,.0f} MB free"
+        )
 
     def progress(k, total):
         if k % 30 == 0 or k == total:
@@ -95,7 +103,7 @@ def write_camera_file_cmd(args, rgb, depth) -> int:
         os.replace(tmp, path)
     except OSError as exc:
         raise OutputError(f"--write-camera-file {path}: cannot be written ({exc.strerror or exc})") from None
-    except RuntimeError as exc:   # librealsense's recorder
+    except RuntimeError as exc:  # librealsense's recorder
         raise OutputError(f"--write-camera-file {path}: librealsense could not write it ({exc})") from None
     finally:
         if tmp.exists():

@@ -29,8 +29,9 @@ def add_parser(sub) -> None:
     dl.add_argument("--yes", action="store_true", help="confirm (required: nothing is deleted silently)")
     dl.set_defaults(func=run_delete)
     rp = ss.add_parser("responses", help="self-report answers of protocol runs (from responses.csv)")
-    rp.add_argument("session_id", nargs="?", metavar="SESSION_ID",
-                    help="only this session (its id or a unique prefix of it)")
+    rp.add_argument(
+        "session_id", nargs="?", metavar="SESSION_ID", help="only this session (its id or a unique prefix of it)"
+    )
     rp.add_argument("--participant", help="only this participant (pseudonym)")
     rp.add_argument("--protocol", metavar="NAME", help="only this protocol")
     out = rp.add_mutually_exclusive_group()
@@ -77,8 +78,9 @@ def run_register(args) -> int:
             # a session with missing or damaged data is never announced as plainly "complete"
             verdict, _, reasons = format_health(health, limit=3).partition(": ")
             status = f"{verdict.upper()}: {reasons} — session.json says {status}"
-        print(f"registered {folder} ({status}" + (f", {row['responses']} response(s))" if
-                                                  row.get("responses") else ")"))
+        print(
+            f"registered {folder} ({status}" + (f", {row['responses']} response(s))" if row.get("responses") else ")")
+        )
     cat.close()
     return 0
 
@@ -102,8 +104,10 @@ def run_delete(args) -> int:
     if not args.yes:
         raise InputError("deleting needs --yes (and --files to remove the folder from disk too)")
     row = delete_session(args.session_id, args.db, delete_files=args.files)
-    print(f"deleted session {row['session_id']} from the catalog" + (f" and {row['folder']}" if args.files else
-                                                                      f"; files kept in {row['folder']}"))
+    print(
+        f"deleted session {row['session_id']} from the catalog"
+        + (f" and {row['folder']}" if args.files else f"; files kept in {row['folder']}")
+    )
     return 0
 
 
@@ -132,7 +136,7 @@ def run_responses(args) -> int:
         try:
             from acquisition.atomic import atomic_write
 
-            with atomic_write(args.csv, newline="") as fh:   # an earlier file is kept if this fails
+            with atomic_write(args.csv, newline="") as fh:  # an earlier file is kept if this fails
                 writer = csv.DictWriter(fh, fields)
                 writer.writeheader()
                 writer.writerows({k: _csv_value(v) for k, v in r.items()} for r in rows)

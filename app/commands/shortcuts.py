@@ -9,9 +9,12 @@ from acquisition.errors import MexlabError
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("shortcuts", help="list or change the GUI's keyboard shortcuts",
-                       description="Shortcuts are data: action id -> keys. Your own keys are stored in the "
-                                   "settings file and replace the defaults from the next start of the GUI.")
+    p = sub.add_parser(
+        "shortcuts",
+        help="list or change the GUI's keyboard shortcuts",
+        description="Shortcuts are data: action id -> keys. Your own keys are stored in the "
+        "settings file and replace the defaults from the next start of the GUI.",
+    )
     ssub = p.add_subparsers(dest="action", metavar="ACTION")
     ls = ssub.add_parser("list", help="every action with its keys (the default)")
     ls.add_argument("--json", action="store_true")
@@ -29,7 +32,7 @@ def run(args) -> int:
     from app.services.settings import Settings
 
     bad = Settings.problem()
-    if bad:   # the GUI starts on defaults; the command says it, and never writes over the file
+    if bad:  # the GUI starts on defaults; the command says it, and never writes over the file
         raise MexlabError(f"{bad}; fix it or move it away (mexlab keeps it as it is)")
     try:
         if args.action == "set":

@@ -16,22 +16,26 @@ from app.commands._study_args import add_query_args, is_batch, study_paths
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "spot", help="spot micro- and macro-expressions in a video or a session",
+        "spot",
+        help="spot micro- and macro-expressions in a video or a session",
         description="Find micro- (<= 0.5 s) and macro-expression intervals with optical flow in "
-                    "landmark-defined face regions. INPUT is a video file (mp4, mkv, avi, mov; "
-                    "H.264, HEVC, FFV1) or a session folder (then depth, EMG and markers are used "
-                    "too, and the result is also written to <session>/analysis/spotting.json). "
-                    "Frame numbers are 0-based and inclusive. Several inputs, or a catalog query, "
-                    "are spotted in parallel worker processes (--workers); a session whose "
-                    "spotting is current (same files, parameters and code) is skipped.")
+        "landmark-defined face regions. INPUT is a video file (mp4, mkv, avi, mov; "
+        "H.264, HEVC, FFV1) or a session folder (then depth, EMG and markers are used "
+        "too, and the result is also written to <session>/analysis/spotting.json). "
+        "Frame numbers are 0-based and inclusive. Several inputs, or a catalog query, "
+        "are spotted in parallel worker processes (--workers); a session whose "
+        "spotting is current (same files, parameters and code) is skipped.",
+    )
     p.add_argument("inputs", nargs="*", type=Path, metavar="INPUT")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--out", type=Path, metavar="FILE", help="also write the JSON result to FILE")
-    p.add_argument("--no-interference-elimination", action="store_true",
-                   help="keep candidates caused by blinks, speech and head motion (and do not "
-                        "remove rigid head motion from the regions' flow)")
-    p.add_argument("--no-cache", action="store_true",
-                   help="recompute the per-video features even if a cache exists")
+    p.add_argument(
+        "--no-interference-elimination",
+        action="store_true",
+        help="keep candidates caused by blinks, speech and head motion (and do not "
+        "remove rigid head motion from the regions' flow)",
+    )
+    p.add_argument("--no-cache", action="store_true", help="recompute the per-video features even if a cache exists")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     add_query_args(p)
     add_batch_args(p)
@@ -54,14 +58,13 @@ class _Progress:
         el = now - self.t0
         rate = done / el if el > 0 else 0.0
         pct = 100.0 * done / total if total else 0.0
-        print(f"mexlab spot: {stage}: {done}/{total} frames ({pct:.0f} %, {rate:.0f} fps)",
-              file=sys.stderr, flush=True)
+        print(f"mexlab spot: {stage}: {done}/{total} frames ({pct:.0f} %, {rate:.0f} fps)", file=sys.stderr, flush=True)
 
 
 def run(args) -> int:
     from analysis.face.landmarker import quiet_native_start
 
-    with quiet_native_start():                # MediaPipe's start-up chatter off this command's stderr
+    with quiet_native_start():  # MediaPipe's start-up chatter off this command's stderr
         return _run(args)
 
 
@@ -70,8 +73,12 @@ def _run(args) -> int:
 
     if is_batch(args):
         return _run_batch(args)
-    res = spot(args.inputs[0], interference=not args.no_interference_elimination,
-               progress=_Progress(args.quiet), use_cache=not args.no_cache)
+    res = spot(
+        args.inputs[0],
+        interference=not args.no_interference_elimination,
+        progress=_Progress(args.quiet),
+        use_cache=not args.no_cache,
+    )
     out = res.as_dict()
     if args.out is not None:
         write_json(args.out, out)
@@ -91,24 +98,43 @@ def _run_batch(args) -> int:
     from analysis.batch import Job
 
     if args.out is not None:
-        raise MexlabError("--out names one file: give it with one input only (each session's result "
-                          "is written to <session>/analysis/spotting.json)")
-    jobs = [Job.of("spot", p, interference=not args.no_interference_elimination,
-                   use_cache=not args.no_cache) for p in study_paths(args)]
+        raise MexlabError(
+            "--out names one file: give it with one input only (each session's result "
+            "is written to <session>/analysis/spotting.json)"
+        )
+    jobs = [
+        Job.of("spot", p, interference=not args.no_interference_elimination, use_cache=not args.no_cache)
+        for p in study_paths(args)
+    ]
     res, rc = run_jobs("spot", jobs, args, quiet=args.quiet)
-    print_outcomes(res, args.json, lambda r: f"{r['n_frames']} frames, {r['intervals']} interval(s), "
-                                             f"written: {r['written']}")
+    print_outcomes(
+        res, args.json, lambda r: f"{r['n_frames']} frames, {r['intervals']} interval(s), written: {r['written']}"
+    )
     return rc
 
 
 def print_outcomes(res, as_json: bool, describe) -> None:
     """Each session's outcome on stdout: one line each, or one JSON object."""
     if as_json:
-        print(json.dumps({"workers": res.workers, "seconds": round(res.seconds, 2),
-                          "sessions": [{"path": o.job.path, "status": o.status,
-                                        "seconds": round(o.seconds, 2), "error": o.error,
-                                        "result": o.result if isinstance(o.result, dict) else None}
-                                       for o in res.outcomes]}, indent=1))
+        print(
+            json.dumps(
+                {
+                    "workers": res.workers,
+                    "seconds": round(res.seconds, 2),
+                    "sessions": [
+                        {
+                            "path": o.job.path,
+                            "status": o.status,
+                            "seconds": round(o.seconds, 2),
+                            "error": o.error,
+                            "result": o.result if isinstance(o.result, dict) else None,
+                        }
+                        for o in res.outcomes
+                    ],
+                },
+                indent=1,
+            )
+        )
         return
     for o in res.outcomes:
         what = describe(o.result) if o.status == "done" else (o.error or "")
@@ -117,15 +143,17 @@ def print_outcomes(res, as_json: bool, describe) -> None:
 
 def format_result(d: dict) -> str:
     fps = d["fps"]
-    lines = [f"{d['input']}: {d['n_frames']} frames at {fps:g} fps, face in "
-             f"{d['frames_with_face']}",
-             f"{len(d['intervals'])} interval(s)"
-             + ("" if d.get("interference_elimination", True) else
-                " (interference elimination off)")]
+    lines = [
+        f"{d['input']}: {d['n_frames']} frames at {fps:g} fps, face in {d['frames_with_face']}",
+        f"{len(d['intervals'])} interval(s)"
+        + ("" if d.get("interference_elimination", True) else " (interference elimination off)"),
+    ]
     for i in d["intervals"]:
-        lines.append(f"  {i['type']:5s} frames {i['onset']:6d}-{i['offset']:<6d} apex {i['apex']:6d}"
-                     f"  ({i['onset'] / fps:7.2f}-{i['offset'] / fps:7.2f} s)  score "
-                     f"{i['score']:5.2f}  {'+'.join(i['aus']) or '-'}")
+        lines.append(
+            f"  {i['type']:5s} frames {i['onset']:6d}-{i['offset']:<6d} apex {i['apex']:6d}"
+            f"  ({i['onset'] / fps:7.2f}-{i['offset'] / fps:7.2f} s)  score "
+            f"{i['score']:5.2f}  {'+'.join(i['aus']) or '-'}"
+        )
     if d["suppressed"]:
         lines.append(f"{len(d['suppressed'])} suppressed")
         for s in d["suppressed"]:

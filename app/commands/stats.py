@@ -10,10 +10,13 @@ from app.commands._study_args import add_study_args, progress, stream_names, stu
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("stats", help="statistics of a study: groups, t tests, correlations",
-                       description="ME count, rate and duration, heart-rate and SCR responses per participant "
-                                   "and paradigm (or condition); paired/independent t tests with Cohen's d and "
-                                   "95 % CIs; Pearson correlations between ME measures and physiology.")
+    p = sub.add_parser(
+        "stats",
+        help="statistics of a study: groups, t tests, correlations",
+        description="ME count, rate and duration, heart-rate and SCR responses per participant "
+        "and paradigm (or condition); paired/independent t tests with Cohen's d and "
+        "95 % CIs; Pearson correlations between ME measures and physiology.",
+    )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     add_study_args(p)
     p.set_defaults(func=run)
@@ -24,8 +27,14 @@ def run(args) -> int:
 
     paths = study_paths(args)
     quiet = len(paths) < 2
-    study = analyse_study(paths, by=args.by, names=stream_names(args), design=args.design,
-                          progress=None if quiet else progress("stats"), **study_options(args))
+    study = analyse_study(
+        paths,
+        by=args.by,
+        names=stream_names(args),
+        design=args.design,
+        progress=None if quiet else progress("stats"),
+        **study_options(args),
+    )
     for note in study.notes:
         print(f"mexlab stats: note: {note}", file=sys.stderr)
     if args.json:
@@ -47,14 +56,19 @@ def format_study(study) -> str:
     for x in getattr(study, "excluded", []):
         lines.append(f"left out: {x['path']}: {x['why']}")
     if getattr(study, "truth_used", None):
-        lines.append("GROUND TRUTH USED AS RESULTS (--use-ground-truth): the ME events of "
-                     + ", ".join(study.truth_used) + " are the simulated rig's ground_truth.csv, not spotting")
+        lines.append(
+            "GROUND TRUTH USED AS RESULTS (--use-ground-truth): the ME events of "
+            + ", ".join(study.truth_used)
+            + " are the simulated rig's ground_truth.csv, not spotting"
+        )
     cols = ["duration_min", *MEASURES]
     heads = ["participant", study.by, "min"] + [MEASURES[c][0] for c in cols[1:]]
     keep = [i for i, c in enumerate(cols) if c == "duration_min" or t[c].notna().any()]
     heads = heads[:2] + [heads[2 + i] for i in keep]
-    body = [[str(r["participant"]), str(r["group"])] + [_n(r[cols[i]], 0 if cols[i] == "me_count" else 2)
-                                                        for i in keep] for _, r in t.iterrows()]
+    body = [
+        [str(r["participant"]), str(r["group"])] + [_n(r[cols[i]], 0 if cols[i] == "me_count" else 2) for i in keep]
+        for _, r in t.iterrows()
+    ]
     widths = [max(len(h), *(len(b[j]) for b in body)) if body else len(h) for j, h in enumerate(heads)]
     for row in [heads, *body]:
         lines.append("  ".join(v.ljust(w) if j < 2 else v.rjust(w) for j, (v, w) in enumerate(zip(row, widths))))
@@ -62,12 +76,16 @@ def format_study(study) -> str:
         lines.append("tests (two-sided, 95 % CI of the difference and of Cohen's d; Holm: p adjusted over all tests):")
     for x in study.tests:
         name = MEASURES[x.measure][0]
-        lines.append(f"  {name}: {x.group_a} {_n(x.mean_a)} vs {x.group_b} {_n(x.mean_b)} ({x.test}, n={x.n_a}/{x.n_b}): "
-                     f"diff {_n(x.diff)} [{_n(x.ci_low)}, {_n(x.ci_high)}], t({_n(x.df, 1)}) = {_n(x.t)}, "
-                     f"p = {_n(x.p, 4)} (Holm {_n(x.p_holm, 4)}), d = {_n(x.d)} [{_n(x.d_ci_low)}, {_n(x.d_ci_high)}]")
+        lines.append(
+            f"  {name}: {x.group_a} {_n(x.mean_a)} vs {x.group_b} {_n(x.mean_b)} ({x.test}, n={x.n_a}/{x.n_b}): "
+            f"diff {_n(x.diff)} [{_n(x.ci_low)}, {_n(x.ci_high)}], t({_n(x.df, 1)}) = {_n(x.t)}, "
+            f"p = {_n(x.p, 4)} (Holm {_n(x.p_holm, 4)}), d = {_n(x.d)} [{_n(x.d_ci_low)}, {_n(x.d_ci_high)}]"
+        )
     if study.correlations:
         lines.append("Pearson correlations (95 % CI; Holm: p adjusted over all correlations):")
     for c in study.correlations:
-        lines.append(f"  {MEASURES[c.x][0]} ~ {MEASURES[c.y][0]}: r = {_n(c.r)} [{_n(c.ci_low)}, {_n(c.ci_high)}], "
-                     f"n = {c.n}, p = {_n(c.p, 4)} (Holm {_n(c.p_holm, 4)})")
+        lines.append(
+            f"  {MEASURES[c.x][0]} ~ {MEASURES[c.y][0]}: r = {_n(c.r)} [{_n(c.ci_low)}, {_n(c.ci_high)}], "
+            f"n = {c.n}, p = {_n(c.p, 4)} (Holm {_n(c.p_holm, 4)})"
+        )
     return "\n".join(lines)

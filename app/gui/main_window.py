@@ -44,7 +44,7 @@ class MainWindow(QMainWindow):
         self.sessions.open_in_annotate = self._annotate_session
         self.sessions.open_in_analyze = self._analyze_session
         self.setCentralWidget(self.tabs)
-        self.current_folder = None          # the session open in Sessions/Analyze: Annotate follows it
+        self.current_folder = None  # the session open in Sessions/Analyze: Annotate follows it
         self.analyze.session_opened.connect(self._session_opened)
         self.analyze.open_in_annotate.connect(self.annotate_at)
         self.tabs.currentChanged.connect(self._tab_shown)
@@ -99,8 +99,9 @@ class MainWindow(QMainWindow):
         """Annotate shows the session open elsewhere (if it can; else it says why)."""
         folder = self.current_folder
         clip = self.annotate.clip
-        if folder is None or (clip is not None and clip.folder is not None
-                              and clip.folder.resolve() == Path(folder).resolve()):
+        if folder is None or (
+            clip is not None and clip.folder is not None and clip.folder.resolve() == Path(folder).resolve()
+        ):
             return False
         try:
             self.annotate.open_session(folder)
@@ -120,7 +121,7 @@ class MainWindow(QMainWindow):
             self.annotate.setFocus()
 
     def _analyze_session(self, folder) -> None:
-        self.analyze.open_session(folder)          # Annotate follows (session_opened)
+        self.analyze.open_session(folder)  # Annotate follows (session_opened)
         self.tabs.setCurrentWidget(self.analyze)
 
     def _annotate_session(self, folder) -> None:
@@ -135,9 +136,13 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         ctrl = self.record.controller
         if ctrl.recording:
-            box = QMessageBox(QMessageBox.Question, "Recording in progress",
-                              "A recording is running. Stop it cleanly and quit?",
-                              QMessageBox.Yes | QMessageBox.No, self)
+            box = QMessageBox(
+                QMessageBox.Question,
+                "Recording in progress",
+                "A recording is running. Stop it cleanly and quit?",
+                QMessageBox.Yes | QMessageBox.No,
+                self,
+            )
             answer = self.confirm_close(box) if self.confirm_close else box.exec()
             if answer != QMessageBox.Yes:
                 event.ignore()

@@ -80,8 +80,13 @@ DESCRIPTIONS: dict[str, str] = {
     "annotate.cancel": "drop the event being coded, else clear the selection",
 }
 
-GROUPS = {"workspace": "Workspaces", "record": "Record", "sessions": "Sessions", "app": "Application",
-          "annotate": "Annotate (while the workspace has the focus)"}
+GROUPS = {
+    "workspace": "Workspaces",
+    "record": "Record",
+    "sessions": "Sessions",
+    "app": "Application",
+    "annotate": "Annotate (while the workspace has the focus)",
+}
 
 
 def normalize(keys: str) -> str | None:
@@ -159,8 +164,10 @@ def help_rows() -> list[tuple[str, str, str]]:
     """``(group, keys in force, what it does)`` for every action, in :data:`SHORTCUTS` order: what
     the help overlay shows, so it always says the keys the user has set."""
     keys = in_force()
-    return [(GROUPS.get(aid.split(".", 1)[0], aid.split(".", 1)[0]), keys[aid] or "(none)",
-             DESCRIPTIONS.get(aid, aid)) for aid in SHORTCUTS]
+    return [
+        (GROUPS.get(aid.split(".", 1)[0], aid.split(".", 1)[0]), keys[aid] or "(none)", DESCRIPTIONS.get(aid, aid))
+        for aid in SHORTCUTS
+    ]
 
 
 def shortcuts(prefix: str) -> dict[str, str]:

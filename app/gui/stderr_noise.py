@@ -27,10 +27,11 @@ import threading
 #: whole lines that are start-up chatter, never a problem to act on
 NOISE = re.compile(
     rb"^(?:WARNING: Logging before InitGoogle\(\) is written to STDERR"
-    rb"|[WI]\d{4} [\d:. ]+\d+ [\w./-]+\.cc:\d+\] .*"        # glog warning/info lines (not E/F)
+    rb"|[WI]\d{4} [\d:. ]+\d+ [\w./-]+\.cc:\d+\] .*"  # glog warning/info lines (not E/F)
     rb"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU\."
     rb"|This plugin does not support propagateSizeHints\(\)"
-    rb")\r?$")
+    rb")\r?$"
+)
 
 
 def is_noise(line: bytes) -> bool:
@@ -82,7 +83,7 @@ class _Filter:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             sys.stderr.flush()
-        os.dup2(self.real, 2)          # the pipe's last write end closes: the reader drains and ends
+        os.dup2(self.real, 2)  # the pipe's last write end closes: the reader drains and ends
         self.thread.join(timeout=5)
         if self.fault_file is not None:
             faulthandler.enable(sys.stderr)
@@ -95,7 +96,7 @@ def filtered_stderr():
     """Within this block, fd 2 (C++ and Python alike) reaches the real stderr without :data:`NOISE`."""
     try:
         f = _Filter()
-    except OSError:                    # no usable fd 2 (e.g. closed): nothing to filter
+    except OSError:  # no usable fd 2 (e.g. closed): nothing to filter
         yield
         return
     try:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
@@ -44,8 +45,9 @@ class _Job(QRunnable):
 _KEEP: set = set()
 
 
-def run_in_thread(fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
-                  on_failed: Callable[[str], None] | None = None) -> _Job:
+def run_in_thread(
+    fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None, on_failed: Callable[[str], None] | None = None
+) -> _Job:
     """Run ``fn`` in a worker thread; ``on_done(result)`` / ``on_failed(message)`` run on the GUI thread."""
     job = _Job(fn)
     sig = job.signals

@@ -28,19 +28,18 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
-
 
 YIELD_QUEUE = 30  # frames waiting in an encoder's queue beyond which live spotting stands aside
 
 
 @dataclass
 class SpotFlag:
-    flag: object                # analysis.spotting.live.LiveFlag (times on the LSL clock)
-    nearest_event: str | None   # e.g. "stimulus_onset clip-2 (1.2 s before)"
-    label: str | None = None            # recognised class (micro flags; None: not classified)
-    confidence: float | None = None     # the model's probability of that class
+    flag: object  # analysis.spotting.live.LiveFlag (times on the LSL clock)
+    nearest_event: str | None  # e.g. "stimulus_onset clip-2 (1.2 s before)"
+    label: str | None = None  # recognised class (micro flags; None: not classified)
+    confidence: float | None = None  # the model's probability of that class
     recognition_s: float | None = None  # wall time of the classification
 
 
@@ -59,18 +58,19 @@ def load_spotter(fps: float):
 
 
 class LiveSpotting:
-    def __init__(self, recorder, on_flag: Callable[[SpotFlag], None], max_queue: int = 60, spotter=None,
-                 recognizer="default"):
+    def __init__(
+        self, recorder, on_flag: Callable[[SpotFlag], None], max_queue: int = 60, spotter=None, recognizer="default"
+    ):
         self.recorder = recorder
         self.on_flag = on_flag
         self._queue: queue.Queue = queue.Queue(maxsize=max_queue)
         self._stop = threading.Event()
-        self._spotter = spotter           # preloaded by the pre-flight, or loaded at start
+        self._spotter = spotter  # preloaded by the pre-flight, or loaded at start
         self._blocking = recorder.camera is not None and recorder.camera.kind == "playback"
-        self.frames_in = 0                # frames queued for spotting
-        self.frames_spotted = 0           # frames the spotter has processed
-        self.frames_skipped = 0           # recorded frames passed over: queue full, spotter stopped, or
-        self.frames_yielded = 0           # ... (of those) left to let a falling-behind encoder catch up
+        self.frames_in = 0  # frames queued for spotting
+        self.frames_spotted = 0  # frames the spotter has processed
+        self.frames_skipped = 0  # recorded frames passed over: queue full, spotter stopped, or
+        self.frames_yielded = 0  # ... (of those) left to let a falling-behind encoder catch up
         self.model_load_s: float | None = None
         self.flags: list[SpotFlag] = []
         self.error: str | None = None
@@ -93,8 +93,7 @@ class LiveSpotting:
             fps = self.recorder.camera.mode("rgb").fps if self.recorder.camera is not None else 30
             self._ring = FrameRing(n=int(2.5 * float(fps)))
             if self._want_recognizer == "default":
-                threading.Thread(target=self._load_recognizer, name="mexlab-live-recognition",
-                                 daemon=True).start()
+                threading.Thread(target=self._load_recognizer, name="mexlab-live-recognition", daemon=True).start()
         self._thread.start()
 
     def _load_recognizer(self) -> None:
@@ -126,20 +125,29 @@ class LiveSpotting:
     def summary(self) -> dict:
         """What live spotting saw, for session.json (``live_spotting``) and the GUI."""
         recorded = self.recorder.frames_queued.get("rgb", 0)
-        return {"live_spotting": {"frames_recorded": recorded, "frames_spotted": self.frames_spotted,
-                                  "frames_not_spotted": max(0, recorded - self.frames_spotted),
-                                  "frames_skipped": self.frames_skipped, "frames_yielded": self.frames_yielded,
-                                  "flags": len(self.flags),
-                                  "model_load_s": None if self.model_load_s is None else round(self.model_load_s, 2),
-                                  "error": self.error,
-                                  "recognition": self._recognition_summary()}}
+        return {
+            "live_spotting": {
+                "frames_recorded": recorded,
+                "frames_spotted": self.frames_spotted,
+                "frames_not_spotted": max(0, recorded - self.frames_spotted),
+                "frames_skipped": self.frames_skipped,
+                "frames_yielded": self.frames_yielded,
+                "flags": len(self.flags),
+                "model_load_s": None if self.model_load_s is None else round(self.model_load_s, 2),
+                "error": self.error,
+                "recognition": self._recognition_summary(),
+            }
+        }
 
     def _recognition_summary(self) -> dict | None:
         if self._want_recognizer is None:
             return None
         r = self.recognizer
-        return {"model": None if r is None else r.model_path.name,
-                "flags_classified": self.flags_classified, "error": self.recognition_error}
+        return {
+            "model": None if r is None else r.model_path.name,
+            "flags_classified": self.flags_classified,
+            "error": self.recognition_error,
+        }
 
     def _classify(self, sf: SpotFlag) -> None:
         """Give a micro flag its class (after the flag, in the spotting thread)."""
@@ -163,10 +171,10 @@ class LiveSpotting:
         if frame.stream != "rgb":
             return
         if self.error is not None or (self._thread.ident is not None and not self._thread.is_alive()):
-            self.frames_skipped += 1   # the spotter has stopped (its error is shown)
+            self.frames_skipped += 1  # the spotter has stopped (its error is shown)
             return
         if getattr(frame, "file_index", None) is None:
-            return   # not in the video (the recorder counted the drop): nothing to spot or number
+            return  # not in the video (the recorder counted the drop): nothing to spot or number
         if not self._blocking and self._encoders_behind():
             self.frames_skipped += 1
             self.frames_yielded += 1

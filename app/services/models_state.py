@@ -15,8 +15,7 @@ from pathlib import Path
 
 from acquisition.errors import MexlabError
 
-COLUMNS = ("default", "name", "date", "views", "classes", "UF1", "UAR", "accuracy", "n test",
-           "sha256")
+COLUMNS = ("default", "name", "date", "views", "classes", "UF1", "UAR", "accuracy", "n test", "sha256")
 
 
 def _metric(m: dict | None, key: str) -> str:
@@ -28,7 +27,7 @@ class ModelsState:
     def __init__(self, db_url: str | None = None):
         self.db_url = db_url
         self.rows: list[dict] = []
-        self.error: str | None = None        # the catalog could not be read (shown, not raised)
+        self.error: str | None = None  # the catalog could not be read (shown, not raised)
         self.default_error: str | None = None
 
     # ------------------------------------------------------------------ reading
@@ -46,13 +45,22 @@ class ModelsState:
         if ship_sha and not any(r["sha256"] == ship_sha for r in rows):
             try:
                 meta, _ = modelfile.read_meta(shipped)
-                rows.insert(0, {"sha256": ship_sha, "path": str(shipped), "name": shipped.name,
-                                "kind": meta.get("kind"), "classes": meta.get("classes") or [],
-                                "views": meta.get("views") or [],
-                                "n_samples": (meta.get("training") or {}).get("n"),
-                                "metrics": meta.get("metrics"),
-                                "mexlab_version": meta.get("mexlab_version"),
-                                "created_at": meta.get("created"), "registered_at": None})
+                rows.insert(
+                    0,
+                    {
+                        "sha256": ship_sha,
+                        "path": str(shipped),
+                        "name": shipped.name,
+                        "kind": meta.get("kind"),
+                        "classes": meta.get("classes") or [],
+                        "views": meta.get("views") or [],
+                        "n_samples": (meta.get("training") or {}).get("n"),
+                        "metrics": meta.get("metrics"),
+                        "mexlab_version": meta.get("mexlab_version"),
+                        "created_at": meta.get("created"),
+                        "registered_at": None,
+                    },
+                )
             except MexlabError as exc:
                 self.error = f"the shipped model: {exc}"
         try:
@@ -104,14 +112,16 @@ class ModelsState:
     def details(self, i: int) -> str:
         r = self.rows[i]
         m = r.get("metrics") or {}
-        lines = [f"{r['name']}  ({r.get('kind') or 'model'})", f"file: {r['path']}",
-                 f"sha256: {r['sha256']}", f"mexlab {r.get('mexlab_version') or '?'}, "
-                 f"{r.get('n_samples') or '?'} training samples"]
+        lines = [
+            f"{r['name']}  ({r.get('kind') or 'model'})",
+            f"file: {r['path']}",
+            f"sha256: {r['sha256']}",
+            f"mexlab {r.get('mexlab_version') or '?'}, {r.get('n_samples') or '?'} training samples",
+        ]
         if m.get("test"):
             lines.append(f"tested on: {m['test']}")
         for c, pc in (m.get("per_class") or {}).items():
-            lines.append(f"  {c}: F1 {pc.get('f1', 0):.3f}, recall {pc.get('recall', 0):.3f}, "
-                         f"n {pc.get('n', '?')}")
+            lines.append(f"  {c}: F1 {pc.get('f1', 0):.3f}, recall {pc.get('recall', 0):.3f}, n {pc.get('n', '?')}")
         if not m:
             lines.append("no metrics in its metadata")
         return "\n".join(lines)
@@ -134,10 +144,11 @@ class ModelsState:
         if not r["exists"]:
             raise MexlabError(f"{r['path']}: the model file is missing; it cannot be the default")
         if modelfile.file_sha256(r["path"]) != r["sha256"]:
-            raise MexlabError(f"{r['path']}: the file has changed since it was registered "
-                              f"(sha256 differs); register it again with `mexlab recognition train`")
-        choice = (modelfile.set_default_model(None) if r["shipped"]
-                  else modelfile.set_default_model(r["path"]))
+            raise MexlabError(
+                f"{r['path']}: the file has changed since it was registered "
+                f"(sha256 differs); register it again with `mexlab recognition train`"
+            )
+        choice = modelfile.set_default_model(None) if r["shipped"] else modelfile.set_default_model(r["path"])
         self.refresh()
         return choice or {"path": r["path"], "sha256": r["sha256"]}
 

@@ -37,9 +37,16 @@ def record_run(rec, run, proto, plan, simulated: bool) -> str:
 
     rec.meta["files"].update(RunLog.files())
     rec.meta["protocol_run"] = {
-        "name": proto.name, "file": str(proto.path), "group": plan.group, "quick": plan.quick,
-        "simulated_responses": simulated, "state": run.state, "reason": run.engine.abort_reason,
-        "markers": run.engine.pushed, "stimulus_frames_dropped": sum(v["dropped"] for v in run.videos)}
+        "name": proto.name,
+        "file": str(proto.path),
+        "group": plan.group,
+        "quick": plan.quick,
+        "simulated_responses": simulated,
+        "state": run.state,
+        "reason": run.engine.abort_reason,
+        "markers": run.engine.pushed,
+        "stimulus_frames_dropped": sum(v["dropped"] for v in run.videos),
+    }
     if run.state == "finished":
         return "protocol finished"
     at = dict(run.engine.aborted_at or run.engine.step_reached())
@@ -66,8 +73,16 @@ class ProtocolSession:
        closed; returns the reason to stop the recording with (its status: complete or aborted).
     """
 
-    def __init__(self, protocol: str, participant: str, *, quick: bool = False, group: str | None = None,
-                 simulate: bool = False, seed: int = 0):
+    def __init__(
+        self,
+        protocol: str,
+        participant: str,
+        *,
+        quick: bool = False,
+        group: str | None = None,
+        simulate: bool = False,
+        seed: int = 0,
+    ):
         from protocols.library import find_protocol
         from protocols.loader import load_protocol
         from protocols.plan import build_plan
@@ -92,8 +107,15 @@ class ProtocolSession:
         self.recorder = recorder
         self.display = ParticipantDisplay(self.proto.screen)
         self.display.show_on(screen, fullscreen=not windowed, size=(1024, 640) if windowed else None)
-        self.run = ProtocolRun(self.plan, recorder.markers, recorder.folder, self.display, recorder=recorder,
-                               simulate=self.simulate, seed=self.seed)
+        self.run = ProtocolRun(
+            self.plan,
+            recorder.markers,
+            recorder.folder,
+            self.display,
+            recorder=recorder,
+            simulate=self.simulate,
+            seed=self.seed,
+        )
         self.panel = ProtocolPanel()
         self.panel.confirm_abort = confirm_abort
         self.panel.attach(self.run)

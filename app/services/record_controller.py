@@ -20,8 +20,14 @@ from app.services.settings import Settings
 from app.services.state import RecordState
 
 
-def config_from_settings(settings: Settings, participant: str, folder: Path, duration: float | None = None,
-                         source: str | None = None, protocol: str | None = None) -> RecordConfig:
+def config_from_settings(
+    settings: Settings,
+    participant: str,
+    folder: Path,
+    duration: float | None = None,
+    source: str | None = None,
+    protocol: str | None = None,
+) -> RecordConfig:
     """The Record workspace's request, through the one RecordConfig builder (app/services/recording.py)."""
     from app.services.recording import build_config
 
@@ -29,11 +35,18 @@ def config_from_settings(settings: Settings, participant: str, folder: Path, dur
     if source == "none" and not settings.required_streams:
         raise MexlabError("nothing to record: no camera and no LSL streams chosen")
     return build_config(
-        out=Path(folder), source=source,
+        out=Path(folder),
+        source=source,
         camera_file=settings.camera_file if source == "camera-file" and settings.camera_file else None,
-        lsl=settings.required_streams, duration=duration, participant=participant or None, protocol=protocol,
-        rgb=settings.rgb_mode, depth=settings.depth_mode, db=settings.database_url or None,
-        rgb_flag="RGB mode", depth_flag="depth mode",
+        lsl=settings.required_streams,
+        duration=duration,
+        participant=participant or None,
+        protocol=protocol,
+        rgb=settings.rgb_mode,
+        depth=settings.depth_mode,
+        db=settings.database_url or None,
+        rgb_flag="RGB mode",
+        depth_flag="depth mode",
         encoder_process=True,  # the GUI process is busy: the encoders must not wait for its GIL
     )
 
@@ -69,8 +82,14 @@ class RecordController:
             if settings.source != "none":
                 rgb, depth = parse_mode(settings.rgb_mode, "RGB mode"), parse_mode(settings.depth_mode, "depth mode")
             t0 = time.perf_counter()
-            rep = run_preflight(settings.required_streams, Path(settings.output_folder), rgb, depth,
-                                look_for_cameras=settings.source == "live", simulate=settings.source == "simulate")
+            rep = run_preflight(
+                settings.required_streams,
+                Path(settings.output_folder),
+                rgb,
+                depth,
+                look_for_cameras=settings.source == "live",
+                simulate=settings.source == "simulate",
+            )
             try:  # what the camera will show at Start
                 if settings.source == "simulate":
                     from acquisition.preflight import rig_preview
@@ -90,8 +109,9 @@ class RecordController:
             except MexlabError as exc:
                 rep.problems.append(f"catalog: {exc}")
             if settings.source == "live" and not rep.cameras:
-                rep.problems.append("no RealSense camera is connected: choose the simulated rig, a camera file "
-                                    "or 'no camera'")
+                rep.problems.append(
+                    "no RealSense camera is connected: choose the simulated rig, a camera file or 'no camera'"
+                )
             if settings.source == "camera-file" and not Path(settings.camera_file or "").is_file():
                 rep.problems.append(f"camera file {settings.camera_file or '(none chosen)'} does not exist")
             if live_spotting and settings.source != "none":
@@ -103,7 +123,7 @@ class RecordController:
         finally:
             self.state.phase = "idle"
 
-    spotter = None          # a StreamingSpotter loaded by the pre-flight, taken by the next recording
+    spotter = None  # a StreamingSpotter loaded by the pre-flight, taken by the next recording
     spotter_load_s: float | None = None
 
     def preload_spotter(self, fps: float) -> None:
@@ -120,7 +140,7 @@ class RecordController:
         sp, self.spotter = self.spotter, None
         return sp
 
-    recognizer = None       # live recognition loaded by the pre-flight, taken by the next recording
+    recognizer = None  # live recognition loaded by the pre-flight, taken by the next recording
 
     def preload_recognizer(self) -> None:
         """Load live recognition (torch, the default model, its face tracker) in the pre-flight, never

@@ -15,12 +15,27 @@ from acquisition.realsense.modes import DEFAULT_DEPTH, DEFAULT_RGB, parse_mode
 from acquisition.sources import RecordConfig
 
 
-def build_config(*, out: Path, source: str, camera_file: Path | str | None = None, no_camera: bool = False, lsl=(),
-                 duration: float | None = None, participant: str | None = None, protocol: str | None = None,
-                 rgb: str | None = None, depth: str | None = None, db: str | None = None,
-                 register: bool = True, serial: str | None = None, lsl_timeout: float = 5.0, seed: int = 0,
-                 encoder_process: bool = False,
-                 rgb_flag: str = "--rgb", depth_flag: str = "--depth") -> RecordConfig:
+def build_config(
+    *,
+    out: Path,
+    source: str,
+    camera_file: Path | str | None = None,
+    no_camera: bool = False,
+    lsl=(),
+    duration: float | None = None,
+    participant: str | None = None,
+    protocol: str | None = None,
+    rgb: str | None = None,
+    depth: str | None = None,
+    db: str | None = None,
+    register: bool = True,
+    serial: str | None = None,
+    lsl_timeout: float = 5.0,
+    seed: int = 0,
+    encoder_process: bool = False,
+    rgb_flag: str = "--rgb",
+    depth_flag: str = "--depth",
+) -> RecordConfig:
     """The RecordConfig for a request, every value checked and bounded, whoever asks.
 
     ``source``: simulate | camera-file | live | none; ``no_camera``: the rig's LSL streams without its
@@ -37,16 +52,29 @@ def build_config(*, out: Path, source: str, camera_file: Path | str | None = Non
     seconds(duration, "--duration", maximum=MAX_SESSION_S)
     seconds(lsl_timeout, "--lsl-timeout", maximum=MAX_WAIT_S)
     if participant is not None and not participant.strip():
-        raise MexlabError("--participant '': give the participant's pseudonym (letters, digits, - or _), "
-                          "or leave the flag out")
+        raise MexlabError(
+            "--participant '': give the participant's pseudonym (letters, digits, - or _), or leave the flag out"
+        )
     requests = [StreamRequest.parse(s) for s in lsl]
     return RecordConfig(
-        out=Path(out), source=source, camera_file=Path(camera_file) if camera_file else None,
-        no_camera=no_camera or source == "none", lsl=requests, duration=duration, participant=participant, protocol=protocol,
+        out=Path(out),
+        source=source,
+        camera_file=Path(camera_file) if camera_file else None,
+        no_camera=no_camera or source == "none",
+        lsl=requests,
+        duration=duration,
+        participant=participant,
+        protocol=protocol,
         rgb=parse_mode(rgb, rgb_flag) if rgb else DEFAULT_RGB,
         depth=parse_mode(depth, depth_flag) if depth else DEFAULT_DEPTH,
-        rgb_given=bool(rgb), depth_given=bool(depth), db=db, register=register, serial=serial,
-        lsl_timeout=lsl_timeout, seed=seed, encoder_process=encoder_process,
+        rgb_given=bool(rgb),
+        depth_given=bool(depth),
+        db=db,
+        register=register,
+        serial=serial,
+        lsl_timeout=lsl_timeout,
+        seed=seed,
+        encoder_process=encoder_process,
     )
 
 

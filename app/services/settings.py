@@ -21,15 +21,15 @@ def config_dir() -> Path:
 @dataclass
 class Settings:
     output_folder: str = field(default_factory=lambda: str(Path.home() / "mexlab-sessions"))
-    database_url: str = ""            # empty: MEXLAB_DB or the default SQLite catalog
-    required_streams: list[str] = field(default_factory=list)   # LSL requests (NAME, type=..., source_id=...)
+    database_url: str = ""  # empty: MEXLAB_DB or the default SQLite catalog
+    required_streams: list[str] = field(default_factory=list)  # LSL requests (NAME, type=..., source_id=...)
     rgb_mode: str = "848x480@30"
     depth_mode: str = "848x480@30"
-    source: str = "simulate"          # simulate | live | camera-file | none
+    source: str = "simulate"  # simulate | live | camera-file | none
     camera_file: str = ""
     participant_prefix: str = "P"
     preview_fps: int = 30
-    shortcuts: dict[str, str] = field(default_factory=dict)   # action id -> keys (app/gui/shortcuts.py)
+    shortcuts: dict[str, str] = field(default_factory=dict)  # action id -> keys (app/gui/shortcuts.py)
 
     @classmethod
     def path(cls) -> Path:
@@ -50,7 +50,7 @@ class Settings:
         return None
 
     @classmethod
-    def load(cls) -> "Settings":
+    def load(cls) -> Settings:
         p = cls.path()
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
@@ -64,7 +64,7 @@ class Settings:
     def save(self) -> None:
         p = self.path()
         p.parent.mkdir(parents=True, exist_ok=True)
-        if self.problem() is not None:   # an unreadable file is kept aside, never overwritten and lost
+        if self.problem() is not None:  # an unreadable file is kept aside, never overwritten and lost
             os.replace(p, p.with_name(p.name + ".unreadable"))
         tmp = p.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")

@@ -7,10 +7,10 @@ them. Nothing here imports Qt, so the same state drives tests without a display.
 from __future__ import annotations
 
 import threading
-
-from acquisition.session_read.names import MARKER_STREAM
 from collections.abc import Callable
 from typing import Any, ClassVar
+
+from acquisition.session_read.names import MARKER_STREAM
 
 
 class Event:
@@ -69,22 +69,31 @@ class RecordState(EventedModel):
     """What the Record workspace shows."""
 
     FIELDS: ClassVar[dict[str, Any]] = {
-        "phase": "idle",          # idle | preflight | recording | stopping
-        "preflight": None,        # PreflightReport
-        "snapshot": None,         # Recorder.snapshot() while recording
-        "folder": None,           # the session folder being recorded
-        "message": "",            # a line for the status bar
-        "error": None,            # last error text
-        "last_session": None,     # final sidecar of the last recording
+        "phase": "idle",  # idle | preflight | recording | stopping
+        "preflight": None,  # PreflightReport
+        "snapshot": None,  # Recorder.snapshot() while recording
+        "folder": None,  # the session folder being recorded
+        "message": "",  # a line for the status bar
+        "error": None,  # last error text
+        "last_session": None,  # final sidecar of the last recording
     }
 
 
-SESSION_COLUMNS = ("started", "participant", "protocol", "status", "health", "duration", "streams", "drops", "size",
-                   "folder")
+SESSION_COLUMNS = (
+    "started",
+    "participant",
+    "protocol",
+    "status",
+    "health",
+    "duration",
+    "streams",
+    "drops",
+    "size",
+    "folder",
+)
 STATUS_FILTERS = ("complete", "aborted", "interrupted", "recording")
 HEALTH_FILTERS = ("ok", "warning", "bad")
-STATUS_COLOURS = {"complete": "#2a7", "aborted": "#d90", "interrupted": "#d33", "recording": "#d90",
-                  "unknown": "#888"}
+STATUS_COLOURS = {"complete": "#2a7", "aborted": "#d90", "interrupted": "#d33", "recording": "#d90", "unknown": "#888"}
 NOT_CHECKED = "#888"
 
 
@@ -128,18 +137,21 @@ def session_cells(r: dict) -> list[tuple[str, str | None, str | None]]:
 
     drops = (r.get("dropped_frames") or 0) + (r.get("dropped_samples") or 0)
     health = r.get("health") or {}
-    health_tip = "\n".join(health.get("reasons") or []) or \
-        ("no problems found" if health else "not checked since the catalog had health: Re-check")
-    return [(str(r.get("started_at") or "")[:19].replace("T", " "), None, None),
-            (r.get("participant") or "-", None, None),
-            (r.get("protocol") or "-", None, None),
-            (format_status(r), status_colour(r), r.get("status_detail") or None),
-            (format_health_cell(r, width=60), HEALTH_COLOURS.get(health.get("verdict"), NOT_CHECKED), health_tip),
-            (format_duration(r.get("duration_s")), None, None),
-            (", ".join(x for x in (r.get("streams") or []) if not is_own_stream(x)), None, None),
-            (str(drops), "#d33" if drops else None, None),
-            (format_size(r.get("disk_bytes")), None, None),
-            (str(r["folder"]), None, None)]
+    health_tip = "\n".join(health.get("reasons") or []) or (
+        "no problems found" if health else "not checked since the catalog had health: Re-check"
+    )
+    return [
+        (str(r.get("started_at") or "")[:19].replace("T", " "), None, None),
+        (r.get("participant") or "-", None, None),
+        (r.get("protocol") or "-", None, None),
+        (format_status(r), status_colour(r), r.get("status_detail") or None),
+        (format_health_cell(r, width=60), HEALTH_COLOURS.get(health.get("verdict"), NOT_CHECKED), health_tip),
+        (format_duration(r.get("duration_s")), None, None),
+        (", ".join(x for x in (r.get("streams") or []) if not is_own_stream(x)), None, None),
+        (str(drops), "#d33" if drops else None, None),
+        (format_size(r.get("disk_bytes")), None, None),
+        (str(r["folder"]), None, None),
+    ]
 
 
 class SessionsState(EventedModel):
@@ -148,11 +160,11 @@ class SessionsState(EventedModel):
     and the selection here and shows :meth:`visible`; tests drive it without a display."""
 
     FIELDS: ClassVar[dict[str, Any]] = {
-        "rows": list,             # Catalog.list_sessions() rows
-        "search": "",             # in participant, protocol, folder, session id and stream names
-        "status_filter": None,    # None, a status, or "health:ok|warning|bad"
-        "participant": None,      # None: all participants
-        "selected": None,         # session_id
+        "rows": list,  # Catalog.list_sessions() rows
+        "search": "",  # in participant, protocol, folder, session id and stream names
+        "status_filter": None,  # None, a status, or "health:ok|warning|bad"
+        "participant": None,  # None: all participants
+        "selected": None,  # session_id
     }
 
     def set_rows(self, rows: list[dict]) -> None:
@@ -191,8 +203,12 @@ class SessionsState(EventedModel):
         n_int = sum(1 for r in rows if r.get("status") == "interrupted")
         n_abort = sum(1 for r in rows if r.get("status") == "aborted")
         n_bad = sum(1 for r in rows if (r.get("health") or {}).get("verdict") == "bad")
-        return (f"{len(rows)} session(s)" + (f", {n_int} interrupted" if n_int else "")
-                + (f", {n_abort} aborted" if n_abort else "") + (f", {n_bad} bad" if n_bad else ""))
+        return (
+            f"{len(rows)} session(s)"
+            + (f", {n_int} interrupted" if n_int else "")
+            + (f", {n_abort} aborted" if n_abort else "")
+            + (f", {n_bad} bad" if n_bad else "")
+        )
 
     def select(self, session_id: str | None) -> bool:
         """Select a session of the rows (None clears); False when there is no such session."""

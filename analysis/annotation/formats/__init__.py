@@ -31,10 +31,19 @@ from analysis.annotation.formats.tables import read_table
 from analysis.annotation.model import Event
 
 FORMATS = ("megc", "casme2", "samm", "eaf", "csv")
-MAX_IMPORT_BYTES = 64 << 20   # a coding file is kilobytes; refuse what no coding file can be
+MAX_IMPORT_BYTES = 64 << 20  # a coding file is kilobytes; refuse what no coding file can be
 
-__all__ = ["CSV_COLUMNS", "FORMATS", "MAX_IMPORT_BYTES", "SHEETS", "SHEET_COLUMNS", "check_import_file", "export",
-           "guess_format", "import_file"]
+__all__ = [
+    "CSV_COLUMNS",
+    "FORMATS",
+    "MAX_IMPORT_BYTES",
+    "SHEETS",
+    "SHEET_COLUMNS",
+    "check_import_file",
+    "export",
+    "guess_format",
+    "import_file",
+]
 
 
 def guess_format(path: Path) -> str:
@@ -51,9 +60,11 @@ def guess_format(path: Path) -> str:
     if "onset" in header and "offset" in header:
         return "csv"
     missing = " and ".join(repr(c) for c in ("onset", "offset") if c not in header)
-    raise FileFormatError(f"{path}: cannot tell its format from its columns ({', '.join(header[:12])}): "
-                      f"a mexlab CSV needs columns 'onset' and 'offset' (missing: {missing or 'none'}); "
-                      f"for a sheet give --format ({'|'.join(FORMATS)})")
+    raise FileFormatError(
+        f"{path}: cannot tell its format from its columns ({', '.join(header[:12])}): "
+        f"a mexlab CSV needs columns 'onset' and 'offset' (missing: {missing or 'none'}); "
+        f"for a sheet give --format ({'|'.join(FORMATS)})"
+    )
 
 
 def export(path: Path, fmt: str, clip: Clip, codings: dict[str, list[Event]]) -> int:
@@ -63,8 +74,9 @@ def export(path: Path, fmt: str, clip: Clip, codings: dict[str, list[Event]]) ->
         raise InputError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
     events = [e for c in sorted(codings) for e in sorted(codings[c], key=lambda e: e.onset)]
     if fmt in SHEETS and len([c for c in codings if codings[c]]) > 1:
-        raise InputError(f"the {fmt} sheet holds one coder's events; name one with --coder "
-                          f"(coders: {', '.join(sorted(codings))})")
+        raise InputError(
+            f"the {fmt} sheet holds one coder's events; name one with --coder (coders: {', '.join(sorted(codings))})"
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "eaf":
@@ -86,8 +98,10 @@ def check_import_file(path: Path) -> None:
     if size == 0:
         raise FileFormatError(f"{path}: the file is empty (no header row, no events)")
     if size > MAX_IMPORT_BYTES:
-        raise FileFormatError(f"{path}: {size / 2**20:.0f} MB is far more than a coding file holds "
-                          f"(limit {MAX_IMPORT_BYTES >> 20} MB); not read")
+        raise FileFormatError(
+            f"{path}: {size / 2**20:.0f} MB is far more than a coding file holds "
+            f"(limit {MAX_IMPORT_BYTES >> 20} MB); not read"
+        )
 
 
 def import_file(path: Path, clip: Clip, coder: str | None = None, fmt: str | None = None) -> dict[str, list[Event]]:
@@ -106,8 +120,11 @@ def import_file(path: Path, clip: Clip, coder: str | None = None, fmt: str | Non
     else:
         rows = read_table(path)
         header, body = [h.strip() for h in rows[0]], rows[1:]
-        got = read_csv(path, header, body, clip, coder) if fmt == "csv" else \
-            {coder or "": read_sheet(path, fmt, header, body, clip)}
+        got = (
+            read_csv(path, header, body, clip, coder)
+            if fmt == "csv"
+            else {coder or "": read_sheet(path, fmt, header, body, clip)}
+        )
     if coder:
         named = {c for c in got if c}
         if named and coder not in named and "" not in got:
@@ -119,6 +136,6 @@ def import_file(path: Path, clip: Clip, coder: str | None = None, fmt: str | Non
     elif "" in got:
         raise InputError(f"{path}: the {fmt} file does not say who coded it; give --coder NAME")
     for c, evs in got.items():
-        for i, e in enumerate(evs):
+        for e in evs:
             e.coder = c
     return got

@@ -18,43 +18,63 @@ FIELDS = ("event", "apex", "AUs", "emotion", "confidence", "notes")
 
 
 def write_eaf(path: Path, clip: Clip, codings: dict[str, list[Event]]) -> None:
-    root = ET.Element("ANNOTATION_DOCUMENT", {
-        "AUTHOR": "mexlab", "DATE": datetime.now(UTC).isoformat(timespec="seconds"),
-        "FORMAT": "3.0", "VERSION": "3.0",
-        "xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance",
-        "xsi:noNamespaceSchemaLocation": "http://www.mpi.nl/tools/elan/EAFv3.0.xsd"})
+    root = ET.Element(
+        "ANNOTATION_DOCUMENT",
+        {
+            "AUTHOR": "mexlab",
+            "DATE": datetime.now(UTC).isoformat(timespec="seconds"),
+            "FORMAT": "3.0",
+            "VERSION": "3.0",
+            "xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance",
+            "xsi:noNamespaceSchemaLocation": "http://www.mpi.nl/tools/elan/EAFv3.0.xsd",
+        },
+    )
     header = ET.SubElement(root, "HEADER", {"MEDIA_FILE": "", "TIME_UNITS": "milliseconds"})
     if clip.rgb is not None:
-        ET.SubElement(header, "MEDIA_DESCRIPTOR", {"MEDIA_URL": clip.rgb.resolve().as_uri(),
-                                                   "MIME_TYPE": "video/x-matroska",
-                                                   "RELATIVE_MEDIA_URL": f"./{clip.rgb.name}"})
-    for k, v in (("mexlab_session_id", clip.session_id), ("mexlab_fps", f"{clip.fps:g}"),
-                 ("mexlab_subject", clip.subject)):
+        ET.SubElement(
+            header,
+            "MEDIA_DESCRIPTOR",
+            {
+                "MEDIA_URL": clip.rgb.resolve().as_uri(),
+                "MIME_TYPE": "video/x-matroska",
+                "RELATIVE_MEDIA_URL": f"./{clip.rgb.name}",
+            },
+        )
+    for k, v in (
+        ("mexlab_session_id", clip.session_id),
+        ("mexlab_fps", f"{clip.fps:g}"),
+        ("mexlab_subject", clip.subject),
+    ):
         ET.SubElement(header, "PROPERTY", {"NAME": k}).text = v
     order = ET.SubElement(root, "TIME_ORDER")
     slots: dict[int, str] = {}
 
-    def slot(ms: int) -> str:   # placeholder; numbered in time order below
+    def slot(ms: int) -> str:  # placeholder; numbered in time order below
         slots[ms] = ""
         return str(ms)
 
     tiers, n = [], 0
     for coder in sorted(codings):
-        fields = {f: ET.Element("TIER", {"LINGUISTIC_TYPE_REF": "mexlab", "TIER_ID": f"{coder}/{f}",
-                                         "ANNOTATOR": coder})
-                  for f in FIELDS}
+        fields = {
+            f: ET.Element("TIER", {"LINGUISTIC_TYPE_REF": "mexlab", "TIER_ID": f"{coder}/{f}", "ANNOTATOR": coder})
+            for f in FIELDS
+        }
         for e in sorted(codings[coder], key=lambda e: e.onset):
             t0, t1 = clip.ms_of(e.onset), clip.ms_of(e.offset + 1)
-            values = {"event": e.type, "AUs": e.aus, "emotion": e.emotion or "",
-                      "confidence": "" if e.confidence is None else f"{e.confidence:g}", "notes": e.notes}
+            values = {
+                "event": e.type,
+                "AUs": e.aus,
+                "emotion": e.emotion or "",
+                "confidence": "" if e.confidence is None else f"{e.confidence:g}",
+                "notes": e.notes,
+            }
             for f, v in values.items():
                 if f == "event" or v:
                     n += 1
                     _annotation(fields[f], f"a{n}", slot(t0), slot(t1), v)
             if e.apex is not None:
                 n += 1
-                _annotation(fields["apex"], f"a{n}", slot(clip.ms_of(e.apex)),
-                            slot(clip.ms_of(e.apex + 1)), "apex")
+                _annotation(fields["apex"], f"a{n}", slot(clip.ms_of(e.apex)), slot(clip.ms_of(e.apex + 1)), "apex")
         tiers += fields.values()
     for i, ms in enumerate(sorted(slots)):
         slots[ms] = f"ts{i + 1}"
@@ -64,8 +84,11 @@ def write_eaf(path: Path, clip: Clip, codings: dict[str, list[Event]]) -> None:
             for ref in ("TIME_SLOT_REF1", "TIME_SLOT_REF2"):
                 a.set(ref, slots[int(a.get(ref))])
     root.extend(tiers)
-    ET.SubElement(root, "LINGUISTIC_TYPE", {"GRAPHIC_REFERENCES": "false",
-                                            "LINGUISTIC_TYPE_ID": "mexlab", "TIME_ALIGNABLE": "true"})
+    ET.SubElement(
+        root,
+        "LINGUISTIC_TYPE",
+        {"GRAPHIC_REFERENCES": "false", "LINGUISTIC_TYPE_ID": "mexlab", "TIME_ALIGNABLE": "true"},
+    )
     tree = ET.ElementTree(root)
     ET.indent(tree)
     with atomic_path(path) as tmp:
@@ -73,8 +96,11 @@ def write_eaf(path: Path, clip: Clip, codings: dict[str, list[Event]]) -> None:
 
 
 def _annotation(tier, aid, ts1, ts2, value) -> None:
-    a = ET.SubElement(ET.SubElement(tier, "ANNOTATION"), "ALIGNABLE_ANNOTATION",
-                      {"ANNOTATION_ID": aid, "TIME_SLOT_REF1": ts1, "TIME_SLOT_REF2": ts2})
+    a = ET.SubElement(
+        ET.SubElement(tier, "ANNOTATION"),
+        "ALIGNABLE_ANNOTATION",
+        {"ANNOTATION_ID": aid, "TIME_SLOT_REF1": ts1, "TIME_SLOT_REF2": ts2},
+    )
     ET.SubElement(a, "ANNOTATION_VALUE").text = value
 
 
@@ -104,23 +130,40 @@ def read_eaf(path: Path, clip: Clip) -> dict[str, list[Event]]:
         raise FileFormatError(f"{path}: no tiers named CODER/event (an ELAN file written by mexlab)")
     out = {}
     for coder, fields in tiers.items():
+
         def row(t0, t1, value, fields=fields, coder=coder):
             if t1 < t0:
-                raise FileFormatError(f"{path}: row at {t0} ms: tier {coder + '/event'!r} ends before it starts "
-                                  f"({t1} ms)")
+                raise FileFormatError(
+                    f"{path}: row at {t0} ms: tier {coder + '/event'!r} ends before it starts ({t1} ms)"
+                )
             onset, offset = clip.frame_at(t0 / 1000), clip.frame_at(t1 / 1000) - 1
-            within = lambda f: [v for a, b, v in fields.get(f, []) if a == t0 and b == t1]
+
+            def within(f: str, t0: float = t0, t1: float = t1) -> list:
+                return [v for a, b, v in fields.get(f, []) if a == t0 and b == t1]
+
             apex = [clip.frame_at(a / 1000) for a, b, _ in fields.get("apex", []) if t0 <= a < t1]
             conf = within("confidence")
             try:
                 confidence = float(conf[0]) if conf else None
             except ValueError:
-                raise FileFormatError(f"{path}: row at {t0} ms: confidence {conf[0]!r} (tier "
-                                  f"{coder + '/confidence'!r}) is not a number") from None
-            return make_event(path, f"at {t0} ms", clip, {"type": f"{coder}/event"}, onset=onset,
-                              offset=max(onset, offset), apex=apex[0] if apex else None,
-                              aus="+".join(within("AUs")), emotion=(within("emotion") or [None])[0], type=value,
-                              notes=" ".join(within("notes")), confidence=confidence, source="import")
+                raise FileFormatError(
+                    f"{path}: row at {t0} ms: confidence {conf[0]!r} (tier {coder + '/confidence'!r}) is not a number"
+                ) from None
+            return make_event(
+                path,
+                f"at {t0} ms",
+                clip,
+                {"type": f"{coder}/event"},
+                onset=onset,
+                offset=max(onset, offset),
+                apex=apex[0] if apex else None,
+                aus="+".join(within("AUs")),
+                emotion=(within("emotion") or [None])[0],
+                type=value,
+                notes=" ".join(within("notes")),
+                confidence=confidence,
+                source="import",
+            )
 
         evs = rows_checked(path, [lambda a=a: row(*a) for a in fields.get("event", [])])
         out[coder] = evs

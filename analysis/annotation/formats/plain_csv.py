@@ -16,8 +16,20 @@ from analysis.annotation.model import Event
 if TYPE_CHECKING:
     from analysis.annotation.clip import Clip
 
-CSV_COLUMNS = ["coder", "uid", "onset", "apex", "offset", "type", "aus", "emotion", "confidence",
-               "notes", "status", "source"]
+CSV_COLUMNS = [
+    "coder",
+    "uid",
+    "onset",
+    "apex",
+    "offset",
+    "type",
+    "aus",
+    "emotion",
+    "confidence",
+    "notes",
+    "status",
+    "source",
+]
 
 
 def _o(v):
@@ -25,13 +37,32 @@ def _o(v):
 
 
 def write_csv(path: Path, events: list[Event]) -> None:
-    write_rows(path, CSV_COLUMNS, [[e.coder, e.uid, e.onset, _o(e.apex), e.offset, e.type, e.aus,
-                                    e.emotion or "", _o(e.confidence), e.notes, e.status, e.source]
-                                   for e in events])
+    write_rows(
+        path,
+        CSV_COLUMNS,
+        [
+            [
+                e.coder,
+                e.uid,
+                e.onset,
+                _o(e.apex),
+                e.offset,
+                e.type,
+                e.aus,
+                e.emotion or "",
+                _o(e.confidence),
+                e.notes,
+                e.status,
+                e.source,
+            ]
+            for e in events
+        ],
+    )
 
 
-def read_csv(path: str | Path, header: list[str], body: list[list[str]], clip: Clip,
-             coder: str | None) -> dict[str, list[Event]]:
+def read_csv(
+    path: str | Path, header: list[str], body: list[list[str]], clip: Clip, coder: str | None
+) -> dict[str, list[Event]]:
     """``{coder: events}`` of a CSV coding's rows (coder '' for rows that name none)."""
     idx = {h.lower(): i for i, h in enumerate(header)}
     if "aus" not in idx:
@@ -40,17 +71,25 @@ def read_csv(path: str | Path, header: list[str], body: list[list[str]], clip: C
                 idx["aus"] = idx[alt]
     missing = [c for c in ("onset", "offset") if c not in idx]
     if missing:
-        raise FileFormatError(f"{path}: no column {' or '.join(repr(c) for c in missing)} (columns: "
-                          f"{', '.join(header[:12])}); a CSV coding needs onset and offset")
+        raise FileFormatError(
+            f"{path}: no column {' or '.join(repr(c) for c in missing)} (columns: "
+            f"{', '.join(header[:12])}); a CSV coding needs onset and offset"
+        )
 
     def row(n, r):
         g = lambda k: cell(r, idx, k)  # noqa: E731
         conf = g("confidence")
-        kw = dict(onset=frame_number(path, n, "onset", g("onset")),
-                  offset=frame_number(path, n, "offset", g("offset")),
-                  apex=frame_number(path, n, "apex", g("apex"), required=False), aus=g("aus"),
-                  emotion=g("emotion") or None, type=g("type"), notes=g("notes"),
-                  status=g("status") or "accepted", source=g("source") or "import")
+        kw = dict(
+            onset=frame_number(path, n, "onset", g("onset")),
+            offset=frame_number(path, n, "offset", g("offset")),
+            apex=frame_number(path, n, "apex", g("apex"), required=False),
+            aus=g("aus"),
+            emotion=g("emotion") or None,
+            type=g("type"),
+            notes=g("notes"),
+            status=g("status") or "accepted",
+            source=g("source") or "import",
+        )
         if g("uid"):
             kw["uid"] = g("uid")
         try:

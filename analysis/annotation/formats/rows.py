@@ -17,8 +17,14 @@ if TYPE_CHECKING:
 
     from analysis.annotation.clip import Clip
 
-TYPE_WORDS = {"micro": "micro", "macro": "macro", "micro-expression": "micro", "macro-expression": "macro",
-              "me": "micro", "mae": "macro"}
+TYPE_WORDS = {
+    "micro": "micro",
+    "macro": "macro",
+    "micro-expression": "micro",
+    "macro-expression": "macro",
+    "me": "micro",
+    "mae": "macro",
+}
 
 
 def cell(row: Sequence[str], idx: dict[str, int], name: str) -> str:
@@ -27,8 +33,15 @@ def cell(row: Sequence[str], idx: dict[str, int], name: str) -> str:
     return row[i].strip() if i is not None and i < len(row) else ""
 
 
-def frame_number(path: str | Path, line: int | str, name: str, text: str, base: int = 0, required: bool = True,
-                 column: str | None = None) -> int | None:
+def frame_number(
+    path: str | Path,
+    line: int | str,
+    name: str,
+    text: str,
+    base: int = 0,
+    required: bool = True,
+    column: str | None = None,
+) -> int | None:
     """The frame in ``text`` (counted from ``base`` in the file), 0-based; None when empty and not required."""
     column = column or name
     if text == "" or text.lower() in ("/", "-", "nan"):
@@ -56,8 +69,9 @@ def type_of(text: str) -> str | None:
     return TYPE_WORDS.get(head)
 
 
-def make_event(path: str | Path, line: int | str, clip: Clip, cols: dict[str, str] | None = None, base: int = 0,
-               **kw: Any) -> Event:
+def make_event(
+    path: str | Path, line: int | str, clip: Clip, cols: dict[str, str] | None = None, base: int = 0, **kw: Any
+) -> Event:
     """One row's event, checked against the clip: frames inside the video, onset <= apex <=
     offset, a known type. MexlabError naming the file, the row and the column otherwise."""
     cols = cols or {}
@@ -71,28 +85,36 @@ def make_event(path: str | Path, line: int | str, clip: Clip, cols: dict[str, st
     shown = lambda f: f + base  # noqa: E731 - frame numbers as the file writes them
     for name, f in (("onset", onset), ("apex", apex), ("offset", offset)):
         if f is not None and f < 0:
-            raise FileFormatError(f"{where}: {name} frame {shown(f)} (column {col(name)}) is before the first "
-                              f"frame ({base})")
+            raise FileFormatError(
+                f"{where}: {name} frame {shown(f)} (column {col(name)}) is before the first frame ({base})"
+            )
     if offset < onset:
-        raise FileFormatError(f"{where}: onset {shown(onset)} (column {col('onset')}) is after offset "
-                          f"{shown(offset)} (column {col('offset')})")
+        raise FileFormatError(
+            f"{where}: onset {shown(onset)} (column {col('onset')}) is after offset "
+            f"{shown(offset)} (column {col('offset')})"
+        )
     n = clip.n_frames
     if n:
         for name, f in (("onset", onset), ("apex", apex), ("offset", offset)):
             if f is not None and f >= n:
-                raise FileFormatError(f"{where}: {name} frame {shown(f)} (column {col(name)}) is beyond the "
-                                  f"video ({n} frames: {base}..{n - 1 + base})")
+                raise FileFormatError(
+                    f"{where}: {name} frame {shown(f)} (column {col(name)}) is beyond the "
+                    f"video ({n} frames: {base}..{n - 1 + base})"
+                )
     if apex is not None and not onset <= apex <= offset:
-        raise FileFormatError(f"{where}: apex {shown(apex)} (column {col('apex')}) is outside the event "
-                          f"{shown(onset)}-{shown(offset)}")
+        raise FileFormatError(
+            f"{where}: apex {shown(apex)} (column {col('apex')}) is outside the event {shown(onset)}-{shown(offset)}"
+        )
     conf = kw.get("confidence")
     if conf is not None and not (math.isfinite(conf) and 0.0 <= conf <= 1.0):
         raise FileFormatError(f"{where}: confidence {conf!r} (column {col('confidence')}) is not between 0 and 1")
     raw = kw.pop("type", "") or ""
     t = type_of(raw)
     if t is None:
-        raise FileFormatError(f"{where}: type {raw.strip()!r} (column {col('type')}) is not micro or macro "
-                          f"(leave it empty to derive it from the duration)")
+        raise FileFormatError(
+            f"{where}: type {raw.strip()!r} (column {col('type')}) is not micro or macro "
+            f"(leave it empty to derive it from the duration)"
+        )
     kw = {k: v for k, v in kw.items() if v not in (None, "") or k in ("apex",)}
     try:
         if t:
@@ -115,6 +137,5 @@ def rows_checked(path: str | Path, rows: Iterable[Callable[[], Any]]) -> list[An
         raise FileFormatError(f"{path}: {errors[0]}; nothing imported")
     if errors:
         more = f"; and {len(errors) - 8} more" if len(errors) > 8 else ""
-        raise FileFormatError(f"{path}: {len(errors)} bad row(s), nothing imported: "
-                          f"{'; '.join(errors[:8])}{more}")
+        raise FileFormatError(f"{path}: {len(errors)} bad row(s), nothing imported: {'; '.join(errors[:8])}{more}")
     return out

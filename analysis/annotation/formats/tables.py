@@ -24,8 +24,10 @@ def read_table(path: Path) -> list[list[str]]:
             wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # noqa: BLE001 - any unreadable workbook
             raise FileFormatError(f"{path}: not a readable xlsx workbook ({exc})") from None
-        rows = [["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
-                 for v in r] for r in wb.worksheets[0].iter_rows(values_only=True)]
+        rows = [
+            ["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)) for v in r]
+            for r in wb.worksheets[0].iter_rows(values_only=True)
+        ]
         wb.close()
     else:
         try:
@@ -54,8 +56,8 @@ def write_rows(path: Path, header: list[str], rows: list[list]) -> None:
         ws.append(header)
         for r in rows:
             ws.append(r)
-        buf = io.BytesIO()   # built in memory, then written by temp-and-rename: a killed or
-        wb.save(buf)         # failed export leaves the earlier file whole
+        buf = io.BytesIO()  # built in memory, then written by temp-and-rename: a killed or
+        wb.save(buf)  # failed export leaves the earlier file whole
         with atomic_write(path, "wb") as fh:
             fh.write(buf.getvalue())
         return

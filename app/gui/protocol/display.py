@@ -102,11 +102,13 @@ class Canvas(QWidget):
             box = r.adjusted(0, 0, 0, -r.height() // 2) if self.text else r
             box = box.adjusted(self.font_px, self.font_px, -self.font_px, -self.font_px)
             scaled = img.scaled(box.size(), Qt.KeepAspectRatio, Qt.SmoothTransformation)
-            p.drawImage(box.x() + (box.width() - scaled.width()) // 2,
-                        box.y() + (box.height() - scaled.height()) // 2, scaled)
+            p.drawImage(
+                box.x() + (box.width() - scaled.width()) // 2, box.y() + (box.height() - scaled.height()) // 2, scaled
+            )
             if self.text:
                 text_rect = QRect(r.x(), r.height() // 2, r.width(), r.height() // 2).adjusted(
-                    self.font_px * 2, 0, -self.font_px * 2, -self.font_px)
+                    self.font_px * 2, 0, -self.font_px * 2, -self.font_px
+                )
         p.setPen(self.fg)
         if self.symbol:
             f = QFont(self.font())

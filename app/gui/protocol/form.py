@@ -8,14 +8,29 @@ import random
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
-from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-ANCHORS = {"intensity": ("very weak", "very strong"), "valence": ("unpleasant", "pleasant"),
-           "arousal": ("calm", "excited")}
-TITLES = {"category": "Which emotion did you feel most?", "intensity": "How strong was it?",
-          "valence": "How pleasant or unpleasant did you feel?", "arousal": "How calm or excited did you feel?",
-          "text": "Anything you would like to add? (optional)"}
+ANCHORS = {
+    "intensity": ("very weak", "very strong"),
+    "valence": ("unpleasant", "pleasant"),
+    "arousal": ("calm", "excited"),
+}
+TITLES = {
+    "category": "Which emotion did you feel most?",
+    "intensity": "How strong was it?",
+    "valence": "How pleasant or unpleasant did you feel?",
+    "arousal": "How calm or excited did you feel?",
+    "text": "Anything you would like to add? (optional)",
+}
 
 
 def sam_pixmap(scale: str, level: int, size: int, fg: QColor) -> QPixmap:
@@ -31,6 +46,7 @@ def sam_pixmap(scale: str, level: int, size: int, fg: QColor) -> QPixmap:
         star = QPainterPath()
         r_out, r_in, c = (4 + 3.2 * level) * s, (2 + 1.4 * level) * s, QPointF(32 * s, 46 * s)
         import math
+
         for k in range(16):
             r = r_out if k % 2 == 0 else r_in
             a = math.pi * k / 8
@@ -75,11 +91,13 @@ class SelfReportForm(QWidget):
 
     def _style(self) -> str:
         f, b, px = self.fg.name(), self.bg.name(), self.font_px
-        return (f"QWidget {{ color: {f}; background: {b}; font-size: {px}px; }}"
-                f"QPushButton {{ border: 2px solid #777; border-radius: 6px; padding: {px // 4}px {px // 2}px; }}"
-                f"QPushButton:checked {{ background: #2E6DB4; border-color: #9CC3F0; color: white; }}"
-                f"QPushButton:disabled {{ color: #555; border-color: #333; }}"
-                f"QLineEdit {{ border: 2px solid #777; border-radius: 6px; padding: 4px; }}")
+        return (
+            f"QWidget {{ color: {f}; background: {b}; font-size: {px}px; }}"
+            f"QPushButton {{ border: 2px solid #777; border-radius: 6px; padding: {px // 4}px {px // 2}px; }}"
+            f"QPushButton:checked {{ background: #2E6DB4; border-color: #9CC3F0; color: white; }}"
+            f"QPushButton:disabled {{ color: #555; border-color: #333; }}"
+            f"QLineEdit {{ border: 2px solid #777; border-radius: 6px; padding: 4px; }}"
+        )
 
     def setup(self, items: list[str], categories: list[str], prompt: str) -> None:
         """Rebuild the form for one self-report step."""

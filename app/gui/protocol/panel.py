@@ -13,11 +13,25 @@ from __future__ import annotations
 
 import pylsl
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QMessageBox, QPushButton,
-                               QSizePolicy, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
-WAIT_TEXT = {"participant": "waiting for the participant", "experimenter": "waiting for you: press Continue",
-             "video_end": "playing the clip to its end", "time": "timed"}
+WAIT_TEXT = {
+    "participant": "waiting for the participant",
+    "experimenter": "waiting for you: press Continue",
+    "video_end": "playing the clip to its end",
+    "time": "timed",
+}
 
 
 class ProtocolPanel(QWidget):
@@ -37,8 +51,10 @@ class ProtocolPanel(QWidget):
         self.prompt = QLabel("")
         self.prompt.setWordWrap(True)
         self.prompt.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.prompt.setStyleSheet("font-size: 20px; padding: 8px; background: #FFF8DC; color: #222;"
-                                  "border: 1px solid #C9B86A; border-radius: 4px;")
+        self.prompt.setStyleSheet(
+            "font-size: 20px; padding: 8px; background: #FFF8DC; color: #222;"
+            "border: 1px solid #C9B86A; border-radius: 4px;"
+        )
         self.waiting = QLabel("")
         self.next_button = QPushButton("Continue ▶")
         self.pause_button = QPushButton("Pause")
@@ -134,8 +150,11 @@ class ProtocolPanel(QWidget):
         if self.run is None or self.run.done:
             return
         if self.confirm_abort:
-            ans = QMessageBox.question(self, "Abort the run?", "Abort the protocol run? What was recorded so far "
-                                       "is kept, and the session is marked as aborted.")
+            ans = QMessageBox.question(
+                self,
+                "Abort the run?",
+                "Abort the protocol run? What was recorded so far is kept, and the session is marked as aborted.",
+            )
             if ans != QMessageBox.Yes:
                 return
         reason = "aborted by the experimenter"
@@ -155,8 +174,14 @@ class ProtocolPanel(QWidget):
     def refresh(self) -> None:
         run = self.run
         if run is None:
-            for b in (self.next_button, self.pause_button, self.skip_button, self.abort_button,
-                      self.note_button, self.marker_button):
+            for b in (
+                self.next_button,
+                self.pause_button,
+                self.skip_button,
+                self.abort_button,
+                self.note_button,
+                self.marker_button,
+            ):
                 b.setEnabled(False)
             return
         eng, plan = run.engine, run.plan

@@ -56,8 +56,18 @@ class ProtocolRun(QObject):
     marker = Signal(str, float, dict)  # every marker: event, LSL time, fields
     finished = Signal(str)  # "finished" or "aborted"
 
-    def __init__(self, plan: Plan, markers, folder, display, *, recorder=None, simulate: bool = False,
-                 seed: int = 0, sound: bool = True):
+    def __init__(
+        self,
+        plan: Plan,
+        markers,
+        folder,
+        display,
+        *,
+        recorder=None,
+        simulate: bool = False,
+        seed: int = 0,
+        sound: bool = True,
+    ):
         super().__init__()
         self.plan, self.display, self.recorder, self.simulate = plan, display, recorder, simulate
         self.log = RunLog(folder)
@@ -89,10 +99,14 @@ class ProtocolRun(QObject):
         why = "sound disabled"
         if self.audio is not None:
             why = None if self.audio.open() else self.audio.error
-        self.log.write("setup", platform=_platform(), screen=_screen(self.display), audio=why or "played",
-                       timing="QWidget.repaint, window-system sync: " + self.display.sync_method
-                       + ", then pylsl.local_clock()",
-                       simulate=self.simulate)
+        self.log.write(
+            "setup",
+            platform=_platform(),
+            screen=_screen(self.display),
+            audio=why or "played",
+            timing="QWidget.repaint, window-system sync: " + self.display.sync_method + ", then pylsl.local_clock()",
+            simulate=self.simulate,
+        )
         self.state = "running"
         self.engine.start()
         self._kick()
@@ -236,10 +250,17 @@ class ProtocolRun(QObject):
         self._prefetch.clear()
         self.state = self.engine.state
         late = [(a - b) * 1000 for b, a, _ in self.flips]
-        self.log.write("summary", state=self.state, reason=self.engine.abort_reason, markers=self.engine.pushed,
-                       flips=len(self.flips), flip_call_ms_max=round(max(late, default=0.0), 3),
-                       unpainted_flips=self.display.unpainted,
-                       videos=self.videos, frames_dropped=sum(v["dropped"] for v in self.videos))
+        self.log.write(
+            "summary",
+            state=self.state,
+            reason=self.engine.abort_reason,
+            markers=self.engine.pushed,
+            flips=len(self.flips),
+            flip_call_ms_max=round(max(late, default=0.0), 3),
+            unpainted_flips=self.display.unpainted,
+            videos=self.videos,
+            frames_dropped=sum(v["dropped"] for v in self.videos),
+        )
         self.log.close()
         self.finished.emit(self.state)
 
@@ -267,16 +288,29 @@ class ProtocolRun(QObject):
             first = reader.next(timeout=5.0)
             if first is None:
                 reader.close()
-                raise ProtocolError(f"{st.source}: {st.params['file']}: no picture could be decoded"
-                                    + (f" ({reader.error})" if reader.error else ""))
+                raise ProtocolError(
+                    f"{st.source}: {st.params['file']}: no picture could be decoded"
+                    + (f" ({reader.error})" if reader.error else "")
+                )
             self.display.show_scene(scene)
             self.display.set_video_frame(first.rgb)
             t = self._flip("video")
             self._shown_version = scene.version
             self.engine.flipped(scene.version, t)
-            self._video = {"reader": reader, "step": st, "t_first": t, "pts0": first.pts, "next": None,
-                           "eof": False, "last": first, "shown": 1, "dropped": 0, "late_max_ms": 0.0,
-                           "paused_at": None, "fps": reader.fps}
+            self._video = {
+                "reader": reader,
+                "step": st,
+                "t_first": t,
+                "pts0": first.pts,
+                "next": None,
+                "eof": False,
+                "last": first,
+                "shown": 1,
+                "dropped": 0,
+                "late_max_ms": 0.0,
+                "paused_at": None,
+                "fps": reader.fps,
+            }
             self.log.frame(st.params["stimulus"], st.seq, first.index, 0.0, t, t)
             if audio is not None and self.audio is not None:
                 self.audio.start(audio)
@@ -298,8 +332,10 @@ class ProtocolRun(QObject):
         if s.type == "self_report":
             self.display.prepare(s)
         if s.type == "stimulus" and s.params["kind"] == "video" and s.seq not in self._prefetch:
-            self._prefetch[s.seq] = (StimulusVideo(s.params["file"], self.display.video_box()),
-                                     AudioReader(s.params["file"]) if self._sound(s) else None)
+            self._prefetch[s.seq] = (
+                StimulusVideo(s.params["file"], self.display.video_box()),
+                AudioReader(s.params["file"]) if self._sound(s) else None,
+            )
 
     def _sound(self, step) -> bool:
         return bool(step.params["audio"]) and self.audio is not None and self.audio.sink is not None
@@ -347,10 +383,17 @@ class ProtocolRun(QObject):
         if close:
             v["reader"].close()
         total = v["last"].index + 1
-        info = {"stimulus": v["step"].params["stimulus"], "step_seq": v["step"].seq, "frames_shown": v["shown"],
-                "dropped": v["dropped"], "last_frame": v["last"].index, "fps": v["fps"],
-                "late_max_ms": round(v["late_max_ms"], 3), "complete": v["eof"] and v["next"] is None,
-                "decoder_error": v["reader"].error}
+        info = {
+            "stimulus": v["step"].params["stimulus"],
+            "step_seq": v["step"].seq,
+            "frames_shown": v["shown"],
+            "dropped": v["dropped"],
+            "last_frame": v["last"].index,
+            "fps": v["fps"],
+            "late_max_ms": round(v["late_max_ms"], 3),
+            "complete": v["eof"] and v["next"] is None,
+            "decoder_error": v["reader"].error,
+        }
         info["frames_in_span"] = total
         self.videos.append(info)
         self.log.write("video_summary", **info)
@@ -396,5 +439,10 @@ def _platform() -> str:
 def _screen(display) -> dict:
     s = display.screen()
     g = s.geometry()
-    return {"name": s.name(), "geometry": [g.x(), g.y(), g.width(), g.height()], "refresh_hz": s.refreshRate(),
-            "window": [display.width(), display.height()], "fullscreen": display.isFullScreen()}
+    return {
+        "name": s.name(),
+        "geometry": [g.x(), g.y(), g.width(), g.height()],
+        "refresh_hz": s.refreshRate(),
+        "window": [display.width(), display.height()],
+        "fullscreen": display.isFullScreen(),
+    }

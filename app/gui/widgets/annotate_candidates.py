@@ -25,22 +25,39 @@ class SessionActions(QWidget):
         super().__init__(parent)
         self.db_url, self.context, self.after, self.say = db_url, context, after, say
         self.reconcile_dialog = self.reliability_dialog = self.reliability_job = None
-        self.emg_btn = QPushButton("EMG candidates", clicked=self.add_emg_candidates,
-                                   toolTip="EMG bursts of the mapped channels as candidate events")
+        self.emg_btn = QPushButton(
+            "EMG candidates",
+            clicked=self.add_emg_candidates,
+            toolTip="EMG bursts of the mapped channels as candidate events",
+        )
         self.baseline = QComboBox(toolTip="the quiet segment the EMG bursts are measured against")
         self.baseline.addItems(BASELINES)
         self.baseline_s = QSpinBox(minimum=1, maximum=600, value=10, suffix=" s", toolTip="baseline: first N seconds")
         self.baseline.currentIndexChanged.connect(lambda i: self.baseline_s.setEnabled(i == 0))
-        self.spot_btn = QPushButton("Spotting candidates", clicked=self.add_spotting_candidates,
-                                    toolTip="the intervals of analysis/spotting.json as candidate events")
-        self.reconcile_btn = QPushButton("Reconcile…", clicked=self.reconcile,
-                                         toolTip="two coders side by side; store the consensus")
-        self.reliability_btn = QPushButton("Reliability…", clicked=self.show_reliability,
-                                           toolTip="agreement between the coders, per clip and for the session")
+        self.spot_btn = QPushButton(
+            "Spotting candidates",
+            clicked=self.add_spotting_candidates,
+            toolTip="the intervals of analysis/spotting.json as candidate events",
+        )
+        self.reconcile_btn = QPushButton(
+            "Reconcile…", clicked=self.reconcile, toolTip="two coders side by side; store the consensus"
+        )
+        self.reliability_btn = QPushButton(
+            "Reliability…",
+            clicked=self.show_reliability,
+            toolTip="agreement between the coders, per clip and for the session",
+        )
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        for w in (self.emg_btn, QLabel("baseline"), self.baseline, self.baseline_s, self.spot_btn, self.reconcile_btn,
-                  self.reliability_btn):
+        for w in (
+            self.emg_btn,
+            QLabel("baseline"),
+            self.baseline,
+            self.baseline_s,
+            self.spot_btn,
+            self.reconcile_btn,
+            self.reliability_btn,
+        ):
             row.addWidget(w)
         row.addStretch(1)
 
@@ -103,7 +120,8 @@ class SessionActions(QWidget):
 
         self.reliability_btn.setEnabled(False)
         self.say("computing reliability…")
-        self.reliability_job = compute_reliability(self.db_url, clip.folder or clip.rgb, done,
-                                                   lambda msg: self.say(msg, error=True))
+        self.reliability_job = compute_reliability(
+            self.db_url, clip.folder or clip.rgb, done, lambda msg: self.say(msg, error=True)
+        )
         for sig in (self.reliability_job.signals.done, self.reliability_job.signals.failed):
             sig.connect(lambda *_: self.reliability_btn.setEnabled(True))

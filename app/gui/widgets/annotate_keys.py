@@ -17,9 +17,9 @@ def install_keys(widget, actions: dict[str, Callable[[], None]], help_toggle: Ca
     """Shortcuts on ``widget`` for ``actions`` (name after ``annotate.`` -> function); returns the
     key map (key sequence text -> function) for :func:`key_action`."""
     keymap: dict[str, Callable[[], None]] = {}
-    for aid in ("app.help", "app.help_alt"):   # the window's keys (F1, ?): here only for key presses
-        seq = QKeySequence(shortcut(aid))      # sent straight to the workspace (no QShortcut: the
-        if not seq.isEmpty():                  # main window's action would make it ambiguous)
+    for aid in ("app.help", "app.help_alt"):  # the window's keys (F1, ?): here only for key presses
+        seq = QKeySequence(shortcut(aid))  # sent straight to the workspace (no QShortcut: the
+        if not seq.isEmpty():  # main window's action would make it ambiguous)
             keymap[seq.toString()] = help_toggle
     for aid, keys in shortcuts("annotate.").items():
         fn = actions.get(aid.split(".", 1)[1])
@@ -36,6 +36,6 @@ def key_action(keymap: dict, ev) -> Callable[[], None] | None:
     """The function a key press maps to ("?" is also found as Shift+/), or None."""
     mods = ev.modifiers() & (Qt.ShiftModifier | Qt.ControlModifier | Qt.AltModifier)
     fn = keymap.get(QKeySequence(QKeyCombination(mods, Qt.Key(ev.key()))).toString())
-    if fn is None and mods & Qt.ShiftModifier:      # "?" is Shift+/ on many keyboards
+    if fn is None and mods & Qt.ShiftModifier:  # "?" is Shift+/ on many keyboards
         fn = keymap.get(QKeySequence(QKeyCombination(mods & ~Qt.ShiftModifier, Qt.Key(ev.key()))).toString())
     return fn

@@ -25,8 +25,7 @@ from acquisition.errors import MexlabError
 from analysis.annotation.consensus import CONSENSUS_CODER, ReconcileChoices
 
 COLS = ("A frames", "A AUs", "A emotion", "IoU", "B frames", "B AUs", "B emotion", "consensus")
-CHOICE_TEXT = {"a": "take A", "b": "take B", "union": "merge, AUs ∪", "intersection": "merge, AUs ∩",
-               "drop": "drop"}
+CHOICE_TEXT = {"a": "take A", "b": "take B", "union": "merge, AUs ∪", "intersection": "merge, AUs ∩", "drop": "drop"}
 PAIR_CHOICES = ("union", "intersection", "a", "b", "drop")
 
 
@@ -116,8 +115,15 @@ class ReconcileDialog(QDialog):
         self.summary.setText(m.summary())
 
     def _fill(self, r: int, a, b, mid: str) -> None:
-        vals = (_frames(a) if a else "", a.aus if a else "", (a.emotion or "") if a else "", mid,
-                _frames(b) if b else "", b.aus if b else "", (b.emotion or "") if b else "")
+        vals = (
+            _frames(a) if a else "",
+            a.aus if a else "",
+            (a.emotion or "") if a else "",
+            mid,
+            _frames(b) if b else "",
+            b.aus if b else "",
+            (b.emotion or "") if b else "",
+        )
         for c, v in enumerate(vals):
             it = QTableWidgetItem(v)
             it.setTextAlignment(Qt.AlignCenter)
@@ -145,8 +151,10 @@ class ReconcileDialog(QDialog):
             self.summary.setStyleSheet("color: #c22;")
             return
         self.summary.setStyleSheet("")
-        self.summary.setText(f"stored {len(self.saved)} event(s) as coder '{CONSENSUS_CODER}' "
-                             f"(open coder {CONSENSUS_CODER} to review them)")
+        self.summary.setText(
+            f"stored {len(self.saved)} event(s) as coder '{CONSENSUS_CODER}' "
+            f"(open coder {CONSENSUS_CODER} to review them)"
+        )
 
 
 def open_reconcile(store, clip, parent=None) -> tuple[ReconcileDialog | None, str]:

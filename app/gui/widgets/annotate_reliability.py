@@ -21,8 +21,10 @@ def rows(rep: dict) -> list[tuple[str, ...]]:
     three or more: the mean CASME R over coder pairs and Fleiss' kappa)."""
     two = len(rep["coders"]) == 2
     out = []
-    levels = [("clip", {k: v for k, v in rep["clips"].items() if k not in rep["sessions"]}),
-              ("session", rep["sessions"])]
+    levels = [
+        ("clip", {k: v for k, v in rep["clips"].items() if k not in rep["sessions"]}),
+        ("session", rep["sessions"]),
+    ]
     if len(rep["sessions"]) > 1:
         levels.append(("study", {"all sessions": rep}))
     for level, items in levels:
@@ -30,12 +32,24 @@ def rows(rep: dict) -> list[tuple[str, ...]]:
             ia = r["interval_agreement"]
             if two:
                 d = ia["frame_differences"]
-                cells = (str(ia["matched"]), f"{ia['unmatched_1']} / {ia['unmatched_2']}", _f(ia["mean_iou"]),
-                         _f(d["onset"]["mean"], "{:+.1f}"), _f(d["offset"]["mean"], "{:+.1f}"))
+                cells = (
+                    str(ia["matched"]),
+                    f"{ia['unmatched_1']} / {ia['unmatched_2']}",
+                    _f(ia["mean_iou"]),
+                    _f(d["onset"]["mean"], "{:+.1f}"),
+                    _f(d["offset"]["mean"], "{:+.1f}"),
+                )
             else:
                 cells = ("", "", "", "", "")
-            out.append((level, name, _f(r["casme_r"]), *cells,
-                        f"{_f(r['kappa']['value'])} ({r['kappa']['method']}, {r['kappa']['frames']} frames)"))
+            out.append(
+                (
+                    level,
+                    name,
+                    _f(r["casme_r"]),
+                    *cells,
+                    f"{_f(r['kappa']['value'])} ({r['kappa']['method']}, {r['kappa']['frames']} frames)",
+                )
+            )
     return out
 
 
@@ -45,8 +59,12 @@ class ReliabilityDialog(QDialog):
         self.setWindowTitle("Reliability between coders")
         self.report = rep
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel(f"coders: {', '.join(rep['coders'])} · events paired one-to-one at IoU ≥ 0.5; "
-                             "CASME R = 2·|AU agreed| / (|AU 1| + |AU 2|); Δ in frames (coder 2 − coder 1)"))
+        lay.addWidget(
+            QLabel(
+                f"coders: {', '.join(rep['coders'])} · events paired one-to-one at IoU ≥ 0.5; "
+                "CASME R = 2·|AU agreed| / (|AU 1| + |AU 2|); Δ in frames (coder 2 − coder 1)"
+            )
+        )
         self.table = text_table(COLS, rows(rep))
         lay.addWidget(self.table)
         fit_dialog(self, self.table, 110)
@@ -60,7 +78,7 @@ def compute_reliability(db_url, target, done, failed):
     from app.gui.workers import run_in_thread
 
     def work():
-        with AnnotationStore(db_url) as store:   # its own connection: this runs off the GUI thread
+        with AnnotationStore(db_url) as store:  # its own connection: this runs off the GUI thread
             return session_reliability(store, [target])
 
     return run_in_thread(work, done, failed)

@@ -27,11 +27,11 @@ from app.gui.widgets.traces import minmax_envelope  # the live traces' min/max e
 EVENT_BRUSH = {"accepted": (40, 160, 90, 70), "candidate": (230, 160, 20, 60), "rejected": (150, 150, 150, 30)}
 SPOT_BRUSH = {"micro": (150, 60, 200, 110), "macro": (60, 110, 220, 90)}
 AU_COLORS = ((200, 30, 30), (30, 120, 200), (20, 150, 60), (220, 130, 0), (140, 60, 180), (90, 90, 90))
-MIN_HEIGHT = 56          # px of a track (plot area + its margins); the markers track too
+MIN_HEIGHT = 56  # px of a track (plot area + its margins); the markers track too
 
 
 class Tracks(pg.GraphicsLayoutWidget):
-    seek_requested = Signal(float)     # seconds from the first frame
+    seek_requested = Signal(float)  # seconds from the first frame
     WINDOW_S = 6.0
 
     def __init__(self, parent=None):
@@ -44,8 +44,8 @@ class Tracks(pg.GraphicsLayoutWidget):
         self.window = TrackWindow(self.WINDOW_S)
         self.spotted: list = []
         self.selected_span: tuple[float, float] | None = None
-        self.notes: list[str] = []      # what could not be drawn, and why
-        self.time_axis = None           # TimeAxis, linked to the first plot when there is one
+        self.notes: list[str] = []  # what could not be drawn, and why
+        self.time_axis = None  # TimeAxis, linked to the first plot when there is one
 
     def clear_tracks(self) -> None:
         self.clear()
@@ -60,7 +60,7 @@ class Tracks(pg.GraphicsLayoutWidget):
         p.setMaximumHeight(max(height, MIN_HEIGHT) * 2)
         p.setMinimumHeight(max(height, MIN_HEIGHT))
         name = pg.TextItem(label, color=(20, 20, 20), anchor=(0, 0), fill=pg.mkBrush(255, 255, 255, 190))
-        name.setParentItem(p.vb)          # fixed in the plot's corner, not in data coordinates
+        name.setParentItem(p.vb)  # fixed in the plot's corner, not in data coordinates
         name.setPos(2, 0)
         p.track_name = label
         if self._plots:
@@ -132,8 +132,12 @@ class Tracks(pg.GraphicsLayoutWidget):
         p.getAxis("left").setTicks([[]])
         p.setYRange(0, 1, padding=0)
         for t0, t1, typ, text in spans:
-            r = pg.LinearRegionItem((t0, t1), movable=False, brush=SPOT_BRUSH.get(typ, SPOT_BRUSH["micro"]),
-                                    pen=pg.mkPen((90, 40, 140), width=1))
+            r = pg.LinearRegionItem(
+                (t0, t1),
+                movable=False,
+                brush=SPOT_BRUSH.get(typ, SPOT_BRUSH["micro"]),
+                pen=pg.mkPen((90, 40, 140), width=1),
+            )
             p.addItem(r)
             if text:
                 txt = pg.TextItem(text, color=(70, 20, 110), anchor=(0, 1))
@@ -146,8 +150,15 @@ class Tracks(pg.GraphicsLayoutWidget):
         p = self._plot("markers", MIN_HEIGHT)
         p.getAxis("left").setTicks([[]])
         for t, text in markers:
-            p.addItem(pg.InfiniteLine(t, angle=90, pen=pg.mkPen((80, 80, 200), width=1),
-                                      label=text[:18], labelOpts={"position": 0.8, "color": (60, 60, 160)}))
+            p.addItem(
+                pg.InfiniteLine(
+                    t,
+                    angle=90,
+                    pen=pg.mkPen((80, 80, 200), width=1),
+                    label=text[:18],
+                    labelOpts={"position": 0.8, "color": (60, 60, 160)},
+                )
+            )
 
     def set_events(self, spans: list[tuple[float, float, str, str]], selected: int | None = None) -> None:
         """``(t0, t1, status, label)``: shown on every plot's background, labelled on the last; the
@@ -161,8 +172,9 @@ class Tracks(pg.GraphicsLayoutWidget):
         for i, (t0, t1, status, label) in enumerate(spans):
             pen = pg.mkPen((30, 90, 220), width=2) if i == selected else pg.mkPen(None)
             for k, p in enumerate(self._plots):
-                r = pg.LinearRegionItem((t0, t1), movable=False, brush=EVENT_BRUSH.get(status, EVENT_BRUSH["accepted"]),
-                                        pen=pen)
+                r = pg.LinearRegionItem(
+                    (t0, t1), movable=False, brush=EVENT_BRUSH.get(status, EVENT_BRUSH["accepted"]), pen=pen
+                )
                 r.setZValue(-10)
                 p.addItem(r)
                 self._regions.append((p, r))

@@ -97,8 +97,7 @@ class Transport(QWidget):
         self.goto = QLineEdit(placeholderText="go to frame or 4.5s", maximumWidth=150)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        for w in (self.play_btn, QLabel("speed"), self.speed, self.loop_box, QLabel("face zoom"), self.zoom,
-                  self.goto):
+        for w in (self.play_btn, QLabel("speed"), self.speed, self.loop_box, QLabel("face zoom"), self.zoom, self.goto):
             lay.addWidget(w)
         lay.addStretch(1)
 
@@ -125,8 +124,18 @@ class EventTable(QTableWidget):
         self.clearSelection()
         self.setRowCount(len(events))
         for r, e in enumerate(events):
-            vals = (r + 1, e.onset, "" if e.apex is None else e.apex, e.offset, e.status, match_text(e.uid),
-                    e.type + ("*" if e.type_overridden else ""), e.aus, e.emotion or "", e.source)
+            vals = (
+                r + 1,
+                e.onset,
+                "" if e.apex is None else e.apex,
+                e.offset,
+                e.status,
+                match_text(e.uid),
+                e.type + ("*" if e.type_overridden else ""),
+                e.aus,
+                e.emotion or "",
+                e.source,
+            )
             for c, v in enumerate(vals):
                 it = QTableWidgetItem(str(v))
                 it.setData(Qt.UserRole, e.uid)
@@ -169,8 +178,14 @@ class EventForm(QWidget):
         self.notes = QPlainTextEdit(maximumHeight=80)
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
-        for lab, w in (("AUs", self.aus), ("scheme", self.scheme), ("emotion", self.emotion), ("type", self.type),
-                       ("confidence", self.conf), ("notes", self.notes)):
+        for lab, w in (
+            ("AUs", self.aus),
+            ("scheme", self.scheme),
+            ("emotion", self.emotion),
+            ("type", self.type),
+            ("confidence", self.conf),
+            ("notes", self.notes),
+        ):
             form.addRow(lab, w)
 
     def fill_emotions(self, scheme: str) -> None:
@@ -202,10 +217,10 @@ class EventPanel(QWidget):
         self.table = EventTable()
         self.form = EventForm()
         self.typed_text = None
-        self.selected = lambda: None        # the workspace's selected event
-        self.building = lambda: False       # True while the workspace fills the fields
-        self.saved = lambda uid: None       # the notes of ``uid`` were saved: redraw
-        self.failed = lambda text: None     # a refused save: say why
+        self.selected = lambda: None  # the workspace's selected event
+        self.building = lambda: False  # True while the workspace fills the fields
+        self.saved = lambda uid: None  # the notes of ``uid`` were saved: redraw
+        self.failed = lambda text: None  # a refused save: say why
         self.notes_timer = QTimer(self, singleShot=True, interval=600, timeout=self.save_notes)
         self.form.aus.textEdited.connect(lambda text: self.typed("aus", text))
         self.form.notes.textChanged.connect(lambda: self.typed("notes", self.form.notes.toPlainText()))
@@ -221,8 +236,12 @@ class EventPanel(QWidget):
     def typed(self, field: str, text: str) -> None:
         """A keystroke in the notes or AU field: journaled before the debounced save."""
         sel = self.selected()
-        if (sel is not None and self.typed_text is not None and not self.building()
-                and self.typed_text.typed(sel.uid, field, text)):
+        if (
+            sel is not None
+            and self.typed_text is not None
+            and not self.building()
+            and self.typed_text.typed(sel.uid, field, text)
+        ):
             self.notes_timer.start()
 
     def save_notes(self) -> None:

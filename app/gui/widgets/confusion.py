@@ -18,7 +18,7 @@ class ConfusionPlot(QWidget):
         self.labels, self.matrix = list(labels or []), [list(r) for r in (matrix or [])]
         self.update()
 
-    def paintEvent(self, _ev) -> None:       # noqa: N802 (Qt)
+    def paintEvent(self, _ev) -> None:  # noqa: N802 (Qt)
         p = QPainter(self)
         p.fillRect(self.rect(), QColor("#ffffff"))
         if not self.labels or not self.matrix:
@@ -36,12 +36,11 @@ class ConfusionPlot(QWidget):
         p.drawText(QRectF(0, top - 20, left - 4, 18), Qt.AlignRight | Qt.AlignVCenter, "true ↓")
         for j, lab in enumerate(self.labels):
             p.drawText(QRectF(left + j * side, 18, side, 20), Qt.AlignCenter, lab[:10])
-            p.drawText(QRectF(0, top + j * side, left - 6, side), Qt.AlignRight | Qt.AlignVCenter,
-                       lab[:12])
+            p.drawText(QRectF(0, top + j * side, left - 6, side), Qt.AlignRight | Qt.AlignVCenter, lab[:12])
         for i, row in enumerate(self.matrix):
             tot = max(1, sum(row))
             for j, v in enumerate(row):
-                frac = v / tot          # share of the true class: the colour
+                frac = v / tot  # share of the true class: the colour
                 col = QColor.fromRgbF(1 - 0.8 * frac, 1 - 0.55 * frac, 1 - 0.2 * frac)
                 r = QRectF(left + j * side, top + i * side, side, side)
                 p.fillRect(r, col)

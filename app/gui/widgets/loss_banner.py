@@ -25,8 +25,10 @@ class LossBanner(QLabel):
             lost = v["dropped_counter_gap"] + v["dropped_queue_overflow"]
             if lost:
                 total = lost + v["frames_written"]
-                parts.append(f"{lost} {key.upper()} frame{'s' if lost != 1 else ''} dropped "
-                             f"({100.0 * lost / max(1, total):.1f} %)")
+                parts.append(
+                    f"{lost} {key.upper()} frame{'s' if lost != 1 else ''} dropped "
+                    f"({100.0 * lost / max(1, total):.1f} %)"
+                )
         if samples:
             parts.append(f"{samples} LSL samples lost")
         text = f"⚠ {'this recording lost data' if final else 'LOSING DATA'}: " + "; ".join(parts)

@@ -22,8 +22,12 @@ from PySide6.QtWidgets import (
 from app.gui.widgets.stream_lights import StreamLights
 from app.services.settings import Settings
 
-SOURCES = [("simulate", "Simulated participant rig"), ("live", "RealSense camera"),
-           ("camera-file", "RealSense camera file (.db3/.bag)"), ("none", "No camera (LSL streams only)")]
+SOURCES = [
+    ("simulate", "Simulated participant rig"),
+    ("live", "RealSense camera"),
+    ("camera-file", "RealSense camera file (.db3/.bag)"),
+    ("none", "No camera (LSL streams only)"),
+]
 
 
 class RecordSetup(QWidget):

@@ -18,10 +18,14 @@ def help_html(rows=None) -> str:
         if g != group:
             out.append(f"<tr><td colspan='2'><br><b>{html.escape(g)}</b></td></tr>")
             group = g
-        out.append(f"<tr><td align='right' style='padding-right:14px'><code><b>{html.escape(keys)}</b></code></td>"
-                   f"<td>{html.escape(text)}</td></tr>")
-    out.append("</table><p style='color:#aaa'>any key or click closes this list · keys are changed with "
-               "<code>mexlab shortcuts set ACTION KEYS</code></p>")
+        out.append(
+            f"<tr><td align='right' style='padding-right:14px'><code><b>{html.escape(keys)}</b></code></td>"
+            f"<td>{html.escape(text)}</td></tr>"
+        )
+    out.append(
+        "</table><p style='color:#aaa'>any key or click closes this list · keys are changed with "
+        "<code>mexlab shortcuts set ACTION KEYS</code></p>"
+    )
     return "".join(out)
 
 
@@ -31,8 +35,10 @@ class ShortcutHelp(QFrame):
     def __init__(self, parent: QWidget):
         super().__init__(parent)
         self.setObjectName("shortcutHelp")
-        self.setStyleSheet("#shortcutHelp { background: rgba(20, 20, 24, 225); border-radius: 8px; }"
-                           "QLabel { color: #eee; font-size: 13px; } QScrollArea { background: transparent; }")
+        self.setStyleSheet(
+            "#shortcutHelp { background: rgba(20, 20, 24, 225); border-radius: 8px; }"
+            "QLabel { color: #eee; font-size: 13px; } QScrollArea { background: transparent; }"
+        )
         self.label = QLabel()
         self.label.setTextFormat(Qt.RichText)
         self.label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
@@ -59,7 +65,7 @@ class ShortcutHelp(QFrame):
             self.open_help()
 
     def open_help(self) -> None:
-        self.label.setText(help_html())      # read the keys in force each time
+        self.label.setText(help_html())  # read the keys in force each time
         p = self.parentWidget()
         w, h = min(760, p.width() - 40), p.height() - 40
         self.setGeometry((p.width() - w) // 2, 20, max(w, 200), max(h, 200))

@@ -41,8 +41,10 @@ class SpottedPanel(QWidget):
         text = f"{self.count} expression(s) flagged"
         skipped = summary.get("frames_skipped", 0)
         if skipped:
-            text += (f"; {skipped} of {summary.get('frames_recorded', 0)} frames not spotted live (the machine "
-                     "was too busy; they are recorded, run Analyze → Spot afterwards)")
+            text += (
+                f"; {skipped} of {summary.get('frames_recorded', 0)} frames not spotted live (the machine "
+                "was too busy; they are recorded, run Analyze → Spot afterwards)"
+            )
         if summary.get("error"):
             text = summary["error"]
         if self.note.text() != text:
@@ -52,8 +54,10 @@ class SpottedPanel(QWidget):
     def _add(self, sf) -> None:
         f = sf.flag
         t = f.apex_t - (self.t0 or 0.0)
-        text = (f"{f.type.upper()}  {'+'.join(f.aus) or '-'}  at {int(t // 60):02d}:{t % 60:04.1f}  "
-                f"(frames {f.onset}-{f.offset}, score {f.score:.2f}, flagged {f.latency_s * 1000:.0f} ms after offset)")
+        text = (
+            f"{f.type.upper()}  {'+'.join(f.aus) or '-'}  at {int(t // 60):02d}:{t % 60:04.1f}  "
+            f"(frames {f.onset}-{f.offset}, score {f.score:.2f}, flagged {f.latency_s * 1000:.0f} ms after offset)"
+        )
         if sf.nearest_event:
             text += f"\n   near {sf.nearest_event}"
         item = QListWidgetItem(text)

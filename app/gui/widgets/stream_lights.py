@@ -38,15 +38,21 @@ class StreamLights(QListWidget):
         self.clear()
         self.lights = {}
         if source != "none":
-            what = {"simulate": "simulated rig camera", "live": "RealSense camera",
-                    "camera-file": "camera file"}.get(source, source)
+            what = {"simulate": "simulated rig camera", "live": "RealSense camera", "camera-file": "camera file"}.get(
+                source, source
+            )
             bad = bool(rep.camera_error) or (source == "live" and not rep.cameras)
             self._add("red" if bad else "green", f"{what}: colour + depth video")
         for name in rep.missing:
             self._add("red", f"{name}: required, not on the network")
         for st in rep.streams:
-            rate = "no samples (dead)" if st.dead else f"{st.measured_srate:.1f} Hz of {st.stream.nominal_srate:g}" \
-                if st.stream.nominal_srate > 0 and st.measured_srate else "irregular"
+            rate = (
+                "no samples (dead)"
+                if st.dead
+                else f"{st.measured_srate:.1f} Hz of {st.stream.nominal_srate:g}"
+                if st.stream.nominal_srate > 0 and st.measured_srate
+                else "irregular"
+            )
             self._add(st.light, f"{st.stream.name} [{st.stream.type or '-'}]: {rate}")
         for st in rep.others:
             self._add("grey", f"{st.stream.name}: another program's stream, not recorded")

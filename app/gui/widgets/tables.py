@@ -21,5 +21,4 @@ def text_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> QTableW
 
 def fit_dialog(dialog: QDialog, table: QTableWidget, extra_height: int) -> None:
     """Make ``dialog`` as wide as the table's columns and tall enough for its rows (within bounds)."""
-    dialog.resize(min(1200, 60 + table.horizontalHeader().length()),
-                  min(600, extra_height + 30 * table.rowCount()))
+    dialog.resize(min(1200, 60 + table.horizontalHeader().length()), min(600, extra_height + 30 * table.rowCount()))

@@ -43,9 +43,9 @@ from analysis.analyze_model import (  # noqa: F401
     SpottingCancelled,
     face_crop,
 )
-from app.services import session_ops
 from app.gui.widgets.preview import FramePreview
 from app.gui.workers import run_in_thread
+from app.services import session_ops
 
 COLOURS = {"micro": (220, 40, 40, 70), "macro": (40, 90, 220, 60), "suppressed": (120, 120, 120, 50)}
 PLACEHOLDER = "choose a session …"
@@ -54,8 +54,8 @@ SHOW_AUS = ("AU1", "AU2", "AU4", "AU6", "AU7", "AU9", "AU10", "AU12", "AU14", "A
 
 class AnalyzeWorkspace(QWidget):
     progress_changed = Signal(int, int, str)
-    session_opened = Signal(object)            # Path: a session was opened here
-    open_in_annotate = Signal(object, int)     # (session folder, frame): double-click on an interval
+    session_opened = Signal(object)  # Path: a session was opened here
+    open_in_annotate = Signal(object, int)  # (session folder, frame): double-click on an interval
 
     def __init__(self, db_url: str | None = None, parent=None):
         super().__init__(parent)
@@ -63,7 +63,7 @@ class AnalyzeWorkspace(QWidget):
         self.model = AnalyzeModel()
         self.last_error: str | None = None
         self.jumped_to: int | None = None
-        self.cropped_to: tuple[int, int] | None = None     # (h, w) of the apex preview's crop
+        self.cropped_to: tuple[int, int] | None = None  # (h, w) of the apex preview's crop
         self._cancel: threading.Event | None = None
         top = QHBoxLayout()
         self.session = QComboBox()
@@ -113,8 +113,10 @@ class AnalyzeWorkspace(QWidget):
         self.session.clear()
         self.session.addItem(PLACEHOLDER, None)
         for r in rows:
-            label = f"{str(r.get('started_at') or '')[:16]}  {r.get('participant') or '-'}  " \
-                    f"{r.get('protocol') or ''}  [{r['status']}]  {r['folder']}"
+            label = (
+                f"{str(r.get('started_at') or '')[:16]}  {r.get('participant') or '-'}  "
+                f"{r.get('protocol') or ''}  [{r['status']}]  {r['folder']}"
+            )
             self.session.addItem(label, r["folder"])
         self.session.blockSignals(False)
         self._show_in_combo()
@@ -124,8 +126,14 @@ class AnalyzeWorkspace(QWidget):
         if self.folder is None:
             return
         self.session.blockSignals(True)
-        idx = next((i for i in range(1, self.session.count())
-                    if self.session.itemData(i) and Path(self.session.itemData(i)) == self.folder), -1)
+        idx = next(
+            (
+                i
+                for i in range(1, self.session.count())
+                if self.session.itemData(i) and Path(self.session.itemData(i)) == self.folder
+            ),
+            -1,
+        )
         if idx < 0:
             self.session.addItem(f"{self.folder}  (opened as a folder)", str(self.folder))
             idx = self.session.count() - 1
@@ -155,9 +163,11 @@ class AnalyzeWorkspace(QWidget):
         self._show_in_combo()
         self.health.setText(f"{self.folder}: checking …")
         folder = self.folder
-        run_in_thread(lambda: session_ops.session_health(folder, self.db_url),
-                      lambda h: self._show_health(folder, h),
-                      lambda m: self.health.setText(f"health not checked: {html.escape(str(m))}"))
+        run_in_thread(
+            lambda: session_ops.session_health(folder, self.db_url),
+            lambda h: self._show_health(folder, h),
+            lambda m: self.health.setText(f"health not checked: {html.escape(str(m))}"),
+        )
         self.session_opened.emit(self.folder)
 
     def _show_health(self, folder: Path, h: dict) -> None:
@@ -168,8 +178,10 @@ class AnalyzeWorkspace(QWidget):
             return
         status = h.get("status") or "unknown"
         verdict = format_health(h)
-        self.health.setText(f"<b>{status}</b> · <span style='color:{COLOURS.get(h.get('verdict'), '#888')}'>"
-                            f"health: {html.escape(verdict)}</span>")
+        self.health.setText(
+            f"<b>{status}</b> · <span style='color:{COLOURS.get(h.get('verdict'), '#888')}'>"
+            f"health: {html.escape(verdict)}</span>"
+        )
         self.health.setToolTip("\n".join(h.get("reasons") or []))
 
     # -- spotting -------------------------------------------------------------------------------
@@ -192,7 +204,7 @@ class AnalyzeWorkspace(QWidget):
         self.info.setWordWrap(True)
         self.plot = pg.GraphicsLayoutWidget()
         self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))   # the last: the class `mexlab recognize` gave
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))  # the last: the class `mexlab recognize` gave
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectRows)
@@ -221,8 +233,9 @@ class AnalyzeWorkspace(QWidget):
         self.run_btn.setEnabled(False)
         self.cancel_btn.setEnabled(True)
         self.info.setText(f"spotting {self.folder} …")
-        self.job = run_in_thread(lambda: self.model.run_spotting(ie, self.progress_changed.emit, cancel),
-                                 self._spotted, self._failed)
+        self.job = run_in_thread(
+            lambda: self.model.run_spotting(ie, self.progress_changed.emit, cancel), self._spotted, self._failed
+        )
 
     def cancel(self) -> None:
         """Stop the running spotting (the worker raises at its next progress report)."""
@@ -283,11 +296,17 @@ class AnalyzeWorkspace(QWidget):
         self._apex_lines = []
         for p in (p_au, p_pose, p_emg):
             for i in result.intervals:
-                p.addItem(pg.LinearRegionItem((i["onset"], i["offset"] + 1), movable=False,
-                                              brush=pg.mkBrush(*COLOURS[i["type"]])))
+                p.addItem(
+                    pg.LinearRegionItem(
+                        (i["onset"], i["offset"] + 1), movable=False, brush=pg.mkBrush(*COLOURS[i["type"]])
+                    )
+                )
             for s in result.suppressed:
-                p.addItem(pg.LinearRegionItem((s["onset"], s["offset"] + 1), movable=False,
-                                              brush=pg.mkBrush(*COLOURS["suppressed"])))
+                p.addItem(
+                    pg.LinearRegionItem(
+                        (s["onset"], s["offset"] + 1), movable=False, brush=pg.mkBrush(*COLOURS["suppressed"])
+                    )
+                )
             line = pg.InfiniteLine(0, pen=pg.mkPen("y", width=2))
             p.addItem(line)
             self._apex_lines.append(line)

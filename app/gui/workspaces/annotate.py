@@ -21,10 +21,10 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QSplitter, QVBoxLayout, QWidget
 
 from acquisition.errors import MexlabError
+from acquisition.session_read.frame_reader import FrameReader
 from analysis.annotation.clip import open_clip
 from analysis.annotation.model import Coding, Event
 from analysis.annotation.track_set import load_tracks
-from acquisition.session_read.frame_reader import FrameReader
 from analysis.annotation.video_reader import colorize_depth
 from analysis.annotation.workspace_model import AnnotateModel, Playback, frame_of
 from app.gui.widgets import annotate_views as views
@@ -33,13 +33,15 @@ from app.gui.widgets.annotate_keys import install_keys, key_action
 from app.gui.widgets.annotate_tracks import TimeAxis, Tracks, TrackScroll
 from app.gui.widgets.shortcut_help import ShortcutHelp
 
-COLUMNS = views.COLUMNS       # the event table's columns
+COLUMNS = views.COLUMNS  # the event table's columns
 
 
 def _model_action(action: str, *args):
     """A workspace method that runs the model's ``action`` and shows the outcome (keys, buttons)."""
+
     def run(self) -> None:
         self._do(action, *args)
+
     run.__name__ = action if not args else f"{action}_{'_'.join(args)}"
     return run
 
@@ -53,21 +55,36 @@ class AnnotateWorkspace(QWidget):
         self.store = self.clip = self.coding = self.model = self.rgb = self.depth = None
         self.playback: Playback | None = None
         self.track_set = self.journal = self._face_boxes = None
-        self._dropped: str | None = None      # an event being coded when the session was closed
+        self._dropped: str | None = None  # an event being coded when the session was closed
         self._building = False
-        self.journal_dir = journal_dir       # None: the user data folder
+        self.journal_dir = journal_dir  # None: the user data folder
         self._build()
         self.help_overlay = ShortcutHelp(self)
         self.setFocusPolicy(Qt.StrongFocus)
         self._timer = QTimer(self, timeout=self._tick)
         self._timer.setTimerType(Qt.PreciseTimer)
-        self._keymap = install_keys(self, {
-            "step_forward": lambda: self.step(1), "step_back": lambda: self.step(-1),
-            "step_forward_10": lambda: self.step(10), "step_back_10": lambda: self.step(-10),
-            "play": self.toggle_play, "onset": self.mark_onset, "apex": self.mark_apex, "offset": self.mark_offset,
-            "accept": lambda: self._set_status("accepted"), "reject": lambda: self._set_status("rejected"),
-            "delete": self.delete_selected, "undo": self.undo, "redo": self.redo, "redo_alt": self.redo,
-            "goto": lambda: self.goto.setFocus(), "cancel": self.cancel}, self.help_overlay.toggle)
+        self._keymap = install_keys(
+            self,
+            {
+                "step_forward": lambda: self.step(1),
+                "step_back": lambda: self.step(-1),
+                "step_forward_10": lambda: self.step(10),
+                "step_back_10": lambda: self.step(-10),
+                "play": self.toggle_play,
+                "onset": self.mark_onset,
+                "apex": self.mark_apex,
+                "offset": self.mark_offset,
+                "accept": lambda: self._set_status("accepted"),
+                "reject": lambda: self._set_status("rejected"),
+                "delete": self.delete_selected,
+                "undo": self.undo,
+                "redo": self.redo,
+                "redo_alt": self.redo,
+                "goto": lambda: self.goto.setFocus(),
+                "cancel": self.cancel,
+            },
+            self.help_overlay.toggle,
+        )
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -87,8 +104,11 @@ class AnnotateWorkspace(QWidget):
         self.time_axis = TimeAxis(self.tracks)
         self.track_scroll = TrackScroll(self.tracks)
         self.actions_bar = bar = SessionActions(
-            self.db_url, lambda: (self.model, self.clip, self._store()) if self.clip is not None else None,
-            self._after, self._say)
+            self.db_url,
+            lambda: (self.model, self.clip, self._store()) if self.clip is not None else None,
+            self._after,
+            self._say,
+        )
         self.emg_btn, self.baseline, self.baseline_s = bar.emg_btn, bar.baseline, bar.baseline_s
         self.spot_btn, self.reconcile_btn, self.reliability_btn = bar.spot_btn, bar.reconcile_btn, bar.reliability_btn
         self.add_emg_candidates, self.add_spotting_candidates = bar.add_emg_candidates, bar.add_spotting_candidates
@@ -98,17 +118,28 @@ class AnnotateWorkspace(QWidget):
         for w, k in ((self.videos, 3), (self.transport, 0), (self.track_scroll, 4), (self.time_axis, 0), (bar, 0)):
             lv.addWidget(w, k)
 
-        self.events = right = views.EventPanel({"Accept (A)": lambda: self._set_status("accepted"),
-                                          "Reject (R)": lambda: self._set_status("rejected"),
-                                          "Delete": self.delete_selected, "Export…": self._export})
+        self.events = right = views.EventPanel(
+            {
+                "Accept (A)": lambda: self._set_status("accepted"),
+                "Reject (R)": lambda: self._set_status("rejected"),
+                "Delete": self.delete_selected,
+                "Export…": self._export,
+            }
+        )
         right.selected, right.building = self.selected, lambda: self._building
         right.saved = lambda uid: self._refresh_events(select=uid)
         right.failed = lambda text: self._say(text, error=True)
         self.table, self.form = right.table, right.form
         f = self.form
         self.table.itemSelectionChanged.connect(self._selected)
-        self.aus, self.scheme, self.emotion, self.type, self.conf, self.notes = \
-            f.aus, f.scheme, f.emotion, f.type, f.conf, f.notes
+        self.aus, self.scheme, self.emotion, self.type, self.conf, self.notes = (
+            f.aus,
+            f.scheme,
+            f.emotion,
+            f.type,
+            f.conf,
+            f.notes,
+        )
         self.aus.editingFinished.connect(self._save_aus)
         self.emotion.activated.connect(lambda *_: self._edit(emotion=self.emotion.currentText() or None))
         self.type.activated.connect(self._type_changed)
@@ -194,7 +225,7 @@ class AnnotateWorkspace(QWidget):
         n = max(self.rgb.n_frames, self.clip.n_frames) if self.rgb is not None else self.clip.n_frames
         old, self.model = self.model, AnnotateModel(self.coding, n)
         dropped, self._dropped = self._dropped, None
-        if old is not None:                       # reloaded (another coder, or the stored truth after a conflict)
+        if old is not None:  # reloaded (another coder, or the stored truth after a conflict)
             self.model.seek(old.frame)
             if old.coding.coder == self.coder:
                 self.model.select(old.selected_uid)
@@ -210,8 +241,11 @@ class AnnotateWorkspace(QWidget):
             self._say(" · ".join(done))
         self._refresh_events()
         if dropped:
-            self._say(f"not stored: the {dropped.split(' (press')[0]} was being coded when the coding was "
-                      "reloaded; code it again", error=True)
+            self._say(
+                f"not stored: the {dropped.split(' (press')[0]} was being coded when the coding was "
+                "reloaded; code it again",
+                error=True,
+            )
 
     # ------------------------------------------------------------------ video
     @property
@@ -246,13 +280,13 @@ class AnnotateWorkspace(QWidget):
         zoom = self.transport.zoom_factor()
         try:
             imgs = [r.frame(n, ahead=False) for r in (self.rgb, self.depth) if r is not None]
-            for r in (self.rgb, self.depth):        # read the next frames ahead, both videos decoded first
+            for r in (self.rgb, self.depth):  # read the next frames ahead, both videos decoded first
                 if r is not None:
                     r.prefetch(n)
         except (IndexError, MexlabError) as exc:
             self.status.setText(str(exc))
             return
-        boxes = self._face_boxes                    # the face zoom follows the face once spotted
+        boxes = self._face_boxes  # the face zoom follows the face once spotted
         box = boxes[n] if (zoom > 1 and boxes is not None and 0 <= n < len(boxes)) else None
         self.videos.show_frames(imgs, zoom, box)
         self._show_info()
@@ -288,7 +322,7 @@ class AnnotateWorkspace(QWidget):
     def _save(self, before, after):
         try:
             return self._store().apply(self.clip.session_id, before, after, by=self.coder)
-        except MexlabError as exc:      # a conflict or the database gone: say so, reload the truth
+        except MexlabError as exc:  # a conflict or the database gone: say so, reload the truth
             self._say(str(exc), error=True)
             QTimer.singleShot(0, self._load_coding)
             return None
@@ -315,7 +349,7 @@ class AnnotateWorkspace(QWidget):
     mark_onset = _model_action("mark", "onset")
     mark_apex = _model_action("mark", "apex")
     mark_offset = _model_action("mark", "offset")
-    cancel = _model_action("cancel")                # Escape: drop the pending event, else the selection
+    cancel = _model_action("cancel")  # Escape: drop the pending event, else the selection
     delete_selected = _model_action("delete_selected")
     undo = _model_action("undo")
     redo = _model_action("redo")
@@ -342,8 +376,11 @@ class AnnotateWorkspace(QWidget):
         if m is not None and select is not None:
             m.select(select)
         self._building = True
-        self.table.fill(self.coding.sorted() if self.coding else [], m.selected_uid if m else None,
-                        m.match_text if m else (lambda uid: ""))
+        self.table.fill(
+            self.coding.sorted() if self.coding else [],
+            m.selected_uid if m else None,
+            m.match_text if m else (lambda uid: ""),
+        )
         self.form.show_event(self.selected())
         self._building = False
         self._draw_events()
@@ -361,8 +398,11 @@ class AnnotateWorkspace(QWidget):
         if self.model is not None:
             self.model.select(uid)
             if uid is not None and self.model.pending is not None:
-                self._say("a new event is being coded: I, P and O go to it until it is stored "
-                          "(Escape drops it); the fields below edit the selected event", error=True)
+                self._say(
+                    "a new event is being coded: I, P and O go to it until it is stored "
+                    "(Escape drops it); the fields below edit the selected event",
+                    error=True,
+                )
             if self.clip is not None:
                 self._show_info()
         self._building = True

@@ -6,9 +6,20 @@ date, views, classes, metrics, sha256 and confusion matrix; choose the default m
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMessageBox,
-                               QPlainTextEdit, QPushButton, QSplitter, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from acquisition.errors import MexlabError
 from app.gui.widgets.confusion import ConfusionPlot
@@ -30,8 +41,7 @@ class ModelsWorkspace(QWidget):
         self.refresh_btn = QPushButton("Refresh")
         self.refresh_btn.clicked.connect(self.refresh)
         self.default_btn = QPushButton("Make default")
-        self.default_btn.setToolTip("use the selected model when none is named (recognize, "
-                                    "Analyze, live flags)")
+        self.default_btn.setToolTip("use the selected model when none is named (recognize, Analyze, live flags)")
         self.default_btn.clicked.connect(self._make_default)
         self.shipped_btn = QPushButton("Use the shipped model")
         self.shipped_btn.clicked.connect(self._use_shipped)
@@ -56,7 +66,7 @@ class ModelsWorkspace(QWidget):
         lay.addLayout(top)
         lay.addWidget(split, 1)
 
-    def showEvent(self, ev) -> None:       # noqa: N802 (Qt): the catalog is read when shown
+    def showEvent(self, ev) -> None:  # noqa: N802 (Qt): the catalog is read when shown
         super().showEvent(ev)
         self.refresh()
 
@@ -73,10 +83,8 @@ class ModelsWorkspace(QWidget):
                     it.setToolTip(tip)
                 self.table.setItem(i, j, it)
         msgs = [m for m in (self.state.error, self.state.default_error) if m]
-        self.message.setText("; ".join(msgs) if msgs else
-                             f"{len(self.state.rows)} model(s); ★ = the default")
-        row = next((i for i, r in enumerate(self.state.rows) if r["sha256"] == sha),
-                   self.state.default_index())
+        self.message.setText("; ".join(msgs) if msgs else f"{len(self.state.rows)} model(s); ★ = the default")
+        row = next((i for i, r in enumerate(self.state.rows) if r["sha256"] == sha), self.state.default_index())
         if row is not None:
             self.table.selectRow(row)
         self._selected()

@@ -37,7 +37,7 @@ from app.services.settings import Settings
 
 
 class RecordWorkspace(QWidget):
-    session_finished = Signal(object)   # final sidecar dict
+    session_finished = Signal(object)  # final sidecar dict
     _state_changed = Signal()
 
     def __init__(self, settings: Settings, controller: RecordController | None = None, parent=None):
@@ -63,10 +63,31 @@ class RecordWorkspace(QWidget):
         left.changed.connect(self._settings_changed)
         left.preflight_btn.clicked.connect(self.run_preflight)
         left.override_dead.toggled.connect(self._override_toggled)
-        (self.source, self.camera_file, self.rgb_mode, self.depth_mode, self.required, self.preflight_btn,
-         self.lights, self.override_dead, self.preflight_text, self.participant, self.out_root) = (
-            left.source, left.camera_file, left.rgb_mode, left.depth_mode, left.required, left.preflight_btn,
-            left.lights, left.override_dead, left.preflight_text, left.participant, left.out_root)
+        (
+            self.source,
+            self.camera_file,
+            self.rgb_mode,
+            self.depth_mode,
+            self.required,
+            self.preflight_btn,
+            self.lights,
+            self.override_dead,
+            self.preflight_text,
+            self.participant,
+            self.out_root,
+        ) = (
+            left.source,
+            left.camera_file,
+            left.rgb_mode,
+            left.depth_mode,
+            left.required,
+            left.preflight_btn,
+            left.lights,
+            left.override_dead,
+            left.preflight_text,
+            left.participant,
+            left.out_root,
+        )
 
         center = QWidget()
         cv = QVBoxLayout(center)
@@ -142,8 +163,9 @@ class RecordWorkspace(QWidget):
         self.preflight_text.setPlainText("checking cameras, LSL streams (measuring rates) and disk space …")
         self.preflight_btn.setEnabled(False)
         spot = self.spotted.enabled.isChecked()
-        run_in_thread(lambda: self.controller.preflight(self.settings, live_spotting=spot), self._preflight_done,
-                      self._failed)
+        run_in_thread(
+            lambda: self.controller.preflight(self.settings, live_spotting=spot), self._preflight_done, self._failed
+        )
 
     def _override_toggled(self, _on: bool) -> None:
         rep = self.state.preflight
@@ -187,8 +209,9 @@ class RecordWorkspace(QWidget):
         self.start_btn.setEnabled(False)
         self.status.setText(f"starting … ({folder})")
         self._clear_live_view()
-        run_in_thread(lambda: self.controller.start(cfg, attach=self._attach_live_spotting()), self._started,
-                      self._failed)
+        run_in_thread(
+            lambda: self.controller.start(cfg, attach=self._attach_live_spotting()), self._started, self._failed
+        )
 
     def _clear_live_view(self) -> None:
         self.traces.clear()
@@ -216,8 +239,9 @@ class RecordWorkspace(QWidget):
 
             if rec.camera is None or "rgb" not in rec.camera.streams:
                 return None
-            ls = LiveSpotting(rec, emit, spotter=self.controller.take_spotter(),
-                              recognizer=self.controller.take_recognizer())
+            ls = LiveSpotting(
+                rec, emit, spotter=self.controller.take_spotter(), recognizer=self.controller.take_recognizer()
+            )
             ls.start()
             return ls
 
@@ -231,8 +255,9 @@ class RecordWorkspace(QWidget):
             self.spotted.show_progress(ls.summary()["live_spotting"])
 
     # -- protocol runs ------------------------------------------------------------------------
-    def start_protocol(self, name: str, windowed: bool = True, screen_index: int = 0, *, quick: bool = False,
-                       simulate: bool = False) -> None:
+    def start_protocol(
+        self, name: str, windowed: bool = True, screen_index: int = 0, *, quick: bool = False, simulate: bool = False
+    ) -> None:
         """Run a protocol as a recording: the orchestration ``mexlab run-protocol`` uses
         (app/protocol_session.ProtocolSession), waited on with Qt timers. ``quick`` and ``simulate``
         (simulated answers) are for checking a protocol, as in run-protocol."""
@@ -254,8 +279,11 @@ class RecordWorkspace(QWidget):
         self.launcher.run_btn.setEnabled(False)
         self.status.setText(f"starting protocol {ps.proto.name} … ({folder})")
         self._clear_live_view()
-        run_in_thread(lambda: self.controller.start(cfg, attach=self._attach_live_spotting()),
-                      lambda f: (self._started(f), self._await_first_frame()), self._failed)
+        run_in_thread(
+            lambda: self.controller.start(cfg, attach=self._attach_live_spotting()),
+            lambda f: (self._started(f), self._await_first_frame()),
+            self._failed,
+        )
 
     def _await_first_frame(self, tries: int = 0) -> None:
         from app.services.protocol_session import first_frame_arrived
@@ -285,8 +313,9 @@ class RecordWorkspace(QWidget):
 
     def _protocol_finished(self, _state: str) -> None:
         reason = self._protocol["session"].finish()
-        QTimer.singleShot(500, lambda: run_in_thread(lambda: self.controller.stop(reason), self._stopped,
-                                                     self._failed))  # the video runs on a little
+        QTimer.singleShot(
+            500, lambda: run_in_thread(lambda: self.controller.stop(reason), self._stopped, self._failed)
+        )  # the video runs on a little
 
     @property
     def protocol_run(self):
@@ -341,8 +370,16 @@ class RecordWorkspace(QWidget):
         self.launcher.run_btn.setEnabled(self.preflight_ok and not rec and phase == "idle")
         self.stop_btn.setEnabled(rec and phase == "recording")
         self.mark_btn.setEnabled(rec and phase == "recording")
-        for w in (self.source, self.camera_file, self.rgb_mode, self.depth_mode, self.required, self.out_root,
-                  self.participant, self.preflight_btn):
+        for w in (
+            self.source,
+            self.camera_file,
+            self.rgb_mode,
+            self.depth_mode,
+            self.required,
+            self.out_root,
+            self.participant,
+            self.preflight_btn,
+        ):
             w.setEnabled(not rec)
         if not rec and self.controller.recorder is not None and self.controller.recorder.stopped and phase == "idle":
             self.status.setText(self.state.message)

@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services import session_ops
 from app.gui.workers import run_in_thread
+from app.services import session_ops
 from app.services.state import (
     HEALTH_FILTERS,
     SESSION_COLUMNS,
@@ -58,11 +58,13 @@ class SessionsWorkspace(QWidget):
         for v in HEALTH_FILTERS:
             self.status_filter.addItem(f"health: {v}", f"health:{v}")
         self.status_filter.currentIndexChanged.connect(
-            lambda *_: setattr(self.state, "status_filter", self.status_filter.currentData()))
+            lambda *_: setattr(self.state, "status_filter", self.status_filter.currentData())
+        )
         self.participant_filter = QComboBox()
         self.participant_filter.addItem("all participants", None)
         self.participant_filter.currentIndexChanged.connect(
-            lambda *_: setattr(self.state, "participant", self.participant_filter.currentData()))
+            lambda *_: setattr(self.state, "participant", self.participant_filter.currentData())
+        )
         for ev in (self.state.events.search, self.state.events.status_filter, self.state.events.participant):
             ev.connect(self._apply_filter)
         top.addWidget(self.participant_filter)
@@ -99,8 +101,14 @@ class SessionsWorkspace(QWidget):
         self.recheck_btn.clicked.connect(self.recheck)
         self.delete_btn.clicked.connect(self.delete)
         self.info = QLabel("")
-        for b in (self.open_btn, self.recheck_btn, self.analyze_btn, self.annotate_btn, self.responses_btn,
-                  self.delete_btn):
+        for b in (
+            self.open_btn,
+            self.recheck_btn,
+            self.analyze_btn,
+            self.annotate_btn,
+            self.responses_btn,
+            self.delete_btn,
+        ):
             bottom.addWidget(b)
         bottom.addWidget(self.info, 1)
         lay = QVBoxLayout(self)
@@ -219,9 +227,13 @@ class SessionsWorkspace(QWidget):
         r = self.selected()
         if not r:
             return False
-        box = QMessageBox(QMessageBox.Warning, "Delete session",
-                          f"Remove session {r['session_id'][:8]} ({r.get('participant') or '-'}, "
-                          f"{r['folder']}) from the catalog?", QMessageBox.Yes | QMessageBox.Cancel, self)
+        box = QMessageBox(
+            QMessageBox.Warning,
+            "Delete session",
+            f"Remove session {r['session_id'][:8]} ({r.get('participant') or '-'}, {r['folder']}) from the catalog?",
+            QMessageBox.Yes | QMessageBox.Cancel,
+            self,
+        )
         also_files = QCheckBox("Also delete the session folder and its files from disk (cannot be undone)")
         box.setCheckBox(also_files)
         answer = confirm(box) if confirm else box.exec()
@@ -229,8 +241,10 @@ class SessionsWorkspace(QWidget):
             self.info.setText("nothing deleted")
             return False
         session_ops.delete_session(r["session_id"], self.db_url, delete_files=also_files.isChecked())
-        self.info.setText(f"deleted {r['session_id'][:8]} from the catalog" +
-                          (" and its files" if also_files.isChecked() else " (files kept)"))
+        self.info.setText(
+            f"deleted {r['session_id'][:8]} from the catalog"
+            + (" and its files" if also_files.isChecked() else " (files kept)")
+        )
         self.refresh()
         return True
 
