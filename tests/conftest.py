@@ -101,7 +101,7 @@ def pytest_ignore_collect(collection_path, config):
     import itertools
 
     try:
-        from _pytest.mark.expression import Expression   # pytest's own -m parser (private: guarded)
+        from _pytest.mark.expression import Expression  # pytest's own -m parser (private: guarded)
 
         compiled = Expression.compile(expr)
     except Exception:  # noqa: BLE001 - a bad expression pytest reports itself; another pytest

@@ -19,8 +19,7 @@ from acquisition.catalog.models import Session as SessionRow
 from acquisition.errors import CatalogError
 from app.cli import main as cli_main
 from protocols.runlog import RESPONSE_COLUMNS, RESPONSES_NAME, RunLog
-from tests.acquisition.test_catalog import catalog, db_url, engine_of, make_session  # noqa: F401  (fixtures)
-
+from tests.helpers_catalog import engine_of, make_session
 
 # Rows as protocols/engine.py hands them to RunLog.response (numbers already formatted as text).
 SELF_REPORT = {

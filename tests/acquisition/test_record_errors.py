@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers_paths import shared_file
 from tests.helpers_camera import make_camera_file
 from tests.helpers_lsl import unique_name
+from tests.helpers_paths import shared_file
 
 pytestmark = [pytest.mark.rig, pytest.mark.labrecorder, pytest.mark.lsl, pytest.mark.privileged]
 

@@ -13,9 +13,9 @@ from acquisition.check import check_path
 from acquisition.health import format_health
 from acquisition.session import read_sidecar, write_sidecar
 from app.cli import main
-from tests.acquisition.test_check import N_FRAMES, make_session, recorded  # noqa: F401 (fixture)
+from tests.helpers_check import N_FRAMES, make_session
 
-pytestmark = [pytest.mark.lsl, pytest.mark.labrecorder]  # the fixture records its XDFs with LabRecorder
+pytestmark = [pytest.mark.lsl, pytest.mark.labrecorder]  # ``recorded`` (conftest.py) records its XDFs with LabRecorder
 
 
 def edit(folder, drop=(), **changes) -> None:

@@ -12,15 +12,14 @@ import numpy as np
 import pytest
 
 from acquisition.errors import MexlabError
+from acquisition.session_read.frame_reader import FrameReader
 from analysis.annotation.clip import open_clip
 from analysis.annotation.consensus import CONSENSUS_CODER, consensus, merge, reconcile
 from analysis.annotation.journal import Journal, replay
 from analysis.annotation.model import Coding, Event
 from analysis.annotation.store import AnnotationStore
-from acquisition.session_read.frame_reader import FrameReader
 from analysis.annotation.video_reader import colorize_depth
 from tests.helpers_paths import MEXLAB, REPO
-
 
 
 @pytest.fixture(scope="module")

@@ -216,9 +216,9 @@ def test_store_revisions_and_conflicts(db_url):
 def test_stale_version_caught_by_the_database_itself(db_url):
     """The version check is in the UPDATE (version_id_col), not only in Python."""
     from sqlalchemy import select, update
+    from sqlalchemy.orm.exc import StaleDataError
 
     from acquisition.catalog.annotation_models import AnnotationEvent
-    from sqlalchemy.orm.exc import StaleDataError
 
     store = AnnotationStore(db_url)
     try:

@@ -17,7 +17,6 @@ from app.services.settings import Settings
 from tests.helpers_paths import MEXLAB
 
 
-
 @pytest.fixture(scope="module")
 def spotted(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("analyze") / "s1"

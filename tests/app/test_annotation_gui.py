@@ -17,8 +17,8 @@ from analysis.annotation.emg_coding import channel_maps, session_candidates
 from analysis.annotation.store import AnnotationStore
 from app.gui.widgets.annotate_tracks import minmax_envelope
 from app.gui.workspaces.annotate import COLUMNS, AnnotateWorkspace
-from tests.screens import save_screenshot
 from tests.helpers_paths import MEXLAB
+from tests.screens import save_screenshot
 
 pytestmark = [pytest.mark.rig, pytest.mark.labrecorder]
 

@@ -13,8 +13,8 @@ import pytest
 
 from analysis.annotation.clip import open_clip
 from analysis.annotation.store import AnnotationStore
-from tests.helpers_paths import MEXLAB, REPO
 from tests.helpers_badinput import assert_refused, cli, fingerprint, recorded_session
+from tests.helpers_paths import MEXLAB, REPO
 
 pytestmark = [pytest.mark.rig, pytest.mark.labrecorder]
 

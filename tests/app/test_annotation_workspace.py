@@ -29,8 +29,8 @@ from app.cli import main
 from app.gui import shortcuts
 from app.gui.widgets.annotate_tracks import MIN_HEIGHT
 from app.gui.workspaces.annotate import AnnotateWorkspace
-from tests.screens import save_screenshot
 from tests.helpers_paths import MEXLAB, REPO
+from tests.screens import save_screenshot
 
 pytestmark = [pytest.mark.rig, pytest.mark.labrecorder]
 
