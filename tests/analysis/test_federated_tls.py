@@ -15,7 +15,8 @@ import pytest
 
 from analysis.federated import site, synthetic
 from tests.fl_certs import make_site_key, make_tls
-from tests.analysis.test_federated_deploy import MEXLAB, REPO, _env, _port, _start, _status
+from tests.helpers_fl import fl_env, free_port, read_status, start_mexlab
+from tests.helpers_paths import FLWR, MEXLAB, REPO
 
 pytestmark = [pytest.mark.learning]
 
@@ -39,18 +40,18 @@ def test_tls_and_supernode_auth_on_loopback(tmp_path):
         p = tmp_path / f"site{i}.npz"
         site.save_features(p, synthetic.make(3, per_subject=6, seed=40 + i, prefix=f"t{i}x"))
         specs.append(f"features:{p}")
-    port = _port()
+    port = free_port()
     out = tmp_path / "run"
-    env = _env(tmp_path)
+    env = fl_env(tmp_path)
     procs = []
     t0 = time.monotonic()
     try:
-        coord = _start(["fl", "coordinator", "--address", f"127.0.0.1:{port}",
-                        "--ssl-certfile", str(tls["cert"]), "--ssl-keyfile", str(tls["key"]),
-                        "--ssl-ca-certfile", str(tls["ca"]), "--supernode-auth",
-                        "--site-keys", str(keys["lab0"][1]),
-                        "--updates", "2", "--buffer", "1", "--epochs", "1", "--min-sites", "2",
-                        "--wait-sites", "120", "--out", str(out)], tmp_path, "coord")
+        coord = start_mexlab(["fl", "coordinator", "--address", f"127.0.0.1:{port}",
+                              "--ssl-certfile", str(tls["cert"]), "--ssl-keyfile", str(tls["key"]),
+                              "--ssl-ca-certfile", str(tls["ca"]), "--supernode-auth",
+                              "--site-keys", str(keys["lab0"][1]),
+                              "--updates", "2", "--buffer", "1", "--epochs", "1", "--min-sites", "2",
+                              "--wait-sites", "120", "--out", str(out)], tmp_path, "coord")
         procs.append(coord)
         _wait_text(tmp_path / "coord.err", "listening", coord, t0, 60)
         err = (tmp_path / "coord.err").read_text()
@@ -68,21 +69,20 @@ def test_tls_and_supernode_auth_on_loopback(tmp_path):
                     raw, server_hostname="127.0.0.1")
 
         # lab1 registered by the operator with Flower's own CLI while the coordinator runs
-        reg = subprocess.run([str(REPO / ".venv/bin/flwr") if (REPO / ".venv/bin/flwr").exists() else "flwr",
-                              "supernode", "register", str(keys["lab1"][1]), "mexlab"],
+        reg = subprocess.run([*FLWR, "supernode", "register", str(keys["lab1"][1]), "mexlab"],
                              env={**env, "FLWR_HOME": str(out / ".flwr")}, capture_output=True, text=True,
                              timeout=60)
         assert "registered successfully" in reg.stdout + reg.stderr, reg.stdout + reg.stderr
 
         sites = []
         for i, (name, spec) in enumerate([("lab0", specs[0]), ("lab1", specs[1])]):
-            sites.append(_start(["fl", "site", "--coordinator", f"127.0.0.1:{port}",
-                                 "--root-certificates", str(tls["ca"]), "--auth-key", str(keys[name][0]),
-                                 "--data", spec, "--site-name", name], tmp_path, name))
+            sites.append(start_mexlab(["fl", "site", "--coordinator", f"127.0.0.1:{port}",
+                                       "--root-certificates", str(tls["ca"]), "--auth-key", str(keys[name][0]),
+                                       "--data", spec, "--site-name", name], tmp_path, name))
         procs += sites
-        rogue = _start(["fl", "site", "--coordinator", f"127.0.0.1:{port}", "--root-certificates",
-                        str(tls["ca"]), "--auth-key", str(keys["rogue"][0]), "--data", specs[0],
-                        "--site-name", "rogue"], tmp_path, "rogue")
+        rogue = start_mexlab(["fl", "site", "--coordinator", f"127.0.0.1:{port}", "--root-certificates",
+                              str(tls["ca"]), "--auth-key", str(keys["rogue"][0]), "--data", specs[0],
+                              "--site-name", "rogue"], tmp_path, "rogue")
         procs.append(rogue)
         rc = coord.wait(max(1.0, LIMIT_S - (time.monotonic() - t0)))
         assert rc == 0, (tmp_path / "coord.err").read_text()
@@ -95,7 +95,7 @@ def test_tls_and_supernode_auth_on_loopback(tmp_path):
 
         for p in procs:
             stop(p, timeout=15)
-    st = _status(out)
+    st = read_status(out)
     assert st["version"] >= 2 and st["final"]["per_site"], st
     assert set(st["final"]["per_site"]) == {"lab0", "lab1"}, st["final"]
     events = [json.loads(ln) for ln in (out / "events.jsonl").read_text().splitlines()]
@@ -104,9 +104,9 @@ def test_tls_and_supernode_auth_on_loopback(tmp_path):
 
 
 def _refused(args, tmp_path, text):
-    r = subprocess.run(MEXLAB + ["fl", "coordinator", "--address", f"127.0.0.1:{_port()}", *args,
+    r = subprocess.run(MEXLAB + ["fl", "coordinator", "--address", f"127.0.0.1:{free_port()}", *args,
                                  "--out", str(tmp_path / "run")],
-                       capture_output=True, text=True, cwd=REPO, env=_env(tmp_path), timeout=60)
+                       capture_output=True, text=True, cwd=REPO, env=fl_env(tmp_path), timeout=60)
     assert r.returncode != 0 and text in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) <= 2, r.stderr      # one line (+ the --insecure warning)
     assert not (tmp_path / "run").exists()
