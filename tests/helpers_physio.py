@@ -14,9 +14,10 @@
   ``mexlab-rgb-frames`` as mexlab writes one for a video (with 4 dropped camera frames), to place
   ME events given in video frames.
 
-Every recording is registered in one catalog (``db``). The test modules import the fixtures
-:func:`study` and :func:`record_early`: the latter starts the recordings in the background as soon
-as the first test of a run that needs them starts, so the tests on hand-made signals run meanwhile.
+Every recording is registered in one catalog (``db``). The fixtures ``study``, ``analysed`` and
+``record_early`` are in tests/analysis/conftest.py; the test modules that use them name
+``record_early`` in their ``pytestmark``: it starts the recordings in the background as soon as the
+first test of a run that needs them starts, so the tests on hand-made signals run meanwhile.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 import pylsl
-import pytest
 
 from tests.helpers_lsl import make_outlet, unique_name
 
@@ -138,15 +138,13 @@ def lsl_signals(seed: int = 3) -> dict:
     return {"ecg": ecg, "eda": eda + 2.0, "half_s": half}
 
 
-def _root(tmp_path_factory) -> Path:
+def study_root(tmp_path_factory) -> Path:
     return tmp_path_factory.getbasetemp() / "physio-study"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def record_early(request, tmp_path_factory):
-    """Start the shared recordings in a background thread when a selected test needs them."""
-    if not _CACHE and not _BACKGROUND and any("study" in item.fixturenames for item in request.session.items):
-        root = _root(tmp_path_factory)
+def start_in_background(root: Path) -> None:
+    """Start the shared recordings in a background thread (unless they are made or under way)."""
+    if not _CACHE and not _BACKGROUND:
 
         def work():
             try:
@@ -156,24 +154,34 @@ def record_early(request, tmp_path_factory):
 
         _BACKGROUND["thread"] = threading.Thread(target=work, name="physio-study", daemon=True)
         _BACKGROUND["thread"].start()
-    yield
 
 
-@pytest.fixture(scope="session")
-def study(tmp_path_factory):
-    return study_recordings(_root(tmp_path_factory))
-
-
-@pytest.fixture(scope="session")
-def analysed(study):
+def analysed_once(study: dict) -> list:
     """The three sessions analysed once (analysis.study.SessionResult), for tests that only read."""
     from analysis.study import analyse_session
 
-    # imported into several test modules (one fixture each): analyse once for all of them
+    # asked for by several test modules: analyse once for all of them
     if "analysed" not in _BACKGROUND:
         # the rig's planted truth as ME events (use_truth): these tests check the statistics against it
         _BACKGROUND["analysed"] = [analyse_session(study[k], use_truth=True) for k in ("sim1", "sim2", "lsl")]
     return _BACKGROUND["analysed"]
+
+
+def aborted_copy(folder, tmp_path, name="aborted"):
+    """A copy of a recorded session whose protocol was aborted at step 3 of 9 (as run-protocol writes it)."""
+    import shutil
+    import uuid
+
+    from acquisition.session import write_sidecar
+
+    copy = tmp_path / name
+    shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("analysis"))
+    meta = json.loads((copy / "session.json").read_text())
+    meta.update(session_id=uuid.uuid4().hex, participant="ABORT1", status="aborted",
+                aborted_at={"step": 3, "of": 9, "step_id": "clip1",
+                            "text": "aborted at step 3 of 9, trials trial 1: stimulus clip1"})
+    write_sidecar(copy, meta)
+    return copy
 
 
 def study_recordings(root: Path) -> dict:

@@ -14,7 +14,6 @@ import pytest
 import pyxdf
 
 from acquisition.errors import MexlabError
-from app.cli import main
 from analysis import session_data
 from analysis.physio import analyse
 from analysis.physio.common import unit_scale
@@ -22,8 +21,10 @@ from analysis.physio.ecg import cardiac_from_signal
 from analysis.physio.eda import analyse_eda, eda_from_signal
 from analysis.physio.emg import emg_envelope, emg_onsets
 from analysis.physio.events import event_responses
-from tests.helpers_physio import (LSL_HR, LSL_SCR_NUMBER, SIM_DURATION_S, ground_truth,
-                                  record_early, study)  # noqa: F401 (fixtures)
+from app.cli import main
+from tests.helpers_physio import LSL_HR, LSL_SCR_NUMBER, SIM_DURATION_S, ground_truth
+
+pytestmark = [pytest.mark.usefixtures("record_early")]  # starts the shared recordings early (conftest.py)
 
 
 # --------------------------------------------------------------------------- hand-made signals

@@ -11,11 +11,13 @@ import pytest
 from matplotlib.figure import Figure
 
 from acquisition.errors import OutputError
-from app.cli import main
 from analysis.report import plots
 from analysis.report.html import write_report
 from analysis.study import analyse_study
-from tests.helpers_physio import analysed, record_early, study  # noqa: F401 (fixtures)
+from app.cli import main
+from tests.helpers_physio import aborted_copy
+
+pytestmark = [pytest.mark.usefixtures("record_early")]  # starts the shared recordings early (conftest.py)
 
 
 def _images(text: str) -> list:
@@ -52,8 +54,6 @@ def test_report_cli(study, tmp_path, capsys):
 
 def test_report_without_spotting_never_shows_truth(study, tmp_path, capsys):
     """The defect: the report used the rig's ground truth for sessions never spotted, silently."""
-    from tests.analysis.test_stats import aborted_copy
-
     copy = aborted_copy(study["sim1"], tmp_path)
     out = tmp_path / "report.html"
     rc = main(["report", str(study["sim1"]), str(copy), "--out", str(out)])

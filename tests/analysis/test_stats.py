@@ -11,10 +11,12 @@ import pytest
 import pyxdf
 from scipy import stats
 
-from app.cli import main
 from analysis.stats import aggregate, compare, correlate, run_tests
 from analysis.study import analyse_study
-from tests.helpers_physio import LSL_HR, SIM_DURATION_S, ground_truth, analysed, record_early, study  # noqa: F401,E501 (fixtures)
+from app.cli import main
+from tests.helpers_physio import LSL_HR, SIM_DURATION_S, aborted_copy, ground_truth
+
+pytestmark = [pytest.mark.usefixtures("record_early")]  # starts the shared recordings early (conftest.py)
 
 
 def _table(a, b, paired=True):
@@ -113,8 +115,8 @@ def test_aggregate_pools_sessions():
 
 def test_self_reports_by_condition_are_tested_like_any_measure(tmp_path):
     """responses.csv as a protocol run writes it -> per-condition means -> a paired t test."""
-    from protocols.runlog import RunLog
     from analysis.study import read_self_reports
+    from protocols.runlog import RunLog
 
     rng = np.random.default_rng(3)
     rows, want = [], {}
@@ -275,23 +277,6 @@ def test_truth_is_never_used_silently(study, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["ground_truth_used"] == ["sim2"]
     assert out["table"][0]["me_count"] == len(ground_truth_me(study["sim2"]))
-
-
-def aborted_copy(folder, tmp_path, name="aborted"):
-    """A copy of a recorded session whose protocol was aborted at step 3 of 9 (as run-protocol writes it)."""
-    import shutil
-    import uuid
-
-    from acquisition.session import write_sidecar
-
-    copy = tmp_path / name
-    shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("analysis"))
-    meta = json.loads((copy / "session.json").read_text())
-    meta.update(session_id=uuid.uuid4().hex, participant="ABORT1", status="aborted",
-                aborted_at={"step": 3, "of": 9, "step_id": "clip1",
-                            "text": "aborted at step 3 of 9, trials trial 1: stimulus clip1"})
-    write_sidecar(copy, meta)
-    return copy
 
 
 def test_aborted_sessions_left_out_unless_asked(study, tmp_path, capsys):
