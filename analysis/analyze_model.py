@@ -110,9 +110,52 @@ def read_recognition(folder: Path | None) -> tuple[dict[tuple[int, int], tuple[s
         )
 
 
+@dataclass
+class ModelChoice:
+    """One entry of the recognition-model picker: ``path`` None means the default model
+    (:func:`analysis.recognition.modelfile.default_model`, resolved when the recognition runs)."""
+
+    label: str
+    path: str | None
+
+
+def model_choices(db_url: str | None = None) -> tuple[list[ModelChoice], str | None]:
+    """The picker's entries: the default model, the shipped one, then the catalog's models whose
+    file is there (one per file); and a note when the catalog or the default cannot be read."""
+    from acquisition.catalog.recognition_models import list_models
+    from analysis.recognition import modelfile
+
+    notes = []
+    try:
+        default = modelfile.default_model()
+        out = [ModelChoice(f"default ({default.name})", None)]
+    except MexlabError as exc:
+        out, default = [], None
+        notes.append(str(exc))
+    seen = {default.resolve()} if default is not None else set()
+    shipped = modelfile.DEFAULT_MODEL
+    if shipped.resolve() not in seen and shipped.is_file():
+        out.append(ModelChoice(f"{shipped.name} (shipped)", str(shipped)))
+        seen.add(shipped.resolve())
+    try:
+        rows = list_models(db_url)
+    except MexlabError as exc:
+        rows = []
+        notes.append(f"catalog models not listed: {exc}")
+    for r in reversed(rows):  # the newest first
+        p = Path(r["path"])
+        if p.is_file() and p.resolve() not in seen:
+            seen.add(p.resolve())
+            views = ",".join(r.get("views") or [])
+            out.append(ModelChoice(f"{r['name']} ({views}; {', '.join(r.get('classes') or [])})", str(p)))
+    return out, "; ".join(notes) or None
+
+
 class AnalyzeModel:
     def __init__(self) -> None:
         self.folder: Path | None = None
+        self.model_path: str | None = None  # the recognition model chosen (None: the default)
+        self.recognised_with: str | None = None  # the model file of the last recognition run here
         self.result = None  # analysis.spotting.pipeline.SpotResult
         self.recognition: dict[tuple[int, int], tuple[str, float]] = {}
         self.notes: list[str] = []
@@ -166,6 +209,34 @@ class AnalyzeModel:
                 progress(done, total, stage)
 
         return spot(folder, interference=interference, progress=report)
+
+    # -- recognition ------------------------------------------------------------------------
+    def run_recognition(self, progress: Callable | None = None) -> dict:
+        """Classify the session's micro intervals with :attr:`model_path` (blocking: call it in a
+        worker): the library call of `mexlab recognize` (which spots first when the session has no
+        spotting yet), writing ``analysis/recognition.json``. Returns its result."""
+        from analysis.recognition.recognize import recognize
+
+        if self.folder is None:
+            raise InputError("no session is open")
+        return recognize(self.folder, self.model_path, progress=progress)
+
+    def set_recognition(self, res: dict) -> None:
+        """Take a result of :meth:`run_recognition`: the classes of the table's rows."""
+        self.recognition = {
+            (int(e["onset"]), int(e["offset"])): (str(e["class"]), float(e["confidence"])) for e in res["expressions"]
+        }
+        self.recognised_with = res["model"]
+        self.notes = list(res.get("problems") or [])[:3]
+
+    @staticmethod
+    def recognition_summary(res: dict) -> str:
+        n = len(res["expressions"])
+        return (
+            f"{n} micro-expression(s) recognised with {Path(res['model']).name} "
+            f"(classes {', '.join(res['classes'])}); written to {res['written']}"
+            + (f"; {len(res['problems'])} left out: {res['problems'][0]}" if res.get("problems") else "")
+        )
 
     def set_result(self, result: SpotResult | None) -> None:
         self.result = result

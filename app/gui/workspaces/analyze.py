@@ -1,13 +1,10 @@
 """The Analyze workspace: spotting on a session (progress bar; intervals on a timeline with AU traces,
-head pose and EMG; jump to a frame) and its physiology (the report's timeline figure; the study
-figures over the sessions of the same protocol). A view of :class:`analysis.analyze_model.AnalyzeModel`
-(the session, the spotting result and the class each interval was recognised as, the physiology,
-the study selection), which tests drive without a display.
-
-The session combo shows the session open (however it was opened); a running spotting can be
-cancelled (the worker stops at its next progress report); the apex preview is cropped to the face
-the spotting found; a double-click on an interval opens it in Annotate at its onset
-(:attr:`AnalyzeWorkspace.open_in_annotate`); every plot names its axes and units."""
+head pose and EMG: :mod:`app.gui.widgets.spotting_plot`; jump to a frame), recognition of the micro
+intervals with a chosen model (:mod:`app.gui.widgets.recognise_bar`; `mexlab recognize`'s call, in a
+worker) and the physiology (the report's timeline figure; the study figures over the sessions of the
+same protocol). A view of :class:`analysis.analyze_model.AnalyzeModel`, which tests drive without a
+display. A running spotting can be cancelled; the apex preview is cropped to the face; a
+double-click on an interval opens it in Annotate at its onset (:attr:`open_in_annotate`)."""
 
 from __future__ import annotations
 
@@ -15,7 +12,6 @@ import html
 import threading
 from pathlib import Path
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -35,21 +31,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from acquisition.session_read.names import RGB_NAME
 from analysis.analyze_model import (  # noqa: F401
     COLUMNS,
     STUDY_VIEWS,
     AnalyzeModel,
     SpottingCancelled,
     face_crop,
+    model_choices,
 )
 from app.gui.widgets.preview import FramePreview
+from app.gui.widgets.recognise_bar import RecogniseBar
+from app.gui.widgets.spotting_plot import draw_spotting
 from app.gui.workers import run_in_thread
 from app.services import session_ops
 
-COLOURS = {"micro": (220, 40, 40, 70), "macro": (40, 90, 220, 60), "suppressed": (120, 120, 120, 50)}
 PLACEHOLDER = "choose a session …"
-SHOW_AUS = ("AU1", "AU2", "AU4", "AU6", "AU7", "AU9", "AU10", "AU12", "AU14", "AU15", "AU26", "AU45")
 
 
 class AnalyzeWorkspace(QWidget):
@@ -64,6 +60,7 @@ class AnalyzeWorkspace(QWidget):
         self.last_error: str | None = None
         self.jumped_to: int | None = None
         self.cropped_to: tuple[int, int] | None = None  # (h, w) of the apex preview's crop
+        self.last_recognition: dict | None = None
         self._cancel: threading.Event | None = None
         top = QHBoxLayout()
         self.session = QComboBox()
@@ -107,6 +104,7 @@ class AnalyzeWorkspace(QWidget):
     # -- session choice -------------------------------------------------------------------------
     def refresh(self) -> None:
         run_in_thread(lambda: session_ops.list_sessions(self.db_url), self._fill, self._failed)
+        self.refresh_models()
 
     def _fill(self, rows) -> None:
         self.session.blockSignals(True)
@@ -194,6 +192,8 @@ class AnalyzeWorkspace(QWidget):
         self.cancel_btn.clicked.connect(self.cancel)
         self.ie = QCheckBox("interference elimination (head motion, speech, blinks)")
         self.ie.setChecked(True)
+        self.recog = RecogniseBar()
+        self.recog.button.clicked.connect(self.run_recognition)
         self.bar = QProgressBar()
         self.bar.setFormat("%p% %v/%m")
         bar.addWidget(self.run_btn)
@@ -221,6 +221,7 @@ class AnalyzeWorkspace(QWidget):
         split.setStretchFactor(0, 3)
         lay = QVBoxLayout(w)
         lay.addLayout(bar)
+        lay.addWidget(self.recog)
         lay.addWidget(self.info)
         lay.addWidget(split, 1)
         return w
@@ -257,66 +258,46 @@ class AnalyzeWorkspace(QWidget):
         self.bar.setValue(self.bar.maximum())
         self.bar.setFormat("done")
         self.info.setText(self.model.summary())
-        self._draw(result)
+        self._apex_lines = draw_spotting(self.plot, result, self.model)
+        self._fill_table()
+
+    def _fill_table(self) -> None:
         rows = self.model.rows()
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, v in enumerate(row):
                 self.table.setItem(r, c, QTableWidgetItem(str(v)))
 
-    def _draw(self, result) -> None:
-        from analysis.face.aus import AU_NAMES, au_proxies
+    # -- recognition ----------------------------------------------------------------------------
+    def refresh_models(self) -> None:
+        db = self.db_url
+        run_in_thread(lambda: model_choices(db), lambda out: self.recog.fill(*out), self._failed)
 
-        self.plot.clear()
-        feat = result.features
-        n = result.n_frames
-        x = np.arange(n)
-        p_au = self.plot.addPlot(row=0, col=0, title="AU intensity proxies (blendshapes)")
-        p_au.setLabel("left", "AU proxy (0-1)")
-        p_au.addLegend(offset=(-10, 5), labelTextSize="7pt")
-        if feat is not None:
-            aus = au_proxies(np.nan_to_num(feat.blendshapes))
-            for k, name in enumerate(AU_NAMES):
-                if name in SHOW_AUS:
-                    p_au.plot(x, aus[:, k], pen=pg.intColor(k, hues=len(AU_NAMES)), name=name)
-        p_pose = self.plot.addPlot(row=1, col=0, title="head pose")
-        p_pose.setLabel("left", "angle (deg)")
-        p_pose.addLegend(offset=(-10, 5), labelTextSize="7pt")
-        p_pose.setXLink(p_au)
-        if feat is not None:
-            for k, name in enumerate(("yaw", "pitch", "roll")):
-                p_pose.plot(x, feat.pose[:, k], pen=pg.intColor(k, hues=3), name=name)
-        p_emg = self.plot.addPlot(row=2, col=0, title="EMG envelope (per channel, scaled)")
-        p_emg.setLabel("left", "envelope / its 99th pct")
-        p_emg.setLabel("bottom", f"frame of {RGB_NAME} (at {result.fps:g} fps)")
-        for p in (p_au, p_pose):
-            p.setLabel("bottom", "frame")
-        p_emg.setXLink(p_au)
-        self._draw_emg(p_emg)
-        self._apex_lines = []
-        for p in (p_au, p_pose, p_emg):
-            for i in result.intervals:
-                p.addItem(
-                    pg.LinearRegionItem(
-                        (i["onset"], i["offset"] + 1), movable=False, brush=pg.mkBrush(*COLOURS[i["type"]])
-                    )
-                )
-            for s in result.suppressed:
-                p.addItem(
-                    pg.LinearRegionItem(
-                        (s["onset"], s["offset"] + 1), movable=False, brush=pg.mkBrush(*COLOURS["suppressed"])
-                    )
-                )
-            line = pg.InfiniteLine(0, pen=pg.mkPen("y", width=2))
-            p.addItem(line)
-            self._apex_lines.append(line)
+    def run_recognition(self) -> None:
+        """Classify the micro intervals with the chosen model (a worker; `mexlab recognize`'s call)."""
+        if self.folder is None:
+            return
+        self.model.model_path = self.recog.chosen()
+        self.recog.button.setEnabled(False)
+        self.run_btn.setEnabled(False)
+        self.info.setText(f"recognising the micro-expressions of {self.folder} …")
+        folder = self.folder
+        self.job = run_in_thread(
+            lambda: self.model.run_recognition(self.progress_changed.emit),
+            lambda res: self._recognised(folder, res),
+            self._failed,
+        )
 
-    def _draw_emg(self, plot) -> None:
-        traces, note = self.model.emg_traces()
-        if note:
-            plot.setTitle(f"EMG envelope: {html.escape(note)}")
-        for ch, t in enumerate(traces):
-            plot.plot(t.frames, t.values, pen=pg.intColor(ch, hues=max(8, len(traces))))
+    def _recognised(self, folder: Path, res: dict) -> None:
+        self.recog.button.setEnabled(True)
+        self.run_btn.setEnabled(True)
+        if folder != self.folder:
+            return
+        self.model.set_recognition(res)
+        self.last_recognition = res
+        self.bar.setFormat("done")
+        self.info.setText(self.model.recognition_summary(res))
+        self._fill_table()
 
     def _jump(self) -> None:
         items = self.table.selectedItems()
@@ -405,6 +386,7 @@ class AnalyzeWorkspace(QWidget):
 
     def _failed(self, message: str) -> None:
         cancelled = self._cancel is not None and self._cancel.is_set()
+        self.recog.button.setEnabled(True)
         self.run_btn.setEnabled(True)
         self.cancel_btn.setEnabled(False)
         self._cancel = None
