@@ -17,7 +17,7 @@ from acquisition.errors import FileFormatError, NotFoundError
 from analysis.datasets.classes import Scheme
 from analysis.datasets.common import add_sample, finish
 from analysis.datasets.sample import DatasetRead
-from analysis.datasets.sheets import check_root, find_header, find_sheet, read_rows, to_int
+from analysis.datasets.sheets import check_root, find_header, find_sheet, read_rows, sheet_rows, to_int
 
 SHEET = "CAS(ME)3_part_A_v2.xlsx"
 COLUMNS = {
@@ -52,10 +52,7 @@ def read(root: str, scheme: Scheme, *, include_macro: bool = False) -> DatasetRe
     res = DatasetRead("casme3", str(root_p), scheme.name)
     labels: dict = {}
     cache: dict = {}
-    for r, row in enumerate(rows[h + 1 :], start=h + 2):
-        get = lambda f, row=row: row[col[f]].strip() if col.get(f) is not None and col[f] < len(row) else ""  # noqa: E731
-        if not get("subject") and not get("filename"):
-            continue
+    for r, get in sheet_rows(rows, h, col):
         origin = f"{sheet.name} row {r}"
         typ = "macro" if get("type").lower().startswith("ma") else "micro"
         if typ == "macro" and not include_macro:

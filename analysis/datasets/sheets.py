@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from acquisition.errors import FileFormatError, InputError, InstallError, MexlabError, NotFoundError
@@ -91,6 +92,20 @@ def find_header(
     raise FileFormatError(
         f"{path}: missing column(s) {', '.join(columns[f][0] for f in best_missing)} (closest header: row {best + 1})"
     )
+
+
+def sheet_rows(rows: list[list[str]], header: int, col: dict[str, int]) -> Iterator[tuple[int, Callable[[str], str]]]:
+    """The sheet's data rows after its header, as ``(row number as the sheet shows it, get)`` where
+    ``get(field)`` is the row's stripped cell for that field ('' when the column or cell is absent);
+    rows with neither a subject nor a file name are left out."""
+    for r, row in enumerate(rows[header + 1 :], start=header + 2):
+
+        def get(field: str, row: list[str] = row) -> str:
+            i = col.get(field)
+            return row[i].strip() if i is not None and i < len(row) else ""
+
+        if get("subject") or get("filename"):
+            yield r, get
 
 
 def frame_number(path: Path) -> int | None:
