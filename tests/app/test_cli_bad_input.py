@@ -4,7 +4,7 @@ traceback, a message naming the file or the field, and the catalog and every fil
 before unchanged (hashed before and after).
 
 The cases run in this process through the real entry point (app.cli.main, see
-helpers_badinput.cli): the same parser, commands and error handling as .venv/bin/mexlab, in
+helpers_badinput.cli): the same parser, commands and error handling as the `mexlab` command, in
 seconds instead of minutes. One recorded session (the simulated rig) serves every case.
 """
 
