@@ -7,11 +7,22 @@ file is still there and whether it is the default (:func:`analysis.recognition.m
 default_model`: the lab's choice, else the shipped model). ``set_default`` checks the file (a
 damaged or foreign model is refused with a message) and remembers it; ``use_shipped`` forgets the
 choice.
+
+Training and evaluation (:func:`train_model`, :func:`evaluate_form`) run the library calls of
+`mexlab recognition train` / `evaluate` for the view's form, in a worker, with a
+:class:`Progress` (stage, count, ETA) whose ``stop`` is Cancel.
 """
 
 from __future__ import annotations
 
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from acquisition.errors import MexlabError
 
@@ -157,3 +168,169 @@ class ModelsState:
 
         modelfile.set_default_model(None)
         self.refresh()
+
+
+# ---------------------------------------------------------------------- training and evaluation
+class TrainingCancelled(MexlabError):
+    """Cancel was pressed: the run stopped; nothing was written but the checkpoint (if any)."""
+
+
+@dataclass
+class TrainForm:
+    """The Models view's form: what `mexlab recognition train` / `evaluate` take."""
+
+    datasets: list[str] = field(default_factory=list)  # KIND:ROOT, e.g. casme3:/data/casme3
+    classes: str = "3"
+    views: str = "rgb,diff"
+    label_fraction: float = 1.0
+    epochs: int = 40
+    truth: str | None = None  # "rig": mexlab sessions labelled by the rig's ground truth
+    seed: int = 0
+    lr: float = 2e-3
+
+    def view_tuple(self) -> tuple[str, ...]:
+        from analysis.recognition.features import check_views
+
+        return check_views(tuple(v.strip() for v in self.views.split(",") if v.strip()))
+
+    def check(self) -> None:
+        if not self.datasets:
+            raise MexlabError("no dataset: give one or more KIND:ROOT (casme2, samm, smic, casme3, mexlab:SESSION)")
+        if self.epochs < 1:
+            raise MexlabError(f"epochs {self.epochs}: at least 1")
+        if not 0 < self.label_fraction <= 1:
+            raise MexlabError(f"label fraction {self.label_fraction}: must be in (0, 1]")
+        self.view_tuple()
+
+
+class Progress:
+    """Progress of a run for the bar: ``report(stage, done, total)`` from the worker; ``text()`` is
+    the line shown (stage, count, elapsed, ETA); ``stop()`` is the training code's stop callback."""
+
+    def __init__(self, on_change: Callable[[str, int, int, str], None] | None = None):
+        self.on_change = on_change
+        self.cancelled = threading.Event()
+        self.stage, self.done, self.total = "", 0, 0
+        self._t0: dict[str, float] = {}
+
+    def stop(self) -> bool:
+        return self.cancelled.is_set()
+
+    def report(self, stage: str, done: int, total: int, extra: str = "") -> None:
+        t0 = self._t0.setdefault(stage, time.perf_counter())
+        self.stage, self.done, self.total = stage, int(done), int(total)
+        el = time.perf_counter() - t0
+        eta = el / done * (total - done) if done else float("nan")
+        line = f"{stage} {done}/{total}" + (f" ({extra})" if extra else "") + f"; elapsed {el:.0f} s"
+        if done and done < total:
+            line += f", ETA {eta:.0f} s"
+        if self.on_change is not None:
+            self.on_change(stage, self.done, self.total, line)
+
+
+def _load(form: TrainForm, prog: Progress):
+    from analysis.recognition.task import load_dataset
+
+    return load_dataset(
+        form.datasets,
+        form.classes,
+        form.view_tuple(),
+        truth=form.truth,
+        progress=lambda d, n: prog.report("features", d, n),
+    )
+
+
+def train_model(form: TrainForm, out: str | Path, db_url: str | None, prog: Progress) -> dict:
+    """`mexlab recognition train`'s library calls (load_dataset, new_model, train, modelfile.save,
+    register_model) with the form's label fraction (protocol.thin_labels); a checkpoint
+    ``OUT.checkpoint`` after every epoch, removed once the model is written. Blocking: a worker."""
+    from acquisition.catalog.recognition_models import register_model
+    from analysis.recognition import modelfile
+    from analysis.recognition.protocol import thin_labels
+    from analysis.recognition.task import new_model, subset, train
+
+    form.check()
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise MexlabError(f"{out.parent}: no such folder (for the model file)")
+    data = _load(form, prog)
+    lab = thin_labels(data.y, np.nonzero(data.y >= 0)[0], form.label_fraction, form.seed)
+    model = new_model(len(data.class_names), form.view_tuple(), seed=form.seed)
+    meta = {
+        "classes": data.class_names,
+        "kind": "classifier",
+        "training": {
+            **data.summary,
+            "epochs": form.epochs,
+            "lr": form.lr,
+            "seed": form.seed,
+            "views": list(form.view_tuple()),
+            "label_fraction": form.label_fraction,
+            "n_labels": int(len(lab)),
+        },
+        "metrics": {"note": "none measured at training; run an evaluation"},
+    }
+    ck = out.with_name(out.name + ".checkpoint")
+
+    def epoch(ep, n, loss):
+        modelfile.save(ck, model, {**meta, "epochs_done": ep})
+        prog.report("epoch", ep, n, f"loss {loss:.4f}")
+
+    rec = train(model, subset(data, lab), form.epochs, form.lr, seed=form.seed, progress=epoch, stop=prog.stop)
+    if prog.stop():
+        raise TrainingCancelled(
+            f"training cancelled after epoch {prog.done}/{form.epochs}; no model written"
+            + (f"; the last checkpoint is {ck} (`mexlab recognition train --resume`)" if ck.exists() else "")
+        )
+    full = modelfile.save(out, model, meta)
+    ck.unlink(missing_ok=True)
+    row = register_model(out, full, db_url)
+    return {
+        "action": "train",
+        "path": str(out),
+        "sha256": row["sha256"],
+        "loss": rec["loss"],
+        "n": rec["n"],
+        "classes": data.class_names,
+        "summary": data.summary,
+    }
+
+
+def evaluate_form(form: TrainForm, prog: Progress) -> dict:
+    """`mexlab recognition evaluate`'s library calls (load_dataset, protocol.check_data, protocol.loso:
+    leave-one-subject-out, no pretraining, strict). Progress per fold; Cancel ends it after the
+    current fold's batch (no result: folds are pooled only when all are done)."""
+    from analysis.recognition.protocol import Config, check_data, loso
+
+    form.check()
+    cfg = Config(views=form.view_tuple(), label_fraction=form.label_fraction, epochs=form.epochs, seed=form.seed)
+    cfg.check()
+    data = _load(form, prog)
+    check_data(data)
+
+    def fold(msg: str) -> None:
+        m = re.match(r"fold (\d+)/(\d+)", msg)
+        if m:
+            prog.report("fold", int(m[1]), int(m[2]), msg.split(";")[0].split(": ", 1)[-1])
+
+    try:
+        res = loso(data, cfg, progress=fold, stop=prog.stop)
+    except KeyboardInterrupt:
+        raise TrainingCancelled(
+            "evaluation cancelled; no result (the folds are pooled only when all are done)"
+        ) from None
+    return {"action": "evaluate", **res}
+
+
+def result_text(res: dict) -> str:
+    """What the view shows when a run ends."""
+    if res["action"] == "train":
+        s = res["summary"]
+        return (
+            f"model written to {res['path']} and registered ({res['sha256'][:12]}): {res['n']} labelled "
+            f"samples of {s.get('n_subjects', '?')} subjects, classes {', '.join(res['classes'])}, "
+            f"final loss {res['loss']:.3f}"
+        )
+    from app.commands.recognition import format_result
+
+    return format_result(res)
