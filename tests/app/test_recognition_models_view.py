@@ -199,3 +199,55 @@ def test_train_evaluate_and_cancel_from_the_form(rig_release, tmp_path, monkeypa
     stopper.cancelled.set()
     with pytest.raises(TrainingCancelled, match="evaluation cancelled"):
         evaluate_form(TrainForm([rig_release], views="rgb,depth", epochs=2), stopper)
+
+
+@pytest.mark.gui
+@pytest.mark.face_model
+@pytest.mark.timeout(600)
+def test_models_workspace_trains_evaluates_and_cancels(rig_release, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import QThreadPool
+
+    from app.gui.workspaces.models import ModelsWorkspace
+    from tests.screens import save_screenshot
+
+    monkeypatch.setenv("MEXLAB_CONFIG_DIR", str(tmp_path / "config"))
+    w = ModelsWorkspace(f"sqlite:///{tmp_path / 'catalog.db'}")
+    qtbot.addWidget(w)
+    w.resize(1200, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    t = w.train
+    t.train_btn.click()  # no dataset, no file: said, nothing started
+    assert not t.running() and "model file" in t.status.text()
+    t.dataset.setText(rig_release)
+    t.views.setCurrentText("rgb,depth")
+    t.epochs.setValue(2)
+    out = tmp_path / "gui.safetensors"
+    t.out.setText(str(out))
+    seen = []
+    t.progressed.connect(lambda stage, d, n, line: seen.append((stage, d, n)))
+    t.train_btn.click()
+    assert t.running() and not t.train_btn.isEnabled() and t.cancel_btn.isEnabled()
+    qtbot.waitUntil(lambda: w.last_result is not None, timeout=300000)
+    assert ("epoch", 2, 2) in seen and out.is_file() and not t.running()
+    rows = w.state.rows
+    sel = w.table.selectionModel().selectedRows()
+    assert sel and rows[sel[0].row()]["path"] == str(out)  # the new model, listed and selected
+    assert w.details.toPlainText().startswith(f"model written to {out}")
+    assert t.bar.value() == t.bar.maximum() == 2
+
+    w.last_result = None
+    t.eval_btn.click()
+    qtbot.waitUntil(lambda: w.last_result is not None, timeout=300000)
+    assert ("fold", 2, 2) in seen and w.details.toPlainText().startswith("LOSO over 2 subjects")
+    assert w.plot.matrix == w.last_result["confusion"]["matrix"]
+    save_screenshot(w, "models-train", tmp_path / "shots")
+
+    t.epochs.setValue(500)  # Cancel at the first epoch: stops, nothing written but the checkpoint
+    t.out.setText(str(tmp_path / "stopped.safetensors"))
+    t.progressed.connect(lambda stage, d, n, line: t.cancel() if stage == "epoch" else None)
+    t.train_btn.click()
+    qtbot.waitUntil(lambda: not t.running(), timeout=300000)
+    assert "training cancelled after epoch" in t.status.text() and t.bar.format() == "stopped"
+    assert not (tmp_path / "stopped.safetensors").exists() and t.train_btn.isEnabled()
+    assert QThreadPool.globalInstance().waitForDone(60000)

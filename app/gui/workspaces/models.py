@@ -1,11 +1,14 @@
 """The Models workspace: the recognition models of the catalog (and the shipped one) with their
 date, views, classes, metrics, sha256 and confusion matrix; choose the default model (used by
-`mexlab recognize`, Analyze and live flags when no model is named). The logic is
-:class:`app.services.models_state.ModelsState` (Qt-free); this file only shows it."""
+`mexlab recognize`, Analyze and live flags when no model is named); train or evaluate a model from
+a form in a worker with progress and Cancel (:mod:`app.gui.widgets.train_panel`). The logic is
+:class:`app.services.models_state.ModelsState` and its training functions (Qt-free); this file only
+shows it."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -23,7 +26,8 @@ from PySide6.QtWidgets import (
 
 from acquisition.errors import MexlabError
 from app.gui.widgets.confusion import ConfusionPlot
-from app.services.models_state import COLUMNS, ModelsState
+from app.gui.widgets.train_panel import TrainPanel
+from app.services.models_state import COLUMNS, ModelsState, result_text
 
 
 class ModelsWorkspace(QWidget):
@@ -49,7 +53,11 @@ class ModelsWorkspace(QWidget):
         self.message.setWordWrap(True)
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
+        self.details.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))  # the metrics' columns
         self.plot = ConfusionPlot()
+        self.train = TrainPanel(db_url)
+        self.train.finished.connect(self._run_done)
+        self.last_result: dict | None = None
         top = QHBoxLayout()
         for w in (self.refresh_btn, self.default_btn, self.shipped_btn):
             top.addWidget(w)
@@ -61,7 +69,8 @@ class ModelsWorkspace(QWidget):
         split = QSplitter(Qt.Vertical)
         split.addWidget(self.table)
         split.addWidget(bottom)
-        split.setSizes([300, 320])
+        split.addWidget(self.train)
+        split.setSizes([260, 300, 240])
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(split, 1)
@@ -88,6 +97,22 @@ class ModelsWorkspace(QWidget):
         if row is not None:
             self.table.selectRow(row)
         self._selected()
+
+    def _run_done(self, res: dict) -> None:
+        """A training or evaluation ended: its metrics (and confusion matrix) shown; the list re-read
+        (a trained model is registered: it is selected)."""
+        self.last_result = res
+        if res["action"] == "train":
+            self.refresh()
+            row = next((i for i, r in enumerate(self.state.rows) if r["sha256"] == res["sha256"]), None)
+            if row is not None:
+                self.table.selectRow(row)
+        else:
+            self.refresh()
+            self.table.clearSelection()
+            self.plot.set_matrix(res["confusion"]["labels"], res["confusion"]["matrix"])
+        self.details.setPlainText(result_text(res))
+        self.message.setText("training done" if res["action"] == "train" else "evaluation done")
 
     def _current(self) -> int | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
