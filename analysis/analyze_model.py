@@ -156,6 +156,7 @@ class AnalyzeModel:
         self.folder: Path | None = None
         self.model_path: str | None = None  # the recognition model chosen (None: the default)
         self.recognised_with: str | None = None  # the model file of the last recognition run here
+        self.recognised_rows: list[dict] = []  # its expressions (the table before any spotting here)
         self.result = None  # analysis.spotting.pipeline.SpotResult
         self.recognition: dict[tuple[int, int], tuple[str, float]] = {}
         self.notes: list[str] = []
@@ -172,6 +173,7 @@ class AnalyzeModel:
         self.close()
         self.folder, self.result, self.physio = folder, None, None
         self.recognition, self.notes = {}, []
+        self.recognised_with, self.recognised_rows = None, []
         return True
 
     def close(self) -> None:
@@ -211,15 +213,17 @@ class AnalyzeModel:
         return spot(folder, interference=interference, progress=report)
 
     # -- recognition ------------------------------------------------------------------------
-    def run_recognition(self, progress: Callable | None = None) -> dict:
-        """Classify the session's micro intervals with :attr:`model_path` (blocking: call it in a
-        worker): the library call of `mexlab recognize` (which spots first when the session has no
-        spotting yet), writing ``analysis/recognition.json``. Returns its result."""
+    def run_recognition(self, progress: Callable | None = None, folder: Path | None = None) -> dict:
+        """Classify the micro intervals of ``folder`` (default: the session open) with
+        :attr:`model_path` (blocking: call it in a worker): the library call of `mexlab recognize`
+        (which spots first when the session has no spotting yet), writing
+        ``analysis/recognition.json``. Returns its result."""
         from analysis.recognition.recognize import recognize
 
-        if self.folder is None:
+        folder = folder or self.folder
+        if folder is None:
             raise InputError("no session is open")
-        return recognize(self.folder, self.model_path, progress=progress)
+        return recognize(folder, self.model_path, progress=progress)
 
     def set_recognition(self, res: dict) -> None:
         """Take a result of :meth:`run_recognition`: the classes of the table's rows."""
@@ -227,6 +231,7 @@ class AnalyzeModel:
             (int(e["onset"]), int(e["offset"])): (str(e["class"]), float(e["confidence"])) for e in res["expressions"]
         }
         self.recognised_with = res["model"]
+        self.recognised_rows = list(res["expressions"])
         self.notes = list(res.get("problems") or [])[:3]
 
     @staticmethod
@@ -264,8 +269,11 @@ class AnalyzeModel:
         """The interval table: one row per interval (with its recognised class), then the
         suppressed candidates; the columns of :data:`COLUMNS`."""
         r = self.result
-        if r is None:
-            return []
+        if r is None:  # recognised without a spotting run here: its micro intervals
+            return [
+                ("micro", e["onset"], e["apex"], e["offset"], "", "", f"{e['class']} ({e['confidence']:.2f})")
+                for e in self.recognised_rows
+            ]
         rows = [
             (
                 i["type"],

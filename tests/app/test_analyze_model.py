@@ -203,3 +203,12 @@ def test_recognise_with_the_chosen_model_fills_the_table(tmp_path, monkeypatch):
     assert on_disk["model"] == str(lab) and on_disk["model_sha256"] == modelfile.file_sha256(lab)
     assert read_recognition(folder)[0] == m.recognition  # the table and the file agree
     assert "lab.safetensors" in m.recognition_summary(res)
+    fresh = AnalyzeModel()  # recognised without a spotting run here: the table has its intervals
+    fresh.open(folder)
+    assert fresh.rows() == []
+    fresh.model_path = str(lab)
+    fresh.set_recognition(fresh.run_recognition())
+    (row,) = fresh.rows()
+    assert row[:4] == ("micro", 38, 45, 52) and row[-1] == m.rows()[0][-1]
+    fresh.open(tmp_path)  # another folder: the last recognition is forgotten
+    assert fresh.rows() == [] and fresh.recognised_with is None

@@ -231,7 +231,7 @@ class AnalyzeWorkspace(QWidget):
             return
         ie = self.ie.isChecked()
         cancel = self._cancel = threading.Event()
-        self.run_btn.setEnabled(False)
+        self._busy(True)
         self.cancel_btn.setEnabled(True)
         self.info.setText(f"spotting {self.folder} …")
         self.job = run_in_thread(
@@ -252,7 +252,7 @@ class AnalyzeWorkspace(QWidget):
 
     def _spotted(self, result) -> None:
         self.model.set_result(result)
-        self.run_btn.setEnabled(True)
+        self._busy(False)
         self.cancel_btn.setEnabled(False)
         self._cancel = None
         self.bar.setValue(self.bar.maximum())
@@ -278,19 +278,21 @@ class AnalyzeWorkspace(QWidget):
         if self.folder is None:
             return
         self.model.model_path = self.recog.chosen()
-        self.recog.button.setEnabled(False)
-        self.run_btn.setEnabled(False)
+        self._busy(True)
         self.info.setText(f"recognising the micro-expressions of {self.folder} …")
         folder = self.folder
         self.job = run_in_thread(
-            lambda: self.model.run_recognition(self.progress_changed.emit),
+            lambda: self.model.run_recognition(self.progress_changed.emit, folder),
             lambda res: self._recognised(folder, res),
             self._failed,
         )
 
+    def _busy(self, busy: bool) -> None:
+        for b in (self.run_btn, self.recog.button):  # one spotting or recognition at a time
+            b.setEnabled(not busy)
+
     def _recognised(self, folder: Path, res: dict) -> None:
-        self.recog.button.setEnabled(True)
-        self.run_btn.setEnabled(True)
+        self._busy(False)
         if folder != self.folder:
             return
         self.model.set_recognition(res)
@@ -386,8 +388,7 @@ class AnalyzeWorkspace(QWidget):
 
     def _failed(self, message: str) -> None:
         cancelled = self._cancel is not None and self._cancel.is_set()
-        self.recog.button.setEnabled(True)
-        self.run_btn.setEnabled(True)
+        self._busy(False)
         self.cancel_btn.setEnabled(False)
         self._cancel = None
         if cancelled:
