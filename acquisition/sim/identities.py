@@ -110,13 +110,12 @@ def _photo(name: str) -> np.ndarray:
             f"{path}: the photograph of '{name}' is a frame of this reference "
             f"video, which is absent (set MEXLAB_SHARED to the shared folder)"
         )
-    import av
+    from acquisition.session_read.video import read_frames
 
-    with av.open(str(path)) as c:
-        for k, fr in enumerate(c.decode(video=0)):
-            if k == p.frame:
-                return fr.to_ndarray(format="rgb24")
-    raise MexlabError(f"{path}: has no frame {p.frame}")
+    frame = read_frames(path, [p.frame]).get(p.frame)
+    if frame is None:
+        raise MexlabError(f"{path}: has no frame {p.frame}")
+    return frame
 
 
 def _geometry(name: str) -> tuple[dict, dict, tuple, list | None]:
