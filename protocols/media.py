@@ -25,12 +25,18 @@ AUDIO_CHANNELS = 2
 
 
 def probe_file(path: Path, src: str, video: bool) -> dict:
-    """Decode the first picture of ``path``; a clear error when it is not a picture or a video."""
+    """Decode the first picture of ``path`` (opened by the session-reading layer's one PyAV opener);
+    a clear error when it is not a picture or a video."""
     what = "video" if video else "image"
     try:
-        with av.open(str(path)) as c:
-            if not c.streams.video:
-                raise ProtocolError(f"{src}: {path} has no picture (is it a {what}?)")
+        c = open_video(path, ProtocolError)
+    except ProtocolError as exc:
+        detail = str(exc).removeprefix(f"{path}: ")
+        if detail == "holds no video stream":
+            raise ProtocolError(f"{src}: {path} has no picture (is it a {what}?)") from None
+        raise ProtocolError(f"{src}: {path} cannot be decoded as a {what} ({detail})") from None
+    try:
+        with c:
             vs = c.streams.video[0]
             info = {
                 "width": vs.codec_context.width,
@@ -41,8 +47,6 @@ def probe_file(path: Path, src: str, video: bool) -> dict:
             }
             for _ in c.decode(video=0):
                 return info
-    except ProtocolError:
-        raise
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         raise ProtocolError(f"{src}: {path} cannot be decoded as a {what} ({exc})") from None
     raise ProtocolError(f"{src}: {path} holds no decodable picture")
