@@ -69,7 +69,7 @@ def pytest_collection_modifyitems(config, items):
                     item.add_marker(mark)
         params = getattr(getattr(item, "callspec", None), "params", {})
         if any(isinstance(v, str) and v.startswith("postgres") for v in params.values()):
-            item.add_marker("postgres")       # a catalog test run against the PostgreSQL server
+            item.add_marker("postgres")  # a catalog test run against the PostgreSQL server
 
 
 def _module_marks(path: Path) -> set[str] | None:
@@ -82,8 +82,7 @@ def _module_marks(path: Path) -> set[str] | None:
     except (OSError, SyntaxError, UnicodeDecodeError):
         return None
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark"
-                                                for t in node.targets):
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets):
             items = node.value.elts if isinstance(node.value, (ast.List, ast.Tuple)) else [node.value]
             return {i.attr for i in items if isinstance(i, ast.Attribute)}
     return None
@@ -108,7 +107,7 @@ def pytest_ignore_collect(collection_path, config):
         return None
     import re
 
-    named = set(re.findall(r"[A-Za-z_]\w*", expr)) - {"and", "or", "not"}   # all the expression looks at
+    named = set(re.findall(r"[A-Za-z_]\w*", expr)) - {"and", "or", "not"}  # all the expression looks at
     others = sorted(named - marks)
     if len(others) > 16:
         return None
@@ -116,5 +115,5 @@ def pytest_ignore_collect(collection_path, config):
         for extra in itertools.combinations(others, n):
             have = marks | set(extra)
             if compiled.evaluate(lambda name, have=have, **kw: name in have):
-                return None        # some test in it could still be selected: collect it
+                return None  # some test in it could still be selected: collect it
     return True

@@ -21,8 +21,9 @@ _SESSION: dict[str, Path] = {}
 def mexlab(*args, env=None, timeout=120, input=None):
     e = dict(os.environ)
     e.update(env or {})
-    return subprocess.run([*MEXLAB, *map(str, args)], capture_output=True, text=True, timeout=timeout,
-                          env=e, cwd=REPO, input=input)
+    return subprocess.run(
+        [*MEXLAB, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=e, cwd=REPO, input=input
+    )
 
 
 @dataclass
@@ -42,7 +43,7 @@ def cli(*args) -> Result:
     with redirect_stdout(out), redirect_stderr(err):
         try:
             rc = main([str(a) for a in args])
-        except SystemExit as exc:   # argparse
+        except SystemExit as exc:  # argparse
             rc = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         except BaseException:  # noqa: BLE001 - the traceback a user would see
             traceback.print_exc(file=err)
@@ -73,7 +74,7 @@ def fingerprint(*roots: Path) -> dict[str, str]:
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
         for p in files:
             st = p.stat()
-            if st.st_size > 16 << 20:   # the hostile (sparse) files: size, time and inode tell a change
+            if st.st_size > 16 << 20:  # the hostile (sparse) files: size, time and inode tell a change
                 out[str(p)] = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
             else:
                 out[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()

@@ -21,8 +21,16 @@ def _profile(sensor, stype, w, h, fps, fmt, bpp, uid):
     return sensor.add_video_stream(vs).as_video_stream_profile()
 
 
-def make_camera_file(path: Path, n_frames: int, width: int = 424, height: int = 240, fps: int = 30,
-                     seed: int = 0, skip: tuple[int, ...] = (), depth: bool = True):
+def make_camera_file(
+    path: Path,
+    n_frames: int,
+    width: int = 424,
+    height: int = 240,
+    fps: int = 30,
+    seed: int = 0,
+    skip: tuple[int, ...] = (),
+    depth: bool = True,
+):
     """Write ``n_frames`` random colour (and depth) frames; return (rgb list, depth list, timestamps ms).
 
     Frames whose index is in ``skip`` are not written (the camera counter jumps there).

@@ -41,8 +41,18 @@ def stream_named(report: dict, name: str) -> dict:
 
 def assert_shape(report: dict) -> None:
     """The report has exactly the documented keys and survives JSON."""
-    assert set(report) == {"path", "status", "status_detail", "ok", "problems", "health", "duration_s",
-                           "duration_from", "streams", "videos"}
+    assert set(report) == {
+        "path",
+        "status",
+        "status_detail",
+        "ok",
+        "problems",
+        "health",
+        "duration_s",
+        "duration_from",
+        "streams",
+        "videos",
+    }
     assert report["status"] in ("complete", "aborted", "interrupted", "unknown")
     assert report["ok"] == (not report["problems"])
     # one verdict: ok exactly when check says OK, every problem a reason
@@ -51,13 +61,31 @@ def assert_shape(report: dict) -> None:
     assert sorted(report["health"]["reasons"]) == sorted(report["problems"])
     for s in report["streams"]:
         assert set(s) == {
-            "name", "type", "channel_count", "nominal_srate", "effective_srate",
-            "sample_count", "first_timestamp", "last_timestamp", "gaps",
+            "name",
+            "type",
+            "channel_count",
+            "nominal_srate",
+            "effective_srate",
+            "sample_count",
+            "first_timestamp",
+            "last_timestamp",
+            "gaps",
         }
     for v in report["videos"]:
-        assert {"name", "frames_in_file", "frames_in_index", "missing_frames"} <= set(v) <= {
-            "name", "frames_in_file", "frames_in_index", "missing_frames", "width", "height",
-            "first_timestamp", "last_timestamp"}
+        assert (
+            {"name", "frames_in_file", "frames_in_index", "missing_frames"}
+            <= set(v)
+            <= {
+                "name",
+                "frames_in_file",
+                "frames_in_index",
+                "missing_frames",
+                "width",
+                "height",
+                "first_timestamp",
+                "last_timestamp",
+            }
+        )
     assert json.loads(json.dumps(report)) == report
 
 
@@ -81,14 +109,16 @@ def record_frame_index(path: Path, frames: list[int]) -> dict:
     """Record (LabRecorderCLI) a `mexlab-rgb-frames` index naming ``frames``, and markers."""
     session_id = uuid.uuid4().hex
     index = make_outlet(
-        "mexlab-rgb-frames", "VideoFrameIndex", 3, 30.0, "double64",
+        "mexlab-rgb-frames",
+        "VideoFrameIndex",
+        3,
+        30.0,
+        "double64",
         source_id=f"mexlab-{session_id}-rgb",
         channel_labels=["frame", "camera_frame", "camera_timestamp_ms"],
         desc={"synchronization": {"can_drop_samples": "true"}, "video": {"file": "rgb.mkv"}},
     )
-    markers = make_outlet(
-        "mexlab-markers", "Markers", 1, 0.0, "string", source_id=f"mexlab-{session_id}-markers"
-    )
+    markers = make_outlet("mexlab-markers", "Markers", 1, 0.0, "string", source_id=f"mexlab-{session_id}-markers")
 
     def body():
         t0 = pylsl.local_clock()
@@ -122,12 +152,26 @@ def sidecar(session_id: str, stream_names: list[str], **changes) -> dict:
         "depth_units_m": 0.001,
         "files": {"xdf": "recording.xdf", "rgb": "rgb.mkv", "depth": None},
         "streams": [
-            {"name": name, "type": "", "source_id": "", "channel_count": 1, "nominal_srate": 0.0,
-             "role": "frame_index" if "frames" in name else "markers", "samples": 0, "gaps": 0}
+            {
+                "name": name,
+                "type": "",
+                "source_id": "",
+                "channel_count": 1,
+                "nominal_srate": 0.0,
+                "role": "frame_index" if "frames" in name else "markers",
+                "samples": 0,
+                "gaps": 0,
+            }
             for name in stream_names
         ],
-        "counts": {"rgb": {"frames_received": N_FRAMES, "frames_written": N_FRAMES,
-                           "dropped_counter_gap": 0, "dropped_queue_overflow": 0}},
+        "counts": {
+            "rgb": {
+                "frames_received": N_FRAMES,
+                "frames_written": N_FRAMES,
+                "dropped_counter_gap": 0,
+                "dropped_queue_overflow": 0,
+            }
+        },
         "dropped_frames": 0,
         "dropped_samples": 0,
         "software": {},

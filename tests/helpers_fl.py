@@ -22,15 +22,22 @@ def free_port() -> int:
 
 def fl_env(tmp: Path) -> dict:
     env = dict(os.environ)
-    env.update({"FLWR_TELEMETRY_ENABLED": "0", "FLWR_DISABLE_UPDATE_CHECK": "1",
-                "FLWR_HOME": str(tmp / "flwr-home"), "PYTHONPATH": str(REPO)})
+    env.update(
+        {
+            "FLWR_TELEMETRY_ENABLED": "0",
+            "FLWR_DISABLE_UPDATE_CHECK": "1",
+            "FLWR_HOME": str(tmp / "flwr-home"),
+            "PYTHONPATH": str(REPO),
+        }
+    )
     return env
 
 
 def start_mexlab(args, tmp: Path, name: str):
     out = open(tmp / f"{name}.err", "wb")
-    return subprocess.Popen(MEXLAB + args, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
-                            env=fl_env(tmp), start_new_session=True)
+    return subprocess.Popen(
+        MEXLAB + args, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=fl_env(tmp), start_new_session=True
+    )
 
 
 def kill_group(p, sig=signal.SIGKILL):

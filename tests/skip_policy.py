@@ -19,9 +19,7 @@ import pytest
 ENV = "MEXLAB_REQUIRE_ALL"
 
 #: substrings of skip reasons that may happen on CI too (chance, not a missing part)
-TOLERATED = (
-    "could not find a dead pid",
-)
+TOLERATED = ("could not find a dead pid",)
 
 
 def required() -> bool:
@@ -45,5 +43,7 @@ def pytest_runtest_makereport(item, call):
     if any(t in reason for t in TOLERATED):
         return
     report.outcome = "failed"
-    report.longrepr = (f"skipped where every test must run ({ENV}=1): {reason}\n"
-                       f"(install what it needs, or run with {ENV}=0 on a machine without it)")
+    report.longrepr = (
+        f"skipped where every test must run ({ENV}=1): {reason}\n"
+        f"(install what it needs, or run with {ENV}=0 on a machine without it)"
+    )

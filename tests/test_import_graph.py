@@ -50,7 +50,8 @@ def project_modules(tops=LIBRARIES) -> dict[str, Path]:
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def imports_of(name: str, path: Path, known: set[str]) -> tuple[set[str], set[str]]:
@@ -152,8 +153,9 @@ def test_the_graph_reader_sees_a_circle(tmp_path):
     assert find_cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
     assert find_cycles({"a": {"b"}, "b": {"c"}, "c": set()}) == []
     pkg = tmp_path / "p.py"
-    pkg.write_text("from . import q\nfrom .r import x\nimport s.t\n"
-                   "def f():\n    import u\nif TYPE_CHECKING:\n    import v\n")
+    pkg.write_text(
+        "from . import q\nfrom .r import x\nimport s.t\ndef f():\n    import u\nif TYPE_CHECKING:\n    import v\n"
+    )
     top, late = imports_of("k.p", pkg, {"k.q", "k.r", "s", "s.t", "u", "v"})
     assert top == {"k.q", "k.r", "s.t"} and late == {"u"}
 
@@ -170,8 +172,7 @@ def test_no_import_circles_through_deferred_imports():
     (the last one, federated apps <-> runner, went when the simulation left runner.py)."""
     graph, deferred = build_graph()
     cycles = find_cycles({name: graph[name] | deferred[name] for name in graph})
-    assert cycles == [], \
-        "import circles: " + "; ".join(" <-> ".join(c) for c in cycles)
+    assert cycles == [], "import circles: " + "; ".join(" <-> ".join(c) for c in cycles)
 
 
 def test_libraries_keep_their_layers():
@@ -190,12 +191,13 @@ def test_libraries_keep_their_layers():
 def test_every_library_module_imports():
     """Each module of the three libraries imports in a fresh interpreter (one process for all)."""
     names = sorted(project_modules())
-    code = ("import importlib, sys\nbad = []\nfor n in sys.argv[1:]:\n"
-            "    try:\n        importlib.import_module(n)\n"
-            "    except Exception as exc:\n        bad.append(f'{n}: {type(exc).__name__}: {exc}')\n"
-            "print('\\n'.join(bad)); sys.exit(1 if bad else 0)\n")
-    proc = subprocess.run([sys.executable, "-c", code, *names], cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
+    code = (
+        "import importlib, sys\nbad = []\nfor n in sys.argv[1:]:\n"
+        "    try:\n        importlib.import_module(n)\n"
+        "    except Exception as exc:\n        bad.append(f'{n}: {type(exc).__name__}: {exc}')\n"
+        "print('\\n'.join(bad)); sys.exit(1 if bad else 0)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, *names], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
 
 

@@ -44,12 +44,28 @@ def _run(tmp_path: Path, require: str | None) -> subprocess.CompletedProcess:
     (tmp_path / "test_sample.py").write_text(SAMPLE)
     env = {k: v for k, v in os.environ.items() if k != "MEXLAB_REQUIRE_ALL"}
     env["PYTHONPATH"] = str(REPO)
-    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"     # only the hook under test (Qt and the rest load slowly)
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only the hook under test (Qt and the rest load slowly)
     if require is not None:
         env["MEXLAB_REQUIRE_ALL"] = require
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rfEs", "-p", "no:cacheprovider",
-                           "-p", "tests.skip_policy", "test_sample.py"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-rfEs",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "tests.skip_policy",
+            "test_sample.py",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_skips_fail_where_every_test_must_run(tmp_path):
@@ -63,7 +79,7 @@ def test_skips_fail_where_every_test_must_run(tmp_path):
         assert f"ERROR test_sample.py::{name}" in out, out
     assert "MEXLAB_REQUIRE_ALL=1): no PostgreSQL server binaries found" in out
     assert "../shared is absent" in out and "needs root and iproute2" in out
-    assert "could not find a dead pid" in out        # tolerated: still a skip, and listed
+    assert "could not find a dead pid" in out  # tolerated: still a skip, and listed
 
 
 def test_skips_stay_skips_elsewhere(tmp_path):
@@ -71,7 +87,7 @@ def test_skips_stay_skips_elsewhere(tmp_path):
         r = _run(tmp_path, require)
         assert r.returncode == 0, r.stdout
         assert "1 passed, 4 skipped, 1 xfailed" in r.stdout, r.stdout
-        assert "SKIPPED [1] test_sample.py" in r.stdout     # -rs lists every one with its reason
+        assert "SKIPPED [1] test_sample.py" in r.stdout  # -rs lists every one with its reason
 
 
 # ------------------------------------------------------------------ make test-fast: modules not imported
@@ -102,10 +118,10 @@ def test_modules_deselected_by_their_own_marks_are_not_imported(tmp_path):
     assert pytest_ignore_collect(gui, _Config(FAST)) is True
     assert pytest_ignore_collect(single, _Config(FAST)) is True
     assert pytest_ignore_collect(pure, _Config(FAST)) is None
-    assert pytest_ignore_collect(shared, _Config(FAST)) is None      # 'shared' is not left out
+    assert pytest_ignore_collect(shared, _Config(FAST)) is None  # 'shared' is not left out
     # a test in the module may add a mark the expression selects: the module is collected
     assert pytest_ignore_collect(gui, _Config("gui")) is None
     assert pytest_ignore_collect(pure, _Config("gui")) is None
     assert pytest_ignore_collect(shared, _Config("gui or postgres")) is None
     assert pytest_ignore_collect(gui, _Config("not lsl")) is True
-    assert pytest_ignore_collect(gui, _Config("")) is None          # no -m: everything is collected
+    assert pytest_ignore_collect(gui, _Config("")) is None  # no -m: everything is collected

@@ -103,9 +103,7 @@ def test_public_functions_have_type_hints(library: str) -> None:
     modules = public_modules(library)
     assert modules, f"no modules found in {library}/"
     problems = [problem for path in modules for problem in unhinted_in_module(path)]
-    assert not problems, (
-        f"{len(problems)} public function(s) in {library}/ lack type hints:\n" + "\n".join(problems)
-    )
+    assert not problems, f"{len(problems)} public function(s) in {library}/ lack type hints:\n" + "\n".join(problems)
 
 
 def test_the_check_finds_what_it_should(tmp_path: Path) -> None:

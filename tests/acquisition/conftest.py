@@ -35,7 +35,5 @@ def recorded(tmp_path_factory):
     # two LabRecorderCLI runs side by side: stopping one takes up to ~5 s (its clock-offset thread)
     with ThreadPoolExecutor(2) as pool:
         full = pool.submit(record_frame_index, root / "full.xdf", list(range(N_FRAMES)))
-        lacking = pool.submit(
-            record_frame_index, root / "lacking.xdf", [i for i in range(N_FRAMES) if i != 7]
-        )
+        lacking = pool.submit(record_frame_index, root / "lacking.xdf", [i for i in range(N_FRAMES) if i != 7])
         return {"root": root, "full": full.result(), "lacking": lacking.result()}

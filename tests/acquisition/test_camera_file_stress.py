@@ -53,9 +53,11 @@ def test_camera_file_recorded_many_times_under_load_every_frame_identical(tmp_pa
     names = [unique_name("emg"), unique_name("ecg")]
     outlets = [make_outlet(names[0], "EMG", 8, 2000.0), make_outlet(names[1], "ECG", 1, 500.0)]
     stop = threading.Event()
-    threads = [threading.Thread(target=_pump, args=(outlets[0], 2000.0, 8, stop), daemon=True),
-               threading.Thread(target=_pump, args=(outlets[1], 500.0, 1, stop), daemon=True),
-               threading.Thread(target=_spin, args=(stop,), daemon=True)]
+    threads = [
+        threading.Thread(target=_pump, args=(outlets[0], 2000.0, 8, stop), daemon=True),
+        threading.Thread(target=_pump, args=(outlets[1], 500.0, 1, stop), daemon=True),
+        threading.Thread(target=_spin, args=(stop,), daemon=True),
+    ]
     # busy processes that end by themselves (even if this test is killed by its timeout)
     busy = "import time\nend = time.monotonic() + 300\nwhile time.monotonic() < end: pass"
     load = [subprocess.Popen([sys.executable, "-c", busy]) for _ in range(2)]
@@ -65,8 +67,16 @@ def test_camera_file_recorded_many_times_under_load_every_frame_identical(tmp_pa
     try:
         for run in range(RUNS):
             out = tmp_path / f"s{run}"
-            rec = Recorder(RecordConfig(out=out, source="camera-file", camera_file=db3, register=False,
-                                        lsl=[StreamRequest("name", n) for n in names], drain_s=0.6))
+            rec = Recorder(
+                RecordConfig(
+                    out=out,
+                    source="camera-file",
+                    camera_file=db3,
+                    register=False,
+                    lsl=[StreamRequest("name", n) for n in names],
+                    drain_s=0.6,
+                )
+            )
             rec.prepare()
             rec.start()
             while rec.should_stop() is None:
@@ -76,9 +86,12 @@ def test_camera_file_recorded_many_times_under_load_every_frame_identical(tmp_pa
                 got = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
             with av.open(str(out / "depth.mkv")) as c:
                 gotd = [f.to_ndarray() for f in c.decode(video=0)]
-            ok = (len(got) == len(rgbs) and len(gotd) == len(depths)
-                  and all(np.array_equal(a, b) for a, b in zip(got, rgbs))
-                  and all(np.array_equal(a, b) for a, b in zip(gotd, depths)))
+            ok = (
+                len(got) == len(rgbs)
+                and len(gotd) == len(depths)
+                and all(np.array_equal(a, b) for a, b in zip(got, rgbs))
+                and all(np.array_equal(a, b) for a, b in zip(gotd, depths))
+            )
             if not ok or meta["dropped_frames"] != 0:
                 bad.append((run, len(got), len(gotd), meta["dropped_frames"]))
     finally:

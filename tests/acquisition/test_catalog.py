@@ -20,8 +20,17 @@ from acquisition.catalog.tables import TABLE_NAMES, metadata
 from acquisition.errors import CatalogError, SessionFormatError
 from tests.helpers_catalog import FILE_SIZES, dead_pid, engine_of, folder_bytes, make_session
 
-TABLES = {"participants", "participant_identities", "sessions", "session_files", "streams",
-          "annotation_events", "annotation_revisions", "responses", "models"}
+TABLES = {
+    "participants",
+    "participant_identities",
+    "sessions",
+    "session_files",
+    "streams",
+    "annotation_events",
+    "annotation_revisions",
+    "responses",
+    "models",
+}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -79,8 +88,11 @@ def test_every_table_is_registered_in_one_place():
         out = set()
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("acquisition.catalog"):
-                out |= {node.module.rpartition(".")[2]} if node.module != "acquisition.catalog" \
+                out |= (
+                    {node.module.rpartition(".")[2]}
+                    if node.module != "acquisition.catalog"
                     else {a.name for a in node.names}
+                )
         return out
 
     for module in table_modules:
@@ -157,13 +169,26 @@ def test_register_and_list(catalog, tmp_path):
 
     details = catalog.get_session(meta["session_id"])
     roles = {f["path"]: f["role"] for f in details["files"]}
-    assert roles == {"recording.xdf": "xdf", "rgb.mkv": "rgb", "depth.mkv": "depth",
-                     "ground_truth.csv": "ground_truth", "session.json": "sidecar"}
+    assert roles == {
+        "recording.xdf": "xdf",
+        "rgb.mkv": "rgb",
+        "depth.mkv": "depth",
+        "ground_truth.csv": "ground_truth",
+        "session.json": "sidecar",
+    }
     sizes = {f["path"]: f["size_bytes"] for f in details["files"]}
     assert sizes["depth.mkv"] == 4000
     emg = details["stream_details"][0]
-    assert emg == {"name": "mexlab-sim-EMG", "type": "EMG", "source_id": "sim-emg", "role": "input",
-                   "channel_count": 8, "nominal_srate": 2000.0, "samples": 180000, "gaps": 0}
+    assert emg == {
+        "name": "mexlab-sim-EMG",
+        "type": "EMG",
+        "source_id": "sim-emg",
+        "role": "input",
+        "channel_count": 8,
+        "nominal_srate": 2000.0,
+        "samples": 180000,
+        "gaps": 0,
+    }
     assert details["stopped_at"] == "2026-11-24T10:01:30+00:00"
     assert details["source"] == "simulate"
     assert details["sidecar"]["session_id"] == meta["session_id"]
@@ -172,8 +197,18 @@ def test_register_and_list(catalog, tmp_path):
 
     table = format_sessions_table(rows)
     lines = table.splitlines()
-    assert lines[0].split() == ["started", "participant", "protocol", "status", "health", "duration",
-                                "streams", "drops", "size", "folder"]
+    assert lines[0].split() == [
+        "started",
+        "participant",
+        "protocol",
+        "status",
+        "health",
+        "duration",
+        "streams",
+        "drops",
+        "size",
+        "folder",
+    ]
     assert "P001" in lines[2] and "complete" in lines[2] and "1:30" in lines[2] and "2/7" in lines[2]
     assert lines[2].endswith(str(folder.resolve()))
 
@@ -255,13 +290,18 @@ def test_recording_whose_folder_is_gone_lists_as_interrupted(catalog, tmp_path):
 
 
 def test_filters(catalog, tmp_path):
-    a = make_session(tmp_path / "a", participant="P001", protocol="baseline-v1",
-                     started_at="2026-11-24T09:00:00+00:00")
-    b = make_session(tmp_path / "b", participant="P002", protocol="disgust-clips",
-                     started_at="2026-11-24T11:00:00+00:00")
-    c = make_session(tmp_path / "c", participant="P002", status="recording", pid=dead_pid(),
-                     started_at="2026-11-24T12:00:00+00:00",
-                     streams=[{"name": "ECG_chest", "type": "ECG", "role": "input"}])
+    a = make_session(tmp_path / "a", participant="P001", protocol="baseline-v1", started_at="2026-11-24T09:00:00+00:00")
+    b = make_session(
+        tmp_path / "b", participant="P002", protocol="disgust-clips", started_at="2026-11-24T11:00:00+00:00"
+    )
+    c = make_session(
+        tmp_path / "c",
+        participant="P002",
+        status="recording",
+        pid=dead_pid(),
+        started_at="2026-11-24T12:00:00+00:00",
+        streams=[{"name": "ECG_chest", "type": "ECG", "role": "input"}],
+    )
     for name in "abc":
         catalog.register_session(tmp_path / name)
     ids = lambda rows: [r["session_id"] for r in rows]  # noqa: E731
@@ -273,8 +313,7 @@ def test_filters(catalog, tmp_path):
     assert ids(catalog.list_sessions(search="ecg_chest")) == [c["session_id"]]  # a stream name
     assert ids(catalog.list_sessions(search="p001")) == [a["session_id"]]
     assert catalog.list_sessions(search="100%_") == []  # LIKE wildcards are taken literally
-    assert catalog.list_participants() == [{"pseudonym": "P001", "sessions": 1},
-                                           {"pseudonym": "P002", "sessions": 2}]
+    assert catalog.list_participants() == [{"pseudonym": "P001", "sessions": 1}, {"pseudonym": "P002", "sessions": 2}]
 
 
 def test_delete_removes_the_row_and_keeps_the_files(catalog, tmp_path):
@@ -332,8 +371,12 @@ def test_identity_is_stored_apart(catalog, db_url, tmp_path):
     meta = make_session(tmp_path / "s")
     catalog.register_session(tmp_path / "s")
     catalog.set_identity("P001", real_name="Jane Q. Example", contact="jane@example.org", notes="left-handed")
-    assert catalog.get_identity("P001") == {"pseudonym": "P001", "real_name": "Jane Q. Example",
-                                            "contact": "jane@example.org", "notes": "left-handed"}
+    assert catalog.get_identity("P001") == {
+        "pseudonym": "P001",
+        "real_name": "Jane Q. Example",
+        "contact": "jane@example.org",
+        "notes": "left-handed",
+    }
     assert catalog.get_identity("P999") is None
     # nothing the catalog gives out about sessions carries the identity
     assert "Jane" not in json.dumps(catalog.list_sessions())
@@ -343,7 +386,12 @@ def test_identity_is_stored_apart(catalog, db_url, tmp_path):
     try:
         insp = inspect(engine)
         assert {c["name"] for c in insp.get_columns("participant_identities")} == {
-            "id", "participant_id", "real_name", "contact", "notes"}
+            "id",
+            "participant_id",
+            "real_name",
+            "contact",
+            "notes",
+        }
         assert {c["name"] for c in insp.get_columns("participants")} == {"id", "pseudonym", "created_at"}
         fks = insp.get_foreign_keys("participant_identities")
         assert fks[0]["referred_table"] == "participants"
@@ -359,5 +407,4 @@ def test_identity_is_stored_apart(catalog, db_url, tmp_path):
     catalog.set_identity("P001", real_name="Jane Example")  # updates, no second row
     assert catalog.get_identity("P001")["real_name"] == "Jane Example"
     catalog.set_identity("P002", contact="x")  # a participant with no session yet
-    assert catalog.list_participants() == [{"pseudonym": "P001", "sessions": 1},
-                                           {"pseudonym": "P002", "sessions": 0}]
+    assert catalog.list_participants() == [{"pseudonym": "P001", "sessions": 1}, {"pseudonym": "P002", "sessions": 0}]

@@ -148,8 +148,10 @@ def test_default_catalog_is_created_in_the_user_data_dir(monkeypatch, tmp_path):
 
 
 def test_mask_url():
-    assert mask_url("postgresql+psycopg://me:secret@db.lab:5432/mexlab") == \
-        "postgresql+psycopg://me:***@db.lab:5432/mexlab"
+    assert (
+        mask_url("postgresql+psycopg://me:secret@db.lab:5432/mexlab")
+        == "postgresql+psycopg://me:***@db.lab:5432/mexlab"
+    )
     assert mask_url("postgresql+psycopg://me@db.lab/mexlab") == "postgresql+psycopg://me@db.lab/mexlab"
     assert "secret" not in mask_url("postgresql+psycopg://db.lab/mexlab?password=secret")
     assert "secret" not in mask_url("weird url://me:secret@x")

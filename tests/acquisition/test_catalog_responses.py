@@ -23,17 +23,47 @@ from tests.helpers_catalog import engine_of, make_session
 
 # Rows as protocols/engine.py hands them to RunLog.response (numbers already formatted as text).
 SELF_REPORT = {
-    "participant": "P001", "protocol": "baseline-v1", "group": "B", "block": "films", "block_n": 2,
-    "trial": 3, "row": 5, "step_id": "rate", "kind": "self_report", "stimulus": "clips/joy.mp4",
-    "question": None, "question_kind": None, "condition": "positive", "category": "happiness",
-    "intensity": 7, "valence": 8, "arousal": 4, "text": "it was funny, \"really\"",
-    "onset_lsl": "1234.567891", "response_lsl": "1238.817891", "rt_s": "4.2500", "simulated": 0,
+    "participant": "P001",
+    "protocol": "baseline-v1",
+    "group": "B",
+    "block": "films",
+    "block_n": 2,
+    "trial": 3,
+    "row": 5,
+    "step_id": "rate",
+    "kind": "self_report",
+    "stimulus": "clips/joy.mp4",
+    "question": None,
+    "question_kind": None,
+    "condition": "positive",
+    "category": "happiness",
+    "intensity": 7,
+    "valence": 8,
+    "arousal": 4,
+    "text": "it was funny, \"really\"",
+    "onset_lsl": "1234.567891",
+    "response_lsl": "1238.817891",
+    "rt_s": "4.2500",
+    "simulated": 0,
 }
 ANSWER = {
-    "participant": "P001", "protocol": "baseline-v1", "group": "B", "block": "interview", "block_n": 3,
-    "trial": None, "row": None, "step_id": "q1", "kind": "answer", "stimulus": None,
-    "question": "What did you feel?", "question_kind": "spoken", "condition": None,
-    "onset_lsl": "1300.000000", "response_lsl": "1330.500000", "rt_s": "30.5000", "simulated": 1,
+    "participant": "P001",
+    "protocol": "baseline-v1",
+    "group": "B",
+    "block": "interview",
+    "block_n": 3,
+    "trial": None,
+    "row": None,
+    "step_id": "q1",
+    "kind": "answer",
+    "stimulus": None,
+    "question": "What did you feel?",
+    "question_kind": "spoken",
+    "condition": None,
+    "onset_lsl": "1300.000000",
+    "response_lsl": "1330.500000",
+    "rt_s": "30.5000",
+    "simulated": 1,
 }
 
 
@@ -74,8 +104,12 @@ def test_the_catalog_reads_the_columns_the_run_log_writes():
 
 def test_answers_become_typed_rows(catalog, tmp_path):
     meta = run_session(tmp_path / "s1", [SELF_REPORT, ANSWER])
-    other = run_session(tmp_path / "s2", [dict(SELF_REPORT, participant="P002", protocol="other-v2", intensity=2)],
-                        participant="P002", protocol="other-v2")
+    other = run_session(
+        tmp_path / "s2",
+        [dict(SELF_REPORT, participant="P002", protocol="other-v2", intensity=2)],
+        participant="P002",
+        protocol="other-v2",
+    )
     got = catalog.register_session(tmp_path / "s1")
     assert got["responses"] == 2
     assert got["warnings"] == []
@@ -85,12 +119,29 @@ def test_answers_become_typed_rows(catalog, tmp_path):
     assert [r["kind"] for r in rows] == ["self_report", "answer"]
     first, second = rows
     assert first == {
-        "session_id": meta["session_id"], "participant": "P001", "protocol": "baseline-v1", "group": "B",
-        "block": "films", "block_n": 2, "trial": 3, "row": 5, "step_id": "rate", "kind": "self_report",
-        "stimulus": "clips/joy.mp4", "question": None, "question_kind": None, "condition": "positive",
-        "category": "happiness", "intensity": 7, "valence": 8, "arousal": 4, "text": 'it was funny, "really"',
-        "onset_lsl": pytest.approx(1234.567891, abs=1e-9), "response_lsl": pytest.approx(1238.817891, abs=1e-9),
-        "rt_s": 4.25, "simulated": False,
+        "session_id": meta["session_id"],
+        "participant": "P001",
+        "protocol": "baseline-v1",
+        "group": "B",
+        "block": "films",
+        "block_n": 2,
+        "trial": 3,
+        "row": 5,
+        "step_id": "rate",
+        "kind": "self_report",
+        "stimulus": "clips/joy.mp4",
+        "question": None,
+        "question_kind": None,
+        "condition": "positive",
+        "category": "happiness",
+        "intensity": 7,
+        "valence": 8,
+        "arousal": 4,
+        "text": 'it was funny, "really"',
+        "onset_lsl": pytest.approx(1234.567891, abs=1e-9),
+        "response_lsl": pytest.approx(1238.817891, abs=1e-9),
+        "rt_s": 4.25,
+        "simulated": False,
     }
     assert type(first["intensity"]) is int and type(first["onset_lsl"]) is float
     assert second["question"] == "What did you feel?" and second["question_kind"] == "spoken"
@@ -127,7 +178,10 @@ def test_reregistering_replaces_the_rows(catalog, db_url, tmp_path):
     log.close()
     assert catalog.register_session(folder)["responses"] == 3
     assert [(r["step_id"], r["intensity"]) for r in catalog.list_responses(meta["session_id"])] == [
-        ("rate", 7), ("q1", None), ("rate2", 1)]
+        ("rate", 7),
+        ("q1", None),
+        ("rate2", 1),
+    ]
 
     # the file is gone: so are its rows
     (folder / RESPONSES_NAME).unlink()
@@ -140,8 +194,15 @@ def test_malformed_rows_are_skipped_with_a_warning(catalog, tmp_path):
     folder = tmp_path / "s1"
     meta = run_session(folder, [SELF_REPORT])
     with open(folder / RESPONSES_NAME, "a", newline="", encoding="utf-8") as fh:
-        good = dict(SELF_REPORT, step_id="bad-values", intensity="lots", rt_s="fast", valence="2.5",
-                    text="a\x00b", simulated="maybe")
+        good = dict(
+            SELF_REPORT,
+            step_id="bad-values",
+            intensity="lots",
+            rt_s="fast",
+            valence="2.5",
+            text="a\x00b",
+            simulated="maybe",
+        )
         csv.writer(fh).writerow(["" if good[c] is None else good[c] for c in RESPONSE_COLUMNS])  # line 3
         fh.write("P001,baseline-v1,B,films,2\n")  # line 4: a row cut short
         csv.writer(fh).writerow(["" if ANSWER.get(c) is None else ANSWER[c] for c in RESPONSE_COLUMNS])  # line 5
@@ -245,8 +306,20 @@ def test_cli_responses(tmp_path, capsys):
 
     assert cli_main(["sessions", "responses", meta["session_id"]]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == ["session", "participant", "block", "trial", "kind", "about", "category",
-                                "intensity", "valence", "arousal", "rt_s", "text"]
+    assert table[0].split() == [
+        "session",
+        "participant",
+        "block",
+        "trial",
+        "kind",
+        "about",
+        "category",
+        "intensity",
+        "valence",
+        "arousal",
+        "rt_s",
+        "text",
+    ]
     assert table[2].split()[:6] == [meta["session_id"][:8], "P001", "films", "#2", "3", "self_report"]
     assert "happiness" in table[2] and "4.250" in table[2]
     assert len(table) == 4
@@ -287,9 +360,18 @@ def test_a_0002_catalog_is_upgraded_and_filled_on_rescan(db_url, tmp_path):
             command.upgrade(alembic_config(conn), "0002")
         assert "responses" not in inspect(engine).get_table_names()
         with engine.begin() as conn:  # the session as the older mexlab catalogued it (its columns only)
-            conn.execute(SessionRow.__table__.insert().values(
-                session_id=meta["session_id"], folder=str(tmp_path / "root" / "s1"), status="complete",
-                dropped_frames=0, dropped_samples=0, disk_bytes=0, registered_at=utcnow(), updated_at=utcnow()))
+            conn.execute(
+                SessionRow.__table__.insert().values(
+                    session_id=meta["session_id"],
+                    folder=str(tmp_path / "root" / "s1"),
+                    status="complete",
+                    dropped_frames=0,
+                    dropped_samples=0,
+                    disk_bytes=0,
+                    registered_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+            )
     finally:
         engine.dispose()
 
@@ -300,13 +382,17 @@ def test_a_0002_catalog_is_upgraded_and_filled_on_rescan(db_url, tmp_path):
         assert cat.rescan(tmp_path / "root") == 1
         rows = cat.list_responses(meta["session_id"])
         assert [(r["step_id"], r["intensity"], r["simulated"]) for r in rows] == [
-            ("rate", 7, False), ("q1", None, True)]
+            ("rate", 7, False),
+            ("q1", None, True),
+        ]
 
     engine = engine_of(db_url)
     try:
         insp = inspect(engine)
         assert {ix["name"] for ix in insp.get_indexes("responses")} == {
-            "ix_responses_session_id", "ix_responses_participant"}
+            "ix_responses_session_id",
+            "ix_responses_participant",
+        }
         assert insp.get_pk_constraint("responses")["name"] == "pk_responses"
         with engine.begin() as conn:  # and back down: the table goes, the rest stays
             command.downgrade(alembic_config(conn), "0002")

@@ -30,8 +30,7 @@ def test_consistent_session_is_ok(recorded, tmp_path):
     assert_shape(report)
     assert report["status"] == "complete" and report["ok"], report["problems"]
     assert [counts(v) for v in report["videos"]] == [
-        {"name": "rgb.mkv", "frames_in_file": N_FRAMES, "frames_in_index": N_FRAMES,
-         "missing_frames": 0}
+        {"name": "rgb.mkv", "frames_in_file": N_FRAMES, "frames_in_index": N_FRAMES, "missing_frames": 0}
     ]
     assert (report["videos"][0]["width"], report["videos"][0]["height"]) == (64, 48)
     assert report["health"] == {"verdict": "ok", "reasons": []}
@@ -48,8 +47,12 @@ def test_index_lacking_a_frame_is_not_ok(recorded, tmp_path):
     assert_shape(report)
     assert not report["ok"]
     (video,) = report["videos"]
-    assert counts(video) == {"name": "rgb.mkv", "frames_in_file": N_FRAMES,
-                             "frames_in_index": N_FRAMES - 1, "missing_frames": 1}
+    assert counts(video) == {
+        "name": "rgb.mkv",
+        "frames_in_file": N_FRAMES,
+        "frames_in_index": N_FRAMES - 1,
+        "missing_frames": 1,
+    }
     assert report["health"]["verdict"] == "bad"
     assert any(p.startswith("rgb.mkv:") for p in report["problems"])
     assert "rgb.mkv" in format_check(report)
@@ -73,12 +76,14 @@ def test_truncated_video_counts_complete_frames(recorded, tmp_path):
 
 def test_session_problems(recorded, tmp_path):
     folder = make_session(
-        recorded, tmp_path,
+        recorded,
+        tmp_path,
         files={"xdf": "recording.xdf", "rgb": "rgb.mkv", "depth": "depth.mkv"},
         dropped_frames=3,
         dropped_samples=12,
-        counts={"rgb": {"frames_received": 23, "frames_written": 20,
-                        "dropped_counter_gap": 2, "dropped_queue_overflow": 1}},
+        counts={
+            "rgb": {"frames_received": 23, "frames_written": 20, "dropped_counter_gap": 2, "dropped_queue_overflow": 1}
+        },
     )
     meta = json.loads((folder / "session.json").read_text())
     meta["streams"].append({"name": "mexlab-sim-EMG", "role": "input"})
@@ -102,8 +107,15 @@ def test_interrupted_and_in_progress_sessions(recorded, tmp_path):
     # a sidecar left at "recording" whose writer is gone: interrupted
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    folder = make_session(recorded, tmp_path, status="recording", host=socket.gethostname(),
-                          pid=dead.pid, pid_create_time=1.0, stopped_at=None)
+    folder = make_session(
+        recorded,
+        tmp_path,
+        status="recording",
+        host=socket.gethostname(),
+        pid=dead.pid,
+        pid_create_time=1.0,
+        stopped_at=None,
+    )
     report = check_path(folder)
     assert_shape(report)
     assert report["status"] == "interrupted" and not report["ok"]
@@ -126,8 +138,9 @@ def test_session_without_xdf(recorded, tmp_path):
     assert not report["ok"]
     assert "recording.xdf is missing" in report["problems"]
     assert report["streams"] == []
-    assert [counts(v) for v in report["videos"]] == [{"name": "rgb.mkv", "frames_in_file": N_FRAMES,
-                                                      "frames_in_index": None, "missing_frames": None}]
+    assert [counts(v) for v in report["videos"]] == [
+        {"name": "rgb.mkv", "frames_in_file": N_FRAMES, "frames_in_index": None, "missing_frames": None}
+    ]
     assert report["health"]["verdict"] == "bad" and "recording.xdf is missing" in report["health"]["reasons"]
 
 

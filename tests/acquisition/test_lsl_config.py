@@ -25,7 +25,7 @@ def test_known_peer_added_and_the_rest_kept():
     out = with_known_peer(cfg)
     assert "KnownPeers = {10.0.0.5, pc2, 127.0.0.1}" in out
     assert "BasePort = 17000" in out and "SessionID = labA" in out and "level = -2" in out
-    assert with_known_peer(out) == out                                  # already there: unchanged
+    assert with_known_peer(out) == out  # already there: unchanged
     out = with_known_peer("[lab]\nSessionID = labA\n[multicast]\nResolveScope = link\n")
     assert out.splitlines()[:3] == ["[lab]", "KnownPeers = {127.0.0.1}", "SessionID = labA"]
     assert "ResolveScope = link" in out
@@ -47,7 +47,7 @@ def test_the_lab_config_liblsl_would_read(tmp_path, monkeypatch):
     monkeypatch.setenv("LSLAPICFG", str(mine))
     assert user_config_file(here) == mine
     assert "SessionID = env" in child_config_text(here) and "KnownPeers = {127.0.0.1}" in child_config_text(here)
-    monkeypatch.setenv("LSLAPICFG", str(tmp_path / "missing.cfg"))      # unreadable: liblsl goes on looking
+    monkeypatch.setenv("LSLAPICFG", str(tmp_path / "missing.cfg"))  # unreadable: liblsl goes on looking
     assert user_config_file(here) == here / "lsl_api.cfg"
 
 
@@ -70,13 +70,39 @@ def test_recording_without_multicast(loopback_only_namespace, tmp_path):
     """Six streams (EMG, ECG, EDA of the rig, markers, two frame indexes) on a machine where
     multicast reaches nothing: before the known peer, LabRecorderCLI matched only the newest one."""
     out = tmp_path / "s"
-    r = subprocess.run(["ip", "netns", "exec", loopback_only_namespace, sys.executable, "-m", "app.cli", "record",
-                        "--simulate", "--duration", "3", "--rgb", "424x240@30", "--depth", "424x240@30",
-                        "--out", str(out), "--no-catalog", "--quiet"],
-                       capture_output=True, text=True, timeout=180, cwd=Path(__file__).resolve().parents[2])
+    r = subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            loopback_only_namespace,
+            sys.executable,
+            "-m",
+            "app.cli",
+            "record",
+            "--simulate",
+            "--duration",
+            "3",
+            "--rgb",
+            "424x240@30",
+            "--depth",
+            "424x240@30",
+            "--out",
+            str(out),
+            "--no-catalog",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert r.returncode == 0, r.stderr[-2000:]
-    rep = json.loads(subprocess.run([sys.executable, "-m", "app.cli", "check", str(out), "--json"],
-                                    capture_output=True, text=True, timeout=120).stdout)
+    rep = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "app.cli", "check", str(out), "--json"], capture_output=True, text=True, timeout=120
+        ).stdout
+    )
     names = {s["name"] for s in rep["streams"]}
     assert {"mexlab-markers", "mexlab-rgb-frames", "mexlab-depth-frames"} <= names and len(names) == 6
     assert rep["ok"] and all(s["sample_count"] > 0 for s in rep["streams"])

@@ -47,9 +47,22 @@ def test_sigkill_process_group(tmp_path, private_catalog):
     th.start()
     out = tmp_path / "s"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "record", "--camera-file", str(db3), "--lsl", emg_name,
-         "--out", str(out), "--quiet"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "record",
+            "--camera-file",
+            str(db3),
+            "--lsl",
+            emg_name,
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -99,8 +112,9 @@ def test_sigkill_process_group(tmp_path, private_catalog):
 
     before = json.loads((out / "session.json").read_text())
     assert before["status"] == "recording"  # what the killed process left
-    check = subprocess.run([sys.executable, "-m", "app.cli", "check", str(out), "--json"],
-                           capture_output=True, text=True, timeout=60)
+    check = subprocess.run(
+        [sys.executable, "-m", "app.cli", "check", str(out), "--json"], capture_output=True, text=True, timeout=60
+    )
     assert "Traceback" not in check.stderr
     report = json.loads(check.stdout)
     assert report["status"] == "interrupted"

@@ -33,8 +33,11 @@ def test_camera_file_through_encoder_processes_every_frame_identical(tmp_path):
     spin.start()
     try:
         out = tmp_path / "s"
-        rec = Recorder(RecordConfig(out=out, source="camera-file", camera_file=db3, register=False,
-                                    encoder_process=True, drain_s=0.6))
+        rec = Recorder(
+            RecordConfig(
+                out=out, source="camera-file", camera_file=db3, register=False, encoder_process=True, drain_s=0.6
+            )
+        )
         rec.prepare()
         rec.start()
         assert all(isinstance(w, VideoWriterProcess) for w in rec.writers.values())

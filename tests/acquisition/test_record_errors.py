@@ -21,8 +21,9 @@ pytestmark = [pytest.mark.rig, pytest.mark.labrecorder, pytest.mark.lsl, pytest.
 def mexlab(*args, env=None, timeout=120):
     e = dict(os.environ)
     e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "app.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, env=e)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *map(str, args)], capture_output=True, text=True, timeout=timeout, env=e
+    )
 
 
 def assert_clean_error(res, *needles):
@@ -105,8 +106,12 @@ def _mount_tmpfs(path: Path, size: str) -> bool:
     path.mkdir()
     if os.geteuid() != 0:
         return False
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          capture_output=True).returncode == 0
+    return (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+        ).returncode
+        == 0
+    )
 
 
 def test_disk_full_keeps_what_was_recorded(tmp_path):
@@ -116,8 +121,9 @@ def test_disk_full_keeps_what_was_recorded(tmp_path):
     try:
         db3 = tmp_path / "cam.db3"
         make_camera_file(db3, 60)  # random pixels: ~300 kB a frame, far more than 6 MB
-        res = mexlab("record", "--camera-file", db3, "--out", disk / "s", "--no-catalog",
-                     env={"MEXLAB_MIN_FREE_MB": "1"})
+        res = mexlab(
+            "record", "--camera-file", db3, "--out", disk / "s", "--no-catalog", env={"MEXLAB_MIN_FREE_MB": "1"}
+        )
         assert_clean_error(res, "No space left", "kept")
         meta = json.loads((disk / "s" / "session.json").read_text())
         assert meta["status"] == "interrupted"
@@ -141,15 +147,23 @@ def test_disk_full_on_the_simulated_rig_ends_interrupted(tmp_path):
     if not _mount_tmpfs(disk, "3m"):
         pytest.skip("needs root and tmpfs to make a small disk")
     try:
-        res = mexlab("record", "--simulate", "--duration", "10", "--out", disk / "s", "--no-catalog",
-                     env={"MEXLAB_MIN_FREE_MB": "1"})
+        res = mexlab(
+            "record",
+            "--simulate",
+            "--duration",
+            "10",
+            "--out",
+            disk / "s",
+            "--no-catalog",
+            env={"MEXLAB_MIN_FREE_MB": "1"},
+        )
         assert_clean_error(res, "No space left", "kept")
         meta = json.loads((disk / "s" / "session.json").read_text())
         assert meta["status"] == "interrupted"
         assert any("No space left" in e for e in meta["errors"])
         for name in ("ground_truth.csv", "sim_capture_times.csv", "ground_truth_physio.json"):
             p = disk / "s" / name
-            if p.exists():   # written whole (header at least) or not at all
+            if p.exists():  # written whole (header at least) or not at all
                 assert p.stat().st_size > 0, name
         assert not [p.name for p in (disk / "s").iterdir() if ".tmp" in p.name]
     finally:
@@ -173,8 +187,16 @@ def test_disk_full_before_the_start_never_leaves_a_session_recording(tmp_path, l
             except OSError:
                 pass
         os.truncate(filler, max(0, filler.stat().st_size - left_kb * 1024))
-        res = mexlab("record", "--simulate", "--duration", "2", "--out", disk / "s", "--no-catalog",
-                     env={"MEXLAB_MIN_FREE_MB": "0"})
+        res = mexlab(
+            "record",
+            "--simulate",
+            "--duration",
+            "2",
+            "--out",
+            disk / "s",
+            "--no-catalog",
+            env={"MEXLAB_MIN_FREE_MB": "0"},
+        )
         assert_clean_error(res, "No space left")
         if (disk / "s").exists():
             meta = json.loads((disk / "s" / "session.json").read_text())

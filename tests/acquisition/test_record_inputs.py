@@ -57,8 +57,8 @@ def test_lsl_samples_bit_identical_with_timestamps(tmp_path):
     got, ts = np.asarray(s["time_series"]), np.asarray(s["time_stamps"])
     assert len(got) >= 2800  # ~3 s at 1 kHz, all of it
     i0 = int(np.argmin(np.abs(stamps - ts[0])))
-    assert np.array_equal(got, data[i0:i0 + len(got)])  # contiguous, nothing lost, bit-identical
-    assert np.array_equal(ts, stamps[i0:i0 + len(got)])  # the very timestamps pushed
+    assert np.array_equal(got, data[i0 : i0 + len(got)])  # contiguous, nothing lost, bit-identical
+    assert np.array_equal(ts, stamps[i0 : i0 + len(got)])  # the very timestamps pushed
     meta = json.loads((out / "session.json").read_text())
     assert meta["status"] == "complete"
     assert meta["dropped_samples"] == 0

@@ -8,8 +8,8 @@ import json
 import threading
 
 import numpy as np
-import pytest
 import pylsl
+import pytest
 
 from acquisition.check import check_path
 from acquisition.lsl_streams import StreamRequest
@@ -44,8 +44,9 @@ def test_outlet_vanishing_and_returning_summary_agrees_with_check(tmp_path):
     th = threading.Thread(target=pump, daemon=True)
     th.start()
     out = tmp_path / "s"
-    rec = Recorder(RecordConfig(out=out, source="none", no_camera=True, register=False,
-                                lsl=[StreamRequest("name", name)]))
+    rec = Recorder(
+        RecordConfig(out=out, source="none", no_camera=True, register=False, lsl=[StreamRequest("name", name)])
+    )
     try:
         rec.prepare()
         rec.start()

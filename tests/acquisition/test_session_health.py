@@ -30,17 +30,20 @@ def edit(folder, drop=(), **changes) -> None:
 # session.json checked field by field (the defect: each of these said OK)
 
 
-@pytest.mark.parametrize("drop, changes, field", [
-    (("files",), {}, "'files'"),
-    (("modes",), {}, "'modes'"),
-    ((), {"files": ["recording.xdf"]}, "'files' must be an object"),
-    ((), {"modes": "848x480"}, "'modes' must be an object"),
-    ((), {"modes": {"rgb": {"width": "64", "height": 48, "fps": 30}}}, "'modes.rgb.width' must be a positive"),
-    ((), {"duration_s": "long"}, "'duration_s' must be a number"),
-    ((), {"streams": {"name": "x"}}, "'streams' must be a list"),
-    ((), {"dropped_frames": -3}, "'dropped_frames' must be a whole number"),
-    (("session_id",), {}, "'session_id' is missing"),
-])
+@pytest.mark.parametrize(
+    "drop, changes, field",
+    [
+        (("files",), {}, "'files'"),
+        (("modes",), {}, "'modes'"),
+        ((), {"files": ["recording.xdf"]}, "'files' must be an object"),
+        ((), {"modes": "848x480"}, "'modes' must be an object"),
+        ((), {"modes": {"rgb": {"width": "64", "height": 48, "fps": 30}}}, "'modes.rgb.width' must be a positive"),
+        ((), {"duration_s": "long"}, "'duration_s' must be a number"),
+        ((), {"streams": {"name": "x"}}, "'streams' must be a list"),
+        ((), {"dropped_frames": -3}, "'dropped_frames' must be a whole number"),
+        (("session_id",), {}, "'session_id' is missing"),
+    ],
+)
 def test_check_names_a_missing_or_mistyped_field(recorded, tmp_path, capsys, drop, changes, field):
     folder = make_session(recorded, tmp_path)
     edit(folder, drop, **changes)
@@ -80,16 +83,34 @@ def own_session(recorded, tmp_path, name: str):
 def dropped_session(recorded, tmp_path):
     """Every frame in the file and its index, but the recorder counted 2 frames lost (9 %)."""
     folder = own_session(recorded, tmp_path, "dropped")
-    edit(folder, dropped_frames=2, counts={"rgb": {"frames_received": N_FRAMES + 2, "frames_written": N_FRAMES,
-                                                   "dropped_counter_gap": 0, "dropped_queue_overflow": 2}})
+    edit(
+        folder,
+        dropped_frames=2,
+        counts={
+            "rgb": {
+                "frames_received": N_FRAMES + 2,
+                "frames_written": N_FRAMES,
+                "dropped_counter_gap": 0,
+                "dropped_queue_overflow": 2,
+            }
+        },
+    )
     return folder
 
 
 def aborted_session(recorded, tmp_path):
     folder = own_session(recorded, tmp_path, "aborted")
-    edit(folder, status="aborted", protocol="mock-crime-interview",
-         aborted_at={"step": 7, "of": 24, "step_id": "mission",
-                     "text": "aborted at step 7 of 24, interview: act mission"})
+    edit(
+        folder,
+        status="aborted",
+        protocol="mock-crime-interview",
+        aborted_at={
+            "step": 7,
+            "of": 24,
+            "step_id": "mission",
+            "text": "aborted at step 7 of 24, interview: act mission",
+        },
+    )
     return folder
 
 
@@ -154,8 +175,16 @@ def test_rescan_recovers_an_interrupted_sessions_duration(recorded, tmp_path):
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    folder = make_session(recorded, tmp_path, status="recording", host=socket.gethostname(), pid=dead.pid,
-                          pid_create_time=1.0, stopped_at=None, duration_s=0.0)
+    folder = make_session(
+        recorded,
+        tmp_path,
+        status="recording",
+        host=socket.gethostname(),
+        pid=dead.pid,
+        pid_create_time=1.0,
+        stopped_at=None,
+        duration_s=0.0,
+    )
     streams = check_path(folder)["streams"]
     true_s = max(s["last_timestamp"] for s in streams) - 0.0  # started_lsl = 0.0 in these sidecars
     with Catalog() as cat:
@@ -198,7 +227,7 @@ def test_sessions_list_shows_aborted_and_dropped(recorded, tmp_path, qtbot):
     assert d["status"].text() == "complete" and d["status"].foreground().color() != green
     assert d["status"].foreground().color() == QColor("#d33")
     assert d["health"].text().startswith("bad: 2 RGB frames dropped (9 %")
-    assert d["health"].toolTip() == format_health(check_path(dropped)["health"])[len("bad: "):]
+    assert d["health"].toolTip() == format_health(check_path(dropped)["health"])[len("bad: ") :]
     a = by_folder[str(aborted.resolve())]
     assert a["status"].text() == "aborted (at step 7 of 24)"
     assert a["status"].toolTip() == "aborted at step 7 of 24, interview: act mission"

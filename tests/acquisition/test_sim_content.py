@@ -54,8 +54,7 @@ def test_schedule_durations_amplitudes_and_overlap(long_schedule):
     for e in s.events:
         assert 0 <= e.onset < e.apex < e.offset < s.n_frames
         assert e.emotional == (e.kind in ("micro", "macro"))
-    assert all(8 <= e.n_frames <= 15 and 1.0 <= e.amplitude <= 4.0 and 1 <= len(e.aus) <= 2
-               for e in micro)
+    assert all(8 <= e.n_frames <= 15 and 1.0 <= e.amplitude <= 4.0 and 1 <= len(e.aus) <= 2 for e in micro)
     assert all(24 <= e.n_frames <= 90 and 5.0 <= e.amplitude <= 10.0 for e in macro)
     for kind, lo, hi in (("blink", 3, 9), ("head", 15, 60), ("speech", 60, 180)):
         assert all(lo <= e.n_frames <= hi for e in s.of_kind(kind)), kind
@@ -126,8 +125,7 @@ def test_face_frames_and_neutral_identity(face, long_schedule):
     x0, y0, x1, y1 = face.neutral_face_box
     assert 130 < x1 - x0 < 190 and 150 < y1 - y0 < 220
     # a frame with head motion only is the neutral face at that pose
-    head_only = [(f, e) for e in s.of_kind("head") for f in (e.apex,)
-                 if all(k.kind == "head" for k, _ in s.active(f))]
+    head_only = [(f, e) for e in s.of_kind("head") for f in (e.apex,) if all(k.kind == "head" for k, _ in s.active(f))]
     f, _ = head_only[0]
     img, pose = face.render(f, s)
     assert not pose.is_neutral
@@ -141,8 +139,7 @@ def _flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.hypot(fl[..., 0], fl[..., 1])
 
 
-@pytest.mark.parametrize("aus,amp", [(("AU12",), 3.0), (("AU4",), 2.0), (("AU1", "AU2"), 4.0),
-                                     (("AU15",), 1.5)])
+@pytest.mark.parametrize("aus,amp", [(("AU12",), 3.0), (("AU4",), 2.0), (("AU1", "AU2"), 4.0), (("AU15",), 1.5)])
 def test_face_micro_expression_is_measurable(face, aus, amp):
     ev = FacialEvent("micro", 40, 44, 51, aus, amp, True)
     s = one_event(ev)
@@ -159,7 +156,7 @@ def test_face_micro_expression_is_measurable(face, aus, amp):
     assert 1.0 <= np.percentile(mag[region], 90) <= 4.0
     assert 0.55 * amp <= moving <= 1.1 * amp
     far = np.ones(mag.shape, bool)
-    far[fy0 - 20:fy1 + 20, fx0 - 20:fx1 + 20] = False
+    far[fy0 - 20 : fy1 + 20, fx0 - 20 : fx1 + 20] = False
     assert np.percentile(mag[far], 99.9) < 0.05
     # pixel changes are confined to the face ROI
     diff = np.any(apex != before, axis=2)
@@ -179,7 +176,7 @@ def test_face_blink_and_speech_change_the_right_places(face):
     assert ys.max() <= max(eyes_y) + 3 and ys.min() >= min(eyes_y) - 40
     speech = one_event(FacialEvent("speech", 30, 90, 150, (), 6.0, False), n_frames=200)
     diffs = [np.any(face.render(f, speech)[0] != n, axis=2).sum() for f in range(30, 151, 2)]
-    assert max(diffs) > 1000 and min(diffs) < max(diffs) / 3   # the mouth opens and closes
+    assert max(diffs) > 1000 and min(diffs) < max(diffs) / 3  # the mouth opens and closes
 
 
 def test_face_render_reuses_its_buffers_without_changing_pixels(face, long_schedule):
@@ -195,7 +192,7 @@ def test_face_render_reuses_its_buffers_without_changing_pixels(face, long_sched
     for f, img in list(zip(busy, seq))[::6]:
         assert img.shape == (480, 848, 3) and img.dtype == np.uint8
         assert np.array_equal(FaceRenderer().render(f, s)[0], img), f
-    assert not np.array_equal(seq[0], fresh.neutral(face.pose_at(busy[0], s)))   # events show
+    assert not np.array_equal(seq[0], fresh.neutral(face.pose_at(busy[0], s)))  # events show
     assert np.array_equal(face.render(rest, s)[0], fresh.render(rest, s)[0])
     pose = face.make_pose(yaw=3, pitch=-2, roll=2, tx=4, ty=-3)
     worst, _ = face.render_with({"AU12": 3.0, "AU6": 2.0, "AU45": 8.0, "JAW": 4.0}, pose)
@@ -229,17 +226,19 @@ def test_depth_range_and_head_follows_pose(face, depth):
     ys2, xs2 = np.nonzero(moved < 660)
     assert xs2.mean() - cx == pytest.approx(20.0, abs=1.5)
     assert ys2.mean() - cy == pytest.approx(-10.0, abs=1.5)
-    assert np.array_equal(moved[440:], z[440:])        # the torso does not move
+    assert np.array_equal(moved[440:], z[440:])  # the torso does not move
     turned = depth.render(face.make_pose(yaw=8.0))
     ny2, nx2 = np.unravel_index(np.argmin(turned), z.shape)
-    assert nx2 > nx + 5                                  # the nose swings with the yaw
+    assert nx2 > nx + 5  # the nose swings with the yaw
 
 
 def test_depth_render_is_deterministic_over_poses(face, depth):
     """Its speed is measured by bench/face_speed.py; here: the same pose gives the same frame
     whatever was rendered before (the renderer reuses its buffers)."""
-    poses = [face.make_pose(yaw=3 * np.sin(i / 9), pitch=2 * np.cos(i / 7), roll=np.sin(i / 5),
-                            tx=i % 7, ty=-(i % 5)) for i in range(30)]
+    poses = [
+        face.make_pose(yaw=3 * np.sin(i / 9), pitch=2 * np.cos(i / 7), roll=np.sin(i / 5), tx=i % 7, ty=-(i % 5))
+        for i in range(30)
+    ]
     seq = [depth.render(p) for p in poses]
     fresh = DepthRenderer()
     for p, z in list(zip(poses, seq))[::5]:

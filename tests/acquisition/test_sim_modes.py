@@ -5,12 +5,15 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--rgb", "12x7@999"], ["12x7@999", "848x480@6/15/30/60"]),
-    (["--rgb", "123x77@13"], ["123x77@13", "1920x1080@6/15/30"]),
-    (["--rgb", "1280x720@60", "--depth", "1280x720@60"], ["1280x720@60", "colour modes"]),
-    (["--depth", "848x480@90"], ["same frame rate"]),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--rgb", "12x7@999"], ["12x7@999", "848x480@6/15/30/60"]),
+        (["--rgb", "123x77@13"], ["123x77@13", "1920x1080@6/15/30"]),
+        (["--rgb", "1280x720@60", "--depth", "1280x720@60"], ["1280x720@60", "colour modes"]),
+        (["--depth", "848x480@90"], ["same frame rate"]),
+    ],
+)
 def test_rig_refuses_modes_a_d400_does_not_offer(tmp_path, args, words):
     """The rig imitates a D400: a mode it does not offer is refused with the list of those it does,
     before any folder is made (it once recorded 12x7@999, and depth at 164 Hz declared as 30 Hz)."""
@@ -18,10 +21,11 @@ def test_rig_refuses_modes_a_d400_does_not_offer(tmp_path, args, words):
     import sys
 
     out = tmp_path / "s"
-    for cmd in (["record", "--simulate", "--duration", "2", "--no-catalog", "--out", str(out)],
-                ["rig", "--duration", "1"]):
-        res = subprocess.run([sys.executable, "-m", "app.cli", *cmd, *args], capture_output=True, text=True,
-                             timeout=60)
+    for cmd in (
+        ["record", "--simulate", "--duration", "2", "--no-catalog", "--out", str(out)],
+        ["rig", "--duration", "1"],
+    ):
+        res = subprocess.run([sys.executable, "-m", "app.cli", *cmd, *args], capture_output=True, text=True, timeout=60)
         assert res.returncode != 0, (cmd, res.stderr)
         assert "Traceback" not in res.stderr
         for w in words:

@@ -39,10 +39,11 @@ def test_generators_are_block_consistent():
 
 def test_ecg_heart_rate_recovered_by_neurokit():
     import neurokit2 as nk
+
     s = make_schedule(70, seed=3)
     ecg = EcgGenerator(s)
     x = ecg.generate(0, 60 * 500)[:, 0]
-    assert 0.8 < x.max() < 1.6                     # R ≈ 1.1 mV
+    assert 0.8 < x.max() < 1.6  # R ≈ 1.1 mV
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         signals, info = nk.ecg_process(x, sampling_rate=500)
@@ -60,10 +61,10 @@ def test_ecg_heart_rate_rises_after_emotional_event():
     ecg = EcgGenerator(s)
     t = np.arange(0, 60, 0.05)
     hr = ecg.hr_trace(t)
-    assert 64 <= hr[t < 9].min() and hr[t < 9].max() <= 76          # ~70 bpm with a little HRV
+    assert 64 <= hr[t < 9].min() and hr[t < 9].max() <= 76  # ~70 bpm with a little HRV
     rise = ecg.hr_response(t)
     assert np.all(rise[t <= 10.0] == 0)
-    assert 13.0 <= t[np.argmax(rise)] <= 16.0                        # 3-6 s after onset (10 s)
+    assert 13.0 <= t[np.argmax(rise)] <= 16.0  # 3-6 s after onset (10 s)
     assert 8.0 <= rise.max() <= 12.0
     lasting = t[rise > 0.1 * rise.max()]
     assert 8.0 <= lasting[-1] - lasting[0] <= 20.0
@@ -73,6 +74,7 @@ def test_ecg_heart_rate_rises_after_emotional_event():
 
 def test_eda_scrs_found_by_neurokit():
     import neurokit2 as nk
+
     s = make_schedule(180, seed=3)
     eda = EdaGenerator(s)
     y = eda.generate(0, int(180 * eda.fs))[:, 0]
@@ -87,7 +89,7 @@ def test_eda_scrs_found_by_neurokit():
     found = np.asarray(info["SCR_Peaks"])
     assert abs(len(found) - len(scrs)) <= 1
     # every large SCR (≥ 0.2 µS) has a detected peak within 2 s of its true peak
-    for o, p, a in scrs:
+    for _o, p, a in scrs:
         if a >= 0.2 and p < 178:
             assert np.min(np.abs(found / eda.fs - p)) < 2.0
 
@@ -99,7 +101,7 @@ def test_emg_bursts_on_the_right_channels():
     fs = emg.fs
     quiet = np.ones(len(x), bool)
     for e in s.events:
-        quiet[int((e.onset - 2) / s.fps * fs):int((e.offset + 2) / s.fps * fs)] = False
+        quiet[int((e.onset - 2) / s.fps * fs) : int((e.offset + 2) / s.fps * fs)] = False
     base = np.sqrt((x[quiet] ** 2).mean(axis=0))
     assert np.allclose(base, EMG_BASELINE_UV, rtol=0.15)
     checked = 0
@@ -116,8 +118,7 @@ def test_emg_bursts_on_the_right_channels():
             elif c not in busy:
                 assert rms[c] < 2 * EMG_BASELINE_UV, (e, c, rms)
         # the burst starts 30-50 ms before the visible onset
-        act = emg.activation(int((e.onset - 1) / s.fps * fs) - 200,
-                             int((e.onset - 1) / s.fps * fs))
+        act = emg.activation(int((e.onset - 1) / s.fps * fs) - 200, int((e.onset - 1) / s.fps * fs))
         first = np.nonzero(act[:, min(on)] > 0)[0][0]
         assert 0.030 <= (200 - first) / fs <= 0.051
         checked += 1
@@ -179,11 +180,11 @@ def test_outlets_stream_regular_emg():
         stamps = np.asarray(stamps)
         n = rig.samples_pushed["EMG"]
         assert len(data) == n
-        assert abs(n - elapsed * 2000) <= 2000 * 0.02 + 2      # ±1 chunk
+        assert abs(n - elapsed * 2000) <= 2000 * 0.02 + 2  # ±1 chunk
         assert np.allclose(np.diff(stamps), 1 / 2000, atol=1e-6)
         assert stamps[0] == pytest.approx(t0, abs=1e-6)
         assert stamps[-1] == pytest.approx(t0 + (n - 1) / 2000, abs=1e-6)
-        assert stamps[-1] <= pylsl.local_clock()              # nothing from the future
+        assert stamps[-1] <= pylsl.local_clock()  # nothing from the future
         assert np.array_equal(data, rig.generators["EMG"].generate(0, n))
         assert rig.samples_pushed["ECG"] == pytest.approx(n / 4, abs=10 + 1)
         assert rig.samples_pushed["EDA"] == pytest.approx(n * 32 / 2000, abs=2)
@@ -192,7 +193,7 @@ def test_outlets_stream_regular_emg():
         assert names == [f"{prefix}-ECG", f"{prefix}-EDA", f"{prefix}-EMG"]
         assert len({i.source_id() for i in rig.infos()}) == 3
     finally:
-        if inlet is not None:            # close the inlet first: no "transmission broke off"
+        if inlet is not None:  # close the inlet first: no "transmission broke off"
             inlet.close_stream()
             del inlet
         rig.close()

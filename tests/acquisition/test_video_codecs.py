@@ -19,9 +19,9 @@ def frames(n=45, h=48, w=64):
     rng = np.random.default_rng(7)
     base = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
     out = []
-    for i in range(n):         # a moving square on a fixed noisy background, plus fresh noise
+    for i in range(n):  # a moving square on a fixed noisy background, plus fresh noise
         img = base.copy()
-        img[10:20, i % (w - 10): i % (w - 10) + 10] = (250, 10, 120)
+        img[10:20, i % (w - 10) : i % (w - 10) + 10] = (250, 10, 120)
         img ^= rng.integers(0, 4, img.shape, dtype=np.uint8)
         out.append(img)
     return out

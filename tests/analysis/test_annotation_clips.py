@@ -23,19 +23,42 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def mexlab(*args, db=None, timeout=180):
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
-               MEXLAB_DEMO_STIMULI=str(Path(tempfile.gettempdir()) / "mexlab-test-demo-stimuli"))
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        MEXLAB_DEMO_STIMULI=str(Path(tempfile.gettempdir()) / "mexlab-test-demo-stimuli"),
+    )
     if db:
         env["MEXLAB_DB"] = db
-    return subprocess.run([sys.executable, "-m", "app.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, env=env, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=REPO,
+    )
 
 
 @pytest.fixture(scope="module")
 def protocol_session(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("clips") / "P07"
-    r = mexlab("run-protocol", "passive-suppression", "--participant", "P07", "--out", out, "--simulate",
-               "--headless", "--quick", "--rgb", "424x240@30", "--depth", "424x240@30", "--no-catalog")
+    r = mexlab(
+        "run-protocol",
+        "passive-suppression",
+        "--participant",
+        "P07",
+        "--out",
+        out,
+        "--simulate",
+        "--headless",
+        "--quick",
+        "--rgb",
+        "424x240@30",
+        "--depth",
+        "424x240@30",
+        "--no-catalog",
+    )
     assert r.returncode == 0, r.stderr
     return out
 
@@ -45,7 +68,7 @@ def test_segments_follow_the_stimulus_markers(protocol_session):
 
     clip = open_clip(protocol_session)
     segs = stimulus_segments(clip)
-    assert len(segs) == 1                         # --quick: the first clip of the one film block
+    assert len(segs) == 1  # --quick: the first clip of the one film block
     seg = segs[0]
     assert seg.fields["step"] == "stimulus" and seg.fields["block"] == "clips"
     stream = read_streams(protocol_session / XDF_NAME).named(MARKER_STREAM)
@@ -53,8 +76,8 @@ def test_segments_follow_the_stimulus_markers(protocol_session):
     onset = next(t for t, m in marks if m["event"] == "stimulus_onset" and m.get("seq") == seg.fields["seq"])
     offset = next(t for t, m in marks if m["event"] == "stimulus_offset" and m.get("seq") == seg.fields["seq"])
     times = clip.frame_times
-    assert times[seg.start] <= onset < times[seg.start + 1]     # the frame on screen at the onset
-    assert times[seg.end] < offset <= times[seg.end + 1]        # the last frame before the offset
+    assert times[seg.start] <= onset < times[seg.start + 1]  # the frame on screen at the onset
+    assert times[seg.end] < offset <= times[seg.end + 1]  # the last frame before the offset
     assert seg.n_frames == pytest.approx((offset - onset) * clip.fps, abs=2)
 
 
@@ -62,9 +85,10 @@ def test_events_are_cut_to_the_clip_by_their_apex():
     from analysis.annotation.stimulus_clips import Segment
 
     segs = [Segment("s#1 a", 100, 199, {}), Segment("s#2 b", 300, 349, {})]
-    got = split_codings({"x": [Event(95, 110, apex=102, aus="AU4"), Event(90, 105, apex=98), Event(310, 320)],
-                         "y": []}, segs)
-    assert [(e.onset, e.apex, e.offset) for e in got["s#1 a"]["x"]] == [(0, 2, 10)]   # apex 98 is outside
+    got = split_codings(
+        {"x": [Event(95, 110, apex=102, aus="AU4"), Event(90, 105, apex=98), Event(310, 320)], "y": []}, segs
+    )
+    assert [(e.onset, e.apex, e.offset) for e in got["s#1 a"]["x"]] == [(0, 2, 10)]  # apex 98 is outside
     assert [(e.onset, e.apex, e.offset) for e in got["s#2 b"]["x"]] == [(10, None, 20)]
     assert got["s#1 a"]["y"] == [] and got["s#2 b"]["y"] == []
 
@@ -88,7 +112,7 @@ def test_reliability_per_clip_session_and_study_cli_and_gui(qtbot, protocol_sess
     assert clip["interval_agreement"]["matched"] == 1 and clip["interval_agreement"]["unmatched_1"] == 0
     assert clip["kappa"]["frames"] == e - s + 1
     sess = rep["sessions"][protocol_session.name]
-    assert sess["casme_r"] == pytest.approx(2 * 1 / (3 + 1))     # alice's AU12 outside the clip counts here
+    assert sess["casme_r"] == pytest.approx(2 * 1 / (3 + 1))  # alice's AU12 outside the clip counts here
     assert sess["interval_agreement"]["unmatched_1"] == 1
     assert rep["casme_r"] == sess["casme_r"] and rep["kappa"]["frames"] == open_clip(protocol_session).n_frames
     text = mexlab("reliability", protocol_session, db=db).stdout

@@ -25,30 +25,40 @@ from tests.helpers_paths import MEXLAB, REPO
 @pytest.fixture(scope="module")
 def session_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("anncons") / "s1"
-    r = subprocess.run([*MEXLAB, "record", "--simulate", "--duration", "8",
-                        "--out", str(out), "--no-catalog"], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [*MEXLAB, "record", "--simulate", "--duration", "8", "--out", str(out), "--no-catalog"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     return out
 
 
 def two_coders():
-    a = [Event(onset=10, offset=20, apex=15, aus="4+R12C", emotion="happiness", coder="ann", notes="clear"),
-         Event(onset=40, offset=50, aus="1", coder="ann"),
-         Event(onset=100, offset=110, aus="9", coder="ann"),
-         Event(onset=60, offset=70, aus="4", coder="ann", status="rejected"),
-         Event(onset=80, offset=85, aus="4", coder="ann", status="candidate")]
-    b = [Event(onset=12, offset=22, apex=17, aus="12+7", coder="bob", confidence=0.5),
-         Event(onset=41, offset=49, aus="2", coder="bob"),
-         Event(onset=200, offset=205, aus="15", coder="bob")]
+    a = [
+        Event(onset=10, offset=20, apex=15, aus="4+R12C", emotion="happiness", coder="ann", notes="clear"),
+        Event(onset=40, offset=50, aus="1", coder="ann"),
+        Event(onset=100, offset=110, aus="9", coder="ann"),
+        Event(onset=60, offset=70, aus="4", coder="ann", status="rejected"),
+        Event(onset=80, offset=85, aus="4", coder="ann", status="candidate"),
+    ]
+    b = [
+        Event(onset=12, offset=22, apex=17, aus="12+7", coder="bob", confidence=0.5),
+        Event(onset=41, offset=49, aus="2", coder="bob"),
+        Event(onset=200, offset=205, aus="15", coder="bob"),
+    ]
     return a, b
 
 
 def test_pairs_unpaired_and_merges_by_hand():
     a, b = two_coders()
     rec = reconcile(a, b, "ann", "bob")
-    assert [(p.a.onset, p.b.onset, round(p.iou, 3)) for p in rec.pairs] == [(10, 12, round(9 / 13, 3)),
-                                                                            (40, 41, round(9 / 11, 3))]
-    assert [e.onset for e in rec.only_a] == [100]          # rejected and candidate events are not coded
+    assert [(p.a.onset, p.b.onset, round(p.iou, 3)) for p in rec.pairs] == [
+        (10, 12, round(9 / 13, 3)),
+        (40, 41, round(9 / 11, 3)),
+    ]
+    assert [e.onset for e in rec.only_a] == [100]  # rejected and candidate events are not coded
     assert [e.onset for e in rec.only_b] == [200]
     u = merge(rec.pairs[0].a, rec.pairs[0].b, "union", 30)
     assert (u.onset, u.apex, u.offset, u.aus, u.emotion, u.confidence) == (11, 16, 21, "4+7+R12C", "happiness", 0.5)
@@ -59,7 +69,7 @@ def test_pairs_unpaired_and_merges_by_hand():
     out = consensus(rec, ["union", "b"], keep_a=[False], keep_b=[True], fps=30)
     assert [(e.onset, e.offset, e.aus) for e in out] == [(11, 21, "4+7+R12C"), (41, 49, "2"), (200, 205, "15")]
     assert all(e.coder == CONSENSUS_CODER and e.status == "accepted" for e in out)
-    assert not {e.uid for e in out} & {e.uid for e in a + b}        # new events, the coders' stay theirs
+    assert not {e.uid for e in out} & {e.uid for e in a + b}  # new events, the coders' stay theirs
     assert "bob's" in out[1].notes and "only bob" in out[2].notes
     assert [e.onset for e in consensus(rec, rule="a")] == [10, 40, 100, 200]
     assert [e.onset for e in consensus(rec, ["drop", "drop"], keep_a=[False], keep_b=[False])] == []
@@ -76,17 +86,25 @@ def test_cli_consensus_stores_coder_consensus(session_dir, tmp_path):
             st.insert(sid, e)
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "app.cli", "annotations", "consensus", str(session_dir),
-                               *args, "--db", db], capture_output=True, text=True, timeout=120, cwd=REPO)
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", "annotations", "consensus", str(session_dir), *args, "--db", db],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=REPO,
+        )
 
     r = cli("--coders", "ann", "bob", "--rule", "intersection", "--unpaired", "drop")
     assert r.returncode == 0, r.stderr
     assert "2 pair(s), 1 only ann, 1 only bob: stored 2 consensus event(s)" in r.stdout
     with AnnotationStore(db) as st:
         got = st.events(sid, CONSENSUS_CODER)
-        assert [(e.onset, e.apex, e.offset, e.aus) for e in got] == [(11, 16, 21, "R12C"), (41, None, 50, "")]   # .5 rounds up
-        assert len(st.events(sid, "ann")) == 5                     # the coders' codings untouched
-    r = cli("--coders", "ann", "bob", "--rule", "a")                 # again: replaces the consensus
+        assert [(e.onset, e.apex, e.offset, e.aus) for e in got] == [
+            (11, 16, 21, "R12C"),
+            (41, None, 50, ""),
+        ]  # .5 rounds up
+        assert len(st.events(sid, "ann")) == 5  # the coders' codings untouched
+    r = cli("--coders", "ann", "bob", "--rule", "a")  # again: replaces the consensus
     assert r.returncode == 0, r.stderr
     with AnnotationStore(db) as st:
         assert [e.onset for e in st.events(sid, CONSENSUS_CODER)] == [10, 40, 100, 200]
@@ -100,17 +118,16 @@ def test_journal_replays_what_was_typed_and_not_saved(tmp_path):
         ev = st.insert("sess", Event(onset=5, offset=9, aus="4", coder="ann"))
         j = Journal.for_session(db, "sess", "ann", tmp_path / "journal")
         for k in range(1, 6):
-            j.write(ev.uid, "notes", "brow"[:k])      # keystrokes, the last one "brow"
+            j.write(ev.uid, "notes", "brow"[:k])  # keystrokes, the last one "brow"
         j.write(ev.uid, "aus", "4+7")
-        j.saved(ev.uid, "aus")                       # the AUs were saved, the notes not
+        j.saved(ev.uid, "aus")  # the AUs were saved, the notes not
         j.close()
         with open(j.path, "a") as fh:
             fh.write('{"uid": "' + ev.uid + '", "fie')  # the line the crash cut
         again = Journal.for_session(db, "sess", "ann", tmp_path / "journal")
         assert again.path == j.path
         assert again.pending() == {(ev.uid, "notes"): "brow"}
-        coding = Coding("ann", 30, st.events("sess", "ann"),
-                        on_change=lambda b, a: st.apply("sess", b, a, by="ann"))
+        coding = Coding("ann", 30, st.events("sess", "ann"), on_change=lambda b, a: st.apply("sess", b, a, by="ann"))
         assert replay(again, coding) == ["restored notes of event 5-9 typed before a crash"]
         assert st.get(ev.uid).notes == "brow" and st.get(ev.uid).aus == "4"
         assert not again.path.exists()
@@ -130,7 +147,7 @@ def test_read_ahead_fills_the_cache_with_the_same_frames(session_dir):
         for k in (11, 16, 13):
             assert np.array_equal(r.frame(k), plain.frame(k))
         r.frame(100)
-        r.frame(99)                                  # stepping back: the frames before are read
+        r.frame(99)  # stepping back: the frames before are read
         deadline = time.monotonic() + 10
         while not all(r.cached(k) for k in range(93, 99)) and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -150,11 +167,11 @@ def test_depth_colours_are_the_live_previews():
     d = np.array([[0, 300, 800, 2000, 6000]], np.uint16)
     c = colorize_depth(d)
     assert np.array_equal(c, preview_colours(d))
-    assert c[0, 0].tolist() == [0, 0, 0]                  # no depth: black
+    assert c[0, 0].tolist() == [0, 0, 0]  # no depth: black
     near, far = c[0, 1].astype(int), c[0, 4].astype(int)
-    assert near[0] > 100 and near[0] > near[2]            # near: red
-    assert far[2] > far[0] and far[0] < 80                # the far background: dark blue, never red
-    assert np.array_equal(c[0, 3], c[0, 4])               # beyond 2000 mm: the far end's colour
+    assert near[0] > 100 and near[0] > near[2]  # near: red
+    assert far[2] > far[0] and far[0] < 80  # the far background: dark blue, never red
+    assert np.array_equal(c[0, 3], c[0, 4])  # beyond 2000 mm: the far end's colour
 
 
 def test_zoom_window_centres_on_the_face():

@@ -25,8 +25,12 @@ from tests.helpers_paths import MEXLAB, REPO
 @pytest.fixture(scope="session")
 def session_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("annrec") / "s1"
-    r = subprocess.run([*MEXLAB, "record", "--simulate", "--duration", "8", "--out", str(out), "--no-catalog"],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [*MEXLAB, "record", "--simulate", "--duration", "8", "--out", str(out), "--no-catalog"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     return out
 
@@ -50,8 +54,8 @@ def test_aus_are_parsed_in_every_notation():
 
 
 def test_type_is_derived_from_duration_at_the_frame_rate():
-    assert derive_type(0, 14, 30) == "micro"     # 15 frames = 0.5 s
-    assert derive_type(0, 15, 30) == "macro"     # 16 frames
+    assert derive_type(0, 14, 30) == "micro"  # 15 frames = 0.5 s
+    assert derive_type(0, 15, 30) == "macro"  # 16 frames
     assert derive_type(0, 15, 200) == "micro"
 
 
@@ -106,16 +110,18 @@ def test_kappas_by_hand():
     m = np.array([[1, 0, 1, 0], [1, 0, 1, 1], [1, 0, 0, 0]])
     p_i = np.array([1, 1, 1 / 3, 1 / 3])
     pj1 = 6 / 12
-    pe = pj1 ** 2 + (1 - pj1) ** 2
+    pe = pj1**2 + (1 - pj1) ** 2
     assert fleiss_kappa(m) == pytest.approx((p_i.mean() - pe) / (1 - pe))
     rep = reliability({"c": {"a": [ev(0, 4)], "b": [ev(0, 4)], "c": [ev(0, 3)]}}, {"c": 10})
     assert rep["kappa"]["method"] == "fleiss" and 0.5 < rep["kappa"]["value"] < 1
 
 
 # ------------------------------------------------------------------------------- formats
-CODED = [dict(onset=10, apex=14, offset=20, aus="AU4+R12C", emotion="disgust"),
-         dict(onset=60, apex=66, offset=75, aus="AU12", emotion="happiness"),
-         dict(onset=110, apex=None, offset=140, aus="", emotion=None, type="micro", type_overridden=True)]
+CODED = [
+    dict(onset=10, apex=14, offset=20, aus="AU4+R12C", emotion="disgust"),
+    dict(onset=60, apex=66, offset=75, aus="AU12", emotion="happiness"),
+    dict(onset=110, apex=None, offset=140, aus="", emotion=None, type="micro", type_overridden=True),
+]
 # frames within the first 141 of the recording: import refuses frames beyond the video, and under
 # heavy CPU load the 8-s simulated recording may hold fewer than its nominal 240 frames
 
@@ -124,13 +130,22 @@ def key(e):
     return (e.onset, e.apex, e.offset, e.type, e.aus, e.emotion)
 
 
-@pytest.mark.parametrize("fmt,suffix", [("csv", ".csv"), ("megc", ".csv"), ("megc", ".xlsx"),
-                                        ("casme2", ".xlsx"), ("casme2", ".csv"), ("samm", ".xlsx"),
-                                        ("eaf", ".eaf")])
+@pytest.mark.parametrize(
+    "fmt,suffix",
+    [
+        ("csv", ".csv"),
+        ("megc", ".csv"),
+        ("megc", ".xlsx"),
+        ("casme2", ".xlsx"),
+        ("casme2", ".csv"),
+        ("samm", ".xlsx"),
+        ("eaf", ".eaf"),
+    ],
+)
 def test_export_then_import_gives_the_same_events(session_dir, tmp_path, fmt, suffix):
     clip = open_clip(session_dir)
     evs = [Event(coder="alice", **d).retyped(clip.fps) for d in CODED]
-    if fmt == "casme2":          # the CASME II sheet has no type column: the type is derived
+    if fmt == "casme2":  # the CASME II sheet has no type column: the type is derived
         evs = evs[:2]
     out = tmp_path / f"x{suffix}"
     assert formats.export(out, fmt, clip, {"alice": evs}) == len(evs)
@@ -167,15 +182,16 @@ def test_bad_files_name_the_file_and_the_problem(session_dir, tmp_path):
     with pytest.raises(MexlabError, match="nohead.csv: no header row"):
         formats.import_file(nohead, clip, coder="a")
     sheet = tmp_path / "s.csv"
-    sheet.write_text("Subject,Filename,OnsetFrame,ApexFrame,OffsetFrame,Action Units,Estimated Emotion\n"
-                     "1,EP01,5,7,9,4,others\n")
+    sheet.write_text(
+        "Subject,Filename,OnsetFrame,ApexFrame,OffsetFrame,Action Units,Estimated Emotion\n1,EP01,5,7,9,4,others\n"
+    )
     with pytest.raises(MexlabError, match="does not say who coded it"):
         formats.import_file(sheet, clip)
 
 
 # ------------------------------------------------------------------------------- store
 def test_store_revisions_and_conflicts(db_url):
-    one, two = AnnotationStore(db_url), AnnotationStore(db_url)   # two workstations
+    one, two = AnnotationStore(db_url), AnnotationStore(db_url)  # two workstations
     try:
         mine = one.insert("sess", Event(onset=5, offset=9, aus="AU4", coder="ann"))
         assert mine.version == 1
@@ -187,15 +203,18 @@ def test_store_revisions_and_conflicts(db_url):
         with pytest.raises(ConflictError, match="changed by ben") as err:
             one.update("sess", mine, by="ann")
         assert err.value.current.notes == "checked"
-        assert one.get(mine.uid).aus == "4"                       # not overwritten
+        assert one.get(mine.uid).aus == "4"  # not overwritten
         with pytest.raises(ConflictError):
             one.delete("sess", mine, by="ann")
         fresh = one.get(mine.uid)
         fresh.aus = "AU4+AU7"
         assert one.update("sess", fresh, by="ann").version == 3
         hist = one.history(mine.uid)
-        assert [(h["version"], h["action"], h["by"]) for h in hist] == \
-            [(1, "create", "ann"), (2, "update", "ben"), (3, "update", "ann")]
+        assert [(h["version"], h["action"], h["by"]) for h in hist] == [
+            (1, "create", "ann"),
+            (2, "update", "ben"),
+            (3, "update", "ann"),
+        ]
         assert hist[1]["data"]["notes"] == "checked"
         one.delete("sess", one.get(mine.uid), by="ann")
         assert one.get(mine.uid) is None and one.history(mine.uid)[-1]["action"] == "delete"
@@ -225,9 +244,12 @@ def test_stale_version_caught_by_the_database_itself(db_url):
         e = store.insert("s", Event(onset=1, offset=2, coder="a"))
         with store._sessions() as db:
             row = db.scalar(select(AnnotationEvent).where(AnnotationEvent.uid == e.uid))
-            with store.catalog.engine.begin() as conn:     # another workstation, between read and write
-                conn.execute(update(AnnotationEvent).where(AnnotationEvent.uid == e.uid)
-                             .values(notes="x", version=AnnotationEvent.version + 1))
+            with store.catalog.engine.begin() as conn:  # another workstation, between read and write
+                conn.execute(
+                    update(AnnotationEvent)
+                    .where(AnnotationEvent.uid == e.uid)
+                    .values(notes="x", version=AnnotationEvent.version + 1)
+                )
             row.notes = "mine"
             with pytest.raises(StaleDataError):
                 db.commit()
@@ -237,17 +259,26 @@ def test_stale_version_caught_by_the_database_itself(db_url):
 
 # ------------------------------------------------------------------------------- CLI
 def mexlab(*args, db):
-    return subprocess.run([sys.executable, "-m", "app.cli", *map(str, args), "--db", db],
-                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *map(str, args), "--db", db],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
 
 
 def test_cli_import_reliability_export(session_dir, tmp_path):
     db = f"sqlite:///{tmp_path / 'cli.sqlite'}"
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
-    a.write_text("onset,apex,offset,type,aus,emotion\n10,14,20,micro,AU4+AU7,disgust\n"
-                 "60,66,75,,AU12,happiness\n110,120,140,macro,AU1+AU2,surprise\n")
-    b.write_text("onset,apex,offset,type,aus,emotion\n11,14,21,micro,AU4,disgust\n"
-                 "62,66,74,,AU12+AU6,happiness\n100,104,110,,AU14,others\n")
+    a.write_text(
+        "onset,apex,offset,type,aus,emotion\n10,14,20,micro,AU4+AU7,disgust\n"
+        "60,66,75,,AU12,happiness\n110,120,140,macro,AU1+AU2,surprise\n"
+    )
+    b.write_text(
+        "onset,apex,offset,type,aus,emotion\n11,14,21,micro,AU4,disgust\n"
+        "62,66,74,,AU12+AU6,happiness\n100,104,110,,AU14,others\n"
+    )
     for f, c in ((a, "alice"), (b, "bob")):
         r = mexlab("annotations", "import", f, "--session", session_dir, "--coder", c, db=db)
         assert r.returncode == 0, r.stderr

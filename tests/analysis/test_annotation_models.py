@@ -45,11 +45,18 @@ def test_tracks_of_a_session_streams_units_times_and_notes(session):
     assert emg.t[0] == pytest.approx(-0.5) and emg.values.shape == emg.t.shape
     burst = (emg.t >= 40 / 30) & (emg.t <= 50 / 30)
     assert np.abs(emg.values[burst]).max() > 10 * np.abs(emg.values[emg.t < 1.0]).std()
-    (t0, t1, typ, text), = ts.get("spotted").spans
-    assert (t0, t1, typ, text) == (pytest.approx(clip.time_of(30)), pytest.approx(clip.time_of(41)), "micro",
-                                   "micro AU12")
-    assert [(round(t, 3), ev) for t, ev in ts.get("markers").markers] == \
-        [(0.2, "protocol_start"), (1.0, "stimulus_onset"), (2.5, "stimulus_offset")]
+    ((t0, t1, typ, text),) = ts.get("spotted").spans
+    assert (t0, t1, typ, text) == (
+        pytest.approx(clip.time_of(30)),
+        pytest.approx(clip.time_of(41)),
+        "micro",
+        "micro AU12",
+    )
+    assert [(round(t, 3), ev) for t, ev in ts.get("markers").markers] == [
+        (0.2, "protocol_start"),
+        (1.0, "stimulus_onset"),
+        (2.5, "stimulus_offset"),
+    ]
 
 
 def test_no_spotting_and_no_emg_are_notes(tmp_path):
@@ -62,9 +69,9 @@ def test_no_spotting_and_no_emg_are_notes(tmp_path):
 def test_the_window_follows_the_playhead_keeping_the_zoom():
     w = TrackWindow(6.0)
     assert w.show(10.0) == (pytest.approx(9.4), pytest.approx(15.4))
-    assert w.follow(12.0) is None                          # inside the middle 80 %: nothing moves
+    assert w.follow(12.0) is None  # inside the middle 80 %: nothing moves
     assert w.follow(15.0) == (pytest.approx(12.0), pytest.approx(18.0))
-    assert w.follow(30.0, view=(20.0, 22.0)) == (29.0, 31.0)   # the user zoomed to 2 s: kept
+    assert w.follow(30.0, view=(20.0, 22.0)) == (29.0, 31.0)  # the user zoomed to 2 s: kept
     w.following = False
     assert w.follow(100.0) is None
 
@@ -88,17 +95,17 @@ def test_emg_and_spotting_candidates_added_once_and_matches_said(session):
     m.seek(38)
     m.mark("onset")
     m.seek(52)
-    m.mark("offset")                                        # the coder's own event over the zygomaticus burst
+    m.mark("offset")  # the coder's own event over the zygomaticus burst
     own = m.selected()
     assert add_emg_candidates(m, clip, Baseline("first seconds", 1.0)) == 1
     assert "1 new of 2 burst(s) on 2 channel(s); 1 coincide with events you coded" in m.message
     assert m.match_text(own.uid).startswith("emg ") and m.last_matched == 1
-    assert add_emg_candidates(m, clip, Baseline("first seconds", 1.0)) == 0       # nothing twice
-    assert add_spotting_candidates(m, clip) == 1 and not m.error       # 30-40 vs 38-52: IoU 0.13, its own
+    assert add_emg_candidates(m, clip, Baseline("first seconds", 1.0)) == 0  # nothing twice
+    assert add_spotting_candidates(m, clip) == 1 and not m.error  # 30-40 vs 38-52: IoU 0.13, its own
     assert m.message == "spotting candidates: 1 new of 1 interval(s)"
     spot = [e for e in m.coding.events.values() if e.source == "spotting"]
     assert [(e.onset, e.apex, e.offset, e.status, e.coder) for e in spot] == [(30, 35, 40, "candidate", "ann")]
-    assert add_spotting_candidates(m, clip) == 0                         # nothing twice
+    assert add_spotting_candidates(m, clip) == 0  # nothing twice
 
 
 def test_candidates_refused_with_a_reason(tmp_path):
@@ -117,8 +124,10 @@ def test_info_line_event_bands_and_go_to():
     m = AnnotateModel(Coding("ann", 30.0, []), 300)
     m.seek(10)
     m.mark("onset")
-    assert m.info_line(10 / 30, 299) == "frame 10 / 299   t =    0.333 s   new event: onset 10 " \
-                                        "(press O offset to store it)"
+    assert (
+        m.info_line(10 / 30, 299) == "frame 10 / 299   t =    0.333 s   new event: onset 10 "
+        "(press O offset to store it)"
+    )
     m.seek(20)
     m.mark("offset")
     m.seek(15)
@@ -137,8 +146,12 @@ def test_info_line_event_bands_and_go_to():
 # ------------------------------------------------------------------ typed text
 def test_typed_notes_saved_to_the_event_they_were_typed_for(tmp_path):
     saved = []
-    coding = Coding("ann", 30.0, [Event(onset=1, offset=5, coder="ann"), Event(onset=9, offset=12, coder="ann")],
-                    on_change=lambda before, after: saved.append(after) or after)
+    coding = Coding(
+        "ann",
+        30.0,
+        [Event(onset=1, offset=5, coder="ann"), Event(onset=9, offset=12, coder="ann")],
+        on_change=lambda before, after: saved.append(after) or after,
+    )
     a, b = coding.sorted()
     j = Journal(tmp_path / "j.jsonl")
     tt = TypedText(j, coding)
@@ -148,21 +161,25 @@ def test_typed_notes_saved_to_the_event_they_were_typed_for(tmp_path):
     assert tt.save_notes((b.uid, "")) is True
     assert coding.events[a.uid].notes == "lip" and coding.events[b.uid].notes == ""
     assert (a.uid, "notes") not in j.pending() and saved
-    assert tt.save_notes() is False                          # nothing waiting
-    assert tt.aus_saved(a.uid, "AU4") is False               # typed, not applied yet: stays journaled
+    assert tt.save_notes() is False  # nothing waiting
+    assert tt.aus_saved(a.uid, "AU4") is False  # typed, not applied yet: stays journaled
     coding.update(a.uid, aus="4")
     assert tt.aus_saved(a.uid, "AU4") is True and j.pending() == {}
     tt.typed(b.uid, "aus", "AU")
-    assert tt.aus_saved(b.uid, "AU") is False and (b.uid, "aus") in j.pending()   # not AUs yet
+    assert tt.aus_saved(b.uid, "AU") is False and (b.uid, "aus") in j.pending()  # not AUs yet
     j.close()
 
 
 # ------------------------------------------------------------------ reconcile
 def test_reconcile_choices():
-    a = [Event(onset=48, offset=62, apex=55, aus="R12C", coder="ann"),
-         Event(onset=100, offset=105, aus="9", coder="ann")]
-    b = [Event(onset=50, offset=64, apex=56, aus="12+6", coder="bob"),
-         Event(onset=210, offset=220, aus="15", coder="bob")]
+    a = [
+        Event(onset=48, offset=62, apex=55, aus="R12C", coder="ann"),
+        Event(onset=100, offset=105, aus="9", coder="ann"),
+    ]
+    b = [
+        Event(onset=50, offset=64, apex=56, aus="12+6", coder="bob"),
+        Event(onset=210, offset=220, aus="15", coder="bob"),
+    ]
     rc = ReconcileChoices(a, b, "ann", "bob")
     assert rc.summary() == "1 pair(s) at IoU ≥ 0.5 · 1 only ann · 1 only bob"
     assert rc.choices == ["union"] and rc.keep_a == [True] and rc.keep_b == [True]
@@ -176,14 +193,36 @@ def test_reconcile_choices():
 
 # ------------------------------------------------------------------ the Sessions list
 ROWS = [
-    {"session_id": "s1", "participant": "P01", "protocol": "demo", "status": "complete", "folder": "/d/s1",
-     "streams": ["sim-EMG", "mexlab-markers", "mexlab-rgb-frames"], "health": {"verdict": "ok"},
-     "started_at": "2026-01-02T10:00:00", "duration_s": 75.5, "disk_bytes": 2_500_000},
-    {"session_id": "s2", "participant": "P02", "protocol": "demo", "status": "complete", "folder": "/d/s2",
-     "streams": ["sim-ECG"], "health": {"verdict": "bad", "reasons": ["158 RGB frames dropped (9 %)"]},
-     "dropped_frames": 158},
-    {"session_id": "s3", "participant": "P01", "protocol": "passive", "status": "aborted", "folder": "/d/s3",
-     "status_detail": "aborted at step 7 of 24, by the operator"},
+    {
+        "session_id": "s1",
+        "participant": "P01",
+        "protocol": "demo",
+        "status": "complete",
+        "folder": "/d/s1",
+        "streams": ["sim-EMG", "mexlab-markers", "mexlab-rgb-frames"],
+        "health": {"verdict": "ok"},
+        "started_at": "2026-01-02T10:00:00",
+        "duration_s": 75.5,
+        "disk_bytes": 2_500_000,
+    },
+    {
+        "session_id": "s2",
+        "participant": "P02",
+        "protocol": "demo",
+        "status": "complete",
+        "folder": "/d/s2",
+        "streams": ["sim-ECG"],
+        "health": {"verdict": "bad", "reasons": ["158 RGB frames dropped (9 %)"]},
+        "dropped_frames": 158,
+    },
+    {
+        "session_id": "s3",
+        "participant": "P01",
+        "protocol": "passive",
+        "status": "aborted",
+        "folder": "/d/s3",
+        "status_detail": "aborted at step 7 of 24, by the operator",
+    },
 ]
 
 
@@ -195,7 +234,7 @@ def test_sessions_filters_search_and_summary():
     assert [r["session_id"] for r in st.visible()] == ["s1", "s2", "s3"]
     assert st.participants() == [("P01", 2), ("P02", 1)]
     assert st.summary() == "3 session(s), 1 aborted, 1 bad"
-    st.search = "ECG"                                       # stream names are searched
+    st.search = "ECG"  # stream names are searched
     assert [r["session_id"] for r in st.visible()] == ["s2"] and changed == ["ECG"]
     st.search = ""
     st.status_filter = "health:bad"
@@ -205,7 +244,7 @@ def test_sessions_filters_search_and_summary():
     st.status_filter = None
     st.participant = "P01"
     assert [r["session_id"] for r in st.visible()] == ["s1", "s3"]
-    st.set_rows(ROWS[1:2])                                  # P01 gone from the catalog: the filter goes
+    st.set_rows(ROWS[1:2])  # P01 gone from the catalog: the filter goes
     assert st.participant is None and [r["session_id"] for r in st.visible()] == ["s2"]
 
 
@@ -218,7 +257,7 @@ def test_sessions_selection_survives_a_refresh_while_the_session_is_there():
     st.set_rows(ROWS[:1])
     assert st.selected is None and st.selected_row() is None
     with pytest.raises(TypeError, match="unknown fields: message"):
-        SessionsState(message="")                               # the unused fields are gone
+        SessionsState(message="")  # the unused fields are gone
 
 
 def test_session_cells_text_colour_and_tooltips():
@@ -229,7 +268,7 @@ def test_session_cells_text_colour_and_tooltips():
     assert cell["streams"][0] == "sim-EMG" and cell["size"][0] == "2.5 MB" and cell["status"][1] == "#2a7"
     assert cell["health"][2] == "no problems found"
     cell = {c: v for c, v in zip(cols, bad)}
-    assert cell["status"][:2] == ("complete", "#d33")     # complete, but the check says bad: red, not green
+    assert cell["status"][:2] == ("complete", "#d33")  # complete, but the check says bad: red, not green
     assert cell["drops"] == ("158", "#d33", None) and cell["health"][2] == "158 RGB frames dropped (9 %)"
     cell = {c: v for c, v in zip(cols, aborted)}
     assert cell["status"] == ("aborted (at step 7 of 24)", "#d90", "aborted at step 7 of 24, by the operator")

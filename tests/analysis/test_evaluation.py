@@ -8,8 +8,16 @@ from pathlib import Path
 import pytest
 
 from acquisition.errors import MexlabError
-from analysis.evaluation import (evaluate_spotting, evaluate_spotting_files, interval_iou,
-                                 loso_splits, match_intervals, read_intervals, uar, uf1)
+from analysis.evaluation import (
+    evaluate_spotting,
+    evaluate_spotting_files,
+    interval_iou,
+    loso_splits,
+    match_intervals,
+    read_intervals,
+    uar,
+    uf1,
+)
 from app.cli import main
 
 
@@ -20,9 +28,9 @@ def write(path: Path, rows: list[tuple], header="video,onset,offset,type") -> Pa
 
 def test_iou_uses_inclusive_ends():
     assert interval_iou(0, 9, 0, 9) == 1.0
-    assert interval_iou(0, 9, 9, 18) == pytest.approx(1 / 19)   # one shared frame
-    assert interval_iou(0, 9, 10, 19) == 0.0                      # adjacent: nothing shared
-    assert interval_iou(5, 5, 5, 5) == 1.0                        # one-frame intervals
+    assert interval_iou(0, 9, 9, 18) == pytest.approx(1 / 19)  # one shared frame
+    assert interval_iou(0, 9, 10, 19) == 0.0  # adjacent: nothing shared
+    assert interval_iou(5, 5, 5, 5) == 1.0  # one-frame intervals
 
 
 def test_iou_exactly_half_counts_as_a_match():
@@ -39,7 +47,7 @@ def test_iou_exactly_half_counts_as_a_match():
 
 def test_one_prediction_overlapping_two_truths_matches_only_one():
     gt = [(0, 9, "micro"), (5, 14, "micro")]
-    pred = [(2, 12, "micro")]                 # IoU 8/13 with the first, 8/15 with the second
+    pred = [(2, 12, "micro")]  # IoU 8/13 with the first, 8/15 with the second
     res = evaluate_spotting({"v": gt}, {"v": pred})["overall"]
     assert (res["tp"], res["fp"], res["fn"]) == (1, 0, 1)
 
@@ -52,19 +60,16 @@ def test_matching_is_maximum_not_greedy():
     assert interval_iou(1, 10, 0, 9) > interval_iou(1, 10, 3, 12) >= 0.5
     assert interval_iou(0, 5, 0, 9) >= 0.5 > interval_iou(0, 5, 3, 12)
     assert sorted(match_intervals(gt, pred)) == [(0, 1), (1, 0)]
-    res = evaluate_spotting({"v": [g + ("micro",) for g in gt]},
-                            {"v": [p + ("micro",) for p in pred]})["overall"]
+    res = evaluate_spotting({"v": [g + ("micro",) for g in gt]}, {"v": [p + ("micro",) for p in pred]})["overall"]
     assert (res["tp"], res["fp"], res["fn"]) == (2, 0, 0)
     gt2 = [(0, 9), (10, 19)]
-    pred2 = [(0, 9), (0, 9)]                  # a duplicate prediction is a false positive
+    pred2 = [(0, 9), (0, 9)]  # a duplicate prediction is a false positive
     assert len(match_intervals(gt2, pred2)) == 1
 
 
 def test_types_and_videos_on_one_side(tmp_path):
-    gt = write(tmp_path / "gt.csv", [("a", 0, 9, "micro"), ("a", 30, 89, "macro"),
-                                     ("only_gt", 0, 9, "micro")])
-    pred = write(tmp_path / "pred.csv", [("a", 1, 9, "micro"), ("a", 30, 80, "micro"),
-                                         ("only_pred", 5, 9, "macro")])
+    gt = write(tmp_path / "gt.csv", [("a", 0, 9, "micro"), ("a", 30, 89, "macro"), ("only_gt", 0, 9, "micro")])
+    pred = write(tmp_path / "pred.csv", [("a", 1, 9, "micro"), ("a", 30, 80, "micro"), ("only_pred", 5, 9, "macro")])
     res = evaluate_spotting_files(gt, pred)
     o, mi, ma = res["overall"], res["micro"], res["macro"]
     # overall: a/0-9 ↔ 1-9 and a/30-89 ↔ 30-80 (types ignored); only_gt FN; only_pred FP
@@ -82,12 +87,12 @@ def test_empty_files(tmp_path):
     empty.write_text("")
     header_only = write(tmp_path / "h.csv", [])
     gt = write(tmp_path / "gt.csv", [("v", 0, 9, "micro")])
-    assert read_intervals(header_only) == {}     # a header and no rows: nothing spotted
+    assert read_intervals(header_only) == {}  # a header and no rows: nothing spotted
     r = evaluate_spotting_files(gt, header_only)["overall"]
     assert (r["tp"], r["fp"], r["fn"], r["precision"], r["recall"], r["f1"]) == (0, 0, 1, 0, 0, 0)
     r = evaluate_spotting_files(header_only, header_only)["overall"]
     assert (r["tp"], r["fp"], r["fn"], r["f1"]) == (0, 0, 0, 0.0)
-    for args in ((gt, empty), (empty, gt)):   # an empty file was read as "no predictions"
+    for args in ((gt, empty), (empty, gt)):  # an empty file was read as "no predictions"
         with pytest.raises(MexlabError, match=r"empty\.csv: the file is empty"):
             evaluate_spotting_files(*args)
 
@@ -98,12 +103,15 @@ def test_apex_column_is_optional_and_ignored(tmp_path):
     assert evaluate_spotting_files(gt, pred)["micro"]["tp"] == 1
 
 
-@pytest.mark.parametrize("rows,header,msg", [
-    ([("v", 0, 9)], "video,onset,offset", "missing column(s) type"),
-    ([("v", "x", 9, "micro")], None, "line 2: onset and offset must be whole frame numbers"),
-    ([("v", 9, 3, "micro")], None, "line 2: interval [9, 3] is not valid"),
-    ([("v", 0, 9, "blink")], None, "line 2: type 'blink' is not micro or macro"),
-])
+@pytest.mark.parametrize(
+    "rows,header,msg",
+    [
+        ([("v", 0, 9)], "video,onset,offset", "missing column(s) type"),
+        ([("v", "x", 9, "micro")], None, "line 2: onset and offset must be whole frame numbers"),
+        ([("v", 9, 3, "micro")], None, "line 2: interval [9, 3] is not valid"),
+        ([("v", 0, 9, "blink")], None, "line 2: type 'blink' is not micro or macro"),
+    ],
+)
 def test_bad_files_give_one_clear_message(tmp_path, rows, header, msg):
     p = write(tmp_path / "bad.csv", rows, header or "video,onset,offset,type")
     with pytest.raises(MexlabError) as e:

@@ -18,8 +18,9 @@ pytestmark = [pytest.mark.face_model, pytest.mark.shared]
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 VIDEO = SHARED / "data" / "video"
 OPENFACE = SHARED / "data" / "openface" / "OpenFace_Test_legacy_layout.csv"
-needs_video = pytest.mark.skipif(not (VIDEO / "single_face.mp4").is_file(),
-                                 reason="../shared/data/video (real face videos) is absent")
+needs_video = pytest.mark.skipif(
+    not (VIDEO / "single_face.mp4").is_file(), reason="../shared/data/video (real face videos) is absent"
+)
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +108,7 @@ def test_pose_signs_on_real_frames():
             nose_dx.append((lm[1, 0] - (lm[234, 0] + lm[454, 0]) / 2) / (lm[454, 0] - lm[234, 0]))
             yaws[fr.index] = f.pose[0]
     y = np.array(list(yaws.values()))
-    assert y.max() - y.min() > 5                       # the head does turn in this clip
+    assert y.max() - y.min() > 5  # the head does turn in this clip
     assert np.corrcoef(y, nose_dx)[0, 1] > 0.8
 
 
@@ -116,7 +117,7 @@ def test_features_face_presence_and_cache(videos):
     from analysis.features_cache import fingerprint
     from analysis.spotting.features import extract_features
 
-    v = videos / "face_noface.mov"                      # HEVC; the face leaves the frame
+    v = videos / "face_noface.mov"  # HEVC; the face leaves the frame
     f1 = extract_features(v)
     assert not f1.from_cache and f1.n_frames == 169
     share = f1.frames_with_face / f1.n_frames
@@ -144,15 +145,27 @@ def test_au_proxy_table():
     from analysis.face.aus import AU_NAMES, AU_PROXIES, au_proxies, au_proxy_dict, normalize_au
     from analysis.face.landmarker import BLENDSHAPE_INDEX
 
-    expected = {"AU1": "browInnerUp", "AU2": "browOuterUp", "AU4": "browDown",
-                "AU6": "cheekSquint", "AU7": "eyeSquint", "AU9": "noseSneer",
-                "AU10": "mouthUpperUp", "AU12": "mouthSmile", "AU14": "mouthDimple",
-                "AU15": "mouthFrown", "AU18": "mouthPucker", "AU20": "mouthStretch",
-                "AU24": "mouthPress", "AU26": "jawOpen", "AU45": "eyeBlink"}
+    expected = {
+        "AU1": "browInnerUp",
+        "AU2": "browOuterUp",
+        "AU4": "browDown",
+        "AU6": "cheekSquint",
+        "AU7": "eyeSquint",
+        "AU9": "noseSneer",
+        "AU10": "mouthUpperUp",
+        "AU12": "mouthSmile",
+        "AU14": "mouthDimple",
+        "AU15": "mouthFrown",
+        "AU18": "mouthPucker",
+        "AU20": "mouthStretch",
+        "AU24": "mouthPress",
+        "AU26": "jawOpen",
+        "AU45": "eyeBlink",
+    }
     for au, stem in expected.items():
         assert all(b.startswith(stem) for b in AU_PROXIES[au]), au
     bs = np.zeros(52, np.float32)
-    bs[BLENDSHAPE_INDEX["mouthSmileLeft"]] = 1.0          # one side only: left/right averaged
+    bs[BLENDSHAPE_INDEX["mouthSmileLeft"]] = 1.0  # one side only: left/right averaged
     bs[BLENDSHAPE_INDEX["jawOpen"]] = 0.4
     d = au_proxy_dict(bs)
     assert d["AU12"] == pytest.approx(0.5) and d["AU26"] == pytest.approx(0.4)
@@ -169,7 +182,7 @@ def test_openface_legacy_and_2x_layouts(tmp_path):
 
     legacy = read_openface_csv(OPENFACE)
     assert legacy.layout == "legacy" and len(legacy.frame) == 100
-    assert legacy.frame[0] == 0 and (np.diff(legacy.frame) == 1).all()      # 1-based → 0-based
+    assert legacy.frame[0] == 0 and (np.diff(legacy.frame) == 1).all()  # 1-based → 0-based
     assert len(legacy.intensity) == 17 and len(legacy.presence) == 18
     assert "AU1" in legacy.intensity and "AU45" in legacy.intensity and "AU28" in legacy.presence
     assert 0 <= np.nanmin(legacy.intensity["AU12"]) and np.nanmax(legacy.intensity["AU12"]) <= 5
@@ -179,8 +192,7 @@ def test_openface_legacy_and_2x_layouts(tmp_path):
     lines = OPENFACE.read_text().splitlines()
     hdr = [h.strip() for h in lines[0].split(",")]
     i = hdr.index("pose_Tx")
-    new_hdr = ["frame", "face_id"] + hdr[1:i] + ["gaze_angle_x", "gaze_angle_y", "eye_lmk_x_0"] \
-        + hdr[i:]
+    new_hdr = ["frame", "face_id"] + hdr[1:i] + ["gaze_angle_x", "gaze_angle_y", "eye_lmk_x_0"] + hdr[i:]
     rows = []
     for ln in lines[1:]:
         v = ln.split(",")
@@ -225,13 +237,13 @@ def test_depth_face_distance_and_head_speed():
     mapper = DepthMapper(0.001, intr, intr, (848, 480), (848, 480))
     pos = []
     for k in range(12):
-        pose = face.make_pose(tx=3.0 * k)               # the head moves 3 px per frame
+        pose = face.make_pose(tx=3.0 * k)  # the head moves 3 px per frame
         raw = r.render(pose)
         f = mapper.face(raw, pose.face_box)
         assert 590 < f[0] < 700, f
         pos.append(f[1:4])
     pos = np.array(pos)
-    assert pos[-1, 0] - pos[0, 0] > 20                  # moved to image right (X grows)
+    assert pos[-1, 0] - pos[0, 0] > 20  # moved to image right (X grows)
     speed = head_speed_3d(pos, 30.0)
     # 3 px/frame at ~0.62 m with fx 617 ≈ 3 mm/frame ≈ 90 mm/s
     assert 50 < np.median(speed[3:-3]) < 130

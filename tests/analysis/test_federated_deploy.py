@@ -40,9 +40,29 @@ def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
     procs = []
     t0 = time.monotonic()
     try:
-        coord = start_mexlab(["fl", "coordinator", "--address", f"127.0.0.1:{port}", "--insecure",
-                              "--updates", "5", "--buffer", "2", "--epochs", "1", "--min-sites", "3",
-                              "--wait-sites", "60", "--out", str(out)], tmp_path, "coord")
+        coord = start_mexlab(
+            [
+                "fl",
+                "coordinator",
+                "--address",
+                f"127.0.0.1:{port}",
+                "--insecure",
+                "--updates",
+                "5",
+                "--buffer",
+                "2",
+                "--epochs",
+                "1",
+                "--min-sites",
+                "3",
+                "--wait-sites",
+                "60",
+                "--out",
+                str(out),
+            ],
+            tmp_path,
+            "coord",
+        )
         procs.append(coord)
         while not (tmp_path / "coord.err").read_text(errors="replace").count("listening"):
             assert coord.poll() is None, (tmp_path / "coord.err").read_text()
@@ -50,22 +70,63 @@ def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
             time.sleep(0.3)
         sites = {}
         for i, spec in enumerate(specs):
-            sites[i] = start_mexlab(["fl", "site", "--coordinator", f"127.0.0.1:{port}", "--insecure",
-                                     "--data", spec, "--site-name", f"lab{i}"], tmp_path, f"site{i}")
+            sites[i] = start_mexlab(
+                [
+                    "fl",
+                    "site",
+                    "--coordinator",
+                    f"127.0.0.1:{port}",
+                    "--insecure",
+                    "--data",
+                    spec,
+                    "--site-name",
+                    f"lab{i}",
+                ],
+                tmp_path,
+                f"site{i}",
+            )
             procs.append(sites[i])
         # a site whose model is not the coordinator's (other views): refused, clear message, exit != 0
-        odd = start_mexlab(["fl", "site", "--coordinator", f"127.0.0.1:{port}", "--insecure", "--data", specs[0],
-                            "--views", "rgb", "--site-name", "odd"], tmp_path, "odd")
+        odd = start_mexlab(
+            [
+                "fl",
+                "site",
+                "--coordinator",
+                f"127.0.0.1:{port}",
+                "--insecure",
+                "--data",
+                specs[0],
+                "--views",
+                "rgb",
+                "--site-name",
+                "odd",
+            ],
+            tmp_path,
+            "odd",
+        )
         procs.append(odd)
         while read_status(out).get("version", 0) < 1:
             assert coord.poll() is None, (tmp_path / "coord.err").read_text()
             assert time.monotonic() - t0 < LIMIT_S, "no merge in time"
             time.sleep(0.3)
-        kill_group(sites[2])                           # lab2 pulled out mid-run
+        kill_group(sites[2])  # lab2 pulled out mid-run
         sites[2].wait(10)
         time.sleep(1.0)
-        sites[2] = start_mexlab(["fl", "site", "--coordinator", f"127.0.0.1:{port}", "--insecure",
-                                 "--data", specs[2], "--site-name", "lab2"], tmp_path, "site2b")
+        sites[2] = start_mexlab(
+            [
+                "fl",
+                "site",
+                "--coordinator",
+                f"127.0.0.1:{port}",
+                "--insecure",
+                "--data",
+                specs[2],
+                "--site-name",
+                "lab2",
+            ],
+            tmp_path,
+            "site2b",
+        )
         procs.append(sites[2])
         rc = coord.wait(max(1.0, LIMIT_S - (time.monotonic() - t0)))
         took = time.monotonic() - t0
@@ -85,11 +146,16 @@ def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
     assert st["final"]["per_site"], st
     events = [json.loads(ln) for ln in (out / "events.jsonl").read_text().splitlines()]
     kinds = {e["kind"] for e in events}
-    assert "site-refused" in kinds                          # the odd site
+    assert "site-refused" in kinds  # the odd site
     # lab2's disconnection is logged with a reason: lost/left once Flower misses its heartbeat, or,
     # when the run ends first, its update "not waited" for
-    gone = [e for e in events if e["kind"] in ("site-lost", "site-left", "not-waited")
-            and e.get("reason") and e["site"] not in ("lab0", "lab1", "odd")]
+    gone = [
+        e
+        for e in events
+        if e["kind"] in ("site-lost", "site-left", "not-waited")
+        and e.get("reason")
+        and e["site"] not in ("lab0", "lab1", "odd")
+    ]
     assert gone, events
     # the global model improves over its start on the sites' held-out subjects
     from analysis.federated.simulation import _concat
@@ -99,9 +165,10 @@ def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
     from analysis.recognition import modelfile
 
     versions = sorted((out / "versions").glob("v*.safetensors"))
-    first, last = modelfile.load(versions[0]), modelfile.load(versions[-1])      # mexlab recognize --model
+    first, last = modelfile.load(versions[0]), modelfile.load(versions[-1])  # mexlab recognize --model
     lineage = last[1]["federated"]
     assert lineage["strategy"] == "fedbuff" and lineage["sites_merged"] and lineage["version"] >= 1
     from acquisition.catalog.recognition_models import list_models
-    assert len(list_models()) == len(versions)                                   # every version registered
+
+    assert len(list_models()) == len(versions)  # every version registered
     assert task.evaluate(last[0], held)["uf1"] > task.evaluate(first[0], held)["uf1"]

@@ -42,30 +42,30 @@ def _flat_strings(content) -> list[str]:
 def test_nothing_a_site_sends_could_be_an_image_a_path_or_a_participant(data_file, tmp_path):
     data, spec = data_file
     sent = []
-    res = simulate([spec], 3, [1, 1, 2], dict(RC), on_send=lambda s, m: sent.append((s, m)),
-                   pooled=False)
+    res = simulate([spec], 3, [1, 1, 2], dict(RC), on_send=lambda s, m: sent.append((s, m)), pooled=False)
     assert res["updates"] >= 6 and sent
     from analysis.recognition import task
+
     params = [tuple(w.shape) for w in task.get_weights(task.new_model(3, ("rgb", "depth")))]
-    frame_shapes = {tuple(a.shape[1:]) for a in data.x.values()}          # (C, H, W) per view
+    frame_shapes = {tuple(a.shape[1:]) for a in data.x.values()}  # (C, H, W) per view
     hw = {s[-2:] for s in frame_shapes}
     sample_sizes = {int(np.prod(s)) for s in frame_shapes} | {int(np.prod(s[-2:])) for s in frame_shapes}
     subjects = set(data.subjects)
     n_arrays = 0
-    for site_name, msg in sent:
+    for _site_name, msg in sent:
         c = msg.content
         assert set(c.keys()) <= {"arrays", "metrics", "config"}
         if "arrays" in c.array_records:
             arrs = c["arrays"].to_numpy_ndarrays()
-            assert [tuple(a.shape) for a in arrs] == params      # parameter deltas, nothing else
+            assert [tuple(a.shape) for a in arrs] == params  # parameter deltas, nothing else
             for a in arrs:
                 n_arrays += 1
                 assert not (a.ndim >= 2 and tuple(a.shape[-2:]) in hw), a.shape
-                assert not (a.ndim >= 3 and min(a.shape[-2:]) >= 16), a.shape      # a stack of frames
-                assert a.size not in sample_sizes, a.shape                         # one frame, flattened
+                assert not (a.ndim >= 3 and min(a.shape[-2:]) >= 16), a.shape  # a stack of frames
+                assert a.size not in sample_sizes, a.shape  # one frame, flattened
         for s in _flat_strings(c):
-            assert "/" not in s and "\\" not in s and ".npz" not in s, s          # no path
-            assert s not in subjects and not any(sub in s for sub in subjects), s   # no participant id
+            assert "/" not in s and "\\" not in s and ".npz" not in s, s  # no path
+            assert s not in subjects and not any(sub in s for sub in subjects), s  # no participant id
             assert not re.search(r"sub\d{3}", s), s
         assert len(c["metrics"]) <= 10 if "metrics" in c.metric_records else True
     assert n_arrays > 0
@@ -83,17 +83,16 @@ def test_faults_are_logged_and_never_merged(data_file):
         calls["n"] += 1
         arrs = reply.content["arrays"].to_numpy_ndarrays()
         if idx == 0 and calls["n"] in (1, 4):
-            arrs[0] = arrs[0] * np.nan                                   # NaN
+            arrs[0] = arrs[0] * np.nan  # NaN
         elif idx == 1 and calls["n"] == 2:
-            arrs[1] = np.zeros((7, 7), np.float32)                       # wrong shape
+            arrs[1] = np.zeros((7, 7), np.float32)  # wrong shape
         elif idx == 1 and calls["n"] == 5:
-            reply.content["metrics"]["version"] = 99                     # unknown version
+            reply.content["metrics"]["version"] = 99  # unknown version
         reply.content["arrays"] = ArrayRecord([np.asarray(a) for a in arrs])
         return reply
 
     # site 3 is 8x slower and offline from t=0.2 to t=0.5: its update in flight is lost, it comes back
-    res = simulate([spec], 3, [1, 1, 8], {**RC, "updates": 8}, tamper=tamper,
-                   outages={2: [(0.2, 0.5)]}, pooled=False)
+    res = simulate([spec], 3, [1, 1, 8], {**RC, "updates": 8}, tamper=tamper, outages={2: [(0.2, 0.5)]}, pooled=False)
     kinds = [(e["kind"], e.get("reason", "")) for e in res["events"]]
     reasons = " | ".join(r for _, r in kinds)
     assert "NaN or infinite" in reasons
@@ -102,7 +101,7 @@ def test_faults_are_logged_and_never_merged(data_file):
     assert any(k == "site-lost" for k, _ in kinds), kinds
     assert any(k == "site-left" for k, _ in kinds) and any(k == "site-joined" for k, _ in kinds)
     assert np.isfinite(res["final"]["uf1"])
-    assert res["history"][-1]["version"] >= 3                            # the run went on
+    assert res["history"][-1]["version"] >= 3  # the run went on
 
 
 def test_fedasync_and_fedavg_run_on_the_same_apps(data_file):
@@ -113,20 +112,53 @@ def test_fedasync_and_fedavg_run_on_the_same_apps(data_file):
     assert [h["version"] for h in f["history"]] == [0, 1, 2]
     # sync rounds wait for the slowest site: round time = 4x a fast site's
     assert f["history"][2]["t"] == pytest.approx(2 * f["history"][1]["t"])
-    assert set(f) >= {"strategy", "sites", "virtual_time", "updates", "final", "pooled", "history",
-                      "per_site", "bytes_sent"}
+    assert set(f) >= {
+        "strategy",
+        "sites",
+        "virtual_time",
+        "updates",
+        "final",
+        "pooled",
+        "history",
+        "per_site",
+        "bytes_sent",
+    }
 
 
 def test_simulate_cli_json_and_bad_input(data_file, capsys, tmp_path):
     from app.cli import main
 
     _, spec = data_file
-    rc = main(["fl", "simulate", "--sites", "2", "--data", spec, "--updates", "2", "--epochs", "1",
-               "--speeds", "1,8", "--json"])
+    rc = main(
+        [
+            "fl",
+            "simulate",
+            "--sites",
+            "2",
+            "--data",
+            spec,
+            "--updates",
+            "2",
+            "--epochs",
+            "1",
+            "--speeds",
+            "1,8",
+            "--json",
+        ]
+    )
     out = json.loads(capsys.readouterr().out)
     assert rc == 0
-    assert list(out) == ["strategy", "sites", "virtual_time", "updates", "final", "pooled", "history",
-                         "per_site", "bytes_sent"]
+    assert list(out) == [
+        "strategy",
+        "sites",
+        "virtual_time",
+        "updates",
+        "final",
+        "pooled",
+        "history",
+        "per_site",
+        "bytes_sent",
+    ]
     assert set(out["final"]) == {"uf1", "uar"} and set(out["pooled"]) == {"uf1", "uar"}
     assert set(out["per_site"][1]) == {"site", "speed", "updates", "uf1"} and out["per_site"][1]["speed"] == 8
     assert out["bytes_sent"] > 0
@@ -152,12 +184,32 @@ def test_every_version_is_a_model_file_in_the_catalog_and_status_shows_the_sites
 
     _, spec = data_file
     out = tmp_path / "run"
-    assert main(["fl", "simulate", "--sites", "3", "--data", spec, "--updates", "4", "--buffer", "2",
-                 "--epochs", "1", "--out", str(out), "--json"]) == 0
+    assert (
+        main(
+            [
+                "fl",
+                "simulate",
+                "--sites",
+                "3",
+                "--data",
+                spec,
+                "--updates",
+                "4",
+                "--buffer",
+                "2",
+                "--epochs",
+                "1",
+                "--out",
+                str(out),
+                "--json",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     files = sorted((out / "versions").glob("v*.safetensors"))
-    assert len(files) >= 3                                   # v0 and two server steps at least
-    model, meta = modelfile.load(files[-1])                  # what `mexlab recognize --model` loads
+    assert len(files) >= 3  # v0 and two server steps at least
+    model, meta = modelfile.load(files[-1])  # what `mexlab recognize --model` loads
     fed = meta["federated"]
     assert fed["strategy"] == "fedbuff" and fed["parent"] == fed["version"] - 1
     assert len(fed["sites_merged"]) == 2 and set(fed["sites_merged"]) <= {"site1", "site2", "site3"}

@@ -14,8 +14,8 @@ def W(*vals):
 
 def test_staleness_weight_values():
     assert staleness_weight(0) == 1.0
-    assert staleness_weight(3) == pytest.approx(0.5)            # 1/sqrt(4)
-    assert staleness_weight(8) == pytest.approx(1 / 3)          # 1/sqrt(9)
+    assert staleness_weight(3) == pytest.approx(0.5)  # 1/sqrt(4)
+    assert staleness_weight(8) == pytest.approx(1 / 3)  # 1/sqrt(9)
     assert staleness_weight(1, a=1.0) == pytest.approx(0.5)
     with pytest.raises(ValueError):
         staleness_weight(-1)
@@ -25,7 +25,7 @@ def test_fedbuff_buffers_k_then_steps_with_sample_and_staleness_weights():
     s = FedBuff(W(0.0, 0.0), k=2)
     ev = s.receive(Update("a", 0, W(1.0, 2.0), n=10))
     assert ev.kind == "buffered" and s.version == 0
-    np.testing.assert_array_equal(s.x[0], [0.0, 0.0])          # nothing merged before K updates
+    np.testing.assert_array_equal(s.x[0], [0.0, 0.0])  # nothing merged before K updates
     ev = s.receive(Update("b", 0, W(4.0, -2.0), n=30))
     assert ev.kind == "merged" and s.version == 1
     # (10*1*[1,2] + 30*1*[4,-2]) / 40 = [3.25, -1.0]
@@ -43,24 +43,24 @@ def test_fedbuff_buffers_k_then_steps_with_sample_and_staleness_weights():
 
 def test_fedbuff_server_lr_and_drops_too_stale():
     s = FedBuff(W(1.0), k=1, tau_max=1, server_lr=0.5)
-    s.receive(Update("a", 0, W(2.0), n=5))          # x = 1 + 0.5*2 = 2, v1
-    s.receive(Update("a", 1, W(2.0), n=5))          # x = 3, v2
+    s.receive(Update("a", 0, W(2.0), n=5))  # x = 1 + 0.5*2 = 2, v1
+    s.receive(Update("a", 1, W(2.0), n=5))  # x = 3, v2
     np.testing.assert_allclose(s.x[0], [3.0])
     ev = s.receive(Update("slow", 0, W(100.0), n=5))  # tau = 2 > tau_max = 1
     assert ev.kind == "dropped-stale" and "staleness 2" in ev.reason
     np.testing.assert_allclose(s.x[0], [3.0])
     assert s.version == 2
-    ev = s.receive(Update("ok", 1, W(2.0), n=5))     # tau 1: 0.5 * (1/sqrt2) * 2
+    ev = s.receive(Update("ok", 1, W(2.0), n=5))  # tau 1: 0.5 * (1/sqrt2) * 2
     np.testing.assert_allclose(s.x[0], [3.0 + 0.5 * 2 / math.sqrt(2)], rtol=1e-6)
 
 
 def test_fedbuff_server_momentum_accumulates_steps():
     s = FedBuff(W(0.0), k=1, server_lr=0.5, momentum=0.5)
-    s.receive(Update("a", 0, W(2.0), n=1))          # m = 2; x = 0 + 0.5*2 = 1
+    s.receive(Update("a", 0, W(2.0), n=1))  # m = 2; x = 0 + 0.5*2 = 1
     np.testing.assert_allclose(s.x[0], [1.0])
-    s.receive(Update("a", 1, W(4.0), n=1))          # m = 0.5*2 + 4 = 5; x = 1 + 2.5 = 3.5
+    s.receive(Update("a", 1, W(4.0), n=1))  # m = 0.5*2 + 4 = 5; x = 1 + 2.5 = 3.5
     np.testing.assert_allclose(s.x[0], [3.5])
-    s.receive(Update("b", 1, W(-2.0), n=1))         # tau 1: g = -2/sqrt2; m = 2.5 + g; x += 0.5 m
+    s.receive(Update("b", 1, W(-2.0), n=1))  # tau 1: g = -2/sqrt2; m = 2.5 + g; x += 0.5 m
     m = 2.5 - 2 / math.sqrt(2)
     np.testing.assert_allclose(s.x[0], [3.5 + 0.5 * m], rtol=1e-6)
     # a rejected update leaves the momentum alone
@@ -74,7 +74,7 @@ def test_fedbuff_server_momentum_accumulates_steps():
 
 def test_fedasync_mixes_with_staleness_damped_alpha():
     s = FedAsync(W(0.0, 0.0), alpha=0.5)
-    s.receive(Update("a", 0, W(2.0, 4.0), n=1))     # alpha_t = .5: x = .5*0 + .5*(0+[2,4]) = [1,2]
+    s.receive(Update("a", 0, W(2.0, 4.0), n=1))  # alpha_t = .5: x = .5*0 + .5*(0+[2,4]) = [1,2]
     np.testing.assert_allclose(s.x[0], [1.0, 2.0])
     # stale by one: x_new = x_0 + delta = [4, 0]; alpha_t = .5/sqrt2
     s.receive(Update("b", 0, W(4.0, 0.0), n=1))
@@ -92,17 +92,20 @@ def test_fedasync_forgets_versions_beyond_tau_max():
     assert ev.kind == "rejected" and "no longer held" in ev.reason
 
 
-@pytest.mark.parametrize("upd, reason", [
-    (Update("x", 0, W(np.nan, 1.0), n=3), "NaN or infinite"),
-    (Update("x", 0, W(np.inf, 1.0), n=3), "NaN or infinite"),
-    (Update("x", 0, [np.zeros(3, np.float32)], n=3), "wrong shape"),
-    (Update("x", 0, W(1.0, 1.0) * 2, n=3), "wrong shape"),
-    (Update("x", 5, W(1.0, 1.0), n=3), "unknown version 5"),
-    (Update("x", -1, W(1.0, 1.0), n=3), "unknown version"),
-    (Update("x", "0", W(1.0, 1.0), n=3), "not a version number"),
-    (Update("x", 0, W(1.0, 1.0), n=0), "sample count"),
-    (Update("x", 0, [np.array([1, 2])], n=3), "not floating point"),
-])
+@pytest.mark.parametrize(
+    "upd, reason",
+    [
+        (Update("x", 0, W(np.nan, 1.0), n=3), "NaN or infinite"),
+        (Update("x", 0, W(np.inf, 1.0), n=3), "NaN or infinite"),
+        (Update("x", 0, [np.zeros(3, np.float32)], n=3), "wrong shape"),
+        (Update("x", 0, W(1.0, 1.0) * 2, n=3), "wrong shape"),
+        (Update("x", 5, W(1.0, 1.0), n=3), "unknown version 5"),
+        (Update("x", -1, W(1.0, 1.0), n=3), "unknown version"),
+        (Update("x", "0", W(1.0, 1.0), n=3), "not a version number"),
+        (Update("x", 0, W(1.0, 1.0), n=0), "sample count"),
+        (Update("x", 0, [np.array([1, 2])], n=3), "not floating point"),
+    ],
+)
 def test_bad_updates_are_rejected_and_never_merged(upd, reason):
     for s in (FedBuff(W(0.5, 0.5), k=1), FedAsync(W(0.5, 0.5))):
         ev = s.receive(upd)
@@ -122,9 +125,9 @@ def test_clip_and_noise_uses_flowers_clipping():
     out, info = clip_and_noise([np.array([3.0, 4.0], np.float32)], clip_norm=1.0)
     np.testing.assert_allclose(out[0], [0.6, 0.8], rtol=1e-6)
     assert info["update-norm"] == pytest.approx(5.0)
-    out, _ = clip_and_noise([np.array([0.3, 0.4], np.float32)], clip_norm=1.0)   # inside: untouched
+    out, _ = clip_and_noise([np.array([0.3, 0.4], np.float32)], clip_norm=1.0)  # inside: untouched
     np.testing.assert_allclose(out[0], [0.3, 0.4], rtol=1e-6)
-    out, _ = clip_and_noise([np.zeros(2, np.float32)], clip_norm=1.0)              # zero norm: no crash
+    out, _ = clip_and_noise([np.zeros(2, np.float32)], clip_norm=1.0)  # zero norm: no crash
     z = [np.zeros(20000, np.float32)]
     out, info = clip_and_noise(z, clip_norm=2.0, noise_multiplier=0.5, rng=np.random.default_rng(0))
     assert info["noise-std"] == 1.0 and np.std(out[0]) == pytest.approx(1.0, rel=0.05)

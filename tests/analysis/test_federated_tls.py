@@ -20,7 +20,7 @@ from tests.helpers_paths import FLWR, MEXLAB, REPO
 
 pytestmark = [pytest.mark.learning]
 
-LIMIT_S = 240        # the same bound as the insecure deployment test (2-core machine, see there)
+LIMIT_S = 240  # the same bound as the insecure deployment test (2-core machine, see there)
 
 
 def _wait_text(path, text, proc, t0, limit):
@@ -46,12 +46,37 @@ def test_tls_and_supernode_auth_on_loopback(tmp_path):
     procs = []
     t0 = time.monotonic()
     try:
-        coord = start_mexlab(["fl", "coordinator", "--address", f"127.0.0.1:{port}",
-                              "--ssl-certfile", str(tls["cert"]), "--ssl-keyfile", str(tls["key"]),
-                              "--ssl-ca-certfile", str(tls["ca"]), "--supernode-auth",
-                              "--site-keys", str(keys["lab0"][1]),
-                              "--updates", "2", "--buffer", "1", "--epochs", "1", "--min-sites", "2",
-                              "--wait-sites", "120", "--out", str(out)], tmp_path, "coord")
+        coord = start_mexlab(
+            [
+                "fl",
+                "coordinator",
+                "--address",
+                f"127.0.0.1:{port}",
+                "--ssl-certfile",
+                str(tls["cert"]),
+                "--ssl-keyfile",
+                str(tls["key"]),
+                "--ssl-ca-certfile",
+                str(tls["ca"]),
+                "--supernode-auth",
+                "--site-keys",
+                str(keys["lab0"][1]),
+                "--updates",
+                "2",
+                "--buffer",
+                "1",
+                "--epochs",
+                "1",
+                "--min-sites",
+                "2",
+                "--wait-sites",
+                "120",
+                "--out",
+                str(out),
+            ],
+            tmp_path,
+            "coord",
+        )
         procs.append(coord)
         _wait_text(tmp_path / "coord.err", "listening", coord, t0, 60)
         err = (tmp_path / "coord.err").read_text()
@@ -62,27 +87,62 @@ def test_tls_and_supernode_auth_on_loopback(tmp_path):
         with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
             with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls_sock:
                 assert tls_sock.version() in ("TLSv1.2", "TLSv1.3")
-        other = make_tls(tmp_path / "other")                  # a CA the coordinator's cert is not from
+        other = make_tls(tmp_path / "other")  # a CA the coordinator's cert is not from
         with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
             with pytest.raises(ssl.SSLCertVerificationError):
-                ssl.create_default_context(cafile=str(other["ca"])).wrap_socket(
-                    raw, server_hostname="127.0.0.1")
+                ssl.create_default_context(cafile=str(other["ca"])).wrap_socket(raw, server_hostname="127.0.0.1")
 
         # lab1 registered by the operator with Flower's own CLI while the coordinator runs
-        reg = subprocess.run([*FLWR, "supernode", "register", str(keys["lab1"][1]), "mexlab"],
-                             env={**env, "FLWR_HOME": str(out / ".flwr")}, capture_output=True, text=True,
-                             timeout=60)
+        reg = subprocess.run(
+            [*FLWR, "supernode", "register", str(keys["lab1"][1]), "mexlab"],
+            env={**env, "FLWR_HOME": str(out / ".flwr")},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert "registered successfully" in reg.stdout + reg.stderr, reg.stdout + reg.stderr
 
         sites = []
-        for i, (name, spec) in enumerate([("lab0", specs[0]), ("lab1", specs[1])]):
-            sites.append(start_mexlab(["fl", "site", "--coordinator", f"127.0.0.1:{port}",
-                                       "--root-certificates", str(tls["ca"]), "--auth-key", str(keys[name][0]),
-                                       "--data", spec, "--site-name", name], tmp_path, name))
+        for name, spec in [("lab0", specs[0]), ("lab1", specs[1])]:
+            sites.append(
+                start_mexlab(
+                    [
+                        "fl",
+                        "site",
+                        "--coordinator",
+                        f"127.0.0.1:{port}",
+                        "--root-certificates",
+                        str(tls["ca"]),
+                        "--auth-key",
+                        str(keys[name][0]),
+                        "--data",
+                        spec,
+                        "--site-name",
+                        name,
+                    ],
+                    tmp_path,
+                    name,
+                )
+            )
         procs += sites
-        rogue = start_mexlab(["fl", "site", "--coordinator", f"127.0.0.1:{port}", "--root-certificates",
-                              str(tls["ca"]), "--auth-key", str(keys["rogue"][0]), "--data", specs[0],
-                              "--site-name", "rogue"], tmp_path, "rogue")
+        rogue = start_mexlab(
+            [
+                "fl",
+                "site",
+                "--coordinator",
+                f"127.0.0.1:{port}",
+                "--root-certificates",
+                str(tls["ca"]),
+                "--auth-key",
+                str(keys["rogue"][0]),
+                "--data",
+                specs[0],
+                "--site-name",
+                "rogue",
+            ],
+            tmp_path,
+            "rogue",
+        )
         procs.append(rogue)
         rc = coord.wait(max(1.0, LIMIT_S - (time.monotonic() - t0)))
         assert rc == 0, (tmp_path / "coord.err").read_text()
@@ -104,11 +164,16 @@ def test_tls_and_supernode_auth_on_loopback(tmp_path):
 
 
 def _refused(args, tmp_path, text):
-    r = subprocess.run(MEXLAB + ["fl", "coordinator", "--address", f"127.0.0.1:{free_port()}", *args,
-                                 "--out", str(tmp_path / "run")],
-                       capture_output=True, text=True, cwd=REPO, env=fl_env(tmp_path), timeout=60)
+    r = subprocess.run(
+        MEXLAB + ["fl", "coordinator", "--address", f"127.0.0.1:{free_port()}", *args, "--out", str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=fl_env(tmp_path),
+        timeout=60,
+    )
     assert r.returncode != 0 and text in r.stderr and "Traceback" not in r.stderr, r.stderr
-    assert len(r.stderr.strip().splitlines()) <= 2, r.stderr      # one line (+ the --insecure warning)
+    assert len(r.stderr.strip().splitlines()) <= 2, r.stderr  # one line (+ the --insecure warning)
     assert not (tmp_path / "run").exists()
 
 
@@ -116,10 +181,12 @@ def test_auth_and_server_options_bad_input(tmp_path):
     _refused(["--insecure", "--supernode-auth"], tmp_path, "--supernode-auth needs TLS")
     _refused(["--insecure", "--site-keys", str(tmp_path / "x.pub")], tmp_path, "add --supernode-auth")
     tls = make_tls(tmp_path / "tls")
-    certs = ["--ssl-certfile", str(tls["cert"]), "--ssl-keyfile", str(tls["key"]),
-             "--ssl-ca-certfile", str(tls["ca"])]
-    _refused([*certs, "--supernode-auth", "--site-keys", str(tmp_path / "missing.pub")], tmp_path,
-             "missing.pub: no such file")
+    certs = ["--ssl-certfile", str(tls["cert"]), "--ssl-keyfile", str(tls["key"]), "--ssl-ca-certfile", str(tls["ca"])]
+    _refused(
+        [*certs, "--supernode-auth", "--site-keys", str(tmp_path / "missing.pub")],
+        tmp_path,
+        "missing.pub: no such file",
+    )
     _refused(["--insecure", "--server-lr", "0"], tmp_path, "--server-lr 0.0: must be > 0")
     _refused(["--insecure", "--server-momentum", "1"], tmp_path, "--server-momentum 1.0: must be in [0, 1)")
     _refused(["--ssl-certfile", str(tls["cert"])], tmp_path, "TLS needs")

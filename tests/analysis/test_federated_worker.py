@@ -30,7 +30,7 @@ def test_worker_answers_like_the_clientapp_and_refuses_strangers(node, tmp_path)
     local = worker.answer(node, w0, conf, True)
     state = tmp_path / "state"
     state.mkdir(mode=0o700)
-    wk = worker.SiteWorker(state, warm_config=node)         # loads the data + torch at once
+    wk = worker.SiteWorker(state, warm_config=node)  # loads the data + torch at once
     try:
         assert stat.S_IMODE(os.stat(wk.key_file).st_mode) == 0o600
         cfg = {**node, **wk.node_config()}
@@ -50,7 +50,7 @@ def test_worker_answers_like_the_clientapp_and_refuses_strangers(node, tmp_path)
         wrong = tmp_path / "wrong.key"
         wrong.write_bytes(b"x" * 32)
         assert worker.ask({**cfg, "worker-key-file": str(wrong)}, w0, conf, True) is None
-        assert worker.ask(node, w0, conf, True) is None                 # no worker configured
+        assert worker.ask(node, w0, conf, True) is None  # no worker configured
     finally:
         wk.close()
-    assert worker.ask(cfg, w0, conf, True) is None                      # worker gone
+    assert worker.ask(cfg, w0, conf, True) is None  # worker gone

@@ -18,31 +18,67 @@ from analysis.annotation.model import Event
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "formats"
 IMPORT, EXPORT = DATA / "import", DATA / "export"
-FIELDS = ("onset", "apex", "offset", "type", "type_overridden", "aus", "emotion", "confidence", "notes",
-          "status", "source")
+FIELDS = (
+    "onset",
+    "apex",
+    "offset",
+    "type",
+    "type_overridden",
+    "aus",
+    "emotion",
+    "confidence",
+    "notes",
+    "status",
+    "source",
+)
 
 
 def clip(video: str, fps: float, n_frames: int, subject: str = "", rgb: Path | None = None) -> Clip:
-    return Clip(session_id="S-0001", subject=subject, video_name=video, fps=fps,
-                frame_times=np.arange(n_frames) / fps, rgb=rgb)
+    return Clip(
+        session_id="S-0001", subject=subject, video_name=video, fps=fps, frame_times=np.arange(n_frames) / fps, rgb=rgb
+    )
 
 
 def fields(events: list[Event]) -> list[dict]:
     return [{f: getattr(e, f) for f in FIELDS} for e in events]
 
 
-def ev(onset, apex, offset, type, aus="", emotion=None, confidence=None, notes="", status="accepted",
-       source="import", type_overridden=False) -> dict:
-    return dict(onset=onset, apex=apex, offset=offset, type=type, type_overridden=type_overridden, aus=aus,
-                emotion=emotion, confidence=confidence, notes=notes, status=status, source=source)
+def ev(
+    onset,
+    apex,
+    offset,
+    type,
+    aus="",
+    emotion=None,
+    confidence=None,
+    notes="",
+    status="accepted",
+    source="import",
+    type_overridden=False,
+) -> dict:
+    return dict(
+        onset=onset,
+        apex=apex,
+        offset=offset,
+        type=type,
+        type_overridden=type_overridden,
+        aus=aus,
+        emotion=emotion,
+        confidence=confidence,
+        notes=notes,
+        status=status,
+        source=source,
+    )
 
 
 # ------------------------------------------------------------------------------------ import
 # CASME II: 200 fps; sheet frames are img numbers (1-based): mexlab frame = sheet frame - 1; the row of
 # EP03_02 is another video's; the apex '/' is unknown; durations 41, 41 and 91 frames (<= 0.5 s: micro)
-CASME2 = [ev(45, 58, 85, "micro", "12", "happiness"),
-          ev(120, None, 160, "micro", "4+L10", "repression"),
-          ev(210, 231, 300, "micro", "R12C+14", "others")]
+CASME2 = [
+    ev(45, 58, 85, "micro", "12", "happiness"),
+    ev(120, None, 160, "micro", "4+L10", "repression"),
+    ev(210, 231, 300, "micro", "R12C+14", "others"),
+]
 
 
 @pytest.mark.parametrize("name", ["casme2_coding.csv", "casme2_coding.xlsx"])
@@ -58,19 +94,22 @@ def test_samm_sheet_after_its_preamble():
     wrote them: 71 frames is micro, 401 frames macro), Notes and the Estimated Emotion by name."""
     got = formats.import_file(IMPORT / "samm_codes.xlsx", clip("006_1_2", 200.0, 7000), coder="ann")
     assert formats.guess_format(IMPORT / "samm_codes.xlsx") == "samm"
-    assert fields(got["ann"]) == [ev(5561, 5587, 5631, "micro", "R12+R15", "Contempt", notes="smirk"),
-                                  ev(5999, 6099, 6399, "macro", "4+7", "Anger")]
+    assert fields(got["ann"]) == [
+        ev(5561, 5587, 5631, "micro", "R12+R15", "Contempt", notes="smirk"),
+        ev(5999, 6099, 6399, "macro", "4+7", "Anger"),
+    ]
 
 
 def test_megc_cas_me_2_sheet():
     """CAS(ME)²-style types ('micro-expression', 'macro-expression'); an empty type is derived from the
     duration (15 frames at 30 fps = 0.5 s: micro); an empty emotion is none."""
-    got = formats.import_file(IMPORT / "megc_casme2sq.csv", clip("15_0101disgustingteeth", 30.0, 1600),
-                              coder="ann")
+    got = formats.import_file(IMPORT / "megc_casme2sq.csv", clip("15_0101disgustingteeth", 30.0, 1600), coder="ann")
     assert formats.guess_format(IMPORT / "megc_casme2sq.csv") == "megc"
-    assert fields(got["ann"]) == [ev(556, 561, 567, "micro", "4+7", "disgust"),
-                                  ev(1092, 1120, 1299, "macro", "12", "happiness"),
-                                  ev(1500, 1509, 1514, "micro", "R12")]
+    assert fields(got["ann"]) == [
+        ev(556, 561, 567, "micro", "4+7", "disgust"),
+        ev(1092, 1120, 1299, "macro", "12", "happiness"),
+        ev(1500, 1509, 1514, "micro", "R12"),
+    ]
 
 
 def test_plain_csv_with_every_column_and_two_coders():
@@ -79,7 +118,8 @@ def test_plain_csv_with_every_column_and_two_coders():
     assert [e.uid for e in got["alice"]] == ["a1", "a2"] and [e.uid for e in got["bob"]] == ["b1"]
     assert fields(got["alice"]) == [
         ev(30, 36, 44, "micro", "4+7", "anger", 0.75, "brow, then lids", source="manual"),
-        ev(100, None, 130, "macro", "12", status="candidate", source="spotting")]
+        ev(100, None, 130, "macro", "12", status="candidate", source="spotting"),
+    ]
     assert fields(got["bob"]) == [ev(31, 35, 45, "micro", "4", confidence=1.0, source="manual")]
     only_bob = formats.import_file(IMPORT / "events.csv", clip("P07_s1", 30.0, 600), coder="bob")
     assert list(only_bob) == ["bob"] and [e.uid for e in only_bob["bob"]] == ["b1"]
@@ -89,8 +129,10 @@ def test_plain_csv_at_its_smallest_with_semicolons():
     got = formats.import_file(IMPORT / "minimal_semicolon.csv", clip("P07_s1", 30.0, 600), coder="ann")
     assert formats.guess_format(IMPORT / "minimal_semicolon.csv") == "csv"
     # 11 frames at 30 fps: micro; 41 frames (1.37 s): macro
-    assert fields(got["ann"]) == [ev(10, None, 20, "micro", "L12", status="accepted", source="import"),
-                                  ev(200, None, 240, "macro")]
+    assert fields(got["ann"]) == [
+        ev(10, None, 20, "micro", "L12", status="accepted", source="import"),
+        ev(200, None, 240, "macro"),
+    ]
 
 
 def test_elan_eaf():
@@ -98,27 +140,52 @@ def test_elan_eaf():
     the offset frame ends the annotation), the apex slot 1200 ms frame 36; 4000-5000 ms frames 120..149."""
     got = formats.import_file(IMPORT / "elan.eaf", clip("P07_s1", 30.0, 600))
     assert sorted(got) == ["alice", "bob"]
-    assert fields(got["alice"]) == [ev(30, 36, 44, "micro", "4+7", "anger", 0.5),
-                                    ev(120, None, 149, "macro", notes="talking")]
+    assert fields(got["alice"]) == [
+        ev(30, 36, 44, "micro", "4+7", "anger", 0.5),
+        ev(120, None, 149, "macro", notes="talking"),
+    ]
     assert fields(got["bob"]) == [ev(30, None, 44, "micro")]
 
 
 # ------------------------------------------------------------------------------------ export
 RGB = Path("/data/P07_s1/rgb.mkv")
-EXPORTED = {"alice": [
-    Event(onset=30, apex=36, offset=44, aus="4+7", emotion="anger", type="micro", confidence=0.75,
-          notes="brow, then lids", status="accepted", source="manual", coder="alice", uid="u1"),
-    Event(onset=100, offset=130, aus="R12", type="macro", status="candidate", source="spotting",
-          coder="alice", uid="u2"),
-]}
+EXPORTED = {
+    "alice": [
+        Event(
+            onset=30,
+            apex=36,
+            offset=44,
+            aus="4+7",
+            emotion="anger",
+            type="micro",
+            confidence=0.75,
+            notes="brow, then lids",
+            status="accepted",
+            source="manual",
+            coder="alice",
+            uid="u1",
+        ),
+        Event(
+            onset=100,
+            offset=130,
+            aus="R12",
+            type="macro",
+            status="candidate",
+            source="spotting",
+            coder="alice",
+            uid="u2",
+        ),
+    ]
+}
 
 
 def export_clip() -> Clip:
     return clip("P07_s1", 30.0, 600, subject="P07", rgb=RGB)
 
 
-@pytest.mark.parametrize("fmt, ref", [("csv", "events.csv"), ("megc", "megc.csv"),
-                                      ("casme2", "casme2.csv"), ("samm", "samm.csv")])
+@pytest.mark.parametrize(
+    "fmt, ref", [("csv", "events.csv"), ("megc", "megc.csv"), ("casme2", "casme2.csv"), ("samm", "samm.csv")]
+)
 def test_csv_exports_are_the_reference_bytes(tmp_path, fmt, ref):
     out = tmp_path / ref
     assert formats.export(out, fmt, export_clip(), EXPORTED) == 2
@@ -177,9 +244,11 @@ def test_reference_exports_read_back_as_the_events(tmp_path):
         f = tmp_path / ref
         shutil.copyfile(EXPORT / ref, f)
         got = formats.import_file(f, export_clip(), coder="alice")["alice"]
-        keep = {"events.csv": FIELDS, "events.eaf": ("onset", "apex", "offset", "type", "aus", "emotion",
-                                                     "confidence", "notes"),
-                "megc.csv": ("onset", "apex", "offset", "type", "aus", "emotion"),
-                "casme2.csv": ("onset", "apex", "offset", "aus", "emotion"),
-                "samm.csv": ("onset", "apex", "offset", "type", "aus", "emotion", "notes")}[ref]
+        keep = {
+            "events.csv": FIELDS,
+            "events.eaf": ("onset", "apex", "offset", "type", "aus", "emotion", "confidence", "notes"),
+            "megc.csv": ("onset", "apex", "offset", "type", "aus", "emotion"),
+            "casme2.csv": ("onset", "apex", "offset", "aus", "emotion"),
+            "samm.csv": ("onset", "apex", "offset", "type", "aus", "emotion", "notes"),
+        }[ref]
         assert [{k: d[k] for k in keep} for d in fields(got)] == [{k: d[k] for k in keep} for d in want], ref

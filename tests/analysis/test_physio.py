@@ -34,7 +34,7 @@ def test_ecg_known_heart_rate(fs, hr):
     c = cardiac_from_signal(x, fs)
     assert abs(c.mean_hr_bpm - hr) < 2.0
     assert abs(c.n_beats - 30 * hr / 60) <= 2
-    assert np.nanmax(np.abs(c.hr_bpm - hr)) < 6.0          # no spurious or missed beat
+    assert np.nanmax(np.abs(c.hr_bpm - hr)) < 6.0  # no spurious or missed beat
     assert c.hrv["HRV_MeanNN"] == pytest.approx(60000 / hr, rel=0.03)
 
 
@@ -46,31 +46,29 @@ def test_ppg_known_heart_rate():
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_eda_known_scr_number(seed):
-    x = nk.eda_simulate(duration=60, sampling_rate=32, scr_number=5, drift=0.0, noise=0.01,
-                        random_state=seed) + 2.0
+    x = nk.eda_simulate(duration=60, sampling_rate=32, scr_number=5, drift=0.0, noise=0.01, random_state=seed) + 2.0
     r = eda_from_signal(x, 32)
     assert abs(r.n_scr - 5) <= 1
     _, info = nk.eda_process(x, sampling_rate=32, method="neurokit")
     assert abs(r.n_scr - int(np.isfinite(info["SCR_Onsets"]).sum())) <= 1
-    assert np.all(np.diff(r.scr_onsets) > 5)                # one response each, not split
+    assert np.all(np.diff(r.scr_onsets) > 5)  # one response each, not split
     assert np.allclose(r.tonic + r.phasic, r.clean, atol=0.05)
 
 
 def test_emg_onsets_known_bursts():
     # nk.emg_simulate: 3 bursts of 1 s, evenly between 4 quiet stretches of (10 - 3) / 4 = 1.75 s
-    x = nk.emg_simulate(duration=10, sampling_rate=1000, burst_number=3, burst_duration=1.0,
-                        random_state=1)
+    x = nk.emg_simulate(duration=10, sampling_rate=1000, burst_number=3, burst_duration=1.0, random_state=1)
     expected = [(1.75 + i * 2.75, 2.75 + i * 2.75) for i in range(3)]
     for baseline in (None, (0.0, 1.5)):
         got = emg_onsets(x, 1000, baseline=baseline)
         assert len(got) == 3, got
         for (on, off, rel), (e_on, e_off) in zip(got, expected):
             assert abs(on - e_on) < 0.1 and abs(off - e_off) < 0.1
-            assert rel > 5                                   # bursts 20x the quiet amplitude
+            assert rel > 5  # bursts 20x the quiet amplitude
     env = emg_envelope(x, 1000)
     assert env.shape == x.shape
     quiet, burst = env[200:1500].mean(), env[2000:2600].mean()
-    assert 15 < burst / quiet < 30                           # ±1 vs ±0.05 uniform noise
+    assert 15 < burst / quiet < 30  # ±1 vs ±0.05 uniform noise
 
 
 def test_emg_no_bursts_in_noise():
@@ -128,11 +126,13 @@ def test_sim_heart_rate_and_scrs_recovered(study, key):
     assert abs(e.scr_peaks[i] - largest["peak"]) < 1.0
     assert abs(e.scr_onsets[i] - largest["onset"]) < 1.0
     assert e.scr_amplitudes[i] == pytest.approx(largest["amplitude_uS"], rel=0.3)
-    print(f"{key}: HR mean error {c.mean_hr_bpm - bpm[inside].mean():+.2f} bpm, max trace error "
-          f"{np.max(np.abs(err)):.2f} bpm; SCRs found {e.n_scr}, by neurokit2 directly "
-          f"{int(np.isfinite(info['SCR_Onsets']).sum())}, by the rig {len(rig)} (peaks "
-          f"{[round(s['peak'] - gt['t0_lsl'], 1) for s in rig]} s, found "
-          f"{[round(p - gt['t0_lsl'], 1) for p in e.scr_peaks]} s)")
+    print(
+        f"{key}: HR mean error {c.mean_hr_bpm - bpm[inside].mean():+.2f} bpm, max trace error "
+        f"{np.max(np.abs(err)):.2f} bpm; SCRs found {e.n_scr}, by neurokit2 directly "
+        f"{int(np.isfinite(info['SCR_Onsets']).sum())}, by the rig {len(rig)} (peaks "
+        f"{[round(s['peak'] - gt['t0_lsl'], 1) for s in rig]} s, found "
+        f"{[round(p - gt['t0_lsl'], 1) for p in e.scr_peaks]} s)"
+    )
 
 
 def test_sim_emg_bursts_and_me_events(study):
@@ -146,8 +146,11 @@ def test_sim_emg_bursts_and_me_events(study):
     sched = make_schedule(SIM_DURATION_S + 5, fps=30.0, seed=0)
     t0 = gt["t0_lsl"]
     emg = next(s for s in data.streams if s.type == "EMG")
-    expr = [e for e in sched.of_kind("micro", "macro")
-            if emg.timestamps[0] + 0.5 < t0 + e.onset / 30 < emg.timestamps[-1] - 1.0]
+    expr = [
+        e
+        for e in sched.of_kind("micro", "macro")
+        if emg.timestamps[0] + 0.5 < t0 + e.onset / 30 < emg.timestamps[-1] - 1.0
+    ]
     # ME events placed at t0 + frame / fps (no video: ground_truth_physio.json gives t0 and fps)
     onsets = np.array([e.onset for e in data.me_events])
     for ev in expr:
@@ -182,7 +185,7 @@ def test_physio_cli_on_foreign_lsl_streams(study, capsys):
     assert rc == 0
     out = json.loads(cap.out)
     assert out["participant"] == "P3"
-    assert out["ecg"]["stream"] == names["ecg"]            # the full ECG, not the 5 s one
+    assert out["ecg"]["stream"] == names["ecg"]  # the full ECG, not the 5 s one
     assert LSL_HR[0] + 5 < out["ecg"]["mean_hr_bpm"] < LSL_HR[1] - 5
     assert out["ecg"]["n_beats"] >= 20
     assert out["eda"]["stream"] == names["eda"] and abs(out["eda"]["n_scr"] - LSL_SCR_NUMBER) <= 1
@@ -203,32 +206,35 @@ def test_physio_cli_on_foreign_lsl_streams(study, capsys):
 
 def test_unusable_stream_found_by_type_is_reported_missing(study):
     data = session_data.load(study["lsl"])
-    data.streams = [s for s in data.streams if s.name != study["names"]["ecg"]]   # only the 5 s ECG left
+    data.streams = [s for s in data.streams if s.name != study["names"]["ecg"]]  # only the 5 s ECG left
     pa = analyse(data)
     assert pa.cardiac is None
     assert "holds 5.0 s of signal; at least 10 s are needed" in pa.missing["ecg"]
     assert study["names"]["ecgshort"] in pa.missing["ecg"]
-    assert pa.eda is not None                                   # the rest is still analysed
+    assert pa.eda is not None  # the rest is still analysed
 
 
 def test_physio_on_a_plain_xdf(study, tmp_path, capsys):
     import shutil
 
-    xdf = shutil.copy(study["lsl"] / "recording.xdf", tmp_path / "plain.xdf")   # no session.json
+    xdf = shutil.copy(study["lsl"] / "recording.xdf", tmp_path / "plain.xdf")  # no session.json
     assert main(["physio", str(xdf), "--json", "--ecg", study["names"]["ecg"]]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["participant"] is None and out["me_source"] is None
-    assert out["protocol"] == "interview"                    # from the markers' "protocol" field
+    assert out["protocol"] == "interview"  # from the markers' "protocol" field
     assert out["ecg"]["n_beats"] >= 20
 
 
-@pytest.mark.parametrize("option,stream,message", [
-    ("--ecg", "task", "holds text samples"),
-    ("--ecg", "slow", "is sampled at 1 Hz; ECG needs at least 100 Hz"),
-    ("--ecg", "ecgshort", "holds 5.0 s of signal; at least 10 s are needed"),
-    ("--eda", "ecgshort", "holds 5.0 s of signal; at least 10 s are needed"),
-    ("--eda", None, "no stream named 'nothing-like-this'"),
-])
+@pytest.mark.parametrize(
+    "option,stream,message",
+    [
+        ("--ecg", "task", "holds text samples"),
+        ("--ecg", "slow", "is sampled at 1 Hz; ECG needs at least 100 Hz"),
+        ("--ecg", "ecgshort", "holds 5.0 s of signal; at least 10 s are needed"),
+        ("--eda", "ecgshort", "holds 5.0 s of signal; at least 10 s are needed"),
+        ("--eda", None, "no stream named 'nothing-like-this'"),
+    ],
+)
 def test_physio_cli_wrong_streams(study, capsys, option, stream, message):
     name = study["names"][stream] if stream else "nothing-like-this"
     rc = main(["physio", str(study["lsl"]), option, name])
@@ -255,13 +261,15 @@ def test_me_events_from_spotting_placed_by_frame_index(study, tmp_path):
     folder = tmp_path / "s"
     shutil.copytree(study["lsl"], folder)
     (folder / "analysis").mkdir()
-    spotted = [{"onset": 90, "apex": 95, "offset": 99, "type": "micro", "score": 0.8, "aus": ["AU12"]},
-               {"onset": 98, "apex": 110, "offset": 140, "type": "macro", "score": 0.6, "aus": ["AU4", "AU7"]},
-               {"onset": 5, "apex": 6, "offset": 7, "type": "blink", "score": 0.9, "aus": []}]
+    spotted = [
+        {"onset": 90, "apex": 95, "offset": 99, "type": "micro", "score": 0.8, "aus": ["AU12"]},
+        {"onset": 98, "apex": 110, "offset": 140, "type": "macro", "score": 0.6, "aus": ["AU4", "AU7"]},
+        {"onset": 5, "apex": 6, "offset": 7, "type": "blink", "score": 0.9, "aus": []},
+    ]
     (folder / "analysis" / "spotting.json").write_text(json.dumps({"fps": 30.0, "intervals": spotted}))
     (folder / "ground_truth.csv").write_text("onset,apex,offset,type,aus,kind\n1,2,3,micro,AU1,expression\n")
     data = session_data.load(folder)
-    assert data.me_source == "analysis/spotting.json"             # spotting first, then ground truth
+    assert data.me_source == "analysis/spotting.json"  # spotting first, then ground truth
     assert [e.type for e in data.me_events] == ["micro", "macro"]  # not the blink
     _, stamps = study["frame_index"]
     micro, macro = data.me_events

@@ -14,14 +14,14 @@ def test_frame_ring_keeps_recent_face_crops_and_pairs_them():
     ring = FrameRing(n=5, margin=1.0)
     img = np.arange(100 * 120 * 3, dtype=np.uint32).reshape(100, 120, 3).astype(np.uint8)
     for k in range(8):
-        box = (20 + k, 10, 80 + k, 70)            # the face drifts right by 1 px a frame
+        box = (20 + k, 10, 80 + k, 70)  # the face drifts right by 1 px a frame
         ring.push(k, img, box)
     assert len(ring) == 5 and ring.pair(0, 5) is None and ring.pair(3, 99) is None
     a, b = ring.pair(3, 7)
-    assert a.shape == b.shape                     # same window: the intersection of both
-    assert np.array_equal(a, b)                   # same source picture: the same pixels
+    assert a.shape == b.shape  # same window: the intersection of both
+    assert np.array_equal(a, b)  # same source picture: the same pixels
     assert np.array_equal(a, img[10:71, 27:84])
-    ring.push(8, img, None)                        # no face box: the whole frame
+    ring.push(8, img, None)  # no face box: the whole frame
     assert ring.pair(7, 8)[0].shape == ring.pair(7, 8)[1].shape
     assert ring.pair(8, 8)[0].shape == img.shape
 
@@ -52,11 +52,12 @@ def test_live_recognizer_classifies_rendered_expressions_with_the_shipped_model(
             assert r is not None and r.label == want, (aus, r)
             assert r.confidence > 0.5 and abs(sum(r.probabilities.values()) - 1) < 1e-3
         blank = np.full((200, 200, 3), 128, np.uint8)
-        assert rec.classify(blank, blank) is None          # no face: no class, no error
+        assert rec.classify(blank, blank) is None  # no face: no class, no error
 
 
 class _Recorder:
     """What LiveSpotting reads of a recorder (no camera: frames are pushed by the test)."""
+
     camera = None
     markers = None
 
@@ -94,7 +95,7 @@ def test_live_flags_carry_the_recognised_class():
     micro = [f for f in got if f.flag.type == "micro" and f.flag.onset <= 80 <= f.flag.offset]
     assert micro, [(f.flag.onset, f.flag.offset, f.flag.type) for f in got]
     assert micro[0].label == "surprise" and micro[0].confidence > 0.5
-    assert micro[0].recognition_s < 0.5 * 4          # the ≤ 0.5 s budget, ×4 for a loaded machine
+    assert micro[0].recognition_s < 0.5 * 4  # the ≤ 0.5 s budget, ×4 for a loaded machine
     s = live.summary()["live_spotting"]["recognition"]
     assert s["flags_classified"] >= 1 and s["error"] is None
 
@@ -117,17 +118,15 @@ def test_a_recording_s_live_flags_carry_classes(tmp_path):
     n = 345
     db3 = tmp_path / "rig.db3"
     info = write_camera_file(db3, n, Mode(640, 480, 30), Mode(640, 480, 30), seed=1)
-    truth = [r for r in info["schedule"].ground_truth_rows()
-             if r["type"] == "micro" and r["offset"] < n - 15]
-    rec = Recorder(RecordConfig(out=tmp_path / "s", source="camera-file", camera_file=db3,
-                                register=False))
+    truth = [r for r in info["schedule"].ground_truth_rows() if r["type"] == "micro" and r["offset"] < n - 15]
+    rec = Recorder(RecordConfig(out=tmp_path / "s", source="camera-file", camera_file=db3, register=False))
     rec.prepare()
     flags = []
     live = LiveSpotting(rec, flags.append, spotter=load_spotter(30))
     live.start()
     t0 = time.monotonic()
     while live.recognizer is None and live.recognition_error is None and time.monotonic() - t0 < 120:
-        time.sleep(0.1)                 # the model loads in its own thread; this test waits
+        time.sleep(0.1)  # the model loads in its own thread; this test waits
     assert live.recognition_error is None
     rec.start()
     while rec.should_stop() is None:
@@ -136,10 +135,9 @@ def test_a_recording_s_live_flags_carry_classes(tmp_path):
     live.stop()
     summary = meta["live_spotting"]["recognition"]
     assert summary["model"] == "recognition_default.safetensors" and summary["error"] is None
-    hits = [(t, f) for t in truth for f in flags
-            if f.flag.type == "micro" and abs(f.flag.apex - t["apex"]) <= 3]
+    hits = [(t, f) for t in truth for f in flags if f.flag.type == "micro" and abs(f.flag.apex - t["apex"]) <= 3]
     assert hits, (truth, [(f.flag.onset, f.flag.apex, f.flag.type) for f in flags])
-    for t, f in hits:
+    for _t, f in hits:
         assert f.label in ("negative", "positive", "surprise") and 0 < f.confidence <= 1
         assert f.recognition_s is not None
     assert summary["flags_classified"] >= len(hits)

@@ -20,8 +20,16 @@ pytestmark = pytest.mark.learning
 def _model_file(tmp_path, name="m.safetensors"):
     m = T.new_model(3, ("rgb", "diff"), seed=1)
     p = tmp_path / name
-    modelfile.save(p, m, {"classes": ["negative", "positive", "surprise"], "kind": "classifier",
-                          "training": {"n": 10}, "metrics": {"uf1": 0.5}})
+    modelfile.save(
+        p,
+        m,
+        {
+            "classes": ["negative", "positive", "surprise"],
+            "kind": "classifier",
+            "training": {"n": 10},
+            "metrics": {"uf1": 0.5},
+        },
+    )
     return m, p
 
 
@@ -36,8 +44,9 @@ def test_model_file_round_trip_and_metadata(tmp_path):
 
 
 def _rewrite_meta(p, **change):
-    from safetensors.numpy import load_file, save_file
     from safetensors import safe_open
+    from safetensors.numpy import load_file, save_file
+
     with safe_open(str(p), framework="numpy") as f:
         meta = json.loads(f.metadata()["mexlab"])
     meta.update(change)
@@ -47,7 +56,7 @@ def _rewrite_meta(p, **change):
 def test_damaged_altered_and_foreign_model_files_are_refused(tmp_path):
     _, p = _model_file(tmp_path)
     raw = bytearray(p.read_bytes())
-    raw[-5] ^= 0xFF                             # a flipped byte in the last tensor
+    raw[-5] ^= 0xFF  # a flipped byte in the last tensor
     bad = tmp_path / "flipped.safetensors"
     bad.write_bytes(bytes(raw))
     with pytest.raises(MexlabError, match="checksum mismatch"):
@@ -66,20 +75,24 @@ def test_damaged_altered_and_foreign_model_files_are_refused(tmp_path):
     _rewrite_meta(other, format="someone-else/9")
     with pytest.raises(MexlabError, match="model format"):
         modelfile.load(other)
-    video = tmp_path / "v.mkv"                   # a valid input: the model is what is wrong
+    video = tmp_path / "v.mkv"  # a valid input: the model is what is wrong
     import av
+
     with av.open(str(video), "w") as c:
         st = c.add_stream("ffv1", rate=30)
         st.width, st.height, st.pix_fmt = 64, 64, "bgr0"
         for _ in range(5):
-            for pkt in st.encode(av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8),
-                                                            format="rgb24")):
+            for pkt in st.encode(av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), format="rgb24")):
                 c.mux(pkt)
         for pkt in st.encode():
             c.mux(pkt)
     for f in (bad, junk, old):
-        r = subprocess.run([sys.executable, "-m", "app.cli", "recognize", str(video),
-                            "--model", str(f)], capture_output=True, text=True, cwd=REPO)
+        r = subprocess.run(
+            [sys.executable, "-m", "app.cli", "recognize", str(video), "--model", str(f)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+        )
         assert r.returncode != 0 and "Traceback" not in r.stderr
         assert str(f) in r.stderr and r.stderr.count("\n") == 1
 
@@ -92,7 +105,7 @@ def test_models_table(tmp_path):
     meta, _ = modelfile.read_meta(p)
     row = register_model(p, meta, url)
     assert row["sha256"] == modelfile.file_sha256(p) and row["classes"][0] == "negative"
-    register_model(p, meta, url)                # the same file again: still one row
+    register_model(p, meta, url)  # the same file again: still one row
     rows = list_models(url)
     assert len(rows) == 1 and rows[0]["views"] == ["rgb", "diff"] and rows[0]["metrics"]["uf1"] == 0.5
 
@@ -100,8 +113,9 @@ def test_models_table(tmp_path):
 def _features(subjects, y):
     n = len(y)
     x = {"rgb": np.zeros((n, 3, 32, 32), np.float32), "diff": np.zeros((n, 3, 32, 32), np.float32)}
-    return T.FeatureSet(x, np.asarray(y, np.int64), list(subjects),
-                        ["negative", "positive", "surprise"], ("rgb", "diff"))
+    return T.FeatureSet(
+        x, np.asarray(y, np.int64), list(subjects), ["negative", "positive", "surprise"], ("rgb", "diff")
+    )
 
 
 def test_loso_input_checks():
@@ -136,16 +150,20 @@ def test_loso_pools_folds_and_never_trains_on_the_test_subject():
     assert [f["subject"] for f in res["folds"]] == ["s0", "s1", "s2", "s3"]
     assert all(f["n_train_labels"] == 36 for f in res["folds"])
     assert sum(map(sum, res["confusion"]["matrix"])) == 48
-    assert res["uf1"] > 0.6          # chance: 0.33
-    half = loso(data, Config(views=("rgb", "diff"), epochs=2, batch_size=16, label_fraction=0.25,
-                             pretrain="mvcl", pretrain_epochs=1))
+    assert res["uf1"] > 0.6  # chance: 0.33
+    half = loso(
+        data,
+        Config(views=("rgb", "diff"), epochs=2, batch_size=16, label_fraction=0.25, pretrain="mvcl", pretrain_epochs=1),
+    )
     assert all(f["n_train_labels"] == 9 for f in half["folds"])
 
 
 def test_recognition_cli_bad_input(tmp_path):
     def run(*a):
-        return subprocess.run([sys.executable, "-m", "app.cli", "recognition", *a],
-                              capture_output=True, text=True, cwd=REPO)
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", "recognition", *a], capture_output=True, text=True, cwd=REPO
+        )
+
     r = run("evaluate", "--dataset", f"casme3:{tmp_path / 'none'}", "--classes", "4")
     assert r.returncode != 0 and "no such folder" in r.stderr and "Traceback" not in r.stderr
     r = run("train", "--dataset", "casme9:/x", "--out", str(tmp_path / "m.pt"))

@@ -48,22 +48,24 @@ def test_rig_depth_moves_with_the_aus():
     depth = DepthRenderer(640, 480, face=face)
     pose = face.make_pose(yaw=4.0, roll=3.0)
     rest = depth.render(pose).astype(int)
-    assert np.array_equal(rest, DepthRenderer(640, 480).render(pose))   # as before without AUs
+    assert np.array_equal(rest, DepthRenderer(640, 480).render(pose))  # as before without AUs
     assert np.array_equal(depth.render(pose, {}), rest)
     x0, y0, x1, y1 = pose.face_box
-    for aus, sign, where in ((("AU1", "AU2"), -1, (0.0, 0.45)),        # brows: upper face
-                             (("AU6", "AU12"), -1, (0.35, 0.85)),      # cheeks
-                             (("AU17",), -1, (0.65, 1.05)),            # chin
-                             (("AU25", "AU26"), 1, (0.55, 1.0))):      # mouth opens: deeper
+    for aus, sign, where in (
+        (("AU1", "AU2"), -1, (0.0, 0.45)),  # brows: upper face
+        (("AU6", "AU12"), -1, (0.35, 0.85)),  # cheeks
+        (("AU17",), -1, (0.65, 1.05)),  # chin
+        (("AU25", "AU26"), 1, (0.55, 1.0)),
+    ):  # mouth opens: deeper
         d = depth.render(pose, {a: 3.0 for a in aus}).astype(int) - rest
         moved = d * sign > 0
         assert 1 <= np.abs(d).max() <= 15, (aus, np.abs(d).max())
         ys, _ = np.nonzero(moved)
         rel = (ys.mean() - y0) / (y1 - y0)
         assert where[0] <= rel <= where[1], (aus, rel)
-        assert (d * sign >= 0).mean() > 0.99          # the bumps have the AU's sign
+        assert (d * sign >= 0).mean() > 0.99  # the bumps have the AU's sign
     small = depth.render(pose, {"AU4": 1.0}).astype(int) - rest
-    assert 1 <= np.abs(small).max() <= 3              # a 1-px micro-expression: ~1-2 mm
+    assert 1 <= np.abs(small).max() <= 3  # a 1-px micro-expression: ~1-2 mm
 
 
 @pytest.mark.learning
@@ -76,37 +78,101 @@ def test_evaluate_pretrain_train(rig_release, tmp_path, capsys, monkeypatch):
     spec = f"casme3:{rig_release}"
     rc, out, err = _cli(capsys, "datasets", "show", spec)
     assert rc == 0 and "spNO.2" in out, out + err
-    rc, out, err = _cli(capsys, "recognition", "evaluate", "--dataset", spec, "--classes", "3",
-                        "--protocol", "loso", "--views", "rgb,depth", "--pretrain", "mvcl",
-                        "--label-fraction", "0.5", "--epochs", "2", "--pretrain-epochs", "1",
-                        "--json")
-    if "have no sample" in err:          # a class the tiny draw lacks: the clear message
+    rc, out, err = _cli(
+        capsys,
+        "recognition",
+        "evaluate",
+        "--dataset",
+        spec,
+        "--classes",
+        "3",
+        "--protocol",
+        "loso",
+        "--views",
+        "rgb,depth",
+        "--pretrain",
+        "mvcl",
+        "--label-fraction",
+        "0.5",
+        "--epochs",
+        "2",
+        "--pretrain-epochs",
+        "1",
+        "--json",
+    )
+    if "have no sample" in err:  # a class the tiny draw lacks: the clear message
         assert rc != 0 and "Traceback" not in err
     else:
         assert rc == 0, err
         res = json.loads(out)
-        assert set(res) >= {"uf1", "uar", "accuracy", "per_class", "confusion", "n_samples",
-                            "n_subjects", "folds"}
-        assert res["n_subjects"] == 2 and [f["subject"] for f in res["folds"]] == ["spNO.1",
-                                                                                  "spNO.2"]
+        assert set(res) >= {"uf1", "uar", "accuracy", "per_class", "confusion", "n_samples", "n_subjects", "folds"}
+        assert res["n_subjects"] == 2 and [f["subject"] for f in res["folds"]] == ["spNO.1", "spNO.2"]
         assert "fold 2/2" in err and "ETA" in err
     pre = tmp_path / "pre.safetensors"
-    rc, out, err = _cli(capsys, "recognition", "pretrain", "--dataset", spec, "--views",
-                        "rgb,diff", "--epochs", "2", "--out", str(pre), "--no-catalog")
+    rc, out, err = _cli(
+        capsys,
+        "recognition",
+        "pretrain",
+        "--dataset",
+        spec,
+        "--views",
+        "rgb,diff",
+        "--epochs",
+        "2",
+        "--out",
+        str(pre),
+        "--no-catalog",
+    )
     assert rc == 0, err
     assert "pretrain epoch 2/2" in err
     m = tmp_path / "m.safetensors"
-    rc, out, err = _cli(capsys, "recognition", "train", "--dataset", spec, "--views", "rgb,diff",
-                        "--init", str(pre), "--epochs", "2", "--out", str(m), "--no-catalog")
+    rc, out, err = _cli(
+        capsys,
+        "recognition",
+        "train",
+        "--dataset",
+        spec,
+        "--views",
+        "rgb,diff",
+        "--init",
+        str(pre),
+        "--epochs",
+        "2",
+        "--out",
+        str(m),
+        "--no-catalog",
+    )
     assert rc == 0, err
     model, meta = modelfile.load(m)
     assert meta["views"] == ["rgb", "diff"] and meta["init"] == str(pre)
     assert meta["training"]["n_subjects"] == 2 and not m.with_name(m.name + ".checkpoint").exists()
-    rc, out, err = _cli(capsys, "recognition", "train", "--dataset", spec, "--views", "rgb,depth",
-                        "--init", str(pre), "--out", str(tmp_path / "x.safetensors"))
+    rc, out, err = _cli(
+        capsys,
+        "recognition",
+        "train",
+        "--dataset",
+        spec,
+        "--views",
+        "rgb,depth",
+        "--init",
+        str(pre),
+        "--out",
+        str(tmp_path / "x.safetensors"),
+    )
     assert rc != 0 and "a model of views rgb,diff" in err
-    rc, out, err = _cli(capsys, "recognition", "train", "--dataset", spec, "--views", "rgb,diff",
-                        "--resume", "--out", str(tmp_path / "y.safetensors"), "--no-catalog")
+    rc, out, err = _cli(
+        capsys,
+        "recognition",
+        "train",
+        "--dataset",
+        spec,
+        "--views",
+        "rgb,diff",
+        "--resume",
+        "--out",
+        str(tmp_path / "y.safetensors"),
+        "--no-catalog",
+    )
     assert rc != 0 and "--resume: no checkpoint" in err and "Traceback" not in err
 
 
@@ -122,13 +188,32 @@ def test_ctrl_c_leaves_a_checkpoint_and_resume_finishes(rig_release, tmp_path, c
     m = tmp_path / "m.safetensors"
     ck = m.with_name(m.name + ".checkpoint")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    p = subprocess.Popen([sys.executable, "-m", "app.cli", "recognition", "train", "--dataset",
-                          spec, "--views", "rgb,diff", "--epochs", "100000", "--out", str(m),
-                          "--no-catalog"], cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "recognition",
+            "train",
+            "--dataset",
+            spec,
+            "--views",
+            "rgb,diff",
+            "--epochs",
+            "100000",
+            "--out",
+            str(m),
+            "--no-catalog",
+        ],
+        cwd=REPO,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         lines = []
         deadline = time.monotonic() + 400
-        for line in p.stderr:                      # wait until some epochs are checkpointed
+        for line in p.stderr:  # wait until some epochs are checkpointed
             lines.append(line)
             if "train epoch 3/" in line or time.monotonic() > deadline:
                 break
@@ -142,11 +227,24 @@ def test_ctrl_c_leaves_a_checkpoint_and_resume_finishes(rig_release, tmp_path, c
     assert rc == 130, rest
     assert f"interrupted; the last checkpoint is {ck}" in rest and "Traceback" not in rest
     assert not m.exists()
-    _, meta = modelfile.load(ck)                  # a whole, checked model file
+    _, meta = modelfile.load(ck)  # a whole, checked model file
     done = meta["epochs_done"]
     assert done >= 3
-    rc, out, err = _cli(capsys, "recognition", "train", "--dataset", spec, "--views", "rgb,diff",
-                        "--epochs", str(done + 2), "--resume", "--out", str(m), "--no-catalog")
+    rc, out, err = _cli(
+        capsys,
+        "recognition",
+        "train",
+        "--dataset",
+        spec,
+        "--views",
+        "rgb,diff",
+        "--epochs",
+        str(done + 2),
+        "--resume",
+        "--out",
+        str(m),
+        "--no-catalog",
+    )
     assert rc == 0, err
     assert f"resuming from {ck} after epoch {done}" in err
     assert f"train epoch {done + 2}/{done + 2}" in err and f"train epoch {done}/" not in err

@@ -13,9 +13,10 @@ def _set(n=48, seed=0, views=("rgb", "depth")):
     rng = np.random.default_rng(seed)
     y = np.arange(n) % 3
     x = {v: rng.normal(size=(n, 3, 32, 32)).astype(np.float32) for v in views}
-    x[views[0]][:, 0, 8:16, 8:16] += 2.0 * y[:, None, None]      # the class is in the first view
-    return T.FeatureSet(x, y.astype(np.int64), [f"s{i % 4}" for i in range(n)],
-                        ["negative", "positive", "surprise"], tuple(views))
+    x[views[0]][:, 0, 8:16, 8:16] += 2.0 * y[:, None, None]  # the class is in the first view
+    return T.FeatureSet(
+        x, y.astype(np.int64), [f"s{i % 4}" for i in range(n)], ["negative", "positive", "surprise"], tuple(views)
+    )
 
 
 def test_weights_round_trip_and_shape_check():
@@ -34,7 +35,7 @@ def test_weights_round_trip_and_shape_check():
         T.set_weights(T.new_model(3, ("rgb",)), w)
 
 
-@pytest.mark.slow     # ~85 s on the 2 shared cores under load (torch)
+@pytest.mark.slow  # ~85 s on the 2 shared cores under load (torch)
 def test_train_evaluate_subset():
     data = _set()
     tr = T.subset(data, np.array([s != "s0" for s in data.subjects]))
@@ -49,11 +50,12 @@ def test_train_evaluate_subset():
     assert res["uf1"] > 0.9 and res["uf1"] >= before["uf1"]
 
 
-@pytest.mark.slow     # ~85 s on the 2 shared cores under load (torch)
+@pytest.mark.slow  # ~85 s on the 2 shared cores under load (torch)
 def test_mvcl_pretraining_lowers_the_contrastive_loss():
     data = _set(n=64, views=("rgb", "diff"))
-    data.x["diff"] = data.x["rgb"] * 0.5 + 0.1 * np.random.default_rng(1).normal(
-        size=data.x["rgb"].shape).astype(np.float32)       # a second view of the same segments
+    data.x["diff"] = data.x["rgb"] * 0.5 + 0.1 * np.random.default_rng(1).normal(size=data.x["rgb"].shape).astype(
+        np.float32
+    )  # a second view of the same segments
     m = T.new_model(3, data.views, seed=0)
     first = T.pretrain_mvcl(m, data, epochs=1, lr=2e-3, seed=0, batch_size=32)["loss"]
     last = T.pretrain_mvcl(m, data, epochs=15, lr=2e-3, seed=0, batch_size=32)["loss"]

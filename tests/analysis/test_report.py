@@ -31,25 +31,38 @@ def _images(text: str) -> list:
 
 def test_report_cli(study, tmp_path, capsys):
     out = tmp_path / "report.html"
-    rc = main(["report", str(study["sim1"]), str(study["sim2"]), str(study["lsl"]), "--by", "condition",
-               "--out", str(out), "--title", "Deception <pilot>", "--use-ground-truth"])
+    rc = main(
+        [
+            "report",
+            str(study["sim1"]),
+            str(study["sim2"]),
+            str(study["lsl"]),
+            "--by",
+            "condition",
+            "--out",
+            str(out),
+            "--title",
+            "Deception <pilot>",
+            "--use-ground-truth",
+        ]
+    )
     cap = capsys.readouterr()
     assert rc == 0 and f"report written to {out}" in cap.out
-    assert "[3/3] timeline of lsl" in cap.err                  # progress on stderr
+    assert "[3/3] timeline of lsl" in cap.err  # progress on stderr
     text = out.read_text(encoding="utf-8")
-    assert "Deception &lt;pilot&gt;" in text                   # user text is escaped
-    assert "http" not in text.split("<body>")[1].split("docs/physiology.md")[0]   # nothing fetched
+    assert "Deception &lt;pilot&gt;" in text  # user text is escaped
+    assert "http" not in text.split("<body>")[1].split("docs/physiology.md")[0]  # nothing fetched
     images = _images(text)
     # 3 timelines + group plot + event-locked HR + correlations
     assert len(images) == 6
     assert all(img.shape[0] > 150 and img.shape[1] > 300 for img in images)
     for label in ("sim1", "sim2", "lsl", "SIM1", "SIM2", "P3", "truthful", "deceptive"):
         assert label in text
-    assert text.count("paired t") >= 3                         # rows of the tests table
+    assert text.count("paired t") >= 3  # rows of the tests table
     assert "Cohen's d [95 % CI]" in text and "no EMG" in text
     # the truth was asked for: a banner says so before anything else
     banner = text.index("class='banner'>Ground truth used as results")
-    assert banner < text.index("<h2>Sessions</h2>") and "sim1, sim2" in text[banner:banner + 200]
+    assert banner < text.index("<h2>Sessions</h2>") and "sim1, sim2" in text[banner : banner + 200]
 
 
 def test_report_without_spotting_never_shows_truth(study, tmp_path, capsys):
@@ -64,7 +77,7 @@ def test_report_without_spotting_never_shows_truth(study, tmp_path, capsys):
     assert "Not spotted, so without ME events: sim1" in text
     # the aborted run is left out, and the page says which and why
     left = text.index("<b>Left out: 1 session(s)</b>")
-    assert left < text.index("<h2>Sessions</h2>") and "aborted at step 3 of 9" in text[left:left + 400]
+    assert left < text.index("<h2>Sessions</h2>") and "aborted at step 3 of 9" in text[left : left + 400]
     # the health verdict, as check gives it, in the sessions table
     from acquisition.check import check_path
     from acquisition.health import format_health
@@ -80,7 +93,7 @@ def test_timeline_panels(analysed):
     # events, heart rate, EDA, EMG (+ the EMG colour bar)
     assert [a.get_ylabel() for a in fig.axes[:4]][1:3] == ["HR (bpm)", "EDA (µS)"]
     assert len(fig.axes) == 5
-    assert len(plots.timeline_figure(lsl).axes) == 3           # no EMG in the lsl session
+    assert len(plots.timeline_figure(lsl).axes) == 3  # no EMG in the lsl session
     assert plots.to_png(fig)[:4] == b"\x89PNG"
     g = plots.group_figure(res.table, "condition")
     assert g is not None and any("ME rate" in a.get_title() for a in g.axes)
@@ -111,32 +124,41 @@ def test_report_counts_recognised_mes_per_class_and_paradigm(tmp_path):
         if raw is not None:
             (f / "analysis" / "recognition.json").write_text(raw)
         elif classes is not None:
-            (f / "analysis" / "recognition.json").write_text(json.dumps({
-                "model": "/m/recognition_default.safetensors", "model_sha256": sha,
-                "classes": ["negative", "positive", "surprise"],
-                "expressions": [{"onset": 1, "apex": 2, "offset": 3, "class": c,
-                                 "confidence": 0.9} for c in classes]}))
+            (f / "analysis" / "recognition.json").write_text(
+                json.dumps(
+                    {
+                        "model": "/m/recognition_default.safetensors",
+                        "model_sha256": sha,
+                        "classes": ["negative", "positive", "surprise"],
+                        "expressions": [
+                            {"onset": 1, "apex": 2, "offset": 3, "class": c, "confidence": 0.9} for c in classes
+                        ],
+                    }
+                )
+            )
         return NS(folder=f, label=name, protocol=protocol)
 
-    ss = [session("s1", "deception", ["negative", "negative", "surprise"]),
-          session("s2", "deception", ["positive"]),
-          session("s3", None, ["negative"]),
-          session("s4", "deception", None),
-          session("s5", "films", [], raw="{not json"),
-          NS(folder=None, label="bare.xdf", protocol=None)]
+    ss = [
+        session("s1", "deception", ["negative", "negative", "surprise"]),
+        session("s2", "deception", ["positive"]),
+        session("s3", None, ["negative"]),
+        session("s4", "deception", None),
+        session("s5", "films", [], raw="{not json"),
+        NS(folder=None, label="bare.xdf", protocol=None),
+    ]
     cc = class_counts(ss)
     assert cc.classes == ["negative", "positive", "surprise"]
-    assert cc.counts == {"deception": {"negative": 2, "surprise": 1, "positive": 1},
-                         "(no protocol)": {"negative": 1}}
+    assert cc.counts == {"deception": {"negative": 2, "surprise": 1, "positive": 1}, "(no protocol)": {"negative": 1}}
     assert cc.sessions == {"deception": 2, "(no protocol)": 1} and cc.total("deception") == 4
     assert cc.missing == ["s4", "bare.xdf"] and len(cc.problems) == 1 and "s5" in cc.problems[0]
     html = _classes_section(NS(sessions=[NS(session=s) for s in ss]))
     assert "<th class=\"\">negative</th>" in html or ">negative</th>" in html
-    assert "<td class=\"l\">deception</td><td class=\"\">2</td><td class=\"\">2</td>" \
-           "<td class=\"\">1</td><td class=\"\">1</td><td class=\"\">4</td>" in html
+    assert (
+        "<td class=\"l\">deception</td><td class=\"\">2</td><td class=\"\">2</td>"
+        "<td class=\"\">1</td><td class=\"\">1</td><td class=\"\">4</td>" in html
+    )
     assert "not recognised yet: s4, bare.xdf" in html and "several models" not in html
     ss.append(session("s6", "films", ["positive"], sha="b" * 64))
-    assert "several models: counts are not comparable" in _classes_section(
-        NS(sessions=[NS(session=s) for s in ss]))
+    assert "several models: counts are not comparable" in _classes_section(NS(sessions=[NS(session=s) for s in ss]))
     empty = _classes_section(NS(sessions=[NS(session=ss[3])]))
     assert "no session has a recognition result" in empty

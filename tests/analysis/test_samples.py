@@ -23,9 +23,9 @@ def test_find_samples_spans_and_offsets():
 
     assert default_span(30) == 8 and default_span(60) == 16 and default_span(15) == 4
     x = np.zeros(100)
-    x[40:46] = [0.2, 0.5, 0.9, 0.7, 0.4, 0.1]          # apex 42, below 0.5 again at 44
-    x[5] = 0.95                                         # too early to back-track 8 frames
-    x[70] = np.nan                                       # no face on the way to this apex
+    x[40:46] = [0.2, 0.5, 0.9, 0.7, 0.4, 0.1]  # apex 42, below 0.5 again at 44
+    x[5] = 0.95  # too early to back-track 8 frames
+    x[70] = np.nan  # no face on the way to this apex
     x[75] = 0.8
     assert find_samples(x, 0.6, 8) == [(34, 42, 44)]
     assert find_samples(x, 0.95, 8) == []
@@ -40,14 +40,36 @@ def test_samples_cli_on_a_real_face(tmp_path, capsys):
     shutil.copyfile(VIDEO, v)
     feat = extract_features(v)
     au12 = au_proxies(feat.blendshapes)[:, AU_NAMES.index("AU12")]
-    thr = float(np.nanpercentile(au12, 60))             # this face smiles: some apexes above
+    thr = float(np.nanpercentile(au12, 60))  # this face smiles: some apexes above
     out = tmp_path / "samples"
-    assert main(["samples", str(v), "--au", "AU12", "--threshold", f"{thr:.4f}", "--out", str(out),
-                 "--emotion", "happiness"]) == 0
+    assert (
+        main(
+            [
+                "samples",
+                str(v),
+                "--au",
+                "AU12",
+                "--threshold",
+                f"{thr:.4f}",
+                "--out",
+                str(out),
+                "--emotion",
+                "happiness",
+            ]
+        )
+        == 0
+    )
     rows = list(csv.DictReader(open(out / "samples.csv")))
     assert rows, capsys.readouterr()
-    assert list(rows[0]) == ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame",
-                             "Action Units", "Estimated Emotion"]
+    assert list(rows[0]) == [
+        "Subject",
+        "Filename",
+        "OnsetFrame",
+        "ApexFrame",
+        "OffsetFrame",
+        "Action Units",
+        "Estimated Emotion",
+    ]
     for r in rows:
         on, ap, off = int(r["OnsetFrame"]), int(r["ApexFrame"]), int(r["OffsetFrame"])
         assert ap - on == 8 and ap <= off <= ap + 16

@@ -52,10 +52,10 @@ def test_session_data_reads_the_cut_xdf(whole, crashed):
 
     full, data = load(whole), load(crashed)
     emg_full, emg = full.of_kind("emg")[0], data.of_kind("emg")[0]
-    assert 0 < emg.n_samples < emg_full.n_samples                       # up to the last chunk
+    assert 0 < emg.n_samples < emg_full.n_samples  # up to the last chunk
     assert np.array_equal(emg.timestamps, emg_full.timestamps[: emg.n_samples])
     assert any(INTERRUPTED in n for n in data.notes)
-    assert [e.onset_frame for e in data.me_events] == [38]             # placed by the frame index
+    assert [e.onset_frame for e in data.me_events] == [38]  # placed by the frame index
     assert data.me_events[0].onset == pytest.approx(full.me_events[0].onset)
 
 
@@ -71,9 +71,9 @@ def test_clip_reads_frame_index_and_markers_of_the_cut_xdf(crashed):
 def test_clip_of_an_unreadable_xdf_falls_back_to_the_video(crashed):
     from analysis.annotation.clip import open_clip
 
-    (crashed / names.XDF_NAME).write_bytes(b"XDF:\x01")             # the file header is cut
+    (crashed / names.XDF_NAME).write_bytes(b"XDF:\x01")  # the file header is cut
     clip = open_clip(crashed)
-    assert 0 < clip.n_frames < 90                                   # the frames the cut video holds
+    assert 0 < clip.n_frames < 90  # the frames the cut video holds
     assert clip.markers == [] and len(clip.notes) == 1
     assert "truncated XDF file" in clip.notes[0] and "frame times taken from the video" in clip.notes[0]
 
@@ -85,7 +85,7 @@ def test_emg_coding_reads_the_cut_xdf(crashed):
     name, maps = channel_maps(crashed / names.XDF_NAME)
     assert name == "sim-EMG" and [m.aus for m in maps] == ["AU4", "AU12"]
     events, _ = session_candidates(open_clip(crashed))
-    assert any(e.aus.replace("AU", "") == "12" and 38 <= e.onset <= 50 for e in events)   # the burst
+    assert any(e.aus.replace("AU", "") == "12" and 38 <= e.onset <= 50 for e in events)  # the burst
 
 
 def test_emg_coding_of_an_unreadable_xdf_is_one_clear_error(crashed):
@@ -104,7 +104,7 @@ def test_spotting_emg_reads_the_cut_xdf(crashed):
 
     ev = load_emg(crashed / names.XDF_NAME, 90)
     assert [c.label for c in ev.channels] == ["EMG3", "EMG6"] and ev.z.shape == (90, 2)
-    assert np.nanargmax(ev.z[:, 1]) in range(38, 53)                   # the burst, on its frames
+    assert np.nanargmax(ev.z[:, 1]) in range(38, 53)  # the burst, on its frames
     assert any(INTERRUPTED in n for n in ev.notes)
     (crashed / names.XDF_NAME).write_bytes(b"XD")
     ev = load_emg(crashed / names.XDF_NAME, 90)
@@ -137,9 +137,13 @@ def test_video_readers_refuse_a_file_that_is_no_video(tmp_path):
     from protocols.media import probe_file
 
     bad = tmp_path / names.RGB_NAME
-    bad.write_bytes(b"\x1a\x45\xdf\xa3" + b"\0" * 10)                # an MKV signature, nothing else
-    for call in (lambda: frame_times(bad), lambda: list(iter_frames(bad)), lambda: probe(bad),
-                 lambda: FrameReader(bad)):
+    bad.write_bytes(b"\x1a\x45\xdf\xa3" + b"\0" * 10)  # an MKV signature, nothing else
+    for call in (
+        lambda: frame_times(bad),
+        lambda: list(iter_frames(bad)),
+        lambda: probe(bad),
+        lambda: FrameReader(bad),
+    ):
         with pytest.raises(MexlabError, match=re.escape(str(bad))):
             call()
     with pytest.raises(ProtocolError, match="cannot be decoded"):
@@ -171,7 +175,7 @@ def test_analyze_model_shows_the_cut_session(crashed):
     assert m.rows()[0][:4] == ("micro", 38, 44, 52)
     traces, note = m.emg_traces()
     assert note is None and [t.label for t in traces] == ["EMG3", "EMG6"]
-    assert m.frame_image(0) is not None                               # frame 0 is in the cut file
+    assert m.frame_image(0) is not None  # frame 0 is in the cut file
     assert m.frame_image(89) is None and "frame 89 not shown" in m.notes[-1]
     (crashed / names.XDF_NAME).write_bytes(b"XDF:")
     traces, note = m.emg_traces()

@@ -19,7 +19,7 @@ def test_frame_clock_interpolates_and_extrapolates_at_the_fps():
     # a frame index with a dropped sample (frame 2) and out of order
     c = FrameClock.from_index([3, 0, 1, 4], [10.1, 10.0, 10.0333, 10.1333], 30.0)
     assert c.time_of(2) == pytest.approx((10.0333 + 10.1) / 2)
-    assert c.time_of(10) == pytest.approx(10.1333 + 6 / 30)          # after a crash: at the fps
+    assert c.time_of(10) == pytest.approx(10.1333 + 6 / 30)  # after a crash: at the fps
     assert c.time_of(-3) == pytest.approx(10.0 - 3 / 30)
     assert np.allclose(c.frame_of(c.time_of(np.array([-3.0, 0, 2, 4, 10]))), [-3, 0, 2, 4, 10])
     assert c.grid().shape == (5,) and c.grid(7)[6] == pytest.approx(10.1333 + 2 / 30)
@@ -57,7 +57,7 @@ def test_decoder_thread_hands_over_items_errors_and_stops():
     d = DecodeAhead(endless, maxsize=3)
     assert d.get(timeout=5) == 0
     d.close(timeout=5)
-    assert not d._thread.is_alive() and len(produced) < 10     # the producer stopped at its next put
+    assert not d._thread.is_alive() and len(produced) < 10  # the producer stopped at its next put
     assert END is not None
 
 
@@ -87,7 +87,7 @@ def test_streams_are_read_once_per_file_version(tmp_path):
     xdf = folder / names.XDF_NAME
     a, b = read_streams(xdf), read_streams(xdf)
     assert a is b and a.named(names.MARKER_STREAM).n_samples == 3
-    make_session(folder, n_frames=60, emg=False)                       # the file changed
+    make_session(folder, n_frames=60, emg=False)  # the file changed
     c = read_streams(xdf)
     assert c is not a and c.named(names.RGB_FRAMES_STREAM).n_samples == 60
 
@@ -105,13 +105,14 @@ def test_a_selection_reads_only_those_streams_with_the_same_samples(tmp_path):
     assert len(full.summaries) == 3 and part.status == full.status == "complete"
     for p, f in zip(part.streams, (full.streams[0], full.streams[2])):
         assert np.array_equal(p["time_stamps"], f["time_stamps"])
-    assert read_xdf_robust(xdf, select=[{"name": "nothing"}]).problems == \
-        [f"recording.xdf holds none of the streams {[{'name': 'nothing'}]}"]
-    cut(xdf, 0.7)                                                     # a cut file: selection too
+    assert read_xdf_robust(xdf, select=[{"name": "nothing"}]).problems == [
+        f"recording.xdf holds none of the streams {[{'name': 'nothing'}]}"
+    ]
+    cut(xdf, 0.7)  # a cut file: selection too
     got = read_streams(xdf, select=sel, use_cache=False)
     assert [s.name for s in got.streams] == [names.RGB_FRAMES_STREAM, "sim-EMG"]
     assert got.status == "interrupted"
-    whole = read_streams(xdf)                                         # a whole read serves selections
+    whole = read_streams(xdf)  # a whole read serves selections
     assert read_streams(xdf, select=[{"type": "EMG"}]).streams[0] is whole.named("sim-EMG")
 
 
@@ -125,10 +126,10 @@ def test_a_selection_of_a_damaged_real_file_skips_the_damage_like_a_whole_read(t
 
     data = bytearray(SHARED_XDF.read_bytes())
     pos, samples = 4, []
-    while pos < len(data):                       # break the length field of the 200th Samples chunk
+    while pos < len(data):  # break the length field of the 200th Samples chunk
         nbytes = data[pos]
-        length = int.from_bytes(data[pos + 1: pos + 1 + nbytes], "little")
-        if int.from_bytes(data[pos + 1 + nbytes: pos + 3 + nbytes], "little") == 3:
+        length = int.from_bytes(data[pos + 1 : pos + 1 + nbytes], "little")
+        if int.from_bytes(data[pos + 1 + nbytes : pos + 3 + nbytes], "little") == 3:
             samples.append(pos)
         pos += 1 + nbytes + length
     data[samples[200]] = 7

@@ -55,8 +55,7 @@ def sim_video(tmp_path_factory):
 def scores(rows, intervals):
     from analysis.evaluation import evaluate_spotting
 
-    gt = {"v": [(r["onset"], r["offset"], r["type"]) for r in rows if r["type"] in ("micro",
-                                                                                   "macro")]}
+    gt = {"v": [(r["onset"], r["offset"], r["type"]) for r in rows if r["type"] in ("micro", "macro")]}
     pr = {"v": [(i["onset"], i["offset"], i["type"]) for i in intervals]}
     return evaluate_spotting(gt, pr)
 
@@ -66,7 +65,7 @@ def test_spotting_finds_the_simulated_expressions(sim_video):
 
     path, rows = sim_video
     kinds = {r["type"] for r in rows}
-    assert {"micro", "blink", "head"} <= kinds           # the clip holds interference to remove
+    assert {"micro", "blink", "head"} <= kinds  # the clip holds interference to remove
     res = spot(path)
     assert res.n_frames == 900 and res.frames_with_face == 900 and res.fps == 30
     with_ie = scores(rows, res.intervals)
@@ -98,11 +97,9 @@ def test_detected_aus_follow_the_simulated_ones(sim_video):
     for r in rows:
         if r["type"] != "micro":
             continue
-        hit = [i for i in res.intervals
-               if interval_iou(r["onset"], r["offset"], i["onset"], i["offset"]) >= 0.5]
+        hit = [i for i in res.intervals if interval_iou(r["onset"], r["offset"], i["onset"], i["offset"]) >= 0.5]
         if hit:
-            want = set(r["aus"].split("+")) & {"AU1", "AU2", "AU4", "AU12", "AU14", "AU15",
-                                               "AU9", "AU10", "AU17"}
+            want = set(r["aus"].split("+")) & {"AU1", "AU2", "AU4", "AU12", "AU14", "AU15", "AU9", "AU10", "AU17"}
             if want:
                 checked += 1
                 assert want & set(hit[0]["aus"]), (r, hit[0])
@@ -129,8 +126,9 @@ def test_cli_stderr_has_progress_not_mediapipe_chatter(sim_video, tmp_path):
     import sys
 
     path, _ = sim_video
-    r = subprocess.run([sys.executable, "-m", "app.cli", "spot", str(path), "--no-cache"],
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "app.cli", "spot", str(path), "--no-cache"], capture_output=True, text=True, timeout=300
+    )
     assert r.returncode == 0, r.stderr
     lines = r.stderr.splitlines()
     assert lines and all(line.startswith("mexlab spot: ") for line in lines), lines[:5]
@@ -168,7 +166,7 @@ def test_errors_are_one_line(tmp_path, capsys):
 
     not_video = tmp_path / "notes.mp4"
     not_video.write_text("this is not a video\n")
-    blank = tmp_path / "blank.mkv"                    # a real video without any face
+    blank = tmp_path / "blank.mkv"  # a real video without any face
     out = av.open(str(blank), "w")
     st = out.add_stream("ffv1", rate=30)
     st.width, st.height, st.pix_fmt = 160, 120, "bgr0"
@@ -181,13 +179,16 @@ def test_errors_are_one_line(tmp_path, capsys):
     out.close()
     no_video = tmp_path / "session"
     no_video.mkdir()
-    (no_video / "session.json").write_text(json.dumps(
-        {"format": "mexlab-session/1", "status": "complete", "files": {"xdf": "recording.xdf"}}))
-    cases = [(not_video, "not a readable video file"),
-             (blank, "no face found in any of its 20 frames"),
-             (no_video, "the session has no video"),
-             (tmp_path / "missing.mp4", "no such file or folder"),
-             (tmp_path, "not a mexlab session folder")]
+    (no_video / "session.json").write_text(
+        json.dumps({"format": "mexlab-session/1", "status": "complete", "files": {"xdf": "recording.xdf"}})
+    )
+    cases = [
+        (not_video, "not a readable video file"),
+        (blank, "no face found in any of its 20 frames"),
+        (no_video, "the session has no video"),
+        (tmp_path / "missing.mp4", "no such file or folder"),
+        (tmp_path, "not a mexlab session folder"),
+    ]
     for path, msg in cases:
         rc = main(["spot", str(path), "--quiet"])
         err = capsys.readouterr().err

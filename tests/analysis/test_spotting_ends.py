@@ -25,25 +25,25 @@ def _curve(onset, apex, offset, n=60, tail=0.0, plateau=0):
 def test_a_clean_raised_cosine_movement_ends_where_it_ends():
     d = _curve(20, 22, 27)
     on, off = _extent(d, int(np.argmax(d)), 0.1)
-    assert on == 20 and abs(off - 27) <= 1, (on, off)   # the last frame is 7 % of the apex
+    assert on == 20 and abs(off - 27) <= 1, (on, off)  # the last frame is 7 % of the apex
 
 
 def test_a_tail_that_does_not_return_does_not_stretch_the_offset():
-    d = _curve(20, 22, 27, tail=0.18)           # 18 % of the apex left: above the 10 % level
+    d = _curve(20, 22, 27, tail=0.18)  # 18 % of the apex left: above the 10 % level
     k = int(np.argmax(d))
-    assert _extent(d, k, 0.1, shape=False)[1] > 30           # the level alone runs on
+    assert _extent(d, k, 0.1, shape=False)[1] > 30  # the level alone runs on
     on, off = _extent(d, k, 0.1)
     assert on == 20 and abs(off - 27) <= 1, (on, off)
 
 
 def test_a_later_wobble_is_not_part_of_the_movement():
     d = _curve(20, 22, 27)
-    d[35:38] = 0.3                               # another small movement after a return to rest
+    d[35:38] = 0.3  # another small movement after a return to rest
     on, off = _extent(d, int(np.argmax(d)), 0.1, shape=False)
-    assert on == 20 and abs(off - 27) <= 1, (on, off)   # the last frame above 0.1 would be 37
+    assert on == 20 and abs(off - 27) <= 1, (on, off)  # the last frame above 0.1 would be 37
 
 
 def test_a_held_apex_keeps_its_plateau():
-    d = _curve(10, 14, 20, n=80, plateau=20)     # the apex held for 20 frames
+    d = _curve(10, 14, 20, n=80, plateau=20)  # the apex held for 20 frames
     on, off = _extent(d, int(np.argmax(d)), 0.1)
     assert abs(on - 10) <= 1 and abs(off - 40) <= 1, (on, off)

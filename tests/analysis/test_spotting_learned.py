@@ -16,16 +16,16 @@ def _bump_input(n=200, at=(40, 120), length=10, amp=1.5, seed=0):
     rng = np.random.default_rng(seed)
     x = np.zeros((n, L.N_IN), np.float32)
     k = len(L.EXPR)
-    x[:, :2 * k] = rng.normal(0, 0.05, (n, 2 * k))
-    x[:, 2 * k:3 * k] = -0.5
+    x[:, : 2 * k] = rng.normal(0, 0.05, (n, 2 * k))
+    x[:, 2 * k : 3 * k] = -0.5
     x[:, -1] = 1.0
     y = np.zeros(n, np.int64)
     mouth = [L.EXPR.index(L.R.REGION_NAMES.index(r)) for r in ("mouth_l", "mouth_r")]
     for a in at:
-        v = amp * np.sin(np.linspace(0, 2 * np.pi, length))   # up and back
+        v = amp * np.sin(np.linspace(0, 2 * np.pi, length))  # up and back
         for r in mouth:
-            x[a:a + length, 2 * r + 1] += v
-        y[a:a + length] = 1
+            x[a : a + length, 2 * r + 1] += v
+        y[a : a + length] = 1
     return x, y
 
 
@@ -33,13 +33,12 @@ def test_mirror_swaps_left_and_right_and_is_an_involution():
     x = np.random.default_rng(1).normal(size=(5, L.N_IN)).astype(np.float32)
     m = L.mirror(x)
     k = len(L.EXPR)
-    il, ir = L.EXPR.index(L.R.REGION_NAMES.index("mouth_l")), \
-        L.EXPR.index(L.R.REGION_NAMES.index("mouth_r"))
+    il, ir = L.EXPR.index(L.R.REGION_NAMES.index("mouth_l")), L.EXPR.index(L.R.REGION_NAMES.index("mouth_r"))
     assert np.allclose(m[:, 2 * il], -x[:, 2 * ir]) and np.allclose(m[:, 2 * il + 1], x[:, 2 * ir + 1])
-    lu = L.EXPR.index(L.R.REGION_NAMES.index("lip_up"))           # a midline region stays
+    lu = L.EXPR.index(L.R.REGION_NAMES.index("lip_up"))  # a midline region stays
     assert np.allclose(m[:, 2 * lu], -x[:, 2 * lu])
     assert np.allclose(L.mirror(m), x)
-    assert np.allclose(m[:, 3 * k:], x[:, 3 * k:])
+    assert np.allclose(m[:, 3 * k :], x[:, 3 * k :])
 
 
 @pytest.mark.learning
@@ -93,10 +92,20 @@ def test_the_shipped_model_spots_a_varied_rig_video(tmp_path):
     _, _, meta = L.load()
     assert meta.get("videos") and all("heldout" not in v for v in meta["videos"])
     sched = make_varied_schedule(12.0, fps=30, seed=5003)
-    out = render_video(make_identity("grace_hopper/2"), sched, (640, 360), 30, tmp_path / "v.mp4",
-                       face_width=150.0, noise=1.0, crf=21, seed=5003)
-    gt = [(r["onset"], r["offset"], r["type"]) for r in read_ground_truth(out.ground_truth)
-          if r["kind"] == "expression"]
+    out = render_video(
+        make_identity("grace_hopper/2"),
+        sched,
+        (640, 360),
+        30,
+        tmp_path / "v.mp4",
+        face_width=150.0,
+        noise=1.0,
+        crf=21,
+        seed=5003,
+    )
+    gt = [
+        (r["onset"], r["offset"], r["type"]) for r in read_ground_truth(out.ground_truth) if r["kind"] == "expression"
+    ]
     assert gt
     res = spot(tmp_path / "v.mp4", params=SpotParams(spotter="learned"))
     pred = [(i["onset"], i["offset"], i["type"]) for i in res.intervals]

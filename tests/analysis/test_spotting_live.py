@@ -33,7 +33,7 @@ def test_streaming_spotter_flags_micro_expressions_within_half_a_second():
     assert per_flag, "no flag at all"
     for f in per_flag:
         assert f.thumbnail is not None and f.thumbnail.shape == (96, 96, 3)
-        assert f.thumbnail.dtype == np.uint8 and f.thumbnail.std() > 10     # a face, not blank
+        assert f.thumbnail.dtype == np.uint8 and f.thumbnail.std() > 10  # a face, not blank
         assert f.onset <= f.apex <= f.offset and f.latency_s >= 0
     found = 0
     for e in micro:
@@ -47,8 +47,9 @@ def test_streaming_spotter_flags_micro_expressions_within_half_a_second():
             assert f.latency_s <= 0.5, (e, f.latency_s)
     assert found >= len(micro) - 1, (found, len(micro))
     # blinks are interference: (almost) none of them becomes a flag
-    blink_flags = [f for f in per_flag if any(interval_iou(b.onset, b.offset, f.onset, f.offset)
-                                              >= 0.5 for b in blinks)]
+    blink_flags = [
+        f for f in per_flag if any(interval_iou(b.onset, b.offset, f.onset, f.offset) >= 0.5 for b in blinks)
+    ]
     assert len(blink_flags) <= 1
 
 

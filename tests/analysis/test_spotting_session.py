@@ -13,15 +13,33 @@ import pytest
 pytestmark = [pytest.mark.rig, pytest.mark.labrecorder, pytest.mark.face_model]
 
 ROOT = Path(__file__).resolve().parents[2]
-SEED = 13       # its first 9 s hold two clean micro-expressions (AU17, AU4) and a blink
+SEED = 13  # its first 9 s hold two clean micro-expressions (AU17, AU4) and a blink
 
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
     out = tmp_path_factory.mktemp("rec") / "s"
-    r = subprocess.run([sys.executable, "-m", "app.cli", "record", "--simulate", "--duration", "9",
-                        "--seed", str(SEED), "--out", str(out), "--no-catalog", "--quiet"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "record",
+            "--simulate",
+            "--duration",
+            "9",
+            "--seed",
+            str(SEED),
+            "--out",
+            str(out),
+            "--no-catalog",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     # a rig that cannot record is a defect to see, never a reason to skip the spotting tests
     assert r.returncode == 0, f"the simulated rig could not record: {r.stderr.strip()[-600:]}"
     return out
@@ -50,7 +68,7 @@ def test_session_spotting_uses_depth_and_emg(session):
         assert hit[0]["type"] == "micro" and "emg" in hit[0], hit[0]
         assert all(e["z"] >= 5 for e in hit[0]["emg"])
     again = spot(session, write_session_json=False)
-    assert again.intervals == res.intervals       # deterministic (second run from the cache)
+    assert again.intervals == res.intervals  # deterministic (second run from the cache)
     assert res.features.from_cache is False and again.features.from_cache is True
 
 

@@ -37,8 +37,7 @@ def test_identity_warps_change_the_face_not_the_labels():
 
 def test_render_video_writes_video_and_ground_truth(tmp_path):
     s = make_varied_schedule(4.0, fps=30, seed=2)
-    out = render_video(make_identity("astronaut/1"), s, (320, 240), 30, tmp_path / "a.mp4",
-                       face_width=100, noise=1.0)
+    out = render_video(make_identity("astronaut/1"), s, (320, 240), 30, tmp_path / "a.mp4", face_width=100, noise=1.0)
     with av.open(str(out.video)) as c:
         st = c.streams.video[0]
         n = sum(1 for _ in c.decode(st))
@@ -49,8 +48,7 @@ def test_render_video_writes_video_and_ground_truth(tmp_path):
     assert {r["kind"] for r in rows} <= {"expression", "interference"}
     assert out.meta["split"] == "tuning"
     with pytest.raises(MexlabError):
-        render_video(make_identity("astronaut"), s, (320, 240), 30, tmp_path / "b.mp4",
-                     codec="ffv1")
+        render_video(make_identity("astronaut"), s, (320, 240), 30, tmp_path / "b.mp4", codec="ffv1")
     assert not (tmp_path / "b.mp4").exists()
 
 
@@ -62,10 +60,14 @@ def _clip_schedule():
     def me(on, n, aus, amp):
         return FacialEvent("micro", on, on + n // 2 - 1, on + n - 1, aus, amp, True)
 
-    evs = [me(45, 12, ("AU4",), 2.0), me(100, 10, ("AU1",), 2.0), me(150, 12, ("AU9",), 2.5),
-           me(195, 10, ("AU12",), 2.0),
-           FacialEvent("blink", 80, 82, 85, ("AU45",), 10.0, False),
-           FacialEvent("blink", 175, 177, 180, ("AU45",), 10.0, False)]
+    evs = [
+        me(45, 12, ("AU4",), 2.0),
+        me(100, 10, ("AU1",), 2.0),
+        me(150, 12, ("AU9",), 2.5),
+        me(195, 10, ("AU12",), 2.0),
+        FacialEvent("blink", 80, 82, 85, ("AU45",), 10.0, False),
+        FacialEvent("blink", 175, 177, 180, ("AU45",), 10.0, False),
+    ]
     return Schedule(fps=30.0, n_frames=240, seed=0, events=evs)
 
 
@@ -78,8 +80,7 @@ def test_held_out_face_micro_expressions_are_spotted(tmp_path):
     ident = make_identity("grace_hopper/1")
     assert ident.split == "heldout"
     s = _clip_schedule()
-    out = render_video(ident, s, (640, 360), 30, tmp_path / "gh.mp4", face_width=150,
-                       noise=1.0, crf=23, seed=3)
+    out = render_video(ident, s, (640, 360), 30, tmp_path / "gh.mp4", face_width=150, noise=1.0, crf=23, seed=3)
     res = spot(out.video, use_cache=False)
     gt = {"v": [(e.onset, e.offset, e.kind) for e in s.of_kind("micro")]}
     pred = {"v": [(i["onset"], i["offset"], i["type"]) for i in res.intervals]}
@@ -90,8 +91,9 @@ def test_held_out_face_micro_expressions_are_spotted(tmp_path):
 
 def test_ffv1_and_the_face_width_asked_for(tmp_path):
     s = make_varied_schedule(1.0, fps=25, seed=4, interference=("blink",))
-    out = render_video(make_identity("grace_hopper/2"), s, (640, 360), 25, tmp_path / "g.mkv",
-                       codec="ffv1", face_width=180, noise=0.0)
+    out = render_video(
+        make_identity("grace_hopper/2"), s, (640, 360), 25, tmp_path / "g.mkv", codec="ffv1", face_width=180, noise=0.0
+    )
     with av.open(str(out.video)) as c:
         st = c.streams.video[0]
         assert st.codec_context.name == "ffv1"
@@ -115,15 +117,24 @@ def _casme3_tree(root, ident, s):
     for k in range(s.n_frames):
         img, _ = face.render(k, s)
         img = np.clip(img + rng.normal(0, 1.0, img.shape), 0, 255).astype(np.uint8)
-        cv2.imwrite(str(color / f"{k}.jpg"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR),
-                    [cv2.IMWRITE_JPEG_QUALITY, 92])
+        cv2.imwrite(str(color / f"{k}.jpg"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
     (root / "part_A" / "annotation").mkdir(parents=True)
     wb = openpyxl.Workbook()
     wb.active.append(HEADER)
     for e in s.of_kind("micro", "macro"):
-        wb.active.append(["spNO.1", "a", e.onset, e.apex, e.offset, "+".join(e.aus), "1",
-                          "others", "Micro-expression" if e.kind == "micro"
-                          else "Macro-expression"])
+        wb.active.append(
+            [
+                "spNO.1",
+                "a",
+                e.onset,
+                e.apex,
+                e.offset,
+                "+".join(e.aus),
+                "1",
+                "others",
+                "Micro-expression" if e.kind == "micro" else "Macro-expression",
+            ]
+        )
     wb.save(root / "part_A" / "annotation" / "CAS(ME)3_part_A_v2.xlsx")
 
 
@@ -160,12 +171,15 @@ def test_held_out_face_micro_expressions_during_slow_head_drift(tmp_path):
         return FacialEvent("micro", on, on + n // 2 - 1, on + n - 1, aus, amp, True)
 
     drift = FacialEvent("head", 20, 110, 200, (), 5.0, False)
-    s = Schedule(fps=30.0, n_frames=240, seed=0,
-                 events=[drift, me(110, 10, ("AU12",), 2.5), me(160, 12, ("AU1", "AU2"), 2.5)])
-    s.set_params(drift, {"yaw": 0.8, "pitch": 0.5, "roll": 0.2, "tx": 3.0, "ty": 2.0,
-                         "detail": "drift", "emg_lead_s": 0.04})
-    out = render_video(make_identity("grace_hopper/1"), s, (640, 360), 30, tmp_path / "d.mp4",
-                       face_width=150, noise=1.0, seed=3)
+    s = Schedule(
+        fps=30.0, n_frames=240, seed=0, events=[drift, me(110, 10, ("AU12",), 2.5), me(160, 12, ("AU1", "AU2"), 2.5)]
+    )
+    s.set_params(
+        drift, {"yaw": 0.8, "pitch": 0.5, "roll": 0.2, "tx": 3.0, "ty": 2.0, "detail": "drift", "emg_lead_s": 0.04}
+    )
+    out = render_video(
+        make_identity("grace_hopper/1"), s, (640, 360), 30, tmp_path / "d.mp4", face_width=150, noise=1.0, seed=3
+    )
     res = spot(out.video, use_cache=False)
     gt = {"v": [(e.onset, e.offset, e.kind) for e in s.of_kind("micro")]}
     pred = {"v": [(i["onset"], i["offset"], i["type"]) for i in res.intervals]}

@@ -22,8 +22,9 @@ pytestmark = [pytest.mark.usefixtures("record_early")]  # starts the shared reco
 def _table(a, b, paired=True):
     pa = [f"P{i}" for i in range(len(a))]
     pb = pa if paired else [f"Q{i}" for i in range(len(b))]
-    return pd.DataFrame({"participant": pa + pb, "group": ["A"] * len(a) + ["B"] * len(b),
-                         "me_rate_per_min": list(a) + list(b)})
+    return pd.DataFrame(
+        {"participant": pa + pb, "group": ["A"] * len(a) + ["B"] * len(b), "me_rate_per_min": list(a) + list(b)}
+    )
 
 
 A = np.array([3.1, 4.0, 2.2, 5.5, 4.8, 3.9, 2.7, 4.4])
@@ -68,9 +69,9 @@ def test_design_choice():
     r = compare(t, "me_rate_per_min", "A", "B")
     assert r.test == "Welch t" and "not all are" in r.note
     assert compare(t, "me_rate_per_min", "A", "B", design="paired").n_a == 7
-    assert compare(_table(A[:1], B[:1]), "me_rate_per_min", "A", "B") is None     # too few
+    assert compare(_table(A[:1], B[:1]), "me_rate_per_min", "A", "B") is None  # too few
     t = _table(A, B)
-    t.loc[0, "me_rate_per_min"] = np.nan                                          # P0 drops out
+    t.loc[0, "me_rate_per_min"] = np.nan  # P0 drops out
     assert compare(t, "me_rate_per_min", "A", "B").test == "Welch t"
     assert compare(t, "me_rate_per_min", "A", "B", design="paired").n_a == 7
 
@@ -86,7 +87,7 @@ def test_pearson_against_scipy_and_pingouin():
     assert (c.ci_low, c.ci_high) == pytest.approx((ci.low, ci.high))
     pc = pg.corr(x, y)
     lo, hi = pc["CI95"].iloc[0]
-    assert (c.ci_low, c.ci_high) == pytest.approx((lo, hi), abs=0.006)   # pingouin rounds to 2
+    assert (c.ci_low, c.ci_high) == pytest.approx((lo, hi), abs=0.006)  # pingouin rounds to 2
     t.loc[3, "scr_amp_stim"] = np.nan
     assert correlate(t, "me_rate_per_min", "scr_amp_stim").n == 8
     assert correlate(t.iloc[:2], "me_rate_per_min", "scr_amp_stim") is None
@@ -94,13 +95,23 @@ def test_pearson_against_scipy_and_pingouin():
 
 def test_aggregate_pools_sessions():
     def row(session, minutes, durs, hr, scr, stim_hr):
-        return {"participant": "P1", "group": "G", "session": session, "duration_min": minutes,
-                "has_me": True, "hr_mean_bpm": hr, "scr_count": scr, "me_durations": durs,
-                "stim_hr": stim_hr, "stim_scr": [0.2] * len(stim_hr), "me_hr": [], "me_scr": [],
-                "me_emg": []}
+        return {
+            "participant": "P1",
+            "group": "G",
+            "session": session,
+            "duration_min": minutes,
+            "has_me": True,
+            "hr_mean_bpm": hr,
+            "scr_count": scr,
+            "me_durations": durs,
+            "stim_hr": stim_hr,
+            "stim_scr": [0.2] * len(stim_hr),
+            "me_hr": [],
+            "me_scr": [],
+            "me_emg": [],
+        }
 
-    t = aggregate([row("a", 2.0, [0.3, 0.4], 70.0, 4, [1.0, 3.0]),
-                   row("b", 3.0, [0.5], 80.0, 2, [2.0])])
+    t = aggregate([row("a", 2.0, [0.3, 0.4], 70.0, 4, [1.0, 3.0]), row("b", 3.0, [0.5], 80.0, 2, [2.0])])
     r = t.iloc[0]
     assert r["sessions"] == 2 and r["duration_min"] == 5.0
     assert r["me_count"] == 3 and r["me_rate_per_min"] == pytest.approx(0.6)
@@ -110,7 +121,7 @@ def test_aggregate_pools_sessions():
     assert r["hr_response_stim_bpm"] == pytest.approx(2.0) and np.isnan(r["hr_response_me_bpm"])
     no_me = dict(row("c", 1.0, [], 70.0, None, []), has_me=False)
     r = aggregate([no_me]).iloc[0]
-    assert np.isnan(r["me_count"]) and np.isnan(r["scr_per_min"])    # unknown, not zero
+    assert np.isnan(r["me_count"]) and np.isnan(r["scr_per_min"])  # unknown, not zero
 
 
 def test_self_reports_by_condition_are_tested_like_any_measure(tmp_path):
@@ -128,18 +139,36 @@ def test_self_reports_by_condition_are_tested_like_any_measure(tmp_path):
             vals = [int(np.clip(round(base + rng.normal(0, 1.5)), 1, 9)) for _ in range(3)]
             want[(f"P{i}", cond)] = np.mean(vals)
             for v in vals:
-                log.response({"participant": f"P{i}", "kind": "self_report", "condition": cond, "intensity": v,
-                              "valence": 10 - v, "arousal": ""})
+                log.response(
+                    {
+                        "participant": f"P{i}",
+                        "kind": "self_report",
+                        "condition": cond,
+                        "intensity": v,
+                        "valence": 10 - v,
+                        "arousal": "",
+                    }
+                )
         log.response({"participant": f"P{i}", "kind": "answer", "condition": "truthful", "intensity": 9})
         log.close()
         reports = read_self_reports(folder, {})
-        assert len(reports) == 6 and all(r["arousal"] is None for r in reports)   # the answer row is not one
+        assert len(reports) == 6 and all(r["arousal"] is None for r in reports)  # the answer row is not one
         for cond in ("truthful", "deceptive"):
             mine = [r for r in reports if r["condition"] == cond]
-            rows.append({"participant": f"P{i}", "group": cond, "session": f"s{i}", "duration_min": 1.0,
-                         "has_me": False, "hr_mean_bpm": float("nan"), "scr_count": None,
-                         "self_intensity": [r["intensity"] for r in mine],
-                         "self_valence": [r["valence"] for r in mine], "self_arousal": []})
+            rows.append(
+                {
+                    "participant": f"P{i}",
+                    "group": cond,
+                    "session": f"s{i}",
+                    "duration_min": 1.0,
+                    "has_me": False,
+                    "hr_mean_bpm": float("nan"),
+                    "scr_count": None,
+                    "self_intensity": [r["intensity"] for r in mine],
+                    "self_valence": [r["valence"] for r in mine],
+                    "self_arousal": [],
+                }
+            )
     t = aggregate(rows)
     for (pid, cond), v in want.items():
         assert t[(t.participant == pid) & (t.group == cond)]["self_intensity"].iloc[0] == pytest.approx(v)
@@ -167,9 +196,9 @@ def _expected_me_counts(folder, seed):
     t0 = ground_truth(folder)["t0_lsl"]
     onsets = [t0 + e.onset / 30.0 for e in make_schedule(SIM_DURATION_S + 5, 30.0, seed).of_kind("micro", "macro")]
     counts = {"truthful": 0, "deceptive": 0}
-    for i, (a, m) in enumerate(marks):       # a trial: from its trial_start to its trial_end
+    for i, (a, m) in enumerate(marks):  # a trial: from its trial_start to its trial_end
         if m["event"] == "trial_start":
-            b = next((t for t, n in marks[i + 1:] if n["event"] == "trial_end" and n["trial"] == m["trial"]), end)
+            b = next((t for t, n in marks[i + 1 :] if n["event"] == "trial_end" and n["trial"] == m["trial"]), end)
             counts[m["condition"]] += sum(a <= t < min(b, end) for t in onsets)
     return counts
 
@@ -188,7 +217,7 @@ def test_study_by_condition(study, analysed):
     p3 = t[t["participant"] == "P3"].set_index("group")
     assert abs(p3.loc["truthful", "mean_hr_bpm"] - LSL_HR[0]) < 2
     assert abs(p3.loc["deceptive", "mean_hr_bpm"] - LSL_HR[1]) < 2
-    assert np.isnan(p3.loc["truthful", "me_count"])                      # no ME source: unknown
+    assert np.isnan(p3.loc["truthful", "me_count"])  # no ME source: unknown
     # heart rate: the three participants are in both conditions -> paired t test, as scipy says
     hr = next(x for x in res.tests if x.measure == "mean_hr_bpm")
     assert hr.test == "paired t" and hr.n_a == 3
@@ -208,7 +237,10 @@ def test_study_by_condition(study, analysed):
     # stimuli: only the "stimulus" and "question" steps of the trials, not fixations or the rest step
     sim = res.sessions[0]
     stim = [r for r in sim.responses if r.source == "marker"]
-    assert len(stim) == 2 * 4 and {r.fields.get("stimulus") or r.fields.get("question") for r in stim} >= {"clip1", "q4"}
+    assert len(stim) == 2 * 4 and {r.fields.get("stimulus") or r.fields.get("question") for r in stim} >= {
+        "clip1",
+        "q4",
+    }
 
 
 def test_study_by_protocol(study, analysed):
@@ -216,17 +248,16 @@ def test_study_by_protocol(study, analysed):
 
     res = analyse_study([], sessions=analysed, by="protocol")
     t = res.table.set_index("participant")
-    assert t.loc["SIM1", "group"] == t.loc["SIM2", "group"] == SIM_PROTOCOL   # from the markers
+    assert t.loc["SIM1", "group"] == t.loc["SIM2", "group"] == SIM_PROTOCOL  # from the markers
     assert t.loc["P3", "group"] == LSL_PROTOCOL
     full = res.sessions[0].session.duration_s / 60
     assert t.loc["SIM1", "duration_min"] == pytest.approx(full)
     assert t.loc["SIM1", "me_count"] == len(ground_truth_me(study["sim1"]))
-    assert res.tests == []                        # one participant in the interview: nothing to test
+    assert res.tests == []  # one participant in the interview: nothing to test
 
 
 def test_stats_cli(study, capsys):
-    rc = main(["stats", str(study["sim1"]), str(study["sim2"]), str(study["lsl"]), "--by", "condition",
-               "--json"])
+    rc = main(["stats", str(study["sim1"]), str(study["sim2"]), str(study["lsl"]), "--by", "condition", "--json"])
     cap = capsys.readouterr()
     assert rc == 0
     out = json.loads(cap.out)
@@ -240,7 +271,7 @@ def test_stats_cli(study, capsys):
     assert rc == 0 and lines[0] == "1 session(s), 1 participant(s), grouped by protocol"
     assert lines[1].startswith("GROUND TRUTH USED AS RESULTS (--use-ground-truth)") and "sim2" in lines[1]
     assert lines[3].split()[:2] == ["SIM2", "active-deception"]
-    assert lines[3].split()[3] == str(len(ground_truth_me(study["sim2"])))     # the ME count
+    assert lines[3].split()[3] == str(len(ground_truth_me(study["sim2"])))  # the ME count
     rc = main(["stats", "--db", study["db"], "--participant", "NOBODY"])
     assert rc == 2 and "found no sessions of participant 'NOBODY'" in capsys.readouterr().err
     assert main(["stats"]) == 2
@@ -258,7 +289,7 @@ def ground_truth_me(folder):
 
 
 def test_no_variance_is_not_significant():
-    t = _table([1.0, 2.0, 3.0], [2.0, 3.0, 4.0])      # every difference is -1
+    t = _table([1.0, 2.0, 3.0], [2.0, 3.0, 4.0])  # every difference is -1
     r = compare(t, "me_rate_per_min", "A", "B")
     assert r.test == "paired t" and r.diff == -1.0
     assert np.isnan(r.t) and np.isnan(r.p) and "no variance" in r.note
@@ -271,7 +302,7 @@ def test_truth_is_never_used_silently(study, capsys):
     cap = capsys.readouterr()
     out = json.loads(cap.out)
     assert rc == 0 and out["ground_truth_used"] == []
-    assert out["table"][0]["me_count"] is None                                   # unknown, not the truth
+    assert out["table"][0]["me_count"] is None  # unknown, not the truth
     assert "not spotted (no analysis/spotting.json)" in cap.err and "ground_truth.csv is not used" in cap.err
     rc = main(["stats", str(study["sim2"]), "--json", "--use-ground-truth"])
     out = json.loads(capsys.readouterr().out)

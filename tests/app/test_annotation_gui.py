@@ -23,12 +23,15 @@ from tests.screens import save_screenshot
 pytestmark = [pytest.mark.rig, pytest.mark.labrecorder]
 
 
-
 @pytest.fixture(scope="module")
 def session_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("anngui") / "s1"
-    r = subprocess.run([*MEXLAB, "record", "--simulate", "--duration", "8",
-                        "--out", str(out), "--no-catalog"], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [*MEXLAB, "record", "--simulate", "--duration", "8", "--out", str(out), "--no-catalog"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     return out
 
@@ -36,17 +39,17 @@ def session_dir(tmp_path_factory) -> Path:
 def test_minmax_envelope_keeps_every_peak():
     t = np.arange(200_000) / 2000.0
     x = np.zeros_like(t)
-    x[123_457] = 9.0                      # one-sample spike
+    x[123_457] = 9.0  # one-sample spike
     x[54_321] = -7.0
     tt, yy = minmax_envelope(t, x, 0, 100, 800)
     assert yy.size <= 1600 and yy.max() == 9.0 and yy.min() == -7.0
     assert np.all(np.diff(tt) >= 0)
     x[123_500] = 3.0
-    tt, yy = minmax_envelope(t, x, 61.7, 61.8, 800)     # zoomed in: every sample, one more on each side
+    tt, yy = minmax_envelope(t, x, 61.7, 61.8, 800)  # zoomed in: every sample, one more on each side
     i0, i1 = np.searchsorted(t, [61.7, 61.8])
     assert i1 - i0 >= 200
-    assert np.array_equal(tt, t[i0 - 1:i1 + 1]) and np.array_equal(yy, x[i0 - 1:i1 + 1])
-    assert yy.max() == 9.0 and 3.0 in yy                # both spikes of the window (61.7285 s, 61.75 s)
+    assert np.array_equal(tt, t[i0 - 1 : i1 + 1]) and np.array_equal(yy, x[i0 - 1 : i1 + 1])
+    assert yy.max() == 9.0 and 3.0 in yy  # both spikes of the window (61.7285 s, 61.75 s)
 
 
 def test_emg_map_from_the_xdf_and_candidates(session_dir):
@@ -74,16 +77,16 @@ def test_keyboard_workflow_code_undo_redo_save_reopen(qtbot, session_dir, tmp_pa
     qtbot.keyClick(ws, Qt.Key_Right, Qt.ShiftModifier)
     assert ws.frame == 11
     assert ws.info.text().startswith("frame 11 /") and " s" in ws.info.text()
-    qtbot.keyClick(ws, Qt.Key_I)                        # onset at 11
+    qtbot.keyClick(ws, Qt.Key_I)  # onset at 11
     for _ in range(5):
         qtbot.keyClick(ws, Qt.Key_Right)
-    qtbot.keyClick(ws, Qt.Key_O)                        # offset at 16: a new event, selected
+    qtbot.keyClick(ws, Qt.Key_O)  # offset at 16: a new event, selected
     assert [(e.onset, e.offset, e.type) for e in ws.coding.sorted()] == [(11, 16, "micro")]
-    qtbot.keyClick(ws, Qt.Key_Left, Qt.ShiftModifier)   # 6
+    qtbot.keyClick(ws, Qt.Key_Left, Qt.ShiftModifier)  # 6
     qtbot.keyClick(ws, Qt.Key_Right, Qt.ShiftModifier)  # 16
     for _ in range(3):
-        qtbot.keyClick(ws, Qt.Key_Left)                 # 13
-    qtbot.keyClick(ws, Qt.Key_P)                        # apex 13
+        qtbot.keyClick(ws, Qt.Key_Left)  # 13
+    qtbot.keyClick(ws, Qt.Key_P)  # apex 13
     ws.aus.setText("AU4+R12C")
     ws.aus.editingFinished.emit()
     assert ws.selected().apex == 13 and ws.selected().aus == "4+R12C"
@@ -91,15 +94,16 @@ def test_keyboard_workflow_code_undo_redo_save_reopen(qtbot, session_dir, tmp_pa
     qtbot.wait(50)
     # docs/img/annotate-coding.png: tests/app/test_annotation_workspace.py (with spotting and AU tracks)
     ws.setFocus()
-    qtbot.keyClick(ws, Qt.Key_Z, Qt.ControlModifier)    # undo the AUs
+    qtbot.keyClick(ws, Qt.Key_Z, Qt.ControlModifier)  # undo the AUs
     assert ws.coding.sorted()[0].aus == ""
-    qtbot.keyClick(ws, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)   # redo
+    qtbot.keyClick(ws, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)  # redo
     assert ws.coding.sorted()[0].aus == "4+R12C"
     clip = open_clip(session_dir)
     # autosaved: another store sees it at once, without any explicit save
     with AnnotationStore(db) as other:
-        assert [(e.onset, e.apex, e.offset, e.aus) for e in other.events(clip.session_id, "ann")] == \
-            [(11, 13, 16, "4+R12C")]
+        assert [(e.onset, e.apex, e.offset, e.aus) for e in other.events(clip.session_id, "ann")] == [
+            (11, 13, 16, "4+R12C")
+        ]
         assert other.events(clip.session_id, "bob") == []
     # reopen: the coding is back; another coder sees none of it (blind)
     ws2 = AnnotateWorkspace(db, coder="ann")
@@ -116,7 +120,7 @@ def test_keyboard_workflow_code_undo_redo_save_reopen(qtbot, session_dir, tmp_pa
     assert len(cands) >= 2, "the simulated session has EMG bursts"
     burst, other_burst = cands[0], cands[-1]
     ws2.resize(1400, 900)
-    ws.close()                                          # keys go to the active window's shortcuts
+    ws.close()  # keys go to the active window's shortcuts
     ws2.show()
     with qtbot.waitActive(ws2):
         ws2.activateWindow()
@@ -124,7 +128,7 @@ def test_keyboard_workflow_code_undo_redo_save_reopen(qtbot, session_dir, tmp_pa
     ws2.seek(burst.onset)
     qtbot.keyClick(ws2, Qt.Key_I)
     ws2.seek(burst.offset)
-    qtbot.keyClick(ws2, Qt.Key_O)                        # the coder's own event over that burst
+    qtbot.keyClick(ws2, Qt.Key_O)  # the coder's own event over that burst
     mine = ws2.selected()
     assert mine is not None, (ws2.status.text(), ws2.info.text(), [(e.onset, e.offset) for e in ws2.coding.sorted()])
     assert (mine.onset, mine.offset, mine.source) == (burst.onset, burst.offset, "manual")
@@ -147,7 +151,7 @@ def test_keyboard_workflow_code_undo_redo_save_reopen(qtbot, session_dir, tmp_pa
     qtbot.keyClick(ws2, Qt.Key_R)
     assert stored()[(cand.onset, cand.offset)] == ("rejected", "emg")
     assert stored()[(burst.onset, burst.offset)] == ("accepted", "manual")
-    assert len(stored()) == 1 + len(cands) - 1 + 1       # (11-16), the coder's event, the candidates
+    assert len(stored()) == 1 + len(cands) - 1 + 1  # (11-16), the coder's event, the candidates
     ws2.zoom.setCurrentIndex(2)
     ws2.seek(cand.apex)
     qtbot.wait(50)

@@ -35,20 +35,31 @@ from tests.screens import save_screenshot
 pytestmark = [pytest.mark.rig, pytest.mark.labrecorder]
 
 
-
 @pytest.fixture(scope="module")
 def session_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("annws") / "s1"
-    r = subprocess.run([*MEXLAB, "record", "--simulate", "--duration", "8",
-                        "--out", str(out), "--no-catalog"], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [*MEXLAB, "record", "--simulate", "--duration", "8", "--out", str(out), "--no-catalog"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     (out / "analysis").mkdir(exist_ok=True)
-    (out / "analysis" / "spotting.json").write_text(json.dumps({"fps": 30.0, "intervals": [
-        {"onset": 48, "apex": 55, "offset": 62, "type": "micro", "score": 0.8, "aus": ["AU12"]},
-        {"onset": 150, "apex": 165, "offset": 190, "type": "macro", "score": 0.6, "aus": ["AU4"]}],
-        "suppressed": []}))
+    (out / "analysis" / "spotting.json").write_text(
+        json.dumps(
+            {
+                "fps": 30.0,
+                "intervals": [
+                    {"onset": 48, "apex": 55, "offset": 62, "type": "micro", "score": 0.8, "aus": ["AU12"]},
+                    {"onset": 150, "apex": 165, "offset": 190, "type": "macro", "score": 0.6, "aus": ["AU4"]},
+                ],
+                "suppressed": [],
+            }
+        )
+    )
     clip = open_clip(out)
-    bs = np.zeros((clip.n_frames, len(BLENDSHAPE_INDEX)), np.float32)   # the spotting's feature cache
+    bs = np.zeros((clip.n_frames, len(BLENDSHAPE_INDEX)), np.float32)  # the spotting's feature cache
     smile = np.exp(-0.5 * ((np.arange(clip.n_frames) - 55) / 4.0) ** 2)
     bs[:, BLENDSHAPE_INDEX["mouthSmileLeft"]] = bs[:, BLENDSHAPE_INDEX["mouthSmileRight"]] = smile
     bs[:, BLENDSHAPE_INDEX["browDownLeft"]] = 0.3 * (np.arange(clip.n_frames) > 150)
@@ -75,20 +86,21 @@ def test_tracks_spotted_intervals_au_traces_and_heights(qtbot, session_dir, tmp_
     names = ws.tracks.track_names()
     # every track names its unit, from the XDF's channel metadata (the rig: EMG µV, ECG mV, EDA µS)
     assert names[:2] == ["spotted", "AU proxies (0-1)"] and {"ECG (mV)", "EDA (µS)", "markers"} <= set(names)
-    assert "HR (bpm)" not in names and "no HR track" in ws.status.text()    # 8 s: too short, and said
+    assert "HR (bpm)" not in names and "no HR track" in ws.status.text()  # 8 s: too short, and said
     emg = [n for n in names if n.startswith("EMG")]
     assert len(emg) == 8 and all(n.endswith(" (µV)") for n in emg), emg
-    assert len(names) >= 8 + 5                              # 8 EMG channels, ECG, HR, EDA, markers, ...
-    assert [(round(a, 3), round(b, 3), typ) for a, b, typ, _ in ws.tracks.spotted] == \
-        [(round(clip.time_of(48), 3), round(clip.time_of(63), 3), "micro"),
-         (round(clip.time_of(150), 3), round(clip.time_of(191), 3), "macro")]
+    assert len(names) >= 8 + 5  # 8 EMG channels, ECG, HR, EDA, markers, ...
+    assert [(round(a, 3), round(b, 3), typ) for a, b, typ, _ in ws.tracks.spotted] == [
+        (round(clip.time_of(48), 3), round(clip.time_of(63), 3), "micro"),
+        (round(clip.time_of(150), 3), round(clip.time_of(191), 3), "macro"),
+    ]
     qtbot.wait(100)
     boxes = sorted((p.geometry().top(), p.geometry().bottom()) for p in ws.tracks._plots)
-    assert all(b - a >= MIN_HEIGHT - 1 for a, b in boxes)                  # nothing squeezed
-    assert all(b0 <= a1 + 0.5 for (a0, b0), (a1, b1) in zip(boxes, boxes[1:]))   # nor overlapping
-    assert ws.track_scroll.verticalScrollBar().maximum() > 0                  # the rest scrolls
+    assert all(b - a >= MIN_HEIGHT - 1 for a, b in boxes)  # nothing squeezed
+    assert all(b0 <= a1 + 0.5 for (a0, b0), (a1, b1) in zip(boxes, boxes[1:]))  # nor overlapping
+    assert ws.track_scroll.verticalScrollBar().maximum() > 0  # the rest scrolls
     sb = ws.track_scroll.verticalScrollBar()
-    sb.setValue(sb.maximum())                                                 # ... down to the last track
+    sb.setValue(sb.maximum())  # ... down to the last track
     qtbot.wait(50)
     last = ws.tracks._plots[-1]
     bottom = ws.tracks.mapFromScene(last.sceneBoundingRect().bottomLeft()).y()
@@ -129,12 +141,14 @@ def test_reconcile_dialog_stores_the_consensus(qtbot, session_dir, tmp_path):
     db = f"sqlite:///{tmp_path / 'r.sqlite'}"
     sid = open_clip(session_dir).session_id
     with AnnotationStore(db) as st:
-        for e in (Event(onset=48, offset=62, apex=55, aus="R12C", emotion="happiness", coder="ann"),
-                  Event(onset=150, offset=190, aus="4", coder="ann"),
-                  Event(onset=100, offset=105, aus="9", coder="ann"),
-                  Event(onset=50, offset=64, apex=56, aus="12+6", coder="bob"),
-                  Event(onset=152, offset=186, aus="4+7", coder="bob"),
-                  Event(onset=210, offset=220, aus="15", coder="bob")):
+        for e in (
+            Event(onset=48, offset=62, apex=55, aus="R12C", emotion="happiness", coder="ann"),
+            Event(onset=150, offset=190, aus="4", coder="ann"),
+            Event(onset=100, offset=105, aus="9", coder="ann"),
+            Event(onset=50, offset=64, apex=56, aus="12+6", coder="bob"),
+            Event(onset=152, offset=186, aus="4+7", coder="bob"),
+            Event(onset=210, offset=220, aus="15", coder="bob"),
+        ):
             st.insert(sid, e)
     ws = workspace(qtbot, db, journal_dir=tmp_path / "j")
     ws.open_session(session_dir)
@@ -153,7 +167,7 @@ def test_reconcile_dialog_stores_the_consensus(qtbot, session_dir, tmp_path):
         got = [(e.onset, e.apex, e.offset, e.aus) for e in st.events(sid, CONSENSUS_CODER)]
     assert got == [(49, 56, 63, "6+R12C"), (100, None, 105, "9"), (151, None, 188, "4")]
     assert "stored 3 event(s)" in dlg.summary.text()
-    ws.coder_edit.setText(CONSENSUS_CODER)              # the consensus opens as a coding like any other
+    ws.coder_edit.setText(CONSENSUS_CODER)  # the consensus opens as a coding like any other
     ws.coder_edit.editingFinished.emit()
     assert [e.onset for e in ws.coding.sorted()] == [49, 100, 151]
     # reliability between ann and bob (the stored consensus is not a coder): 2 pairs, AUs 12 and 4 agreed
@@ -163,7 +177,7 @@ def test_reconcile_dialog_stores_the_consensus(qtbot, session_dir, tmp_path):
     assert rel.report["coders"] == ["ann", "bob"]
     cells = [rel.table.item(0, c).text() for c in range(rel.table.columnCount())]
     assert cells[:5] == ["session", session_dir.name, "0.500", "2", "1 / 1"]
-    assert rel.table.rowCount() == 1                    # no protocol markers: the session is the one clip
+    assert rel.table.rowCount() == 1  # no protocol markers: the session is the one clip
     rel.close()
     dlg.close()
     ws.close_session()
@@ -184,12 +198,12 @@ def test_candidate_buttons_and_baseline(qtbot, session_dir, tmp_path):
     got = [(e.onset, e.offset, e.aus) for e in ws.coding.sorted() if e.source == "emg"]
     assert got == sorted((e.onset, e.offset, e.aus) for e in want)
     assert f"{len(want)} new" in ws.status.text()
-    qtbot.mouseClick(ws.emg_btn, Qt.LeftButton)        # twice: nothing added twice
+    qtbot.mouseClick(ws.emg_btn, Qt.LeftButton)  # twice: nothing added twice
     assert len([e for e in ws.coding.events.values() if e.source == "emg"]) == len(want)
     qtbot.mouseClick(ws.spot_btn, Qt.LeftButton)
     spot = sorted((e.onset, e.apex, e.offset, e.status) for e in ws.coding.events.values() if e.source == "spotting")
     assert spot == [(48, 55, 62, "candidate"), (150, 165, 190, "candidate")]
-    with AnnotationStore(ws.db_url) as st:              # saved like every change
+    with AnnotationStore(ws.db_url) as st:  # saved like every change
         assert len(st.events(clip.session_id, "ann")) == len(want) + 2
     ws.close_session()
     ws.store.close()
@@ -206,7 +220,7 @@ def test_shortcuts_are_data(qtbot, session_dir, tmp_path, monkeypatch):
     qtbot.keyClick(ws, Qt.Key_Right, Qt.ShiftModifier)
     qtbot.keyClick(ws, Qt.Key_U)
     assert ws.frame == 10 and ws.pending_onset == 10
-    qtbot.keyClick(ws, Qt.Key_I)                        # no longer the onset key
+    qtbot.keyClick(ws, Qt.Key_I)  # no longer the onset key
     qtbot.keyClick(ws, Qt.Key_Right)
     qtbot.keyClick(ws, Qt.Key_O)
     assert [(e.onset, e.offset) for e in ws.coding.sorted()] == [(10, 11)]
@@ -219,7 +233,7 @@ def test_shortcuts_are_data(qtbot, session_dir, tmp_path, monkeypatch):
     assert "<b>U</b></code></td><td>onset here" in text and "<b>I</b>" not in text
     for aid, keys in {**shortcuts.shortcuts("annotate."), **shortcuts.shortcuts("app.")}.items():
         assert f"<b>{keys}</b>" in text and shortcuts.DESCRIPTIONS[aid] in text
-    qtbot.keyClick(ws.help_overlay, Qt.Key_Space)           # any key closes it
+    qtbot.keyClick(ws.help_overlay, Qt.Key_Space)  # any key closes it
     assert not ws.help_overlay.isVisible()
     qtbot.keyClick(ws, Qt.Key_F1)
     assert ws.help_overlay.isVisible()
@@ -251,14 +265,19 @@ def test_notes_typed_before_a_crash_are_not_lost(qtbot, session_dir, tmp_path):
     sid = open_clip(session_dir).session_id
     with AnnotationStore(db) as st:
         ev = st.insert(sid, Event(onset=48, offset=62, aus="R12C", coder="ann"))
-    r = subprocess.run([sys.executable, "-c", CRASH, db, str(session_dir), str(tmp_path / "j"), str(REPO)],
-                       capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+    r = subprocess.run(
+        [sys.executable, "-c", CRASH, db, str(session_dir), str(tmp_path / "j"), str(REPO)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert r.returncode == -signal.SIGKILL, r.stderr
     with AnnotationStore(db) as st:
-        assert st.get(ev.uid).notes == ""                    # the save never happened
+        assert st.get(ev.uid).notes == ""  # the save never happened
     assert len(list((tmp_path / "j").glob("*.jsonl"))) == 1
     ws = workspace(qtbot, db, journal_dir=tmp_path / "j")
-    ws.open_session(session_dir)                            # replayed at open
+    ws.open_session(session_dir)  # replayed at open
     assert ws.coding.events[ev.uid].notes == "lip corner, left only"
     assert "restored notes" in ws.status.text()
     with AnnotationStore(db) as st:
@@ -281,7 +300,7 @@ def test_bad_user_shortcuts_are_named_and_defaults_kept(capsys):
     st = Settings.load()
     st.shortcuts = {"annotate.apex": "Foo+", "annotate.nothing": "X", "annotate.accept": "R"}
     st.save()
-    assert shortcuts.shortcut("annotate.apex") == "P"            # unreadable: the default stays
+    assert shortcuts.shortcut("annotate.apex") == "P"  # unreadable: the default stays
     assert shortcuts.shortcut("annotate.accept") == "R"
     probs = shortcuts.problems()
     assert any("'Foo+' is not a key sequence" in p for p in probs)

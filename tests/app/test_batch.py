@@ -59,9 +59,9 @@ def test_spot_many_sessions_in_workers_then_skips_current(three, capsys):
     _root, good, bad = three
     rc = main(["spot", str(good[0]), str(bad), str(good[1]), "--workers", "2"])
     cap = capsys.readouterr()
-    assert rc == 1                                        # the broken session fails the command
+    assert rc == 1  # the broken session fails the command
     lines = cap.out.strip().splitlines()
-    assert [ln.split(": ")[1] for ln in lines] == ["done", "failed", "done"]   # in the order given
+    assert [ln.split(": ")[1] for ln in lines] == ["done", "failed", "done"]  # in the order given
     assert f"error: {bad}: {bad / 'rgb.mkv'}: not a readable video file" in cap.err
     assert "with 2 worker(s): 2 done, 0 skipped (results current), 1 failed" in cap.err
     for s in good:
@@ -78,12 +78,10 @@ def test_spot_many_sessions_in_workers_then_skips_current(three, capsys):
     assert [(s / "analysis" / "spotting.json").stat().st_mtime_ns for s in good] == before
 
     # another parameter makes the result stale; so does --force
-    rc = main(["spot", str(good[0]), str(good[1]), "--no-interference-elimination", "--workers", "1",
-               "--json"])
+    rc = main(["spot", str(good[0]), str(good[1]), "--no-interference-elimination", "--workers", "1", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and [x["status"] for x in out["sessions"]] == ["done", "done"]
-    assert json.loads((good[0] / "analysis" / "spotting.json").read_text())[
-        "interference_elimination"] is False
+    assert json.loads((good[0] / "analysis" / "spotting.json").read_text())["interference_elimination"] is False
 
 
 def test_key_follows_content_not_names(three, tmp_path):
@@ -145,7 +143,7 @@ def test_cancel_stops_queued_and_running_jobs(three):
     def on_progress(st):
         seen.append(st.fraction)
         if st.running:
-            ev.set()                 # cancel as soon as a worker reports progress
+            ev.set()  # cancel as soon as a worker reports progress
 
     jobs = [Job.of("spot", s, interference=True, use_cache=False) for s in (*good, *good)]
     res = run_batch(jobs, workers=2, force=True, on_progress=on_progress, cancel=ev, grace_s=10)

@@ -42,9 +42,28 @@ def test_version():
 
 #: modules that take seconds to import (on a cold disk cache far more) and that only the commands
 #: that use them may load, inside their run()
-HEAVY = ("cv2", "mediapipe", "torch", "PySide6", "pyqtgraph", "neurokit2", "pandas", "matplotlib",
-         "sqlalchemy", "alembic", "scipy", "av", "pyrealsense2", "pyxdf", "flwr", "pingouin", "openpyxl",
-         "skimage", "safetensors", "einops")
+HEAVY = (
+    "cv2",
+    "mediapipe",
+    "torch",
+    "PySide6",
+    "pyqtgraph",
+    "neurokit2",
+    "pandas",
+    "matplotlib",
+    "sqlalchemy",
+    "alembic",
+    "scipy",
+    "av",
+    "pyrealsense2",
+    "pyxdf",
+    "flwr",
+    "pingouin",
+    "openpyxl",
+    "skimage",
+    "safetensors",
+    "einops",
+)
 
 PROBE = r"""
 import contextlib, io, json, sys
@@ -59,9 +78,20 @@ print(json.dumps({"rc": rc, "out": out.getvalue(), "modules": sorted({m.split(".
 """
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["protocols", "list"], ["shortcuts", "list"],
-                                  ["record", "--help"], ["spot", "--help"], ["gui", "--help"],
-                                  ["stats", "--help"], ["sessions", "--help"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["--version"],
+        ["protocols", "list"],
+        ["shortcuts", "list"],
+        ["record", "--help"],
+        ["spot", "--help"],
+        ["gui", "--help"],
+        ["stats", "--help"],
+        ["sessions", "--help"],
+    ],
+)
 def test_light_commands_import_no_heavy_module(argv):
     """`mexlab protocols list` once took 9.4 s to print 3 lines: a command's heavy imports belong in its
     run(). Checked by what is imported (the time itself is in bench/cli_startup.py)."""
@@ -75,7 +105,8 @@ def test_light_commands_import_no_heavy_module(argv):
 
 def test_the_probe_sees_a_heavy_import():
     """The check above can fail: a command that does import a heavy module is caught."""
-    res = subprocess.run([sys.executable, "-c", "import pandas\n" + PROBE, "--version"], capture_output=True,
-                         text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-c", "import pandas\n" + PROBE, "--version"], capture_output=True, text=True, timeout=120
+    )
     got = json.loads(res.stdout.strip().splitlines()[-1])
     assert "pandas" in got["modules"]

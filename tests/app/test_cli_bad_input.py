@@ -21,7 +21,7 @@ from tests.helpers_badinput import assert_refused, cli, copy_session, fingerprin
 
 pytestmark = [pytest.mark.rig, pytest.mark.labrecorder]
 
-HOSTILE_BYTES = 300 << 20    # sparse: costs no disk, but a reader that slurps it would
+HOSTILE_BYTES = 300 << 20  # sparse: costs no disk, but a reader that slurps it would
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def w(tmp_path_factory) -> dict:
     (B / "c.eaf").write_text("<ANNOTATION_DOCUMENT><TIME_ORDER>")
     (B / "c.xlsx").write_bytes(b"PK\x03\x04" + os.urandom(3000))
     (B / "c.db3").write_bytes(b"SQLite format 3\x00" + os.urandom(4000))
-    S_json = copy_session(S, B / "S_json")                  # session.json that is not JSON
+    S_json = copy_session(S, B / "S_json")  # session.json that is not JSON
     (S_json / "session.json").write_text('{"format": "mexlab-session/1", "files": {')
     # hostile size: sparse files far larger than any such file can be
     (B / "big").mkdir()
@@ -56,9 +56,11 @@ def w(tmp_path_factory) -> dict:
         fh.truncate(HOSTILE_BYTES)
     (B / "good.csv").write_text("onset,offset\n10,14\n")
     (B / "pred.csv").write_text("video,onset,offset,type\nv,1,5,micro\n")
-    (B / "proto.yaml").write_text("format: mexlab-protocol/1\nname: tiny\nblocks:\n  - id: one\n"
-                                  "    repeat: 1000000000\n    before:\n      - type: rest\n"
-                                  "        duration: 1\n")
+    (B / "proto.yaml").write_text(
+        "format: mexlab-protocol/1\nname: tiny\nblocks:\n  - id: one\n"
+        "    repeat: 1000000000\n    before:\n      - type: rest\n"
+        "        duration: 1\n"
+    )
     return {"B": B, "S": S}
 
 
@@ -79,16 +81,14 @@ MISSING = [
     ("evaluate-gt", "evaluate-spotting --gt {B}/nope.csv --pred {B}/pred.csv", ["nope.csv"]),
     ("evaluate-pred", "evaluate-spotting --gt {B}/pred.csv --pred {B}/nope.csv", ["nope.csv"]),
     ("samples", "samples {B}/nope.mkv --au AU12 --threshold 0.3 --out {B}/so", ["nope.mkv"]),
-    ("samples-openface", "samples {S} --au AU12 --threshold 0.3 --out {B}/so --openface {B}/nope.csv",
-     ["nope.csv"]),
+    ("samples-openface", "samples {S} --au AU12 --threshold 0.3 --out {B}/so --openface {B}/nope.csv", ["nope.csv"]),
     ("protocols-validate", "protocols validate {B}/nope.yaml", ["nope.yaml"]),
     ("protocols-show", "protocols show {B}/nope.yaml --participant P1", ["nope.yaml"]),
     ("record-camera-file", "record --camera-file {B}/nope.db3 --out {B}/r1", ["nope.db3"]),
     ("recognize", "recognize {B}/nope.mkv", ["nope.mkv"]),
     ("recognize-model", "recognize {S} --model {B}/nope.pt", ["nope.pt"]),
     ("datasets-show", "datasets show mexlab:{B}/nope", ["nope"]),
-    ("run-protocol", "run-protocol {B}/nope.yaml --participant P1 --simulate --headless --out {B}/r1",
-     ["nope.yaml"]),
+    ("run-protocol", "run-protocol {B}/nope.yaml --participant P1 --simulate --headless --out {B}/r1", ["nope.yaml"]),
 ]
 EMPTY = [
     ("check", "check {B}/empty/e.xdf", ["e.xdf"]),
@@ -100,8 +100,7 @@ EMPTY = [
     ("annotations-import-xlsx", "annotations import {B}/empty/e.xlsx --session {S} --coder a", ["e.xlsx"]),
     ("evaluate-pred", "evaluate-spotting --gt {B}/pred.csv --pred {B}/empty/e.csv", ["e.csv"]),
     ("samples", "samples {B}/empty/e.mkv --au AU12 --threshold 0.3 --out {B}/so", ["e.mkv"]),
-    ("samples-openface", "samples {S} --au AU12 --threshold 0.3 --out {B}/so --openface {B}/empty/e.csv",
-     ["e.csv"]),
+    ("samples-openface", "samples {S} --au AU12 --threshold 0.3 --out {B}/so --openface {B}/empty/e.csv", ["e.csv"]),
     ("protocols-validate", "protocols validate {B}/empty/e.yaml", ["e.yaml"]),
     ("record-camera-file", "record --camera-file {B}/empty/e.db3 --out {B}/r1", ["e.db3"]),
     ("sessions-register", "sessions register {B}/empty", ["empty"]),
@@ -117,8 +116,11 @@ WRONG_TYPE = [
     ("annotations-import-csv", "annotations import {B}/w.csv --session {S} --coder a", ["w.csv"]),
     ("annotations-import-xdf", "annotations import {S}/recording.xdf --session {S} --coder a", ["recording.xdf"]),
     ("annotations-import-folder", "annotations import {S} --session {S} --coder a", [str]),
-    ("annotations-import-session-is-file", "annotations import {B}/good.csv --session {B}/pred.csv --coder a",
-     ["pred.csv"]),
+    (
+        "annotations-import-session-is-file",
+        "annotations import {B}/good.csv --session {B}/pred.csv --coder a",
+        ["pred.csv"],
+    ),
     ("evaluate-gt", "evaluate-spotting --gt {B}/w.csv --pred {B}/pred.csv", ["w.csv"]),
     ("samples", "samples {B}/w.mkv --au AU12 --threshold 0.3 --out {B}/so", ["w.mkv"]),
     ("protocols-validate", "protocols validate {B}/w.yaml", ["w.yaml"]),
@@ -130,7 +132,7 @@ WRONG_TYPE = [
     ("recognize-model", "recognize {S} --model {B}/good.csv", ["good.csv"]),
 ]
 CORRUPT = [
-    ("check", "check {B}/c.xdf", ["c.xdf", "NOT OK"]),   # check reports (exit 1), not an error
+    ("check", "check {B}/c.xdf", ["c.xdf", "NOT OK"]),  # check reports (exit 1), not an error
     ("check-session-json", "check {B}/S_json", ["session.json"]),
     ("physio", "physio {B}/c.xdf", ["c.xdf"]),
     ("spot", "spot {B}/c.mkv", ["c.mkv"]),
@@ -139,8 +141,11 @@ CORRUPT = [
     ("annotations-import-csv", "annotations import {B}/c.csv --session {S} --coder a", ["c.csv"]),
     ("annotations-import-eaf", "annotations import {B}/c.eaf --session {S}", ["c.eaf"]),
     ("annotations-import-xlsx", "annotations import {B}/c.xlsx --session {S} --coder a", ["c.xlsx"]),
-    ("annotations-import-session-json", "annotations import {B}/good.csv --session {B}/S_json --coder a",
-     ["session.json"]),
+    (
+        "annotations-import-session-json",
+        "annotations import {B}/good.csv --session {B}/S_json --coder a",
+        ["session.json"],
+    ),
     ("protocols-validate", "protocols validate {B}/c.yaml", ["c.yaml"]),
     ("record-camera-file", "record --camera-file {B}/c.db3 --out {B}/r1", ["c.db3"]),
     ("samples", "samples {B}/c.mkv --au AU12 --threshold 0.3 --out {B}/so", ["c.mkv"]),
@@ -150,8 +155,7 @@ OUT_OF_RANGE = [
     ("record-duration-nan", "record --simulate --duration nan --out {B}/r1", ["--duration"]),
     ("record-duration-negative", "record --simulate --duration -1 --out {B}/r1", ["--duration"]),
     ("record-lsl-timeout", "record --simulate --lsl-timeout -1 --out {B}/r1", ["--lsl-timeout"]),
-    ("record-participant-empty", ["record", "--simulate", "--participant", "", "--out", "{B}/r1"],
-     ["--participant"]),
+    ("record-participant-empty", ["record", "--simulate", "--participant", "", "--out", "{B}/r1"], ["--participant"]),
     ("record-rgb-mode", "record --simulate --rgb 12x7@999 --out {B}/r1", ["12x7@999"]),
     ("record-db", "record --simulate --duration 1 --db foo://x --out {B}/r1", ["foo://x"]),
     ("rig-duration", "rig --duration 1e12", ["--duration"]),
@@ -169,23 +173,32 @@ OUT_OF_RANGE = [
     ("samples-au", "samples {S} --au AU999x --threshold 0.3 --out {B}/so", ["AU999x"]),
     ("protocols-repeat", "protocols validate {B}/proto.yaml", ["repeat", "1000000000"]),
     ("protocols-show-group", "protocols show passive-suppression --participant P1 --group ZZ", ["ZZ"]),
-    ("protocols-show-participant", ["protocols", "show", "passive-suppression", "--participant", ""],
-     ["participant"]),
+    ("protocols-show-participant", ["protocols", "show", "passive-suppression", "--participant", ""], ["participant"]),
     ("shortcuts-action", "shortcuts set no.such.action U", ["no.such.action"]),
-    ("annotations-export-coder", "annotations export {S} --coder nobody --format csv --out {B}/o.csv",
-     ["nobody"]),
-    ("annotations-export-nothing-coded", "annotations export {S} --format csv --out {B}/o.csv",
-     ["nothing coded"]),
+    ("annotations-export-coder", "annotations export {S} --coder nobody --format csv --out {B}/o.csv", ["nobody"]),
+    ("annotations-export-nothing-coded", "annotations export {S} --format csv --out {B}/o.csv", ["nothing coded"]),
     ("report-out-dir", "report {S} --out {B}/empty", ["empty"]),
     ("sessions-delete", "sessions delete no-such-session --yes", ["no-such-session"]),
-    ("run-protocol-group", "run-protocol passive-suppression --participant P1 --group ZZ --simulate --headless "
-     "--out {B}/r1", ["ZZ"]),
-    ("run-protocol-participant", ["run-protocol", "passive-suppression", "--participant", "", "--simulate",
-                                  "--headless", "--out", "{B}/r1"], ["participant"]),
-    ("run-protocol-lsl-timeout", "run-protocol passive-suppression --participant P1 --lsl-timeout -1 --simulate "
-     "--headless --out {B}/r1", ["--lsl-timeout"]),
-    ("run-protocol-repeat", "run-protocol {B}/proto.yaml --participant P1 --simulate --headless --out {B}/r1",
-     ["repeat", "1000000000"]),
+    (
+        "run-protocol-group",
+        "run-protocol passive-suppression --participant P1 --group ZZ --simulate --headless --out {B}/r1",
+        ["ZZ"],
+    ),
+    (
+        "run-protocol-participant",
+        ["run-protocol", "passive-suppression", "--participant", "", "--simulate", "--headless", "--out", "{B}/r1"],
+        ["participant"],
+    ),
+    (
+        "run-protocol-lsl-timeout",
+        "run-protocol passive-suppression --participant P1 --lsl-timeout -1 --simulate --headless --out {B}/r1",
+        ["--lsl-timeout"],
+    ),
+    (
+        "run-protocol-repeat",
+        "run-protocol {B}/proto.yaml --participant P1 --simulate --headless --out {B}/r1",
+        ["repeat", "1000000000"],
+    ),
 ]
 HOSTILE = [
     ("check", "check {B}/big/h.xdf", ["h.xdf"]),
@@ -199,10 +212,18 @@ HOSTILE = [
     ("record-camera-file", "record --camera-file {B}/big/h.db3 --out {B}/r1", ["h.db3"]),
     ("sessions-register", "sessions register {B}/S_big", ["session.json"]),
 ]
-CASES = [pytest.param(argv, needles, id=f"{kind}-{cid}")
-         for kind, cases in (("missing", MISSING), ("empty", EMPTY), ("wrong-type", WRONG_TYPE),
-                             ("corrupt", CORRUPT), ("out-of-range", OUT_OF_RANGE), ("hostile", HOSTILE))
-         for cid, argv, needles in cases]
+CASES = [
+    pytest.param(argv, needles, id=f"{kind}-{cid}")
+    for kind, cases in (
+        ("missing", MISSING),
+        ("empty", EMPTY),
+        ("wrong-type", WRONG_TYPE),
+        ("corrupt", CORRUPT),
+        ("out-of-range", OUT_OF_RANGE),
+        ("hostile", HOSTILE),
+    )
+    for cid, argv, needles in cases
+]
 
 
 def _argv(argv, w) -> list[str]:
@@ -221,7 +242,7 @@ def test_bad_input_is_refused_and_changes_nothing(w, private_catalog, argv, need
     before = fingerprint(w["B"], *([db] if db.exists() else []))
     res = cli(*args)
     needles = [args[-1] if n is str else n for n in needles]
-    if args[0] == "check" and res.returncode == 1:   # check's verdict: its report, NOT OK, exit 1
+    if args[0] == "check" and res.returncode == 1:  # check's verdict: its report, NOT OK, exit 1
         text = res.stdout + res.stderr
         assert "NOT OK" in res.stdout and "Traceback" not in text, text
         assert all(n in text for n in needles), text
@@ -253,8 +274,9 @@ def test_spot_says_when_the_video_is_shorter_than_the_session_recorded(w, tmp_pa
 
 
 @pytest.mark.parametrize("content", ['{"shortcuts": ', "[1, 2]", "\x00" * 100])
-@pytest.mark.parametrize("argv", [["shortcuts", "list"], ["shortcuts", "set", "annotate.onset", "U"],
-                                  ["shortcuts", "reset", "--all"]])
+@pytest.mark.parametrize(
+    "argv", [["shortcuts", "list"], ["shortcuts", "set", "annotate.onset", "U"], ["shortcuts", "reset", "--all"]]
+)
 def test_a_corrupt_settings_file_is_named_and_never_overwritten(tmp_path, monkeypatch, content, argv):
     """'shortcuts set' used to write defaults over an unreadable settings.json (and a JSON list in
     it ended in a traceback): the user's other settings were lost."""

@@ -16,8 +16,18 @@ from protocols.errors import ProtocolError
 
 REPO = Path(__file__).resolve().parents[2]
 
-ACTIONABLE = ["InputError", "NotFoundError", "FileFormatError", "DataError", "DeviceError",
-              "OutputError", "CatalogError", "ServiceError", "InstallError", "Cancelled"]
+ACTIONABLE = [
+    "InputError",
+    "NotFoundError",
+    "FileFormatError",
+    "DataError",
+    "DeviceError",
+    "OutputError",
+    "CatalogError",
+    "ServiceError",
+    "InstallError",
+    "Cancelled",
+]
 
 
 def test_every_type_is_a_mexlab_error_with_its_own_meaning():
@@ -56,8 +66,13 @@ def test_the_errors_module_imports_nothing_of_the_project():
 def test_the_cli_prints_a_subtype_as_one_line_and_exits_non_zero(tmp_path):
     """A NotFoundError raised in analysis/ (evaluation.read_intervals) reaches the user as one line."""
     missing = tmp_path / "nothing.csv"
-    proc = subprocess.run([sys.executable, "-m", "app.cli", "evaluate-spotting", "--gt", str(missing),
-                           "--pred", str(missing)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli", "evaluate-spotting", "--gt", str(missing), "--pred", str(missing)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode != 0
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "nothing.csv" in lines[0] and "Traceback" not in proc.stderr, proc.stderr

@@ -18,7 +18,6 @@ from tests.screens import save_screenshot
 pytestmark = [pytest.mark.lsl]
 
 
-
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
     monkeypatch.setenv("MEXLAB_CONFIG_DIR", str(tmp_path / "config"))
@@ -39,8 +38,10 @@ def window(qtbot, settings):
 
 def _preflight(qtbot, win):
     win.record.run_preflight()
-    qtbot.waitUntil(lambda: win.record.preflight_btn.isEnabled() and "READY" in win.record.preflight_text.toPlainText(),
-                    timeout=30000)
+    qtbot.waitUntil(
+        lambda: win.record.preflight_btn.isEnabled() and "READY" in win.record.preflight_text.toPlainText(),
+        timeout=30000,
+    )
 
 
 def _wait_recording(qtbot, win):
@@ -62,21 +63,26 @@ def test_record_from_the_gui_and_find_the_session(qtbot, window):
     qtbot.mouseClick(win.record.start_btn, Qt.LeftButton)
     _wait_recording(qtbot, win)
     assert win.record.live_spotting is not None and win.record.live_spotting.model_load_s == 0.0
-    qtbot.waitUntil(lambda: win.record.rgb_preview.frames_shown >= 15 and win.record.depth_preview.frames_shown >= 15,
-                    timeout=30000)
+    qtbot.waitUntil(
+        lambda: win.record.rgb_preview.frames_shown >= 15 and win.record.depth_preview.frames_shown >= 15, timeout=30000
+    )
     qtbot.waitUntil(lambda: win.record.traces.updates >= 3 and len(win.record.traces._plots) == 3, timeout=20000)
     assert win.record.counters.rowCount() >= 5  # 2 videos + EMG, ECG, EDA
-    qtbot.waitUntil(lambda: win.record.live_spotting is not None and win.record.live_spotting.frames_in > 10,
-                    timeout=20000)  # live spotting receives the frames (its flags: test_live_spotting_record)
+    qtbot.waitUntil(
+        lambda: win.record.live_spotting is not None and win.record.live_spotting.frames_in > 10, timeout=20000
+    )  # live spotting receives the frames (its flags: test_live_spotting_record)
     qtbot.mouseClick(win.record.mark_btn, Qt.LeftButton)
     qtbot.mouseClick(win.record.stop_btn, Qt.LeftButton)
-    qtbot.waitUntil(lambda: win.record.controller.state.last_session is not None and
-                    win.record.controller.state.phase == "idle", timeout=60000)
+    qtbot.waitUntil(
+        lambda: win.record.controller.state.last_session is not None and win.record.controller.state.phase == "idle",
+        timeout=60000,
+    )
     meta = win.record.controller.state.last_session
     assert meta["status"] == "complete" and meta["participant"] == "P007"
     counts = meta["counts"]
-    assert meta["dropped_frames"] == sum(c["dropped_counter_gap"] + c["dropped_queue_overflow"]
-                                         for c in counts.values())
+    assert meta["dropped_frames"] == sum(
+        c["dropped_counter_gap"] + c["dropped_queue_overflow"] for c in counts.values()
+    )
     rec = win.record.controller.recorder
     folder = Path(rec.folder)
     written = json.loads((folder / "session.json").read_text())
@@ -187,8 +193,9 @@ def test_protocol_run_from_the_record_workspace(qtbot, window, tmp_path):
     events = [json.loads(m[0])["event"] for m in marks["time_series"]]
     assert "protocol_start" in events and "protocol_end" in events and "stimulus_onset" in events
     win.sessions.refresh()
-    qtbot.waitUntil(lambda: any(r.get("protocol") == "passive-suppression" for r in win.sessions.state.rows),
-                    timeout=20000)
+    qtbot.waitUntil(
+        lambda: any(r.get("protocol") == "passive-suppression" for r in win.sessions.state.rows), timeout=20000
+    )
     # its self-report answers, from the catalog, in the Sessions workspace
     win.tabs.setCurrentWidget(win.sessions)
     assert win.sessions.select_session(meta["session_id"])
@@ -237,8 +244,9 @@ def test_analyze_workspace_spots_and_plots_a_session(qtbot, window, tmp_path):
     assert "mean HR" in win.analyze.physio_info.text()
     # the study over the sessions of the same protocol: each figure view shows a figure or says why not
     win.analyze.run_study()
-    qtbot.waitUntil(lambda: bool(getattr(win.analyze, "study", None) is not None or win.analyze.last_error),
-                    timeout=120000)
+    qtbot.waitUntil(
+        lambda: bool(getattr(win.analyze, "study", None) is not None or win.analyze.last_error), timeout=120000
+    )
     assert getattr(win.analyze, "study", None) is not None, win.analyze.last_error
     for i in range(win.analyze.study_view.count()):
         win.analyze.study_view.setCurrentIndex(i)
@@ -261,12 +269,12 @@ def test_preflight_judges_exactly_what_will_be_recorded(qtbot, window, tmp_path)
     other = make_outlet(other_name, "EEG", 1, 50.0)
     stop = threading.Event()
 
-    def pump():
+    def pump(outlet):
         while not stop.is_set():
-            other.push_chunk(np.zeros((5, 1), np.float32))
+            outlet.push_chunk(np.zeros((5, 1), np.float32))
             stop.wait(0.1)
 
-    th = threading.Thread(target=pump, daemon=True)
+    th = threading.Thread(target=pump, args=(other,), daemon=True)
     th.start()
     try:
         win = window

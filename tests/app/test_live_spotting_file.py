@@ -31,8 +31,11 @@ def _near(a, b, tol=2):
 def test_live_flags_name_the_frames_mexlab_spot_finds(tmp_path):
     db3 = tmp_path / "rig.db3"
     info = write_camera_file(db3, N, Mode(640, 480, 30), Mode(640, 480, 30), seed=1)
-    truth = [(r["onset"], r["apex"], r["offset"]) for r in info["schedule"].ground_truth_rows()
-             if r["type"] == "micro" and r["offset"] < N - 15]
+    truth = [
+        (r["onset"], r["apex"], r["offset"])
+        for r in info["schedule"].ground_truth_rows()
+        if r["type"] == "micro" and r["offset"] < N - 15
+    ]
     assert len(truth) >= 2
     spotter = load_spotter(30)  # as the pre-flight does: the model is ready before Start
     out = tmp_path / "s"
@@ -52,8 +55,12 @@ def test_live_flags_name_the_frames_mexlab_spot_finds(tmp_path):
     assert ls["frames_skipped"] == 0 and ls["model_load_s"] == 0.0
     assert ls["frames_spotted"] == N and ls["frames_not_spotted"] == 0
     live_iv = [(f.flag.onset, f.flag.apex, f.flag.offset) for f in flags]
-    res = subprocess.run([sys.executable, "-m", "app.cli", "spot", str(out), "--json", "--quiet"],
-                         capture_output=True, text=True, timeout=600)
+    res = subprocess.run(
+        [sys.executable, "-m", "app.cli", "spot", str(out), "--json", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert res.returncode == 0, res.stderr
     offline = [(i["onset"], i["apex"], i["offset"]) for i in json.loads(res.stdout)["intervals"]]
     for t in truth:  # every micro-expression of the rig: found live and offline, at the same frames

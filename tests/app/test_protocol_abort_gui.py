@@ -24,11 +24,14 @@ def test_abort_in_the_record_workspace_marks_the_session_aborted(qtbot, tmp_path
     try:
         win.record.participant.setText("P021")
         win.record.run_preflight()
-        qtbot.waitUntil(lambda: win.record.preflight_btn.isEnabled()
-                        and "READY" in win.record.preflight_text.toPlainText(), timeout=60000)
+        qtbot.waitUntil(
+            lambda: win.record.preflight_btn.isEnabled() and "READY" in win.record.preflight_text.toPlainText(),
+            timeout=60000,
+        )
         win.record.start_protocol("mock-crime-interview", windowed=True, quick=True, simulate=True)
-        qtbot.waitUntil(lambda: win.record.protocol_run is not None
-                        and win.record.protocol_run.engine.index >= 2, timeout=60000)
+        qtbot.waitUntil(
+            lambda: win.record.protocol_run is not None and win.record.protocol_run.engine.index >= 2, timeout=60000
+        )
         run = win.record.protocol_run
         win.record.stop_recording()  # the experimenter stops: the run is aborted, then the recording
         qtbot.waitUntil(lambda: win.record.controller.state.last_session is not None, timeout=120000)
@@ -40,8 +43,9 @@ def test_abort_in_the_record_workspace_marks_the_session_aborted(qtbot, tmp_path
         folder = Path(win.record.controller.recorder.folder)
         assert json.loads((folder / "session.json").read_text())["status"] == "aborted"
         win.sessions.refresh()
-        qtbot.waitUntil(lambda: any(r["session_id"] == meta["session_id"] for r in win.sessions.state.rows),
-                        timeout=30000)
+        qtbot.waitUntil(
+            lambda: any(r["session_id"] == meta["session_id"] for r in win.sessions.state.rows), timeout=30000
+        )
         row = next(r for r in win.sessions.state.rows if r["session_id"] == meta["session_id"])
         assert row["status"] == "aborted" and row["status_detail"] == meta["aborted_at"]["text"]
         assert row["health"]["verdict"] in ("warning", "bad"), row["health"]  # bad: frames dropped under load

@@ -141,8 +141,9 @@ def test_abort_from_panel_closes_everything(setup, qtbot):
     qtbot.keyClick(display, Qt.Key_Space)
     qtbot.waitUntil(lambda: run.engine.step.type == "question" and run.engine.onset is not None, timeout=4000)
     display.prepare(run.engine.upcoming(1)[0])
-    display.form.setup(["category", "intensity", "valence", "arousal", "text"], run.plan.protocol.emotions,
-                       "How did you feel?")
+    display.form.setup(
+        ["category", "intensity", "valence", "arousal", "text"], run.plan.protocol.emotions, "How did you feel?"
+    )
     display._stack.setCurrentWidget(display.form)
     shot(display, "protocol-display-self-report")
     display._stack.setCurrentWidget(display.canvas)

@@ -58,8 +58,12 @@ def test_protocol_run_keeps_window_size_buttons_and_says_where_it_aborted(qtbot,
         qtbot.wait(600)
         assert not run.done
         seen.add(run.engine.index)
-        positions.add((panel.skip_button.mapTo(win, QPoint(0, 0)).toTuple(),
-                       panel.abort_button.mapTo(win, QPoint(0, 0)).toTuple()))
+        positions.add(
+            (
+                panel.skip_button.mapTo(win, QPoint(0, 0)).toTuple(),
+                panel.abort_button.mapTo(win, QPoint(0, 0)).toTuple(),
+            )
+        )
         assert win.size() == size0, (win.size(), size0)
         assert win.record.counters.height() >= 150  # the stream rows stay visible
         run.skip()
@@ -80,8 +84,9 @@ def test_spotted_panel_resets_and_a_manual_mark_is_named_once(qtbot, window):
     from app.services.live_spotting import LiveSpotting, SpotFlag
 
     sp = window.record.spotted
-    flag = SimpleNamespace(apex_t=12.0, onset=3, offset=9, type="micro", aus=["AU12"], score=1.0, latency_s=0.2,
-                           thumbnail=None)
+    flag = SimpleNamespace(
+        apex_t=12.0, onset=3, offset=9, type="micro", aus=["AU12"], score=1.0, latency_s=0.2, thumbnail=None
+    )
     for _ in range(3):
         sp._add(SpotFlag(flag, None))
     assert "3 expression(s) flagged" in sp.note.text()
@@ -101,11 +106,16 @@ def test_lost_frames_show_a_banner_with_the_count(qtbot, window):
     """Dropped frames cannot be missed: a red banner with the counts, kept after the stop."""
     rec = window.record
     assert rec.loss_banner.isHidden()
-    snap = {"elapsed": 60.0, "dropped_frames": 158, "dropped_samples": 0, "streams": {},
-            "videos": {"rgb": {"frames_written": 1642, "dropped_counter_gap": 0, "dropped_queue_overflow": 158,
-                               "queue": 90},
-                       "depth": {"frames_written": 1800, "dropped_counter_gap": 0, "dropped_queue_overflow": 0,
-                                 "queue": 0}}}
+    snap = {
+        "elapsed": 60.0,
+        "dropped_frames": 158,
+        "dropped_samples": 0,
+        "streams": {},
+        "videos": {
+            "rgb": {"frames_written": 1642, "dropped_counter_gap": 0, "dropped_queue_overflow": 158, "queue": 90},
+            "depth": {"frames_written": 1800, "dropped_counter_gap": 0, "dropped_queue_overflow": 0, "queue": 0},
+        },
+    }
     rec.show_losses(snap)
     assert rec.loss_banner.isVisible()
     assert "158 RGB frames dropped (8.8 %)" in rec.loss_banner.text() and "LOSING DATA" in rec.loss_banner.text()

@@ -38,8 +38,9 @@ def _run_imports(tmp_path: Path, *extra: str) -> list[dict]:
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "LSLAPICFG"}
     env.update(TMPDIR=str(tmp), HOME=str(home), PYTHONPATH=str(REPO))
-    res = subprocess.run([sys.executable, "-c", _IMPORTS, *extra], cwd=tmp_path, env=env, capture_output=True,
-                         text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-c", _IMPORTS, *extra], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert res.returncode == 0, res.stderr
     return [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
 
@@ -49,7 +50,7 @@ def test_importing_mexlab_leaves_the_environment_and_the_temp_folder_alone(tmp_p
         pytest.skip("/etc/lsl_api/lsl_api.cfg exists: mexlab would keep the lab's configuration anyway")
     out = _run_imports(tmp_path)
     assert out == [{"changed": []}]
-    assert list((tmp_path / "tmpdir").iterdir()) == []       # no file written by an import
+    assert list((tmp_path / "tmpdir").iterdir()) == []  # no file written by an import
 
 
 def test_the_quiet_liblsl_configuration_is_set_where_a_recording_starts(tmp_path):
@@ -76,12 +77,35 @@ def test_one_config_builder_for_the_cli_and_the_gui(tmp_path):
     p.add_argument("--out", type=Path)
     p.add_argument("--duration", type=float)
     p.add_argument("--participant")
-    args = p.parse_args(["--simulate", "--rgb", "640x480@30", "--depth", "640x480@30", "--lsl", "EMG",
-                         "--db", "sqlite:///x.sqlite", "--out", str(tmp_path / "s"), "--participant", "P1"])
+    args = p.parse_args(
+        [
+            "--simulate",
+            "--rgb",
+            "640x480@30",
+            "--depth",
+            "640x480@30",
+            "--lsl",
+            "EMG",
+            "--db",
+            "sqlite:///x.sqlite",
+            "--out",
+            str(tmp_path / "s"),
+            "--participant",
+            "P1",
+        ]
+    )
     cli = config_from_args(args)
-    gui = config_from_settings(Settings(source="simulate", rgb_mode="640x480@30", depth_mode="640x480@30",
-                                        required_streams=["EMG"], database_url="sqlite:///x.sqlite"),
-                               "P1", tmp_path / "s")
+    gui = config_from_settings(
+        Settings(
+            source="simulate",
+            rgb_mode="640x480@30",
+            depth_mode="640x480@30",
+            required_streams=["EMG"],
+            database_url="sqlite:///x.sqlite",
+        ),
+        "P1",
+        tmp_path / "s",
+    )
     assert isinstance(cli, RecordConfig) and gui.encoder_process and not cli.encoder_process
     import dataclasses
 

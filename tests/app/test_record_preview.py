@@ -30,8 +30,13 @@ def test_camera_file_preview_in_the_preflight_and_the_workspace(qtbot, tmp_path,
     monkeypatch.setenv("MEXLAB_CONFIG_DIR", str(tmp_path / "config"))
     db3 = tmp_path / "cam.db3"
     rgbs, _, _ = make_camera_file(db3, 5, width=424, height=240)
-    settings = Settings(output_folder=str(tmp_path / "sessions"), source="camera-file", camera_file=str(db3),
-                        rgb_mode="424x240@30", depth_mode="424x240@30")
+    settings = Settings(
+        output_folder=str(tmp_path / "sessions"),
+        source="camera-file",
+        camera_file=str(db3),
+        rgb_mode="424x240@30",
+        depth_mode="424x240@30",
+    )
     rep = RecordController().preflight(settings)
     assert not rep.problems, rep.problems
     assert np.array_equal(rep.preview["rgb"], rgbs[0]) and rep.preview["depth"].shape == (240, 424)
@@ -40,8 +45,7 @@ def test_camera_file_preview_in_the_preflight_and_the_workspace(qtbot, tmp_path,
     qtbot.addWidget(ws)
     assert ws.rgb_preview.frames_shown == 0 and ws.depth_preview.frames_shown == 0
     ws.run_preflight()
-    qtbot.waitUntil(lambda: ws.preflight_btn.isEnabled() and "READY" in ws.preflight_text.toPlainText(),
-                    timeout=60000)
+    qtbot.waitUntil(lambda: ws.preflight_btn.isEnabled() and "READY" in ws.preflight_text.toPlainText(), timeout=60000)
     assert ws.rgb_preview.frames_shown == 1 and ws.depth_preview.frames_shown == 1
     assert not ws.rgb_preview.pixmap().isNull()
 
@@ -51,8 +55,13 @@ def test_a_mode_the_camera_file_lacks_is_refused_at_the_preflight(tmp_path):
 
     db3 = tmp_path / "cam.db3"
     make_camera_file(db3, 3, width=424, height=240)
-    settings = Settings(output_folder=str(tmp_path / "sessions"), source="camera-file", camera_file=str(db3),
-                        rgb_mode="848x480@30", depth_mode="424x240@30")
+    settings = Settings(
+        output_folder=str(tmp_path / "sessions"),
+        source="camera-file",
+        camera_file=str(db3),
+        rgb_mode="848x480@30",
+        depth_mode="424x240@30",
+    )
     rep = RecordController().preflight(settings)
     assert any("848x480@30" in p and "424x240@30" in p for p in rep.problems), rep.problems
     assert not rep.ready(True)

@@ -47,8 +47,12 @@ print("after", file=sys.stderr)
 
 
 def test_chatter_dropped_and_everything_else_kept_in_order():
-    res = subprocess.run([sys.executable, "-c", SCRIPT, str(REPO), "\x1f".join(CHATTER), "\x1f".join(KEPT)],
-                         capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(REPO), "\x1f".join(CHATTER), "\x1f".join(KEPT)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert res.returncode == 0, res.stderr
     assert res.stderr.splitlines() == KEPT + ["from a thread", "no newline at the endafter"]
 
@@ -77,12 +81,13 @@ else:
 @pytest.mark.face_model
 def test_the_real_face_model_starts_quietly():
     def run(mode):
-        return subprocess.run([sys.executable, "-c", FACE, str(REPO), mode], capture_output=True, text=True,
-                              timeout=120)
+        return subprocess.run(
+            [sys.executable, "-c", FACE, str(REPO), mode], capture_output=True, text=True, timeout=120
+        )
 
     plain = run("plain")
     assert plain.returncode == 0, plain.stderr
-    assert "Logging before InitGoogle" in plain.stderr or "XNNPACK" in plain.stderr   # the chatter exists
+    assert "Logging before InitGoogle" in plain.stderr or "XNNPACK" in plain.stderr  # the chatter exists
     quiet = run("filtered")
     assert quiet.returncode == 0, quiet.stderr
     assert quiet.stderr.strip() == "tracked", quiet.stderr
@@ -91,7 +96,13 @@ def test_the_real_face_model_starts_quietly():
 @pytest.mark.gui
 def test_gui_start_prints_nothing_on_stderr(tmp_path):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "MEXLAB_DB": f"sqlite:///{tmp_path / 'c.sqlite'}"}
-    res = subprocess.run([sys.executable, "-m", "app.cli", "gui", "--simulate", "--quit-after", "3"],
-                         cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-m", "app.cli", "gui", "--simulate", "--quit-after", "3"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     assert res.stderr == "", res.stderr

@@ -77,21 +77,56 @@ def test_builtins_validate_and_list(capsys, tmp_path):
 BROKEN = [
     # (what, edit of GOOD, csv or None, expected line, words the message must hold)
     ("bad YAML", lambda t: t.replace("    trials:\n", "    trials:\n   - oops\n"), None, 7, ["not valid YAML"]),
-    ("unknown step type", lambda t: t.replace("type: fixation", "type: fixaton"), None, 10,
-     ["blocks[0].trials.steps[0].type", "'fixaton' is not one of", "fixation"]),
-    ("missing stimulus file", lambda t: t.replace("pic.png", "nope.png"), None, 16,
-     ["blocks[0].trials.steps[2].image", "nope.png does not exist"]),
-    ("wrong type of value", lambda t: t.replace("duration: 0.5", "duration: soon"), None, 11,
-     ["blocks[0].trials.steps[0].duration", "'soon'", "number of seconds"]),
-    ("unknown field", lambda t: t.replace("duration: 1\n", "duraton: 1\n"), None, 17,
-     ["blocks[0].trials.steps[2].duraton", "unknown field 'duraton'"]),
-    ("unknown variable", lambda t: t.replace("{word}", "{wrod}"), None, 13,
-     ["blocks[0].trials.steps[1].text", "unknown variable '{wrod}'", "word"]),
-    ("not a number from the table", lambda t: t, "word,secs\ncalm,1\nangry,long\n", 14,
-     ["blocks[0].trials.steps[1].duration", "'long' is not a number", "words.csv, line 3"]),
+    (
+        "unknown step type",
+        lambda t: t.replace("type: fixation", "type: fixaton"),
+        None,
+        10,
+        ["blocks[0].trials.steps[0].type", "'fixaton' is not one of", "fixation"],
+    ),
+    (
+        "missing stimulus file",
+        lambda t: t.replace("pic.png", "nope.png"),
+        None,
+        16,
+        ["blocks[0].trials.steps[2].image", "nope.png does not exist"],
+    ),
+    (
+        "wrong type of value",
+        lambda t: t.replace("duration: 0.5", "duration: soon"),
+        None,
+        11,
+        ["blocks[0].trials.steps[0].duration", "'soon'", "number of seconds"],
+    ),
+    (
+        "unknown field",
+        lambda t: t.replace("duration: 1\n", "duraton: 1\n"),
+        None,
+        17,
+        ["blocks[0].trials.steps[2].duraton", "unknown field 'duraton'"],
+    ),
+    (
+        "unknown variable",
+        lambda t: t.replace("{word}", "{wrod}"),
+        None,
+        13,
+        ["blocks[0].trials.steps[1].text", "unknown variable '{wrod}'", "word"],
+    ),
+    (
+        "not a number from the table",
+        lambda t: t,
+        "word,secs\ncalm,1\nangry,long\n",
+        14,
+        ["blocks[0].trials.steps[1].duration", "'long' is not a number", "words.csv, line 3"],
+    ),
     ("ragged conditions table", lambda t: t, "word,secs\ncalm,1,2\n", 2, ["words.csv", "3 values for 2 columns"]),
-    ("missing conditions file", lambda t: t.replace("words.csv", "wrods.csv"), None, 7,
-     ["blocks[0].trials.conditions", "wrods.csv does not exist"]),
+    (
+        "missing conditions file",
+        lambda t: t.replace("words.csv", "wrods.csv"),
+        None,
+        7,
+        ["blocks[0].trials.conditions", "wrods.csv does not exist"],
+    ),
     ("wrong format", lambda t: t.replace("mexlab-protocol/1", "mexlab-protocol/9"), None, 1, ["field 'format'"]),
 ]
 
@@ -112,8 +147,20 @@ def test_unknown_protocol_and_missing_screen(tmp_path, capsys):
     assert main(["protocols", "validate", "no-such-protocol"]) == 2
     assert "no protocol named 'no-such-protocol'" in capsys.readouterr().err
     out = tmp_path / "s"
-    rc = main(["run-protocol", "passive-suppression", "--participant", "P1", "--out", str(out), "--simulate",
-               "--headless", "--screen", "3"])
+    rc = main(
+        [
+            "run-protocol",
+            "passive-suppression",
+            "--participant",
+            "P1",
+            "--out",
+            str(out),
+            "--simulate",
+            "--headless",
+            "--screen",
+            "3",
+        ]
+    )
     assert rc == 2
     assert "--screen 3: there is no such screen; this computer has 1 screen" in capsys.readouterr().err
     assert not out.exists()  # nothing was recorded
@@ -160,9 +207,12 @@ def test_a_huge_repeat_is_refused_not_hung(tmp_path, capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert "blocks[0].repeat" in err and "1000000000" in err and "1000" in err, err
-    path = write_tiny(tmp_path / "q", GOOD.replace("      order: random\n", "      order: random\n      repeat: 1000\n"),
-                      "word,secs\n" + "".join(f"w{i},1\n" for i in range(200)))
-    assert main(["protocols", "show", str(path), "--participant", "P1"]) == 2   # 200 x 1000 x 3 steps
+    path = write_tiny(
+        tmp_path / "q",
+        GOOD.replace("      order: random\n", "      order: random\n      repeat: 1000\n"),
+        "word,secs\n" + "".join(f"w{i},1\n" for i in range(200)),
+    )
+    assert main(["protocols", "show", str(path), "--participant", "P1"]) == 2  # 200 x 1000 x 3 steps
     err = capsys.readouterr().err
     assert "block 'one'" in err and "100,000 steps" in err and str(path) in err, err
 
@@ -192,7 +242,7 @@ def test_group_and_participant_are_checked(tmp_path, capsys):
 
 def test_a_hostile_conditions_table_is_refused_unread(tmp_path, capsys):
     path = write_tiny(tmp_path / "p")
-    with open(tmp_path / "p" / "words.csv", "wb") as fh:   # sparse: no disk, but 300 MB to a reader
+    with open(tmp_path / "p" / "words.csv", "wb") as fh:  # sparse: no disk, but 300 MB to a reader
         fh.truncate(300 << 20)
     assert main(["protocols", "validate", str(path)]) == 2
     err = capsys.readouterr().err

@@ -19,8 +19,12 @@ from protocols.runlog import read_log
 
 pytestmark = [pytest.mark.rig, pytest.mark.labrecorder]
 
-PAIRS = {"protocol_start": "protocol_end", "block_start": "block_end", "trial_start": "trial_end",
-         "stimulus_onset": "stimulus_offset"}
+PAIRS = {
+    "protocol_start": "protocol_end",
+    "block_start": "block_end",
+    "trial_start": "trial_end",
+    "stimulus_onset": "stimulus_offset",
+}
 SMALL = ["--rgb", "424x240@30", "--depth", "424x240@30"]
 
 
@@ -31,8 +35,21 @@ def demo_stimuli(monkeypatch):
 
 
 def run_protocol(name: str, out: Path, participant: str, *extra) -> int:
-    return main(["run-protocol", name, "--participant", participant, "--out", str(out), "--simulate",
-                 "--headless", "--quick", *SMALL, *extra])
+    return main(
+        [
+            "run-protocol",
+            name,
+            "--participant",
+            participant,
+            "--out",
+            str(out),
+            "--simulate",
+            "--headless",
+            "--quick",
+            *SMALL,
+            *extra,
+        ]
+    )
 
 
 def read_markers(folder: Path):
@@ -116,8 +133,16 @@ def test_passive_suppression(tmp_path):
     check_session_files(out, proto)
     video_onsets_match_frames(out, proto)
     onsets = [m for _, m in proto if m["event"] == "stimulus_onset"]
-    assert [m["step"] for m in onsets] == ["instructions", "instructions", "rest", "fixation", "stimulus",
-                                           "self_report", "rest", "instructions"]
+    assert [m["step"] for m in onsets] == [
+        "instructions",
+        "instructions",
+        "rest",
+        "fixation",
+        "stimulus",
+        "self_report",
+        "rest",
+        "instructions",
+    ]
     resp = [m for _, m in proto if m["event"] == "response" and m["step"] == "self_report"]
     assert len(resp) == 1 and 1 <= resp[0]["intensity"] <= 9 and resp[0]["simulated"] is True
     rows = list(csv.DictReader(open(out / "responses.csv")))
@@ -180,7 +205,7 @@ def test_mock_crime_interview_and_abort(tmp_path):
     proto = check_structure(markers, f0, f1)  # still bracketed and balanced
     events = [m["event"] for _, m in proto]
     assert "abort" in events and proto[-1][1]["aborted"] is True
-    after = events[events.index("abort") + 1:]
+    after = events[events.index("abort") + 1 :]
     assert after[-1] == "protocol_end" and "block_end" in after
     # an aborted run is not a complete session: session.json, the catalog and check say so, with the
     # step it reached (the defect: it was saved 'complete' and counted as a full session)
