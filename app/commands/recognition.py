@@ -180,15 +180,16 @@ def _check_out(path: Path) -> None:
 
 def _epoch_progress(args, what: str, checkpoint=None, done: int = 0):
     t0 = time.perf_counter()
+    first: list[int] = []  # the first epoch this process ran (a resumed run starts past 1)
 
     def prog(ep, n, loss):
         el = time.perf_counter() - t0
+        if not first:
+            first.append(ep - 1)
         if checkpoint is not None:
             checkpoint(ep + done)
-        _say(
-            args,
-            f"{what} epoch {ep + done}/{n + done}: loss {loss:.4f}; elapsed {el:.0f} s, ETA {el / ep * (n - ep):.0f} s",
-        )
+        eta = el / max(ep - first[0], 1) * (n - ep)
+        _say(args, f"{what} epoch {ep + done}/{n + done}: loss {loss:.4f}; elapsed {el:.0f} s, ETA {eta:.0f} s")
 
     return prog
 
@@ -278,64 +279,35 @@ def run_pretrain(args) -> int:
 
 
 def run_train(args) -> int:
-    from analysis.recognition import modelfile
-    from analysis.recognition.task import get_weights, new_model, set_weights, train
+    from analysis.recognition.training import TrainRun, train_classifier
 
     _quiet_native()
-    views = _views(args.views)
+    run = TrainRun(
+        out=args.out,
+        views=_views(args.views),
+        epochs=args.epochs,
+        lr=args.lr,
+        seed=args.seed,
+        init=args.init,
+        resume=args.resume,
+    )
     _check_out(args.out)
-    init_meta = None
-    if args.init is not None:
-        init_model, init_meta = modelfile.load(args.init)
-        if tuple(init_meta["views"]) != views:
-            raise MexlabError(
-                f"{args.init}: a model of views {','.join(init_meta['views'])}, "
-                f"not {','.join(views)} (give --views "
-                f"{','.join(init_meta['views'])})"
-            )
-    data = _load(args, views)
-    model = new_model(len(data.class_names), views, seed=args.seed)
-    if init_meta is not None:
-        if list(init_meta["classes"]) == data.class_names:
-            set_weights(model, get_weights(init_model))
-        else:  # same encoders, a new classifier for these classes
-            sd = init_model.state_dict()
-            own = model.state_dict()
-            for k in own:
-                if not k.startswith("head.") and k in sd and sd[k].shape == own[k].shape:
-                    own[k] = sd[k]
-            model.load_state_dict(own)
-    meta = {
-        "classes": data.class_names,
-        "kind": "classifier",
-        "init": str(args.init) if args.init else None,
-        "training": {**data.summary, "epochs": args.epochs, "lr": args.lr, "seed": args.seed, "views": list(views)},
-        "metrics": {"note": "none measured at training; run mexlab recognition evaluate"},
-    }
-    ck = args.out.with_name(args.out.name + ".checkpoint")
-    done = _resume(args, ck, model, data.class_names) if args.resume else 0
-    if done:
-        meta["resumed_after_epoch"] = done
+    data = _load(args, run.views)
     try:
-        rec = train(
-            model,
+        res = train_classifier(
+            run,
             data,
-            args.epochs - done,
-            args.lr,
-            seed=args.seed + done,
-            progress=_epoch_progress(
-                args, "train", lambda ep: modelfile.save(ck, model, {**meta, "epochs_done": ep}), done
-            ),
+            on_epoch=_epoch_progress(args, "train"),
+            on_resume=lambda done: _say(args, f"resuming from {run.checkpoint} after epoch {done}"),
         )
     except KeyboardInterrupt:
+        ck = run.checkpoint
         _say(args, f"interrupted; the last checkpoint is {ck}" if ck.exists() else "interrupted")
         return 130
-    full = modelfile.save(args.out, model, meta)
-    ck.unlink(missing_ok=True)
-    _register(args, args.out, full)
+    _register(args, args.out, res["meta"])
     print(
         f"model written to {args.out} (classes {', '.join(data.class_names)}; views "
-        f"{','.join(views)}; {rec['n']} labelled samples; final loss {rec['loss']:.3f})"
+        f"{','.join(run.views)}; {res['n']} labelled samples; final loss {res['loss']:.3f})"
     )
     return 0
 

@@ -22,8 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from acquisition.errors import MexlabError
 
 COLUMNS = ("default", "name", "date", "views", "classes", "UF1", "UAR", "accuracy", "n test", "sha256")
@@ -241,56 +239,45 @@ def _load(form: TrainForm, prog: Progress):
 
 
 def train_model(form: TrainForm, out: str | Path, db_url: str | None, prog: Progress) -> dict:
-    """`mexlab recognition train`'s library calls (load_dataset, new_model, train, modelfile.save,
-    register_model) with the form's label fraction (protocol.thin_labels); a checkpoint
-    ``OUT.checkpoint`` after every epoch, removed once the model is written. Blocking: a worker."""
+    """`mexlab recognition train`'s sequence (:func:`analysis.recognition.training.train_classifier`:
+    a checkpoint ``OUT.checkpoint`` after every epoch, removed once the model is written) with the
+    form's label fraction, then the model registered in the catalog. Blocking: a worker."""
     from acquisition.catalog.recognition_models import register_model
-    from analysis.recognition import modelfile
-    from analysis.recognition.protocol import thin_labels
-    from analysis.recognition.task import new_model, subset, train
+    from acquisition.errors import Cancelled
+    from analysis.recognition.training import TrainRun, check_out, train_classifier
 
     form.check()
     out = Path(out)
-    if not out.parent.is_dir():
-        raise MexlabError(f"{out.parent}: no such folder (for the model file)")
+    check_out(out, "the model file")
     data = _load(form, prog)
-    lab = thin_labels(data.y, np.nonzero(data.y >= 0)[0], form.label_fraction, form.seed)
-    model = new_model(len(data.class_names), form.view_tuple(), seed=form.seed)
-    meta = {
-        "classes": data.class_names,
-        "kind": "classifier",
-        "training": {
-            **data.summary,
-            "epochs": form.epochs,
-            "lr": form.lr,
-            "seed": form.seed,
-            "views": list(form.view_tuple()),
-            "label_fraction": form.label_fraction,
-            "n_labels": int(len(lab)),
-        },
-        "metrics": {"note": "none measured at training; run an evaluation"},
-    }
-    ck = out.with_name(out.name + ".checkpoint")
-
-    def epoch(ep, n, loss):
-        modelfile.save(ck, model, {**meta, "epochs_done": ep})
-        prog.report("epoch", ep, n, f"loss {loss:.4f}")
-
-    rec = train(model, subset(data, lab), form.epochs, form.lr, seed=form.seed, progress=epoch, stop=prog.stop)
-    if prog.stop():
+    run = TrainRun(
+        out=out,
+        views=form.view_tuple(),
+        epochs=form.epochs,
+        lr=form.lr,
+        seed=form.seed,
+        label_fraction=form.label_fraction,
+    )
+    try:
+        res = train_classifier(
+            run,
+            data,
+            on_epoch=lambda ep, n, loss: prog.report("epoch", ep, n, f"loss {loss:.4f}"),
+            stop=prog.stop,
+        )
+    except Cancelled:
+        ck = run.checkpoint
         raise TrainingCancelled(
             f"training cancelled after epoch {prog.done}/{form.epochs}; no model written"
             + (f"; the last checkpoint is {ck} (`mexlab recognition train --resume`)" if ck.exists() else "")
-        )
-    full = modelfile.save(out, model, meta)
-    ck.unlink(missing_ok=True)
-    row = register_model(out, full, db_url)
+        ) from None
+    row = register_model(out, res["meta"], db_url)
     return {
         "action": "train",
         "path": str(out),
         "sha256": row["sha256"],
-        "loss": rec["loss"],
-        "n": rec["n"],
+        "loss": res["loss"],
+        "n": res["n"],
         "classes": data.class_names,
         "summary": data.summary,
     }
