@@ -357,8 +357,10 @@ class AnalyzeModel:
                 rows = [*rows, me]
             except MexlabError:
                 pass
+        from analysis.study import study_rows
+
         proto = me.get("protocol") if me else None
-        return proto, [r["folder"] for r in rows if r.get("protocol") == proto and r["status"] == "complete"]
+        return proto, [r["folder"] for r in study_rows(rows, protocol=proto or "", status="complete")]
 
     @staticmethod
     def run_study(paths: list[str], proto: str | None) -> StudyResult:

@@ -140,6 +140,18 @@ def session_rows(sr: SessionResult, by: str) -> list[dict]:
     return rows
 
 
+def study_rows(rows: Iterable[dict], *, protocol: str | None = None, status: str | None = None) -> list[dict]:
+    """The catalog rows (``folder``, ``protocol``, ``status``) of one study: those of ``protocol``
+    (a session without one matches ``""``) and, when given, of ``status``; order kept. The one filter
+    of :func:`select_sessions` and of the GUI's study (``AnalyzeModel.study_selection``)."""
+    return [
+        r
+        for r in rows
+        if (protocol is None or (r.get("protocol") or "") == (protocol or ""))
+        and (status is None or r.get("status") == status)
+    ]
+
+
 def select_sessions(
     paths: Iterable[str | Path] = (),
     *,
@@ -175,9 +187,7 @@ def select_sessions(
             rows = cat.list_sessions(participant=participant, status=status)
         finally:
             cat.close()
-        if protocol is not None:
-            rows = [r for r in rows if (r.get("protocol") or "") == protocol]
-        found = [Path(r["folder"]) for r in rows if r.get("folder")]
+        found = [Path(r["folder"]) for r in study_rows(rows, protocol=protocol) if r.get("folder")]
         if not found and not out:
             raise NotFoundError(
                 "the catalog query found no sessions"
