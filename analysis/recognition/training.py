@@ -69,13 +69,13 @@ def _from_init(run: TrainRun, model: MultiViewNet, class_names: list[str]) -> No
     model.load_state_dict(own)
 
 
-def _resume(run: TrainRun, model: MultiViewNet, class_names: list[str]) -> int:
-    """Load the checkpoint into ``model`` (same views and classes); the epochs it had done. Adam's
-    moments are not in the checkpoint: the resumed epochs start a fresh optimiser."""
+def resume_from(ck: Path, epochs: int, model: MultiViewNet, class_names: list[str]) -> int:
+    """Load the checkpoint ``ck`` into ``model`` (same views and classes); the epochs it had done
+    (fewer than ``epochs``). Adam's moments are not in the checkpoint: the resumed epochs start a
+    fresh optimiser. Used by training and by MvCL pretraining (`--resume`)."""
     from analysis.recognition import modelfile
     from analysis.recognition.task import get_weights, set_weights
 
-    ck = run.checkpoint
     if not ck.is_file():
         raise NotFoundError(f"--resume: no checkpoint {ck} (an interrupted run leaves one)")
     m, meta = modelfile.load(ck)
@@ -86,8 +86,8 @@ def _resume(run: TrainRun, model: MultiViewNet, class_names: list[str]) -> int:
             f"{','.join(model.views)} and {', '.join(class_names)}"
         )
     done = int(meta.get("epochs_done") or 0)
-    if done >= run.epochs:
-        raise InputError(f"--resume: {ck} has done {done} epochs already (--epochs {run.epochs}); give more epochs")
+    if done >= epochs:
+        raise InputError(f"--resume: {ck} has done {done} epochs already (--epochs {epochs}); give more epochs")
     set_weights(model, get_weights(m))
     return done
 
@@ -133,7 +133,7 @@ def train_classifier(
         "metrics": {"note": run.metrics_note},
     }
     ck = run.checkpoint
-    done = _resume(run, model, data.class_names) if run.resume else 0
+    done = resume_from(ck, run.epochs, model, data.class_names) if run.resume else 0
     if done:
         meta["resumed_after_epoch"] = done
         if on_resume:

@@ -173,11 +173,6 @@ def _load(args, views, *, unlabelled=False):
     return data
 
 
-def _check_out(path: Path) -> None:
-    if not path.parent.is_dir():
-        raise MexlabError(f"{path.parent}: no such folder (for --out)")
-
-
 def _epoch_progress(args, what: str, checkpoint=None, done: int = 0):
     t0 = time.perf_counter()
     first: list[int] = []  # the first epoch this process ran (a resumed run starts past 1)
@@ -192,29 +187,6 @@ def _epoch_progress(args, what: str, checkpoint=None, done: int = 0):
         _say(args, f"{what} epoch {ep + done}/{n + done}: loss {loss:.4f}; elapsed {el:.0f} s, ETA {eta:.0f} s")
 
     return prog
-
-
-def _resume(args, ck: Path, model, classes) -> int:
-    """Load the checkpoint ``ck`` into ``model`` (same views and classes); the epochs it had done.
-    Adam's moments are not in the checkpoint: the resumed epochs start a fresh optimiser."""
-    from analysis.recognition import modelfile
-    from analysis.recognition.task import get_weights, set_weights
-
-    if not ck.is_file():
-        raise MexlabError(f"--resume: no checkpoint {ck} (an interrupted run leaves one)")
-    m, meta = modelfile.load(ck)
-    if tuple(meta["views"]) != tuple(model.views) or list(meta["classes"]) != list(classes):
-        raise MexlabError(
-            f"--resume: {ck} is a model of views {','.join(meta['views'])} and "
-            f"classes {', '.join(meta['classes'])}; this run has "
-            f"{','.join(model.views)} and {', '.join(classes)}"
-        )
-    done = int(meta.get("epochs_done") or 0)
-    if done >= args.epochs:
-        raise MexlabError(f"--resume: {ck} has done {done} epochs already (--epochs {args.epochs}); give more epochs")
-    set_weights(model, get_weights(m))
-    _say(args, f"resuming from {ck} after epoch {done}")
-    return done
 
 
 def _register(args, path: Path, meta: dict) -> None:
@@ -235,10 +207,11 @@ def _quiet_native() -> None:
 def run_pretrain(args) -> int:
     from analysis.recognition import modelfile
     from analysis.recognition.task import new_model, pretrain_mvcl
+    from analysis.recognition.training import check_out, resume_from
 
     _quiet_native()
     views = _views(args.views)
-    _check_out(args.out)
+    check_out(args.out)
     data = _load(args, views, unlabelled=True)
     model = new_model(len(data.class_names), views, seed=args.seed)
     meta = {
@@ -247,7 +220,9 @@ def run_pretrain(args) -> int:
         "training": {**data.summary, "labels_used": False},
     }
     ck = args.out.with_name(args.out.name + ".checkpoint")
-    done = _resume(args, ck, model, data.class_names) if args.resume else 0
+    done = resume_from(ck, args.epochs, model, data.class_names) if args.resume else 0
+    if done:
+        _say(args, f"resuming from {ck} after epoch {done}")
     if done:
         meta["resumed_after_epoch"] = done
     try:
@@ -279,7 +254,7 @@ def run_pretrain(args) -> int:
 
 
 def run_train(args) -> int:
-    from analysis.recognition.training import TrainRun, train_classifier
+    from analysis.recognition.training import TrainRun, check_out, train_classifier
 
     _quiet_native()
     run = TrainRun(
@@ -291,7 +266,7 @@ def run_train(args) -> int:
         init=args.init,
         resume=args.resume,
     )
-    _check_out(args.out)
+    check_out(args.out)
     data = _load(args, run.views)
     try:
         res = train_classifier(
