@@ -55,6 +55,12 @@ def run_once(encoders: str, seconds: float, gil_threads: int, work: Path) -> dic
         encode_ms = {
             k: round(1000 * w.stats.encode_seconds / max(1, w.stats.frames_written), 1) for k, w in rec.writers.items()
         }
+        cam = rec.rig.camera
+        render = {
+            "rig_render": getattr(cam, "render_where", "thread"),
+            "rig_frames_skipped": cam.frames_skipped,
+            "rig_render_ms_mean": round(1000 * cam.render_seconds / max(1, cam.frames_generated), 1),
+        }
         meta = rec.stop("duration reached")
     finally:
         stop.set()
@@ -64,12 +70,14 @@ def run_once(encoders: str, seconds: float, gil_threads: int, work: Path) -> dic
         "encoders": encoders,
         "seconds": seconds,
         "gil_threads": gil_threads,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
         "dropped_frames": meta["dropped_frames"],
         "by_video": {
             k: [v["dropped_counter_gap"], v["dropped_queue_overflow"], v["frames_written"]]
             for k, v in meta["counts"].items()
         },
         "encode_ms_per_frame": encode_ms,
+        **render,
         "load_average": [round(load0, 1), round(os.getloadavg()[0], 1)],
     }
 
@@ -80,13 +88,19 @@ def main() -> int:
     ap.add_argument("--gil-threads", type=int, default=2, help="Python threads spinning in the recording process")
     ap.add_argument("--load", type=int, default=0, metavar="N", help="N busy processes beside it")
     ap.add_argument("--runs", type=int, default=1, help="runs of each (alternating thread, process)")
+    ap.add_argument(
+        "--encoders",
+        choices=("both", "thread", "process"),
+        default="both",
+        help="encoders in threads, in processes of their own (the GUI's), or both in turn",
+    )
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mexlab-busybench-"))
     busy = f"import time\nend = time.monotonic() + {(args.seconds + 30) * 2 * args.runs}\nwhile time.monotonic() < end: pass"
     hogs = [subprocess.Popen([sys.executable, "-c", busy]) for _ in range(args.load)]
     try:
         for _ in range(args.runs):
-            for enc in ("thread", "process"):
+            for enc in ("thread", "process") if args.encoders == "both" else (args.encoders,):
                 res = run_once(enc, args.seconds, args.gil_threads, work)
                 res["busy_processes"] = args.load
                 print(json.dumps(res), flush=True)

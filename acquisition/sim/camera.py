@@ -2,10 +2,17 @@
 
 It has the sensors of a D400 camera ("RGB Camera" with an rgb8 stream, "Stereo Module" with a z16
 stream and a depth-units option), so the recorder opens it through the same code as hardware.
-A generator thread renders frame k at the capture time ``t0 + k / fps`` (LSL clock), stamps it in the
-global time domain (host milliseconds, as a D400 with global time enabled does) and injects it.
-If rendering falls behind by more than ``CATCH_UP_S``, frames are skipped and the camera's frame
-counter jumps, as a real camera's does when its buffers overflow, so the recorder sees and counts it.
+Frame k is rendered in a process of its own (:mod:`acquisition.sim.render_process`: a busy recording
+process, with its GUI thread, live spotting and encoders, no longer starves the renderer of the
+interpreter lock); an injection thread here waits for its capture time ``t0 + k / fps`` (LSL clock),
+stamps it in the global time domain (host milliseconds, as a D400 with global time enabled does) and
+injects it. If the renderer falls behind by more than ``CATCH_UP_S``, frames are skipped and the
+camera's frame counter jumps, as a real camera's does when its buffers overflow, so the recorder sees
+and counts it. If the render process dies, :attr:`SimulatedCamera.error` names it and no frame follows.
+
+``render_process=False`` renders in the injection thread instead (the behaviour before issue 10; what
+:func:`acquisition.sim.camera_file.write_camera_file`, which renders as fast as it can with no clock,
+needs, through :attr:`SimulatedCamera.face` and :attr:`SimulatedCamera.depth`).
 """
 
 from __future__ import annotations
@@ -89,19 +96,37 @@ def _intrinsics(rs, mode: Mode):
 
 class SimulatedCamera:
     def __init__(
-        self, schedule: Schedule, rgb: Mode, depth: Mode, clock: WallToLsl, seed: int = 0, serial: str = "SIM-0001"
+        self,
+        schedule: Schedule,
+        rgb: Mode,
+        depth: Mode,
+        clock: WallToLsl,
+        seed: int = 0,
+        serial: str = "SIM-0001",
+        render_process: bool = True,
     ):
-        from acquisition.sim.depth import DepthRenderer
-        from acquisition.sim.face import FaceRenderer
-
         check_sim_modes(rgb, depth)
         rs = require_rs()
         self.rs = rs
         self.schedule = schedule
         self.clock = clock
+        self.seed = int(seed)
         self.rgb_mode, self.depth_mode = rgb, depth
-        self.face = FaceRenderer(rgb.width, rgb.height, seed=seed)
-        self.depth = DepthRenderer(depth.width, depth.height, face=self.face)  # depth moves with the AUs
+        self._renderer = None  # in this process: built on first use (render_process=False, camera files)
+        self._render_proc = None
+        if render_process:
+            from acquisition.sim.render_process import RenderProcess
+
+            # built now (as the renderers were in this process), so that frame 0 is ready at the start
+            self._render_proc = RenderProcess(schedule, rgb, depth, seed=seed, catch_up_s=CATCH_UP_S, name=SIM_NAME)
+            try:
+                self._render_proc.wait_ready()
+            except BaseException:
+                self._render_proc.close()
+                raise
+        else:
+            self.renderer  # noqa: B018 - built now, not at the first frame
+        self.render_where = "process" if render_process else "thread"
         sd = rs.software_device()
         self._color_sensor = sd.add_sensor("RGB Camera")
         self._depth_sensor = sd.add_sensor("Stereo Module")
@@ -119,6 +144,36 @@ class SimulatedCamera:
         self.frames_skipped = 0
         self.capture_times: list[tuple[int, float]] = []  # (frame, true capture time on the LSL clock)
         self.render_seconds = 0.0
+        self.error: str | None = None  # the render process died or failed: no frame follows
+
+    @property
+    def renderer(self):
+        """The renderers in this process (built on first use)."""
+        if self._renderer is None:
+            from acquisition.sim.render_process import FrameRenderer
+
+            self._renderer = FrameRenderer(self.schedule, self.rgb_mode, self.depth_mode, seed=self.seed)
+        return self._renderer
+
+    @property
+    def face(self):
+        return self.renderer.face
+
+    @property
+    def depth(self):
+        return self.renderer.depth
+
+    @property
+    def render_pid(self) -> int | None:
+        """The render process's id (None when rendering in this process)."""
+        return self._render_proc.pid if self._render_proc is not None else None
+
+    def check(self) -> None:
+        """Raise the camera's failure (a DeviceError naming it), if any."""
+        if self.error:
+            from acquisition.errors import DeviceError
+
+            raise DeviceError(self.error)
 
     def _add_stream(self, sensor, stype, mode: Mode, fmt, bpp: int, uid: int):
         rs = self.rs
@@ -131,7 +186,7 @@ class SimulatedCamera:
     def _inject(self, sensor, profile, pixels: np.ndarray, bpp: int, width: int, ts_ms: float, k: int) -> None:
         rs = self.rs
         f = rs.software_video_frame()
-        f.pixels = pixels
+        f.pixels = pixels  # copied by pyrealsense2: the caller may reuse its buffer at once
         f.bpp = bpp
         f.stride = width * bpp
         f.timestamp = ts_ms
@@ -143,16 +198,61 @@ class SimulatedCamera:
         sensor.on_video_frame(f)
 
     def start(self, t0_lsl: float) -> None:
+        """Frame 0 is captured at ``t0_lsl``. DeviceError if the render process has failed."""
         self._t0 = t0_lsl
-        self._thread = threading.Thread(target=self._run, name="mexlab-sim-camera", daemon=True)
+        if self._render_proc is not None:
+            self._render_proc.start(t0_lsl)
+        target = self._run_process if self._render_proc is not None else self._run
+        self._thread = threading.Thread(target=target, name="mexlab-sim-camera", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop injecting; end the render process and free its memory (idempotent)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self._render_proc is not None:
+            self._render_proc.close()
+
+    def _inject_pair(self, rgb: np.ndarray, depth: np.ndarray, k: int, due: float) -> None:
+        ts_ms = self.clock.to_wall_ms(due)
+        self._inject(self._color_sensor, self._color_profile, rgb, 3, self.rgb_mode.width, ts_ms, k)
+        self._inject(self._depth_sensor, self._depth_profile, depth, 2, self.depth_mode.width, ts_ms, k)
+        self.capture_times.append((k, due))
+        self.frames_generated += 1
+
+    def _run_process(self) -> None:
+        """Inject the frames the render process made, each at its capture time."""
+        from acquisition.errors import DeviceError
+
+        proc = self._render_proc
+        period = 1.0 / float(self.rgb_mode.fps)
+        last = -1
+        try:
+            while not self._stop.is_set():
+                got = proc.next_frame(0.1)
+                if got is None:
+                    break  # the schedule's last frame
+                if got is False:
+                    continue
+                slot, k, seconds = got
+                self.render_seconds += seconds
+                self.frames_skipped += k - last - 1  # exposures the renderer was too late for
+                last = k
+                due = self._t0 + k * period
+                wait = due - pylsl.local_clock()
+                if wait > 0 and self._stop.wait(wait):
+                    break
+                rgb, depth = proc.views(slot)
+                self._inject_pair(rgb, depth, k, due)
+                del rgb, depth
+                proc.release(slot)
+        except DeviceError as exc:
+            if not self._stop.is_set():
+                self.error = str(exc)
 
     def _run(self) -> None:
+        """Render in this thread (``render_process=False``)."""
         fps = float(self.rgb_mode.fps)
         period = 1.0 / fps
         k = 0
@@ -169,24 +269,12 @@ class SimulatedCamera:
                 self.frames_skipped += 1
                 continue
             t_render = time.perf_counter()
-            rgb, pose = self.face.render(k, self.schedule)
-            depth = self.depth.render(self._scale_pose(pose), self.face.au_coefficients(k, self.schedule))
+            rgb, depth = self.renderer.render(k)
             self.render_seconds += time.perf_counter() - t_render
-            ts_ms = self.clock.to_wall_ms(due)
-            self._inject(self._color_sensor, self._color_profile, rgb, 3, self.rgb_mode.width, ts_ms, k)
-            self._inject(self._depth_sensor, self._depth_profile, depth, 2, self.depth_mode.width, ts_ms, k)
-            self.capture_times.append((k, due))
-            self.frames_generated += 1
+            self._inject_pair(rgb, depth, k, due)
             k += 1
 
     def _scale_pose(self, pose):
-        if (self.depth_mode.width, self.depth_mode.height) == (self.rgb_mode.width, self.rgb_mode.height):
-            return pose
-        import dataclasses
+        from acquisition.sim.render_process import scale_pose
 
-        sx = self.depth_mode.width / self.rgb_mode.width
-        sy = self.depth_mode.height / self.rgb_mode.height
-        x0, y0, x1, y1 = pose.face_box
-        return dataclasses.replace(
-            pose, tx=pose.tx * sx, ty=pose.ty * sy, face_box=(x0 * sx, y0 * sy, x1 * sx, y1 * sy)
-        )
+        return scale_pose(pose, self.rgb_mode, self.depth_mode)
