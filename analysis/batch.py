@@ -79,6 +79,21 @@ class BatchResult:
     def ok(self) -> bool:
         return not self.cancelled and not self.failed
 
+    def counts(self) -> dict[str, int]:
+        """How many sessions ended done, skipped, failed and cancelled."""
+        return {k: sum(1 for o in self.outcomes if o.status == k) for k in ("done", "skipped", "failed", "cancelled")}
+
+    def summary(self) -> str:
+        """One line: ``N session(s) in S s with W worker(s): a done, b skipped (results current), c failed``
+        (and cancelled ones when any): what ``mexlab spot/recognize/physio`` print at the end and what
+        the Analyze workspace shows."""
+        n = self.counts()
+        return (
+            f"{len(self.outcomes)} session(s) in {self.seconds:.1f} s with {self.workers} worker(s): "
+            f"{n['done']} done, {n['skipped']} skipped (results current), {n['failed']} failed"
+            + (f", {n['cancelled']} cancelled" if n["cancelled"] else "")
+        )
+
 
 class Cancelled(Exception):
     """Raised inside a job's progress callback when the batch was cancelled."""
@@ -201,8 +216,22 @@ def _tick(status: BatchStatus, t0: float, cb, force: bool = False) -> None:
     status.last = None  # an outcome is reported once
 
 
+class _Here:
+    """The progress "queue" of a job run in this process: each report updates the status and is
+    passed on (the job's own throttle: at most ~4 a second)."""
+
+    def __init__(self, status: BatchStatus, t0: float, cb) -> None:
+        self.status, self.t0, self.cb = status, t0, cb
+
+    def put_nowait(self, item) -> None:
+        path, frac, stage = item
+        if path in self.status.running:
+            self.status.running[path] = (frac, stage)
+            _tick(self.status, self.t0, self.cb)
+
+
 def _run_here(items, workers, status, outcomes, t0, cb, cancel, grace_s) -> bool:
-    q: queue_mod.Queue = queue_mod.Queue()
+    q = _Here(status, t0, cb)
     ev = cancel or threading.Event()
     try:
         for i, job in items:
@@ -210,8 +239,6 @@ def _run_here(items, workers, status, outcomes, t0, cb, cancel, grace_s) -> bool
                 return True
             status.running[job.path] = (0.0, "starting")
             out = _execute(job, q, ev, True)
-            while not q.empty():
-                q.get_nowait()
             _record(status, outcomes, i, out)
             _tick(status, t0, cb)
             if out.status == "cancelled":

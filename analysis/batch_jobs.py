@@ -227,3 +227,17 @@ def _study(path: Path, params: dict, progress):
 
 
 ACTIONS = {"spot": _spot, "recognize": _recognize, "physio": _physio, "study": _study}
+
+
+def describe(action: str, result) -> str:
+    """One line on a done job's result (what the CLI prints after the session's path and what the
+    Analyze workspace's batch table shows)."""
+    if not isinstance(result, dict):
+        return ""
+    if action == "spot":
+        return f"{result['n_frames']} frames, {result['intervals']} interval(s), written: {result['written']}"
+    if action == "recognize":
+        return f"{result['expressions']} micro-expression(s), written to {result['written']}"
+    if action == "physio":
+        return f"{result['events']} event(s), written to {result['written']}"
+    return ""

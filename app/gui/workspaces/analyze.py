@@ -4,7 +4,13 @@ intervals with a chosen model (:mod:`app.gui.widgets.recognise_bar`; `mexlab rec
 worker) and the physiology (the report's timeline figure; the study figures over the sessions of the
 same protocol). A view of :class:`analysis.analyze_model.AnalyzeModel`, which tests drive without a
 display. A running spotting can be cancelled; the apex preview is cropped to the face; a
-double-click on an interval opens it in Annotate at its onset (:attr:`open_in_annotate`)."""
+double-click on an interval opens it in Annotate at its onset (:attr:`open_in_annotate`).
+
+The "Many sessions" tab analyses a study at once: the catalog's sessions chosen by participant,
+protocol and status (``mexlab spot --participant … --protocol … --status …``'s selection), one action
+(spotting, recognition, physiology) run by :func:`analysis.batch.run_batch` in worker processes, with
+each session's progress, Cancel and a table of what became of each (done, skipped because current,
+failed with the reason). Its state is :class:`app.services.analyze_batch.BatchRun` (no Qt)."""
 
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -43,13 +50,16 @@ from app.gui.widgets.preview import FramePreview
 from app.gui.widgets.recognise_bar import RecogniseBar
 from app.gui.widgets.spotting_plot import draw_spotting
 from app.gui.workers import run_in_thread
-from app.services import session_ops
+from app.services import analyze_batch, session_ops
 
 PLACEHOLDER = "choose a session …"
+ANY = {"participant": "any participant", "protocol": "any protocol", "status": "any status"}
 
 
 class AnalyzeWorkspace(QWidget):
     progress_changed = Signal(int, int, str)
+    batch_progress = Signal(object)  # (BatchRun, BatchStatus snapshot) from the batch's worker thread
+    batch_finished = Signal(object)  # the BatchRun that just ended (tests wait on it)
     session_opened = Signal(object)  # Path: a session was opened here
     open_in_annotate = Signal(object, int)  # (session folder, frame): double-click on an interval
 
@@ -62,6 +72,8 @@ class AnalyzeWorkspace(QWidget):
         self.cropped_to: tuple[int, int] | None = None  # (h, w) of the apex preview's crop
         self.last_recognition: dict | None = None
         self._cancel: threading.Event | None = None
+        self.catalog_rows: list[dict] = []
+        self.batch: analyze_batch.BatchRun | None = None
         top = QHBoxLayout()
         self.session = QComboBox()
         self.session.setMinimumWidth(420)
@@ -77,6 +89,7 @@ class AnalyzeWorkspace(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(self._spotting_tab(), "Spotting")
         self.tabs.addTab(self._physio_tab(), "Physiology")
+        self.tabs.addTab(self._batch_tab(), "Many sessions")
         self.health = QLabel("")  # the session's status and health verdict, as in the Sessions list
         self.health.setWordWrap(True)
         lay = QVBoxLayout(self)
@@ -84,6 +97,7 @@ class AnalyzeWorkspace(QWidget):
         lay.addWidget(self.health)
         lay.addWidget(self.tabs, 1)
         self.progress_changed.connect(self._progress)
+        self.batch_progress.connect(self._batch_progress)
 
     @property
     def folder(self) -> Path | None:
@@ -107,6 +121,8 @@ class AnalyzeWorkspace(QWidget):
         self.refresh_models()
 
     def _fill(self, rows) -> None:
+        self.catalog_rows = list(rows)
+        self._fill_selection()
         self.session.blockSignals(True)
         self.session.clear()
         self.session.addItem(PLACEHOLDER, None)
@@ -398,3 +414,183 @@ class AnalyzeWorkspace(QWidget):
         self.info.setText(f"error: {message}")
         self.physio_info.setText(f"error: {message}")
         self.last_error = message
+
+    # -- many sessions ----------------------------------------------------------------------------
+    def _batch_tab(self) -> QWidget:
+        from analysis.batch import default_workers
+
+        w = QWidget()
+        pick = QHBoxLayout()
+        self.sel = {}
+        for key in ("participant", "protocol", "status"):
+            combo = QComboBox()
+            combo.setMinimumWidth(150)
+            combo.currentIndexChanged.connect(self._selection_changed)
+            self.sel[key] = combo
+        self.selected_label = QLabel("")
+        pick.addWidget(QLabel("Sessions of"))
+        for combo in self.sel.values():
+            pick.addWidget(combo)
+        pick.addWidget(self.selected_label, 1)
+        act = QHBoxLayout()
+        self.batch_action = QComboBox()
+        for key, text in analyze_batch.ACTIONS:
+            self.batch_action.addItem(text, key)
+        self.batch_workers = QSpinBox(minimum=1, maximum=max(64, default_workers()), value=default_workers())
+        self.batch_workers.setToolTip("worker processes (1: one session after another in this program)")
+        self.batch_force = QCheckBox("recompute current results")
+        self.batch_force.setToolTip(
+            "by default a session whose result was made from the same files, parameters and code is skipped"
+        )
+        self.batch_run_btn = QPushButton("Analyse the sessions")
+        self.batch_run_btn.clicked.connect(self.run_batch)
+        self.batch_cancel_btn = QPushButton("Cancel", enabled=False, toolTip="stop the sessions queued and running")
+        self.batch_cancel_btn.clicked.connect(self.cancel_batch)
+        act.addWidget(self.batch_action, 1)
+        act.addWidget(QLabel("workers"))
+        act.addWidget(self.batch_workers)
+        act.addWidget(self.batch_force)
+        act.addWidget(self.batch_run_btn)
+        act.addWidget(self.batch_cancel_btn)
+        self.batch_bar = QProgressBar()
+        self.batch_bar.setRange(0, 1000)
+        self.batch_bar.setFormat("")
+        self.batch_info = QLabel(
+            "choose the sessions and the analysis; the spotting uses the interference setting of the "
+            "Spotting tab, the recognition its model"
+        )
+        self.batch_info.setWordWrap(True)
+        self.batch_table = QTableWidget(0, len(analyze_batch.COLUMNS))
+        self.batch_table.setHorizontalHeaderLabels(list(analyze_batch.COLUMNS))
+        hdr = self.batch_table.horizontalHeader()
+        for c in range(len(analyze_batch.COLUMNS) - 1):
+            hdr.setSectionResizeMode(c, QHeaderView.ResizeToContents)
+        hdr.setSectionResizeMode(len(analyze_batch.COLUMNS) - 1, QHeaderView.Stretch)
+        self.batch_table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.batch_table.setSelectionBehavior(QTableWidget.SelectRows)
+        self.batch_table.setWordWrap(True)
+        self.batch_table.cellDoubleClicked.connect(self._batch_open)
+        self.batch_table.setToolTip("double-click: open the session in the Spotting tab")
+        lay = QVBoxLayout(w)
+        lay.addLayout(pick)
+        lay.addLayout(act)
+        lay.addWidget(self.batch_bar)
+        lay.addWidget(self.batch_info)
+        lay.addWidget(self.batch_table, 1)
+        self._fill_selection()
+        return w
+
+    def _fill_selection(self) -> None:
+        """The participant, protocol and status choices from the catalog's rows (choice kept)."""
+        if not hasattr(self, "sel"):
+            return
+        values = analyze_batch.choices(self.catalog_rows)
+        for key, combo in self.sel.items():
+            keep = combo.currentData() if combo.count() else None
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem(ANY[key], None)
+            for v in values[key]:
+                combo.addItem(v or "(no protocol)", v)
+            idx = combo.findData(keep) if keep is not None else 0
+            combo.setCurrentIndex(max(idx, 0))
+            combo.blockSignals(False)
+        self._selection_changed()
+
+    def selection(self) -> analyze_batch.Selection:
+        return analyze_batch.Selection(**{k: c.currentData() for k, c in self.sel.items()})
+
+    def _selection_changed(self, *_):
+        n = len(analyze_batch.preview(self.catalog_rows, self.selection()))
+        self.selected_label.setText(f"{n} session(s) in the catalog")
+
+    def run_batch(self) -> None:
+        """Select the sessions (the catalog query of the CLI), then run the action on each in a worker."""
+        if not self.batch_run_btn.isEnabled():  # one batch at a time
+            return
+        sel, db = self.selection(), self.db_url
+        action = self.batch_action.currentData()
+        params = {"interference": self.ie.isChecked()} if action == "spot" else {}
+        if action == "recognize":
+            params["model"] = self.recog.chosen()
+        self.batch = None
+        self.batch_run_btn.setEnabled(False)
+        self.batch_info.setText(f"selecting {sel.describe()} …")
+        run_in_thread(
+            lambda: analyze_batch.select(db, sel),
+            lambda paths: self._batch_start(action, paths, params),
+            self._batch_failed,
+        )
+
+    def _batch_start(self, action: str, paths, params: dict) -> None:
+        batch = self.batch = analyze_batch.BatchRun.of(action, paths, self.catalog_rows, **params)
+        workers, force = self.batch_workers.value(), self.batch_force.isChecked()
+        self.batch_cancel_btn.setEnabled(True)
+        self.batch_bar.setValue(0)
+        self._batch_show()
+        run_in_thread(
+            lambda: batch.run(
+                workers=workers, force=force, on_progress=lambda st: self.batch_progress.emit((batch, st))
+            ),
+            lambda res: self._batch_done(batch, res),
+            self._batch_failed,
+        )
+
+    def cancel_batch(self) -> None:
+        if self.batch is not None and self.batch.running:
+            self.batch.stop()
+            self.batch_cancel_btn.setEnabled(False)
+            self._batch_show()
+
+    def _batch_progress(self, item) -> None:
+        batch, st = item
+        if batch is not self.batch or not batch.running:
+            return
+        batch.apply(st)
+        self._batch_show()
+
+    def _batch_done(self, batch, res) -> None:
+        batch.finish(res)
+        if batch is self.batch:
+            self.batch_run_btn.setEnabled(True)
+            self.batch_cancel_btn.setEnabled(False)
+            self._batch_show()
+        self.batch_finished.emit(batch)
+
+    def _batch_failed(self, message: str) -> None:
+        self.batch_run_btn.setEnabled(True)
+        self.batch_cancel_btn.setEnabled(False)
+        self.batch_info.setText(f"error: {message}")
+        self.last_error = message
+
+    def _batch_show(self) -> None:
+        b = self.batch
+        if b is None:
+            return
+        self.batch_bar.setValue(round(1000 * (1.0 if b.result is not None else b.status.fraction)))
+        self.batch_bar.setFormat(f"{b.status.finished}/{b.status.total} sessions  %p%")
+        self.batch_info.setText(b.status_line())
+        rows = b.table()
+        self.batch_table.setRowCount(len(rows))
+        colours = {"done": "#2a7", "skipped": "#777", "failed": "#d33", "cancelled": "#b70"}
+        for r, cells in enumerate(rows):
+            for c, v in enumerate(cells):
+                item = self.batch_table.item(r, c)
+                if item is None:
+                    item = QTableWidgetItem()
+                    self.batch_table.setItem(r, c, item)
+                if c == 0:  # the folder's name; its path in the tooltip and the item's data
+                    item.setData(Qt.UserRole, v)
+                    item.setToolTip(v)
+                    v = Path(v).name
+                item.setText(v)
+                if c == 2:
+                    item.setForeground(pg.mkColor(colours.get(b.rows[r].state, "#222")))
+                if c == len(cells) - 1:
+                    item.setToolTip(v)
+
+    def _batch_open(self, row: int, _col: int = 0) -> None:
+        item = self.batch_table.item(row, 0)
+        if item is not None and item.data(Qt.UserRole):
+            self.open_session(Path(item.data(Qt.UserRole)))
+            self.tabs.setCurrentIndex(0)
