@@ -4,6 +4,8 @@
     QT_QPA_PLATFORM=offscreen .venv/bin/python bench/gui_preview.py [--seconds 60]
     # under an artificial CPU load (N busy processes), encoders in their own processes or threads:
     QT_QPA_PLATFORM=offscreen .venv/bin/python bench/gui_preview.py --seconds 30 --load 6 --encoders thread
+    # the rig's renderer in a thread of the GUI's process, as before issue 10's fix:
+    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/gui_preview.py --seconds 30 --rig-render thread
     xvfb-run -s "-screen 0 1920x1080x24" .venv/bin/python bench/gui_preview.py   # a real X server
 """
 
@@ -33,6 +35,12 @@ def main() -> int:
         default="process",
         help="the GUI's encoders in processes of their own (default) or threads (before issue 10)",
     )
+    ap.add_argument(
+        "--rig-render",
+        choices=("process", "thread"),
+        default="process",
+        help="the rig's renderer in a process of its own (default) or a thread of the GUI's (before issue 10)",
+    )
     args = ap.parse_args()
     import subprocess
 
@@ -58,6 +66,14 @@ def _run(args) -> int:
     from app.services.settings import Settings
 
     app = QApplication.instance() or QApplication([])
+    if args.rig_render == "thread":
+        import acquisition.sim.camera as camera
+
+        class InThread(camera.SimulatedCamera):
+            def __init__(self, *a, **k):
+                super().__init__(*a, **dict(k, render_process=False))
+
+        camera.SimulatedCamera = InThread  # what SimulatedRig builds
     if args.encoders == "thread":
         import dataclasses
         import importlib
@@ -131,6 +147,8 @@ def _run(args) -> int:
         },
         "encode_ms_per_frame": encode_ms,
         "gui_thread_busy_in_timer": round(gui_busy, 3),
+        "rig_render": args.rig_render,
+        "rig_frames_skipped": cam.frames_skipped,
         "rig_render_ms_mean": round(1000 * cam.render_seconds / max(1, cam.frames_generated), 1),
         "live_spotting_summary": meta.get("live_spotting"),
         "load_average": [round(load0, 1), round(os.getloadavg()[0], 1)],

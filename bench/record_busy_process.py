@@ -4,10 +4,13 @@ pyqtgraph and live spotting do in the desktop application) and busy processes lo
 encoders in threads (before) or in processes of their own (``encoder_process``, the GUI's now).
 
     nice -n 10 .venv/bin/python bench/record_busy_process.py --seconds 20 --gil-threads 2 --load 2
+    # the rig's renderer in a thread (before) and in its own process (now), GUI's encoders:
+    nice -n 10 .venv/bin/python bench/record_busy_process.py --seconds 30 --encoders process --rig-render both
 
-Prints one JSON line per run: dropped frames by cause (camera counter gap = the rig's renderer, which
-runs in the recording process, fell > 0.5 s behind; queue overflow = an encoder's 3-s queue was full),
-encode ms/frame and the load average before/after.
+Prints one JSON line per run: dropped frames by cause (camera counter gap = the rig's renderer fell
+> 0.5 s behind; before issue 10's fix it ran in the recording process; queue overflow = an encoder's
+3-s queue was full), where the rig rendered, its skipped exposures and ms/frame, encode ms/frame and
+the load average before/after.
 """
 
 from __future__ import annotations
@@ -32,9 +35,29 @@ def _spin(stop: threading.Event) -> None:
             x += 1
 
 
-def run_once(encoders: str, seconds: float, gil_threads: int, work: Path) -> dict:
+def _rig_renders_in(where: str) -> None:
+    """The rig's camera renders in a process of its own (now) or in a thread of the recording's process
+    (before issue 10's fix): SimulatedRig builds whichever class acquisition.sim.camera names."""
+    import acquisition.sim.camera as camera
+
+    base = getattr(camera, "_BenchBase", camera.SimulatedCamera)
+    camera._BenchBase = base
+    if where == "process":
+        camera.SimulatedCamera = base
+        return
+
+    class InThread(base):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **dict(k, render_process=False))
+
+    camera.SimulatedCamera = InThread
+
+
+def run_once(encoders: str, seconds: float, gil_threads: int, work: Path, rig_render: str = "process") -> dict:
     from acquisition.recorder import Recorder
     from acquisition.sources import RecordConfig
+
+    _rig_renders_in(rig_render)
 
     load0 = os.getloadavg()[0]
     out = work / f"s-{encoders}-{time.monotonic_ns()}"
@@ -89,6 +112,12 @@ def main() -> int:
     ap.add_argument("--load", type=int, default=0, metavar="N", help="N busy processes beside it")
     ap.add_argument("--runs", type=int, default=1, help="runs of each (alternating thread, process)")
     ap.add_argument(
+        "--rig-render",
+        choices=("both", "thread", "process"),
+        default="process",
+        help="the rig's renderer in its own process (now), in a thread (before issue 10), or both in turn",
+    )
+    ap.add_argument(
         "--encoders",
         choices=("both", "thread", "process"),
         default="both",
@@ -100,8 +129,10 @@ def main() -> int:
     hogs = [subprocess.Popen([sys.executable, "-c", busy]) for _ in range(args.load)]
     try:
         for _ in range(args.runs):
-            for enc in ("thread", "process") if args.encoders == "both" else (args.encoders,):
-                res = run_once(enc, args.seconds, args.gil_threads, work)
+            encs = ("thread", "process") if args.encoders == "both" else (args.encoders,)
+            renders = ("thread", "process") if args.rig_render == "both" else (args.rig_render,)
+            for enc, where in ((e, r) for e in encs for r in renders):
+                res = run_once(enc, args.seconds, args.gil_threads, work, where)
                 res["busy_processes"] = args.load
                 print(json.dumps(res), flush=True)
     finally:

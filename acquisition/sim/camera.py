@@ -228,6 +228,9 @@ class SimulatedCamera:
         proc = self._render_proc
         period = 1.0 / float(self.rgb_mode.fps)
         last = -1
+        # the LSL clock is the monotonic clock; read through time.monotonic, which, unlike a ctypes call
+        # into liblsl, does not let go of the interpreter lock (in a busy process each let-go costs a wait)
+        to_lsl = pylsl.local_clock() - time.monotonic()
         try:
             while not self._stop.is_set():
                 got = proc.next_frame(0.1)
@@ -240,7 +243,7 @@ class SimulatedCamera:
                 self.frames_skipped += k - last - 1  # exposures the renderer was too late for
                 last = k
                 due = self._t0 + k * period
-                wait = due - pylsl.local_clock()
+                wait = due - (time.monotonic() + to_lsl)
                 if wait > 0 and self._stop.wait(wait):
                     break
                 rgb, depth = proc.views(slot)

@@ -8,11 +8,13 @@ process (multiprocessing "spawn", as :mod:`acquisition.video_process` runs the e
 
 * the child builds the same renderers (:class:`FrameRenderer`) from picklable inputs (schedule, modes,
   seed, face source) and renders frame ``k`` ahead of its capture time ``t0 + k / fps`` into a small
-  ring of shared-memory slots (rgb ``uint8`` H×W×3 + depth ``uint16`` H×W per slot), then sends
-  ``("frame", slot, k, render_seconds)`` through a pipe;
-* the parent (the camera's injection thread) waits for each frame's capture time, copies the slot
-  into the software frame, injects it and hands the slot back (``("free", slot)``): little work under
-  the interpreter lock;
+  ring of shared-memory slots (rgb ``uint8`` H×W×3 + depth ``uint16`` H×W per slot, and a header of
+  frame number and render time), then posts a "ready" semaphore;
+* the parent (the camera's injection thread) takes the next slot (a semaphore that is already posted
+  is taken without letting go of the interpreter lock), waits for the frame's capture time (the one
+  wait per frame), copies the slot into the software frame, injects it and posts the "free"
+  semaphore: little work under the lock, and no more waits for it than a real camera's callback has.
+  The pipe carries only the start, the stop and a failure's message;
 * the child skips an exposure (the camera's frame counter jumps) only when it is itself more than
   ``CATCH_UP_S`` late for it: it rendered too slowly, or every slot was still waiting to be injected;
 * ``close`` ends the child within a few seconds (asked, then terminated, then killed) and unlinks the
@@ -29,7 +31,6 @@ import multiprocessing as mp
 import threading
 import time
 import weakref
-from collections import deque
 from multiprocessing import shared_memory
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from acquisition.sim.schedule import Schedule
 
 SLOTS = 6  # frames rendered ahead (0.2 s at 30 fps; 11 MB at 848x480)
+END = -1  # a slot's frame number after the schedule's last frame
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 3.0
 
@@ -76,64 +78,84 @@ class FrameRenderer:
         return rgb, depth
 
 
-def _slot_layout(rgb: Mode, depth: Mode) -> tuple[int, int, int]:
-    """(bytes of rgb, bytes of depth, bytes of a slot), each part 64-byte aligned."""
-    nr = rgb.width * rgb.height * 3
-    nd = depth.width * depth.height * 2
-    nr_al = (nr + 63) // 64 * 64
-    return nr_al, nd, (nr_al + nd + 63) // 64 * 64
+def _layout(rgb: Mode, depth: Mode, slots: int) -> tuple[int, int, int, int]:
+    """(bytes of the header, offset of depth in a slot, bytes of a slot, bytes in all); 64-byte aligned."""
+    head = (slots * 16 + 63) // 64 * 64  # per slot: frame number, render nanoseconds (int64)
+    nr = (rgb.width * rgb.height * 3 + 63) // 64 * 64
+    size = (nr + depth.width * depth.height * 2 + 63) // 64 * 64
+    return head, nr, size, head + slots * size
 
 
-def _views(buf, slot: int, rgb: Mode, depth: Mode) -> tuple[np.ndarray, np.ndarray]:
-    nr_al, _, size = _slot_layout(rgb, depth)
-    base = slot * size
+def _header(buf, slots: int) -> np.ndarray:
+    return np.ndarray((slots, 2), np.int64, buffer=buf, offset=0)
+
+
+def _views(buf, slot: int, rgb: Mode, depth: Mode, slots: int) -> tuple[np.ndarray, np.ndarray]:
+    head, nr, size, _ = _layout(rgb, depth, slots)
+    base = head + slot * size
     r = np.ndarray((rgb.height, rgb.width, 3), np.uint8, buffer=buf, offset=base)
-    d = np.ndarray((depth.height, depth.width), np.uint16, buffer=buf, offset=base + nr_al)
+    d = np.ndarray((depth.height, depth.width), np.uint16, buffer=buf, offset=base + nr)
     return r, d
 
 
-def _child(conn, shm_name: str, schedule, rgb, depth, seed: int, source, slots: int, catch_up_s: float) -> None:
+def _stop_asked(conn) -> bool:
+    """True when the parent asked us to stop or is gone (its end of the pipe closed)."""
+    while conn.poll():
+        msg = conn.recv()  # EOFError when the parent is gone
+        if msg is None or msg[0] == "stop":
+            return True
+    return False
+
+
+def _child(
+    conn, shm_name: str, ready, free, schedule, rgb, depth, seed: int, source, slots: int, catch_up_s: float
+) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the recorder's: it stops us through the pipe
     shm = None
-    views = []
+    views: list = []
+    header = None
     try:
         import pylsl
 
         t_build = time.perf_counter()
         renderer = FrameRenderer(schedule, rgb, depth, seed=seed, source=source)
         shm = shared_memory.SharedMemory(name=shm_name)
-        views = [_views(shm.buf, i, rgb, depth) for i in range(slots)]
+        header = _header(shm.buf, slots)
+        views = [_views(shm.buf, i, rgb, depth, slots) for i in range(slots)]
         conn.send(("ready", time.perf_counter() - t_build))
         msg = conn.recv()
         if msg is None or msg[0] != "start":
             return
         t0, period = float(msg[1]), 1.0 / float(rgb.fps)
         n_frames = getattr(schedule, "n_frames", None)
-        free = deque(range(slots))
+        n = 0  # frames put in the ring: slot n % slots is next
         k = 0
-        while n_frames is None or k < n_frames:
-            while not free or conn.poll():  # hand-backs; wait for one when every slot is full
-                msg = conn.recv()
-                if msg is None or msg[0] == "stop":
+        while True:
+            while not free.acquire(timeout=0.2):  # every slot still waits to be injected
+                if _stop_asked(conn):
                     return
-                free.append(msg[1])
-            if pylsl.local_clock() - (t0 + k * period) > catch_up_s:
+            if _stop_asked(conn):
+                return
+            slot = n % slots
+            now = pylsl.local_clock()
+            while (n_frames is None or k < n_frames) and now - (t0 + k * period) > catch_up_s:
                 k += 1  # this exposure is lost: the frame counter jumps, as a real camera's does
-                continue
-            slot = free.popleft()
-            t = time.perf_counter()
+            if n_frames is not None and k >= n_frames:
+                header[slot] = (END, 0)
+                ready.release()
+                break
+            t = time.perf_counter_ns()
             r, d = renderer.render(k)
             np.copyto(views[slot][0], r)
             np.copyto(views[slot][1], d)
-            conn.send(("frame", slot, k, time.perf_counter() - t))
+            header[slot] = (k, time.perf_counter_ns() - t)
+            ready.release()  # after the pixels: the semaphore orders the writes for the parent
+            n += 1
             k += 1
-        conn.send(("end",))
-        while True:
-            msg = conn.recv()
-            if msg is None or msg[0] == "stop":
-                return
+        while not _stop_asked(conn):
+            time.sleep(0.2)
     except (EOFError, OSError):
         return  # the parent is gone (or closed the pipe): nothing to render for
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which names it to the user
@@ -143,6 +165,7 @@ def _child(conn, shm_name: str, schedule, rgb, depth, seed: int, source, slots: 
             pass
     finally:
         views.clear()
+        header = None
         if shm is not None:
             try:
                 shm.close()
@@ -194,14 +217,28 @@ class RenderProcess:
     ):
         self.rgb_mode, self.depth_mode, self.slots, self.name = rgb, depth, int(slots), name
         self.build_seconds: float | None = None
-        _, _, size = _slot_layout(rgb, depth)
-        self._shm = shared_memory.SharedMemory(create=True, size=size * self.slots)
+        self._shm = shared_memory.SharedMemory(create=True, size=_layout(rgb, depth, self.slots)[3])
         self._send_lock = threading.Lock()
+        self._n = 0  # frames taken from the ring: slot n % slots is next
         ctx = mp.get_context("spawn")
+        self._ready_sem = ctx.Semaphore(0)  # posted by the child for each slot it filled
+        self._free_sem = ctx.Semaphore(self.slots)  # posted here for each slot injected
         self._conn, child_conn = ctx.Pipe(duplex=True)
         self._proc = ctx.Process(
             target=_child,
-            args=(child_conn, self._shm.name, schedule, rgb, depth, int(seed), source, self.slots, float(catch_up_s)),
+            args=(
+                child_conn,
+                self._shm.name,
+                self._ready_sem,
+                self._free_sem,
+                schedule,
+                rgb,
+                depth,
+                int(seed),
+                source,
+                self.slots,
+                float(catch_up_s),
+            ),
             name="mexlab-sim-render",
             daemon=True,
         )
@@ -225,7 +262,15 @@ class RenderProcess:
     def shm_name(self) -> str:
         return self._shm.name
 
-    def _gone(self) -> DeviceError:
+    def _failure(self) -> DeviceError:
+        """What became of the child: its own message if it sent one, else how it ended."""
+        try:
+            while self._conn.poll():
+                msg = self._conn.recv()
+                if msg and msg[0] == "error":
+                    return DeviceError(f"{self.name}: its render process failed: {msg[1]}")
+        except (EOFError, OSError):
+            pass
         self._proc.join(1)
         code = self._proc.exitcode
         how = f"exit code {code}" if code is None or code >= 0 else f"killed by signal {-code}"
@@ -240,7 +285,7 @@ class RenderProcess:
                 raise DeviceError(f"{self.name}: its render process did not start within {timeout:g} s")
             msg = self._conn.recv()
         except (EOFError, OSError):
-            raise self._gone() from None
+            raise self._failure() from None
         if msg[0] == "error":
             raise DeviceError(f"{self.name}: its render process failed at start: {msg[1]}")
         self.build_seconds = msg[1]
@@ -253,34 +298,29 @@ class RenderProcess:
             with self._send_lock:
                 self._conn.send(("start", float(t0_lsl)))
         except (OSError, ValueError):
-            raise self._gone() from None
+            raise self._failure() from None
 
     def next_frame(self, timeout: float) -> tuple[int, int, float] | None | bool:
         """``(slot, k, render_seconds)`` of the next rendered frame; False when none came within
         ``timeout``; None after the schedule's last frame. DeviceError if the child died or failed."""
-        try:
-            if not self._conn.poll(timeout):
-                return False
-            msg = self._conn.recv()
-        except (EOFError, OSError):
-            raise self._gone() from None
-        if msg[0] == "frame":
-            return msg[1], msg[2], msg[3]
-        if msg[0] == "end":
+        if not self._ready_sem.acquire(timeout=timeout):  # a posted one is taken without a GIL wait
+            if not self._proc.is_alive() or self._conn.poll():
+                raise self._failure()
+            return False
+        slot = self._n % self.slots
+        self._n += 1
+        k, ns = (int(v) for v in _header(self._shm.buf, self.slots)[slot])
+        if k == END:
             return None
-        raise DeviceError(f"{self.name}: its render process failed: {msg[1]}")
+        return slot, k, ns / 1e9
 
     def views(self, slot: int) -> tuple[np.ndarray, np.ndarray]:
         """The rgb and depth pixels of ``slot`` (views of the shared memory: drop them before close)."""
-        return _views(self._shm.buf, slot, self.rgb_mode, self.depth_mode)
+        return _views(self._shm.buf, slot, self.rgb_mode, self.depth_mode, self.slots)
 
     def release(self, slot: int) -> None:
-        """Hand ``slot`` back to the child for the next frame."""
-        try:
-            with self._send_lock:
-                self._conn.send(("free", slot))
-        except (OSError, ValueError):
-            raise self._gone() from None
+        """Hand the slot just injected back to the child (slots go back in the order they came)."""
+        self._free_sem.release()
 
     def close(self) -> None:
         """End the child and unlink the shared memory (idempotent)."""
