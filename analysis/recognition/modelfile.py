@@ -6,6 +6,12 @@ The file is a safetensors file (its header is JSON; loading it never runs code f
 views, network width, the training data summary, metrics, date, mexlab version and
 ``tensors_sha256`` — the sha256 of every tensor's name, shape, dtype and bytes in file order. A file
 whose checksum, format, feature version or shapes do not match is refused with a message.
+
+Evaluations made after training (a LOSO estimate of its recipe, a test on held-out subjects) are kept
+next to the model in ``M.safetensors.evaluations.json`` (:func:`add_evaluation`, temp file + rename;
+for the shipped model in mexlab's config folder), keyed by the model file's sha256: the model file
+is never rewritten, so its sha256 (the catalog's key, the default choice's check) stays valid, and a
+sidecar left by an earlier file at the same path is recognised as stale and not shown.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ if TYPE_CHECKING:
     from analysis.recognition.nets import MultiViewNet
 
 FORMAT = "mexlab-recognition-model/1"
+EVAL_FORMAT = "mexlab-model-evaluations/1"
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "recognition_default.safetensors"
 
 
@@ -230,3 +237,68 @@ def set_default_model(path: str | Path | None) -> dict | None:
     except OSError as exc:
         raise OutputError(f"{f}: cannot write ({exc})") from None
     return choice
+
+
+# ------------------------------------------------------------------ evaluations kept with a model
+def evaluations_path(path: str | Path) -> Path:
+    """Where the evaluations of the model file ``path`` are kept: ``PATH.evaluations.json`` next to
+    it; for the shipped model (inside the installed package), mexlab's config folder."""
+    p = Path(path)
+    if p.resolve() == DEFAULT_MODEL.resolve():
+        return _choice_file().with_name("shipped-model.evaluations.json")
+    return p.with_name(p.name + ".evaluations.json")
+
+
+def read_evaluations(path: str | Path, sha256: str | None = None) -> tuple[list[dict], str | None]:
+    """``(evaluations, note)``: the evaluations kept for the model file ``path`` (oldest first) and a
+    note when a sidecar is there but unreadable or belongs to another file (then no evaluation).
+    ``sha256``: the model file's, when the caller knows it (else computed)."""
+    side = evaluations_path(path)
+    if not side.is_file():
+        return [], None
+    try:
+        d = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return [], f"{side}: unreadable ({' '.join(str(exc).split())[:120]}); not shown"
+    if not isinstance(d, dict) or d.get("format") != EVAL_FORMAT or not isinstance(d.get("evaluations"), list):
+        return [], f"{side}: not a mexlab evaluations file; not shown"
+    if sha256 is None:
+        sha256 = file_sha256(path) if Path(path).is_file() else None
+    if d.get("model_sha256") != sha256:
+        return [], f"{side}: the evaluations of an earlier file at this path (sha256 differs); not shown"
+    return [e for e in d["evaluations"] if isinstance(e, dict)], None
+
+
+def add_evaluation(path: str | Path, result: dict, on: str) -> dict:
+    """Keep ``result`` (UF1, UAR, accuracy, per class, confusion, protocol, subjects, config) as the
+    newest evaluation of the model file ``path`` (checked first: a damaged or foreign file is refused),
+    described by ``on``. Written temp file + rename; stale evaluations (of an earlier file at the
+    path) are dropped. Returns the entry."""
+    read_meta(path)
+    sha = file_sha256(path)
+    keep, _note = read_evaluations(path, sha)
+    entry = {
+        "on": on,
+        "protocol": result.get("protocol"),
+        **{k: result.get(k) for k in ("uf1", "uar", "accuracy", "per_class", "confusion", "n_subjects")},
+        "n": result.get("n_samples", result.get("n")),
+        "datasets": result.get("datasets"),
+        "config": result.get("config"),
+        "evaluated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "mexlab_version": mexlab_version(),
+    }
+    side = evaluations_path(path)
+    doc = {"format": EVAL_FORMAT, "model": Path(path).name, "model_sha256": sha, "evaluations": [*keep, entry]}
+    try:
+        side.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=side.parent, prefix=f".{side.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(doc, fh, indent=1)
+            os.replace(tmp, side)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError as exc:
+        raise OutputError(f"{side}: cannot write the evaluation ({exc})") from None
+    return entry

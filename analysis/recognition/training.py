@@ -1,10 +1,17 @@
-"""Training a classifier into a model file: the one sequence that `mexlab recognition train` and the
-Models view's Train both run.
+"""Training, pretraining and testing a model file: the sequences that `mexlab recognition train`,
+`pretrain` and `evaluate` and the Models view's form all run (one copy).
 
-New model (or encoders taken from ``init``), the training labels thinned to ``label_fraction`` (at
-least one per class, :func:`protocol.thin_labels`), a resume from ``OUT.checkpoint`` when asked, a
-fixed number of epochs with a checkpoint after each, then the model file written and the checkpoint
-removed. A stop (Cancel) or Ctrl+C leaves the last checkpoint and no model file.
+* :func:`train_classifier` — new model (or encoders taken from ``init``), the training labels
+  thinned to ``label_fraction`` (at least one per class, :func:`protocol.thin_labels`), a resume from
+  ``OUT.checkpoint`` when asked, a fixed number of epochs with a checkpoint after each, then the
+  model file written and the checkpoint removed.
+* :func:`pretrain_encoders` — MvCL pretraining (symmetric InfoNCE between the views, every segment,
+  labels unused) with the same checkpoint, resume and stop.
+* :func:`evaluate_model` — a model file's own predictions on data it was not trained on (held-out
+  subjects); :func:`store_evaluation` keeps a result with the model (a sidecar, see
+  :mod:`analysis.recognition.modelfile`).
+
+A stop (Cancel) or Ctrl+C leaves the last checkpoint and no model file.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from acquisition.errors import Cancelled, InputError, NotFoundError
+from acquisition.errors import Cancelled, DataError, InputError, NotFoundError
 
 if TYPE_CHECKING:
     from analysis.recognition.nets import MultiViewNet
@@ -42,9 +49,49 @@ class TrainRun:
         return self.out.with_name(self.out.name + ".checkpoint")
 
 
+@dataclass
+class PretrainRun:
+    """MvCL pretraining into ``out``, as `mexlab recognition pretrain` names it."""
+
+    out: Path
+    views: tuple[str, ...]
+    epochs: int = 30
+    lr: float = 2e-3
+    seed: int = 0
+    resume: bool = False
+    temperature: float = 0.1
+    batch: int = 64
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.out.with_name(self.out.name + ".checkpoint")
+
+    def check(self) -> None:
+        """Before any feature is read: two views or more, epochs, temperature, batch, the folder."""
+        if len(self.views) < 2:
+            raise InputError(
+                f"MvCL pretraining needs two views or more (rgb,depth or rgb,diff), not {','.join(self.views)}"
+            )
+        if self.epochs < 1:
+            raise InputError(f"epochs {self.epochs}: at least 1")
+        if not self.temperature > 0:
+            raise InputError(f"temperature {self.temperature}: must be > 0")
+        if self.batch < 4:
+            raise InputError(f"batch {self.batch}: at least 4 (InfoNCE needs negatives)")
+        check_out(self.out)
+
+
 def check_out(out: Path, what: str = "--out") -> None:
     if not Path(out).parent.is_dir():
         raise NotFoundError(f"{Path(out).parent}: no such folder (for {what})")
+
+
+def subject_digests(subjects: list[str]) -> list[str]:
+    """Short digests of subject names (kept in a model's metadata to say whether a test set shares
+    subject names with its training data without writing the names themselves)."""
+    import hashlib
+
+    return sorted({hashlib.sha256(s.encode()).hexdigest()[:16] for s in subjects})
 
 
 def _from_init(run: TrainRun, model: MultiViewNet, class_names: list[str]) -> None:
@@ -129,6 +176,7 @@ def train_classifier(
             "views": list(run.views),
             "label_fraction": run.label_fraction,
             "n_labels": int(len(lab)),
+            "subjects_sha": subject_digests(data.subjects),
         },
         "metrics": {"note": run.metrics_note},
     }
@@ -155,3 +203,147 @@ def train_classifier(
     full = modelfile.save(run.out, model, meta)
     ck.unlink(missing_ok=True)
     return {"meta": full, "loss": rec["loss"], "n": rec["n"], "epochs_done": run.epochs}
+
+
+def pretrain_encoders(
+    run: PretrainRun,
+    data: FeatureSet,
+    *,
+    on_epoch: Callable[[int, int, float], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+    on_resume: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """MvCL pretraining of a new model on every segment of ``data`` (labelled or not), a checkpoint
+    ``OUT.checkpoint`` after every epoch (``run.resume`` continues from it), then ``run.out`` written
+    and the checkpoint removed. ``on_epoch``, ``stop`` and the return value as
+    :func:`train_classifier` (``{"meta", "loss", "n", "epochs_done"}``)."""
+    from analysis.recognition import modelfile
+    from analysis.recognition.task import new_model, pretrain_mvcl
+
+    run.check()
+    model = new_model(len(data.class_names), tuple(run.views), seed=run.seed)
+    meta: dict[str, Any] = {
+        "classes": data.class_names,
+        "kind": "pretrained (MvCL; classifier untrained)",
+        "training": {
+            **data.summary,
+            "labels_used": False,
+            "subjects_sha": subject_digests(data.subjects),
+        },
+        "metrics": {"note": "a pretrained encoder: train a classifier from it (--init) before evaluating"},
+    }
+    ck = run.checkpoint
+    done = resume_from(ck, run.epochs, model, data.class_names) if run.resume else 0
+    if done:
+        meta["resumed_after_epoch"] = done
+        if on_resume:
+            on_resume(done)
+
+    def epoch(ep: int, n: int, loss: float) -> None:
+        modelfile.save(ck, model, {**meta, "epochs_done": ep + done})
+        if on_epoch:
+            on_epoch(ep + done, n + done, loss)
+
+    kw = {"stop": stop} if stop is not None else {}
+    rec = pretrain_mvcl(
+        model,
+        data,
+        run.epochs - done,
+        run.lr,
+        seed=run.seed + done,
+        batch_size=run.batch,
+        temperature=run.temperature,
+        progress=epoch,
+        **kw,
+    )
+    if stop is not None and stop():
+        raise Cancelled(
+            "pretraining cancelled; no model written"
+            + (f"; the last checkpoint is {ck} (`mexlab recognition pretrain --resume`)" if ck.exists() else "")
+        )
+    rec["epochs"] = run.epochs
+    meta["pretrain"] = rec
+    full = modelfile.save(run.out, model, meta)
+    ck.unlink(missing_ok=True)
+    return {"meta": full, "loss": rec["loss"], "n": rec["n"], "epochs_done": run.epochs}
+
+
+def evaluate_model(model_path: Path, data: FeatureSet, specs: list[str]) -> dict[str, Any]:
+    """The model file's own predictions on ``data`` (read from ``specs``): UF1, UAR, accuracy, per
+    class, confusion, as :func:`protocol.loso` reports them, with ``protocol: "held-out"``. Refused
+    when a spec is one the model was trained on (that is no test; LOSO estimates on it), when the
+    classes differ or when the model is only a pretrained encoder. Subject names shared with its
+    training data are counted in ``shared_subject_names`` (the same person, or the same name for
+    another person, as the rig's releases number their subjects alike)."""
+    import time
+
+    from analysis.recognition import modelfile
+    from analysis.recognition.task import evaluate
+
+    t0 = time.perf_counter()
+    model, meta = modelfile.load(model_path)
+    if str(meta.get("kind", "")).startswith("pretrained"):
+        raise InputError(f"{model_path}: a pretrained encoder (no trained classifier); train from it (--init) first")
+    if list(meta["classes"]) != list(data.class_names):
+        raise InputError(
+            f"{model_path}: a model of classes {', '.join(meta['classes'])}; the data has "
+            f"{', '.join(data.class_names)} (give the model's class scheme, --classes "
+            f"{(meta.get('training') or {}).get('scheme', '?')})"
+        )
+    trained = set((meta.get("training") or {}).get("datasets") or {})
+    same = [s for s in specs if s in trained]
+    if same:
+        raise InputError(
+            f"{model_path} was trained on {', '.join(same)}: testing it there is no held-out test "
+            f"(for an estimate on its own data use LOSO)"
+        )
+    if not (data.y >= 0).any():
+        raise DataError(f"{', '.join(specs)}: no labelled sample to test on")
+    res = evaluate(model, data)
+    lab = data.y >= 0
+    test_subjects = sorted(set(np.asarray(data.subjects)[lab].tolist()))
+    seen = set((meta.get("training") or {}).get("subjects_sha") or [])
+    shared = len(set(subject_digests(test_subjects)) & seen)
+    return {
+        **{k: res[k] for k in ("uf1", "uar", "accuracy", "per_class", "confusion")},
+        "n_samples": res["n"],
+        "n_subjects": len(test_subjects),
+        "protocol": "held-out",
+        "datasets": list(specs),
+        "shared_subject_names": shared if seen else None,
+        "config": {"views": list(meta["views"]), "model": str(model_path)},
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
+def store_evaluation(model_path: Path, result: dict[str, Any], specs: list[str]) -> dict[str, Any]:
+    """Keep an evaluation result (:func:`protocol.loso` or :func:`evaluate_model`) with the model file
+    (:func:`modelfile.add_evaluation`: a sidecar written temp-and-rename; the model file itself is not
+    changed, so its sha256, the catalog row and a default choice stay valid). A LOSO result is refused
+    for a model of other views or classes (it would describe another recipe). Returns the entry."""
+    from analysis.recognition import modelfile
+
+    meta, _ = modelfile.read_meta(model_path)
+    cfg = result.get("config") or {}
+    classes = (result.get("confusion") or {}).get("labels")
+    if list(cfg.get("views") or []) != list(meta["views"]) or (classes and list(classes) != list(meta["classes"])):
+        raise InputError(
+            f"{model_path}: a model of views {','.join(meta['views'])} and classes {', '.join(meta['classes'])}; "
+            f"this evaluation used views {','.join(cfg.get('views') or [])}"
+            + (f" and classes {', '.join(classes)}" if classes else "")
+            + ": not stored with it"
+        )
+    if result.get("protocol") == "loso":
+        trained = set((meta.get("training") or {}).get("datasets") or {})
+        on = (
+            f"LOSO over {result['n_subjects']} subjects of {', '.join(specs)} "
+            f"({cfg.get('pretrain', 'none')} pretraining, {cfg.get('regime', 'strict')}, "
+            f"{cfg.get('epochs')} epochs; a model per fold with this model's views"
+            + ("; its own training data)" if set(specs) <= trained else ")")
+        )
+    else:
+        shared = result.get("shared_subject_names")
+        on = f"held-out: {result['n_subjects']} subjects of {', '.join(specs)} (this model's predictions" + (
+            f"; {shared} subject name(s) also in its training data)" if shared else ")"
+        )
+    return modelfile.add_evaluation(model_path, result, on)

@@ -66,7 +66,20 @@ def add_parser(sub) -> None:
     tr.set_defaults(func=run_train)
     ev = s.add_parser("evaluate", help="leave-one-subject-out evaluation, fixed training budget")
     _common(ev)
-    ev.add_argument("--protocol", choices=["loso"], default="loso")
+    ev.add_argument(
+        "--protocol",
+        choices=["loso", "heldout"],
+        default="loso",
+        help="loso: a model per left-out subject (estimates the recipe); heldout: test the --model file "
+        "itself on the data's subjects (not its training data; its views are used)",
+    )
+    ev.add_argument(
+        "--model",
+        type=Path,
+        metavar="M.pt",
+        help="keep the result with this model (M.pt.evaluations.json, shown in the Models view); "
+        "with --protocol heldout, the model tested",
+    )
     ev.add_argument("--pretrain", choices=["none", "mvcl"], default="none")
     ev.add_argument(
         "--regime",
@@ -111,7 +124,7 @@ def run_models(args) -> int:
     for m in (st.error, st.default_error):
         if m:
             print(f"note: {m}", file=sys.stderr)
-    cols = ("default", "name", "date", "views", "UF1", "UAR", "sha256")
+    cols = ("default", "name", "date", "views", "UF1", "UAR", "evaluated on", "sha256")
     print("  ".join(cols))
     for i in range(len(rows)):
         print("  ".join(st.cell(i, c) or "-" for c in cols))
@@ -173,7 +186,8 @@ def _load(args, views, *, unlabelled=False):
     return data
 
 
-def _epoch_progress(args, what: str, checkpoint=None, done: int = 0):
+def _epoch_progress(args, what: str):
+    """Epoch lines (epochs counted over the whole run); the ETA counts only the epochs this process ran."""
     t0 = time.perf_counter()
     first: list[int] = []  # the first epoch this process ran (a resumed run starts past 1)
 
@@ -181,10 +195,8 @@ def _epoch_progress(args, what: str, checkpoint=None, done: int = 0):
         el = time.perf_counter() - t0
         if not first:
             first.append(ep - 1)
-        if checkpoint is not None:
-            checkpoint(ep + done)
         eta = el / max(ep - first[0], 1) * (n - ep)
-        _say(args, f"{what} epoch {ep + done}/{n + done}: loss {loss:.4f}; elapsed {el:.0f} s, ETA {eta:.0f} s")
+        _say(args, f"{what} epoch {ep}/{n}: loss {loss:.4f}; elapsed {el:.0f} s, ETA {eta:.0f} s")
 
     return prog
 
@@ -205,50 +217,35 @@ def _quiet_native() -> None:
 
 
 def run_pretrain(args) -> int:
-    from analysis.recognition import modelfile
-    from analysis.recognition.task import new_model, pretrain_mvcl
-    from analysis.recognition.training import check_out, resume_from
+    from analysis.recognition.training import PretrainRun, pretrain_encoders
 
     _quiet_native()
-    views = _views(args.views)
-    check_out(args.out)
-    data = _load(args, views, unlabelled=True)
-    model = new_model(len(data.class_names), views, seed=args.seed)
-    meta = {
-        "classes": data.class_names,
-        "kind": "pretrained (MvCL; classifier untrained)",
-        "training": {**data.summary, "labels_used": False},
-    }
-    ck = args.out.with_name(args.out.name + ".checkpoint")
-    done = resume_from(ck, args.epochs, model, data.class_names) if args.resume else 0
-    if done:
-        _say(args, f"resuming from {ck} after epoch {done}")
-    if done:
-        meta["resumed_after_epoch"] = done
+    run = PretrainRun(
+        out=args.out,
+        views=_views(args.views),
+        epochs=args.epochs,
+        seed=args.seed,
+        resume=args.resume,
+        temperature=args.temperature,
+        batch=args.batch,
+    )
+    run.check()
+    data = _load(args, run.views, unlabelled=True)
     try:
-        rec = pretrain_mvcl(
-            model,
+        res = pretrain_encoders(
+            run,
             data,
-            args.epochs - done,
-            2e-3,
-            seed=args.seed + done,
-            batch_size=args.batch,
-            temperature=args.temperature,
-            progress=_epoch_progress(
-                args, "pretrain", lambda ep: modelfile.save(ck, model, {**meta, "epochs_done": ep}), done
-            ),
+            on_epoch=_epoch_progress(args, "pretrain"),
+            on_resume=lambda done: _say(args, f"resuming from {run.checkpoint} after epoch {done}"),
         )
     except KeyboardInterrupt:
+        ck = run.checkpoint
         _say(args, f"interrupted; the last checkpoint is {ck}" if ck.exists() else "interrupted")
         return 130
-    rec["epochs"] = args.epochs
-    meta["pretrain"] = rec
-    full = modelfile.save(args.out, model, meta)
-    ck.unlink(missing_ok=True)
-    _register(args, args.out, full)
+    _register(args, args.out, res["meta"])
     print(
-        f"pretrained model written to {args.out} (views {','.join(views)}, {rec['n']} "
-        f"segments, final InfoNCE loss {rec['loss']:.3f})"
+        f"pretrained model written to {args.out} (views {','.join(run.views)}, {res['n']} "
+        f"segments, final InfoNCE loss {res['loss']:.3f})"
     )
     return 0
 
@@ -288,11 +285,20 @@ def run_train(args) -> int:
 
 
 def format_result(r: dict) -> str:
+    if r.get("protocol") == "held-out":
+        head = (
+            f"held-out test of {r['config']['model']} on {r['n_subjects']} subjects, {r['n_samples']} samples "
+            f"(views {','.join(r['config']['views'])})"
+        )
+    else:
+        head = (
+            f"LOSO over {r['n_subjects']} subjects, {r['n_samples']} samples "
+            f"({r['config']['pretrain']} pretraining, {r['config']['regime']}, "
+            f"{r['config']['label_fraction']:.0%} labels, views {','.join(r['config']['views'])}, "
+            f"{r['config']['epochs']} epochs fixed)"
+        )
     lines = [
-        f"LOSO over {r['n_subjects']} subjects, {r['n_samples']} samples "
-        f"({r['config']['pretrain']} pretraining, {r['config']['regime']}, "
-        f"{r['config']['label_fraction']:.0%} labels, views {','.join(r['config']['views'])}, "
-        f"{r['config']['epochs']} epochs fixed)",
+        head,
         f"UF1 {r['uf1']:.3f}  UAR {r['uar']:.3f}  accuracy {r['accuracy']:.3f}",
         "class        f1     recall   n",
     ]
@@ -307,9 +313,21 @@ def format_result(r: dict) -> str:
 
 
 def run_evaluate(args) -> int:
+    from analysis.recognition import modelfile
     from analysis.recognition.protocol import Config, check_data, loso
+    from analysis.recognition.training import evaluate_model, store_evaluation
 
     _quiet_native()
+    if args.protocol == "heldout":
+        if args.model is None:
+            raise MexlabError("--protocol heldout tests a model file: give --model M.pt")
+        meta, _ = modelfile.read_meta(args.model)  # checked before any feature is read
+        data = _load(args, tuple(meta["views"]))
+        res = evaluate_model(args.model, data, args.dataset)
+        entry = store_evaluation(args.model, res, args.dataset)
+        _say(args, f"kept with {args.model} ({modelfile.evaluations_path(args.model).name}): {entry['on']}")
+        print(json.dumps(res, indent=1) if args.json else format_result(res))
+        return 0
     views = _views(args.views)
     cfg = Config(
         views=views,
@@ -321,12 +339,28 @@ def run_evaluate(args) -> int:
         seed=args.seed,
     )
     cfg.check()
+    if args.model is not None:
+        meta, _ = modelfile.read_meta(args.model)
+        if tuple(meta["views"]) != views:
+            raise MexlabError(
+                f"{args.model}: a model of views {','.join(meta['views'])}; this LOSO uses {','.join(views)} "
+                f"(give --views {','.join(meta['views'])} to keep the result with it)"
+            )
     data = _load(args, views, unlabelled=args.pretrain == "mvcl")
+    if args.model is not None and list(meta["classes"]) != list(data.class_names):
+        raise MexlabError(
+            f"{args.model}: a model of classes {', '.join(meta['classes'])}; the data has "
+            f"{', '.join(data.class_names)} (give the model's class scheme to keep the result with it)"
+        )
     check_data(data)
     try:
         res = loso(data, cfg, progress=lambda m: _say(args, m))
     except KeyboardInterrupt:
         _say(args, "interrupted; no result (LOSO folds are pooled only when all are done)")
         return 130
+    res["datasets"] = list(args.dataset)
+    if args.model is not None:
+        entry = store_evaluation(args.model, res, args.dataset)
+        _say(args, f"kept with {args.model} ({modelfile.evaluations_path(args.model).name}): {entry['on']}")
     print(json.dumps(res, indent=1) if args.json else format_result(res))
     return 0

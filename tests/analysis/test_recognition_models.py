@@ -170,3 +170,98 @@ def test_recognition_cli_bad_input(tmp_path):
     assert r.returncode != 0 and "KIND:ROOT" in r.stderr and "Traceback" not in r.stderr
     r = run("evaluate", "--dataset", f"mexlab:{tmp_path}", "--views", "rgb,nose")
     assert r.returncode != 0 and "views rgb,nose" in r.stderr and "Traceback" not in r.stderr
+
+
+# -- pretraining, training from it, resume, a held-out test kept with the model (synthetic features) --
+def _separable(subjects, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(len(subjects)) % 3
+    data = _features(subjects, y)
+    for v in data.x:
+        data.x[v] = rng.normal(size=data.x[v].shape).astype(np.float32)
+        data.x[v][:, 0, 10:20, 10:20] += 2.0 * y[:, None, None]
+    data.summary = {"datasets": {"syn:train": len(y)}, "n": len(y), "n_subjects": len(set(subjects)), "scheme": "3"}
+    return data
+
+
+def test_pretrain_init_resume_and_a_held_out_test_kept_with_the_model(tmp_path):
+    from acquisition.errors import Cancelled
+    from analysis.recognition.training import (
+        PretrainRun,
+        TrainRun,
+        evaluate_model,
+        pretrain_encoders,
+        store_evaluation,
+        train_classifier,
+    )
+
+    data = _separable([f"s{i % 4}" for i in range(48)])
+    with pytest.raises(MexlabError, match="two views or more"):
+        PretrainRun(tmp_path / "x.safetensors", ("rgb",)).check()
+    with pytest.raises(MexlabError, match="no such folder"):
+        PretrainRun(tmp_path / "nope" / "x.safetensors", ("rgb", "diff")).check()
+    pre = tmp_path / "pre.safetensors"
+    seen = []
+    stop_at_1 = PretrainRun(pre, ("rgb", "diff"), epochs=3, batch=16)
+    with pytest.raises(Cancelled, match="pretraining cancelled.*pretrain --resume"):
+        pretrain_encoders(stop_at_1, data, on_epoch=lambda e, n, loss: seen.append((e, n)), stop=lambda: bool(seen))
+    ck = stop_at_1.checkpoint
+    assert not pre.exists() and modelfile.read_meta(ck)[0]["epochs_done"] == 1
+    resumed = []
+    res = pretrain_encoders(
+        PretrainRun(pre, ("rgb", "diff"), epochs=3, batch=16, resume=True),
+        data,
+        on_epoch=lambda e, n, loss: seen.append((e, n)),
+        on_resume=resumed.append,
+    )
+    assert seen == [(1, 3), (2, 3), (3, 3)] and resumed == [1] and not ck.exists()
+    meta = res["meta"]
+    assert meta["kind"].startswith("pretrained") and meta["resumed_after_epoch"] == 1 and meta["pretrain"]["n"] == 48
+    assert len(meta["training"]["subjects_sha"]) == 4 and "s0" not in json.dumps(meta)  # digests, not names
+
+    out = tmp_path / "m.safetensors"
+    trained = train_classifier(TrainRun(out, ("rgb", "diff"), epochs=6, lr=2e-3, init=pre), data)
+    assert trained["meta"]["init"] == str(pre)
+    pre_model, _ = modelfile.load(pre)
+    m, _ = modelfile.load(out)
+    assert not np.array_equal(T.get_weights(m)[1], T.get_weights(pre_model)[1])  # trained on from the encoder
+
+    test = _separable([f"t{i % 2}" for i in range(24)], seed=1)
+    with pytest.raises(MexlabError, match="trained on syn:train: testing it there is no held-out test"):
+        evaluate_model(out, test, ["syn:train"])
+    with pytest.raises(MexlabError, match="a pretrained encoder"):
+        evaluate_model(pre, test, ["syn:test"])
+    r = evaluate_model(out, test, ["syn:test"])
+    assert r["protocol"] == "held-out" and r["n_subjects"] == 2 and r["n_samples"] == 24
+    assert r["shared_subject_names"] == 0 and r["uf1"] > 0.6  # chance 0.33
+    assert evaluate_model(out, _separable(["s0", "x1"] * 6), ["syn:other"])["shared_subject_names"] == 1
+
+    sha = modelfile.file_sha256(out)
+    assert modelfile.read_evaluations(out) == ([], None)
+    e = store_evaluation(out, r, ["syn:test"])
+    assert e["on"].startswith("held-out: 2 subjects of syn:test") and e["uf1"] == r["uf1"]
+    loso_res = loso(test, Config(views=("rgb", "diff"), epochs=2, batch_size=16))
+    e2 = store_evaluation(out, loso_res, ["syn:test"])
+    assert e2["on"].startswith("LOSO over 2 subjects of syn:test") and e2["protocol"] == "loso"
+    evs, note = modelfile.read_evaluations(out)
+    assert note is None and [x["protocol"] for x in evs] == ["held-out", "loso"]
+    assert modelfile.file_sha256(out) == sha  # the model file itself unchanged (catalog key, default)
+    side = modelfile.evaluations_path(out)
+    assert side.name == "m.safetensors.evaluations.json" and not list(tmp_path.glob(".*tmp"))
+
+    other = _separable([f"s{i % 4}" for i in range(48)])
+    other.class_names = ["a", "b", "c"]
+    with pytest.raises(MexlabError, match="classes negative, positive, surprise"):
+        evaluate_model(out, other, ["syn:test"])
+    with pytest.raises(MexlabError, match="not stored with it"):
+        store_evaluation(out, {**loso_res, "config": {**loso_res["config"], "views": ["rgb"]}}, ["syn:test"])
+    assert len(modelfile.read_evaluations(out)[0]) == 2  # nothing changed by the refusal
+
+    train_classifier(TrainRun(out, ("rgb", "diff"), epochs=1, lr=2e-3, seed=5), data)  # a new file at the path
+    evs, note = modelfile.read_evaluations(out)
+    assert evs == [] and "earlier file at this path" in note
+    store_evaluation(out, r, ["syn:test"])  # the stale ones are dropped
+    assert len(modelfile.read_evaluations(out)[0]) == 1
+    side.write_text("{not json")
+    evs, note = modelfile.read_evaluations(out)
+    assert evs == [] and note.startswith(f"{side}: unreadable") and note.endswith("not shown")
