@@ -251,3 +251,187 @@ def test_models_workspace_trains_evaluates_and_cancels(rig_release, qtbot, tmp_p
     assert "training cancelled after epoch" in t.status.text() and t.bar.format() == "stopped"
     assert not (tmp_path / "stopped.safetensors").exists() and t.train_btn.isEnabled()
     assert QThreadPool.globalInstance().waitForDone(60000)
+
+
+# -- MvCL pretraining, --init, resume and evaluations kept with the model, from the form -------------
+@pytest.fixture(scope="module")
+def rig_heldout(tmp_path_factory):
+    """One subject of the rig's held-out people (never in the tuning release above)."""
+    from analysis.recognition.rigdata import make_rig_release
+
+    out = tmp_path_factory.mktemp("righeld") / "release"
+    info = make_rig_release(out, split="heldout", n_subjects=1, per_subject=6, size=(320, 240), seed=3)
+    assert info["n"] >= 3
+    return f"casme3:{out}"
+
+
+@pytest.mark.slow
+@pytest.mark.face_model
+@pytest.mark.timeout(600)
+def test_pretrain_init_resume_and_evaluations_from_the_form(rig_release, rig_heldout, tmp_path, monkeypatch, capsys):
+    from app.cli import main
+    from app.services.models_state import (
+        ModelsState,
+        Progress,
+        TrainForm,
+        TrainingCancelled,
+        checkpoint_info,
+        evaluate_form,
+        pretrain_model,
+        result_text,
+        train_model,
+    )
+
+    monkeypatch.setenv("MEXLAB_CONFIG_DIR", str(tmp_path / "config"))
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    lines = []
+    prog = Progress(lambda stage, done, total, line: lines.append((stage, done, total)))
+    with pytest.raises(MexlabError, match="two views or more"):
+        pretrain_model(TrainForm([rig_release], views="rgb", epochs=2), tmp_path / "p.safetensors", url, prog)
+    assert lines == []  # refused before any feature was read
+    with pytest.raises(MexlabError, match="no such model file"):
+        train_model(TrainForm([rig_release], init=str(tmp_path / "none.safetensors")), tmp_path / "m", url, prog)
+
+    pre = tmp_path / "pre.safetensors"  # MvCL pretraining from the form
+    res = pretrain_model(TrainForm([rig_release], views="rgb,depth", epochs=2), pre, url, prog)
+    assert [(d, n) for s, d, n in lines if s == "pretrain epoch"] == [(1, 2), (2, 2)]
+    assert res["action"] == "pretrain" and "pretrained model (MvCL) written" in result_text(res)
+    meta, _ = modelfile.read_meta(pre)
+    assert meta["kind"].startswith("pretrained") and meta["training"]["labels_used"] is False
+    st = ModelsState(url)
+    row = next(i for i, r in enumerate(st.refresh()) if r["path"] == str(pre))
+    assert st.cell(row, "evaluated on") == "-" and "train a classifier from it" in st.details(row)
+
+    out = tmp_path / "lab.safetensors"  # --init from it; Cancel after epoch 1; resume
+    stopper = Progress()
+    stopper.on_change = lambda s, d, n, line: stopper.cancelled.set() if s == "epoch" and d == 1 else None
+    form = TrainForm([rig_release], views="rgb,depth", epochs=3, init=str(pre))
+    with pytest.raises(TrainingCancelled, match="after epoch 1/3; no model written.*tick resume"):
+        train_model(form, out, url, stopper)
+    assert not out.exists() and "an interrupted training (1 epochs done" in checkpoint_info(out)
+    lines.clear()
+    form.resume = True
+    res = train_model(form, out, url, prog)
+    assert [(d, n) for s, d, n in lines if s == "epoch"] == [(2, 3), (3, 3)] and checkpoint_info(out) is None
+    meta, _ = modelfile.read_meta(out)
+    assert meta["init"] == str(pre) and meta["resumed_after_epoch"] == 1 and meta["training"]["epochs"] == 3
+    assert "started from" in result_text(res) and "resumed after epoch 1" in result_text(res)
+
+    with pytest.raises(MexlabError, match="no held-out test"):  # its own training data
+        evaluate_form(TrainForm([rig_release], protocol="heldout", model=str(out)), prog)
+    ev = evaluate_form(TrainForm([rig_heldout], protocol="heldout", model=str(out)), prog)
+    assert ev["protocol"] == "held-out" and ev["n_subjects"] == 1 and ev["stored"]["uf1"] == ev["uf1"]
+    assert "1 subject name(s) also in its training data" in ev["stored"]["on"]  # spNO.1: rig names alike
+    row = next(i for i, r in enumerate(st.refresh()) if r["path"] == str(out))
+    assert st.cell(row, "evaluated on") == "held-out, 1 subj." and st.cell(row, "UF1") == f"{ev['uf1']:.3f}"
+    assert st.tooltip(row, "UF1").startswith("held-out: 1 subjects of " + rig_heldout)
+    assert st.confusion(row) == (ev["confusion"]["labels"], ev["confusion"]["matrix"])
+
+    with pytest.raises(MexlabError, match="views rgb,depth; the form has rgb,diff"):
+        evaluate_form(TrainForm([rig_release], views="rgb,diff", model=str(out)), prog)
+    lo = evaluate_form(TrainForm([rig_release], views="rgb,depth", epochs=1, model=str(out)), prog)
+    assert lo["stored"]["protocol"] == "loso" and "its own training data" in lo["stored"]["on"]
+    st.refresh()
+    assert st.cell(row, "evaluated on") == "LOSO, 2 subj." and "held-out: 1 subjects" in st.details(row)
+
+    args = ["recognition", "evaluate", "--dataset", rig_heldout, "--protocol", "heldout", "--quiet"]
+    assert main(args) != 0 and "give --model" in capsys.readouterr().err  # the CLI keeps it the same way
+    assert main([*args, "--model", str(out)]) == 0
+    assert capsys.readouterr().out.startswith(f"held-out test of {out} on 1 subjects")
+    evs, note = modelfile.read_evaluations(out)
+    assert note is None and [e["protocol"] for e in evs] == ["held-out", "loso", "held-out"]
+    assert modelfile.file_sha256(out) == st.rows[row]["sha256"]  # the model file itself never rewritten
+
+
+@pytest.mark.slow
+@pytest.mark.gui
+@pytest.mark.face_model
+@pytest.mark.timeout(600)
+def test_models_workspace_pretrains_resumes_and_keeps_a_held_out_test(
+    rig_release, rig_heldout, qtbot, tmp_path, monkeypatch
+):
+    from PySide6.QtCore import QThreadPool
+
+    from app.gui.workspaces.models import ModelsWorkspace
+    from tests.screens import save_screenshot
+
+    monkeypatch.setenv("MEXLAB_CONFIG_DIR", str(tmp_path / "config"))
+    w = ModelsWorkspace(f"sqlite:///{tmp_path / 'catalog.db'}")
+    qtbot.addWidget(w)
+    w.resize(1200, 980)
+    w.show()
+    qtbot.waitExposed(w)
+    t = w.train
+    col = {c: j for j, c in enumerate(_header(w))}
+    t.dataset.setText(rig_release)
+    t.views.setCurrentText("rgb,depth")
+    t.epochs.setValue(2)
+    pre = tmp_path / "pre.safetensors"
+    t.out.setText(str(pre))
+    seen = []
+    t.progressed.connect(lambda stage, d, n, line: seen.append((stage, d, n)))
+    t.pretrain_btn.click()  # MvCL pretraining: progress, then listed and selected
+    assert t.running() and not t.pretrain_btn.isEnabled() and not t.train_btn.isEnabled() and t.cancel_btn.isEnabled()
+    qtbot.waitUntil(lambda: w.last_result is not None, timeout=300000)
+    assert ("pretrain epoch", 2, 2) in seen and pre.is_file() and t.pretrain_btn.isEnabled()
+    assert w.message.text() == "pretraining done" and "pretrained model (MvCL) written" in w.details.toPlainText()
+    sel = w.table.selectionModel().selectedRows()
+    assert sel and w.state.rows[sel[0].row()]["path"] == str(pre)
+
+    out = tmp_path / "lab.safetensors"  # train from it (--init); Cancel at the first epoch's report
+    t.init.setText(str(pre))
+    t.out.setText(str(out))
+    t.epochs.setValue(500)
+    cancel_once = [True]
+
+    def cancel_at_first_epoch(stage, d, n, line):
+        if stage == "epoch" and cancel_once:
+            cancel_once.clear()
+            t.cancel()
+
+    t.progressed.connect(cancel_at_first_epoch)
+    w.last_result = None
+    t.train_btn.click()
+    qtbot.waitUntil(lambda: not t.running(), timeout=300000)
+    ck = out.with_name(out.name + ".checkpoint")
+    done = modelfile.read_meta(ck)[0]["epochs_done"]  # the worker may finish an epoch or two more
+    assert f"training cancelled after epoch {done}/500" in t.status.text() and not out.exists()
+    assert f"an interrupted training ({done} epochs done" in t.checkpoint.text()  # the form says it is there
+    assert w.last_result is None and t.train_btn.isEnabled() and t.pretrain_btn.isEnabled()
+    t.resume.setChecked(True)  # resume: the two epochs left only
+    t.epochs.setValue(done + 2)
+    seen.clear()
+    t.train_btn.click()
+    qtbot.waitUntil(lambda: w.last_result is not None, timeout=300000)
+    assert [(d, n) for s, d, n in seen if s == "epoch"] == [(done + 1, done + 2), (done + 2, done + 2)]
+    assert out.is_file() and not ck.exists() and modelfile.read_meta(out)[0]["init"] == str(pre)
+    assert f"resumed after epoch {done}" in w.details.toPlainText() and t.checkpoint.text() == ""
+    assert not t.resume.isChecked()  # nothing left to resume
+    row = w.state.rows[w.table.selectionModel().selectedRows()[0].row()]
+    assert row["path"] == str(out) and t.target.text() == "selected: lab.safetensors"
+    i = w.state.rows.index(row)
+    assert w.table.item(i, col["evaluated on"]).text() == "-"
+
+    t.dataset.setText(rig_heldout)  # a held-out test of the selected model, kept with it
+    t.protocol.setCurrentIndex(1)
+    w.last_result = None
+    t.eval_btn.click()
+    qtbot.waitUntil(lambda: w.last_result is not None, timeout=300000)
+    res = w.last_result
+    assert res["protocol"] == "held-out" and res["stored"] and "(kept with the model)" in w.message.text()
+    i = next(k for k, r in enumerate(w.state.rows) if r["path"] == str(out))
+    assert w.table.item(i, col["evaluated on"]).text() == "held-out, 1 subj."
+    assert w.table.item(i, col["UF1"]).text() == f"{res['uf1']:.3f}"
+    assert w.table.item(i, col["UAR"]).text() == f"{res['uar']:.3f}"
+    assert w.table.item(i, col["UF1"]).toolTip().startswith("held-out: 1 subjects of")
+    assert w.plot.matrix == res["confusion"]["matrix"]
+    assert w.details.toPlainText().startswith(f"held-out test of {out}")
+    w.table.clearSelection()
+    w.table.selectRow(i)  # what a lab sees later: the kept evaluation in the details
+    assert "evaluated " in w.details.toPlainText() and "held-out: 1 subjects" in w.details.toPlainText()
+    save_screenshot(w, "models-view", tmp_path / "shots")
+    assert QThreadPool.globalInstance().waitForDone(60000)
+
+
+def _header(w):  # the table's header labels, as the view shows them
+    return [w.table.horizontalHeaderItem(j).text() for j in range(w.table.columnCount())]
