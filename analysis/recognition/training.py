@@ -324,6 +324,11 @@ def store_evaluation(model_path: Path, result: dict[str, Any], specs: list[str])
     from analysis.recognition import modelfile
 
     meta, _ = modelfile.read_meta(model_path)
+    if str(meta.get("kind", "")).startswith("pretrained"):
+        raise InputError(
+            f"{model_path}: a pretrained encoder (no trained classifier): keep the evaluation with the "
+            f"classifier trained from it"
+        )
     cfg = result.get("config") or {}
     classes = (result.get("confusion") or {}).get("labels")
     if list(cfg.get("views") or []) != list(meta["views"]) or (classes and list(classes) != list(meta["classes"])):

@@ -231,6 +231,9 @@ def test_pretrain_init_resume_and_a_held_out_test_kept_with_the_model(tmp_path):
         evaluate_model(out, test, ["syn:train"])
     with pytest.raises(MexlabError, match="a pretrained encoder"):
         evaluate_model(pre, test, ["syn:test"])
+    with pytest.raises(MexlabError, match="a pretrained encoder"):
+        store_evaluation(pre, loso(test, Config(views=("rgb", "diff"), epochs=1, batch_size=16)), ["syn:test"])
+    assert not modelfile.evaluations_path(pre).exists()
     r = evaluate_model(out, test, ["syn:test"])
     assert r["protocol"] == "held-out" and r["n_subjects"] == 2 and r["n_samples"] == 24
     assert r["shared_subject_names"] == 0 and r["uf1"] > 0.6  # chance 0.33
@@ -265,3 +268,17 @@ def test_pretrain_init_resume_and_a_held_out_test_kept_with_the_model(tmp_path):
     side.write_text("{not json")
     evs, note = modelfile.read_evaluations(out)
     assert evs == [] and note.startswith(f"{side}: unreadable") and note.endswith("not shown")
+
+
+def test_a_held_out_test_of_the_shipped_model_is_kept_in_the_config_folder(tmp_path, monkeypatch):
+    from analysis.recognition.training import evaluate_model, store_evaluation
+
+    monkeypatch.setenv("MEXLAB_CONFIG_DIR", str(tmp_path / "config"))
+    shipped = modelfile.DEFAULT_MODEL
+    before = shipped.parent.stat().st_mtime_ns, sorted(p.name for p in shipped.parent.iterdir())
+    r = evaluate_model(shipped, _separable([f"t{i % 2}" for i in range(12)]), ["syn:lab"])
+    e = store_evaluation(shipped, r, ["syn:lab"])
+    side = modelfile.evaluations_path(shipped)
+    assert side == tmp_path / "config" / "shipped-model.evaluations.json" and side.is_file()
+    assert modelfile.read_evaluations(shipped) == ([e], None)
+    assert (shipped.parent.stat().st_mtime_ns, sorted(p.name for p in shipped.parent.iterdir())) == before

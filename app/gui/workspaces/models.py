@@ -66,8 +66,11 @@ class ModelsTrainPanel(TrainPanel):
         self.checkpoint.setWordWrap(True)
         self.protocol = QComboBox()
         self.protocol.addItems(["LOSO (a model per left-out subject)", "held-out test of the selected model"])
-        self.keep = QCheckBox("keep the result with the selected model (shown in the list)")
-        self.keep.setChecked(True)
+        self.keep = QCheckBox("keep the LOSO result with the selected model (shown in the list)")
+        self.keep.setToolTip(
+            "LOSO estimates the recipe (a model per left-out subject with these views, classes and epochs): "
+            "keep it with the model trained that way. A held-out test is always kept with the model tested."
+        )
         self.target = QLabel("no model selected")
         form = self.findChild(QFormLayout)
         form.addRow("start from", self.init)
