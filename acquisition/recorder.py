@@ -43,7 +43,7 @@ def _full(exc: OSError) -> str:
 
 RESERVE_NAME = ".mexlab-reserve"
 RESERVE_BYTES = 1 << 20
-FAILURE_PREFIXES = ("cannot write", "LabRecorderCLI exited")
+FAILURE_PREFIXES = ("cannot write", "LabRecorderCLI exited", "camera failed")
 
 
 class Recorder:
@@ -282,6 +282,9 @@ class Recorder:
             return "duration reached"
         if self.camera is not None and self.camera.kind == "playback" and self.camera.finished.is_set():
             return "end of camera file"
+        cam = self.rig.camera if self.rig is not None else None
+        if cam is not None and getattr(cam, "error", None):  # the rig's render process died
+            return f"camera failed: {cam.error}"
         for key, w in self.writers.items():
             if w.stats.error:
                 return f"cannot write {key} video: {w.stats.error}"
@@ -339,12 +342,14 @@ class Recorder:
         if self.stopped:
             return self.meta
         self.stopped = True
-        if self.rig is not None and self.rig.camera is not None:
-            self.rig.camera.stop()  # the rig stops injecting frames before its software sensors are let go
-        if self.camera is not None:
-            self.camera.stop()
-        if self.rig is not None:
-            self.rig.stop()
+        try:
+            self._stop_capture()
+        except BaseException:
+            # a capture that fails to stop must not leave LabRecorderCLI recording into the next session
+            # (a test process, or a GUI kept open): stop it, then raise what went wrong
+            self._labrecorder_off()
+            self._close_outlets()
+            raise
         for hook in list(self.stop_hooks):
             try:
                 hook()
@@ -366,6 +371,7 @@ class Recorder:
                 self._labrecorder.stop()
             except (RuntimeError, OSError) as exc:
                 self.errors.append(f"LabRecorderCLI: {exc}")
+                self._labrecorder_off()
         for m in self.monitors:
             m.stop()
         for m in self.monitors:
@@ -395,6 +401,24 @@ class Recorder:
             self.meta["errors"] = list(self.errors)
         self.write_progress(final=True)
         return self.meta
+
+    def _stop_capture(self) -> None:
+        if self.rig is not None and self.rig.camera is not None:
+            self.rig.camera.stop()  # the rig stops injecting frames before its software sensors are let go
+        if self.camera is not None:
+            self.camera.stop()
+        if self.rig is not None:
+            self.rig.stop()
+
+    def _labrecorder_off(self) -> None:
+        """LabRecorderCLI's process ended, whatever happened before (it never outlives its recorder)."""
+        proc = self._labrecorder.process if self._labrecorder is not None else None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            try:
+                proc.wait(timeout=10)
+            except Exception:  # noqa: BLE001 - best effort on the way out
+                pass
 
     _file_counts: dict | None = None  # per stream, from the written XDF (set at stop)
 

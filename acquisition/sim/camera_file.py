@@ -45,7 +45,7 @@ def write_camera_file(
         raise OutputError(f"{path}: a RealSense camera file ends in .db3 (or .bag)")
     fps = float(rgb.fps)
     schedule = make_schedule(n_frames / fps + 5.0, fps=fps, seed=seed)
-    cam = SimulatedCamera(schedule, rgb, depth, _FixedClock(), seed=seed)
+    cam = SimulatedCamera(schedule, rgb, depth, _FixedClock(), seed=seed, render_process=False)  # renders here
     recorder = rs.recorder(str(path), cam.device)
     sensors = {s.get_info(rs.camera_info.name): s for s in recorder.query_sensors()}
     color, depth_s = sensors["RGB Camera"], sensors["Stereo Module"]

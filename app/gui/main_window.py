@@ -135,11 +135,13 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         ctrl = self.record.controller
-        if ctrl.recording:
+        if ctrl.active:  # running, or starting: a start under way is waited for, then stopped
             box = QMessageBox(
                 QMessageBox.Question,
                 "Recording in progress",
-                "A recording is running. Stop it cleanly and quit?",
+                "A recording is running. Stop it cleanly and quit?"
+                if ctrl.recording
+                else "A recording is starting. Stop it cleanly once it has started, and quit?",
                 QMessageBox.Yes | QMessageBox.No,
                 self,
             )

@@ -18,8 +18,11 @@ thumbnail and the nearest protocol event.
   (:mod:`analysis.recognition.live`, the default model of the Models view unless another
   ``recognizer`` is given), computed from the onset and apex frames kept in a small ring of face
   crops, right after the flag (``label``/``confidence``/``recognition_s`` of :class:`SpotFlag`).
-  The model loads in its own thread at start; flags raised before it is ready, macro flags and
-  flags whose frames left the ring carry no class. A model that cannot load is reported
+  The model is loaded by the pre-flight (``recognizer=``), or else in :meth:`LiveSpotting.start`,
+  which runs between the recorder's prepare and start: never in a thread while the camera starts
+  (torch and the face tracker loading beside librealsense's sensor start crashed or hung the
+  process: a segmentation fault in bench/gui_preview.py, a recording that never ended in CI). Macro
+  flags and flags whose frames left the ring carry no class. A model that cannot load is reported
   (``recognition.error`` in the summary); spotting goes on.
 """
 
@@ -93,7 +96,7 @@ class LiveSpotting:
             fps = self.recorder.camera.mode("rgb").fps if self.recorder.camera is not None else 30
             self._ring = FrameRing(n=int(2.5 * float(fps)))
             if self._want_recognizer == "default":
-                threading.Thread(target=self._load_recognizer, name="mexlab-live-recognition", daemon=True).start()
+                self._load_recognizer()  # here, before the camera starts: never in a thread beside it
         self._thread.start()
 
     def _load_recognizer(self) -> None:
@@ -102,10 +105,7 @@ class LiveSpotting:
         except Exception as exc:  # noqa: BLE001 - reported; spotting goes on without classes
             self.recognition_error = f"live recognition unavailable: {exc}"
             return
-        if self._stop.is_set():
-            rec.close()
-        else:
-            self.recognizer = rec
+        self.recognizer = rec
 
     def stop(self) -> None:
         """Stop listening, spot what is queued (camera files) and end the thread (once)."""

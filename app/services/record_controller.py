@@ -68,6 +68,8 @@ class RecordController:
         self._watch: threading.Thread | None = None
         self._poll_s = poll_s
         self._lock = threading.Lock()
+        self._started = threading.Event()  # set when no start is under way
+        self._started.set()
         self.stop_reason: str | None = None
         self.attached = None  # what start(attach=...) attached to the recorder (live spotting)
         self.recording_run = None  # the app.services.recording.Recording of self.recorder
@@ -99,6 +101,10 @@ class RecordController:
                     from acquisition.preflight import camera_file_preview
 
                     rep.preview = camera_file_preview(Path(settings.camera_file), rgb, depth)
+                elif settings.source == "live" and rep.cameras:
+                    from acquisition.preflight import live_camera_preview
+
+                    rep.preview = live_camera_preview(None, rgb, depth)
             except MexlabError as exc:
                 rep.problems.append(str(exc))
             try:  # the catalog the session will be registered in (and its modules loaded before Start)
@@ -168,9 +174,24 @@ class RecordController:
             sp.close()
 
     # -- recording -----------------------------------------------------------------------------
+    starting = False  # a start is under way (set by begin_start before a start runs in a thread)
+
     @property
     def recording(self) -> bool:
         return self.recorder is not None and not self.recorder.stopped
+
+    @property
+    def active(self) -> bool:
+        """A recording is running or starting: what closing a window or ending a test must stop
+        (``stop`` waits for a start under way to finish, then stops it)."""
+        return self.starting or self.recording
+
+    def begin_start(self) -> None:
+        """Say a start is coming (call it before running ``start`` in a thread): from now on
+        ``active`` is true, so a window closed during the seconds a start takes stops that recording
+        instead of leaving it (and its LabRecorderCLI) running on."""
+        self._started.clear()
+        self.starting = True
 
     def start(self, config: RecordConfig, attach=None) -> Path:
         """Prepare and start (blocking: seconds). Errors leave no half-started recording behind.
@@ -178,6 +199,14 @@ class RecordController:
         what it returns is kept as ``self.attached`` (e.g. the LiveSpotting) and stopped on failure."""
         from app.services.recording import Recording
 
+        self.begin_start()
+        try:
+            return self._start(config, attach, Recording)
+        finally:
+            self.starting = False
+            self._started.set()
+
+    def _start(self, config: RecordConfig, attach, Recording) -> Path:  # noqa: N803 - the class, passed in
         with self._lock:
             if self.recording:
                 raise MexlabError("a recording is already running")
@@ -224,7 +253,10 @@ class RecordController:
         return self.recorder.mark("note" if text != "manual" else "manual", text=text)
 
     def stop(self, reason: str = "stopped by the experimenter") -> dict | None:
-        """Stop cleanly (blocking: a few seconds while LabRecorder pulls its last chunk)."""
+        """Stop cleanly (blocking: a few seconds while LabRecorder pulls its last chunk). A start under
+        way is waited for first (it may not have taken the lock yet), then its recording stopped."""
+        if self.starting:
+            self._started.wait(timeout=300)
         with self._lock:
             rec = self.recorder
             if rec is None or rec.stopped:

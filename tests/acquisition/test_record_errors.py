@@ -222,3 +222,24 @@ def test_labrecorder_names_a_stream_nobody_offers(tmp_path):
     assert f"name='{name}'" in text and "matched no stream" in text
     assert "after 2 tries" in text and "0 of the 1 asked for" in text
     assert not xdf.exists()
+
+
+def test_a_capture_that_fails_to_stop_never_leaves_labrecorder_running(tmp_path):
+    """Seen in CI: a GUI recording whose stop failed left its LabRecorderCLI recording into the next
+    test. Whatever fails while the capture stops, the recorder's LabRecorderCLI ends with it."""
+    from acquisition.recorder import Recorder
+    from acquisition.sources import RecordConfig
+
+    rec = Recorder(RecordConfig(out=tmp_path / "s", source="simulate", no_camera=True, register=False))
+    rec.prepare()
+    rec.start()
+    proc = rec._labrecorder.process
+    assert proc is not None and proc.poll() is None
+
+    def broken_capture():
+        raise RuntimeError("the camera would not stop")
+
+    rec._stop_capture = broken_capture  # a fault injected where the capture stops
+    with pytest.raises(RuntimeError, match="would not stop"):
+        rec.stop()
+    assert proc.poll() is not None  # LabRecorderCLI is gone, not recording on

@@ -223,10 +223,6 @@ def test_the_counter_jumps_only_for_frames_the_render_process_was_too_late_for()
 
 @pytest.mark.rig
 @pytest.mark.labrecorder
-@pytest.mark.xfail(
-    strict=True,
-    reason="acquisition/recorder.py: Recorder.should_stop does not yet ask the rig's camera for its error",
-)
 def test_a_recording_whose_render_process_dies_ends_interrupted(tmp_path):
     from acquisition.recorder import Recorder
     from acquisition.sources import RecordConfig

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QMessageBox
 
 from app.services.settings import Settings
 
@@ -20,6 +21,7 @@ def test_abort_in_the_record_workspace_marks_the_session_aborted(qtbot, tmp_path
     monkeypatch.setenv("MEXLAB_CONFIG_DIR", str(tmp_path / "config"))
     win = MainWindow(Settings(output_folder=str(tmp_path / "sessions"), source="simulate"), simulate=True)
     qtbot.addWidget(win)
+    win.confirm_close = lambda box: QMessageBox.Yes  # pytest-qt closes it first: no modal question
     win.show()
     try:
         win.record.participant.setText("P021")
@@ -51,5 +53,5 @@ def test_abort_in_the_record_workspace_marks_the_session_aborted(qtbot, tmp_path
         assert row["health"]["verdict"] in ("warning", "bad"), row["health"]  # bad: frames dropped under load
         assert meta["aborted_at"]["text"] in row["health"]["reasons"], row["health"]
     finally:
-        if win.record.controller.recording:
+        if win.record.controller.active:  # running or still starting
             win.record.controller.stop("test teardown")

@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 from PySide6.QtCore import QPoint
+from PySide6.QtWidgets import QMessageBox
 
 from acquisition.outlets import MarkerOutlet
 from app.gui.main_window import MainWindow
@@ -24,12 +25,14 @@ pytestmark = [pytest.mark.lsl]
 def window(qtbot, tmp_path):
     win = MainWindow(Settings(output_folder=str(tmp_path / "sessions"), source="simulate"), simulate=True)
     qtbot.addWidget(win)
+    win.confirm_close = lambda box: QMessageBox.Yes  # pytest-qt closes it first: no modal question
     win.resize(1400, 860)
     win.show()
     win.tabs.setCurrentWidget(win.record)
     qtbot.wait(200)
     yield win
-    win.confirm_close = lambda box: 0
+    if win.record.controller.active:  # a test that failed mid-recording leaves nothing recording
+        win.record.controller.stop("test teardown")
 
 
 def test_protocol_run_keeps_window_size_buttons_and_says_where_it_aborted(qtbot, window, tmp_path):

@@ -1,4 +1,4 @@
-"""The camera preview before Start for a camera file (the rig already had one): the pre-flight reads
+"""The camera preview before Start for a camera file and a connected camera (the rig already had one): the pre-flight reads
 the file's first frames through the recording's own playback path and the Record workspace shows
 them; a mode the file does not hold is refused at the pre-flight, before Start."""
 
@@ -21,6 +21,16 @@ def test_camera_file_preview_is_the_files_first_frames(tmp_path):
     got = camera_file_preview(db3)
     assert np.array_equal(got["rgb"], rgbs[0])
     assert np.array_equal(got["depth"], depths[0])
+
+
+def test_live_camera_preview_without_a_camera_says_so(tmp_path):
+    """A connected camera's preview goes through the same reader as the file's (camera_preview);
+    with no RealSense connected (this machine) it is refused with the recording's own message."""
+    from acquisition.errors import DeviceError
+    from acquisition.preflight import live_camera_preview
+
+    with pytest.raises(DeviceError, match="no RealSense camera is connected"):
+        live_camera_preview()
 
 
 def test_camera_file_preview_in_the_preflight_and_the_workspace(qtbot, tmp_path, monkeypatch):

@@ -196,7 +196,7 @@ class RecordWorkspace(QWidget):
         self._refresh_buttons()
 
     def start_recording(self) -> None:
-        if not self.preflight_ok or self.controller.recording:
+        if not self.preflight_ok or self.controller.active:
             return
         participant = self.participant.text().strip()
         try:
@@ -209,6 +209,7 @@ class RecordWorkspace(QWidget):
         self.start_btn.setEnabled(False)
         self.status.setText(f"starting … ({folder})")
         self._clear_live_view()
+        self.controller.begin_start()
         run_in_thread(
             lambda: self.controller.start(cfg, attach=self._attach_live_spotting()), self._started, self._failed
         )
@@ -263,7 +264,7 @@ class RecordWorkspace(QWidget):
         (simulated answers) are for checking a protocol, as in run-protocol."""
         from app.services.protocol_session import ProtocolSession
 
-        if not self.preflight_ok or self.controller.recording:
+        if not self.preflight_ok or self.controller.active:
             return
         participant = self.participant.text().strip()
         try:
@@ -279,6 +280,7 @@ class RecordWorkspace(QWidget):
         self.launcher.run_btn.setEnabled(False)
         self.status.setText(f"starting protocol {ps.proto.name} … ({folder})")
         self._clear_live_view()
+        self.controller.begin_start()
         run_in_thread(
             lambda: self.controller.start(cfg, attach=self._attach_live_spotting()),
             lambda f: (self._started(f), self._await_first_frame()),
