@@ -218,7 +218,7 @@ def _physio(path: Path, params: dict, progress) -> dict:
 
 
 def _study(path: Path, params: dict, progress):
-    from analysis.study import analyse_session
+    from analysis.report.cache import analyse_session  # read back when the session has not changed
 
     progress(0, 1, "physiology")
     sr = analyse_session(path, names=dict(params.get("names") or {}), use_truth=bool(params.get("use_truth")))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from acquisition.errors import OutputError
 from acquisition.session_read.names import GROUND_TRUTH_NAME
-from analysis.report import plots
+from analysis.report import cache, plots
 from analysis.stats import MEASURES
 
 if TYPE_CHECKING:
@@ -54,7 +54,11 @@ def _n(v, nd: int = 2) -> str:
 def _img(fig, alt: str) -> str:
     if fig is None:
         return ""
-    data = base64.b64encode(plots.to_png(fig)).decode("ascii")
+    return _png(plots.to_png(fig), alt)
+
+
+def _png(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
     return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
 
 
@@ -308,7 +312,7 @@ def render_report(study: StudyResult, title: str | None = None, progress: Callab
     for i, sr in enumerate(study.sessions, 1):
         say(f"[{i}/{len(study.sessions)}] timeline of {sr.session.label}")
         parts.append(f"<h3>{_e(sr.session.label)}</h3>")
-        parts.append(_img(plots.timeline_figure(sr), f"timeline of {sr.session.label}"))
+        parts.append(_png(cache.timeline_png(sr), f"timeline of {sr.session.label}"))
     say("group plots and tests")
     parts += [
         f"<h2>Per {_e(study.by)}</h2>",

@@ -35,13 +35,13 @@ def run(args) -> int:
 
     say = progress("report")
     paths = study_paths(args)
-    analysed = analyse_in_workers("report", paths, args)
+    analysed = analyse_in_workers("report", paths, args, say)
     study = analyse_study(
         paths,
         by=args.by,
         names=stream_names(args),
         design=args.design,
-        progress=say,
+        progress=lambda m: None if " analysing " in m else say(m),  # said by analyse_in_workers
         analysed=analysed,
         **study_options(args),
     )
@@ -52,18 +52,37 @@ def run(args) -> int:
     return 0
 
 
-def analyse_in_workers(command: str, paths, args) -> dict | None:
+def analyse_in_workers(command: str, paths, args, say=None) -> dict:
     """Each session's analysis (:func:`analysis.study.analyse_session`) in worker processes when there
-    are several sessions and more than one worker: ``str(path)`` -> SessionResult or MexlabError."""
+    are several sessions and more than one worker, else here (:func:`analyse_here`); each read back
+    from the session's report cache when it has not changed (:mod:`analysis.report.cache`):
+    ``str(path)`` -> SessionResult or MexlabError."""
     from acquisition.errors import MexlabError
     from analysis.batch import Job, default_workers
     from app.commands._batch import run_jobs
 
     workers = args.workers or default_workers()
     if len(paths) < 2 or workers < 2:
-        return None
+        return analyse_here(paths, args, say)
     jobs = [Job.of("study", p, names=stream_names(args), use_truth=study_options(args)["use_truth"]) for p in paths]
     res, _rc = run_jobs(command, jobs, args)
     if res.cancelled:
         raise KeyboardInterrupt
     return {o.job.path: (o.result if o.status == "done" else MexlabError(o.error or o.status)) for o in res.outcomes}
+
+
+def analyse_here(paths, args, say=None) -> dict:
+    """Each session's analysis in this process, read back from its report cache when the session has
+    not changed (:mod:`analysis.report.cache`): ``str(path)`` -> SessionResult or MexlabError."""
+    from acquisition.errors import MexlabError
+    from analysis.report.cache import analyse_session
+
+    out: dict = {}
+    for i, p in enumerate(paths, 1):
+        if say is not None:
+            say(f"[{i}/{len(paths)}] analysing {p}")
+        try:
+            out[str(p)] = analyse_session(p, names=stream_names(args), use_truth=study_options(args)["use_truth"])
+        except MexlabError as exc:
+            out[str(p)] = exc
+    return out

@@ -214,3 +214,28 @@ def test_recognise_with_the_picked_model(qtbot, tmp_path, monkeypatch):
     qtbot.waitExposed(ws)
     save_screenshot(ws, "analyze-recognise", tmp_path / "shots")
     settle(qtbot)
+
+
+def test_physiology_reopened_is_read_back(qtbot, tmp_path):
+    """Analyse on the Physiology tab: computed once; the same session opened again in a new workspace
+    is read back from its report cache (analysis/report-*.cache), with the same summary."""
+    from analysis.report import cache
+    from tests.helpers_session import make_session
+
+    folder = make_session(tmp_path / "S1")
+    texts = []
+    for _ in range(2):
+        ws = AnalyzeWorkspace(None)
+        qtbot.addWidget(ws)
+        ws.open_session(folder)
+        before = (cache.STATS.session_hits, cache.STATS.session_misses, cache.STATS.timeline_hits)
+        ws.run_physio()
+        qtbot.waitUntil(lambda ws=ws: ws.physio_result is not None or ws.last_error is not None, timeout=120000)
+        assert ws.physio_result is not None, ws.last_error
+        assert ws.canvas is not None and ws.canvas.figure.axes  # the timeline is shown
+        texts.append(ws.physio_info.text())
+        after = (cache.STATS.session_hits, cache.STATS.session_misses, cache.STATS.timeline_hits)
+        texts.append(tuple(b - a for a, b in zip(before, after)))
+        settle(qtbot)
+    assert texts[1] == (0, 1, 0) and texts[3] == (1, 0, 1)  # computed, then read back
+    assert texts[0] == texts[2] and texts[0].startswith(f"{folder}: ")

@@ -376,8 +376,12 @@ class AnalyzeWorkspace(QWidget):
     def run_physio(self) -> None:
         if self.folder is None:
             return
-        self.physio_info.setText(f"analysing {self.folder} (heart rate, skin conductance, EMG) …")
-        run_in_thread(self.model.run_physio, self._physio_done, self._failed)
+        from analysis.report import cache
+
+        folder = self.folder
+        self.physio_info.setText(f"analysing {folder} (heart rate, skin conductance, EMG) …")
+        # what model.run_physio computes, read back from the session's report cache when current
+        run_in_thread(lambda: cache.session_report(folder), self._physio_done, self._failed)
 
     def _physio_done(self, out) -> None:
         sr, fig = out
@@ -528,10 +532,15 @@ class AnalyzeWorkspace(QWidget):
         self.batch_cancel_btn.setEnabled(True)
         self.batch_bar.setValue(0)
         self._batch_show()
+
+        def report(st) -> None:
+            try:
+                self.batch_progress.emit((batch, st))
+            except RuntimeError:  # the window was closed: nobody to show it to, stop the batch
+                batch.stop()
+
         run_in_thread(
-            lambda: batch.run(
-                workers=workers, force=force, on_progress=lambda st: self.batch_progress.emit((batch, st))
-            ),
+            lambda: batch.run(workers=workers, force=force, on_progress=report),
             lambda res: self._batch_done(batch, res),
             self._batch_failed,
         )
