@@ -33,6 +33,7 @@ SCREENSHOT_TESTS = (
     "tests/analysis/test_annotation_clips.py::test_reliability_per_clip_session_and_study_cli_and_gui",
     "tests/app/test_gui.py::test_protocol_run_from_the_record_workspace",
     "tests/app/test_protocol_panel.py",
+    "tests/app/test_recognition_models_view.py::test_models_workspace_pretrains_resumes_and_keeps_a_held_out_test",
 )
 
 
