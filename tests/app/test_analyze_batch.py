@@ -159,9 +159,18 @@ def test_many_sessions_through_the_widget(qtbot, tmp_path, monkeypatch):
             ws.batch_run_btn.click()
         return {Path(r.path): r for r in ws.batch.rows}
 
+    running: list[str] = []  # the state column of a running session, as the table showed it
+    ws.batch_progress.connect(
+        lambda _item: running.extend(
+            ws.batch_table.item(r, 2).text()
+            for r in range(ws.batch_table.rowCount())
+            if ws.batch_table.item(r, 2) and ws.batch_table.item(r, 2).text().endswith("%")
+        )
+    )
     t0 = time.monotonic()
     rows = run_and_wait()
     first_s = time.monotonic() - t0
+    assert running, "no session's stage and per cent was shown while it ran"
     assert [rows[s].state for s in good] == ["done", "done"] and rows[bad].state == "failed"
     assert rows[bad].detail.startswith(f"{bad / 'rgb.mkv'}: not a readable video file")
     assert rows[good[1]].participant == "P02"
