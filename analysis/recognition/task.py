@@ -229,7 +229,12 @@ def _train(
             ep_loss += loss.item() * len(i)
             ep_n += len(i)
             if stop is not None and stop():
+                cut = b + batch_size < len(order)  # batches of this epoch left undone
                 break
+        else:
+            cut = False
+        if cut:  # an epoch stopped part-way is not reported (nor checkpointed) as done
+            break
         loss_sum, seen = ep_loss, ep_n
         if progress is not None:
             progress(ep + 1, int(epochs), ep_loss / max(ep_n, 1))
@@ -286,7 +291,12 @@ def _pretrain_mvcl(
             tot += loss.item() * len(i)
             cnt += len(i)
             if stop is not None and stop():
+                cut = b + batch_size < n  # batches of this epoch left undone
                 break
+        else:
+            cut = False
+        if cut:  # an epoch stopped part-way is not reported (nor checkpointed) as done
+            break
         last = tot / max(cnt, 1)
         if progress is not None:
             progress(ep + 1, int(epochs), last)

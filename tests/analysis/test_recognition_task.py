@@ -62,3 +62,33 @@ def test_mvcl_pretraining_lowers_the_contrastive_loss():
     assert last < first
     with pytest.raises(MexlabError, match="two views"):
         T.pretrain_mvcl(T.new_model(3, ("rgb",)), data, epochs=1, lr=1e-3)
+
+
+def _stops_at(k: int):
+    batches = [0]
+
+    def stop():
+        batches[0] += 1
+        return batches[0] == k
+
+    return stop
+
+
+@pytest.mark.parametrize("views", [("rgb",), ("rgb", "diff")])
+def test_a_stop_inside_an_epoch_does_not_report_that_epoch_done(views):
+    """Training and MvCL pretraining report each finished epoch (training checkpoints it); a stop
+    part-way through an epoch must not report it, else a resumed run would skip the rest of it."""
+    run = T.train if len(views) == 1 else T.pretrain_mvcl
+    seen = []
+    data = _set(n=32, views=views)
+    # 4 batches of 8 per epoch: the 6th is epoch 2's second
+    run(
+        T.new_model(3, views, seed=0),
+        data,
+        3,
+        1e-3,
+        batch_size=8,
+        progress=lambda *a: seen.append(a[0]),
+        stop=_stops_at(6),
+    )
+    assert seen == [1], (run.__name__, seen)
