@@ -156,12 +156,16 @@ def _secret() -> bytes | None:
             return data
     except OSError:
         pass
-    try:
-        from acquisition.atomic import write_bytes
-
+    try:  # made owner-only from its first byte (0600 at creation), then renamed into place
         folder.mkdir(parents=True, exist_ok=True)
-        write_bytes(f, os.urandom(32))
-        os.chmod(f, 0o600)
+        tmp = f.with_name(f".{f.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, os.urandom(32))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, f)
         return f.read_bytes()
     except OSError:
         return None

@@ -100,6 +100,8 @@ def test_an_entry_not_written_by_this_user_is_not_unpickled(session, tmp_path, m
     monkeypatch.setenv("MEXLAB_CONFIG_DIR", str(tmp_path / "another-user"))  # another secret
     cache.analyse_session(session)
     assert delta(c0, counts())[:2] == (1, 2)
+    secret = tmp_path / "another-user" / "report-cache.secret"
+    assert secret.stat().st_mode & 0o777 == 0o600  # owner-only from the start
 
 
 def test_mexlab_report_twice_reads_the_session_back(session, tmp_path, capsys):
