@@ -320,12 +320,11 @@ class AnalyzeModel:
 
     # -- physiology and study ---------------------------------------------------------------
     def run_physio(self) -> tuple[SessionResult, Figure]:
-        """(session result, its timeline figure) of the session open (blocking)."""
-        from analysis.report.plots import timeline_figure
-        from analysis.study import analyse_session
+        """(session result, its timeline figure) of the session open (blocking); read back from the
+        session's report cache (analysis/report/cache.py) when its inputs have not changed."""
+        from analysis.report import cache
 
-        sr = analyse_session(self.folder)
-        return sr, timeline_figure(sr)
+        return cache.session_report(self.folder)
 
     def physio_summary(self, sr: SessionResult) -> str:
         self.physio = sr

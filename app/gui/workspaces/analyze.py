@@ -376,12 +376,8 @@ class AnalyzeWorkspace(QWidget):
     def run_physio(self) -> None:
         if self.folder is None:
             return
-        from analysis.report import cache
-
-        folder = self.folder
-        self.physio_info.setText(f"analysing {folder} (heart rate, skin conductance, EMG) …")
-        # what model.run_physio computes, read back from the session's report cache when current
-        run_in_thread(lambda: cache.session_report(folder), self._physio_done, self._failed)
+        self.physio_info.setText(f"analysing {self.folder} (heart rate, skin conductance, EMG) …")
+        run_in_thread(self.model.run_physio, self._physio_done, self._failed)  # cached when current
 
     def _physio_done(self, out) -> None:
         sr, fig = out
