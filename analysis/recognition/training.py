@@ -116,6 +116,11 @@ def _from_init(run: TrainRun, model: MultiViewNet, class_names: list[str]) -> No
     model.load_state_dict(own)
 
 
+def _n(k, word: str) -> str:
+    """'1 subject', '3 subjects'."""
+    return f"{k} {word}" + ("" if k == 1 else "s")
+
+
 def resume_from(ck: Path, epochs: int, model: MultiViewNet, class_names: list[str]) -> int:
     """Load the checkpoint ``ck`` into ``model`` (same views and classes); the epochs it had done
     (fewer than ``epochs``). Adam's moments are not in the checkpoint: the resumed epochs start a
@@ -341,14 +346,14 @@ def store_evaluation(model_path: Path, result: dict[str, Any], specs: list[str])
     if result.get("protocol") == "loso":
         trained = set((meta.get("training") or {}).get("datasets") or {})
         on = (
-            f"LOSO over {result['n_subjects']} subjects of {', '.join(specs)} "
+            f"LOSO over {_n(result['n_subjects'], 'subject')} of {', '.join(specs)} "
             f"({cfg.get('pretrain', 'none')} pretraining, {cfg.get('regime', 'strict')}, "
             f"{cfg.get('epochs')} epochs; a model per fold with this model's views"
             + ("; its own training data)" if set(specs) <= trained else ")")
         )
     else:
         shared = result.get("shared_subject_names")
-        on = f"held-out: {result['n_subjects']} subjects of {', '.join(specs)} (this model's predictions" + (
+        on = f"held-out: {_n(result['n_subjects'], 'subject')} of {', '.join(specs)} (this model's predictions" + (
             f"; {shared} subject name(s) also in its training data)" if shared else ")"
         )
     return modelfile.add_evaluation(model_path, result, on)

@@ -324,7 +324,7 @@ def test_pretrain_init_resume_and_evaluations_from_the_form(rig_release, rig_hel
     assert "1 subject name(s) also in its training data" in ev["stored"]["on"]  # spNO.1: rig names alike
     row = next(i for i, r in enumerate(st.refresh()) if r["path"] == str(out))
     assert st.cell(row, "evaluated on") == "held-out, 1 subj." and st.cell(row, "UF1") == f"{ev['uf1']:.3f}"
-    assert st.tooltip(row, "UF1").startswith("held-out: 1 subjects of " + rig_heldout)
+    assert st.tooltip(row, "UF1").startswith("held-out: 1 subject of " + rig_heldout)
     assert st.confusion(row) == (ev["confusion"]["labels"], ev["confusion"]["matrix"])
 
     with pytest.raises(MexlabError, match="views rgb,depth; the form has rgb,diff"):
@@ -423,7 +423,7 @@ def test_models_workspace_pretrains_resumes_and_keeps_a_held_out_test(
     assert w.table.item(i, col["evaluated on"]).text() == "held-out, 1 subj."
     assert w.table.item(i, col["UF1"]).text() == f"{res['uf1']:.3f}"
     assert w.table.item(i, col["UAR"]).text() == f"{res['uar']:.3f}"
-    assert w.table.item(i, col["UF1"]).toolTip().startswith("held-out: 1 subjects of")
+    assert w.table.item(i, col["UF1"]).toolTip().startswith("held-out: 1 subject of")
     assert w.plot.matrix == res["confusion"]["matrix"]
     assert w.details.toPlainText().startswith(f"held-out test of {out}")
     w.table.clearSelection()
