@@ -7,6 +7,7 @@ thread."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 import time
@@ -73,6 +74,7 @@ class PreflightReport:
     missing: list[str] = field(default_factory=list)
     free_bytes: int = 0
     bytes_per_s: float = 0.0
+    rate_source: str = ""  # where bytes_per_s comes from (earlier sessions, or an estimate)
     problems: list[str] = field(default_factory=list)
     others: list[StreamStatus] = field(default_factory=list)  # on the network, not recorded
     catalog: str | None = None  # "reachable" or the error
@@ -114,6 +116,11 @@ class PreflightReport:
         out.append(
             f"disk: {self.free_bytes / 1e9:.1f} GB free"
             + ("" if mins == float("inf") else f", about {mins:.0f} min of recording")
+            + (
+                f" at {self.bytes_per_s / 1e6:.1f} MB/s ({self.rate_source})"
+                if self.rate_source and mins != float("inf")
+                else ""
+            )
         )
         out += [f"PROBLEM: {p}" for p in self.problems]
         return out
@@ -164,6 +171,44 @@ def recording_bytes_per_s(rgb: Mode | None, depth: Mode | None) -> float:
     if depth is not None:
         b += depth.width * depth.height * depth.fps * DEPTH_BYTES_PER_PIXEL
     return b + 200_000  # XDF: EMG, physiology, indices
+
+
+def measured_bytes_per_s(
+    folder: Path, rgb: Mode | None, depth: Mode | None, latest: int = 5, min_s: float = 5.0
+) -> tuple[float, int] | None:
+    """(bytes per second, sessions used) that recordings of these modes actually wrote: the highest
+    rate of the ``latest`` complete sessions in ``folder`` (each folder's files over its duration;
+    sessions shorter than ``min_s`` left out); None when there is none. FFV1's size depends on the
+    picture (a face fills a frame differently from the rig's), so a lab's own sessions say better
+    than a constant how long its disk lasts."""
+    want = {
+        "rgb": None if rgb is None else [rgb.width, rgb.height, rgb.fps],
+        "depth": None if depth is None else [depth.width, depth.height, depth.fps],
+    }
+    found = []
+    try:
+        sidecars = list(Path(folder).glob("*/session.json"))
+    except OSError:
+        return None
+    for sc in sidecars:
+        try:
+            meta = json.loads(sc.read_text(encoding="utf-8"))
+            modes = meta.get("modes") or {}
+            got = {
+                k: (None if not modes.get(k) else [modes[k]["width"], modes[k]["height"], modes[k]["fps"]])
+                for k in want
+            }
+            dur = float(meta.get("duration_s") or 0)
+            if meta.get("status") != "complete" or got != want or dur < min_s:
+                continue
+            size = sum(p.stat().st_size for p in sc.parent.iterdir() if p.is_file() and not p.name.startswith("."))
+            found.append((sc.stat().st_mtime, size / dur))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue  # a session folder mexlab cannot read says nothing about rates
+    if not found:
+        return None
+    rates = [r for _, r in sorted(found, reverse=True)[:latest]]
+    return max(rates), len(rates)
 
 
 def _rig_probe(fps: int):
@@ -253,7 +298,13 @@ def _check_disk_and_cameras(
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     rep.free_bytes = shutil.disk_usage(probe).free
-    rep.bytes_per_s = recording_bytes_per_s(rgb, depth)
+    measured = measured_bytes_per_s(Path(out_folder), rgb, depth)
+    if measured is not None:
+        rep.bytes_per_s, n = measured
+        rep.rate_source = f"the {n} latest session(s) of these modes in {out_folder}"
+    else:
+        rep.bytes_per_s = recording_bytes_per_s(rgb, depth)
+        rep.rate_source = "an estimate for these modes (no earlier session of them in the output folder)"
     if rep.minutes_free < min_minutes:
         rep.problems.append(f"only {rep.minutes_free:.1f} min of recording fit on the disk of {probe}")
 
