@@ -13,12 +13,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pylsl
 
 from acquisition.lsl_config import quiet_liblsl
 from acquisition.lsl_streams import FoundStream, StreamRequest, list_streams
 from acquisition.realsense.modes import Mode
+
+if TYPE_CHECKING:
+    import pyrealsense2 as rs
 
 # bytes per second of FFV1 per pixel and frame, measured on the simulated rig and on camera noise
 # (docs/benchmarks.md): colour ~1.1 bytes/pixel, depth ~0.6 bytes/pixel
@@ -350,7 +354,7 @@ def live_camera_preview(
     return camera_preview(open_live(serial), "live", rgb, depth, timeout)
 
 
-def camera_preview(device, kind: str, rgb: Mode | None, depth: Mode | None, timeout: float = 5.0) -> dict:
+def camera_preview(device: rs.device, kind: str, rgb: Mode | None, depth: Mode | None, timeout: float = 5.0) -> dict:
     """The first frame of each stream of ``device`` (a librealsense device of the recording's
     ``kind``), read through the recording's own camera class; keys "rgb", "depth"."""
     from acquisition.clock import WallToLsl

@@ -29,6 +29,9 @@ from acquisition.realsense.modes import Mode
 
 if TYPE_CHECKING:
     from acquisition.clock import WallToLsl
+    from acquisition.sim.depth import DepthRenderer
+    from acquisition.sim.face import FaceRenderer
+    from acquisition.sim.render_process import FrameRenderer
     from acquisition.sim.schedule import Schedule
 
 SIM_NAME = "mexlab simulated participant (software device)"
@@ -147,7 +150,7 @@ class SimulatedCamera:
         self.error: str | None = None  # the render process died or failed: no frame follows
 
     @property
-    def renderer(self):
+    def renderer(self) -> FrameRenderer:
         """The renderers in this process (built on first use)."""
         if self._renderer is None:
             from acquisition.sim.render_process import FrameRenderer
@@ -156,11 +159,11 @@ class SimulatedCamera:
         return self._renderer
 
     @property
-    def face(self):
+    def face(self) -> FaceRenderer:
         return self.renderer.face
 
     @property
-    def depth(self):
+    def depth(self) -> DepthRenderer:
         return self.renderer.depth
 
     @property
