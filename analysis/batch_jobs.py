@@ -229,7 +229,7 @@ def _study(path: Path, params: dict, progress):
 ACTIONS = {"spot": _spot, "recognize": _recognize, "physio": _physio, "study": _study}
 
 
-def describe(action: str, result) -> str:
+def describe(action: str, result: object) -> str:
     """One line on a done job's result (what the CLI prints after the session's path and what the
     Analyze workspace's batch table shows)."""
     if not isinstance(result, dict):

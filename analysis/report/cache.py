@@ -283,7 +283,7 @@ def timeline_png(sr: SessionResult) -> bytes:
     return timeline(sr, png=True)[1]
 
 
-def session_report(path: str | Path, **kw) -> tuple[SessionResult, Figure]:
+def session_report(path: str | Path, **kw: Any) -> tuple[SessionResult, Figure]:
     """(SessionResult, timeline figure) of a session: what the Analyze workspace's Physiology tab
     shows, both read back when current."""
     sr = analyse_session(path, **kw)
