@@ -200,7 +200,7 @@ def run_spotter(items: list[dict], use_cache: bool = True, params=None) -> tuple
     return preds, fps
 
 
-def run_live(items: list[dict], params=None) -> tuple[dict, list[float]]:
+def run_live(items: list[dict], params=None, live_kw=None) -> tuple[dict, list[float]]:
     """The same videos through :class:`StreamingSpotter` (frames pushed one by one with their
     times); its flags are the predictions. Returns them and the latency (flag − ME offset, s) of
     every flag that matches a micro-expression."""
@@ -210,16 +210,50 @@ def run_live(items: list[dict], params=None) -> tuple[dict, list[float]]:
 
     preds, lat = {}, []
     for it in items:
-        with av.open(str(it["video"])) as c, StreamingSpotter(it["fps"], params=params) as sp:
+        with av.open(str(it["video"])) as c, StreamingSpotter(it["fps"], params=params, **(live_kw or {})) as sp:
             for k, fr in enumerate(c.decode(video=0)):
                 sp.push(fr.to_ndarray(format="rgb24"), k / it["fps"])
             sp.flush()
             flags = sp.flags
         preds[it["name"]] = [{"onset": f.onset, "offset": f.offset, "type": f.type} for f in flags]
-        gt = [r for r in it["gt"] if r["type"] == "micro"]
-        for _g, p in match_intervals([(r["onset"], r["offset"]) for r in gt], [(f.onset, f.offset) for f in flags]):
-            lat.append(flags[p].latency_s + flags[p].processing_s)
+        lat.extend(_latencies(it, flags))
     return preds, lat
+
+
+def _latencies(it: dict, flags: list) -> list[float]:
+    gt = [r for r in it["gt"] if r["type"] == "micro"]
+    pairs = match_intervals([(r["onset"], r["offset"]) for r in gt], [(f.onset, f.offset) for f in flags])
+    return [flags[p].latency_s + flags[p].processing_s for _g, p in pairs]
+
+
+def run_replay(items: list[dict], params=None, live_kw=None) -> tuple[dict, list[float], dict]:
+    """The live spotter's decisions replayed on the offline features (``live.replay``: no video
+    decoding, no face model; the features differ from live ones only by the grey conversion), and
+    the offline intervals of the same features. Returns the replayed flags, their latencies (stream
+    time only) and the offline predictions."""
+    from analysis.spotting.live import replay
+    from analysis.spotting.pipeline import spot
+
+    preds, lat, offline = {}, [], {}
+    for it in items:
+        r = spot(it["video"], use_cache=True, params=params)
+        flags = replay(r.features, it["fps"], params=params, **(live_kw or {}))
+        preds[it["name"]] = [{"onset": f.onset, "offset": f.offset, "type": f.type} for f in flags]
+        offline[it["name"]] = r.intervals
+        lat.extend(_latencies(it, flags))
+    return preds, lat, offline
+
+
+def agreement(items: list[dict], live: dict, offline: dict) -> dict:
+    """Live flags that offline also reports (IoU ≥ 0.5, one-to-one) and offline intervals found live."""
+    both = n_live = n_off = 0
+    for it in items:
+        a = [(p["onset"], p["offset"]) for p in live[it["name"]]]
+        b = [(p["onset"], p["offset"]) for p in offline[it["name"]]]
+        both += len(match_intervals(a, b))
+        n_live += len(a)
+        n_off += len(b)
+    return {"matched": both, "live": n_live, "offline": n_off}
 
 
 def build(split: str, n: int, duration: float, folder: Path, seed: int = 0, log=print) -> list[dict]:
@@ -270,6 +304,13 @@ def main(argv=None) -> int:
         help="the spotter's parameters: now (defaults) or before the varied rig",
     )
     ap.add_argument("--live", action="store_true", help="score the live StreamingSpotter's flags instead (slower)")
+    ap.add_argument(
+        "--replay",
+        action="store_true",
+        help="score the live spotter's decisions replayed on the cached offline features (fast; for choosing)",
+    )
+    ap.add_argument("--confirm-s", type=float, default=None, help="live: StreamingSpotter confirm_s")
+    ap.add_argument("--mouth-confirm-s", type=float, default=None, help="live: StreamingSpotter mouth_confirm_s")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     log = (lambda *x: print(*x, file=sys.stderr)) if a.json else print
@@ -277,13 +318,23 @@ def main(argv=None) -> int:
     for split in ("tuning", "heldout") if a.set == "both" else (a.set,):
         items = build(split, a.n, a.duration, a.dir, a.seed, log)
         t0 = time.perf_counter()
+        live_kw = {
+            k: v for k, v in (("confirm_s", a.confirm_s), ("mouth_confirm_s", a.mouth_confirm_s)) if v is not None
+        }
+        agree = None
         if a.live:
-            preds, lat = run_live(items, spot_params(a.params))
+            preds, lat = run_live(items, spot_params(a.params), live_kw)
+            fps = []
+        elif a.replay:
+            preds, lat, offline = run_replay(items, spot_params(a.params), live_kw)
+            agree = agreement(items, preds, offline)
             fps = []
         else:
             preds, fps = run_spotter(items, use_cache=not a.no_cache, params=spot_params(a.params))
         res = score(items, preds)
-        if a.live:
+        if agree is not None:
+            res["live_vs_offline"] = agree
+        if a.live or a.replay:
             res["live_latency_s"] = {
                 "median": round(float(np.median(lat)), 3) if lat else None,
                 "max": round(float(np.max(lat)), 3) if lat else None,
@@ -302,8 +353,10 @@ def main(argv=None) -> int:
         out[split] = res
         if not a.json:
             print(format_result(split, res, fps))
-            if a.live:
+            if a.live or a.replay:
                 print("live latency (ME offset -> flag, processing included):", res["live_latency_s"])
+            if agree is not None:
+                print("replayed live flags also offline (IoU >= 0.5):", agree)
     if a.json:
         print(json.dumps(out, indent=1))
     return 0

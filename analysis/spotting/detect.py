@@ -58,6 +58,8 @@ class DetectParams:
     group_overlap: float = 0.3
     pairs: bool = False  # also detect on bilateral channels (regions.PAIR_NAMES)
     detrend_s: float = 2.0  # subtract the moving mean of each region's flow (0: off)
+    detrend_edge: str = "shrink"  # near the ends: "nearest" repeats the end frame's flow into the
+    # window; "shrink" averages only the frames there are (what a live window's end needs)
     micro_pass_s: float = 0.0  # second pass for micro-expressions, detrended (pipeline)
     min_len_s: float = 0.13  # shorter candidates are not expressions (a blink's are
     # still used to find the blink; pipeline)
@@ -266,16 +268,18 @@ def _merge_unreturned(
     return out
 
 
-def detrend(flow: np.ndarray, valid: np.ndarray, fps: float, seconds: float) -> np.ndarray:
+def detrend(flow: np.ndarray, valid: np.ndarray, fps: float, seconds: float, edge: str = "nearest") -> np.ndarray:
     """Each region's flow minus its moving mean over ``seconds`` (frames without flow count as
     0 and are left at 0): slow residual drift (compensation error of slow head motion) out, the
-    up-and-back velocity of an expression kept."""
+    up-and-back velocity of an expression kept. ``edge``: within half a window of either end,
+    "nearest" pads with the end frame's flow, "shrink" averages over the frames that exist."""
     k = int(round(seconds * fps))
     if k < 3:
         return flow
+    mode = "constant" if edge == "shrink" else "nearest"
     f = np.where(valid[:, None, None], flow, 0.0)
-    w = uniform_filter1d(valid.astype(np.float64), size=k, mode="nearest")
-    m = uniform_filter1d(f.astype(np.float64), size=k, axis=0, mode="nearest")
+    w = uniform_filter1d(valid.astype(np.float64), size=k, mode=mode)
+    m = uniform_filter1d(f.astype(np.float64), size=k, axis=0, mode=mode)
     m /= np.maximum(w, 1e-6)[:, None, None]
     return np.where(valid[:, None, None], f - m, 0.0).astype(flow.dtype)
 
@@ -284,7 +288,7 @@ def all_candidates(
     flow: np.ndarray, valid: np.ndarray, fps: float, p: DetectParams, skip: Collection[int] = (R.REF,), start: int = 0
 ) -> list[Candidate]:
     if p.detrend_s > 0:
-        flow = detrend(flow, valid, fps, p.detrend_s)
+        flow = detrend(flow, valid, fps, p.detrend_s, p.detrend_edge)
     if p.pairs and flow.shape[1] == len(R.REGION_NAMES):
         flow = R.with_pairs(flow)
     speed, s_sp, s_v = noise_levels(flow, valid, fps, p)

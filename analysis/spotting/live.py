@@ -1,13 +1,15 @@
 """Live spotting: :class:`StreamingSpotter` consumes frames as they arrive and flags expressions.
 
 Per frame it runs the same stages as offline spotting (face model every ``stride``-th frame,
-registered optical flow every frame); every ``check_s`` it runs detection and interference
-elimination on the last ``window_s`` seconds. An interval is flagged once the face has been back at
-rest for ``confirm_s`` after its offset, so a micro-expression is flagged a few frames after it
-ends (the measured delay is in docs/spotting.md). Each flag carries the interval (frame numbers
-as given to ``push(..., index=)`` — a recording passes rgb.mkv's — else counted from the first frame
-pushed; 0-based, inclusive), the timestamps of its frames, and a
-thumbnail of the apex (the aligned face crop).
+registered optical flow every frame); every ``check_s`` it runs the offline detector and interference
+elimination on the last ``window_s`` seconds (:class:`WindowDecider`). A movement is flagged once the
+window runs ``confirm_s`` past the end of its detection extent, and only if it does not start in the
+window's first half detrending window (there the moving mean is one-sided, and the movement was
+decided by earlier checks); the flag's latency after the movement's offset is the measured ~0.5 s in
+docs/spotting.md. :func:`replay` makes the same decisions on features extracted offline (the bench).
+Each flag carries the interval (frame numbers as given to ``push(..., index=)`` — a recording passes
+rgb.mkv's — else counted from the first frame pushed; 0-based, inclusive), the timestamps of its
+frames, and a thumbnail of the apex (the aligned face crop).
 
     spotter = StreamingSpotter(fps=30)
     for frame, t in camera:                      # RGB uint8 H×W×3, timestamp in seconds
@@ -28,9 +30,10 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from analysis.spotting.detect import iou
-from analysis.spotting.features import Features
+from analysis.spotting.detect import Group, iou
+from analysis.spotting.features import Features, _interpolate_keyframes
 from analysis.spotting.frames import FrameProcessor, RecordArrays
+from analysis.spotting.regions import MOUTH_REGIONS
 
 if TYPE_CHECKING:
     from analysis.spotting.pipeline import SpotParams
@@ -80,38 +83,73 @@ class LiveStats:
     push_s: list = field(default_factory=list)  # wall time per push (last 1000)
 
 
-class StreamingSpotter:
-    def __init__(
-        self,
-        fps: float,
-        *,
-        stride: int = 3,
-        crop: int = 128,
-        window_s: float = 8.0,
-        check_s: float = 0.1,
-        confirm_s: float = 0.1,
-        min_history_s: float = 2.0,
-        interference: bool = True,
-        thumb: int = 96,
-        params: SpotParams | None = None,
-        max_side: int = 640,
-    ):
-        from analysis.spotting.pipeline import SpotParams
+#: the window must run this far (s) past a movement's detection extent before it is flagged (chosen on
+#: the varied rig's tuning faces, docs/spotting.md; 0.1 before)
+CONFIRM_S = 0.3
+#: … when all its regions are mouth regions (what the speech rule can remove); the same measured best
+MOUTH_CONFIRM_S = 0.3
 
+
+def _config(
+    fps: float,
+    *,
+    stride: int = 3,
+    crop: int = 128,
+    window_s: float = 8.0,
+    check_s: float = 0.1,
+    confirm_s: float = CONFIRM_S,
+    mouth_confirm_s: float = MOUTH_CONFIRM_S,
+    min_history_s: float = 2.0,
+    interference: bool = True,
+    thumb: int = 96,
+    params: SpotParams | None = None,
+    max_side: int = 640,
+) -> dict:
+    from analysis.spotting.pipeline import SpotParams
+
+    if not fps or fps <= 0:
+        raise ValueError("fps must be positive")
+    return {
+        "stride": max(1, int(stride)),
+        "crop": int(crop),
+        "params": params or SpotParams(stride=stride, crop=crop),
+        "window": max(int(round(window_s * fps)), 16),
+        "check_every": max(1, int(round(check_s * fps))),
+        "confirm": max(1, int(round(confirm_s * fps))),
+        "mouth_confirm": max(1, int(round(mouth_confirm_s * fps))),
+        "min_history": int(round(min_history_s * fps)),
+        "interference": interference,
+        "thumb": int(thumb),
+        "max_side": int(max_side),
+    }
+
+
+class StreamingSpotter:
+    def __init__(self, fps: float, **kw):
+        """Keyword arguments (see :func:`_config`): ``stride`` (3), ``crop`` (128), ``window_s`` (8),
+        ``check_s`` (0.1), ``confirm_s`` (CONFIRM_S), ``mouth_confirm_s`` (MOUTH_CONFIRM_S),
+        ``min_history_s`` (2), ``interference`` (True), ``thumb`` (96), ``params`` (SpotParams),
+        ``max_side`` (640)."""
         if not fps or fps <= 0:
             raise ValueError("fps must be positive")
+        cfg = _config(fps, **kw)
         self.fps = float(fps)
-        self.params = params or SpotParams(stride=stride, crop=crop)
-        self.proc = FrameProcessor(stride=stride, crop=crop, max_side=max_side)
-        self.window = max(int(round(window_s * fps)), 16)
-        self.check_every = max(1, int(round(check_s * fps)))
-        self.confirm = max(1, int(round(confirm_s * fps)))
-        self.min_history = int(round(min_history_s * fps))
-        self.interference = interference
-        self.thumb = int(thumb)
+        self.params = cfg["params"]
+        self.proc = FrameProcessor(stride=cfg["stride"], crop=cfg["crop"], max_side=cfg["max_side"])
+        self.window = cfg["window"]
+        self.check_every = cfg["check_every"]
+        self.min_history = cfg["min_history"]
+        self.interference = cfg["interference"]
+        self.thumb = cfg["thumb"]
+        self.decider = WindowDecider(
+            self.fps,
+            self.params,
+            confirm=cfg["confirm"],
+            mouth_confirm=cfg["mouth_confirm"],
+            interference=self.interference,
+        )
         self._recs: deque = deque(maxlen=self.window)
         self._thumbs: dict[int, np.ndarray | None] = {}
-        self._emitted: deque = deque(maxlen=256)  # (onset, apex, offset) already flagged
         self._n = 0
         self._file_index: dict[int, int] = {}  # push number -> frame number given to push()
         self.stats = LiveStats()
@@ -159,7 +197,7 @@ class StreamingSpotter:
             self._add(rec)
         if not self._recs:
             return []
-        out = self._check(self._recs[-1].t)
+        out = self._check(self._recs[-1].t, final=True)
         self.flags.extend(out)
         return out
 
@@ -188,9 +226,7 @@ class StreamingSpotter:
         )
 
     # ------------------------------------------------------------------ detection
-    def _check(self, now_t: float) -> list[LiveFlag]:
-        from analysis.spotting.pipeline import spot_features
-
+    def _check(self, now_t: float, final: bool = False) -> list[LiveFlag]:
         recs = list(self._recs)
         first = recs[0].index
         store = RecordArrays(len(recs))
@@ -199,32 +235,8 @@ class StreamingSpotter:
         arrays = store.arrays()
         if arrays["flow_valid"].sum() < self.min_history // 2:
             return []
-        feat = Features(
-            video="<live>",
-            fps=self.fps,
-            n_frames=len(recs),
-            width=0,
-            height=0,
-            crop=self.proc.flow.size,
-            stride=self.proc.stride,
-            arrays=arrays,
-        )
-        groups, _ = spot_features(feat, self.fps, interference=self.interference, params=self.params)
-        n = len(recs)
         out = []
-        for g in groups:
-            # confirmed once every member's detection extent (not only the refined reported
-            # offset, which can be earlier) has been at rest for `confirm` frames
-            settled = max([g.offset] + [m.offset for m in g.members])
-            if settled > n - 1 - self.confirm or g.onset <= 1:
-                continue  # not yet back at rest long enough / cut by the window start
-            on, ap, off = g.onset + first, g.apex + first, g.offset + first
-            # the same movement seen again by a later check: compared on the detection extents
-            d_on = min([g.onset] + [m.onset for m in g.members]) + first
-            d_off = settled + first
-            if any(iou(d_on, d_off, a, c) > 0.3 or a <= ap <= c for a, _, c in self._emitted):
-                continue
-            self._emitted.append((d_on, ap, d_off))
+        for on, ap, off, g in self.decider.check(arrays, first, final):
             thumb = self._thumbs.get(ap)
             fi = self._file_index
             out.append(
@@ -245,3 +257,136 @@ class StreamingSpotter:
                 )
             )
         return out
+
+
+class WindowDecider:
+    """What the live spotter flags, given the features of its last ``window`` frames: the offline
+    detector (:func:`analysis.spotting.pipeline.spot_features`, same parameters) on the window, and a
+    group is **confirmed** only once the window runs ``confirm`` frames past the end of its detection
+    extent (``mouth_confirm`` when all its regions are mouth regions: the speech rule, which needs the
+    following syllables, can remove only those). Movements that start in the window's first half
+    detrending window are left out: the moving mean is one-sided there, and earlier checks, which had
+    them mid-window, decided them. A movement seen again by a later check (compared on the detection
+    extents) is not flagged twice.
+
+    Shared by :class:`StreamingSpotter` and :func:`replay` (the same decisions on extracted features).
+    """
+
+    def __init__(
+        self,
+        fps: float,
+        params: SpotParams,
+        *,
+        confirm: int,
+        mouth_confirm: int,
+        interference: bool = True,
+    ):
+        self.fps = float(fps)
+        self.params = params
+        self.confirm = int(confirm)
+        self.mouth_confirm = int(mouth_confirm)
+        self.interference = interference
+        self._emitted: deque = deque(maxlen=256)  # detection extents (onset, apex, offset) flagged
+
+    def check(self, arrays: dict, first: int, final: bool = False) -> list[tuple[int, int, int, Group]]:
+        """``arrays``: the window's per-frame features (RecordArrays layout, pose/blendshapes at the
+        face model's frames only), its first frame being stream frame ``first``. Returns the newly
+        confirmed groups as (onset, apex, offset in stream frames, group in window frames). ``final``:
+        the stream has ended, confirm whatever has come back to rest (as offline)."""
+        from analysis.spotting.pipeline import spot_features
+
+        arrays = {k: (v.copy() if k in ("pose", "blendshapes") else v) for k, v in arrays.items()}
+        _interpolate_keyframes(arrays)  # as offline: pose and blendshapes between face-model frames
+        n = len(arrays["t"])
+        feat = Features(
+            video="<live>",
+            fps=self.fps,
+            n_frames=n,
+            width=0,
+            height=0,
+            crop=self.params.crop,
+            stride=self.params.stride,
+            arrays=arrays,
+        )
+        groups, _ = spot_features(feat, self.fps, interference=self.interference, params=self.params)
+        # the first half detrending window of the window: the moving mean there is one-sided, and a
+        # movement that starts there was in the middle of earlier windows, where it was decided
+        # (at the stream's start nothing came before: as offline)
+        skip = 1 if first == 0 else max(1, int(round(0.5 * self.params.detect.detrend_s * self.fps)))
+        out = []
+        for g in groups:
+            # the detection extents (the reported ends are refined, and can be earlier)
+            d_on = min([g.onset] + [m.onset for m in g.members])
+            settled = max([g.offset] + [m.offset for m in g.members])
+            mouth = all(m.region in MOUTH_REGIONS for m in g.members)  # what the speech rule can remove
+            lag = self.mouth_confirm if mouth else self.confirm
+            if not final and settled > n - 1 - lag:
+                continue  # not yet confirmed
+            if d_on <= skip:
+                continue  # seen through the window start's one-sided moving mean: decided before
+            ap = g.apex + first
+            d_on, d_off = d_on + first, settled + first
+            if any(iou(d_on, d_off, a, c) > 0.3 or a <= ap <= c for a, _, c in self._emitted):
+                continue
+            self._emitted.append((d_on, ap, d_off))
+            out.append((g.onset + first, ap, g.offset + first, g))
+        return out
+
+
+def replay(feat: Features, fps: float | None = None, **kw) -> list[LiveFlag]:
+    """The flags :class:`StreamingSpotter` (same keyword arguments) would raise on the frames of
+    ``feat`` (features extracted offline: the same per-frame stages), without video or face model:
+    records arrive ``stride`` frames late as live, a check every ``check_s`` on the last
+    ``window_s``, and a final check at the end (``flush``). No thumbnails; ``processing_s`` 0."""
+    fps = float(fps or feat.fps)
+    cfg = _config(fps, **kw)
+    a = feat.arrays
+    n = len(a["t"])
+    raw = dict(a)
+    kf = np.zeros(n, bool)
+    kf[np.asarray(a["kf_index"], int)] = True
+    for k in ("pose", "blendshapes"):  # offline interpolated them over the whole video: undo
+        x = a[k].copy()
+        x[~kf] = np.nan
+        raw[k] = x
+    dec = WindowDecider(
+        fps,
+        cfg["params"],
+        confirm=cfg["confirm"],
+        mouth_confirm=cfg["mouth_confirm"],
+        interference=cfg["interference"],
+    )
+    lag = cfg["stride"]
+    t = a["t"]
+    flags: list[LiveFlag] = []
+
+    def run(last: int, now_t: float, final: bool = False) -> None:
+        lo = max(0, last - cfg["window"] + 1)
+        win = {k: v[lo : last + 1] for k, v in raw.items() if k not in ("kf_index", "kf_landmarks")}
+        if win["flow_valid"].sum() < cfg["min_history"] // 2:
+            return
+        for on, ap, off, g in dec.check(win, lo, final):
+            flags.append(
+                LiveFlag(
+                    on,
+                    ap,
+                    off,
+                    g.type,
+                    round(float(g.score), 3),
+                    g.aus,
+                    g.regions,
+                    float(t[on]),
+                    float(t[ap]),
+                    float(t[off]),
+                    now_t,
+                    now_t - float(t[off]),
+                )
+            )
+
+    for i in range(n):
+        last = i - lag
+        if last + 1 >= max(cfg["min_history"], 1) and i % cfg["check_every"] == 0:
+            run(last, float(t[i]))
+    if n:
+        run(n - 1, float(t[n - 1]), final=True)
+    return flags
