@@ -8,7 +8,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from analysis.federated.server_loop import LoopConfig, RunLog, evaluate_everywhere, run_async
+from analysis.federated.server_loop import LoopConfig, RunLog, bound_reply_pulls, evaluate_everywhere, run_async
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -41,6 +41,7 @@ def loop_config(rc: dict) -> LoopConfig:
         ("deadline", "deadline_s", float),
         ("batch-size", "batch_size", int),
         ("noise", "noise", float),
+        ("upload-wait", "upload_wait_s", float),
     ):
         if key in rc and rc[key] != "":
             setattr(cfg, attr, typ(rc[key]))
@@ -71,12 +72,15 @@ def serve(
 
     cfg = loop_config(rc)
     say = None if quiet else _say
+    if not hasattr(grid, "next_arrival"):  # a deployment (not the virtual grid): Flower's HttpGrid
+        bound_reply_pulls(cfg.upload_wait_s)  # a site killed mid-upload: a bounded wait, not 180 s
     clock = clock or WallClock()
     classes = str(rc.get("classes", "3"))
     views = tuple(v for v in str(rc.get("views", "rgb,depth")).split(",") if v)
     class_names = list(get_scheme(classes).classes)
     w0 = site_mod.initial_weights(len(class_names), views, cfg.seed)
     sig = site_mod.model_signature(w0, class_names, views)
+    stats = site_mod.statistics_indices(len(class_names), views, cfg.seed)  # BatchNorm's running statistics
     rec = RunRecord(
         rc.get("out") or None,
         {
@@ -114,6 +118,7 @@ def serve(
             say=say,
             log=log,
             on_reply=lambda v, t: rec.status(log, v, t),
+            stats=stats,
         )
         final_w, final_v = strat.weights(), strat.version
     per_site = evaluate_everywhere(grid, final_w, final_v, sig, skip=log.refused_nodes, late=log.busy_nodes)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from analysis.federated import FEDBUFF_SERVER_LR
 from analysis.federated.protocol import parse_reply, train_content
 from analysis.federated.strategies import Event, Update, make_strategy
 
@@ -35,7 +36,7 @@ class LoopConfig:
     lr: float = 3e-3
     batch_size: int = 32
     k: int = 3
-    server_lr: float = 1.0
+    server_lr: float = FEDBUFF_SERVER_LR
     server_momentum: float = 0.0
     alpha: float = 0.5
     a: float = 0.5
@@ -47,6 +48,7 @@ class LoopConfig:
     wait_sites_s: float = 60.0
     deadline_s: float = 3600.0
     site_backoff_s: float = 5.0
+    upload_wait_s: float = 60.0  # Flower's wait for a reply's arrays (bound_reply_pulls); then: site lost
 
     def site_config(self, sig: str) -> dict:
         return {
@@ -70,6 +72,39 @@ class WallClock:
 
     def idle(self, grid: Grid) -> None:
         time.sleep(self.poll_s)
+
+
+def bound_reply_pulls(max_time_s: float) -> bool:
+    """Bound how long Flower waits for a reply's arrays; True when the bound is in place.
+
+    Flower 1.41's ``HttpGrid.pull_messages`` (``flwr/superlink/grid/http_grid.py``) hands out a
+    reply as soon as its metadata is at the SuperLink, then pulls the reply's arrays with
+    ``pull_objects``, retrying up to ``max_time`` = ``PULL_MAX_TIME`` (7200 s). A site killed while
+    uploading them left that call, and the coordinator's loop, retrying until the SuperLink dropped
+    the site's upload session (``OBJECT_PUSH_SESSION_TTL_SECONDS``, 180 s). A message's TTL does
+    not help: it bounds the wait for a reply's metadata, not for its arrays. ``HttpGrid`` passes no
+    ``max_time``; this sets it (in this process: the ServerApp's) to ``max_time_s``. Past it,
+    Flower's own ``pull_messages`` turns that one reply into an error message ("Reply message
+    objects are unavailable") and still returns the other replies of the same pull; the loop logs
+    the site lost. Threads pulling each message on their own were tried instead: the SuperLink's
+    SQLite state answered the concurrent requests with "database is locked" (HTTP 500)."""
+    try:
+        from flwr.superlink.grid import http_grid
+    except ImportError:
+        return False
+    flower_pull = getattr(http_grid, "pull_objects", None)
+    if flower_pull is None:
+        return False
+    flower_pull = getattr(flower_pull, "__wrapped__", flower_pull)
+
+    def pull_objects(*args, **kwargs):
+        kwargs.setdefault("max_time", max_time_s)
+        return flower_pull(*args, **kwargs)
+
+    pull_objects.__wrapped__ = flower_pull
+    pull_objects.max_time_s = max_time_s
+    http_grid.pull_objects = pull_objects
+    return True
 
 
 @dataclass
@@ -129,9 +164,11 @@ def run_async(
     say: Callable[[str], None] | None = None,
     log: RunLog | None = None,
     on_reply: Callable[[int, float], None] | None = None,
+    stats: Collection[int] = (),
 ) -> tuple[FedBuff | FedAsync, RunLog]:
     """Run FedBuff / FedAsync until ``cfg.updates`` updates were accepted (or the deadline).
-    ``on_version(version, weights, strategy, clock_t)`` is called for every new global version."""
+    ``on_version(version, weights, strategy, clock_t)`` is called for every new global version.
+    ``stats``: indices of the arrays that are running statistics (averaged, never extrapolated)."""
     from flwr.app import Message
 
     clock = clock or WallClock()
@@ -145,6 +182,7 @@ def run_async(
         alpha=cfg.alpha,
         server_lr=cfg.server_lr,
         momentum=cfg.server_momentum,
+        stats=stats,
     )
     if on_version:
         on_version(0, strat.weights(), strat, clock.now())
@@ -209,7 +247,12 @@ def run_async(
                         "kind": "site-lost",
                         "site": site,
                         "version": strat.version,
-                        "reason": f"its update for version {v_sent} did not come: {r.error.reason}",
+                        "reason": f"its update for version {v_sent} did not come: {r.error.reason}"
+                        + (
+                            f" (not waited for more than {cfg.upload_wait_s:.0f} s)"
+                            if "objects are unavailable" in str(r.error.reason)
+                            else ""
+                        ),
                     },
                     say,
                 )

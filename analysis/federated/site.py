@@ -163,6 +163,17 @@ def initial_weights(n_classes: int, views: Iterable[str], seed: int = 0) -> list
     return [np.asarray(w, dtype=np.float32) for w in task.get_weights(task.new_model(n_classes, tuple(views), seed))]
 
 
+def statistics_indices(n_classes: int, views: Iterable[str], seed: int = 0) -> list[int]:
+    """Indices, in the weights' (``state_dict``) order, of the arrays that are running statistics,
+    not trained parameters: BatchNorm's running mean/var and batch counts. A server step must
+    average these, never extrapolate them (:class:`analysis.federated.strategies.FedBuff`)."""
+    from analysis.recognition import task
+
+    model = task.new_model(n_classes, tuple(views), seed)
+    trained = {name for name, _ in model.named_parameters()}
+    return [i for i, name in enumerate(model.state_dict()) if name not in trained]
+
+
 def local_train(
     sd: SiteData,
     weights: list[np.ndarray],

@@ -7,8 +7,16 @@ count ``n``. Its staleness is ``tau = current_version - base`` and its staleness
 * :class:`FedBuff` (Nguyen et al. 2022) buffers K valid updates, then takes one server step with
   ``g = sum_i n_i s(tau_i) delta_i / sum_i n_i`` (sample counts weigh the sites against each other,
   the staleness factor damps stale updates in absolute terms; all fresh: plain FedAvg of the
-  deltas): ``m <- beta m + g; x <- x + eta m`` (server learning rate eta, server momentum beta;
-  beta = 0: ``x <- x + eta g``, the paper's step). Updates staler than ``tau_max`` are dropped.
+  deltas): ``m <- beta m + g; x <- x + eta m`` (server learning rate eta, default 0.5:
+  :data:`analysis.federated.FEDBUFF_SERVER_LR`; server momentum beta; beta = 0: ``x <- x + eta g``,
+  the paper's step). Updates staler than ``tau_max`` are dropped.
+  Arrays that are running statistics, not trained parameters (``stats``: BatchNorm's running
+  mean/var and batch count, which travel in the model's ``state_dict``), are replaced by the mean of
+  the values the sites ended with, ``x_base_i + delta_i``, weighted by ``n_i s(tau_i)``: never
+  scaled by eta nor carried on by momentum, which extrapolated the running variances below zero
+  (the model then predicted one class); nor added as a delta to a newer version, which with stale
+  updates can also go below zero. The server keeps these (small) arrays of the last ``tau_max + 1``
+  versions.
 * :class:`FedAsync` (Xie et al. 2019) merges each update on arrival:
   ``x <- (1 - alpha_t) x + alpha_t x_new`` with ``x_new = x_base + delta`` and
   ``alpha_t = alpha * s(tau)``; it keeps the last ``tau_max + 1`` versions to rebuild ``x_new``.
@@ -22,9 +30,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from analysis.federated import FEDBUFF_SERVER_LR
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
 
 Weights = list[np.ndarray]
 
@@ -96,13 +109,16 @@ def check_update(
 class _Base:
     name = "base"
 
-    def __init__(self, weights: Weights, *, a: float = 0.5, tau_max: int = 32):
+    def __init__(self, weights: Weights, *, a: float = 0.5, tau_max: int = 32, stats: Collection[int] = ()):
         if a < 0:
             raise ValueError("the staleness exponent a must be >= 0")
         if tau_max < 0:
             raise ValueError("tau_max must be >= 0")
         self.x: Weights = [np.array(w, dtype=np.float32, copy=True) for w in weights]
         self.shapes = [w.shape for w in self.x]
+        self.stats = frozenset(int(i) for i in stats)  # indices of running statistics (not trained)
+        if any(not 0 <= i < len(self.x) for i in self.stats):
+            raise ValueError(f"statistics indices {sorted(self.stats)} outside the model's {len(self.x)} arrays")
         self.version = 0
         self.a = a
         self.tau_max = tau_max
@@ -140,10 +156,11 @@ class FedBuff(_Base):
         k: int = 3,
         a: float = 0.5,
         tau_max: int = 32,
-        server_lr: float = 1.0,
+        server_lr: float = FEDBUFF_SERVER_LR,
         momentum: float = 0.0,
+        stats: Collection[int] = (),
     ):
-        super().__init__(weights, a=a, tau_max=tau_max)
+        super().__init__(weights, a=a, tau_max=tau_max, stats=stats)
         if k < 1:
             raise ValueError("the buffer size K must be >= 1")
         if not server_lr > 0:
@@ -155,6 +172,8 @@ class FedBuff(_Base):
         self.momentum = momentum
         self.m: Weights | None = None  # server momentum buffer (float64)
         self.buffer: list[tuple[Update, float, int]] = []  # (update, s(tau), tau)
+        # the running statistics of the versions an update may still start from (small arrays)
+        self._stats_at: dict[int, dict[int, np.ndarray]] = {0: {i: self.x[i].copy() for i in self.stats}}
 
     def receive(self, u: Update) -> Event:
         bad = self._screen(u)
@@ -171,15 +190,32 @@ class FedBuff(_Base):
         total_n = float(sum(b[0].n for b in self.buffer))
         step = [np.zeros_like(w, dtype=np.float64) for w in self.x]
         for u, s_i, _ in self.buffer:
-            for acc, d in zip(step, u.delta):
-                acc += (u.n * s_i / total_n) * np.asarray(d, dtype=np.float64)
+            for i, (acc, d) in enumerate(zip(step, u.delta)):
+                if i not in self.stats:
+                    acc += (u.n * s_i / total_n) * np.asarray(d, dtype=np.float64)
         if self.momentum > 0:
             self.m = step if self.m is None else [self.momentum * m + d for m, d in zip(self.m, step)]
             step = self.m
         self.x = [np.asarray(w + self.server_lr * d, dtype=np.float32) for w, d in zip(self.x, step)]
+        # running statistics: the mean of the values the sites ended with (x_base + delta), weighted
+        # by n s(tau); a mean of variances is a variance (a delta added to a newer x need not be)
+        w_sum = sum(u.n * s_i for u, s_i, _ in self.buffer)
+        for i in self.stats:
+            self.x[i] = np.asarray(
+                sum(
+                    (u.n * s_i / w_sum)
+                    * (self._stats_at[int(u.base_version)][i].astype(np.float64) + np.asarray(u.delta[i], np.float64))
+                    for u, s_i, _ in self.buffer
+                ),
+                dtype=np.float32,
+            )
         self.version += 1
         self.merged_sites[self.version] = [b[0].site for b in self.buffer]
         self.buffer = []
+        if self.stats:
+            self._stats_at[self.version] = {i: self.x[i].copy() for i in self.stats}
+            for v in [v for v in self._stats_at if v < self.version - self.tau_max]:
+                del self._stats_at[v]
         return self._log(Event("merged", site, self.version, staleness=tau, weight=s))
 
 
@@ -188,8 +224,11 @@ class FedAsync(_Base):
 
     name = "fedasync"
 
-    def __init__(self, weights: Weights, *, alpha: float = 0.5, a: float = 0.5, tau_max: int = 32):
-        super().__init__(weights, a=a, tau_max=tau_max)
+    def __init__(
+        self, weights: Weights, *, alpha: float = 0.5, a: float = 0.5, tau_max: int = 32, stats: Collection[int] = ()
+    ):
+        # the mix is convex: running statistics (``stats``) need no step of their own
+        super().__init__(weights, a=a, tau_max=tau_max, stats=stats)
         if not 0 < alpha <= 1:
             raise ValueError("alpha must be in (0, 1]")
         self.alpha = alpha
@@ -221,9 +260,11 @@ class FedAsync(_Base):
 def make_strategy(name: str, weights: Weights, **kw: Any) -> FedBuff | FedAsync:
     """FedBuff or FedAsync by name (FedAvg is Flower's own, run by the server loop)."""
     if name == "fedbuff":
-        return FedBuff(weights, **{k: v for k, v in kw.items() if k in ("k", "a", "tau_max", "server_lr", "momentum")})
+        return FedBuff(
+            weights, **{k: v for k, v in kw.items() if k in ("k", "a", "tau_max", "server_lr", "momentum", "stats")}
+        )
     if name == "fedasync":
-        return FedAsync(weights, **{k: v for k, v in kw.items() if k in ("alpha", "a", "tau_max")})
+        return FedAsync(weights, **{k: v for k, v in kw.items() if k in ("alpha", "a", "tau_max", "stats")})
     raise ValueError(f"unknown asynchronous strategy {name!r} (fedbuff, fedasync)")
 
 

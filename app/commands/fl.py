@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from acquisition.errors import MexlabError
+from analysis.federated import FEDBUFF_SERVER_LR
 
 
 def _default_out() -> Path:
@@ -27,17 +28,18 @@ def _common_training(p) -> None:
     p.add_argument(
         "--server-lr",
         type=float,
-        default=1.0,
+        default=FEDBUFF_SERVER_LR,
         metavar="ETA",
-        help="FedBuff: server learning rate on the buffered mean delta (default 1)",
+        help=f"FedBuff: server learning rate on the buffered mean delta (default {FEDBUFF_SERVER_LR}; "
+        "1 is the paper's plain step)",
     )
     p.add_argument(
         "--server-momentum",
         type=float,
         default=0.0,
         metavar="BETA",
-        help="FedBuff: server momentum (default 0: none; 0.5 collapsed the model in "
-        "the rig benchmark, see docs/federated.md)",
+        help="FedBuff: server momentum on the trained parameters (default 0: none; BatchNorm's "
+        "running statistics are averaged, never carried on; see docs/federated.md)",
     )
     p.add_argument("--alpha", type=float, default=0.5, help="FedAsync: mixing weight (default 0.5)")
     p.add_argument(

@@ -104,6 +104,47 @@ def test_faults_are_logged_and_never_merged(data_file):
     assert res["history"][-1]["version"] >= 3  # the run went on
 
 
+def test_a_reply_whose_arrays_never_come_costs_a_bounded_wait():
+    # Flower 1.41's HttpGrid pulls a reply's arrays with pull_objects (max_time 7200 s): a site killed
+    # mid-upload kept the coordinator waiting until the SuperLink dropped the upload (180 s).
+    # bound_reply_pulls gives Flower's own pull a max_time; past it Flower answers that reply with an error.
+    import threading
+    import time
+
+    from flwr.proto.message_pb2 import PullObjectResponse
+    from flwr.proto.node_pb2 import Node
+    from flwr.supercore.inflatable.inflatable_protobuf_utils import make_pull_object_fn_protobuf
+    from flwr.supercore.inflatable.inflatable_utils import ObjectPullError
+    from flwr.superlink.grid import http_grid
+
+    from analysis.federated.server_loop import bound_reply_pulls
+
+    saved = http_grid.pull_objects
+    # the SuperLink's answer for an object whose upload never finished: found, not available
+    fn = make_pull_object_fn_protobuf(
+        lambda req: PullObjectResponse(object_found=True, object_available=False), Node(node_id=0), 1
+    )
+    out = {}
+
+    def pull():
+        t0 = time.monotonic()
+        try:
+            http_grid.pull_objects(object_ids=["ab" * 32], pull_object_fn=fn)
+        except ObjectPullError as exc:
+            out["error"] = exc
+        out["s"] = time.monotonic() - t0
+
+    try:
+        assert bound_reply_pulls(1.0) and bound_reply_pulls(1.0)  # twice: still one wrapper
+        assert http_grid.pull_objects.__wrapped__ is getattr(saved, "__wrapped__", saved)
+        th = threading.Thread(target=pull, daemon=True)
+        th.start()
+        th.join(15)
+        assert not th.is_alive() and "error" in out and out["s"] < 15, out
+    finally:
+        http_grid.pull_objects = saved
+
+
 def test_fedasync_and_fedavg_run_on_the_same_apps(data_file):
     _, spec = data_file
     a = simulate([spec], 3, [1, 1, 4], {**RC, "strategy": "fedasync", "updates": 4}, pooled=False)

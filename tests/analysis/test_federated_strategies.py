@@ -22,7 +22,7 @@ def test_staleness_weight_values():
 
 
 def test_fedbuff_buffers_k_then_steps_with_sample_and_staleness_weights():
-    s = FedBuff(W(0.0, 0.0), k=2)
+    s = FedBuff(W(0.0, 0.0), k=2, server_lr=1.0)
     ev = s.receive(Update("a", 0, W(1.0, 2.0), n=10))
     assert ev.kind == "buffered" and s.version == 0
     np.testing.assert_array_equal(s.x[0], [0.0, 0.0])  # nothing merged before K updates
@@ -70,6 +70,50 @@ def test_fedbuff_server_momentum_accumulates_steps():
     for bad in ({"server_lr": 0.0}, {"momentum": 1.0}, {"momentum": -0.1}):
         with pytest.raises(ValueError):
             FedBuff(W(0.0), **bad)
+
+
+def test_fedbuff_running_statistics_are_averaged_never_extrapolated():
+    # array 0 a weight, array 1 a BatchNorm running variance (1 at start); every site measures 0.1
+    def run(stats):
+        s = FedBuff(
+            [np.array([0.0], np.float32), np.array([1.0], np.float32)], k=1, server_lr=0.5, momentum=0.5, stats=stats
+        )
+        for v in range(3):
+            s.receive(Update("a", v, [np.array([2.0], np.float32), 0.1 - s.x[1]], n=1))
+        return s
+
+    s = run([1])
+    np.testing.assert_allclose(s.x[1], [0.1], rtol=1e-6)  # the sites' value, as is
+    np.testing.assert_allclose(s.x[0], [0.5 * (2 + 3 + 3.5)], rtol=1e-6)  # weights: momentum + eta as before
+    assert run([]).x[1][0] == pytest.approx(-0.125)  # stepped like a weight: 0.55, 0.1, then below zero
+    # a stale update: its site's value is x_base + delta (0.05), not x_now + s(tau) delta (< 0)
+    s = FedBuff([np.array([1.0], np.float32)], k=2, server_lr=0.5, stats=[0])
+    s.receive(Update("a", 0, [np.array([-0.9], np.float32)], n=1))
+    s.receive(Update("b", 0, [np.array([-0.9], np.float32)], n=3))  # v1: 0.1
+    s.receive(Update("c", 0, [np.array([-0.95], np.float32)], n=2))  # base 0, tau 1: its value 0.05
+    s.receive(Update("a", 1, [np.array([0.1], np.float32)], n=2))  # fresh: 0.2
+    w = 2 / math.sqrt(2)
+    np.testing.assert_allclose(s.x[0], [(w * 0.05 + 2 * 0.2) / (w + 2)], rtol=1e-6)
+    with pytest.raises(ValueError):
+        FedBuff(W(0.0), stats=[1])
+
+
+def test_fedbuff_default_server_lr_is_one_half(tmp_path):
+    import argparse
+
+    from analysis.federated import FEDBUFF_SERVER_LR
+    from analysis.federated.runner import loop_config
+    from app.commands import fl
+
+    assert FEDBUFF_SERVER_LR == 0.5
+    assert FedBuff(W(0.0)).server_lr == 0.5 and loop_config({}).server_lr == 0.5
+    ap = argparse.ArgumentParser()
+    fl.add_parser(ap.add_subparsers())
+    args = ap.parse_args(["fl", "coordinator", "--address", "127.0.0.1:1"])
+    assert fl._run_config(args, 30)["server-lr"] == 0.5
+    s = FedBuff(W(1.0), k=1)
+    s.receive(Update("a", 0, W(2.0), n=3))
+    np.testing.assert_allclose(s.x[0], [2.0])  # 1 + 0.5 * 2
 
 
 def test_fedasync_mixes_with_staleness_damped_alpha():
