@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.learning]
 # (every message a site receives starts a flwr-clientapp process that imported torch); with it,
 # 116 s at load 10-18 (the coordinator 94 s). docs/federated.md, "Where the deployment test's time
 # goes", also says how a site killed mid-upload used to stall the run past this bound (Flower's pull
-# of its reply's arrays) and how the loop now gives such a reply up after 30 s.
+# of its reply's arrays) and the 60 s bound the ServerApp now gives that pull (server_loop.bound_reply_pulls).
 LIMIT_S = 240
 
 
