@@ -16,6 +16,8 @@ in all; pipeline fps (videos whose features were not cached).
 
     nice -n 10 .venv/bin/python bench/spot_quality.py                   # both sets, 10 × 30 s each
     nice -n 10 .venv/bin/python bench/spot_quality.py --set heldout --n 6 --duration 20 --json
+    nice -n 10 .venv/bin/python bench/spot_quality.py --set tuning --seed 1 --replay   # live decisions, fast
+    nice -n 10 .venv/bin/python bench/spot_quality.py --set heldout --live             # StreamingSpotter
 
 Videos and their feature caches are kept in ``--dir`` (default /tmp/mexlab-spot-quality): a second
 run re-renders nothing and reads the features from the cache.
