@@ -154,7 +154,7 @@ class MainWindow(QMainWindow):
         self.settings.save()
         self.record.timer.stop()
         self.record.traces.clear()
-        from PySide6.QtCore import QThreadPool
+        from app.gui.workers import wait_for_jobs
 
-        QThreadPool.globalInstance().waitForDone(15000)  # let running jobs (a stop, a check) finish
+        wait_for_jobs(15.0)  # let running jobs (a stop, a check) finish
         event.accept()

@@ -1,12 +1,21 @@
-"""Long work off the GUI thread: run a function in Qt's thread pool, get its result as a signal."""
+"""Long work off the GUI thread: run a function in a Python thread, get its result as a signal.
+
+The worker is a ``threading.Thread``, not a thread of Qt's pool. Work here calls into pybind11
+extensions (pyrealsense2 when a recording starts or stops, mediapipe, torch); in a thread that Qt
+created, such a call could take the GIL a second time under a thread state of its own while the
+thread already held it, and the whole process stopped for good (seen in CI and reproduced: the
+recording's start thread waiting in ``take_gil`` as the GIL's last holder, every other thread
+waiting on it). A thread Python created has the one thread state those extensions look up.
+"""
 
 from __future__ import annotations
 
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
 
 class _Signals(QObject):
@@ -14,12 +23,11 @@ class _Signals(QObject):
     failed = Signal(str)
 
 
-class _Job(QRunnable):
+class _Job:
     def __init__(self, fn: Callable[[], Any]):
-        super().__init__()
         self.fn = fn
-        self.signals = _Signals()
-        self.setAutoDelete(True)
+        self.signals = _Signals()  # made in the GUI thread: its slots run there
+        self.thread = threading.Thread(target=self.run, name="mexlab-gui-job", daemon=True)
 
     def run(self) -> None:
         from acquisition.errors import MexlabError
@@ -33,6 +41,8 @@ class _Job(QRunnable):
             self._emit(self.signals.failed, f"unexpected error: {exc!r}")
         else:
             self._emit(self.signals.done, result)
+        finally:
+            _RUNNING.discard(self)
 
     @staticmethod
     def _emit(signal, value) -> None:
@@ -43,6 +53,7 @@ class _Job(QRunnable):
 
 
 _KEEP: set = set()
+_RUNNING: set = set()
 
 
 def run_in_thread(
@@ -58,5 +69,16 @@ def run_in_thread(
         sig.failed.connect(on_failed)
     sig.done.connect(lambda *_: _KEEP.discard(sig))
     sig.failed.connect(lambda *_: _KEEP.discard(sig))
-    QThreadPool.globalInstance().start(job)
+    _RUNNING.add(job)
+    job.thread.start()
     return job
+
+
+def wait_for_jobs(timeout: float) -> bool:
+    """Wait up to ``timeout`` s for the running jobs (a stop, a check) to finish; True if all did."""
+    import time
+
+    end = time.monotonic() + timeout
+    for job in list(_RUNNING):
+        job.thread.join(max(0.0, end - time.monotonic()))
+    return not _RUNNING

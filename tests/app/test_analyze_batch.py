@@ -129,8 +129,7 @@ def test_select_and_run_physio_on_real_sessions(tmp_path):
 def test_many_sessions_through_the_widget(qtbot, tmp_path, monkeypatch):
     """Two face sessions and a broken one in the catalog: spotting all three in 2 workers gives
     done, done, failed (with the reason); again, the two are skipped; Cancel stops a forced run."""
-    from PySide6.QtCore import QThreadPool
-
+    from app.gui.workers import wait_for_jobs
     from app.gui.workspaces.analyze import AnalyzeWorkspace
     from tests.app.test_analyze_workspace import settle
     from tests.app.test_batch import face_session
@@ -200,7 +199,7 @@ def test_many_sessions_through_the_widget(qtbot, tmp_path, monkeypatch):
     assert {r.state for r in ws.batch.rows} <= {"cancelled", "done", "failed"}
     for s in good:  # nothing half written
         json.loads((s / "analysis" / "spotting.json").read_text())
-    assert QThreadPool.globalInstance().waitForDone(60000)
+    assert wait_for_jobs(60)
     ws.batch_table.cellDoubleClicked.emit(r_bad, 0)  # opens the session in the Spotting tab
     assert ws.folder == bad and ws.tabs.currentIndex() == 0
     settle(qtbot)

@@ -10,8 +10,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt, QThreadPool
+from PySide6.QtCore import Qt
 
+from app.gui.workers import wait_for_jobs
 from app.gui.workspaces.analyze import PLACEHOLDER, AnalyzeWorkspace, face_crop
 from app.services.settings import Settings
 from tests.helpers_paths import MEXLAB
@@ -79,7 +80,7 @@ def test_combo_labels_crop_and_double_click(qtbot, spotted):
 def settle(qtbot) -> None:
     """Let the workspace's background jobs (the health check of an opened session) finish and
     deliver their results while the widgets are still alive."""
-    assert QThreadPool.globalInstance().waitForDone(60000)
+    assert wait_for_jobs(60)
     qtbot.wait(50)
 
 
@@ -98,7 +99,7 @@ def test_cancel_stops_the_spotting(qtbot, spotted, tmp_path):
     ws.cancel_btn.click()
     qtbot.waitUntil(lambda: ws.run_btn.isEnabled(), timeout=120000)
     assert ws.result is None and "cancelled" in ws.info.text() and not ws.info.text().startswith("error")
-    assert QThreadPool.globalInstance().waitForDone(30000)  # the worker has stopped
+    assert wait_for_jobs(30)  # the worker has stopped
     assert not (fresh / "analysis" / "spotting.json").exists()
     settle(qtbot)
 

@@ -205,8 +205,7 @@ def test_train_evaluate_and_cancel_from_the_form(rig_release, tmp_path, monkeypa
 @pytest.mark.face_model
 @pytest.mark.timeout(600)
 def test_models_workspace_trains_evaluates_and_cancels(rig_release, qtbot, tmp_path, monkeypatch):
-    from PySide6.QtCore import QThreadPool
-
+    from app.gui.workers import wait_for_jobs
     from app.gui.workspaces.models import ModelsWorkspace
     from tests.screens import save_screenshot
 
@@ -250,7 +249,7 @@ def test_models_workspace_trains_evaluates_and_cancels(rig_release, qtbot, tmp_p
     qtbot.waitUntil(lambda: not t.running(), timeout=300000)
     assert "training cancelled after epoch" in t.status.text() and t.bar.format() == "stopped"
     assert not (tmp_path / "stopped.safetensors").exists() and t.train_btn.isEnabled()
-    assert QThreadPool.globalInstance().waitForDone(60000)
+    assert wait_for_jobs(60)
 
 
 # -- MvCL pretraining, --init, resume and evaluations kept with the model, from the form -------------
@@ -350,8 +349,7 @@ def test_pretrain_init_resume_and_evaluations_from_the_form(rig_release, rig_hel
 def test_models_workspace_pretrains_resumes_and_keeps_a_held_out_test(
     rig_release, rig_heldout, qtbot, tmp_path, monkeypatch
 ):
-    from PySide6.QtCore import QThreadPool
-
+    from app.gui.workers import wait_for_jobs
     from app.gui.workspaces.models import ModelsWorkspace
     from tests.screens import save_screenshot
 
@@ -430,7 +428,7 @@ def test_models_workspace_pretrains_resumes_and_keeps_a_held_out_test(
     w.table.selectRow(i)  # what a lab sees later: the kept evaluation in the details
     assert "evaluated " in w.details.toPlainText() and "held-out: 1 subjects" in w.details.toPlainText()
     save_screenshot(w, "models-view", tmp_path / "shots")
-    assert QThreadPool.globalInstance().waitForDone(60000)
+    assert wait_for_jobs(60)
 
 
 def _header(w):  # the table's header labels, as the view shows them
