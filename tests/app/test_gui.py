@@ -52,6 +52,7 @@ def _wait_recording(qtbot, win):
     def check():
         assert win.record.last_error is None, win.record.last_error
         assert win.record.controller.recording
+        assert win.record.status.text().startswith("recording to")  # the GUI has taken the start in
 
     qtbot.waitUntil(check, timeout=120000)
 
