@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -125,7 +125,7 @@ def _config(
 
 
 class StreamingSpotter:
-    def __init__(self, fps: float, **kw):
+    def __init__(self, fps: float, **kw: Any):
         """Keyword arguments (see :func:`_config`): ``stride`` (3), ``crop`` (128), ``window_s`` (8),
         ``check_s`` (0.1), ``confirm_s`` (CONFIRM_S), ``mouth_confirm_s`` (MOUTH_CONFIRM_S),
         ``min_history_s`` (2), ``interference`` (True), ``thumb`` (96), ``params`` (SpotParams),
@@ -333,7 +333,7 @@ class WindowDecider:
         return out
 
 
-def replay(feat: Features, fps: float | None = None, **kw) -> list[LiveFlag]:
+def replay(feat: Features, fps: float | None = None, **kw: Any) -> list[LiveFlag]:
     """The flags :class:`StreamingSpotter` (same keyword arguments) would raise on the frames of
     ``feat`` (features extracted offline: the same per-frame stages), without video or face model:
     records arrive ``stride`` frames late as live, a check every ``check_s`` on the last

@@ -204,6 +204,13 @@ class LiveSpotting:
         rel = t - ts
         return f"{event} {what}".strip() + f" ({abs(rel):.1f} s {'before' if rel >= 0 else 'after'})"
 
+    def _report(self, flags) -> None:
+        for flag in flags:
+            sf = SpotFlag(flag, self._describe(flag.apex_t))
+            self._classify(sf)
+            self.flags.append(sf)
+            self.on_flag(sf)
+
     def _run(self) -> None:
         fps = self.recorder.camera.mode("rgb").fps if self.recorder.camera is not None else 30
         spotter = self._spotter
@@ -236,11 +243,10 @@ class LiveSpotting:
                 self.face_box = spotter.last_box
                 if self._ring is not None:
                     self._ring.push(frame.file_index, frame.image, spotter.last_box)
-                for flag in flags:
-                    sf = SpotFlag(flag, self._describe(flag.apex_t))
-                    self._classify(sf)
-                    self.flags.append(sf)
-                    self.on_flag(sf)
+                self._report(flags)
+            # the recording has stopped: what its last frames can still confirm (a movement that
+            # ended less than the confirmation lag before the last frame)
+            self._report(spotter.flush())
         except Exception as exc:  # noqa: BLE001
             self.error = f"live spotting stopped: {exc}"
         finally:
