@@ -59,8 +59,10 @@ def coordinator(
         "--port",
         str(port),
         "--disable-runtime-dependency-installation",
-        "--database",
-        str(out / "superlink.db"),
+        # no --database: Flower's in-memory state. With a state file (SQLite), the SuperLink's own
+        # writers answered each other "database is locked" (HTTP 500) on a loaded machine and the run
+        # failed; mexlab keeps what a run must keep in its own files (status.json, events.jsonl, the
+        # versions), so nothing needs the SuperLink's state after it stops
     ]
     if insecure:
         cmd.append("--insecure")
