@@ -4,6 +4,7 @@ the markers a test gets from the fixtures it uses."""
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -17,6 +18,24 @@ except ImportError:  # tests/ run as a plain folder
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 # the paths (REPO, SHARED, shared_file) and `mexlab`'s command line are in tests/helpers_paths.py
+
+
+@pytest.fixture(autouse=True)
+def gc_in_the_gui_thread(request):
+    """Qt tests: no cyclic garbage collection while the test runs, and a full one in the main thread
+    before and after. A collection triggered in a worker thread (a pre-flight's, a recording's)
+    once freed an earlier test's window there, and Qt's object locks against the GIL deadlocked the
+    whole run (CI, 2026-12-02); `mexlab gui` collects only in the GUI thread for the same reason."""
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.enable()
 
 
 @pytest.fixture(autouse=True)

@@ -47,6 +47,12 @@ def _run_window(args) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("mexlab")
+    # Python's cyclic garbage collection only in the GUI thread (on a timer): a collection that ran in
+    # a worker thread and freed a window's Qt objects there deadlocked against the GUI thread
+    # (Qt's object locks vs the GIL; seen in CI, docs/architecture.md "Threads")
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    collector = GarbageCollector(interval=1.0)  # noqa: F841 - kept alive while the window runs
     settings = Settings.load()
     simulate = bool(getattr(args, "simulate", False))
     win = MainWindow(settings, simulate=simulate)
