@@ -332,15 +332,21 @@ def render_report(study: StudyResult, title: str | None = None, progress: Callab
     return "\n".join(parts)
 
 
-def write_report(
-    study: StudyResult, out: Path | str, *, title: str | None = None, progress: Callable[[str], None] | None = None
-) -> Path:
-    """Render and write the report; OutputError when the file cannot be written."""
+def check_report_out(out: Path | str) -> Path:
+    """The report's path, refused (before anything is analysed or cached) when it cannot be written."""
     out = Path(out)
     if out.is_dir():
         raise OutputError(f"--out {out}: is a folder; give the path of the HTML file to write")
     if not out.parent.is_dir():
         raise OutputError(f"--out {out}: the folder {out.parent} does not exist")
+    return out
+
+
+def write_report(
+    study: StudyResult, out: Path | str, *, title: str | None = None, progress: Callable[[str], None] | None = None
+) -> Path:
+    """Render and write the report; OutputError when the file cannot be written."""
+    out = check_report_out(out)
     text = render_report(study, title=title, progress=progress)
     try:
         from acquisition.atomic import write_text

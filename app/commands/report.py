@@ -30,9 +30,10 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from analysis.report.html import write_report
+    from analysis.report.html import check_report_out, write_report
     from analysis.study import analyse_study
 
+    check_report_out(args.out)  # a bad --out is refused before any session is analysed (or cached)
     say = progress("report")
     paths = study_paths(args)
     analysed = analyse_in_workers("report", paths, args, say)

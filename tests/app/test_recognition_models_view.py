@@ -331,7 +331,7 @@ def test_pretrain_init_resume_and_evaluations_from_the_form(rig_release, rig_hel
     lo = evaluate_form(TrainForm([rig_release], views="rgb,depth", epochs=1, model=str(out)), prog)
     assert lo["stored"]["protocol"] == "loso" and "its own training data" in lo["stored"]["on"]
     st.refresh()
-    assert st.cell(row, "evaluated on") == "LOSO, 2 subj." and "held-out: 1 subjects" in st.details(row)
+    assert st.cell(row, "evaluated on") == "LOSO, 2 subj." and "held-out: 1 subject of" in st.details(row)
 
     args = ["recognition", "evaluate", "--dataset", rig_heldout, "--protocol", "heldout", "--quiet"]
     assert main(args) != 0 and "give --model" in capsys.readouterr().err  # the CLI keeps it the same way
@@ -426,7 +426,7 @@ def test_models_workspace_pretrains_resumes_and_keeps_a_held_out_test(
     assert w.details.toPlainText().startswith(f"held-out test of {out}")
     w.table.clearSelection()
     w.table.selectRow(i)  # what a lab sees later: the kept evaluation in the details
-    assert "evaluated " in w.details.toPlainText() and "held-out: 1 subjects" in w.details.toPlainText()
+    assert "evaluated " in w.details.toPlainText() and "held-out: 1 subject of" in w.details.toPlainText()
     save_screenshot(w, "models-view", tmp_path / "shots")
     assert wait_for_jobs(60)
 
