@@ -185,8 +185,48 @@ def train_classifier(
         },
         "metrics": {"note": run.metrics_note},
     }
-    ck = run.checkpoint
-    done = resume_from(ck, run.epochs, model, data.class_names) if run.resume else 0
+    train_data = data if len(lab) == len(labelled) else subset(data, lab)
+    rec = _checkpointed(
+        run.checkpoint,
+        run.epochs,
+        run.resume,
+        model,
+        data.class_names,
+        meta,
+        lambda left, done, progress, kw: train(
+            model, train_data, left, run.lr, seed=run.seed + done, progress=progress, **kw
+        ),
+        on_epoch=on_epoch,
+        stop=stop,
+        on_resume=on_resume,
+        command="train",
+    )
+    full = modelfile.save(run.out, model, meta)
+    run.checkpoint.unlink(missing_ok=True)
+    return {"meta": full, "loss": rec["loss"], "n": rec["n"], "epochs_done": run.epochs}
+
+
+def _checkpointed(
+    ck: Path,
+    epochs: int,
+    resume: bool,
+    model: MultiViewNet,
+    class_names: list[str],
+    meta: dict[str, Any],
+    fit: Callable[[int, int, Callable[[int, int, float], None], dict], dict],
+    *,
+    on_epoch: Callable[[int, int, float], None] | None,
+    stop: Callable[[], bool] | None,
+    on_resume: Callable[[int], None] | None,
+    command: str,
+) -> dict:
+    """The run sequence training and MvCL pretraining share: resume from the checkpoint ``ck``
+    (``resume``), ``fit(epochs_left, epochs_done, progress, kw)`` with a checkpoint after every
+    epoch (epochs counted over the whole run), and :class:`Cancelled` when ``stop()`` ended it
+    (checkpoint kept, no model written). Returns what ``fit`` returned."""
+    from analysis.recognition import modelfile
+
+    done = resume_from(ck, epochs, model, class_names) if resume else 0
     if done:
         meta["resumed_after_epoch"] = done
         if on_resume:
@@ -197,17 +237,14 @@ def train_classifier(
         if on_epoch:
             on_epoch(ep + done, n + done, loss)
 
-    train_data = data if len(lab) == len(labelled) else subset(data, lab)
-    kw = {"stop": stop} if stop is not None else {}
-    rec = train(model, train_data, run.epochs - done, run.lr, seed=run.seed + done, progress=epoch, **kw)
+    rec = fit(epochs - done, done, epoch, {"stop": stop} if stop is not None else {})
     if stop is not None and stop():
+        what = "training" if command == "train" else "pretraining"
         raise Cancelled(
-            "training cancelled; no model written"
-            + (f"; the last checkpoint is {ck} (`mexlab recognition train --resume`)" if ck.exists() else "")
+            f"{what} cancelled; no model written"
+            + (f"; the last checkpoint is {ck} (`mexlab recognition {command} --resume`)" if ck.exists() else "")
         )
-    full = modelfile.save(run.out, model, meta)
-    ck.unlink(missing_ok=True)
-    return {"meta": full, "loss": rec["loss"], "n": rec["n"], "epochs_done": run.epochs}
+    return rec
 
 
 def pretrain_encoders(
@@ -237,39 +274,33 @@ def pretrain_encoders(
         },
         "metrics": {"note": "a pretrained encoder: train a classifier from it (--init) before evaluating"},
     }
-    ck = run.checkpoint
-    done = resume_from(ck, run.epochs, model, data.class_names) if run.resume else 0
-    if done:
-        meta["resumed_after_epoch"] = done
-        if on_resume:
-            on_resume(done)
-
-    def epoch(ep: int, n: int, loss: float) -> None:
-        modelfile.save(ck, model, {**meta, "epochs_done": ep + done})
-        if on_epoch:
-            on_epoch(ep + done, n + done, loss)
-
-    kw = {"stop": stop} if stop is not None else {}
-    rec = pretrain_mvcl(
+    rec = _checkpointed(
+        run.checkpoint,
+        run.epochs,
+        run.resume,
         model,
-        data,
-        run.epochs - done,
-        run.lr,
-        seed=run.seed + done,
-        batch_size=run.batch,
-        temperature=run.temperature,
-        progress=epoch,
-        **kw,
+        data.class_names,
+        meta,
+        lambda left, done, progress, kw: pretrain_mvcl(
+            model,
+            data,
+            left,
+            run.lr,
+            seed=run.seed + done,
+            batch_size=run.batch,
+            temperature=run.temperature,
+            progress=progress,
+            **kw,
+        ),
+        on_epoch=on_epoch,
+        stop=stop,
+        on_resume=on_resume,
+        command="pretrain",
     )
-    if stop is not None and stop():
-        raise Cancelled(
-            "pretraining cancelled; no model written"
-            + (f"; the last checkpoint is {ck} (`mexlab recognition pretrain --resume`)" if ck.exists() else "")
-        )
     rec["epochs"] = run.epochs
     meta["pretrain"] = rec
     full = modelfile.save(run.out, model, meta)
-    ck.unlink(missing_ok=True)
+    run.checkpoint.unlink(missing_ok=True)
     return {"meta": full, "loss": rec["loss"], "n": rec["n"], "epochs_done": run.epochs}
 
 
