@@ -6,6 +6,8 @@
     QT_QPA_PLATFORM=offscreen .venv/bin/python bench/gui_preview.py --seconds 30 --load 6 --encoders thread
     # the rig's renderer in a thread of the GUI's process, as before issue 10's fix:
     QT_QPA_PLATFORM=offscreen .venv/bin/python bench/gui_preview.py --seconds 30 --rig-render thread
+    # the live spotter in the GUI's process, as before it got a process of its own:
+    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/gui_preview.py --seconds 30 --spotter thread
     xvfb-run -s "-screen 0 1920x1080x24" .venv/bin/python bench/gui_preview.py   # a real X server
 """
 
@@ -28,6 +30,12 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--no-live-spotting", action="store_true", help="switch live spotting off")
+    ap.add_argument(
+        "--spotter",
+        choices=("process", "thread"),
+        default="process",
+        help="the live spotter in a process of its own at a lower priority (default) or in the GUI's process",
+    )
     ap.add_argument("--load", type=int, default=0, metavar="N", help="N busy processes beside the GUI")
     ap.add_argument(
         "--encoders",
@@ -82,6 +90,12 @@ def _run(args) -> int:
 
         made = ws.config_from_settings
         ws.config_from_settings = lambda *a, **k: dataclasses.replace(made(*a, **k), encoder_process=False)
+
+    if args.spotter == "thread":
+        import app.services.live_spotting as live_spotting
+
+        made_spotter = live_spotting.load_spotter
+        live_spotting.load_spotter = lambda fps, **k: made_spotter(fps, in_process=True)
 
     def wait(sec: float) -> None:
         loop = QEventLoop()
@@ -148,6 +162,7 @@ def _run(args) -> int:
         "encode_ms_per_frame": encode_ms,
         "gui_thread_busy_in_timer": round(gui_busy, 3),
         "rig_render": args.rig_render,
+        "spotter": args.spotter,
         "rig_frames_skipped": cam.frames_skipped,
         "rig_render_ms_mean": round(1000 * cam.render_seconds / max(1, cam.frames_generated), 1),
         "live_spotting_summary": meta.get("live_spotting"),

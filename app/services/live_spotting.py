@@ -6,6 +6,10 @@ thumbnail and the nearest protocol event.
   it queued the frame), so a flag names the frames of the file, whatever was skipped before it.
 * The face model loads before Start (:func:`load_spotter`, called by the pre-flight) so spotting
   covers the recording from its first frame.
+* The spotter runs in a process of its own at a lower CPU priority
+  (:class:`analysis.spotting.live_process.SpotterProcess`): on a 2-core machine the encoders and the
+  window come first, and spotting shares no interpreter lock with them. This thread only hands each
+  frame over (shared memory) and reports the flags.
 * The capture path of a live source never waits: when the spotter falls behind, frames are skipped for
   spotting, never for the recording, and counted (``frames_skipped``, shown in the GUI and written to
   ``session.json`` as ``live_spotting``). A camera file waits for the spotter instead (a file loses
@@ -53,11 +57,19 @@ def load_recognizer(model_path=None):
     return LiveRecognizer(model_path)
 
 
-def load_spotter(fps: float):
-    """A StreamingSpotter with its face model loaded (seconds: run it in the pre-flight)."""
-    from analysis.spotting.live import StreamingSpotter
+def load_spotter(fps: float, *, in_process: bool = False):
+    """The live spotter with its face model loaded (seconds: run it in the pre-flight): a
+    StreamingSpotter in a process of its own at a lower CPU priority
+    (:class:`analysis.spotting.live_process.SpotterProcess`), so that it takes from the recording
+    and the window only the CPU they leave and never their interpreter lock; ``in_process=True``
+    runs it in this process (as before issue 10's fix)."""
+    if in_process:
+        from analysis.spotting.live import StreamingSpotter
 
-    return StreamingSpotter(fps=fps)
+        return StreamingSpotter(fps=fps)
+    from analysis.spotting.live_process import SpotterProcess
+
+    return SpotterProcess(fps)
 
 
 class LiveSpotting:
