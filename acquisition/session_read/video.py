@@ -14,6 +14,7 @@ last decodable frame.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +56,8 @@ class VideoInfo:
 
 def reason(exc: Exception) -> str:
     """A short reason from a PyAV error (without the repeated file name)."""
-    text = str(exc).strip() or type(exc).__name__
+    text = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
+    text = re.sub(r"^\[Errno -?\d+\]\s*", "", str(text))  # FFmpeg's error number means nothing to a user
     return text.split(": '")[0]
 
 

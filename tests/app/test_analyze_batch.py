@@ -172,6 +172,7 @@ def test_many_sessions_through_the_widget(qtbot, tmp_path, monkeypatch):
     assert running, "no session's stage and per cent was shown while it ran"
     assert [rows[s].state for s in good] == ["done", "done"] and rows[bad].state == "failed"
     assert rows[bad].detail.startswith(f"{bad / 'rgb.mkv'}: not a readable video file")
+    assert "Errno" not in rows[bad].detail  # FFmpeg's reason, without its error number
     assert rows[good[1]].participant == "P02"
     assert ws.batch_table.rowCount() == 3 and ws.batch_run_btn.isEnabled() and not ws.batch_cancel_btn.isEnabled()
     states = {ws.batch_table.item(r, 0).text(): ws.batch_table.item(r, 2).text() for r in range(3)}
