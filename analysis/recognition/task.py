@@ -117,7 +117,11 @@ def load_dataset(
         per_ds[spec] = len(keep)
         samples += keep
     if not samples:
-        raise DataError(f"{', '.join(specs)}: no sample with a class of scheme {scheme.name}")
+        why = ""  # what left the samples out (a session without the coder's coding, …): the reason a lab needs
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            why = f": {problems[0]}{more}"
+        raise DataError(f"{', '.join(specs)}: no sample with a class of scheme {scheme.name}{why}")
     feats, probs = compute(samples, progress=progress)
     problems += probs
     rows = []

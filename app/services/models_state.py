@@ -22,6 +22,7 @@ with it — in a worker, with a :class:`Progress` (stage, count, ETA) whose ``st
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -238,6 +239,11 @@ class TrainForm:
     label_fraction: float = 1.0
     epochs: int = 40
     truth: str | None = None  # "rig": mexlab sessions labelled by the rig's ground truth
+    coder: str | None = None  # mexlab sessions: this coder's coding where there is no consensus
+    pretrain: str = "none"  # evaluate (LOSO): none, or mvcl (MvCL pretraining in every fold)
+    pretrain_epochs: int = 30  # evaluate with mvcl: MvCL epochs per fold
+    temperature: float = 0.1  # MvCL: InfoNCE temperature (Pretrain, LOSO with mvcl)
+    batch: int = 64  # MvCL: segments per contrastive batch (Pretrain, LOSO with mvcl)
     seed: int = 0
     lr: float = 2e-3
     init: str | None = None  # train: start from this (pretrained) model file (--init)
@@ -261,6 +267,18 @@ class TrainForm:
             raise MexlabError(f"protocol {self.protocol!r}: loso or heldout")
         if self.init and not Path(self.init).expanduser().is_file():
             raise MexlabError(f"{self.init}: no such model file (start from)")
+        if self.truth not in (None, "rig"):
+            raise MexlabError(f"labels {self.truth!r}: the coders' (consensus or a named coder) or rig")
+        if self.coder is not None and not self.coder.strip():
+            raise MexlabError("coder: give a coder's name, or leave it empty for the consensus")
+        if self.pretrain not in ("none", "mvcl"):
+            raise MexlabError(f"LOSO pretraining {self.pretrain!r}: none or mvcl")
+        if self.pretrain_epochs < 1:
+            raise MexlabError(f"MvCL epochs {self.pretrain_epochs}: at least 1")
+        if not (self.temperature > 0 and math.isfinite(self.temperature)):
+            raise MexlabError(f"MvCL temperature {self.temperature}: must be > 0")
+        if self.batch < 2:
+            raise MexlabError(f"MvCL batch {self.batch}: at least 2 (InfoNCE needs other segments)")
         self.view_tuple()
 
 
@@ -297,6 +315,7 @@ def _load(form: TrainForm, prog: Progress, *, unlabelled: bool = False, views: t
         form.classes,
         views or form.view_tuple(),
         truth=form.truth,
+        coder=form.coder,
         include_unlabelled=unlabelled,
         progress=lambda d, n: prog.report("features", d, n),
     )
@@ -386,7 +405,15 @@ def pretrain_model(form: TrainForm, out: str | Path, db_url: str | None, prog: P
     from analysis.recognition.training import PretrainRun, pretrain_encoders
 
     form.check()
-    run = PretrainRun(out=Path(out), views=form.view_tuple(), epochs=form.epochs, seed=form.seed, resume=form.resume)
+    run = PretrainRun(
+        out=Path(out),
+        views=form.view_tuple(),
+        epochs=form.epochs,
+        seed=form.seed,
+        resume=form.resume,
+        temperature=form.temperature,
+        batch=form.batch,
+    )
     run.check()
     data = _load(form, prog, unlabelled=True)
     resumed: list[int] = []
@@ -437,7 +464,16 @@ def evaluate_form(form: TrainForm, prog: Progress) -> dict:
         res = evaluate_model(model, data, form.datasets)
         prog.report("test", 1, 1)
         return {"action": "evaluate", **res, "stored": store_evaluation(model, res, form.datasets)}
-    cfg = Config(views=form.view_tuple(), label_fraction=form.label_fraction, epochs=form.epochs, seed=form.seed)
+    cfg = Config(
+        views=form.view_tuple(),
+        pretrain=form.pretrain,
+        label_fraction=form.label_fraction,
+        epochs=form.epochs,
+        pretrain_epochs=form.pretrain_epochs,
+        pretrain_batch=form.batch,
+        temperature=form.temperature,
+        seed=form.seed,
+    )
     cfg.check()
     if model is not None:
         meta, _ = modelfile.read_meta(model)
@@ -446,7 +482,7 @@ def evaluate_form(form: TrainForm, prog: Progress) -> dict:
                 f"{model.name}: a model of views {','.join(meta['views'])}; the form has {','.join(cfg.views)} "
                 f"(choose its views to keep the LOSO result with it)"
             )
-    data = _load(form, prog)
+    data = _load(form, prog, unlabelled=form.pretrain == "mvcl")
     if model is not None and list(meta["classes"]) != list(data.class_names):
         raise MexlabError(
             f"{model.name}: a model of classes {', '.join(meta['classes'])}; the data has "

@@ -1,6 +1,8 @@
 """The Models view: its Qt-free state (catalog models + the shipped one, metrics, sha256, the
 default model) and the workspace offscreen (a screenshot)."""
 
+import re
+
 import pytest
 
 from acquisition.errors import MexlabError
@@ -156,6 +158,7 @@ def test_train_evaluate_and_cancel_from_the_form(rig_release, tmp_path, monkeypa
         TrainForm,
         TrainingCancelled,
         evaluate_form,
+        pretrain_model,
         result_text,
         train_model,
     )
@@ -199,6 +202,58 @@ def test_train_evaluate_and_cancel_from_the_form(rig_release, tmp_path, monkeypa
     stopper.cancelled.set()
     with pytest.raises(TrainingCancelled, match="evaluation cancelled"):
         evaluate_form(TrainForm([rig_release], views="rgb,depth", epochs=2), stopper)
+
+    # LOSO with MvCL pretraining in every fold, the form's temperature and batch (evaluate --pretrain mvcl)
+    res = evaluate_form(
+        TrainForm(
+            [rig_release], views="rgb,depth", epochs=1, pretrain="mvcl", pretrain_epochs=1, temperature=0.2, batch=8
+        ),
+        Progress(),
+    )
+    cfg = res["config"]
+    assert cfg["pretrain"] == "mvcl" and cfg["temperature"] == 0.2 and cfg["pretrain_batch"] == 8
+    assert res["n_subjects"] == 2 and 0 <= res["uf1"] <= 1
+    # MvCL pretraining with the form's temperature and batch: kept in the model's metadata
+    pre = tmp_path / "pre.safetensors"
+    pretrain_model(
+        TrainForm([rig_release], views="rgb,depth", epochs=1, temperature=0.3, batch=4), pre, url, Progress()
+    )
+    rec = modelfile.read_meta(pre)[0]["pretrain"]
+    assert rec["temperature"] == 0.3 and rec["batch_size"] == 4
+
+
+def test_the_form_refuses_bad_mvcl_settings_and_names_the_coder(tmp_path, monkeypatch):
+    """The form's labels (a named coder), LOSO pretraining, MvCL temperature and batch: bad values
+    refused with the field named, before any data is read; a coder with no coding is named."""
+    import json
+
+    from app.services.models_state import Progress, TrainForm, evaluate_form, pretrain_model
+
+    monkeypatch.setenv("MEXLAB_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("MEXLAB_DB", f"sqlite:///{tmp_path / 'catalog.db'}")
+    s1 = tmp_path / "sessions" / "s1"  # a session nobody has coded (the reader needs its rgb.mkv to exist)
+    s1.mkdir(parents=True)
+    (s1 / "session.json").write_text(json.dumps({"participant": "P1", "session_id": "s1", "status": "complete"}))
+    (s1 / "rgb.mkv").write_bytes(b"")
+    spec = f"mexlab:{s1.parent}"
+    for kw, msg in [
+        ({"temperature": 0.0}, "MvCL temperature 0.0: must be > 0"),
+        ({"temperature": float("nan")}, "MvCL temperature nan"),
+        ({"batch": 1}, "MvCL batch 1: at least 2"),
+        ({"pretrain": "simclr"}, "LOSO pretraining 'simclr': none or mvcl"),
+        ({"pretrain_epochs": 0}, "MvCL epochs 0"),
+        ({"coder": " "}, "coder: give a coder's name"),
+        ({"pretrain": "mvcl", "views": "rgb"}, "needs two views or more"),
+    ]:
+        with pytest.raises(MexlabError, match=re.escape(msg)):
+            evaluate_form(TrainForm([spec], **kw), Progress())
+    with pytest.raises(MexlabError, match=re.escape("MvCL batch 1")):
+        pretrain_model(TrainForm([spec], views="rgb,depth", batch=1), tmp_path / "p.safetensors", None, Progress())
+    assert not (tmp_path / "p.safetensors").exists()
+    with pytest.raises(MexlabError, match=re.escape(f"{s1}: no consensus and no coding by 'alice'; session left out")):
+        evaluate_form(TrainForm([spec], coder="alice"), Progress())
+    with pytest.raises(MexlabError, match="no consensus coding .name a coder with --coder"):
+        evaluate_form(TrainForm([spec]), Progress())
 
 
 @pytest.mark.gui
@@ -411,7 +466,7 @@ def test_models_workspace_pretrains_resumes_and_keeps_a_held_out_test(
     assert w.table.item(i, col["evaluated on"]).text() == "-"
 
     t.dataset.setText(rig_heldout)  # a held-out test of the selected model, kept with it
-    t.protocol.setCurrentIndex(1)
+    t.protocol.setCurrentIndex(t.HELDOUT)
     w.last_result = None
     t.eval_btn.click()
     qtbot.waitUntil(lambda: w.last_result is not None, timeout=300000)

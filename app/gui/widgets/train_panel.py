@@ -1,5 +1,6 @@
-"""The Models view's training form: dataset spec(s), classes, views, label fraction, epochs and the
-model file; Train / Evaluate run :func:`app.services.models_state.train_model` /
+"""The Models view's training form: dataset spec(s), classes, views, label fraction, epochs, whose
+labels (the coders' consensus, a named coder, or the rig's ground truth), MvCL's temperature and batch,
+and the model file; Train / Evaluate run :func:`app.services.models_state.train_model` /
 :func:`~app.services.models_state.evaluate_form` (the library calls of `mexlab recognition train` /
 `evaluate`) in a worker, with a progress bar (features, epochs or folds, ETA) and Cancel (the
 training code's stop callback: it stops after the current batch)."""
@@ -47,6 +48,23 @@ class TrainPanel(QGroupBox):
         self.fraction = QDoubleSpinBox(minimum=0.05, maximum=1.0, singleStep=0.05, value=1.0, decimals=2)
         self.fraction.setToolTip("the share of each class's labels used for training (>= 1 per class)")
         self.epochs = QSpinBox(minimum=1, maximum=1000, value=40)
+        self.labels = QComboBox()
+        self.labels.addItems(["coders' consensus", "coders' consensus, else this coder:", "the rig's ground truth"])
+        self.labels.setToolTip(
+            "mexlab sessions: whose coding labels the segments (--coder NAME; --truth rig for the simulated rig's "
+            "ground truth). The public databases carry their own labels."
+        )
+        self.coder = QLineEdit()
+        self.coder.setPlaceholderText("coder's name")
+        self.coder.setEnabled(False)
+        self.labels.currentIndexChanged.connect(lambda i: self.coder.setEnabled(i == 1))
+        self.temperature = QDoubleSpinBox(minimum=0.01, maximum=10.0, singleStep=0.01, value=0.1, decimals=3)
+        self.temperature.setToolTip("MvCL's InfoNCE temperature (Pretrain; LOSO with MvCL pretraining)")
+        self.batch = QSpinBox(minimum=2, maximum=4096, value=64)
+        self.batch.setToolTip(
+            "MvCL's batch: the segments each contrastive step sees; each one's other view must be told apart "
+            "from the batch's other segments (Pretrain; LOSO with MvCL pretraining)"
+        )
         self.out = QLineEdit()
         self.out.setPlaceholderText("the model file to write (Train), e.g. ~/models/lab.safetensors")
         form = QFormLayout()
@@ -55,6 +73,17 @@ class TrainPanel(QGroupBox):
         form.addRow("views", self.views)
         form.addRow("label fraction", self.fraction)
         form.addRow("epochs", self.epochs)
+        who = QHBoxLayout()
+        who.addWidget(self.labels)
+        who.addWidget(self.coder, 1)
+        form.addRow("labels", who)
+        mvcl = QHBoxLayout()
+        mvcl.addWidget(QLabel("temperature"))
+        mvcl.addWidget(self.temperature)
+        mvcl.addWidget(QLabel("batch"))
+        mvcl.addWidget(self.batch)
+        mvcl.addStretch(1)
+        form.addRow("MvCL", mvcl)
         form.addRow("model file", self.out)
         self.train_btn = QPushButton("Train")
         self.train_btn.setToolTip("train on all the data, write the model file and register it in the catalog")
@@ -88,6 +117,10 @@ class TrainPanel(QGroupBox):
             views=self.views.currentText().strip(),
             label_fraction=round(self.fraction.value(), 4),
             epochs=self.epochs.value(),
+            truth="rig" if self.labels.currentIndex() == 2 else None,
+            coder=(self.coder.text().strip() or "") if self.labels.currentIndex() == 1 else None,
+            temperature=round(self.temperature.value(), 4),
+            batch=self.batch.value(),
         )
 
     def running(self) -> bool:

@@ -65,7 +65,18 @@ class ModelsTrainPanel(TrainPanel):
         self.checkpoint = QLabel("")
         self.checkpoint.setWordWrap(True)
         self.protocol = QComboBox()
-        self.protocol.addItems(["LOSO (a model per left-out subject)", "held-out test of the selected model"])
+        self.protocol.addItems(
+            [
+                "LOSO (a model per left-out subject)",
+                "LOSO with MvCL pretraining in every fold",
+                "held-out test of the selected model",
+            ]
+        )
+        self.protocol.setToolTip(
+            "LOSO with MvCL: each fold pretrains the encoders on its training subjects' segments, labelled or "
+            "not (30 MvCL epochs, the temperature and batch above), then trains the classifier "
+            "(mexlab recognition evaluate --pretrain mvcl)"
+        )
         self.keep = QCheckBox("keep the LOSO result with the selected model (shown in the list)")
         self.keep.setToolTip(
             "LOSO estimates the recipe (a model per left-out subject with these views, classes and epochs): "
@@ -90,8 +101,10 @@ class ModelsTrainPanel(TrainPanel):
         self.protocol.currentIndexChanged.connect(self._protocol_changed)
         self.show_checkpoint()
 
+    HELDOUT = 2  # the protocol combo's row of the held-out test
+
     def _protocol_changed(self, index: int) -> None:
-        held = index == 1
+        held = index == self.HELDOUT
         self.eval_btn.setText("Evaluate (held-out)" if held else "Evaluate (LOSO)")
         self.eval_btn.setToolTip(
             "test the selected model itself on the dataset's subjects (not its training data); kept with it"
@@ -108,7 +121,8 @@ class ModelsTrainPanel(TrainPanel):
         f = super().form()
         f.init = self.init.text().strip() or None
         f.resume = self.resume.isChecked()
-        f.protocol = "heldout" if self.protocol.currentIndex() == 1 else "loso"
+        f.protocol = "heldout" if self.protocol.currentIndex() == self.HELDOUT else "loso"
+        f.pretrain = "mvcl" if self.protocol.currentIndex() == 1 else "none"
         f.model = self.selected if (f.protocol == "heldout" or self.keep.isChecked()) else None
         return f
 
