@@ -100,16 +100,43 @@ def run_jobs(command: str, jobs, args, quiet: bool = False):
         )
     finally:
         disp.close()
-    n = {k: sum(1 for o in res.outcomes if o.status == k) for k in ("done", "skipped", "failed", "cancelled")}
-    print(
-        f"mexlab {command}: {len(jobs)} session(s) in {res.seconds:.1f} s with {res.workers} worker(s): "
-        f"{n['done']} done, {n['skipped']} skipped (results current), {n['failed']} failed"
-        + (f", {n['cancelled']} cancelled" if n["cancelled"] else ""),
-        file=sys.stderr,
-    )
+    print(f"mexlab {command}: {res.summary()}", file=sys.stderr)  # the line the Analyze workspace shows too
     for o in res.failed:
         print(f"mexlab {command}: error: {o.job.path}: {o.error}", file=sys.stderr)
     if res.cancelled:
         print(f"mexlab {command}: cancelled", file=sys.stderr)
         return res, 130
     return res, (1 if res.failed else 0)
+
+
+def print_outcomes(res, as_json: bool, action: str) -> None:
+    """Each session's outcome on stdout: one line each (a done one described as the Analyze
+    workspace's batch table describes it, :func:`analysis.batch_jobs.describe`), or one JSON object."""
+    import json
+
+    from analysis.batch_jobs import describe
+
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "workers": res.workers,
+                    "seconds": round(res.seconds, 2),
+                    "sessions": [
+                        {
+                            "path": o.job.path,
+                            "status": o.status,
+                            "seconds": round(o.seconds, 2),
+                            "error": o.error,
+                            "result": o.result if isinstance(o.result, dict) else None,
+                        }
+                        for o in res.outcomes
+                    ],
+                },
+                indent=1,
+            )
+        )
+        return
+    for o in res.outcomes:
+        what = describe(action, o.result) if o.status == "done" else (o.error or "")
+        print(f"{o.job.path}: {o.status}" + (f": {what}" if what else ""))

@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from app.commands._batch import add_batch_args, run_jobs
+from app.commands._batch import add_batch_args, print_outcomes, run_jobs
 from app.commands._study_args import (
     add_query_args,
     add_stream_args,
@@ -58,11 +58,10 @@ def run(args) -> int:
 
 def _run_batch(args) -> int:
     from analysis.batch import Job
-    from app.commands.spot import print_outcomes
 
     jobs = [Job.of("physio", p, names=stream_names(args)) for p in study_paths(args)]
     res, rc = run_jobs("physio", jobs, args)
-    print_outcomes(res, args.json, lambda r: f"{r['events']} event(s), written to {r['written']}")
+    print_outcomes(res, args.json, "physio")
     return rc
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from app.commands._batch import add_batch_args, run_jobs
+from app.commands._batch import add_batch_args, print_outcomes, run_jobs
 from app.commands._study_args import add_query_args, is_batch, study_paths
 
 
@@ -66,9 +66,8 @@ def run(args) -> int:
 
 def _run_batch(args) -> int:
     from analysis.batch import Job
-    from app.commands.spot import print_outcomes
 
     jobs = [Job.of("recognize", p, model=str(args.model) if args.model else None) for p in study_paths(args)]
     res, rc = run_jobs("recognize", jobs, args)
-    print_outcomes(res, args.json, lambda r: f"{r['expressions']} micro-expression(s), written to {r['written']}")
+    print_outcomes(res, args.json, "recognize")
     return rc

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from app.commands._batch import add_batch_args, run_jobs
+from app.commands._batch import add_batch_args, print_outcomes, run_jobs
 from app.commands._study_args import add_query_args, is_batch, study_paths
 
 
@@ -107,38 +107,8 @@ def _run_batch(args) -> int:
         for p in study_paths(args)
     ]
     res, rc = run_jobs("spot", jobs, args, quiet=args.quiet)
-    print_outcomes(
-        res, args.json, lambda r: f"{r['n_frames']} frames, {r['intervals']} interval(s), written: {r['written']}"
-    )
+    print_outcomes(res, args.json, "spot")
     return rc
-
-
-def print_outcomes(res, as_json: bool, describe) -> None:
-    """Each session's outcome on stdout: one line each, or one JSON object."""
-    if as_json:
-        print(
-            json.dumps(
-                {
-                    "workers": res.workers,
-                    "seconds": round(res.seconds, 2),
-                    "sessions": [
-                        {
-                            "path": o.job.path,
-                            "status": o.status,
-                            "seconds": round(o.seconds, 2),
-                            "error": o.error,
-                            "result": o.result if isinstance(o.result, dict) else None,
-                        }
-                        for o in res.outcomes
-                    ],
-                },
-                indent=1,
-            )
-        )
-        return
-    for o in res.outcomes:
-        what = describe(o.result) if o.status == "done" else (o.error or "")
-        print(f"{o.job.path}: {o.status}" + (f": {what}" if what else ""))
 
 
 def format_result(d: dict) -> str:
