@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from acquisition.errors import InputError, NotFoundError, ServiceError
-from analysis.federated import deploy
+from analysis.federated import deploy, launchers
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -49,7 +49,7 @@ def coordinator(
         )
     out.mkdir(parents=True, exist_ok=True)
     home = out / ".flwr"
-    env = deploy.flower_env(home)
+    env = deploy.flower_env(home, launchers.write(home / "bin"))
     deploy.write_cli_config(home, host, port, insecure, certs.get("ssl-ca-certfile"))
     app = deploy.write_app(out / "app", {**run_config, "out": str(out.resolve())})
     cmd = [
@@ -224,7 +224,11 @@ def site(
     )
     with open(log, "ab") as lf:
         node = subprocess.Popen(
-            cmd, stdout=lf, stderr=subprocess.STDOUT, env=deploy.flower_env(state), start_new_session=True
+            cmd,
+            stdout=lf,
+            stderr=subprocess.STDOUT,
+            env=deploy.flower_env(state, launchers.write(state / "bin")),
+            start_new_session=True,
         )
     last = ""
     stopped = False

@@ -121,7 +121,9 @@ def serve(
             stats=stats,
         )
         final_w, final_v = strat.weights(), strat.version
-    per_site = evaluate_everywhere(grid, final_w, final_v, sig, skip=log.refused_nodes, late=log.busy_nodes)
+    per_site = evaluate_everywhere(
+        grid, final_w, final_v, sig, skip=log.refused_nodes, late=log.busy_nodes, names=log.node_sites
+    )
     summary = {
         "strategy": cfg.strategy,
         "version": final_v,

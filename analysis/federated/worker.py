@@ -151,10 +151,19 @@ class SiteWorker:
     def _warm(self, node_config: dict) -> None:
         with _LOCK:
             _, sd = node_site(node_config)
-            if not isinstance(sd, str) and id(sd) not in _SIGS:
-                _SIGS[id(sd)] = site_mod.model_signature(
-                    site_mod.initial_weights(len(sd.class_names), sd.views), sd.class_names, sd.views
-                )
+            if isinstance(sd, str):
+                return
+            w0 = site_mod.initial_weights(len(sd.class_names), sd.views)
+            if id(sd) not in _SIGS:
+                _SIGS[id(sd)] = site_mod.model_signature(w0, sd.class_names, sd.views)
+            # one throw-away local epoch and evaluation: the first training step of a process
+            # imports torch._dynamo (through torch.optim), ~2.4 CPU-s that the first message
+            # would otherwise wait for; the results are discarded, nothing is sent
+            try:
+                site_mod.local_train(sd, w0, epochs=1, lr=1e-3, seed=0, batch_size=32)
+                site_mod.local_evaluate(sd, w0)
+            except Exception:  # noqa: BLE001 - a real message reports its own error
+                pass
 
     def node_config(self) -> dict:
         return {"worker": str(self.path), "worker-key-file": str(self.key_file)}

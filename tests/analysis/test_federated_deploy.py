@@ -49,7 +49,7 @@ def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
                 f"127.0.0.1:{port}",
                 "--insecure",
                 "--updates",
-                "5",
+                "4",  # with --buffer 2: versions 1 and 2 (a 5th update would only be buffered, never merged)
                 "--buffer",
                 "2",
                 "--epochs",
@@ -65,10 +65,8 @@ def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
             "coord",
         )
         procs.append(coord)
-        while not (tmp_path / "coord.err").read_text(errors="replace").count("listening"):
-            assert coord.poll() is None, (tmp_path / "coord.err").read_text()
-            assert time.monotonic() - t0 < 30, "the coordinator did not start"
-            time.sleep(0.3)
+        # the sites start with the coordinator, as in separate terminals: each waits (--wait) until
+        # the coordinator answers, loading torch and its data meanwhile
         sites = {}
         for i, spec in enumerate(specs):
             sites[i] = start_mexlab(
@@ -82,6 +80,8 @@ def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
                     spec,
                     "--site-name",
                     f"lab{i}",
+                    "--wait",
+                    "60",
                 ],
                 tmp_path,
                 f"site{i}",
@@ -101,11 +101,17 @@ def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
                 "rgb",
                 "--site-name",
                 "odd",
+                "--wait",
+                "60",
             ],
             tmp_path,
             "odd",
         )
         procs.append(odd)
+        while not (tmp_path / "coord.err").read_text(errors="replace").count("listening"):
+            assert coord.poll() is None, (tmp_path / "coord.err").read_text()
+            assert time.monotonic() - t0 < 30, "the coordinator did not start"
+            time.sleep(0.3)
         while read_status(out).get("version", 0) < 1:
             assert coord.poll() is None, (tmp_path / "coord.err").read_text()
             assert time.monotonic() - t0 < LIMIT_S, "no merge in time"
@@ -139,10 +145,12 @@ def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
         assert odd_rc != 0 and "site odd:" in odd_err and "Traceback" not in odd_err, odd_err
         assert "incompatible" in odd_err or "is not this site's" in odd_err
     finally:
+        from concurrent.futures import ThreadPoolExecutor
+
         from analysis.federated.deploy import stop
 
-        for p in procs:
-            stop(p, timeout=15)
+        with ThreadPoolExecutor(len(procs) or 1) as pool:  # each stop waits for its tree: together
+            list(pool.map(lambda p: stop(p, timeout=15), procs))
     st = read_status(out)
     assert st["final"]["per_site"], st
     events = [json.loads(ln) for ln in (out / "events.jsonl").read_text().splitlines()]
