@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from acquisition.child_process import end_child
 from acquisition.errors import DeviceError
 
 if TYPE_CHECKING:
@@ -173,34 +174,6 @@ def _child(
                 pass
 
 
-def _cleanup(proc, conn, send_lock, shm, timeout: float) -> None:
-    """End the child (asked, terminated, killed) and unlink the shared memory; safe to run twice."""
-    try:
-        with send_lock:
-            conn.send(("stop",))
-    except (OSError, ValueError):
-        pass
-    proc.join(timeout)
-    if proc.is_alive():
-        proc.terminate()
-        proc.join(2)
-    if proc.is_alive():
-        proc.kill()
-        proc.join(2)
-    try:
-        conn.close()
-    except OSError:
-        pass
-    try:
-        shm.close()
-    except BufferError:  # a view is still alive somewhere: the mapping goes with the process
-        pass
-    try:
-        shm.unlink()
-    except FileNotFoundError:
-        pass
-
-
 class RenderProcess:
     """Renders the simulated camera's frames in a child process (see the module's text)."""
 
@@ -250,7 +223,7 @@ class RenderProcess:
             raise
         child_conn.close()
         self._finalizer = weakref.finalize(
-            self, _cleanup, self._proc, self._conn, self._send_lock, self._shm, STOP_TIMEOUT_S
+            self, end_child, self._proc, self._conn, self._send_lock, [self._shm], STOP_TIMEOUT_S
         )
         self._ready = False
 

@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from acquisition.child_process import end_child
+
 SPOTTER_NICE = 10  # how much lower the spotter's priority is than the recording's
 START_TIMEOUT_S = 120.0  # spawn, imports and the face model, on a loaded machine
 ANSWER_TIMEOUT_S = 60.0  # one frame (or the end's flush) on a loaded machine
@@ -91,36 +93,6 @@ def _child(conn, fps: float, nice: int, kw: dict) -> None:
             shm.close()
 
 
-def _cleanup(proc, conn, lock, shms: list, timeout: float) -> None:
-    """End the child and unlink the shared memory; safe to run twice."""
-    try:
-        with lock:
-            conn.send(("stop",))
-    except (OSError, ValueError):
-        pass
-    proc.join(timeout)
-    if proc.is_alive():
-        proc.terminate()
-        proc.join(2)
-    if proc.is_alive():
-        proc.kill()
-        proc.join(2)
-    try:
-        conn.close()
-    except OSError:
-        pass
-    while shms:
-        shm = shms.pop()
-        try:
-            shm.close()
-        except BufferError:  # a view still alive: the mapping goes with the process
-            pass
-        try:
-            shm.unlink()
-        except FileNotFoundError:
-            pass
-
-
 class SpotterProcess:
     """A :class:`~analysis.spotting.live.StreamingSpotter` in a child process (see the module's text).
 
@@ -142,7 +114,7 @@ class SpotterProcess:
         self._proc.start()
         child_conn.close()
         self._finalizer = weakref.finalize(
-            self, _cleanup, self._proc, self._conn, self._lock, self._shms, STOP_TIMEOUT_S
+            self, end_child, self._proc, self._conn, self._lock, self._shms, STOP_TIMEOUT_S
         )
         try:
             msg = self._answer(start_timeout, "start")
