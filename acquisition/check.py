@@ -81,6 +81,16 @@ _VIDEO_KINDS = (("rgb", RGB_NAME), ("depth", DEPTH_NAME))
 _read_xdf = read_xdf_robust
 
 
+def _read_xdf_bounded(path: Path) -> XdfContents:
+    """:func:`read_xdf_robust` with the samples of the fast streams (EMG, ECG) in a temporary
+    folder: the check needs only their summaries, so an hour-long recording is checked in memory
+    that does not grow with its length (the frame indexes and markers are kept as usual)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="mexlab-check-") as td:
+        return read_xdf_robust(path, spill_dir=Path(td))
+
+
 # --------------------------------------------------------------------------------------------
 # public API
 
@@ -156,7 +166,7 @@ def format_check(report: dict) -> str:
 
 
 def _check_xdf_file(path: Path) -> dict:
-    xdf = read_xdf_robust(path)
+    xdf = _read_xdf_bounded(path)
     issues = [(WARNING, text) for text in xdf.problems]
     if xdf.status == "interrupted":
         issues.insert(0, (WARNING, INTERRUPTED_PROBLEM))
@@ -212,7 +222,7 @@ def _check_session(folder: Path) -> dict:
         bad(f"{xdf_name} is missing")
     else:
         try:
-            xdf = read_xdf_robust(xdf_path)
+            xdf = _read_xdf_bounded(xdf_path)
         except MexlabError as exc:
             bad(str(exc))
         else:

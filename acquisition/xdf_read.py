@@ -34,6 +34,13 @@ Decisions (see also the comments where they are applied):
   ``select_streams``) hands pyxdf only the chunks of the matching streams: a frame index and the
   markers of a long recording are read without parsing its kHz EMG. Status and problems then concern
   the selected streams.
+* **Long recordings in bounded memory.** With ``spill_dir``, the samples of every numeric stream
+  sampled at ``spill_min_hz`` or faster (EMG, ECG) are not kept in memory: pyxdf hands each chunk
+  over as it reads it (``on_chunk``) and it is appended to two files in ``spill_dir`` (values as
+  recorded, timestamps float64), then the timestamps are mapped onto the recorder's clock there, window
+  by window, with pyxdf's own clock synchronisation (the same coefficients, so the same timestamps).
+  Such a stream comes back with no samples in memory and a :class:`Spilled` under ``"spilled"``; its
+  summary is computed from the files. One pass over the file, whatever its length.
 """
 
 from __future__ import annotations
@@ -69,6 +76,47 @@ class _Scan:
     @property
     def whole(self) -> bool:
         return self.ranges == [(0, self.size)]
+
+
+@dataclass
+class Spilled:
+    """The samples of one stream kept in two files (``read_xdf_robust(spill_dir=…)``): ``values``
+    (``count`` × ``channels`` of ``dtype``, rows in order) and ``stamps`` (``count`` float64, LSL s)."""
+
+    values: Path
+    stamps: Path
+    dtype: str
+    channels: int
+    count: int = 0
+
+    def read(self, start: int = 0, stop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(timestamps, values)`` of the samples ``start`` to ``stop`` (values ``(n, channels)``)."""
+        stop = self.count if stop is None else min(int(stop), self.count)
+        start = max(0, min(int(start), stop))
+        n = stop - start
+        dt = np.dtype(self.dtype)
+        ts = np.fromfile(self.stamps, dtype=np.float64, count=n, offset=start * 8)
+        vals = np.fromfile(self.values, dtype=dt, count=n * self.channels, offset=start * self.channels * dt.itemsize)
+        return ts, vals.reshape(n, self.channels)
+
+    def read_stamps(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """The timestamps of the samples ``start`` to ``stop``."""
+        stop = self.count if stop is None else min(int(stop), self.count)
+        start = max(0, min(int(start), stop))
+        return np.fromfile(self.stamps, dtype=np.float64, count=stop - start, offset=start * 8)
+
+    def stamps_at(self, index: np.ndarray) -> np.ndarray:
+        """The timestamps of the samples ``index`` (read one by one from the file)."""
+        idx = np.asarray(index, dtype=np.int64).reshape(-1)
+        mm = np.memmap(self.stamps, dtype=np.float64, mode="r", shape=(self.count,)) if self.count else None
+        try:
+            return np.array([float(mm[i]) for i in idx], dtype=np.float64) if idx.size else np.zeros(0)
+        finally:
+            del mm
+
+
+#: samples per window when a spilled stream is worked on piece by piece
+SPILL_WINDOW = 1 << 18
 
 
 @dataclass
@@ -222,7 +270,88 @@ def _selected_chunks(path: Path, scan: _Scan, select: list[dict]) -> bytes:
     return b"".join(out)
 
 
-def _load_xdf(path: Path, scan: _Scan, select: list[dict] | None = None) -> list:
+class _Spiller:
+    """pyxdf's ``on_chunk``: the chunks of fast numeric streams appended to files, not kept."""
+
+    def __init__(self, folder: Path, min_hz: float) -> None:
+        self.folder, self.min_hz = Path(folder), float(min_hz)
+        self.reset()
+
+    def reset(self) -> None:
+        for fh in getattr(self, "files", {}).values():
+            fh[0].close()
+            fh[1].close()
+        self.files: dict[int, tuple] = {}
+        self.spilled: dict[int, Spilled] = {}
+        self.decided: dict[int, bool] = {}
+
+    def __call__(self, values, stamps, header, stream_id):
+        if stream_id not in self.decided:
+            info = header.get("info", {})
+            fmt = str(info_value(info, "channel_format", "float32"))
+            self.decided[stream_id] = (
+                fmt != "string" and _to_float(info_value(info, "nominal_srate")) >= self.min_hz and values.ndim == 2
+            )
+            if self.decided[stream_id]:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                base = self.folder / f"stream{stream_id}"
+                sp = Spilled(
+                    base.with_suffix(".values"), base.with_suffix(".stamps"), values.dtype.str, values.shape[1]
+                )
+                self.spilled[stream_id] = sp
+                self.files[stream_id] = (open(sp.values, "wb"), open(sp.stamps, "wb"))
+        if not self.decided[stream_id]:
+            return values, stamps, header
+        fv, fs = self.files[stream_id]
+        fv.write(np.ascontiguousarray(values).tobytes())
+        fs.write(np.ascontiguousarray(stamps, dtype=np.float64).tobytes())
+        self.spilled[stream_id].count += int(stamps.shape[0])
+        # new empty arrays (an empty slice would keep the chunk's buffer alive in pyxdf's list)
+        return np.empty((0, values.shape[1]), values.dtype), np.empty(0), header
+
+    def close(self) -> None:
+        for fv, fs in self.files.values():
+            fv.close()
+            fs.close()
+        self.files = {}
+
+
+def _sync_spilled(stream: dict, sp: Spilled, synchronize: bool) -> None:
+    """Do to a spilled stream's timestamps what pyxdf's load does to a kept one's (the
+    pylsl#67 truncation, then the clock synchronisation), window by window when the mapping is
+    one line (every sample on its own), else on the whole timestamp array at once."""
+    from types import SimpleNamespace
+
+    from pyxdf import pyxdf as px
+
+    if not synchronize or sp.count == 0:
+        return
+    times, values = list(stream.get("clock_times") or []), list(stream.get("clock_values") or [])
+    footer = ((stream.get("footer") or {}).get("info") or {}).get("sample_count", [None])[0]
+    if footer is not None and sp.count > int(footer) and len(times) >= 3:
+        if px._detect_corrupted_clock_offset(times, values):
+            times, values = times[:-1], values[:-1]
+            sp.count = int(footer)
+            stream["clock_times"], stream["clock_values"] = times, values
+    if not times:
+        return
+    one = SimpleNamespace(clock_times=times, clock_values=values)
+    single = len(times) <= 1 or len(px._detect_clock_resets(one, 5, 5, 10, 1)) == 1
+    mm = np.memmap(sp.stamps, dtype=np.float64, mode="r+", shape=(sp.count,))
+    try:
+        step = SPILL_WINDOW if single else sp.count
+        for i in range(0, sp.count, step):
+            piece = SimpleNamespace(
+                time_stamps=np.array(mm[i : i + step]), clock_times=times, clock_values=values, clock_segments=[]
+            )
+            px._clock_sync({0: piece})
+            mm[i : i + step] = piece.time_stamps
+        mm.flush()
+    finally:
+        del mm
+
+
+def _load_xdf(path: Path, scan: _Scan, select: list[dict] | None = None, spill: _Spiller | None = None) -> list:
     import pyxdf
 
     def source():
@@ -240,7 +369,8 @@ def _load_xdf(path: Path, scan: _Scan, select: list[dict] | None = None) -> list
                 parts.append(fh.read(end - start))
         return io.BytesIO(b"".join(parts))
 
-    kwargs = dict(dejitter_timestamps=False, handle_clock_resets=True)
+    kwargs = dict(dejitter_timestamps=False, handle_clock_resets=True, on_chunk=spill)
+    synchronized = True
     with _quiet_pyxdf():
         try:
             streams, _header = pyxdf.load_xdf(source(), synchronize_clocks=True, **kwargs)
@@ -248,13 +378,25 @@ def _load_xdf(path: Path, scan: _Scan, select: list[dict] | None = None) -> list
             try:
                 # Clock synchronisation can fail on odd clock-offset data; the samples
                 # themselves may still be readable without it.
+                if spill is not None:
+                    spill.reset()
+                synchronized = False
                 streams, _header = pyxdf.load_xdf(source(), synchronize_clocks=False, **kwargs)
             except Exception:  # noqa: BLE001
+                if spill is not None:
+                    spill.close()
                 if isinstance(exc, KeyError):
                     why = f"a chunk names stream id {exc.args[0]} that has no stream header"
                 else:
                     why = f"{type(exc).__name__}: {exc}"
                 raise SessionFormatError(f"{path}: damaged XDF file, cannot be read ({why})") from None
+        if spill is not None:
+            spill.close()
+            for stream in streams:
+                sp = spill.spilled.get(stream["info"].get("stream_id"))
+                if sp is not None:
+                    _sync_spilled(stream, sp, synchronized)
+                    stream["spilled"] = sp
     return streams
 
 
@@ -289,8 +431,43 @@ def to_int(value: Any) -> int:
         return 0
 
 
+def _summarize_spilled(stream: dict, sp: Spilled) -> dict:
+    """:func:`_summarize_stream` of a spilled stream, from its timestamp file window by window."""
+    info = stream["info"]
+    srate = _to_float(info_value(info, "nominal_srate"))
+    n = sp.count
+    summary = _summarize_stream({"info": info, "time_stamps": np.zeros(0)})
+    summary["sample_count"] = n
+    if not n:
+        return summary
+    first = last = None
+    gaps, flowing_n, flowing_s = 0, 0, 0.0
+    for i in range(0, n, SPILL_WINDOW):
+        ts = sp.read_stamps(max(0, i - 1), i + SPILL_WINDOW)  # one sample of overlap: every interval once
+        first = float(ts[0]) if first is None else first
+        last = float(ts[-1])
+        if ts.size > 1 and srate > 0:
+            intervals = np.diff(ts)
+            is_gap = intervals > GAP_FACTOR / srate
+            gaps += int(np.count_nonzero(is_gap))
+            flowing_n += int(np.count_nonzero(~is_gap))
+            flowing_s += float(intervals[~is_gap].sum())
+    summary.update(first_timestamp=first, last_timestamp=last)
+    if n < 2:
+        return summary
+    if srate > 0:
+        summary["gaps"] = gaps
+        if flowing_n and flowing_s > 0:
+            summary["effective_srate"] = flowing_n / flowing_s
+    elif last > first:
+        summary["effective_srate"] = (n - 1) / (last - first)
+    return summary
+
+
 def _summarize_stream(stream: dict) -> dict:
     info = stream["info"]
+    if stream.get("spilled") is not None:
+        return _summarize_spilled(stream, stream["spilled"])
     srate = _to_float(info_value(info, "nominal_srate"))
     ts = np.asarray(stream["time_stamps"], dtype=float)
     n = int(ts.size)
@@ -322,11 +499,15 @@ def _summarize_stream(stream: dict) -> dict:
     return summary
 
 
-def read_xdf_robust(path: Path, select: list[dict] | None = None) -> XdfContents:
+def read_xdf_robust(
+    path: Path, select: list[dict] | None = None, *, spill_dir: Path | None = None, spill_min_hz: float = 100.0
+) -> XdfContents:
     """Read and summarise one XDF file (its ``select``-ed streams only, when given); raises
-    SessionFormatError when it cannot be read at all."""
+    SessionFormatError when it cannot be read at all. ``spill_dir``: the samples of numeric streams
+    at ``spill_min_hz`` or faster go to files there, not into memory (module doc)."""
     scan = _scan_xdf(path)
-    streams = _load_xdf(path, scan, select)
+    spill = _Spiller(spill_dir, spill_min_hz) if spill_dir is not None else None
+    streams = _load_xdf(path, scan, select, spill)
     summaries = [_summarize_stream(s) for s in streams]
     problems: list[str] = []
     for damage in scan.damage:

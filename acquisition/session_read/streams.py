@@ -40,10 +40,14 @@ class Stream:
     data: np.ndarray  # (n, channels): floating (as recorded), or object (strings)
     timestamps: np.ndarray  # (n,) LSL seconds
     info: dict = field(default_factory=dict, repr=False, compare=False)  # the XDF stream header
+    #: the samples kept in files instead (``read_streams(spill_dir=…)``, acquisition.xdf_read.Spilled):
+    #: then ``data`` and ``timestamps`` are empty and ``first_last`` holds the first and last timestamps
+    spilled: Any = field(default=None, repr=False, compare=False)
+    first_last: tuple[float, float] | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_samples(self) -> int:
-        return int(self.timestamps.size)
+        return int(self.spilled.count) if self.spilled is not None else int(self.timestamps.size)
 
     @property
     def n_channels(self) -> int:
@@ -55,6 +59,8 @@ class Stream:
 
     @property
     def duration_s(self) -> float:
+        if self.spilled is not None:
+            return float(self.first_last[1] - self.first_last[0]) if self.n_samples > 1 else 0.0
         return float(self.timestamps[-1] - self.timestamps[0]) if self.n_samples > 1 else 0.0
 
     def describe(self) -> str:
@@ -151,6 +157,10 @@ def to_stream(raw: dict) -> Stream:
         fs = float(first(info.get("nominal_srate"), 0.0))
     except (TypeError, ValueError):
         fs = 0.0
+    spilled, first_last = raw.get("spilled"), None
+    if spilled is not None and spilled.count:
+        ends = spilled.stamps_at([0, spilled.count - 1])
+        first_last = (float(ends[0]), float(ends[1]))
     return Stream(
         name=str(first(info.get("name"), "")),
         type=str(first(info.get("type"), "")),
@@ -162,6 +172,8 @@ def to_stream(raw: dict) -> Stream:
         data=data,
         timestamps=ts,
         info=info,
+        spilled=spilled,
+        first_last=first_last,
     )
 
 
@@ -175,13 +187,24 @@ def _selected(stream: Stream, select: list[dict]) -> bool:
     return any(all(got.get(k) == str(v) for k, v in e.items()) for e in select)
 
 
-def read_streams(xdf: Path | str, select: list[dict] | None = None, use_cache: bool = True) -> Recording:
+def read_streams(
+    xdf: Path | str, select: list[dict] | None = None, use_cache: bool = True, spill_dir: Path | None = None
+) -> Recording:
     """Every stream of ``xdf`` (see the module doc), or those ``select`` describes (a list of
     ``{"name": …}``/``{"type": …}``: only their chunks are parsed); SessionFormatError when the file
-    cannot be read. A selection is taken from a cached read of the whole file when there is one."""
+    cannot be read. A selection is taken from a cached read of the whole file when there is one.
+    ``spill_dir``: the samples of the streams at 100 Hz or faster stay in files there
+    (:func:`acquisition.xdf_read.read_xdf_robust`; ``Stream.spilled``), for a long recording read in
+    bounded memory; such a read is neither cached nor taken from the cache."""
     from acquisition.xdf_read import read_xdf_robust
 
     xdf = Path(xdf)
+    if spill_dir is not None:
+        got = read_xdf_robust(xdf, select=select, spill_dir=Path(spill_dir))
+        notes = list(got.problems)
+        if got.status == "interrupted":
+            notes.append(f"{xdf.name}: the recording was interrupted; analysing what was recorded")
+        return Recording(path=xdf, streams=[to_stream(s) for s in got.streams], status=got.status, notes=notes)
     sel = tuple(tuple(sorted(e.items())) for e in select) if select is not None else None
     try:
         st = xdf.stat()
