@@ -135,14 +135,14 @@ class SessionData:
         """LSL time the recording started (sidecar), else the first sample of any stream."""
         if isinstance(self.meta.get("started_lsl"), (int, float)):
             return float(self.meta["started_lsl"])
-        firsts = [s.timestamps[0] for s in self.streams if s.n_samples]
+        firsts = [_ends(s)[0] for s in self.streams if s.n_samples]
         return float(min(firsts)) if firsts else 0.0
 
     @property
     def end(self) -> float:
         if isinstance(self.meta.get("stopped_lsl"), (int, float)):
             return float(self.meta["stopped_lsl"])
-        lasts = [s.timestamps[-1] for s in self.streams if s.n_samples]
+        lasts = [_ends(s)[1] for s in self.streams if s.n_samples]
         return float(max(lasts)) if lasts else self.start
 
     @property
@@ -178,9 +178,21 @@ class SessionData:
         return frame_clock(self.streams, "rgb", fps_hint)
 
 
+def _ends(s: Stream) -> tuple[float, float]:
+    """First and last timestamps of a stream with samples (in memory or spilled)."""
+    if s.spilled is not None:
+        return s.first_last
+    return float(s.timestamps[0]), float(s.timestamps[-1])
+
+
 # --------------------------------------------------------------------------------------------
-def load(path: Path | str) -> SessionData:
-    """Read a session folder or an XDF file (see the module doc)."""
+def load(path: Path | str, *, spill_dir: Path | str | None = None) -> SessionData:
+    """Read a session folder or an XDF file (see the module doc).
+
+    ``spill_dir``: the samples of the streams sampled at 100 Hz or faster (EMG, ECG) are kept in
+    files there instead of in memory (``Stream.spilled``; :mod:`analysis.physio.chunks` reads
+    them piece by piece): what :func:`analysis.physio.analyse` does, so an hour-long session is
+    analysed in bounded memory. Such a read is not cached."""
     path = Path(path)
     if not path.exists():
         raise SessionFormatError(f"{path}: no such file or folder")
@@ -199,7 +211,7 @@ def load(path: Path | str) -> SessionData:
             raise SessionFormatError(f"{folder}: the session has no XDF file ({xdf.name} is missing)")
     else:
         xdf = path
-    rec = read_streams(xdf)
+    rec = read_streams(xdf, spill_dir=Path(spill_dir) if spill_dir is not None else None)
     data = SessionData(path=path, xdf=xdf, folder=folder, meta=meta, streams=list(rec.streams), notes=list(rec.notes))
     data.markers = _markers(data.streams)
     if folder is not None:

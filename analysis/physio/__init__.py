@@ -4,6 +4,13 @@
 analysed, and runs :mod:`.ecg`, :mod:`.eda` and :mod:`.emg`. A kind of signal the recording lacks,
 or whose stream (found by type) cannot be analysed, is listed in ``missing`` with the reason; a
 stream *named* by the user that cannot be analysed raises a MexlabError instead.
+
+Given a path, the recording is read with its fast streams (EMG, ECG: 100 Hz or more) kept in a
+temporary folder rather than in memory, and analysed from there piece by piece
+(:mod:`analysis.physio.chunks`); the folder is removed when the analysis is done, so the
+session's streams then hold no samples of those streams (their derived series are in the result):
+an hour-long session is analysed in memory that does not grow with its length
+(docs/benchmarks.md, "Memory on a long session").
 """
 
 from __future__ import annotations
@@ -94,9 +101,17 @@ def analyse(
     LSL type. The heart is analysed from the ECG; from the PPG only when there is no usable ECG or
     a PPG stream is named. EMG: every stream of type EMG (or the ones named), every channel.
     """
+    import tempfile
+
+    if isinstance(session, SessionData):
+        return _analyse(session, ecg=ecg, ppg=ppg, eda=eda, emg=emg)
+    with tempfile.TemporaryDirectory(prefix="mexlab-physio-") as td:
+        return _analyse(load(session, spill_dir=td), ecg=ecg, ppg=ppg, eda=eda, emg=emg)
+
+
+def _analyse(data: SessionData, *, ecg, ppg, eda, emg) -> PhysioAnalysis:
     from analysis.physio.events import rest_windows
 
-    data = session if isinstance(session, SessionData) else load(session)
     result = PhysioAnalysis(session=data, notes=list(data.notes))
     result.rest_windows = rest_windows(data)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from acquisition.errors import DataError
+from analysis.physio import chunks
 from analysis.session_data import Stream
 
 LABEL = {"ecg": "ECG", "ppg": "PPG", "eda": "EDA", "emg": "EMG"}
@@ -130,9 +131,14 @@ def check_stream(stream: Stream, kind: str, *, channel: int = 0) -> None:
             f"{what} stream {name!r} holds {stream.duration_s:.1f} s of signal; at least "
             f"{MIN_DURATION_S[kind]:g} s are needed"
         )
-    x = stream.data[:, channel]
-    finite = np.isfinite(x)
-    if finite.sum() < 2 or np.nanmax(x) == np.nanmin(x):
+    n_finite, lo, hi = 0, np.inf, -np.inf
+    for _, _, _, _, vals in chunks.windows(stream):
+        x = vals[:, channel]
+        x = x[np.isfinite(x)]
+        if x.size:
+            n_finite += x.size
+            lo, hi = min(lo, float(x.min())), max(hi, float(x.max()))
+    if n_finite < 2 or hi == lo:
         raise DataError(
             f"{what} stream {name!r} channel {stream.labels[channel]!r} is flat or empty (no varying finite samples)"
         )
@@ -140,12 +146,33 @@ def check_stream(stream: Stream, kind: str, *, channel: int = 0) -> None:
 
 def signal_of(stream: Stream, channel: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``(samples, timestamps)`` of one channel; NaN samples filled by linear interpolation."""
-    x = np.asarray(stream.data[:, channel], dtype=np.float64).copy()
+    if stream.spilled is not None:  # one channel of the files, piece by piece
+        parts = [(ts, np.asarray(v[:, channel], dtype=np.float64)) for _, _, _, ts, v in chunks.windows(stream)]
+        x = np.concatenate([v for _, v in parts]) if parts else np.zeros(0)
+        ts = np.concatenate([t for t, _ in parts]) if parts else np.zeros(0)
+        del parts
+    else:
+        x, ts = np.asarray(stream.data[:, channel], dtype=np.float64).copy(), stream.timestamps
+    return fill_nan(x), ts
+
+
+def fill_nan(x: np.ndarray) -> np.ndarray:
+    """``x`` (float64, changed in place) with its NaN samples filled by linear interpolation."""
     bad = ~np.isfinite(x)
     if bad.any():
         good = np.flatnonzero(~bad)
         x[bad] = np.interp(np.flatnonzero(bad), good, x[good])
-    return x, stream.timestamps
+    return x
+
+
+def _intervals(stream: Stream):
+    """The intervals between consecutive timestamps, piece by piece (each interval once)."""
+    if stream.spilled is None:
+        yield np.diff(stream.timestamps)
+        return
+    n = stream.n_samples
+    for start in range(0, n, chunks.WINDOW):
+        yield np.diff(stream.spilled.read_stamps(max(0, start - 1), start + chunks.WINDOW))
 
 
 def gaps(timestamps: np.ndarray, fs: float) -> np.ndarray:
@@ -158,10 +185,13 @@ def gaps(timestamps: np.ndarray, fs: float) -> np.ndarray:
 def analysis_rate(stream: Stream) -> tuple[float, str | None]:
     """The sampling rate to analyse with: the nominal one, unless the samples' timestamps say
     otherwise by more than 5 % (1 / the median interval); then the measured one, with a note."""
-    ts = stream.timestamps
-    if ts.size < 3 or stream.fs <= 0:
+    n = stream.n_samples
+    if n < 3 or stream.fs <= 0:
         return stream.fs, None
-    median = float(np.median(np.diff(ts)))
+    if stream.spilled is None:
+        median = float(np.median(np.diff(stream.timestamps)))
+    else:
+        median = chunks.median(lambda: _intervals(stream), n - 1)
     if median <= 0:
         return stream.fs, None
     measured = 1.0 / median
@@ -174,11 +204,14 @@ def analysis_rate(stream: Stream) -> tuple[float, str | None]:
 
 
 def gap_note(stream: Stream) -> str | None:
-    g = gaps(stream.timestamps, stream.fs)
-    if not g.size:
+    n_gaps, lost = 0, 0.0
+    for d in _intervals(stream) if stream.fs > 0 else ():
+        g = d > GAP_FACTOR / stream.fs
+        n_gaps += int(g.sum())
+        lost += float(np.sum(d[g]))
+    if not n_gaps:
         return None
-    lost = float(np.sum(np.diff(stream.timestamps)[g]))
     return (
-        f"stream {stream.name!r} has {g.size} gap(s) ({lost:.1f} s without samples); the signal is "
+        f"stream {stream.name!r} has {n_gaps} gap(s) ({lost:.1f} s without samples); the signal is "
         f"analysed as recorded and times come from the timestamps"
     )

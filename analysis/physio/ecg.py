@@ -1,8 +1,9 @@
 """Heart beats, heart rate and time-domain HRV from an ECG or a PPG (pulse) signal (neurokit2).
 
-ECG: ``nk.ecg_clean(method="neurokit")`` (0.5 Hz high-pass, 50 Hz powerline filter) then
-``nk.ecg_peaks(method="neurokit", correct_artifacts=True)`` (R peaks, Lipponen & Tarvainen 2019
-artifact correction). PPG: ``nk.ppg_clean`` then ``nk.ppg_peaks`` (systolic peaks, Elgendi 2013).
+ECG: ``nk.ecg_clean(method="neurokit")`` (0.5 Hz high-pass, 50 Hz powerline filter) then the
+R peaks of ``nk.ecg_peaks(method="neurokit", correct_artifacts=True)`` (Lipponen & Tarvainen 2019
+artifact correction) — called as its two steps, ``nk.ecg_findpeaks`` and
+``nk.signal_fixpeaks(method="Kubios")``, without the signal-long table ``ecg_peaks`` also builds. PPG: ``nk.ppg_clean`` then ``nk.ppg_peaks`` (systolic peaks, Elgendi 2013).
 
 Beat times are the LSL timestamps of the peak samples, so a stream with gaps still gives true
 intervals. Inter-beat intervals outside 0.25-2.0 s (240-30 bpm) or spanning a gap are not used.
@@ -94,8 +95,11 @@ def detect_beats(x: np.ndarray, fs: float, kind: str = "ecg") -> np.ndarray:
         warnings.simplefilter("ignore")
         if kind == "ecg":
             clean = nk.ecg_clean(x, sampling_rate=fs, method="neurokit")
-            _, info = nk.ecg_peaks(clean, sampling_rate=fs, method="neurokit", correct_artifacts=True)
-            peaks = info["ECG_R_Peaks"]
+            # what nk.ecg_peaks(clean, method="neurokit", correct_artifacts=True) does, without the
+            # table of the whole signal's length it also builds (memory on a long recording)
+            peaks = nk.ecg_findpeaks(clean, sampling_rate=fs, method="neurokit")["ECG_R_Peaks"]
+            del clean
+            _, peaks = nk.signal_fixpeaks(peaks, sampling_rate=fs, method="Kubios")
         elif kind == "ppg":
             clean = nk.ppg_clean(x, sampling_rate=fs)
             _, info = nk.ppg_peaks(clean, sampling_rate=fs)

@@ -16,16 +16,25 @@ rare), do not raise the baseline. A burst is a stretch where the envelope stays
 above ``level + k_off·sd`` (onset and offset) and rises above ``level + k_on·sd`` and above
 ``min_ratio × level`` (k_on = 5, k_off = 2, min_ratio = 1.5); bursts less than 0.1 s apart are
 merged, bursts shorter than 30 ms dropped. Intensity = peak envelope / baseline level.
+
+:func:`analyse_emg` (a recording's stream) computes the same in bounded memory, whatever the
+length: the envelope piece by piece (:data:`analysis.physio.chunks.WINDOW` samples, each filtered
+with :data:`MARGIN_S` of signal more on both sides, which are then dropped: the filters' edge
+effects die out within it, so the pieces equal the whole envelope to float precision), one channel
+at a time, kept at full rate in a temporary file only, and the median, the deviation and the bursts
+taken from that file piece by piece (the same values as over the whole array in memory).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analysis.physio.common import analysis_rate, check_stream, gap_note, signal_of, unit_scale
+from analysis.physio import chunks
+from analysis.physio.common import analysis_rate, check_stream, fill_nan, gap_note, unit_scale
 from analysis.session_data import Stream
 
 if TYPE_CHECKING:
@@ -38,18 +47,23 @@ LOWPASS_HZ = 10.0
 K_ON, K_OFF, MIN_RATIO = 5.0, 2.0, 1.5
 MERGE_GAP_S, MIN_DURATION_S = 0.1, 0.03
 ENVELOPE_OUT_HZ = 100.0  # envelope kept by analyse_emg (plots and event windows)
+MARGIN_S = 4.0  # signal filtered on each side of a piece of the envelope, then dropped
 
 
 def emg_envelope(
     signal: ArrayLike, fs: float, *, band: tuple[float, float] = BAND_HZ, lowpass_hz: float = LOWPASS_HZ
 ) -> np.ndarray:
     """Linear envelope of an EMG signal (see the module doc), in the signal's units."""
-    import neurokit2 as nk
 
     x = np.asarray(signal, dtype=np.float64)
     if x.size < 16:
         raise ValueError("emg_envelope needs at least 16 samples")
-    x = x - np.mean(x)
+    return _envelope_centred(x - np.mean(x), fs, band, lowpass_hz)
+
+
+def _envelope_centred(x: np.ndarray, fs: float, band=BAND_HZ, lowpass_hz=LOWPASS_HZ) -> np.ndarray:
+    import neurokit2 as nk
+
     hi = min(band[1], 0.45 * fs)
     filtered = nk.signal_filter(x, sampling_rate=fs, lowcut=band[0], highcut=hi, method="butterworth", order=4)
     env = nk.signal_filter(np.abs(filtered), sampling_rate=fs, highcut=lowpass_hz, method="butterworth", order=2)
@@ -144,48 +158,138 @@ class EmgChannelResult:
         }
 
 
+class _EnvelopeFile:
+    """One channel's full-rate envelope in a temporary file, read back piece by piece."""
+
+    def __init__(self, path: Path, n: int) -> None:
+        self.path, self.n = path, n
+
+    def read(self, a: int, b: int) -> np.ndarray:
+        a, b = max(0, a), min(self.n, b)
+        return np.fromfile(self.path, dtype=np.float64, count=max(0, b - a), offset=a * 8)
+
+    def pieces(self, fn=None):
+        for a in range(0, self.n, chunks.WINDOW):
+            p = self.read(a, a + chunks.WINDOW)
+            yield p if fn is None else fn(p)
+
+    def max(self, a: int, b: int) -> float:
+        return max(float(self.read(i, min(b, i + chunks.WINDOW)).max()) for i in range(a, b, chunks.WINDOW))
+
+
+def _channel_envelope(stream: Stream, c: int, factor: float, fs: float, out: Path, step: int):
+    """Write channel ``c``'s envelope (as :func:`emg_envelope` of the whole channel × ``factor``)
+    to ``out``; return it and its timestamps every ``step`` samples."""
+    n = stream.n_samples
+    total = 0.0
+    for _, _, _, _, vals in chunks.windows(stream):
+        total += float(np.sum(fill_nan(np.asarray(vals[:, c], dtype=np.float64)) * factor))
+    mean = total / n
+    margin = int(np.ceil(MARGIN_S * fs))
+    env_kept, t_kept = [], []
+    with open(out, "wb") as fh:
+        for start, stop, lo, ts, vals in chunks.windows(stream, margin=margin):
+            x = fill_nan(np.asarray(vals[:, c], dtype=np.float64)) * factor
+            env = _envelope_centred(x - mean, fs)[start - lo : stop - lo]
+            fh.write(env.tobytes())
+            first = (-start) % step
+            env_kept.append(env[first::step].copy())
+            t_kept.append(np.array(ts[start - lo : stop - lo][first::step]))
+    return _EnvelopeFile(out, n), np.concatenate(env_kept), np.concatenate(t_kept)
+
+
+def _level_of_file(env: _EnvelopeFile, fs: float, baseline: tuple[float, float] | None) -> tuple[float, float]:
+    """:func:`baseline_level` of the envelope in ``env`` (the same values, read piece by piece)."""
+    if baseline is not None:
+        i0, i1 = (int(round(float(b) * fs)) for b in baseline)
+        i0, i1 = max(0, i0), min(env.n, i1)
+        if i1 - i0 < max(2, int(0.2 * fs)):
+            raise ValueError(f"baseline window {tuple(baseline)} s holds less than 0.2 s of signal")
+        return baseline_level(env.read(i0, i1), fs, None)
+    level = chunks.median(env.pieces, env.n)
+    mad = chunks.median(lambda: env.pieces(lambda p: np.abs(p - level)), env.n)
+    return level, float(1.4826 * mad)
+
+
+def _bursts_of_file(env: _EnvelopeFile, fs: float, level: float, sd: float) -> list[tuple[int, int, float]]:
+    """:func:`_bursts` of the envelope in ``env`` (the same bursts, read piece by piece)."""
+    if level <= 0:
+        return []
+    thr_off = level + K_OFF * sd
+    thr_on = max(level + K_ON * sd, MIN_RATIO * level)
+    rises, falls, prev = [], [], False
+    for i, p in enumerate(env.pieces()):
+        above = p > thr_off
+        d = np.diff(np.concatenate([[prev], above]).astype(np.int8))
+        rises.extend((np.flatnonzero(d == 1) + i * chunks.WINDOW).tolist())
+        falls.extend((np.flatnonzero(d == -1) + i * chunks.WINDOW).tolist())
+        prev = bool(above[-1]) if above.size else prev
+    if prev:
+        falls.append(env.n)
+    merged: list[list[int]] = []
+    for a, b in zip(rises, falls):
+        if merged and a - merged[-1][1] < MERGE_GAP_S * fs:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    out = []
+    for a, b in merged:
+        peak = env.max(a, b)
+        if peak >= thr_on and (b - a) >= MIN_DURATION_S * fs:
+            out.append((a, b, peak / level))
+    return out
+
+
 def analyse_emg(
     stream: Stream, baseline: tuple[float, float] | None = None, channels: Iterable[str | int] | None = None
 ) -> list[EmgChannelResult]:
-    """Envelope and bursts of every channel (or ``channels``) of an EMG stream.
+    """Envelope and bursts of every channel (or ``channels``) of an EMG stream, in bounded memory
+    (module doc).
 
     ``baseline``: ``(t0, t1)`` in LSL seconds (a rest step), or None (robust, whole signal).
     """
+    import tempfile
+
     check_stream(stream, "emg")
     factor, unit, note = unit_scale("emg", stream.units[0], stream.name)
     fs, rate_note = analysis_rate(stream)
     notes = [n for n in (rate_note, gap_note(stream), note) if n]
     idx = range(stream.n_channels) if channels is None else [stream.channel_index(c) for c in channels]
     step = max(1, int(round(fs / ENVELOPE_OUT_HZ)))
+    t_first = chunks.first_last(stream)[0]
     out = []
-    for c in idx:
-        x, ts = signal_of(stream, c)
-        env = emg_envelope(x * factor, fs)
-        rel_baseline = None
-        where = "whole signal (robust)"
-        if baseline is not None:
-            rel_baseline = (baseline[0] - ts[0], baseline[1] - ts[0])
-            where = f"rest window {baseline[0] - ts[0]:.1f}-{baseline[1] - ts[0]:.1f} s"
-        try:
-            level, sd = baseline_level(env, fs, rel_baseline)
-        except ValueError:
-            level, sd = baseline_level(env, fs, None)
-            where = "whole signal (robust; the rest window holds too little EMG)"
-        bursts = _bursts(env, fs, level, sd)
-        onsets = [(float(ts[a]), float(ts[min(b, ts.size - 1)]), round(rel, 4)) for a, b, rel in bursts]
-        out.append(
-            EmgChannelResult(
-                stream=stream.name,
-                channel=stream.labels[c],
-                index=c,
-                fs=fs,
-                unit=unit,
-                baseline_level=level,
-                baseline_from=where,
-                onsets=onsets,
-                env_t=ts[::step],
-                env=env[::step],
-                notes=list(notes),
+    with tempfile.TemporaryDirectory(prefix="mexlab-emg-") as td:
+        for c in idx:
+            env, env_kept, t_kept = _channel_envelope(stream, c, factor, fs, Path(td) / f"env{c}", step)
+            rel_baseline = None
+            where = "whole signal (robust)"
+            if baseline is not None:
+                rel_baseline = (baseline[0] - t_first, baseline[1] - t_first)
+                where = f"rest window {baseline[0] - t_first:.1f}-{baseline[1] - t_first:.1f} s"
+            try:
+                level, sd = _level_of_file(env, fs, rel_baseline)
+            except ValueError:
+                level, sd = _level_of_file(env, fs, None)
+                where = "whole signal (robust; the rest window holds too little EMG)"
+            bursts = _bursts_of_file(env, fs, level, sd)
+            n = stream.n_samples
+            ends = chunks.timestamps_at(stream, [i for a, b, _ in bursts for i in (a, min(b, n - 1))])
+            onsets = [
+                (float(ends[2 * k]), float(ends[2 * k + 1]), round(rel, 4)) for k, (_, _, rel) in enumerate(bursts)
+            ]
+            out.append(
+                EmgChannelResult(
+                    stream=stream.name,
+                    channel=stream.labels[c],
+                    index=c,
+                    fs=fs,
+                    unit=unit,
+                    baseline_level=level,
+                    baseline_from=where,
+                    onsets=onsets,
+                    env_t=t_kept,
+                    env=env_kept,
+                    notes=list(notes),
+                )
             )
-        )
     return out
