@@ -17,7 +17,10 @@ from analysis.federated import deploy, launchers
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-REFUSAL_LINGER_S = 8.0  # a refused site stays this long after sending its refusal
+# a refused site stays this long after sending its refusal: a SuperNode that leaves takes its unread
+# reply with it (seen with 1 s at load ~30, and once with 8 s at load ~11 on 2026-12-02, when the
+# coordinator logged the refused site as lost instead)
+REFUSAL_LINGER_S = 20.0
 
 
 def coordinator(
@@ -253,7 +256,7 @@ def site(
                         ):
                             time.sleep(0.5)
                         # then give the coordinator time to pull it: a SuperNode that leaves
-                        # at once takes its unread reply with it (seen at load ~30 with 1 s)
+                        # at once takes its unread reply with it
                         time.sleep(REFUSAL_LINGER_S)
                         raise ServiceError(f"site {name}: {detail}")
                     print(f"mexlab fl: site {name}: {text.splitlines()[0]}", file=sys.stderr, flush=True)

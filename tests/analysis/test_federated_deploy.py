@@ -17,9 +17,11 @@ pytestmark = [pytest.mark.learning]
 
 # The issue asks for <= 90 s. Before the warm site worker the whole test took 216 s at load ~30
 # (every message a site receives starts a flwr-clientapp process that imported torch); with it,
-# 116 s at load 10-18 (the coordinator 94 s). docs/federated.md, "Where the deployment test's time
-# goes", also says how a site killed mid-upload used to stall the run past this bound (Flower's pull
-# of its reply's arrays) and the 60 s bound the ServerApp now gives that pull (server_loop.bound_reply_pulls).
+# 116 s at load 10-18. With mexlab's lighter Flower launchers, Flower's 1 s task polling and the
+# other cuts of 2026-12-02 21:xx (about half the CPU), 87-100 s at load 8-13 (docs/federated.md,
+# "Where the deployment test's time goes", which also says how a site killed mid-upload used to
+# stall the run: server_loop.bound_reply_pulls). The bound stays generous for CI under load: the
+# time is a benchmark figure, not an assertion.
 LIMIT_S = 240
 
 
@@ -140,7 +142,7 @@ def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
         err = (tmp_path / "coord.err").read_text()
         assert rc == 0, err
         assert took <= LIMIT_S
-        odd_rc = odd.wait(20)
+        odd_rc = odd.wait(40)
         odd_err = (tmp_path / "odd.err").read_text()
         assert odd_rc != 0 and "site odd:" in odd_err and "Traceback" not in odd_err, odd_err
         assert "incompatible" in odd_err or "is not this site's" in odd_err
