@@ -162,6 +162,11 @@ def score(items: list[dict], preds: dict[str, list[dict]]) -> dict:
     def rec(t):
         return {k: {"recall": round(v[0] / v[1], 3), "found": v[0], "of": v[1]} for k, v in sorted(t.items())}
 
+    res["overall_by_person"] = {}
+    for person in sorted({it["identity"].person for it in items}):
+        sub = [it["name"] for it in items if it["identity"].person == person]
+        o = evaluate_spotting({k: gt[k] for k in sub}, {k: pr[k] for k in sub})["overall"]
+        res["overall_by_person"][person] = {"f1": round(o["f1"], 3), "tp": o["tp"], "fp": o["fp"], "fn": o["fn"]}
     res["me_recall_by_aus"] = rec(by_au)
     res["me_recall_by_face_width"] = rec(by_w)
     res["me_recall_by_amplitude"] = rec(by_amp)
@@ -176,7 +181,8 @@ def score(items: list[dict], preds: dict[str, list[dict]]) -> dict:
 
 
 def spot_params(which: str):
-    """``now``: the defaults; ``before``: the parameters before the varied rig (issue 15)."""
+    """``now``: the defaults; ``before``: the parameters before the varied rig (issue 15);
+    ``round3``: the defaults before the fourth round (activity floor fixed in crop px)."""
     from analysis.spotting.detect import DetectParams
     from analysis.spotting.interference import InterferenceParams
     from analysis.spotting.pipeline import SpotParams
@@ -186,6 +192,8 @@ def spot_params(which: str):
             detect=DetectParams(k_amp=5.0, detrend_s=0.0, min_len_s=0.0),
             interference=InterferenceParams(brow_leak=0.6, head_ratio=6.0),
         )
+    if which == "round3":
+        return SpotParams(detect=DetectParams(speed_ref_px=0.0))
     return SpotParams()
 
 
@@ -284,6 +292,10 @@ def format_result(split: str, res: dict, fps: list[float]) -> str:
         f"macro   F1 {ma['f1']:.3f} (TP {ma['tp']} FP {ma['fp']} FN {ma['fn']})",
         "false flags/min: " + ", ".join(f"{k} {v}" for k, v in res["false_flags_per_min"].items()),
     ]
+    lines.append(
+        "overall F1 by person: "
+        + ", ".join(f"{k} {v['f1']:.3f} ({v['tp']}/{v['fp']}/{v['fn']})" for k, v in res["overall_by_person"].items())
+    )
     for key in ("me_recall_by_aus", "me_recall_by_face_width", "me_recall_by_amplitude"):
         lines.append(key + ": " + ", ".join(f"{k} {v['found']}/{v['of']}" for k, v in res[key].items()))
     if fps:
@@ -301,9 +313,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-cache", action="store_true", help="re-extract the features")
     ap.add_argument(
         "--params",
-        choices=("now", "before"),
+        choices=("now", "before", "round3"),
         default="now",
-        help="the spotter's parameters: now (defaults) or before the varied rig",
+        help="the spotter's parameters: now (defaults), before the varied rig, or before the fourth round",
     )
     ap.add_argument("--live", action="store_true", help="score the live StreamingSpotter's flags instead (slower)")
     ap.add_argument(

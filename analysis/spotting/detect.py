@@ -5,7 +5,9 @@ displacement trajectory ``D(t)``. A facial movement is a bump of ``D``: away fro
 back. Detection, with all time constants scaled by the frame rate:
 
 1. **activity**: the region's speed ``|v|`` (smoothed over 0.1 s) exceeds ``max(speed_floor,
-   k_speed·σ)``, σ being the robust (MAD) noise of the speed over the video; gaps shorter than
+   k_speed·σ)``, σ being the robust (MAD) noise of the speed over the video (``speed_floor`` in
+   crop px per frame; on a face wider than ``speed_ref_px`` frame px the same speed in frame px:
+   :func:`speed_scale`); gaps shorter than
    0.1 s (the slow-down at an apex) are closed, and two stretches separated by a pause of up to
    1.5 s are joined when they make one excursion (the face still displaced in the pause — a held
    apex — and back at rest after the second);
@@ -27,7 +29,7 @@ region's onset/apex/offset; the regions and AUs of all members).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -63,6 +65,9 @@ class DetectParams:
     micro_pass_s: float = 0.0  # second pass for micro-expressions, detrended (pipeline)
     min_len_s: float = 0.13  # shorter candidates are not expressions (a blink's are
     # still used to find the blink; pipeline)
+    speed_ref_px: float = 150.0  # > 0: speed_floor holds for a face this wide (face box, frame px);
+    # on a wider one it shrinks ∝ speed_ref_px / width: the same floor in the face's own pixels
+    # (speed_scale); 0: a fixed number of crop px per frame
 
 
 @dataclass
@@ -284,9 +289,45 @@ def detrend(flow: np.ndarray, valid: np.ndarray, fps: float, seconds: float, edg
     return np.where(valid[:, None, None], f - m, 0.0).astype(flow.dtype)
 
 
+def speed_scale(p: DetectParams, face_px: float | None) -> float:
+    """Factor on ``speed_floor`` for a face ``face_px`` wide (frame px; None: unknown → 1).
+
+    The crop has a fixed size (inter-ocular distance 46 crop px), so a face ``w`` frame px wide is
+    reduced ~100/w: 1 frame px of motion is ~0.8 crop px on a 125-px face and ~0.33 on a 300-px
+    one. The noise term of the activity threshold is measured per region and video; the floor is
+    not, and on a big, clean face it is what decides. Beyond ``speed_ref_px`` it is kept at the
+    same speed in frame px."""
+    if p.speed_ref_px <= 0 or not face_px or not np.isfinite(face_px) or face_px <= p.speed_ref_px:
+        return 1.0
+    return float(p.speed_ref_px / face_px)
+
+
+def face_width_px(box: np.ndarray, present: np.ndarray | None = None) -> float | None:
+    """Median face-box width (frame px) over the frames with a face (box (n, 4) x0 y0 x1 y1)."""
+    b = np.asarray(box, dtype=np.float64)
+    if b.ndim != 2 or len(b) == 0:
+        return None
+    w = b[:, 2] - b[:, 0]
+    ok = np.isfinite(w) & (w > 0)
+    if present is not None:
+        ok &= np.asarray(present, dtype=bool)
+    return float(np.median(w[ok])) if ok.any() else None
+
+
 def all_candidates(
-    flow: np.ndarray, valid: np.ndarray, fps: float, p: DetectParams, skip: Collection[int] = (R.REF,), start: int = 0
+    flow: np.ndarray,
+    valid: np.ndarray,
+    fps: float,
+    p: DetectParams,
+    skip: Collection[int] = (R.REF,),
+    start: int = 0,
+    face_px: float | None = None,
 ) -> list[Candidate]:
+    """Candidates of every region; ``face_px`` (the face width, frame px) scales the activity
+    floor (:func:`speed_scale`)."""
+    f = speed_scale(p, face_px)
+    if f != 1.0:
+        p = replace(p, speed_floor=p.speed_floor * f)
     if p.detrend_s > 0:
         flow = detrend(flow, valid, fps, p.detrend_s, p.detrend_edge)
     if p.pairs and flow.shape[1] == len(R.REGION_NAMES):

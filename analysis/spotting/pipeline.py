@@ -27,7 +27,15 @@ from acquisition.errors import DataError, FileFormatError, InputError, MexlabErr
 from acquisition.session_read.names import RGB_NAME
 from analysis.face.video import VIDEO_SUFFIXES, probe
 from analysis.session_data import SPOTTING_FILE
-from analysis.spotting.detect import DetectParams, Group, all_candidates, finish_group, group_candidates, report_ends
+from analysis.spotting.detect import (
+    DetectParams,
+    Group,
+    all_candidates,
+    face_width_px,
+    finish_group,
+    group_candidates,
+    report_ends,
+)
 from analysis.spotting.emg import EmgEvidence, EmgParams, load_emg
 from analysis.spotting.features import Features, extract_features
 from analysis.spotting.interference import (
@@ -226,12 +234,13 @@ def spot_features(
             speech_mask(feat.flow, valid, fps, ip),
             head_signals(feat.glob, feat.pose, feat.depth_face, fps, feat.crop),
         )
-    groups, suppressed = _one_pass(flow, valid, fps, dp, p, emg, ctx)
+    face_px = face_width_px(feat.box, feat.present) if "box" in feat.arrays else None
+    groups, suppressed = _one_pass(flow, valid, fps, dp, p, emg, ctx, face_px)
     if interference and p.spotter == "learned":
         return _learned(feat, fps, suppressed)
     if dp.micro_pass_s > 0:
         dp2 = replace(dp, detrend_s=dp.micro_pass_s)
-        more, more_s = _one_pass(flow, valid, fps, dp2, p, emg, ctx)
+        more, more_s = _one_pass(flow, valid, fps, dp2, p, emg, ctx, face_px)
 
         def free(a):
             return not any(a.onset <= g.offset and g.onset <= a.offset for g in groups)
@@ -257,8 +266,8 @@ def _learned(feat, fps, suppressed):
     return groups, [x for x in suppressed if not any(x.onset <= g.offset and g.onset <= x.offset for g in groups)]
 
 
-def _one_pass(flow, valid, fps, dp, p, emg, ctx):
-    cands = all_candidates(flow, valid, fps, dp)
+def _one_pass(flow, valid, fps, dp, p, emg, ctx, face_px=None):
+    cands = all_candidates(flow, valid, fps, dp, face_px=face_px)
     cands = [c for c in cands if not _touches_end(c, valid)]
     groups = group_candidates([c for c in cands if c.offset - c.onset + 1 >= dp.min_len_s * fps], fps, dp)
     for g in groups:
