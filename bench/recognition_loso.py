@@ -140,8 +140,18 @@ def main() -> int:
     ap.add_argument("--log", type=Path, default=Path("/tmp/recognition_bench.jsonl"))
     ap.add_argument("--timing", action="store_true", help="also time inference")
     ap.add_argument("--live-only", action="store_true", help="only time live classification")
+    ap.add_argument(
+        "--depth-avg",
+        type=int,
+        metavar="N",
+        help="depth frames averaged at each end (default: features.DEPTH_AVG; 1 = the onset and apex frames alone)",
+    )
     a = ap.parse_args()
+    from analysis.recognition import features as FE
     from analysis.recognition import task as T
+
+    if a.depth_avg is not None:
+        FE.DEPTH_AVG = max(1, a.depth_avg)  # read by features.compute at call time (and in its cache key)
     from analysis.recognition.protocol import Config, loso
 
     if a.make:
@@ -182,13 +192,17 @@ def main() -> int:
                 "data": str(a.data),
                 "date": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
                 "config": cfg.as_dict(),
+                "depth_avg": FE.DEPTH_AVG,
             }
             rows.append(row)
             with open(a.log, "a") as fh:
                 fh.write(json.dumps(row) + "\n")
             print(
                 json.dumps(
-                    {k: row[k] for k in ("run", "fraction", "uf1", "uar", "wall_s", "cpu_s", "maxrss_mb", "load")}
+                    {
+                        k: row[k]
+                        for k in ("run", "fraction", "uf1", "uar", "wall_s", "cpu_s", "maxrss_mb", "load", "depth_avg")
+                    }
                 ),
                 flush=True,
             )

@@ -12,6 +12,11 @@ align_matrix`) into a ``CROP``-px face crop. Then, on a ``GRID``×``GRID`` grid 
 ``depth``  apex − onset depth difference (mm) after head-pose compensation — a plane fitted by
            robust least squares to the difference over the face and removed, so rigid head
            translation and small rotations vanish — clipped to ±8 mm, and its x/y gradients.
+           Each end is the mean of ``DEPTH_AVG`` depth frames (onset: the onset and the frames
+           just before it, the face at rest; apex: the apex and its neighbours inside the
+           expression), per pixel over the frames with a reading: a depth sensor's noise is
+           of the order of a micro-expression's 1-4 mm and independent from frame to frame,
+           so the mean of 3 frames has ~0.58 of one frame's noise.
 
 Features are cached per sample with :mod:`analysis.features_cache`, keyed by the content of the
 files read and by :data:`PARAMS`.
@@ -28,13 +33,16 @@ from acquisition.errors import InputError
 from acquisition.session_read.names import SIDECAR
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Sequence
+
+    from analysis.datasets.sample import FrameSource
 
 VIEWS = ("rgb", "diff", "depth")
 CROP = 112
 GRID = 32
-VERSION = 1
-PARAMS = {"v": VERSION, "crop": CROP, "grid": GRID, "flow": "dis-ultrafast-fs1"}
+VERSION = 1  # rgb and diff (and the model file's feature version); depth's averaging is in PARAMS
+DEPTH_AVG = 3  # depth frames averaged at each end (1: the onset and apex frames alone, as in version 1)
+PARAMS = {"v": VERSION, "crop": CROP, "grid": GRID, "flow": "dis-ultrafast-fs1", "depth_avg": DEPTH_AVG}
 CHANNELS = {"rgb": 3, "diff": 3, "depth": 3}
 
 
@@ -72,12 +80,28 @@ def rgb_views(on: np.ndarray, ap: np.ndarray, m: np.ndarray, mask: np.ndarray) -
     }
 
 
-def depth_view(d0: np.ndarray, d1: np.ndarray, m: np.ndarray, mask: np.ndarray, to_mm: float) -> np.ndarray:
-    """The ``depth`` view from raw onset/apex depth frames already mapped by ``m`` (2×3)."""
+def _mean_depth(frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+    """Per pixel the mean of the frames' readings (0 = no reading, left out); 0 where none has one."""
+    if isinstance(frames, np.ndarray):
+        return frames.astype(np.float32)
+    st = np.stack([np.asarray(f, np.float32) for f in frames])
+    n = (st > 0).sum(axis=0)
+    return np.where(n > 0, st.sum(axis=0) / np.maximum(n, 1), 0.0).astype(np.float32)
+
+
+def depth_view(
+    d0: np.ndarray | Sequence[np.ndarray],
+    d1: np.ndarray | Sequence[np.ndarray],
+    m: np.ndarray,
+    mask: np.ndarray,
+    to_mm: float,
+) -> np.ndarray:
+    """The ``depth`` view from raw onset/apex depth frames (one each, or several to average: see
+    ``DEPTH_AVG``) mapped by ``m`` (2×3)."""
     import cv2
 
-    w0 = cv2.warpAffine(d0.astype(np.float32), m, (CROP, CROP), flags=cv2.INTER_NEAREST)
-    w1 = cv2.warpAffine(d1.astype(np.float32), m, (CROP, CROP), flags=cv2.INTER_NEAREST)
+    w0 = cv2.warpAffine(_mean_depth(d0), m, (CROP, CROP), flags=cv2.INTER_NEAREST)
+    w1 = cv2.warpAffine(_mean_depth(d1), m, (CROP, CROP), flags=cv2.INTER_NEAREST)
     ok = (w0 > 0) & (w1 > 0)
     diff = (w1 - w0) * np.float32(to_mm)
     fit = ok & mask
@@ -134,6 +158,19 @@ def _nearest(src, k: int, lo: int, hi: int) -> int | None:
     return None
 
 
+def depth_frames(
+    src: FrameSource, on: int, ap: int, lo: int, hi: int, n: int | None = None
+) -> tuple[list[int], list[int]]:
+    """The depth frames averaged at the onset (``on`` and the ``n - 1`` before it: the face at rest)
+    and at the apex (``ap`` and its neighbours, kept inside ``lo``..``hi``, the expression), those
+    the source has; ``on`` and ``ap`` first. ``n``: :data:`DEPTH_AVG`."""
+    n = DEPTH_AVG if n is None else int(n)
+    rest = [k for k in range(on, on - n, -1) if k >= 0 and src.has(k)]
+    peak = [ap] + [k for d in range(1, n) for k in (ap + d, ap - d) if lo <= k <= hi]
+    peak = [k for k in peak if src.has(k)][:n]
+    return rest, peak
+
+
 def _session_meta(sample) -> dict | None:
     if sample.dataset != "mexlab":
         return None
@@ -165,14 +202,16 @@ def compute(
             problems.append(f"{s.origin}: onset/apex frames missing in {s.rgb.path}; sample left out")
             continue
         files = [s.rgb.anchor(on), s.rgb.anchor(ap)]
+        dk = None
         if s.depth is not None:
-            files += [s.depth.anchor(on) if s.depth.has(on) else None, s.depth.anchor(ap) if s.depth.has(ap) else None]
-        key = fc.cache_key(files, {**PARAMS, "on": on, "ap": ap})
+            dk = depth_frames(s.depth, on, ap, s.onset, s.offset)
+            files += [s.depth.anchor(k) for k in dk[0] + dk[1]]
+        key = fc.cache_key(files, {**PARAMS, "depth_avg": DEPTH_AVG, "on": on, "ap": ap, "depth_frames": dk})
         hit = fc.load(files[1], key)
         if hit is not None:
             out[i] = {k: v.astype(np.float32) for k, v in hit.items() if k in VIEWS}
             continue
-        todo[s.rgb.path].append((i, on, ap, {"key": key, "anchor": files[1]}))
+        todo[s.rgb.path].append((i, on, ap, {"key": key, "anchor": files[1], "depth": dk}))
     if not todo:
         return out, problems
     from analysis.face.landmarker import FaceTracker
@@ -185,7 +224,8 @@ def compute(
             s0 = samples[items[0][0]]
             frames = {k for _, on, ap, _ in items for k in (on, ap)}
             rgbs = read_frames(s0.rgb, frames)
-            depths = read_frames(s0.depth, frames, depth=True) if s0.depth is not None else {}
+            want = {k for *_, c in items if c["depth"] for k in c["depth"][0] + c["depth"][1]}
+            depths = read_frames(s0.depth, want, depth=True) if s0.depth is not None and want else {}
             meta = _session_meta(s0)
             for i, on, ap, c in items:
                 s = samples[i]
@@ -203,11 +243,13 @@ def compute(
                 m = R.align_matrix(face.landmarks, CROP)
                 mask = R.face_mask(R.to_crop(m, face.landmarks), CROP)
                 feats = rgb_views(rgbs[on], rgbs[ap], m, mask)
-                if on in depths and ap in depths:
-                    a, to_mm = _depth_affine(rgbs[on].shape, depths[on].shape, meta)
+                rest = [depths[k] for k in (c["depth"] or ([], []))[0] if k in depths]
+                peak = [depths[k] for k in (c["depth"] or ([], []))[1] if k in depths]
+                if rest and peak:
+                    a, to_mm = _depth_affine(rgbs[on].shape, rest[0].shape, meta)
                     if s.dataset != "mexlab":
                         to_mm = 1.0  # the releases store depth in mm
-                    feats["depth"] = depth_view(depths[on], depths[ap], _compose(m, a), mask, to_mm)
+                    feats["depth"] = depth_view(rest, peak, _compose(m, a), mask, to_mm)
                 feats = {k: v.astype(np.float32) for k, v in feats.items()}
                 fc.save(c["anchor"], c["key"], feats)
                 out[i] = feats

@@ -73,12 +73,12 @@ def save(path: str | Path, model: nn.Module, meta: dict) -> dict:
         k: np.ascontiguousarray(v.detach().cpu().numpy()).reshape(v.shape or (1,))
         for k, v in model.state_dict().items()
     }  # scalars stored as shape (1,)
-    from analysis.recognition.features import PARAMS, VERSION
+    from analysis.recognition import features as FE
 
     full = {
         "format": FORMAT,
-        "feature_version": VERSION,
-        "features": PARAMS,
+        "feature_version": FE.VERSION,
+        "features": {**FE.PARAMS, "depth_avg": FE.DEPTH_AVG},  # depth's ends: frames averaged (1 before 2026-12-02)
         "classes": list(meta.get("classes") or []),
         "views": list(model.views),
         "width": int(meta.get("width", 16)),
