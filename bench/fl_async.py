@@ -245,6 +245,7 @@ GRID = {
     "fedbuff-k5": {"strategy": "fedbuff", "k": 5, "server-lr": 1.0},
     "fedbuff-k3-lr0.5": {"strategy": "fedbuff", "k": 3, "server-lr": 0.5},
     "fedbuff-k5-m0.5": {"strategy": "fedbuff", "k": 5, "server-lr": 0.5, "server-momentum": 0.5},
+    "fedbuff-k3-lr0.5-m0.5": {"strategy": "fedbuff", "k": 3, "server-lr": 0.5, "server-momentum": 0.5},
     "fedbuff-k3-a1": {"strategy": "fedbuff", "k": 3, "server-lr": 1.0, "a": 1.0},
     "fedasync-0.3": {"strategy": "fedasync", "alpha": 0.3},
     "fedasync-0.5": {"strategy": "fedasync", "alpha": 0.5},
