@@ -4,8 +4,10 @@
 
 Each analysis runs in a fresh process (``analysis.batch_jobs`` / ``analysis.spotting.pipeline``,
 as the commands run them); its peak resident memory is ``wait4``'s ``ru_maxrss``. The ratio
-long / short is the figure to read (goal <= 1.3, and <= 2 GB). Also prints the bytes per hour of
-each file of the long session.
+long / short is the figure to read (goal <= 1.3, and <= 2 GB). From the two lengths it also
+extrapolates, as a straight line through both peaks (memory = base + growth per minute x length),
+the peak of a 10-min and a 60-min session and their ratio. Also prints the bytes per hour of each
+file of the long session.
 """
 
 from __future__ import annotations
@@ -39,6 +41,15 @@ def duration_s(folder: Path) -> float:
     return float(meta.get("duration_s") or 0)
 
 
+def extrapolate(t_short: float, m_short: float, t_long: float, m_long: float) -> dict:
+    """Growth per minute and the peaks of a 10-min and a 60-min session on the line through both."""
+    if t_long <= t_short:
+        return {}
+    g = (m_long - m_short) / ((t_long - t_short) / 60)
+    at = {m: m_short + g * (m - t_short / 60) for m in (10, 60)}
+    return {"mib_per_min": g, "at_10_min": at[10], "at_60_min": at[60], "ratio_60_10": at[60] / at[10]}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("short", type=Path)
@@ -65,6 +76,9 @@ def main() -> int:
                 print(what, name, json.dumps(r), file=sys.stderr, flush=True)
             rr = out["runs"][what]
             rr["ratio"] = rr["long"]["peak_rss_mib"] / rr["short"]["peak_rss_mib"]
+            rr.update(
+                extrapolate(out["short_s"], rr["short"]["peak_rss_mib"], out["long_s"], rr["long"]["peak_rss_mib"])
+            )
     if a.json:
         print(json.dumps(out, indent=1))
     else:
@@ -74,7 +88,9 @@ def main() -> int:
             print(
                 f"{what}: peak {rr['short']['peak_rss_mib']:.0f} MiB ({out['short_s']:.0f} s) vs "
                 f"{rr['long']['peak_rss_mib']:.0f} MiB ({out['long_s']:.0f} s): ratio {rr['ratio']:.2f}; "
-                f"{rr['short']['seconds']:.0f} s vs {rr['long']['seconds']:.0f} s"
+                f"{rr['short']['seconds']:.0f} s vs {rr['long']['seconds']:.0f} s; "
+                f"{rr.get('mib_per_min', 0):.2f} MiB/min: 60 min {rr.get('at_60_min', 0):.0f} MiB, "
+                f"60/10 min {rr.get('ratio_60_10', 0):.2f}"
             )
     return 0
 

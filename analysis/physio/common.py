@@ -147,10 +147,9 @@ def check_stream(stream: Stream, kind: str, *, channel: int = 0) -> None:
 def signal_of(stream: Stream, channel: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``(samples, timestamps)`` of one channel; NaN samples filled by linear interpolation."""
     if stream.spilled is not None:  # one channel of the files, piece by piece
-        parts = [(ts, np.asarray(v[:, channel], dtype=np.float64)) for _, _, _, ts, v in chunks.windows(stream)]
-        x = np.concatenate([v for _, v in parts]) if parts else np.zeros(0)
-        ts = np.concatenate([t for t, _ in parts]) if parts else np.zeros(0)
-        del parts
+        x, ts = np.empty(stream.n_samples), np.empty(stream.n_samples)
+        for start, stop, _, t, v in chunks.windows(stream):
+            x[start:stop], ts[start:stop] = v[:, channel], t
     else:
         x, ts = np.asarray(stream.data[:, channel], dtype=np.float64).copy(), stream.timestamps
     return fill_nan(x), ts

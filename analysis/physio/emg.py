@@ -261,6 +261,8 @@ def analyse_emg(
     with tempfile.TemporaryDirectory(prefix="mexlab-emg-") as td:
         for c in idx:
             env, env_kept, t_kept = _channel_envelope(stream, c, factor, fs, Path(td) / f"env{c}", step)
+            if out and np.array_equal(out[-1].env_t, t_kept):
+                t_kept = out[-1].env_t  # the same times for every channel: kept once
             rel_baseline = None
             where = "whole signal (robust)"
             if baseline is not None:
