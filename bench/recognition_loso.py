@@ -32,6 +32,9 @@ RUNS = {
     "mvcl-rgb+diff": dict(views=("rgb", "diff"), pretrain="mvcl"),
     "mvcl-rgb+diff-trans": dict(views=("rgb", "diff"), pretrain="mvcl", regime="transductive"),
     "mvcl-rgb+depth-trans": dict(views=("rgb", "depth"), pretrain="mvcl", regime="transductive"),
+    "sup-roi": dict(views=("roi",)),
+    "sup-rgb+roi": dict(views=("rgb", "roi")),
+    "mvcl-rgb+roi": dict(views=("rgb", "roi"), pretrain="mvcl"),
 }
 
 
@@ -165,7 +168,7 @@ def main() -> int:
         print(json.dumps(live_ms(spec)), flush=True)
         return 0
     t0 = time.perf_counter()
-    data = T.load_dataset([spec], "3", ("rgb", "diff", "depth"), include_unlabelled=True)
+    data = T.load_dataset([spec], "3", ("rgb", "diff", "depth", "roi"), include_unlabelled=True)
     print(f"# {len(data)} segments ({data.summary}), features {time.perf_counter() - t0:.0f} s", flush=True)
     rows = []
     if a.plan:

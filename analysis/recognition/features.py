@@ -7,6 +7,12 @@ align_matrix`) into a ``CROP``-px face crop. Then, on a ``GRID``×``GRID`` grid 
 
 ``rgb``    optical flow onset → apex (DIS, as the spotter uses): u, v and optical strain
            ``sqrt(ux² + vy² + ½(uy + vx)²)``; the face's median flow (rigid translation) removed.
+``roi``    the same flow read per landmark region of interest (the spotter's 17 facial regions:
+           inner/outer brows, lids, cheeks, nose wings, lips, mouth corners, chin, nose bridge;
+           Gaussian neighbourhoods of MediaPipe mesh landmarks): each region's weighted mean u, v
+           and strain, painted over the pixels where that region weighs most (within 2 σ of its
+           landmarks), 0 elsewhere — the flow where the AUs act, averaged (less noise), at the
+           place the landmarks put it on this face.
 ``diff``   the apex − onset grey difference image and its x/y gradients (a second RGB view, for
            contrastive pretraining where a dataset has no depth).
 ``depth``  apex − onset depth difference (mm) after head-pose compensation — a plane fitted by
@@ -37,13 +43,13 @@ if TYPE_CHECKING:
 
     from analysis.datasets.sample import FrameSource
 
-VIEWS = ("rgb", "diff", "depth")
+VIEWS = ("rgb", "diff", "depth", "roi")
 CROP = 112
 GRID = 32
 VERSION = 1  # rgb and diff (and the model file's feature version); depth's averaging is in PARAMS
 DEPTH_AVG = 3  # depth frames averaged at each end (1: the onset and apex frames alone, as in version 1)
 PARAMS = {"v": VERSION, "crop": CROP, "grid": GRID, "flow": "dis-ultrafast-fs1", "depth_avg": DEPTH_AVG}
-CHANNELS = {"rgb": 3, "diff": 3, "depth": 3}
+CHANNELS = {"rgb": 3, "diff": 3, "depth": 3, "roi": 3}
 
 
 def _gray(rgb: np.ndarray) -> np.ndarray:
@@ -58,8 +64,33 @@ def _pool(a: np.ndarray) -> np.ndarray:
     return cv2.resize(a.astype(np.float32), (GRID, GRID), interpolation=cv2.INTER_AREA)
 
 
-def rgb_views(on: np.ndarray, ap: np.ndarray, m: np.ndarray, mask: np.ndarray) -> dict:
-    """``rgb`` and ``diff`` views from onset/apex RGB frames and the 2×3 alignment ``m``."""
+def roi_view(maps: tuple[np.ndarray, ...], lm_crop: np.ndarray) -> np.ndarray:
+    """The ``roi`` view: per landmark region, the weighted mean of each of ``maps`` (CROP×CROP),
+    painted over the pixels where the region weighs most (within 2 σ), pooled to GRID×GRID."""
+    from analysis.spotting import regions as R
+
+    owner = np.full((CROP, CROP), -1, np.int16)
+    best = np.full((CROP, CROP), np.exp(-2.0), np.float32)  # a region owns a pixel within 2 σ of it
+    means = []
+    for r, (ys, xs, w) in enumerate(R.region_boxes(lm_crop, CROP)):
+        means.append([float((w * mp[ys, xs]).sum()) for mp in maps])
+        g = w / max(float(w.max()), 1e-12)
+        sub_best, sub_owner = best[ys, xs], owner[ys, xs]
+        win = g > sub_best
+        sub_best[win], sub_owner[win] = g[win], r
+    vals = np.zeros((len(maps), CROP, CROP), np.float32)
+    mine = owner >= 0
+    table = np.asarray(means, np.float32)  # (regions, maps)
+    for c in range(len(maps)):
+        vals[c][mine] = table[owner[mine], c]
+    return np.stack([_pool(v) for v in vals])
+
+
+def rgb_views(
+    on: np.ndarray, ap: np.ndarray, m: np.ndarray, mask: np.ndarray, lm_crop: np.ndarray | None = None
+) -> dict:
+    """``rgb`` and ``diff`` views from onset/apex RGB frames and the 2×3 alignment ``m``; and ``roi``
+    when the onset's landmarks in crop coordinates (``lm_crop``) are given."""
     import cv2
 
     from analysis.spotting.flow import make_dis
@@ -74,10 +105,13 @@ def rgb_views(on: np.ndarray, ap: np.ndarray, m: np.ndarray, mask: np.ndarray) -
     strain = np.sqrt(ux**2 + vy**2 + 0.5 * (uy + vx) ** 2)
     d = (g1.astype(np.float32) - g0.astype(np.float32)) / 8.0
     dy, dx = np.gradient(d)
-    return {
+    out = {
         "rgb": np.stack([_pool(u), _pool(v), _pool(strain * 10.0)]),
         "diff": np.stack([_pool(d), _pool(dx * 4.0), _pool(dy * 4.0)]),
     }
+    if lm_crop is not None:
+        out["roi"] = roi_view((u, v, strain * 10.0), lm_crop)
+    return out
 
 
 def _mean_depth(frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
@@ -208,7 +242,7 @@ def compute(
             files += [s.depth.anchor(k) for k in dk[0] + dk[1]]
         key = fc.cache_key(files, {**PARAMS, "depth_avg": DEPTH_AVG, "on": on, "ap": ap, "depth_frames": dk})
         hit = fc.load(files[1], key)
-        if hit is not None:
+        if hit is not None and "roi" in hit:
             out[i] = {k: v.astype(np.float32) for k, v in hit.items() if k in VIEWS}
             continue
         todo[s.rgb.path].append((i, on, ap, {"key": key, "anchor": files[1], "depth": dk}))
@@ -241,8 +275,9 @@ def compute(
                     problems.append(f"{s.origin}: no face found on the onset frame {on}; sample left out")
                     continue
                 m = R.align_matrix(face.landmarks, CROP)
-                mask = R.face_mask(R.to_crop(m, face.landmarks), CROP)
-                feats = rgb_views(rgbs[on], rgbs[ap], m, mask)
+                lm_crop = R.to_crop(m, face.landmarks)
+                mask = R.face_mask(lm_crop, CROP)
+                feats = rgb_views(rgbs[on], rgbs[ap], m, mask, lm_crop)
                 rest = [depths[k] for k in (c["depth"] or ([], []))[0] if k in depths]
                 peak = [depths[k] for k in (c["depth"] or ([], []))[1] if k in depths]
                 if rest and peak:

@@ -122,8 +122,9 @@ class LiveRecognizer:
         if face is None:
             return None
         m = R.align_matrix(face.landmarks, F.CROP)
-        mask = R.face_mask(R.to_crop(m, face.landmarks), F.CROP)
-        v = F.rgb_views(onset, apex, m, mask)
+        lm_crop = R.to_crop(m, face.landmarks)
+        mask = R.face_mask(lm_crop, F.CROP)
+        v = F.rgb_views(onset, apex, m, mask, lm_crop if "roi" in self.views else None)
         fs = FeatureSet(
             {k: v[k][None].astype(np.float32) for k in self.views},
             np.zeros(1, np.int64),

@@ -23,7 +23,8 @@ def _common(p, *, classes=True) -> None:
     p.add_argument(
         "--views",
         default="rgb,depth",
-        help="views: rgb (optical flow), depth, diff (apex-onset image); default rgb,depth",
+        help="views: rgb (optical flow), depth, diff (apex-onset image), roi (the flow per landmark region); "
+        "default rgb,depth",
     )
     p.add_argument("--truth", choices=["rig"], help="mexlab sessions: labels from the simulated rig's ground_truth.csv")
     p.add_argument("--coder", help="mexlab sessions: this coder's coding when there is no consensus")

@@ -44,7 +44,7 @@ class TrainPanel(QGroupBox):
         self.classes.addItems(["3", "5", "4", "7"])
         self.classes.setToolTip("class scheme 3, 5, 4, 7 or a mapping file")
         self.views = QComboBox(editable=True)
-        self.views.addItems(["rgb,diff", "rgb,depth", "rgb"])
+        self.views.addItems(["rgb,diff", "rgb,depth", "rgb,roi", "rgb"])
         self.fraction = QDoubleSpinBox(minimum=0.05, maximum=1.0, singleStep=0.05, value=1.0, decimals=2)
         self.fraction.setToolTip("the share of each class's labels used for training (>= 1 per class)")
         self.epochs = QSpinBox(minimum=1, maximum=1000, value=40)
