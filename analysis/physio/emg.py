@@ -83,6 +83,24 @@ def baseline_level(envelope: np.ndarray, fs: float, baseline: tuple[float, float
     return level, float(1.4826 * np.median(np.abs(env - level)))
 
 
+def _kept_bursts(runs, peak_of, fs: float, thr_on: float, level: float) -> list[tuple[int, int, float]]:
+    """Runs above the offset threshold, ``[start, stop)`` in order: those less than MERGE_GAP_S apart
+    joined, then kept when their peak (``peak_of(start, stop)``) reaches ``thr_on`` and they last
+    MIN_DURATION_S; each as (start, stop, peak / level)."""
+    merged: list[list[int]] = []
+    for a, b in runs:
+        if merged and a - merged[-1][1] < MERGE_GAP_S * fs:
+            merged[-1][1] = b
+        else:
+            merged.append([int(a), int(b)])
+    out = []
+    for a, b in merged:
+        peak = float(peak_of(a, b))
+        if peak >= thr_on and (b - a) >= MIN_DURATION_S * fs:
+            out.append((a, b, peak / level))
+    return out
+
+
 def _bursts(
     env: np.ndarray, fs: float, level: float, sd: float, *, k_on=K_ON, k_off=K_OFF, min_ratio=MIN_RATIO
 ) -> list[tuple[int, int, float]]:
@@ -92,19 +110,8 @@ def _bursts(
     thr_on = max(level + k_on * sd, min_ratio * level)
     above = np.concatenate([[False], env > thr_off, [False]])
     edges = np.flatnonzero(np.diff(above.astype(np.int8)))
-    runs = [[a, b] for a, b in zip(edges[::2], edges[1::2])]  # [start, stop) sample indices
-    merged: list[list[int]] = []
-    for a, b in runs:
-        if merged and a - merged[-1][1] < MERGE_GAP_S * fs:
-            merged[-1][1] = b
-        else:
-            merged.append([a, b])
-    out = []
-    for a, b in merged:
-        peak = float(env[a:b].max())
-        if peak >= thr_on and (b - a) >= MIN_DURATION_S * fs:
-            out.append((a, b, peak / level))
-    return out
+    runs = zip(edges[::2], edges[1::2])  # [start, stop) sample indices
+    return _kept_bursts(runs, lambda a, b: float(env[a:b].max()), fs, thr_on, level)
 
 
 def emg_onsets(
@@ -226,18 +233,7 @@ def _bursts_of_file(env: _EnvelopeFile, fs: float, level: float, sd: float) -> l
         prev = bool(above[-1]) if above.size else prev
     if prev:
         falls.append(env.n)
-    merged: list[list[int]] = []
-    for a, b in zip(rises, falls):
-        if merged and a - merged[-1][1] < MERGE_GAP_S * fs:
-            merged[-1][1] = b
-        else:
-            merged.append([a, b])
-    out = []
-    for a, b in merged:
-        peak = env.max(a, b)
-        if peak >= thr_on and (b - a) >= MIN_DURATION_S * fs:
-            out.append((a, b, peak / level))
-    return out
+    return _kept_bursts(zip(rises, falls), env.max, fs, thr_on, level)
 
 
 def analyse_emg(
