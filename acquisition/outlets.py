@@ -25,7 +25,7 @@ class FrameIndexOutlet:
 
     CHANNELS = ("frame", "camera_frame", "camera_timestamp_ms")
 
-    def __init__(self, video: str, fps: float, session_id: str, filename: str):
+    def __init__(self, video: str, fps: float, session_id: str, filename: str, codec: str):
         info = pylsl.StreamInfo(
             frame_index_stream(video),
             "VideoFrameIndex",
@@ -39,7 +39,7 @@ class FrameIndexOutlet:
         desc.append_child("synchronization").append_child_value("can_drop_samples", "true")
         v = desc.append_child("video")
         v.append_child_value("file", filename)
-        v.append_child_value("codec", "ffv1")
+        v.append_child_value("codec", codec)
         v.append_child_value("stream", video)
         self.info = info
         self.outlet = pylsl.StreamOutlet(info, chunk_size=1, max_buffered=360)

@@ -24,9 +24,10 @@ from acquisition.realsense.modes import Mode
 if TYPE_CHECKING:
     import pyrealsense2 as rs
 
-# bytes per second of FFV1 per pixel and frame, measured on the simulated rig and on camera noise
-# (docs/benchmarks.md): colour ~1.1 bytes/pixel, depth ~0.6 bytes/pixel
-RGB_BYTES_PER_PIXEL = 1.1
+# bytes per pixel and frame of each colour codec on a camera-like picture (the rig's rendering with
+# +-2 levels of sensor noise, bench/codec_compare.py, docs/benchmarks.md): FFV1 14.9 MB/s and
+# lossless H.264 RGB 17.0 MB/s at 848x480@30, rounded up; depth (FFV1 gray16le) ~0.6 bytes/pixel
+RGB_BYTES_PER_PIXEL = {"ffv1": 1.25, "x264rgb-intra": 1.45, "x264rgb": 1.3}
 DEPTH_BYTES_PER_PIXEL = 0.6
 RATE_TOLERANCE = 0.05
 
@@ -168,23 +169,34 @@ def measure_rates(streams: list[FoundStream], seconds: float = 1.0) -> dict[str,
     return out
 
 
-def recording_bytes_per_s(rgb: Mode | None, depth: Mode | None) -> float:
+def recording_bytes_per_s(rgb: Mode | None, depth: Mode | None, colour_codec: str | None = None) -> float:
+    from acquisition.video_writer import DEFAULT_COLOUR_CODEC
+
     b = 0.0
     if rgb is not None:
-        b += rgb.width * rgb.height * rgb.fps * RGB_BYTES_PER_PIXEL
+        b += rgb.width * rgb.height * rgb.fps * RGB_BYTES_PER_PIXEL[colour_codec or DEFAULT_COLOUR_CODEC]
     if depth is not None:
         b += depth.width * depth.height * depth.fps * DEPTH_BYTES_PER_PIXEL
     return b + 200_000  # XDF: EMG, physiology, indices
 
 
 def measured_bytes_per_s(
-    folder: Path, rgb: Mode | None, depth: Mode | None, latest: int = 5, min_s: float = 5.0
+    folder: Path,
+    rgb: Mode | None,
+    depth: Mode | None,
+    latest: int = 5,
+    min_s: float = 5.0,
+    colour_codec: str | None = None,
 ) -> tuple[float, int] | None:
-    """(bytes per second, sessions used) that recordings of these modes actually wrote: the highest
-    rate of the ``latest`` complete sessions in ``folder`` (each folder's files over its duration;
-    sessions shorter than ``min_s`` left out); None when there is none. FFV1's size depends on the
-    picture (a face fills a frame differently from the rig's), so a lab's own sessions say better
-    than a constant how long its disk lasts."""
+    """(bytes per second, sessions used) that recordings of these modes and this colour codec actually
+    wrote: the highest rate of the ``latest`` complete sessions in ``folder`` (each folder's files
+    over its duration; sessions shorter than ``min_s`` left out; sessions that name no codec were
+    FFV1); None when there is none. A lossless file's size depends on the picture (a face fills a
+    frame differently from the rig's), so a lab's own sessions say better than a constant how long
+    its disk lasts."""
+    from acquisition.video_writer import DEFAULT_COLOUR_CODEC
+
+    codec = colour_codec or DEFAULT_COLOUR_CODEC
     want = {
         "rgb": None if rgb is None else [rgb.width, rgb.height, rgb.fps],
         "depth": None if depth is None else [depth.width, depth.height, depth.fps],
@@ -204,6 +216,8 @@ def measured_bytes_per_s(
             }
             dur = float(meta.get("duration_s") or 0)
             if meta.get("status") != "complete" or got != want or dur < min_s:
+                continue
+            if rgb is not None and (meta.get("codecs") or {}).get("rgb", "ffv1") != codec:
                 continue
             size = sum(p.stat().st_size for p in sc.parent.iterdir() if p.is_file() and not p.name.startswith("."))
             found.append((sc.stat().st_mtime, size / dur))
@@ -241,6 +255,7 @@ def run_preflight(
     min_minutes: float = 5.0,
     look_for_cameras: bool = True,
     simulate: bool = False,
+    colour_codec: str | None = None,
 ) -> PreflightReport:
     quiet_liblsl()
     rep = PreflightReport()
@@ -251,7 +266,7 @@ def run_preflight(
         if probe is not None:
             probe.stop()
             probe.close()
-    _check_disk_and_cameras(rep, out_folder, rgb, depth, min_minutes, look_for_cameras)
+    _check_disk_and_cameras(rep, out_folder, rgb, depth, min_minutes, look_for_cameras, colour_codec)
     return rep
 
 
@@ -289,7 +304,13 @@ def _check_streams(rep: PreflightReport, required: list[str], wait: float, measu
 
 
 def _check_disk_and_cameras(
-    rep: PreflightReport, out_folder: Path, rgb, depth, min_minutes: float, look_for_cameras: bool
+    rep: PreflightReport,
+    out_folder: Path,
+    rgb,
+    depth,
+    min_minutes: float,
+    look_for_cameras: bool,
+    colour_codec: str | None = None,
 ) -> None:
     if look_for_cameras:
         try:
@@ -302,12 +323,12 @@ def _check_disk_and_cameras(
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     rep.free_bytes = shutil.disk_usage(probe).free
-    measured = measured_bytes_per_s(Path(out_folder), rgb, depth)
+    measured = measured_bytes_per_s(Path(out_folder), rgb, depth, colour_codec=colour_codec)
     if measured is not None:
         rep.bytes_per_s, n = measured
         rep.rate_source = f"the {n} latest session(s) of these modes in {out_folder}"
     else:
-        rep.bytes_per_s = recording_bytes_per_s(rgb, depth)
+        rep.bytes_per_s = recording_bytes_per_s(rgb, depth, colour_codec)
         rep.rate_source = "an estimate for these modes (no earlier session of them in the output folder)"
     if rep.minutes_free < min_minutes:
         rep.problems.append(f"only {rep.minutes_free:.1f} min of recording fit on the disk of {probe}")

@@ -7,7 +7,7 @@ Order of work (see docs/architecture.md):
    stream, start live monitors, the encoder threads, and only then the camera (and the simulated rig),
    so the first video frame is already covered by the XDF.
 3. while running: frames go from the capture callback into bounded queues (live sources never block);
-   encoders (threads, or processes: ``config.encoder_process``) write FFV1 and push one frame-index
+   encoders (threads, or processes: ``config.encoder_process``) write lossless video and push one frame-index
    sample per muxed frame; every second the sidecar is rewritten with the counts so far.
 4. ``stop``: stop the camera and rig, drain the encoders, let LabRecorder pull its last chunk, stop it,
    write ground truth (rig) and mark the sidecar complete. The catalog is the caller's
@@ -34,7 +34,7 @@ from acquisition.realsense.camera import CameraFrame
 from acquisition.recorded_counts import monitor_counts, stream_counts, stream_entries
 from acquisition.sources import RecordConfig, open_camera
 from acquisition.video_process import VideoWriterProcess
-from acquisition.video_writer import QueuedFrame, VideoWriterThread
+from acquisition.video_writer import DEFAULT_COLOUR_CODEC, DEPTH_CODEC, QueuedFrame, VideoWriterThread
 
 
 def _full(exc: OSError) -> str:
@@ -153,9 +153,11 @@ class Recorder:
         if self.camera is not None:
             for key in self.camera.streams:
                 fname = sess.RGB_NAME if key == "rgb" else sess.DEPTH_NAME
-                outlet = FrameIndexOutlet(key, self.camera.mode(key).fps, self.session_id, fname)
+                codec = (cfg.colour_codec or DEFAULT_COLOUR_CODEC) if key == "rgb" else DEPTH_CODEC
+                outlet = FrameIndexOutlet(key, self.camera.mode(key).fps, self.session_id, fname, codec)
                 self.index_outlets[key] = outlet
                 self.meta["files"][key] = fname
+                self.meta.setdefault("codecs", {})[key] = codec
                 self._counts[key] = {
                     "frames_received": 0,
                     "frames_written": 0,
@@ -196,6 +198,7 @@ class Recorder:
                     mode.fps,
                     key,
                     on_written=self._make_on_written(key),
+                    codec=self.meta["codecs"][key] if key == "rgb" else None,
                 )
                 self.writers[key].start()
         self.started_lsl = pylsl.local_clock()

@@ -44,10 +44,17 @@ class RecordConfig:
     # encode each video in a process of its own (acquisition/video_process.py): the GUI's recordings,
     # where the GUI thread, live spotting and the rig's renderer compete with the encoders for the GIL
     encoder_process: bool = False
+    # the colour video's codec (acquisition/video_writer.py COLOUR_CODECS); None: the default
+    colour_codec: str | None = None
 
     def validate(self) -> None:
         if self.source not in SOURCES:
             raise MexlabError(f"unknown source {self.source!r}; one of {', '.join(SOURCES)}")
+        if self.colour_codec is not None:
+            from acquisition.video_writer import COLOUR_CODECS
+
+            if self.colour_codec not in COLOUR_CODECS:
+                raise MexlabError(f"--colour-codec {self.colour_codec!r}: one of {', '.join(COLOUR_CODECS)}")
         if self.duration is not None:
             if self.duration != self.duration or self.duration <= 0:  # NaN or not positive
                 raise MexlabError(f"--duration {self.duration:g}: must be a positive number of seconds")

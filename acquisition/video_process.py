@@ -1,4 +1,4 @@
-"""An FFV1 writer in a process of its own: the encoder never waits for the GIL of a busy process.
+"""A video writer in a process of its own: the encoder never waits for the GIL of a busy process.
 
 In the desktop application the recorder shares its process with the GUI thread (previews, traces),
 live spotting and, for the simulated rig, the renderer; on a loaded machine the encoder threads waited
@@ -30,13 +30,13 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.video_writer import QueuedFrame, WriterStats
+from acquisition.video_writer import COLOUR_CODECS, DEFAULT_COLOUR_CODEC, QueuedFrame, WriterStats
 
 _STOP = object()
 START_TIMEOUT_S = 60.0
 
 
-def _child(conn, path: str, width: int, height: int, fps: float, kind: str, threads: int) -> None:
+def _child(conn, path: str, width: int, height: int, fps: float, kind: str, threads: int, codec: str | None) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the recorder's to handle: it stops us cleanly
@@ -45,7 +45,7 @@ def _child(conn, path: str, width: int, height: int, fps: float, kind: str, thre
     from acquisition.video_writer import VideoFile, _reason
 
     try:
-        vf = VideoFile(Path(path), width, height, fps, kind, threads=threads)
+        vf = VideoFile(Path(path), width, height, fps, kind, threads=threads, codec=codec)
     except (OSError, av.error.FFmpegError, ValueError) as exc:
         conn.send(("open_failed", f"{path}: {_reason(exc)}"))
         return
@@ -111,9 +111,12 @@ class VideoWriterProcess:
         on_written: Callable[[int, QueuedFrame], None],
         max_queue: int = 90,
         threads: int = 2,
+        codec: str | None = None,
     ):
         if kind not in ("rgb", "depth"):
             raise ValueError(f"kind must be 'rgb' or 'depth', not {kind!r}")
+        if kind == "rgb" and (codec or DEFAULT_COLOUR_CODEC) not in COLOUR_CODECS:
+            raise ValueError(f"unknown colour codec {codec!r} (one of {', '.join(COLOUR_CODECS)})")
         self.kind = kind
         self.path = Path(path)
         self.stats = WriterStats()
@@ -129,7 +132,7 @@ class VideoWriterProcess:
         self._conn, child_conn = ctx.Pipe(duplex=True)
         self._proc = ctx.Process(
             target=_child,
-            args=(child_conn, str(path), int(width), int(height), float(fps), kind, threads),
+            args=(child_conn, str(path), int(width), int(height), float(fps), kind, threads, codec),
             name=f"mexlab-encoder-{kind}",
             daemon=True,
         )

@@ -1,8 +1,10 @@
-"""Lossless video files: FFV1 in Matroska, written off the capture thread.
+"""Lossless video files in Matroska, written off the capture thread.
 
-* colour: the camera's ``rgb8`` frames are stored as FFV1 ``bgr0`` — a lossless repacking, so a frame
+* colour: the camera's ``rgb8`` frames are stored as lossless H.264 RGB (``libx264rgb``, qp 0,
+  ``rgb24``; :data:`DEFAULT_COLOUR_CODEC`) or, when asked, FFV1 ``bgr0`` — both lossless, so a frame
   decoded as ``rgb24`` is bit-identical to what the camera delivered;
-* depth: ``z16`` frames are stored as FFV1 ``gray16le`` (raw uint16 depth values).
+* depth: ``z16`` frames are stored as FFV1 ``gray16le`` (raw uint16 depth values; x264 has no
+  lossless 16-bit grey).
 
 Every frame is an intra frame (``g=1``), so any frame can be decoded without its neighbours and seeking
 is frame-accurate. Matroska clusters are closed at least every 500 ms and the file is flushed after
@@ -33,12 +35,18 @@ FFV1_OPTIONS = {"level": "3", "slices": "4", "slicecrc": "1", "g": "1"}
 COLOUR_CODECS = {
     "ffv1": ("ffv1", "bgr0", FFV1_OPTIONS),
     "x264rgb": ("libx264rgb", "rgb24", {"qp": "0", "preset": "ultrafast", "g": "30", "bf": "0", "rc-lookahead": "0"}),
-    "x264rgb-intra": ("libx264rgb", "rgb24", {"qp": "0", "preset": "ultrafast", "g": "1"}),
+    # every frame a keyframe; "zerolatency": no lookahead and sliced threads, so each frame's packet
+    # leaves the encoder with the frame (the frame index never names a frame the file does not hold)
+    "x264rgb-intra": ("libx264rgb", "rgb24", {"qp": "0", "preset": "ultrafast", "g": "1", "tune": "zerolatency"}),
 }
-#: the colour codec of new recordings (readers read every codec FFmpeg decodes, old sessions too).
-#: Kept FFV1 after bench/codec_compare.py (docs/benchmarks.md, issue 14): x264rgb-intra decoded
-#: 1.3-2.6x faster, not the several times asked for, in files 14-56 % larger.
-DEFAULT_COLOUR_CODEC = "ffv1"
+#: the codec of each kind that new recordings use unless told otherwise (readers read every codec
+#: FFmpeg decodes, old FFV1 sessions too). Colour: lossless H.264 RGB, all intra, since
+#: bench/codec_compare.py on a quiet machine (docs/benchmarks.md, 2026-12-03): on a camera-like
+#: picture FFV1 encoded 33 frames/s with both cores (no headroom at 30 fps: the recorder's queues
+#: overflowed whenever anything else ran) and x264rgb-intra 66 (one thread: 71), decoding 1.9x
+#: faster, in files 14 % larger.
+DEFAULT_COLOUR_CODEC = "x264rgb-intra"
+DEPTH_CODEC = "ffv1"
 _STOP = object()
 
 
@@ -70,7 +78,7 @@ def _reason(exc: BaseException) -> str:
 
 
 class VideoFile:
-    """A synchronous FFV1/MKV writer (used by the writer thread and by tests/tools)."""
+    """A synchronous lossless MKV writer (used by the writer thread and process, and by tools)."""
 
     def __init__(
         self, path: Path, width: int, height: int, fps: float, kind: str, threads: int = 2, codec: str | None = None
@@ -91,8 +99,10 @@ class VideoFile:
         )
         rate = Fraction(fps).limit_denominator(1001)
         if kind == "rgb":
-            encoder, pix_fmt, options = COLOUR_CODECS[codec or DEFAULT_COLOUR_CODEC]
+            self.codec_name = codec or DEFAULT_COLOUR_CODEC
+            encoder, pix_fmt, options = COLOUR_CODECS[self.codec_name]
         else:
+            self.codec_name = DEPTH_CODEC
             encoder, pix_fmt, options = "ffv1", "gray16le", FFV1_OPTIONS
         self.codec = encoder
         stream = self._container.add_stream(encoder, rate=rate)
@@ -104,6 +114,7 @@ class VideoFile:
         self._stream = stream
         self._fps = float(fps)
         self.frames = 0
+        self.packets = 0  # muxed into the file: equals ``frames`` after each write for intra codecs
 
     def write(self, image: np.ndarray, pts_ms: int | None = None) -> None:
         if image.shape[:2] != (self.height, self.width):
@@ -116,6 +127,7 @@ class VideoFile:
         frame.time_base = Fraction(1, 1000)
         for packet in self._stream.encode(frame):
             self._container.mux(packet)
+            self.packets += 1
         self.frames += 1
 
     def close(self) -> None:
@@ -124,6 +136,7 @@ class VideoFile:
         try:
             for packet in self._stream.encode():
                 self._container.mux(packet)
+                self.packets += 1
         finally:
             self._container.close()
             self._container = None

@@ -38,6 +38,9 @@ def main() -> int:
     )
     ap.add_argument("--load", type=int, default=0, metavar="N", help="N busy processes beside the GUI")
     ap.add_argument(
+        "--codec", help="the colour codec (acquisition/video_writer.py COLOUR_CODECS; default: the default)"
+    )
+    ap.add_argument(
         "--encoders",
         choices=("process", "thread"),
         default="process",
@@ -90,6 +93,14 @@ def _run(args) -> int:
 
         made = ws.config_from_settings
         ws.config_from_settings = lambda *a, **k: dataclasses.replace(made(*a, **k), encoder_process=False)
+
+    if args.codec:
+        import dataclasses
+        import importlib
+
+        ws = importlib.import_module("app.gui.workspaces.record")
+        made_cfg = ws.config_from_settings
+        ws.config_from_settings = lambda *a, **k: dataclasses.replace(made_cfg(*a, **k), colour_codec=args.codec)
 
     if args.spotter == "thread":
         import app.services.live_spotting as live_spotting
@@ -169,6 +180,7 @@ def _run(args) -> int:
         "load_average": [round(load0, 1), round(os.getloadavg()[0], 1)],
         "busy_processes": args.load,
         "encoders": args.encoders,
+        "colour_codec": args.codec or "default",
         "dropped_samples": meta["dropped_samples"],
         "frames_recorded": meta["counts"]["rgb"]["frames_written"],
     }

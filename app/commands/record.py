@@ -44,6 +44,12 @@ def add_source_arguments(p) -> None:
     p.add_argument("--depth", metavar="WxH@FPS", help=f"depth mode (default {DEFAULT_DEPTH})")
     p.add_argument("--serial", help="the camera's serial number when several are connected")
     p.add_argument(
+        "--colour-codec",
+        metavar="CODEC",
+        help="the colour video's lossless codec: x264rgb-intra (default: H.264 RGB, every frame a keyframe), "
+        "ffv1 (smaller, about half the encoding speed) or x264rgb (a keyframe each second)",
+    )
+    p.add_argument(
         "--db", metavar="URL", help="catalog database URL (default: MEXLAB_DB or SQLite in the user data folder)"
     )
     p.add_argument("--no-catalog", action="store_true", help="do not register the session in the catalog")
@@ -78,6 +84,7 @@ def config_from_args(args: argparse.Namespace) -> RecordConfig:
         serial=args.serial,
         lsl_timeout=args.lsl_timeout,
         seed=args.seed,
+        colour_codec=args.colour_codec,
     )
 
 

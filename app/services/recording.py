@@ -33,6 +33,7 @@ def build_config(
     lsl_timeout: float = 5.0,
     seed: int = 0,
     encoder_process: bool = False,
+    colour_codec: str | None = None,
     rgb_flag: str = "--rgb",
     depth_flag: str = "--depth",
 ) -> RecordConfig:
@@ -75,6 +76,7 @@ def build_config(
         lsl_timeout=lsl_timeout,
         seed=seed,
         encoder_process=encoder_process,
+        colour_codec=colour_codec,
     )
 
 

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.lsl]  # the pre-flight also looks the network over
 RGB, DEPTH = Mode(848, 480, 30), Mode(848, 480, 30)
 
 
-def _session(root, name, seconds, nbytes, status="complete", rgb=RGB):
+def _session(root, name, seconds, nbytes, status="complete", rgb=RGB, codec="x264rgb-intra"):
     d = root / name
     d.mkdir(parents=True)
     (d / "rgb.mkv").write_bytes(b"\0" * nbytes)
@@ -24,6 +24,8 @@ def _session(root, name, seconds, nbytes, status="complete", rgb=RGB):
         "depth": {"width": DEPTH.width, "height": DEPTH.height, "fps": DEPTH.fps, "format": "z16"},
     }
     meta = {"status": status, "duration_s": seconds, "modes": modes}
+    if codec is not None:  # sessions from before the codec was recorded name none (they are FFV1)
+        meta["codecs"] = {"rgb": codec, "depth": "ffv1"}
     (d / "session.json").write_text(json.dumps(meta))
     return d
 
@@ -37,6 +39,8 @@ def test_the_estimate_comes_from_earlier_sessions_of_the_same_modes(tmp_path):
     _session(tmp_path, "c", 10.0, 90_000_000, status="interrupted")  # not a complete session
     _session(tmp_path, "d", 10.0, 90_000_000, rgb=Mode(640, 480, 30))  # other modes
     _session(tmp_path, "e", 1.0, 90_000_000)  # too short to say
+    _session(tmp_path, "g", 10.0, 90_000_000, codec="ffv1")  # another colour codec
+    _session(tmp_path, "h", 10.0, 90_000_000, codec=None)  # FFV1, from before codecs were recorded
     (tmp_path / "f").mkdir()
     (tmp_path / "f" / "session.json").write_text("{not json")  # unreadable: ignored
     rate, n = measured_bytes_per_s(tmp_path, RGB, DEPTH)
@@ -46,3 +50,6 @@ def test_the_estimate_comes_from_earlier_sessions_of_the_same_modes(tmp_path):
     disk = next(line for line in rep.lines() if line.startswith("disk:"))
     assert "0.3 MB/s" in disk and "latest session" in disk
     assert rep.minutes_free == rep.free_bytes / rate / 60.0
+    # a lab that records FFV1 is told from its FFV1 sessions (g and h: 9 MB/s)
+    rate, n = measured_bytes_per_s(tmp_path, RGB, DEPTH, colour_codec="ffv1")
+    assert n == 2 and rate >= 9_000_000

@@ -90,8 +90,13 @@ def test_camera_file_every_frame_bit_identical(tmp_path, skip):
     assert np.allclose(np.diff(idx["time_stamps"]), np.diff(stamps) / 1000.0, atol=1e-6)
     desc = idx["info"]["desc"][0]
     assert desc["synchronization"][0]["can_drop_samples"][0] == "true"
+    assert desc["video"][0]["codec"][0] == "x264rgb-intra"  # what the file holds, said in the XDF
+    assert streams["mexlab-depth-frames"]["info"]["desc"][0]["video"][0]["codec"][0] == "ffv1"
     meta = json.loads((out / "session.json").read_text())
     assert meta["source"] == "camera-file"
+    assert meta["codecs"] == {"rgb": "x264rgb-intra", "depth": "ffv1"}
+    with av.open(str(out / "rgb.mkv")) as c:
+        assert c.streams.video[0].codec_context.name == "h264"
     assert meta["counts"]["rgb"]["dropped_counter_gap"] == len(skip)
     assert meta["dropped_frames"] == 2 * len(skip)
     assert meta["modes"]["rgb"] == {"width": 424, "height": 240, "fps": 30, "format": "rgb8"}

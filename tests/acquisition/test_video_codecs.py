@@ -76,3 +76,28 @@ def test_unknown_codec_and_default():
     assert DEFAULT_COLOUR_CODEC in COLOUR_CODECS
     with pytest.raises(ValueError, match="unknown colour codec 'vp9'"):
         VideoFile("/nonexistent/x.mkv", 64, 48, 30, "rgb", codec="vp9")
+
+
+@pytest.mark.parametrize("codec", sorted(COLOUR_CODECS))
+def test_each_frame_leaves_the_encoder_with_its_write(codec, tmp_path):
+    """The recorder pushes a frame's index sample once ``write`` returns: the frame must be in the
+    file by then (an encoder that holds frames back — x264's lookahead or frame threads — would let
+    the index name frames a crash loses). x264rgb-intra is tuned for zero latency to keep this."""
+    vf = VideoFile(tmp_path / "a.mkv", 64, 48, 30, "rgb", codec=codec, threads=2)
+    for i, img in enumerate(frames(12)):
+        vf.write(img)
+        if codec != "x264rgb":  # a keyframe each second, frames referenced: not a recording codec
+            assert vf.packets == i + 1, (codec, i, vf.packets)
+    vf.close()
+    assert vf.packets == 12
+
+
+def test_new_recordings_encode_colour_losslessly_with_h264_rgb(tmp_path):
+    """The default colour codec (chosen by bench/codec_compare.py, docs/benchmarks.md)."""
+    assert DEFAULT_COLOUR_CODEC == "x264rgb-intra"
+    vf = VideoFile(tmp_path / "a.mkv", 64, 48, 30, "rgb")
+    vf.write(frames(1)[0])
+    vf.close()
+    with av.open(str(tmp_path / "a.mkv")) as c:
+        st = c.streams.video[0]
+        assert st.codec_context.name == "h264" and st.codec_context.format.name in ("gbrp", "rgb24")

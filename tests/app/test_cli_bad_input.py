@@ -155,6 +155,11 @@ OUT_OF_RANGE = [
     ("record-duration-nan", "record --simulate --duration nan --out {B}/r1", ["--duration"]),
     ("record-duration-negative", "record --simulate --duration -1 --out {B}/r1", ["--duration"]),
     ("record-lsl-timeout", "record --simulate --lsl-timeout -1 --out {B}/r1", ["--lsl-timeout"]),
+    (
+        "record-colour-codec",
+        "record --simulate --duration 1 --colour-codec vp9 --out {B}/r1",
+        ["--colour-codec", "vp9"],
+    ),
     ("record-participant-empty", ["record", "--simulate", "--participant", "", "--out", "{B}/r1"], ["--participant"]),
     ("record-rgb-mode", "record --simulate --rgb 12x7@999 --out {B}/r1", ["12x7@999"]),
     ("record-db", "record --simulate --duration 1 --db foo://x --out {B}/r1", ["foo://x"]),

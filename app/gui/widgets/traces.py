@@ -58,6 +58,14 @@ class TracesPanel(QWidget):
                 pw.setMinimumHeight(70 + 22 * v.shape[1])
                 pw.hideAxis("left")
                 pw.setLabel("bottom", "s")
+                pw.setMenuEnabled(False)
+                pw.setMouseEnabled(x=False, y=False)
+                pw.hideButtons()
+                # a fixed view: no bounds to compute and no axis to re-lay-out at each update (the
+                # repaint of ranging plots cost the GUI thread more than the camera previews did)
+                pw.disableAutoRange()
+                pw.setXRange(-WINDOW_S, 0.0, padding=0.02)
+                pw.setYRange(-1.2 * (v.shape[1] - 1) - 0.05, 1.05, padding=0)
                 curves = [pw.plot(pen=pg.intColor(i, hues=max(8, v.shape[1]))) for i in range(v.shape[1])]
                 self._layout.addWidget(pw)
                 self._plots[name] = (pw, curves)
@@ -65,13 +73,13 @@ class TracesPanel(QWidget):
             keep = t >= t[-1] - WINDOW_S
             tt = t[keep] - t[-1]
             vk = v[keep]
+            # one min/max pair per two pixel columns: more points cannot be seen, and every point
+            # is Python work on the GUI thread that a recording's encoders wait for (the GIL)
+            bins = max(50, min(MAX_POINTS // 2, pw.width() // 2))
             for i, c in enumerate(curves):
                 y = vk[:, i]
                 lo, hi = float(y.min()), float(y.max())
                 span = hi - lo if hi > lo else 1.0
                 y = (y - lo) / span - i * 1.2  # per-channel scaling, stacked
-                # one min/max pair per two pixel columns: more points cannot be seen, and every point
-                # is Python work on the GUI thread that a recording's encoders wait for (the GIL)
-                bins = max(50, min(MAX_POINTS // 2, pw.width() // 2))
                 c.setData(*minmax_envelope(tt, y, tt[0], tt[-1], bins), skipFiniteCheck=True)
         self.updates += 1
