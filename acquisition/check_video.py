@@ -27,8 +27,8 @@ def count_video_frames(path: Path) -> int:
     """Number of complete video packets in ``path``, counted by demuxing (no decoding).
 
     Every codec mexlab writes (H.264 RGB all-intra with zero latency, FFV1) is intra-only: one
-    packet is one frame. A file cut by a crash
-    is counted up to its first broken or incomplete packet.
+    packet is one frame. A file cut by a crash is counted up to its first broken or incomplete
+    packet.
     """
     return video_facts(path)[0]
 

@@ -170,11 +170,11 @@ def measure_rates(streams: list[FoundStream], seconds: float = 1.0) -> dict[str,
 
 
 def recording_bytes_per_s(rgb: Mode | None, depth: Mode | None, colour_codec: str | None = None) -> float:
-    from acquisition.video_writer import DEFAULT_COLOUR_CODEC
+    from acquisition.video_writer import colour_codec_name
 
     b = 0.0
     if rgb is not None:
-        b += rgb.width * rgb.height * rgb.fps * RGB_BYTES_PER_PIXEL[colour_codec or DEFAULT_COLOUR_CODEC]
+        b += rgb.width * rgb.height * rgb.fps * RGB_BYTES_PER_PIXEL[colour_codec_name(colour_codec)]
     if depth is not None:
         b += depth.width * depth.height * depth.fps * DEPTH_BYTES_PER_PIXEL
     return b + 200_000  # XDF: EMG, physiology, indices
@@ -194,9 +194,9 @@ def measured_bytes_per_s(
     FFV1); None when there is none. A lossless file's size depends on the picture (a face fills a
     frame differently from the rig's), so a lab's own sessions say better than a constant how long
     its disk lasts."""
-    from acquisition.video_writer import DEFAULT_COLOUR_CODEC
+    from acquisition.video_writer import colour_codec_name
 
-    codec = colour_codec or DEFAULT_COLOUR_CODEC
+    codec = colour_codec_name(colour_codec)
     want = {
         "rgb": None if rgb is None else [rgb.width, rgb.height, rgb.fps],
         "depth": None if depth is None else [depth.width, depth.height, depth.fps],

@@ -34,7 +34,7 @@ from acquisition.realsense.camera import CameraFrame
 from acquisition.recorded_counts import monitor_counts, stream_counts, stream_entries
 from acquisition.sources import RecordConfig, open_camera
 from acquisition.video_process import VideoWriterProcess
-from acquisition.video_writer import DEFAULT_COLOUR_CODEC, DEPTH_CODEC, QueuedFrame, VideoWriterThread
+from acquisition.video_writer import DEPTH_CODEC, QueuedFrame, VideoWriterThread, colour_codec_name
 
 
 def _full(exc: OSError) -> str:
@@ -153,7 +153,7 @@ class Recorder:
         if self.camera is not None:
             for key in self.camera.streams:
                 fname = sess.RGB_NAME if key == "rgb" else sess.DEPTH_NAME
-                codec = (cfg.colour_codec or DEFAULT_COLOUR_CODEC) if key == "rgb" else DEPTH_CODEC
+                codec = colour_codec_name(cfg.colour_codec) if key == "rgb" else DEPTH_CODEC
                 outlet = FrameIndexOutlet(key, self.camera.mode(key).fps, self.session_id, fname, codec)
                 self.index_outlets[key] = outlet
                 self.meta["files"][key] = fname

@@ -51,10 +51,12 @@ class RecordConfig:
         if self.source not in SOURCES:
             raise MexlabError(f"unknown source {self.source!r}; one of {', '.join(SOURCES)}")
         if self.colour_codec is not None:
-            from acquisition.video_writer import COLOUR_CODECS
+            from acquisition.video_writer import COLOUR_CODECS, colour_codec_name
 
-            if self.colour_codec not in COLOUR_CODECS:
-                raise MexlabError(f"--colour-codec {self.colour_codec!r}: one of {', '.join(COLOUR_CODECS)}")
+            try:
+                colour_codec_name(self.colour_codec)
+            except ValueError:
+                raise MexlabError(f"--colour-codec {self.colour_codec!r}: one of {', '.join(COLOUR_CODECS)}") from None
         if self.duration is not None:
             if self.duration != self.duration or self.duration <= 0:  # NaN or not positive
                 raise MexlabError(f"--duration {self.duration:g}: must be a positive number of seconds")

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.video_writer import COLOUR_CODECS, DEFAULT_COLOUR_CODEC, QueuedFrame, WriterStats
+from acquisition.video_writer import QueuedFrame, WriterStats, colour_codec_name
 
 _STOP = object()
 START_TIMEOUT_S = 60.0
@@ -115,8 +115,8 @@ class VideoWriterProcess:
     ):
         if kind not in ("rgb", "depth"):
             raise ValueError(f"kind must be 'rgb' or 'depth', not {kind!r}")
-        if kind == "rgb" and (codec or DEFAULT_COLOUR_CODEC) not in COLOUR_CODECS:
-            raise ValueError(f"unknown colour codec {codec!r} (one of {', '.join(COLOUR_CODECS)})")
+        if kind == "rgb":
+            colour_codec_name(codec)  # refused here, before a child process is started
         self.kind = kind
         self.path = Path(path)
         self.stats = WriterStats()

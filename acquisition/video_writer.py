@@ -50,6 +50,14 @@ DEPTH_CODEC = "ffv1"
 _STOP = object()
 
 
+def colour_codec_name(codec: str | None) -> str:
+    """The colour codec a writer asked for ``codec`` uses (None: the default); ValueError if unknown."""
+    name = codec or DEFAULT_COLOUR_CODEC
+    if name not in COLOUR_CODECS:
+        raise ValueError(f"unknown colour codec {codec!r} (one of {', '.join(COLOUR_CODECS)})")
+    return name
+
+
 @dataclass
 class QueuedFrame:
     image: np.ndarray
@@ -85,8 +93,7 @@ class VideoFile:
     ):
         if kind not in ("rgb", "depth"):
             raise ValueError(f"kind must be 'rgb' or 'depth', not {kind!r}")
-        if kind == "rgb" and (codec or DEFAULT_COLOUR_CODEC) not in COLOUR_CODECS:
-            raise ValueError(f"unknown colour codec {codec!r} (one of {', '.join(COLOUR_CODECS)})")
+        self.codec_name = colour_codec_name(codec) if kind == "rgb" else DEPTH_CODEC
         self.path = Path(path)
         self.kind = kind
         self.width, self.height = int(width), int(height)
@@ -99,10 +106,8 @@ class VideoFile:
         )
         rate = Fraction(fps).limit_denominator(1001)
         if kind == "rgb":
-            self.codec_name = codec or DEFAULT_COLOUR_CODEC
             encoder, pix_fmt, options = COLOUR_CODECS[self.codec_name]
         else:
-            self.codec_name = DEPTH_CODEC
             encoder, pix_fmt, options = "ffv1", "gray16le", FFV1_OPTIONS
         self.codec = encoder
         stream = self._container.add_stream(encoder, rate=rate)

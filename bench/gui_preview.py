@@ -85,22 +85,19 @@ def _run(args) -> int:
                 super().__init__(*a, **dict(k, render_process=False))
 
         camera.SimulatedCamera = InThread  # what SimulatedRig builds
+    # the recording's config as the Record workspace builds it, with what the flags change
+    overrides = {}
     if args.encoders == "thread":
-        import dataclasses
-        import importlib
-
-        ws = importlib.import_module("app.gui.workspaces.record")
-
-        made = ws.config_from_settings
-        ws.config_from_settings = lambda *a, **k: dataclasses.replace(made(*a, **k), encoder_process=False)
-
+        overrides["encoder_process"] = False
     if args.codec:
+        overrides["colour_codec"] = args.codec
+    if overrides:
         import dataclasses
         import importlib
 
         ws = importlib.import_module("app.gui.workspaces.record")
-        made_cfg = ws.config_from_settings
-        ws.config_from_settings = lambda *a, **k: dataclasses.replace(made_cfg(*a, **k), colour_codec=args.codec)
+        made = ws.config_from_settings
+        ws.config_from_settings = lambda *a, **k: dataclasses.replace(made(*a, **k), **overrides)
 
     if args.spotter == "thread":
         import app.services.live_spotting as live_spotting

@@ -1,5 +1,6 @@
-"""``mexlab spot`` on a recorded session folder, with its colour video as recorded (FFV1) and
-re-encoded losslessly with another codec, side by side; also peak memory of each run.
+"""``mexlab spot`` on a recorded session folder, with its colour video as recorded (the codec its
+session.json names; FFV1 before codecs were recorded) and re-encoded losslessly with another codec,
+side by side; also peak memory of each run.
 
     .venv/bin/python bench/spot_session_speed.py SESSION [--codec x264rgb] [--rounds 1] [--json]
 
@@ -124,9 +125,15 @@ def main() -> int:
     out = {"session": str(a.session), "codec": a.codec}
     out["reencode"] = reencode(a.session, copy, a.codec) if not (copy / RGB_NAME).is_file() else {"reused": str(copy)}
     print(json.dumps(out["reencode"]), file=sys.stderr, flush=True)
-    runs = {"ffv1": [], a.codec: []}
+    try:
+        recorded = (json.loads((a.session / "session.json").read_text()).get("codecs") or {}).get("rgb", "ffv1")
+    except (OSError, ValueError):
+        recorded = "ffv1"  # a folder without a readable sidecar: sessions before codecs were recorded
+    # two keys even when the copy has the recorded codec: each variant's runs stay apart
+    as_recorded, copied = f"{recorded} (as recorded)", f"{a.codec} (re-encoded)"
+    runs = {as_recorded: [], copied: []}
     for r in range(a.rounds):
-        order = [("ffv1", a.session), (a.codec, copy)]
+        order = [(as_recorded, a.session), (copied, copy)]
         for name, folder in order if r % 2 == 0 else order[::-1]:
             runs[name].append(spot_run(folder))
             print(name, json.dumps(runs[name][-1]), file=sys.stderr, flush=True)
