@@ -52,7 +52,7 @@ _STOP = object()
 
 def colour_codec_name(codec: str | None) -> str:
     """The colour codec a writer asked for ``codec`` uses (None: the default); ValueError if unknown."""
-    name = codec or DEFAULT_COLOUR_CODEC
+    name = DEFAULT_COLOUR_CODEC if codec is None else codec  # '' is a wrong name, not "the default"
     if name not in COLOUR_CODECS:
         raise ValueError(f"unknown colour codec {codec!r} (one of {', '.join(COLOUR_CODECS)})")
     return name

@@ -160,6 +160,11 @@ OUT_OF_RANGE = [
         "record --simulate --duration 1 --colour-codec vp9 --out {B}/r1",
         ["--colour-codec", "vp9"],
     ),
+    (
+        "record-colour-codec-empty",
+        ["record", "--simulate", "--duration", "1", "--colour-codec", "", "--out", "{B}/r1"],
+        ["--colour-codec"],
+    ),
     ("record-participant-empty", ["record", "--simulate", "--participant", "", "--out", "{B}/r1"], ["--participant"]),
     ("record-rgb-mode", "record --simulate --rgb 12x7@999 --out {B}/r1", ["12x7@999"]),
     ("record-db", "record --simulate --duration 1 --db foo://x --out {B}/r1", ["foo://x"]),
