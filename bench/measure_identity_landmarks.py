@@ -4,9 +4,10 @@ Runs the MediaPipe Face Landmarker (the shipped model, full resolution) once on 
 prints the named points and eyelid margins that ``acquisition.sim.face`` uses, as Python literals.
 The frames were chosen by eye among the frames with the least expression (blendshapes) and a
 frontal pose: WolfgangLanger_Pexels.mp4 frame 250 (frame 226 scored lower but has a hand on the
-mouth), single_face.mp4 frame 17.
+mouth), single_face.mp4 frame 17. ``obama`` and ``biden`` (fifth round) are the shipped crops
+``acquisition/sim/faces/*.jpg``, measured the same way.
 
-    .venv/bin/python bench/measure_identity_landmarks.py
+    .venv/bin/python bench/measure_identity_landmarks.py [PERSON ...]
 """
 
 from __future__ import annotations
@@ -63,8 +64,8 @@ LIDS = {
 }
 
 
-def main() -> None:
-    for name in ("grace_hopper", "pexels_woman", "pyfeat_man"):
+def main(names: list[str] | None = None) -> None:
+    for name in names or ("grace_hopper", "pexels_woman", "pyfeat_man", "obama", "biden"):
         img = _photo(name)
         with FaceTracker(max_side=None) as t:
             ff = t.process(img, 0.0)
@@ -79,4 +80,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:])

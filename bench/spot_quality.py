@@ -1,7 +1,8 @@
 """Spotting quality on the varied rig: tuning faces and held-out faces (docs/spotting.md).
 
 Renders two bounded sets of labelled videos with :mod:`acquisition.sim.varied` — the **tuning** set
-(people ``astronaut``, ``pexels_woman``) and the **held-out** set (``grace_hopper``, ``pyfeat_man``:
+(people ``astronaut``, ``pexels_woman``; from ``--seed 3`` on also ``obama`` and ``biden``, added in
+the fifth round) and the **held-out** set (``grace_hopper``, ``pyfeat_man``:
 other photographs of other people) — each video with its own identity warp, frame size (640x360 …
 1280x720), face width (120 … 400 px, at most 0.55 × the height), codec (H.264 at CRF 18-28; one
 FFV1 per set), frame rate (30, one in five at 25 fps), sensor noise (none on every third video)
@@ -52,11 +53,23 @@ WIDTH_BINS = ((120, 180), (180, 260), (260, 401))
 AMP_BINS = ((1.0, 2.0), (2.0, 3.0), (3.0, 4.01))
 
 
+#: Tuning sets of this seed and later also take the people added in the fifth round (first in
+#: the cycle); seeds 0-2 keep the two first tuning people, so they render as before.
+NEW_PEOPLE_SEED = 3
+TUNING_PEOPLE = ("obama", "biden", "astronaut", "pexels_woman")
+
+
+def set_people(split: str, seed: int) -> list[str] | None:
+    """The people a set cycles (``None``: the first rounds' people of the split)."""
+    return list(TUNING_PEOPLE) if split == "tuning" and seed >= NEW_PEOPLE_SEED else None
+
+
 def plan(split: str, n: int, duration: float, seed: int = 0) -> list[dict]:
     """The videos of a set (deterministic)."""
     out = []
     tag = split if seed == 0 else f"{split}-s{seed}"
-    for i, ident in enumerate(identities(split, n, start=seed * ((n + 1) // 2))):
+    people = set_people(split, seed)
+    for i, ident in enumerate(identities(split, n, start=seed * ((n + 1) // 2), people=people)):
         rng = np.random.default_rng([seed, i, 1 if split == "heldout" else 0, 4242])
         w, h = SIZES[i % len(SIZES)]
         codec = "ffv1" if i == n - 1 and n > 2 else "h264"

