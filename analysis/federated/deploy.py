@@ -93,7 +93,7 @@ def check_security(host: str, insecure: bool, certs: dict, what: str) -> None:
             f"{what}: TLS needs {', '.join('--' + m for m in missing)} (or --insecure on loopback for a test)"
         )
     for k, v in certs.items():
-        if not Path(v).is_file():
+        if not Path(v).expanduser().is_file():
             raise NotFoundError(f"{what}: --{k} {v}: no such file")
 
 
@@ -224,7 +224,13 @@ clientapp = "mexlab_fl_app:client"
 
 def write_cli_config(home: Path, host: str, port: int, insecure: bool, ca: str | None) -> None:
     home.mkdir(parents=True, exist_ok=True)
-    lines = ['[superlink]', 'default = "mexlab"', '', '[superlink.mexlab]', f'address = "{host}:{port}"']
+    from analysis.federated.tls import dialled_host
+
+    # `flwr run` dials the SuperLink as Flower's own ServerApp runner does: a bind-all address
+    # (0.0.0.0) through loopback, whose name the certificate must hold (tls.check_server_files)
+    dial = dialled_host(host)
+    dial = f"[{dial}]" if ":" in dial else dial
+    lines = ['[superlink]', 'default = "mexlab"', '', '[superlink.mexlab]', f'address = "{dial}:{port}"']
     if insecure:
         lines.append("insecure = true")
     elif ca:

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from acquisition.errors import InputError, NotFoundError, ServiceError
-from analysis.federated import deploy, launchers
+from acquisition.errors import InputError, ServiceError
+from analysis.federated import deploy, launchers, tls
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -43,9 +43,10 @@ def coordinator(
         )
     if site_keys and not supernode_auth:
         raise InputError("mexlab fl coordinator: --site-keys registers keys for --supernode-auth; add --supernode-auth")
+    if not insecure:
+        tls.check_server_files(certs, host, "mexlab fl coordinator")
     for k in site_keys:
-        if not Path(k).is_file():
-            raise NotFoundError(f"--site-keys {k}: no such file")
+        tls.check_public_key(k, "mexlab fl coordinator")
     if not deploy.port_free(host, port):
         raise ServiceError(
             f"--address {address}: port {port} is in use on {host} (another coordinator? choose another port)"
@@ -162,8 +163,10 @@ def site(
 
     host, port = deploy.parse_address(coordinator_addr, "--coordinator")
     deploy.check_security(host, insecure, {"root-certificates": root_cert}, "mexlab fl site")
-    if auth_key and not Path(auth_key).is_file():
-        raise NotFoundError(f"--auth-key {auth_key}: no such file")
+    if not insecure:
+        tls.check_root_certificate(root_cert, "mexlab fl site")
+    if auth_key:
+        tls.check_private_key(auth_key, "mexlab fl site")
     # the data is checked before anything connects: a site with nothing usable never joins
     data = site_mod.load_features(specs, classes=classes, views=tuple(views.split(",")), truth=truth)
     sd = site_mod.split_site(data, where=f"site {name}")
@@ -177,6 +180,9 @@ def site(
             f"cannot reach the coordinator at {host}:{port} ({why}, for {wait_s:.0f} s); is "
             "`mexlab fl coordinator` running there?"
         )
+    # the handshake the SuperNode will make: a wrong CA, a certificate that does not name the host,
+    # or TLS on one side only is said here in one line (Flower's SuperNode ends with code 305)
+    tls.check_coordinator(host, port, None if insecure else root_cert, f"site {name}")
     state = Path(tempfile.mkdtemp(prefix=f"mexlab-fl-{name}-"))
     status_file = state / "status.txt"
     node_cfg = {
@@ -283,8 +289,6 @@ def site(
             if auth_key
             else "does the coordinator require SuperNode authentication (--auth-key)?"
         )
-        if not insecure:
-            hint += " Is --root-certificates the CA that signed the coordinator's certificate?"
         raise ServiceError(
             f"site {name}: the coordinator at {host}:{port} did not let this site in "
             f"(Flower exit code 305: connection refused): {hint}"

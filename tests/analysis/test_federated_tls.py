@@ -6,6 +6,7 @@ own `flwr supernode register`; a site whose key nobody registered is refused wit
 from __future__ import annotations
 
 import json
+import os
 import socket
 import ssl
 import subprocess
@@ -144,6 +145,21 @@ def test_tls_and_supernode_auth_on_loopback(tmp_path):
             "rogue",
         )
         procs.append(rogue)
+        # a site given another CA, and one without TLS: each refused before its SuperNode starts,
+        # in one line that says which
+        wrong = {
+            "wrongca": ["--root-certificates", str(other["ca"])],
+            "plain": ["--insecure"],
+        }
+        for name, sec in wrong.items():
+            args = ["fl", "site", "--coordinator", f"127.0.0.1:{port}", *sec, "--data", specs[1], "--site-name", name]
+            wrong[name] = start_mexlab(args, tmp_path, name)
+            procs.append(wrong[name])
+        for name, text in [("wrongca", "is not trusted with --root-certificates"), ("plain", "uses TLS")]:
+            assert wrong[name].wait(60) != 0
+            lines = [ln for ln in (tmp_path / f"{name}.err").read_text().splitlines() if ln.strip()]
+            assert text in lines[-1] and "Traceback" not in "".join(lines), lines
+            assert not [ln for ln in lines if "joining" in ln], lines  # no SuperNode started
         rc = coord.wait(max(1.0, LIMIT_S - (time.monotonic() - t0)))
         assert rc == 0, (tmp_path / "coord.err").read_text()
         rogue_rc = rogue.wait(90)
@@ -160,7 +176,7 @@ def test_tls_and_supernode_auth_on_loopback(tmp_path):
     assert set(st["final"]["per_site"]) == {"lab0", "lab1"}, st["final"]
     events = [json.loads(ln) for ln in (out / "events.jsonl").read_text().splitlines()]
     assert {e["site"] for e in events if e["kind"] == "merged"} <= {"lab0", "lab1"}
-    assert not [e for e in events if e.get("site") == "rogue"]
+    assert not [e for e in events if e.get("site") in ("rogue", "wrongca", "plain")]
 
 
 def _refused(args, tmp_path, text):
@@ -190,3 +206,40 @@ def test_auth_and_server_options_bad_input(tmp_path):
     _refused(["--insecure", "--server-lr", "0"], tmp_path, "--server-lr 0.0: must be > 0")
     _refused(["--insecure", "--server-momentum", "1"], tmp_path, "--server-momentum 1.0: must be in [0, 1)")
     _refused(["--ssl-certfile", str(tls["cert"])], tmp_path, "TLS needs")
+    # certificate files that are there but wrong: each named, before any Flower process starts
+    other = make_tls(tmp_path / "other")
+    far = make_tls(tmp_path / "far", host="127.0.0.2")  # names localhost and 127.0.0.2 only
+    key = make_site_key(tmp_path / "tls", "site")
+    cert, keyf, ca = (str(tls[k]) for k in ("cert", "key", "ca"))
+    for files, text in [
+        ((keyf, keyf, ca), "--ssl-certfile " + keyf + ": not a PEM certificate"),
+        ((cert, cert, ca), "--ssl-keyfile " + cert + ": not a PEM private key"),
+        ((cert, str(other["key"]), ca), "is not the private key of --ssl-certfile"),
+        ((cert, keyf, str(other["ca"])), "does not verify against --ssl-ca-certfile"),
+        ((str(far["cert"]), str(far["key"]), str(far["ca"])), "does not name 127.0.0.1"),
+    ]:
+        args = ["--ssl-certfile", files[0], "--ssl-keyfile", files[1], "--ssl-ca-certfile", files[2]]
+        _refused(args, tmp_path, text)
+    _refused([*certs, "--supernode-auth", "--site-keys", str(key[0])], tmp_path, "not an OpenSSH public key")
+    unreadable = tmp_path / "unreadable.pem"
+    unreadable.write_bytes(tls["cert"].read_bytes())
+    unreadable.chmod(0)
+    if not os.access(unreadable, os.R_OK):  # (root reads it anyway)
+        _refused(["--ssl-certfile", str(unreadable), *certs[2:]], tmp_path, "cannot read it")
+    # a site's files, checked before its data is read and before anything connects
+    for sec, text in [
+        (["--root-certificates", keyf], "--root-certificates " + keyf + ": not a PEM certificate"),
+        (["--root-certificates", str(tmp_path / "no.crt")], "no.crt: no such file"),
+        (["--root-certificates", ca, "--auth-key", str(key[1])], "not an OpenSSH private key"),
+        (["--root-certificates", ca, "--auth-key", keyf], "not an OpenSSH private key"),
+    ]:
+        r = subprocess.run(
+            MEXLAB + ["fl", "site", "--coordinator", f"127.0.0.1:{free_port()}", *sec, "--data", "features:/no"],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=fl_env(tmp_path),
+            timeout=60,
+        )
+        assert r.returncode != 0 and text in r.stderr and "Traceback" not in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
