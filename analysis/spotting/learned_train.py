@@ -141,8 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threshold", type=float, default=0.5)
     ap.add_argument("--people", default="", help="comma-separated: train only on these people")
+    ap.add_argument(
+        "--seeds", default="0,1", help="comma-separated tuning-set seeds (from 3 on they hold obama and biden too)"
+    )
     a = ap.parse_args(argv)
-    items = tuning_items(a.dir)
+    items = tuning_items(a.dir, seeds=[int(x) for x in a.seeds.split(",") if x.strip()])
     if a.people:
         keep = set(a.people.split(","))
         items = [it for it in items if it["identity"].person in keep]
