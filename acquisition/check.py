@@ -87,8 +87,11 @@ def _read_xdf_bounded(path: Path) -> XdfContents:
     that does not grow with its length (the frame indexes and markers are kept as usual)."""
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="mexlab-check-") as td:
-        return read_xdf_robust(path, spill_dir=Path(td))
+    try:
+        with tempfile.TemporaryDirectory(prefix="mexlab-check-") as td:
+            return read_xdf_robust(path, spill_dir=Path(td))
+    except OSError:  # no room for the temporary files (SpillFailed, …): read into memory instead
+        return read_xdf_robust(path)
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,28 +10,30 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from acquisition.xdf_read import GAP_FACTOR, info_value, read_xdf_robust
+from acquisition.xdf_read import GAP_FACTOR, SPILL_WINDOW, info_value, read_xdf_robust
 
 if TYPE_CHECKING:
     from acquisition.lsl_streams import StreamMonitor
     from acquisition.recorder import Recorder
 
 
-def stream_counts(xdf: Path) -> dict[tuple[str, str], dict]:
+def stream_counts(xdf: Path, folder: Path | None = None) -> dict[tuple[str, str], dict]:
     """``{(name, source_id): {"samples", "gaps", "missing", "effective_srate"}}`` for every stream of
     ``xdf``; ``missing`` = samples the gaps would have held at the nominal rate. Raises
-    SessionFormatError when the file cannot be read."""
-    contents = read_xdf_robust(Path(xdf))
+    SessionFormatError when the file cannot be read. ``folder``: the session folder of ``xdf``: the
+    file is read into the session's stream cache (:mod:`acquisition.session_read.stream_cache`), in
+    memory that does not grow with its length, and kept there for the analyses that open it next."""
+    if folder is not None:
+        from acquisition.session_read.stream_cache import read_kept
+
+        contents = read_kept(Path(xdf), Path(folder), refresh=True)
+    else:
+        contents = read_xdf_robust(Path(xdf))
     out = {}
     for stream, summary in zip(contents.streams, contents.summaries):
         sid = str(info_value(stream["info"], "source_id", "") or "")
-        missing = 0
         srate = summary["nominal_srate"]
-        ts = np.asarray(stream["time_stamps"], dtype=float)
-        if srate > 0 and ts.size > 1:
-            d = np.diff(ts)
-            big = d > GAP_FACTOR / srate
-            missing = int(np.round(d[big] * srate).sum() - big.sum())
+        missing = _missing(stream, srate) if srate > 0 else 0
         out[(summary["name"], sid)] = {
             "samples": summary["sample_count"],
             "gaps": summary["gaps"],
@@ -39,6 +41,24 @@ def stream_counts(xdf: Path) -> dict[tuple[str, str], dict]:
             "effective_srate": summary["effective_srate"],
         }
     return out
+
+
+def _missing(stream: dict, srate: float) -> int:
+    """Samples the gaps of a stream (kept or spilled) would have held at ``srate``."""
+    spilled = stream.get("spilled")
+    if spilled is None:
+        pieces = [np.asarray(stream["time_stamps"], dtype=float)]
+    else:  # window by window, each window starting at the previous one's last sample
+        pieces = (
+            spilled.read_stamps(i, i + SPILL_WINDOW + 1) for i in range(0, max(spilled.count - 1, 1), SPILL_WINDOW)
+        )
+    missing = 0
+    for ts in pieces:
+        if ts.size > 1:
+            d = np.diff(ts)
+            big = d > GAP_FACTOR / srate
+            missing += int(np.round(d[big] * srate).sum() - big.sum())
+    return missing
 
 
 def monitor_counts(mon: StreamMonitor, file_counts: dict | None) -> dict:

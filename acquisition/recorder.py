@@ -432,7 +432,7 @@ class Recorder:
         if self._labrecorder is None or not xdf.exists():
             return
         try:
-            self._file_counts = stream_counts(xdf)
+            self._file_counts = stream_counts(xdf, self.folder)
         except MexlabError as exc:
             self.errors.append(f"cannot count the streams in {xdf}: {exc}")
 

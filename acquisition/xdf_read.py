@@ -99,6 +99,15 @@ class Spilled:
         vals = np.fromfile(self.values, dtype=dt, count=n * self.channels, offset=start * self.channels * dt.itemsize)
         return ts, vals.reshape(n, self.channels)
 
+    def mapped(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(timestamps, values)`` of every sample, memory-mapped read-only from the files: only
+        the pages a caller touches are read (a track showing a few seconds of an hour)."""
+        if self.count == 0:
+            return np.zeros(0), np.zeros((0, self.channels), dtype=self.dtype)
+        ts = np.memmap(self.stamps, dtype=np.float64, mode="r", shape=(self.count,))
+        vals = np.memmap(self.values, dtype=np.dtype(self.dtype), mode="r", shape=(self.count, self.channels))
+        return ts, vals
+
     def read_stamps(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """The timestamps of the samples ``start`` to ``stop``."""
         stop = self.count if stop is None else min(int(stop), self.count)
@@ -270,6 +279,10 @@ def _selected_chunks(path: Path, scan: _Scan, select: list[dict]) -> bytes:
     return b"".join(out)
 
 
+class SpillFailed(OSError):
+    """Writing a spilled stream's samples failed (a full disk, …): the XDF itself may be fine."""
+
+
 class _Spiller:
     """pyxdf's ``on_chunk``: the chunks of fast numeric streams appended to files, not kept."""
 
@@ -284,6 +297,7 @@ class _Spiller:
         self.files: dict[int, tuple] = {}
         self.spilled: dict[int, Spilled] = {}
         self.decided: dict[int, bool] = {}
+        self.failed: SpillFailed | None = None
 
     def __call__(self, values, stamps, header, stream_id):
         if stream_id not in self.decided:
@@ -293,18 +307,30 @@ class _Spiller:
                 fmt != "string" and _to_float(info_value(info, "nominal_srate")) >= self.min_hz and values.ndim == 2
             )
             if self.decided[stream_id]:
-                self.folder.mkdir(parents=True, exist_ok=True)
                 base = self.folder / f"stream{stream_id}"
                 sp = Spilled(
                     base.with_suffix(".values"), base.with_suffix(".stamps"), values.dtype.str, values.shape[1]
                 )
                 self.spilled[stream_id] = sp
-                self.files[stream_id] = (open(sp.values, "wb"), open(sp.stamps, "wb"))
+                try:
+                    self.folder.mkdir(parents=True, exist_ok=True)
+                    self.files[stream_id] = (open(sp.values, "wb"), open(sp.stamps, "wb"))
+                except OSError as exc:
+                    self.failed = SpillFailed(exc.errno, f"cannot write a stream's samples to {self.folder}: {exc}")
         if not self.decided[stream_id]:
             return values, stamps, header
+        if stream_id not in self.files:  # its files could not be opened (self.failed)
+            return np.empty((0, values.shape[1]), values.dtype), np.empty(0), header
+        empty = (np.empty((0, values.shape[1]), values.dtype), np.empty(0), header)
+        if self.failed is not None:
+            return empty
         fv, fs = self.files[stream_id]
-        fv.write(np.ascontiguousarray(values).tobytes())
-        fs.write(np.ascontiguousarray(stamps, dtype=np.float64).tobytes())
+        try:  # pyxdf takes any error here for a damaged chunk and skips it: keep the error for after
+            fv.write(np.ascontiguousarray(values).tobytes())
+            fs.write(np.ascontiguousarray(stamps, dtype=np.float64).tobytes())
+        except OSError as exc:
+            self.failed = SpillFailed(exc.errno, f"cannot write a stream's samples to {self.folder}: {exc}")
+            return empty
         self.spilled[stream_id].count += int(stamps.shape[0])
         # new empty arrays (an empty slice would keep the chunk's buffer alive in pyxdf's list)
         return np.empty((0, values.shape[1]), values.dtype), np.empty(0), header
@@ -392,6 +418,8 @@ def _load_xdf(path: Path, scan: _Scan, select: list[dict] | None = None, spill: 
                 raise SessionFormatError(f"{path}: damaged XDF file, cannot be read ({why})") from None
         if spill is not None:
             spill.close()
+            if spill.failed is not None:  # the spill folder, not the file: say so as it is
+                raise spill.failed
             for stream in streams:
                 sp = spill.spilled.get(stream["info"].get("stream_id"))
                 if sp is not None:

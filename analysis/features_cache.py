@@ -19,23 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from acquisition.session_read.fingerprint import fingerprint
 from acquisition.session_read.names import CACHE_DIR
 
-CHUNK = 1 << 20
-
-
-def fingerprint(path: str | Path) -> str:
-    """sha256 (hex) of size + first MiB + last MiB of ``path``."""
-    path = Path(path)
-    size = path.stat().st_size
-    h = hashlib.sha256()
-    h.update(str(size).encode())
-    with open(path, "rb") as fh:
-        h.update(fh.read(CHUNK))
-        if size > CHUNK:
-            fh.seek(max(CHUNK, size - CHUNK))
-            h.update(fh.read(CHUNK))
-    return h.hexdigest()
+__all__ = ["cache_key", "cache_path", "fingerprint", "load", "save"]
 
 
 def cache_key(files: list, params: dict) -> str:

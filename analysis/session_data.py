@@ -186,13 +186,18 @@ def _ends(s: Stream) -> tuple[float, float]:
 
 
 # --------------------------------------------------------------------------------------------
-def load(path: Path | str, *, spill_dir: Path | str | None = None) -> SessionData:
+def load(path: Path | str, *, spill_dir: Path | str | None = None, kept: bool = False) -> SessionData:
     """Read a session folder or an XDF file (see the module doc).
 
     ``spill_dir``: the samples of the streams sampled at 100 Hz or faster (EMG, ECG) are kept in
     files there instead of in memory (``Stream.spilled``; :mod:`analysis.physio.chunks` reads
     them piece by piece): what :func:`analysis.physio.analyse` does, so an hour-long session is
-    analysed in bounded memory. Such a read is not cached."""
+    analysed in bounded memory. Such a read is not cached.
+
+    ``kept``: for a session folder, the same spilled read kept in the session's stream cache
+    (:mod:`acquisition.session_read.stream_cache`): the first read of a long session parses its XDF
+    once, later ones (Annotate, physio, report) open it in seconds. A plain XDF file is read as
+    without it."""
     path = Path(path)
     if not path.exists():
         raise SessionFormatError(f"{path}: no such file or folder")
@@ -211,7 +216,10 @@ def load(path: Path | str, *, spill_dir: Path | str | None = None) -> SessionDat
             raise SessionFormatError(f"{folder}: the session has no XDF file ({xdf.name} is missing)")
     else:
         xdf = path
-    rec = read_streams(xdf, spill_dir=Path(spill_dir) if spill_dir is not None else None)
+    if kept and folder is not None:
+        rec = read_streams(xdf, kept_in=folder)
+    else:
+        rec = read_streams(xdf, spill_dir=Path(spill_dir) if spill_dir is not None else None)
     data = SessionData(path=path, xdf=xdf, folder=folder, meta=meta, streams=list(rec.streams), notes=list(rec.notes))
     data.markers = _markers(data.streams)
     if folder is not None:

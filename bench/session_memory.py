@@ -1,12 +1,13 @@
 """Peak memory of the analyses on a long session against a short one (issue 14: flat in length).
 
-    .venv/bin/python bench/session_memory.py SHORT_SESSION LONG_SESSION [--what physio,report,spot] [--json]
+    .venv/bin/python bench/session_memory.py SHORT_SESSION LONG_SESSION [--what physio,report,spot,annotate] [--json]
 
 Each analysis runs in a fresh process (``analysis.batch_jobs`` / ``analysis.spotting.pipeline``,
 as the commands run them); its peak resident memory is ``wait4``'s ``ru_maxrss``. The ratio
 long / short is the figure to read (goal <= 1.3, and <= 2 GB). From the two lengths it also
 extrapolates, as a straight line through both peaks (memory = base + growth per minute x length),
-the peak of a 10-min and a 60-min session and their ratio. Also prints the bytes per hour of each
+the peak of a 10-min and a 60-min session and their ratio. ``annotate`` opens the session in the
+Annotate workspace (Qt offscreen, first frame and tracks drawn) and prints the seconds it took. Also prints the bytes per hour of each
 file of the long session.
 """
 
@@ -31,6 +32,12 @@ CODE = {
     "report": "import sys; sys.path.insert(0, '.'); from analysis.study import analyse_study; "
     "from analysis.report.html import write_report; s = analyse_study([{path!r}]); "
     "write_report(s, {out!r}); print(len(s.sessions))",
+    "annotate": "import os, sys, time, tempfile; sys.path.insert(0, '.'); "
+    "os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen'); from PySide6.QtWidgets import QApplication; "
+    "from app.gui.workspaces.annotate import AnnotateWorkspace; app = QApplication([]); "
+    "d = tempfile.mkdtemp(); ws = AnnotateWorkspace(f'sqlite:///{{d}}/b.sqlite', coder='bench', journal_dir=d); "
+    "ws.resize(1400, 900); ws.show(); app.processEvents(); t0 = time.perf_counter(); ws.open_session({path!r}); "
+    "app.processEvents(); print(f'{{time.perf_counter() - t0:.2f}}')",
     "spot": "import sys; sys.path.insert(0, '.'); from analysis.spotting.pipeline import spot; "
     "r = spot({path!r}, use_cache=False); print(r.n_frames)",
 }

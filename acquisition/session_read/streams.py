@@ -188,19 +188,34 @@ def _selected(stream: Stream, select: list[dict]) -> bool:
 
 
 def read_streams(
-    xdf: Path | str, select: list[dict] | None = None, use_cache: bool = True, spill_dir: Path | None = None
+    xdf: Path | str,
+    select: list[dict] | None = None,
+    use_cache: bool = True,
+    spill_dir: Path | None = None,
+    kept_in: Path | None = None,
 ) -> Recording:
     """Every stream of ``xdf`` (see the module doc), or those ``select`` describes (a list of
     ``{"name": …}``/``{"type": …}``: only their chunks are parsed); SessionFormatError when the file
     cannot be read. A selection is taken from a cached read of the whole file when there is one.
     ``spill_dir``: the samples of the streams at 100 Hz or faster stay in files there
     (:func:`acquisition.xdf_read.read_xdf_robust`; ``Stream.spilled``), for a long recording read in
-    bounded memory; such a read is neither cached nor taken from the cache."""
+    bounded memory; such a read is neither cached nor taken from the cache. ``kept_in``: the
+    session folder of ``xdf``: the same spilled read, kept in the session's stream cache
+    (:mod:`acquisition.session_read.stream_cache`) and taken from it while the XDF is unchanged."""
     from acquisition.xdf_read import read_xdf_robust
 
     xdf = Path(xdf)
-    if spill_dir is not None:
-        got = read_xdf_robust(xdf, select=select, spill_dir=Path(spill_dir))
+    if spill_dir is not None or kept_in is not None:
+        if kept_in is not None:
+            from acquisition.session_read.stream_cache import read_kept
+
+            got = read_kept(xdf, Path(kept_in))
+            if select is not None:
+                keep = [i for i, s in enumerate(got.streams) if _selected(to_stream(s), select)]
+                got.streams = [got.streams[i] for i in keep]
+                got.summaries = [got.summaries[i] for i in keep]
+        else:
+            got = read_xdf_robust(xdf, select=select, spill_dir=Path(spill_dir))
         notes = list(got.problems)
         if got.status == "interrupted":
             notes.append(f"{xdf.name}: the recording was interrupted; analysing what was recorded")

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
 KINDS = ("series", "lines", "intervals", "markers")
+HR_VERSION = 1  # of the heart-rate series kept beside a session's streams
 COLOURS = {"emg": (30, 60, 160), "ecg": (170, 30, 30), "hr": (200, 80, 0), "eda": (20, 130, 60)}
 
 
@@ -42,6 +43,13 @@ class Track:
     colour: tuple[int, int, int] | str = "k"
     stream: str | None = None
     unit: str | None = None
+    #: ``t`` holds ``t_offset`` + seconds from the first frame (a long stream's LSL timestamps,
+    #: memory-mapped, are not copied to be shifted): draw ``t - t_offset``
+    t_offset: float = 0.0
+
+    def seconds(self) -> np.ndarray:
+        """The times of ``t`` in s from the first frame (a copy: for a window, slice ``t`` first)."""
+        return np.asarray(self.t) - self.t_offset
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -70,12 +78,59 @@ class TrackSet:
         colour: str = "k",
         stream: str | None = None,
         unit: str | None = None,
+        t_offset: float = 0.0,
     ) -> Track:
         tr = Track(
-            "series", label, np.asarray(t, float), np.asarray(values, float), colour=colour, stream=stream, unit=unit
+            "series",
+            label,
+            _floats(t),
+            _floats(values),
+            colour=colour,
+            stream=stream,
+            unit=unit,
+            t_offset=float(t_offset),
         )
         self.tracks.append(tr)
         return tr
+
+
+def _floats(a: ArrayLike) -> np.ndarray:
+    """``a`` as a floating array, not copied when it is one (a memory-mapped float32 EMG channel)."""
+    a = np.asarray(a)
+    return a if a.dtype.kind == "f" else a.astype(float)
+
+
+def _samples(s) -> tuple[np.ndarray, np.ndarray]:
+    """``(timestamps, values (n, channels))`` of a stream: memory-mapped when it was spilled."""
+    return s.spilled.mapped() if s.spilled is not None else (s.timestamps, s.data)
+
+
+def _heart_rate(clip: Clip, s) -> tuple[np.ndarray, np.ndarray]:
+    """``(LSL t, bpm)`` of an ECG stream, kept beside the session's streams once computed (an hour
+    of ECG takes seconds to analyse; opening the session again should not)."""
+    from acquisition.atomic import atomic_path
+    from acquisition.session_read.stream_cache import cache_dir
+    from analysis.physio.ecg import analyse_cardiac
+
+    kept = None
+    if clip.folder is not None and s.spilled is not None and s.spilled.stamps.parent == cache_dir(clip.folder):
+        safe = "".join(c if c.isalnum() else "_" for c in s.name)
+        kept = s.spilled.stamps.parent / f"hr-v{HR_VERSION}-{safe}.npz"
+        try:
+            with np.load(kept) as z:
+                return z["t"], z["bpm"]
+        except (OSError, ValueError, KeyError):
+            pass
+    hr = analyse_cardiac(s, "ecg")
+    t, bpm = np.asarray(hr.hr_t, float), np.asarray(hr.hr_bpm, float)
+    if kept is not None:
+        try:
+            with atomic_path(kept) as tmp:
+                with open(tmp, "wb") as fh:
+                    np.savez(fh, t=t, bpm=bpm)
+        except OSError:
+            pass  # a help, not a requirement
+    return t, bpm
 
 
 def _unit(stream, i: int) -> str | None:
@@ -93,7 +148,7 @@ def load_tracks(clip: Clip) -> TrackSet:
         return ts
     from analysis.session_data import load
 
-    data = load(clip.folder)
+    data = load(clip.folder, kept=True)  # an hour of EMG memory-mapped, not read
     t0 = float(clip.frame_times[0]) if clip.n_frames else data.start
     try:
         spans = spotted_intervals(clip)
@@ -112,40 +167,26 @@ def load_tracks(clip: Clip) -> TrackSet:
     elif note:
         ts.notes.append(note)
     for s in data.of_kind("emg")[:1]:
+        st, values = _samples(s)
         for i, lab in enumerate(s.labels):
             name = lab if lab.upper().startswith("EMG") else f"EMG {lab}"
             ts.add_series(
-                track_label(name, _unit(s, i)),
-                s.timestamps - t0,
-                s.data[:, i].astype(float),
-                COLOURS["emg"],
-                s.name,
-                _unit(s, i),
+                track_label(name, _unit(s, i)), st, values[:, i], COLOURS["emg"], s.name, _unit(s, i), t_offset=t0
             )
     for s in data.of_kind("ecg")[:1]:
+        st, values = _samples(s)
         ts.add_series(
-            track_label("ECG", _unit(s, 0)),
-            s.timestamps - t0,
-            s.data[:, 0].astype(float),
-            COLOURS["ecg"],
-            s.name,
-            _unit(s, 0),
+            track_label("ECG", _unit(s, 0)), st, values[:, 0], COLOURS["ecg"], s.name, _unit(s, 0), t_offset=t0
         )
         try:
-            from analysis.physio.ecg import analyse_cardiac
-
-            hr = analyse_cardiac(s, "ecg")
-            ts.add_series("HR (bpm)", np.asarray(hr.hr_t) - t0, np.asarray(hr.hr_bpm), COLOURS["hr"], s.name, "bpm")
+            hr_t, bpm = _heart_rate(clip, s)
+            ts.add_series("HR (bpm)", hr_t, bpm, COLOURS["hr"], s.name, "bpm", t_offset=t0)
         except MexlabError as exc:  # heart rate is a help, not a requirement: say why it is missing
             ts.notes.append(f"no HR track: {exc}")
     for s in data.of_kind("eda")[:1]:
+        st, values = _samples(s)
         ts.add_series(
-            track_label("EDA", _unit(s, 0)),
-            s.timestamps - t0,
-            s.data[:, 0].astype(float),
-            COLOURS["eda"],
-            s.name,
-            _unit(s, 0),
+            track_label("EDA", _unit(s, 0)), st, values[:, 0], COLOURS["eda"], s.name, _unit(s, 0), t_offset=t0
         )
     ts.tracks.append(Track("markers", "markers", markers=[(m.time - t0, m.event) for m in data.markers]))
     return ts

@@ -5,12 +5,14 @@ analysed, and runs :mod:`.ecg`, :mod:`.eda` and :mod:`.emg`. A kind of signal th
 or whose stream (found by type) cannot be analysed, is listed in ``missing`` with the reason; a
 stream *named* by the user that cannot be analysed raises a MexlabError instead.
 
-Given a path, the recording is read with its fast streams (EMG, ECG: 100 Hz or more) kept in a
-temporary folder rather than in memory, and analysed from there piece by piece
-(:mod:`analysis.physio.chunks`); the folder is removed when the analysis is done, so the
-session's streams then hold no samples of those streams (their derived series are in the result):
-an hour-long session is analysed in memory that does not grow with its length
-(docs/benchmarks.md, "Memory on a long session").
+Given a path, the recording is read with its fast streams (EMG, ECG: 100 Hz or more) kept in files
+rather than in memory, and analysed from there piece by piece (:mod:`analysis.physio.chunks`): an
+hour-long session is analysed in memory that does not grow with its length (docs/benchmarks.md,
+"Memory on a long session"). For a session folder those files are the session's stream cache
+(:mod:`acquisition.session_read.stream_cache`: its XDF is parsed once, at the recording's stop or
+the first analysis, and not again); for a plain XDF file a temporary folder, removed when the
+analysis is done, so the streams then hold no samples of those streams (their derived series are in
+the result).
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ def analyse(
     if isinstance(session, SessionData):
         return _analyse(session, ecg=ecg, ppg=ppg, eda=eda, emg=emg)
     with tempfile.TemporaryDirectory(prefix="mexlab-physio-") as td:
-        return _analyse(load(session, spill_dir=td), ecg=ecg, ppg=ppg, eda=eda, emg=emg)
+        return _analyse(load(session, spill_dir=td, kept=True), ecg=ecg, ppg=ppg, eda=eda, emg=emg)
 
 
 def _analyse(data: SessionData, *, ecg, ppg, eda, emg) -> PhysioAnalysis:

@@ -5,8 +5,9 @@ Channel → muscle → AU map: from the EMG stream's ``desc/channels/channel`` (
 and ``au`` or ``aus`` with AUs joined by ``+``) when present, else :data:`DEFAULT_MAP` by channel
 label, which matches the simulated rig's electrode montage (``acquisition/sim/physio.py``).
 
-Processing per channel: 20 Hz high-pass (4th-order Butterworth, zero phase), 50 ms RMS envelope,
-robust z-score (median, MAD) over the recording, sampled at each video frame's LSL time (from the
+Processing per channel: 20 Hz high-pass (4th-order Butterworth, zero phase), 50 ms RMS envelope
+(piece by piece, :func:`channel_envelope`: a session's EMG is read from its stream cache, so an hour
+of it is never in memory), robust z-score (median, MAD) over the recording, sampled at each video frame's LSL time (from the
 ``mexlab-rgb-frames`` index stream, :mod:`acquisition.session_read.frame_clock`). A candidate whose regions belong to a channel's AUs gets
 ``score × (1 + gain · min(z / z_full, 1))`` from the channel's peak z in ``[onset − lead, offset]``
 when that peak reaches ``z_min``.
@@ -25,6 +26,8 @@ from analysis.spotting.regions import AU_REGIONS
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from acquisition.session_read.streams import Stream
+
 #: label → (muscle, AUs): the simulated rig's montage (acquisition.sim.physio.EMG_CHANNELS).
 DEFAULT_MAP: dict[str, tuple[str, tuple[str, ...]]] = {
     "EMG1": ("frontalis medialis", ("AU1",)),
@@ -36,6 +39,9 @@ DEFAULT_MAP: dict[str, tuple[str, tuple[str, ...]]] = {
     "EMG7": ("depressor anguli oris", ("AU15", "AU20")),
     "EMG8": ("mentalis", ("AU17", "AU24")),
 }
+
+
+MARGIN_S = 2.0  # of signal filtered on each side of a piece of the envelope, then dropped
 
 
 @dataclass
@@ -113,8 +119,8 @@ def channel_map(info: dict, n: int) -> list[EmgChannel]:
     return out
 
 
-def envelope_z(x: np.ndarray, fs: float, p: EmgParams) -> np.ndarray:
-    """Robust z-score of the RMS envelope of each column of ``x`` (n, channels)."""
+def _envelope(x: np.ndarray, fs: float, p: EmgParams) -> np.ndarray:
+    """RMS envelope of each column of ``x`` (n, channels) after the high-pass."""
     from scipy.ndimage import uniform_filter1d
     from scipy.signal import butter, sosfiltfilt
 
@@ -123,10 +129,37 @@ def envelope_z(x: np.ndarray, fs: float, p: EmgParams) -> np.ndarray:
         sos = butter(4, p.highpass_hz, btype="highpass", fs=fs, output="sos")
         x = sosfiltfilt(sos, x, axis=0)
     k = max(1, int(round(p.rms_s * fs)))
-    env = np.sqrt(uniform_filter1d(x * x, size=k, axis=0, mode="nearest"))
+    return np.sqrt(uniform_filter1d(x * x, size=k, axis=0, mode="nearest"))
+
+
+def _robust_z(env: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(median, 1.4826 MAD)`` of each column of ``env``."""
     med = np.median(env, axis=0)
-    mad = 1.4826 * np.median(np.abs(env - med), axis=0)
-    return (env - med) / np.maximum(mad, 1e-9)
+    return med, np.maximum(1.4826 * np.median(np.abs(env - med), axis=0), 1e-9)
+
+
+def envelope_z(x: np.ndarray, fs: float, p: EmgParams) -> np.ndarray:
+    """Robust z-score of the RMS envelope of each column of ``x`` (n, channels)."""
+    env = _envelope(x, fs, p)
+    med, mad = _robust_z(env)
+    return (env - med) / mad
+
+
+def channel_envelope(stream: Stream, c: int, fs: float, p: EmgParams, size: int | None = None) -> np.ndarray:
+    """The envelope of channel ``c`` of a session stream (in memory or spilled to files), computed
+    piece by piece (``size`` samples, default :data:`analysis.physio.chunks.WINDOW`) with
+    :data:`MARGIN_S` of signal more on each side, then dropped: the high-pass's and the RMS window's
+    edge effects die out within it, so the pieces equal the whole channel's envelope to float
+    precision, and an hour of 8-channel EMG is never in memory at once (one channel's envelope is:
+    ~29 MB per hour at 2 kHz)."""
+    from analysis.physio import chunks
+
+    margin = int(np.ceil(MARGIN_S * fs))
+    out = np.empty(stream.n_samples, dtype=np.float32)
+    for start, stop, lo, _, vals in chunks.windows(stream, size=size, margin=margin):
+        env = _envelope(np.asarray(vals[:, c : c + 1], dtype=np.float64), fs, p)[:, 0]
+        out[start:stop] = env[start - lo : stop - lo]
+    return out
 
 
 def load_emg(xdf: Path, n_frames: int, p: EmgParams | None = None) -> EmgEvidence | None:
@@ -138,8 +171,14 @@ def load_emg(xdf: Path, n_frames: int, p: EmgParams | None = None) -> EmgEvidenc
     from acquisition.session_read.streams import read_streams
 
     p = p or EmgParams()
-    try:
-        rec = read_streams(xdf, select=[{"type": "EMG"}, {"name": RGB_FRAMES_STREAM}])
+    from acquisition.session_read.names import SIDECAR
+
+    folder = Path(xdf).parent if (Path(xdf).parent / SIDECAR).is_file() else None
+    try:  # a session's XDF through its stream cache: an hour of EMG stays in files
+        if folder is not None:
+            rec = read_streams(xdf, select=[{"type": "EMG"}, {"name": RGB_FRAMES_STREAM}], kept_in=folder)
+        else:
+            rec = read_streams(xdf, select=[{"type": "EMG"}, {"name": RGB_FRAMES_STREAM}])
     except MexlabError as exc:  # an XDF that cannot be read: spot without EMG, and say so
         return EmgEvidence([], np.zeros((n_frames, 0)), [f"{xdf}: EMG not used ({exc})"])
     emg = [s for s in rec.of_type("EMG") if s.n_samples and s.is_numeric]
@@ -151,12 +190,14 @@ def load_emg(xdf: Path, n_frames: int, p: EmgParams | None = None) -> EmgEvidenc
             [], np.zeros((n_frames, 0)), [f"{xdf}: EMG not used (no {RGB_FRAMES_STREAM} index to place frames)"]
         )
     s = emg[0]
-    data = np.asarray(s.data, dtype=np.float64)
-    ts = s.timestamps
+    ts = s.spilled.mapped()[0] if s.spilled is not None else s.timestamps
     fs = s.fs or (len(ts) - 1) / max(ts[-1] - ts[0], 1e-9)
-    chans = channel_map(s.info, data.shape[1])
-    z = envelope_z(data, fs, p)
+    chans = channel_map(s.info, s.n_channels)
     ft = clock.grid(n_frames)
-    zf = np.stack([np.interp(ft, ts, z[:, c], left=np.nan, right=np.nan) for c in range(z.shape[1])], axis=1)
+    zf = np.empty((n_frames, s.n_channels), dtype=np.float32)
+    for c in range(s.n_channels):  # one channel's envelope in memory at a time
+        env = channel_envelope(s, c, fs, p)
+        med, mad = _robust_z(env.astype(np.float64))
+        zf[:, c] = (np.interp(ft, ts, env, left=np.nan, right=np.nan) - med) / mad
     notes = list(rec.notes)  # a cut or damaged file: said, and read up to its end
-    return EmgEvidence(chans, zf.astype(np.float32), notes)
+    return EmgEvidence(chans, zf, notes)

@@ -115,7 +115,7 @@ def test_analyse_from_a_path_spills_and_cleans_up(study, tmp_path, monkeypatch):
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    from_path = analyse(study["sim1"])  # spilled, then the folder removed
+    from_path = analyse(study["sim1"])  # spilled into the session's stream cache: no temporary files
     in_memory = analyse(load(study["sim1"]))
     assert list(tmp_path.iterdir()) == []
     a, b = from_path.to_json(), in_memory.to_json()
@@ -135,3 +135,34 @@ def test_gap_note_and_rate_of_a_spilled_stream(study, tmp_path, small_pieces):
             assert (b.n_samples, b.duration_s) == (a.n_samples, a.duration_s)
             assert analysis_rate(b) == analysis_rate(a)
             assert gap_note(b) == gap_note(a)
+
+
+def test_spotting_emg_evidence_in_pieces_equals_the_whole_channel(study, tmp_path, small_pieces):
+    """Spotting's EMG envelope (analysis.spotting.emg) piece by piece from the session's stream
+    cache equals the envelope of the whole channel in memory, and so does the evidence per frame."""
+    from analysis.spotting.emg import EmgParams, _envelope, _robust_z, channel_envelope, load_emg
+
+    folder = study["sim1"]
+    whole = load(folder)
+    kept = load(folder, kept=True)
+    s_whole, s_kept = whole.of_kind("emg")[0], kept.of_kind("emg")[0]
+    assert s_kept.spilled is not None and s_whole.spilled is None
+    p = EmgParams()
+    for c in (0, 5):
+        ref = _envelope(np.asarray(s_whole.data[:, c : c + 1], dtype=np.float64), s_whole.fs, p)[:, 0]
+        got = channel_envelope(s_kept, c, s_kept.fs, p, size=3001)
+        assert got.shape == ref.shape
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5 * float(np.max(ref)))
+    from tests.helpers_session import make_session
+
+    folder = make_session(tmp_path / "with-video", n_frames=300)  # EMG at 500 Hz and a frame index
+    whole = load(folder)
+    s_whole = whole.of_kind("emg")[0]
+    ev = load_emg(folder / "recording.xdf", 300)
+    env = _envelope(np.asarray(s_whole.data, dtype=np.float64), s_whole.fs, p)
+    med, mad = _robust_z(env)
+    ft = whole.frame_clock().grid(300)
+    ref_z = np.stack([np.interp(ft, s_whole.timestamps, env[:, c]) for c in range(env.shape[1])], axis=1)
+    ref_z = (ref_z - med) / mad
+    assert ev.z.shape == (300, 2) and np.nanmax(ev.z[:, 1]) > 20  # the burst of EMG6 at frames 40-50
+    np.testing.assert_allclose(ev.z, ref_z, rtol=1e-3, atol=1e-3)

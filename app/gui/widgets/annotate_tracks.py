@@ -30,6 +30,15 @@ AU_COLORS = ((200, 30, 30), (30, 120, 200), (20, 150, 60), (220, 130, 0), (140, 
 MIN_HEIGHT = 56  # px of a track (plot area + its margins); the markers track too
 
 
+def _spread_sample(x: np.ndarray, blocks: int = 64, block: int = 4096) -> np.ndarray:
+    """Up to ``blocks`` runs of ``block`` consecutive samples spread evenly over ``x`` (all of a short
+    series): what a track's y-range is taken from without reading an hour of EMG."""
+    if x.size <= blocks * block:
+        return np.asarray(x)
+    starts = np.linspace(0, x.size - block, blocks).astype(np.int64)
+    return np.concatenate([np.asarray(x[i : i + block]) for i in starts])
+
+
 class Tracks(pg.GraphicsLayoutWidget):
     seek_requested = Signal(float)  # seconds from the first frame
     WINDOW_S = 6.0
@@ -37,7 +46,7 @@ class Tracks(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setBackground("w")
-        self._series: list[tuple[pg.PlotDataItem, np.ndarray, np.ndarray]] = []
+        self._series: list[tuple[pg.PlotDataItem, np.ndarray, np.ndarray, float]] = []
         self._plots: list[pg.PlotItem] = []
         self._playheads: list[pg.InfiniteLine] = []
         self._regions: list = []
@@ -96,7 +105,7 @@ class Tracks(pg.GraphicsLayoutWidget):
             elif tr.kind == "markers":
                 self.add_markers(tr.markers)
             else:
-                self.add_series(tr.label, tr.t, tr.values, tr.colour)
+                self.add_series(tr.label, tr.t, tr.values, tr.colour, t_offset=tr.t_offset)
         self.notes = list(ts.notes)
         if self.time_axis is not None:
             self.time_axis.set_fps(ts.fps)
@@ -105,11 +114,16 @@ class Tracks(pg.GraphicsLayoutWidget):
     def track_names(self) -> list[str]:
         return [getattr(p, "track_name", "") for p in self._plots]
 
-    def add_series(self, label: str, t: np.ndarray, x: np.ndarray, color="k", height: int = 60) -> pg.PlotItem:
+    def add_series(
+        self, label: str, t: np.ndarray, x: np.ndarray, color="k", height: int = 60, t_offset: float = 0.0
+    ) -> pg.PlotItem:
+        """One series; ``t - t_offset`` are its times (s from the first frame). ``t`` and ``x`` are
+        used as they are (a memory-mapped hour of EMG is never copied: only the window shown is read)."""
         p = self._plot(label, height)
         item = p.plot(pen=pg.mkPen(color, width=1))
-        self._series.append((item, np.asarray(t, float), np.asarray(x, float)))
-        finite = x[np.isfinite(x)] if x.size else x
+        self._series.append((item, np.asarray(t), np.asarray(x), float(t_offset)))
+        finite = _spread_sample(np.asarray(x))
+        finite = finite[np.isfinite(finite)]
         if finite.size:
             lo, hi = np.percentile(finite, [0.1, 99.9])
             p.setYRange(lo, hi if hi > lo else lo + 1, padding=0.1)
@@ -122,7 +136,7 @@ class Tracks(pg.GraphicsLayoutWidget):
         legend.setLabelTextColor((30, 30, 30))
         for k, (name, x) in enumerate(lines.items()):
             item = p.plot(pen=pg.mkPen(AU_COLORS[k % len(AU_COLORS)], width=1.2), name=name)
-            self._series.append((item, np.asarray(t, float), np.asarray(x, float)))
+            self._series.append((item, np.asarray(t, float), np.asarray(x, float), 0.0))
         p.setYRange(0, 1, padding=0.05)
         return p
 
@@ -203,9 +217,9 @@ class Tracks(pg.GraphicsLayoutWidget):
             return
         x0, x1 = self._plots[0].viewRange()[0]
         px = max(100, int(self._plots[0].vb.width()))
-        for item, t, x in self._series:
-            tt, yy = minmax_envelope(t, x, x0, x1, px)
-            item.setData(tt, yy)
+        for item, t, x, off in self._series:
+            tt, yy = minmax_envelope(t, x, x0 + off, x1 + off, px)
+            item.setData(tt - off, yy)
 
     def _clicked(self, ev) -> None:
         if not self._plots:
