@@ -182,7 +182,7 @@ def _spot(path: Path, params: dict, progress) -> dict:
 def _recognize(path: Path, params: dict, progress) -> dict:
     from analysis.face.video import probe
     from analysis.recognition.recognize import recognize
-    from analysis.spotting.pipeline import resolve_input
+    from analysis.spotting.inputs import resolve_input
 
     probe(resolve_input(path).video)
     res = recognize(path, params.get("model"), progress=progress)

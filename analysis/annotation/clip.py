@@ -60,15 +60,16 @@ class Clip:
         return self.clock.nearest_frame(t0 + seconds)
 
 
-def _read_xdf(xdf: Path) -> tuple[tuple[np.ndarray, float] | None, list[tuple[float, dict]], list[str]]:
+def _read_xdf(xdf: Path, folder: Path) -> tuple[tuple[np.ndarray, float] | None, list[tuple[float, dict]], list[str]]:
     """The frame index (every frame's timestamp, fps), the JSON markers of a session's XDF and notes,
-    read through the crash-tolerant reader: a cut file gives what it holds; an unreadable one
+    read through the crash-tolerant reader and the session's stream cache (the tracks read the
+    same; an hour-long XDF is parsed once): a cut file gives what it holds; an unreadable one
     gives (None, [], [why])."""
     from acquisition.session_read.streams import markers as read_markers
     from acquisition.session_read.streams import read_streams
 
     try:
-        rec = read_streams(xdf, select=[{"name": RGB_FRAMES_STREAM}, {"name": MARKER_STREAM}])
+        rec = read_streams(xdf, select=[{"name": RGB_FRAMES_STREAM}, {"name": MARKER_STREAM}], kept_in=folder)
     except MexlabError as exc:  # unreadable: fall back to the video's own times
         return None, [], [f"{exc}; frame times taken from the video"]
     markers = [
@@ -97,7 +98,7 @@ def open_clip(path: Path | str) -> Clip:
         depth = path / files.get("depth", DEPTH_NAME)
         fps = float(((meta.get("modes") or {}).get("rgb") or {}).get("fps") or 30.0)
         xdf = path / files.get("xdf", XDF_NAME)
-        got, markers, notes = _read_xdf(xdf) if xdf.is_file() else (None, [], [])
+        got, markers, notes = _read_xdf(xdf, path) if xdf.is_file() else (None, [], [])
         if got is not None:
             times, fps = got
         elif rgb.is_file():

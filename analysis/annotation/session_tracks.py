@@ -63,12 +63,11 @@ def spotting_cache(clip: Clip) -> tuple[Path, str] | None:
         return None
     from analysis.face.video import probe
     from analysis.spotting.features import cache_key
-    from analysis.spotting.pipeline import SpotParams, _depth_mapper, resolve_input
+    from analysis.spotting.inputs import CROP, STRIDE, depth_mapper, resolve_input
 
     inp = resolve_input(clip.folder)
-    mapper = _depth_mapper(inp, probe(inp.video)) if inp.depth is not None else None
-    p = SpotParams()
-    return inp.video, cache_key(inp.video, inp.depth if mapper else None, mapper, p.stride, p.crop)
+    mapper = depth_mapper(inp, probe(inp.video)) if inp.depth is not None else None
+    return inp.video, cache_key(inp.video, inp.depth if mapper else None, mapper, STRIDE, CROP)
 
 
 def au_traces(clip: Clip, top: int = 6) -> tuple[np.ndarray, dict[str, np.ndarray], str]:

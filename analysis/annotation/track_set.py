@@ -110,7 +110,6 @@ def _heart_rate(clip: Clip, s) -> tuple[np.ndarray, np.ndarray]:
     of ECG takes seconds to analyse; opening the session again should not)."""
     from acquisition.atomic import atomic_path
     from acquisition.session_read.stream_cache import cache_dir
-    from analysis.physio.ecg import analyse_cardiac
 
     kept = None
     if clip.folder is not None and s.spilled is not None and s.spilled.stamps.parent == cache_dir(clip.folder):
@@ -121,6 +120,8 @@ def _heart_rate(clip: Clip, s) -> tuple[np.ndarray, np.ndarray]:
                 return z["t"], z["bpm"]
         except (OSError, ValueError, KeyError):
             pass
+    from analysis.physio.ecg import analyse_cardiac  # neurokit2: only when not kept
+
     hr = analyse_cardiac(s, "ecg")
     t, bpm = np.asarray(hr.hr_t, float), np.asarray(hr.hr_bpm, float)
     if kept is not None:

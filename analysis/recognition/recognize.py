@@ -43,7 +43,7 @@ def recognize(
     from analysis.recognition import modelfile
     from analysis.recognition.features import compute
     from analysis.recognition.task import FeatureSet, predict_proba
-    from analysis.spotting.pipeline import resolve_input
+    from analysis.spotting.inputs import resolve_input
 
     model_path = Path(model_path) if model_path else modelfile.default_model()
     model, meta = modelfile.load(model_path)

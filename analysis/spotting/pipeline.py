@@ -23,9 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.errors import DataError, FileFormatError, InputError, MexlabError, NotFoundError, OutputError
-from acquisition.session_read.names import RGB_NAME
-from analysis.face.video import VIDEO_SUFFIXES, probe
+from acquisition.errors import DataError, InputError, OutputError
+from analysis.face.video import probe
 from analysis.session_data import SPOTTING_FILE
 from analysis.spotting.detect import (
     DetectParams,
@@ -38,6 +37,8 @@ from analysis.spotting.detect import (
 )
 from analysis.spotting.emg import EmgEvidence, EmgParams, load_emg
 from analysis.spotting.features import Features, extract_features
+from analysis.spotting.inputs import CROP, STRIDE, resolve_input
+from analysis.spotting.inputs import depth_mapper as _depth_mapper
 from analysis.spotting.interference import (
     InterferenceParams,
     Suppressed,
@@ -56,23 +57,10 @@ class SpotParams:
     detect: DetectParams = field(default_factory=DetectParams)
     interference: InterferenceParams = field(default_factory=InterferenceParams)
     emg: EmgParams = field(default_factory=EmgParams)
-    stride: int = 3  # run the face model on every stride-th frame
-    crop: int = 128
+    stride: int = STRIDE  # run the face model on every stride-th frame
+    crop: int = CROP
     spotter: str = "hand"  # "learned": the TCN of analysis/spotting/learned.py (opt-in:
     # it measured worse on the tuning faces, docs/spotting.md)
-
-
-@dataclass
-class SpotInput:
-    path: Path
-    video: Path
-    depth: Path | None = None
-    xdf: Path | None = None
-    session: dict | None = None
-
-    @property
-    def is_session(self) -> bool:
-        return self.session is not None
 
 
 @dataclass
@@ -101,49 +89,6 @@ class SpotResult:
         if self.notes:
             d["notes"] = self.notes
         return d
-
-
-def resolve_input(path: str | Path) -> SpotInput:
-    """A video file or a session folder → the files to use (MexlabError when neither)."""
-    from acquisition.session import is_session_folder, read_sidecar
-
-    path = Path(path)
-    if not path.exists():
-        raise NotFoundError(f"{path}: no such file or folder")
-    if path.is_dir():
-        if not is_session_folder(path):
-            raise FileFormatError(f"{path}: not a mexlab session folder (no session.json) and not a video file")
-        meta = read_sidecar(path)
-        files = meta.get("files") or {}
-        rgb = path / (files.get("rgb") or RGB_NAME)
-        if not files.get("rgb") or not rgb.is_file():
-            raise NotFoundError(f"{path}: the session has no video ({rgb.name} missing); there is nothing to spot")
-        depth = path / files["depth"] if files.get("depth") else None
-        xdf = path / files["xdf"] if files.get("xdf") else None
-        return SpotInput(
-            path, rgb, depth if depth and depth.is_file() else None, xdf if xdf and xdf.is_file() else None, meta
-        )
-    if path.suffix.lower() not in VIDEO_SUFFIXES:
-        probe(path)  # not a known suffix: accept it if FFmpeg reads a video from it
-    return SpotInput(path, path)
-
-
-def _depth_mapper(inp: SpotInput, video_info):
-    from analysis.face.depth import DepthMapper
-
-    meta = inp.session or {}
-    try:
-        dinfo = probe(inp.depth)
-    except MexlabError:
-        return None
-    intr = meta.get("intrinsics") or {}
-    return DepthMapper(
-        float(meta.get("depth_units_m") or 0.001),
-        intr.get("rgb"),
-        intr.get("depth"),
-        (video_info.width, video_info.height),
-        (dinfo.width, dinfo.height),
-    )
 
 
 def spot(

@@ -105,7 +105,7 @@ def make_samples(
     from analysis.face.video import iter_frames
     from analysis.spotting import regions as R
     from analysis.spotting.features import extract_features
-    from analysis.spotting.pipeline import resolve_input
+    from analysis.spotting.inputs import resolve_input
 
     au = normalize_au(au)
     if crop not in ("face", "full"):

@@ -44,7 +44,7 @@ def run(args) -> int:
     args.input = args.inputs[0]
 
     from analysis.face.video import probe
-    from analysis.spotting.pipeline import resolve_input
+    from analysis.spotting.inputs import resolve_input
 
     inp = resolve_input(args.input)  # the input is checked before the model is looked for
     probe(inp.video)
