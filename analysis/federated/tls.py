@@ -138,16 +138,20 @@ def check_coordinator(host: str, port: int, root_cert: str | None, what: str, ti
     TLS. Raises one clear ``ServiceError``."""
     where = f"the coordinator at {host}:{port}"
     if root_cert is None:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
+        # a plain HTTP request (a TLS ClientHello would be logged as an invalid request by a plain
+        # SuperLink): a plain one answers "HTTP/1.1 404", a TLS one closes without a word
         try:
             with socket.create_connection((host, port), timeout=timeout) as raw:
-                with ctx.wrap_socket(raw, server_hostname=host):
-                    pass
-        except (ssl.SSLError, OSError):
-            return  # not TLS: what --insecure expects
-        raise ServiceError(f"{what}: {where} uses TLS: give --root-certificates CA.pem instead of --insecure")
+                raw.sendall(f"HEAD / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+                first = raw.recv(5)
+        except OSError:
+            return  # the SuperNode will say what is wrong
+        if first != b"HTTP/":
+            raise ServiceError(
+                f"{what}: {where} does not answer plain HTTP: it uses TLS; give --root-certificates CA.pem "
+                "instead of --insecure"
+            )
+        return
     ctx = ssl.create_default_context(cafile=str(Path(root_cert).expanduser()))
     try:
         with socket.create_connection((host, port), timeout=timeout) as raw:

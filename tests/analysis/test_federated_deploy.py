@@ -1,6 +1,7 @@
 """The real Flower deployment engine on loopback: `mexlab fl coordinator` (flower-superlink + the
 ServerApp through `flwr run`) and three `mexlab fl site`s (flower-supernode + the ClientApp), one
-pulled out mid-run and started again; plus the bad-input cases of both commands."""
+pulled out mid-run and started again. (A site whose model is not the coordinator's is refused in
+test_federated_tls.py's deployment, which runs the same engine with TLS.)"""
 
 from __future__ import annotations
 
@@ -89,27 +90,6 @@ def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
                 f"site{i}",
             )
             procs.append(sites[i])
-        # a site whose model is not the coordinator's (other views): refused, clear message, exit != 0
-        odd = start_mexlab(
-            [
-                "fl",
-                "site",
-                "--coordinator",
-                f"127.0.0.1:{port}",
-                "--insecure",
-                "--data",
-                specs[0],
-                "--views",
-                "rgb",
-                "--site-name",
-                "odd",
-                "--wait",
-                "60",
-            ],
-            tmp_path,
-            "odd",
-        )
-        procs.append(odd)
         while not (tmp_path / "coord.err").read_text(errors="replace").count("listening"):
             assert coord.poll() is None, (tmp_path / "coord.err").read_text()
             assert time.monotonic() - t0 < 30, "the coordinator did not start"
@@ -142,10 +122,6 @@ def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
         err = (tmp_path / "coord.err").read_text()
         assert rc == 0, err
         assert took <= LIMIT_S
-        odd_rc = odd.wait(40)
-        odd_err = (tmp_path / "odd.err").read_text()
-        assert odd_rc != 0 and "site odd:" in odd_err and "Traceback" not in odd_err, odd_err
-        assert "incompatible" in odd_err or "is not this site's" in odd_err
     finally:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -156,8 +132,6 @@ def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
     st = read_status(out)
     assert st["final"]["per_site"], st
     events = [json.loads(ln) for ln in (out / "events.jsonl").read_text().splitlines()]
-    kinds = {e["kind"] for e in events}
-    assert "site-refused" in kinds  # the odd site
     # lab2's disconnection is logged with a reason: lost/left once Flower misses its heartbeat, or,
     # when the run ends first, its update "not waited" for
     gone = [
@@ -165,7 +139,7 @@ def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
         for e in events
         if e["kind"] in ("site-lost", "site-left", "not-waited")
         and e.get("reason")
-        and e["site"] not in ("lab0", "lab1", "odd")
+        and e["site"] not in ("lab0", "lab1")
     ]
     assert gone, events
     # the global model improves over its start on the sites' held-out subjects

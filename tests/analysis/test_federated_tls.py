@@ -1,7 +1,9 @@
 """Flower's deployment engine on loopback WITH TLS and SuperNode authentication: certificates and
 site keys made at test time (tests/fl_certs.py); `mexlab fl coordinator --ssl-* --supernode-auth
 --site-keys` registers one site's key at start, the other is registered while it runs with Flower's
-own `flwr supernode register`; a site whose key nobody registered is refused with one clear line."""
+own `flwr supernode register`; a site whose key nobody registered is refused with one clear line, as
+are a site given another CA and one without TLS; a registered site whose model is not the
+coordinator's joins and is refused by the coordinator."""
 
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ def _wait_text(path, text, proc, t0, limit):
 @pytest.mark.timeout(LIMIT_S + 60)
 def test_tls_and_supernode_auth_on_loopback(tmp_path):
     tls = make_tls(tmp_path / "tls")
-    keys = {n: make_site_key(tmp_path / "tls", n) for n in ("lab0", "lab1", "rogue")}
+    keys = {n: make_site_key(tmp_path / "tls", n) for n in ("lab0", "lab1", "odd", "rogue")}
     specs = []
     for i in range(2):
         p = tmp_path / f"site{i}.npz"
@@ -62,6 +64,7 @@ def test_tls_and_supernode_auth_on_loopback(tmp_path):
                 "--supernode-auth",
                 "--site-keys",
                 str(keys["lab0"][1]),
+                str(keys["odd"][1]),
                 "--updates",
                 "2",
                 "--buffer",
@@ -145,6 +148,29 @@ def test_tls_and_supernode_auth_on_loopback(tmp_path):
             "rogue",
         )
         procs.append(rogue)
+        # a registered site whose model is not the coordinator's (other views): it joins, is refused
+        # by the coordinator with the reason logged, and ends with one clear line, exit != 0
+        odd = start_mexlab(
+            [
+                "fl",
+                "site",
+                "--coordinator",
+                f"127.0.0.1:{port}",
+                "--root-certificates",
+                str(tls["ca"]),
+                "--auth-key",
+                str(keys["odd"][0]),
+                "--data",
+                specs[0],
+                "--views",
+                "rgb",
+                "--site-name",
+                "odd",
+            ],
+            tmp_path,
+            "odd",
+        )
+        procs.append(odd)
         # a site given another CA, and one without TLS: each refused before its SuperNode starts,
         # in one line that says which
         wrong = {
@@ -166,6 +192,10 @@ def test_tls_and_supernode_auth_on_loopback(tmp_path):
         rogue_err = (tmp_path / "rogue.err").read_text()
         assert rogue_rc != 0 and "did not let this site in" in rogue_err and "registered" in rogue_err
         assert "Traceback" not in rogue_err, rogue_err
+        odd_rc = odd.wait(60)
+        odd_err = (tmp_path / "odd.err").read_text()
+        assert odd_rc != 0 and "site odd:" in odd_err and "Traceback" not in odd_err, odd_err
+        assert "incompatible" in odd_err or "is not this site's" in odd_err
     finally:
         from analysis.federated.deploy import stop
 
@@ -177,6 +207,7 @@ def test_tls_and_supernode_auth_on_loopback(tmp_path):
     events = [json.loads(ln) for ln in (out / "events.jsonl").read_text().splitlines()]
     assert {e["site"] for e in events if e["kind"] == "merged"} <= {"lab0", "lab1"}
     assert not [e for e in events if e.get("site") in ("rogue", "wrongca", "plain")]
+    assert [e for e in events if e["kind"] == "site-refused" and e["site"] == "odd"], events
 
 
 def _refused(args, tmp_path, text):
