@@ -274,3 +274,14 @@ def test_auth_and_server_options_bad_input(tmp_path):
         )
         assert r.returncode != 0 and text in r.stderr and "Traceback" not in r.stderr, r.stderr
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_flower_cli_dials_what_flowers_runner_dials(tmp_path):
+    """`flwr run` over TLS to a coordinator on 0.0.0.0 dials loopback (as Flower's own ServerApp
+    runner does, and as the certificate is checked for): `flwr` to 0.0.0.0 fails its TLS check."""
+    from analysis.federated import deploy
+
+    tls = make_tls(tmp_path / "tls")
+    for host, dial in [("0.0.0.0", "127.0.0.1:9093"), ("::", "[::1]:9093"), ("coord.lab.org", "coord.lab.org:9093")]:
+        deploy.write_cli_config(tmp_path / "h", host, 9093, False, str(tls["ca"]))
+        assert f'address = "{dial}"' in (tmp_path / "h" / "config.toml").read_text()
