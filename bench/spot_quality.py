@@ -195,7 +195,8 @@ def score(items: list[dict], preds: dict[str, list[dict]]) -> dict:
 
 def spot_params(which: str):
     """``now``: the defaults; ``before``: the parameters before the varied rig (issue 15);
-    ``round3``: the defaults before the fourth round (activity floor fixed in crop px)."""
+    ``round3``: the defaults before the fourth round (activity floor fixed in crop px); ``round4``:
+    before the fifth (``returned`` 0.5, ``blink_amp`` 0.4)."""
     from analysis.spotting.detect import DetectParams
     from analysis.spotting.interference import InterferenceParams
     from analysis.spotting.pipeline import SpotParams
@@ -206,7 +207,11 @@ def spot_params(which: str):
             interference=InterferenceParams(brow_leak=0.6, head_ratio=6.0),
         )
     if which == "round3":
-        return SpotParams(detect=DetectParams(speed_ref_px=0.0))
+        return SpotParams(
+            detect=DetectParams(speed_ref_px=0.0, returned=0.5), interference=InterferenceParams(blink_amp=0.4)
+        )
+    if which == "round4":
+        return SpotParams(detect=DetectParams(returned=0.5), interference=InterferenceParams(blink_amp=0.4))
     return SpotParams()
 
 
@@ -326,9 +331,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-cache", action="store_true", help="re-extract the features")
     ap.add_argument(
         "--params",
-        choices=("now", "before", "round3"),
+        choices=("now", "before", "round3", "round4"),
         default="now",
-        help="the spotter's parameters: now (defaults), before the varied rig, or before the fourth round",
+        help="the spotter's parameters: now (defaults), before the varied rig, before the fourth or the fifth round",
     )
     ap.add_argument("--live", action="store_true", help="score the live StreamingSpotter's flags instead (slower)")
     ap.add_argument(

@@ -46,7 +46,7 @@ class DetectParams:
     smooth_s: float = 0.1  # speed smoothing window
     gap_s: float = 0.1  # activity gaps closed
     hold_s: float = 1.5  # longer pauses with the face still displaced are joined too
-    returned: float = 0.5  # … "still displaced": more than this share of the peak
+    returned: float = 0.35  # … "still displaced": more than this share of the peak (0.5 before the fifth round)
     k_speed: float = 4.0
     speed_floor: float = 0.02  # crop px / frame
     k_amp: float = 6.0  # 5 before the varied rig (chosen on its tuning faces)

@@ -40,7 +40,7 @@ LIDS = R.EYE_REGIONS
 
 @dataclass
 class InterferenceParams:
-    blink_amp: float = 0.4  # crop px of downward upper-lid motion
+    blink_amp: float = 0.3  # crop px of downward upper-lid motion (0.4 before the fifth round)
     blink_max_s: float = 0.6
     blink_closure: float = 0.5  # AU45 proxy (eyeBlink blendshapes, 0..1)
     brow_leak: float = 1.0  # 0.6 before the varied rig

@@ -6,8 +6,9 @@ frame — blinks, head turns, speech, rest — is background). Training (400 ste
 the 30-fps inputs, mirrored (left <-> right) half of the time, flow scaled ×0.6-1.4 and with extra
 noise, weighted cross-entropy (background 1, micro 4, macro 2), Adam. Deterministic for a seed.
 
-    python -m analysis.spotting.learned_train --dir /tmp/mexlab-spot-quality --out FILE
-        (the tuning sets of bench/spot_quality.py: seeds 0 and 1)
+    python -m analysis.spotting.learned_train --dir /tmp/mexlab-spot-quality --out FILE [--seeds 0,1,2,3,4]
+        (the tuning sets of bench/spot_quality.py: seeds 0 and 1 by default; the shipped model of the
+        fifth round: seeds 0-4, the four tuning people, --threshold 0.7)
 """
 
 from __future__ import annotations
@@ -144,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--seeds", default="0,1", help="comma-separated tuning-set seeds (from 3 on they hold obama and biden too)"
     )
+    ap.add_argument("--chosen-by", default="", help="how the threshold was chosen (kept in the file's metadata)")
     a = ap.parse_args(argv)
     items = tuning_items(a.dir, seeds=[int(x) for x in a.seeds.split(",") if x.strip()])
     if a.people:
@@ -161,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         "frames_30fps": int(sum(len(x) for x, _ in data)),
         "train_s": round(time.perf_counter() - t0, 1),
     }
+    if a.chosen_by:
+        meta["threshold_chosen_by"] = a.chosen_by
     save(model, lp, a.out, meta)
     print(f"saved {a.out} ({meta['frames_30fps']} frames, {meta['train_s']} s)")
     return 0
