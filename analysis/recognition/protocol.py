@@ -8,12 +8,22 @@ the held-out subject's segments without their labels (``strict``, the default, n
 then the whole network is trained with the labels for a fixed number of epochs. The epoch count
 is fixed in :class:`Config` and never chosen on the test subject. Predictions of all folds are
 pooled before UF1, UAR, accuracy, per-class F1 and the confusion matrix (MEGC 2019).
+
+A LOSO run is the longest job: with ``checkpoint=PATH`` each finished fold's predictions are kept in
+PATH (JSON, temp-and-rename, keyed by the configuration and a digest of the features), so an
+interrupted run (Ctrl+C) loses at most the fold in progress; ``resume=True`` skips the folds kept.
+Each fold is seeded on its own, so a resumed run gives the result of an uninterrupted one. The file
+is removed when all folds are done.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -145,9 +155,12 @@ def loso(
     *,
     progress: Callable[[str], None] | None = None,
     stop: Callable[[], bool] | None = None,
+    checkpoint: str | Path | None = None,
+    resume: bool = False,
 ) -> dict:
     """Pooled LOSO metrics (see the module docstring). ``progress(msg)`` gets one line per fold
-    with an ETA; ``stop()`` → True ends early (the folds done so far are not reported)."""
+    with an ETA; ``stop()`` → True ends early (the folds done so far are not reported, but kept in
+    ``checkpoint`` when one is given; ``resume`` continues from it)."""
     from analysis.evaluation import loso_splits
     from analysis.recognition import task as T
 
@@ -158,7 +171,16 @@ def loso(
     preds = np.full(len(data), -1, np.int64)
     probs = np.zeros((len(data), len(data.class_names)), np.float32)
     folds, t0 = [], time.perf_counter()
-    for k, (subj, tr, te) in enumerate(folds_in):
+    key = run_key(data, cfg)
+    done: set[str] = set()
+    if resume:
+        if checkpoint is None or not Path(checkpoint).is_file():
+            raise InputError(f"--resume: no LOSO checkpoint {checkpoint} (nothing to continue)")
+        folds, done = _read_checkpoint(Path(checkpoint), key, preds, probs)
+    n_ran, t_ran = 0, time.perf_counter()
+    for subj, tr, te in folds_in:
+        if subj in done:
+            continue
         extra = te if cfg.regime == "transductive" else None
         model, rec = fit(data, cfg, tr, extra, stop=stop)
         if stop is not None and stop():
@@ -169,13 +191,17 @@ def loso(
         preds[te_l] = p.argmax(axis=1)
         acc = float((preds[te_l] == data.y[te_l]).mean())
         folds.append({"subject": subj, "n": int(len(te_l)), "accuracy": acc, "n_train_labels": rec["n_labels"]})
+        if checkpoint is not None:
+            _write_checkpoint(Path(checkpoint), key, cfg, folds, preds, probs)
+        n_ran += 1
         if progress is not None:
             el = time.perf_counter() - t0
-            eta = el / (k + 1) * (len(folds_in) - k - 1)
+            eta = (time.perf_counter() - t_ran) / n_ran * (len(folds_in) - len(folds))
             progress(
-                f"fold {k + 1}/{len(folds_in)} ({subj}): {len(te_l)} samples, accuracy "
+                f"fold {len(folds)}/{len(folds_in)} ({subj}): {len(te_l)} samples, accuracy "
                 f"{acc:.2f}; elapsed {el:.0f} s, ETA {eta:.0f} s"
             )
+    folds.sort(key=lambda f: [s for s, _, _ in folds_in].index(f["subject"]))
     lab = preds >= 0
     res = T.metrics(data.y[lab], preds[lab], data.class_names)
     out = {
@@ -191,4 +217,59 @@ def loso(
         "config": cfg.as_dict(),
         "seconds": round(time.perf_counter() - t0, 1),
     }
+    if done:
+        out["resumed_folds"] = len(done)
+    if checkpoint is not None:
+        Path(checkpoint).unlink(missing_ok=True)
     return out
+
+
+def run_key(data: FeatureSet, cfg: Config) -> str:
+    """A digest of the configuration and the features (views, labels, subjects): a LOSO checkpoint
+    is continued only by the same evaluation of the same data."""
+    h = hashlib.sha256(json.dumps(cfg.as_dict(), sort_keys=True).encode())
+    h.update(json.dumps([list(map(str, data.subjects)), list(data.class_names)]).encode())
+    h.update(np.ascontiguousarray(data.y, np.int64).tobytes())
+    for v in sorted(data.x):
+        h.update(v.encode())
+        h.update(np.ascontiguousarray(data.x[v]).tobytes())
+    return h.hexdigest()
+
+
+def _write_checkpoint(path: Path, key: str, cfg: Config, folds: list, preds: np.ndarray, probs: np.ndarray) -> None:
+    kept = np.nonzero(preds >= 0)[0]
+    doc = {
+        "format": "mexlab-loso-checkpoint-1",
+        "key": key,
+        "config": cfg.as_dict(),
+        "folds": folds,
+        "index": kept.tolist(),
+        "preds": preds[kept].tolist(),
+        "probs": probs[kept].tolist(),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _read_checkpoint(path: Path, key: str, preds: np.ndarray, probs: np.ndarray) -> tuple[list, set[str]]:
+    """Fill ``preds``/``probs`` from the checkpoint; the folds kept and their subjects."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if doc.get("format") != "mexlab-loso-checkpoint-1":
+            raise ValueError("not a mexlab LOSO checkpoint")
+        idx = np.asarray(doc["index"], np.int64)
+        p, pr = np.asarray(doc["preds"], np.int64), np.asarray(doc["probs"], np.float32)
+        folds = list(doc["folds"])
+        if len(p) != len(idx) or pr.shape != (len(idx), probs.shape[1]):
+            raise ValueError("its predictions do not match")
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DataError(f"{path}: damaged LOSO checkpoint ({e}); delete it to start again") from None
+    if doc["key"] != key:
+        raise DataError(
+            f"{path}: a checkpoint of another evaluation (other data, views, classes, labels or epochs); "
+            "give the same command as the interrupted run, or delete it to start again"
+        )
+    preds[idx], probs[idx] = p, pr
+    return folds, {f["subject"] for f in folds}

@@ -97,6 +97,18 @@ def add_parser(sub) -> None:
     )
     ev.add_argument("--epochs", type=int, default=40)
     ev.add_argument("--pretrain-epochs", type=int, default=30)
+    ev.add_argument(
+        "--checkpoint",
+        type=Path,
+        metavar="FILE",
+        help="keep each finished LOSO fold here (default: loso-checkpoints/ in mexlab's config folder, "
+        "named by the evaluation); removed when all folds are done",
+    )
+    ev.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted LOSO run (the same command) from its checkpoint",
+    )
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=run_evaluate)
     ls = s.add_parser("models", help="the recognition models of the catalog (and the shipped one); * marks the default")
@@ -315,7 +327,7 @@ def format_result(r: dict) -> str:
 
 def run_evaluate(args) -> int:
     from analysis.recognition import modelfile
-    from analysis.recognition.protocol import Config, check_data, loso
+    from analysis.recognition.protocol import Config, check_data, loso, run_key
     from analysis.recognition.training import evaluate_model, store_evaluation
 
     _quiet_native()
@@ -354,10 +366,28 @@ def run_evaluate(args) -> int:
             f"{', '.join(data.class_names)} (give the model's class scheme to keep the result with it)"
         )
     check_data(data)
+    ck = args.checkpoint
+    if ck is None:
+        from app.services.settings import config_dir
+
+        ck = config_dir() / "loso-checkpoints" / f"{run_key(data, cfg)[:16]}.json"
+    if args.resume and not ck.is_file():
+        raise MexlabError(f"--resume: no checkpoint of this evaluation ({ck}); run it without --resume")
+    if args.resume:
+        _say(args, f"resuming from {ck}")
+    elif ck.is_file():
+        _say(args, f"note: {ck} holds an interrupted run of this evaluation; starting again (--resume continues it)")
     try:
-        res = loso(data, cfg, progress=lambda m: _say(args, m))
+        res = loso(data, cfg, progress=lambda m: _say(args, m), checkpoint=ck, resume=args.resume)
     except KeyboardInterrupt:
-        _say(args, "interrupted; no result (LOSO folds are pooled only when all are done)")
+        if ck.is_file():
+            _say(
+                args,
+                f"interrupted; the finished folds are kept in {ck} (the same command with --resume "
+                "continues; folds are pooled only when all are done)",
+            )
+        else:
+            _say(args, "interrupted before the first fold ended; no result")
         return 130
     res["datasets"] = list(args.dataset)
     if args.model is not None:

@@ -251,3 +251,74 @@ def test_ctrl_c_leaves_a_checkpoint_and_resume_finishes(rig_release, tmp_path, c
     _, meta = modelfile.load(m)
     assert meta["resumed_after_epoch"] == done and meta["training"]["epochs"] == done + 2
     assert not ck.exists()
+
+
+@pytest.mark.learning
+@pytest.mark.face_model
+@pytest.mark.timeout(600)
+def test_ctrl_c_keeps_the_finished_loso_folds_and_resume_gives_the_same_result(rig_release, tmp_path, capsys):
+    """A real SIGINT during the second fold of `mexlab recognition evaluate`: exit 130, the first
+    fold kept in the checkpoint; the same command with --resume runs only the second fold and gives
+    the result of an uninterrupted run (each fold seeded on its own); the checkpoint is then removed."""
+    spec = f"casme3:{rig_release}"
+    ck = tmp_path / "loso.json"
+    two = tmp_path / "two.csv"  # the tiny draw has negatives and positives only: a lab's own 2-class mapping
+    two.write_text("negative,negative\npositive,positive\nsurprise,-\nothers,-\n")
+    cmd = [
+        "recognition",
+        "evaluate",
+        "--dataset",
+        spec,
+        "--classes",
+        str(two),
+        "--views",
+        "rgb",
+        "--epochs",
+        "1500",
+        "--checkpoint",
+        str(ck),
+        "--json",
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    p = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", *cmd],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = []
+        for line in p.stderr:  # the first fold ends: its predictions are in the checkpoint
+            lines.append(line)
+            if "fold 1/2" in line or "error" in line:
+                break
+        assert any("fold 1/2" in ln for ln in lines), "".join(lines)
+        p.send_signal(signal.SIGINT)
+        rest = p.stderr.read()
+        rc = p.wait(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert rc == 130, rest
+    assert f"the finished folds are kept in {ck}" in rest and "Traceback" not in rest
+    kept = json.loads(ck.read_text())
+    assert [f["subject"] for f in kept["folds"]] == ["spNO.1"] and len(kept["index"]) == kept["folds"][0]["n"]
+    rc, out, err = _cli(capsys, *cmd, "--resume")
+    assert rc == 0, err
+    assert f"resuming from {ck}" in err and "fold 2/2 (spNO.2)" in err and "fold 1/2" not in err
+    resumed = json.loads(out)
+    assert resumed["resumed_folds"] == 1 and not ck.exists()
+    assert [f["subject"] for f in resumed["folds"]] == ["spNO.1", "spNO.2"]
+    rc, out, err = _cli(capsys, *cmd)  # uninterrupted, for comparison
+    assert rc == 0, err
+    whole = json.loads(out)
+    for k in ("uf1", "uar", "accuracy", "confusion", "per_class", "n_samples"):
+        assert resumed[k] == whole[k], k
+    assert [f["accuracy"] for f in resumed["folds"]] == [f["accuracy"] for f in whole["folds"]]
+    rc, out, err = _cli(capsys, *cmd, "--resume")  # nothing left to continue
+    assert rc != 0 and "--resume: no checkpoint of this evaluation" in err and "Traceback" not in err
+    ck.write_text(json.dumps({**kept, "key": "0" * 64}))  # another evaluation's checkpoint: refused
+    rc, out, err = _cli(capsys, *cmd, "--resume")
+    assert rc != 0 and "a checkpoint of another evaluation" in err and "Traceback" not in err
