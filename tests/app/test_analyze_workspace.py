@@ -211,6 +211,9 @@ def test_recognise_with_the_picked_model(qtbot, tmp_path, monkeypatch):
     ((cls, conf),) = ws.model.recognition.values()
     assert ws.table.item(0, col).text() == f"{cls} ({conf:.2f})" and cls in meta["classes"]
     assert ws.info.text().startswith("1 micro-expression(s) recognised with lab.safetensors")
+    fm = ws.table.fontMetrics()  # the class and the column's name are read whole, not cut or wrapped
+    for text in (ws.table.item(0, col).text(), "recognised (confidence)"):
+        assert ws.table.columnWidth(col) >= fm.horizontalAdvance(text), text
     ws.show()
     qtbot.waitExposed(ws)
     save_screenshot(ws, "analyze-recognise", tmp_path / "shots")

@@ -221,7 +221,9 @@ class AnalyzeWorkspace(QWidget):
         self.plot = pg.GraphicsLayoutWidget()
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))  # the last: the class `mexlab recognize` gave
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        for c, name in enumerate(COLUMNS):  # the AUs take the room left; the others (the class too) are read whole
+            mode = QHeaderView.Stretch if name.startswith("AUs") else QHeaderView.ResizeToContents
+            self.table.horizontalHeader().setSectionResizeMode(c, mode)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectRows)
         self.table.itemSelectionChanged.connect(self._jump)
