@@ -47,12 +47,22 @@ STREAMS_DIR = "streams"
 CONTENTS = "contents.json"
 SMALL = "small.npz"
 
-__all__ = ["STREAMS_DIR", "VERSION", "cache_dir", "read_kept"]
+__all__ = ["STREAMS_DIR", "VERSION", "cache_dir", "is_kept", "read_kept"]
 
 
 def cache_dir(folder: Path) -> Path:
     """Where the streams of the session in ``folder`` are kept."""
     return Path(folder) / CACHE_DIR / STREAMS_DIR
+
+
+def is_kept(xdf: Path, folder: Path) -> bool:
+    """Whether the streams of ``xdf`` are kept read in ``folder``'s cache, current with the file
+    (then :func:`read_kept` returns in a moment; otherwise it parses the whole XDF)."""
+    try:
+        meta = json.loads((cache_dir(folder) / CONTENTS).read_text(encoding="utf-8"))
+        return meta.get("key") == _key(Path(xdf))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _key(xdf: Path) -> str:

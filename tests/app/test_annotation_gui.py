@@ -159,3 +159,26 @@ def test_keyboard_workflow_code_undo_redo_save_reopen(qtbot, session_dir, tmp_pa
     for w in (ws, ws2, ws3):
         w.close_session()
         w.store.close()
+
+
+def test_a_long_session_not_yet_read_opens_after_its_streams_are_read_in_a_worker(qtbot, tmp_path, monkeypatch):
+    """A session whose XDF was never read (recorded before the stream cache, or copied without it)
+    and is larger than READ_AHEAD_BYTES is read in a worker thread, with a status line, and then
+    opens; a second opening is at once (its streams are kept)."""
+    from acquisition.session_read.names import XDF_NAME
+    from acquisition.session_read.stream_cache import is_kept
+    from tests.helpers_session import make_session
+
+    folder = make_session(tmp_path / "long")
+    monkeypatch.setattr(AnnotateWorkspace, "READ_AHEAD_BYTES", 1)  # this small XDF counts as long
+    ws = AnnotateWorkspace(f"sqlite:///{tmp_path}/a.sqlite", coder="ann", journal_dir=tmp_path)
+    qtbot.addWidget(ws)
+    assert not is_kept(folder / XDF_NAME, folder)
+    ws.open_session(folder)
+    assert ws.clip is None and ws.reading is not None
+    assert "streams once" in ws.top.status.text()
+    qtbot.waitUntil(lambda: ws.clip is not None, timeout=30_000)
+    assert ws.reading is None and is_kept(folder / XDF_NAME, folder)
+    assert "EMG6 (unit not in the file)" in ws.track_set.labels()
+    ws.open_session(folder)  # kept now: opens at once
+    assert ws.clip is not None and ws.reading is None

@@ -55,6 +55,7 @@ class AnnotateWorkspace(QWidget):
         self.store = self.clip = self.coding = self.model = self.rgb = self.depth = None
         self.playback: Playback | None = None
         self.track_set = self.journal = self._face_boxes = None
+        self.reading = None  # the worker reading a long session's streams before it opens
         self._dropped: str | None = None  # an event being coded when the session was closed
         self._building = False
         self.journal_dir = journal_dir  # None: the user data folder
@@ -176,10 +177,14 @@ class AnnotateWorkspace(QWidget):
             self.open_session(folder)
 
     def open_session(self, folder) -> None:
-        """Open a session folder (or a plain video file): video, tracks, this coder's events."""
+        """Open a session folder (or a plain video file): video, tracks, this coder's events. A long
+        session whose streams were never read (recorded before the stream cache, or copied without
+        it) has its XDF read once in a worker thread first, with a status line, then opens."""
         from analysis.annotation.session_tracks import face_boxes
 
         self.close_session()
+        if self._read_streams_first(Path(folder)):
+            return
         self.clip = open_clip(Path(folder))
         if self.clip.rgb is None:
             raise MexlabError(f"{folder}: the session has no video (rgb.mkv) to code")
@@ -196,6 +201,37 @@ class AnnotateWorkspace(QWidget):
         self.seek(0)
 
     open_video = open_session
+
+    #: an XDF larger than this is read in a worker thread when its streams are not kept yet
+    READ_AHEAD_BYTES = 32 << 20
+
+    def _read_streams_first(self, folder: Path) -> bool:
+        """Start reading a large, not yet kept XDF of ``folder`` in a worker thread (the session opens
+        when it is done); False when there is nothing to wait for."""
+        from acquisition.session import is_session_folder, read_sidecar
+        from acquisition.session_read.names import XDF_NAME
+        from acquisition.session_read.stream_cache import is_kept, read_kept
+        from app.gui.workers import run_in_thread
+
+        if not folder.is_dir() or not is_session_folder(folder):
+            return False
+        try:
+            xdf = folder / ((read_sidecar(folder).get("files") or {}).get("xdf") or XDF_NAME)
+            size = xdf.stat().st_size
+        except (MexlabError, OSError, AttributeError):
+            return False  # open_clip says what is wrong
+        if size < self.READ_AHEAD_BYTES or is_kept(xdf, folder):
+            return False
+        self._say(
+            f"reading {folder.name}'s streams once ({size / 1e6:.0f} MB of {xdf.name}; about a minute per "
+            "100 MB) — the session opens when it is done; it opens at once from then on"
+        )
+        self.reading = run_in_thread(
+            lambda: read_kept(xdf, folder),
+            lambda _r: (setattr(self, "reading", None), self.open_session(folder)),
+            lambda msg: (setattr(self, "reading", None), self._say(f"{folder}: {msg}", error=True)),
+        )
+        return True
 
     def close_session(self) -> None:
         self._timer.stop()
