@@ -9,6 +9,11 @@ Runs (each a full LOSO with the fixed budget of analysis/recognition/protocol.Co
 ``sup-rgb``, ``sup-depth``, ``sup-rgb+depth``, ``sup-rgb+diff``, ``mvcl-rgb+depth``,
 ``mvcl-rgb+diff`` (strict), ``mvcl-rgb+diff-trans`` (transductive). One JSON line per run is
 appended to ``--log``; a markdown table is printed at the end.
+
+``--inference --samples N`` only times per-sample inference on N samples of ``--data`` (medians, the
+first sample of each kind dropped as warm-up; wall and CPU; load average): live classification
+(analysis/recognition/live.py with the shipped model, as live flags do) and landmarks + alignment +
+features + the model (the model alone given apart). No LOSO.
 """
 
 from __future__ import annotations
@@ -69,7 +74,7 @@ def features_ms(spec: str, n: int = 20) -> dict:
 
     res = read_spec(spec, "3")
     model = T.new_model(3, ("rgb", "diff"))
-    feat, total, cpu = [], [], []
+    feat, total, cpu, alone = [], [], [], []
     with FaceTracker() as tr:
         for j, s in enumerate(res.usable[:n]):
             fr = read_frames(s.rgb, [s.onset, s.apex])
@@ -91,7 +96,9 @@ def features_ms(spec: str, n: int = 20) -> dict:
             cpu.append((time.process_time() - c) * 1000)
             feat.append((t1 - t) * 1000)
             total.append((t2 - t) * 1000)
+            alone.append((t2 - t1) * 1000)
     return {
+        "model_alone_ms_median": float(np.median(alone[1:])),
         "features_ms_median": float(np.median(feat[1:])),
         "features_plus_model_ms_median": float(np.median(total[1:])),
         "features_plus_model_cpu_ms_median": float(np.median(cpu[1:])),
@@ -144,6 +151,13 @@ def main() -> int:
     ap.add_argument("--timing", action="store_true", help="also time inference")
     ap.add_argument("--live-only", action="store_true", help="only time live classification")
     ap.add_argument(
+        "--inference",
+        action="store_true",
+        help="only time per-sample inference (the model alone, landmarks + features + model, live "
+        "classification) over --samples samples; no LOSO",
+    )
+    ap.add_argument("--samples", type=int, default=20, help="samples timed by --inference / --live-only / --timing")
+    ap.add_argument(
         "--depth-avg",
         type=int,
         metavar="N",
@@ -165,7 +179,18 @@ def main() -> int:
         )
     spec = f"casme3:{a.data}"
     if a.live_only:
-        print(json.dumps(live_ms(spec)), flush=True)
+        print(json.dumps(live_ms(spec, a.samples)), flush=True)
+        return 0
+    if a.inference:
+        n = a.samples + 1  # the first of each is dropped (warm-up)
+        print(
+            json.dumps(
+                {"load_at_start": round(os.getloadavg()[0], 1), "date": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
+            ),
+            flush=True,
+        )
+        print(json.dumps(live_ms(spec, n)), flush=True)
+        print(json.dumps({**features_ms(spec, n), "load": round(os.getloadavg()[0], 1)}), flush=True)
         return 0
     t0 = time.perf_counter()
     data = T.load_dataset([spec], "3", ("rgb", "diff", "depth", "roi"), include_unlabelled=True)
@@ -210,7 +235,12 @@ def main() -> int:
                 flush=True,
             )
     if a.timing:
-        print(json.dumps({**inference_ms(data), **features_ms(spec), "load": round(os.getloadavg()[0], 1)}), flush=True)
+        print(
+            json.dumps(
+                {**inference_ms(data, a.samples), **features_ms(spec, a.samples), "load": round(os.getloadavg()[0], 1)}
+            ),
+            flush=True,
+        )
     print("| run | labels | UF1 | UAR | wall s | CPU s |\n|---|---|---|---|---|---|")
     for r in rows:
         print(
