@@ -3,7 +3,9 @@
 ECG: ``nk.ecg_clean(method="neurokit")`` (0.5 Hz high-pass, 50 Hz powerline filter) then the
 R peaks of ``nk.ecg_peaks(method="neurokit", correct_artifacts=True)`` (Lipponen & Tarvainen 2019
 artifact correction) — called as its two steps, ``nk.ecg_findpeaks`` and
-``nk.signal_fixpeaks(method="Kubios")``, without the signal-long table ``ecg_peaks`` also builds. PPG: ``nk.ppg_clean`` then ``nk.ppg_peaks`` (systolic peaks, Elgendi 2013).
+``nk.signal_fixpeaks(method="Kubios")``, without the signal-long table ``ecg_peaks`` also builds;
+cleaning and R-peak search run on 5-min pieces of a long recording (:func:`ecg_peaks_in_pieces`),
+so an hour of ECG is analysed in memory that does not grow with its length. PPG: ``nk.ppg_clean`` then ``nk.ppg_peaks`` (systolic peaks, Elgendi 2013).
 
 Beat times are the LSL timestamps of the peak samples, so a stream with gaps still gives true
 intervals. Inter-beat intervals outside 0.25-2.0 s (240-30 bpm) or spanning a gap are not used.
@@ -94,11 +96,10 @@ def detect_beats(x: np.ndarray, fs: float, kind: str = "ecg") -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if kind == "ecg":
-            clean = nk.ecg_clean(x, sampling_rate=fs, method="neurokit")
             # what nk.ecg_peaks(clean, method="neurokit", correct_artifacts=True) does, without the
-            # table of the whole signal's length it also builds (memory on a long recording)
-            peaks = nk.ecg_findpeaks(clean, sampling_rate=fs, method="neurokit")["ECG_R_Peaks"]
-            del clean
+            # table of the whole signal's length it also builds, and on pieces of a long recording
+            # (ecg_peaks_in_pieces): memory that does not grow with its length
+            peaks = ecg_peaks_in_pieces(x, fs)
             _, peaks = nk.signal_fixpeaks(peaks, sampling_rate=fs, method="Kubios")
         elif kind == "ppg":
             clean = nk.ppg_clean(x, sampling_rate=fs)
@@ -107,6 +108,38 @@ def detect_beats(x: np.ndarray, fs: float, kind: str = "ecg") -> np.ndarray:
         else:
             raise ValueError(f"kind must be 'ecg' or 'ppg', not {kind!r}")
     return np.unique(np.asarray(peaks, dtype=np.int64))
+
+
+#: a long ECG is cleaned and searched for R peaks in pieces of this length, each with ECG_MARGIN_S of
+#: signal more on both sides (the 0.5 Hz high-pass and the peak search's smoothing settle within it)
+ECG_PIECE_S = 300.0
+ECG_MARGIN_S = 10.0
+
+
+def ecg_peaks_in_pieces(x: np.ndarray, fs: float, piece_s: float = ECG_PIECE_S) -> np.ndarray:
+    """R-peak sample indices of ``x``: neurokit2's cleaning (``ecg_clean``, method neurokit) and
+    R-peak search (``ecg_findpeaks``, method neurokit) run on pieces of ``piece_s`` seconds with
+    :data:`ECG_MARGIN_S` more on each side, each piece keeping the peaks of its own span. A recording
+    up to 1.5 pieces long is one piece, as the whole signal. The search's QRS threshold is then that
+    of each 5-min piece instead of the whole recording's mean (it follows slow changes of the
+    signal's amplitude); the cleaning equals the whole signal's within the margins."""
+    import neurokit2 as nk
+
+    n, step, margin = len(x), max(1, int(piece_s * fs)), int(ECG_MARGIN_S * fs)
+    if n <= 1.5 * step:
+        clean = nk.ecg_clean(x, sampling_rate=fs, method="neurokit")
+        return np.asarray(nk.ecg_findpeaks(clean, sampling_rate=fs, method="neurokit")["ECG_R_Peaks"], np.int64)
+    found = []
+    starts = list(range(0, n, step))
+    if n - starts[-1] < step // 2:  # no short last piece: its threshold would rest on a few beats
+        starts.pop()
+    for i, a in enumerate(starts):
+        b = starts[i + 1] if i + 1 < len(starts) else n
+        lo, hi = max(0, a - margin), min(n, b + margin)
+        clean = nk.ecg_clean(x[lo:hi], sampling_rate=fs, method="neurokit")
+        p = np.asarray(nk.ecg_findpeaks(clean, sampling_rate=fs, method="neurokit")["ECG_R_Peaks"], np.int64) + lo
+        found.append(p[(p >= a) & (p < b)])
+    return np.concatenate(found) if found else np.zeros(0, np.int64)
 
 
 def hrv_time(peaks: np.ndarray, fs: float) -> dict:

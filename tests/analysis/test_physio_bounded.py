@@ -166,3 +166,20 @@ def test_spotting_emg_evidence_in_pieces_equals_the_whole_channel(study, tmp_pat
     ref_z = (ref_z - med) / mad
     assert ev.z.shape == (300, 2) and np.nanmax(ev.z[:, 1]) > 20  # the burst of EMG6 at frames 40-50
     np.testing.assert_allclose(ev.z, ref_z, rtol=1e-3, atol=1e-3)
+
+
+def test_ecg_r_peaks_in_pieces_are_the_whole_signals():
+    """A long ECG is cleaned and searched in pieces (analysis.physio.ecg.ecg_peaks_in_pieces): the
+    same R peaks as the whole signal at once, to a sample, across the pieces' joins."""
+    import neurokit2 as nk
+
+    from analysis.physio.ecg import ecg_peaks_in_pieces
+
+    fs = 250
+    x = nk.ecg_simulate(duration=240, sampling_rate=fs, heart_rate=72, method="simple", random_state=3)
+    x = x + np.random.default_rng(3).normal(0, 0.02, x.size)
+    whole = ecg_peaks_in_pieces(x, fs, piece_s=1e9)  # one piece: the signal as a whole
+    pieces = ecg_peaks_in_pieces(x, fs, piece_s=50)  # four joins inside the signal
+    assert whole.size > 250
+    assert pieces.size == whole.size
+    assert np.max(np.abs(pieces - whole)) <= 1
