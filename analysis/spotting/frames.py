@@ -206,7 +206,7 @@ class RecordArrays:
         self.n = 0
         self._cap = 0
         self.kf_index: list[int] = []
-        self.kf_landmarks: list[np.ndarray] = []
+        self._kf = np.zeros((0, 478, 2), np.float16)  # the face model's landmarks, grown in blocks
         self._grow(max(64, n_hint))
 
     def _grow(self, cap: int) -> None:
@@ -241,8 +241,13 @@ class RecordArrays:
         if r.pose is not None:
             self.pose[i], self.blendshapes[i] = r.pose, r.blendshapes
         if r.landmarks is not None:
+            k = len(self.kf_index)
+            if k >= self._kf.shape[0]:  # a third of the frames at the default stride, then doubling
+                grown = np.zeros((max(64, k * 2, self._cap // 3 + 8),) + r.landmarks.shape, np.float16)
+                grown[:k] = self._kf[:k]
+                self._kf = grown
+            self._kf[k] = r.landmarks
             self.kf_index.append(r.index)
-            self.kf_landmarks.append(r.landmarks.astype(np.float16))
         if r.box is not None:
             self.box[i] = r.box
         if r.flow is not None:
@@ -269,7 +274,14 @@ class RecordArrays:
             "rms",
             "depth_face",
         )
-        out = {k: getattr(self, k)[: self.n].copy() for k in names}
+        # views, not copies, when the store was sized right (an hour of frames is not held twice)
+        out = {k: _trimmed(getattr(self, k), self.n) for k in names}
         out["kf_index"] = np.array(self.kf_index, np.int32)
-        out["kf_landmarks"] = np.stack(self.kf_landmarks) if self.kf_landmarks else np.zeros((0, 478, 2), np.float16)
+        out["kf_landmarks"] = _trimmed(self._kf, len(self.kf_index))
         return out
+
+
+def _trimmed(a: np.ndarray, n: int) -> np.ndarray:
+    """The first ``n`` rows of ``a``: a view when they are most of it, else a copy (so that a store
+    grown far beyond its content does not keep its spare rows alive)."""
+    return a[:n] if n >= 0.75 * a.shape[0] else a[:n].copy()
