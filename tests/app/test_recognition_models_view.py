@@ -472,6 +472,9 @@ def test_models_workspace_pretrains_resumes_and_keeps_a_held_out_test(
     qtbot.waitUntil(lambda: w.last_result is not None, timeout=300000)
     res = w.last_result
     assert res["protocol"] == "held-out" and res["stored"] and "(kept with the model)" in w.message.text()
+    assert w.train.status.text().startswith(
+        "evaluation done (kept with the model): "
+    )  # not the last progress line alone
     i = next(k for k, r in enumerate(w.state.rows) if r["path"] == str(out))
     assert w.table.item(i, col["evaluated on"]).text() == "held-out, 1 subj."
     assert w.table.item(i, col["UF1"]).text() == f"{res['uf1']:.3f}"

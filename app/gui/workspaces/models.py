@@ -248,6 +248,7 @@ class ModelsWorkspace(QWidget):
         if res.get("stored"):
             done += " (kept with the model)"
         self.message.setText(done)
+        self.train.status.setText(f"{done}: {self.train.status.text()}" if self.train.status.text() else done)
 
     def _current(self) -> int | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
