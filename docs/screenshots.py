@@ -5,7 +5,7 @@
                                   analyze-spotting, analyze-physiology
     docs/screenshots.py --tests   only the views the GUI tests drive into place (annotate-coding,
                                   annotate-reconcile, annotate-candidates, annotate-reliability, sessions-self-reports, the
-                                  protocol display and panel): those tests, run with
+                                  protocol display and panel, models-view, analyze-recognise): those tests, run with
                                   MEXLAB_SCREENSHOTS=docs/img (tests/screens.py)
 
 Tests themselves never write into docs/img (a test run leaves the working tree clean).
@@ -34,6 +34,7 @@ SCREENSHOT_TESTS = (
     "tests/app/test_gui.py::test_protocol_run_from_the_record_workspace",
     "tests/app/test_protocol_panel.py",
     "tests/app/test_recognition_models_view.py::test_models_workspace_pretrains_resumes_and_keeps_a_held_out_test",
+    "tests/app/test_analyze_workspace.py::test_recognise_with_the_picked_model",
 )
 
 
