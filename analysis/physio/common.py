@@ -178,7 +178,12 @@ def gaps(timestamps: np.ndarray, fs: float) -> np.ndarray:
     """Indices ``i`` where the interval ``timestamps[i] -> timestamps[i+1]`` is a gap."""
     if fs <= 0 or timestamps.size < 2:
         return np.zeros(0, dtype=int)
-    return np.flatnonzero(np.diff(timestamps) > GAP_FACTOR / fs)
+    step = 1 << 20  # piece by piece: ``timestamps`` may be an hour's, memory-mapped
+    found = [
+        np.flatnonzero(np.diff(timestamps[i : i + step + 1]) > GAP_FACTOR / fs) + i
+        for i in range(0, timestamps.size - 1, step)
+    ]
+    return np.concatenate(found)
 
 
 def analysis_rate(stream: Stream) -> tuple[float, str | None]:

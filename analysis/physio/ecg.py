@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analysis.physio.common import LABEL, analysis_rate, check_stream, gap_note, gaps, signal_of
+from analysis.physio.common import LABEL, analysis_rate, check_stream, fill_nan, gap_note, gaps, signal_of
 from analysis.session_data import Stream
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ def ecg_peaks_in_pieces(x: np.ndarray, fs: float, piece_s: float = ECG_PIECE_S) 
 
     n, step, margin = len(x), max(1, int(piece_s * fs)), int(ECG_MARGIN_S * fs)
     if n <= 1.5 * step:
-        clean = nk.ecg_clean(x, sampling_rate=fs, method="neurokit")
+        clean = nk.ecg_clean(fill_nan(np.array(x, dtype=np.float64)), sampling_rate=fs, method="neurokit")
         return np.asarray(nk.ecg_findpeaks(clean, sampling_rate=fs, method="neurokit")["ECG_R_Peaks"], np.int64)
     found = []
     starts = list(range(0, n, step))
@@ -136,7 +136,8 @@ def ecg_peaks_in_pieces(x: np.ndarray, fs: float, piece_s: float = ECG_PIECE_S) 
     for i, a in enumerate(starts):
         b = starts[i + 1] if i + 1 < len(starts) else n
         lo, hi = max(0, a - margin), min(n, b + margin)
-        clean = nk.ecg_clean(x[lo:hi], sampling_rate=fs, method="neurokit")
+        piece = fill_nan(np.array(x[lo:hi], dtype=np.float64))  # a copy: x may be memory-mapped
+        clean = nk.ecg_clean(piece, sampling_rate=fs, method="neurokit")
         p = np.asarray(nk.ecg_findpeaks(clean, sampling_rate=fs, method="neurokit")["ECG_R_Peaks"], np.int64) + lo
         found.append(p[(p >= a) & (p < b)])
     return np.concatenate(found) if found else np.zeros(0, np.int64)
@@ -166,9 +167,10 @@ def cardiac_from_signal(
     unit: str | None = None,
     gap_after: np.ndarray | None = None,
 ) -> CardiacResult:
-    """Beats, heart rate and HRV of one signal (``timestamps``: LSL times; default ``i / fs``)."""
-    x = np.asarray(x, dtype=np.float64)
-    ts = np.arange(x.size) / fs if timestamps is None else np.asarray(timestamps, dtype=np.float64)
+    """Beats, heart rate and HRV of one signal (``timestamps``: LSL times; default ``i / fs``). An
+    ECG ``x`` (and its ``timestamps``) may be memory-mapped: it is read piece by piece."""
+    x = np.asarray(x) if kind == "ecg" else np.asarray(x, dtype=np.float64)
+    ts = np.arange(x.size) / fs if timestamps is None else np.asarray(timestamps)
     peaks = detect_beats(x, fs, kind)
     beats = ts[peaks]
     rr = np.diff(beats)
@@ -222,7 +224,11 @@ def cardiac_from_signal(
 def analyse_cardiac(stream: Stream, kind: str = "ecg", channel: int = 0) -> CardiacResult:
     """:func:`cardiac_from_signal` of one channel of a stream, after :func:`check_stream`."""
     check_stream(stream, kind, channel=channel)
-    x, ts = signal_of(stream, channel)
+    if kind == "ecg" and stream.spilled is not None:  # an hour of ECG stays in its files
+        ts, values = stream.spilled.mapped()
+        x = values[:, channel]
+    else:
+        x, ts = signal_of(stream, channel)
     fs, rate_note = analysis_rate(stream)
     result = cardiac_from_signal(
         x,
