@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 # coordinator logged the refused site as lost instead)
 REFUSAL_LINGER_S = 20.0
 
+#: how long the coordinator waits for its SuperLink to listen
+SUPERLINK_START_S = 120.0
+
 
 def coordinator(
     address: str,
@@ -88,7 +91,9 @@ def coordinator(
     try:
         with open(log, "ab") as lf:
             link = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT, env=env, cwd=out, start_new_session=True)
-        deploy.wait_listening(host, port, link, 30, log, "the SuperLink")
+        # a SuperLink that stops is seen at once; the bound is for one that never listens. 30 s was
+        # too short at nice 15 under load 10-12 (2026-12-03: flower-superlink had not written a line)
+        deploy.wait_listening(host, port, link, SUPERLINK_START_S, log, "the SuperLink")
         for k in site_keys:
             register_site(Path(k), env)
         print(

@@ -94,7 +94,7 @@ def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
             procs.append(sites[i])
         while not (tmp_path / "coord.err").read_text(errors="replace").count("listening"):
             assert coord.poll() is None, (tmp_path / "coord.err").read_text()
-            assert time.monotonic() - t0 < 30, "the coordinator did not start"
+            assert time.monotonic() - t0 < 150, "the coordinator did not start"  # up to its 120-s SuperLink wait
             time.sleep(0.3)
         while read_status(out).get("version", 0) < 1:
             assert coord.poll() is None, (tmp_path / "coord.err").read_text()
