@@ -99,6 +99,14 @@ class Spilled:
         vals = np.fromfile(self.values, dtype=dt, count=n * self.channels, offset=start * self.channels * dt.itemsize)
         return ts, vals.reshape(n, self.channels)
 
+    def column(self, c: int) -> SpilledColumn:
+        """Channel ``c`` of the values, read from the file only where it is sliced."""
+        return SpilledColumn(self, c)
+
+    def stamps_lazy(self) -> SpilledStamps:
+        """The timestamps, read from the file only where they are sliced or indexed."""
+        return SpilledStamps(self)
+
     def mapped(self) -> tuple[np.ndarray, np.ndarray]:
         """``(timestamps, values)`` of every sample, memory-mapped read-only from the files: only
         the pages a caller touches are read (a track showing a few seconds of an hour)."""
@@ -122,6 +130,62 @@ class Spilled:
             return np.array([float(mm[i]) for i in idx], dtype=np.float64) if idx.size else np.zeros(0)
         finally:
             del mm
+
+
+class SpilledColumn:
+    """One channel of a :class:`Spilled` stream as a read-only sequence: ``len``, and a slice
+    ``col[a:b]`` read from the file (float as recorded). Memory holds only what is sliced."""
+
+    def __init__(self, spilled: Spilled, c: int) -> None:
+        self.spilled, self.c = spilled, int(c)
+
+    def __len__(self) -> int:
+        return int(self.spilled.count)
+
+    @property
+    def size(self) -> int:
+        return len(self)
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise TypeError("a spilled channel is read by contiguous slices only")
+        a, b, _ = key.indices(len(self))
+        return self.spilled.read(a, max(a, b))[1][:, self.c]
+
+
+class SpilledStamps:
+    """The timestamps of a :class:`Spilled` stream as a read-only sequence: ``len``/``size``, an
+    index, a slice, or an array of indices, each read from the file."""
+
+    def __init__(self, spilled: Spilled) -> None:
+        self.spilled = spilled
+
+    def __len__(self) -> int:
+        return int(self.spilled.count)
+
+    @property
+    def size(self) -> int:
+        return len(self)
+
+    def __getitem__(self, key: Any) -> Any:
+        n = len(self)
+        if isinstance(key, slice):
+            if key.step not in (None, 1):
+                raise TypeError("spilled timestamps are read by contiguous slices")
+            a, b, _ = key.indices(n)
+            return self.spilled.read_stamps(a, max(a, b))
+        if isinstance(key, (int, np.integer)):
+            i = int(key) + n if key < 0 else int(key)
+            if not 0 <= i < n:
+                raise IndexError(key)
+            return float(self.spilled.read_stamps(i, i + 1)[0])
+        idx = np.asarray(key, dtype=np.int64).reshape(-1)
+        out = np.empty(idx.size)
+        with open(self.spilled.stamps, "rb") as fh:  # one small read each, no mapping
+            for j, i in enumerate(idx):
+                fh.seek(int(i) * 8)
+                out[j] = np.frombuffer(fh.read(8), np.float64)[0]
+        return out
 
 
 #: samples per window when a spilled stream is worked on piece by piece

@@ -91,9 +91,23 @@ def kth_smallest(pieces: Callable[[], Iterable[np.ndarray]], k: int) -> float:
         def inside(p, b_lo=b_lo, b_hi=b_hi, last=last):
             return p[(p >= b_lo) & ((p <= b_hi) if last else (p < b_hi))]
 
-        if counts[j] <= _COLLECT or not (lo < b_lo or b_hi < hi) or b_lo == b_hi:
+        if counts[j] <= _COLLECT:
             got = np.concatenate([inside(p) for p in pieces()] or [np.zeros(0)])
             return float(np.partition(got, k - before)[k - before])
+        if not (lo < b_lo or b_hi < hi) or b_lo == b_hi:
+            # the bin cannot be split any more: its values are a few floats some ulps apart (the
+            # intervals of a perfectly regular clock): count each distinct value, do not gather them
+            tally: dict[float, int] = {}
+            for p in pieces():
+                v, c = np.unique(inside(p), return_counts=True)
+                for x, m in zip(v.tolist(), c.tolist()):
+                    tally[x] = tally.get(x, 0) + m
+            r = k - before
+            for x in sorted(tally):
+                r -= tally[x]
+                if r < 0:
+                    return float(x)
+            raise AssertionError("kth_smallest: the bin's counts disagree between passes")
         below, lo, hi = before, b_lo, b_hi
         if not last:  # the next pass must hold exactly this bin's values: [b_lo, b_hi)
             hi = float(np.nextafter(b_hi, -np.inf))

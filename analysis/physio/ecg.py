@@ -127,7 +127,7 @@ def ecg_peaks_in_pieces(x: np.ndarray, fs: float, piece_s: float = ECG_PIECE_S) 
 
     n, step, margin = len(x), max(1, int(piece_s * fs)), int(ECG_MARGIN_S * fs)
     if n <= 1.5 * step:
-        clean = nk.ecg_clean(fill_nan(np.array(x, dtype=np.float64)), sampling_rate=fs, method="neurokit")
+        clean = nk.ecg_clean(fill_nan(np.array(x[0:n], dtype=np.float64)), sampling_rate=fs, method="neurokit")
         return np.asarray(nk.ecg_findpeaks(clean, sampling_rate=fs, method="neurokit")["ECG_R_Peaks"], np.int64)
     found = []
     starts = list(range(0, n, step))
@@ -136,7 +136,7 @@ def ecg_peaks_in_pieces(x: np.ndarray, fs: float, piece_s: float = ECG_PIECE_S) 
     for i, a in enumerate(starts):
         b = starts[i + 1] if i + 1 < len(starts) else n
         lo, hi = max(0, a - margin), min(n, b + margin)
-        piece = fill_nan(np.array(x[lo:hi], dtype=np.float64))  # a copy: x may be memory-mapped
+        piece = fill_nan(np.array(x[lo:hi], dtype=np.float64))  # a copy: x may be read from a file
         clean = nk.ecg_clean(piece, sampling_rate=fs, method="neurokit")
         p = np.asarray(nk.ecg_findpeaks(clean, sampling_rate=fs, method="neurokit")["ECG_R_Peaks"], np.int64) + lo
         found.append(p[(p >= a) & (p < b)])
@@ -169,8 +169,12 @@ def cardiac_from_signal(
 ) -> CardiacResult:
     """Beats, heart rate and HRV of one signal (``timestamps``: LSL times; default ``i / fs``). An
     ECG ``x`` (and its ``timestamps``) may be memory-mapped: it is read piece by piece."""
-    x = np.asarray(x) if kind == "ecg" else np.asarray(x, dtype=np.float64)
-    ts = np.arange(x.size) / fs if timestamps is None else np.asarray(timestamps)
+    lazy = kind == "ecg" and hasattr(x, "spilled")  # a SpilledColumn: read piece by piece
+    x = x if lazy else np.asarray(x, dtype=np.float64)
+    if timestamps is None:
+        ts = np.arange(len(x)) / fs
+    else:
+        ts = timestamps if hasattr(timestamps, "spilled") else np.asarray(timestamps, dtype=np.float64)
     peaks = detect_beats(x, fs, kind)
     beats = ts[peaks]
     rr = np.diff(beats)
@@ -225,8 +229,7 @@ def analyse_cardiac(stream: Stream, kind: str = "ecg", channel: int = 0) -> Card
     """:func:`cardiac_from_signal` of one channel of a stream, after :func:`check_stream`."""
     check_stream(stream, kind, channel=channel)
     if kind == "ecg" and stream.spilled is not None:  # an hour of ECG stays in its files
-        ts, values = stream.spilled.mapped()
-        x = values[:, channel]
+        x, ts = stream.spilled.column(channel), stream.spilled.stamps_lazy()
     else:
         x, ts = signal_of(stream, channel)
     fs, rate_note = analysis_rate(stream)

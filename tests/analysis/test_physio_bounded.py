@@ -34,7 +34,13 @@ def small_pieces(monkeypatch):
 def test_median_of_pieces_is_numpys(seed, n, monkeypatch):
     monkeypatch.setattr(chunks, "_COLLECT", 1000)  # force the narrowing passes
     rng = np.random.default_rng(seed)
-    for x in (rng.standard_normal(n) ** 2, np.round(rng.standard_normal(n), 1), np.full(n, 0.25)):
+    ticks = 1000.0 + np.arange(n) / 2000.0  # a regular clock: intervals a few ulps apart
+    for x in (
+        rng.standard_normal(n) ** 2,
+        np.round(rng.standard_normal(n), 1),
+        np.full(n, 0.25),
+        np.diff(np.append(ticks, ticks[-1] + 0.0005)),
+    ):
 
         def pieces(x=x):
             return (x[i : i + 7777] for i in range(0, x.size, 7777))
