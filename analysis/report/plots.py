@@ -124,11 +124,15 @@ def timeline_figure(sr: SessionResult, width: float = 11.0) -> Figure:
         ax = ax_of["emg"]
         chans = pa.emg
         t = chans[0].env_t
-        rel = np.vstack([np.interp(t, c.env_t, c.env) / max(c.baseline_level, 1e-12) for c in chans])
         k = int(np.ceil(t.size / 3000))
-        if k > 1:  # a long session: the max of each bin, so no burst is lost
-            n = t.size // k * k
-            rel, t = rel[:, :n].reshape(len(chans), -1, k).max(axis=2), t[:n:k]
+        n = t.size // k * k if k > 1 else t.size
+
+        def binned(c):  # a long session: the max of each bin, so no burst is lost (one channel at a time)
+            r = np.interp(t, c.env_t, c.env) / max(c.baseline_level, 1e-12)
+            return r[:n].reshape(-1, k).max(axis=1) if k > 1 else r
+
+        rel = np.vstack([binned(c) for c in chans])
+        t = t[:n:k] if k > 1 else t
         img = ax.imshow(
             np.log2(np.clip(rel, 0.5, 32)),
             aspect="auto",
