@@ -3,9 +3,12 @@
 Used by the recording's live spotting (``app/services/live_spotting.py``): after the spotter flags an
 interval, the onset and apex frames (kept by :class:`FrameRing`, cut around the face) go through
 the same features as training (:func:`analysis.recognition.features.rgb_views`: landmarks on the
-onset frame, alignment, onset → apex flow) and the model. Only RGB views can be computed live (the
+onset frame, alignment, onset → apex flow) and the model. The live spotter's own landmarks of the
+onset frame (or of a frame at most 3 away: the face model runs every few frames) are used when it
+has them, so the face model does not run a second time. Only RGB views can be computed live (the
 recording's live path sees colour frames only): a model with a ``depth`` view is refused with a
-message. Per-sample cost: a MediaPipe pass + flow + the model (tens of ms; docs/benchmarks.md).
+message. Per-sample cost: flow + the model, plus a MediaPipe pass when no landmarks are handed over
+(docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -46,6 +49,22 @@ class FrameRing:
     def __init__(self, n: int = 75, margin: float = 1.8):
         self.n, self.margin = int(n), float(margin)
         self._frames: OrderedDict[int, tuple[np.ndarray, int, int]] = OrderedDict()
+        self._landmarks: OrderedDict[int, np.ndarray] = OrderedDict()  # frame number -> (478, 2) frame px
+
+    def add_landmarks(self, index: int, landmarks: np.ndarray) -> None:
+        """The face model's landmarks of frame ``index`` (frame pixels), as the live spotter found
+        them (every few frames): :meth:`pair` hands the nearest to the onset over, so that
+        recognition need not run the face model again."""
+        self._landmarks[int(index)] = np.asarray(landmarks, np.float32)[:, :2]
+        while len(self._landmarks) > self.n:
+            self._landmarks.popitem(last=False)
+
+    def landmarks_near(self, index: int, max_gap: int = 3) -> np.ndarray | None:
+        """The landmarks of the frame nearest ``index`` (at most ``max_gap`` frames away; frame px)."""
+        best = min(self._landmarks, key=lambda k: abs(k - index), default=None)
+        if best is None or abs(best - index) > max_gap:
+            return None
+        return self._landmarks[best]
 
     def push(self, index: int, image: np.ndarray, box: Sequence[float] | np.ndarray | None) -> None:
         h, w = image.shape[:2]
@@ -64,6 +83,12 @@ class FrameRing:
     def pair(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray] | None:
         """Frames ``a`` and ``b`` cut to the same window (the intersection of theirs), or None
         when either has left the ring (or was never pushed)."""
+        got = self.pair_at(a, b)
+        return None if got is None else got[:2]
+
+    def pair_at(self, a: int, b: int, max_gap: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+        """As :meth:`pair`, with the landmarks nearest frame ``a`` (:meth:`landmarks_near`) moved
+        into the window's pixels (None when there are none that near)."""
         if a not in self._frames or b not in self._frames:
             return None
         (ia, xa, ya), (ib, xb, yb) = self._frames[a], self._frames[b]
@@ -72,7 +97,10 @@ class FrameRing:
         y1 = min(ya + ia.shape[0], yb + ib.shape[0])
         if x1 - x0 < 32 or y1 - y0 < 32:
             return None
-        return (ia[y0 - ya : y1 - ya, x0 - xa : x1 - xa], ib[y0 - yb : y1 - yb, x0 - xb : x1 - xb])
+        lm = self.landmarks_near(a, max_gap)
+        if lm is not None:
+            lm = lm - np.array([x0, y0], np.float32)
+        return (ia[y0 - ya : y1 - ya, x0 - xa : x1 - xa], ib[y0 - yb : y1 - yb, x0 - xb : x1 - xb], lm)
 
     def __len__(self) -> int:
         return len(self._frames)
@@ -107,9 +135,11 @@ class LiveRecognizer:
     def __exit__(self, *exc):
         self.close()
 
-    def classify(self, onset: np.ndarray, apex: np.ndarray) -> Recognised | None:
+    def classify(self, onset: np.ndarray, apex: np.ndarray, landmarks: np.ndarray | None = None) -> Recognised | None:
         """The class of the motion onset → apex (RGB uint8 frames of the same window); None when
-        no face is found on the onset frame."""
+        no face is found on the onset frame. ``landmarks``: the face's landmarks on (or within a
+        few frames of) the onset frame, in the window's pixels, as the live spotter found them;
+        without them the face model runs on the onset frame."""
         import time
 
         from analysis.recognition import features as F
@@ -117,12 +147,18 @@ class LiveRecognizer:
         from analysis.spotting import regions as R
 
         t0 = time.perf_counter()
-        self._ts += 1000.0
-        face = self._tracker.process(onset, self._ts)
-        if face is None:
-            return None
-        m = R.align_matrix(face.landmarks, F.CROP)
-        lm_crop = R.to_crop(m, face.landmarks)
+        if landmarks is None:
+            self._ts += 1000.0
+            face = self._tracker.process(onset, self._ts)
+            if face is None:
+                return None
+            landmarks = face.landmarks
+        h, w = onset.shape[:2]
+        el, er = R.eye_centres(landmarks)
+        if not all(0 <= p[0] < w and 0 <= p[1] < h for p in (el, er)):
+            return None  # the eyes outside the window: not this face
+        m = R.align_matrix(landmarks, F.CROP)
+        lm_crop = R.to_crop(m, landmarks)
         mask = R.face_mask(lm_crop, F.CROP)
         v = F.rgb_views(onset, apex, m, mask, lm_crop if "roi" in self.views else None)
         fs = FeatureSet(

@@ -202,11 +202,17 @@ class StreamingSpotter:
         return out
 
     last_box: tuple | None = None  # the face box of the latest frame with a face (frame pixels)
+    # the face model's latest landmarks: (file frame number, (478, 2) float32 frame pixels); live
+    # recognition aligns a flag's onset frame with them instead of running the face model again
+    last_landmarks: tuple[int, np.ndarray] | None = None
 
     def _add(self, rec) -> None:
         self._recs.append(rec)
         if rec.present and rec.box is not None and np.all(np.isfinite(rec.box)):
             self.last_box = tuple(float(v) for v in rec.box)
+        if rec.landmarks is not None:
+            idx = self._file_index.get(rec.index, rec.index)
+            self.last_landmarks = (int(idx), np.asarray(rec.landmarks[:, :2], np.float32))
         self.stats.frames += 1
         self.stats.frames_with_face += int(rec.present)
         first = self._recs[0].index

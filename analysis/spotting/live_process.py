@@ -9,7 +9,8 @@ camera's renderer run) whose scheduling priority is lowered (``nice``, default
 is left, and it shares no interpreter lock with them.
 
 * It is a drop-in for the spotter :class:`app.services.live_spotting.LiveSpotting` drives:
-  ``fps``, ``push(frame, timestamp, index=)`` returning the new flags, ``last_box``, ``flush()`` and
+  ``fps``, ``push(frame, timestamp, index=)`` returning the new flags, ``last_box``,
+  ``last_landmarks`` (sent only when the face model has run again), ``flush()`` and
   ``close()``; the flags are the child's :class:`~analysis.spotting.live.LiveFlag` objects, the same
   the spotter returns in-process (``tests/analysis/test_spotting_live_process.py`` compares them).
 * Pixels go through one shared-memory buffer (a push waits for the child's answer, so one is
@@ -56,6 +57,7 @@ def _child(conn, fps: float, nice: int, kw: dict) -> None:
         from analysis.spotting.live import StreamingSpotter
 
         spotter = StreamingSpotter(fps, **kw)
+        sent_landmarks = None  # the frame number of the landmarks last sent
         conn.send(("ready", None))
         while True:
             try:
@@ -80,7 +82,12 @@ def _child(conn, fps: float, nice: int, kw: dict) -> None:
             else:
                 conn.send(("error", f"unknown request {kind!r}"))
                 continue
-            conn.send(("ok", flags, spotter.last_box))
+            lm = spotter.last_landmarks
+            if lm is not None and lm[0] == sent_landmarks:
+                lm = None  # unchanged: not sent again
+            elif lm is not None:
+                sent_landmarks = lm[0]
+            conn.send(("ok", flags, spotter.last_box, lm))
     except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it
         try:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
@@ -103,6 +110,7 @@ class SpotterProcess:
             raise ValueError("fps must be positive")
         self.fps = float(fps)
         self.last_box: tuple | None = None
+        self.last_landmarks: tuple[int, np.ndarray] | None = None  # as StreamingSpotter's
         self.nice = int(nice)
         self._lock = threading.Lock()
         self._shms: list = []  # the current buffer last
@@ -156,8 +164,10 @@ class SpotterProcess:
                 self._conn.send(msg)
             except (OSError, ValueError):
                 raise RuntimeError(self._ended()) from None
-            _, flags, box = self._answer(ANSWER_TIMEOUT_S, what)
+            _, flags, box, landmarks = self._answer(ANSWER_TIMEOUT_S, what)
         self.last_box = box
+        if landmarks is not None:
+            self.last_landmarks = landmarks
         return flags
 
     def _buffer(self, nbytes: int) -> shared_memory.SharedMemory:

@@ -96,6 +96,7 @@ class LiveSpotting:
         self.recognizer = recognizer if recognizer not in ("default", None) else None
         self.recognition_error: str | None = None
         self.flags_classified = 0
+        self.flags_aligned_by_spotter = 0  # of those, aligned with the spotter's landmarks
         self._ring = None
 
     def start(self) -> None:
@@ -158,6 +159,7 @@ class LiveSpotting:
         return {
             "model": None if r is None else r.model_path.name,
             "flags_classified": self.flags_classified,
+            "aligned_by_spotter": self.flags_aligned_by_spotter,
             "error": self.recognition_error,
         }
 
@@ -166,11 +168,12 @@ class LiveSpotting:
         rec, ring, flag = self.recognizer, self._ring, sf.flag
         if rec is None or ring is None or getattr(flag, "type", "micro") != "micro":
             return
-        pair = ring.pair(flag.onset, flag.apex)
-        if pair is None:
+        got = ring.pair_at(flag.onset, flag.apex)
+        if got is None:
             return
+        onset, apex, landmarks = got
         try:
-            r = rec.classify(*pair)
+            r = rec.classify(onset, apex, landmarks=landmarks)
         except Exception as exc:  # noqa: BLE001 - one failure switches recognition off, said so
             self.recognition_error = f"live recognition stopped: {exc}"
             self.recognizer = None
@@ -178,6 +181,7 @@ class LiveSpotting:
         if r is not None:
             sf.label, sf.confidence, sf.recognition_s = r.label, round(r.confidence, 3), r.seconds
             self.flags_classified += 1
+            self.flags_aligned_by_spotter += int(landmarks is not None)
 
     def _listen(self, frame) -> None:  # capture thread: never blocks a live source
         if frame.stream != "rgb":
@@ -240,6 +244,7 @@ class LiveSpotting:
         except Exception as exc:  # noqa: BLE001 - reported in the panel, the recording goes on
             self.error = f"live spotting unavailable: {exc}"
             return
+        last_lm = None  # the frame number of the spotter's landmarks last kept
         try:
             while not self._stop.is_set():
                 try:
@@ -255,6 +260,10 @@ class LiveSpotting:
                 self.face_box = spotter.last_box
                 if self._ring is not None:
                     self._ring.push(frame.file_index, frame.image, spotter.last_box)
+                    lm = getattr(spotter, "last_landmarks", None)
+                    if lm is not None and lm[0] != last_lm:
+                        last_lm = lm[0]
+                        self._ring.add_landmarks(*lm)
                 self._report(flags)
             # the recording has stopped: what its last frames can still confirm (a movement that
             # ended less than the confirmation lag before the last frame)

@@ -24,6 +24,15 @@ def test_frame_ring_keeps_recent_face_crops_and_pairs_them():
     ring.push(8, img, None)  # no face box: the whole frame
     assert ring.pair(7, 8)[0].shape == ring.pair(7, 8)[1].shape
     assert ring.pair(8, 8)[0].shape == img.shape
+    # the spotter's landmarks: the nearest to the onset (at most 3 frames away), in the window's pixels
+    lm = np.tile(np.array([[50.0, 40.0]], np.float32), (478, 1))
+    ring.add_landmarks(3, lm)
+    ring.add_landmarks(6, lm + 1)
+    a, b, got = ring.pair_at(5, 7)  # window: x from 27 (frame 7's box), y from 10
+    assert got is not None and np.allclose(got, lm + 1 - [27, 10])  # frame 6's, the nearest
+    assert np.allclose(ring.pair_at(4, 7)[2], lm - [27, 10])  # frame 3's
+    assert ring.pair_at(5, 7, max_gap=0)[2] is None
+    assert len(ring.pair(5, 7)) == 2
 
 
 def _rendered(aus, amp=3.0, person="grace_hopper/5"):
@@ -39,9 +48,10 @@ def _rendered(aus, amp=3.0, person="grace_hopper/5"):
 @pytest.mark.learning
 @pytest.mark.face_model
 def test_live_recognizer_classifies_rendered_expressions_with_the_shipped_model():
+    from analysis.face.landmarker import FaceTracker
     from analysis.recognition.live import LiveRecognizer
 
-    with LiveRecognizer() as rec:
+    with LiveRecognizer() as rec, FaceTracker(max_side=None) as tracker:
         assert rec.classes == ["negative", "positive", "surprise"]
         for aus, want in ((("AU1", "AU2"), "surprise"), (("AU4",), "negative")):
             face, on, ap = _rendered(aus)
@@ -51,6 +61,12 @@ def test_live_recognizer_classifies_rendered_expressions_with_the_shipped_model(
             r = rec.classify(*ring.pair(10, 14))
             assert r is not None and r.label == want, (aus, r)
             assert r.confidence > 0.5 and abs(sum(r.probabilities.values()) - 1) < 1e-3
+            # the live spotter's landmarks of a nearby frame, handed over: no second face-model pass
+            ring.add_landmarks(9, tracker.process(on, 1000.0 * (len(aus) + 1)).landmarks)
+            onset, apex, lm = ring.pair_at(10, 14)
+            r2 = rec.classify(onset, apex, landmarks=lm)
+            assert r2 is not None and r2.label == want and abs(r2.confidence - r.confidence) < 0.1, (aus, r2)
+            assert rec.classify(onset, apex, landmarks=lm + [onset.shape[1], 0]) is None  # not in the window
         blank = np.full((200, 200, 3), 128, np.uint8)
         assert rec.classify(blank, blank) is None  # no face: no class, no error
 
@@ -98,6 +114,7 @@ def test_live_flags_carry_the_recognised_class():
     assert micro[0].recognition_s < 0.5 * 4  # the ≤ 0.5 s budget, ×4 for a loaded machine
     s = live.summary()["live_spotting"]["recognition"]
     assert s["flags_classified"] >= 1 and s["error"] is None
+    assert s["aligned_by_spotter"] == s["flags_classified"]  # the spotter's landmarks, no second pass
 
 
 @pytest.mark.learning

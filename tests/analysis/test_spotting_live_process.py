@@ -42,7 +42,7 @@ def test_the_spotter_process_flags_what_the_spotter_flags_in_process():
         for k, f in enumerate(frames):
             got += sp.push(f, k / fps, index=1000 + k)  # file frame numbers, as the recorder gives them
         got += sp.flush()
-        box = sp.last_box
+        box, lms = sp.last_box, sp.last_landmarks
     finally:
         sp.close()
     assert not sp.alive
@@ -55,6 +55,12 @@ def test_the_spotter_process_flags_what_the_spotter_flags_in_process():
     assert [f.type for f in got].count("micro") >= 1 and 1075 <= got[0].apex <= 1086
     assert got[0].thumbnail is not None and np.array_equal(got[0].thumbnail, want[0].thumbnail)
     assert box is not None and box == pytest.approx(ref.last_box)
+    # the face model's latest landmarks, numbered as the file's frames (live recognition uses them)
+    assert lms is not None and ref.last_landmarks is not None and lms[0] == ref.last_landmarks[0]
+    assert 1000 + len(frames) - 6 <= lms[0] < 1000 + len(frames) and lms[1].shape == (478, 2)
+    assert np.allclose(lms[1], ref.last_landmarks[1], atol=1e-3)
+    x0, y0, x1, y1 = box
+    assert x0 <= lms[1][:, 0].mean() <= x1 and y0 <= lms[1][:, 1].mean() <= y1
 
 
 def test_a_spotter_process_that_dies_is_named_and_its_memory_freed():
