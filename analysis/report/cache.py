@@ -192,7 +192,7 @@ def _read(entry: Path, key: str) -> Any | None:
 
 
 def _write(entry: Path, key: str, obj: Any) -> bool:
-    from acquisition.atomic import write_bytes
+    from acquisition.atomic import atomic_write
 
     secret = _secret()
     if secret is None:
@@ -201,7 +201,9 @@ def _write(entry: Path, key: str, obj: Any) -> bool:
         payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
         head = {"key": key, "hmac": hmac.new(secret, payload, hashlib.sha256).hexdigest(), "version": VERSION}
         entry.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes(entry, MAGIC + json.dumps(head).encode() + b"\n" + payload)
+        with atomic_write(entry, "wb") as fh:  # the header, then the payload: no joined copy
+            fh.write(MAGIC + json.dumps(head).encode() + b"\n")
+            fh.write(payload)
         return True
     except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
         return False  # read-only media or an object that does not pickle: computed next time too
@@ -243,13 +245,27 @@ def analyse_session(
     return sr
 
 
+class _HashSink:
+    """A file for :class:`pickle.Pickler` that only feeds a hash: the digest of an hour's
+    SessionResult without its pickle (tens of MB) in memory."""
+
+    def __init__(self, h: Any):
+        self.h = h
+
+    def write(self, b: bytes | memoryview) -> int:
+        self.h.update(b)
+        return len(b)
+
+
 def _result_digest(sr: SessionResult) -> str | None:
     """The timeline's key: the key of the session's entry when ``sr`` came from
     :func:`analyse_session`, else a digest of ``sr`` itself; with the plotting code's digest."""
     base = sr.__dict__.get(KEY_ATTR)
     if base is None:
         try:
-            base = hashlib.sha256(pickle.dumps(sr, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
+            h = hashlib.sha256()
+            pickle.Pickler(_HashSink(h), protocol=pickle.HIGHEST_PROTOCOL).dump(sr)  # no copy of the arrays
+            base = h.hexdigest()
         except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
             return None
     return hashlib.sha256((base + _code_digest(PLOT_CODE)).encode()).hexdigest()

@@ -38,6 +38,29 @@ def to_png(fig: Figure, dpi: int = 100) -> bytes:
     return buf.getvalue()
 
 
+MAX_LINE_BINS = 2000  # a line of more samples is drawn as the min and max of this many bins
+
+
+def envelope(t: np.ndarray, y: np.ndarray, bins: int = MAX_LINE_BINS) -> tuple[np.ndarray, np.ndarray]:
+    """``(t, y)`` thinned for drawing: when longer than ``2 × bins`` samples, the smallest and the
+    largest sample of each of ``bins`` runs of samples, in time order — every peak and trough is
+    kept (a figure is about a thousand pixels wide), and a figure of an hour holds as many points as
+    one of ten minutes. Lines with gaps (NaN) are drawn whole."""
+    t, y = np.asarray(t), np.asarray(y)
+    n = y.size
+    if n <= 2 * bins or t.size != n or np.isnan(y).any():
+        return t, y
+    k = n // bins
+    m = bins * k
+    rows = y[:m].reshape(bins, k)
+    lo, hi = rows.argmin(axis=1), rows.argmax(axis=1)
+    first, second = np.minimum(lo, hi), np.maximum(lo, hi)
+    base = np.arange(bins) * k
+    tail = [m + int(y[m:].argmin()), m + int(y[m:].argmax())] if n > m else []
+    idx = np.unique(np.concatenate([[0], base + first, base + second, tail, [n - 1]]).astype(np.int64))
+    return t[idx], y[idx]
+
+
 def _colours(names) -> dict:
     return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(sorted({str(n) for n in names}))}
 
@@ -100,7 +123,7 @@ def timeline_figure(sr: SessionResult, width: float = 11.0) -> Figure:
 
     if "hr" in ax_of:
         c, ax = pa.cardiac, ax_of["hr"]
-        ax.plot(c.hr_t - t0, c.hr_bpm, color="#c0392b", lw=1)
+        ax.plot(*envelope(c.hr_t - t0, c.hr_bpm), color="#c0392b", lw=1)
         ax.set_ylabel("HR (bpm)", fontsize=8)
         ax.text(
             0.005,
@@ -112,8 +135,10 @@ def timeline_figure(sr: SessionResult, width: float = 11.0) -> Figure:
         )
     if "eda" in ax_of:
         e, ax = pa.eda, ax_of["eda"]
-        ax.plot(e.t - t0, e.clean, color="#2471a3", lw=1, label="EDA")
-        ax.plot(e.t - t0, e.tonic, color="#2471a3", lw=0.8, ls="--", alpha=0.7, label="tonic")
+        tt, yy = envelope(e.t - t0, e.clean)
+        ax.plot(tt, yy, color="#2471a3", lw=1, label="EDA")
+        tt, yy = envelope(e.t - t0, e.tonic)
+        ax.plot(tt, yy, color="#2471a3", lw=0.8, ls="--", alpha=0.7, label="tonic")
         on = np.searchsorted(e.t, e.scr_onsets).clip(0, e.t.size - 1)
         pk = np.searchsorted(e.t, e.scr_peaks).clip(0, e.t.size - 1)
         ax.plot(e.t[on] - t0, e.clean[on], "v", color="#117a65", ms=4, label="SCR onset")
@@ -146,9 +171,10 @@ def timeline_figure(sr: SessionResult, width: float = 11.0) -> Figure:
         cb = fig.colorbar(img, ax=ax, pad=0.005, fraction=0.02)
         cb.set_ticks([-1, 0, 1, 2, 3, 4, 5], labels=["½", "1", "2", "4", "8", "16", "32"], fontsize=6)
         cb.set_label("EMG × baseline", fontsize=7)
-        for c_i, c in enumerate(chans):
-            for a, _, _ in c.onsets:
-                ax.plot(a - t0, c_i, marker="|", color="c", ms=6)
+        for c_i, c in enumerate(chans):  # one line of markers per channel, not an artist per onset
+            if c.onsets:
+                xs = np.array([a for a, _, _ in c.onsets], float) - t0
+                ax.plot(xs, np.full(xs.size, c_i), ls="none", marker="|", color="c", ms=6)
     for axx in axes:
         axx.tick_params(labelsize=7)
     axes[-1].set_xlabel("time since the recording started (s)", fontsize=8)

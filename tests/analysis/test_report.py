@@ -99,6 +99,27 @@ def test_timeline_panels(analysed):
     assert g is not None and any("ME rate" in a.get_title() for a in g.axes)
 
 
+def test_a_long_line_is_drawn_as_the_min_and_max_of_bins():
+    """An hour's EDA is drawn with as many points as ten minutes' (the report's memory stays flat),
+    and no peak or trough is lost."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    t = np.arange(115_211) / 32.0  # an hour at 32 Hz, not a multiple of the bins
+    y = np.cumsum(rng.normal(size=t.size))
+    y[40_000] += 50.0  # a one-sample spike
+    tt, yy = plots.envelope(t, y, bins=1000)
+    assert tt.size <= 2 * 1000 + 4 and np.all(np.diff(tt) > 0)  # the bins, the tail, the first and last
+    assert yy.max() == y.max() and yy.min() == y.min() and t[40_000] in tt
+    assert np.isin(yy, y).all()  # samples, not averages
+    assert tt[0] == t[0] and tt[-1] == t[-1]
+    short = np.arange(100.0)
+    assert plots.envelope(short, short)[0] is short  # short lines: as they are
+    gap = y.copy()
+    gap[5] = np.nan
+    assert plots.envelope(t, gap)[1].size == t.size  # a line with gaps: whole
+
+
 def test_report_output_errors(analysed, tmp_path, capsys):
     res = analyse_study([], sessions=analysed[2:])
     with pytest.raises(OutputError, match="does not exist"):
