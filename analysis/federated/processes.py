@@ -163,8 +163,10 @@ def site(
     truth: str | None,
     max_wait_s: float = 60.0,
     wait_s: float = 30.0,
+    slowdown: float = 1.0,
 ) -> int:
     from analysis.federated import site as site_mod
+    from analysis.federated.worker import SLOWDOWN_KEY
 
     host, port = deploy.parse_address(coordinator_addr, "--coordinator")
     deploy.check_security(host, insecure, {"root-certificates": root_cert}, "mexlab fl site")
@@ -199,6 +201,8 @@ def site(
     }
     if truth:
         node_cfg["truth"] = truth
+    if slowdown != 1.0:  # a trial setting (worker.answer); stays on this site, never sent
+        node_cfg[SLOWDOWN_KEY] = float(slowdown)
     from analysis.federated.worker import SiteWorker
 
     # torch, the model and the data stay loaded in this process (worker.py), warmed while the
@@ -232,7 +236,13 @@ def site(
     log = state / "supernode.log"
     print(
         f"mexlab fl: site {name}: {sd.n_train} training samples, {len(sd.held)} held out "
-        f"({len(set(sd.held.subjects))} subjects); joining {host}:{port}",
+        f"({len(set(sd.held.subjects))} subjects)"
+        + (
+            f"; --slowdown {slowdown:g}: waits {slowdown - 1:g}x its training time before each reply"
+            if slowdown != 1.0
+            else ""
+        )
+        + f"; joining {host}:{port}",
         file=sys.stderr,
         flush=True,
     )

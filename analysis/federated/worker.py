@@ -13,7 +13,9 @@ itself: the same function, the same reply.
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,11 +31,23 @@ _SITES: dict = {}  # node config → SiteData or the error text (kept for the pr
 _SIGS: dict = {}  # id(SiteData) → this site's model signature
 _LOCK = threading.Lock()
 WORKER_KEYS = ("worker", "worker-key-file")
+#: node-config key of ``mexlab fl site --slowdown F`` (a trial setting): after training an update the
+#: site waits (F - 1) x its training time before replying, as a machine F times slower would
+SLOWDOWN_KEY = "slowdown"
+
+
+def slowdown_factor(node_config: Mapping[str, Any]) -> float:
+    """This site's ``--slowdown`` factor (1 when none or not a finite number >= 1)."""
+    try:
+        f = float(node_config.get(SLOWDOWN_KEY, 1.0))
+    except (TypeError, ValueError):
+        return 1.0
+    return f if math.isfinite(f) and f >= 1.0 else 1.0
 
 
 def node_site(node_config: Mapping[str, Any]) -> tuple[str, object]:
     """(site name, SiteData or the MexlabError message) for this SuperNode's node config."""
-    cfg = {k: node_config[k] for k in sorted(node_config) if k not in WORKER_KEYS}
+    cfg = {k: node_config[k] for k in sorted(node_config) if k not in (*WORKER_KEYS, SLOWDOWN_KEY)}
     key = repr(cfg)
     name = str(cfg.get("site-name", "site"))
     if key not in _SITES:
@@ -81,6 +95,7 @@ def answer(node_config: Mapping[str, Any], weights: list[np.ndarray], conf: dict
             m["version"] = version
             return {"name": name, "sig": sig, "metrics": m, "error": ""}
         clip = conf.get("clip")
+        t_train = time.monotonic()
         delta, m = site_mod.local_train(
             sd,
             weights,
@@ -93,15 +108,14 @@ def answer(node_config: Mapping[str, Any], weights: list[np.ndarray], conf: dict
         )
     except Exception:  # noqa: BLE001 - the site keeps its traceback; the coordinator gets a code
         return {"name": name, "sig": sig, "error": "training-failed", "detail": traceback.format_exc()}
+    train_s = time.monotonic() - t_train
+    detail = f"ok: trained from version {version} on {m['num-examples']} samples in {train_s:.2f} s"
+    slow = slowdown_factor(node_config)
+    if slow > 1.0:  # a trial setting: behave like a machine `slow` times slower (never sent)
+        time.sleep((slow - 1.0) * train_s)
+        detail += f", then waited {(slow - 1.0) * train_s:.2f} s (--slowdown {slow:g})"
     m["version"] = version
-    return {
-        "name": name,
-        "sig": sig,
-        "delta": delta,
-        "metrics": m,
-        "error": "",
-        "detail": f"ok: trained from version {version} on {m['num-examples']} samples",
-    }
+    return {"name": name, "sig": sig, "delta": delta, "metrics": m, "error": "", "detail": detail}
 
 
 def ask(node_config: Mapping[str, Any], weights: list[np.ndarray], conf: dict, training: bool) -> dict | None:

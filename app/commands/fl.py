@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from acquisition.errors import MexlabError
+from acquisition.errors import InputError, MexlabError
 from analysis.federated import FEDBUFF_SERVER_LR
 
 
@@ -141,6 +141,13 @@ def add_parser(sub) -> None:
         metavar="S",
         help="seconds to wait for the coordinator to answer (default 30)",
     )
+    s.add_argument(
+        "--slowdown",
+        default="1",
+        metavar="F",
+        help="trial setting: after training an update, wait (F - 1) x the training time before "
+        "replying, as a machine F times slower would (F >= 1; default 1: no wait)",
+    )
     s.set_defaults(func=run_site)
 
     st = fsub.add_parser("status", help="sites, their last update and staleness, the global model's metrics")
@@ -202,6 +209,7 @@ def run_site(args) -> int:
 
     from analysis.federated.processes import site
 
+    slowdown = _slowdown(args.slowdown)
     name = args.site_name or socket.gethostname()
     if not name.replace("-", "").replace("_", "").isalnum():
         raise MexlabError(f"--site-name {name!r}: letters, digits, - and _ only")
@@ -216,7 +224,20 @@ def run_site(args) -> int:
         classes=str(args.classes),
         truth=args.truth,
         wait_s=max(0.0, args.wait),
+        slowdown=slowdown,
     )
+
+
+def _slowdown(text: str) -> float:
+    import math
+
+    try:
+        f = float(text)
+    except ValueError:
+        f = math.nan
+    if not (math.isfinite(f) and f >= 1.0):
+        raise InputError(f"--slowdown {text!r}: a finite factor >= 1 (e.g. 8: the site acts 8x slower; 1: no wait)")
+    return f
 
 
 def run_status(args) -> int:
