@@ -13,6 +13,8 @@ recognition task's. Settings were chosen before the run and not tuned on its res
 
     nice -n 10 .venv/bin/python bench/fl_async.py [--rounds 6] [--seeds 7,8,9] [--json out.json]
     nice -n 10 .venv/bin/python bench/fl_async.py --deploy 3 --rounds 2     # one real loopback run
+    # FedAvg vs FedBuff (vs FedAsync) in real loopback deployments, 5 sites, site5 --slowdown 8:
+    nice -n 15 .venv/bin/python bench/fl_async.py --deploy-compare 5 --rounds 5 --epochs 3 --json out.json
 """
 
 from __future__ import annotations
@@ -206,6 +208,322 @@ def deploy_run(n_sites: int, updates: int, seed: int) -> dict:
         }
 
 
+def site_files(sites_npz: Path, folder: Path, n_sites: int, views) -> tuple[list[Path], object]:
+    """The virtual bench's split of SITES_NPZ by subject over N sites (``simulation.split_config``:
+    site i gets subjects i, i+N, ... of ``site.split_site``'s order), one feature file per site, so
+    that each real ``mexlab fl site`` holds out the very subjects its simulated twin holds out.
+    Returns the files and the union of the sites' held-out subjects (what the versions are scored on)."""
+    from analysis.federated import site
+    from analysis.federated.simulation import _concat
+    from analysis.recognition import task
+
+    data = site.read_features(str(sites_npz), views)
+    order = site._order(sorted(set(data.subjects)), 0)
+    files, held = [], []
+    for i in range(n_sites):
+        mine = set(order[i::n_sites])
+        part = task.subset(data, [j for j, s in enumerate(data.subjects) if s in mine])
+        f = folder / f"site{i + 1}.npz"
+        site.save_features(f, part)
+        files.append(f)
+        alone = site.split_site(site.read_features(str(f), views), where=f"site{i + 1}")
+        twin = site.split_site(data, site_index=i, num_sites=n_sites, where=f"site{i + 1}")
+        assert sorted(set(alone.held.subjects)) == sorted(set(twin.held.subjects)), "split differs"
+        assert alone.n_train == twin.n_train, "split differs"
+        held.append(alone.held)
+    return files, _concat(held)
+
+
+def deploy_strategy(
+    strategy: str,
+    count: int,
+    files: list[Path],
+    out: Path,
+    *,
+    epochs: int,
+    lr: float,
+    views,
+    slow_factor: float,
+    timeout_s: float,
+) -> dict:
+    """One real loopback deployment: `mexlab fl coordinator` + one `mexlab fl site` per file (the
+    last one with --slowdown SLOW_FACTOR), as ``deploy_run`` starts them; logs kept in OUT."""
+    import socket
+    import subprocess
+
+    import psutil
+
+    from analysis.federated.deploy import stop
+
+    def tree_rss(p):
+        try:
+            root = psutil.Process(p.pid)
+            procs = [root] + root.children(recursive=True)
+        except psutil.NoSuchProcess:
+            return 0, {}
+        per = {}
+        for q in procs:
+            try:
+                per[q.name()] = max(per.get(q.name(), 0), q.memory_info().rss)
+            except psutil.NoSuchProcess:
+                pass
+        return sum(per.values()), per
+
+    out.mkdir(parents=True, exist_ok=True)
+    with socket.socket() as s_:
+        s_.bind(("127.0.0.1", 0))
+        port = s_.getsockname()[1]
+    mexlab = [sys.executable, "-m", "app.cli", "fl"]
+    env = dict(os.environ, FLWR_TELEMETRY_ENABLED="0")
+    cwd = Path(__file__).resolve().parents[1]
+    count_opt = ["--rounds", str(count)] if strategy == "fedavg" else ["--updates", str(count)]
+    load_before = os.getloadavg()
+    t0 = time.monotonic()
+    coord = subprocess.Popen(
+        mexlab
+        + ["coordinator", "--address", f"127.0.0.1:{port}", "--insecure", "--strategy", strategy, *count_opt]
+        + ["--epochs", str(epochs), "--lr", str(lr), "--views", ",".join(views), "--min-sites", str(len(files))]
+        + ["--out", str(out / "run")],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(out / "coordinator.err", "wb"),
+    )
+    sites = []
+    for i, f in enumerate(files):
+        slow = ["--slowdown", f"{slow_factor:g}"] if i == len(files) - 1 and slow_factor != 1 else []
+        sites.append(
+            subprocess.Popen(
+                mexlab
+                + ["site", "--coordinator", f"127.0.0.1:{port}", "--insecure", "--data", f"features:{f}"]
+                + ["--views", ",".join(views), "--site-name", f"site{i + 1}", "--wait", "300", *slow],
+                cwd=cwd,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=open(out / f"site{i + 1}.err", "wb"),
+            )
+        )
+    peak_c, peak_s, per_c, per_s = 0, 0, {}, {}
+    try:
+        while coord.poll() is None and time.monotonic() - t0 < timeout_s:
+            c, pc = tree_rss(coord)
+            if c > peak_c:
+                peak_c, per_c = c, pc
+            for sp in sites:
+                v, ps = tree_rss(sp)
+                if v > peak_s:
+                    peak_s, per_s = v, ps
+            time.sleep(0.5)
+    finally:
+        timed_out = coord.poll() is None
+        for p in [coord] + sites:
+            stop(p, timeout=10)
+    wall = time.monotonic() - t0
+    mb = 1024 * 1024
+    try:
+        st = json.loads((out / "run" / "status.json").read_text())
+    except (OSError, ValueError):
+        st = {}
+    return {
+        "strategy": strategy,
+        "count": count,
+        "rc": coord.returncode,
+        "timed_out": timed_out,
+        "wall_s": round(wall, 1),
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        "version": st.get("version"),
+        "bytes_up": st.get("bytes_up"),
+        "bytes_down": st.get("bytes_down"),
+        "site_updates": {k: v.get("updates", 0) for k, v in (st.get("sites") or {}).items()},
+        "site_final_uf1": {
+            k: round(float(v.get("uf1", float("nan"))), 4)
+            for k, v in ((st.get("final") or {}).get("per_site") or {}).items()
+        },
+        "coordinator_peak_rss_mb": round(peak_c / mb),
+        "site_peak_rss_mb": round(peak_s / mb),
+        "coordinator_processes_mb": {k: round(v / mb) for k, v in per_c.items()},
+        "site_processes_mb": {k: round(v / mb) for k, v in per_s.items()},
+    }
+
+
+def version_history(run: Path, held) -> list[dict]:
+    """Every global version the coordinator wrote (versions/vNNNNN.safetensors): its time on the
+    ServerApp's wall clock (the lineage's ``virtual_or_wall_t``, seconds since the ServerApp's loop
+    began) and its UF1/UAR on the union of the sites' held-out subjects, scored here."""
+    from analysis.recognition import modelfile, task
+
+    rows = []
+    for f in sorted((run / "versions").glob("v*.safetensors")):
+        model, meta = modelfile.load(f)
+        m = task.evaluate(model, held)
+        fed = meta["federated"]
+        rows.append(
+            {
+                "version": int(fed["version"]),
+                "t": float(fed["virtual_or_wall_t"]),
+                "uf1": round(float(m["uf1"]), 4),
+                "uar": round(float(m["uar"]), 4),
+            }
+        )
+    return sorted(rows, key=lambda r: r["t"])
+
+
+def training_start(run: Path, strategy: str, n_sites: int, history: list[dict]) -> float | None:
+    """When training began on the ServerApp's clock, all N sites there: FedAvg writes version 0 once
+    its N sites are listed (``runner.wait_for_sites``, then Flower's round-0 evaluation); FedBuff and
+    FedAsync write version 0 at once and start when the N-th site joins (its ``site-joined`` event)."""
+    if strategy == "fedavg":
+        v0 = [h["t"] for h in history if h["version"] == 0]
+        return v0[0] if v0 else None
+    try:
+        events = [json.loads(x) for x in (run / "events.jsonl").read_text().splitlines() if x.strip()]
+    except OSError:
+        return None
+    joined = sorted(e["t"] for e in events if e.get("kind") == "site-joined")
+    return joined[n_sites - 1] if len(joined) >= n_sites else None
+
+
+def update_intervals(run: Path) -> dict:
+    """Per site, the median wall seconds between two of its accepted updates (FedBuff/FedAsync's
+    events): how much slower the --slowdown site really was, message overheads included."""
+    try:
+        events = [json.loads(x) for x in (run / "events.jsonl").read_text().splitlines() if x.strip()]
+    except OSError:
+        return {}
+    times: dict = {}
+    for e in events:
+        if e.get("kind") in ("buffered", "merged") and "," not in str(e.get("site")):
+            times.setdefault(e["site"], []).append(e["t"])
+    return {s: med([round(b - a, 2) for a, b in zip(ts, ts[1:])]) for s, ts in sorted(times.items())}
+
+
+def slowdown_lines(err: Path) -> dict:
+    """The slow site's own log: training seconds and the waits its --slowdown added, per update."""
+    import re
+
+    train, wait = [], []
+    try:
+        text = err.read_text(errors="replace")
+    except OSError:
+        return {}
+    for m in re.finditer(r"in ([0-9.]+) s, then waited ([0-9.]+) s", text):
+        train.append(float(m.group(1)))
+        wait.append(float(m.group(2)))
+    fast = [float(x) for x in re.findall(r"samples in ([0-9.]+) s$", text, re.M)]
+    return {"updates_logged": len(train) or len(fast), "train_s_median": med(train or fast), "wait_s_median": med(wait)}
+
+
+def deploy_compare(a) -> dict:
+    """FedAvg (R rounds), FedBuff (15 R updates) and optionally FedAsync, each in one real loopback
+    deployment on the virtual bench's rig data, N sites, the last one --slowdown F: wall time to reach
+    FedAvg's final held-out UF1 (every version scored on the union of the sites' held-out subjects)."""
+    import torch
+
+    torch.set_num_threads(1)
+    n = a.deploy_compare
+    views = ("rgb", "diff")
+    sites_npz, test_npz = rig_sets(
+        a.rig_dir, n_site_subjects=a.rig_subjects, n_test_subjects=max(6, a.rig_subjects // 4), per_subject=20
+    )
+    work = Path(a.deploy_dir or tempfile.mkdtemp(prefix="mexlab-fl-deploy-"))
+    work.mkdir(parents=True, exist_ok=True)
+    files = [work / f"site{i + 1}.npz" for i in range(n)]
+    _, held = site_files(sites_npz, work, n, views)
+    res = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "nice": os.nice(0),
+        "data": f"rig features {sites_npz} split by subject over {n} sites (as the virtual bench)",
+        "heldout_samples": len(held),
+        "sites": n,
+        "slow_site": f"site{n}",
+        "slowdown": a.slowdown,
+        "rounds": a.rounds,
+        "async_updates": a.async_updates or 15 * a.rounds,
+        "epochs": a.epochs,
+        "lr": a.lr,
+        "batch_size": "32 (the coordinator's; `mexlab fl coordinator` has no option for it)",
+        "seed": 0,
+        "work": str(work),
+        "runs": {},
+    }
+
+    def save():
+        if a.json:
+            a.json.write_text(json.dumps(res, indent=1, default=float))
+
+    target = t_avg = None
+    for strategy in [s for s in a.deploy_strategies.split(",") if s]:
+        count = a.rounds if strategy == "fedavg" else res["async_updates"]
+        print(
+            f"{strategy}: starting ({count} {'rounds' if strategy == 'fedavg' else 'updates'}), load {os.getloadavg()}",
+            file=sys.stderr,
+            flush=True,
+        )
+        r = deploy_strategy(
+            strategy,
+            count,
+            files,
+            work / strategy,
+            epochs=a.epochs,
+            lr=a.lr,
+            views=views,
+            slow_factor=a.slowdown,
+            timeout_s=a.run_timeout,
+        )
+        hist = version_history(work / strategy / "run", held)
+        t_start = training_start(work / strategy / "run", strategy, n, hist)
+        r["training_start_t"] = t_start
+        r["history"] = [{**h, "t_train": round(h["t"] - (t_start or 0.0), 2)} for h in hist]
+        r["final_heldout_uf1"] = hist[-1]["uf1"] if hist else None
+        r["final_version"] = hist[-1]["version"] if hist else None
+        r["slow_site_log"] = slowdown_lines(work / strategy / f"site{n}.err")
+        r["fast_site_log"] = slowdown_lines(work / strategy / "site1.err")
+        if strategy != "fedavg":
+            r["update_interval_s_median"] = update_intervals(work / strategy / "run")
+        if strategy == "fedavg" and hist and not r["timed_out"]:
+            target = hist[-1]["uf1"]
+            t_avg = time_to([{"t": h["t_train"], "uf1": h["uf1"]} for h in r["history"]], target)
+        res["runs"][strategy] = r
+        res["target_fedavg_final_uf1"] = target
+        for rr in res["runs"].values():
+            tt = (
+                time_to([{"t": h["t_train"], "uf1": h["uf1"]} for h in rr["history"]], target)
+                if target is not None
+                else None
+            )
+            rr["time_to_target_s"] = tt
+            rr["ratio_vs_fedavg"] = round(tt / t_avg, 3) if tt is not None and t_avg else None
+        save()
+        print(
+            f"{strategy}: rc {r['rc']}, wall {r['wall_s']} s, final version {r['final_version']}, held-out UF1 "
+            f"{r['final_heldout_uf1']}, time to FedAvg's final {r.get('time_to_target_s')} s, load {os.getloadavg()}",
+            file=sys.stderr,
+            flush=True,
+        )
+    res["load_after"] = os.getloadavg()
+    save()
+    return res
+
+
+def print_compare(res: dict) -> None:
+    print(
+        f"{res['sites']} sites (site{res['sites']} --slowdown {res['slowdown']:g}), FedAvg {res['rounds']} rounds, "
+        f"async {res['async_updates']} updates; target = FedAvg's final held-out UF1 {res.get('target_fedavg_final_uf1')}"
+    )
+    hdr = f"{'strategy':<10}{'wall s':>8}{'to target s':>12}{'x FedAvg':>9}{'final UF1':>10}{'versions':>9}{'MB up':>8}{'coord MB':>9}{'site MB':>8}  load before/after"
+    print(hdr)
+    for s_, r in res["runs"].items():
+        print(
+            f"{s_:<10}{r['wall_s']:>8}{str(r.get('time_to_target_s')):>12}{str(r.get('ratio_vs_fedavg')):>9}"
+            f"{str(r.get('final_heldout_uf1')):>10}{str(r.get('final_version')):>9}"
+            f"{(r.get('bytes_up') or 0) / 1e6:>8.1f}{r['coordinator_peak_rss_mb']:>9}{r['site_peak_rss_mb']:>8}"
+            f"  {r['load_before'][0]:.1f}/{r['load_after'][0]:.1f}"
+        )
+
+
 def slow_site_alone(spec: str, n_sites: int, slow: int, views, rc: dict, epochs_list) -> dict:
     """The slow site trained on its own training subjects only (no federation), scored on its own
     held-out subjects, for each budget in ``epochs_list`` (local epochs)."""
@@ -381,6 +699,25 @@ def main() -> int:
         metavar="N",
         help="instead: one real loopback deployment with N sites (wall time, memory)",
     )
+    ap.add_argument(
+        "--deploy-compare",
+        type=int,
+        nargs="?",
+        const=5,
+        default=0,
+        metavar="N",
+        help="instead: FedAvg vs FedBuff (vs FedAsync) in real loopback deployments, N sites (5), the "
+        "last one --slowdown F: wall time to FedAvg's final held-out UF1",
+    )
+    ap.add_argument("--slowdown", type=float, default=8.0, help="--deploy-compare: the last site's factor (8)")
+    ap.add_argument(
+        "--deploy-strategies", default="fedavg,fedbuff,fedasync", help="--deploy-compare: in this order (fedavg first)"
+    )
+    ap.add_argument(
+        "--async-updates", type=int, help="--deploy-compare: FedBuff/FedAsync updates (default 15 x --rounds)"
+    )
+    ap.add_argument("--deploy-dir", type=Path, help="--deploy-compare: keep the runs' folders and logs here")
+    ap.add_argument("--run-timeout", type=float, default=1500.0, help="--deploy-compare: seconds per run at most")
     ap.add_argument("--merge", type=Path, nargs="+", help="instead: merge these bench JSON files")
     ap.add_argument(
         "--message-cost",
@@ -405,6 +742,9 @@ def main() -> int:
         )
         if a.json:
             a.json.write_text(json.dumps(res, indent=1))
+        return 0
+    if a.deploy_compare:
+        print_compare(deploy_compare(a))
         return 0
     if a.deploy:
         res = deploy_run(a.deploy, 5 * a.rounds, 7)
