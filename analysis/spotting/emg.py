@@ -162,6 +162,76 @@ def channel_envelope(stream: Stream, c: int, fs: float, p: EmgParams, size: int 
     return out
 
 
+def _stamps(stream: Stream, a: int, b: int) -> np.ndarray:
+    """The timestamps of samples ``a`` to ``b`` (from the spill file when the stream is spilled)."""
+    if stream.spilled is not None:
+        return stream.spilled.read_stamps(a, b)
+    return np.asarray(stream.timestamps[a:b], dtype=np.float64)
+
+
+def _robust_z_pieces(env: np.ndarray, size: int | None = None) -> tuple[float, float]:
+    """:func:`_robust_z` of one channel's envelope (float32), without a float64 copy of it: the
+    median and the MAD as exact order statistics of pieces (:func:`analysis.physio.chunks.median`,
+    the values of :func:`numpy.median`)."""
+    from analysis.physio import chunks
+
+    n, size = env.size, size or chunks.WINDOW
+
+    def pieces():
+        return (env[i : i + size].astype(np.float64) for i in range(0, n, size))
+
+    med = chunks.median(pieces, n)
+
+    def deviations():
+        return (np.abs(x - med) for x in pieces())
+
+    return med, max(1.4826 * chunks.median(deviations, n), 1e-9)
+
+
+class FrameBrackets:
+    """Where each frame time falls among a stream's samples — ``np.interp(frames, timestamps, y,
+    left=nan, right=nan)`` for any per-sample ``y``, found by reading the timestamps piece by piece
+    (an hour of EMG timestamps is 58 MB; they are never all in memory)."""
+
+    def __init__(self, j: np.ndarray, dx: np.ndarray, dxp: np.ndarray) -> None:
+        self.j, self.dx, self.dxp = j, dx, dxp  # j < 0: outside the samples (nan)
+
+    @classmethod
+    def of(cls, stream: Stream, frames: np.ndarray, size: int | None = None) -> FrameBrackets:
+        from analysis.physio import chunks
+
+        x = np.asarray(frames, dtype=np.float64)
+        j = np.full(x.size, -1, dtype=np.int64)
+        dx, dxp = np.zeros(x.size), np.ones(x.size)
+        n, size = stream.n_samples, size or chunks.WINDOW
+        for start in range(0, max(n - 1, 0), size):
+            stop = min(n - 1, start + size)  # the intervals start..stop (one sample shared with the next piece)
+            ts = _stamps(stream, start, stop + 1)
+            last = stop == n - 1
+            sel = np.flatnonzero((j < 0) & (x >= ts[0]) & ((x <= ts[-1]) if last else (x < ts[-1])))
+            if not sel.size:
+                continue
+            k = np.minimum(np.searchsorted(ts, x[sel], side="right") - 1, ts.size - 2)
+            j[sel], dx[sel], dxp[sel] = start + k, x[sel] - ts[k], ts[k + 1] - ts[k]
+        if n == 1:
+            t = _stamps(stream, 0, 1)
+            hit = x == t[0]
+            j[hit], dx[hit] = 0, 0.0
+        return cls(j, dx, dxp)
+
+    def interp(self, y: np.ndarray) -> np.ndarray:
+        """``y`` (one value per sample) at the frames, linear between samples; nan outside."""
+        out = np.full(self.j.size, np.nan)
+        ok = self.j >= 0
+        j = self.j[ok]
+        a = y[j].astype(np.float64)
+        b = y[np.minimum(j + 1, y.size - 1)].astype(np.float64)
+        dxp = self.dxp[ok]
+        slope = np.divide(b - a, dxp, out=np.zeros_like(a), where=dxp > 0)
+        out[ok] = slope * self.dx[ok] + a
+        return out
+
+
 def load_emg(xdf: Path, n_frames: int, p: EmgParams | None = None) -> EmgEvidence | None:
     """EMG evidence of a session's XDF, on the frames of ``rgb.mkv``; None without EMG. The XDF is
     read through the crash-tolerant reader (a file cut by a crash gives what it holds); an
@@ -190,14 +260,17 @@ def load_emg(xdf: Path, n_frames: int, p: EmgParams | None = None) -> EmgEvidenc
             [], np.zeros((n_frames, 0)), [f"{xdf}: EMG not used (no {RGB_FRAMES_STREAM} index to place frames)"]
         )
     s = emg[0]
-    ts = s.spilled.mapped()[0] if s.spilled is not None else s.timestamps
-    fs = s.fs or (len(ts) - 1) / max(ts[-1] - ts[0], 1e-9)
+    if s.fs:
+        fs = s.fs
+    else:
+        t0, t1 = _stamps(s, 0, 1)[0], _stamps(s, s.n_samples - 1, s.n_samples)[0]
+        fs = (s.n_samples - 1) / max(t1 - t0, 1e-9)
     chans = channel_map(s.info, s.n_channels)
-    ft = clock.grid(n_frames)
+    at = FrameBrackets.of(s, clock.grid(n_frames))
     zf = np.empty((n_frames, s.n_channels), dtype=np.float32)
-    for c in range(s.n_channels):  # one channel's envelope in memory at a time
+    for c in range(s.n_channels):  # one channel's envelope in memory at a time, in float32
         env = channel_envelope(s, c, fs, p)
-        med, mad = _robust_z(env.astype(np.float64))
-        zf[:, c] = (np.interp(ft, ts, env, left=np.nan, right=np.nan) - med) / mad
+        med, mad = _robust_z_pieces(env)
+        zf[:, c] = (at.interp(env) - med) / mad
     notes = list(rec.notes)  # a cut or damaged file: said, and read up to its end
     return EmgEvidence(chans, zf, notes)

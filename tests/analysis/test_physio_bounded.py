@@ -174,6 +174,28 @@ def test_spotting_emg_evidence_in_pieces_equals_the_whole_channel(study, tmp_pat
     np.testing.assert_allclose(ev.z, ref_z, rtol=1e-3, atol=1e-3)
 
 
+def test_emg_evidence_at_frames_without_the_whole_channel_in_float64(study):
+    """Spotting's EMG evidence placed on the frames from timestamps read piece by piece equals
+    np.interp over every timestamp (nan outside the samples), and the robust z's median and MAD
+    from pieces equal numpy's."""
+    from analysis.spotting.emg import FrameBrackets, _robust_z, _robust_z_pieces
+
+    s = load(study["sim1"], kept=True).of_kind("emg")[0]
+    assert s.spilled is not None
+    ts = s.spilled.mapped()[0]
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=s.n_samples).astype(np.float32)
+    frames = np.sort(np.concatenate([rng.uniform(ts[0] - 1, ts[-1] + 1, 500), ts[[0, 1, 3000, 3001, -1]]]))
+    for size in (1000, 3000, None):  # joins between pieces, and one piece
+        got = FrameBrackets.of(s, frames, size=size).interp(y)
+        ref = np.interp(frames, ts, y.astype(np.float64), left=np.nan, right=np.nan)
+        assert np.array_equal(np.isnan(got), np.isnan(ref)) and np.isnan(got).sum() > 10
+        np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-9)
+    env = np.abs(y[:10001])
+    med, mad = _robust_z(env.astype(np.float64))
+    assert _robust_z_pieces(env, size=777) == (float(med), float(mad))
+
+
 def test_ecg_r_peaks_in_pieces_are_the_whole_signals():
     """A long ECG is cleaned and searched in pieces (analysis.physio.ecg.ecg_peaks_in_pieces): the
     same R peaks as the whole signal at once, to a sample, across the pieces' joins."""
