@@ -278,7 +278,7 @@ def deploy_strategy(
     cwd = Path(__file__).resolve().parents[1]
     count_opt = ["--rounds", str(count)] if strategy == "fedavg" else ["--updates", str(count)]
     load_before = os.getloadavg()
-    t0 = time.monotonic()
+    t0, launched = time.monotonic(), time.time()
     coord = subprocess.Popen(
         mexlab
         + ["coordinator", "--address", f"127.0.0.1:{port}", "--insecure", "--strategy", strategy, *count_opt]
@@ -324,12 +324,17 @@ def deploy_strategy(
         st = json.loads((out / "run" / "status.json").read_text())
     except (OSError, ValueError):
         st = {}
+    try:  # the ServerApp writes run.json when its loop begins (its clock's zero, near enough)
+        serverapp_s = round(json.loads((out / "run" / "run.json").read_text())["started"] - launched, 1)
+    except (OSError, ValueError, KeyError):
+        serverapp_s = None
     return {
         "strategy": strategy,
         "count": count,
         "rc": coord.returncode,
         "timed_out": timed_out,
         "wall_s": round(wall, 1),
+        "serverapp_started_s": serverapp_s,
         "load_before": load_before,
         "load_after": os.getloadavg(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
