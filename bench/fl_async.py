@@ -102,29 +102,31 @@ def time_to(history: list[dict], target: float) -> float | None:
     return None
 
 
+def tree_rss(p) -> tuple[int, dict]:
+    """Resident memory of a process and its children: (sum of each process name's peak, per name)."""
+    import psutil
+
+    try:
+        root = psutil.Process(p.pid)
+        procs = [root] + root.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return 0, {}
+    per = {}
+    for q in procs:
+        try:
+            per[q.name()] = max(per.get(q.name(), 0), q.memory_info().rss)
+        except psutil.NoSuchProcess:
+            pass
+    return sum(per.values()), per
+
+
 def deploy_run(n_sites: int, updates: int, seed: int) -> dict:
     """One real loopback deployment (mexlab fl coordinator + N mexlab fl site): wall time, bytes,
     peak RSS of the coordinator's and the sites' process trees (sampled every 0.5 s)."""
     import socket
     import subprocess
 
-    import psutil
-
     from analysis.federated.deploy import stop
-
-    def tree_rss(p):
-        try:
-            root = psutil.Process(p.pid)
-            procs = [root] + root.children(recursive=True)
-        except psutil.NoSuchProcess:
-            return 0, {}
-        per = {}
-        for q in procs:
-            try:
-                per[q.name()] = max(per.get(q.name(), 0), q.memory_info().rss)
-            except psutil.NoSuchProcess:
-                pass
-        return sum(per.values()), per
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -251,23 +253,7 @@ def deploy_strategy(
     import socket
     import subprocess
 
-    import psutil
-
     from analysis.federated.deploy import stop
-
-    def tree_rss(p):
-        try:
-            root = psutil.Process(p.pid)
-            procs = [root] + root.children(recursive=True)
-        except psutil.NoSuchProcess:
-            return 0, {}
-        per = {}
-        for q in procs:
-            try:
-                per[q.name()] = max(per.get(q.name(), 0), q.memory_info().rss)
-            except psutil.NoSuchProcess:
-                pass
-        return sum(per.values()), per
 
     out.mkdir(parents=True, exist_ok=True)
     with socket.socket() as s_:
