@@ -120,6 +120,23 @@ def tree_rss(p) -> tuple[int, dict]:
     return sum(per.values()), per
 
 
+def watch_peaks(coord, sites: list, deadline: float) -> tuple[int, dict, int, dict]:
+    """Sample the coordinator's and the sites' process trees every 0.5 s until the coordinator
+    ends or ``deadline`` (time.monotonic()): (coordinator peak, its per-name, one site's peak, its
+    per-name)."""
+    peak_c, peak_s, per_c, per_s = 0, 0, {}, {}
+    while coord.poll() is None and time.monotonic() < deadline:
+        c, pc = tree_rss(coord)
+        if c > peak_c:
+            peak_c, per_c = c, pc
+        for sp in sites:
+            v, ps = tree_rss(sp)
+            if v > peak_s:
+                peak_s, per_s = v, ps
+        time.sleep(0.5)
+    return peak_c, per_c, peak_s, per_s
+
+
 def deploy_run(n_sites: int, updates: int, seed: int) -> dict:
     """One real loopback deployment (mexlab fl coordinator + N mexlab fl site): wall time, bytes,
     peak RSS of the coordinator's and the sites' process trees (sampled every 0.5 s)."""
@@ -178,17 +195,8 @@ def deploy_run(n_sites: int, updates: int, seed: int) -> dict:
             )
             for i, sp in enumerate(specs)
         ]
-        peak_c, peak_s, per_c, per_s = 0, 0, {}, {}
         try:
-            while coord.poll() is None and time.monotonic() - t0 < 1800:
-                c, pc = tree_rss(coord)
-                if c > peak_c:
-                    peak_c, per_c = c, pc
-                for sp in sites:
-                    v, ps = tree_rss(sp)
-                    if v > peak_s:
-                        peak_s, per_s = v, ps
-                time.sleep(0.5)
+            peak_c, per_c, peak_s, per_s = watch_peaks(coord, sites, t0 + 1800)
         finally:
             for p in [coord] + sites:
                 stop(p, timeout=10)
@@ -289,17 +297,8 @@ def deploy_strategy(
                 stderr=open(out / f"site{i + 1}.err", "wb"),
             )
         )
-    peak_c, peak_s, per_c, per_s = 0, 0, {}, {}
     try:
-        while coord.poll() is None and time.monotonic() - t0 < timeout_s:
-            c, pc = tree_rss(coord)
-            if c > peak_c:
-                peak_c, per_c = c, pc
-            for sp in sites:
-                v, ps = tree_rss(sp)
-                if v > peak_s:
-                    peak_s, per_s = v, ps
-            time.sleep(0.5)
+        peak_c, per_c, peak_s, per_s = watch_peaks(coord, sites, t0 + timeout_s)
     finally:
         timed_out = coord.poll() is None
         for p in [coord] + sites:
