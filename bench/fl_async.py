@@ -120,6 +120,17 @@ def tree_rss(p) -> tuple[int, dict]:
     return sum(per.values()), per
 
 
+def launch_setup() -> tuple[int, list[str], dict, Path]:
+    """A free loopback port, the `mexlab fl` command line, its environment and working folder."""
+    import socket
+
+    with socket.socket() as s_:
+        s_.bind(("127.0.0.1", 0))
+        port = s_.getsockname()[1]
+    mexlab = [sys.executable, "-m", "app.cli", "fl"]
+    return port, mexlab, dict(os.environ, FLWR_TELEMETRY_ENABLED="0"), Path(__file__).resolve().parents[1]
+
+
 def watch_peaks(coord, sites: list, deadline: float) -> tuple[int, dict, int, dict]:
     """Sample the coordinator's and the sites' process trees every 0.5 s until the coordinator
     ends or ``deadline`` (time.monotonic()): (coordinator peak, its per-name, one site's peak, its
@@ -140,7 +151,6 @@ def watch_peaks(coord, sites: list, deadline: float) -> tuple[int, dict, int, di
 def deploy_run(n_sites: int, updates: int, seed: int) -> dict:
     """One real loopback deployment (mexlab fl coordinator + N mexlab fl site): wall time, bytes,
     peak RSS of the coordinator's and the sites' process trees (sampled every 0.5 s)."""
-    import socket
     import subprocess
 
     from analysis.federated.deploy import stop
@@ -148,12 +158,7 @@ def deploy_run(n_sites: int, updates: int, seed: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         specs = make_sites(tmp, seed)[:n_sites]
-        with socket.socket() as s_:
-            s_.bind(("127.0.0.1", 0))
-            port = s_.getsockname()[1]
-        mexlab = [sys.executable, "-m", "app.cli", "fl"]
-        env = dict(os.environ, FLWR_TELEMETRY_ENABLED="0")
-        cwd = Path(__file__).resolve().parents[1]
+        port, mexlab, env, cwd = launch_setup()
         t0 = time.monotonic()
         coord = subprocess.Popen(
             mexlab
@@ -258,18 +263,12 @@ def deploy_strategy(
 ) -> dict:
     """One real loopback deployment: `mexlab fl coordinator` + one `mexlab fl site` per file (the
     last one with --slowdown SLOW_FACTOR), as ``deploy_run`` starts them; logs kept in OUT."""
-    import socket
     import subprocess
 
     from analysis.federated.deploy import stop
 
     out.mkdir(parents=True, exist_ok=True)
-    with socket.socket() as s_:
-        s_.bind(("127.0.0.1", 0))
-        port = s_.getsockname()[1]
-    mexlab = [sys.executable, "-m", "app.cli", "fl"]
-    env = dict(os.environ, FLWR_TELEMETRY_ENABLED="0")
-    cwd = Path(__file__).resolve().parents[1]
+    port, mexlab, env, cwd = launch_setup()
     count_opt = ["--rounds", str(count)] if strategy == "fedavg" else ["--updates", str(count)]
     load_before = os.getloadavg()
     t0, launched = time.monotonic(), time.time()
