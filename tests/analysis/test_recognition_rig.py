@@ -30,6 +30,25 @@ def rig_release(tmp_path_factory):
     return out
 
 
+def _ctrl_c_after(p, seen: str, give_up_on: str | None = None, give_up_s: float | None = None) -> tuple[int, str]:
+    """Read ``p``'s stderr until a line holds ``seen`` (asserted), then Ctrl+C it: (exit code, the
+    rest of its stderr). Reading stops early at a line holding ``give_up_on`` or after ``give_up_s``."""
+    try:
+        lines = []
+        deadline = None if give_up_s is None else time.monotonic() + give_up_s
+        for line in p.stderr:
+            lines.append(line)
+            if seen in line or (give_up_on and give_up_on in line) or (deadline and time.monotonic() > deadline):
+                break
+        assert any(seen in ln for ln in lines), "".join(lines)
+        p.send_signal(signal.SIGINT)
+        rest = p.stderr.read()
+        return p.wait(timeout=120), rest
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
 def _cli(capsys, *a):
     from app.cli import main
 
@@ -210,20 +229,7 @@ def test_ctrl_c_leaves_a_checkpoint_and_resume_finishes(rig_release, tmp_path, c
         stderr=subprocess.PIPE,
         text=True,
     )
-    try:
-        lines = []
-        deadline = time.monotonic() + 400
-        for line in p.stderr:  # wait until some epochs are checkpointed
-            lines.append(line)
-            if "train epoch 3/" in line or time.monotonic() > deadline:
-                break
-        assert any("train epoch 3/" in ln for ln in lines), "".join(lines)
-        p.send_signal(signal.SIGINT)
-        rest = p.stderr.read()
-        rc = p.wait(timeout=120)
-    finally:
-        if p.poll() is None:
-            p.kill()
+    rc, rest = _ctrl_c_after(p, "train epoch 3/", give_up_s=400)  # some epochs checkpointed
     assert rc == 130, rest
     assert f"interrupted; the last checkpoint is {ck}" in rest and "Traceback" not in rest
     assert not m.exists()
@@ -288,19 +294,8 @@ def test_ctrl_c_keeps_the_finished_loso_folds_and_resume_gives_the_same_result(r
         stderr=subprocess.PIPE,
         text=True,
     )
-    try:
-        lines = []
-        for line in p.stderr:  # the first fold ends: its predictions are in the checkpoint
-            lines.append(line)
-            if "fold 1/2" in line or "error" in line:
-                break
-        assert any("fold 1/2" in ln for ln in lines), "".join(lines)
-        p.send_signal(signal.SIGINT)
-        rest = p.stderr.read()
-        rc = p.wait(timeout=120)
-    finally:
-        if p.poll() is None:
-            p.kill()
+    # the first fold ends: its predictions are in the checkpoint
+    rc, rest = _ctrl_c_after(p, "fold 1/2", give_up_on="error")
     assert rc == 130, rest
     assert f"the finished folds are kept in {ck}" in rest and "Traceback" not in rest
     kept = json.loads(ck.read_text())
