@@ -244,7 +244,6 @@ class LiveSpotting:
         except Exception as exc:  # noqa: BLE001 - reported in the panel, the recording goes on
             self.error = f"live spotting unavailable: {exc}"
             return
-        last_lm = None  # the frame number of the spotter's landmarks last kept
         try:
             while not self._stop.is_set():
                 try:
@@ -261,8 +260,7 @@ class LiveSpotting:
                 if self._ring is not None:
                     self._ring.push(frame.file_index, frame.image, spotter.last_box)
                     lm = getattr(spotter, "last_landmarks", None)
-                    if lm is not None and lm[0] != last_lm:
-                        last_lm = lm[0]
+                    if lm is not None:  # kept by frame number: the same landmarks again replace themselves
                         self._ring.add_landmarks(*lm)
                 self._report(flags)
             # the recording has stopped: what its last frames can still confirm (a movement that
