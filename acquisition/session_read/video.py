@@ -179,7 +179,18 @@ def gray_of(frame: av.video.frame.VideoFrame) -> np.ndarray:
         p = frame.planes[0]
         bgra = np.frombuffer(p, np.uint8).reshape(h, p.line_size // 4, 4)[:, :w]
         return cv2.cvtColor(bgra, cv2.COLOR_BGRA2GRAY)
+    if name == "gbrp":
+        # lossless H.264 RGB decodes to planar G, B, R: the same luma as the packed formats above
+        # (OpenCV's), about 3x faster than swscale's conversion to gray
+        g, b, r = _planes(frame)
+        return cv2.cvtColor(cv2.merge((b, g, r)), cv2.COLOR_BGR2GRAY)
     return frame.to_ndarray(format="gray")
+
+
+def _planes(frame: av.video.frame.VideoFrame) -> list[np.ndarray]:
+    """The planes of a planar 8-bit frame as H×W views (no copy)."""
+    h, w = frame.height, frame.width
+    return [np.frombuffer(p, np.uint8).reshape(h, p.line_size)[:, :w] for p in frame.planes]
 
 
 def rgb_of(frame: av.video.frame.VideoFrame) -> np.ndarray:
@@ -189,6 +200,9 @@ def rgb_of(frame: av.video.frame.VideoFrame) -> np.ndarray:
         p = frame.planes[0]
         bgra = np.frombuffer(p, np.uint8).reshape(frame.height, p.line_size // 4, 4)[:, : frame.width]
         return cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGB)
+    if frame.format.name == "gbrp":
+        g, b, r = _planes(frame)
+        return cv2.merge((r, g, b))  # bit-identical to swscale's rgb24, ~7x faster
     return frame.to_ndarray(format="rgb24")
 
 

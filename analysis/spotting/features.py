@@ -25,7 +25,7 @@ from analysis.spotting.frames import FrameProcessor, RecordArrays
 if TYPE_CHECKING:
     from analysis.face.depth import DepthMapper
 
-VERSION = 5
+VERSION = 6  # 6: H.264 RGB (gbrp) sessions take OpenCV's luma, as FFV1 sessions and live spotting do
 Progress = Callable[[int, int, str], None]
 
 

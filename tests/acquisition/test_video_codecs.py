@@ -101,3 +101,28 @@ def test_new_recordings_encode_colour_losslessly_with_h264_rgb(tmp_path):
     with av.open(str(tmp_path / "a.mkv")) as c:
         st = c.streams.video[0]
         assert st.codec_context.name == "h264" and st.codec_context.format.name in ("gbrp", "rgb24")
+
+
+@pytest.mark.parametrize("codec", sorted(COLOUR_CODECS))
+def test_spotting_reader_gives_each_codec_the_same_rgb_and_luma(codec, tmp_path):
+    """The spotting reader converts each codec's decoded format its own way (planar GBR from H.264
+    RGB, packed BGR0 from FFV1): the RGB must be the written frame and the luma OpenCV's, whatever
+    the codec, so features and caches do not depend on how the session was encoded."""
+    import cv2
+
+    from acquisition.session_read.video import FrameStream
+
+    imgs = frames(8, h=36, w=50)  # a width that pads the decoder's lines
+    path = tmp_path / "rgb.mkv"
+    vf = VideoFile(path, 50, 36, 30, "rgb", codec=codec)
+    for img in imgs:
+        vf.write(img)
+    vf.close()
+    stream = FrameStream(path, want_rgb=True)
+    got = list(stream)
+    stream.close()
+    assert len(got) == len(imgs)
+    for fr, img in zip(got, imgs):
+        assert np.array_equal(fr.rgb, img)
+        assert np.array_equal(fr.gray, cv2.cvtColor(img, cv2.COLOR_RGB2GRAY))
+        assert fr.gray.flags.c_contiguous and fr.rgb.flags.c_contiguous
