@@ -52,9 +52,6 @@ class DepthMapper:
     def to_depth_px(self, x: float, y: float) -> tuple[float, float]:
         return ((x - self.cppx) / self.cfx * self.fx + self.ppx, (y - self.cppy) / self.cfy * self.fy + self.ppy)
 
-    def mm(self, raw: np.ndarray) -> np.ndarray:
-        return raw.astype(np.float32) * np.float32(self.to_mm)
-
     def face(self, raw: np.ndarray, box: Sequence[float] | np.ndarray) -> np.ndarray:
         """``[distance_mm, X_mm, Y_mm, Z_mm]`` of the face in ``box`` (colour px), NaN if no depth."""
         x0, y0, x1, y1 = box

@@ -185,15 +185,15 @@ class FrameProcessor:
         return out
 
     def _flow(self, rec: FrameRecord, gray: np.ndarray, depth_raw) -> None:
-        depth_mm = None
+        depth_reg, scale = None, 1.0
         if depth_raw is not None and self.depth_mapper is not None:
             t0 = time.perf_counter()
             rec.depth_face = self.depth_mapper.face(depth_raw, self._box)
-            if self.depth_mapper.registered:
-                depth_mm = self.depth_mapper.mm(depth_raw)
+            if self.depth_mapper.registered:  # the flow scales its crop of the raw frame to mm
+                depth_reg, scale = depth_raw, self.depth_mapper.to_mm
             self.times.depth += time.perf_counter() - t0
         t0 = time.perf_counter()
-        out = self.flow.step(gray, depth_mm)
+        out = self.flow.step(gray, depth_reg, scale)
         self.times.flow += time.perf_counter() - t0
         if out is not None:
             rec.flow, rec.head_flow, rec.glob, rec.rms = out
