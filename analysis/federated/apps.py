@@ -51,8 +51,9 @@ def _handle(msg: Message, context: Context, training: bool) -> Message:
     weights = msg.content["arrays"].to_numpy_ndarrays()
     # the site worker (mexlab fl site's own process, torch and data warm) when there is one;
     # else this process answers: the same function
-    res = worker.ask(context.node_config, weights, conf, training) or worker.answer(
-        context.node_config, weights, conf, training
+    sent_at = msg.metadata.created_at
+    res = worker.ask(context.node_config, weights, conf, training, sent_at) or worker.answer(
+        context.node_config, weights, conf, training, sent_at
     )
     if res["error"]:
         return _refuse(msg, context, res["name"], res["sig"], res["error"], res.get("detail", ""))

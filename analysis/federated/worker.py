@@ -32,8 +32,12 @@ _SIGS: dict = {}  # id(SiteData) → this site's model signature
 _LOCK = threading.Lock()
 WORKER_KEYS = ("worker", "worker-key-file")
 #: node-config key of ``mexlab fl site --slowdown F`` (a trial setting): after training an update the
-#: site waits (F - 1) x its training time before replying, as a machine F times slower would
+#: site waits (F - 1) x the whole message's time so far (from the coordinator's sending it, through
+#: Flower's delivery and the ClientApp's start, to the trained update; its training time when the
+#: message carries no usable time) before replying, as a machine F times slower would
 SLOWDOWN_KEY = "slowdown"
+#: a message older than this (or from the future) has a clock that cannot be trusted for the wait
+_MAX_MESSAGE_AGE_S = 3600.0
 
 
 def slowdown_factor(node_config: Mapping[str, Any]) -> float:
@@ -69,9 +73,13 @@ def node_site(node_config: Mapping[str, Any]) -> tuple[str, object]:
     return name, _SITES[key]
 
 
-def answer(node_config: Mapping[str, Any], weights: list[np.ndarray], conf: dict, training: bool) -> dict:
+def answer(
+    node_config: Mapping[str, Any], weights: list[np.ndarray], conf: dict, training: bool, sent_at: float | None = None
+) -> dict:
     """The site's reply as plain values: name, sig, delta (or None), metrics (or None), error (a
-    code of protocol.ERROR_CODES), detail (for the site's own status only, never sent)."""
+    code of protocol.ERROR_CODES), detail (for the site's own status only, never sent).
+    ``sent_at``: when the coordinator made the message (Unix time, Flower's ``created_at``): a
+    ``--slowdown`` site stretches the whole message, not only its training."""
     name, sd = node_site(node_config)
     if isinstance(sd, str):
         return {"name": name, "sig": "", "error": "no-usable-data", "detail": sd}
@@ -112,13 +120,19 @@ def answer(node_config: Mapping[str, Any], weights: list[np.ndarray], conf: dict
     detail = f"ok: trained from version {version} on {m['num-examples']} samples in {train_s:.2f} s"
     slow = slowdown_factor(node_config)
     if slow > 1.0:  # a trial setting: behave like a machine `slow` times slower (never sent)
-        time.sleep((slow - 1.0) * train_s)
-        detail += f", then waited {(slow - 1.0) * train_s:.2f} s (--slowdown {slow:g})"
+        base, what = train_s, "its training"
+        age = time.time() - float(sent_at) if sent_at is not None and math.isfinite(sent_at) else -1.0
+        if train_s <= age <= _MAX_MESSAGE_AGE_S:
+            base, what = age, "the message's time since the coordinator sent it"
+        time.sleep((slow - 1.0) * base)
+        detail += f", then waited {(slow - 1.0) * base:.2f} s (--slowdown {slow:g}: (F - 1) x {what}, {base:.2f} s)"
     m["version"] = version
     return {"name": name, "sig": sig, "delta": delta, "metrics": m, "error": "", "detail": detail}
 
 
-def ask(node_config: Mapping[str, Any], weights: list[np.ndarray], conf: dict, training: bool) -> dict | None:
+def ask(
+    node_config: Mapping[str, Any], weights: list[np.ndarray], conf: dict, training: bool, sent_at: float | None = None
+) -> dict | None:
     """The worker's answer, or None when this site has no worker or it does not answer (the caller
     then answers itself)."""
     path, key_file = node_config.get("worker"), node_config.get("worker-key-file")
@@ -133,7 +147,7 @@ def ask(node_config: Mapping[str, Any], weights: list[np.ndarray], conf: dict, t
     except (OSError, EOFError, ValueError, AuthenticationError):
         return None
     try:
-        conn.send((dict(node_config), [w for w in weights], dict(conf), bool(training)))
+        conn.send((dict(node_config), [w for w in weights], dict(conf), bool(training), sent_at))
         return conn.recv()  # training takes its time: no timeout once connected
     except (OSError, EOFError):
         return None
@@ -192,9 +206,9 @@ class SiteWorker:
 
     def _one(self, conn) -> None:
         try:
-            node_config, weights, conf, training = conn.recv()
+            node_config, weights, conf, training, sent_at = conn.recv()
             with _LOCK:  # one message at a time, as a SuperNode runs them
-                reply = answer(node_config, weights, conf, training)
+                reply = answer(node_config, weights, conf, training, sent_at)
             conn.send(reply)
         except (OSError, EOFError):
             pass

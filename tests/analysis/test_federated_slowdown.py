@@ -67,6 +67,21 @@ def test_the_site_waits_its_factor_after_training_and_sends_the_same_update(node
     assert all((a == b).all() for a, b in zip(plain["delta"], slow["delta"]))
     assert plain["metrics"].keys() == slow["metrics"].keys()
     assert not any("slow" in k for k in slow["metrics"])
+    # a message the coordinator sent 1.5 s ago (Flower's delivery and the ClientApp's start take
+    # time too): the whole message is stretched, (F - 1) x its age when the update is ready
+    two = _parsed({**node, "slowdown": 2.0})
+    t0 = time.monotonic()
+    aged = worker.answer(two, w0, conf, True, sent_at=time.time() - 1.5)
+    wall = time.monotonic() - t0
+    assert "the message's time since the coordinator sent it" in aged["detail"], aged["detail"]
+    waited = float(aged["detail"].split("then waited ")[1].split(" s")[0])
+    train_s = float(aged["detail"].split(" in ")[1].split(" s")[0])
+    assert waited == pytest.approx(1.5 + train_s, abs=0.1) and wall >= waited
+    assert all((a == b).all() for a, b in zip(plain["delta"], aged["delta"]))
+    # a clock that cannot be trusted (from the future, hours old, not a number): its training time
+    for bad_time in (time.time() + 60, time.time() - 7200, float("nan")):
+        r = worker.answer(two, w0, conf, True, sent_at=bad_time)
+        assert "(F - 1) x its training" in r["detail"], r["detail"]
     # evaluation is not delayed; a factor that is not a number >= 1 is no wait
     assert "waited" not in str(worker.answer(slow_cfg, w0, conf, False))
     for bad in ("x", 0.5, float("nan"), None):
