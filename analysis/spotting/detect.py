@@ -282,11 +282,16 @@ def detrend(flow: np.ndarray, valid: np.ndarray, fps: float, seconds: float, edg
     if k < 3:
         return flow
     mode = "constant" if edge == "shrink" else "nearest"
-    f = np.where(valid[:, None, None], flow, 0.0)
-    w = uniform_filter1d(valid.astype(np.float64), size=k, mode=mode)
-    m = uniform_filter1d(f.astype(np.float64), size=k, axis=0, mode=mode)
-    m /= np.maximum(w, 1e-6)[:, None, None]
-    return np.where(valid[:, None, None], f - m, 0.0).astype(flow.dtype)
+    w = np.maximum(uniform_filter1d(valid.astype(np.float64), size=k, mode=mode), 1e-6)[:, None]
+    out = np.empty_like(flow)
+    # one region at a time: the float64 temporaries of an hour's flow are ~2 MB, not ~31 MB each
+    # (the same arithmetic per element, so the same result as the whole array at once)
+    for r in range(flow.shape[1]):
+        f = np.where(valid[:, None], flow[:, r], 0.0).astype(np.float64)
+        m = uniform_filter1d(f, size=k, axis=0, mode=mode)
+        m /= w
+        out[:, r] = np.where(valid[:, None], f - m, 0.0)
+    return out
 
 
 def speed_scale(p: DetectParams, face_px: float | None) -> float:
