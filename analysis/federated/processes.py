@@ -238,7 +238,7 @@ def site(
         f"mexlab fl: site {name}: {sd.n_train} training samples, {len(sd.held)} held out "
         f"({len(set(sd.held.subjects))} subjects)"
         + (
-            f"; --slowdown {slowdown:g}: waits {slowdown - 1:g}x its training time before each reply"
+            f"; --slowdown {slowdown:g}: waits {slowdown - 1:g}x each message's time before its reply"
             if slowdown != 1.0
             else ""
         )

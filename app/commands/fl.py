@@ -145,8 +145,8 @@ def add_parser(sub) -> None:
         "--slowdown",
         default="1",
         metavar="F",
-        help="trial setting: after training an update, wait (F - 1) x the training time before "
-        "replying, as a machine F times slower would (F >= 1; default 1: no wait)",
+        help="trial setting: after training an update, wait (F - 1) x the message's time since the "
+        "coordinator sent it before replying, as a machine F times slower would (F >= 1; default 1: no wait)",
     )
     s.set_defaults(func=run_site)
 

@@ -121,7 +121,7 @@ def test_mexlab_fl_site_hands_its_factor_to_the_supernode(node, tmp_path):
                     found = cmd[cmd.index("--node-config") + 1]
         err = (tmp_path / "site.err").read_text()
         assert found is not None, err + (tmp_path / "superlink.log").read_text()[-2000:]
-        assert "--slowdown 2.5: waits 1.5x its training time before each reply" in err, err
+        assert "--slowdown 2.5: waits 1.5x each message's time before its reply" in err, err
         from flwr.common.config import parse_config_args
 
         cfg = parse_config_args([found])
