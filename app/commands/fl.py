@@ -4,11 +4,14 @@ on Flower's deployment engine (see docs/federated.md). flwr and torch load only 
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
 from acquisition.errors import InputError, MexlabError
 from analysis.federated import FEDBUFF_SERVER_LR
+
+MAX_UPDATES = 100_000  # --updates/--rounds beyond this is a typo, not a study
 
 
 def _default_out() -> Path:
@@ -24,6 +27,7 @@ def _common_training(p) -> None:
     g.add_argument("--rounds", type=int, help="rounds (fedavg; default 10)")
     p.add_argument("--epochs", type=int, default=2, help="local epochs per update (default 2)")
     p.add_argument("--lr", type=float, default=3e-3, help="local learning rate (default 0.003)")
+    p.add_argument("--batch-size", type=int, default=32, help="local mini-batch size (default 32)")
     p.add_argument("--buffer", type=int, default=3, metavar="K", help="FedBuff: updates per server step")
     p.add_argument(
         "--server-lr",
@@ -64,15 +68,36 @@ def _run_config(args, count_default: int) -> dict:
     n = n if n is not None else (args.rounds or args.updates or count_default)
     if n < 1:
         raise MexlabError("--updates/--rounds must be >= 1")
-    if not args.server_lr > 0:
-        raise MexlabError(f"--server-lr {args.server_lr}: must be > 0")
-    if not 0 <= args.server_momentum < 1:
-        raise MexlabError(f"--server-momentum {args.server_momentum}: must be in [0, 1)")
+    if n > MAX_UPDATES:
+        raise MexlabError(f"--updates/--rounds {n}: at most {MAX_UPDATES}")
+    # every training value checked here, before any Flower process starts (the strategies would
+    # refuse some of them only inside the running ServerApp)
+    for flag, value, ok, want in (
+        ("--epochs", args.epochs, 1 <= args.epochs <= 1000, "an integer in 1..1000"),
+        ("--lr", args.lr, math.isfinite(args.lr) and 0 < args.lr <= 10, "a number in (0, 10]"),
+        ("--batch-size", args.batch_size, 1 <= args.batch_size <= 4096, "an integer in 1..4096"),
+        ("--buffer", args.buffer, 1 <= args.buffer <= 1000, "an integer in 1..1000"),
+        ("--server-lr", args.server_lr, math.isfinite(args.server_lr) and args.server_lr > 0, "must be > 0"),
+        ("--server-momentum", args.server_momentum, 0 <= args.server_momentum < 1, "must be in [0, 1)"),
+        ("--alpha", args.alpha, 0 < args.alpha <= 1, "must be in (0, 1]"),
+        (
+            "--staleness-exponent",
+            args.staleness_exponent,
+            math.isfinite(args.staleness_exponent) and args.staleness_exponent >= 0,
+            "a finite number >= 0",
+        ),
+        ("--max-staleness", args.max_staleness, args.max_staleness >= 0, "an integer >= 0"),
+        ("--clip", args.clip, math.isfinite(args.clip) and args.clip >= 0, "a finite number >= 0 (0: no clipping)"),
+        ("--noise", args.noise, math.isfinite(args.noise) and args.noise >= 0, "a finite number >= 0"),
+    ):
+        if not ok:
+            raise MexlabError(f"{flag} {value}: {want}")
     return {
         "strategy": args.strategy,
         "updates": int(n),
         "epochs": args.epochs,
         "lr": args.lr,
+        "batch-size": args.batch_size,
         "k": args.buffer,
         "server-lr": args.server_lr,
         "server-momentum": args.server_momentum,

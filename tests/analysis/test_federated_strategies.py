@@ -175,3 +175,21 @@ def test_clip_and_noise_uses_flowers_clipping():
     z = [np.zeros(20000, np.float32)]
     out, info = clip_and_noise(z, clip_norm=2.0, noise_multiplier=0.5, rng=np.random.default_rng(0))
     assert info["noise-std"] == 1.0 and np.std(out[0]) == pytest.approx(1.0, rel=0.05)
+
+
+def test_the_coordinators_batch_size_reaches_the_sites_training_config():
+    """`--batch-size` (default 32) travels in the run config to every site's training message."""
+    import argparse
+
+    from analysis.federated.runner import loop_config
+    from app.commands import fl
+
+    ap = argparse.ArgumentParser()
+    fl.add_parser(ap.add_subparsers())
+    for argv, want in ((["--batch-size", "8"], 8), ([], 32)):
+        args = ap.parse_args(["fl", "coordinator", "--address", "127.0.0.1:1", *argv])
+        rc = fl._run_config(args, 30)
+        assert rc["batch-size"] == want
+        assert loop_config(rc).site_config("sig")["batch-size"] == want
+    sim = ap.parse_args(["fl", "simulate", "--sites", "2", "--data", "features:x.npz", "--batch-size", "16"])
+    assert loop_config(fl._run_config(sim, 30)).batch_size == 16

@@ -236,6 +236,21 @@ def test_auth_and_server_options_bad_input(tmp_path):
     )
     _refused(["--insecure", "--server-lr", "0"], tmp_path, "--server-lr 0.0: must be > 0")
     _refused(["--insecure", "--server-momentum", "1"], tmp_path, "--server-momentum 1.0: must be in [0, 1)")
+    # every training value, before any Flower process starts (--alpha 2 used to start a coordinator
+    # whose strategy would have refused it only once the ServerApp ran)
+    for flag, value, text in (
+        ("--alpha", "2", "--alpha 2.0: must be in (0, 1]"),
+        ("--epochs", "0", "--epochs 0: an integer in 1..1000"),
+        ("--lr", "nan", "--lr nan: a number in (0, 10]"),
+        ("--batch-size", "0", "--batch-size 0: an integer in 1..4096"),
+        ("--buffer", "0", "--buffer 0: an integer in 1..1000"),
+        ("--updates", "1000000000", "--updates/--rounds 1000000000: at most 100000"),
+        ("--clip", "inf", "--clip inf: a finite number >= 0"),
+        ("--noise", "-1", "--noise -1.0: a finite number >= 0"),
+        ("--staleness-exponent", "nan", "--staleness-exponent nan: a finite number >= 0"),
+        ("--max-staleness", "-1", "--max-staleness -1: an integer >= 0"),
+    ):
+        _refused(["--insecure", flag, value], tmp_path, text)
     _refused(["--ssl-certfile", str(tls["cert"])], tmp_path, "TLS needs")
     # certificate files that are there but wrong: each named, before any Flower process starts
     other = make_tls(tmp_path / "other")
