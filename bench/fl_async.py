@@ -223,11 +223,12 @@ def deploy_run(n_sites: int, updates: int, seed: int) -> dict:
         }
 
 
-def site_files(sites_npz: Path, folder: Path, n_sites: int, views) -> tuple[list[Path], object]:
+def site_files(sites_npz: Path, folder: Path, n_sites: int, views) -> tuple[list[Path], object, list]:
     """The virtual bench's split of SITES_NPZ by subject over N sites (``simulation.split_config``:
     site i gets subjects i, i+N, ... of ``site.split_site``'s order), one feature file per site, so
     that each real ``mexlab fl site`` holds out the very subjects its simulated twin holds out.
-    Returns the files and the union of the sites' held-out subjects (what the versions are scored on)."""
+    Returns the files, the union of the sites' held-out subjects (what the versions are scored on)
+    and each site's own held-out samples."""
     from analysis.federated import site
     from analysis.federated.simulation import _concat
     from analysis.recognition import task
@@ -246,7 +247,7 @@ def site_files(sites_npz: Path, folder: Path, n_sites: int, views) -> tuple[list
         assert sorted(set(alone.held.subjects)) == sorted(set(twin.held.subjects)), "split differs"
         assert alone.n_train == twin.n_train, "split differs"
         held.append(alone.held)
-    return files, _concat(held)
+    return files, _concat(held), held
 
 
 def deploy_strategy(
@@ -257,6 +258,7 @@ def deploy_strategy(
     *,
     epochs: int,
     lr: float,
+    batch_size: int,
     views,
     slow_factor: float,
     timeout_s: float,
@@ -275,8 +277,8 @@ def deploy_strategy(
     coord = subprocess.Popen(
         mexlab
         + ["coordinator", "--address", f"127.0.0.1:{port}", "--insecure", "--strategy", strategy, *count_opt]
-        + ["--epochs", str(epochs), "--lr", str(lr), "--views", ",".join(views), "--min-sites", str(len(files))]
-        + ["--out", str(out / "run")],
+        + ["--epochs", str(epochs), "--lr", str(lr), "--batch-size", str(batch_size), "--views", ",".join(views)]
+        + ["--min-sites", str(len(files)), "--out", str(out / "run")],
         cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -359,6 +361,17 @@ def version_history(run: Path, held) -> list[dict]:
     return sorted(rows, key=lambda r: r["t"])
 
 
+def final_per_site(run: Path, held_per_site: list) -> dict:
+    """UF1 of the run's last global version on each site's own held-out samples (site1, site2, …)."""
+    from analysis.recognition import modelfile, task
+
+    files = sorted((run / "versions").glob("v*.safetensors"))
+    if not files:
+        return {}
+    model, _ = modelfile.load(files[-1])
+    return {f"site{i + 1}": round(float(task.evaluate(model, h)["uf1"]), 4) for i, h in enumerate(held_per_site)}
+
+
 def training_start(run: Path, strategy: str, n_sites: int, history: list[dict]) -> float | None:
     """When training began on the ServerApp's clock, all N sites there: FedAvg writes version 0 once
     its N sites are listed (``runner.wait_for_sites``, then Flower's round-0 evaluation); FedBuff and
@@ -419,7 +432,7 @@ def deploy_compare(a) -> dict:
     work = Path(a.deploy_dir or tempfile.mkdtemp(prefix="mexlab-fl-deploy-"))
     work.mkdir(parents=True, exist_ok=True)
     files = [work / f"site{i + 1}.npz" for i in range(n)]
-    _, held = site_files(sites_npz, work, n, views)
+    _, held, held_per_site = site_files(sites_npz, work, n, views)
     res = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -433,7 +446,7 @@ def deploy_compare(a) -> dict:
         "async_updates": a.async_updates or 15 * a.rounds,
         "epochs": a.epochs,
         "lr": a.lr,
-        "batch_size": "32 (the coordinator's; `mexlab fl coordinator` has no option for it)",
+        "batch_size": a.batch_size,
         "seed": 0,
         "work": str(work),
         "runs": {},
@@ -458,6 +471,7 @@ def deploy_compare(a) -> dict:
             work / strategy,
             epochs=a.epochs,
             lr=a.lr,
+            batch_size=a.batch_size,
             views=views,
             slow_factor=a.slowdown,
             timeout_s=a.run_timeout,
@@ -468,6 +482,9 @@ def deploy_compare(a) -> dict:
         r["history"] = [{**h, "t_train": round(h["t"] - (t_start or 0.0), 2)} for h in hist]
         r["final_heldout_uf1"] = hist[-1]["uf1"] if hist else None
         r["final_version"] = hist[-1]["version"] if hist else None
+        # each site's own held-out subjects scored here on the final version (a site busy training
+        # when the run ends sends no final evaluation of its own)
+        r["site_heldout_uf1_scored"] = final_per_site(work / strategy / "run", held_per_site)
         r["slow_site_log"] = slowdown_lines(work / strategy / f"site{n}.err")
         r["fast_site_log"] = slowdown_lines(work / strategy / "site1.err")
         if strategy != "fedavg":
