@@ -157,6 +157,12 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def max_workers() -> int:
+    """The most worker processes a batch may ask for: 4 per core (each holds a session's video,
+    models and results in memory, ~0.4 GB when spotting)."""
+    return 4 * default_workers()
+
+
 def run_batch(
     jobs: list[Job],
     *,

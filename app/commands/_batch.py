@@ -7,13 +7,31 @@ import sys
 import time
 
 
+def worker_count(text: str) -> int:
+    """``--workers``: an integer from 1 to :func:`analysis.batch.max_workers` (argparse refuses
+    anything else)."""
+    import argparse
+
+    from analysis.batch import max_workers
+
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= max_workers():
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: an integer from 1 to {max_workers()} (4 per core; 1 = one session after another)"
+        )
+    return n
+
+
 def add_batch_args(p) -> None:
     g = p.add_argument_group("many sessions")
     g.add_argument(
         "--workers",
-        type=int,
+        type=worker_count,
         metavar="N",
-        help="worker processes (default: one per core; 1 = in this process, one after another)",
+        help="worker processes (default: one per core; 1 = in this process, one after another; at most 4 per core)",
     )
     g.add_argument(
         "--force",

@@ -151,6 +151,11 @@ CORRUPT = [
     ("samples", "samples {B}/c.mkv --au AU12 --threshold 0.3 --out {B}/so", ["c.mkv"]),
 ]
 OUT_OF_RANGE = [
+    # --workers 0 ran with one worker per core, -3 with one, 100000 with one process per session
+    ("spot-workers-zero", "spot {S} --workers 0", ["--workers", "'0'"]),
+    ("spot-workers-negative", "spot {S} --workers -3", ["--workers", "'-3'"]),
+    ("physio-workers-huge", "physio {S} --workers 100000", ["--workers", "'100000'"]),
+    ("report-workers-huge", "report {S} --workers 100000 --out {B}/r.html", ["--workers", "'100000'"]),
     ("record-duration-huge", "record --simulate --duration 1e12 --out {B}/r1", ["--duration"]),
     ("record-duration-nan", "record --simulate --duration nan --out {B}/r1", ["--duration"]),
     ("record-duration-negative", "record --simulate --duration -1 --out {B}/r1", ["--duration"]),

@@ -419,7 +419,7 @@ class AnalyzeWorkspace(QWidget):
 
     # -- many sessions ----------------------------------------------------------------------------
     def _batch_tab(self) -> QWidget:
-        from analysis.batch import default_workers
+        from analysis.batch import default_workers, max_workers
 
         w = QWidget()
         pick = QHBoxLayout()
@@ -438,7 +438,7 @@ class AnalyzeWorkspace(QWidget):
         self.batch_action = QComboBox()
         for key, text in analyze_batch.ACTIONS:
             self.batch_action.addItem(text, key)
-        self.batch_workers = QSpinBox(minimum=1, maximum=max(64, default_workers()), value=default_workers())
+        self.batch_workers = QSpinBox(minimum=1, maximum=max_workers(), value=default_workers())
         self.batch_workers.setToolTip("worker processes (1: one session after another in this program)")
         self.batch_force = QCheckBox("recompute current results")
         self.batch_force.setToolTip(
