@@ -12,6 +12,7 @@ from acquisition.errors import InputError, MexlabError
 from analysis.federated import FEDBUFF_SERVER_LR
 
 MAX_UPDATES = 100_000  # --updates/--rounds beyond this is a typo, not a study
+MAX_SPEED = 1000.0  # fl simulate --speeds: a site 1000x slower than the fastest never reports anyway
 
 
 def _default_out() -> Path:
@@ -304,8 +305,11 @@ def run_simulate(args) -> int:
             speeds = [float(s) for s in args.speeds.split(",")]
         except ValueError:
             raise MexlabError(f"--speeds {args.speeds!r}: comma-separated numbers") from None
-        if len(speeds) != args.sites or min(speeds) <= 0:
-            raise MexlabError(f"--speeds: {args.sites} positive factors needed, got {args.speeds!r}")
+        # nan compares false with everything: it passed `<= 0` and hung the virtual clock
+        if len(speeds) != args.sites or not all(math.isfinite(v) and 0 < v <= MAX_SPEED for v in speeds):
+            raise MexlabError(
+                f"--speeds: {args.sites} finite factors in (0, {MAX_SPEED:g}] needed, got {args.speeds!r}"
+            )
     else:
         speeds = [1.0] * args.sites
     rc = _run_config(args, 30 if args.strategy != "fedavg" else 10)

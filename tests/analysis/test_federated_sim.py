@@ -210,6 +210,10 @@ def test_simulate_cli_json_and_bad_input(data_file, capsys, tmp_path):
         (["--sites", "2", "--data", f"features:{tmp_path / 'one.npz'}"], "cannot be split"),
         (["--sites", "1", "--data", f"features:{tmp_path / 'one.npz'}"], "no usable data"),
         (["--sites", "2", "--data", spec, "--speeds", "1,x"], "--speeds"),
+        # nan passed the old `<= 0` check and hung the virtual clock; inf never reported
+        (["--sites", "2", "--data", spec, "--speeds", "nan,1"], "finite factors in (0, 1000] needed"),
+        (["--sites", "2", "--data", spec, "--speeds", "inf,1"], "finite factors in (0, 1000] needed"),
+        (["--sites", "2", "--data", spec, "--speeds", "0,1"], "finite factors in (0, 1000] needed"),
         (["--sites", "2", "--data", f"features:{tmp_path / 'nope.npz'}"], "not a feature file"),
     ):
         capsys.readouterr()
