@@ -129,3 +129,20 @@ def test_mexlab_fl_site_hands_its_factor_to_the_supernode(node, tmp_path):
     finally:
         deploy.stop(proc)
         deploy.stop(link)
+
+
+@pytest.mark.parametrize("value", ["nan", "-5", "0", "1e9"])
+def test_a_bad_wait_is_one_line_before_anything_starts(value, tmp_path, capsys):
+    """`mexlab fl site --wait nan` used to give up at once ("for 0 s"), as if the coordinator
+    were not there."""
+    from app.cli import main
+
+    data = tmp_path / "site.npz"  # never read: the wait is checked first
+    rc = main(
+        ["fl", "site", "--coordinator", f"127.0.0.1:{free_port()}", "--insecure", "--data", f"features:{data}"]
+        + ["--wait", value]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and f"--wait {float(value)}: seconds, a finite number in (0, 604800]" in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert list(tmp_path.iterdir()) == []

@@ -249,6 +249,11 @@ def test_auth_and_server_options_bad_input(tmp_path):
         ("--noise", "-1", "--noise -1.0: a finite number >= 0"),
         ("--staleness-exponent", "nan", "--staleness-exponent nan: a finite number >= 0"),
         ("--max-staleness", "-1", "--max-staleness -1: an integer >= 0"),
+        # these started Flower's processes and a run folder, then failed (nan: in a Flower error box)
+        ("--wait-sites", "nan", "--wait-sites nan: seconds, a finite number in (0, 604800]"),
+        ("--wait-sites", "-5", "--wait-sites -5.0: seconds"),
+        ("--min-sites", "0", "--min-sites 0: an integer in 1..10000"),
+        ("--min-sites", "100000", "--min-sites 100000: an integer in 1..10000"),
     ):
         _refused(["--insecure", flag, value], tmp_path, text)
     _refused(["--ssl-certfile", str(tls["cert"])], tmp_path, "TLS needs")
