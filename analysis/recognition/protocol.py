@@ -60,6 +60,10 @@ class Config:
             raise InputError(f"regime {self.regime!r}: strict or transductive")
         if not 0 < self.label_fraction <= 1:
             raise InputError(f"--label-fraction {self.label_fraction}: must be in (0, 1]")
+        from analysis.recognition.training import _check_epochs
+
+        _check_epochs(self.epochs, "--epochs")
+        _check_epochs(self.pretrain_epochs, "--pretrain-epochs")
         if self.pretrain == "mvcl" and len(self.views) < 2:
             raise InputError(
                 f"--pretrain mvcl needs two views or more (--views rgb,depth or rgb,diff), not {','.join(self.views)}"

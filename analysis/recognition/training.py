@@ -16,6 +16,7 @@ A stop (Cancel) or Ctrl+C leaves the last checkpoint and no model file.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,27 @@ class TrainRun:
     def checkpoint(self) -> Path:
         return self.out.with_name(self.out.name + ".checkpoint")
 
+    def check(self) -> None:
+        """Before any feature is read: epochs, learning rate, label share, the folder."""
+        _check_epochs(self.epochs)
+        _check_lr(self.lr)
+        if not 0 < self.label_fraction <= 1:
+            raise InputError(f"label fraction {self.label_fraction}: give a share in (0, 1]")
+        check_out(self.out)
+
+
+MAX_EPOCHS = 10_000  # beyond this a run would not end in a lab's lifetime on a CPU
+
+
+def _check_epochs(epochs: int, what: str = "epochs") -> None:
+    if not 1 <= epochs <= MAX_EPOCHS:
+        raise InputError(f"{what} {epochs}: an integer from 1 to {MAX_EPOCHS}")
+
+
+def _check_lr(lr: float) -> None:
+    if not (math.isfinite(lr) and 0 < lr <= 10):
+        raise InputError(f"learning rate {lr}: a finite number in (0, 10]")
+
 
 @dataclass
 class PretrainRun:
@@ -72,12 +94,12 @@ class PretrainRun:
             raise InputError(
                 f"MvCL pretraining needs two views or more (rgb,depth or rgb,diff), not {','.join(self.views)}"
             )
-        if self.epochs < 1:
-            raise InputError(f"epochs {self.epochs}: at least 1")
-        if not self.temperature > 0:
-            raise InputError(f"temperature {self.temperature}: must be > 0")
-        if self.batch < 4:
-            raise InputError(f"batch {self.batch}: at least 4 (InfoNCE needs negatives)")
+        _check_epochs(self.epochs)
+        _check_lr(self.lr)
+        if not (math.isfinite(self.temperature) and 0 < self.temperature <= 100):
+            raise InputError(f"temperature {self.temperature}: a finite number in (0, 100]")
+        if not 4 <= self.batch <= 65536:
+            raise InputError(f"batch {self.batch}: an integer from 4 (InfoNCE needs negatives) to 65536")
         check_out(self.out)
 
 
@@ -161,9 +183,7 @@ def train_classifier(
     from analysis.recognition.protocol import thin_labels
     from analysis.recognition.task import new_model, subset, train
 
-    check_out(run.out)
-    if not 0 < run.label_fraction <= 1:
-        raise InputError(f"label fraction {run.label_fraction}: give a share in (0, 1]")
+    run.check()
     model = new_model(len(data.class_names), tuple(run.views), seed=run.seed)
     if run.init is not None:
         _from_init(run, model, data.class_names)

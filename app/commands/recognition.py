@@ -264,7 +264,7 @@ def run_pretrain(args) -> int:
 
 
 def run_train(args) -> int:
-    from analysis.recognition.training import TrainRun, check_out, train_classifier
+    from analysis.recognition.training import TrainRun, train_classifier
 
     _quiet_native()
     run = TrainRun(
@@ -276,7 +276,7 @@ def run_train(args) -> int:
         init=args.init,
         resume=args.resume,
     )
-    check_out(args.out)
+    run.check()  # before any feature is read
     data = _load(args, run.views)
     try:
         res = train_classifier(

@@ -200,6 +200,23 @@ def test_pretrain_init_resume_and_a_held_out_test_kept_with_the_model(tmp_path):
         PretrainRun(tmp_path / "x.safetensors", ("rgb",)).check()
     with pytest.raises(MexlabError, match="no such folder"):
         PretrainRun(tmp_path / "nope" / "x.safetensors", ("rgb", "diff")).check()
+    # values that trained a nan model or never ended, refused before any feature is read
+    x = tmp_path / "x.safetensors"
+    for bad, words in (
+        (TrainRun(x, ("rgb",), epochs=3, lr=float("nan")), "learning rate nan"),
+        (TrainRun(x, ("rgb",), epochs=3, lr=-1.0), "learning rate -1.0"),
+        (TrainRun(x, ("rgb",), epochs=0, lr=2e-3), "epochs 0: an integer from 1 to 10000"),
+        (TrainRun(x, ("rgb",), epochs=10**9, lr=2e-3), "epochs 1000000000"),
+        (TrainRun(x, ("rgb",), epochs=3, lr=2e-3, label_fraction=float("nan")), "label fraction nan"),
+        (PretrainRun(x, ("rgb", "diff"), temperature=float("inf")), "temperature inf"),
+        (PretrainRun(x, ("rgb", "diff"), epochs=10**9), "epochs 1000000000"),
+        (PretrainRun(x, ("rgb", "diff"), batch=10**9), "batch 1000000000"),
+    ):
+        with pytest.raises(MexlabError, match=words.replace("(", r"\(")):
+            bad.check()
+    with pytest.raises(MexlabError, match="learning rate nan"):  # the library entry point checks too
+        train_classifier(TrainRun(x, ("rgb", "diff"), epochs=1, lr=float("nan")), data)
+    assert not x.exists()
     pre = tmp_path / "pre.safetensors"
     seen = []
     stop_at_1 = PretrainRun(pre, ("rgb", "diff"), epochs=3, batch=16)

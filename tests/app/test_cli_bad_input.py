@@ -156,6 +156,22 @@ OUT_OF_RANGE = [
     ("spot-workers-negative", "spot {S} --workers -3", ["--workers", "'-3'"]),
     ("physio-workers-huge", "physio {S} --workers 100000", ["--workers", "'100000'"]),
     ("report-workers-huge", "report {S} --workers 100000 --out {B}/r.html", ["--workers", "'100000'"]),
+    # a nan learning rate trained a nan model; 0 or 10^9 epochs were not refused
+    (
+        "recognition-train-lr",
+        "recognition train --dataset casme2:{B}/empty --out {B}/m.pt --lr nan",
+        ["learning rate nan"],
+    ),
+    (
+        "recognition-train-epochs",
+        "recognition train --dataset casme2:{B}/empty --out {B}/m.pt --epochs 0",
+        ["epochs 0"],
+    ),
+    (
+        "recognition-evaluate-epochs",
+        "recognition evaluate --dataset casme2:{B}/empty --epochs 1000000000",
+        ["--epochs"],
+    ),
     ("record-duration-huge", "record --simulate --duration 1e12 --out {B}/r1", ["--duration"]),
     ("record-duration-nan", "record --simulate --duration nan --out {B}/r1", ["--duration"]),
     ("record-duration-negative", "record --simulate --duration -1 --out {B}/r1", ["--duration"]),
