@@ -121,7 +121,8 @@ def problems() -> list[str]:
         if aid not in SHORTCUTS:
             out.append(f"{Settings.path()}: shortcuts: unknown action {aid!r} (ignored)")
         elif not isinstance(keys, str) or normalize(keys) is None:
-            out.append(f"{Settings.path()}: shortcuts: {aid}: {keys!r} is not a key sequence (default kept)")
+            shown = keys if not isinstance(keys, str) or len(keys) <= 40 else f"{keys[:40]}… ({len(keys)} characters)"
+            out.append(f"{Settings.path()}: shortcuts: {aid}: {shown!r} is not a key sequence (default kept)")
     users: dict[str, list[str]] = {}
     for aid, keys in in_force().items():
         if keys:
@@ -142,7 +143,8 @@ def set_user(action_id: str, keys: str | None) -> str | None:
     else:
         norm = normalize(keys)
         if norm is None:
-            raise ValueError(f"{keys!r} is not a key sequence Qt can read (e.g. Ctrl+Shift+S, F6, U)")
+            shown = keys if len(keys) <= 40 else f"{keys[:40]}… ({len(keys)} characters)"
+            raise ValueError(f"{shown!r} is not a key sequence Qt can read (e.g. Ctrl+Shift+S, F6, U)")
         mine[action_id] = norm
     settings.shortcuts = mine
     settings.save()

@@ -308,5 +308,9 @@ def test_bad_user_shortcuts_are_named_and_defaults_kept(capsys):
     assert "R is used by annotate.accept and annotate.reject" in probs
     assert main(["shortcuts", "set", "annotate.onset", "Ctrl+"]) == 2
     assert "is not a key sequence" in capsys.readouterr().err
+    # a hostile size is named by its length, not echoed whole
+    assert main(["shortcuts", "set", "annotate.onset", "A" * 100_000]) == 2
+    err = capsys.readouterr().err
+    assert "(100000 characters)' is not a key sequence" in err and len(err) < 300, err[:300]
     assert main(["shortcuts", "reset", "--all"]) == 0
     assert Settings.load().shortcuts == {} and shortcuts.problems() == []
