@@ -95,3 +95,38 @@ def write_text(path: Path | str, text: str, encoding: str = "utf-8") -> None:
 def write_bytes(path: Path | str, data: bytes) -> None:
     with atomic_write(path, "wb") as fh:
         fh.write(data)
+
+
+def check_out_file(
+    path: Path | str,
+    suffixes: tuple[str, ...],
+    *,
+    flag: str = "--out",
+    what: str = "file",
+    parent_must_exist: bool = True,
+) -> Path:
+    """Where a command will write one file, checked before any work is done: not a folder, in a
+    folder that exists (unless the writer makes it), and an existing file there is replaced only
+    when it is of the kind the command writes (one of ``suffixes``, lower case with the dot) and
+    not one of a session folder's own files (a file beside its ``session.json``; results go to
+    ``<session>/analysis``). OutputError naming the path (and ``flag``) otherwise."""
+    from acquisition.errors import OutputError
+
+    p = Path(path)
+    name = f"{flag} {p}" if flag else str(p)
+    if p.is_dir():
+        raise OutputError(f"{name}: is a folder; give the path of the {what} to write")
+    if parent_must_exist and not p.parent.is_dir():
+        raise OutputError(f"{name}: the folder {p.parent} does not exist")
+    if p.exists() or p.is_symlink():
+        if (p.parent / "session.json").is_file():
+            raise OutputError(
+                f"{name}: is one of the session folder's own files; mexlab does not replace it "
+                "(choose a path outside the session folder, or in its analysis folder)"
+            )
+        if p.suffix.lower() not in suffixes:
+            raise OutputError(
+                f"{name}: exists and is not a {' / '.join(suffixes)} file; mexlab does not replace it "
+                "(choose another name)"
+            )
+    return p

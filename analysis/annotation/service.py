@@ -66,6 +66,7 @@ def codings(
 
 
 def export_coding(store: AnnotationStore, session: Path | str, fmt: str, out: Path, coder: str | None = None) -> int:
+    formats.check_export_path(Path(out))
     clip = open_clip(session)
     got = codings(store, clip, coder)
     if coder and coder not in got:

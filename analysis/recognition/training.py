@@ -104,8 +104,11 @@ class PretrainRun:
 
 
 def check_out(out: Path, what: str = "--out") -> None:
+    from acquisition.atomic import check_out_file
+
     if not Path(out).parent.is_dir():
         raise NotFoundError(f"{Path(out).parent}: no such folder (for {what})")
+    check_out_file(out, (".safetensors", ".pt"), flag=what, what="model file")
 
 
 def subject_digests(subjects: list[str]) -> list[str]:

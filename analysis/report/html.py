@@ -334,12 +334,9 @@ def render_report(study: StudyResult, title: str | None = None, progress: Callab
 
 def check_report_out(out: Path | str) -> Path:
     """The report's path, refused (before anything is analysed or cached) when it cannot be written."""
-    out = Path(out)
-    if out.is_dir():
-        raise OutputError(f"--out {out}: is a folder; give the path of the HTML file to write")
-    if not out.parent.is_dir():
-        raise OutputError(f"--out {out}: the folder {out.parent} does not exist")
-    return out
+    from acquisition.atomic import check_out_file
+
+    return check_out_file(out, (".html", ".htm"), what="HTML file")
 
 
 def write_report(

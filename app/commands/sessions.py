@@ -133,9 +133,10 @@ def run_responses(args) -> int:
             writer.writeheader()
             writer.writerows({k: _csv_value(v) for k, v in r.items()} for r in rows)
             return 0
-        try:
-            from acquisition.atomic import atomic_write
+        from acquisition.atomic import atomic_write, check_out_file
 
+        check_out_file(args.csv, (".csv",), flag="--csv", what="CSV file")
+        try:
             with atomic_write(args.csv, newline="") as fh:  # an earlier file is kept if this fails
                 writer = csv.DictWriter(fh, fields)
                 writer.writeheader()

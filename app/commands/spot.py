@@ -73,6 +73,10 @@ def _run(args) -> int:
 
     if is_batch(args):
         return _run_batch(args)
+    if args.out is not None:  # before any frame is read: never over a session's own file
+        from acquisition.atomic import check_out_file
+
+        check_out_file(args.out, (".json",), what="JSON result")
     res = spot(
         args.inputs[0],
         interference=not args.no_interference_elimination,

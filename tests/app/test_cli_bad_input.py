@@ -156,6 +156,21 @@ OUT_OF_RANGE = [
     ("spot-workers-negative", "spot {S} --workers -3", ["--workers", "'-3'"]),
     ("physio-workers-huge", "physio {S} --workers 100000", ["--workers", "'100000'"]),
     ("report-workers-huge", "report {S} --workers 100000 --out {B}/r.html", ["--workers", "'100000'"]),
+    # --out over a session's own file: `spot S --out S/rgb.mkv` replaced the colour video with the
+    # JSON result, `report S --out S/session.json` the sidecar with the HTML page
+    ("spot-out-over-video", "spot {S} --out {S}/rgb.mkv", ["rgb.mkv", "session folder's own files"]),
+    ("spot-out-over-other-kind", "spot {S} --out {B}/good.csv", ["good.csv", "is not a .json file"]),
+    ("report-out-over-sidecar", "report {S} --out {S}/session.json", ["session.json", "own files"]),
+    (
+        "export-out-over-xdf",
+        "annotations export {S} --format csv --out {S}/recording.xdf",
+        ["recording.xdf", "own files"],
+    ),
+    (
+        "recognition-out-over-video",
+        "recognition train --dataset casme2:{B}/empty --out {S}/rgb.mkv",
+        ["rgb.mkv", "own files"],
+    ),
     # a nan learning rate trained a nan model; 0 or 10^9 epochs were not refused
     (
         "recognition-train-lr",

@@ -67,11 +67,20 @@ def guess_format(path: Path) -> str:
     )
 
 
+def check_export_path(path: Path) -> Path:
+    """An export's file, before anything is read: never a session folder's own file, never an
+    existing file of another kind (its folder is made when missing)."""
+    from acquisition.atomic import check_out_file
+
+    return check_out_file(path, (".xlsx", ".csv", ".eaf"), flag="", what="coding file", parent_must_exist=False)
+
+
 def export(path: Path, fmt: str, clip: Clip, codings: dict[str, list[Event]]) -> int:
     """Write ``codings`` (``{coder: events}``) of ``clip``; returns the number of events written."""
     path = Path(path)
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+    check_export_path(path)
     events = [e for c in sorted(codings) for e in sorted(codings[c], key=lambda e: e.onset)]
     if fmt in SHEETS and len([c for c in codings if codings[c]]) > 1:
         raise InputError(
