@@ -130,3 +130,19 @@ def check_out_file(
                 "(choose another name)"
             )
     return p
+
+
+def check_out_folder(path: Path | str, *, flag: str = "--out") -> Path:
+    """A folder a command fills with files of its own (samples, a dataset release, a federated
+    run): never a session folder (one holding a ``session.json``), whose files are the recording's.
+    OutputError naming it otherwise."""
+    from acquisition.errors import OutputError
+
+    p = Path(path)
+    if (p / "session.json").is_file():
+        raise OutputError(
+            f"{flag} {p}: is a session folder; mexlab does not write other files into it (choose another folder)"
+        )
+    if p.exists() and not p.is_dir():
+        raise OutputError(f"{flag} {p}: is a file, not a folder")
+    return p

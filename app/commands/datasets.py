@@ -51,10 +51,12 @@ def run_show(args) -> int:
 
 
 def run_export(args) -> int:
+    from acquisition.atomic import check_out_folder
     from analysis.datasets import get_scheme
     from analysis.datasets.export import export_casme3
     from analysis.datasets.mexlab_reader import read
 
+    check_out_folder(args.out)  # before any session is read
     res = read(
         [str(s) for s in args.sessions],
         get_scheme(args.classes),

@@ -221,7 +221,9 @@ def run_coordinator(args) -> int:
         "ssl-keyfile": args.ssl_keyfile,
         "ssl-ca-certfile": args.ssl_ca_certfile,
     }
-    out = args.out or _default_out()
+    from acquisition.atomic import check_out_folder
+
+    out = check_out_folder(args.out or _default_out())
     status = coordinator(
         args.address,
         rc,
@@ -328,7 +330,9 @@ def run_simulate(args) -> int:
     rc = _run_config(args, 30 if args.strategy != "fedavg" else 10)
     rc["min-sites"] = args.sites
     if args.out:
-        rc["out"] = str(args.out)
+        from acquisition.atomic import check_out_folder
+
+        rc["out"] = str(check_out_folder(args.out))
     res = simulate(args.data, args.sites, speeds, rc, truth=args.truth, quiet=args.json)
     if args.json:
         res.pop("events", None)

@@ -47,10 +47,12 @@ def run(args) -> int:
 
 
 def _run(args) -> int:
+    from acquisition.atomic import check_out_folder
     from analysis.spotting.samples import make_samples
     from app.commands._bounds import number
 
     number(args.threshold, "--threshold", 0.0, 5.0)  # proxies 0..1, OpenFace 0..5; nan/inf refused
+    check_out_folder(args.out)
     if args.span is not None and not 1 <= args.span <= 100_000:
         from acquisition.errors import MexlabError
 

@@ -49,3 +49,14 @@ def test_a_folder_a_missing_folder_another_kind_and_a_link(tmp_path):
     (tmp_path / "link.mkv").symlink_to(tmp_path / "gone.mkv")
     with pytest.raises(OutputError, match="is not a .json file"):
         check_out_file(tmp_path / "link.mkv", (".json",))
+
+
+def test_an_output_folder_is_never_a_session_folder(session, tmp_path):
+    from acquisition.atomic import check_out_folder
+
+    with pytest.raises(OutputError, match="--out .*S: is a session folder"):
+        check_out_folder(session)
+    with pytest.raises(OutputError, match="is a file, not a folder"):
+        check_out_folder(session / "rgb.mkv", flag="--out")
+    assert check_out_folder(session / "analysis" / "samples") == session / "analysis" / "samples"
+    assert check_out_folder(tmp_path / "new") == tmp_path / "new"

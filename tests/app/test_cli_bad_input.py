@@ -171,6 +171,9 @@ OUT_OF_RANGE = [
         "recognition train --dataset casme2:{B}/empty --out {S}/rgb.mkv",
         ["rgb.mkv", "own files"],
     ),
+    # output folders that are a session folder: samples and a federated run wrote their files into it
+    ("samples-out-session", "samples {S} --au AU12 --threshold 0.3 --out {S}", ["is a session folder"]),
+    ("export-release-out-session", "datasets export {S} --format casme3 --out {S}", ["is a session folder"]),
     # a nan learning rate trained a nan model; 0 or 10^9 epochs were not refused
     (
         "recognition-train-lr",
