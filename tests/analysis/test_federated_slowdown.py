@@ -14,18 +14,26 @@ import pytest
 from analysis.federated import deploy, site, synthetic, worker
 from tests.helpers_fl import free_port, start_mexlab
 
+_BAD_SITE_VALUES = [
+    ("--slowdown", v, f"--slowdown {v!r}: a finite factor >= 1") for v in ("0.5", "0", "-1", "nan", "inf", "eight")
+]
+# `mexlab fl site --wait nan` used to give up at once ("for 0 s"), as if the coordinator were not there
+_BAD_SITE_VALUES += [
+    ("--wait", v, f"--wait {float(v)}: seconds, a finite number in (0, 604800]") for v in ("nan", "-5", "0", "1e9")
+]
 
-@pytest.mark.parametrize("value", ["0.5", "0", "-1", "nan", "inf", "eight"])
-def test_a_bad_slowdown_is_one_line_before_anything_starts(value, tmp_path, capsys):
+
+@pytest.mark.parametrize(("flag", "value", "message"), _BAD_SITE_VALUES)
+def test_a_bad_site_value_is_one_line_before_anything_starts(flag, value, message, tmp_path, capsys):
     from app.cli import main
 
-    data = tmp_path / "site.npz"  # never read: the factor is checked first
+    data = tmp_path / "site.npz"  # never read: the values are checked first
     rc = main(
         ["fl", "site", "--coordinator", f"127.0.0.1:{free_port()}", "--insecure", "--data", f"features:{data}"]
-        + ["--slowdown", value]
+        + [flag, value]
     )
     err = capsys.readouterr().err
-    assert rc == 2 and f"--slowdown {value!r}: a finite factor >= 1" in err, err
+    assert rc == 2 and message in err, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert list(tmp_path.iterdir()) == []
 
@@ -129,20 +137,3 @@ def test_mexlab_fl_site_hands_its_factor_to_the_supernode(node, tmp_path):
     finally:
         deploy.stop(proc)
         deploy.stop(link)
-
-
-@pytest.mark.parametrize("value", ["nan", "-5", "0", "1e9"])
-def test_a_bad_wait_is_one_line_before_anything_starts(value, tmp_path, capsys):
-    """`mexlab fl site --wait nan` used to give up at once ("for 0 s"), as if the coordinator
-    were not there."""
-    from app.cli import main
-
-    data = tmp_path / "site.npz"  # never read: the wait is checked first
-    rc = main(
-        ["fl", "site", "--coordinator", f"127.0.0.1:{free_port()}", "--insecure", "--data", f"features:{data}"]
-        + ["--wait", value]
-    )
-    err = capsys.readouterr().err
-    assert rc == 2 and f"--wait {float(value)}: seconds, a finite number in (0, 604800]" in err, err
-    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
-    assert list(tmp_path.iterdir()) == []
