@@ -60,10 +60,8 @@ class Config:
             raise InputError(f"regime {self.regime!r}: strict or transductive")
         if not 0 < self.label_fraction <= 1:
             raise InputError(f"--label-fraction {self.label_fraction}: must be in (0, 1]")
-        from analysis.recognition.training import _check_epochs
-
-        _check_epochs(self.epochs, "--epochs")
-        _check_epochs(self.pretrain_epochs, "--pretrain-epochs")
+        check_epochs(self.epochs, "--epochs")
+        check_epochs(self.pretrain_epochs, "--pretrain-epochs")
         if self.pretrain == "mvcl" and len(self.views) < 2:
             raise InputError(
                 f"--pretrain mvcl needs two views or more (--views rgb,depth or rgb,diff), not {','.join(self.views)}"
@@ -73,6 +71,15 @@ class Config:
         d = asdict(self)
         d["views"] = list(self.views)
         return d
+
+
+MAX_EPOCHS = 1_000_000  # beyond this a run does not end; a typo, not a budget
+
+
+def check_epochs(epochs: int, what: str = "epochs") -> None:
+    """A training budget in epochs: 1 to MAX_EPOCHS (InputError naming ``what`` otherwise)."""
+    if not 1 <= epochs <= MAX_EPOCHS:
+        raise InputError(f"{what} {epochs}: an integer from 1 to {MAX_EPOCHS}")
 
 
 def thin_labels(y: np.ndarray, idx: np.ndarray, fraction: float, seed: int) -> np.ndarray:

@@ -51,19 +51,13 @@ class TrainRun:
 
     def check(self) -> None:
         """Before any feature is read: epochs, learning rate, label share, the folder."""
-        _check_epochs(self.epochs)
+        from analysis.recognition.protocol import check_epochs
+
+        check_epochs(self.epochs)
         _check_lr(self.lr)
         if not 0 < self.label_fraction <= 1:
             raise InputError(f"label fraction {self.label_fraction}: give a share in (0, 1]")
         check_out(self.out)
-
-
-MAX_EPOCHS = 10_000  # beyond this a run would not end in a lab's lifetime on a CPU
-
-
-def _check_epochs(epochs: int, what: str = "epochs") -> None:
-    if not 1 <= epochs <= MAX_EPOCHS:
-        raise InputError(f"{what} {epochs}: an integer from 1 to {MAX_EPOCHS}")
 
 
 def _check_lr(lr: float) -> None:
@@ -94,7 +88,9 @@ class PretrainRun:
             raise InputError(
                 f"MvCL pretraining needs two views or more (rgb,depth or rgb,diff), not {','.join(self.views)}"
             )
-        _check_epochs(self.epochs)
+        from analysis.recognition.protocol import check_epochs
+
+        check_epochs(self.epochs)
         _check_lr(self.lr)
         if not (math.isfinite(self.temperature) and 0 < self.temperature <= 100):
             raise InputError(f"temperature {self.temperature}: a finite number in (0, 100]")

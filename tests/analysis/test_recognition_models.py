@@ -205,8 +205,8 @@ def test_pretrain_init_resume_and_a_held_out_test_kept_with_the_model(tmp_path):
     for bad, words in (
         (TrainRun(x, ("rgb",), epochs=3, lr=float("nan")), "learning rate nan"),
         (TrainRun(x, ("rgb",), epochs=3, lr=-1.0), "learning rate -1.0"),
-        (TrainRun(x, ("rgb",), epochs=0, lr=2e-3), "epochs 0: an integer from 1 to 10000"),
-        (TrainRun(x, ("rgb",), epochs=10**9, lr=2e-3), "epochs 1000000000"),
+        (TrainRun(x, ("rgb",), epochs=0, lr=2e-3), "epochs 0: an integer from 1 to 1000000"),
+        (TrainRun(x, ("rgb",), epochs=10**9, lr=2e-3), "epochs 1000000000: an integer from 1 to 1000000"),
         (TrainRun(x, ("rgb",), epochs=3, lr=2e-3, label_fraction=float("nan")), "label fraction nan"),
         (PretrainRun(x, ("rgb", "diff"), temperature=float("inf")), "temperature inf"),
         (PretrainRun(x, ("rgb", "diff"), epochs=10**9), "epochs 1000000000"),
