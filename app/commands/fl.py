@@ -10,6 +10,7 @@ from pathlib import Path
 
 from acquisition.errors import InputError, MexlabError
 from analysis.federated import FEDBUFF_SERVER_LR
+from app.commands import _bounds
 
 MAX_UPDATES = 100_000  # --updates/--rounds beyond this is a typo, not a study
 MAX_SITES = 10_000  # --min-sites
@@ -214,7 +215,7 @@ def run_coordinator(args) -> int:
     rc = _run_config(args, 30 if args.strategy != "fedavg" else 10)
     if not 1 <= args.min_sites <= MAX_SITES:
         raise MexlabError(f"--min-sites {args.min_sites}: an integer in 1..{MAX_SITES}")
-    _seconds("--wait-sites", args.wait_sites)
+    _bounds.seconds(args.wait_sites, "--wait-sites", maximum=MAX_WAIT_S, who="mexlab fl")
     rc.update({"min-sites": args.min_sites, "wait-sites": args.wait_sites})
     certs = {
         "ssl-certfile": args.ssl_certfile,
@@ -243,7 +244,7 @@ def run_site(args) -> int:
     from analysis.federated.processes import site
 
     slowdown = _slowdown(args.slowdown)
-    _seconds("--wait", args.wait)
+    _bounds.seconds(args.wait, "--wait", maximum=MAX_WAIT_S, who="mexlab fl")
     name = args.site_name or socket.gethostname()
     if not name.replace("-", "").replace("_", "").isalnum():
         raise MexlabError(f"--site-name {name!r}: letters, digits, - and _ only")
@@ -260,13 +261,6 @@ def run_site(args) -> int:
         wait_s=max(0.0, args.wait),
         slowdown=slowdown,
     )
-
-
-def _seconds(flag: str, value: float) -> None:
-    """A waiting time: finite, > 0 and at most a week (nan or a negative number used to start
-    Flower's processes and fail later, or wait for nothing)."""
-    if not (math.isfinite(value) and 0 < value <= MAX_WAIT_S):
-        raise MexlabError(f"{flag} {value}: seconds, a finite number in (0, {MAX_WAIT_S:g}]")
 
 
 def _slowdown(text: str) -> float:

@@ -250,8 +250,9 @@ def test_auth_and_server_options_bad_input(tmp_path):
         ("--staleness-exponent", "nan", "--staleness-exponent nan: a finite number >= 0"),
         ("--max-staleness", "-1", "--max-staleness -1: an integer >= 0"),
         # these started Flower's processes and a run folder, then failed (nan: in a Flower error box)
-        ("--wait-sites", "nan", "--wait-sites nan: seconds, a finite number in (0, 604800]"),
-        ("--wait-sites", "-5", "--wait-sites -5.0: seconds"),
+        ("--wait-sites", "nan", "--wait-sites nan: must be a positive, finite number of seconds"),
+        ("--wait-sites", "-5", "--wait-sites -5: must be a positive, finite number of seconds"),
+        ("--wait-sites", "1e9", "--wait-sites 1e+09: more than the 168 h mexlab fl allows; give at most 604800 s"),
         ("--min-sites", "0", "--min-sites 0: an integer in 1..10000"),
         ("--min-sites", "100000", "--min-sites 100000: an integer in 1..10000"),
     ):
