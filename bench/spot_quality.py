@@ -196,22 +196,29 @@ def score(items: list[dict], preds: dict[str, list[dict]]) -> dict:
 def spot_params(which: str):
     """``now``: the defaults; ``before``: the parameters before the varied rig (issue 15);
     ``round3``: the defaults before the fourth round (activity floor fixed in crop px); ``round4``:
-    before the fifth (``returned`` 0.5, ``blink_amp`` 0.4)."""
+    before the fifth (``returned`` 0.5, ``blink_amp`` 0.4); ``round5``: before the sixth (no still-frame
+    noise floor, no paired-lid blinks)."""
     from analysis.spotting.detect import DetectParams
     from analysis.spotting.interference import InterferenceParams
     from analysis.spotting.pipeline import SpotParams
 
     if which == "before":
         return SpotParams(
-            detect=DetectParams(k_amp=5.0, detrend_s=0.0, min_len_s=0.0),
-            interference=InterferenceParams(brow_leak=0.6, head_ratio=6.0),
+            detect=DetectParams(k_amp=5.0, detrend_s=0.0, min_len_s=0.0, still_px=0.0),
+            interference=InterferenceParams(brow_leak=0.6, head_ratio=6.0, blink_pair_amp=0.0),
         )
     if which == "round3":
         return SpotParams(
-            detect=DetectParams(speed_ref_px=0.0, returned=0.5), interference=InterferenceParams(blink_amp=0.4)
+            detect=DetectParams(speed_ref_px=0.0, returned=0.5, still_px=0.0),
+            interference=InterferenceParams(blink_amp=0.4, blink_pair_amp=0.0),
         )
+    if which == "round5":
+        return SpotParams(detect=DetectParams(still_px=0.0), interference=InterferenceParams(blink_pair_amp=0.0))
     if which == "round4":
-        return SpotParams(detect=DetectParams(returned=0.5), interference=InterferenceParams(blink_amp=0.4))
+        return SpotParams(
+            detect=DetectParams(returned=0.5, still_px=0.0),
+            interference=InterferenceParams(blink_amp=0.4, blink_pair_amp=0.0),
+        )
     return SpotParams()
 
 
@@ -331,7 +338,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-cache", action="store_true", help="re-extract the features")
     ap.add_argument(
         "--params",
-        choices=("now", "before", "round3", "round4"),
+        choices=("now", "before", "round3", "round4", "round5"),
         default="now",
         help="the spotter's parameters: now (defaults), before the varied rig, before the fourth or the fifth round",
     )

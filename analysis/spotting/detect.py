@@ -7,7 +7,8 @@ back. Detection, with all time constants scaled by the frame rate:
 1. **activity**: the region's speed ``|v|`` (smoothed over 0.1 s) exceeds ``max(speed_floor,
    k_speed·σ)``, σ being the robust (MAD) noise of the speed over the video (``speed_floor`` in
    crop px per frame; on a face wider than ``speed_ref_px`` frame px the same speed in frame px:
-   :func:`speed_scale`); gaps shorter than
+   :func:`speed_scale`; on the frames where the head is still, σ of those frames alone when lower:
+   :func:`still_noise_levels`); gaps shorter than
    0.1 s (the slow-down at an apex) are closed, and two stretches separated by a pause of up to
    1.5 s are joined when they make one excursion (the face still displaced in the pause — a held
    apex — and back at rest after the second);
@@ -65,6 +66,11 @@ class DetectParams:
     micro_pass_s: float = 0.0  # second pass for micro-expressions, detrended (pipeline)
     min_len_s: float = 0.13  # shorter candidates are not expressions (a blink's are
     # still used to find the blink; pipeline)
+    still_px: float = 0.04  # > 0: on frames whose rigid head motion (crop px / frame, over 0.5 s)
+    # is below this, the noise floor of the still frames alone when lower (still_noise_levels;
+    # sixth round); 0: the whole video's
+    still_min_s: float = 10.0  # … when there are at least this many seconds of still frames (fewer
+    # give an unsteady σ: in the live spotter's 8-s window it cost precision)
     speed_ref_px: float = 150.0  # > 0: speed_floor holds for a face this wide (face box, frame px);
     # on a wider one it shrinks ∝ speed_ref_px / width: the same floor in the face's own pixels
     # (speed_scale); 0: a fixed number of crop px per frame
@@ -147,13 +153,43 @@ def noise_levels(
     return sp, thr, s_v
 
 
+def still_noise_levels(
+    flow: np.ndarray, valid: np.ndarray, fps: float, p: DetectParams, head_px: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """As :func:`noise_levels`, but on the frames where the head is still (rigid motion, smoothed
+    over 0.5 s, below ``still_px`` crop px per frame) the activity threshold and σ_v are measured
+    over those frames alone when that gives less: arrays (n, n_regions).
+
+    What compensation leaves of head drift and turns is noise only while the head moves; measured
+    over the whole video, it raises the threshold of the still stretches and hides small movements
+    there (a brow ME of 3 px on a still 390-px face, in a video with 11 s of drift). The moving
+    frames keep the video-wide values. With too few still frames, every frame keeps them."""
+    sp, thr_g, sv_g = noise_levels(flow, valid, fps, p)
+    n, n_reg = sp.shape
+    thr = np.repeat(thr_g[None, :], n, axis=0)
+    s_v = np.repeat(sv_g[None, :], n, axis=0)
+    k = max(1, int(round(0.5 * fps)))
+    hp = uniform_filter1d(np.nan_to_num(np.asarray(head_px, dtype=np.float64)), size=k, mode="nearest")
+    still = hp <= p.still_px
+    sel = still & valid
+    if sel.sum() < max(30, int(0.05 * n), p.still_min_s * fps):
+        return sp, thr, s_v
+    for r in range(n_reg):
+        x = sp[sel, r]
+        t = max(p.speed_floor, float(np.median(x)) + p.k_speed * robust_sigma(x))
+        v = max(robust_sigma(flow[sel, r, 0]), robust_sigma(flow[sel, r, 1]))
+        thr[still, r] = min(t, thr_g[r])
+        s_v[still, r] = min(v, sv_g[r])
+    return sp, thr, s_v
+
+
 def region_candidates(
     r: int,
     flow: np.ndarray,
     valid: np.ndarray,
     speed: np.ndarray,
-    thr_speed: float,
-    sig_v: float,
+    thr_speed: float | np.ndarray,
+    sig_v: float | np.ndarray,
     fps: float,
     p: DetectParams,
     start: int = 0,
@@ -191,10 +227,11 @@ def region_candidates(
         amp = float(d[k])
         if amp <= 0:
             continue
-        thr = max(p.amp_floor, p.k_amp * sig_v * np.sqrt(i1 - i0 + 1))
+        sv = float(np.mean(sig_v[i0 : i1 + 1])) if np.ndim(sig_v) else sig_v  # local: over the stretch
+        thr = max(p.amp_floor, p.k_amp * sv * np.sqrt(i1 - i0 + 1))
         if amp < p.pre_score * thr:
             continue
-        level = max(p.alpha * amp, p.k_floor * sig_v)
+        level = max(p.alpha * amp, p.k_floor * sv)
         above = np.flatnonzero(d >= level)  # detection extent: grouping, elimination
         on, off = int(t[above[0]]), int(t[above[-1]])
         r_on, r_off = _extent(d, k, level, p.shape_ends)  # the reported ends
@@ -327,9 +364,11 @@ def all_candidates(
     skip: Collection[int] = (R.REF,),
     start: int = 0,
     face_px: float | None = None,
+    head_px: np.ndarray | None = None,
 ) -> list[Candidate]:
     """Candidates of every region; ``face_px`` (the face width, frame px) scales the activity
-    floor (:func:`speed_scale`)."""
+    floor (:func:`speed_scale`); ``head_px`` (rigid head motion, crop px per frame) lets the still
+    frames keep their own, lower noise floor (:func:`still_noise_levels`)."""
     f = speed_scale(p, face_px)
     if f != 1.0:
         p = replace(p, speed_floor=p.speed_floor * f)
@@ -337,7 +376,11 @@ def all_candidates(
         flow = detrend(flow, valid, fps, p.detrend_s, p.detrend_edge)
     if p.pairs and flow.shape[1] == len(R.REGION_NAMES):
         flow = R.with_pairs(flow)
-    speed, s_sp, s_v = noise_levels(flow, valid, fps, p)
+    if p.still_px > 0 and head_px is not None and len(head_px) == len(flow):
+        speed, s_sp, s_v = still_noise_levels(flow, valid, fps, p, head_px)
+        s_sp, s_v = s_sp.T, s_v.T  # one row per region, as below
+    else:
+        speed, s_sp, s_v = noise_levels(flow, valid, fps, p)
     out: list[Candidate] = []
     for r in range(flow.shape[1]):
         if r in skip:

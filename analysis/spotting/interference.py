@@ -8,8 +8,9 @@ compensation leaves is handled here, and every candidate taken away is reported 
     A blink is a fast (≤ 0.6 s) downward motion of an upper lid of at least ``blink_amp`` crop px,
     or an eye-closure proxy (AU45 from the blendshapes) reaching ``blink_closure``. Upper/lower lid
     candidates overlapping a blink are removed; brow candidates too unless they are clearly larger
-    than what the lid motion leaks into the brows (``brow_leak`` × the lid amplitude). A group left
-    without members is suppressed.
+    than what the lid motion leaks into the brows (``brow_leak`` × the lid amplitude). Both upper
+    lids moving down at once and fast (``blink_pair_*``) are a blink too, one that takes the brows
+    with it, as eye closure does. A group left without members is suppressed.
 ``speech``
     Speech-like lip movement: the mouth opening (lower-lip minus upper-lip motion) oscillating at a
     syllable rate, i.e. at least ``speech_peaks`` opening peaks (prominence above the noise) with
@@ -43,6 +44,9 @@ class InterferenceParams:
     blink_amp: float = 0.3  # crop px of downward upper-lid motion (0.4 before the fifth round)
     blink_max_s: float = 0.6
     blink_closure: float = 0.5  # AU45 proxy (eyeBlink blendshapes, 0..1)
+    blink_pair_amp: float = 0.15  # > 0: blinks also from both upper lids at once (_paired_lid_blinks;
+    blink_pair_sync_s: float = 0.07  # sixth round); 0: off
+    blink_pair_max_s: float = 0.2
     brow_leak: float = 1.0  # 0.6 before the varied rig
     speech_peaks: int = 3
     speech_window_s: float = 1.2
@@ -78,11 +82,35 @@ def blink_intervals(
             and (c.offset - c.onset) / fps <= p.blink_max_s
         ):
             out.append((c.onset, c.offset, c.amplitude))
+    if p.blink_pair_amp > 0:
+        out.extend(_paired_lid_blinks(cands, fps, p))
     if closure is not None and len(closure):
         x = np.nan_to_num(np.asarray(closure, dtype=np.float64), nan=0.0)
         for on, off in _runs(x >= p.blink_closure):
             if (off - on) / fps <= p.blink_max_s:
                 out.append((int(on), int(off), float("inf")))
+    return out
+
+
+def _paired_lid_blinks(cands: list[Candidate], fps: float, p: InterferenceParams) -> list[tuple[int, int, float]]:
+    """Blinks seen as both upper lids moving down at once, and fast: a lid candidate on each side
+    with its apex within ``blink_pair_sync_s`` of the other's, each moving down by at least
+    ``blink_pair_amp`` crop px, the shorter of the two lasting at most ``blink_pair_max_s``. A
+    short blink seen by the flow in a small face moves the lids sideways as much as down (the eye's
+    dark area shrinking), so the one-lid rule above can miss it; the face model, on every third
+    frame, can miss a blink of a tenth of a second."""
+    left = [c for c in cands if c.region == "lid_up_l" and c.direction[1] > 0 and c.amplitude >= p.blink_pair_amp]
+    right = [c for c in cands if c.region == "lid_up_r" and c.direction[1] > 0 and c.amplitude >= p.blink_pair_amp]
+    sync = max(1, int(round(p.blink_pair_sync_s * fps)))
+    out = []
+    for a in left:
+        for b in right:
+            if abs(a.apex - b.apex) > sync:
+                continue
+            if min(a.offset - a.onset, b.offset - b.onset) / fps > p.blink_pair_max_s:
+                continue
+            # both lids shut at once: the brows' motion then is the blink's too (as for eye closure)
+            out.append((min(a.onset, b.onset), max(a.offset, b.offset), float("inf")))
     return out
 
 

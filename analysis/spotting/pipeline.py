@@ -212,7 +212,8 @@ def _learned(feat, fps, suppressed):
 
 
 def _one_pass(flow, valid, fps, dp, p, emg, ctx, face_px=None):
-    cands = all_candidates(flow, valid, fps, dp, face_px=face_px)
+    head_px = ctx[2]["path_px"] if ctx is not None else None
+    cands = all_candidates(flow, valid, fps, dp, face_px=face_px, head_px=head_px)
     cands = [c for c in cands if not _touches_end(c, valid)]
     groups = group_candidates([c for c in cands if c.offset - c.onset + 1 >= dp.min_len_s * fps], fps, dp)
     for g in groups:
