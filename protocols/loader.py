@@ -175,7 +175,7 @@ def load_protocol(path: Path | str, *, check: bool = True) -> Protocol:
             raise ProtocolError(f"{loc}: {schema.STEP['x-message-type']}")
         _validate(step, schema.step_schema(step["type"]), path, lines, parts)
         _check_step(step, path, _line(lines, parts), field_path(parts))
-    proto = _build(data, path, lines)
+    proto = _build(data, path, lines, make_demo=check)
     if check:
         check_protocol(proto)
     return proto
@@ -209,7 +209,7 @@ def _check_step(step: dict, path: Path, line: int | None, fpath: str) -> None:
         raise ProtocolError(f"{where(path, line, fpath)}: 'advance: time' needs a 'duration' in seconds")
 
 
-def _build(data: dict, path: Path, lines: dict) -> Protocol:
+def _build(data: dict, path: Path, lines: dict, make_demo: bool = True) -> Protocol:
     name = data.get("name") or re.sub(r"[^a-z0-9_-]+", "-", path.stem.lower()).strip("-") or "protocol"
     proto = Protocol(
         name=name,
@@ -228,7 +228,8 @@ def _build(data: dict, path: Path, lines: dict) -> Protocol:
     if proto.demo_stimuli:
         from protocols.demo_stimuli import demo_folder
 
-        proto.stimuli = demo_folder()
+        # only a checked load (to run or validate) makes the clips; listing needs the title alone
+        proto.stimuli = demo_folder(make=make_demo)
     else:
         proto.stimuli = (proto.folder / data.get("stimuli", "stimuli")).resolve()
     seen = {}
