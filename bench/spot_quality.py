@@ -340,7 +340,7 @@ def main(argv=None) -> int:
         "--params",
         choices=("now", "before", "round3", "round4", "round5"),
         default="now",
-        help="the spotter's parameters: now (defaults), before the varied rig, before the fourth or the fifth round",
+        help="the spotter's parameters: now (defaults), before the varied rig, before the fourth, fifth or sixth round",
     )
     ap.add_argument("--live", action="store_true", help="score the live StreamingSpotter's flags instead (slower)")
     ap.add_argument(

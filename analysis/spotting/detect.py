@@ -147,10 +147,15 @@ def noise_levels(
     s_v = np.zeros(n_reg)
     if valid.sum() > 10:
         for r in range(n_reg):
-            x = sp[valid, r]
-            thr[r] = max(p.speed_floor, float(np.median(x)) + p.k_speed * robust_sigma(x))
-            s_v[r] = max(robust_sigma(flow[valid, r, 0]), robust_sigma(flow[valid, r, 1]))
+            thr[r], s_v[r] = _region_floor(sp[valid, r], flow[valid, r], p)
     return sp, thr, s_v
+
+
+def _region_floor(speed: np.ndarray, flow: np.ndarray, p: DetectParams) -> tuple[float, float]:
+    """Activity threshold and per-frame flow noise σ_v of one region, from its smoothed speed (m,)
+    and flow (m, 2) over the frames measured."""
+    thr = max(p.speed_floor, float(np.median(speed)) + p.k_speed * robust_sigma(speed))
+    return thr, max(robust_sigma(flow[:, 0]), robust_sigma(flow[:, 1]))
 
 
 def still_noise_levels(
@@ -175,9 +180,7 @@ def still_noise_levels(
     if sel.sum() < max(30, int(0.05 * n), p.still_min_s * fps):
         return sp, thr, s_v
     for r in range(n_reg):
-        x = sp[sel, r]
-        t = max(p.speed_floor, float(np.median(x)) + p.k_speed * robust_sigma(x))
-        v = max(robust_sigma(flow[sel, r, 0]), robust_sigma(flow[sel, r, 1]))
+        t, v = _region_floor(sp[sel, r], flow[sel, r], p)
         thr[still, r] = min(t, thr_g[r])
         s_v[still, r] = min(v, sv_g[r])
     return sp, thr, s_v

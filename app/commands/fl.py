@@ -264,8 +264,6 @@ def run_site(args) -> int:
 
 
 def _slowdown(text: str) -> float:
-    import math
-
     try:
         f = float(text)
     except ValueError:
