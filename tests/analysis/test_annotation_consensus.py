@@ -188,3 +188,14 @@ def test_zoom_window_centres_on_the_face():
     y0, y1, x0, x1 = zoom_window((480, 848), 3.0, (300.0, 100.0, 550.0, 400.0))
     assert y1 - y0 >= 300 * 1.4 - 1 and x0 <= 300 and x1 >= 550
     assert zoom_window((480, 848), 2.0, (np.nan,) * 4) == (120, 360, 212, 636)
+
+
+def test_depth_colour_table_equals_the_formula():
+    # uint16 frames are coloured through a table of every value; any other type by the formula
+    every = np.arange(65536, dtype=np.uint16).reshape(256, 256)
+    assert np.array_equal(colorize_depth(every), colorize_depth(every.astype(np.float32)))
+    frame = np.asfortranarray(np.random.default_rng(0).integers(0, 4000, (48, 85)).astype(np.uint16))
+    c = colorize_depth(frame)
+    assert c.shape == (48, 85, 3) and c.dtype == np.uint8 and c.flags["C_CONTIGUOUS"]
+    assert np.array_equal(c, colorize_depth(frame.astype(np.float32)))
+    assert np.array_equal(colorize_depth(every, 500, 1500), colorize_depth(every.astype(np.float32), 500, 1500))

@@ -24,17 +24,20 @@ class FramePreview(QLabel):
         self.last_camera_frame: int | None = None
         self._image: QImage | None = None
 
-    def _fit(self, image: np.ndarray, interpolation) -> np.ndarray:
-        """Shrink to the label's size first (numpy/OpenCV): everything after works on few pixels."""
+    def _fit(self, image: np.ndarray, *, values: bool = False) -> np.ndarray:
+        """Shrink to the label's size first (numpy/OpenCV): everything after works on few pixels.
+        ``values``: pick pixels (depth: no blend of near and far). Colour is blended: bilinear down
+        to half size (0.4 ms a 848x480 frame), area averaging below it (2.8 ms, no aliasing)."""
         h, w = image.shape[:2]
         scale = min(self.width() / w, self.height() / h, 1.0)
         if scale < 0.98:
-            image = cv2.resize(image, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=interpolation)
+            how = cv2.INTER_NEAREST if values else (cv2.INTER_LINEAR if scale >= 0.5 else cv2.INTER_AREA)
+            image = cv2.resize(image, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=how)
         return image
 
     def show_rgb(self, rgb: np.ndarray, box=None, *, fitted: bool = False) -> None:
         h0, w0 = rgb.shape[:2]
-        small = rgb if fitted else self._fit(rgb, cv2.INTER_AREA)
+        small = rgb if fitted else self._fit(rgb)
         if box is not None:
             small = small.copy()
             sx, sy = small.shape[1] / w0, small.shape[0] / h0
@@ -47,4 +50,4 @@ class FramePreview(QLabel):
         self.frames_shown += 1
 
     def show_depth(self, depth: np.ndarray) -> None:
-        self.show_rgb(colorize_depth(self._fit(depth, cv2.INTER_NEAREST)), fitted=True)
+        self.show_rgb(colorize_depth(self._fit(depth, values=True)), fitted=True)
