@@ -433,6 +433,11 @@ def deploy_compare(a) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     files = [work / f"site{i + 1}.npz" for i in range(n)]
     _, held, held_per_site = site_files(sites_npz, work, n, views)
+    if a.deploy_pooled:  # before the runs: a wrong split or file fails here, not after an hour
+        from analysis.federated import site
+        from analysis.federated.simulation import _concat
+
+        train_all = _concat([site.split_site(site.read_features(str(f), views), where=f.stem).train for f in files])
     res = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -509,9 +514,35 @@ def deploy_compare(a) -> dict:
             file=sys.stderr,
             flush=True,
         )
+    if a.deploy_pooled:
+        res["pooled"] = deploy_pooled(a, train_all, held, held_per_site, views, n, res["async_updates"])
+        print(f"pooled: {res['pooled']}", file=sys.stderr, flush=True)
     res["load_after"] = os.getloadavg()
     save()
     return res
+
+
+def deploy_pooled(a, train_all, held, held_per_site, views, n_sites: int, updates: int) -> dict:
+    """The deployment's model trained on all the sites' training data together, with the virtual
+    bench's budget (``simulation.simulate``: epochs x updates / sites passes, seed 0): scored on the
+    union of the sites' held-out subjects and on each site's own."""
+    from analysis.federated.server_loop import LoopConfig
+    from analysis.recognition import task
+
+    cfg = LoopConfig()
+    ep = max(a.epochs, int(round(a.epochs * max(updates, 1) / n_sites)))
+    t0 = time.monotonic()
+    model = task.new_model(len(held.class_names), views, cfg.seed)
+    task.train(model, train_all, epochs=ep, lr=a.lr, seed=cfg.seed, batch_size=a.batch_size)
+    m = task.evaluate(model, held)
+    return {
+        "epochs": ep,
+        "train_samples": len(train_all),
+        "uf1": round(float(m["uf1"]), 4),
+        "uar": round(float(m["uar"]), 4),
+        "per_site_uf1": [round(float(task.evaluate(model, h)["uf1"]), 4) for h in held_per_site],
+        "wall_s": round(time.monotonic() - t0, 1),
+    }
 
 
 def print_compare(res: dict) -> None:
@@ -721,6 +752,11 @@ def main() -> int:
     )
     ap.add_argument(
         "--async-updates", type=int, help="--deploy-compare: FedBuff/FedAsync updates (default 15 x --rounds)"
+    )
+    ap.add_argument(
+        "--deploy-pooled",
+        action="store_true",
+        help="--deploy-compare: also train the model on all the sites' training data together (the pooled baseline)",
     )
     ap.add_argument("--deploy-dir", type=Path, help="--deploy-compare: keep the runs' folders and logs here")
     ap.add_argument("--run-timeout", type=float, default=1500.0, help="--deploy-compare: seconds per run at most")

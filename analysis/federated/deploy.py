@@ -98,8 +98,12 @@ def check_security(host: str, insecure: bool, certs: dict, what: str) -> None:
 
 
 def port_free(host: str, port: int) -> bool:
+    """Whether a coordinator can listen on ``host:port``: no socket listens there. Bound with
+    SO_REUSEADDR, as Flower's gRPC server binds, so that the connections a finished run left in
+    TIME_WAIT (a minute on Linux) do not make a restarted coordinator's port look taken."""
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(fam, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
             return True

@@ -255,11 +255,18 @@ def site(
             start_new_session=True,
         )
     last = ""
-    stopped = False
+    stopped = gave_up = False
+    tail = ""
+    seen = _LogWatch(log)
     deploy.term_as_interrupt()
     try:
         while node.poll() is None:
             time.sleep(0.5)
+            if seen.has(GAVE_UP):
+                # Flower's SuperNode stopped reconnecting (--max-wait-time) but does not end: its
+                # HTTP thread keeps the process alive, and it never joins again
+                gave_up = True
+                break
             if status_file.exists():
                 text = status_file.read_text(errors="replace").strip()
                 if text != last:
@@ -284,13 +291,36 @@ def site(
     except KeyboardInterrupt:
         stopped = True
     finally:
+        ended = node.poll()  # before stop(): how the SuperNode ended by itself (None: it was stopped)
         deploy.stop(node)
         if warm is not None:
             warm.close()
-        if stopped or node.returncode in (0, None, -15):
+        tail = deploy.last_line(log)
+        if stopped or gave_up or node.returncode in (0, None, -15):
             shutil.rmtree(state, ignore_errors=True)
     if stopped:
         print(f"mexlab fl: site {name}: stopped", file=sys.stderr)
+        return 0
+    if gave_up:
+        if last.startswith("ok"):  # it took part: the run is over, or the coordinator stopped
+            print(
+                f"mexlab fl: site {name}: the coordinator at {host}:{port} has not answered for "
+                f"{max_wait_s:.0f} s (the run is over, or the coordinator stopped); this site stops. "
+                "Start it again to join a new run.",
+                file=sys.stderr,
+            )
+            return 0
+        raise ServiceError(
+            f"site {name}: lost the coordinator at {host}:{port} (no answer for {max_wait_s:.0f} s) "
+            "before it sent this site any work"
+        )
+    if ended == 0:
+        # e.g. a coordinator restarted on the same address does not know this site's node: Flower
+        # ends the SuperNode without an error
+        print(
+            f"mexlab fl: site {name}: Flower's SuperNode ended ({tail}); start the site again to join a new run",
+            file=sys.stderr,
+        )
         return 0
     if node.returncode not in (0, None) and last.startswith("ok") and deploy.reachable(host, port):
         # the coordinator went away after this site took part: the run ended (or was stopped)
@@ -311,6 +341,27 @@ def site(
     if node.returncode not in (0, None):
         raise ServiceError(f"site {name}: the SuperNode stopped (exit {node.returncode}): {deploy.last_line(log)}")
     return 0
+
+
+GAVE_UP = "Giving up reconnection"  # Flower 1.41's SuperNode, after --max-wait-time of failed tries
+
+
+class _LogWatch:
+    """Whether a growing log has shown a text yet (reads only what was appended since the last look)."""
+
+    def __init__(self, log: Path):
+        self.log, self.pos, self.buf = log, 0, ""
+
+    def has(self, text: str) -> bool:
+        try:
+            with open(self.log, "rb") as f:
+                f.seek(self.pos)
+                new = f.read()
+        except OSError:
+            return False
+        self.pos += len(new)
+        self.buf = (self.buf + new.decode(errors="replace"))[-(len(text) + 4096) :]
+        return text in self.buf
 
 
 def _count(log: Path, text: str) -> int:

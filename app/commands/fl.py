@@ -171,6 +171,14 @@ def add_parser(sub) -> None:
         help="seconds to wait for the coordinator to answer (default 30)",
     )
     s.add_argument(
+        "--reconnect",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds to keep trying when the coordinator stops answering (its run ended, it stopped, the "
+        "network); then the site stops with a message (default 60)",
+    )
+    s.add_argument(
         "--slowdown",
         default="1",
         metavar="F",
@@ -245,6 +253,7 @@ def run_site(args) -> int:
 
     slowdown = _slowdown(args.slowdown)
     _bounds.seconds(args.wait, "--wait", maximum=MAX_WAIT_S, who="mexlab fl")
+    _bounds.seconds(args.reconnect, "--reconnect", maximum=MAX_WAIT_S, who="mexlab fl")
     name = args.site_name or socket.gethostname()
     if not name.replace("-", "").replace("_", "").isalnum():
         raise MexlabError(f"--site-name {name!r}: letters, digits, - and _ only")
@@ -259,6 +268,7 @@ def run_site(args) -> int:
         classes=str(args.classes),
         truth=args.truth,
         wait_s=max(0.0, args.wait),
+        max_wait_s=args.reconnect,
         slowdown=slowdown,
     )
 

@@ -38,7 +38,7 @@ def _files(tmp: Path, n: int = 3) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(LIMIT_S + 60)
+@pytest.mark.timeout(LIMIT_S + 150)
 def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
     specs = _files(tmp_path)
     port = free_port()
@@ -87,6 +87,8 @@ def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
                     f"lab{i}",
                     "--wait",
                     "60",
+                    "--reconnect",
+                    "10",
                 ],
                 tmp_path,
                 f"site{i}",
@@ -124,6 +126,14 @@ def test_deployment_on_loopback_survives_a_site_pulled_out(tmp_path):
         err = (tmp_path / "coord.err").read_text()
         assert rc == 0, err
         assert took <= LIMIT_S
+        # the run over, the sites that took part stop by themselves once the coordinator has been
+        # silent for --reconnect s, with a line that says so (Flower's SuperNode gives up
+        # reconnecting but does not end: the site hung, silent, and never joined a new run)
+        for i in (0, 1):
+            site_rc = sites[i].wait(90)
+            said = (tmp_path / f"site{i}.err").read_text(errors="replace").strip().splitlines()[-1]
+            assert site_rc == 0 and said.startswith(f"mexlab fl: site lab{i}: "), said
+            assert any(k in said for k in ("has not answered for 10 s", "is gone", "SuperNode ended")), said
     finally:
         from concurrent.futures import ThreadPoolExecutor
 

@@ -21,6 +21,9 @@ _BAD_SITE_VALUES = [
 _BAD_SITE_VALUES += [
     ("--wait", v, f"--wait {v}: must be a positive, finite number of seconds") for v in ("nan", "-5", "0")
 ] + [("--wait", "1e9", "--wait 1e+09: more than the 168 h mexlab fl allows; give at most 604800 s")]
+_BAD_SITE_VALUES += [
+    ("--reconnect", v, f"--reconnect {v}: must be a positive, finite number of seconds") for v in ("nan", "-1", "0")
+] + [("--reconnect", "1e9", "--reconnect 1e+09: more than the 168 h mexlab fl allows")]
 
 
 @pytest.mark.parametrize(("flag", "value", "message"), _BAD_SITE_VALUES)

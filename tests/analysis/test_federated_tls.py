@@ -306,3 +306,27 @@ def test_flower_cli_dials_what_flowers_runner_dials(tmp_path):
     for host, dial in [("0.0.0.0", "127.0.0.1:9093"), ("::", "[::1]:9093"), ("coord.lab.org", "coord.lab.org:9093")]:
         deploy.write_cli_config(tmp_path / "h", host, 9093, False, str(tls["ca"]))
         assert f'address = "{dial}"' in (tmp_path / "h" / "config.toml").read_text()
+
+
+def test_a_port_left_in_time_wait_by_a_finished_run_is_free_and_a_listening_one_is_not():
+    # a coordinator restarted on its port within a minute of a run: the SuperLink's closed
+    # connections wait in TIME_WAIT, which Flower's server (SO_REUSEADDR) binds over; the check
+    # said "port in use (another coordinator?)"
+    from analysis.federated.deploy import port_free
+
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    port = srv.getsockname()[1]
+    assert not port_free("127.0.0.1", port)  # something listens: taken
+    cli = socket.create_connection(("127.0.0.1", port))
+    conn, _ = srv.accept()
+    conn.close()  # the server side closes first: its end waits in TIME_WAIT
+    time.sleep(0.2)
+    cli.close()
+    srv.close()
+    # /proc/net/tcp: local address "0100007F:PORT" (hex), state 06 = TIME_WAIT
+    rows = [ln.split() for ln in open("/proc/net/tcp").read().splitlines()[1:]]
+    assert any(r[1].endswith(f":{port:04X}") and r[3] == "06" for r in rows)
+    assert port_free("127.0.0.1", port)
