@@ -527,10 +527,11 @@ def deploy_pooled(a, train_all, held, held_per_site, views, n_sites: int, update
     bench's budget (``simulation.simulate``: epochs x updates / sites passes, seed 0): scored on the
     union of the sites' held-out subjects and on each site's own."""
     from analysis.federated.server_loop import LoopConfig
+    from analysis.federated.simulation import pooled_epochs
     from analysis.recognition import task
 
     cfg = LoopConfig()
-    ep = max(a.epochs, int(round(a.epochs * max(updates, 1) / n_sites)))
+    ep = pooled_epochs(a.epochs, updates, n_sites)
     t0 = time.monotonic()
     model = task.new_model(len(held.class_names), views, cfg.seed)
     task.train(model, train_all, epochs=ep, lr=a.lr, seed=cfg.seed, batch_size=a.batch_size)

@@ -256,7 +256,6 @@ def site(
         )
     last = ""
     stopped = gave_up = False
-    tail = ""
     seen = _LogWatch(log)
     deploy.term_as_interrupt()
     try:
@@ -339,7 +338,7 @@ def site(
             f"(Flower exit code 305: connection refused): {hint}"
         )
     if node.returncode not in (0, None):
-        raise ServiceError(f"site {name}: the SuperNode stopped (exit {node.returncode}): {deploy.last_line(log)}")
+        raise ServiceError(f"site {name}: the SuperNode stopped (exit {node.returncode}): {tail}")
     return 0
 
 

@@ -92,8 +92,7 @@ def simulate(
     if pooled:
         train_all = _concat([s.train for s in sites])
         model = task.new_model(len(held.class_names), views, cfg.seed)
-        # the same local budget as one site's updates, summed: epochs × (updates / sites) passes
-        ep = max(cfg.epochs, int(round(cfg.epochs * max(res["updates"], 1) / n_sites)))
+        ep = pooled_epochs(cfg.epochs, res["updates"], n_sites)
         task.train(model, train_all, epochs=ep, lr=cfg.lr, seed=cfg.seed, batch_size=cfg.batch_size)
         m = task.evaluate(model, held)
         out["pooled"] = {"uf1": round(float(m["uf1"]), 4), "uar": round(float(m["uar"]), 4)}
@@ -129,3 +128,9 @@ def _concat(parts):
         list(first.class_names),
         tuple(first.views),
     )
+
+
+def pooled_epochs(epochs: int, updates: int, n_sites: int) -> int:
+    """The pooled baseline's passes over all the sites' training data: the same local budget as the
+    run's site updates, summed (epochs × updates / sites), at least ``epochs``."""
+    return max(epochs, int(round(epochs * max(updates, 1) / n_sites)))
