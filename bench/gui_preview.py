@@ -180,6 +180,13 @@ def _run(args) -> int:
         "colour_codec": args.codec or "default",
         "dropped_samples": meta["dropped_samples"],
         "frames_recorded": meta["counts"]["rgb"]["frames_written"],
+        "session": str(rec.folder),
+        "flags": [
+            [f.flag.onset, f.flag.offset, f.recognition_s and round(f.recognition_s, 3)]
+            for f in win.record.controller.attached.flags
+        ]
+        if getattr(win.record.controller, "attached", None) is not None
+        else None,
     }
     print(json.dumps(result, indent=2))
     return 0

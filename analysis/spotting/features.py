@@ -5,7 +5,9 @@
 per frame: face presence, confidence, head pose, blendshapes (pose and blendshapes interpolated
 between face-model frames), the face box, the residual motion of every region, the global head-motion
 model and face depth. The result is cached next to the video (:mod:`analysis.features_cache`), so a
-second run on the same file costs only the cache read.
+second run on the same file costs only the cache read. A session recorded with live spotting may
+already hold them: the live spotter's features, when it saw every frame, are taken as the cache
+(:mod:`analysis.spotting.live_features`), and the video is not decoded at all.
 """
 
 from __future__ import annotations
@@ -137,6 +139,28 @@ def extract_features(
                 arrays=cached,
                 from_cache=True,
                 timings={"cache_read_s": time.perf_counter() - t0},
+                cache_file=str(features_cache.cache_path(video, key)),
+                **meta,
+            )
+        from analysis.spotting.live_features import adopt
+
+        live = adopt(
+            video,
+            key,
+            depth_mapper=depth_mapper if depth is not None else None,
+            stride=stride,
+            crop=crop,
+            max_side=max_side,
+        )
+        if live is not None:
+            n = len(live["t"])
+            if progress:
+                progress(n, n, "features (kept by live spotting)")
+            return Features(
+                n_frames=n,
+                arrays=live,
+                from_cache=True,
+                timings={"cache_read_s": time.perf_counter() - t0, "live": True},
                 cache_file=str(features_cache.cache_path(video, key)),
                 **meta,
             )

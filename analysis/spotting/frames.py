@@ -142,8 +142,18 @@ class FrameProcessor:
                 r.present, r.confidence, r.box = True, ff.confidence, ff.box
 
     def process(
-        self, index: int, t: float, gray: np.ndarray, rgb: np.ndarray | None = None, depth_raw: np.ndarray | None = None
+        self,
+        index: int,
+        t: float,
+        gray: np.ndarray,
+        rgb: np.ndarray | None = None,
+        depth_raw: np.ndarray | None = None,
+        face_t: float | None = None,
     ) -> list[FrameRecord]:
+        """One frame (``face_t``: the time the face model is given, s; default ``t``). The face model's
+        results depend on its timestamps (its tracking smooths over time): the live spotter gives it
+        the frame's time in the file, as offline extraction does, so both compute the same."""
+        ft = t if face_t is None else face_t
         rec = FrameRecord(
             index,
             t,
@@ -156,9 +166,9 @@ class FrameProcessor:
         self._window.append(rec)
         if rgb is not None:
             fut = (
-                self._pool.submit(self._timed_face, rgb, t * 1000.0)
+                self._pool.submit(self._timed_face, rgb, ft * 1000.0)
                 if self._pool
-                else _Done(self._timed_face(rgb, t * 1000.0))
+                else _Done(self._timed_face(rgb, ft * 1000.0))
             )
             self._pending.append((index, fut))
         while self._pending and self._pending[0][0] <= index - self.lag:

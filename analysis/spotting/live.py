@@ -154,6 +154,34 @@ class StreamingSpotter:
         self._file_index: dict[int, int] = {}  # push number -> frame number given to push()
         self.stats = LiveStats()
         self.flags: list[LiveFlag] = []
+        self._cfg = cfg
+        self.log = None  # a live_features.FeatureLog once keep_features() is called
+
+    def keep_features(self, depth_mapper: Any = None) -> None:
+        """Keep every frame's features for the session's feature cache
+        (:mod:`analysis.spotting.live_features`); with ``depth_mapper`` (a DepthMapper) each push must
+        bring its depth frame, and depth enters the features as offline. Call before the first push."""
+        from analysis.spotting.live_features import FeatureLog
+
+        if self._n:
+            raise RuntimeError("keep_features() must be called before the first frame")
+        self.proc.depth_mapper = depth_mapper
+        cfg = self._cfg
+        self.log = FeatureLog(
+            self.fps, stride=cfg["stride"], crop=cfg["crop"], max_side=cfg["max_side"], depth_mapper=depth_mapper
+        )
+
+    def stop_keeping(self) -> None:
+        """Drop the kept features (they can no longer be complete) and depth: the spotter then costs
+        what it costs without them."""
+        self.log = None
+        self.proc.depth_mapper = None
+
+    def save_features(self, path: str, error: str | None = None) -> dict:
+        """Write the kept features (:meth:`FeatureLog.save`; ``error``: why they must not be used)."""
+        if self.log is None:
+            return {"frames": 0, "complete": False, "why_not": "features were not kept", "file": None}
+        return self.log.save(path, error=error)
 
     def close(self) -> None:
         self.proc.close()
@@ -165,10 +193,15 @@ class StreamingSpotter:
         self.close()
 
     # ------------------------------------------------------------------ per frame
-    def push(self, frame: np.ndarray, timestamp: float, index: int | None = None) -> list[LiveFlag]:
+    def push(
+        self, frame: np.ndarray, timestamp: float, index: int | None = None, depth: np.ndarray | None = None
+    ) -> list[LiveFlag]:
         """Feed one RGB frame (H×W×3 uint8) with its timestamp (s); returns new flags. ``index``: the
         frame's number in the recorded video (flags then name file frames, even when frames were
-        skipped before this one); by default frames are numbered as pushed."""
+        skipped before this one; the face model is given the frame's time in the file,
+        ``round(index·1000/fps)`` ms, as offline); by default frames are numbered as pushed.
+        ``depth``: the raw depth frame of the same number (uint16), used when a depth mapper was given
+        to :meth:`keep_features`."""
         t0 = time.perf_counter()
         i = self._n
         self._n += 1
@@ -177,7 +210,12 @@ class StreamingSpotter:
         rgb = frame if self.proc.wants_rgb(i) else None
         if self.proc.flow.m is not None:
             self._thumbs[i] = self._thumbnail(frame)
-        for rec in self.proc.process(i, float(timestamp), gray, rgb):
+        if self.proc.depth_mapper is None:
+            depth = None
+        if self.log is not None:
+            self.log.frame(index, gray, depth is not None)
+        face_t = None if index is None else round(int(index) * 1000.0 / self.fps) / 1000.0
+        for rec in self.proc.process(i, float(timestamp), gray, rgb, depth, face_t=face_t):
             self._add(rec)
         out: list[LiveFlag] = []
         if len(self._recs) >= self.min_history and i % self.check_every == 0:
@@ -207,6 +245,8 @@ class StreamingSpotter:
     last_landmarks: tuple[int, np.ndarray] | None = None
 
     def _add(self, rec) -> None:
+        if self.log is not None:
+            self.log.add(rec)
         self._recs.append(rec)
         if rec.present and rec.box is not None and np.all(np.isfinite(rec.box)):
             self.last_box = tuple(float(v) for v in rec.box)

@@ -51,7 +51,7 @@ def _child(conn, fps: float, nice: int, kw: dict) -> None:
             os.nice(int(nice))
         except OSError:
             pass  # not allowed here: same priority, still a process of its own
-    shm = None
+    shm = dshm = None
     spotter = None
     try:
         from analysis.spotting.live import StreamingSpotter
@@ -72,11 +72,33 @@ def _child(conn, fps: float, nice: int, kw: dict) -> None:
                     shm.close()
                 shm = shared_memory.SharedMemory(name=msg[1])
                 continue
+            if kind == "dshm":
+                if dshm is not None:
+                    dshm.close()
+                dshm = shared_memory.SharedMemory(name=msg[1])
+                continue
+            if kind == "keep":
+                try:
+                    spotter.keep_features(msg[1])
+                    conn.send(("kept", None))
+                except Exception as exc:  # noqa: BLE001 - said to the parent
+                    conn.send(("kept", f"{exc}"))
+                continue
+            if kind == "unkeep":
+                spotter.stop_keeping()
+                conn.send(("kept", None))
+                continue
+            if kind == "save":
+                conn.send(("saved", spotter.save_features(msg[1], msg[2])))
+                continue
             if kind == "push":
-                _, shape, t, index = msg
+                _, shape, t, index, dshape = msg
                 n = int(np.prod(shape))
                 frame = np.frombuffer(shm.buf, np.uint8, n).reshape(shape).copy()  # the next push reuses it
-                flags = spotter.push(frame, t, index=index)
+                depth = None
+                if dshape is not None:
+                    depth = np.frombuffer(dshm.buf, np.uint16, int(np.prod(dshape))).reshape(dshape).copy()
+                flags = spotter.push(frame, t, index=index, depth=depth)
             elif kind == "flush":
                 flags = spotter.flush()
             else:
@@ -96,8 +118,9 @@ def _child(conn, fps: float, nice: int, kw: dict) -> None:
     finally:
         if spotter is not None:
             spotter.close()
-        if shm is not None:
-            shm.close()
+        for m in (shm, dshm):
+            if m is not None:
+                m.close()
 
 
 class SpotterProcess:
@@ -113,7 +136,8 @@ class SpotterProcess:
         self.last_landmarks: tuple[int, np.ndarray] | None = None  # as StreamingSpotter's
         self.nice = int(nice)
         self._lock = threading.Lock()
-        self._shms: list = []  # the current buffer last
+        self._shms: list = []  # every buffer made (unlinked at close)
+        self._current: dict = {}  # the buffer in use, per kind: "shm" (colour), "dshm" (depth)
         ctx = mp.get_context("spawn")
         self._conn, child_conn = ctx.Pipe(duplex=True)
         self._proc = ctx.Process(
@@ -170,27 +194,64 @@ class SpotterProcess:
             self.last_landmarks = landmarks
         return flags
 
-    def _buffer(self, nbytes: int) -> shared_memory.SharedMemory:
-        cur = self._shms[-1] if self._shms else None
+    def _buffer(self, nbytes: int, kind: str = "shm") -> shared_memory.SharedMemory:
+        cur = self._current.get(kind)
         if cur is not None and cur.size >= nbytes:
             return cur
         shm = shared_memory.SharedMemory(create=True, size=max(1, nbytes))
         self._shms.append(shm)
+        self._current[kind] = shm
         with self._lock:
             try:
-                self._conn.send(("shm", shm.name))
+                self._conn.send((kind, shm.name))
             except (OSError, ValueError):
                 raise RuntimeError(self._ended()) from None
         return shm
 
-    def push(self, frame: np.ndarray, timestamp: float, index: int | None = None) -> list:
-        """As :meth:`StreamingSpotter.push`: one RGB frame (H×W×3 uint8); returns the new flags."""
+    def push(
+        self, frame: np.ndarray, timestamp: float, index: int | None = None, depth: np.ndarray | None = None
+    ) -> list:
+        """As :meth:`StreamingSpotter.push`: one RGB frame (H×W×3 uint8), and its raw depth frame
+        (H×W uint16) when features are kept with depth; returns the new flags."""
         frame = np.asarray(frame)
         if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
             raise ValueError(f"a frame must be H×W×3 uint8, not {frame.shape} {frame.dtype}")
         shm = self._buffer(frame.nbytes)
         np.frombuffer(shm.buf, np.uint8, frame.size).reshape(frame.shape)[...] = frame
-        return self._request(("push", frame.shape, float(timestamp), index), "a frame")
+        dshape = None
+        if depth is not None:
+            depth = np.asarray(depth)
+            if depth.dtype != np.uint16 or depth.ndim != 2:
+                raise ValueError(f"a depth frame must be H×W uint16, not {depth.shape} {depth.dtype}")
+            dshm = self._buffer(depth.nbytes, "dshm")
+            np.frombuffer(dshm.buf, np.uint16, depth.size).reshape(depth.shape)[...] = depth
+            dshape = depth.shape
+        return self._request(("push", frame.shape, float(timestamp), index, dshape), "a frame")
+
+    def _call(self, msg: tuple, reply: str, what: str):
+        with self._lock:
+            try:
+                self._conn.send(msg)
+            except (OSError, ValueError):
+                raise RuntimeError(self._ended()) from None
+            got = self._answer(ANSWER_TIMEOUT_S, what)
+        if got[0] != reply:
+            raise RuntimeError(f"live spotting process: unexpected answer {got[0]!r} ({what})")
+        return got[1]
+
+    def keep_features(self, depth_mapper: Any = None) -> None:
+        """As :meth:`StreamingSpotter.keep_features` (before the first push)."""
+        err = self._call(("keep", depth_mapper), "kept", "keep features")
+        if err:
+            raise RuntimeError(f"live spotting process: {err}")
+
+    def stop_keeping(self) -> None:
+        """As :meth:`StreamingSpotter.stop_keeping`."""
+        self._call(("unkeep",), "kept", "stop keeping features")
+
+    def save_features(self, path: str, error: str | None = None) -> dict:
+        """As :meth:`StreamingSpotter.save_features` (written by the child)."""
+        return self._call(("save", str(path), error), "saved", "save features")
 
     def flush(self) -> list:
         """As :meth:`StreamingSpotter.flush`: what the last frames can still confirm."""

@@ -28,6 +28,11 @@ thumbnail and the nearest protocol event.
   process: a segmentation fault in bench/gui_preview.py, a recording that never ended in CI). Macro
   flags and flags whose frames left the ring carry no class. A model that cannot load is reported
   (``recognition.error`` in the summary); spotting goes on.
+* Features kept (issue 14): the spotter keeps every frame's features (with the depth frame of the same
+  number, which this thread pairs by frame number) and writes them into the session's cache when the
+  recording stops; when it saw every frame, ``mexlab spot`` on the session uses them instead of
+  decoding the video again (:mod:`analysis.spotting.live_features`). ``features`` in the summary says
+  whether they were complete, and why not.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 YIELD_QUEUE = 30  # frames waiting in an encoder's queue beyond which live spotting stands aside
+DEPTH_WAIT_S = 0.2  # how long a colour frame waits for its depth frame (they come from one frameset)
+DEPTH_KEPT = 30  # depth frames held for pairing beyond the colour queue's length
+DRAIN_S = 10.0  # at stop, how long a live source's queued frames may still be spotted (features kept)
 
 
 @dataclass
@@ -74,11 +82,18 @@ def load_spotter(fps: float, *, in_process: bool = False):
 
 class LiveSpotting:
     def __init__(
-        self, recorder, on_flag: Callable[[SpotFlag], None], max_queue: int = 60, spotter=None, recognizer="default"
+        self,
+        recorder,
+        on_flag: Callable[[SpotFlag], None],
+        max_queue: int = 60,
+        spotter=None,
+        recognizer="default",
+        keep_features: bool = True,
     ):
         self.recorder = recorder
         self.on_flag = on_flag
         self._queue: queue.Queue = queue.Queue(maxsize=max_queue)
+        self._depth_kept = max_queue + DEPTH_KEPT  # the depth frames of every queued colour frame
         self._stop = threading.Event()
         self._spotter = spotter  # preloaded by the pre-flight, or loaded at start
         self._blocking = recorder.camera is not None and recorder.camera.kind == "playback"
@@ -98,8 +113,15 @@ class LiveSpotting:
         self.flags_classified = 0
         self.flags_aligned_by_spotter = 0  # of those, aligned with the spotter's landmarks
         self._ring = None
+        self._keep = keep_features
+        self._depth_wanted = False  # depth frames are paired with colour frames for the kept features
+        self._depth: dict[int, object] = {}  # file frame number -> raw depth image
+        self.features: dict | None = None  # what save_features said (summary "features")
+        self.first_skipped: int | None = None  # the file frame number of the first frame passed over
 
     def start(self) -> None:
+        cam = self.recorder.camera
+        self._depth_wanted = bool(self._keep and cam is not None and "depth" in cam.streams)
         self.recorder.meta_providers.append(self.summary)
         self.recorder.stop_hooks.append(self.stop)  # the recorder's stop spots the last frames first
         self.recorder.frame_listeners.append(self._listen)
@@ -128,12 +150,14 @@ class LiveSpotting:
             self.recorder.frame_listeners.remove(self._listen)
         except ValueError:
             pass
-        if self._blocking:
-            deadline = time.monotonic() + 30
-            while not self._queue.empty() and self._thread.is_alive() and time.monotonic() < deadline:
-                time.sleep(0.05)
+        # a camera file waits for every frame; a live source's last queued frames are spotted too when
+        # the kept features are complete so far (else they could never serve as the session's cache)
+        drain = 30.0 if self._blocking else (DRAIN_S if self._keep and self.frames_skipped == 0 else 0.0)
+        deadline = time.monotonic() + drain
+        while not self._queue.empty() and self._thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
         self._stop.set()
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=60)  # the kept features are written at the end (~1 s for 10 min)
 
     def summary(self) -> dict:
         """What live spotting saw, for session.json (``live_spotting``) and the GUI."""
@@ -149,6 +173,7 @@ class LiveSpotting:
                 "model_load_s": None if self.model_load_s is None else round(self.model_load_s, 2),
                 "error": self.error,
                 "recognition": self._recognition_summary(),
+                "features": self.features,
             }
         }
 
@@ -184,16 +209,22 @@ class LiveSpotting:
             self.flags_aligned_by_spotter += int(landmarks is not None)
 
     def _listen(self, frame) -> None:  # capture thread: never blocks a live source
+        if frame.stream == "depth":
+            if self._depth_wanted and getattr(frame, "file_index", None) is not None:
+                self._depth[frame.file_index] = frame.image
+                if len(self._depth) > self._depth_kept:
+                    for k in sorted(self._depth)[: len(self._depth) - self._depth_kept]:
+                        self._depth.pop(k, None)
+            return
         if frame.stream != "rgb":
             return
         if self.error is not None or (self._thread.ident is not None and not self._thread.is_alive()):
-            self.frames_skipped += 1  # the spotter has stopped (its error is shown)
+            self._skipped(frame)  # the spotter has stopped (its error is shown)
             return
         if getattr(frame, "file_index", None) is None:
             return  # not in the video (the recorder counted the drop): nothing to spot or number
         if not self._blocking and self._encoders_behind():
-            self.frames_skipped += 1
-            self.frames_yielded += 1
+            self._skipped(frame, yielded=True)
             return
         try:
             if self._blocking:
@@ -202,10 +233,84 @@ class LiveSpotting:
                 self._queue.put_nowait(frame)
             self.frames_in += 1
         except queue.Full:
-            self.frames_skipped += 1
+            self._skipped(frame)
+
+    def _skipped(self, frame, yielded: bool = False) -> None:
+        if self.first_skipped is None:
+            self.first_skipped = getattr(frame, "file_index", None)
+        self.frames_skipped += 1
+        self.frames_yielded += int(yielded)
 
     def _encoders_behind(self) -> bool:
         return any(w.queue_depth > YIELD_QUEUE for w in list(self.recorder.writers.values()))
+
+    def _start_keeping(self, spotter):
+        """Ask the spotter to keep its features (with the depth mapping of this recording's camera);
+        returns the depth mapper, or None (no depth, or features not kept)."""
+        if not self._keep or not hasattr(spotter, "keep_features"):
+            return None
+        mapper = None
+        cam = self.recorder.camera
+        try:
+            if cam is not None and "depth" in cam.streams and "rgb" in cam.streams:
+                from analysis.face.depth import DepthMapper
+
+                intr = self.recorder.meta.get("intrinsics") or {}
+                rgb, dep = cam.mode("rgb"), cam.mode("depth")
+                mapper = DepthMapper(
+                    float(getattr(cam, "depth_units_m", None) or 0.001),
+                    intr.get("rgb"),
+                    intr.get("depth"),
+                    (rgb.width, rgb.height),
+                    (dep.width, dep.height),
+                )
+            spotter.keep_features(mapper)
+        except Exception as exc:  # noqa: BLE001 - said in the summary; spotting goes on
+            self.features = {"complete": False, "why_not": f"features not kept: {exc}", "frames": 0, "file": None}
+            self._keep = False
+            return None
+        if mapper is None:
+            self._depth_wanted = False
+            self._depth.clear()
+        return mapper
+
+    def _depth_for(self, index):
+        """The depth frame numbered ``index``: waits up to DEPTH_WAIT_S for it while it may still come
+        (no later depth frame has arrived, and the kept features are still complete); None if not."""
+        if index is None:
+            return None
+        deadline = time.monotonic() + DEPTH_WAIT_S
+        while True:
+            d = self._depth.pop(index, None)
+            if d is not None or self.frames_skipped or time.monotonic() >= deadline or self._stop.is_set():
+                break
+            if any(k > index for k in list(self._depth)):
+                break  # depth frames come in order: this one was dropped
+            time.sleep(0.002)
+        for k in [k for k in list(self._depth) if k < index]:
+            self._depth.pop(k, None)
+        return d
+
+    def _stop_keeping(self, spotter) -> None:
+        """A frame was passed over: the kept features can no longer be complete. Stop keeping them (and
+        pairing depth frames), so that the spotter costs what it cost without them."""
+        spotter.stop_keeping()
+        self._keep = self._depth_wanted = False
+        self._depth.clear()
+        self.features = {
+            "frames": 0,
+            "complete": False,
+            "why_not": f"frame {self.first_skipped} was not spotted live; features were not kept after it",
+            "file": None,
+        }
+
+    def _save_features(self, spotter) -> None:
+        if not self._keep or not hasattr(spotter, "save_features"):
+            return
+        from acquisition.session_read.names import CACHE_DIR
+        from analysis.spotting.live_features import LIVE_FILE
+
+        self.features = spotter.save_features(str(self.recorder.folder / CACHE_DIR / LIVE_FILE))
 
     def _describe(self, t: float) -> str | None:
         markers = self.recorder.markers
@@ -244,17 +349,22 @@ class LiveSpotting:
         except Exception as exc:  # noqa: BLE001 - reported in the panel, the recording goes on
             self.error = f"live spotting unavailable: {exc}"
             return
+        mapper, started = None, False
         try:
             while not self._stop.is_set():
                 try:
                     frame = self._queue.get(timeout=0.2)
                 except queue.Empty:
                     continue
+                if not started:  # the camera has started: its depth units are known
+                    mapper, started = self._start_keeping(spotter), True
                 if not self._blocking and self._encoders_behind():
-                    self.frames_skipped += 1
-                    self.frames_yielded += 1
+                    self._skipped(frame, yielded=True)
                     continue
-                flags = spotter.push(frame.image, frame.lsl_time, index=frame.file_index)
+                if mapper is not None and self.frames_skipped:
+                    mapper = self._stop_keeping(spotter)
+                depth = self._depth_for(frame.file_index) if mapper is not None else None
+                flags = spotter.push(frame.image, frame.lsl_time, index=frame.file_index, depth=depth)
                 self.frames_spotted += 1
                 self.face_box = spotter.last_box
                 if self._ring is not None:
@@ -266,6 +376,7 @@ class LiveSpotting:
             # the recording has stopped: what its last frames can still confirm (a movement that
             # ended less than the confirmation lag before the last frame)
             self._report(spotter.flush())
+            self._save_features(spotter)
         except Exception as exc:  # noqa: BLE001
             self.error = f"live spotting stopped: {exc}"
         finally:

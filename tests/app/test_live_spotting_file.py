@@ -27,6 +27,23 @@ def _near(a, b, tol=2):
     return all(abs(x - y) <= tol for x, y in zip(a, b))
 
 
+def _same_as_extracted(session):
+    import numpy as np
+
+    from analysis.face.video import probe
+    from analysis.spotting.features import extract_features
+    from analysis.spotting.inputs import depth_mapper, resolve_input
+
+    inp = resolve_input(session)
+    mapper = depth_mapper(inp, probe(inp.video))
+    kept = extract_features(inp.video, depth=inp.depth, depth_mapper=mapper)
+    assert kept.from_cache
+    fresh = extract_features(inp.video, depth=inp.depth, depth_mapper=mapper, use_cache=False)
+    assert set(kept.arrays) == set(fresh.arrays)
+    for k, a in fresh.arrays.items():
+        assert np.array_equal(a, kept.arrays[k], equal_nan=a.dtype.kind == "f"), f"{k} differs"
+
+
 @pytest.mark.slow
 def test_live_flags_name_the_frames_mexlab_spot_finds(tmp_path):
     db3 = tmp_path / "rig.db3"
@@ -54,6 +71,10 @@ def test_live_flags_name_the_frames_mexlab_spot_finds(tmp_path):
     assert ls["frames_recorded"] == meta["counts"]["rgb"]["frames_written"] == N
     assert ls["frames_skipped"] == 0 and ls["model_load_s"] == 0.0
     assert ls["frames_spotted"] == N and ls["frames_not_spotted"] == 0
+    # every frame seen: the spotter's features were kept as the session's feature cache (issue 14)
+    kept = ls["features"]
+    assert kept["complete"] and kept["frames"] == N and kept["why_not"] is None, kept
+    assert (out / ".mexlab-cache" / "live-features.npz").is_file()
     live_iv = [(f.flag.onset, f.flag.apex, f.flag.offset) for f in flags]
     res = subprocess.run(
         [sys.executable, "-m", "app.cli", "spot", str(out), "--json", "--quiet"],
@@ -62,6 +83,9 @@ def test_live_flags_name_the_frames_mexlab_spot_finds(tmp_path):
         timeout=600,
     )
     assert res.returncode == 0, res.stderr
+    # `mexlab spot` took them instead of decoding the video, and they are what decoding computes
+    assert not (out / ".mexlab-cache" / "live-features.npz").exists()
+    _same_as_extracted(out)
     offline = [(i["onset"], i["apex"], i["offset"]) for i in json.loads(res.stdout)["intervals"]]
     for t in truth:  # every micro-expression of the rig: found live and offline, at the same frames
         assert any(_near(t, f) for f in live_iv), (t, live_iv)

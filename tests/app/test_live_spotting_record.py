@@ -45,7 +45,16 @@ def test_live_spotting_accounts_for_every_frame_and_numbers_file_frames(tmp_path
     assert ls["flags"] == len(flags)
     # every recorded frame: spotted, counted as skipped, or still queued when the recording stopped
     assert ls["frames_spotted"] + live.frames_skipped + live._queue.qsize() == written
+    assert live.frames_skipped > 0 or live._queue.qsize() == 0
     assert ls["frames_yielded"] <= ls["frames_skipped"]
+    # the features kept for the session's cache: complete exactly when no frame was passed over (the
+    # queue's last frames are spotted at stop), else the first frame missing is named
+    kept = ls["features"]
+    if live.frames_skipped == 0:
+        assert kept["complete"] and kept["frames"] == written, kept
+        assert (out / ".mexlab-cache" / "live-features.npz").is_file()
+    else:
+        assert not kept["complete"] and "was not spotted live" in kept["why_not"], kept
     streams, _ = pyxdf.load_xdf(str(out / "recording.xdf"), dejitter_timestamps=False)
     idx = next(s for s in streams if s["info"]["name"][0] == "mexlab-rgb-frames")
     t_of = dict(zip(np.asarray(idx["time_series"])[:, 0].astype(int), idx["time_stamps"]))
