@@ -23,6 +23,7 @@ import numpy as np
 from analysis import features_cache
 from analysis.face.video import iter_frames, probe
 from analysis.spotting.frames import FrameProcessor, RecordArrays
+from analysis.spotting.frames import interpolate_keyframes as _interpolate_keyframes
 
 if TYPE_CHECKING:
     from analysis.face.depth import DepthMapper
@@ -62,22 +63,6 @@ class Features:
             return None
         k = int(np.argmin(np.abs(idx - frame)))
         return self.arrays["kf_landmarks"][k].astype(np.float32)
-
-
-def _interpolate_keyframes(a: dict) -> None:
-    """Fill pose/blendshapes between face-model frames (only inside runs of face presence)."""
-    n = len(a["t"])
-    have = np.flatnonzero(np.isfinite(a["pose"][:, 0]))
-    if len(have) == 0:
-        return
-    idx = np.arange(n)
-    fill = a["present"] & ~np.isfinite(a["pose"][:, 0])
-    if not fill.any():
-        return
-    for key in ("pose", "blendshapes"):
-        src = a[key]
-        for c in range(src.shape[1]):
-            src[fill, c] = np.interp(idx[fill], have, src[have, c])
 
 
 def cache_key(
@@ -147,6 +132,7 @@ def extract_features(
         live = adopt(
             video,
             key,
+            version=VERSION,
             depth_mapper=depth_mapper if depth is not None else None,
             stride=stride,
             crop=crop,

@@ -295,3 +295,19 @@ def _trimmed(a: np.ndarray, n: int) -> np.ndarray:
     """The first ``n`` rows of ``a``: a view when they are most of it, else a copy (so that a store
     grown far beyond its content does not keep its spare rows alive)."""
     return a[:n] if n >= 0.75 * a.shape[0] else a[:n].copy()
+
+
+def interpolate_keyframes(a: dict) -> None:
+    """Fill pose/blendshapes between face-model frames (only inside runs of face presence)."""
+    n = len(a["t"])
+    have = np.flatnonzero(np.isfinite(a["pose"][:, 0]))
+    if len(have) == 0:
+        return
+    idx = np.arange(n)
+    fill = a["present"] & ~np.isfinite(a["pose"][:, 0])
+    if not fill.any():
+        return
+    for key in ("pose", "blendshapes"):
+        src = a[key]
+        for c in range(src.shape[1]):
+            src[fill, c] = np.interp(idx[fill], have, src[have, c])

@@ -161,6 +161,7 @@ class StreamingSpotter:
         """Keep every frame's features for the session's feature cache
         (:mod:`analysis.spotting.live_features`); with ``depth_mapper`` (a DepthMapper) each push must
         bring its depth frame, and depth enters the features as offline. Call before the first push."""
+        from analysis.spotting.features import VERSION
         from analysis.spotting.live_features import FeatureLog
 
         if self._n:
@@ -168,7 +169,12 @@ class StreamingSpotter:
         self.proc.depth_mapper = depth_mapper
         cfg = self._cfg
         self.log = FeatureLog(
-            self.fps, stride=cfg["stride"], crop=cfg["crop"], max_side=cfg["max_side"], depth_mapper=depth_mapper
+            self.fps,
+            version=VERSION,
+            stride=cfg["stride"],
+            crop=cfg["crop"],
+            max_side=cfg["max_side"],
+            depth_mapper=depth_mapper,
         )
 
     def stop_keeping(self) -> None:

@@ -58,11 +58,14 @@ def mapper_params(mapper: DepthMapper | None) -> list | None:
 class FeatureLog:
     """The records a live FrameProcessor made final, in a column store, and whether they are complete."""
 
-    def __init__(self, fps: float, *, stride: int, crop: int, max_side: int, depth_mapper: DepthMapper | None):
+    def __init__(
+        self, fps: float, *, version: int, stride: int, crop: int, max_side: int, depth_mapper: DepthMapper | None
+    ):
         from analysis.spotting.frames import RecordArrays
 
         self.fps = float(fps)
         self.meta: dict[str, Any] = {
+            "version": int(version),
             "stride": int(stride),
             "crop": int(crop),
             "max_side": int(max_side),
@@ -94,7 +97,7 @@ class FeatureLog:
 
     def save(self, path: str | Path, *, error: str | None = None) -> dict:
         """Write the log (complete or not: what was missing is said in it); returns a summary."""
-        from analysis.spotting.features import VERSION, _interpolate_keyframes
+        from analysis.spotting.frames import interpolate_keyframes
 
         gap = error or self.gap
         if gap is None and self.store.n != self.next_index:
@@ -103,8 +106,8 @@ class FeatureLog:
         if gap is not None or self.next_index == 0:
             return summary
         arrays = self.store.arrays()
-        _interpolate_keyframes(arrays)
-        meta = dict(self.meta, version=VERSION, fps=self.fps, frames=self.next_index)
+        interpolate_keyframes(arrays)
+        meta = dict(self.meta, fps=self.fps, frames=self.next_index)
         arrays = dict(arrays, crc32=np.asarray(self._crc, np.uint32), meta=np.array(json.dumps(meta)))
         p = Path(path)
         tmp = None
@@ -132,6 +135,7 @@ def adopt(
     video: str | Path,
     key: str,
     *,
+    version: int,
     depth_mapper: DepthMapper | None,
     stride: int,
     crop: int,
@@ -140,7 +144,6 @@ def adopt(
     """The live spotter's features of ``video`` when they are exactly what extraction would compute
     (see the module's text), stored under the feature cache ``key``; None otherwise."""
     from analysis import features_cache
-    from analysis.spotting.features import VERSION
 
     p = live_path(video)
     if not p.is_file():
@@ -153,7 +156,7 @@ def adopt(
     except Exception:  # noqa: BLE001 - a damaged file is not used (offline extraction runs)
         return None
     want = {
-        "version": VERSION,
+        "version": int(version),
         "stride": int(stride),
         "crop": int(crop),
         "max_side": int(max_side),
