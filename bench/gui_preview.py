@@ -36,6 +36,9 @@ def main() -> int:
         default="process",
         help="the live spotter in a process of its own at a lower priority (default) or in the GUI's process",
     )
+    ap.add_argument(
+        "--spot-queue", type=int, metavar="N", help="frames the live spotting queue holds (default: LiveSpotting's)"
+    )
     ap.add_argument("--load", type=int, default=0, metavar="N", help="N busy processes beside the GUI")
     ap.add_argument(
         "--codec", help="the colour codec (acquisition/video_writer.py COLOUR_CODECS; default: the default)"
@@ -99,6 +102,15 @@ def _run(args) -> int:
         made = ws.config_from_settings
         ws.config_from_settings = lambda *a, **k: dataclasses.replace(made(*a, **k), **overrides)
 
+    if args.spot_queue:
+        import app.services.live_spotting as live_spotting
+
+        made_live = live_spotting.LiveSpotting.__init__
+
+        def deeper(self, *a, **k):
+            made_live(self, *a, **dict(k, max_queue=args.spot_queue))
+
+        live_spotting.LiveSpotting.__init__ = deeper
     if args.spotter == "thread":
         import app.services.live_spotting as live_spotting
 

@@ -114,39 +114,32 @@ def extract_features(
     if use_cache:
         t0 = time.perf_counter()
         key = cache_key(video, depth, depth_mapper, stride, crop, max_side)
-        cached = features_cache.load(video, key)
+        cached, stage, timings = features_cache.load(video, key), "features (cached)", {}
+        if cached is None:
+            from analysis.spotting.live_features import adopt
+
+            cached, stage, timings = (
+                adopt(
+                    video,
+                    key,
+                    version=VERSION,
+                    depth_mapper=depth_mapper if depth is not None else None,
+                    stride=stride,
+                    crop=crop,
+                    max_side=max_side,
+                ),
+                "features (kept by live spotting)",
+                {"live": True},
+            )
         if cached is not None:
             n = len(cached["t"])
             if progress:
-                progress(n, n, "features (cached)")
+                progress(n, n, stage)
             return Features(
                 n_frames=n,
                 arrays=cached,
                 from_cache=True,
-                timings={"cache_read_s": time.perf_counter() - t0},
-                cache_file=str(features_cache.cache_path(video, key)),
-                **meta,
-            )
-        from analysis.spotting.live_features import adopt
-
-        live = adopt(
-            video,
-            key,
-            version=VERSION,
-            depth_mapper=depth_mapper if depth is not None else None,
-            stride=stride,
-            crop=crop,
-            max_side=max_side,
-        )
-        if live is not None:
-            n = len(live["t"])
-            if progress:
-                progress(n, n, "features (kept by live spotting)")
-            return Features(
-                n_frames=n,
-                arrays=live,
-                from_cache=True,
-                timings={"cache_read_s": time.perf_counter() - t0, "live": True},
+                timings={"cache_read_s": time.perf_counter() - t0, **timings},
                 cache_file=str(features_cache.cache_path(video, key)),
                 **meta,
             )

@@ -55,6 +55,18 @@ def mapper_params(mapper: DepthMapper | None) -> list | None:
     )
 
 
+def method(version: int, stride: int, crop: int, max_side: int, depth_mapper: DepthMapper | None) -> dict:
+    """What the features were computed with: kept in the file, compared by :func:`adopt`."""
+    return {
+        "version": int(version),
+        "stride": int(stride),
+        "crop": int(crop),
+        "max_side": int(max_side),
+        "depth": depth_mapper is not None,
+        "depth_map": mapper_params(depth_mapper),
+    }
+
+
 class FeatureLog:
     """The records a live FrameProcessor made final, in a column store, and whether they are complete."""
 
@@ -64,14 +76,7 @@ class FeatureLog:
         from analysis.spotting.frames import RecordArrays
 
         self.fps = float(fps)
-        self.meta: dict[str, Any] = {
-            "version": int(version),
-            "stride": int(stride),
-            "crop": int(crop),
-            "max_side": int(max_side),
-            "depth": depth_mapper is not None,
-            "depth_map": mapper_params(depth_mapper),
-        }
+        self.meta: dict[str, Any] = method(version, stride, crop, max_side, depth_mapper)
         self.store = RecordArrays(1024)
         self._crc: list[int] = []
         self.next_index = 0  # the frame number the next push must carry to stay complete
@@ -155,14 +160,7 @@ def adopt(
         crc = arrays.pop("crc32")
     except Exception:  # noqa: BLE001 - a damaged file is not used (offline extraction runs)
         return None
-    want = {
-        "version": int(version),
-        "stride": int(stride),
-        "crop": int(crop),
-        "max_side": int(max_side),
-        "depth": depth_mapper is not None,
-        "depth_map": mapper_params(depth_mapper),
-    }
+    want = method(version, stride, crop, max_side, depth_mapper)
     if any(meta.get(k) != v for k, v in want.items()):
         return None
     n = int(meta.get("frames", -1))

@@ -46,6 +46,12 @@ from dataclasses import dataclass
 YIELD_QUEUE = 30  # frames waiting in an encoder's queue beyond which live spotting stands aside
 DEPTH_WAIT_S = 0.2  # how long a colour frame waits for its depth frame (they come from one frameset)
 DEPTH_KEPT = 30  # depth frames held for pairing beyond the colour queue's length
+LIVE_QUEUE = 60  # frames waiting for the spotter (2 s at 30 fps) beyond which frames are passed over
+# ... while it keeps the features (5 s). On the project's 2-core VM, 848x480 RGB-D recordings in the
+# Record window overflowed a 60-frame queue within 13-56 s in all five tried; with 150 frames, a 2-min
+# recording kept every frame and a 10-min one overflowed after 6.4 min (docs/benchmarks.md). Only
+# frames the spotter is behind on are held: up to ~300 MB at 848x480 with their depth frames.
+KEEP_QUEUE = 150
 DRAIN_S = 10.0  # at stop, how long a live source's queued frames may still be spotted (features kept)
 
 
@@ -85,13 +91,15 @@ class LiveSpotting:
         self,
         recorder,
         on_flag: Callable[[SpotFlag], None],
-        max_queue: int = 60,
+        max_queue: int | None = None,
         spotter=None,
         recognizer="default",
         keep_features: bool = True,
     ):
         self.recorder = recorder
         self.on_flag = on_flag
+        if max_queue is None:  # kept features need every frame: a deeper queue rides out the spotter's stalls
+            max_queue = KEEP_QUEUE if keep_features else LIVE_QUEUE
         self._queue: queue.Queue = queue.Queue(maxsize=max_queue)
         self._depth_kept = max_queue + DEPTH_KEPT  # the depth frames of every queued colour frame
         self._stop = threading.Event()

@@ -77,7 +77,8 @@ class _Recorder:
     camera = None
     markers = None
 
-    def __init__(self):
+    def __init__(self, folder):
+        self.folder = folder  # the session folder: the live spotter's kept features go into its cache
         self.meta_providers, self.stop_hooks, self.frame_listeners = [], [], []
         self.writers, self.frames_queued = {}, {"rgb": 0}
 
@@ -85,7 +86,7 @@ class _Recorder:
 @pytest.mark.learning
 @pytest.mark.face_model
 @pytest.mark.slow
-def test_live_flags_carry_the_recognised_class():
+def test_live_flags_carry_the_recognised_class(tmp_path):
     from acquisition.sim.identities import make_identity
     from acquisition.sim.schedule import FacialEvent, Schedule
     from app.services.live_spotting import LiveSpotting, load_recognizer
@@ -95,7 +96,7 @@ def test_live_flags_carry_the_recognised_class():
     sched = Schedule(fps, n, 0, [ev])
     face = make_identity("grace_hopper/5").renderer(640, 480)
     got = []
-    rec = _Recorder()
+    rec = _Recorder(tmp_path)
     live = LiveSpotting(rec, got.append, max_queue=n + 10, recognizer=load_recognizer())
     live.start()
     for k in range(n):
@@ -115,6 +116,9 @@ def test_live_flags_carry_the_recognised_class():
     s = live.summary()["live_spotting"]["recognition"]
     assert s["flags_classified"] >= 1 and s["error"] is None
     assert s["aligned_by_spotter"] == s["flags_classified"]  # the spotter's landmarks, no second pass
+    # every frame spotted (no camera: no depth): the features were kept for the session's cache
+    kept = live.summary()["live_spotting"]["features"]
+    assert kept["complete"] and kept["frames"] == n and (tmp_path / ".mexlab-cache" / "live-features.npz").is_file()
 
 
 @pytest.mark.learning

@@ -6,8 +6,6 @@ frame, other parameters or other pixels make it compute from the video as before
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,21 +13,13 @@ import pytest
 
 pytestmark = [pytest.mark.rig, pytest.mark.labrecorder, pytest.mark.face_model]
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
+    from tests.helpers_sim import record_rig
+
     out = tmp_path_factory.mktemp("rec") / "s"
-    r = subprocess.run(
-        [sys.executable, "-m", "app.cli", "record", "--simulate", "--duration", "5", "--seed", "13"]
-        + ["--out", str(out), "--no-catalog", "--quiet"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert r.returncode == 0, f"the simulated rig could not record: {r.stderr.strip()[-600:]}"
+    record_rig(out, 5, 13)
     return out
 
 

@@ -3,45 +3,21 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 pytestmark = [pytest.mark.rig, pytest.mark.labrecorder, pytest.mark.face_model]
 
-ROOT = Path(__file__).resolve().parents[2]
 SEED = 13  # its first 9 s hold two clean micro-expressions (AU17, AU4) and a blink
 
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
+    from tests.helpers_sim import record_rig
+
     out = tmp_path_factory.mktemp("rec") / "s"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "app.cli",
-            "record",
-            "--simulate",
-            "--duration",
-            "9",
-            "--seed",
-            str(SEED),
-            "--out",
-            str(out),
-            "--no-catalog",
-            "--quiet",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    # a rig that cannot record is a defect to see, never a reason to skip the spotting tests
-    assert r.returncode == 0, f"the simulated rig could not record: {r.stderr.strip()[-600:]}"
+    record_rig(out, 9, SEED)
     return out
 
 

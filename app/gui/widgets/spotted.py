@@ -45,6 +45,9 @@ class SpottedPanel(QWidget):
                 f"; {skipped} of {summary.get('frames_recorded', 0)} frames not spotted live (the machine "
                 "was too busy; they are recorded, run Analyze → Spot afterwards)"
             )
+        kept = summary.get("features") or {}
+        if kept.get("complete"):
+            text += "; every frame spotted: its features are kept, Analyze → Spot will not decode the video again"
         if summary.get("error"):
             text = summary["error"]
         if self.note.text() != text:
