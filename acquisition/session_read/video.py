@@ -116,9 +116,10 @@ def probe(path: str | Path) -> VideoInfo:
         c.close()
 
 
-def frame_times(path: str | Path) -> np.ndarray:
+def frame_times(path: str | Path, *, from_first: bool = False) -> np.ndarray:
     """Presentation time (s) of every frame of ``path``, from its packets (no decoding); a file cut
-    by a crash gives the frames it holds."""
+    by a crash gives the frames it holds. ``from_first``: counted from the first frame's, computed as
+    :func:`iter_frames` computes each frame's ``t`` (the pts difference times the time base)."""
     from acquisition.errors import SessionFormatError
 
     c = open_video(Path(path), SessionFormatError)
@@ -129,6 +130,9 @@ def frame_times(path: str | Path) -> np.ndarray:
             pts = [p.pts for p in c.demux(s) if p.pts is not None]
         except Exception:  # noqa: BLE001, S110 - a cut file: keep the packets read so far
             pass
+        if from_first:
+            ticks = np.sort(np.asarray(pts, dtype=np.int64))
+            return (ticks - (ticks[0] if len(ticks) else 0)) * float(s.time_base)
         return np.sort(np.asarray(pts, dtype=float)) * float(s.time_base)
     finally:
         c.close()

@@ -49,6 +49,19 @@ class DepthMapper:
         self.cppx = float(c.get("ppx") or rw / 2)
         self.cppy = float(c.get("ppy") or rh / 2)
 
+    def params(self) -> list:
+        """What the mapping depends on, as plain numbers (a feature cache's key and the live spotter's
+        kept features name it so)."""
+        return [
+            self.to_mm,
+            [int(v) for v in self.rgb_size],
+            [int(v) for v in self.depth_size],
+            self.fx,
+            self.ppx,
+            self.cfx,
+            self.cppx,
+        ]
+
     def to_depth_px(self, x: float, y: float) -> tuple[float, float]:
         return ((x - self.cppx) / self.cfx * self.fx + self.ppx, (y - self.cppy) / self.cfy * self.fy + self.ppy)
 

@@ -80,17 +80,7 @@ def cache_key(
         "crop": crop,
         "max_side": max_side,
         "depth": depth is not None,
-        "depth_map": None
-        if depth_mapper is None
-        else [
-            depth_mapper.to_mm,
-            depth_mapper.rgb_size,
-            depth_mapper.depth_size,
-            depth_mapper.fx,
-            depth_mapper.ppx,
-            depth_mapper.cfx,
-            depth_mapper.cppx,
-        ],
+        "depth_map": None if depth_mapper is None else depth_mapper.params(),
     }
     return features_cache.cache_key([Path(video), depth], params)
 

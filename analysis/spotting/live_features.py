@@ -23,8 +23,6 @@ decode the video again.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,16 +43,6 @@ def live_path(video: str | Path) -> Path:
     return Path(video).parent / CACHE_DIR / LIVE_FILE
 
 
-def mapper_params(mapper: DepthMapper | None) -> list | None:
-    """The depth mapping's parameters as the feature cache key names them (JSON-comparable)."""
-    if mapper is None:
-        return None
-    m = mapper
-    return json.loads(
-        json.dumps([m.to_mm, list(m.rgb_size), list(m.depth_size), m.fx, m.ppx, m.cfx, m.cppx], default=float)
-    )
-
-
 def method(version: int, stride: int, crop: int, max_side: int, depth_mapper: DepthMapper | None) -> dict:
     """What the features were computed with: kept in the file, compared by :func:`adopt`."""
     return {
@@ -63,7 +51,7 @@ def method(version: int, stride: int, crop: int, max_side: int, depth_mapper: De
         "crop": int(crop),
         "max_side": int(max_side),
         "depth": depth_mapper is not None,
-        "depth_map": mapper_params(depth_mapper),
+        "depth_map": None if depth_mapper is None else depth_mapper.params(),
     }
 
 
@@ -114,24 +102,16 @@ class FeatureLog:
         interpolate_keyframes(arrays)
         meta = dict(self.meta, fps=self.fps, frames=self.next_index)
         arrays = dict(arrays, crc32=np.asarray(self._crc, np.uint32), meta=np.array(json.dumps(meta)))
+        from acquisition.atomic import atomic_write
+
         p = Path(path)
-        tmp = None
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".npz")
-            with os.fdopen(fd, "wb") as fh:
+            with atomic_write(p, "wb") as fh:
                 np.savez(fh, **arrays)
-            os.replace(tmp, p)
-            tmp = None
         except OSError as exc:
             summary.update(complete=False, why_not=f"{p}: cannot be written ({exc.strerror})")
             return summary
-        finally:
-            if tmp is not None:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
         summary["file"] = str(p)
         return summary
 
@@ -166,8 +146,14 @@ def adopt(
     n = int(meta.get("frames", -1))
     if n <= 0 or len(arrays.get("t", ())) != n or len(crc) != n:
         return None
-    t = _frame_times(video)
-    if t is None or len(t) != n or not _same_frames(video, n, crc):
+    from acquisition.errors import MexlabError
+    from acquisition.session_read.video import frame_times
+
+    try:
+        t = frame_times(video, from_first=True)
+    except MexlabError:
+        return None
+    if len(t) != n or not _same_frames(video, n, crc):
         return None
     arrays["t"] = t
     features_cache.save(video, key, arrays)
@@ -177,28 +163,6 @@ def adopt(
         except OSError:
             pass
     return arrays
-
-
-def _frame_times(video: str | Path) -> np.ndarray | None:
-    """Every frame's time from the first, as the extractor's decoder gives it (from the packets)."""
-    from acquisition.errors import MexlabError
-    from acquisition.session_read.video import open_video
-
-    try:
-        c = open_video(Path(video), MexlabError)
-    except MexlabError:
-        return None
-    try:
-        s = c.streams.video[0]
-        pts = np.sort(np.asarray([pk.pts for pk in c.demux(s) if pk.pts is not None], np.int64))
-        tb = float(s.time_base) if s.time_base else 0.0
-    except Exception:  # noqa: BLE001 - an unreadable file: offline extraction will say why
-        return None
-    finally:
-        c.close()
-    if len(pts) == 0 or not tb:
-        return None
-    return np.array([(int(v) - int(pts[0])) * tb for v in pts], np.float64)
 
 
 def _same_frames(video: str | Path, n: int, crc: np.ndarray) -> bool:

@@ -182,13 +182,20 @@ class SpotterProcess:
             raise RuntimeError(f"live spotting process: {msg[1]}")
         return msg
 
-    def _request(self, msg: tuple, what: str) -> list:
+    def _exchange(self, msg: tuple, reply: str, what: str) -> tuple:
+        """Send one request and wait for its answer, which must be of kind ``reply``; its contents."""
         with self._lock:
             try:
                 self._conn.send(msg)
             except (OSError, ValueError):
                 raise RuntimeError(self._ended()) from None
-            _, flags, box, landmarks = self._answer(ANSWER_TIMEOUT_S, what)
+            got = self._answer(ANSWER_TIMEOUT_S, what)
+        if got[0] != reply:
+            raise RuntimeError(f"live spotting process: unexpected answer {got[0]!r} ({what})")
+        return got[1:]
+
+    def _request(self, msg: tuple, what: str) -> list:
+        flags, box, landmarks = self._exchange(msg, "ok", what)
         self.last_box = box
         if landmarks is not None:
             self.last_landmarks = landmarks
@@ -228,30 +235,20 @@ class SpotterProcess:
             dshape = depth.shape
         return self._request(("push", frame.shape, float(timestamp), index, dshape), "a frame")
 
-    def _call(self, msg: tuple, reply: str, what: str):
-        with self._lock:
-            try:
-                self._conn.send(msg)
-            except (OSError, ValueError):
-                raise RuntimeError(self._ended()) from None
-            got = self._answer(ANSWER_TIMEOUT_S, what)
-        if got[0] != reply:
-            raise RuntimeError(f"live spotting process: unexpected answer {got[0]!r} ({what})")
-        return got[1]
-
     def keep_features(self, depth_mapper: Any = None) -> None:
         """As :meth:`StreamingSpotter.keep_features` (before the first push)."""
-        err = self._call(("keep", depth_mapper), "kept", "keep features")
+        (err,) = self._exchange(("keep", depth_mapper), "kept", "keep features")
         if err:
             raise RuntimeError(f"live spotting process: {err}")
 
     def stop_keeping(self) -> None:
         """As :meth:`StreamingSpotter.stop_keeping`."""
-        self._call(("unkeep",), "kept", "stop keeping features")
+        self._exchange(("unkeep",), "kept", "stop keeping features")
 
     def save_features(self, path: str, error: str | None = None) -> dict:
         """As :meth:`StreamingSpotter.save_features` (written by the child)."""
-        return self._call(("save", str(path), error), "saved", "save features")
+        (said,) = self._exchange(("save", str(path), error), "saved", "save features")
+        return said
 
     def flush(self) -> list:
         """As :meth:`StreamingSpotter.flush`: what the last frames can still confirm."""

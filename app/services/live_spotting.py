@@ -255,7 +255,7 @@ class LiveSpotting:
     def _start_keeping(self, spotter):
         """Ask the spotter to keep its features (with the depth mapping of this recording's camera);
         returns the depth mapper, or None (no depth, or features not kept)."""
-        if not self._keep or not hasattr(spotter, "keep_features"):
+        if not self._keep:
             return None
         mapper = None
         cam = self.recorder.camera
@@ -313,7 +313,7 @@ class LiveSpotting:
         }
 
     def _save_features(self, spotter) -> None:
-        if not self._keep or not hasattr(spotter, "save_features"):
+        if not self._keep:
             return
         from acquisition.session_read.names import CACHE_DIR
         from analysis.spotting.live_features import LIVE_FILE
@@ -369,8 +369,9 @@ class LiveSpotting:
                 if not self._blocking and self._encoders_behind():
                     self._skipped(frame, yielded=True)
                     continue
-                if mapper is not None and self.frames_skipped:
-                    mapper = self._stop_keeping(spotter)
+                if self._keep and self.frames_skipped:
+                    self._stop_keeping(spotter)
+                    mapper = None
                 depth = self._depth_for(frame.file_index) if mapper is not None else None
                 flags = spotter.push(frame.image, frame.lsl_time, index=frame.file_index, depth=depth)
                 self.frames_spotted += 1
