@@ -31,6 +31,7 @@ import json
 import sys
 import time
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -197,27 +198,32 @@ def spot_params(which: str):
     """``now``: the defaults; ``before``: the parameters before the varied rig (issue 15);
     ``round3``: the defaults before the fourth round (activity floor fixed in crop px); ``round4``:
     before the fifth (``returned`` 0.5, ``blink_amp`` 0.4); ``round5``: before the sixth (no still-frame
-    noise floor, no paired-lid blinks)."""
+    noise floor, no paired-lid blinks); ``round6``: before the seventh (speech floor 0.3 crop px, blinks
+    own whatever overlaps them, no common-motion test)."""
     from analysis.spotting.detect import DetectParams
     from analysis.spotting.interference import InterferenceParams
     from analysis.spotting.pipeline import SpotParams
 
+    # the seventh round's rules off (every earlier round had none of them)
+    ROUND6 = InterferenceParams(speech_prom=0.3, blink_sync_s=0.0, blink_face_leak=0.0, common_ratio=0.0)
     if which == "before":
         return SpotParams(
             detect=DetectParams(k_amp=5.0, detrend_s=0.0, min_len_s=0.0, still_px=0.0),
-            interference=InterferenceParams(brow_leak=0.6, head_ratio=6.0, blink_pair_amp=0.0),
+            interference=replace(ROUND6, brow_leak=0.6, head_ratio=6.0, blink_pair_amp=0.0),
         )
     if which == "round3":
         return SpotParams(
             detect=DetectParams(speed_ref_px=0.0, returned=0.5, still_px=0.0),
-            interference=InterferenceParams(blink_amp=0.4, blink_pair_amp=0.0),
+            interference=replace(ROUND6, blink_amp=0.4, blink_pair_amp=0.0),
         )
+    if which == "round6":
+        return SpotParams(interference=ROUND6)
     if which == "round5":
-        return SpotParams(detect=DetectParams(still_px=0.0), interference=InterferenceParams(blink_pair_amp=0.0))
+        return SpotParams(detect=DetectParams(still_px=0.0), interference=replace(ROUND6, blink_pair_amp=0.0))
     if which == "round4":
         return SpotParams(
             detect=DetectParams(returned=0.5, still_px=0.0),
-            interference=InterferenceParams(blink_amp=0.4, blink_pair_amp=0.0),
+            interference=replace(ROUND6, blink_amp=0.4, blink_pair_amp=0.0),
         )
     return SpotParams()
 
@@ -338,9 +344,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-cache", action="store_true", help="re-extract the features")
     ap.add_argument(
         "--params",
-        choices=("now", "before", "round3", "round4", "round5"),
+        choices=("now", "before", "round3", "round4", "round5", "round6"),
         default="now",
-        help="the spotter's parameters: now (defaults), before the varied rig, before the fourth, fifth or sixth round",
+        help="the spotter's parameters: now (defaults), before the varied rig, before the fourth, fifth, sixth or seventh round",
     )
     ap.add_argument("--live", action="store_true", help="score the live StreamingSpotter's flags instead (slower)")
     ap.add_argument(

@@ -7,10 +7,13 @@ compensation leaves is handled here, and every candidate taken away is reported 
 ``blink``
     A blink is a fast (≤ 0.6 s) downward motion of an upper lid of at least ``blink_amp`` crop px,
     or an eye-closure proxy (AU45 from the blendshapes) reaching ``blink_closure``. Upper/lower lid
-    candidates overlapping a blink are removed; brow candidates too unless they are clearly larger
-    than what the lid motion leaks into the brows (``brow_leak`` × the lid amplitude). Both upper
-    lids moving down at once and fast (``blink_pair_*``) are a blink too, one that takes the brows
-    with it, as eye closure does. A group left without members is suppressed.
+    candidates overlapping a blink are removed; brow candidates too, when they peak with the blink
+    (apexes within ``blink_sync_s``) and are not clearly larger than what the lid motion leaks
+    into the brows (``brow_leak`` × the lid amplitude). Both upper lids moving down at once and
+    fast (``blink_pair_*``) are a blink too, one that takes the brows with it, as eye closure does.
+    Any other region peaking with the blink and moving less than ``blink_face_leak`` × the lids is
+    the blink's too (the nose-bridge reference drawn along by the lids moves the whole lower face
+    by a tenth of the lids' motion). A group left without members is suppressed.
 ``speech``
     Speech-like lip movement: the mouth opening (lower-lip minus upper-lip motion) oscillating at a
     syllable rate, i.e. at least ``speech_peaks`` opening peaks (prominence above the noise) with
@@ -19,13 +22,16 @@ compensation leaves is handled here, and every candidate taken away is reported 
     Region by region, the score is discounted by the rigid head motion along the candidate (path
     length of the global model, crop px) relative to ``head_ratio`` × its amplitude —
     ``score × (1 - path / (head_ratio·amplitude))``, since what compensation leaves is proportional to
-    the motion — and the region is removed when that falls below 1; or the head turns faster than
+    the motion — and the region is removed when that falls below 1; when the head moved by at least
+    ``common_min_px`` over it, the region must also move ``common_ratio`` times as much as the rest
+    of the face (:mod:`analysis.spotting.common_motion`); or the head turns faster than
     ``fast_deg_s`` (pose, in-plane rotation) or moves faster than ``fast_mm_s`` in 3-D (depth).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from scipy.ndimage import uniform_filter1d
@@ -34,6 +40,9 @@ from scipy.signal import find_peaks
 from analysis.spotting import regions as R
 from analysis.spotting.detect import Candidate, DetectParams, Group, finish_group, robust_sigma
 from analysis.spotting.flow import head_motion_px, head_rotation_deg
+
+if TYPE_CHECKING:
+    from analysis.spotting.common_motion import CommonMotion
 
 BROW = ("brow_in_l", "brow_in_r", "brow_out_l", "brow_out_r", "brow_in_lr", "brow_out_lr")
 LIDS = R.EYE_REGIONS
@@ -48,15 +57,31 @@ class InterferenceParams:
     blink_pair_sync_s: float = 0.07  # sixth round); 0: off
     blink_pair_max_s: float = 0.2
     brow_leak: float = 1.0  # 0.6 before the varied rig
+    blink_sync_s: float = 0.07  # > 0: brows (and blink_face_leak's regions) are the blink's only
+    # when their apex is this close to the blink's (seventh round); 0: whenever they overlap
+    blink_face_leak: float = 0.2  # > 0: any other region peaking with a lid blink and moving
+    # less than this × the lids is the blink's (seventh round); 0: off
     speech_peaks: int = 3
     speech_window_s: float = 1.2
-    speech_prom: float = 0.3  # crop px of mouth opening
+    speech_prom: float = 0.15  # crop px of mouth opening (0.3 before the seventh round)
     speech_pad_s: float = 0.2
     head_ratio: float = 10.0  # 6 before the varied rig
     head_nonuniform: bool = False  # count only the rigid motion that is not uniform over the
     # candidate (what the rest-to-rest baseline cannot remove)
+    common_ratio: float = 2.0  # > 0: while the head moves, a region must move this many times the
+    common_min_px: float = 0.5  # face's typical motion (common_motion), from this much rigid head
+    # motion over it (crop px; seventh round); common_ratio 0: off
     fast_deg_s: float = 30.0
     fast_mm_s: float = 150.0
+
+
+class Blink(NamedTuple):
+    onset: int
+    offset: int
+    amplitude: float  # lid motion the brows are measured against (inf: eye closure or both lids:
+    # the brows' motion then is the blink's)
+    apex: int
+    lid_px: float = 0.0  # the largest downward upper-lid motion over it (crop px; 0: none seen)
 
 
 @dataclass
@@ -71,9 +96,9 @@ class Suppressed:
 # --------------------------------------------------------------------------- per-frame signals
 def blink_intervals(
     cands: list[Candidate], closure: np.ndarray | None, fps: float, p: InterferenceParams
-) -> list[tuple[int, int, float]]:
-    """``[(onset, offset, lid_amplitude), …]`` of blinks (from lid motion and eye closure)."""
-    out = []
+) -> list[Blink]:
+    """The blinks (from lid motion and eye closure)."""
+    out: list[tuple[int, int, float, int]] = []
     for c in cands:
         if (
             c.region.startswith("lid_up")
@@ -81,18 +106,22 @@ def blink_intervals(
             and c.amplitude >= p.blink_amp
             and (c.offset - c.onset) / fps <= p.blink_max_s
         ):
-            out.append((c.onset, c.offset, c.amplitude))
+            out.append((c.onset, c.offset, c.amplitude, c.apex))
     if p.blink_pair_amp > 0:
         out.extend(_paired_lid_blinks(cands, fps, p))
     if closure is not None and len(closure):
         x = np.nan_to_num(np.asarray(closure, dtype=np.float64), nan=0.0)
         for on, off in _runs(x >= p.blink_closure):
             if (off - on) / fps <= p.blink_max_s:
-                out.append((int(on), int(off), float("inf")))
-    return out
+                out.append((int(on), int(off), float("inf"), int(on + np.argmax(x[on : off + 1]))))
+    down = [c for c in cands if c.region.startswith("lid_up") and c.direction[1] > 0]
+    return [
+        Blink(on, off, amp, apex, max((c.amplitude for c in down if c.onset <= off and on <= c.offset), default=0.0))
+        for on, off, amp, apex in out
+    ]
 
 
-def _paired_lid_blinks(cands: list[Candidate], fps: float, p: InterferenceParams) -> list[tuple[int, int, float]]:
+def _paired_lid_blinks(cands: list[Candidate], fps: float, p: InterferenceParams) -> list[tuple[int, int, float, int]]:
     """Blinks seen as both upper lids moving down at once, and fast: a lid candidate on each side
     with its apex within ``blink_pair_sync_s`` of the other's, each moving down by at least
     ``blink_pair_amp`` crop px, the shorter of the two lasting at most ``blink_pair_max_s``. A
@@ -110,7 +139,7 @@ def _paired_lid_blinks(cands: list[Candidate], fps: float, p: InterferenceParams
             if min(a.offset - a.onset, b.offset - b.onset) / fps > p.blink_pair_max_s:
                 continue
             # both lids shut at once: the brows' motion then is the blink's too (as for eye closure)
-            out.append((min(a.onset, b.onset), max(a.offset, b.offset), float("inf")))
+            out.append((min(a.onset, b.onset), max(a.offset, b.offset), float("inf"), (a.apex + b.apex) // 2))
     return out
 
 
@@ -176,31 +205,54 @@ def _overlaps(a0, a1, b0, b1) -> bool:
     return a0 <= b1 and b0 <= a1
 
 
+def _blinks_own(m: Candidate, over: list[Blink], sync: int, p: InterferenceParams) -> bool:
+    """Whether member ``m`` is (part of) one of the blinks ``over`` (those near its group)."""
+    if not sync:  # before the seventh round: any overlap, brows against the largest blink near
+        if not any(_overlaps(m.onset, m.offset, b.onset, b.offset) for b in over):
+            return False
+        lid_px = max(b.lid_px for b in over)
+        return (
+            m.region in LIDS
+            or (m.region in BROW and m.amplitude < p.brow_leak * max(b.amplitude for b in over))
+            or (m.region not in BROW and p.blink_face_leak > 0 and m.amplitude < p.blink_face_leak * lid_px)
+        )
+    for b in over:
+        if not _overlaps(m.onset, m.offset, b.onset, b.offset):
+            continue
+        if m.region in LIDS:
+            return True
+        if sync and abs(m.apex - b.apex) > sync:
+            continue  # a movement of its own, during the blink
+        if m.region in BROW:
+            if m.amplitude < p.brow_leak * b.amplitude:
+                return True
+        elif p.blink_face_leak > 0 and m.amplitude < p.blink_face_leak * b.lid_px:
+            return True
+    return False
+
+
 def eliminate(
     groups: list[Group],
-    blinks: list[tuple[int, int, float]],
+    blinks: list[Blink],
     speech: np.ndarray,
     head: dict,
     fps: float,
     dp: DetectParams,
     p: InterferenceParams,
+    common: CommonMotion | None = None,
 ) -> tuple[list[Group], list[Suppressed]]:
-    """Apply blink, speech and head-motion elimination to ``groups`` (already scored)."""
+    """Apply blink, speech and head-motion elimination to ``groups`` (already scored);
+    ``common`` (the face's common motion) for the test of :mod:`analysis.spotting.common_motion`."""
     kept: list[Group] = []
     dropped: list[Suppressed] = []
+    sync = max(1, int(round(p.blink_sync_s * fps))) if p.blink_sync_s > 0 else 0
     for g in groups:
         members = list(g.members)
         reasons = []
         # blinks
-        over = [b for b in blinks if _overlaps(g.onset - 1, g.offset + 1, b[0], b[1])]
+        over = [b for b in blinks if _overlaps(g.onset - 1, g.offset + 1, b.onset, b.offset)]
         if over:
-            lid_amp = max(b[2] for b in over)
-            keep = []
-            for m in members:
-                hit = any(_overlaps(m.onset, m.offset, b[0], b[1]) for b in over)
-                if hit and (m.region in LIDS or (m.region in BROW and m.amplitude < p.brow_leak * lid_amp)):
-                    continue
-                keep.append(m)
+            keep = [m for m in members if not _blinks_own(m, over, sync, p)]
             if len(keep) < len(members):
                 reasons.append("blink")
             members = keep
@@ -228,6 +280,11 @@ def eliminate(
             if len(keep) < len(members):
                 reasons.append(head_why)
             members = keep
+        if members and common is not None and p.common_ratio > 0:
+            keep = _local_members(members, head, common, p)
+            if len(keep) < len(members):
+                reasons.append("head motion (the rest of the face moved as much)")
+            members = keep
         if not members:
             dropped.append(Suppressed(g.onset, g.offset, reasons[-1] if reasons else "blink", g.apex, g.score))
             continue
@@ -244,3 +301,18 @@ def eliminate(
             continue
         kept.append(g)
     return kept, dropped
+
+
+def _local_members(
+    members: list[Candidate], head: dict, common: CommonMotion, p: InterferenceParams
+) -> list[Candidate]:
+    """The members that, where the head moved by ``common_min_px`` or more over them, move at least
+    ``common_ratio`` times the face's typical motion; the others are what compensation left."""
+    own = sorted({r for m in members for r in R.member_regions(m.region)})
+    n = len(head["path_px"])
+    keep = []
+    for m in members:
+        path = float(head["path_px"][max(m.onset - 1, 0) : min(m.offset + 1, n - 1) + 1].sum())
+        if path < p.common_min_px or common.local_ratio(m.region, m.onset, m.offset, own) >= p.common_ratio:
+            keep.append(m)
+    return keep

@@ -95,7 +95,8 @@ def inputs(feat: Features, fps: float) -> np.ndarray:
     f = flow[:, EXPR, :] * scale
     closure = np.nan_to_num(au_proxies(feat.blendshapes)[:, AU_NAMES.index("AU45")])
     head = head_signals(feat.glob, feat.pose, feat.depth_face, fps, feat.crop)
-    speech = speech_mask(feat.flow, valid, fps, InterferenceParams())
+    # the speech floor the shipped model was trained with (0.15 by default since the seventh round)
+    speech = speech_mask(feat.flow, valid, fps, InterferenceParams(speech_prom=0.3))
     n = len(valid)
     x = np.concatenate(
         [

@@ -26,10 +26,12 @@ import numpy as np
 from acquisition.errors import DataError, InputError, OutputError
 from analysis.face.video import probe
 from analysis.session_data import SPOTTING_FILE
+from analysis.spotting.common_motion import CommonMotion
 from analysis.spotting.detect import (
     DetectParams,
     Group,
     all_candidates,
+    detrend,
     face_width_px,
     finish_group,
     group_candidates,
@@ -213,6 +215,10 @@ def _learned(feat, fps, suppressed):
 
 def _one_pass(flow, valid, fps, dp, p, emg, ctx, face_px=None):
     head_px = ctx[2]["path_px"] if ctx is not None else None
+    common = None
+    if ctx is not None and p.interference.common_ratio > 0:
+        detrended = detrend(flow, valid, fps, dp.detrend_s, dp.detrend_edge) if dp.detrend_s > 0 else flow
+        common = CommonMotion.of(detrended, valid, head_px, fps, dp.still_px or 0.04)
     cands = all_candidates(flow, valid, fps, dp, face_px=face_px, head_px=head_px)
     cands = [c for c in cands if not _touches_end(c, valid)]
     groups = group_candidates([c for c in cands if c.offset - c.onset + 1 >= dp.min_len_s * fps], fps, dp)
@@ -230,7 +236,7 @@ def _one_pass(flow, valid, fps, dp, p, emg, ctx, face_px=None):
     else:
         closure, speech, head = ctx
         blinks = blink_intervals(cands, closure, fps, p.interference)
-        groups, suppressed = eliminate(groups, blinks, speech, head, fps, dp, p.interference)
+        groups, suppressed = eliminate(groups, blinks, speech, head, fps, dp, p.interference, common)
     for g in groups:
         report_ends(g, fps, dp)
     return groups, suppressed

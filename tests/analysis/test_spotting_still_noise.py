@@ -80,7 +80,9 @@ def test_both_upper_lids_down_at_once_and_fast_are_a_blink_that_takes_the_brows_
     pair = [_lid("lid_up_l", 71, 72, 74, 0.40, 0.16), _lid("lid_up_r", 71, 72, 74, -0.25, 0.25)]
     assert blink_intervals(pair, None, FPS, InterferenceParams(blink_pair_amp=0.0)) == []
     found = blink_intervals(pair, None, FPS, p)
-    assert found == [(71, 74, float("inf"))]
+    # onset, offset, brows taken, apex, the larger lid motion (|(0.40, 0.16)| crop px)
+    assert found[0][:4] == (71, 74, float("inf"), 72) and len(found) == 1
+    assert abs(found[0].lid_px - np.hypot(0.40, 0.16)) < 1e-9
     # one lid only, lids apart in time, a lid moving up, or a slow (0.4 s) pair: no blink
     assert blink_intervals(pair[:1], None, FPS, p) == []
     late = [pair[0], _lid("lid_up_r", 75, 77, 79, -0.25, 0.25)]
