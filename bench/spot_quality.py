@@ -249,22 +249,38 @@ def run_live(items: list[dict], params=None, live_kw=None) -> tuple[dict, list[f
 
     from analysis.spotting.live import StreamingSpotter
 
-    preds, lat = {}, []
+    preds, lat = {}, {}
     for it in items:
+        events = []
         with av.open(str(it["video"])) as c, StreamingSpotter(it["fps"], params=params, **(live_kw or {})) as sp:
             for k, fr in enumerate(c.decode(video=0)):
-                sp.push(fr.to_ndarray(format="rgb24"), k / it["fps"])
-            sp.flush()
-            flags = sp.flags
-        preds[it["name"]] = [{"onset": f.onset, "offset": f.offset, "type": f.type} for f in flags]
-        lat.extend(_latencies(it, flags))
+                events += sp.push(fr.to_ndarray(format="rgb24"), k / it["fps"])
+            events += sp.flush()
+        preds[it["name"]] = _confirmed(events)
+        _latencies(it, events, lat)
     return preds, lat
 
 
-def _latencies(it: dict, flags: list) -> list[float]:
+def _confirmed(events: list) -> list[dict]:
+    return [{"onset": f.onset, "offset": f.offset, "type": f.type} for f in events if f.state == "confirmed"]
+
+
+def _latencies(it: dict, events: list, into: dict) -> None:
+    """Into ``into``: ``confirmed`` and ``shown`` (the flag's first appearance, provisional or
+    confirmed): ME offset → flag (s, processing included) of every confirmed flag that matches a
+    micro-expression; ``withdrawn``: how many provisional flags were taken back; ``minutes``."""
+    flags = [f for f in events if f.state == "confirmed"]
+    first: dict = {}
+    for f in events:
+        first.setdefault(f.key, f.flagged_at + f.processing_s)
     gt = [r for r in it["gt"] if r["type"] == "micro"]
     pairs = match_intervals([(r["onset"], r["offset"]) for r in gt], [(f.onset, f.offset) for f in flags])
-    return [flags[p].latency_s + flags[p].processing_s for _g, p in pairs]
+    for _g, p in pairs:
+        f = flags[p]
+        into.setdefault("confirmed", []).append(f.latency_s + f.processing_s)
+        into.setdefault("shown", []).append(first.get(f.key, f.flagged_at + f.processing_s) - f.offset_t)
+    into["withdrawn"] = into.get("withdrawn", 0) + sum(f.state == "withdrawn" for f in events)
+    into["minutes"] = into.get("minutes", 0.0) + it["duration"] / 60.0
 
 
 def run_replay(items: list[dict], params=None, live_kw=None) -> tuple[dict, list[float], dict]:
@@ -275,13 +291,13 @@ def run_replay(items: list[dict], params=None, live_kw=None) -> tuple[dict, list
     from analysis.spotting.live import replay
     from analysis.spotting.pipeline import spot
 
-    preds, lat, offline = {}, [], {}
+    preds, lat, offline = {}, {}, {}
     for it in items:
         r = spot(it["video"], use_cache=True, params=params)
-        flags = replay(r.features, it["fps"], params=params, **(live_kw or {}))
-        preds[it["name"]] = [{"onset": f.onset, "offset": f.offset, "type": f.type} for f in flags]
+        events = replay(r.features, it["fps"], params=params, **(live_kw or {}))
+        preds[it["name"]] = _confirmed(events)
         offline[it["name"]] = r.intervals
-        lat.extend(_latencies(it, flags))
+        _latencies(it, events, lat)
     return preds, lat, offline
 
 
@@ -356,6 +372,7 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--confirm-s", type=float, default=None, help="live: StreamingSpotter confirm_s")
     ap.add_argument("--mouth-confirm-s", type=float, default=None, help="live: StreamingSpotter mouth_confirm_s")
+    ap.add_argument("--agree-s", type=float, default=None, help="live: StreamingSpotter agree_s")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     log = (lambda *x: print(*x, file=sys.stderr)) if a.json else print
@@ -363,9 +380,8 @@ def main(argv=None) -> int:
     for split in ("tuning", "heldout") if a.set == "both" else (a.set,):
         items = build(split, a.n, a.duration, a.dir, a.seed, log)
         t0 = time.perf_counter()
-        live_kw = {
-            k: v for k, v in (("confirm_s", a.confirm_s), ("mouth_confirm_s", a.mouth_confirm_s)) if v is not None
-        }
+        opts = (("confirm_s", a.confirm_s), ("mouth_confirm_s", a.mouth_confirm_s), ("agree_s", a.agree_s))
+        live_kw = {k: v for k, v in opts if v is not None}
         agree = None
         if a.live:
             preds, lat = run_live(items, spot_params(a.params), live_kw)
@@ -381,10 +397,14 @@ def main(argv=None) -> int:
             res["live_vs_offline"] = agree
         if a.live or a.replay:
             res["live_latency_s"] = {
-                "median": round(float(np.median(lat)), 3) if lat else None,
-                "max": round(float(np.max(lat)), 3) if lat else None,
-                "n": len(lat),
+                k: {
+                    "median": round(float(np.median(lat[k])), 3) if lat.get(k) else None,
+                    "max": round(float(np.max(lat[k])), 3) if lat.get(k) else None,
+                    "n": len(lat.get(k, [])),
+                }
+                for k in ("shown", "confirmed")
             }
+            res["live_withdrawn_per_min"] = round(lat.get("withdrawn", 0) / max(lat.get("minutes", 0), 1e-9), 2)
         res["fps_uncached"] = [round(f, 1) for f in fps]
         res["spot_s"] = round(time.perf_counter() - t0, 1)
         res["videos"] = [
@@ -400,6 +420,7 @@ def main(argv=None) -> int:
             print(format_result(split, res, fps))
             if a.live or a.replay:
                 print("live latency (ME offset -> flag, processing included):", res["live_latency_s"])
+                print("provisional flags withdrawn per minute:", res["live_withdrawn_per_min"])
             if agree is not None:
                 print("replayed live flags also offline (IoU >= 0.5):", agree)
     if a.json:

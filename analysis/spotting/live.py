@@ -2,19 +2,22 @@
 
 Per frame it runs the same stages as offline spotting (face model every ``stride``-th frame,
 registered optical flow every frame); every ``check_s`` it runs the offline detector and interference
-elimination on the last ``window_s`` seconds (:class:`WindowDecider`). A movement is flagged once the
-window runs ``confirm_s`` past the end of its detection extent, and only if it does not start in the
-window's first half detrending window (there the moving mean is one-sided, and the movement was
-decided by earlier checks); the flag's latency after the movement's offset is the measured ~0.5 s in
-docs/spotting.md. :func:`replay` makes the same decisions on features extracted offline (the bench).
+elimination on the last ``window_s`` seconds (:class:`WindowDecider`). A movement is *confirmed* by
+a check once the window runs ``confirm_s`` past the end of its detection extent, and only if it does
+not start in the window's first half detrending window (there the moving mean is one-sided, and the
+movement was decided by earlier checks). The first such check shows it as a **provisional** flag
+(~0.5 s after the movement's offset); once the checks have found it so for ``agree_s`` it is
+**confirmed** (~1.2 s), else **withdrawn** — the same ``key``, the flag's ``state`` says which
+(figures in docs/spotting.md). :func:`replay` makes the same decisions on features extracted offline
+(the bench).
 Each flag carries the interval (frame numbers as given to ``push(..., index=)`` — a recording passes
 rgb.mkv's — else counted from the first frame pushed; 0-based, inclusive), the timestamps of its
 frames, and a thumbnail of the apex (the aligned face crop).
 
     spotter = StreamingSpotter(fps=30)
     for frame, t in camera:                      # RGB uint8 H×W×3, timestamp in seconds
-        for flag in spotter.push(frame, t):
-            show(flag.thumbnail, flag.type, flag.onset_t, flag.offset_t)
+        for flag in spotter.push(frame, t):     # flag.state: provisional, confirmed or withdrawn
+            show(flag.key, flag.state, flag.thumbnail, flag.type, flag.onset_t, flag.offset_t)
     spotter.close()
 
 Not thread-safe: call ``push`` from one thread (the GUI's processing thread).
@@ -24,8 +27,8 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -55,6 +58,10 @@ class LiveFlag:
     latency_s: float  # flagged_at - offset_t (stream time)
     thumbnail: np.ndarray | None = None  # RGB, thumb×thumb px, aligned face at the apex
     processing_s: float = 0.0  # wall time of the push that raised it
+    # "provisional" (shown at once, until the checks agree), "confirmed" or "withdrawn" (a provisional
+    # flag taken back); ``key`` names the movement across its states
+    state: str = "confirmed"
+    key: int = -1
 
     def as_dict(self) -> dict:
         return {
@@ -72,6 +79,8 @@ class LiveFlag:
                 "offset_t",
                 "flagged_at",
                 "latency_s",
+                "state",
+                "key",
             )
         }
 
@@ -88,6 +97,11 @@ class LiveStats:
 CONFIRM_S = 0.3
 #: … when all its regions are mouth regions (what the speech rule can remove); the same measured best
 MOUTH_CONFIRM_S = 0.3
+#: … and once the checks have found it confirmed for this long (s): a movement one check confirms and
+#: the next ones, with more frames after it, see otherwise (the speech rule finds the next syllables,
+#: a blink's or the head's context grows) is not flagged. Chosen on replays of the varied rig's tuning
+#: faces (seeds 0-7: 0 s 0.790, 0.2 s 0.823, 0.4 s 0.845, 0.7 s 0.854, 1.1 s 0.837; docs/spotting.md)
+AGREE_S = 0.7
 
 
 def _config(
@@ -99,6 +113,7 @@ def _config(
     check_s: float = 0.1,
     confirm_s: float = CONFIRM_S,
     mouth_confirm_s: float = MOUTH_CONFIRM_S,
+    agree_s: float = AGREE_S,
     min_history_s: float = 2.0,
     interference: bool = True,
     thumb: int = 96,
@@ -117,6 +132,7 @@ def _config(
         "check_every": max(1, int(round(check_s * fps))),
         "confirm": max(1, int(round(confirm_s * fps))),
         "mouth_confirm": max(1, int(round(mouth_confirm_s * fps))),
+        "agree": 1 + max(0, int(round(agree_s * fps / max(1, int(round(check_s * fps)))))),
         "min_history": int(round(min_history_s * fps)),
         "interference": interference,
         "thumb": int(thumb),
@@ -128,7 +144,7 @@ class StreamingSpotter:
     def __init__(self, fps: float, **kw: Any):
         """Keyword arguments (see :func:`_config`): ``stride`` (3), ``crop`` (128), ``window_s`` (8),
         ``check_s`` (0.1), ``confirm_s`` (CONFIRM_S), ``mouth_confirm_s`` (MOUTH_CONFIRM_S),
-        ``min_history_s`` (2), ``interference`` (True), ``thumb`` (96), ``params`` (SpotParams),
+        ``agree_s`` (AGREE_S), ``min_history_s`` (2), ``interference`` (True), ``thumb`` (96), ``params`` (SpotParams),
         ``max_side`` (640)."""
         if not fps or fps <= 0:
             raise ValueError("fps must be positive")
@@ -146,6 +162,7 @@ class StreamingSpotter:
             self.params,
             confirm=cfg["confirm"],
             mouth_confirm=cfg["mouth_confirm"],
+            agree=cfg["agree"],
             interference=self.interference,
         )
         self._recs: deque = deque(maxlen=self.window)
@@ -153,7 +170,8 @@ class StreamingSpotter:
         self._n = 0
         self._file_index: dict[int, int] = {}  # push number -> frame number given to push()
         self.stats = LiveStats()
-        self.flags: list[LiveFlag] = []
+        self.flags: list[LiveFlag] = []  # the confirmed flags
+        self._shown: dict[int, LiveFlag] = {}  # provisional flags by key
         self._cfg = cfg
         self.log = None  # a live_features.FeatureLog once keep_features() is called
 
@@ -232,7 +250,7 @@ class StreamingSpotter:
         self.stats.push_s.append(dt)
         if len(self.stats.push_s) > 1000:
             del self.stats.push_s[:-1000]
-        self.flags.extend(out)
+        self.flags.extend(f for f in out if f.state == "confirmed")
         return out
 
     def flush(self) -> list[LiveFlag]:
@@ -242,7 +260,7 @@ class StreamingSpotter:
         if not self._recs:
             return []
         out = self._check(self._recs[-1].t, final=True)
-        self.flags.extend(out)
+        self.flags.extend(f for f in out if f.state == "confirmed")
         return out
 
     last_box: tuple | None = None  # the face box of the latest frame with a face (frame pixels)
@@ -288,26 +306,37 @@ class StreamingSpotter:
         if arrays["flow_valid"].sum() < self.min_history // 2:
             return []
         out = []
-        for on, ap, off, g in self.decider.check(arrays, first, final):
-            thumb = self._thumbs.get(ap)
-            fi = self._file_index
-            out.append(
-                LiveFlag(
-                    fi.get(on, on),
-                    fi.get(ap, ap),
-                    fi.get(off, off),
-                    g.type,
-                    round(float(g.score), 3),
-                    g.aus,
-                    g.regions,
-                    recs[g.onset].t,
-                    recs[g.apex].t,
-                    recs[g.offset].t,
-                    now_t,
-                    now_t - recs[g.offset].t,
-                    None if thumb is None else thumb.copy(),
-                )
+        fi = self._file_index
+        for d in self.decider.check(arrays, first, final):
+            if d.state == "withdrawn":
+                shown = self._shown.pop(d.key, None)
+                if shown is not None:
+                    out.append(replace(shown, state="withdrawn", flagged_at=now_t, thumbnail=None))
+                continue
+            g = d.group
+            thumb = self._thumbs.get(d.apex)
+            f = LiveFlag(
+                fi.get(d.onset, d.onset),
+                fi.get(d.apex, d.apex),
+                fi.get(d.offset, d.offset),
+                g.type,
+                round(float(g.score), 3),
+                g.aus,
+                g.regions,
+                recs[g.onset].t,
+                recs[g.apex].t,
+                recs[g.offset].t,
+                now_t,
+                now_t - recs[g.offset].t,
+                None if thumb is None else thumb.copy(),
+                state=d.state,
+                key=d.key,
             )
+            if d.state == "provisional":
+                self._shown[d.key] = f
+            else:
+                self._shown.pop(d.key, None)
+            out.append(f)
         return out
 
 
@@ -318,8 +347,11 @@ class WindowDecider:
     extent (``mouth_confirm`` when all its regions are mouth regions: the speech rule, which needs the
     following syllables, can remove only those). Movements that start in the window's first half
     detrending window are left out: the moving mean is one-sided there, and earlier checks, which had
-    them mid-window, decided them. A movement seen again by a later check (compared on the detection
-    extents) is not flagged twice.
+    them mid-window, decided them. The first check that finds a movement confirmed shows it
+    provisional; it is flagged (confirmed) once ``agree`` checks have (compared on the detection
+    extents; the final check flags it at once), withdrawn when its onset reaches the window's start
+    first (no later check can count it) or the stream ends. A movement flagged or withdrawn is not
+    decided again.
 
     Shared by :class:`StreamingSpotter` and :func:`replay` (the same decisions on extracted features).
     """
@@ -331,20 +363,26 @@ class WindowDecider:
         *,
         confirm: int,
         mouth_confirm: int,
+        agree: int = 1,
         interference: bool = True,
     ):
         self.fps = float(fps)
         self.params = params
         self.confirm = int(confirm)
         self.mouth_confirm = int(mouth_confirm)
+        self.agree = max(1, int(agree))
         self.interference = interference
         self._emitted: deque = deque(maxlen=256)  # detection extents (onset, apex, offset) flagged
+        self._pending: list[_Pending] = []  # confirmed by fewer than ``agree`` checks
+        self._dropped: deque = deque(maxlen=256)  # detection extents withdrawn
+        self._next_key = 0
 
-    def check(self, arrays: dict, first: int, final: bool = False) -> list[tuple[int, int, int, Group]]:
+    def check(self, arrays: dict, first: int, final: bool = False) -> list[Decision]:
         """``arrays``: the window's per-frame features (RecordArrays layout, pose/blendshapes at the
-        face model's frames only), its first frame being stream frame ``first``. Returns the newly
-        confirmed groups as (onset, apex, offset in stream frames, group in window frames). ``final``:
-        the stream has ended, confirm whatever has come back to rest (as offline)."""
+        face model's frames only), its first frame being stream frame ``first``. Returns what this check
+        decided (:class:`Decision`: movements newly seen confirmed, provisional while ``agree`` > 1;
+        confirmed; withdrawn). ``final``: the stream has ended, confirm whatever has come back to rest
+        (as offline) and withdraw the rest."""
         from analysis.spotting.pipeline import spot_features
 
         arrays = {k: (v.copy() if k in ("pose", "blendshapes") else v) for k, v in arrays.items()}
@@ -365,7 +403,7 @@ class WindowDecider:
         # movement that starts there was in the middle of earlier windows, where it was decided
         # (at the stream's start nothing came before: as offline)
         skip = 1 if first == 0 else max(1, int(round(0.5 * self.params.detect.detrend_s * self.fps)))
-        out = []
+        out: list[Decision] = []
         for g in groups:
             # the detection extents (the reported ends are refined, and can be earlier)
             d_on = min([g.onset] + [m.onset for m in g.members])
@@ -378,11 +416,60 @@ class WindowDecider:
                 continue  # seen through the window start's one-sided moving mean: decided before
             ap = g.apex + first
             d_on, d_off = d_on + first, settled + first
-            if any(iou(d_on, d_off, a, c) > 0.3 or a <= ap <= c for a, _, c in self._emitted):
+            if any(_same(d_on, ap, d_off, a, c) for a, _, c in self._emitted):
                 continue
-            self._emitted.append((d_on, ap, d_off))
-            out.append((g.onset + first, ap, g.offset + first, g))
+            p = next((p for p in self._pending if _same(d_on, ap, d_off, p.d_on, p.d_off)), None)
+            if p is None:
+                if any(_same(d_on, ap, d_off, a, c) for a, _, c in self._dropped):
+                    continue
+                p = _Pending(self._next_key, d_on, d_off, 0)
+                self._next_key += 1
+                self._pending.append(p)
+                if self.agree > 1 and not final:
+                    out.append(Decision("provisional", p.key, g.onset + first, ap, g.offset + first, g))
+            p.d_on, p.d_off, p.n = d_on, d_off, p.n + 1
+            if p.n >= self.agree or final:
+                self._pending.remove(p)
+                self._emitted.append((d_on, ap, d_off))
+                out.append(Decision("confirmed", p.key, g.onset + first, ap, g.offset + first, g))
+        for p in list(self._pending):
+            # withdrawn when no later check can count it (its onset has reached the window's start,
+            # where movements are not decided) or the stream has ended without confirming it
+            if final or p.d_on <= first + skip:
+                self._pending.remove(p)
+                self._dropped.append((p.d_on, 0, p.d_off))
+                out.append(Decision("withdrawn", p.key, p.d_on, p.d_on, p.d_off, None))
         return out
+
+
+def _same(d_on: int, ap: int, d_off: int, a: int, c: int) -> bool:
+    """Whether a movement (detection extent ``d_on``-``d_off``, apex ``ap``) is the one of extent
+    ``a``-``c`` (seen by another check): overlapping by IoU > 0.3, or its apex within."""
+    return iou(d_on, d_off, a, c) > 0.3 or a <= ap <= c
+
+
+@dataclass
+class _Pending:
+    """A movement confirmed by ``n`` checks, not yet flagged (``key``: its flag's)."""
+
+    key: int
+    d_on: int
+    d_off: int
+    n: int
+
+
+class Decision(NamedTuple):
+    """What a check decided about a movement: ``state`` "provisional" (first confirmed; a flag shown
+    until the checks agree), "confirmed" (flagged) or "withdrawn" (the checks did not agree: the
+    provisional flag is taken back); ``key`` names the movement across checks; onset, apex, offset
+    in stream frames; ``group`` in window frames (None when withdrawn)."""
+
+    state: str
+    key: int
+    onset: int
+    apex: int
+    offset: int
+    group: Group | None
 
 
 def replay(feat: Features, fps: float | None = None, **kw: Any) -> list[LiveFlag]:
@@ -406,34 +493,47 @@ def replay(feat: Features, fps: float | None = None, **kw: Any) -> list[LiveFlag
         cfg["params"],
         confirm=cfg["confirm"],
         mouth_confirm=cfg["mouth_confirm"],
+        agree=cfg["agree"],
         interference=cfg["interference"],
     )
     lag = cfg["stride"]
     t = a["t"]
     flags: list[LiveFlag] = []
+    shown: dict[int, LiveFlag] = {}
 
     def run(last: int, now_t: float, final: bool = False) -> None:
         lo = max(0, last - cfg["window"] + 1)
         win = {k: v[lo : last + 1] for k, v in raw.items() if k not in ("kf_index", "kf_landmarks")}
         if win["flow_valid"].sum() < cfg["min_history"] // 2:
             return
-        for on, ap, off, g in dec.check(win, lo, final):
-            flags.append(
-                LiveFlag(
-                    on,
-                    ap,
-                    off,
-                    g.type,
-                    round(float(g.score), 3),
-                    g.aus,
-                    g.regions,
-                    float(t[on]),
-                    float(t[ap]),
-                    float(t[off]),
-                    now_t,
-                    now_t - float(t[off]),
-                )
+        for d in dec.check(win, lo, final):
+            g = d.group
+            if g is None:  # withdrawn: as shown, then taken back
+                f = shown.pop(d.key, None)
+                if f is not None:
+                    flags.append(replace(f, state="withdrawn", flagged_at=now_t))
+                continue
+            f = LiveFlag(
+                d.onset,
+                d.apex,
+                d.offset,
+                g.type,
+                round(float(g.score), 3),
+                g.aus,
+                g.regions,
+                float(t[d.onset]),
+                float(t[d.apex]),
+                float(t[d.offset]),
+                now_t,
+                now_t - float(t[d.offset]),
+                state=d.state,
+                key=d.key,
             )
+            if d.state == "provisional":
+                shown[d.key] = f
+            else:
+                shown.pop(d.key, None)
+            flags.append(f)
 
     for i in range(n):
         last = i - lag

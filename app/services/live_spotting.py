@@ -14,6 +14,9 @@ thumbnail and the nearest protocol event.
   spotting, never for the recording, and counted (``frames_skipped``, shown in the GUI and written to
   ``session.json`` as ``live_spotting``). A camera file waits for the spotter instead (a file loses
   nothing), so spotting a file live sees every frame.
+* A flag is shown at once, provisional, and confirmed once the spotter's checks have agreed on it for
+  ``AGREE_S`` (or withdrawn: :mod:`analysis.spotting.live`); ``on_flag`` gets the same
+  :class:`SpotFlag` at each state, ``flags`` holds the confirmed ones.
 * The recording comes first: while an encoder's queue holds more than ``YIELD_QUEUE`` frames (it is
   falling behind, e.g. on a loaded machine), live spotting passes frames over (counted as skipped)
   instead of competing with it for the CPU. A 60-s GUI recording at a load of 5-8 on 2 cores dropped
@@ -41,7 +44,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 YIELD_QUEUE = 30  # frames waiting in an encoder's queue beyond which live spotting stands aside
 DEPTH_WAIT_S = 0.2  # how long a colour frame waits for its depth frame (they come from one frameset)
@@ -110,7 +113,9 @@ class LiveSpotting:
         self.frames_skipped = 0  # recorded frames passed over: queue full, spotter stopped, or
         self.frames_yielded = 0  # ... (of those) left to let a falling-behind encoder catch up
         self.model_load_s: float | None = None
-        self.flags: list[SpotFlag] = []
+        self.flags: list[SpotFlag] = []  # confirmed
+        self._open: dict[int, SpotFlag] = {}  # provisional, by the flag's key
+        self.flags_withdrawn = 0  # provisional flags the later checks did not confirm
         self.error: str | None = None
         self.face_box: tuple | None = None  # for the preview's face box
         self._thread = threading.Thread(target=self._run, name="mexlab-live-spotting", daemon=True)
@@ -178,6 +183,7 @@ class LiveSpotting:
                 "frames_skipped": self.frames_skipped,
                 "frames_yielded": self.frames_yielded,
                 "flags": len(self.flags),
+                "flags_withdrawn": self.flags_withdrawn,
                 "model_load_s": None if self.model_load_s is None else round(self.model_load_s, 2),
                 "error": self.error,
                 "recognition": self._recognition_summary(),
@@ -334,11 +340,27 @@ class LiveSpotting:
         return f"{event} {what}".strip() + f" ({abs(rel):.1f} s {'before' if rel >= 0 else 'after'})"
 
     def _report(self, flags) -> None:
+        """Each flag to ``on_flag`` as it comes (a copy of its :class:`SpotFlag` at that state):
+        provisional (shown at once), then confirmed or withdrawn, the flag's ``key`` the same and its
+        class kept; ``flags`` holds the confirmed."""
         for flag in flags:
-            sf = SpotFlag(flag, self._describe(flag.apex_t))
-            self._classify(sf)
-            self.flags.append(sf)
-            self.on_flag(sf)
+            state = getattr(flag, "state", "confirmed")
+            sf = self._open.pop(flag.key, None) if state != "provisional" else None
+            if sf is None:
+                if state == "withdrawn":
+                    continue
+                sf = SpotFlag(flag, self._describe(flag.apex_t))
+            sf.flag = flag
+            if state == "withdrawn":
+                self.flags_withdrawn += 1
+            else:
+                if sf.label is None:
+                    self._classify(sf)
+                if state == "provisional":
+                    self._open[flag.key] = sf
+                else:
+                    self.flags.append(sf)
+            self.on_flag(replace(sf))  # a copy: the GUI thread reads it after this thread moves on
 
     def _run(self) -> None:
         fps = self.recorder.camera.mode("rgb").fps if self.recorder.camera is not None else 30

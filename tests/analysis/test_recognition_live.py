@@ -156,7 +156,9 @@ def test_a_recording_s_live_flags_carry_classes(tmp_path):
     live.stop()
     summary = meta["live_spotting"]["recognition"]
     assert summary["model"] == "recognition_default.safetensors" and summary["error"] is None
-    hits = [(t, f) for t in truth for f in flags if f.flag.type == "micro" and abs(f.flag.apex - t["apex"]) <= 3]
+    confirmed = [f for f in flags if f.flag.state == "confirmed"]  # given to on_flag as confirmed
+    assert [f.flag.key for f in confirmed] == [f.flag.key for f in live.flags]
+    hits = [(t, f) for t in truth for f in confirmed if f.flag.type == "micro" and abs(f.flag.apex - t["apex"]) <= 3]
     assert hits, (truth, [(f.flag.onset, f.flag.apex, f.flag.type) for f in flags])
     for _t, f in hits:
         assert f.label in ("negative", "positive", "surprise") and 0 < f.confidence <= 1

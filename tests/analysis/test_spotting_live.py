@@ -16,7 +16,7 @@ def test_streaming_spotter_flags_micro_expressions_shortly_after_they_end():
     from analysis.evaluation import interval_iou
     from analysis.spotting.features import Features, _interpolate_keyframes
     from analysis.spotting.frames import RecordArrays
-    from analysis.spotting.live import CONFIRM_S, MOUTH_CONFIRM_S, StreamingSpotter, replay
+    from analysis.spotting.live import AGREE_S, CONFIRM_S, MOUTH_CONFIRM_S, StreamingSpotter, replay
 
     fps = 30.0
     sch = make_schedule(24.0, fps=fps, seed=3, rate_per_min=RATES)
@@ -24,7 +24,7 @@ def test_streaming_spotter_flags_micro_expressions_shortly_after_they_end():
     blinks = [e for e in sch.events if e.kind == "blink"]
     assert len(micro) >= 3 and blinks
     face = sim_face.FaceRenderer(640, 480)
-    per_flag = []
+    events = []  # every flag as pushed: provisional, then confirmed or withdrawn
     with StreamingSpotter(fps) as sp:
         store = RecordArrays(sch.n_frames)  # every record the spotter saw, for the replay below
         add = sp._add
@@ -36,11 +36,22 @@ def test_streaming_spotter_flags_micro_expressions_shortly_after_they_end():
         sp._add = keep
         for i in range(sch.n_frames):
             img, _ = face.render(i, sch)
-            for f in sp.push(img, i / fps):
-                per_flag.append(f)
-        per_flag.extend(sp.flush())
+            events += sp.push(img, i / fps)
+        events += sp.flush()
         assert sp.stats.frames == sch.n_frames and sp.stats.frames_with_face == sch.n_frames
+        per_flag = [f for f in events if f.state == "confirmed"]
+        assert sp.flags == per_flag
     assert per_flag, "no flag at all"
+    # each movement is shown once provisional, and then confirmed or withdrawn once, not before the
+    # checks have agreed on it for AGREE_S (a check every 0.1 s: 3 frames)
+    shown = {f.key: f for f in events if f.state == "provisional"}
+    assert len(shown) == len({f.key for f in events if f.state == "provisional"})
+    ends = [f for f in events if f.state != "provisional"]
+    assert sorted(f.key for f in ends) == sorted({f.key for f in events}), "a flag decided twice, or never"
+    for f in ends:
+        p = shown.get(f.key)
+        if p is not None and f.flagged_at < sch.n_frames / fps - 0.5:  # not the final check's
+            assert f.flagged_at - p.flagged_at >= AGREE_S - 1e-6, (p, f)
     for f in per_flag:
         assert f.thumbnail is not None and f.thumbnail.shape == (96, 96, 3)
         assert f.thumbnail.dtype == np.uint8 and f.thumbnail.std() > 10  # a face, not blank
@@ -55,20 +66,38 @@ def test_streaming_spotter_flags_micro_expressions_shortly_after_they_end():
             # from the ME's last frame to the frame that raised the flag (stream time); the wall time
             # of a push depends on the machine's load: measured in bench/, not limited in a test
             # the confirmation lag past the detection extent (which can end a few frames after the
-            # reported offset), the 3-frame lag of the face model and the time between checks
-            assert f.latency_s <= max(CONFIRM_S, MOUTH_CONFIRM_S) + 0.5, (e, f.latency_s)
+            # reported offset), the checks' agreement, the 3-frame lag of the face model and the time
+            # between checks
+            assert f.latency_s <= max(CONFIRM_S, MOUTH_CONFIRM_S) + AGREE_S + 0.5, (e, f.latency_s)
     assert found >= len(micro) - 1, (found, len(micro))
     # the bench's replay of the live decisions on the same frames' features flags the same
     arrays = store.arrays()
     _interpolate_keyframes(arrays)
     feat = Features("<test>", fps, store.n, 640, 480, 128, 3, arrays)
-    replayed = [(f.onset, f.apex, f.offset, f.type) for f in replay(feat, fps)]
-    assert replayed == [(f.onset, f.apex, f.offset, f.type) for f in per_flag]
+    replayed = [(f.onset, f.apex, f.offset, f.type, f.state, f.key) for f in replay(feat, fps)]
+    assert replayed == [(f.onset, f.apex, f.offset, f.type, f.state, f.key) for f in events]
+    # checks that never agree: every flag stays provisional until it leaves the decidable part of the
+    # window (withdrawn) or the stream ends (the final check confirms what it still finds)
+    never = replay(feat, fps, agree_s=1000.0)
+    last_t = float(arrays["t"][-1])
+    provisional = {f.key for f in never if f.state == "provisional"}
+    assert all(f.key in provisional for f in never if f.state == "withdrawn")
+    assert all(f.flagged_at == last_t for f in never if f.state == "confirmed")
+    gone = [f for f in never if f.state == "withdrawn"]
+    assert any(f.flagged_at < last_t - 5.0 for f in gone), gone
     # blinks are interference: (almost) none of them becomes a flag
     blink_flags = [
         f for f in per_flag if any(interval_iou(b.onset, b.offset, f.onset, f.offset) >= 0.5 for b in blinks)
     ]
     assert len(blink_flags) <= 1
+
+
+def test_agree_s_counts_checks():
+    from analysis.spotting.live import _config
+
+    assert _config(30.0, check_s=0.1, agree_s=0.7)["agree"] == 8
+    assert _config(30.0, check_s=0.2, agree_s=0.7)["agree"] == 5  # 6-frame checks: 21 frames / 6
+    assert _config(30.0, agree_s=0.0)["agree"] == 1
 
 
 def test_streaming_spotter_without_face_raises_no_flag():

@@ -75,7 +75,8 @@ def test_live_flags_name_the_frames_mexlab_spot_finds(tmp_path):
     kept = ls["features"]
     assert kept["complete"] and kept["frames"] == N and kept["why_not"] is None, kept
     assert (out / ".mexlab-cache" / "live-features.npz").is_file()
-    live_iv = [(f.flag.onset, f.flag.apex, f.flag.offset) for f in flags]
+    assert {f.flag.key for f in live.flags} <= {f.flag.key for f in flags} and not live._open  # each decided
+    live_iv = [(f.flag.onset, f.flag.apex, f.flag.offset) for f in live.flags]  # the confirmed flags
     res = subprocess.run(
         [sys.executable, "-m", "app.cli", "spot", str(out), "--json", "--quiet"],
         capture_output=True,

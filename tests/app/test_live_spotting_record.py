@@ -42,7 +42,11 @@ def test_live_spotting_accounts_for_every_frame_and_numbers_file_frames(tmp_path
     assert ls["frames_recorded"] == written
     assert ls["frames_spotted"] == live.frames_spotted and 0 < ls["frames_spotted"] <= written
     assert ls["frames_not_spotted"] == written - ls["frames_spotted"]
-    assert ls["flags"] == len(flags)
+    # every flag shown (provisional first) was confirmed or withdrawn by the stop, once
+    assert ls["flags"] == len(live.flags) and not live._open
+    assert len({f.flag.key for f in flags}) == ls["flags"] + ls["flags_withdrawn"]
+    assert len([f for f in flags if f.flag.state != "provisional"]) == len({f.flag.key for f in flags})
+    assert all(f.flag.state == "confirmed" for f in live.flags)
     # every recorded frame: spotted, counted as skipped, or still queued when the recording stopped
     assert ls["frames_spotted"] + live.frames_skipped + live._queue.qsize() == written
     assert live.frames_skipped > 0 or live._queue.qsize() == 0

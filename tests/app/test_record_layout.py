@@ -93,6 +93,23 @@ def test_spotted_panel_resets_and_a_manual_mark_is_named_once(qtbot, window):
     for _ in range(3):
         sp._add(SpotFlag(flag, None))
     assert "3 expression(s) flagged" in sp.note.text()
+    # a provisional flag: one grey row, not counted; confirmed: the same row, counted
+    first = SpotFlag(SimpleNamespace(**vars(flag), state="provisional", key=7), None)
+    sp._add(first)
+    assert sp.list.count() == 4 and "3 expression(s)" in sp.note.text()
+    assert sp.list.item(0).text().startswith("? ") and sp.list.item(0).font().italic()
+    first.flag = SimpleNamespace(**vars(flag), state="confirmed", key=7)
+    sp._add(first)
+    sp._add(first)  # seen twice (a queued signal): counted once
+    assert sp.list.count() == 4 and "4 expression(s)" in sp.note.text()
+    assert not sp.list.item(0).text().startswith("? ") and not sp.list.item(0).font().italic()
+    # withdrawn: the row is struck out, the count unchanged
+    other = SpotFlag(SimpleNamespace(**vars(flag), state="provisional", key=8), None)
+    sp._add(other)
+    other.flag = SimpleNamespace(**vars(flag), state="withdrawn", key=8)
+    sp._add(other)
+    assert sp.list.count() == 5 and "4 expression(s)" in sp.note.text()
+    assert sp.list.item(0).font().strikeOut() and sp.list.item(0).text().startswith("withdrawn")
     sp.reset(None)
     assert sp.list.count() == 0 and "flagged" not in sp.note.text()
     markers = MarkerOutlet(uuid.uuid4().hex)
