@@ -303,11 +303,13 @@ class StreamingSpotter:
         for r in recs:
             store.add(r)
         arrays = store.arrays()
-        if arrays["flow_valid"].sum() < self.min_history // 2:
-            return []
+        if arrays["flow_valid"].sum() < self.min_history // 2:  # too little face to decide on
+            decisions = self.decider.withdraw_all() if final else []
+        else:
+            decisions = self.decider.check(arrays, first, final)
         out = []
         fi = self._file_index
-        for d in self.decider.check(arrays, first, final):
+        for d in decisions:
             if d.state == "withdrawn":
                 shown = self._shown.pop(d.key, None)
                 if shown is not None:
@@ -432,14 +434,21 @@ class WindowDecider:
                 self._pending.remove(p)
                 self._emitted.append((d_on, ap, d_off))
                 out.append(Decision("confirmed", p.key, g.onset + first, ap, g.offset + first, g))
-        for p in list(self._pending):
-            # withdrawn when no later check can count it (its onset has reached the window's start,
-            # where movements are not decided) or the stream has ended without confirming it
-            if final or p.d_on <= first + skip:
-                self._pending.remove(p)
-                self._dropped.append((p.d_on, 0, p.d_off))
-                out.append(Decision("withdrawn", p.key, p.d_on, p.d_on, p.d_off, None))
+        # withdrawn when no later check can count it (its onset has reached the window's start,
+        # where movements are not decided) or the stream has ended without confirming it
+        out += self._withdraw([p for p in self._pending if final or p.d_on <= first + skip])
         return out
+
+    def withdraw_all(self) -> list[Decision]:
+        """At the end of a stream that cannot be checked (too little face in the last window):
+        every provisional movement withdrawn."""
+        return self._withdraw(list(self._pending))
+
+    def _withdraw(self, pending: list[_Pending]) -> list[Decision]:
+        for p in pending:
+            self._pending.remove(p)
+            self._dropped.append((p.d_on, 0, p.d_off))
+        return [Decision("withdrawn", p.key, p.d_on, p.d_on, p.d_off, None) for p in pending]
 
 
 def _same(d_on: int, ap: int, d_off: int, a: int, c: int) -> bool:
@@ -505,8 +514,10 @@ def replay(feat: Features, fps: float | None = None, **kw: Any) -> list[LiveFlag
         lo = max(0, last - cfg["window"] + 1)
         win = {k: v[lo : last + 1] for k, v in raw.items() if k not in ("kf_index", "kf_landmarks")}
         if win["flow_valid"].sum() < cfg["min_history"] // 2:
-            return
-        for d in dec.check(win, lo, final):
+            decisions = dec.withdraw_all() if final else []
+        else:
+            decisions = dec.check(win, lo, final)
+        for d in decisions:
             g = d.group
             if g is None:  # withdrawn: as shown, then taken back
                 f = shown.pop(d.key, None)

@@ -92,12 +92,18 @@ def test_streaming_spotter_flags_micro_expressions_shortly_after_they_end():
     assert len(blink_flags) <= 1
 
 
-def test_agree_s_counts_checks():
-    from analysis.spotting.live import _config
+def test_agree_s_counts_checks_and_a_stream_that_cannot_be_checked_withdraws_what_is_shown():
+    from analysis.spotting.live import Decision, WindowDecider, _config, _Pending
+    from analysis.spotting.pipeline import SpotParams
 
     assert _config(30.0, check_s=0.1, agree_s=0.7)["agree"] == 8
     assert _config(30.0, check_s=0.2, agree_s=0.7)["agree"] == 5  # 6-frame checks: 21 frames / 6
     assert _config(30.0, agree_s=0.0)["agree"] == 1
+    # the last window with too little face to run the detector on (flush): the provisional withdrawn
+    d = WindowDecider(30.0, SpotParams(), confirm=9, mouth_confirm=9, agree=8)
+    d._pending.append(_Pending(4, 100, 112, 3))
+    assert d.withdraw_all() == [Decision("withdrawn", 4, 100, 100, 112, None)]
+    assert not d._pending and d.withdraw_all() == []
 
 
 def test_streaming_spotter_without_face_raises_no_flag():
