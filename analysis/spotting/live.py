@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -124,15 +125,16 @@ def _config(
 
     if not fps or fps <= 0:
         raise ValueError("fps must be positive")
+    check_every = max(1, int(round(check_s * fps)))
     return {
         "stride": max(1, int(stride)),
         "crop": int(crop),
         "params": params or SpotParams(stride=stride, crop=crop),
         "window": max(int(round(window_s * fps)), 16),
-        "check_every": max(1, int(round(check_s * fps))),
+        "check_every": check_every,
         "confirm": max(1, int(round(confirm_s * fps))),
         "mouth_confirm": max(1, int(round(mouth_confirm_s * fps))),
-        "agree": 1 + max(0, int(round(agree_s * fps / max(1, int(round(check_s * fps)))))),
+        "agree": 1 + max(0, int(round(agree_s * fps / check_every))),
         "min_history": int(round(min_history_s * fps)),
         "interference": interference,
         "thumb": int(thumb),
@@ -157,14 +159,7 @@ class StreamingSpotter:
         self.min_history = cfg["min_history"]
         self.interference = cfg["interference"]
         self.thumb = cfg["thumb"]
-        self.decider = WindowDecider(
-            self.fps,
-            self.params,
-            confirm=cfg["confirm"],
-            mouth_confirm=cfg["mouth_confirm"],
-            agree=cfg["agree"],
-            interference=self.interference,
-        )
+        self.decider = WindowDecider.from_config(self.fps, cfg)
         self._recs: deque = deque(maxlen=self.window)
         self._thumbs: dict[int, np.ndarray | None] = {}
         self._n = 0
@@ -302,22 +297,12 @@ class StreamingSpotter:
         store = RecordArrays(len(recs))
         for r in recs:
             store.add(r)
-        arrays = store.arrays()
-        if arrays["flow_valid"].sum() < self.min_history // 2:  # too little face to decide on
-            decisions = self.decider.withdraw_all() if final else []
-        else:
-            decisions = self.decider.check(arrays, first, final)
-        out = []
         fi = self._file_index
-        for d in decisions:
-            if d.state == "withdrawn":
-                shown = self._shown.pop(d.key, None)
-                if shown is not None:
-                    out.append(replace(shown, state="withdrawn", flagged_at=now_t, thumbnail=None))
-                continue
+
+        def flag(d: Decision) -> LiveFlag:
             g = d.group
             thumb = self._thumbs.get(d.apex)
-            f = LiveFlag(
+            return LiveFlag(
                 fi.get(d.onset, d.onset),
                 fi.get(d.apex, d.apex),
                 fi.get(d.offset, d.offset),
@@ -334,12 +319,8 @@ class StreamingSpotter:
                 state=d.state,
                 key=d.key,
             )
-            if d.state == "provisional":
-                self._shown[d.key] = f
-            else:
-                self._shown.pop(d.key, None)
-            out.append(f)
-        return out
+
+        return _as_flags(self.decider.check(store.arrays(), first, final), self._shown, now_t, flag)
 
 
 class WindowDecider:
@@ -367,6 +348,7 @@ class WindowDecider:
         mouth_confirm: int,
         agree: int = 1,
         interference: bool = True,
+        min_valid: int = 0,
     ):
         self.fps = float(fps)
         self.params = params
@@ -374,18 +356,36 @@ class WindowDecider:
         self.mouth_confirm = int(mouth_confirm)
         self.agree = max(1, int(agree))
         self.interference = interference
+        self.min_valid = int(min_valid)  # frames with flow a window needs to be checked
         self._emitted: deque = deque(maxlen=256)  # detection extents (onset, apex, offset) flagged
         self._pending: list[_Pending] = []  # confirmed by fewer than ``agree`` checks
-        self._dropped: deque = deque(maxlen=256)  # detection extents withdrawn
+        self._dropped: deque = deque(maxlen=256)  # detection extents (onset, offset) withdrawn
         self._next_key = 0
+
+    @classmethod
+    def from_config(cls, fps: float, cfg: dict) -> WindowDecider:
+        """The decider of a live spotter configured by :func:`_config`."""
+        return cls(
+            fps,
+            cfg["params"],
+            confirm=cfg["confirm"],
+            mouth_confirm=cfg["mouth_confirm"],
+            agree=cfg["agree"],
+            interference=cfg["interference"],
+            min_valid=cfg["min_history"] // 2,
+        )
 
     def check(self, arrays: dict, first: int, final: bool = False) -> list[Decision]:
         """``arrays``: the window's per-frame features (RecordArrays layout, pose/blendshapes at the
         face model's frames only), its first frame being stream frame ``first``. Returns what this check
         decided (:class:`Decision`: movements newly seen confirmed, provisional while ``agree`` > 1;
         confirmed; withdrawn). ``final``: the stream has ended, confirm whatever has come back to rest
-        (as offline) and withdraw the rest."""
+        (as offline) and withdraw the rest. A window with fewer than ``min_valid`` frames of flow (too
+        little face) decides nothing, but at the end still withdraws what was shown."""
         from analysis.spotting.pipeline import spot_features
+
+        if arrays["flow_valid"].sum() < self.min_valid:
+            return self.withdraw_all() if final else []
 
         arrays = {k: (v.copy() if k in ("pose", "blendshapes") else v) for k, v in arrays.items()}
         _interpolate_keyframes(arrays)  # as offline: pose and blendshapes between face-model frames
@@ -422,7 +422,7 @@ class WindowDecider:
                 continue
             p = next((p for p in self._pending if _same(d_on, ap, d_off, p.d_on, p.d_off)), None)
             if p is None:
-                if any(_same(d_on, ap, d_off, a, c) for a, _, c in self._dropped):
+                if any(_same(d_on, ap, d_off, a, c) for a, c in self._dropped):
                     continue
                 p = _Pending(self._next_key, d_on, d_off, 0)
                 self._next_key += 1
@@ -447,8 +447,30 @@ class WindowDecider:
     def _withdraw(self, pending: list[_Pending]) -> list[Decision]:
         for p in pending:
             self._pending.remove(p)
-            self._dropped.append((p.d_on, 0, p.d_off))
+            self._dropped.append((p.d_on, p.d_off))
         return [Decision("withdrawn", p.key, p.d_on, p.d_on, p.d_off, None) for p in pending]
+
+
+def _as_flags(
+    decisions: list[Decision], shown: dict[int, LiveFlag], now_t: float, flag: Callable[[Decision], LiveFlag]
+) -> list[LiveFlag]:
+    """The flags of a check's decisions (:class:`StreamingSpotter` and :func:`replay`): ``flag(d)``
+    makes a provisional or confirmed one; a withdrawn one is the flag shown (kept in ``shown`` by
+    key) taken back at ``now_t``, without its thumbnail."""
+    out = []
+    for d in decisions:
+        if d.state == "withdrawn":
+            f = shown.pop(d.key, None)
+            if f is not None:
+                out.append(replace(f, state="withdrawn", flagged_at=now_t, thumbnail=None))
+            continue
+        f = flag(d)
+        if d.state == "provisional":
+            shown[d.key] = f
+        else:
+            shown.pop(d.key, None)
+        out.append(f)
+    return out
 
 
 def _same(d_on: int, ap: int, d_off: int, a: int, c: int) -> bool:
@@ -497,14 +519,7 @@ def replay(feat: Features, fps: float | None = None, **kw: Any) -> list[LiveFlag
         x = a[k].copy()
         x[~kf] = np.nan
         raw[k] = x
-    dec = WindowDecider(
-        fps,
-        cfg["params"],
-        confirm=cfg["confirm"],
-        mouth_confirm=cfg["mouth_confirm"],
-        agree=cfg["agree"],
-        interference=cfg["interference"],
-    )
+    dec = WindowDecider.from_config(fps, cfg)
     lag = cfg["stride"]
     t = a["t"]
     flags: list[LiveFlag] = []
@@ -513,18 +528,10 @@ def replay(feat: Features, fps: float | None = None, **kw: Any) -> list[LiveFlag
     def run(last: int, now_t: float, final: bool = False) -> None:
         lo = max(0, last - cfg["window"] + 1)
         win = {k: v[lo : last + 1] for k, v in raw.items() if k not in ("kf_index", "kf_landmarks")}
-        if win["flow_valid"].sum() < cfg["min_history"] // 2:
-            decisions = dec.withdraw_all() if final else []
-        else:
-            decisions = dec.check(win, lo, final)
-        for d in decisions:
+
+        def flag(d: Decision) -> LiveFlag:
             g = d.group
-            if g is None:  # withdrawn: as shown, then taken back
-                f = shown.pop(d.key, None)
-                if f is not None:
-                    flags.append(replace(f, state="withdrawn", flagged_at=now_t))
-                continue
-            f = LiveFlag(
+            return LiveFlag(
                 d.onset,
                 d.apex,
                 d.offset,
@@ -540,11 +547,8 @@ def replay(feat: Features, fps: float | None = None, **kw: Any) -> list[LiveFlag
                 state=d.state,
                 key=d.key,
             )
-            if d.state == "provisional":
-                shown[d.key] = f
-            else:
-                shown.pop(d.key, None)
-            flags.append(f)
+
+        flags.extend(_as_flags(dec.check(win, lo, final), shown, now_t, flag))
 
     for i in range(n):
         last = i - lag

@@ -15,7 +15,7 @@ thumbnail and the nearest protocol event.
   ``session.json`` as ``live_spotting``). A camera file waits for the spotter instead (a file loses
   nothing), so spotting a file live sees every frame.
 * A flag is shown at once, provisional, and confirmed once the spotter's checks have agreed on it for
-  ``AGREE_S`` (or withdrawn: :mod:`analysis.spotting.live`); ``on_flag`` gets the same
+  ``AGREE_S`` (or withdrawn: :mod:`analysis.spotting.live`); ``on_flag`` gets a copy of the flag's
   :class:`SpotFlag` at each state, ``flags`` holds the confirmed ones.
 * The recording comes first: while an encoder's queue holds more than ``YIELD_QUEUE`` frames (it is
   falling behind, e.g. on a loaded machine), live spotting passes frames over (counted as skipped)
@@ -344,7 +344,7 @@ class LiveSpotting:
         provisional (shown at once), then confirmed or withdrawn, the flag's ``key`` the same and its
         class kept; ``flags`` holds the confirmed."""
         for flag in flags:
-            state = getattr(flag, "state", "confirmed")
+            state = flag.state
             sf = self._open.pop(flag.key, None) if state != "provisional" else None
             if sf is None:
                 if state == "withdrawn":
