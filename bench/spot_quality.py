@@ -19,6 +19,11 @@ in all; pipeline fps (videos whose features were not cached).
     nice -n 10 .venv/bin/python bench/spot_quality.py --set heldout --n 6 --duration 20 --json
     nice -n 10 .venv/bin/python bench/spot_quality.py --set tuning --seed 1 --replay   # live decisions, fast
     nice -n 10 .venv/bin/python bench/spot_quality.py --set heldout --live             # StreamingSpotter
+    nice -n 10 .venv/bin/python bench/spot_quality.py --set heldout --grey rgb --replay # = --live, fast
+
+``--grey rgb`` spots RGB copies of the H.264 videos (a session's colour video is RGB): offline and the
+replay then work on OpenCV's grey of the RGB, as the live spotter does, and the replay gives the live
+spotter's flags (docs/spotting.md, ninth round).
 
 Videos and their feature caches are kept in ``--dir`` (default /tmp/mexlab-spot-quality): a second
 run re-renders nothing and reads the features from the cache.
@@ -128,6 +133,39 @@ def render(item: dict, folder: Path) -> dict:
         seed=item["schedule_seed"],
     )
     return dict(item, video=video, gt=read_ground_truth(out.ground_truth), meta=out.meta)
+
+
+def as_session_video(item: dict, folder: Path) -> dict:
+    """The item with its video as a session holds colour: lossless RGB (FFV1 bgr0), the rendered
+    file's frames decoded to RGB once (``folder/rgb/``; an FFV1 video is RGB already). Spotting a
+    session takes OpenCV's grey of the RGB, as the live spotter does; on a YUV file (H.264) offline
+    spotting takes the luma plane as it is (``--grey``; docs/spotting.md, ninth round)."""
+    import os
+
+    import av
+
+    src = Path(item["video"])
+    if item["codec"] == "ffv1":
+        return item
+    dst = folder / "rgb" / (src.stem + ".mkv")
+    if not dst.is_file():
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.with_name(".tmp-" + dst.name)
+        try:
+            with av.open(str(src)) as ic, av.open(str(tmp), "w", format="matroska") as oc:
+                st = oc.add_stream("ffv1", rate=int(round(item["fps"])))
+                st.pix_fmt = "bgr0"
+                st.width, st.height = item["size"]
+                for fr in ic.decode(video=0):
+                    for pkt in st.encode(av.VideoFrame.from_ndarray(fr.to_ndarray(format="rgb24"), format="rgb24")):
+                        oc.mux(pkt)
+                for pkt in st.encode():
+                    oc.mux(pkt)
+            os.replace(tmp, dst)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+    return dict(item, video=dst)
 
 
 def _overlaps(a0, a1, b0, b1) -> bool:
@@ -373,12 +411,22 @@ def main(argv=None) -> int:
     ap.add_argument("--confirm-s", type=float, default=None, help="live: StreamingSpotter confirm_s")
     ap.add_argument("--mouth-confirm-s", type=float, default=None, help="live: StreamingSpotter mouth_confirm_s")
     ap.add_argument("--agree-s", type=float, default=None, help="live: StreamingSpotter agree_s")
+    ap.add_argument(
+        "--grey",
+        choices=("luma", "rgb"),
+        default="luma",
+        help="the grey image offline spotting and --replay work on: the H.264 videos' luma plane (default) "
+        "or OpenCV's grey of their RGB, as a session's video and the live spotter give (an RGB copy is "
+        "made once in DIR/rgb)",
+    )
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     log = (lambda *x: print(*x, file=sys.stderr)) if a.json else print
     out = {}
     for split in ("tuning", "heldout") if a.set == "both" else (a.set,):
         items = build(split, a.n, a.duration, a.dir, a.seed, log)
+        if a.grey == "rgb":
+            items = [as_session_video(it, a.dir) for it in items]
         t0 = time.perf_counter()
         opts = (("confirm_s", a.confirm_s), ("mouth_confirm_s", a.mouth_confirm_s), ("agree_s", a.agree_s))
         live_kw = {k: v for k, v in opts if v is not None}
