@@ -144,6 +144,8 @@ def as_session_video(item: dict, folder: Path) -> dict:
 
     import av
 
+    from acquisition.video_writer import VideoFile
+
     src = Path(item["video"])
     if item["codec"] == "ffv1":
         return item
@@ -152,15 +154,13 @@ def as_session_video(item: dict, folder: Path) -> dict:
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = dst.with_name(".tmp-" + dst.name)
         try:
-            with av.open(str(src)) as ic, av.open(str(tmp), "w", format="matroska") as oc:
-                st = oc.add_stream("ffv1", rate=int(round(item["fps"])))
-                st.pix_fmt = "bgr0"
-                st.width, st.height = item["size"]
-                for fr in ic.decode(video=0):
-                    for pkt in st.encode(av.VideoFrame.from_ndarray(fr.to_ndarray(format="rgb24"), format="rgb24")):
-                        oc.mux(pkt)
-                for pkt in st.encode():
-                    oc.mux(pkt)
+            out = VideoFile(tmp, *item["size"], item["fps"], "rgb", codec="ffv1")  # the recorder's writer
+            try:
+                with av.open(str(src)) as ic:
+                    for fr in ic.decode(video=0):
+                        out.write(fr.to_ndarray(format="rgb24"))
+            finally:
+                out.close()
             os.replace(tmp, dst)
         finally:
             if tmp.exists():
