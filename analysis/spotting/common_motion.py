@@ -30,31 +30,37 @@ MIN_MOVING_S = 2.0
 
 @dataclass
 class CommonMotion:
-    disp: np.ndarray  # (n, n_regions, 2): displacement of the detrended flow, crop px
+    flow: np.ndarray  # (n, n_regions, 2): the detrended flow detection works on, crop px per frame
+    valid: np.ndarray  # (n,) frames with flow
     profile: np.ndarray  # (n_regions,): each region's share of the residual head motion (median 1)
 
     @classmethod
     def of(cls, flow: np.ndarray, valid: np.ndarray, head_px: np.ndarray, fps: float, still_px: float) -> CommonMotion:
         """From the detrended flow (n, n_regions, 2) detection works on and the rigid head motion
         (crop px per frame); frames whose head motion, smoothed over 0.5 s, exceeds ``still_px``
-        are the moving frames the profile is measured on."""
-        v = np.where(valid[:, None, None], flow, 0.0).astype(np.float64)
-        disp = np.cumsum(v, axis=0)
+        are the moving frames the profile is measured on. ``flow`` is kept, not copied."""
         k = max(1, int(round(0.5 * fps)))
         hp = uniform_filter1d(np.nan_to_num(np.asarray(head_px, dtype=np.float64)), size=k, mode="nearest")
         moving = valid & (hp > still_px)
         prof = np.ones(flow.shape[1])
         if moving.sum() >= MIN_MOVING_S * fps:
-            med = np.median(np.linalg.norm(v[moving], axis=2), axis=0)
+            med = np.empty(flow.shape[1])
+            for r in range(flow.shape[1]):  # one region at a time: no (n, n_regions, 2) float64 copy
+                v = flow[moving, r].astype(np.float64)
+                med[r] = np.median(np.sqrt(v[:, 0] * v[:, 0] + v[:, 1] * v[:, 1]))
             ref = np.median(np.delete(med, R.REF))
             if ref > 0:
                 prof = np.maximum(med / ref, 1e-3)
                 prof[R.REF] = 1.0
-        return cls(disp, prof)
+        return cls(flow, np.asarray(valid, bool), prof)
 
     def excursions(self, i0: int, i1: int) -> np.ndarray:
-        """Every region's excursion (n_regions,) over frames ``i0..i1`` (crop px)."""
-        d = self.disp[i0 : i1 + 1]
+        """Every region's excursion (n_regions,) over frames ``i0..i1`` (crop px): the largest
+        distance of its displacement from the straight line between its positions at ``i0`` and
+        ``i1`` (the displacement summed from ``i0``: only the frames asked for are integrated)."""
+        v = np.where(self.valid[i0 + 1 : i1 + 1, None, None], self.flow[i0 + 1 : i1 + 1], 0.0).astype(np.float64)
+        d = np.zeros((len(v) + 1,) + v.shape[1:])
+        np.cumsum(v, axis=0, out=d[1:])
         w = np.linspace(0.0, 1.0, len(d))[:, None, None]
         dv = d - (d[0] * (1 - w) + d[-1] * w)
         return np.hypot(dv[..., 0], dv[..., 1]).max(axis=0)
@@ -64,7 +70,7 @@ class CommonMotion:
         (one frame either side), each region measured against its own profile; the regions of
         ``group_regions`` (the movement's own) are not in the typical one. inf when there is
         nothing to compare with."""
-        n = len(self.disp)
+        n = len(self.flow)
         i0, i1 = max(onset - 1, 0), min(offset + 1, n - 1)
         if i1 - i0 < 1:
             return float("inf")

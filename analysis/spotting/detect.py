@@ -140,15 +140,22 @@ def noise_levels(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Smoothed speed (n, n_regions), activity threshold and per-frame flow noise σ_v of every
     region (arrays (n_regions,)), from robust statistics over the valid frames."""
-    k = max(1, int(round(p.smooth_s * fps)))
-    sp = uniform_filter1d(np.linalg.norm(flow, axis=2), size=k, axis=0, mode="nearest")
     n_reg = flow.shape[1]
+    sp = np.empty(flow.shape[:2], np.result_type(flow.dtype, np.float32))
+    for r in range(n_reg):  # region by region: no temporary of the whole flow's size
+        sp[:, r] = region_speed(flow, r, fps, p)
     thr = np.full(n_reg, p.speed_floor)
     s_v = np.zeros(n_reg)
     if valid.sum() > 10:
         for r in range(n_reg):
             thr[r], s_v[r] = _region_floor(sp[valid, r], flow[valid, r], p)
     return sp, thr, s_v
+
+
+def region_speed(flow: np.ndarray, r: int, fps: float, p: DetectParams) -> np.ndarray:
+    """Region ``r``'s speed (n,), smoothed over ``p.smooth_s``."""
+    k = max(1, int(round(p.smooth_s * fps)))
+    return uniform_filter1d(np.linalg.norm(flow[:, r], axis=1), size=k, mode="nearest")
 
 
 def _region_floor(speed: np.ndarray, flow: np.ndarray, p: DetectParams) -> tuple[float, float]:
@@ -169,21 +176,66 @@ def still_noise_levels(
     over the whole video, it raises the threshold of the still stretches and hides small movements
     there (a brow ME of 3 px on a still 390-px face, in a video with 11 s of drift). The moving
     frames keep the video-wide values. With too few still frames, every frame keeps them."""
-    sp, thr_g, sv_g = noise_levels(flow, valid, fps, p)
-    n, n_reg = sp.shape
-    thr = np.repeat(thr_g[None, :], n, axis=0)
-    s_v = np.repeat(sv_g[None, :], n, axis=0)
-    k = max(1, int(round(0.5 * fps)))
-    hp = uniform_filter1d(np.nan_to_num(np.asarray(head_px, dtype=np.float64)), size=k, mode="nearest")
-    still = hp <= p.still_px
-    sel = still & valid
-    if sel.sum() < max(30, int(0.05 * n), p.still_min_s * fps):
-        return sp, thr, s_v
-    for r in range(n_reg):
-        t, v = _region_floor(sp[sel, r], flow[sel, r], p)
-        thr[still, r] = min(t, thr_g[r])
-        s_v[still, r] = min(v, sv_g[r])
+    fl = StillFloors.of(flow, valid, fps, p, head_px)
+    n_reg = flow.shape[1]
+    sp = np.stack([fl.speed(r) for r in range(n_reg)], axis=1)
+    thr = np.stack([fl.threshold(r) for r in range(n_reg)], axis=1)
+    s_v = np.stack([fl.sigma_v(r) for r in range(n_reg)], axis=1)
     return sp, thr, s_v
+
+
+@dataclass
+class StillFloors:
+    """What :func:`still_noise_levels` measures, kept per region rather than per frame (two values
+    per region and one mask: an hour's (n, n_regions) arrays are 8-15 MB each); a region's
+    per-frame speed, threshold and σ_v are made when that region is searched."""
+
+    flow: np.ndarray  # (n, n_regions, 2), kept (not copied)
+    fps: float
+    p: DetectParams
+    thr: np.ndarray  # (n_regions,) activity threshold, video-wide
+    s_v: np.ndarray  # (n_regions,) flow noise σ_v, video-wide
+    still: np.ndarray | None = None  # (n,) frames with the head still (None: too few, none own)
+    thr_still: np.ndarray | None = None  # (n_regions,) on those frames
+    s_v_still: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, flow: np.ndarray, valid: np.ndarray, fps: float, p: DetectParams, head_px: np.ndarray) -> StillFloors:
+        n, n_reg = flow.shape[:2]
+        k = max(1, int(round(0.5 * fps)))
+        hp = uniform_filter1d(np.nan_to_num(np.asarray(head_px, dtype=np.float64)), size=k, mode="nearest")
+        still = hp <= p.still_px
+        sel = still & valid
+        own = sel.sum() >= max(30, int(0.05 * n), p.still_min_s * fps)
+        thr_g, sv_g = np.full(n_reg, p.speed_floor), np.zeros(n_reg)  # as noise_levels
+        thr_s, sv_s = thr_g.copy(), sv_g.copy()
+        for r in range(n_reg):
+            sp = region_speed(flow, r, fps, p)
+            if valid.sum() > 10:
+                thr_g[r], sv_g[r] = _region_floor(sp[valid], flow[valid, r], p)
+            if own:
+                t, v = _region_floor(sp[sel], flow[sel, r], p)
+                thr_s[r], sv_s[r] = min(t, thr_g[r]), min(v, sv_g[r])
+        if not own:
+            return cls(flow, fps, p, thr_g, sv_g)
+        return cls(flow, fps, p, thr_g, sv_g, still, thr_s, sv_s)
+
+    def speed(self, r: int) -> np.ndarray:
+        """Region ``r``'s smoothed speed (n,)."""
+        return region_speed(self.flow, r, self.fps, self.p)
+
+    def _column(self, glob: np.ndarray, own: np.ndarray | None, r: int) -> np.ndarray:
+        if self.still is None or own is None:
+            return np.full(len(self.flow), glob[r])
+        return np.where(self.still, own[r], glob[r])
+
+    def threshold(self, r: int) -> np.ndarray:
+        """Region ``r``'s activity threshold per frame (n,)."""
+        return self._column(self.thr, self.thr_still, r)
+
+    def sigma_v(self, r: int) -> np.ndarray:
+        """Region ``r``'s flow noise σ_v per frame (n,)."""
+        return self._column(self.s_v, self.s_v_still, r)
 
 
 def region_candidates(
@@ -197,12 +249,13 @@ def region_candidates(
     p: DetectParams,
     start: int = 0,
 ) -> list[Candidate]:
-    """Candidates of region ``r`` (flow (n, n_regions, 2) in frames ``start..``)."""
+    """Candidates of region ``r`` (flow (n, n_regions, 2) in frames ``start..``; ``speed`` every
+    region's (n, n_regions) or this region's (n,))."""
     name = R.CHANNEL_NAMES[r]
     v = np.where(valid[:, None], flow[:, r, :], 0.0).astype(np.float64)
     disp = np.cumsum(v, axis=0)
     n = len(v)
-    active = valid & (speed[:, r] > thr_speed)
+    active = valid & ((speed[:, r] if speed.ndim == 2 else speed) > thr_speed)
     gap = max(1, int(round(p.gap_s * fps)))
     runs = _runs(active)
     merged: list[list[int]] = []
@@ -368,27 +421,32 @@ def all_candidates(
     start: int = 0,
     face_px: float | None = None,
     head_px: np.ndarray | None = None,
+    detrended: bool = False,
 ) -> list[Candidate]:
     """Candidates of every region; ``face_px`` (the face width, frame px) scales the activity
     floor (:func:`speed_scale`); ``head_px`` (rigid head motion, crop px per frame) lets the still
-    frames keep their own, lower noise floor (:func:`still_noise_levels`)."""
+    frames keep their own, lower noise floor (:func:`still_noise_levels`). ``detrended``: ``flow``
+    is already :func:`detrend`-ed with ``p``'s window (not done again)."""
     f = speed_scale(p, face_px)
     if f != 1.0:
         p = replace(p, speed_floor=p.speed_floor * f)
-    if p.detrend_s > 0:
+    if p.detrend_s > 0 and not detrended:
         flow = detrend(flow, valid, fps, p.detrend_s, p.detrend_edge)
     if p.pairs and flow.shape[1] == len(R.REGION_NAMES):
         flow = R.with_pairs(flow)
-    if p.still_px > 0 and head_px is not None and len(head_px) == len(flow):
-        speed, s_sp, s_v = still_noise_levels(flow, valid, fps, p, head_px)
-        s_sp, s_v = s_sp.T, s_v.T  # one row per region, as below
-    else:
-        speed, s_sp, s_v = noise_levels(flow, valid, fps, p)
     out: list[Candidate] = []
+    if p.still_px > 0 and head_px is not None and len(head_px) == len(flow):
+        fl = StillFloors.of(flow, valid, fps, p, head_px)
+        for r in range(flow.shape[1]):
+            if r not in skip:
+                out.extend(
+                    region_candidates(r, flow, valid, fl.speed(r), fl.threshold(r), fl.sigma_v(r), fps, p, start)
+                )
+        return out
+    speed, s_sp, s_v = noise_levels(flow, valid, fps, p)
     for r in range(flow.shape[1]):
-        if r in skip:
-            continue
-        out.extend(region_candidates(r, flow, valid, speed, s_sp[r], s_v[r], fps, p, start))
+        if r not in skip:
+            out.extend(region_candidates(r, flow, valid, speed, s_sp[r], s_v[r], fps, p, start))
     return out
 
 

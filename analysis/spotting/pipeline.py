@@ -175,7 +175,7 @@ def spot_features(
     if interference:
         from analysis.face.aus import AU_NAMES, au_proxies
 
-        closure = au_proxies(feat.blendshapes)[:, AU_NAMES.index("AU45")]
+        closure = au_proxies(feat.blendshapes)[:, AU_NAMES.index("AU45")].copy()  # not every AU's
         ctx = (
             closure,
             speech_mask(feat.flow, valid, fps, ip),
@@ -215,11 +215,13 @@ def _learned(feat, fps, suppressed):
 
 def _one_pass(flow, valid, fps, dp, p, emg, ctx, face_px=None):
     head_px = ctx[2]["path_px"] if ctx is not None else None
+    # detrended once: the common-motion test and detection work on the same flow
+    detrended = detrend(flow, valid, fps, dp.detrend_s, dp.detrend_edge) if dp.detrend_s > 0 else flow
     common = None
     if ctx is not None and p.interference.common_ratio > 0:
-        detrended = detrend(flow, valid, fps, dp.detrend_s, dp.detrend_edge) if dp.detrend_s > 0 else flow
         common = CommonMotion.of(detrended, valid, head_px, fps, dp.still_px or 0.04)
-    cands = all_candidates(flow, valid, fps, dp, face_px=face_px, head_px=head_px)
+    cands = all_candidates(detrended, valid, fps, dp, face_px=face_px, head_px=head_px, detrended=True)
+    del detrended
     cands = [c for c in cands if not _touches_end(c, valid)]
     groups = group_candidates([c for c in cands if c.offset - c.onset + 1 >= dp.min_len_s * fps], fps, dp)
     for g in groups:

@@ -98,7 +98,7 @@ def test_each_region_is_held_to_its_own_share_of_the_residual():
     assert 2.0 < cm.profile[IDX["chin"]] < 4.0
     assert abs(np.median(np.delete(cm.profile, REF)) - 1.0) < 1e-9
     assert cm.local_ratio("chin", 300, 311, ["chin"]) < 1.5  # 0.75 px, but its own share
-    flat = CommonMotion(cm.disp, np.ones(len(REGION_NAMES)))
+    flat = CommonMotion(cm.flow, cm.valid, np.ones(len(REGION_NAMES)))
     assert flat.local_ratio("chin", 300, 311, ["chin"]) > 2.0  # measured against the others alone
     # too few moving frames to measure it: every region counts alike
     still = CommonMotion.of(flow, valid, np.full(N, 0.001), FPS, 0.04)
@@ -140,3 +140,18 @@ def test_speech_is_found_at_a_speakers_own_syllable_size():
     assert mask[210:250].all() and not mask[:150].any() and not mask[320:].any()
     # the floor before the seventh round (0.3 crop px) did not see it
     assert not speech_mask(flow, valid, FPS, InterferenceParams(speech_prom=0.3)).any()
+
+
+def test_excursions_integrate_only_the_frames_asked_for_and_match_the_whole_video_displacement():
+    rng = np.random.default_rng(3)
+    flow = rng.normal(0, 0.05, (N, len(REGION_NAMES), 2)).astype(np.float32)
+    valid = np.ones(N, bool)
+    valid[200:210] = False
+    cm = CommonMotion.of(flow, valid, np.full(N, 0.1), FPS, 0.04)
+    assert cm.flow is flow  # kept, not copied
+    disp = np.cumsum(np.where(valid[:, None, None], flow, 0.0).astype(np.float64), axis=0)
+    for i0, i1 in ((0, 40), (195, 230), (N - 30, N - 1)):
+        d = disp[i0 : i1 + 1]
+        w = np.linspace(0.0, 1.0, len(d))[:, None, None]
+        dv = d - (d[0] * (1 - w) + d[-1] * w)
+        np.testing.assert_allclose(cm.excursions(i0, i1), np.hypot(dv[..., 0], dv[..., 1]).max(axis=0), rtol=1e-9)
