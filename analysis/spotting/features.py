@@ -136,7 +136,7 @@ def extract_features(
     proc = FrameProcessor(
         stride=stride, crop=crop, max_side=max_side, depth_mapper=depth_mapper if depth is not None else None
     )
-    store = RecordArrays(info.n_frames + 16)
+    store = RecordArrays(info.n_frames + 16, spill=True)  # landmarks to a temp file, not memory
     depth_it = iter_frames(depth, gray=False, prefetch=8) if depth is not None else None
     t_start = time.perf_counter()
     wait = 0.0

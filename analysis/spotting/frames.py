@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from analysis.face.depth import DepthMapper
 
 N_REG = len(R.REGION_NAMES)
+_NO_FLOW = np.zeros((N_REG, 2), np.float32)
 
 
 @dataclass
@@ -210,13 +211,23 @@ class FrameProcessor:
 
 
 class RecordArrays:
-    """Column store of FrameRecords (grown in blocks)."""
+    """Column store of FrameRecords (grown in blocks).
 
-    def __init__(self, n_hint: int = 1024):
+    With ``spill`` the face model's landmarks (1.9 KB per face-model frame, half of all the
+    features: 66 MiB for an hour at stride 3) and the rigid head flow taken out of each region's
+    (144 B per frame, 15 MiB an hour; only spotting without interference elimination reads it) are
+    not held in memory: each is appended to a temporary file as it comes (:class:`SpilledRows`), and
+    :meth:`arrays` gives them as read-only memory maps of those files, whose pages are read only
+    when asked for.
+    """
+
+    def __init__(self, n_hint: int = 1024, *, spill: bool = False):
         self.n = 0
         self._cap = 0
         self.kf_index: list[int] = []
         self._kf = np.zeros((0, 478, 2), np.float16)  # the face model's landmarks, grown in blocks
+        self._spill: SpilledRows | None = SpilledRows((478, 2), np.float16) if spill else None
+        self._head: SpilledRows | None = SpilledRows((N_REG, 2), np.float32) if spill else None
         self._grow(max(64, n_hint))
 
     def _grow(self, cap: int) -> None:
@@ -235,7 +246,8 @@ class RecordArrays:
         g("blendshapes", (len(BLENDSHAPE_NAMES),), np.float32, np.nan)
         g("box", (4,), np.float32, np.nan)
         g("flow", (N_REG, 2), np.float32, 0.0)
-        g("head_flow", (N_REG, 2), np.float32, 0.0)
+        if self._head is None:
+            g("head_flow", (N_REG, 2), np.float32, 0.0)
         g("flow_valid", (), bool, False)
         g("glob", (N_GLOBAL,), np.float32, 0.0)
         g("rms", (), np.float32, 0.0)
@@ -252,18 +264,25 @@ class RecordArrays:
             self.pose[i], self.blendshapes[i] = r.pose, r.blendshapes
         if r.landmarks is not None:
             k = len(self.kf_index)
-            if k >= self._kf.shape[0]:  # a third of the frames at the default stride, then doubling
-                grown = np.zeros((max(64, k * 2, self._cap // 3 + 8),) + r.landmarks.shape, np.float16)
-                grown[:k] = self._kf[:k]
-                self._kf = grown
-            self._kf[k] = r.landmarks
+            if self._spill is not None:
+                self._spill.append(r.landmarks)
+            else:
+                if k >= self._kf.shape[0]:  # a third of the frames at the default stride, then doubling
+                    grown = np.zeros((max(64, k * 2, self._cap // 3 + 8),) + r.landmarks.shape, np.float16)
+                    grown[:k] = self._kf[:k]
+                    self._kf = grown
+                self._kf[k] = r.landmarks
             self.kf_index.append(r.index)
         if r.box is not None:
             self.box[i] = r.box
         if r.flow is not None:
-            self.flow[i], self.head_flow[i] = r.flow, r.head_flow
+            self.flow[i] = r.flow
+            if self._head is None:
+                self.head_flow[i] = r.head_flow
             self.glob[i], self.rms[i] = r.glob, r.rms
             self.flow_valid[i] = True
+        if self._head is not None:
+            self._head.append(r.head_flow if r.flow is not None else _NO_FLOW)
         if r.depth_face is not None:
             self.depth_face[i] = r.depth_face
         self.n += 1
@@ -278,7 +297,6 @@ class RecordArrays:
             "blendshapes",
             "box",
             "flow",
-            "head_flow",
             "flow_valid",
             "glob",
             "rms",
@@ -286,9 +304,91 @@ class RecordArrays:
         )
         # views, not copies, when the store was sized right (an hour of frames is not held twice)
         out = {k: _trimmed(getattr(self, k), self.n) for k in names}
+        out["head_flow"] = self._head.array() if self._head is not None else _trimmed(self.head_flow, self.n)
         out["kf_index"] = np.array(self.kf_index, np.int32)
-        out["kf_landmarks"] = _trimmed(self._kf, len(self.kf_index))
+        if self._spill is not None:
+            out["kf_landmarks"] = self._spill.array()
+        else:
+            out["kf_landmarks"] = _trimmed(self._kf, len(self.kf_index))
         return out
+
+
+class SpilledRows:
+    """Rows of one shape and dtype appended to a temporary file, read back at the end as a
+    read-only memory map (:meth:`array`); the file is removed when the map, every view of it and
+    this object are gone. When no temporary file can be made or written (a full or read-only temp folder), the rows
+    are kept in memory instead: spilling saves memory, it is never an error."""
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.typing.DTypeLike):
+        import tempfile
+
+        self.shape, self.dtype = tuple(shape), np.dtype(dtype)
+        self.n = 0
+        self._mem: list[np.ndarray] = []
+        self._done = False
+        try:
+            # unbuffered: a write that fails (full disk) fails in append(), where it is handled
+            self._fh = tempfile.NamedTemporaryFile(prefix="mexlab-rows-", suffix=".bin", delete=False, buffering=0)  # noqa: SIM115
+        except OSError:
+            self._fh = None
+
+    def append(self, row: np.ndarray) -> None:
+        if self._done:
+            raise RuntimeError("SpilledRows: no rows can be added after array()")
+        row = np.ascontiguousarray(row, dtype=self.dtype).reshape(self.shape)
+        if self._fh is not None:
+            try:
+                if self._fh.write(row.tobytes()) != row.nbytes:
+                    raise OSError("short write")
+                self.n += 1
+                return
+            except OSError:  # e.g. the temp folder filled up: what was written comes back to memory
+                self._to_memory()
+        self._mem.append(row.copy())
+        self.n += 1
+
+    def _to_memory(self) -> None:
+        name = self._fh.name
+        try:
+            self._fh.close()
+            back = np.fromfile(name, self.dtype, count=(self.n - len(self._mem)) * int(np.prod(self.shape)))
+            self._mem = list(back.reshape((-1,) + self.shape)) + self._mem
+        finally:
+            self._fh = None
+            _unlink(name)
+
+    def array(self) -> np.ndarray:
+        """Every row, (n, *shape): a read-only memory map of the file (not read into memory). Once
+        called, no more rows can be added; it gives the same array again."""
+        if self._done:
+            return self._array
+        self._array = self._final()
+        self._done = True
+        return self._array
+
+    def _final(self) -> np.ndarray:
+        if self._fh is not None:
+            import weakref
+
+            name = self._fh.name
+            self._fh.close()
+            self._fh = None
+            if self.n == 0:
+                _unlink(name)
+                return np.zeros((0,) + self.shape, self.dtype)
+            mm = np.memmap(name, self.dtype, mode="r", shape=(self.n,) + self.shape)
+            weakref.finalize(mm.base, _unlink, name)  # views keep mm, mm keeps its map
+            return mm
+        return np.stack(self._mem) if self._mem else np.zeros((0,) + self.shape, self.dtype)
+
+
+def _unlink(name: str) -> None:
+    import os
+
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
 
 
 def _trimmed(a: np.ndarray, n: int) -> np.ndarray:

@@ -131,6 +131,12 @@ def test_features_face_presence_and_cache(videos):
     assert f2.timings["cache_read_s"] < 0.25 * f1.timings["total_s"]
     for k in ("present", "flow", "pose", "blendshapes", "kf_landmarks"):
         np.testing.assert_array_equal(np.asarray(f1.arrays[k]), np.asarray(f2.arrays[k]))
+    # the landmarks (half the features) are never read into memory: extraction spills them to a
+    # temporary file, the cache maps them; a landmark asked for is the face model's
+    assert isinstance(f1.kf_landmarks, np.memmap) and isinstance(f2.kf_landmarks, np.memmap)
+    assert len(f1.kf_index) == len(f1.kf_landmarks) > 10
+    lm = f2.landmarks_at(int(f2.kf_index[3]))
+    assert lm.shape == (478, 2) and np.isfinite(lm).all() and lm[:, 0].std() > 10
     # the key is the content: a copy under another name hits the same fingerprint, an edit does not
     other = videos / "renamed_copy.mov"
     shutil.copyfile(v, other)
