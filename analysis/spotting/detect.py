@@ -132,7 +132,19 @@ def robust_sigma(x: np.ndarray) -> float:
     x = x[np.isfinite(x)]
     if x.size == 0:
         return 0.0
-    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+    return float(1.4826 * _median(np.abs(x - _median(x))))
+
+
+def _median(x: np.ndarray) -> float:
+    """np.median of a 1-D float64 array without NaN, to the bit (the mean of the two middle values
+    for an even count), without np.median's generic checks: the live spotter takes thousands of
+    medians of short windows a second."""
+    n = x.size
+    k = n // 2
+    if n % 2:
+        return np.partition(x, k)[k]
+    part = np.partition(x, (k - 1, k))
+    return (part[k - 1] + part[k]) / 2.0
 
 
 def noise_levels(
@@ -178,7 +190,7 @@ def still_noise_levels(
     frames keep the video-wide values. With too few still frames, every frame keeps them."""
     fl = StillFloors.of(flow, valid, fps, p, head_px)
     n_reg = flow.shape[1]
-    sp = np.stack([fl.speed(r) for r in range(n_reg)], axis=1)
+    sp = fl.speed
     thr = np.stack([fl.threshold(r) for r in range(n_reg)], axis=1)
     s_v = np.stack([fl.sigma_v(r) for r in range(n_reg)], axis=1)
     return sp, thr, s_v
@@ -186,13 +198,11 @@ def still_noise_levels(
 
 @dataclass
 class StillFloors:
-    """What :func:`still_noise_levels` measures, kept per region rather than per frame (two values
-    per region and one mask: an hour's (n, n_regions) arrays are 8-15 MB each); a region's
-    per-frame speed, threshold and σ_v are made when that region is searched."""
+    """What :func:`still_noise_levels` measures, the floors kept per region rather than per frame
+    (two values per region and one mask: an hour's (n, n_regions) float64 arrays are 15 MB each);
+    a region's per-frame threshold and σ_v are made when that region is searched."""
 
-    flow: np.ndarray  # (n, n_regions, 2), kept (not copied)
-    fps: float
-    p: DetectParams
+    speed: np.ndarray  # (n, n_regions) smoothed speed
     thr: np.ndarray  # (n_regions,) activity threshold, video-wide
     s_v: np.ndarray  # (n_regions,) flow noise σ_v, video-wide
     still: np.ndarray | None = None  # (n,) frames with the head still (None: too few, none own)
@@ -207,26 +217,23 @@ class StillFloors:
         still = hp <= p.still_px
         sel = still & valid
         own = sel.sum() >= max(30, int(0.05 * n), p.still_min_s * fps)
+        sp = np.empty((n, n_reg), np.result_type(flow.dtype, np.float32))
         thr_g, sv_g = np.full(n_reg, p.speed_floor), np.zeros(n_reg)  # as noise_levels
         thr_s, sv_s = thr_g.copy(), sv_g.copy()
-        for r in range(n_reg):
-            sp = region_speed(flow, r, fps, p)
+        for r in range(n_reg):  # region by region: no temporary of the whole flow's size
+            sp[:, r] = region_speed(flow, r, fps, p)
             if valid.sum() > 10:
-                thr_g[r], sv_g[r] = _region_floor(sp[valid], flow[valid, r], p)
+                thr_g[r], sv_g[r] = _region_floor(sp[valid, r], flow[valid, r], p)
             if own:
-                t, v = _region_floor(sp[sel], flow[sel, r], p)
+                t, v = _region_floor(sp[sel, r], flow[sel, r], p)
                 thr_s[r], sv_s[r] = min(t, thr_g[r]), min(v, sv_g[r])
         if not own:
-            return cls(flow, fps, p, thr_g, sv_g)
-        return cls(flow, fps, p, thr_g, sv_g, still, thr_s, sv_s)
-
-    def speed(self, r: int) -> np.ndarray:
-        """Region ``r``'s smoothed speed (n,)."""
-        return region_speed(self.flow, r, self.fps, self.p)
+            return cls(sp, thr_g, sv_g)
+        return cls(sp, thr_g, sv_g, still, thr_s, sv_s)
 
     def _column(self, glob: np.ndarray, own: np.ndarray | None, r: int) -> np.ndarray:
         if self.still is None or own is None:
-            return np.full(len(self.flow), glob[r])
+            return np.full(len(self.speed), glob[r])
         return np.where(self.still, own[r], glob[r])
 
     def threshold(self, r: int) -> np.ndarray:
@@ -439,9 +446,7 @@ def all_candidates(
         fl = StillFloors.of(flow, valid, fps, p, head_px)
         for r in range(flow.shape[1]):
             if r not in skip:
-                out.extend(
-                    region_candidates(r, flow, valid, fl.speed(r), fl.threshold(r), fl.sigma_v(r), fps, p, start)
-                )
+                out.extend(region_candidates(r, flow, valid, fl.speed, fl.threshold(r), fl.sigma_v(r), fps, p, start))
         return out
     speed, s_sp, s_v = noise_levels(flow, valid, fps, p)
     for r in range(flow.shape[1]):
