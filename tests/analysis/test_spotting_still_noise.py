@@ -93,3 +93,15 @@ def test_both_upper_lids_down_at_once_and_fast_are_a_blink_that_takes_the_brows_
     assert blink_intervals(slow, None, FPS, p) == []
     small = [_lid("lid_up_l", 71, 72, 74, 0.0, 0.1), _lid("lid_up_r", 71, 72, 74, 0.0, 0.1)]
     assert blink_intervals(small, None, FPS, p) == []
+
+
+def test_the_fast_median_is_numpys_to_the_bit():
+    from analysis.spotting.detect import _median, robust_sigma
+
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 3, 10, 11, 240, 241):
+        for scale in (1e-3, 1.0, 1e3):
+            x = rng.normal(size=n) * scale
+            assert _median(x) == np.median(x)
+            assert robust_sigma(x) == float(1.4826 * np.median(np.abs(x - np.median(x))))
+    assert robust_sigma(np.array([np.nan, np.inf])) == 0.0
