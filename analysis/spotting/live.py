@@ -103,6 +103,10 @@ MOUTH_CONFIRM_S = 0.3
 #: a blink's or the head's context grows) is not flagged. Chosen on replays of the varied rig's tuning
 #: faces (seeds 0-7: 0 s 0.790, 0.2 s 0.823, 0.4 s 0.845, 0.7 s 0.854, 1.1 s 0.837; docs/spotting.md)
 AGREE_S = 0.7
+# how often the detector runs on the window: it was half the live spotter's CPU at 0.1 s; 0.2 s (tenth
+# round) measured the same on the tuning faces (replayed: 0.850 vs 0.847 on seeds 0-7, 0.835 vs 0.820
+# on 8-11) and shows a flag ~0.06 s later (docs/spotting.md)
+CHECK_S = 0.2
 
 
 def _config(
@@ -111,7 +115,7 @@ def _config(
     stride: int = 3,
     crop: int = 128,
     window_s: float = 8.0,
-    check_s: float = 0.1,
+    check_s: float = CHECK_S,
     confirm_s: float = CONFIRM_S,
     mouth_confirm_s: float = MOUTH_CONFIRM_S,
     agree_s: float = AGREE_S,
@@ -145,7 +149,7 @@ def _config(
 class StreamingSpotter:
     def __init__(self, fps: float, **kw: Any):
         """Keyword arguments (see :func:`_config`): ``stride`` (3), ``crop`` (128), ``window_s`` (8),
-        ``check_s`` (0.1), ``confirm_s`` (CONFIRM_S), ``mouth_confirm_s`` (MOUTH_CONFIRM_S),
+        ``check_s`` (CHECK_S), ``confirm_s`` (CONFIRM_S), ``mouth_confirm_s`` (MOUTH_CONFIRM_S),
         ``agree_s`` (AGREE_S), ``min_history_s`` (2), ``interference`` (True), ``thumb`` (96), ``params`` (SpotParams),
         ``max_side`` (640)."""
         if not fps or fps <= 0:
