@@ -94,18 +94,20 @@ class LiveStats:
 
 
 #: the window must run this far (s) past a movement's detection extent before it is flagged (chosen on
-#: the varied rig's tuning faces, docs/spotting.md; 0.1 before)
-CONFIRM_S = 0.3
-#: … when all its regions are mouth regions (what the speech rule can remove); the same measured best
+#: the varied rig's tuning faces, docs/spotting.md; 0.1 before the third round, 0.3 before the tenth:
+#: with checks every 0.2 s, 0.2 s shows a flag as early as 0.3 s did with checks every 0.1 s)
+CONFIRM_S = 0.2
+#: … when all its regions are mouth regions (what the speech rule can remove): 0.3 s, kept in the tenth round
 MOUTH_CONFIRM_S = 0.3
 #: … and once the checks have found it confirmed for this long (s): a movement one check confirms and
 #: the next ones, with more frames after it, see otherwise (the speech rule finds the next syllables,
 #: a blink's or the head's context grows) is not flagged. Chosen on replays of the varied rig's tuning
 #: faces (seeds 0-7: 0 s 0.790, 0.2 s 0.823, 0.4 s 0.845, 0.7 s 0.854, 1.1 s 0.837; docs/spotting.md)
 AGREE_S = 0.7
-# how often the detector runs on the window: it was half the live spotter's CPU at 0.1 s; 0.2 s (tenth
-# round) measured the same on the tuning faces (replayed: 0.850 vs 0.847 on seeds 0-7, 0.835 vs 0.820
-# on 8-11) and shows a flag ~0.06 s later (docs/spotting.md)
+# how often the detector runs on the window: at 0.1 s it took half of the live spotter's time; every
+# 0.2 s with CONFIRM_S 0.2 (tenth round) measured the same on the tuning faces, replayed (0.848 vs
+# 0.847 on seeds 0-7, 0.835 vs 0.820 on 8-11), a flag shown as early (median 0.47 s), with 15 % less
+# CPU per frame (docs/spotting.md)
 CHECK_S = 0.2
 
 
