@@ -24,6 +24,12 @@ def add_parser(sub) -> None:
     p.add_argument("--participant", metavar="ID", help="participant pseudonym")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="the new session folder")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument(
+        "--spot",
+        action="store_true",
+        help="spot expressions live, as the Record window does (the confirmed flags are printed); when the "
+        "spotter sees every frame its features are kept, so `mexlab spot` on the session need not decode the video",
+    )
     p.set_defaults(func=run)
 
 
@@ -116,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        recording.start()  # a failed start is abandoned (folder marked interrupted) and raised
+        # a failed start is abandoned (folder marked interrupted) and raised
+        spotting = recording.start(live_spotting(quiet=args.quiet) if getattr(args, "spot", False) else None)
         if not args.quiet:
             for line in preflight_lines(rec):
                 print(line, file=sys.stderr)
@@ -140,6 +147,8 @@ def run(args: argparse.Namespace) -> int:
             print(file=sys.stderr)
         print(f"stopping ({reason}) …", file=sys.stderr)
         meta = recording.stop(reason)
+        if spotting is not None:
+            print(spotting_line(meta.get("live_spotting") or spotting.summary()["live_spotting"]), file=sys.stderr)
     finally:
         for s, h in old.items():
             signal.signal(s, h)
@@ -160,6 +169,46 @@ def run(args: argparse.Namespace) -> int:
             print(f"mexlab record: note: {other}", file=sys.stderr)
         return 1
     return 0
+
+
+def live_spotting(*, quiet: bool = False):
+    """``attach`` for :meth:`Recording.start`: the Record window's live spotter on the recorder's colour
+    frames (its face model loaded here, before the camera starts), printing each confirmed flag."""
+
+    def on_flag(sf) -> None:
+        f = sf.flag
+        if quiet or getattr(f, "state", "confirmed") != "confirmed":
+            return
+        aus = "+".join(f.aus) if f.aus else "-"
+        print(f"spotted: {f.type} frames {f.onset}-{f.offset} {aus} (score {f.score:.2f})", file=sys.stderr, flush=True)
+
+    def attach(rec):
+        from app.services.live_spotting import LiveSpotting, load_spotter
+
+        if rec.camera is None or "rgb" not in rec.camera.streams:
+            print("live spotting: off (no colour video)", file=sys.stderr)
+            return None
+        fps = rec.camera.mode("rgb").fps
+        ls = LiveSpotting(rec, on_flag, spotter=load_spotter(fps), recognizer=None)
+        ls.start()
+        return ls
+
+    return attach
+
+
+def spotting_line(s: dict) -> str:
+    """One line on what live spotting saw (session.json's ``live_spotting``)."""
+    feats = s.get("features") or {}
+    kept = (
+        "its features kept (mexlab spot will not decode the video)"
+        if feats.get("complete")
+        else f"features not kept ({feats.get('why_not') or 'not every frame seen'})"
+    )
+    err = f"; error: {s['error']}" if s.get("error") else ""
+    return (
+        f"live spotting: {s.get('frames_spotted', 0)} of {s.get('frames_recorded', 0)} frames spotted, "
+        f"{s.get('flags', 0)} flag(s), {kept}{err}"
+    )
 
 
 def preflight_lines(rec) -> list[str]:
