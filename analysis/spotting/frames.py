@@ -10,6 +10,7 @@ face model runs in a thread of its own, in parallel with the flow of the followi
 from __future__ import annotations
 
 import time
+import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -331,6 +332,8 @@ class SpilledRows:
             self._fh = tempfile.NamedTemporaryFile(prefix="mexlab-rows-", suffix=".bin", delete=False, buffering=0)  # noqa: SIM115
         except OSError:
             self._fh = None
+        # a store dropped before array() (an extraction that failed) takes its file with it
+        self._cleanup = weakref.finalize(self, _unlink, self._fh.name) if self._fh is not None else None
 
     def append(self, row: np.ndarray) -> None:
         if self._done:
@@ -368,8 +371,6 @@ class SpilledRows:
 
     def _final(self) -> np.ndarray:
         if self._fh is not None:
-            import weakref
-
             name = self._fh.name
             self._fh.close()
             self._fh = None
@@ -378,6 +379,8 @@ class SpilledRows:
                 return np.zeros((0,) + self.shape, self.dtype)
             mm = np.memmap(name, self.dtype, mode="r", shape=(self.n,) + self.shape)
             weakref.finalize(mm.base, _unlink, name)  # views keep mm, mm keeps its map
+            if self._cleanup is not None:
+                self._cleanup.detach()  # the map's finalizer removes the file now
             return mm
         return np.stack(self._mem) if self._mem else np.zeros((0,) + self.shape, self.dtype)
 

@@ -108,3 +108,13 @@ def test_a_spilling_store_gives_the_same_arrays_as_one_in_memory():
     assert isinstance(b["head_flow"], np.memmap) and isinstance(b["kf_landmarks"], np.memmap)
     assert not isinstance(a["head_flow"], np.memmap)
     assert (b["head_flow"][40:] == 0).all() and (b["head_flow"][0] == 0).all()
+
+
+def test_a_store_dropped_before_its_rows_are_read_takes_its_file_with_it():
+    s = SpilledRows((478, 2), np.float16)
+    s.append(_rows(1)[0])
+    name = s._fh.name
+    assert os.path.exists(name)
+    del s
+    gc.collect()
+    assert not os.path.exists(name)
