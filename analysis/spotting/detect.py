@@ -211,24 +211,18 @@ class StillFloors:
 
     @classmethod
     def of(cls, flow: np.ndarray, valid: np.ndarray, fps: float, p: DetectParams, head_px: np.ndarray) -> StillFloors:
-        n, n_reg = flow.shape[:2]
+        sp, thr_g, sv_g = noise_levels(flow, valid, fps, p)
+        n, n_reg = sp.shape
         k = max(1, int(round(0.5 * fps)))
         hp = uniform_filter1d(np.nan_to_num(np.asarray(head_px, dtype=np.float64)), size=k, mode="nearest")
         still = hp <= p.still_px
         sel = still & valid
-        own = sel.sum() >= max(30, int(0.05 * n), p.still_min_s * fps)
-        sp = np.empty((n, n_reg), np.result_type(flow.dtype, np.float32))
-        thr_g, sv_g = np.full(n_reg, p.speed_floor), np.zeros(n_reg)  # as noise_levels
-        thr_s, sv_s = thr_g.copy(), sv_g.copy()
-        for r in range(n_reg):  # region by region: no temporary of the whole flow's size
-            sp[:, r] = region_speed(flow, r, fps, p)
-            if valid.sum() > 10:
-                thr_g[r], sv_g[r] = _region_floor(sp[valid, r], flow[valid, r], p)
-            if own:
-                t, v = _region_floor(sp[sel, r], flow[sel, r], p)
-                thr_s[r], sv_s[r] = min(t, thr_g[r]), min(v, sv_g[r])
-        if not own:
+        if sel.sum() < max(30, int(0.05 * n), p.still_min_s * fps):
             return cls(sp, thr_g, sv_g)
+        thr_s, sv_s = thr_g.copy(), sv_g.copy()
+        for r in range(n_reg):
+            t, v = _region_floor(sp[sel, r], flow[sel, r], p)
+            thr_s[r], sv_s[r] = min(t, thr_g[r]), min(v, sv_g[r])
         return cls(sp, thr_g, sv_g, still, thr_s, sv_s)
 
     def _column(self, glob: np.ndarray, own: np.ndarray | None, r: int) -> np.ndarray:
@@ -256,13 +250,12 @@ def region_candidates(
     p: DetectParams,
     start: int = 0,
 ) -> list[Candidate]:
-    """Candidates of region ``r`` (flow (n, n_regions, 2) in frames ``start..``; ``speed`` every
-    region's (n, n_regions) or this region's (n,))."""
+    """Candidates of region ``r`` (flow (n, n_regions, 2) in frames ``start..``)."""
     name = R.CHANNEL_NAMES[r]
     v = np.where(valid[:, None], flow[:, r, :], 0.0).astype(np.float64)
     disp = np.cumsum(v, axis=0)
     n = len(v)
-    active = valid & ((speed[:, r] if speed.ndim == 2 else speed) > thr_speed)
+    active = valid & (speed[:, r] > thr_speed)
     gap = max(1, int(round(p.gap_s * fps)))
     runs = _runs(active)
     merged: list[list[int]] = []
