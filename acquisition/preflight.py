@@ -331,7 +331,9 @@ def _check_disk_and_cameras(
         rep.bytes_per_s = recording_bytes_per_s(rgb, depth, colour_codec)
         rep.rate_source = "an estimate for these modes (no earlier session of them in the output folder)"
     if rep.minutes_free < min_minutes:
-        rep.problems.append(f"only {rep.minutes_free:.1f} min of recording fit on the disk of {probe}")
+        rep.problems.append(
+            f"only {rep.minutes_free:.1f} min of recording fit on the disk of {probe} (at least {min_minutes:g} min asked)"
+        )
 
 
 def rig_preview(rgb: Mode, depth: Mode, seed: int = 0) -> dict:

@@ -89,6 +89,7 @@ class RecordController:
                 Path(settings.output_folder),
                 rgb,
                 depth,
+                min_minutes=settings.min_free_minutes,
                 look_for_cameras=settings.source == "live",
                 simulate=settings.source == "simulate",
             )

@@ -18,6 +18,9 @@ def config_dir() -> Path:
     return Path(env) if env else Path(platformdirs.user_config_dir("mexlab"))
 
 
+MAX_FREE_MINUTES = 24 * 60.0  # the most the pre-flight's disk check may ask for
+
+
 @dataclass
 class Settings:
     output_folder: str = field(default_factory=lambda: str(Path.home() / "mexlab-sessions"))
@@ -29,6 +32,7 @@ class Settings:
     camera_file: str = ""
     participant_prefix: str = "P"
     preview_fps: int = 30
+    min_free_minutes: float = 5.0  # pre-flight: the recording time the output folder's disk must hold
     shortcuts: dict[str, str] = field(default_factory=dict)  # action id -> keys (app/gui/shortcuts.py)
 
     @classmethod
@@ -59,7 +63,11 @@ class Settings:
         if not isinstance(data, dict):
             return cls()
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        s = cls(**{k: v for k, v in data.items() if k in known})
+        m = s.min_free_minutes
+        if isinstance(m, bool) or not isinstance(m, (int, float)) or not 0 <= m <= MAX_FREE_MINUTES:
+            s.min_free_minutes = cls.min_free_minutes  # a hand-edited value that is not a time: the default
+        return s
 
     def save(self) -> None:
         p = self.path()

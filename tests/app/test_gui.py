@@ -21,7 +21,9 @@ pytestmark = [pytest.mark.lsl]
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
     monkeypatch.setenv("MEXLAB_CONFIG_DIR", str(tmp_path / "config"))
-    return Settings(output_folder=str(tmp_path / "sessions"), source="simulate")
+    # the disk check asks for half a minute: a test's few seconds of recording must not fail on a CI
+    # machine whose disk holds less than the default five minutes (it did: 3.5 min free)
+    return Settings(output_folder=str(tmp_path / "sessions"), source="simulate", min_free_minutes=0.5)
 
 
 @pytest.fixture
@@ -132,6 +134,30 @@ def test_preflight_blocks_start_when_a_required_stream_is_missing(qtbot, window)
     win.record.start_recording()  # even forced, nothing starts
     assert not win.record.controller.recording
     assert Settings.load().required_streams == ["NoSuchAmplifier-4b1e"]  # settings persist
+
+
+def test_preflight_blocks_start_when_the_disk_holds_less_than_asked(qtbot, window, tmp_path):
+    """The lab sets how much recording the output folder's disk must hold (Session, "Disk must hold");
+    the pre-flight blocks Start below it and says how much fits; the setting persists."""
+    win = window
+    win.tabs.setCurrentWidget(win.record)
+    win.record.participant.setText("P008")
+    win.record.setup.min_free.setValue(24 * 60)  # a day of 848x480 colour + depth: no test disk holds it
+    win.record.setup.min_free.editingFinished.emit()
+    _preflight(qtbot, win)
+    text = win.record.preflight_text.toPlainText()
+    assert "NOT READY" in text and "(at least 1440 min asked)" in text, text
+    assert not win.record.start_btn.isEnabled()
+    assert Settings.load().min_free_minutes == 1440.0
+    win.record.setup.min_free.setValue(0.5)
+    win.record.setup.min_free.editingFinished.emit()
+    _preflight(qtbot, win)
+    assert win.record.start_btn.isEnabled(), win.record.preflight_text.toPlainText()
+    # a hand-edited settings file with a value that is not a time falls back to the default
+    Settings.path().write_text(json.dumps({"min_free_minutes": "lots"}), encoding="utf-8")
+    assert Settings.load().min_free_minutes == 5.0
+    Settings.path().write_text(json.dumps({"min_free_minutes": -3}), encoding="utf-8")
+    assert Settings.load().min_free_minutes == 5.0
 
 
 def test_closing_while_recording_asks_then_stops_cleanly(qtbot, window):

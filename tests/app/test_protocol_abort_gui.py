@@ -19,7 +19,8 @@ def test_abort_in_the_record_workspace_marks_the_session_aborted(qtbot, tmp_path
     from app.gui.main_window import MainWindow
 
     monkeypatch.setenv("MEXLAB_CONFIG_DIR", str(tmp_path / "config"))
-    win = MainWindow(Settings(output_folder=str(tmp_path / "sessions"), source="simulate"), simulate=True)
+    settings = Settings(output_folder=str(tmp_path / "sessions"), source="simulate", min_free_minutes=0.5)
+    win = MainWindow(settings, simulate=True)  # half a minute of disk asked: CI disks are small
     qtbot.addWidget(win)
     win.confirm_close = lambda box: QMessageBox.Yes  # pytest-qt closes it first: no modal question
     win.show()

@@ -46,6 +46,7 @@ def test_camera_file_preview_in_the_preflight_and_the_workspace(qtbot, tmp_path,
         camera_file=str(db3),
         rgb_mode="424x240@30",
         depth_mode="424x240@30",
+        min_free_minutes=0.5,
     )
     rep = RecordController().preflight(settings)
     assert not rep.problems, rep.problems
@@ -71,6 +72,7 @@ def test_a_mode_the_camera_file_lacks_is_refused_at_the_preflight(tmp_path):
         camera_file=str(db3),
         rgb_mode="848x480@30",
         depth_mode="424x240@30",
+        min_free_minutes=0.5,
     )
     rep = RecordController().preflight(settings)
     assert any("848x480@30" in p and "424x240@30" in p for p in rep.problems), rep.problems

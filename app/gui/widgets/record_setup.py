@@ -8,6 +8,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.widgets.stream_lights import StreamLights
-from app.services.settings import Settings
+from app.services.settings import MAX_FREE_MINUTES, Settings
 
 SOURCES = [
     ("simulate", "Simulated participant rig"),
@@ -77,6 +78,16 @@ class RecordSetup(QWidget):
         sf.addRow("Participant", self.participant)
         self.out_root = QLineEdit(settings.output_folder)
         sf.addRow("Output folder", self.out_root)
+        self.min_free = QDoubleSpinBox()
+        self.min_free.setRange(0.0, MAX_FREE_MINUTES)
+        self.min_free.setDecimals(1)
+        self.min_free.setSuffix(" min")
+        self.min_free.setValue(float(settings.min_free_minutes))
+        self.min_free.setToolTip(
+            "The pre-flight blocks Start when the output folder's disk holds less recording than this"
+        )
+        self.min_free.editingFinished.connect(self.changed.emit)
+        sf.addRow("Disk must hold", self.min_free)
         for w in (self.camera_file, self.rgb_mode, self.depth_mode, self.required, self.out_root):
             w.editingFinished.connect(self.changed.emit)
         lv.addWidget(sess)
@@ -95,3 +106,4 @@ class RecordSetup(QWidget):
         s.rgb_mode, s.depth_mode = self.rgb_mode.text().strip(), self.depth_mode.text().strip()
         s.required_streams = [x.strip() for x in self.required.text().split(",") if x.strip()]
         s.output_folder = self.out_root.text().strip()
+        s.min_free_minutes = float(self.min_free.value())
