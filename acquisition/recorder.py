@@ -17,9 +17,11 @@ Order of work (see docs/architecture.md):
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 import threading
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,30 @@ def _full(exc: OSError) -> str:
 RESERVE_NAME = ".mexlab-reserve"
 RESERVE_BYTES = 1 << 20
 FAILURE_PREFIXES = ("cannot write", "LabRecorderCLI exited", "camera failed")
+
+
+def entries_bytes(entries: Iterable[os.DirEntry], skip: tuple[str, ...] = ()) -> int:
+    """The bytes of the plain files among ``entries`` (``os.DirEntry``); a file that vanished since the
+    folder was listed (a temp file renamed into place meanwhile) counts nothing."""
+    total = 0
+    for e in entries:
+        if e.name in skip:
+            continue
+        try:
+            if e.is_file(follow_symlinks=False):
+                total += e.stat(follow_symlinks=False).st_size
+        except FileNotFoundError:
+            continue
+    return total
+
+
+def folder_bytes(folder: Path, skip: tuple[str, ...] = ()) -> int:
+    """The bytes of the plain files in ``folder`` (0 when it does not exist), while they are written."""
+    try:
+        with os.scandir(folder) as it:
+            return entries_bytes(it, skip)
+    except FileNotFoundError:
+        return 0
 
 
 class Recorder:
@@ -307,9 +333,7 @@ class Recorder:
             m.stream.name: dict(monitor_counts(m, self._file_counts), rate=m.stream.nominal_srate)
             for m in self.monitors
         }
-        size = 0
-        if self.folder.exists():
-            size = sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file() and p.name != RESERVE_NAME)
+        size = folder_bytes(self.folder, skip=(RESERVE_NAME,))
         return {
             "elapsed": self.elapsed,
             "videos": videos,

@@ -71,3 +71,23 @@ def test_outlet_vanishing_and_returning_summary_agrees_with_check(tmp_path):
     # ~5 s at 100 Hz from the file's timestamps, plus the 1-3 s LabRecorder takes to find the outlet again
     assert 400 <= meta["dropped_samples"] <= 1000
     assert json.loads((out / "session.json").read_text())["streams"] == meta["streams"]
+
+
+def test_the_folder_size_survives_a_file_vanishing_while_it_is_counted(tmp_path):
+    """Found in CI: session.json is written by temp-and-rename, and the GUI's live counts listed the
+    folder, then stat'ed the temp file after it was renamed: FileNotFoundError in the Qt event loop,
+    and a protocol run never started. A file that vanished counts nothing."""
+    import os
+
+    from acquisition.recorder import entries_bytes, folder_bytes
+
+    (tmp_path / "rgb.mkv").write_bytes(b"x" * 1000)
+    (tmp_path / ".session.abc.tmp").write_bytes(b"y" * 50)
+    (tmp_path / "reserve").write_bytes(b"z" * 7)
+    (tmp_path / "sub").mkdir()
+    assert folder_bytes(tmp_path, skip=("reserve",)) == 1050
+    with os.scandir(tmp_path) as it:
+        entries = list(it)  # listed …
+    (tmp_path / ".session.abc.tmp").rename(tmp_path / "session.json")  # … then renamed into place
+    assert entries_bytes(entries, skip=("reserve",)) == 1000
+    assert folder_bytes(tmp_path / "gone") == 0
