@@ -20,6 +20,11 @@ in all; pipeline fps (videos whose features were not cached).
     nice -n 10 .venv/bin/python bench/spot_quality.py --set tuning --seed 1 --replay   # live decisions, fast
     nice -n 10 .venv/bin/python bench/spot_quality.py --set heldout --live             # StreamingSpotter
     nice -n 10 .venv/bin/python bench/spot_quality.py --set heldout --grey rgb --replay # = --live, fast
+    nice -n 10 .venv/bin/python bench/spot_quality.py --set tuning --beyond            # outside the ranges
+
+``--beyond`` renders a set outside every range above (docs/spotting.md, eleventh round): 60-s videos
+at 15, 24, 50 and 60 fps, 1920x1080, 1024x768 and 640x480 frames, faces of 80-119 px and 400-600 px,
+H.264 at CRF up to 32, and one more kind of interference, the light (exposure) changing.
 
 ``--grey rgb`` spots RGB copies of the H.264 videos (a session's colour video is RGB): offline and the
 replay then work on OpenCV's grey of the RGB, as the live spotter does, and the replay gives the live
@@ -47,6 +52,7 @@ if str(REPO) not in sys.path:
 
 from acquisition.sim.identities import identities  # noqa: E402
 from acquisition.sim.varied import (
+    INTERFERENCE,
     RIG_VERSION,
     make_varied_schedule,
     read_ground_truth,  # noqa: E402
@@ -55,7 +61,7 @@ from acquisition.sim.varied import (
 from analysis.evaluation import evaluate_spotting, match_intervals  # noqa: E402
 
 SIZES = ((640, 360), (1280, 720), (848, 480), (960, 540))
-WIDTH_BINS = ((120, 180), (180, 260), (260, 401))
+WIDTH_BINS = ((40, 120), (120, 180), (180, 260), (260, 401), (401, 1200))
 AMP_BINS = ((1.0, 2.0), (2.0, 3.0), (3.0, 4.01))
 
 
@@ -100,11 +106,52 @@ def plan(split: str, n: int, duration: float, seed: int = 0) -> list[dict]:
     return out
 
 
+#: The ``--beyond`` set's conditions, cycled: frame size, fps, face width range (px).
+BEYOND = (
+    ((1920, 1080), 30, (400, 600)),
+    ((640, 480), 60, (120, 260)),
+    ((1280, 720), 15, (150, 350)),
+    ((1024, 768), 50, (80, 119)),
+    ((1920, 1080), 24, (250, 600)),
+)
+
+
+def plan_beyond(split: str, n: int, duration: float, seed: int = 0) -> list[dict]:
+    """A set outside the ranges the spotter was tuned on (deterministic): the conditions of
+    :data:`BEYOND` cycled, every video with light changes besides the usual interference."""
+    out = []
+    tag = f"beyond-{split}" if seed == 0 else f"beyond-{split}-s{seed}"
+    people = list(TUNING_PEOPLE) if split == "tuning" else None
+    for i, ident in enumerate(identities(split, n, start=20 + seed * ((n + 1) // 2), people=people)):
+        rng = np.random.default_rng([seed, i, 1 if split == "heldout" else 0, 777])
+        (w, h), fps, (f0, f1) = BEYOND[i % len(BEYOND)]
+        codec = "ffv1" if i == n - 1 and n > 2 else "h264"
+        out.append(
+            {
+                "name": f"{tag}-{i:02d}-{ident.person}-{ident.variant}",
+                "identity": ident,
+                "size": (w, h),
+                "fps": fps,
+                "face_width": round(float(rng.uniform(f0, min(f1, 0.55 * h))), 1),
+                "codec": codec,
+                "noise": 0.0 if i % 3 == 0 else round(float(rng.uniform(0.5, 3.0)), 2),
+                "crf": int(rng.choice([20, 24, 28, 30, 32])),
+                "duration": duration,
+                "schedule_seed": (9000 if split == "heldout" else 8000) + 37 * seed + i,
+                "interference": ("blink", "drift", "turn", "speech", "light"),
+            }
+        )
+    return out
+
+
 def render(item: dict, folder: Path) -> dict:
     ext = ".mkv" if item["codec"] == "ffv1" else ".mp4"
     video = folder / (item["name"] + ext)
     meta_path = video.with_name(video.stem + ".json")
-    sched = make_varied_schedule(item["duration"], fps=item["fps"], seed=item["schedule_seed"])
+    kinds = item.get("interference")
+    sched = make_varied_schedule(
+        item["duration"], fps=item["fps"], seed=item["schedule_seed"], **({"interference": kinds} if kinds else {})
+    )
     want = {
         "rig_version": RIG_VERSION,
         "identity": item["identity"].name,
@@ -116,6 +163,10 @@ def render(item: dict, folder: Path) -> dict:
         "schedule_seed": item["schedule_seed"],
         "n_frames": sched.n_frames,
     }
+    if item.get("gop"):
+        want["gop"] = item["gop"]
+    if kinds and "gaze" in kinds:
+        want["gaze"] = True
     if video.is_file() and meta_path.is_file():
         meta = json.loads(meta_path.read_text())
         if all(meta.get(k) == v for k, v in want.items()):
@@ -131,6 +182,7 @@ def render(item: dict, folder: Path) -> dict:
         noise=item["noise"],
         crf=item["crf"],
         seed=item["schedule_seed"],
+        gop=item.get("gop"),
     )
     return dict(item, video=video, gt=read_ground_truth(out.ground_truth), meta=out.meta)
 
@@ -181,7 +233,7 @@ def score(items: list[dict], preds: dict[str, list[dict]]) -> dict:
     pr = {it["name"]: [(p["onset"], p["offset"], p["type"]) for p in preds[it["name"]]] for it in items}
     res = evaluate_spotting(gt, pr)
     by_au, by_w, by_amp = defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0])
-    ff_turn = ff_speech = ff_all = 0
+    ff_turn = ff_speech = ff_light = ff_gaze = ff_all = 0
     minutes = 0.0
     for it in items:
         name = it["name"]
@@ -203,12 +255,16 @@ def score(items: list[dict], preds: dict[str, list[dict]]) -> dict:
                 table[key][1] += 1
         turns = [r for r in it["gt"] if r["type"] == "head" and r["detail"] == "turn"]
         speech = [r for r in it["gt"] if r["type"] == "speech"]
+        light = [r for r in it["gt"] if r["type"] == "light"]
+        gaze = [r for r in it["gt"] if r["type"] == "gaze"]
         for pi, (on, off, _) in enumerate(pr[name]):
             if pi in hit_p:
                 continue
             ff_all += 1
             ff_turn += any(_overlaps(on, off, r["onset"], r["offset"]) for r in turns)
             ff_speech += any(_overlaps(on, off, r["onset"], r["offset"]) for r in speech)
+            ff_light += any(_overlaps(on, off, r["onset"], r["offset"]) for r in light)
+            ff_gaze += any(_overlaps(on, off, r["onset"], r["offset"]) for r in gaze)
         minutes += it["meta"]["n_frames"] / it["meta"]["fps"] / 60.0
 
     def rec(t):
@@ -227,40 +283,66 @@ def score(items: list[dict], preds: dict[str, list[dict]]) -> dict:
         "head_turn": round(ff_turn / minutes, 3),
         "speech": round(ff_speech / minutes, 3),
         "turn_or_speech": round((ff_turn + ff_speech) / minutes, 3),
+        **(
+            {"light": round(ff_light / minutes, 3)}
+            if any(r["type"] == "light" for it in items for r in it["gt"])
+            else {}
+        ),
+        **({"gaze": round(ff_gaze / minutes, 3)} if any(r["type"] == "gaze" for it in items for r in it["gt"]) else {}),
         "all": round(ff_all / minutes, 3),
     }
     return res
 
 
 def spot_params(which: str):
+    """The spotter's parameters by name (:func:`_spot_params`); every setting but ``now`` is from before
+    the twelfth round, so the flow at a video's keyframes is not repaired (analysis/spotting/codec.py)."""
+    p = _spot_params(which)
+    return p if which == "now" else replace(p, repair_gop_starts=False)
+
+
+def _spot_params(which: str):
     """``now``: the defaults; ``before``: the parameters before the varied rig (issue 15);
     ``round3``: the defaults before the fourth round (activity floor fixed in crop px); ``round4``:
     before the fifth (``returned`` 0.5, ``blink_amp`` 0.4); ``round5``: before the sixth (no still-frame
     noise floor, no paired-lid blinks); ``round6``: before the seventh (speech floor 0.3 crop px, blinks
-    own whatever overlaps them, no common-motion test)."""
+    own whatever overlaps them, no common-motion test); ``round10``: before the eleventh (no light
+    rule, no apex tolerance in grouping); ``round11``: before the twelfth (the blink rules measure a lid
+    candidate's activity stretch, not its refined ends; no keyframe repair; intervals of any reported
+    length; no gaze rule)."""
     from analysis.spotting.detect import DetectParams
     from analysis.spotting.interference import InterferenceParams
     from analysis.spotting.pipeline import SpotParams
 
-    # the seventh round's rules off (every earlier round had none of them)
-    ROUND6 = InterferenceParams(speech_prom=0.3, blink_sync_s=0.0, blink_face_leak=0.0, common_ratio=0.0)
+    # the twelfth round's blink extent off, then the eleventh round's rules too (every earlier round
+    # had none of them)
+    ROUND11_I = InterferenceParams(blink_by_ends=False, gaze_l1=0.0)
+    ROUND11_D = DetectParams(min_report_s=0.0)
+    ROUND10_D = replace(ROUND11_D, group_apex_tol_s=0.0)
+    ROUND10_I = replace(ROUND11_I, light_frac=0.0)
+    # the seventh round's rules off too (every earlier round had none of them)
+    ROUND6 = replace(ROUND10_I, speech_prom=0.3, blink_sync_s=0.0, blink_face_leak=0.0, common_ratio=0.0)
     if which == "before":
         return SpotParams(
-            detect=DetectParams(k_amp=5.0, detrend_s=0.0, min_len_s=0.0, still_px=0.0),
+            detect=replace(ROUND10_D, k_amp=5.0, detrend_s=0.0, min_len_s=0.0, still_px=0.0),
             interference=replace(ROUND6, brow_leak=0.6, head_ratio=6.0, blink_pair_amp=0.0),
         )
     if which == "round3":
         return SpotParams(
-            detect=DetectParams(speed_ref_px=0.0, returned=0.5, still_px=0.0),
+            detect=replace(ROUND10_D, speed_ref_px=0.0, returned=0.5, still_px=0.0),
             interference=replace(ROUND6, blink_amp=0.4, blink_pair_amp=0.0),
         )
     if which == "round6":
-        return SpotParams(interference=ROUND6)
+        return SpotParams(detect=ROUND10_D, interference=ROUND6)
+    if which == "round10":
+        return SpotParams(detect=ROUND10_D, interference=ROUND10_I)
+    if which == "round11":
+        return SpotParams(detect=ROUND11_D, interference=ROUND11_I)
     if which == "round5":
-        return SpotParams(detect=DetectParams(still_px=0.0), interference=replace(ROUND6, blink_pair_amp=0.0))
+        return SpotParams(detect=replace(ROUND10_D, still_px=0.0), interference=replace(ROUND6, blink_pair_amp=0.0))
     if which == "round4":
         return SpotParams(
-            detect=DetectParams(returned=0.5, still_px=0.0),
+            detect=replace(ROUND10_D, returned=0.5, still_px=0.0),
             interference=replace(ROUND6, blink_amp=0.4, blink_pair_amp=0.0),
         )
     return SpotParams()
@@ -285,14 +367,16 @@ def run_live(items: list[dict], params=None, live_kw=None) -> tuple[dict, list[f
     every flag that matches a micro-expression."""
     import av
 
+    from acquisition.session_read.video import gop_starts
     from analysis.spotting.live import StreamingSpotter
 
     preds, lat = {}, {}
     for it in items:
         events = []
+        starts = set(gop_starts(it["video"]).tolist())  # decoded frames: what the codec put in, as offline
         with av.open(str(it["video"])) as c, StreamingSpotter(it["fps"], params=params, **(live_kw or {})) as sp:
             for k, fr in enumerate(c.decode(video=0)):
-                events += sp.push(fr.to_ndarray(format="rgb24"), k / it["fps"])
+                events += sp.push(fr.to_ndarray(format="rgb24"), k / it["fps"], gop_start=k in starts)
             events += sp.flush()
         preds[it["name"]] = _confirmed(events)
         _latencies(it, events, lat)
@@ -351,10 +435,28 @@ def agreement(items: list[dict], live: dict, offline: dict) -> dict:
     return {"matched": both, "live": n_live, "offline": n_off}
 
 
-def build(split: str, n: int, duration: float, folder: Path, seed: int = 0, log=print) -> list[dict]:
+def build(
+    split: str,
+    n: int,
+    duration: float,
+    folder: Path,
+    seed: int = 0,
+    log=print,
+    beyond: bool = False,
+    gop: int | None = None,
+    gaze: bool = False,
+) -> list[dict]:
+    """The set's videos, rendered into ``folder`` unless there already; ``gop``: every H.264 video
+    with a keyframe every ``gop`` frames, as many cameras write (x264's default is 250; named ``…-gGOP``);
+    ``gaze``: with gaze shifts besides the set's interference (named ``…-gaze``)."""
     folder.mkdir(parents=True, exist_ok=True)
     items = []
-    for it in plan(split, n, duration, seed):
+    for it in (plan_beyond if beyond else plan)(split, n, duration, seed):
+        if gop and it["codec"] == "h264":
+            it = dict(it, name=f"{it['name']}-g{gop}", gop=int(gop))
+        if gaze:
+            kinds = (*it.get("interference", INTERFERENCE), "gaze")
+            it = dict(it, name=f"{it['name']}-gaze", interference=kinds)
         t0 = time.perf_counter()
         items.append(render(it, folder))
         dt = time.perf_counter() - t0
@@ -398,9 +500,10 @@ def main(argv=None) -> int:
     ap.add_argument("--no-cache", action="store_true", help="re-extract the features")
     ap.add_argument(
         "--params",
-        choices=("now", "before", "round3", "round4", "round5", "round6"),
+        choices=("now", "before", "round3", "round4", "round5", "round6", "round10", "round11"),
         default="now",
-        help="the spotter's parameters: now (defaults), before the varied rig, before the fourth, fifth, sixth or seventh round",
+        help="the spotter's parameters: now (defaults), before the varied rig, before the fourth, fifth, sixth, "
+        "seventh or eleventh round",
     )
     ap.add_argument("--live", action="store_true", help="score the live StreamingSpotter's flags instead (slower)")
     ap.add_argument(
@@ -412,6 +515,9 @@ def main(argv=None) -> int:
     ap.add_argument("--mouth-confirm-s", type=float, default=None, help="live: StreamingSpotter mouth_confirm_s")
     ap.add_argument("--agree-s", type=float, default=None, help="live: StreamingSpotter agree_s")
     ap.add_argument(
+        "--agree-macro-s", type=float, default=None, help="live: StreamingSpotter agree_macro_s (macro-expressions)"
+    )
+    ap.add_argument(
         "--grey",
         choices=("luma", "rgb"),
         default="luma",
@@ -419,16 +525,38 @@ def main(argv=None) -> int:
         "or OpenCV's grey of their RGB, as a session's video and the live spotter give (an RGB copy is "
         "made once in DIR/rgb)",
     )
+    ap.add_argument(
+        "--beyond",
+        action="store_true",
+        help="a set outside the tuned ranges: 15-60 fps, 640x480-1920x1080, faces 80-600 px, light changes "
+        "(--duration defaults to 60 s)",
+    )
+    ap.add_argument(
+        "--gop",
+        type=int,
+        default=None,
+        help="H.264 videos with a keyframe every GOP frames (cameras: 30-60; default x264's 250)",
+    )
+    ap.add_argument(
+        "--gaze", action="store_true", help="the set with gaze shifts besides its interference (names …-gaze)"
+    )
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
+    if a.beyond and a.duration == 30.0:
+        a.duration = 60.0
     log = (lambda *x: print(*x, file=sys.stderr)) if a.json else print
     out = {}
     for split in ("tuning", "heldout") if a.set == "both" else (a.set,):
-        items = build(split, a.n, a.duration, a.dir, a.seed, log)
+        items = build(split, a.n, a.duration, a.dir, a.seed, log, beyond=a.beyond, gop=a.gop, gaze=a.gaze)
         if a.grey == "rgb":
             items = [as_session_video(it, a.dir) for it in items]
         t0 = time.perf_counter()
-        opts = (("confirm_s", a.confirm_s), ("mouth_confirm_s", a.mouth_confirm_s), ("agree_s", a.agree_s))
+        opts = (
+            ("confirm_s", a.confirm_s),
+            ("mouth_confirm_s", a.mouth_confirm_s),
+            ("agree_s", a.agree_s),
+            ("agree_macro_s", a.agree_macro_s),
+        )
         live_kw = {k: v for k, v in opts if v is not None}
         agree = None
         if a.live:

@@ -138,6 +138,44 @@ def frame_times(path: str | Path, *, from_first: bool = False) -> np.ndarray:
         c.close()
 
 
+#: x264's settings, written into the first frame, saying constant quantiser 0: lossless
+_X264_LOSSLESS = re.compile(rb"x264 - core [^\x00]*?\sqp=0(?![0-9.])")
+
+
+def gop_starts(path: str | Path) -> np.ndarray:
+    """The frames (numbered as decoded, from 0) at which a lossy, inter-coded video starts a group of
+    pictures again: its keyframes that follow frames coded from earlier ones. The encoder quantises
+    such a frame afresh, so it differs from the one before by the codec's noise as well as by what
+    moved (every 250 frames for FFmpeg's H.264 by default; every 1-2 s for many cameras). Empty for
+    intra-only and lossless-only codecs (FFV1), and for H.264 that x264 wrote at qp 0 (lossless: the
+    recorder's ``x264rgb`` colour codec; x264 names its settings in the first frame). From the
+    packets, without decoding; a file cut by a crash gives what its packets before the cut say."""
+    c = open_video(Path(path))
+    try:
+        s = c.streams.video[0]
+        codec = s.codec_context.codec
+        if codec.intra_only or not codec.lossy:
+            return np.zeros(0, np.int64)
+        packets: list[tuple[int, bool]] = []
+        try:
+            for p in c.demux(s):
+                if p.size == 0:
+                    continue
+                if p.pts is None:  # no presentation order to number the frames by
+                    return np.zeros(0, np.int64)
+                if not packets and _X264_LOSSLESS.search(bytes(p)):
+                    return np.zeros(0, np.int64)  # x264 at qp 0 (the recorder's "x264rgb"): lossless
+                packets.append((int(p.pts), bool(p.is_keyframe)))
+        except Exception:  # noqa: BLE001, S110 - a cut file: keep the packets read so far
+            pass
+    finally:
+        c.close()
+    key = np.array([k for _, k in sorted(packets)], bool)
+    if key.size < 2:
+        return np.zeros(0, np.int64)
+    return (np.flatnonzero(key[1:] & ~key[:-1]) + 1).astype(np.int64)
+
+
 def count_frames(path: str | Path, error: type[MexlabError] = MexlabError) -> tuple[int, int | None, int | None]:
     """``(frames, width, height)`` of ``path`` without decoding: the complete video packets, counted by
     demuxing (every codec mexlab writes, FFV1, is intra-only: one packet is one frame), and the picture

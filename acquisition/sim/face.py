@@ -216,6 +216,7 @@ class FaceRenderer:
             sl = (slice(y0 - fy0, y1 - fy0), slice(x0 - fx0, x1 - fx0))
             self._eyes.append((sl, gy, yu[None, :], yl[None, :], yc[None, :]))
         self.eye_opening_px = open_max
+        self.eye_width_px = float(np.mean([e[2].shape[1] for e in self._eyes]))  # corner to corner
         self._lash_px = np.float32(0.25 * open_max)
 
     def _apply_blink(self, amplitude: float) -> None:
@@ -228,6 +229,17 @@ class FaceRenderer:
             src = np.where(gy < ym - lash, skin, gy - (ym - yu))
             src = np.where((gy >= yc) & (gy < ym), src, gy)
             self._mapy[sl] += src - gy
+
+    def _apply_gaze(self, gx: float, gy: float) -> None:
+        """The eyeballs turned: what the lids' opening shows (iris, sclera) moves by (``gx``, ``gy``)
+        px, most in the middle of the opening, nothing at its edges (the lids and corners stay)."""
+        for sl, gy_, yu, yl, _yc in self._eyes:
+            n = yu.shape[1]
+            across = np.sin(np.pi * (np.arange(n, dtype=np.float32) + 0.5) / n)[None, :]
+            inside = np.clip((gy_ - yu) / np.maximum(yl - yu, 1e-3), 0.0, 1.0)
+            w = (np.sin(np.pi * inside) * across).astype(np.float32)
+            self._mapx[sl] -= np.float32(gx) * w
+            self._mapy[sl] -= np.float32(gy) * w
 
     def _build_head_warp(self) -> None:
         s = self.scale
@@ -298,6 +310,11 @@ class FaceRenderer:
                 co["AU45"] = co.get("AU45", 0.0) + ev.amplitude * env
             elif ev.kind == "speech":
                 co["JAW"] = co.get("JAW", 0.0) + schedule.speech_opening(ev, frame)
+            elif ev.kind == "gaze":  # amplitude: % of the eye's width
+                p = schedule.params(ev)
+                px = ev.amplitude / 100.0 * self.eye_width_px * env
+                co["GAZE_X"] = co.get("GAZE_X", 0.0) + px * p.get("dx", 1.0)
+                co["GAZE_Y"] = co.get("GAZE_Y", 0.0) + px * p.get("dy", 0.0)
         return {k: v for k, v in co.items() if v != 0.0}
 
     def render(self, frame: int, schedule: Schedule) -> tuple[np.ndarray, HeadPose]:
@@ -309,14 +326,14 @@ class FaceRenderer:
         return self.render_with({}, pose or self.make_pose())[0]
 
     def render_with(self, coefficients: dict[str, float], pose: HeadPose) -> tuple[np.ndarray, HeadPose]:
-        """Render explicit basis coefficients (px; keys AU1…AU26, AU45, JAW) at ``pose``."""
+        """Render explicit basis coefficients (px; keys AU1…AU26, AU45, JAW, GAZE_X, GAZE_Y) at ``pose``."""
         out = self._neutral.copy()
         fx0, fy0, fx1, fy1 = self.face_roi
         if coefficients:
             np.copyto(self._mapx, self._fgx)
             np.copyto(self._mapy, self._fgy)
             for name, c in coefficients.items():
-                if name == "AU45":
+                if name in ("AU45", "GAZE_X", "GAZE_Y"):
                     continue
                 b = self._bases[name]
                 # remap samples the source at p - v(p): the content moves by +v
@@ -324,6 +341,8 @@ class FaceRenderer:
                 self._mapy -= np.float32(c) * b[1]
             if coefficients.get("AU45", 0.0) > 0:
                 self._apply_blink(coefficients["AU45"])
+            if coefficients.get("GAZE_X", 0.0) or coefficients.get("GAZE_Y", 0.0):
+                self._apply_gaze(coefficients.get("GAZE_X", 0.0), coefficients.get("GAZE_Y", 0.0))
             cv2.remap(
                 self._skin,
                 self._mapx,

@@ -12,6 +12,10 @@ Event kinds
 ``blink``   AU45, 100-300 ms, one every 3-6 s; amplitude = upper-lid travel in px
 ``head``    rigid head motion episode, 0.5-2 s; amplitude = peak rotation in degrees
 ``speech``  jaw/mouth oscillation at a 3-6 Hz syllable rate, 2-6 s; amplitude = mouth opening px
+``light``   (varied rig only) the camera's exposure or the room's light changes: the whole image's
+            brightness moves to a new level; amplitude = the change in % (the renderer's gain)
+``gaze``    (varied rig only) the eyes look elsewhere: a saccade (0.1 s) to a new direction, held,
+            and one back; amplitude = the irises' shift in % of the eye's width
 
 Micro and macro expressions are ``emotional`` (they drive heart rate, SCRs and EMG bursts) and never
 overlap each other. Blinks, head motion and speech are *interference*: about 70 % of the expressions
@@ -32,9 +36,12 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-KINDS = ("micro", "macro", "blink", "head", "speech")
+#: The kinds the simulated participant's own schedule draws (:func:`make_schedule`).
+RIG_KINDS = ("micro", "macro", "blink", "head", "speech")
+#: Every kind; ``light`` and ``gaze`` are drawn by the varied rig only (acquisition.sim.varied).
+KINDS = (*RIG_KINDS, "light", "gaze")
 EXPRESSION_KINDS = ("micro", "macro")
-INTERFERENCE_KINDS = ("blink", "head", "speech")
+INTERFERENCE_KINDS = ("blink", "head", "speech", "light", "gaze")
 _KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 
 #: Default event rates (events per minute).
@@ -74,7 +81,7 @@ EXPRESSION_AUS = ("AU1", "AU2", "AU4", "AU6", "AU7", "AU9", "AU10", "AU12", "AU1
 class FacialEvent:
     """One facial event. Frames are 0-based, inclusive, at the schedule's fps."""
 
-    kind: str  # "micro" | "macro" | "blink" | "head" | "speech"
+    kind: str  # "micro" | "macro" | "blink" | "head" | "speech" | "light" | "gaze"
     onset: int
     apex: int
     offset: int
@@ -92,12 +99,13 @@ def envelope(ev: FacialEvent, f: npt.ArrayLike, fps: float = 30.0) -> np.ndarray
 
     Every frame ``onset..offset`` has a strictly positive value, the apex has 1, and frames
     ``<= onset - 1`` or ``>= offset + 1`` have 0 (the event's motion is confined to its frames).
-    Rise and fall are raised-cosine (sin²) ramps; speech has a flat top with 0.3 s ramps.
+    Rise and fall are raised-cosine (sin²) ramps; speech has a flat top with 0.3 s ramps, a gaze
+    shift one with 0.1-s ramps (the saccades there and back).
     """
     f = np.asarray(f, dtype=np.float64)
     a, p, b = ev.onset - 1.0, float(ev.apex), ev.offset + 1.0
-    if ev.kind == "speech":
-        ramp = max(1.0, min(0.3 * fps, (b - a) / 4.0))
+    if ev.kind in ("speech", "gaze"):
+        ramp = max(1.0, min((0.3 if ev.kind == "speech" else 0.1) * fps, (b - a) / 4.0))
         up = np.clip((f - a) / ramp, 0.0, 1.0)
         down = np.clip((b - f) / ramp, 0.0, 1.0)
         u = np.minimum(up, down)
@@ -148,7 +156,7 @@ class Schedule:
 
         head: ``yaw``, ``pitch``, ``roll`` (unit-norm weights of the rotation, degrees per unit
         amplitude), ``tx``, ``ty`` (px at 480 lines per degree of amplitude); speech: ``rate_hz`` (syllable
-        rate), ``phase``; every kind: ``emg_lead_s`` (how long before the visible onset the EMG
+        rate), ``phase``; gaze: ``dx``, ``dy`` (the unit direction the irises move in, image axes); every kind: ``emg_lead_s`` (how long before the visible onset the EMG
         burst starts).
         """
         p = self._params.get(ev)
@@ -167,6 +175,9 @@ class Schedule:
                 )
             elif ev.kind == "speech":
                 p.update(rate_hz=float(rng.uniform(3.0, 6.0)), phase=float(rng.uniform(0, 2 * np.pi)))
+            elif ev.kind == "gaze":
+                a = float(rng.uniform(-0.35, 0.35) + (0.0 if rng.random() < 0.5 else np.pi))
+                p.update(dx=float(np.cos(a)), dy=float(np.sin(a)))
             self._params[ev] = p
         return p
 
@@ -230,7 +241,7 @@ def make_schedule(
         raise ValueError("fps must be positive")
     rates = dict(DEFAULT_RATES)
     if rate_per_min:
-        unknown = set(rate_per_min) - set(KINDS)
+        unknown = set(rate_per_min) - set(RIG_KINDS)
         if unknown:
             raise ValueError(f"unknown event kinds in rate_per_min: {sorted(unknown)}")
         rates.update({k: float(v) for k, v in rate_per_min.items()})

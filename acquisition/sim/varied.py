@@ -26,9 +26,16 @@ macro-expressions of 0.8-2 s, 3-8 px; and interference: blinks (every 2.5-6 s, a
 over expressions), slow head drift (2-6°, 3-8 s), quick head turns (12-30°, 0.4-1 s, mostly yaw)
 and speech (3-6 Hz syllables, 2-5 s). Turns and speech are kept 0.3 s off expressions (they are
 scored as false flags per minute), drift and blinks are not. ``interference`` chooses the kinds.
+Two more kinds are drawn only when asked for (they are not in the default sets, which render as before):
+``light``, the camera's auto-exposure or the room's light changing the whole image's brightness by
+6-20 % over 0.1-0.6 s to a new level that stays (the levels kept within 0.75-1.25 of the first), kept
+0.3 s off expressions like turns and speech; and ``gaze``, the eyes looking elsewhere for 0.4-2.5 s
+(a 0.1-s saccade there and back, the irises moving 8-25 % of the eye's width, mostly sideways; six a
+minute), kept off expressions and turns likewise.
 
 Every amplitude is in pixels of the rendered face: a renderer of another face width scales the
-schedule's speech and blink to its own face (blink closure is a share of the eye opening).
+schedule's speech and blink to its own face (blink closure is a share of the eye opening); a gaze
+shift's is a share of the eye's width (%).
 """
 
 from __future__ import annotations
@@ -70,7 +77,18 @@ ME_AU_SETS: tuple[tuple[tuple[str, ...], float], ...] = (
     (("AU15", "AU17"), 0.5),
 )
 INTERFERENCE = ("blink", "drift", "turn", "speech")
-RATES = {"micro": 6.0, "macro": 1.5, "blink": 15.0, "drift": 2.0, "turn": 2.5, "speech": 1.5}
+#: Kinds drawn only when named in ``interference``.
+EXTRA_INTERFERENCE = ("light", "gaze")
+RATES = {
+    "micro": 6.0,
+    "macro": 1.5,
+    "blink": 15.0,
+    "drift": 2.0,
+    "turn": 2.5,
+    "speech": 1.5,
+    "light": 2.0,
+    "gaze": 6.0,
+}
 #: Bumped whenever the same arguments render different pictures (caches compare it).
 RIG_VERSION = 2
 NOMINAL_FACE_W = 156.0  # the face width (px) the schedule's speech amplitudes refer to
@@ -88,9 +106,10 @@ def make_varied_schedule(
 ) -> Schedule:
     if duration_s <= 0 or fps <= 0:
         raise MexlabError("duration and fps must be positive")
-    unknown = set(interference) - set(INTERFERENCE)
+    known = (*INTERFERENCE, *EXTRA_INTERFERENCE)
+    unknown = set(interference) - set(known)
     if unknown:
-        raise MexlabError(f"unknown interference kind(s) {sorted(unknown)} (known: {', '.join(INTERFERENCE)})")
+        raise MexlabError(f"unknown interference kind(s) {sorted(unknown)} (known: {', '.join(known)})")
     r = dict(RATES, **(rates or {}))
     rng = np.random.default_rng([int(seed), 31337])
     n = int(round(duration_s * fps))
@@ -147,7 +166,7 @@ def make_varied_schedule(
                 on = int(rng.integers(sec(1.0), max(sec(1.0) + 1, end - L)))
                 if free(on, on + L - 1) and not any(on <= b + guard and on + L - 1 >= c - guard for c, b in taken):
                     taken.append((on, on + L - 1))
-                    out.append(ev("speech" if kind == "speech" else "head", on, L, (), a(), 0.5))
+                    out.append(ev(kind if kind in ("speech", "light", "gaze") else "head", on, L, (), a(), 0.5))
                     break
         return out
 
@@ -193,6 +212,18 @@ def make_varied_schedule(
                 break
             events.append(e)
             t = e.offset + 1 + sec(rng.uniform(0.6 * mean, 1.4 * mean))
+    level = 1.0
+    lights = place("light", count("light"), lambda: sec(rng.uniform(0.1, 0.6)), lambda: rng.uniform(6.0, 20.0))
+    for e in sorted(lights, key=lambda e: e.onset):
+        up = level * (1 + e.amplitude / 100.0)
+        sign = 1.0 if (up <= 1.25 and (rng.random() < 0.5 or level * (1 - e.amplitude / 100.0) < 0.75)) else -1.0
+        level = level * (1 + sign * e.amplitude / 100.0)
+        params[e] = {"level": float(level)}
+        events.append(e)
+    for e in place("gaze", count("gaze"), lambda: sec(rng.uniform(0.4, 2.5)), lambda: rng.uniform(8.0, 25.0)):
+        a = float(rng.uniform(-0.35, 0.35) + (0.0 if rng.random() < 0.5 else np.pi))
+        params[e] = {"dx": float(np.cos(a)), "dy": float(np.sin(a))}
+        events.append(e)
     s = Schedule(fps=float(fps), n_frames=n, seed=int(seed), events=events)
     for e, p in params.items():
         p.setdefault("emg_lead_s", 0.04)
@@ -205,6 +236,23 @@ class Rendered:
     video: Path
     ground_truth: Path
     meta: dict
+
+
+def light_levels(schedule: Schedule) -> np.ndarray | None:
+    """The image gain of every frame from the schedule's ``light`` events (``None``: none): each
+    event moves the level smoothly (sin²) from the one before to its own ``level`` over its frames."""
+    lights = sorted((e for e in schedule.events if e.kind == "light"), key=lambda e: e.onset)
+    if not lights:
+        return None
+    g = np.ones(schedule.n_frames)
+    f = np.arange(schedule.n_frames, dtype=np.float64)
+    before = 1.0
+    for e in lights:
+        after = float(schedule.params(e)["level"])
+        u = np.clip((f - (e.onset - 1.0)) / (e.offset - e.onset + 2.0), 0.0, 1.0)
+        g = np.where(f >= e.onset, before + (after - before) * np.sin(0.5 * np.pi * u) ** 2, g)
+        before = after
+    return g
 
 
 def ground_truth_rows(schedule: Schedule) -> list[dict]:
@@ -261,8 +309,10 @@ def render_video(
     crf: int = 23,
     seed: int = 0,
     centre: tuple[float, float] | None = None,
+    gop: int | None = None,
 ) -> Rendered:
-    """Render ``schedule`` on ``identity``'s face into ``out_path`` (see the module docstring)."""
+    """Render ``schedule`` on ``identity``'s face into ``out_path`` (see the module docstring);
+    ``gop``: H.264's keyframe interval in frames (None: x264's own, 250)."""
     import av
 
     width, height = int(size[0]), int(size[1])
@@ -284,6 +334,7 @@ def render_video(
         if noise > 0
         else None
     )
+    gain = light_levels(schedule)
     tmp = _tmp(out_path)
     try:
         with av.open(str(tmp), "w", format="matroska" if out_path.suffix.lower() == ".mkv" else "mp4") as c:
@@ -291,7 +342,7 @@ def render_video(
                 st = c.add_stream(
                     "libx264",
                     rate=int(round(fps)) if float(fps).is_integer() else fps,
-                    options={"crf": str(crf), "preset": "veryfast"},
+                    options={"crf": str(crf), "preset": "veryfast", **({"g": str(int(gop))} if gop else {})},
                 )
                 st.pix_fmt = "yuv420p"
             else:
@@ -305,6 +356,8 @@ def render_video(
                 if "JAW" in co:
                     co["JAW"] *= speech_k
                 img, _ = face.render_with(co, face.pose_at(k, schedule))
+                if gain is not None and gain[k] != 1.0:
+                    img = np.clip(img * gain[k] + 0.5, 0, 255).astype(np.uint8)
                 if bank is not None:
                     nz = bank[int(rng.integers(len(bank)))]
                     img = np.clip(img.astype(np.int16) + nz, 0, 255).astype(np.uint8)
@@ -336,6 +389,7 @@ def render_video(
         "face_width_px": round(float(fw), 1),
         "codec": codec,
         "crf": crf if codec == "h264" else None,
+        **({"gop": int(gop)} if gop and codec == "h264" else {}),
         "noise": float(noise),
         "seed": int(seed),
         "schedule_seed": schedule.seed,

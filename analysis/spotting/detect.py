@@ -59,11 +59,17 @@ class DetectParams:
     max_len_s: float = 6.0  # longer stretches are not expressions (posture, drift)
     pre_score: float = 0.6  # candidates from this score on are kept for EMG
     group_overlap: float = 0.3
+    group_apex_tol_s: float = 0.05  # > 0: a candidate overlapping a group's strongest member with its
+    # apex within that member's extent ± this is in the group: a region's rise and fall, not joined into one
+    # movement, beside the movement's own group (eleventh round); 0: off
     pairs: bool = False  # also detect on bilateral channels (regions.PAIR_NAMES)
     detrend_s: float = 2.0  # subtract the moving mean of each region's flow (0: off)
     detrend_edge: str = "shrink"  # near the ends: "nearest" repeats the end frame's flow into the
     # window; "shrink" averages only the frames there are (what a live window's end needs)
     micro_pass_s: float = 0.0  # second pass for micro-expressions, detrended (pipeline)
+    min_report_s: float = 0.13  # > 0: an interval whose reported ends (refined, report_ends) span less
+    # than this is not reported either: suppressed as "too short" (twelfth round; a saccade's or a
+    # piece of a movement); 0: off
     min_len_s: float = 0.13  # shorter candidates are not expressions (a blink's are
     # still used to find the blink; pipeline)
     still_px: float = 0.04  # > 0: on frames whose rigid head motion (crop px / frame, over 0.5 s)
@@ -456,17 +462,25 @@ def iou(a0: int, a1: int, b0: int, b1: int) -> float:
 
 
 def group_candidates(cands: list[Candidate], fps: float, p: DetectParams) -> list[Group]:
-    """Group overlapping candidates of different regions (strongest first)."""
+    """Group overlapping candidates of different regions (strongest first): a candidate joins the
+    first group whose strongest member it overlaps by IoU ≥ ``group_overlap`` or shares apexes with
+    (each one's apex within the other); failing that (``group_apex_tol_s``), the first whose
+    strongest member it overlaps with its apex within that member's extent ± the tolerance."""
     groups: list[Group] = []
+    tol = int(round(p.group_apex_tol_s * fps))
+
+    def joins(b: Candidate, c: Candidate) -> bool:
+        return iou(c.onset, c.offset, b.onset, b.offset) >= p.group_overlap or (
+            b.onset <= c.apex <= b.offset and c.onset <= b.apex <= c.offset
+        )
+
+    def near(b: Candidate, c: Candidate) -> bool:
+        return c.onset <= b.offset and b.onset <= c.offset and b.onset - tol <= c.apex <= b.offset + tol
+
     for c in sorted(cands, key=lambda c: -c.score):
-        home = None
-        for g in groups:
-            b = g.best
-            if iou(c.onset, c.offset, b.onset, b.offset) >= p.group_overlap or (
-                b.onset <= c.apex <= b.offset and c.onset <= b.apex <= c.offset
-            ):
-                home = g
-                break
+        home = next((g for g in groups if joins(g.best, c)), None)
+        if home is None and tol > 0:
+            home = next((g for g in groups if near(g.best, c)), None)
         if home is None:
             groups.append(Group(c.onset, c.apex, c.offset, c.score, [c]))
         else:

@@ -22,13 +22,14 @@ import numpy as np
 
 from analysis import features_cache
 from analysis.face.video import iter_frames, probe
+from analysis.spotting.codec import gop_start_mask
 from analysis.spotting.frames import FrameProcessor, RecordArrays
 from analysis.spotting.frames import interpolate_keyframes as _interpolate_keyframes
 
 if TYPE_CHECKING:
     from analysis.face.depth import DepthMapper
 
-VERSION = 6  # 6: H.264 RGB (gbrp) sessions take OpenCV's luma, as FFV1 sessions and live spotting do
+VERSION = 7  # 7: every frame's brightness over the previous one (gain: the light rule); 6: H.264 RGB (gbrp) sessions take OpenCV's luma, as FFV1 sessions and live spotting do
 Progress = Callable[[int, int, str], None]
 
 
@@ -123,6 +124,7 @@ def extract_features(
             )
         if cached is not None:
             n = len(cached["t"])
+            cached["gop_start"] = gop_start_mask(video, n)
             if progress:
                 progress(n, n, stage)
             return Features(
@@ -187,4 +189,5 @@ def extract_features(
     if use_cache and key is not None:
         p = features_cache.save(video, key, arrays)
         cache_file = str(p) if p else None
+    arrays["gop_start"] = gop_start_mask(video, n)  # from the packets, not cached (codec.py)
     return Features(n_frames=n, arrays=arrays, timings=timings, cache_file=cache_file, **meta)

@@ -51,6 +51,7 @@ class FlowEstimator:
         self._prev_gray: np.ndarray | None = None
         self._prev_crop: np.ndarray | None = None
         self._prev_depth = None
+        self.last_gain = 1.0  # how much brighter the last frame's crop was than the one before (crop_gain)
         s = self.size
         g = np.arange(2, s - 2, 4, dtype=np.float32)
         self._gx, self._gy = np.meshgrid(g, g)
@@ -162,6 +163,7 @@ class FlowEstimator:
         prev_depth, self._prev_depth = self._prev_depth, zc
         if prev_crop is None:
             return None
+        self.last_gain = crop_gain(prev_crop, cur)
         flow = self.dis.calc(prev_crop, cur, None)
         return self._analyse(flow, prev_depth if prev_depth is not None else zc)
 
@@ -203,6 +205,20 @@ class FlowEstimator:
             glob[6:8] = coef[3]
         rms = float(np.sqrt(np.mean(r**2)))
         return reg.astype(np.float32), model.astype(np.float32), glob, rms
+
+
+def crop_gain(prev: np.ndarray, cur: np.ndarray) -> float:
+    """How much brighter ``cur`` is than ``prev`` (uint8 crops of the same face, the same
+    registration): the median of their pixels' ratio, every second pixel of every second row, on
+    pixels bright enough for a ratio to mean something. A face that moves or changes expression
+    leaves most pixels as they were (≈ 1); the light or the camera's exposure changes all of them
+    alike."""
+    p = prev[::2, ::2].astype(np.float32)
+    c = cur[::2, ::2].astype(np.float32)
+    ok = p > 24.0
+    if ok.sum() < 64:
+        return 1.0
+    return float(np.median(c[ok] / p[ok]))
 
 
 def head_rotation_deg(glob: np.ndarray, size: int) -> np.ndarray:

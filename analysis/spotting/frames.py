@@ -43,6 +43,7 @@ class FrameRecord:
     head_flow: np.ndarray | None = None  # (n_regions, 2) rigid motion taken out of it
     glob: np.ndarray | None = None  # (N_GLOBAL,) global (head) motion model
     rms: float = 0.0
+    gain: float = 1.0  # the face crop's brightness over the previous frame's (flow.crop_gain)
     depth_face: np.ndarray | None = None  # (4,) distance, X, Y, Z (mm)
 
 
@@ -209,6 +210,7 @@ class FrameProcessor:
         self.times.flow += time.perf_counter() - t0
         if out is not None:
             rec.flow, rec.head_flow, rec.glob, rec.rms = out
+            rec.gain = self.flow.last_gain
 
 
 class RecordArrays:
@@ -252,6 +254,7 @@ class RecordArrays:
         g("flow_valid", (), bool, False)
         g("glob", (N_GLOBAL,), np.float32, 0.0)
         g("rms", (), np.float32, 0.0)
+        g("gain", (), np.float32, 1.0)
         g("depth_face", (4,), np.float32, np.nan)
         self._cap = cap
 
@@ -280,7 +283,7 @@ class RecordArrays:
             self.flow[i] = r.flow
             if self._head is None:
                 self.head_flow[i] = r.head_flow
-            self.glob[i], self.rms[i] = r.glob, r.rms
+            self.glob[i], self.rms[i], self.gain[i] = r.glob, r.rms, r.gain
             self.flow_valid[i] = True
         if self._head is not None:
             self._head.append(r.head_flow if r.flow is not None else _NO_FLOW)
@@ -301,6 +304,7 @@ class RecordArrays:
             "flow_valid",
             "glob",
             "rms",
+            "gain",
             "depth_face",
         )
         # views, not copies, when the store was sized right (an hour of frames is not held twice)

@@ -59,6 +59,9 @@ class InterferenceParams:
     brow_leak: float = 1.0  # 0.6 before the varied rig
     blink_sync_s: float = 0.07  # > 0: brows (and blink_face_leak's regions) are the blink's only
     # when their apex is this close to the blink's (seventh round); 0: whenever they overlap
+    blink_by_ends: bool = True  # the lid rules' durations and the blink's extent from a lid
+    # candidate's refined ends (detect._extent) rather than its activity stretch, which noise, drift or
+    # speech around the blink can stretch to seconds (twelfth round); False: the stretch
     blink_face_leak: float = 0.2  # > 0: any other region peaking with a lid blink and moving
     # less than this × the lids is the blink's (seventh round); 0: off
     speech_peaks: int = 3
@@ -73,6 +76,12 @@ class InterferenceParams:
     # motion over it (crop px; seventh round); common_ratio 0: off
     fast_deg_s: float = 30.0
     fast_mm_s: float = 150.0
+    gaze_l1: float = 0.03  # > 0: an eye-region member over which the eyes' look moves (the face
+    # model's eyeLookIn/Out blendshapes, L1 change from just before it) by this much or more, and that
+    # moves more sideways than up or down (gaze_dir), is the gaze shift's (twelfth round); 0: off
+    gaze_dir: float = 1.0  # … |dx| ≥ gaze_dir·|dy| (0: any direction)
+    light_frac: float = 0.04  # > 0: a group over which the face's brightness changes by this share or
+    # more (the light, the camera's exposure: frames.FrameRecord.gain) is removed (eleventh round); 0: off
 
 
 class Blink(NamedTuple):
@@ -100,13 +109,14 @@ def blink_intervals(
     """The blinks (from lid motion and eye closure)."""
     out: list[tuple[int, int, float, int]] = []
     for c in cands:
+        on, off = _span(c, p)
         if (
             c.region.startswith("lid_up")
             and c.direction[1] > abs(c.direction[0])
             and c.amplitude >= p.blink_amp
-            and (c.offset - c.onset) / fps <= p.blink_max_s
+            and (off - on) / fps <= p.blink_max_s
         ):
-            out.append((c.onset, c.offset, c.amplitude, c.apex))
+            out.append((on, off, c.amplitude, c.apex))
     if p.blink_pair_amp > 0:
         out.extend(_paired_lid_blinks(cands, fps, p))
     if closure is not None and len(closure):
@@ -136,11 +146,19 @@ def _paired_lid_blinks(cands: list[Candidate], fps: float, p: InterferenceParams
         for b in right:
             if abs(a.apex - b.apex) > sync:
                 continue
-            if min(a.offset - a.onset, b.offset - b.onset) / fps > p.blink_pair_max_s:
+            (a0, a1), (b0, b1) = _span(a, p), _span(b, p)
+            if min(a1 - a0, b1 - b0) / fps > p.blink_pair_max_s:
                 continue
             # both lids shut at once: the brows' motion then is the blink's too (as for eye closure)
-            out.append((min(a.onset, b.onset), max(a.offset, b.offset), float("inf"), (a.apex + b.apex) // 2))
+            out.append((min(a0, b0), max(a1, b1), float("inf"), (a.apex + b.apex) // 2))
     return out
+
+
+def _span(c: Candidate, p: InterferenceParams) -> tuple[int, int]:
+    """A lid candidate's extent as the blink rules measure it (``blink_by_ends``)."""
+    if p.blink_by_ends and c.ends is not None:
+        return c.ends
+    return c.onset, c.offset
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -200,7 +218,41 @@ def head_signals(
     return out
 
 
+def light_level(gain: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """The face's brightness (log, relative to the first frame) from each frame's over the previous
+    one (``gain``, frames.FrameRecord.gain; 1 where there is no flow)."""
+    g = np.asarray(gain, dtype=np.float64)
+    return np.cumsum(np.log(np.where(valid & (g > 0), g, 1.0)))
+
+
+def light_change(level: np.ndarray, onset: int, offset: int, pad: int = 2) -> float:
+    """The largest change of brightness (a share: +0.1 is 10 % brighter) between two frames from
+    ``pad`` frames before ``onset`` to ``pad`` after ``offset``."""
+    seg = level[max(onset - pad, 0) : offset + pad + 1]
+    if len(seg) < 2:
+        return 0.0
+    lo, hi = int(np.argmin(seg)), int(np.argmax(seg))
+    return float(np.expm1(seg[hi] - seg[lo]) if hi > lo else np.expm1(seg[lo] - seg[hi]))
+
+
 # --------------------------------------------------------------------------- suppression
+def gaze_change(gaze: np.ndarray, onset: int, offset: int, pad: int = 2) -> float:
+    """How far the eyes' look moves over ``onset``-``offset``: the largest L1 distance of the eyeLook
+    blendshapes given (frames × k; the pipeline gives eyeLookIn/Out, k = 4) there from their value
+    ``pad`` frames before it (NaN frames skipped)."""
+    n = len(gaze)
+    if n == 0:
+        return 0.0
+    a = min(max(onset - pad, 0), n - 1)
+    seg = gaze[a : min(offset + pad, n - 1) + 1]
+    ref = seg[0]
+    if not np.all(np.isfinite(ref)):
+        return 0.0
+    d = np.abs(seg - ref).sum(axis=1)
+    d = d[np.isfinite(d)]
+    return float(d.max()) if d.size else 0.0
+
+
 def _overlaps(a0, a1, b0, b1) -> bool:
     return a0 <= b1 and b0 <= a1
 
@@ -262,6 +314,20 @@ def eliminate(
             if len(keep) < len(members):
                 reasons.append("speech")
             members = keep
+        # gaze shifts: the eyes' look (the face model's eyeLook blendshapes) changes over an eye-region member
+        if members and p.gaze_l1 > 0 and "gaze" in head:
+            keep = [
+                m
+                for m in members
+                if not (
+                    m.region in LIDS
+                    and (p.gaze_dir <= 0 or abs(m.direction[0]) >= p.gaze_dir * abs(m.direction[1]))
+                    and gaze_change(head["gaze"], m.onset, m.offset) >= p.gaze_l1
+                )
+            ]
+            if len(keep) < len(members):
+                reasons.append("gaze shift")
+            members = keep
         # head motion, member by member: what compensation leaves is proportional to the motion
         head_why = None
         if members:
@@ -296,6 +362,10 @@ def eliminate(
             why = f"fast head rotation ({head['deg_s'][sl].max():.0f} deg/s)"
         elif "mm_s" in head and head["mm_s"][sl].max(initial=0.0) > p.fast_mm_s:
             why = f"fast head movement ({head['mm_s'][sl].max():.0f} mm/s, depth)"
+        elif p.light_frac > 0 and "light" in head:
+            change = light_change(head["light"], g.onset, g.offset)
+            if abs(change) >= p.light_frac:
+                why = f"light change ({100 * change:+.0f} % brightness)"
         if why:
             dropped.append(Suppressed(g.onset, g.offset, why, g.apex, g.score))
             continue

@@ -6,7 +6,8 @@ elimination on the last ``window_s`` seconds (:class:`WindowDecider`). A movemen
 a check once the window runs ``confirm_s`` past the end of its detection extent, and only if it does
 not start in the window's first half detrending window (there the moving mean is one-sided, and the
 movement was decided by earlier checks). The first such check shows it as a **provisional** flag
-(~0.5 s after the movement's offset); once the checks have found it so for ``agree_s`` it is
+(~0.5 s after the movement's offset); once the checks have found it so for ``agree_s`` (a
+macro-expression: ``agree_macro_s``) it is
 **confirmed** (~1.2 s), else **withdrawn** — the same ``key``, the flag's ``state`` says which
 (figures in docs/spotting.md). :func:`replay` makes the same decisions on features extracted offline
 (the bench).
@@ -104,6 +105,11 @@ MOUTH_CONFIRM_S = 0.3
 #: a blink's or the head's context grows) is not flagged. Chosen on replays of the varied rig's tuning
 #: faces (seeds 0-7: 0 s 0.790, 0.2 s 0.823, 0.4 s 0.845, 0.7 s 0.854, 1.1 s 0.837; docs/spotting.md)
 AGREE_S = 0.7
+#: … for a macro-expression (longer than 0.5 s): its extent changes more from one check to the next,
+#: so fewer checks find it as they found it before. Before the twelfth round AGREE_S; chosen on
+#: replays of the tuning faces (seeds 0-7: 0.864 → 0.874, `beyond-tuning` 0.786 → 0.793; seeds 8-11
+#: 0.847 → 0.844; docs/spotting.md)
+AGREE_MACRO_S = 0.4
 # how often the detector runs on the window: at 0.1 s it took half of the live spotter's time; every
 # 0.2 s with CONFIRM_S 0.2 (tenth round) measured the same on the tuning faces, replayed (0.848 vs
 # 0.847 on seeds 0-7, 0.835 vs 0.820 on 8-11), a flag shown as early (median 0.47 s), with 15 % less
@@ -121,6 +127,7 @@ def _config(
     confirm_s: float = CONFIRM_S,
     mouth_confirm_s: float = MOUTH_CONFIRM_S,
     agree_s: float = AGREE_S,
+    agree_macro_s: float | None = AGREE_MACRO_S,
     min_history_s: float = 2.0,
     interference: bool = True,
     thumb: int = 96,
@@ -140,7 +147,8 @@ def _config(
         "check_every": check_every,
         "confirm": max(1, int(round(confirm_s * fps))),
         "mouth_confirm": max(1, int(round(mouth_confirm_s * fps))),
-        "agree": 1 + max(0, int(round(agree_s * fps / check_every))),
+        "agree": _checks(agree_s, fps, check_every),
+        "agree_macro": _checks(agree_s if agree_macro_s is None else agree_macro_s, fps, check_every),
         "min_history": int(round(min_history_s * fps)),
         "interference": interference,
         "thumb": int(thumb),
@@ -148,11 +156,17 @@ def _config(
     }
 
 
+def _checks(seconds: float, fps: float, check_every: int) -> int:
+    """How many checks (every ``check_every`` frames) find a movement over ``seconds``: the first one
+    and those after it."""
+    return 1 + max(0, int(round(seconds * fps / check_every)))
+
+
 class StreamingSpotter:
     def __init__(self, fps: float, **kw: Any):
         """Keyword arguments (see :func:`_config`): ``stride`` (3), ``crop`` (128), ``window_s`` (8),
         ``check_s`` (CHECK_S), ``confirm_s`` (CONFIRM_S), ``mouth_confirm_s`` (MOUTH_CONFIRM_S),
-        ``agree_s`` (AGREE_S), ``min_history_s`` (2), ``interference`` (True), ``thumb`` (96), ``params`` (SpotParams),
+        ``agree_s`` (AGREE_S), ``agree_macro_s`` (AGREE_MACRO_S; None: ``agree_s``), ``min_history_s`` (2), ``interference`` (True), ``thumb`` (96), ``params`` (SpotParams),
         ``max_side`` (640)."""
         if not fps or fps <= 0:
             raise ValueError("fps must be positive")
@@ -170,6 +184,7 @@ class StreamingSpotter:
         self._thumbs: dict[int, np.ndarray | None] = {}
         self._n = 0
         self._file_index: dict[int, int] = {}  # push number -> frame number given to push()
+        self._gop_starts: set[int] = set()  # push numbers of frames that start a group of pictures
         self.stats = LiveStats()
         self.flags: list[LiveFlag] = []  # the confirmed flags
         self._shown: dict[int, LiveFlag] = {}  # provisional flags by key
@@ -219,17 +234,27 @@ class StreamingSpotter:
 
     # ------------------------------------------------------------------ per frame
     def push(
-        self, frame: np.ndarray, timestamp: float, index: int | None = None, depth: np.ndarray | None = None
+        self,
+        frame: np.ndarray,
+        timestamp: float,
+        index: int | None = None,
+        depth: np.ndarray | None = None,
+        gop_start: bool = False,
     ) -> list[LiveFlag]:
         """Feed one RGB frame (H×W×3 uint8) with its timestamp (s); returns new flags. ``index``: the
         frame's number in the recorded video (flags then name file frames, even when frames were
         skipped before this one; the face model is given the frame's time in the file,
         ``round(index·1000/fps)`` ms, as offline); by default frames are numbered as pushed.
         ``depth``: the raw depth frame of the same number (uint16), used when a depth mapper was given
-        to :meth:`keep_features`."""
+        to :meth:`keep_features`. ``gop_start``: the frame was decoded from a lossy inter-coded video
+        and starts a group of pictures again there (:func:`acquisition.session_read.video.gop_starts`;
+        never for a camera's frames): its flow is taken from its neighbours', as offline
+        (:mod:`analysis.spotting.codec`)."""
         t0 = time.perf_counter()
         i = self._n
         self._n += 1
+        if gop_start:
+            self._gop_starts.add(i)
         self._file_index[i] = i if index is None else int(index)
         gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
         rgb = frame if self.proc.wants_rgb(i) else None
@@ -285,6 +310,7 @@ class StreamingSpotter:
             del self._thumbs[k]
         for k in [k for k in self._file_index if k < first]:
             del self._file_index[k]
+        self._gop_starts = {k for k in self._gop_starts if k >= first}
 
     def _thumbnail(self, frame: np.ndarray) -> np.ndarray | None:
         m = self.proc.flow.m
@@ -326,7 +352,12 @@ class StreamingSpotter:
                 key=d.key,
             )
 
-        return _as_flags(self.decider.check(store.arrays(), first, final), self._shown, now_t, flag)
+        arrays = store.arrays()
+        if self._gop_starts:
+            mask = np.zeros(len(recs), bool)
+            mask[[k - first for k in self._gop_starts if k - first < len(recs)]] = True
+            arrays["gop_start"] = mask
+        return _as_flags(self.decider.check(arrays, first, final), self._shown, now_t, flag)
 
 
 class WindowDecider:
@@ -337,8 +368,8 @@ class WindowDecider:
     following syllables, can remove only those). Movements that start in the window's first half
     detrending window are left out: the moving mean is one-sided there, and earlier checks, which had
     them mid-window, decided them. The first check that finds a movement confirmed shows it
-    provisional; it is flagged (confirmed) once ``agree`` checks have (compared on the detection
-    extents; the final check flags it at once), withdrawn when its onset reaches the window's start
+    provisional; it is flagged (confirmed) once ``agree`` checks have (``agree_macro`` when this check
+    types it macro; compared on the detection extents; the final check flags it at once), withdrawn when its onset reaches the window's start
     first (no later check can count it) or the stream ends. A movement flagged or withdrawn is not
     decided again.
 
@@ -353,6 +384,7 @@ class WindowDecider:
         confirm: int,
         mouth_confirm: int,
         agree: int = 1,
+        agree_macro: int | None = None,
         interference: bool = True,
         min_valid: int = 0,
     ):
@@ -361,6 +393,7 @@ class WindowDecider:
         self.confirm = int(confirm)
         self.mouth_confirm = int(mouth_confirm)
         self.agree = max(1, int(agree))
+        self.agree_macro = self.agree if agree_macro is None else max(1, int(agree_macro))
         self.interference = interference
         self.min_valid = int(min_valid)  # frames with flow a window needs to be checked
         self._emitted: deque = deque(maxlen=256)  # detection extents (onset, apex, offset) flagged
@@ -377,6 +410,7 @@ class WindowDecider:
             confirm=cfg["confirm"],
             mouth_confirm=cfg["mouth_confirm"],
             agree=cfg["agree"],
+            agree_macro=cfg["agree_macro"],
             interference=cfg["interference"],
             min_valid=cfg["min_history"] // 2,
         )
@@ -436,7 +470,7 @@ class WindowDecider:
                 if self.agree > 1 and not final:
                     out.append(Decision("provisional", p.key, g.onset + first, ap, g.offset + first, g))
             p.d_on, p.d_off, p.n = d_on, d_off, p.n + 1
-            if p.n >= self.agree or final:
+            if p.n >= (self.agree_macro if g.type == "macro" else self.agree) or final:
                 self._pending.remove(p)
                 self._emitted.append((d_on, ap, d_off))
                 out.append(Decision("confirmed", p.key, g.onset + first, ap, g.offset + first, g))

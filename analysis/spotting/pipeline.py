@@ -24,8 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from acquisition.errors import DataError, InputError, OutputError
+from analysis.face.landmarker import BLENDSHAPE_NAMES
 from analysis.face.video import probe
 from analysis.session_data import SPOTTING_FILE
+from analysis.spotting.codec import repair_gop_starts
 from analysis.spotting.common_motion import CommonMotion
 from analysis.spotting.detect import (
     DetectParams,
@@ -47,6 +49,7 @@ from analysis.spotting.interference import (
     blink_intervals,
     eliminate,
     head_signals,
+    light_level,
     speech_mask,
 )
 
@@ -63,6 +66,8 @@ class SpotParams:
     crop: int = CROP
     spotter: str = "hand"  # "learned": the TCN of analysis/spotting/learned.py (opt-in:
     # it measured worse on the tuning faces, docs/spotting.md)
+    repair_gop_starts: bool = True  # the flow of frames where a lossy inter-coded video starts a group
+    # of pictures again taken from their neighbours (analysis/spotting/codec.py; twelfth round)
 
 
 @dataclass
@@ -153,6 +158,10 @@ def spot(
     return res
 
 
+#: the face model's blendshapes that say where the eyes look (eyeLookDown/In/Out/Up, left and right)
+GAZE_BLENDSHAPES = [i for i, name in enumerate(BLENDSHAPE_NAMES) if name.startswith(("eyeLookIn", "eyeLookOut"))]
+
+
 def spot_features(
     feat: Features,
     fps: float,
@@ -169,6 +178,10 @@ def spot_features(
     """
     p = params or SpotParams()
     dp, ip = p.detect, p.interference
+    if p.repair_gop_starts:
+        repaired = repair_gop_starts(feat.arrays)
+        if repaired is not feat.arrays:
+            feat = replace(feat, arrays=repaired)
     flow = feat.flow if interference else feat.flow + feat.head_flow
     valid = feat.flow_valid
     ctx = None
@@ -176,11 +189,11 @@ def spot_features(
         from analysis.face.aus import AU_NAMES, au_proxies
 
         closure = au_proxies(feat.blendshapes)[:, AU_NAMES.index("AU45")].copy()  # not every AU's
-        ctx = (
-            closure,
-            speech_mask(feat.flow, valid, fps, ip),
-            head_signals(feat.glob, feat.pose, feat.depth_face, fps, feat.crop),
-        )
+        head = head_signals(feat.glob, feat.pose, feat.depth_face, fps, feat.crop)
+        if "gain" in feat.arrays:  # features before version 7 have no brightness
+            head["light"] = light_level(feat.arrays["gain"], valid)
+        head["gaze"] = feat.blendshapes[:, GAZE_BLENDSHAPES]
+        ctx = (closure, speech_mask(feat.flow, valid, fps, ip), head)
     face_px = face_width_px(feat.box, feat.present) if "box" in feat.arrays else None
     groups, suppressed = _one_pass(flow, valid, fps, dp, p, emg, ctx, face_px)
     if interference and p.spotter == "learned":
@@ -241,6 +254,20 @@ def _one_pass(flow, valid, fps, dp, p, emg, ctx, face_px=None):
         groups, suppressed = eliminate(groups, blinks, speech, head, fps, dp, p.interference, common)
     for g in groups:
         report_ends(g, fps, dp)
+    if dp.min_report_s > 0:
+        short = [g for g in groups if g.offset - g.onset + 1 < dp.min_report_s * fps]
+        if short:
+            groups = [g for g in groups if g.offset - g.onset + 1 >= dp.min_report_s * fps]
+            suppressed = sorted(
+                suppressed
+                + [
+                    Suppressed(
+                        g.onset, g.offset, f"too short ({(g.offset - g.onset + 1) / fps:.2f} s)", g.apex, g.score
+                    )
+                    for g in short
+                ],
+                key=lambda x: x.onset,
+            )
     return groups, suppressed
 
 

@@ -16,7 +16,7 @@ def test_streaming_spotter_flags_micro_expressions_shortly_after_they_end():
     from analysis.evaluation import interval_iou
     from analysis.spotting.features import Features, _interpolate_keyframes
     from analysis.spotting.frames import RecordArrays
-    from analysis.spotting.live import AGREE_S, CONFIRM_S, MOUTH_CONFIRM_S, StreamingSpotter, replay
+    from analysis.spotting.live import AGREE_MACRO_S, AGREE_S, CONFIRM_S, MOUTH_CONFIRM_S, StreamingSpotter, replay
 
     fps = 30.0
     sch = make_schedule(24.0, fps=fps, seed=3, rate_per_min=RATES)
@@ -43,7 +43,7 @@ def test_streaming_spotter_flags_micro_expressions_shortly_after_they_end():
         assert sp.flags == per_flag
     assert per_flag, "no flag at all"
     # each movement is shown once provisional, and then confirmed or withdrawn once, not before the
-    # checks have agreed on it for AGREE_S (a check every 0.1 s: 3 frames)
+    # checks have agreed on it for AGREE_S (a macro-expression: AGREE_MACRO_S)
     shown = {f.key: f for f in events if f.state == "provisional"}
     assert len(shown) == len({f.key for f in events if f.state == "provisional"})
     ends = [f for f in events if f.state != "provisional"]
@@ -51,7 +51,8 @@ def test_streaming_spotter_flags_micro_expressions_shortly_after_they_end():
     for f in ends:
         p = shown.get(f.key)
         if p is not None and f.flagged_at < sch.n_frames / fps - 0.5:  # not the final check's
-            assert f.flagged_at - p.flagged_at >= AGREE_S - 1e-6, (p, f)
+            need = AGREE_MACRO_S if f.state == "confirmed" and f.type == "macro" else AGREE_S
+            assert f.flagged_at - p.flagged_at >= need - 1e-6, (p, f)
     for f in per_flag:
         assert f.thumbnail is not None and f.thumbnail.shape == (96, 96, 3)
         assert f.thumbnail.dtype == np.uint8 and f.thumbnail.std() > 10  # a face, not blank
@@ -92,6 +93,41 @@ def test_streaming_spotter_flags_micro_expressions_shortly_after_they_end():
     assert len(blink_flags) <= 1
 
 
+def test_a_macro_expression_is_confirmed_after_fewer_agreeing_checks(tmp_path):
+    """A macro-expression's extent changes more from one check to the next than a micro-expression's,
+    so fewer checks find it as before (twelfth round): its flag is confirmed once the checks have
+    agreed for AGREE_MACRO_S. 12 s of a tuning face with a 1.3-s AU12 and a micro-expression; with
+    agreement that micro-expressions never reach, the macro-expression is still confirmed in time."""
+    from acquisition.sim.identities import make_identity
+    from acquisition.sim.schedule import FacialEvent, Schedule
+    from acquisition.sim.varied import render_video
+    from analysis.evaluation import interval_iou
+    from analysis.spotting.live import AGREE_MACRO_S, replay
+    from analysis.spotting.pipeline import spot
+
+    macro = FacialEvent("macro", 90, 110, 129, ("AU12",), 6.0, False)
+    micro = FacialEvent("micro", 240, 245, 251, ("AU4",), 3.0, True)
+    s = Schedule(fps=30.0, n_frames=360, seed=0, events=[macro, micro])
+    out = render_video(make_identity("astronaut/20"), s, (640, 360), 30, tmp_path / "m.mp4", face_width=160, noise=0.0)
+    feat = spot(out.video, use_cache=False).features
+    last_t = float(feat.arrays["t"][-1])
+
+    def confirmed(**kw) -> list:
+        return [f for f in replay(feat, 30.0, **kw) if f.state == "confirmed" and f.flagged_at < last_t]
+
+    def on(flags, e) -> list:
+        return [f for f in flags if interval_iou(e.onset, e.offset, f.onset, f.offset) >= 0.5]
+
+    both = confirmed()
+    assert on(both, macro) and on(both, micro), both
+    f = on(both, macro)[0]
+    assert f.type == "macro"
+    assert f.flagged_at - float(feat.arrays["t"][macro.offset]) < 3.0  # seconds after its end, not at the stream's
+    slow = confirmed(agree_s=1000.0, agree_macro_s=AGREE_MACRO_S)  # micro-expressions' checks never agree
+    assert on(slow, macro) and not on(slow, micro), slow
+    assert not on(confirmed(agree_s=1000.0, agree_macro_s=None), macro)  # None: as agree_s, as before
+
+
 def test_agree_s_counts_checks_and_a_stream_that_cannot_be_checked_withdraws_what_is_shown():
     from analysis.spotting.live import Decision, WindowDecider, _config, _Pending
     from analysis.spotting.pipeline import SpotParams
@@ -99,6 +135,8 @@ def test_agree_s_counts_checks_and_a_stream_that_cannot_be_checked_withdraws_wha
     assert _config(30.0, check_s=0.1, agree_s=0.7)["agree"] == 8
     assert _config(30.0, check_s=0.2, agree_s=0.7)["agree"] == 5  # 6-frame checks: 21 frames / 6
     assert _config(30.0, agree_s=0.0)["agree"] == 1
+    assert _config(30.0)["agree_macro"] == 3  # AGREE_MACRO_S 0.4 s: 12 frames / 6, and the first check
+    assert _config(30.0, agree_s=0.7, agree_macro_s=None)["agree_macro"] == 5  # None: as agree_s
     # the last window with too little face to run the detector on (flush): the provisional withdrawn
     d = WindowDecider(30.0, SpotParams(), confirm=9, mouth_confirm=9, agree=8)
     d._pending.append(_Pending(4, 100, 112, 3))

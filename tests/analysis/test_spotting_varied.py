@@ -52,6 +52,31 @@ def test_render_video_writes_video_and_ground_truth(tmp_path):
     assert not (tmp_path / "b.mp4").exists()
 
 
+def test_light_changes_only_when_asked_and_the_image_follows_them(tmp_path):
+    from acquisition.sim.varied import light_levels
+
+    plain = make_varied_schedule(20.0, fps=30, seed=4)
+    assert not [e for e in plain.events if e.kind == "light"] and light_levels(plain) is None
+    s = make_varied_schedule(8.0, fps=30, seed=3, interference=("blink", "light"), rates={"light": 30})
+    lights = [e for e in s.events if e.kind == "light"]
+    assert len(lights) >= 3 and not [e for e in s.events if e.kind in ("head", "speech")]
+    g = light_levels(s)
+    assert g is not None and g.shape == (s.n_frames,) and g[0] == 1.0
+    assert np.all((g >= 0.75) & (g <= 1.25))
+    for e in lights:  # each change reaches its level by its last frame and holds it until the next
+        assert g[e.offset + 1] == pytest.approx(s.params(e)["level"])
+        assert abs(g[e.offset + 1] / g[e.onset - 1] - 1) == pytest.approx(e.amplitude / 100, rel=1e-6)
+    out = render_video(make_identity("obama/3"), s, (320, 240), 30, tmp_path / "l.mkv", codec="ffv1", noise=0.0)
+    with av.open(str(out.video)) as c:
+        mean = np.array([f.to_ndarray(format="rgb24").mean() for f in c.decode(video=0)])
+    first = lights[0]
+    assert mean[first.offset + 1] / mean[first.onset - 1] == pytest.approx(g[first.offset + 1], rel=0.03)
+    rows = list(csv.DictReader(open(out.ground_truth)))
+    assert sum(r["type"] == "light" and r["kind"] == "interference" for r in rows) == len(lights)
+    with pytest.raises(MexlabError, match="light"):
+        make_varied_schedule(8.0, interference=("flicker",))
+
+
 def _clip_schedule():
     """8 s at 30 fps: brow and nose micro-expressions of 2-2.5 px (the kinds a new face lost),
     a smile, and two blinks away from them."""
