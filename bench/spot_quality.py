@@ -295,10 +295,11 @@ def score(items: list[dict], preds: dict[str, list[dict]]) -> dict:
 
 
 def spot_params(which: str):
-    """The spotter's parameters by name (:func:`_spot_params`); every setting but ``now`` is from before
-    the twelfth round, so the flow at a video's keyframes is not repaired (analysis/spotting/codec.py)."""
+    """The spotter's parameters by name (:func:`_spot_params`); every setting but ``now`` and ``round12``
+    is from before the twelfth round, so the flow at a video's keyframes is not repaired
+    (analysis/spotting/codec.py)."""
     p = _spot_params(which)
-    return p if which == "now" else replace(p, repair_gop_starts=False)
+    return p if which in ("now", "round12") else replace(p, repair_gop_starts=False)
 
 
 def _spot_params(which: str):
@@ -309,15 +310,16 @@ def _spot_params(which: str):
     own whatever overlaps them, no common-motion test); ``round10``: before the eleventh (no light
     rule, no apex tolerance in grouping); ``round11``: before the twelfth (the blink rules measure a lid
     candidate's activity stretch, not its refined ends; no keyframe repair; intervals of any reported
-    length; no gaze rule)."""
+    length; no gaze rule); ``round12``: before the thirteenth (no second pass for micro-expressions)."""
     from analysis.spotting.detect import DetectParams
     from analysis.spotting.interference import InterferenceParams
     from analysis.spotting.pipeline import SpotParams
 
     # the twelfth round's blink extent off, then the eleventh round's rules too (every earlier round
     # had none of them)
+    ROUND12_D = DetectParams(micro_pass_s=0.0)
     ROUND11_I = InterferenceParams(blink_by_ends=False, gaze_l1=0.0)
-    ROUND11_D = DetectParams(min_report_s=0.0)
+    ROUND11_D = replace(ROUND12_D, min_report_s=0.0)
     ROUND10_D = replace(ROUND11_D, group_apex_tol_s=0.0)
     ROUND10_I = replace(ROUND11_I, light_frac=0.0)
     # the seventh round's rules off too (every earlier round had none of them)
@@ -338,6 +340,8 @@ def _spot_params(which: str):
         return SpotParams(detect=ROUND10_D, interference=ROUND10_I)
     if which == "round11":
         return SpotParams(detect=ROUND11_D, interference=ROUND11_I)
+    if which == "round12":
+        return SpotParams(detect=ROUND12_D)
     if which == "round5":
         return SpotParams(detect=replace(ROUND10_D, still_px=0.0), interference=replace(ROUND6, blink_pair_amp=0.0))
     if which == "round4":
@@ -500,10 +504,10 @@ def main(argv=None) -> int:
     ap.add_argument("--no-cache", action="store_true", help="re-extract the features")
     ap.add_argument(
         "--params",
-        choices=("now", "before", "round3", "round4", "round5", "round6", "round10", "round11"),
+        choices=("now", "before", "round3", "round4", "round5", "round6", "round10", "round11", "round12"),
         default="now",
         help="the spotter's parameters: now (defaults), before the varied rig, before the fourth, fifth, sixth, "
-        "seventh or eleventh round",
+        "seventh, eleventh, twelfth or thirteenth round",
     )
     ap.add_argument("--live", action="store_true", help="score the live StreamingSpotter's flags instead (slower)")
     ap.add_argument(

@@ -66,7 +66,14 @@ class DetectParams:
     detrend_s: float = 2.0  # subtract the moving mean of each region's flow (0: off)
     detrend_edge: str = "shrink"  # near the ends: "nearest" repeats the end frame's flow into the
     # window; "shrink" averages only the frames there are (what a live window's end needs)
-    micro_pass_s: float = 0.0  # second pass for micro-expressions, detrended (pipeline)
+    micro_pass_s: float = 0.7  # > 0: a second pass for micro-expressions on the flow detrended over this
+    # many seconds (pipeline.spot_features; 0: off). Its micro intervals where the first pass kept
+    # nothing are added (thirteenth round: an expression the first pass joined with the residual of a
+    # slow head drift, then removed with it) …
+    micro_pass_after_s: float = 0.3  # … when the face comes back after them in the first pass's flow:
+    # over this long after the offset, the strongest member's mean displacement from its onset is below
+    # ``returned`` × its peak (not a piece of a longer movement, which the shorter detrending turns
+    # into a micro-looking rise; returns_after); 0: every such interval
     min_report_s: float = 0.13  # > 0: an interval whose reported ends (refined, report_ends) span less
     # than this is not reported either: suppressed as "too short" (twelfth round; a saccade's or a
     # piece of a movement); 0: off
@@ -370,6 +377,28 @@ def _merge_unreturned(
                 continue
         out.append(list(seg))
     return out
+
+
+def returns_after(c: Candidate, flow: np.ndarray, valid: np.ndarray, fps: float, p: DetectParams) -> bool:
+    """Whether the face comes back after candidate ``c`` in ``flow`` (its region's displacement, the
+    mean over ``p.micro_pass_after_s`` after its offset, from its onset, below ``p.returned`` × the
+    displacement at its apex): a whole movement, not the start of a longer one. False when that time
+    is not in ``flow`` with both sides of its moving mean (the end of a live window, or of the video)
+    or the face is lost in it."""
+    r = R.CHANNEL_NAMES.index(c.region)
+    n = len(flow)
+    i0 = max(c.onset - 1, 0)
+    i1 = c.offset + max(1, int(round(p.micro_pass_after_s * fps)))
+    # ``flow`` detrended over p.detrend_s: within half that of its end the moving mean is one-sided,
+    # and a held displacement (a macro-expression going on in a live window) looks like a return there
+    edge = int(round(0.5 * p.detrend_s * fps))
+    if i1 > n - 1 - edge or not valid[c.offset : i1 + 1].all():
+        return False  # not seen to come back (yet: the end of a live window)
+    v = np.where(valid[i0 + 1 : i1 + 1, None], flow[i0 + 1 : i1 + 1, r, :], 0.0).astype(np.float64)
+    disp = np.cumsum(v, axis=0)  # displacement from frame i0 (the rest before the onset)
+    peak = float(np.hypot(*disp[c.apex - i0 - 1])) if c.apex > i0 else 0.0
+    tail = disp[max(min(c.offset, n - 1) - i0 - 1, 0) :]
+    return float(np.mean(np.hypot(tail[:, 0], tail[:, 1]))) < p.returned * peak
 
 
 def detrend(flow: np.ndarray, valid: np.ndarray, fps: float, seconds: float, edge: str = "nearest") -> np.ndarray:

@@ -38,6 +38,7 @@ from analysis.spotting.detect import (
     finish_group,
     group_candidates,
     report_ends,
+    returns_after,
 )
 from analysis.spotting.emg import EmgEvidence, EmgParams, load_emg
 from analysis.spotting.features import Features, extract_features
@@ -174,7 +175,8 @@ def spot_features(
 
     With ``detect.micro_pass_s`` > 0 a second pass looks for micro-expressions in the flow with
     its moving mean over that many seconds taken out (slow head drift, what the first pass merges
-    an expression into): its micro intervals that overlap nothing the first pass kept are added.
+    an expression into): its micro intervals that overlap nothing the first pass kept, and after
+    which the face comes back in the first pass's flow (``detect.micro_pass_after_s``), are added.
     """
     p = params or SpotParams()
     dp, ip = p.detect, p.interference
@@ -195,7 +197,8 @@ def spot_features(
         head["gaze"] = feat.blendshapes[:, GAZE_BLENDSHAPES]
         ctx = (closure, speech_mask(feat.flow, valid, fps, ip), head)
     face_px = face_width_px(feat.box, feat.present) if "box" in feat.arrays else None
-    groups, suppressed = _one_pass(flow, valid, fps, dp, p, emg, ctx, face_px)
+    detrended = detrend(flow, valid, fps, dp.detrend_s, dp.detrend_edge) if dp.detrend_s > 0 else flow
+    groups, suppressed = _one_pass(flow, valid, fps, dp, p, emg, ctx, face_px, detrended)
     if interference and p.spotter == "learned":
         return _learned(feat, fps, suppressed)
     if dp.micro_pass_s > 0:
@@ -205,7 +208,18 @@ def spot_features(
         def free(a):
             return not any(a.onset <= g.offset and g.onset <= a.offset for g in groups)
 
-        more = [g for g in more if g.type == "micro" and free(g)]
+        # the second pass's micro intervals where the first pass kept nothing and explained nothing
+        # (a blink, speech, a gaze shift, a light change, a fast turn, an interval too short): it is
+        # for what the first joined with what compensation left of the head's motion, or did not
+        # see, not a second look at what it explained
+        explained = [x for x in suppressed if not x.reason.startswith("head motion")]
+        more = [
+            g
+            for g in more
+            if g.type == "micro" and free(g) and not any(g.onset <= x.offset and x.onset <= g.offset for x in explained)
+        ]
+        if dp.micro_pass_after_s > 0:  # not the start of a longer movement (in the first pass's flow)
+            more = [g for g in more if returns_after(g.best, detrended, valid, fps, dp)]
         suppressed += [
             x for x in more_s if free(x) and not any(x.onset <= y.offset and y.onset <= x.offset for y in suppressed)
         ]
@@ -226,10 +240,12 @@ def _learned(feat, fps, suppressed):
     return groups, [x for x in suppressed if not any(x.onset <= g.offset and g.onset <= x.offset for g in groups)]
 
 
-def _one_pass(flow, valid, fps, dp, p, emg, ctx, face_px=None):
+def _one_pass(flow, valid, fps, dp, p, emg, ctx, face_px=None, detrended=None):
     head_px = ctx[2]["path_px"] if ctx is not None else None
-    # detrended once: the common-motion test and detection work on the same flow
-    detrended = detrend(flow, valid, fps, dp.detrend_s, dp.detrend_edge) if dp.detrend_s > 0 else flow
+    # detrended once (``detrended``: already, with dp's window): the common-motion test and detection
+    # work on the same flow
+    if detrended is None:
+        detrended = detrend(flow, valid, fps, dp.detrend_s, dp.detrend_edge) if dp.detrend_s > 0 else flow
     common = None
     if ctx is not None and p.interference.common_ratio > 0:
         common = CommonMotion.of(detrended, valid, head_px, fps, dp.still_px or 0.04)
