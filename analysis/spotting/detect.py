@@ -368,13 +368,14 @@ def _merge_unreturned(
         if out:
             a, b = out[-1]
             c, e = seg
-            base = disp[max(a - 1, 0)]
-            peak = float(np.max(np.linalg.norm(disp[a : b + 1] - base, axis=1)))
-            still = float(np.linalg.norm(disp[c - 1] - base))
-            back = float(np.linalg.norm(disp[min(e + 1, len(disp) - 1)] - base))
-            if c - b - 1 <= hold and valid[b:c].all() and still > returned * peak and back < returned * peak:
-                out[-1][1] = e
-                continue
+            if c - b - 1 <= hold and valid[b:c].all():  # the displacements only where they can join
+                base = disp[max(a - 1, 0)]
+                peak = float(np.max(np.linalg.norm(disp[a : b + 1] - base, axis=1)))
+                still = float(np.linalg.norm(disp[c - 1] - base))
+                back = float(np.linalg.norm(disp[min(e + 1, len(disp) - 1)] - base))
+                if still > returned * peak and back < returned * peak:
+                    out[-1][1] = e
+                    continue
         out.append(list(seg))
     return out
 
