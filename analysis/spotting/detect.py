@@ -398,7 +398,7 @@ def returns_after(c: Candidate, flow: np.ndarray, valid: np.ndarray, fps: float,
     v = np.where(valid[i0 + 1 : i1 + 1, None], flow[i0 + 1 : i1 + 1, r, :], 0.0).astype(np.float64)
     disp = np.cumsum(v, axis=0)  # displacement from frame i0 (the rest before the onset)
     peak = float(np.hypot(*disp[c.apex - i0 - 1])) if c.apex > i0 else 0.0
-    tail = disp[max(min(c.offset, n - 1) - i0 - 1, 0) :]
+    tail = disp[max(c.offset - i0 - 1, 0) :]  # from the offset (c.offset < n: checked above)
     return float(np.mean(np.hypot(tail[:, 0], tail[:, 1]))) < p.returned * peak
 
 

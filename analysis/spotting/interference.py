@@ -253,6 +253,11 @@ def gaze_change(gaze: np.ndarray, onset: int, offset: int, pad: int = 2) -> floa
     return float(d.max()) if d.size else 0.0
 
 
+#: how the reason of every suppression by the head-motion rules begins (the pipeline's second pass
+#: looks again where they removed something, not where other interference did)
+HEAD_MOTION = "head motion"
+
+
 def _overlaps(a0, a1, b0, b1) -> bool:
     return a0 <= b1 and b0 <= a1
 
@@ -340,7 +345,7 @@ def eliminate(
                     path = float(head["path_px"][m.onset : m.offset + 1].sum())
                 m.score *= max(0.0, 1.0 - path / (p.head_ratio * m.amplitude))
                 if m.score < 1.0:
-                    head_why = head_why or (f"head motion ({path:.2f} px rigid vs {m.amplitude:.2f} px local)")
+                    head_why = head_why or (f"{HEAD_MOTION} ({path:.2f} px rigid vs {m.amplitude:.2f} px local)")
                     continue
                 keep.append(m)
             if len(keep) < len(members):
@@ -349,7 +354,7 @@ def eliminate(
         if members and common is not None and p.common_ratio > 0:
             keep = _local_members(members, head, common, p)
             if len(keep) < len(members):
-                reasons.append("head motion (the rest of the face moved as much)")
+                reasons.append(f"{HEAD_MOTION} (the rest of the face moved as much)")
             members = keep
         if not members:
             dropped.append(Suppressed(g.onset, g.offset, reasons[-1] if reasons else "blink", g.apex, g.score))

@@ -45,6 +45,7 @@ from analysis.spotting.features import Features, extract_features
 from analysis.spotting.inputs import CROP, STRIDE, resolve_input
 from analysis.spotting.inputs import depth_mapper as _depth_mapper
 from analysis.spotting.interference import (
+    HEAD_MOTION,
     InterferenceParams,
     Suppressed,
     blink_intervals,
@@ -159,7 +160,8 @@ def spot(
     return res
 
 
-#: the face model's blendshapes that say where the eyes look (eyeLookDown/In/Out/Up, left and right)
+#: the face model's blendshapes that say how far the eyes look sideways (eyeLookIn/Out, left and
+#: right: the gaze rule's; docs/spotting.md, twelfth round)
 GAZE_BLENDSHAPES = [i for i, name in enumerate(BLENDSHAPE_NAMES) if name.startswith(("eyeLookIn", "eyeLookOut"))]
 
 
@@ -206,26 +208,25 @@ def spot_features(
         more, more_s = _one_pass(flow, valid, fps, dp2, p, emg, ctx, face_px)
 
         def free(a):
-            return not any(a.onset <= g.offset and g.onset <= a.offset for g in groups)
+            return not any(_overlap(a, g) for g in groups)
 
         # the second pass's micro intervals where the first pass kept nothing and explained nothing
         # (a blink, speech, a gaze shift, a light change, a fast turn, an interval too short): it is
         # for what the first joined with what compensation left of the head's motion, or did not
         # see, not a second look at what it explained
-        explained = [x for x in suppressed if not x.reason.startswith("head motion")]
-        more = [
-            g
-            for g in more
-            if g.type == "micro" and free(g) and not any(g.onset <= x.offset and x.onset <= g.offset for x in explained)
-        ]
+        explained = [x for x in suppressed if not x.reason.startswith(HEAD_MOTION)]
+        more = [g for g in more if g.type == "micro" and free(g) and not any(_overlap(g, x) for x in explained)]
         if dp.micro_pass_after_s > 0:  # not the start of a longer movement (in the first pass's flow)
             more = [g for g in more if returns_after(g.best, detrended, valid, fps, dp)]
-        suppressed += [
-            x for x in more_s if free(x) and not any(x.onset <= y.offset and y.onset <= x.offset for y in suppressed)
-        ]
+        suppressed += [x for x in more_s if free(x) and not any(_overlap(x, y) for y in suppressed)]
         groups = sorted(groups + more, key=lambda g: g.onset)
         suppressed.sort(key=lambda x: x.onset)
     return groups, suppressed
+
+
+def _overlap(a, b) -> bool:
+    """Whether two intervals (groups or suppressions: ``onset``, ``offset``, inclusive) share a frame."""
+    return a.onset <= b.offset and b.onset <= a.offset
 
 
 def _learned(feat, fps, suppressed):
@@ -237,7 +238,7 @@ def _learned(feat, fps, suppressed):
             f"the learned spotter needs torch and {MODEL_FILE}; the default (hand-tuned) spotter needs neither"
         )
     groups = spot_learned(feat, fps)  # imports torch
-    return groups, [x for x in suppressed if not any(x.onset <= g.offset and g.onset <= x.offset for g in groups)]
+    return groups, [x for x in suppressed if not any(_overlap(x, g) for g in groups)]
 
 
 def _one_pass(flow, valid, fps, dp, p, emg, ctx, face_px=None, detrended=None):
