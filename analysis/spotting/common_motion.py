@@ -23,6 +23,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from analysis.spotting import regions as R
+from analysis.spotting.detect import _medians
 
 #: Seconds of moving frames needed to measure the profile (fewer: every region counts alike).
 MIN_MOVING_S = 2.0
@@ -44,10 +45,12 @@ class CommonMotion:
         moving = valid & (hp > still_px)
         prof = np.ones(flow.shape[1])
         if moving.sum() >= MIN_MOVING_S * fps:
-            med = np.empty(flow.shape[1])
+            speed = np.empty((flow.shape[1], int(moving.sum())))  # each region's speeds, a row each
             for r in range(flow.shape[1]):  # one region at a time: no (n, n_regions, 2) float64 copy
                 v = flow[moving, r].astype(np.float64)
-                med[r] = np.median(np.sqrt(v[:, 0] * v[:, 0] + v[:, 1] * v[:, 1]))
+                speed[r] = np.sqrt(v[:, 0] * v[:, 0] + v[:, 1] * v[:, 1])
+            # the same values as np.median region by region, in one call
+            med = _medians(speed) if np.isfinite(speed).all() else np.median(speed, axis=1)
             ref = np.median(np.delete(med, R.REF))
             if ref > 0:
                 prof = np.maximum(med / ref, 1e-3)

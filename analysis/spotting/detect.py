@@ -30,6 +30,7 @@ region's onset/apex/offset; the regions and AUs of all members).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -135,9 +136,25 @@ class Group:
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """Inclusive [start, end] runs of True."""
-    m = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    m = np.zeros(len(mask) + 2, np.int8)
+    m[1:-1] = mask
     d = np.diff(m)
-    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1) - 1))
+    return list(zip(np.flatnonzero(d == 1).tolist(), (np.flatnonzero(d == -1) - 1).tolist()))
+
+
+def displacement(flow: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """The displacement (float64) a region's flow (n, 2) — or several regions' (n, k, 2) — integrates
+    to, frame by frame; frames without flow count as 0."""
+    keep = valid.reshape((-1,) + (1,) * (flow.ndim - 1))
+    return np.cumsum(np.where(keep, flow, 0.0).astype(np.float64), axis=0)
+
+
+def _lost_before(valid: np.ndarray) -> np.ndarray:
+    """(n + 1,) how many frames without flow come before each frame: ``valid[i:j].all()`` is
+    ``lost[j] == lost[i]``."""
+    lost = np.zeros(len(valid) + 1, np.int64)
+    np.cumsum(~valid, out=lost[1:])
+    return lost
 
 
 def robust_sigma(x: np.ndarray) -> float:
@@ -154,10 +171,11 @@ def _median(x: np.ndarray) -> float:
     medians of short windows a second."""
     n = x.size
     k = n // 2
+    part = np.partition(x, k)
     if n % 2:
-        return np.partition(x, k)[k]
-    part = np.partition(x, (k - 1, k))
-    return (part[k - 1] + part[k]) / 2.0
+        return part[k]
+    # the lower middle value is the largest of those before: one selection, not two (~5× faster)
+    return (part[:k].max() + part[k]) / 2.0
 
 
 def noise_levels(
@@ -167,20 +185,17 @@ def noise_levels(
     region (arrays (n_regions,)), from robust statistics over the valid frames."""
     n_reg = flow.shape[1]
     sp = np.empty(flow.shape[:2], np.result_type(flow.dtype, np.float32))
-    for r in range(n_reg):  # region by region: no temporary of the whole flow's size
-        sp[:, r] = region_speed(flow, r, fps, p)
+    step = 4096  # the speed a few thousand frames at a time: no temporary of an hour's flow size
+    for i in range(0, len(flow), step):  # (np.linalg.norm's arithmetic, element by element)
+        x = flow[i : i + step]
+        sp[i : i + step] = np.sqrt(np.add.reduce(x * x, axis=2))
+    k = max(1, int(round(p.smooth_s * fps)))
+    sp = uniform_filter1d(sp, size=k, axis=0, mode="nearest")  # smoothed over p.smooth_s
     thr = np.full(n_reg, p.speed_floor)
     s_v = np.zeros(n_reg)
     if valid.sum() > 10:
-        for r in range(n_reg):
-            thr[r], s_v[r] = _region_floor(sp[valid, r], flow[valid, r], p)
+        thr, s_v = _region_floors(sp[valid], flow[valid], p)
     return sp, thr, s_v
-
-
-def region_speed(flow: np.ndarray, r: int, fps: float, p: DetectParams) -> np.ndarray:
-    """Region ``r``'s speed (n,), smoothed over ``p.smooth_s``."""
-    k = max(1, int(round(p.smooth_s * fps)))
-    return uniform_filter1d(np.linalg.norm(flow[:, r], axis=1), size=k, mode="nearest")
 
 
 def _region_floor(speed: np.ndarray, flow: np.ndarray, p: DetectParams) -> tuple[float, float]:
@@ -188,6 +203,38 @@ def _region_floor(speed: np.ndarray, flow: np.ndarray, p: DetectParams) -> tuple
     and flow (m, 2) over the frames measured."""
     thr = max(p.speed_floor, float(np.median(speed)) + p.k_speed * robust_sigma(speed))
     return thr, max(robust_sigma(flow[:, 0]), robust_sigma(flow[:, 1]))
+
+
+def _region_floors(speed: np.ndarray, flow: np.ndarray, p: DetectParams) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_region_floor` of every region at once (speed (m, n_regions), flow (m, n_regions, 2);
+    arrays (n_regions,)), to the bit: the same medians, each region's taken over a contiguous row.
+    Regions with a non-finite value (whose robust σ leaves those out) go one by one."""
+    n_reg = speed.shape[1]
+    if len(speed) == 0 or not (np.isfinite(speed).all() and np.isfinite(flow).all()):
+        out = [_region_floor(speed[:, r], flow[:, r], p) for r in range(n_reg)]
+        return np.array([o[0] for o in out]), np.array([o[1] for o in out])
+    sp = np.ascontiguousarray(speed.T)  # (n_regions, m)
+    fl = np.ascontiguousarray(flow.transpose(2, 1, 0), dtype=np.float64)  # (2, n_regions, m)
+    thr = np.maximum(p.speed_floor, _medians(sp).astype(np.float64) + p.k_speed * _robust_sigmas(sp))
+    s_v = np.maximum(_robust_sigmas(fl[0]), _robust_sigmas(fl[1]))
+    return thr, s_v
+
+
+def _robust_sigmas(x: np.ndarray) -> np.ndarray:
+    """:func:`robust_sigma` of every row of a finite array (k, m), to the bit."""
+    x = x.astype(np.float64)
+    return 1.4826 * _medians(np.abs(x - _medians(x)[:, None]))
+
+
+def _medians(x: np.ndarray) -> np.ndarray:
+    """np.median of every row of a 2-D array without NaN (float64, or float32 as np.median takes it
+    there: the two middle values' mean in float32), to the bit, by one partition per row."""
+    n = x.shape[1]
+    k = n // 2
+    part = np.partition(x, k, axis=1)
+    if n % 2:
+        return part[:, k]
+    return (part[:, :k].max(axis=1) + part[:, k]) / 2.0  # the lower middle: the largest before
 
 
 def still_noise_levels(
@@ -232,11 +279,8 @@ class StillFloors:
         sel = still & valid
         if sel.sum() < max(30, int(0.05 * n), p.still_min_s * fps):
             return cls(sp, thr_g, sv_g)
-        thr_s, sv_s = thr_g.copy(), sv_g.copy()
-        for r in range(n_reg):
-            t, v = _region_floor(sp[sel, r], flow[sel, r], p)
-            thr_s[r], sv_s[r] = min(t, thr_g[r]), min(v, sv_g[r])
-        return cls(sp, thr_g, sv_g, still, thr_s, sv_s)
+        t, v = _region_floors(sp[sel], flow[sel], p)
+        return cls(sp, thr_g, sv_g, still, np.minimum(t, thr_g), np.minimum(v, sv_g))
 
     def _column(self, glob: np.ndarray, own: np.ndarray | None, r: int) -> np.ndarray:
         if self.still is None or own is None:
@@ -262,60 +306,80 @@ def region_candidates(
     fps: float,
     p: DetectParams,
     start: int = 0,
+    disp: np.ndarray | None = None,
+    lost: np.ndarray | None = None,
 ) -> list[Candidate]:
-    """Candidates of region ``r`` (flow (n, n_regions, 2) in frames ``start..``)."""
+    """Candidates of region ``r`` (flow (n, n_regions, 2) in frames ``start..``). ``disp``: its
+    :func:`displacement` (n, 2), ``lost``: :func:`_lost_before` of ``valid``, when the caller has them."""
     name = R.CHANNEL_NAMES[r]
-    v = np.where(valid[:, None], flow[:, r, :], 0.0).astype(np.float64)
-    disp = np.cumsum(v, axis=0)
-    n = len(v)
+    if disp is None:
+        disp = displacement(flow[:, r], valid)
+    if lost is None:
+        lost = _lost_before(valid)
+    n = len(disp)
     active = valid & (speed[:, r] > thr_speed)
     gap = max(1, int(round(p.gap_s * fps)))
-    runs = _runs(active)
     merged: list[list[int]] = []
-    for a, b in runs:
-        if merged and a - merged[-1][1] - 1 <= gap and valid[merged[-1][1] : a + 1].all():
+    for a, b in _runs(active):
+        if merged and a - merged[-1][1] - 1 <= gap and lost[a + 1] == lost[merged[-1][1]]:
             merged[-1][1] = b
         else:
             merged.append([a, b])
-    merged = _merge_unreturned(merged, disp, valid, int(round(p.hold_s * fps)), p.returned)
-    out = []
+    merged = _merge_unreturned(merged, disp, valid, int(round(p.hold_s * fps)), p.returned, lost)
     max_len = int(p.max_len_s * fps)
-    for a, b in merged:
-        if b - a + 1 > max_len:
-            continue
-        # velocity frames a..b move the face: displaced frames are a..b-1, rest at a-1 and b
-        i0, i1 = max(a - 1, 0), min(b, n - 1)
-        if i1 - i0 < 2:
-            continue
-        t = np.arange(i0, i1 + 1)
-        w = (t - i0) / (i1 - i0)
-        base = disp[i0] * (1 - w)[:, None] + disp[i1] * w[:, None]
-        dv = disp[i0 : i1 + 1] - base
-        d = np.hypot(dv[:, 0], dv[:, 1])
-        k = int(np.argmax(d))
-        amp = float(d[k])
+    # velocity frames a..b move the face: displaced frames are a..b-1, rest at a-1 and b
+    spans = [(max(a - 1, 0), min(b, n - 1)) for a, b in merged if b - a + 1 <= max_len]
+    spans = [(i0, i1) for i0, i1 in spans if i1 - i0 >= 2]
+    if not spans:
+        return []
+    d, dv, first, apex = _bumps(disp, np.array(spans, dtype=np.int64))
+    per_frame = bool(np.ndim(sig_v))
+    out = []
+    for (i0, i1), o, k in zip(spans, first.tolist(), apex.tolist()):
+        amp = float(d[o + k])
         if amp <= 0:
             continue
-        sv = float(np.mean(sig_v[i0 : i1 + 1])) if np.ndim(sig_v) else sig_v  # local: over the stretch
-        thr = max(p.amp_floor, p.k_amp * sv * np.sqrt(i1 - i0 + 1))
+        # σ_v local: its mean over the stretch (np.mean's sum and division, without its checks)
+        sv = float(np.add.reduce(sig_v[i0 : i1 + 1]) / (i1 - i0 + 1)) if per_frame else sig_v
+        thr = max(p.amp_floor, p.k_amp * sv * math.sqrt(i1 - i0 + 1))
         if amp < p.pre_score * thr:
             continue
         level = max(p.alpha * amp, p.k_floor * sv)
-        above = np.flatnonzero(d >= level)  # detection extent: grouping, elimination
-        on, off = int(t[above[0]]), int(t[above[-1]])
-        r_on, r_off = _extent(d, k, level, p.shape_ends)  # the reported ends
-        direction = (float(dv[k, 0]), float(dv[k, 1]))
-        c = Candidate(
-            name, start + on, start + int(t[k]), start + off, amp, thr, direction, R.aus_for(name, np.array(direction))
-        )
-        c.ends = (start + int(t[r_on]), start + int(t[r_off]))
+        ds = d[o : o + i1 - i0 + 1]
+        above = np.flatnonzero(ds >= level)  # detection extent: grouping, elimination
+        on, off = i0 + int(above[0]), i0 + int(above[-1])
+        r_on, r_off = _extent(ds, k, level, p.shape_ends)  # the reported ends
+        direction = (float(dv[o + k, 0]), float(dv[o + k, 1]))
+        c = Candidate(name, start + on, start + i0 + k, start + off, amp, thr, direction, R.aus_for(name, direction))
+        c.ends = (start + i0 + r_on, start + i0 + r_off)
         out.append(c)
     return out
 
 
-def _cross(d: np.ndarray, k: int, level: float, step: int) -> float | None:
-    """Fractional frame (index into ``d``) where ``d`` first falls below ``level`` going from the
-    apex ``k`` in direction ``step`` (linear interpolation); None when it never does."""
+def _bumps(disp: np.ndarray, spans: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each stretch's departure from the straight line between its ends: for spans (m, 2) of
+    inclusive frames i0..i1 of ``disp`` (n, 2), ``dv`` (the departure, (Σ lengths, 2), the stretches
+    one after another from ``first``), its length ``d`` and the apex (index of the first largest
+    ``d`` within each stretch) — the same arithmetic, element by element, as one stretch at a time."""
+    i0, i1 = spans[:, 0], spans[:, 1]
+    length = i1 - i0 + 1
+    first = np.cumsum(length) - length
+    local = np.arange(int(length.sum())) - np.repeat(first, length)  # 0 … length-1 in each
+    lo = np.repeat(i0, length)
+    w = local / np.repeat(i1 - i0, length)
+    dv = disp[lo + local] - (disp[lo] * (1 - w)[:, None] + disp[np.repeat(i1, length)] * w[:, None])
+    d = np.hypot(dv[:, 0], dv[:, 1])
+    if np.isfinite(d).all():
+        top = np.flatnonzero(d == np.repeat(np.maximum.reduceat(d, first), length))
+        apex = top[np.searchsorted(top, first)] - first
+    else:  # argmax's own rule for NaN
+        apex = np.array([int(d[o : o + m].argmax()) for o, m in zip(first.tolist(), length.tolist())], dtype=np.int64)
+    return d, dv, first, apex
+
+
+def _cross(d: list[float], k: int, level: float, step: int) -> float | None:
+    """Fractional frame (index into ``d``, a list) where ``d`` first falls below ``level`` going from
+    the apex ``k`` in direction ``step`` (linear interpolation); None when it never does."""
     i = k
     while 0 <= i + step < len(d):
         j = i + step
@@ -337,45 +401,65 @@ def _extent(d: np.ndarray, k: int, level: float, shape: bool = True) -> tuple[in
       that never quite comes back (flow residual, a slow neighbouring movement) from carrying the
       offset several frames past the movement's own end.
     """
-    below = d < level
-    after = np.flatnonzero(below[k:])
-    before = np.flatnonzero(below[: k + 1])
-    off = k + int(after[0]) - 1 if len(after) else len(d) - 1
-    on = int(before[-1]) + 1 if len(before) else 0
-    if shape and d[k] > 0:
-        amp = float(d[k])
+    dl = d.tolist()  # walks of a few frames from the apex: Python floats (the same doubles)
+    n = len(dl)
+    off = k
+    while off < n and not dl[off] < level:  # the first frame below the level from the apex on, less one
+        off += 1
+    off -= 1
+    on = k
+    while on >= 0 and not dl[on] < level:  # … and before it (up to the apex), plus one
+        on -= 1
+    on += 1
+    if shape and dl[k] > 0:
+        amp = dl[k]
         for step in (1, -1):
-            t90, t50 = _cross(d, k, 0.9 * amp, step), _cross(d, k, 0.5 * amp, step)
+            t90, t50 = _cross(dl, k, 0.9 * amp, step), _cross(dl, k, 0.5 * amp, step)
             if t90 is None or t50 is None:
                 continue
             t10 = 2.0 * t50 - t90
             if step > 0:
-                off = min(off, max(k, int(np.floor(t10 + 1e-9))))
+                off = min(off, max(k, int(math.floor(t10 + 1e-9))))
             else:
-                on = max(on, min(k, int(np.ceil(t10 - 1e-9))))
+                on = max(on, min(k, int(math.ceil(t10 - 1e-9))))
     return on, max(off, on)
 
 
 def _merge_unreturned(
-    segs: list[list[int]], disp: np.ndarray, valid: np.ndarray, hold: int, returned: float
+    segs: list[list[int]],
+    disp: np.ndarray,
+    valid: np.ndarray,
+    hold: int,
+    returned: float,
+    lost: np.ndarray | None = None,
 ) -> list[list[int]]:
     """Join a stretch of activity to the next one when together they make one excursion: the face
     has not come back to rest in the pause between them (a held apex, up to ``hold`` frames: more
     than ``returned`` × the first stretch's peak displacement remains), and it has after the second
-    (less than ``returned`` × the peak remains). Drift that never comes back is not joined."""
+    (less than ``returned`` × the peak remains). Drift that never comes back is not joined.
+    ``lost``: :func:`_lost_before` of ``valid``, when the caller has it."""
+    if lost is None:
+        lost = _lost_before(valid)
+    last = len(disp) - 1
     out: list[list[int]] = []
     for seg in segs:
         if out:
             a, b = out[-1]
             c, e = seg
-            if c - b - 1 <= hold and valid[b:c].all():  # the displacements only where they can join
+            if c - b - 1 <= hold and lost[c] == lost[b]:  # the displacements only where they can join
                 base = disp[max(a - 1, 0)]
-                peak = float(np.max(np.linalg.norm(disp[a : b + 1] - base, axis=1)))
-                still = float(np.linalg.norm(disp[c - 1] - base))
-                back = float(np.linalg.norm(disp[min(e + 1, len(disp) - 1)] - base))
-                if still > returned * peak and back < returned * peak:
-                    out[-1][1] = e
-                    continue
+                # the distances as np.linalg.norm takes them (the square root of the dot product)
+                x = disp[c - 1] - base
+                still = math.sqrt(x.dot(x))
+                x = disp[min(e + 1, last)] - base
+                back = math.sqrt(x.dot(x))
+                # back < returned × peak < still: no join where the face is not closer to rest after
+                # the second stretch than in the pause (the peak not measured then)
+                if back < still:
+                    peak = float(np.max(np.linalg.norm(disp[a : b + 1] - base, axis=1)))
+                    if still > returned * peak and back < returned * peak:
+                        out[-1][1] = e
+                        continue
         out.append(list(seg))
     return out
 
@@ -413,13 +497,15 @@ def detrend(flow: np.ndarray, valid: np.ndarray, fps: float, seconds: float, edg
     mode = "constant" if edge == "shrink" else "nearest"
     w = np.maximum(uniform_filter1d(valid.astype(np.float64), size=k, mode=mode), 1e-6)[:, None]
     out = np.empty_like(flow)
-    # one region at a time: the float64 temporaries of an hour's flow are ~2 MB, not ~31 MB each
-    # (the same arithmetic per element, so the same result as the whole array at once)
-    for r in range(flow.shape[1]):
-        f = np.where(valid[:, None], flow[:, r], 0.0).astype(np.float64)
+    # a block of regions at a time, its float64 temporaries up to 8 MB (an hour's whole flow would
+    # need ~31 MB each); the same arithmetic per element, so the same result as all at once
+    block = max(1, (1 << 19) // max(len(flow), 1))
+    keep = valid[:, None, None]
+    for r in range(0, flow.shape[1], block):
+        f = np.where(keep, flow[:, r : r + block], 0.0).astype(np.float64)
         m = uniform_filter1d(f, size=k, axis=0, mode=mode)
-        m /= w
-        out[:, r] = np.where(valid[:, None], f - m, 0.0)
+        m /= w[:, :, None]
+        out[:, r : r + block] = np.where(keep, f - m, 0.0)
     return out
 
 
@@ -470,17 +556,23 @@ def all_candidates(
         flow = detrend(flow, valid, fps, p.detrend_s, p.detrend_edge)
     if p.pairs and flow.shape[1] == len(R.REGION_NAMES):
         flow = R.with_pairs(flow)
-    out: list[Candidate] = []
     if p.still_px > 0 and head_px is not None and len(head_px) == len(flow):
         fl = StillFloors.of(flow, valid, fps, p, head_px)
-        for r in range(flow.shape[1]):
-            if r not in skip:
-                out.extend(region_candidates(r, flow, valid, fl.speed, fl.threshold(r), fl.sigma_v(r), fps, p, start))
-        return out
-    speed, s_sp, s_v = noise_levels(flow, valid, fps, p)
-    for r in range(flow.shape[1]):
-        if r not in skip:
-            out.extend(region_candidates(r, flow, valid, speed, s_sp[r], s_v[r], fps, p, start))
+        speed, thr, s_v = fl.speed, fl.threshold, fl.sigma_v
+    else:
+        speed, s_sp, s_vs = noise_levels(flow, valid, fps, p)
+        thr, s_v = s_sp.__getitem__, s_vs.__getitem__
+    out: list[Candidate] = []
+    regions = [r for r in range(flow.shape[1]) if r not in skip]
+    lost = _lost_before(valid)
+    block = max(1, (1 << 19) // max(len(flow), 1))  # displacements of a block of regions: up to 8 MB
+    for b in range(0, len(regions), block):
+        rs = regions[b : b + block]
+        disp = displacement(flow[:, rs], valid)
+        for j, r in enumerate(rs):
+            out.extend(
+                region_candidates(r, flow, valid, speed, thr(r), s_v(r), fps, p, start, disp=disp[:, j], lost=lost)
+            )
     return out
 
 
@@ -498,23 +590,29 @@ def group_candidates(cands: list[Candidate], fps: float, p: DetectParams) -> lis
     strongest member it overlaps with its apex within that member's extent ± the tolerance."""
     groups: list[Group] = []
     tol = int(round(p.group_apex_tol_s * fps))
+    ov = p.group_overlap
+    bests: list[tuple[int, int, int]] = []  # each group's strongest member: onset, offset, apex
 
-    def joins(b: Candidate, c: Candidate) -> bool:
-        return iou(c.onset, c.offset, b.onset, b.offset) >= p.group_overlap or (
-            b.onset <= c.apex <= b.offset and c.onset <= b.apex <= c.offset
-        )
+    def joins(b: tuple[int, int, int], c: Candidate) -> bool:
+        bo, bf, ba = b
+        inter = min(c.offset, bf) - max(c.onset, bo) + 1  # iou(c, b) as iou() takes it
+        u = inter / ((c.offset - c.onset + 1) + (bf - bo + 1) - inter) if inter > 0 else 0.0
+        return u >= ov or (bo <= c.apex <= bf and c.onset <= ba <= c.offset)
 
-    def near(b: Candidate, c: Candidate) -> bool:
-        return c.onset <= b.offset and b.onset <= c.offset and b.onset - tol <= c.apex <= b.offset + tol
+    def near(b: tuple[int, int, int], c: Candidate) -> bool:
+        bo, bf, _ = b
+        return c.onset <= bf and bo <= c.offset and bo - tol <= c.apex <= bf + tol
 
+    # strongest first: a group's strongest member is its first (ties: max() keeps the first too)
     for c in sorted(cands, key=lambda c: -c.score):
-        home = next((g for g in groups if joins(g.best, c)), None)
+        home = next((i for i, b in enumerate(bests) if joins(b, c)), None)
         if home is None and tol > 0:
-            home = next((g for g in groups if near(g.best, c)), None)
+            home = next((i for i, b in enumerate(bests) if near(b, c)), None)
         if home is None:
             groups.append(Group(c.onset, c.apex, c.offset, c.score, [c]))
+            bests.append((c.onset, c.offset, c.apex))
         else:
-            home.members.append(c)
+            groups[home].members.append(c)
     for g in groups:
         finish_group(g, fps, p)
     return sorted(groups, key=lambda g: g.onset)
