@@ -20,6 +20,7 @@ in all; pipeline fps (videos whose features were not cached).
     nice -n 10 .venv/bin/python bench/spot_quality.py --set tuning --seed 1 --replay   # live decisions, fast
     nice -n 10 .venv/bin/python bench/spot_quality.py --set heldout --live             # StreamingSpotter
     nice -n 10 .venv/bin/python bench/spot_quality.py --set heldout --grey rgb --replay # = --live, fast
+    .venv/bin/python bench/spot_quality.py --set tuning --time-detection 5           # + detection ms/frame
     nice -n 10 .venv/bin/python bench/spot_quality.py --set tuning --beyond            # outside the ranges
 
 ``--beyond`` renders a set outside every range above (docs/spotting.md, eleventh round): 60-s videos
@@ -427,6 +428,24 @@ def run_replay(items: list[dict], params=None, live_kw=None) -> tuple[dict, list
     return preds, lat, offline
 
 
+def time_detection(items: list[dict], params=None, runs: int = 5) -> dict:
+    """Detection alone (``pipeline.spot_features``, both passes, interference elimination) on the
+    set's cached features: ms per frame over the whole set, ``runs`` times (after one warm-up)."""
+    from analysis.spotting.features import extract_features
+    from analysis.spotting.pipeline import spot_features
+
+    feats = [extract_features(it["video"], use_cache=True) for it in items]
+    n = sum(f.n_frames for f in feats)
+    spot_features(feats[0], feats[0].fps, params=params)
+    ms = []
+    for _ in range(max(1, runs)):
+        t = time.perf_counter()
+        for f in feats:
+            spot_features(f, f.fps, params=params)
+        ms.append(1000.0 * (time.perf_counter() - t) / max(n, 1))
+    return {"median": round(float(np.median(ms)), 4), "min": round(min(ms), 4), "max": round(max(ms), 4), "frames": n}
+
+
 def agreement(items: list[dict], live: dict, offline: dict) -> dict:
     """Live flags that offline also reports (IoU ≥ 0.5, one-to-one) and offline intervals found live."""
     both = n_live = n_off = 0
@@ -544,6 +563,14 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--gaze", action="store_true", help="the set with gaze shifts besides its interference (names …-gaze)"
     )
+    ap.add_argument(
+        "--time-detection",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time detection alone (pipeline.spot_features) on the set's cached features, N runs: "
+        "ms per frame (median, range)",
+    )
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     if a.beyond and a.duration == 30.0:
@@ -585,6 +612,8 @@ def main(argv=None) -> int:
                 for k in ("shown", "confirmed")
             }
             res["live_withdrawn_per_min"] = round(lat.get("withdrawn", 0) / max(lat.get("minutes", 0), 1e-9), 2)
+        if a.time_detection > 0:
+            res["detection_ms_per_frame"] = time_detection(items, spot_params(a.params), a.time_detection)
         res["fps_uncached"] = [round(f, 1) for f in fps]
         res["spot_s"] = round(time.perf_counter() - t0, 1)
         res["videos"] = [
@@ -603,6 +632,8 @@ def main(argv=None) -> int:
                 print("provisional flags withdrawn per minute:", res["live_withdrawn_per_min"])
             if agree is not None:
                 print("replayed live flags also offline (IoU >= 0.5):", agree)
+            if "detection_ms_per_frame" in res:
+                print("detection alone on the cached features, ms/frame:", res["detection_ms_per_frame"])
     if a.json:
         print(json.dumps(out, indent=1))
     return 0
