@@ -347,6 +347,8 @@ def region_candidates(
         level = max(p.alpha * amp, p.k_floor * sv)
         ds = d[o : o + i1 - i0 + 1]
         above = np.flatnonzero(ds >= level)  # detection extent: grouping, elimination
+        if not len(above):
+            continue  # non-finite flow in the stretch (nothing compares with it)
         on, off = i0 + int(above[0]), i0 + int(above[-1])
         r_on, r_off = _extent(ds, k, level, p.shape_ends)  # the reported ends
         direction = (float(dv[o + k, 0]), float(dv[o + k, 1]))

@@ -89,3 +89,16 @@ def test_candidates_from_a_block_of_regions_are_the_region_by_region_ones():
     ]
     assert [vars(c) for c in batched] == [vars(c) for c in one]
     assert any(c.region == D.R.CHANNEL_NAMES[3] and 98 <= c.apex <= 114 for c in batched)  # the movement is found
+
+
+def test_a_non_finite_frame_is_no_movement_and_no_error():
+    rng = np.random.default_rng(2)
+    flow = _flow(rng)
+    valid = np.ones(len(flow), bool)
+    p = D.DetectParams(detrend_s=0)
+    clean = D.all_candidates(flow, valid, 30.0, p)
+    flow[500, :, :] = np.inf  # what no extraction writes, but a damaged cache could hold
+    with np.errstate(invalid="ignore"):  # inf − inf in the chord's arithmetic
+        hurt = D.all_candidates(flow, valid, 30.0, p)
+    assert all(np.isfinite(c.amplitude) for c in hurt)
+    assert [c.apex for c in clean if c.offset < 480] == [c.apex for c in hurt if c.offset < 480]
