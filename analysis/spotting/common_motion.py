@@ -23,7 +23,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from analysis.spotting import regions as R
-from analysis.spotting.detect import _medians
+from analysis.spotting.detect import _medians, region_block
 
 #: Seconds of moving frames needed to measure the profile (fewer: every region counts alike).
 MIN_MOVING_S = 2.0
@@ -45,12 +45,14 @@ class CommonMotion:
         moving = valid & (hp > still_px)
         prof = np.ones(flow.shape[1])
         if moving.sum() >= MIN_MOVING_S * fps:
-            speed = np.empty((flow.shape[1], int(moving.sum())))  # each region's speeds, a row each
-            for r in range(flow.shape[1]):  # one region at a time: no (n, n_regions, 2) float64 copy
-                v = flow[moving, r].astype(np.float64)
-                speed[r] = np.sqrt(v[:, 0] * v[:, 0] + v[:, 1] * v[:, 1])
-            # the same values as np.median region by region, in one call
-            med = _medians(speed) if np.isfinite(speed).all() else np.median(speed, axis=1)
+            n_reg, m = flow.shape[1], int(moving.sum())
+            med = np.empty(n_reg)
+            block = region_block(m)  # a block of regions at a time: an hour's one by one
+            for r0 in range(0, n_reg, block):
+                v = flow[:, r0 : r0 + block][moving].astype(np.float64)  # (m, b, 2)
+                speed = np.ascontiguousarray(np.sqrt(v[..., 0] * v[..., 0] + v[..., 1] * v[..., 1]).T)
+                # each region's speeds a row: the same values as np.median region by region
+                med[r0 : r0 + block] = _medians(speed) if np.isfinite(speed).all() else np.median(speed, axis=1)
             ref = np.median(np.delete(med, R.REF))
             if ref > 0:
                 prof = np.maximum(med / ref, 1e-3)

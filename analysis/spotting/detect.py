@@ -142,6 +142,17 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1).tolist(), (np.flatnonzero(d == -1) - 1).tolist()))
 
 
+#: how many values (frames × regions × components) a block of regions may hold: the detector works a
+#: block of regions at a time, each float64 temporary ~2 MB at most — a 30-s video's regions all at
+#: once, an hour's one at a time (issue 14: bounded memory for long sessions)
+BLOCK_VALUES = 1 << 18
+
+
+def region_block(n: int, per_region: int = 2) -> int:
+    """How many regions of ``n`` frames (``per_region`` values each a frame) a block holds."""
+    return max(1, BLOCK_VALUES // max(n * per_region, 1))
+
+
 def displacement(flow: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """The displacement (float64) a region's flow (n, 2) — or several regions' (n, k, 2) — integrates
     to, frame by frame; frames without flow count as 0."""
@@ -185,16 +196,15 @@ def noise_levels(
     region (arrays (n_regions,)), from robust statistics over the valid frames."""
     n_reg = flow.shape[1]
     sp = np.empty(flow.shape[:2], np.result_type(flow.dtype, np.float32))
-    step = 4096  # the speed a few thousand frames at a time: no temporary of an hour's flow size
-    for i in range(0, len(flow), step):  # (np.linalg.norm's arithmetic, element by element)
-        x = flow[i : i + step]
-        sp[i : i + step] = np.sqrt(np.add.reduce(x * x, axis=2))
     k = max(1, int(round(p.smooth_s * fps)))
-    sp = uniform_filter1d(sp, size=k, axis=0, mode="nearest")  # smoothed over p.smooth_s
+    block = region_block(len(flow))
+    for r0 in range(0, n_reg, block):  # |flow| as np.linalg.norm takes it, smoothed over p.smooth_s
+        x = flow[:, r0 : r0 + block]
+        sp[:, r0 : r0 + block] = uniform_filter1d(np.sqrt(np.add.reduce(x * x, axis=2)), size=k, axis=0, mode="nearest")
     thr = np.full(n_reg, p.speed_floor)
     s_v = np.zeros(n_reg)
     if valid.sum() > 10:
-        thr, s_v = _region_floors(sp[valid], flow[valid], p)
+        thr, s_v = _region_floors(sp, flow, p, valid)
     return sp, thr, s_v
 
 
@@ -205,18 +215,32 @@ def _region_floor(speed: np.ndarray, flow: np.ndarray, p: DetectParams) -> tuple
     return thr, max(robust_sigma(flow[:, 0]), robust_sigma(flow[:, 1]))
 
 
-def _region_floors(speed: np.ndarray, flow: np.ndarray, p: DetectParams) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_region_floor` of every region at once (speed (m, n_regions), flow (m, n_regions, 2);
-    arrays (n_regions,)), to the bit: the same medians, each region's taken over a contiguous row.
-    Regions with a non-finite value (whose robust σ leaves those out) go one by one."""
+def _region_floors(
+    speed: np.ndarray, flow: np.ndarray, p: DetectParams, frames: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_region_floor` of every region (speed (n, n_regions), flow (n, n_regions, 2), over the
+    ``frames`` mask or all; arrays (n_regions,)), to the bit: the same medians, each region's taken
+    over a contiguous row, a block of regions at a time (:func:`region_block`). A block with a
+    non-finite value (whose robust σ leaves those out) goes region by region."""
     n_reg = speed.shape[1]
-    if len(speed) == 0 or not (np.isfinite(speed).all() and np.isfinite(flow).all()):
-        out = [_region_floor(speed[:, r], flow[:, r], p) for r in range(n_reg)]
-        return np.array([o[0] for o in out]), np.array([o[1] for o in out])
-    sp = np.ascontiguousarray(speed.T)  # (n_regions, m)
-    fl = np.ascontiguousarray(flow.transpose(2, 1, 0), dtype=np.float64)  # (2, n_regions, m)
-    thr = np.maximum(p.speed_floor, _medians(sp).astype(np.float64) + p.k_speed * _robust_sigmas(sp))
-    s_v = np.maximum(_robust_sigmas(fl[0]), _robust_sigmas(fl[1]))
+    thr, s_v = np.empty(n_reg), np.empty(n_reg)
+    m = len(speed) if frames is None else int(np.count_nonzero(frames))
+    block = region_block(m)
+    for r0 in range(0, n_reg, block):
+        sp = speed[:, r0 : r0 + block]  # (m, b) over the frames measured
+        fl = flow[:, r0 : r0 + block]
+        if frames is not None:
+            sp, fl = sp[frames], fl[frames]
+        if m == 0 or not (np.isfinite(sp).all() and np.isfinite(fl).all()):
+            for j in range(sp.shape[1]):
+                thr[r0 + j], s_v[r0 + j] = _region_floor(sp[:, j], fl[:, j], p)
+            continue
+        sp = np.ascontiguousarray(sp.T)  # (b, m)
+        fl = np.ascontiguousarray(fl.transpose(2, 1, 0), dtype=np.float64)  # (2, b, m)
+        thr[r0 : r0 + block] = np.maximum(
+            p.speed_floor, _medians(sp).astype(np.float64) + p.k_speed * _robust_sigmas(sp)
+        )
+        s_v[r0 : r0 + block] = np.maximum(_robust_sigmas(fl[0]), _robust_sigmas(fl[1]))
     return thr, s_v
 
 
@@ -279,7 +303,7 @@ class StillFloors:
         sel = still & valid
         if sel.sum() < max(30, int(0.05 * n), p.still_min_s * fps):
             return cls(sp, thr_g, sv_g)
-        t, v = _region_floors(sp[sel], flow[sel], p)
+        t, v = _region_floors(sp, flow, p, sel)
         return cls(sp, thr_g, sv_g, still, np.minimum(t, thr_g), np.minimum(v, sv_g))
 
     def _column(self, glob: np.ndarray, own: np.ndarray | None, r: int) -> np.ndarray:
@@ -499,9 +523,9 @@ def detrend(flow: np.ndarray, valid: np.ndarray, fps: float, seconds: float, edg
     mode = "constant" if edge == "shrink" else "nearest"
     w = np.maximum(uniform_filter1d(valid.astype(np.float64), size=k, mode=mode), 1e-6)[:, None]
     out = np.empty_like(flow)
-    # a block of regions at a time, its float64 temporaries up to 8 MB (an hour's whole flow would
-    # need ~31 MB each); the same arithmetic per element, so the same result as all at once
-    block = max(1, (1 << 19) // max(len(flow), 1))
+    # a block of regions at a time (region_block: an hour's one by one, its float64 temporaries ~2 MB
+    # where the whole flow's are ~31 MB); the same arithmetic per element, the same result
+    block = region_block(len(flow))
     keep = valid[:, None, None]
     for r in range(0, flow.shape[1], block):
         f = np.where(keep, flow[:, r : r + block], 0.0).astype(np.float64)
@@ -567,7 +591,7 @@ def all_candidates(
     out: list[Candidate] = []
     regions = [r for r in range(flow.shape[1]) if r not in skip]
     lost = _lost_before(valid)
-    block = max(1, (1 << 19) // max(len(flow), 1))  # displacements of a block of regions: up to 8 MB
+    block = region_block(len(flow))  # the displacements of a block of regions at once
     for b in range(0, len(regions), block):
         rs = regions[b : b + block]
         disp = displacement(flow[:, rs], valid)

@@ -1,6 +1,8 @@
 """Detrending (analysis/spotting/detect.detrend): each region's flow minus its moving mean, frames
-without flow counted as 0 and left at 0. It runs one region at a time (issue 14: bounded memory on
-an hour's flow), so it is checked here against the formula computed on the whole array at once."""
+without flow counted as 0 and left at 0. It runs a block of regions at a time (issue 14: bounded
+memory on an hour's flow; detect.region_block: a short video's regions all at once, a long one's a
+few at a time), so it is checked here against the formula computed on the whole array at once, with
+a flow short enough for one block and one long enough for several."""
 
 from __future__ import annotations
 
@@ -21,13 +23,22 @@ def _whole_array(flow, valid, fps, seconds, edge):
 
 
 @pytest.mark.parametrize(
-    ("fps", "seconds", "edge"), [(30.0, 2.0, "nearest"), (30.0, 2.0, "shrink"), (25.0, 1.5, "nearest")]
+    ("fps", "seconds", "edge", "n"),
+    [
+        (30.0, 2.0, "nearest", 3000),
+        (30.0, 2.0, "shrink", 3000),
+        (25.0, 1.5, "nearest", 3000),
+        (30.0, 2.0, "shrink", 20000),
+    ],
 )
-def test_detrend_region_by_region_equals_the_whole_array(fps, seconds, edge):
+def test_detrend_region_by_region_equals_the_whole_array(fps, seconds, edge, n):
+    from analysis.spotting.detect import region_block
+
+    assert (region_block(n) >= 18) == (n == 3000)  # one block of regions, or several
     rng = np.random.default_rng(3)
-    flow = rng.normal(0.0, 0.3, (3000, 18, 2)).astype(np.float32)
-    flow += np.linspace(0, 2, 3000, dtype=np.float32)[:, None, None]  # a slow drift to take out
-    valid = rng.random(3000) > 0.1
+    flow = rng.normal(0.0, 0.3, (n, 18, 2)).astype(np.float32)
+    flow += np.linspace(0, 2, n, dtype=np.float32)[:, None, None]  # a slow drift to take out
+    valid = rng.random(n) > 0.1
     valid[100:400] = False  # a stretch without a face
     got = detrend(flow, valid, fps, seconds, edge)
     assert got.dtype == np.float32 and got.shape == flow.shape
