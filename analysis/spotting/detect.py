@@ -148,9 +148,9 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 BLOCK_VALUES = 1 << 18
 
 
-def region_block(n: int, per_region: int = 2) -> int:
-    """How many regions of ``n`` frames (``per_region`` values each a frame) a block holds."""
-    return max(1, BLOCK_VALUES // max(n * per_region, 1))
+def region_block(n: int) -> int:
+    """How many regions of ``n`` frames (two values each a frame) a block holds."""
+    return max(1, BLOCK_VALUES // max(2 * n, 1))
 
 
 def displacement(flow: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -169,24 +169,18 @@ def _lost_before(valid: np.ndarray) -> np.ndarray:
 
 
 def robust_sigma(x: np.ndarray) -> float:
+    """1.4826 × the median absolute deviation of ``x``'s finite values (0 when there are none)."""
     x = np.asarray(x, dtype=np.float64)
     x = x[np.isfinite(x)]
     if x.size == 0:
         return 0.0
-    return float(1.4826 * _median(np.abs(x - _median(x))))
+    return float(_robust_sigmas(x.reshape(1, -1))[0])
 
 
 def _median(x: np.ndarray) -> float:
-    """np.median of a 1-D float64 array without NaN, to the bit (the mean of the two middle values
-    for an even count), without np.median's generic checks: the live spotter takes thousands of
-    medians of short windows a second."""
-    n = x.size
-    k = n // 2
-    part = np.partition(x, k)
-    if n % 2:
-        return part[k]
-    # the lower middle value is the largest of those before: one selection, not two (~5× faster)
-    return (part[:k].max() + part[k]) / 2.0
+    """np.median of a 1-D float64 array without NaN, to the bit, without np.median's generic checks
+    (the live spotter takes thousands of medians of short windows a second): :func:`_medians`."""
+    return _medians(x.reshape(1, -1))[0]
 
 
 def noise_levels(
@@ -258,7 +252,8 @@ def _medians(x: np.ndarray) -> np.ndarray:
     part = np.partition(x, k, axis=1)
     if n % 2:
         return part[:, k]
-    return (part[:, :k].max(axis=1) + part[:, k]) / 2.0  # the lower middle: the largest before
+    # the lower middle value is the largest of those before: one selection, not two (~5× faster)
+    return (part[:, :k].max(axis=1) + part[:, k]) / 2.0
 
 
 def still_noise_levels(
@@ -349,7 +344,7 @@ def region_candidates(
             merged[-1][1] = b
         else:
             merged.append([a, b])
-    merged = _merge_unreturned(merged, disp, valid, int(round(p.hold_s * fps)), p.returned, lost)
+    merged = _merge_unreturned(merged, disp, lost, int(round(p.hold_s * fps)), p.returned)
     max_len = int(p.max_len_s * fps)
     # velocity frames a..b move the face: displaced frames are a..b-1, rest at a-1 and b
     spans = [(max(a - 1, 0), min(b, n - 1)) for a, b in merged if b - a + 1 <= max_len]
@@ -452,20 +447,13 @@ def _extent(d: np.ndarray, k: int, level: float, shape: bool = True) -> tuple[in
 
 
 def _merge_unreturned(
-    segs: list[list[int]],
-    disp: np.ndarray,
-    valid: np.ndarray,
-    hold: int,
-    returned: float,
-    lost: np.ndarray | None = None,
+    segs: list[list[int]], disp: np.ndarray, lost: np.ndarray, hold: int, returned: float
 ) -> list[list[int]]:
     """Join a stretch of activity to the next one when together they make one excursion: the face
     has not come back to rest in the pause between them (a held apex, up to ``hold`` frames: more
     than ``returned`` × the first stretch's peak displacement remains), and it has after the second
     (less than ``returned`` × the peak remains). Drift that never comes back is not joined.
-    ``lost``: :func:`_lost_before` of ``valid``, when the caller has it."""
-    if lost is None:
-        lost = _lost_before(valid)
+    ``lost``: :func:`_lost_before` of the frames with flow (only a pause with flow throughout joins)."""
     last = len(disp) - 1
     out: list[list[int]] = []
     for seg in segs:
@@ -505,8 +493,7 @@ def returns_after(c: Candidate, flow: np.ndarray, valid: np.ndarray, fps: float,
     edge = int(round(0.5 * p.detrend_s * fps))
     if i1 > n - 1 - edge or not valid[c.offset : i1 + 1].all():
         return False  # not seen to come back (yet: the end of a live window)
-    v = np.where(valid[i0 + 1 : i1 + 1, None], flow[i0 + 1 : i1 + 1, r, :], 0.0).astype(np.float64)
-    disp = np.cumsum(v, axis=0)  # displacement from frame i0 (the rest before the onset)
+    disp = displacement(flow[i0 + 1 : i1 + 1, r], valid[i0 + 1 : i1 + 1])  # from frame i0 (rest before the onset)
     peak = float(np.hypot(*disp[c.apex - i0 - 1])) if c.apex > i0 else 0.0
     tail = disp[max(c.offset - i0 - 1, 0) :]  # from the offset (c.offset < n: checked above)
     return float(np.mean(np.hypot(tail[:, 0], tail[:, 1]))) < p.returned * peak

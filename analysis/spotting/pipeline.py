@@ -199,13 +199,13 @@ def spot_features(
         head["gaze"] = feat.blendshapes[:, GAZE_BLENDSHAPES]
         ctx = (closure, speech_mask(feat.flow, valid, fps, ip), head)
     face_px = face_width_px(feat.box, feat.present) if "box" in feat.arrays else None
-    detrended = detrend(flow, valid, fps, dp.detrend_s, dp.detrend_edge) if dp.detrend_s > 0 else flow
-    groups, suppressed = _one_pass(flow, valid, fps, dp, p, emg, ctx, face_px, detrended)
+    detrended = _detrended(flow, valid, fps, dp)  # the second pass's check looks at it again
+    groups, suppressed = _one_pass(detrended, valid, fps, dp, p, emg, ctx, face_px)
     if interference and p.spotter == "learned":
         return _learned(feat, fps, suppressed)
     if dp.micro_pass_s > 0:
         dp2 = replace(dp, detrend_s=dp.micro_pass_s)
-        more, more_s = _one_pass(flow, valid, fps, dp2, p, emg, ctx, face_px)
+        more, more_s = _one_pass(_detrended(flow, valid, fps, dp2), valid, fps, dp2, p, emg, ctx, face_px)
 
         def free(a):
             return not any(_overlap(a, g) for g in groups)
@@ -241,12 +241,15 @@ def _learned(feat, fps, suppressed):
     return groups, [x for x in suppressed if not any(_overlap(x, g) for g in groups)]
 
 
-def _one_pass(flow, valid, fps, dp, p, emg, ctx, face_px=None, detrended=None):
+def _detrended(flow, valid, fps, dp):
+    """The flow a pass searches: detrended over ``dp.detrend_s`` (unless 0)."""
+    return detrend(flow, valid, fps, dp.detrend_s, dp.detrend_edge) if dp.detrend_s > 0 else flow
+
+
+def _one_pass(detrended, valid, fps, dp, p, emg, ctx, face_px=None):
+    """One pass of detection, EMG scoring and elimination over ``detrended`` (:func:`_detrended` with
+    ``dp``: the common-motion test and detection work on the same flow)."""
     head_px = ctx[2]["path_px"] if ctx is not None else None
-    # detrended once (``detrended``: already, with dp's window): the common-motion test and detection
-    # work on the same flow
-    if detrended is None:
-        detrended = detrend(flow, valid, fps, dp.detrend_s, dp.detrend_edge) if dp.detrend_s > 0 else flow
     common = None
     if ctx is not None and p.interference.common_ratio > 0:
         common = CommonMotion.of(detrended, valid, head_px, fps, dp.still_px or 0.04)
