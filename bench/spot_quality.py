@@ -296,11 +296,11 @@ def score(items: list[dict], preds: dict[str, list[dict]]) -> dict:
 
 
 def spot_params(which: str):
-    """The spotter's parameters by name (:func:`_spot_params`); every setting but ``now`` and ``round12``
+    """The spotter's parameters by name (:func:`_spot_params`); every setting but ``now``, ``round12`` and ``round14``
     is from before the twelfth round, so the flow at a video's keyframes is not repaired
     (analysis/spotting/codec.py)."""
     p = _spot_params(which)
-    return p if which in ("now", "round12") else replace(p, repair_gop_starts=False)
+    return p if which in ("now", "round12", "round14") else replace(p, repair_gop_starts=False)
 
 
 def _spot_params(which: str):
@@ -311,15 +311,19 @@ def _spot_params(which: str):
     own whatever overlaps them, no common-motion test); ``round10``: before the eleventh (no light
     rule, no apex tolerance in grouping); ``round11``: before the twelfth (the blink rules measure a lid
     candidate's activity stretch, not its refined ends; no keyframe repair; intervals of any reported
-    length; no gaze rule); ``round12``: before the thirteenth (no second pass for micro-expressions)."""
+    length; no gaze rule); ``round12``: before the thirteenth (no second pass for micro-expressions);
+    ``round14``: before the fifteenth (the common-motion test's head motion over the member's own
+    frames, ``common_pad_s`` 0)."""
     from analysis.spotting.detect import DetectParams
     from analysis.spotting.interference import InterferenceParams
     from analysis.spotting.pipeline import SpotParams
 
     # the twelfth round's blink extent off, then the eleventh round's rules too (every earlier round
     # had none of them)
+    # the fifteenth round's padding off, then the thirteenth round's second pass, then the twelfth's
+    ROUND14_I = InterferenceParams(common_pad_s=0.0)
     ROUND12_D = DetectParams(micro_pass_s=0.0)
-    ROUND11_I = InterferenceParams(blink_by_ends=False, gaze_l1=0.0)
+    ROUND11_I = replace(ROUND14_I, blink_by_ends=False, gaze_l1=0.0)
     ROUND11_D = replace(ROUND12_D, min_report_s=0.0)
     ROUND10_D = replace(ROUND11_D, group_apex_tol_s=0.0)
     ROUND10_I = replace(ROUND11_I, light_frac=0.0)
@@ -341,8 +345,10 @@ def _spot_params(which: str):
         return SpotParams(detect=ROUND10_D, interference=ROUND10_I)
     if which == "round11":
         return SpotParams(detect=ROUND11_D, interference=ROUND11_I)
+    if which == "round14":
+        return SpotParams(interference=ROUND14_I)
     if which == "round12":
-        return SpotParams(detect=ROUND12_D)
+        return SpotParams(detect=ROUND12_D, interference=ROUND14_I)
     if which == "round5":
         return SpotParams(detect=replace(ROUND10_D, still_px=0.0), interference=replace(ROUND6, blink_pair_amp=0.0))
     if which == "round4":
@@ -523,10 +529,10 @@ def main(argv=None) -> int:
     ap.add_argument("--no-cache", action="store_true", help="re-extract the features")
     ap.add_argument(
         "--params",
-        choices=("now", "before", "round3", "round4", "round5", "round6", "round10", "round11", "round12"),
+        choices=("now", "before", "round3", "round4", "round5", "round6", "round10", "round11", "round12", "round14"),
         default="now",
         help="the spotter's parameters: now (defaults), before the varied rig, before the fourth, fifth, sixth, "
-        "seventh, eleventh, twelfth or thirteenth round",
+        "seventh, eleventh, twelfth, thirteenth or fifteenth round (the live window: --window-s)",
     )
     ap.add_argument("--live", action="store_true", help="score the live StreamingSpotter's flags instead (slower)")
     ap.add_argument(
@@ -537,6 +543,13 @@ def main(argv=None) -> int:
     ap.add_argument("--confirm-s", type=float, default=None, help="live: StreamingSpotter confirm_s")
     ap.add_argument("--mouth-confirm-s", type=float, default=None, help="live: StreamingSpotter mouth_confirm_s")
     ap.add_argument("--agree-s", type=float, default=None, help="live: StreamingSpotter agree_s")
+    ap.add_argument(
+        "--window-s",
+        type=float,
+        default=None,
+        help="live: StreamingSpotter window_s (16; 8 before the fifteenth round)",
+    )
+    ap.add_argument("--check-s", type=float, default=None, help="live: StreamingSpotter check_s (0.2)")
     ap.add_argument(
         "--agree-macro-s", type=float, default=None, help="live: StreamingSpotter agree_macro_s (macro-expressions)"
     )
@@ -586,6 +599,9 @@ def main(argv=None) -> int:
             ("confirm_s", a.confirm_s),
             ("mouth_confirm_s", a.mouth_confirm_s),
             ("agree_s", a.agree_s),
+            ("window_s", a.window_s),
+            ("check_s", a.check_s),
+            ("check_s", a.check_s),
             ("agree_macro_s", a.agree_macro_s),
         )
         live_kw = {k: v for k, v in opts if v is not None}

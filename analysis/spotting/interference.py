@@ -23,8 +23,8 @@ compensation leaves is handled here, and every candidate taken away is reported 
     length of the global model, crop px) relative to ``head_ratio`` × its amplitude —
     ``score × (1 - path / (head_ratio·amplitude))``, since what compensation leaves is proportional to
     the motion — and the region is removed when that falls below 1; when the head moved by at least
-    ``common_min_px`` over it, the region must also move ``common_ratio`` times as much as the rest
-    of the face (:mod:`analysis.spotting.common_motion`); or the head turns faster than
+    ``common_min_px`` over it and ``common_pad_s`` either side, the region must also move
+    ``common_ratio`` times as much as the rest of the face (:mod:`analysis.spotting.common_motion`); or the head turns faster than
     ``fast_deg_s`` (pose, in-plane rotation) or moves faster than ``fast_mm_s`` in 3-D (depth).
 """
 
@@ -74,6 +74,9 @@ class InterferenceParams:
     common_ratio: float = 2.0  # > 0: while the head moves, a region must move this many times the
     common_min_px: float = 0.5  # face's typical motion (common_motion), from this much rigid head
     # motion over it (crop px; seventh round); common_ratio 0: off
+    common_pad_s: float = 0.5  # … that motion measured this far (s) either side of the member (one
+    # frame before the fifteenth round): a short member in slow drift moves the head too little over
+    # its own frames for the test to apply, though the drift around it is what it is made of
     fast_deg_s: float = 30.0
     fast_mm_s: float = 150.0
     gaze_l1: float = 0.03  # > 0: an eye-region member over which the eyes' look moves (the face
@@ -352,7 +355,7 @@ def eliminate(
                 reasons.append(head_why)
             members = keep
         if members and common is not None and p.common_ratio > 0:
-            keep = _local_members(members, head, common, p)
+            keep = _local_members(members, head, common, p, fps)
             if len(keep) < len(members):
                 reasons.append(f"{HEAD_MOTION} (the rest of the face moved as much)")
             members = keep
@@ -379,15 +382,17 @@ def eliminate(
 
 
 def _local_members(
-    members: list[Candidate], head: dict, common: CommonMotion, p: InterferenceParams
+    members: list[Candidate], head: dict, common: CommonMotion, p: InterferenceParams, fps: float
 ) -> list[Candidate]:
-    """The members that, where the head moved by ``common_min_px`` or more over them, move at least
-    ``common_ratio`` times the face's typical motion; the others are what compensation left."""
+    """The members that, where the head moved by ``common_min_px`` or more over them (and
+    ``common_pad_s`` either side), move at least ``common_ratio`` times the face's typical motion over
+    their own frames; the others are what compensation left."""
     own = sorted({r for m in members for r in R.member_regions(m.region)})
     n = len(head["path_px"])
+    pad = max(1, int(round(p.common_pad_s * fps)))
     keep = []
     for m in members:
-        path = float(head["path_px"][max(m.onset - 1, 0) : min(m.offset + 1, n - 1) + 1].sum())
+        path = float(head["path_px"][max(m.onset - pad, 0) : min(m.offset + pad, n - 1) + 1].sum())
         if path < p.common_min_px or common.local_ratio(m.region, m.onset, m.offset, own) >= p.common_ratio:
             keep.append(m)
     return keep

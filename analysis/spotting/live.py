@@ -115,6 +115,12 @@ AGREE_MACRO_S = 0.4
 # 0.847 on seeds 0-7, 0.835 vs 0.820 on 8-11), a flag shown as early (median 0.47 s), with 15 % less
 # CPU per frame (docs/spotting.md)
 CHECK_S = 0.2
+#: the window each check searches (s): 8 s before the fifteenth round. With 16 s its noise floors are
+#: nearer offline's over a whole video, and more of the expressions offline finds are found; chosen on
+#: replays of the tuning faces with the fifteenth round's common-motion padding (seeds 0-11: 0.872 →
+#: 0.880; `beyond-tuning` 0.805 → 0.819; a keyframe every 30 frames, seeds 0-3, 0.857 → 0.879; seeds
+#: 8-11 alone 0.853 → 0.849), ~4 % more CPU (docs/spotting.md)
+WINDOW_S = 16.0
 
 
 def _config(
@@ -122,7 +128,7 @@ def _config(
     *,
     stride: int = 3,
     crop: int = 128,
-    window_s: float = 8.0,
+    window_s: float = WINDOW_S,
     check_s: float = CHECK_S,
     confirm_s: float = CONFIRM_S,
     mouth_confirm_s: float = MOUTH_CONFIRM_S,
@@ -164,7 +170,7 @@ def _checks(seconds: float, fps: float, check_every: int) -> int:
 
 class StreamingSpotter:
     def __init__(self, fps: float, **kw: Any):
-        """Keyword arguments (see :func:`_config`): ``stride`` (3), ``crop`` (128), ``window_s`` (8),
+        """Keyword arguments (see :func:`_config`): ``stride`` (3), ``crop`` (128), ``window_s`` (16),
         ``check_s`` (CHECK_S), ``confirm_s`` (CONFIRM_S), ``mouth_confirm_s`` (MOUTH_CONFIRM_S),
         ``agree_s`` (AGREE_S), ``agree_macro_s`` (AGREE_MACRO_S; None: ``agree_s``), ``min_history_s`` (2), ``interference`` (True), ``thumb`` (96), ``params`` (SpotParams),
         ``max_side`` (640)."""

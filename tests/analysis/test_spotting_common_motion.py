@@ -1,5 +1,5 @@
 """Seventh round of issue 15 (docs/spotting.md): what the whole face does at once while the head
-moves (analysis/spotting/common_motion), blinks that own only what peaks with them
+moves (analysis/spotting/common_motion; the head motion around a member, fifteenth round), blinks that own only what peaks with them
 (interference._blinks_own), and speech seen at a speaker's own syllable size (speech_prom)."""
 
 from __future__ import annotations
@@ -87,6 +87,32 @@ def test_a_region_moving_with_the_rest_of_the_drifting_face_is_what_compensation
     cm2 = CommonMotion.of(flow2, valid, head, FPS, 0.04)
     brows = [_cand("brow_in_l", 300, 306, 311, 0.75), _cand("brow_in_r", 300, 306, 311, 0.75)]
     assert cm2.local_ratio("brow_in_l", 300, 311, ["brow_in_l", "brow_in_r"]) > 2.0
+    kept, _ = _kept([_group(*brows)], common=cm2, p=p, path=head)
+    assert len(kept) == 1 and len(kept[0].members) == 2
+
+
+def test_a_short_residual_in_slow_drift_is_tested_on_the_head_motion_around_it():
+    """Fifteenth round: the head drifts at 0.03 crop px a frame; over the chin's 12 frames (and one
+    either side) that is 0.42 px, under ``common_min_px``, so before the round the test did not apply
+    and the residual stayed; measured 0.5 s either side (``common_pad_s``) it is 1.3 px, and the chin
+    moving no more than the rest of the face is removed. A movement of its own in the same drift stays."""
+    flow, valid, _ = _drifting_face()
+    head = np.where((np.arange(N) >= 100) & (np.arange(N) < 400), 0.03, 0.001)
+    cm = CommonMotion.of(flow, valid, head, FPS, 0.04)
+    chin = _cand("chin", 300, 306, 311, 0.25)
+    p = InterferenceParams(head_ratio=1e9)  # the older head-motion rule out of the way
+    assert p.common_pad_s == 0.5
+    kept, dropped = _kept([_group(chin)], common=cm, p=p, path=head)
+    assert kept == [] and "rest of the face" in dropped[0].reason
+    assert len(_kept([_group(chin)], common=cm, p=replace(p, common_pad_s=0.0), path=head)[0]) == 1
+    # the drift ending well before it leaves too little head motion around it: the test does not apply
+    head_end = np.where((np.arange(N) >= 100) & (np.arange(N) < 270), 0.03, 0.001)
+    assert len(_kept([_group(chin)], common=cm, p=p, path=head_end)[0]) == 1
+    flow2 = flow.copy()
+    for r in ("brow_in_l", "brow_in_r"):
+        flow2[300:312, IDX[r], 1] += _bump(12, -1.0)
+    cm2 = CommonMotion.of(flow2, valid, head, FPS, 0.04)
+    brows = [_cand("brow_in_l", 300, 306, 311, 0.75), _cand("brow_in_r", 300, 306, 311, 0.75)]
     kept, _ = _kept([_group(*brows)], common=cm2, p=p, path=head)
     assert len(kept) == 1 and len(kept[0].members) == 2
 
