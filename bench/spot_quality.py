@@ -318,9 +318,8 @@ def _spot_params(which: str):
     from analysis.spotting.interference import InterferenceParams
     from analysis.spotting.pipeline import SpotParams
 
-    # the twelfth round's blink extent off, then the eleventh round's rules too (every earlier round
-    # had none of them)
-    # the fifteenth round's padding off, then the thirteenth round's second pass, then the twelfth's
+    # the fifteenth round's padding off, then the thirteenth round's second pass, then the twelfth
+    # round's blink extent and the eleventh round's rules too (every earlier round had none of them)
     ROUND14_I = InterferenceParams(common_pad_s=0.0)
     ROUND12_D = DetectParams(micro_pass_s=0.0)
     ROUND11_I = replace(ROUND14_I, blink_by_ends=False, gaze_l1=0.0)
@@ -600,7 +599,6 @@ def main(argv=None) -> int:
             ("mouth_confirm_s", a.mouth_confirm_s),
             ("agree_s", a.agree_s),
             ("window_s", a.window_s),
-            ("check_s", a.check_s),
             ("check_s", a.check_s),
             ("agree_macro_s", a.agree_macro_s),
         )

@@ -119,7 +119,7 @@ CHECK_S = 0.2
 #: nearer offline's over a whole video, and more of the expressions offline finds are found; chosen on
 #: replays of the tuning faces with the fifteenth round's common-motion padding (seeds 0-11: 0.872 →
 #: 0.880; `beyond-tuning` 0.805 → 0.819; a keyframe every 30 frames, seeds 0-3, 0.857 → 0.879; seeds
-#: 8-11 alone 0.853 → 0.849), ~4 % more CPU (docs/spotting.md)
+#: 8-11 alone 0.853 → 0.849), ~5 % more CPU (docs/spotting.md)
 WINDOW_S = 16.0
 
 
