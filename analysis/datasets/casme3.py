@@ -38,6 +38,16 @@ def data_dir(root: Path) -> Path:
     raise NotFoundError(f"{root}: no CAS(ME)^3 Part A frames (part_A/data/part_A/spNO.N/…)")
 
 
+def long_videos(root: str | Path) -> dict[str, Path]:
+    """Every long video of the release: ``spNO.N/<letter>`` → its colour frames folder."""
+    data = data_dir(Path(root))
+    out = {}
+    for sd in sorted(p for p in data.iterdir() if p.is_dir() and p.name.lower().startswith("spno")):
+        for vd in sorted(p for p in sd.iterdir() if (p / "color").is_dir()):
+            out[f"{sd.name}/{vd.name}"] = vd / "color"
+    return out
+
+
 def subject_name(s: str) -> str:
     s = s.strip()
     return f"spNO.{int(float(s))}" if s.replace(".", "", 1).isdigit() else s

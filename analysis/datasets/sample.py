@@ -44,7 +44,7 @@ class FrameSource:
 
 @dataclass
 class Sample:
-    dataset: str  # reader kind: casme2, samm, smic, casme3, mexlab
+    dataset: str  # reader kind: casme2, samm, smic, casme3, casme_sq, samm_lv, mexlab
     subject: str
     video: str
     onset: int

@@ -64,6 +64,25 @@ def read_rows(path: Path) -> list[list[str]]:
     raise FileFormatError(f"{path}: not a sheet mexlab reads (.xlsx, .csv, .xls)")
 
 
+def read_workbook(path: Path) -> list[tuple[str, list[list[str]]]]:
+    """Every worksheet of an .xlsx as ``(name, rows of text cells)`` (a CSV: one sheet, its file name);
+    for releases whose sheet spreads over several worksheets (CAS(ME)^2's naming rules)."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return [(path.name, read_rows(path))]
+    try:
+        import openpyxl
+
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            return [
+                (ws.title, [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]) for ws in wb.worksheets
+            ]
+        finally:
+            wb.close()
+    except Exception as exc:
+        raise FileFormatError(f"{path}: cannot read the sheet ({exc})") from None
+
+
 def find_header(
     rows: list[list[str]],
     columns: dict[str, tuple[str, ...]],

@@ -13,7 +13,8 @@ def add_parser(sub) -> None:
         "datasets",
         help="recognition datasets: show a release, export sessions",
         description="Recognition datasets read by mexlab: casme2:ROOT, samm:ROOT, "
-        "smic:ROOT, casme3:ROOT, mexlab:SESSION_OR_FOLDER[,…].",
+        "smic:ROOT, casme3:ROOT, casme_sq:ROOT (CAS(ME)^2), samm_lv:ROOT (SAMM Long Videos; "
+        "no emotion labels), mexlab:SESSION_OR_FOLDER[,…].",
     )
     s = p.add_subparsers(dest="datasets_command", metavar="ACTION")
     show = s.add_parser("show", help="counts per subject and class, dropped frames, problems")

@@ -154,7 +154,7 @@ def add_parser(sub) -> None:
         required=True,
         nargs="+",
         metavar="SPEC",
-        help="KIND:ROOT dataset specs (casme2, samm, smic, casme3, mexlab:SESSION,...)",
+        help="KIND:ROOT dataset specs (casme2, samm, smic, casme3, casme_sq, mexlab:SESSION,...)",
     )
     s.add_argument("--site-name", default=None, metavar="NAME", help="how the coordinator names this site")
     s.add_argument("--truth", choices=("rig",), help="label mexlab sessions from the simulated rig's truth")

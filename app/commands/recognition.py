@@ -16,7 +16,7 @@ def _common(p, *, classes=True) -> None:
         action="append",
         required=True,
         metavar="SPEC",
-        help="KIND:ROOT (casme2, samm, smic, casme3, mexlab:SESSION[,SESSION…]); repeat for several",
+        help="KIND:ROOT (casme2, samm, smic, casme3, casme_sq, mexlab:SESSION[,SESSION…]); repeat for several",
     )
     if classes:
         p.add_argument("--classes", default="3", help="class scheme 3, 5, 4, 7 or a mapping file (default 3)")

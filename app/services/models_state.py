@@ -258,7 +258,9 @@ class TrainForm:
 
     def check(self) -> None:
         if not self.datasets:
-            raise MexlabError("no dataset: give one or more KIND:ROOT (casme2, samm, smic, casme3, mexlab:SESSION)")
+            raise MexlabError(
+                "no dataset: give one or more KIND:ROOT (casme2, samm, smic, casme3, casme_sq, mexlab:SESSION)"
+            )
         if self.epochs < 1:
             raise MexlabError(f"epochs {self.epochs}: at least 1")
         if not 0 < self.label_fraction <= 1:
