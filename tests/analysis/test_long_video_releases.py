@@ -11,8 +11,10 @@ import openpyxl
 import pytest
 
 from acquisition.errors import FileFormatError, MexlabError
+from acquisition.sim.identities import make_identity
 from analysis.datasets import read_spec
 from app.cli import main
+from tests.helpers_varied import clip_schedule, render_frames
 
 # ---------------------------------------------------------------- CAS(ME)^2
 
@@ -230,32 +232,6 @@ def test_encode_thins_frames_in_their_own_numbering(tmp_path):
 # ---------------------------------------------------------------- spotted end to end
 
 
-def _render(ident_name, schedule, noise_seed=1):
-    from acquisition.sim.identities import make_identity
-
-    face = make_identity(ident_name).renderer(640, 360, face_width=160)
-    rng = np.random.default_rng(noise_seed)
-    for k in range(schedule.n_frames):
-        img, _ = face.render(k, schedule)
-        yield k, np.clip(img + rng.normal(0, 1.0, img.shape), 0, 255).astype(np.uint8)
-
-
-def _schedule(n_frames=240):
-    from acquisition.sim.schedule import FacialEvent, Schedule
-
-    def me(on, n, aus, amp):
-        return FacialEvent("micro", on, on + n // 2 - 1, on + n - 1, aus, amp, True)
-
-    evs = [
-        me(45, 12, ("AU4",), 2.0),
-        me(100, 10, ("AU1",), 2.0),
-        me(150, 12, ("AU9",), 2.5),
-        me(195, 10, ("AU12",), 2.0),
-        FacialEvent("blink", 80, 82, 85, ("AU45",), 10.0, False),
-    ]
-    return Schedule(fps=30.0, n_frames=n_frames, seed=0, events=[e for e in evs if e.offset < n_frames])
-
-
 def _jpg(path, rgb):
     cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
 
@@ -264,14 +240,14 @@ def _jpg(path, rgb):
 def test_evaluate_spotting_on_a_casme_sq_release(tmp_path, capsys):
     """A CAS(ME)^2 release (held-out face, frames img1.jpg …): the coded video's micro-expressions
     are found; a video with nothing coded is spotted too, and scored."""
-    s = _schedule()
+    s = clip_schedule()
     vid = tmp_path / "rawpic" / "s15" / "15_0101disgustingteeth"
     vid.mkdir(parents=True)
-    for k, img in _render("grace_hopper/1", s):
+    for k, img in render_frames(make_identity("grace_hopper/1"), s):
         _jpg(vid / f"img{k + 1}.jpg", img)
     calm = tmp_path / "rawpic" / "s16" / "16_0101disgustingteeth"
     calm.mkdir(parents=True)
-    for k, img in _render("grace_hopper/2", _schedule(40), noise_seed=2):
+    for k, img in render_frames(make_identity("grace_hopper/2"), clip_schedule(40), seed=2):
         _jpg(calm / f"img{k + 1}.jpg", img)
     rows = [
         [
@@ -304,10 +280,10 @@ def test_evaluate_spotting_on_a_casme_sq_release(tmp_path, capsys):
 def test_evaluate_spotting_on_a_samm_lv_release_thinned(tmp_path, capsys):
     """A SAMM-LV release at 60 fps (each rendered frame written twice, numbered from 1): spotted on
     every second frame, the intervals back in the release's numbering match the sheet's."""
-    s = _schedule()
+    s = clip_schedule()
     vid = tmp_path / "SAMM_longvideos" / "006_1"
     vid.mkdir(parents=True)
-    for k, img in _render("grace_hopper/1", s):
+    for k, img in render_frames(make_identity("grace_hopper/1"), s):
         _jpg(vid / f"006_1_{2 * k + 1:04d}.jpg", img)
         _jpg(vid / f"006_1_{2 * k + 2:04d}.jpg", img)
     rows = [

@@ -11,6 +11,7 @@ import pytest
 from acquisition.errors import MexlabError
 from acquisition.sim.identities import PERSONS, identities, make_identity
 from acquisition.sim.varied import make_varied_schedule, render_video
+from tests.helpers_varied import clip_schedule, render_frames
 
 pytestmark = [pytest.mark.face_model]
 
@@ -77,25 +78,6 @@ def test_light_changes_only_when_asked_and_the_image_follows_them(tmp_path):
         make_varied_schedule(8.0, interference=("flicker",))
 
 
-def _clip_schedule():
-    """8 s at 30 fps: brow and nose micro-expressions of 2-2.5 px (the kinds a new face lost),
-    a smile, and two blinks away from them."""
-    from acquisition.sim.schedule import FacialEvent, Schedule
-
-    def me(on, n, aus, amp):
-        return FacialEvent("micro", on, on + n // 2 - 1, on + n - 1, aus, amp, True)
-
-    evs = [
-        me(45, 12, ("AU4",), 2.0),
-        me(100, 10, ("AU1",), 2.0),
-        me(150, 12, ("AU9",), 2.5),
-        me(195, 10, ("AU12",), 2.0),
-        FacialEvent("blink", 80, 82, 85, ("AU45",), 10.0, False),
-        FacialEvent("blink", 175, 177, 180, ("AU45",), 10.0, False),
-    ]
-    return Schedule(fps=30.0, n_frames=240, seed=0, events=evs)
-
-
 def test_held_out_face_micro_expressions_are_spotted(tmp_path):
     """A held-out person (Grace Hopper, never tuned on), warped, 640x360 H.264 with sensor noise:
     the 2-2.5 px brow, nose and mouth micro-expressions are found, and nothing else is flagged."""
@@ -104,7 +86,7 @@ def test_held_out_face_micro_expressions_are_spotted(tmp_path):
 
     ident = make_identity("grace_hopper/1")
     assert ident.split == "heldout"
-    s = _clip_schedule()
+    s = clip_schedule()
     out = render_video(ident, s, (640, 360), 30, tmp_path / "gh.mp4", face_width=150, noise=1.0, crf=23, seed=3)
     res = spot(out.video, use_cache=False)
     gt = {"v": [(e.onset, e.offset, e.kind) for e in s.of_kind("micro")]}
@@ -137,11 +119,7 @@ def _casme3_tree(root, ident, s):
     color = root / "part_A" / "data" / "part_A" / "spNO.1" / "a" / "color"
     color.mkdir(parents=True)
     (color.parent / "depth").mkdir()
-    face = ident.renderer(640, 360, face_width=160)
-    rng = np.random.default_rng(1)
-    for k in range(s.n_frames):
-        img, _ = face.render(k, s)
-        img = np.clip(img + rng.normal(0, 1.0, img.shape), 0, 255).astype(np.uint8)
+    for k, img in render_frames(ident, s):
         cv2.imwrite(str(color / f"{k}.jpg"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
     (root / "part_A" / "annotation").mkdir(parents=True)
     wb = openpyxl.Workbook()
@@ -171,7 +149,7 @@ def test_evaluate_spotting_on_a_casme3_release(tmp_path, capsys):
     from app.cli import main
 
     root = tmp_path / "C3"
-    _casme3_tree(root, make_identity("grace_hopper/1"), _clip_schedule())
+    _casme3_tree(root, make_identity("grace_hopper/1"), clip_schedule())
     assert main(["evaluate-spotting", "--dataset", f"casme3:{root}", "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["dataset"] == "casme3" and len(res["videos"]) == 1
