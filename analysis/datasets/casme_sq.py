@@ -11,7 +11,8 @@ map the participant number to the subject folder (``1`` → ``s15``) and the cli
 (``disgust1`` → ``0101``); where they are absent the database's published naming is used, said so.
 
 The coders wrote an offset of 0 where it was not coded: the apex is then taken as the offset, as the
-MEGC spotting code does (said per row). Frame numbers are the img numbers, never shifted.
+MEGC spotting code does (said per row); an apex of 0 (frames are numbered from 1) is not coded either:
+the middle frame is used, said so. Frame numbers are the img numbers, never shifted.
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ def read(root: str, scheme: Scheme, *, include_macro: bool = False) -> DatasetRe
             continue  # a header row, where a copy of the sheet has one
         part, name = cells[0], cells[1]
         onset = to_int(cells[2], sheet, r, "onset (column 3)")
-        apex = to_int(cells[3], sheet, r, "apex (column 4)") if cells[3] not in ("", "/") else None
+        apex = to_int(cells[3], sheet, r, "apex (column 4)") if cells[3] not in ("", "/", "0") else None
         offset = to_int(cells[4], sheet, r, "offset (column 5)")
         typ = "macro" if cells[7].lower().startswith("ma") else "micro"
         if typ == "micro" and not cells[7].lower().startswith("mi"):

@@ -8,7 +8,7 @@ it is found, never assumed at a fixed row. A row's Filename is ``NNN_V_E`` (vide
 E-th expression); Type is ``Micro - 1/2`` or ``Macro``.
 
 The sheet has no emotion column, so the samples have no class (spotting is what the long videos are
-for). An apex of -1 is not coded (the middle frame is used, said so); an offset of 0 is not coded
+for). An apex of -1 or 0 (frames are numbered from 1) is not coded (the middle frame is used, said so); an offset of 0 is not coded
 (the apex is taken, as the MEGC spotting code does); macro rows with onset 0 are left out, as the
 published MEGC spotting code (SOFTNet) leaves them out, counted.
 """
@@ -79,7 +79,7 @@ def read(root: str, scheme: Scheme, *, include_macro: bool = False) -> DatasetRe
             continue
         onset = to_int(get("onset"), sheet, r, "Onset")
         apex_s = get("apex")
-        apex = to_int(apex_s, sheet, r, "Apex") if apex_s not in ("", "-1", "/") else None
+        apex = to_int(apex_s, sheet, r, "Apex") if apex_s not in ("", "-1", "0", "/") else None
         offset = to_int(get("offset"), sheet, r, "Offset")
         if typ == "macro" and onset == 0:
             key = "macro-expression with onset 0 (not coded)"

@@ -52,6 +52,7 @@ def _casme_sq_release(root, *, naming=True):
         [1, "disgust1_2", 100, 120, 0, "4+9", "negative", "macro-expression", ""],
         [1, "happy1_1", 30, 40, 60, "12", "positive", "macro-expression", "happy"],
         [3, "happy1_1", 5, 8, 12, "12", "positive", "micro-expression", ""],
+        [1, "happy1_2", 150, 0, 160, "12", "positive", "micro-expression", ""],  # apex not coded
     ]
     _casme_sq_sheet(root, rows, naming=naming)
 
@@ -67,13 +68,14 @@ def test_casme_sq_reader_maps_participants_and_clips_to_the_frame_folders(tmp_pa
         ("s15", "15_0101disgustingteeth", 10, 15, 20, "micro", "negative"),
         ("s15", "15_0101disgustingteeth", 100, 120, 120, "macro", "negative"),  # offset 0: the apex
         ("s15", "15_0502funnyerrors", 30, 40, 60, "macro", "positive"),
+        ("s15", "15_0502funnyerrors", 150, 155, 160, "micro", "positive"),  # apex 0: the middle frame
         ("s19", "23_0502funnyerrors", 5, 8, 12, "micro", "positive"),
     ]
     assert any("row 2" in p and "offset 0" in p for p in res.problems), res.problems
     assert not any("naming" in p for p in res.problems)
     # another spelling of the kind; macro rows left out unless asked, counted
     res = read_spec(f"cas(me)^2:{tmp_path}", "3")
-    assert len(res.samples) == 2 and res.left_out["macro-expression"] == 2
+    assert len(res.samples) == 3 and res.left_out["macro-expression"] == 2
     assert sorted(casme_sq.long_videos(tmp_path)) == [
         "s15/15_0101disgustingteeth",
         "s15/15_0502funnyerrors",
@@ -85,7 +87,7 @@ def test_casme_sq_reader_maps_participants_and_clips_to_the_frame_folders(tmp_pa
 def test_casme_sq_without_naming_sheets_uses_the_published_naming(tmp_path):
     _casme_sq_release(tmp_path, naming=False)
     res = read_spec(f"casme_sq:{tmp_path}", "3", include_macro=True)
-    assert res.errors == [] and len(res.samples) == 4
+    assert res.errors == [] and len(res.samples) == 5
     assert any("naming" in p and "published" in p for p in res.problems)
 
 
@@ -167,7 +169,7 @@ def test_samm_lv_reader_finds_the_header_and_the_videos(tmp_path):
         [
             [6, "006_1_1", 1, 100, 110, 120, 21, "Micro - 1/2", "4", ""],
             [6, "006_1_2", 1, 0, 200, 390, 391, "Macro", "12", "long"],  # onset 0: left out
-            [6, "006_1_3", 1, 300, -1, 340, 41, "Macro", "12", ""],  # apex not coded
+            [6, "006_1_3", 1, 300, -1, 340, 41, "Macro", "12", ""],  # apex not coded (-1)
             [7, "007_2_1", 2, 50, 60, 0, 0, "Micro - 1/2", "1+2", ""],  # offset not coded
         ],
     )
