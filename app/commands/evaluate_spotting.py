@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
         "summed over videos before precision, recall and F1. With --dataset "
         "KIND:ROOT (casme3: CAS(ME)^3 Part A; casme_sq: CAS(ME)^2; samm_lv: SAMM Long "
         "Videos) every long video of the release is spotted and scored against its "
-        "sheet (micro and macro rows); frames faster than 45 fps are thinned to about "
+        "sheet (micro and macro rows); a release filmed at 45 fps or more is thinned to about "
         "30 fps (--step).",
     )
     p.add_argument("--gt", type=Path, metavar="GT.csv")
