@@ -31,7 +31,7 @@ LONG_VIDEO_KINDS = {"casme3": 30.0, "casme_sq": 30.0, "samm_lv": 200.0}
 
 
 def default_step(fps: float) -> int:
-    """The frame step that brings ``fps`` nearest 30 fps (1 up to 45 fps)."""
+    """The frame step that brings ``fps`` nearest 30 fps (1 below 45 fps, 2 from 45 fps)."""
     return max(1, round(fps / 30.0))
 
 
