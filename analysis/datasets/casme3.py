@@ -66,7 +66,7 @@ def read(root: str, scheme: Scheme, *, include_macro: bool = False) -> DatasetRe
         origin = f"{sheet.name} row {r}"
         typ = "macro" if get("type").lower().startswith("ma") else "micro"
         if typ == "macro" and not include_macro:
-            res.left_out["macro-expression"] = res.left_out.get("macro-expression", 0) + 1
+            res.leave_out("macro-expression")
             continue
         subj, letter = subject_name(get("subject")), get("filename")
         vid = data / subj / letter

@@ -22,13 +22,13 @@ from pathlib import Path
 
 from acquisition.errors import FileFormatError, NotFoundError
 from analysis.datasets.classes import Scheme
-from analysis.datasets.common import add_sample, finish
+from analysis.datasets.common import add_sample, finish, offset_or_apex
 from analysis.datasets.sample import DatasetRead
 from analysis.datasets.sheets import check_root, find_sheet, read_workbook, to_int
 
 #: the database's published naming (used only when the workbook lacks its naming worksheets)
 SUBJECTS = {
-    i + 1: f"s{n}"
+    str(i + 1): f"s{n}"
     for i, n in enumerate((15, 16, 19, 20, 21, 22, 23, 24, 25, 26, 27, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 40))
 }
 CLIPS = {
@@ -47,11 +47,15 @@ _VIDEO = re.compile(r"^(\d+)_(\d{4})")
 _CLIP = re.compile(r"^[a-z]{2,}\d+$")  # disgust1, not s15
 
 
+def _is_subject(p: Path) -> bool:
+    return p.is_dir() and re.fullmatch(r"s\d+", p.name.lower()) is not None
+
+
 def frames_dir(root: Path) -> Path:
     """The folder holding the subject folders ``sNN`` (``rawpic/`` or ``cropped/``, or ROOT itself)."""
     for d in (*FRAME_DIRS, "."):
         cand = root / d
-        if cand.is_dir() and any(p.is_dir() and re.fullmatch(r"s\d+", p.name.lower()) for p in cand.iterdir()):
+        if cand.is_dir() and any(_is_subject(p) for p in cand.iterdir()):
             return cand
     raise NotFoundError(f"{root}: no CAS(ME)^2 frames (rawpic/sNN/NN_CCCCname/img<K>.jpg)")
 
@@ -60,7 +64,7 @@ def long_videos(root: str | Path) -> dict[str, Path]:
     """Every long video of the release: ``sNN/NN_CCCCname`` → its frames folder."""
     base = frames_dir(Path(root))
     out = {}
-    for sd in sorted(p for p in base.iterdir() if p.is_dir() and re.fullmatch(r"s\d+", p.name.lower())):
+    for sd in sorted(p for p in base.iterdir() if _is_subject(p)):
         for vd in sorted(p for p in sd.iterdir() if p.is_dir() and _VIDEO.match(p.name)):
             out[f"{sd.name}/{vd.name}"] = vd
     return out
@@ -108,8 +112,10 @@ def read(root: str, scheme: Scheme, *, include_macro: bool = False) -> DatasetRe
         what = " and ".join(w for w, m in (("clip", clips), ("subject", subjects)) if m is None)
         res.problems.append(f"{sheet.name}: no {what} naming worksheet; the database's published naming is used")
     clips = clips or CLIPS
-    subjects = subjects or {str(k): v for k, v in SUBJECTS.items()}
-    videos = long_videos(root_p)
+    subjects = subjects or SUBJECTS
+    by_code: dict[tuple[str, str], list[Path]] = {}  # (subject folder, video code) → video folders
+    for v in long_videos(root_p).values():
+        by_code.setdefault((v.parent.name.lower(), _VIDEO.match(v.name).group(2)), []).append(v)
     labels: dict = {}
     cache: dict = {}
     rows = book[0][1]
@@ -129,14 +135,12 @@ def read(root: str, scheme: Scheme, *, include_macro: bool = False) -> DatasetRe
             res.errors.append(f"{origin}: expression type {cells[7]!r} is neither macro- nor micro-expression")
             continue
         if typ == "macro" and not include_macro:
-            res.left_out["macro-expression"] = res.left_out.get("macro-expression", 0) + 1
+            res.leave_out("macro-expression")
             continue
         if offset == 0:
-            if not apex:
-                res.errors.append(f"{origin}: neither an offset nor an apex is coded")
+            offset = offset_or_apex(res, origin, cells[4], apex)
+            if offset is None:
                 continue
-            offset = apex
-            res.problems.append(f"{origin}: offset 0 (not coded); the apex {apex} is taken as the offset")
         clip = name.split("_")[0].lower()
         subj = subjects.get(part.split(".")[0]) or (subject_code(part) if part.lower().startswith("s") else None)
         code = clips.get(clip)
@@ -146,9 +150,7 @@ def read(root: str, scheme: Scheme, *, include_macro: bool = False) -> DatasetRe
                 + ("" if subj else f" (participants: {', '.join(sorted(subjects, key=lambda s: (len(s), s)))})")
             )
             continue
-        hits = [
-            v for k, v in videos.items() if k.split("/")[0].lower() == subj and _VIDEO.match(v.name).group(2) == code
-        ]
+        hits = by_code.get((subj, code), [])
         if len(hits) != 1:
             where = base / subj / f"*_{code}*"
             res.errors.append(

@@ -97,10 +97,21 @@ def _guess_name(example: Path, k: int) -> str:
     return example.name[: m.start(1)] + num + m.group(2)
 
 
+def offset_or_apex(res: DatasetRead, origin: str, written: str, apex: int | None) -> int | None:
+    """A sheet row's offset left uncoded (``written`` as the sheet has it, 0 or -1): its apex, as the
+    MEGC spotting code takes it, said in ``res.problems``; None (an error in ``res.errors``) when the
+    apex is not coded either."""
+    if not apex:
+        res.errors.append(f"{origin}: neither an offset nor an apex is coded")
+        return None
+    res.problems.append(f"{origin}: offset {written} (not coded); the apex {apex} is taken as the offset")
+    return apex
+
+
 def finish(res: DatasetRead, scheme: Scheme, labels: dict, what: str) -> DatasetRead:
     scheme.check(labels, what)
     for s in res.samples:
         if s.label is None:
             key = f"label {s.emotion or '(none)'} left out by scheme {scheme.name}"
-            res.left_out[key] = res.left_out.get(key, 0) + 1
+            res.leave_out(key)
     return res

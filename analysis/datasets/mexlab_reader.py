@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from acquisition.errors import FileFormatError, InputError, NotFoundError
 from acquisition.session_read.names import DEPTH_NAME, GROUND_TRUTH_NAME, RGB_NAME, SIDECAR
 from analysis.datasets.classes import Scheme, rig_emotion
+from analysis.datasets.common import finish
 from analysis.datasets.sample import DatasetRead, FrameSource, Sample
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ def read(
                 rows = got[0]
             for r in rows:
                 if r["type"] == "macro" and not include_macro:
-                    res.left_out["macro-expression"] = res.left_out.get("macro-expression", 0) + 1
+                    res.leave_out("macro-expression")
                     continue
                 labels.setdefault(r["emotion"], []).append(f"{folder.name} {r['origin']}")
                 known, cls = scheme.classify(r["emotion"])
@@ -181,9 +182,4 @@ def read(
     finally:
         if store is not None:
             store.close()
-    scheme.check(labels, f"mexlab:{res.root}")
-    for s in res.samples:
-        if s.label is None:
-            key = f"label {s.emotion or '(none)'} left out by scheme {scheme.name}"
-            res.left_out[key] = res.left_out.get(key, 0) + 1
-    return res
+    return finish(res, scheme, labels, f"mexlab:{res.root}")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from acquisition.errors import FileFormatError, NotFoundError
 from analysis.datasets.classes import Scheme
-from analysis.datasets.common import add_sample, finish
+from analysis.datasets.common import add_sample, finish, offset_or_apex
 from analysis.datasets.sample import DatasetRead
 from analysis.datasets.sheets import check_root, find_header, find_sheet, read_rows, sheet_rows, to_int
 
@@ -75,7 +75,7 @@ def read(root: str, scheme: Scheme, *, include_macro: bool = False) -> DatasetRe
             continue
         typ = "macro" if typ_raw.startswith("macro") else "micro"
         if typ == "macro" and not include_macro:
-            res.left_out["macro-expression"] = res.left_out.get("macro-expression", 0) + 1
+            res.leave_out("macro-expression")
             continue
         onset = to_int(get("onset"), sheet, r, "Onset")
         apex_s = get("apex")
@@ -83,14 +83,12 @@ def read(root: str, scheme: Scheme, *, include_macro: bool = False) -> DatasetRe
         offset = to_int(get("offset"), sheet, r, "Offset")
         if typ == "macro" and onset == 0:
             key = "macro-expression with onset 0 (not coded)"
-            res.left_out[key] = res.left_out.get(key, 0) + 1
+            res.leave_out(key)
             continue
         if offset in (0, -1):
-            if not apex:
-                res.errors.append(f"{origin}: neither an offset nor an apex is coded")
+            offset = offset_or_apex(res, origin, get("offset"), apex)
+            if offset is None:
                 continue
-            offset = apex
-            res.problems.append(f"{origin}: offset {get('offset')} (not coded); the apex {apex} is taken as the offset")
         folder = base / video
         if not folder.is_dir():
             res.errors.append(f"{origin}: the video folder {folder} does not exist")

@@ -77,6 +77,10 @@ class DatasetRead:
     dropped: dict[str, int] = field(default_factory=dict)  # video → frames missing in its range
     left_out: dict[str, int] = field(default_factory=dict)  # reason → count
 
+    def leave_out(self, reason: str) -> None:
+        """Count one sheet row or sample left out, for ``reason``."""
+        self.left_out[reason] = self.left_out.get(reason, 0) + 1
+
     @property
     def usable(self) -> list[Sample]:
         return [s for s in self.samples if s.label is not None]

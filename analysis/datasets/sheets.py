@@ -29,6 +29,17 @@ def _cell(v) -> str:
     return str(v).strip()
 
 
+def _xlsx_sheets(path: Path, *, first_only: bool) -> list[tuple[str, list[list[str]]]]:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheets = wb.worksheets[:1] if first_only else wb.worksheets
+        return [(ws.title, [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]) for ws in sheets]
+    finally:
+        wb.close()
+
+
 def read_rows(path: Path) -> list[list[str]]:
     """Every row of the first worksheet (or CSV) as text cells."""
     suf = path.suffix.lower()
@@ -37,14 +48,7 @@ def read_rows(path: Path) -> list[list[str]]:
             with open(path, newline="", encoding="utf-8-sig") as fh:
                 return [[c.strip() for c in r] for r in csv.reader(fh)]
         if suf in (".xlsx", ".xlsm"):
-            import openpyxl
-
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-            try:
-                ws = wb.worksheets[0]
-                return [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
-            finally:
-                wb.close()
+            return _xlsx_sheets(path, first_only=True)[0][1]
         if suf == ".xls":
             try:
                 import xlrd
@@ -70,15 +74,7 @@ def read_workbook(path: Path) -> list[tuple[str, list[list[str]]]]:
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         return [(path.name, read_rows(path))]
     try:
-        import openpyxl
-
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        try:
-            return [
-                (ws.title, [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]) for ws in wb.worksheets
-            ]
-        finally:
-            wb.close()
+        return _xlsx_sheets(path, first_only=False)
     except Exception as exc:
         raise FileFormatError(f"{path}: cannot read the sheet ({exc})") from None
 

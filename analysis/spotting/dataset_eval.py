@@ -117,9 +117,11 @@ def evaluate_dataset(
     step = int(step or default_step(fps))
     folders = importlib.import_module(f"analysis.datasets.{kind}").long_videos(roots[0])
     gt: dict[str, list] = defaultdict(list)
+    listed: dict[str, dict[int, str]] = {}  # the frames the reader listed already
     for s in res.samples:
         name = f"{s.subject}/{s.video}"
         folders.setdefault(name, Path(s.rgb.path))
+        listed[name] = s.rgb.files or {}
         gt[name].append((s.onset, s.offset, s.type))
     pred: dict[str, list] = {}
     per_video = []
@@ -127,7 +129,7 @@ def evaluate_dataset(
     tmp = Path(tempfile.mkdtemp(prefix="mexlab-spot-dataset-"))
     try:
         for i, (name, folder) in enumerate(sorted(folders.items())):
-            files = image_frames(folder)
+            files = listed.get(name) or image_frames(folder)
             if not files:  # a sheet row's folder without frames is an error of the reader, above
                 skipped.append(f"{name}: no frame in {folder}")
                 continue
@@ -138,10 +140,16 @@ def evaluate_dataset(
             n = _encode(files, video, fps, step)
             r = spot(video, use_cache=False)
             last = max(files)
-            pred[name] = [
-                (iv["onset"] * step, min(last, iv["offset"] * step + step - 1), iv["type"]) for iv in r.intervals
+            intervals = [  # in the release's numbering
+                {
+                    **iv,
+                    "onset": iv["onset"] * step,
+                    "offset": min(last, iv["offset"] * step + step - 1),
+                    "apex": iv["apex"] * step,
+                }
+                for iv in r.intervals
             ]
-            gt.setdefault(name, [])
+            pred[name] = [(iv["onset"], iv["offset"], iv["type"]) for iv in intervals]
             per_video.append(
                 {
                     "video": name,
@@ -150,10 +158,7 @@ def evaluate_dataset(
                     "frames_with_face": r.frames_with_face,
                     "truth": len(gt[name]),
                     "spotted": len(pred[name]),
-                    "intervals": [
-                        {**iv, "onset": p[0], "offset": p[1], "apex": iv["apex"] * step}
-                        for iv, p in zip(r.intervals, pred[name], strict=True)
-                    ],
+                    "intervals": intervals,
                 }
             )
             video.unlink()
